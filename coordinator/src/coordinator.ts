@@ -1,0 +1,196 @@
+import { EventEmitter } from 'node:events'
+import * as fs from 'node:fs'
+import git from 'isomorphic-git'
+import {
+  AttestRequest, createNode, exportPack, FetchRequest, handleRequests, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE,
+  objectsMissing, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCommitError,
+  type AutoresearchNode, type InfoReply, type Manifest
+} from '@autoresearch/protocol'
+import { BEST_REF, homePaths, loadConfig, type Config, type HomePaths } from './home.ts'
+import { intake } from './intake.ts'
+import { Store } from './store.ts'
+import { attest, lease, type StoredVerdict, type VerificationContext } from './verification.ts'
+
+export interface CoordinatorOptions {
+  home: string
+  /** libp2p listen multiaddrs (default: all interfaces, TCP 4001). */
+  listen?: string[]
+}
+
+export type CoordinatorEvent =
+  | { type: 'receipt', candidateSeq: number, submitter: string, claimedMetric: number, description: string }
+  | { type: 'submission-rejected', error: string, message: string, submitter?: string }
+  | { type: 'leased', jobId: number, candidateSeq: number, verifier: string }
+  | { type: 'stale', candidateSeq: number, reason: string }
+  | { type: 'verdict', verdict: StoredVerdict }
+  | { type: 'merged', mergeSeq: number, candidateSeq: number, commit: string, metric: number, baselineMetric: number }
+
+export interface CauseStatus {
+  cause: string
+  causeId: string
+  metric: Manifest['metric']
+  multiaddrs: string[]
+  best: { commit: string, metric: number | null, seq: number }
+  baselineMetric: number | null
+  merges: number
+  candidates: Record<string, number>
+  verification: Manifest['verification']
+}
+
+/** Hosts one cause: publishes its best, takes submissions, leases verification and merges. */
+export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
+  readonly paths: HomePaths
+  readonly store: Store
+  readonly identity: Identity
+  readonly config: Config
+  readonly manifest: Manifest
+  readonly program: string
+  readonly causeId: string
+  node?: AutoresearchNode
+  #intakeChain: Promise<unknown> = Promise.resolve()
+  readonly #verifierPeers: Set<string>
+
+  private constructor (paths: HomePaths, store: Store, identity: Identity, config: Config, manifest: Manifest, program: string) {
+    super()
+    this.paths = paths
+    this.store = store
+    this.identity = identity
+    this.config = config
+    this.manifest = manifest
+    this.program = program
+    this.causeId = config.causeId
+    this.#verifierPeers = new Set(config.verifiers.map(peerIdOf))
+  }
+
+  static async open (home: string): Promise<Coordinator> {
+    const paths = homePaths(home)
+    const config = loadConfig(paths)
+    const store = new Store(paths.database)
+    const identity = Identity.load(paths.identity)
+    const best = store.lastMerge()
+    if (best === undefined) throw new Error(`${paths.database} has no initial best; the home is damaged`)
+    const manifestText = await readFileAt(paths.gitdir, best.commit_oid, MANIFEST_FILE)
+    if (manifestText === undefined) throw new Error(`best commit ${best.commit_oid} has no ${MANIFEST_FILE}`)
+    const manifest = parseManifestText(manifestText)
+    const program = await readFileAt(paths.gitdir, best.commit_oid, manifest.program) ?? ''
+    const coordinator = new Coordinator(paths, store, identity, config, manifest, program)
+    await coordinator.recover()
+    return coordinator
+  }
+
+  /** After a crash between the database commit and the ref write, the ref follows the database. */
+  async recover (): Promise<void> {
+    const best = this.bestCommit()
+    let ref: string | undefined
+    try { ref = await git.resolveRef({ fs, gitdir: this.paths.gitdir, ref: BEST_REF }) } catch { ref = undefined }
+    if (ref !== best) await git.writeRef({ fs, gitdir: this.paths.gitdir, ref: BEST_REF, value: best, force: true })
+  }
+
+  bestCommit (): string {
+    return (this.store.lastMerge() as { commit_oid: string }).commit_oid
+  }
+
+  get leaseMs (): number {
+    const { train, evaluate, verification } = this.manifest
+    const perRun = train.timeoutSeconds + (evaluate?.timeoutSeconds ?? 0)
+    return (this.config.leaseSeconds ?? perRun * verification.trials * 2 + 60) * 1000
+  }
+
+  #verification (): VerificationContext {
+    return { causeId: this.causeId, manifest: this.manifest, store: this.store, verifiers: new Set(this.config.verifiers), leaseMs: this.leaseMs, bestCommit: () => this.bestCommit() }
+  }
+
+  info (): InfoReply {
+    const best = this.store.lastMerge() as { commit_oid: string, metric: number | null, seq: number }
+    return {
+      ok: true, causeId: this.causeId, coordinatorKey: this.identity.publicKey, manifest: this.manifest, program: this.program,
+      best: { commit: best.commit_oid, metric: best.metric, seq: best.seq }
+    }
+  }
+
+  status (): CauseStatus {
+    const merges = this.store.merges()
+    const best = merges[merges.length - 1] as (typeof merges)[number]
+    return {
+      cause: this.manifest.name,
+      causeId: this.causeId,
+      metric: this.manifest.metric,
+      multiaddrs: this.node?.getMultiaddrs().map(String) ?? [],
+      best: { commit: best.commit_oid, metric: best.metric, seq: best.seq },
+      baselineMetric: merges[1]?.baseline_metric ?? null,
+      merges: merges.length - 1,
+      candidates: { queued: 0, verifying: 0, merged: 0, rejected: 0, stale: 0, ...this.store.countsByState() },
+      verification: this.manifest.verification
+    }
+  }
+
+  async start (opts: { listen?: string[] } = {}): Promise<void> {
+    const node = await createNode({ identity: this.identity, listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/4001'] })
+    this.node = node
+    await handleRequests(node, PROTOCOL.info, InfoRequest, async () => this.info())
+    await handleRequests(node, PROTOCOL.fetch, FetchRequest, async (req, ctx) => {
+      const oids = await this.#objectsFor(req.want, req.have, ctx.remotePeer)
+      if (oids.length === 0) return { ok: true, objects: 0, bytes: 0 }
+      const pack = await exportPack(this.paths.gitdir, oids)
+      await ctx.framed.writeJson({ ok: true, objects: oids.length, bytes: pack.byteLength })
+      await ctx.framed.writeBytes(pack)
+      return undefined
+    })
+    await handleRequests(node, PROTOCOL.submit, SubmitRequest, async (req, ctx) => {
+      try {
+        const pack = await ctx.framed.readBytes(this.manifest.limits.maxPackBytes)
+        const { receipt, signature } = await this.#serially(async () => intake(this.#intakeContext(), req.body, req.signature, pack))
+        this.emit('event', { type: 'receipt', candidateSeq: receipt.candidateSeq, submitter: receipt.submitter, claimedMetric: req.body.claimedMetric, description: req.body.description })
+        return { ok: true, receipt, signature }
+      } catch (err) {
+        this.emit('event', { type: 'submission-rejected', error: (err as Error).name, message: (err as Error).message, submitter: req.body.publicKey })
+        throw err
+      }
+    })
+    await handleRequests(node, PROTOCOL.lease, LeaseRequest, async (req) => {
+      const { job, stale } = lease(this.#verification(), req.body, req.signature)
+      for (const c of stale) this.emit('event', { type: 'stale', candidateSeq: c.seq, reason: 'parent is no longer the best' })
+      if (job !== null) this.emit('event', { type: 'leased', jobId: job.jobId, candidateSeq: job.candidateSeq, verifier: req.body.publicKey })
+      return { ok: true, job, retryAfterMs: job === null ? 2000 : 0 }
+    })
+    await handleRequests(node, PROTOCOL.attest, AttestRequest, async (req) => {
+      const outcome = await this.#serially(async () => {
+        const result = attest(this.#verification(), req.body, req.signature)
+        if (result.merged !== undefined) await this.recover()
+        return result
+      })
+      this.emit('event', { type: 'verdict', verdict: outcome.verdict })
+      const merged = outcome.merged
+      if (merged !== undefined) {
+        this.emit('event', { type: 'merged', mergeSeq: merged.mergeSeq, candidateSeq: merged.candidate.seq, commit: merged.candidate.commit_oid, metric: merged.metric, baselineMetric: merged.baselineMetric })
+      }
+      const { candidateSeq, state, meanImprovement, reason } = outcome.verdict
+      return { ok: true, verdict: { candidateSeq, state, meanImprovement, reason } }
+    })
+  }
+
+  /** Merged commits are public; a pending candidate only to allowlisted verifiers. */
+  async #objectsFor (want: string, have: string[], remotePeer: string): Promise<string[]> {
+    const published = this.store.isMergedCommit(want)
+    const verifiable = !published && this.#verifierPeers.has(remotePeer) && this.store.candidateByCommit(want) !== undefined
+    if (!published && !verifiable) throw new UnknownCommitError(`commit ${want} is not published by this coordinator`)
+    return objectsMissing(this.paths.gitdir, want, have)
+  }
+
+  #intakeContext () {
+    return { causeId: this.causeId, manifest: this.manifest, gitdir: this.paths.gitdir, store: this.store, identity: this.identity }
+  }
+
+  /** Intake and decisions run one at a time, so sequence numbers and pack clean-up never interleave. */
+  async #serially<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.#intakeChain.then(fn, fn)
+    this.#intakeChain = run.catch(() => {})
+    return run
+  }
+
+  async stop (): Promise<void> {
+    await this.node?.stop()
+    await this.#intakeChain
+    this.store.close()
+  }
+}

@@ -1,0 +1,15 @@
+import type { CoordinatorEvent } from './coordinator.ts'
+
+const short = (hex: string): string => hex.slice(0, 10)
+
+/** One human line per event, for the terminal. */
+export function describeEvent (e: CoordinatorEvent): string {
+  switch (e.type) {
+    case 'receipt': return `receipt #${e.candidateSeq} from ${short(e.submitter)} claiming ${e.claimedMetric.toPrecision(5)}: ${e.description}`
+    case 'submission-rejected': return `rejected submission${e.submitter === undefined ? '' : ` from ${short(e.submitter)}`}: ${e.error}: ${e.message}`
+    case 'leased': return `job ${e.jobId} (candidate #${e.candidateSeq}) leased to verifier ${short(e.verifier)}`
+    case 'stale': return `candidate #${e.candidateSeq} is stale: ${e.reason}`
+    case 'verdict': return `verdict on candidate #${e.verdict.candidateSeq}: ${e.verdict.state}: ${e.verdict.reason}`
+    case 'merged': return `MERGED candidate #${e.candidateSeq} as merge ${e.mergeSeq}: ${e.baselineMetric.toPrecision(5)} -> ${e.metric.toPrecision(5)} (commit ${short(e.commit)})`
+  }
+}

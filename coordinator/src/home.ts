@@ -1,0 +1,127 @@
+import * as fs from 'node:fs'
+import { join, relative, sep } from 'node:path'
+import git from 'isomorphic-git'
+import { z } from 'zod'
+import { Identity, MANIFEST_FILE, parseManifestText, PublicKeyHex, InvalidManifestError, type Manifest } from '@autoresearch/protocol'
+import { Store } from './store.ts'
+
+export const BEST_REF = 'refs/heads/best'
+
+export const ConfigSchema = z.object({
+  causeId: z.string().min(1),
+  /** Public keys whose attestations count (default: the host's own verifier). */
+  verifiers: z.array(PublicKeyHex).min(1),
+  leaseSeconds: z.number().int().positive().optional()
+}).strict()
+export type Config = z.infer<typeof ConfigSchema>
+
+export interface HomePaths {
+  home: string
+  gitdir: string
+  database: string
+  identity: string
+  verifierIdentity: string
+  config: string
+}
+
+export function homePaths (home: string): HomePaths {
+  return {
+    home,
+    gitdir: join(home, 'cause.git'),
+    database: join(home, 'coordinator.db'),
+    identity: join(home, 'identity.key'),
+    verifierIdentity: join(home, 'verifier.key'),
+    config: join(home, 'config.json')
+  }
+}
+
+const IGNORED = new Set(['.git', '__pycache__', 'node_modules', '.DS_Store'])
+
+function causeFiles (dir: string): string[] {
+  const out: string[] = []
+  const walk = (d: string): void => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      if (IGNORED.has(entry.name) || entry.name.endsWith('.pyc')) continue
+      const full = join(d, entry.name)
+      if (entry.isSymbolicLink()) throw new InvalidManifestError(`${full} is a symlink; a cause may hold only regular files`)
+      if (entry.isDirectory()) walk(full)
+      else if (entry.isFile()) out.push(relative(dir, full).split(sep).join('/'))
+    }
+  }
+  walk(dir)
+  return out.sort()
+}
+
+export class HomeExistsError extends Error {
+  override name = 'HomeExistsError'
+}
+
+/**
+ * Makes a coordinator home from a cause directory: a bare git repository whose
+ * first commit holds the cause's files (the first best), the database, the
+ * coordinator's identity and the host's own verifier identity.
+ */
+export async function initHome (home: string, causeDir: string): Promise<{ paths: HomePaths, manifest: Manifest, causeId: string, commit: string }> {
+  const paths = homePaths(home)
+  if (fs.existsSync(paths.config)) throw new HomeExistsError(`${home} is already a coordinator home (found ${paths.config})`)
+  const manifestPath = join(causeDir, MANIFEST_FILE)
+  if (!fs.existsSync(manifestPath)) throw new InvalidManifestError(`${causeDir} has no ${MANIFEST_FILE}`)
+  const manifest = parseManifestText(fs.readFileSync(manifestPath, 'utf8'))
+  const files = causeFiles(causeDir)
+  for (const path of [...manifest.editable, manifest.program]) {
+    if (!files.includes(path)) throw new InvalidManifestError(`${MANIFEST_FILE} names ${path}, which is not in ${causeDir}`)
+  }
+
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 })
+  const { gitdir } = paths
+  await git.init({ fs, dir: gitdir, gitdir, bare: true, defaultBranch: 'best' })
+  const commit = await commitDirectory(gitdir, causeDir, files, `cause ${manifest.name}: initial best`)
+  await git.writeRef({ fs, gitdir, ref: BEST_REF, value: commit, force: true })
+
+  const causeId = `${manifest.name}/${commit.slice(0, 12)}`
+  const store = new Store(paths.database)
+  store.transaction(() => {
+    store.setMeta('cause_id', causeId)
+    store.insertMerge({ commit_oid: commit, parent_oid: null, candidate_seq: null, metric: null, baseline_metric: null, merged_at: Date.now() })
+  })
+  store.close()
+
+  Identity.loadOrCreate(paths.identity)
+  const { identity: verifier } = Identity.loadOrCreate(paths.verifierIdentity)
+  const config: Config = { causeId, verifiers: [verifier.publicKey] }
+  // Written last: its presence marks a finished init.
+  fs.writeFileSync(paths.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
+  return { paths, manifest, causeId, commit }
+}
+
+async function commitDirectory (gitdir: string, dir: string, files: string[], message: string): Promise<string> {
+  // Build nested trees bottom-up from the flat file list.
+  interface Node { files: Map<string, string>, dirs: Map<string, Node> }
+  const root: Node = { files: new Map(), dirs: new Map() }
+  for (const path of files) {
+    const parts = path.split('/')
+    let node = root
+    for (const part of parts.slice(0, -1)) {
+      let next = node.dirs.get(part)
+      if (next === undefined) { next = { files: new Map(), dirs: new Map() }; node.dirs.set(part, next) }
+      node = next
+    }
+    const oid = await git.writeBlob({ fs, gitdir, blob: fs.readFileSync(join(dir, path)) })
+    node.files.set(parts[parts.length - 1] as string, oid)
+  }
+  const writeNode = async (node: Node): Promise<string> => {
+    const tree = [
+      ...[...node.files].map(([path, oid]) => ({ mode: '100644', path, oid, type: 'blob' as const })),
+      ...await Promise.all([...node.dirs].map(async ([path, child]) => ({ mode: '040000', path, oid: await writeNode(child), type: 'tree' as const })))
+    ]
+    return git.writeTree({ fs, gitdir, tree })
+  }
+  const tree = await writeNode(root)
+  const author = { name: 'autoresearch-coordinator', email: 'coordinator@autoresearch.invalid', timestamp: Math.floor(Date.now() / 1000), timezoneOffset: 0 }
+  return git.writeCommit({ fs, gitdir, commit: { tree, parent: [], author, committer: author, message: message + '\n' } })
+}
+
+export function loadConfig (paths: HomePaths): Config {
+  if (!fs.existsSync(paths.config)) throw new Error(`${paths.home} is not a coordinator home; create one with: autoresearch-coordinator init --home ${paths.home} --from <cause dir>`)
+  return ConfigSchema.parse(JSON.parse(fs.readFileSync(paths.config, 'utf8')))
+}

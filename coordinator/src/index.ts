@@ -1,0 +1,8 @@
+export { Coordinator, type CoordinatorEvent, type CauseStatus } from './coordinator.ts'
+export { initHome, homePaths, loadConfig, BEST_REF, type Config, type HomePaths } from './home.ts'
+export { serveCoordinator, type ServeOptions, type RunningCoordinator } from './serve.ts'
+export { createHttpApp } from './http.ts'
+export { describeEvent } from './events.ts'
+export { pairedOneSidedTest, studentTCdf, type PairedTest } from './stats.ts'
+export { Store, type CandidateRow, type MergeRow } from './store.ts'
+export type { StoredVerdict } from './verification.ts'

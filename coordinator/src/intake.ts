@@ -1,0 +1,83 @@
+import { randomInt } from 'node:crypto'
+import {
+  assertCompleteTree, assertSignature, changedPaths, commitTree, DuplicateTreeError, EmptyChangeError, importPack,
+  InvalidMessageError, ProtectedPathError, ReplayedNonceError, sha256Hex, StaleMessageError, UnknownParentError,
+  WrongCauseError, type Identity, type Manifest, type ReceiptBody, type SubmissionBody
+} from '@autoresearch/protocol'
+import type { Store } from './store.ts'
+
+/** How far a signed message's clock may be from ours. */
+export const CLOCK_SKEW_MS = 10 * 60 * 1000
+
+export interface IntakeContext {
+  causeId: string
+  manifest: Manifest
+  gitdir: string
+  store: Store
+  identity: Identity
+}
+
+export function assertFresh (time: number, now = Date.now()): void {
+  if (Math.abs(now - time) > CLOCK_SKEW_MS) {
+    throw new StaleMessageError(`message time ${new Date(time).toISOString()} is more than ${CLOCK_SKEW_MS / 60000} minutes from the coordinator's clock; check your system time`)
+  }
+}
+
+/** Seeds for the verification trials, drawn here, after the receipt exists, never by the submitter. */
+export function drawSeeds (count: number): number[] {
+  return Array.from({ length: count }, () => randomInt(0, 2 ** 31 - 1))
+}
+
+/**
+ * The cheap checks before any GPU time is spent, in order of cost. Nothing is
+ * written to the database unless every check passes; a pack that fails is removed.
+ */
+export async function intake (ctx: IntakeContext, body: SubmissionBody, signature: string, pack: Uint8Array): Promise<{ receipt: ReceiptBody, signature: string }> {
+  const { store, manifest, gitdir } = ctx
+  if (body.causeId !== ctx.causeId) throw new WrongCauseError(`this coordinator hosts ${ctx.causeId}, not ${body.causeId}`)
+  assertFresh(body.time)
+  assertSignature('submission', body, signature, body.publicKey)
+  if (store.nonceSeen(body.publicKey, body.nonce)) throw new ReplayedNonceError(`nonce ${body.nonce} was already used by this identity`)
+  if (sha256Hex(pack) !== body.packSha256) throw new InvalidMessageError('the pack does not match the signed packSha256')
+  if (!store.isMergedCommit(body.parent)) throw new UnknownParentError(`parent ${body.parent} was never a best commit of ${ctx.causeId}; fetch the current best and rebase`)
+
+  const imported = await importPack(gitdir, pack, { maxBytes: manifest.limits.maxPackBytes })
+  try {
+    const { tree, parents } = await commitTree(gitdir, body.candidate)
+    if (parents.length !== 1 || parents[0] !== body.parent) {
+      throw new UnknownParentError(`candidate ${body.candidate} must have exactly one parent, ${body.parent}`)
+    }
+    await assertCompleteTree(gitdir, body.candidate, manifest.limits.maxFileBytes)
+    const changes = await changedPaths(gitdir, body.parent, body.candidate)
+    if (changes.length === 0) throw new EmptyChangeError('the candidate changes no file')
+    const protectedChanges = changes.filter((c) => !manifest.editable.includes(c.path))
+    if (protectedChanges.length > 0) {
+      throw new ProtectedPathError(`only ${manifest.editable.join(', ')} may change; this candidate changes ${protectedChanges.map((c) => `${c.path} (${c.change})`).join(', ')}`)
+    }
+    const first = store.candidateByTree(tree)
+    if (first !== undefined) throw new DuplicateTreeError(`this tree was already submitted as candidate #${first.seq} by ${first.submitter.slice(0, 16)}…`)
+
+    const receipt: ReceiptBody = {
+      type: 'receipt', causeId: ctx.causeId, candidateSeq: store.nextSeq(), candidate: body.candidate, tree, submitter: body.publicKey, receivedAt: Date.now()
+    }
+    const receiptSignature = ctx.identity.sign('receipt', receipt)
+    store.insertCandidate({
+      seq: receipt.candidateSeq,
+      commit_oid: body.candidate,
+      tree_oid: tree,
+      parent_oid: body.parent,
+      submitter: body.publicKey,
+      claimed_metric: body.claimedMetric,
+      description: body.description,
+      received_at: receipt.receivedAt,
+      state: 'queued',
+      seeds: JSON.stringify(drawSeeds(manifest.verification.trials)),
+      receipt: JSON.stringify({ receipt, signature: receiptSignature }),
+      submission: JSON.stringify({ body, signature })
+    }, body.nonce)
+    return { receipt, signature: receiptSignature }
+  } catch (err) {
+    await imported.discard()
+    throw err
+  }
+}

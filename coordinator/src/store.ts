@@ -1,0 +1,214 @@
+import Database from 'better-sqlite3'
+
+export type CandidateState = 'queued' | 'verifying' | 'merged' | 'rejected' | 'stale'
+
+export interface CandidateRow {
+  seq: number
+  commit_oid: string
+  tree_oid: string
+  parent_oid: string
+  submitter: string
+  claimed_metric: number
+  description: string
+  received_at: number
+  state: CandidateState
+  reason: string | null
+  seeds: string
+  receipt: string
+  submission: string
+  verdict: string | null
+}
+
+export interface JobRow {
+  id: number
+  candidate_seq: number
+  baseline_oid: string
+  seeds: string
+  verifier: string
+  leased_at: number
+  lease_expires_at: number
+  state: 'leased' | 'done' | 'expired'
+}
+
+export interface MergeRow {
+  seq: number
+  commit_oid: string
+  parent_oid: string | null
+  candidate_seq: number | null
+  metric: number | null
+  baseline_metric: number | null
+  merged_at: number
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nonces (public_key TEXT NOT NULL, nonce TEXT NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY (public_key, nonce));
+CREATE TABLE IF NOT EXISTS candidates (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  commit_oid TEXT NOT NULL UNIQUE,
+  tree_oid TEXT NOT NULL UNIQUE,
+  parent_oid TEXT NOT NULL,
+  submitter TEXT NOT NULL,
+  claimed_metric REAL NOT NULL,
+  description TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT,
+  seeds TEXT NOT NULL,
+  receipt TEXT NOT NULL,
+  submission TEXT NOT NULL,
+  verdict TEXT
+);
+CREATE INDEX IF NOT EXISTS candidates_state ON candidates(state);
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  candidate_seq INTEGER NOT NULL REFERENCES candidates(seq),
+  baseline_oid TEXT NOT NULL,
+  seeds TEXT NOT NULL,
+  verifier TEXT NOT NULL,
+  leased_at INTEGER NOT NULL,
+  lease_expires_at INTEGER NOT NULL,
+  state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attestations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id INTEGER NOT NULL UNIQUE REFERENCES jobs(id),
+  candidate_seq INTEGER NOT NULL,
+  verifier TEXT NOT NULL,
+  body TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS merges (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  commit_oid TEXT NOT NULL,
+  parent_oid TEXT,
+  candidate_seq INTEGER,
+  metric REAL,
+  baseline_metric REAL,
+  merged_at INTEGER NOT NULL
+);
+`
+
+/**
+ * The coordinator's SQLite database: the source of truth for receipts, jobs,
+ * attestations and merges. The git ref follows it (see Coordinator.recover).
+ */
+export class Store {
+  readonly db: Database.Database
+
+  constructor (path: string) {
+    this.db = new Database(path)
+    // WAL + synchronous=FULL: a committed receipt survives a crash or power loss.
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = FULL')
+    this.db.pragma('foreign_keys = ON')
+    this.db.exec(SCHEMA)
+  }
+
+  close (): void {
+    this.db.close()
+  }
+
+  getMeta (key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value
+  }
+
+  setMeta (key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value)
+  }
+
+  nonceSeen (publicKey: string, nonce: string): boolean {
+    return this.db.prepare('SELECT 1 FROM nonces WHERE public_key = ? AND nonce = ?').get(publicKey, nonce) !== undefined
+  }
+
+  candidateByTree (tree: string): CandidateRow | undefined {
+    return this.db.prepare('SELECT * FROM candidates WHERE tree_oid = ?').get(tree) as CandidateRow | undefined
+  }
+
+  candidateByCommit (commit: string): CandidateRow | undefined {
+    return this.db.prepare('SELECT * FROM candidates WHERE commit_oid = ?').get(commit) as CandidateRow | undefined
+  }
+
+  candidate (seq: number): CandidateRow | undefined {
+    return this.db.prepare('SELECT * FROM candidates WHERE seq = ?').get(seq) as CandidateRow | undefined
+  }
+
+  candidates (): CandidateRow[] {
+    return this.db.prepare('SELECT * FROM candidates ORDER BY seq').all() as CandidateRow[]
+  }
+
+  countsByState (): Record<string, number> {
+    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM candidates GROUP BY state').all() as Array<{ state: string, n: number }>
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]))
+  }
+
+  nextSeq (): number {
+    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'candidates'").get() as { seq: number } | undefined
+    return (row?.seq ?? 0) + 1
+  }
+
+  /** Records a receipt and its nonce in one transaction. */
+  insertCandidate (row: Omit<CandidateRow, 'verdict' | 'reason'>, nonce: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO nonces (public_key, nonce, seen_at) VALUES (?, ?, ?)').run(row.submitter, nonce, row.received_at)
+      this.db.prepare(`INSERT INTO candidates (seq, commit_oid, tree_oid, parent_oid, submitter, claimed_metric, description, received_at, state, seeds, receipt, submission)
+        VALUES (@seq, @commit_oid, @tree_oid, @parent_oid, @submitter, @claimed_metric, @description, @received_at, @state, @seeds, @receipt, @submission)`).run(row)
+    })()
+  }
+
+  setCandidateState (seq: number, state: CandidateState, reason: string | null = null, verdict: unknown = undefined): void {
+    this.db.prepare('UPDATE candidates SET state = ?, reason = ?, verdict = COALESCE(?, verdict) WHERE seq = ?')
+      .run(state, reason, verdict === undefined ? null : JSON.stringify(verdict), seq)
+  }
+
+  job (id: number): JobRow | undefined {
+    return this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined
+  }
+
+  jobsFor (candidateSeq: number): JobRow[] {
+    return this.db.prepare('SELECT * FROM jobs WHERE candidate_seq = ? ORDER BY id').all(candidateSeq) as JobRow[]
+  }
+
+  insertJob (job: Omit<JobRow, 'id'>): number {
+    return Number(this.db.prepare(`INSERT INTO jobs (candidate_seq, baseline_oid, seeds, verifier, leased_at, lease_expires_at, state)
+      VALUES (@candidate_seq, @baseline_oid, @seeds, @verifier, @leased_at, @lease_expires_at, @state)`).run(job).lastInsertRowid)
+  }
+
+  /** Marks leases past their end as expired and puts their candidates back in the queue. */
+  expireLeases (now: number): number {
+    return this.db.transaction(() => {
+      const expired = this.db.prepare("SELECT * FROM jobs WHERE state = 'leased' AND lease_expires_at < ?").all(now) as JobRow[]
+      for (const job of expired) {
+        this.db.prepare("UPDATE jobs SET state = 'expired' WHERE id = ?").run(job.id)
+        this.db.prepare("UPDATE candidates SET state = 'queued' WHERE seq = ? AND state = 'verifying'").run(job.candidate_seq)
+      }
+      return expired.length
+    })()
+  }
+
+  attestationsFor (candidateSeq: number): Array<{ verifier: string, body: string }> {
+    return this.db.prepare('SELECT verifier, body FROM attestations WHERE candidate_seq = ? ORDER BY id').all(candidateSeq) as Array<{ verifier: string, body: string }>
+  }
+
+  merges (): MergeRow[] {
+    return this.db.prepare('SELECT * FROM merges ORDER BY seq').all() as MergeRow[]
+  }
+
+  lastMerge (): MergeRow | undefined {
+    return this.db.prepare('SELECT * FROM merges ORDER BY seq DESC LIMIT 1').get() as MergeRow | undefined
+  }
+
+  isMergedCommit (commit: string): boolean {
+    return this.db.prepare('SELECT 1 FROM merges WHERE commit_oid = ?').get(commit) !== undefined
+  }
+
+  insertMerge (row: Omit<MergeRow, 'seq'>): number {
+    return Number(this.db.prepare(`INSERT INTO merges (commit_oid, parent_oid, candidate_seq, metric, baseline_metric, merged_at)
+      VALUES (@commit_oid, @parent_oid, @candidate_seq, @metric, @baseline_metric, @merged_at)`).run(row).lastInsertRowid)
+  }
+
+  transaction<T> (fn: () => T): T {
+    return this.db.transaction(fn)()
+  }
+}

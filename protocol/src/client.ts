@@ -1,0 +1,86 @@
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { randomBytes } from 'node:crypto'
+import { CorruptPackError } from './errors.ts'
+import { MAX_PACK_FRAME_BYTES } from './framing.ts'
+import { exportPack, importPack, objectsMissing, sha256Hex } from './git.ts'
+import type { Identity } from './identity.ts'
+import {
+  AttestReply, FetchReply, InfoReply, LeaseReply, PROTOCOL, SubmitReply,
+  type AttestationBody, type Hardware, type LeaseRequestBody, type SubmissionBody
+} from './messages.ts'
+import type { AutoresearchNode } from './node.ts'
+import { request } from './rpc.ts'
+
+export interface CallOptions { signal?: AbortSignal }
+
+export function newNonce (): string {
+  return randomBytes(16).toString('hex')
+}
+
+/** A peer's view of one coordinator: every protocol as a typed method. */
+export class CoordinatorClient {
+  readonly node: AutoresearchNode
+  readonly address: Multiaddr | string
+
+  constructor (node: AutoresearchNode, address: Multiaddr | string) {
+    this.node = node
+    this.address = address
+  }
+
+  async info (opts: CallOptions = {}): Promise<InfoReply> {
+    const { reply, framed } = await request(this.node, this.address, PROTOCOL.info, { type: 'info' }, InfoReply, opts)
+    await framed.close()
+    return reply
+  }
+
+  /** Fetches the objects of `want` that are not reachable from `have`, as a pack (undefined when nothing is missing). */
+  async fetchPack (want: string, have: string[], opts: CallOptions & { maxBytes?: number } = {}): Promise<{ objects: number, pack?: Uint8Array }> {
+    const { reply, framed } = await request(this.node, this.address, PROTOCOL.fetch, { type: 'fetch', want, have: have.slice(0, 256) }, FetchReply, opts)
+    if (reply.objects === 0) {
+      await framed.close()
+      return { objects: 0 }
+    }
+    const pack = await framed.readBytes(opts.maxBytes ?? MAX_PACK_FRAME_BYTES)
+    await framed.close()
+    if (pack.byteLength !== reply.bytes) throw new CorruptPackError(`announced ${reply.bytes} pack bytes, received ${pack.byteLength}`)
+    return { objects: reply.objects, pack }
+  }
+
+  /** Brings commit `want` into the local repository at `gitdir`, fetching only missing objects. */
+  async sync (gitdir: string, want: string, have: string[], opts: CallOptions & { maxBytes?: number } = {}): Promise<{ objects: number }> {
+    const { objects, pack } = await this.fetchPack(want, have, opts)
+    if (pack !== undefined) await importPack(gitdir, pack, { maxBytes: opts.maxBytes ?? MAX_PACK_FRAME_BYTES })
+    return { objects }
+  }
+
+  async submit (identity: Identity, fields: Omit<SubmissionBody, 'type' | 'publicKey' | 'nonce' | 'time' | 'packSha256'>, pack: Uint8Array, opts: CallOptions = {}): Promise<SubmitReply> {
+    const body: SubmissionBody = { type: 'submission', ...fields, packSha256: sha256Hex(pack), publicKey: identity.publicKey, nonce: newNonce(), time: Date.now() }
+    return this.submitSigned(body, identity.sign('submission', body), pack, opts)
+  }
+
+  /** Sends an already signed submission (tests use it to replay or forge one). */
+  async submitSigned (body: SubmissionBody, signature: string, pack: Uint8Array, opts: CallOptions = {}): Promise<SubmitReply> {
+    const { reply, framed } = await request(this.node, this.address, PROTOCOL.submit, { type: 'submit', body, signature }, SubmitReply, { ...opts, attachment: pack })
+    await framed.close()
+    return reply
+  }
+
+  async lease (identity: Identity, causeId: string, hardware: Hardware, opts: CallOptions = {}): Promise<LeaseReply> {
+    const body: LeaseRequestBody = { type: 'lease-request', causeId, publicKey: identity.publicKey, hardware, nonce: newNonce(), time: Date.now() }
+    const { reply, framed } = await request(this.node, this.address, PROTOCOL.lease, { type: 'lease', body, signature: identity.sign('lease-request', body) }, LeaseReply, opts)
+    await framed.close()
+    return reply
+  }
+
+  async attest (identity: Identity, body: Omit<AttestationBody, 'type' | 'publicKey' | 'time'>, opts: CallOptions = {}): Promise<AttestReply> {
+    const full: AttestationBody = { type: 'attestation', ...body, publicKey: identity.publicKey, time: Date.now() }
+    const { reply, framed } = await request(this.node, this.address, PROTOCOL.attest, { type: 'attest', body: full, signature: identity.sign('attestation', full) }, AttestReply, opts)
+    await framed.close()
+    return reply
+  }
+}
+
+/** The pack a submitter sends: objects of `candidate` the coordinator lacks, given it has `parent`. */
+export async function packForSubmission (gitdir: string, candidate: string, parent: string): Promise<Uint8Array> {
+  return exportPack(gitdir, await objectsMissing(gitdir, candidate, [parent]))
+}

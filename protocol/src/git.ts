@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import { join } from 'node:path'
+import git from 'isomorphic-git'
+import { CorruptPackError, ForbiddenEntryError, PackTooLargeError, UnknownCommitError } from './errors.ts'
+
+/** Git modes that a cause tree may hold; symlinks (120000) and submodules (160000) may not. */
+const REGULAR_FILE = '100644'
+const EXECUTABLE_FILE = '100755'
+const DIRECTORY = '040000'
+
+export interface TreeEntry { path: string, oid: string, mode: string }
+export interface ChangedPath { path: string, change: 'added' | 'modified' | 'deleted' | 'mode' }
+
+/** Every object reachable from `commits` (commits, trees, blobs), walking history. */
+async function reachableObjects (gitdir: string, commits: string[], into: Set<string>): Promise<void> {
+  const queue = [...commits]
+  while (queue.length > 0) {
+    const oid = queue.pop() as string
+    if (into.has(oid)) continue
+    const { commit } = await git.readCommit({ fs, gitdir, oid })
+    into.add(oid)
+    await treeObjects(gitdir, commit.tree, into)
+    queue.push(...commit.parent)
+  }
+}
+
+async function treeObjects (gitdir: string, treeOid: string, into: Set<string>): Promise<void> {
+  if (into.has(treeOid)) return
+  into.add(treeOid)
+  const { tree } = await git.readTree({ fs, gitdir, oid: treeOid })
+  for (const entry of tree) {
+    if (entry.type === 'tree') await treeObjects(gitdir, entry.oid, into)
+    else into.add(entry.oid)
+  }
+}
+
+export async function hasCommit (gitdir: string, oid: string): Promise<boolean> {
+  try {
+    await git.readCommit({ fs, gitdir, oid })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The objects `want` needs that a peer holding `have` lacks: everything reachable
+ * from `want` minus everything reachable from the `have` commits this repo knows.
+ */
+export async function objectsMissing (gitdir: string, want: string, have: string[]): Promise<string[]> {
+  if (!await hasCommit(gitdir, want)) throw new UnknownCommitError(`commit ${want} is not known here`)
+  const known = new Set<string>()
+  const haves: string[] = []
+  for (const oid of have) if (await hasCommit(gitdir, oid)) haves.push(oid)
+  await reachableObjects(gitdir, haves, known)
+  const needed = new Set<string>(known)
+  await reachableObjects(gitdir, [want], needed)
+  return [...needed].filter((oid) => !known.has(oid))
+}
+
+/** A pack of the given objects (undeltified, as isomorphic-git writes them). */
+export async function exportPack (gitdir: string, oids: string[]): Promise<Uint8Array> {
+  const { packfile } = await git.packObjects({ fs, gitdir, oids, write: false })
+  if (packfile === undefined) throw new CorruptPackError('isomorphic-git produced no pack')
+  return packfile
+}
+
+export function sha256Hex (bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+/** Checks the pack's header and its SHA-1 trailer before any object is read from it. */
+export function checkPackEnvelope (pack: Uint8Array, maxBytes: number): void {
+  if (pack.byteLength > maxBytes) throw new PackTooLargeError(`pack of ${pack.byteLength} bytes exceeds the limit of ${maxBytes}`)
+  if (pack.byteLength < 32 || Buffer.from(pack.subarray(0, 4)).toString('latin1') !== 'PACK') {
+    throw new CorruptPackError('not a git pack (missing PACK header)')
+  }
+  const body = pack.subarray(0, pack.byteLength - 20)
+  const trailer = Buffer.from(pack.subarray(pack.byteLength - 20)).toString('hex')
+  if (createHash('sha1').update(body).digest('hex') !== trailer) throw new CorruptPackError('pack checksum does not match its contents')
+}
+
+export interface ImportedPack {
+  /** Number of objects the pack held. */
+  objects: number
+  /** Removes the pack again (used when intake rejects what it carried). */
+  discard: () => Promise<void>
+}
+
+/**
+ * Writes a pack into the repository and indexes it; indexing recomputes every
+ * object id from its content, so an object whose bytes were altered cannot pass
+ * under its original id. Throws CorruptPackError and leaves nothing behind when
+ * the pack does not index.
+ */
+export async function importPack (gitdir: string, pack: Uint8Array, opts: { maxBytes: number }): Promise<ImportedPack> {
+  checkPackEnvelope(pack, opts.maxBytes)
+  const name = `pack-${createHash('sha1').update(pack).digest('hex')}`
+  const packDir = join(gitdir, 'objects', 'pack')
+  await fs.promises.mkdir(packDir, { recursive: true })
+  const packPath = join(packDir, `${name}.pack`)
+  const idxPath = join(packDir, `${name}.idx`)
+  const discard = async (): Promise<void> => {
+    await fs.promises.rm(idxPath, { force: true })
+    await fs.promises.rm(packPath, { force: true })
+  }
+  if (fs.existsSync(idxPath)) {
+    // The very same pack is already indexed here: nothing new to store.
+    return { objects: 0, discard: async () => {} }
+  }
+  await fs.promises.writeFile(packPath, pack)
+  try {
+    const { oids } = await git.indexPack({ fs, dir: gitdir, gitdir, filepath: join('objects', 'pack', `${name}.pack`) })
+    return { objects: oids.length, discard }
+  } catch (err) {
+    await discard()
+    throw new CorruptPackError(`pack does not index: ${(err as Error).message}`)
+  }
+}
+
+/** All blobs of a tree by path, with their modes; refuses symlinks and submodules. */
+export async function flattenTree (gitdir: string, treeOid: string, prefix = '', into = new Map<string, TreeEntry>()): Promise<Map<string, TreeEntry>> {
+  const { tree } = await git.readTree({ fs, gitdir, oid: treeOid })
+  for (const entry of tree) {
+    const path = prefix + entry.path
+    if (entry.path === '.' || entry.path === '..' || entry.path.includes('/') || entry.path === '' || entry.path.toLowerCase() === '.git') {
+      throw new ForbiddenEntryError(`tree entry "${path}" is not a valid file name`)
+    }
+    if (entry.mode === DIRECTORY || entry.type === 'tree') {
+      await flattenTree(gitdir, entry.oid, `${path}/`, into)
+    } else if (entry.mode === REGULAR_FILE || entry.mode === EXECUTABLE_FILE) {
+      into.set(path, { path, oid: entry.oid, mode: entry.mode })
+    } else {
+      const what = entry.mode === '120000' ? 'a symlink' : entry.mode === '160000' ? 'a submodule' : `mode ${entry.mode}`
+      throw new ForbiddenEntryError(`"${path}" is ${what}; a cause tree may hold only regular files`)
+    }
+  }
+  return into
+}
+
+export async function commitTree (gitdir: string, commitOid: string): Promise<{ tree: string, parents: string[] }> {
+  try {
+    const { commit } = await git.readCommit({ fs, gitdir, oid: commitOid })
+    return { tree: commit.tree, parents: commit.parent }
+  } catch {
+    throw new UnknownCommitError(`commit ${commitOid} is not in the repository`)
+  }
+}
+
+/** Paths whose content or mode differ between two commits. */
+export async function changedPaths (gitdir: string, fromCommit: string, toCommit: string): Promise<ChangedPath[]> {
+  const from = await flattenTree(gitdir, (await commitTree(gitdir, fromCommit)).tree)
+  const to = await flattenTree(gitdir, (await commitTree(gitdir, toCommit)).tree)
+  const changes: ChangedPath[] = []
+  for (const [path, entry] of to) {
+    const before = from.get(path)
+    if (before === undefined) changes.push({ path, change: 'added' })
+    else if (before.oid !== entry.oid) changes.push({ path, change: 'modified' })
+    else if (before.mode !== entry.mode) changes.push({ path, change: 'mode' })
+  }
+  for (const path of from.keys()) if (!to.has(path)) changes.push({ path, change: 'deleted' })
+  return changes.sort((a, b) => a.path.localeCompare(b.path))
+}
+
+/** Reads every blob of a commit's tree once, proving the pack left none missing, and checks file sizes. */
+export async function assertCompleteTree (gitdir: string, commitOid: string, maxFileBytes: number): Promise<Map<string, TreeEntry>> {
+  const files = await flattenTree(gitdir, (await commitTree(gitdir, commitOid)).tree)
+  for (const entry of files.values()) {
+    let blob: Uint8Array
+    try {
+      ({ blob } = await git.readBlob({ fs, gitdir, oid: entry.oid }))
+    } catch {
+      throw new CorruptPackError(`object ${entry.oid} for "${entry.path}" is missing`)
+    }
+    if (blob.byteLength > maxFileBytes) throw new PackTooLargeError(`"${entry.path}" is ${blob.byteLength} bytes, over the cause's limit of ${maxFileBytes}`)
+  }
+  return files
+}
+
+/** Writes a commit's files into `dir` (which need not be a git work tree). */
+export async function writeTreeTo (gitdir: string, commitOid: string, dir: string): Promise<void> {
+  const files = await flattenTree(gitdir, (await commitTree(gitdir, commitOid)).tree)
+  for (const entry of files.values()) {
+    const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid })
+    const target = join(dir, entry.path)
+    await fs.promises.mkdir(join(target, '..'), { recursive: true })
+    await fs.promises.writeFile(target, blob, { mode: entry.mode === EXECUTABLE_FILE ? 0o755 : 0o644 })
+  }
+}
+
+/** Reads one file of a commit as text, or undefined if it has no such file. */
+export async function readFileAt (gitdir: string, commitOid: string, path: string): Promise<string | undefined> {
+  try {
+    const { blob } = await git.readBlob({ fs, gitdir, oid: commitOid, filepath: path })
+    return new TextDecoder().decode(blob)
+  } catch {
+    return undefined
+  }
+}

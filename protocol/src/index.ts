@@ -1,0 +1,13 @@
+import './polyfill.ts'
+
+export * from './errors.ts'
+export * from './canonical.ts'
+export * from './identity.ts'
+export * from './manifest.ts'
+export * from './messages.ts'
+export * from './framing.ts'
+export * from './node.ts'
+export * from './rpc.ts'
+export * from './git.ts'
+export * from './client.ts'
+export * from './paths.ts'

@@ -1,0 +1,75 @@
+import { z } from 'zod'
+import { InvalidManifestError } from './errors.ts'
+
+export const MANIFEST_FILE = 'autoresearch.json'
+
+/** A path inside the cause repo: relative, forward slashes, no `.`/`..` segments. */
+export const RepoPath = z.string().min(1).max(255).refine(
+  (p) => !p.startsWith('/') && !p.includes('\\') && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'),
+  'a relative path inside the repository, without "." or ".." segments'
+)
+
+const Command = z.array(z.string().min(1)).min(1).max(64)
+
+const Step = z.object({
+  command: Command,
+  timeoutSeconds: z.number().positive().max(24 * 3600).default(600)
+}).strict()
+
+export const ManifestSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" or "-", at most 64'),
+  description: z.string().max(2000).optional(),
+  program: RepoPath.default('program.md'),
+  editable: z.array(RepoPath).min(1).max(64),
+  prepare: Step.extend({ network: z.boolean().default(false) }).strict().optional(),
+  train: Step,
+  evaluate: Step.optional(),
+  metric: z.object({
+    name: z.string().min(1).max(64),
+    direction: z.enum(['minimize', 'maximize']),
+    /** Only for causes without an evaluate step: the metric is read from train's stdout. */
+    stdoutPattern: z.string().max(200).optional()
+  }).strict(),
+  verification: z.object({
+    trials: z.number().int().min(1).max(32).default(3),
+    quorum: z.number().int().min(1).max(16).default(1),
+    confidence: z.number().gt(0.5).lt(1).default(0.95),
+    minImprovement: z.number().min(0)
+  }).strict(),
+  limits: z.object({
+    maxPackBytes: z.number().int().positive().max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+    maxFileBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024)
+  }).strict().default({ maxPackBytes: 8 * 1024 * 1024, maxFileBytes: 1024 * 1024 })
+}).strict().superRefine((m, ctx) => {
+  if (m.editable.includes(MANIFEST_FILE)) ctx.addIssue({ code: 'custom', path: ['editable'], message: `${MANIFEST_FILE} is always protected` })
+  if (m.evaluate === undefined && m.metric.stdoutPattern === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['metric', 'stdoutPattern'], message: 'a cause without an evaluate step must give metric.stdoutPattern' })
+  }
+})
+
+export type Manifest = z.infer<typeof ManifestSchema>
+
+/** Parses a manifest, turning schema issues into one readable InvalidManifestError. */
+export function parseManifest (json: unknown): Manifest {
+  const result = ManifestSchema.safeParse(json)
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
+    throw new InvalidManifestError(`${MANIFEST_FILE} is invalid:\n${lines.join('\n')}`)
+  }
+  return result.data
+}
+
+export function parseManifestText (text: string): Manifest {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    throw new InvalidManifestError(`${MANIFEST_FILE} is not JSON: ${(err as Error).message}`)
+  }
+  return parseManifest(json)
+}
+
+/** Whether `candidate` is better than `reference` by more than `margin` in the manifest's direction. */
+export function improvement (manifest: Manifest, reference: number, candidate: number): number {
+  return manifest.metric.direction === 'minimize' ? reference - candidate : candidate - reference
+}

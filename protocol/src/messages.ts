@@ -1,0 +1,145 @@
+import { z } from 'zod'
+import { PublicKeyHex, SignatureHex } from './identity.ts'
+import { ManifestSchema } from './manifest.ts'
+
+/** Protocol ids, one per request kind. */
+export const PROTOCOL = {
+  info: '/autoresearch/info/1.0.0',
+  fetch: '/autoresearch/fetch/1.0.0',
+  submit: '/autoresearch/submit/1.0.0',
+  lease: '/autoresearch/lease/1.0.0',
+  attest: '/autoresearch/attest/1.0.0'
+} as const
+
+export const Oid = z.string().regex(/^[0-9a-f]{40}$/, 'a git object id (40 lowercase hex digits)')
+export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha-256 digest (64 lowercase hex digits)')
+const Nonce = z.string().regex(/^[0-9a-f]{32,64}$/, '16 to 32 random bytes as lowercase hex')
+const Metric = z.number().finite()
+const Time = z.number().int().positive()
+const CauseId = z.string().min(1).max(128)
+const Text = (max: number) => z.string().max(max)
+
+export const ErrorReply = z.object({ ok: z.literal(false), error: z.object({ name: Text(100), message: Text(4000) }) }).strict()
+
+// info ---------------------------------------------------------------------
+export const InfoRequest = z.object({ type: z.literal('info') }).strict()
+export const Best = z.object({ commit: Oid, metric: Metric.nullable(), seq: z.number().int().min(0) }).strict()
+export const InfoReply = z.object({
+  ok: z.literal(true),
+  causeId: CauseId,
+  coordinatorKey: PublicKeyHex,
+  manifest: ManifestSchema,
+  program: Text(256 * 1024),
+  best: Best
+}).strict()
+
+// fetch --------------------------------------------------------------------
+export const FetchRequest = z.object({
+  type: z.literal('fetch'),
+  want: Oid,
+  /** Commits the asker already has; the pack leaves out everything reachable from them. */
+  have: z.array(Oid).max(256)
+}).strict()
+/** Followed by one binary frame holding the pack when `objects > 0`. */
+export const FetchReply = z.object({ ok: z.literal(true), objects: z.number().int().min(0), bytes: z.number().int().min(0) }).strict()
+
+// submit -------------------------------------------------------------------
+export const SubmissionBody = z.object({
+  type: z.literal('submission'),
+  causeId: CauseId,
+  parent: Oid,
+  candidate: Oid,
+  packSha256: Sha256Hex,
+  claimedMetric: Metric,
+  logDigest: Sha256Hex,
+  description: Text(500),
+  publicKey: PublicKeyHex,
+  nonce: Nonce,
+  time: Time
+}).strict()
+export type SubmissionBody = z.infer<typeof SubmissionBody>
+
+/** Followed by one binary frame holding the pack of the candidate's new objects. */
+export const SubmitRequest = z.object({ type: z.literal('submit'), body: SubmissionBody, signature: SignatureHex }).strict()
+
+export const ReceiptBody = z.object({
+  type: z.literal('receipt'),
+  causeId: CauseId,
+  candidateSeq: z.number().int().positive(),
+  candidate: Oid,
+  tree: Oid,
+  submitter: PublicKeyHex,
+  receivedAt: Time
+}).strict()
+export type ReceiptBody = z.infer<typeof ReceiptBody>
+export const SubmitReply = z.object({ ok: z.literal(true), receipt: ReceiptBody, signature: SignatureHex }).strict()
+
+// lease --------------------------------------------------------------------
+export const Hardware = z.object({ class: Text(200), cpus: z.number().int().min(0), gpus: z.array(Text(200)).max(16) }).strict()
+export type Hardware = z.infer<typeof Hardware>
+
+export const LeaseRequestBody = z.object({
+  type: z.literal('lease-request'),
+  causeId: CauseId,
+  publicKey: PublicKeyHex,
+  hardware: Hardware,
+  nonce: Nonce,
+  time: Time
+}).strict()
+export type LeaseRequestBody = z.infer<typeof LeaseRequestBody>
+export const LeaseRequest = z.object({ type: z.literal('lease'), body: LeaseRequestBody, signature: SignatureHex }).strict()
+
+export const Job = z.object({
+  jobId: z.number().int().positive(),
+  candidateSeq: z.number().int().positive(),
+  baseline: Oid,
+  candidate: Oid,
+  seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).max(64),
+  leaseExpiresAt: Time
+}).strict()
+export type Job = z.infer<typeof Job>
+export const LeaseReply = z.object({ ok: z.literal(true), job: Job.nullable(), retryAfterMs: z.number().int().min(0) }).strict()
+
+// attest -------------------------------------------------------------------
+export const Trial = z.object({
+  seed: z.number().int().min(0),
+  baseline: Metric.nullable(),
+  candidate: Metric.nullable(),
+  baselineLogDigest: Sha256Hex,
+  candidateLogDigest: Sha256Hex,
+  /** Why a side produced no metric (timeout, no-result, …); absent when both did. */
+  failure: Text(500).optional()
+}).strict()
+export type Trial = z.infer<typeof Trial>
+
+export const AttestationBody = z.object({
+  type: z.literal('attestation'),
+  causeId: CauseId,
+  jobId: z.number().int().positive(),
+  candidate: Oid,
+  baseline: Oid,
+  trials: z.array(Trial).min(1).max(64),
+  hardware: Hardware,
+  publicKey: PublicKeyHex,
+  time: Time
+}).strict()
+export type AttestationBody = z.infer<typeof AttestationBody>
+export const AttestRequest = z.object({ type: z.literal('attest'), body: AttestationBody, signature: SignatureHex }).strict()
+
+export const Verdict = z.object({
+  candidateSeq: z.number().int().positive(),
+  state: z.enum(['accepted', 'rejected', 'pending']),
+  meanImprovement: z.number().nullable(),
+  reason: Text(2000)
+}).strict()
+export type Verdict = z.infer<typeof Verdict>
+export const AttestReply = z.object({ ok: z.literal(true), verdict: Verdict }).strict()
+
+export type InfoReply = z.infer<typeof InfoReply>
+export type SubmitReply = z.infer<typeof SubmitReply>
+export type LeaseReply = z.infer<typeof LeaseReply>
+export type AttestReply = z.infer<typeof AttestReply>
+export type FetchReply = z.infer<typeof FetchReply>
+
+/** Any request a coordinator accepts, discriminated by `type`. */
+export const AnyRequest = z.discriminatedUnion('type', [InfoRequest, FetchRequest, SubmitRequest, LeaseRequest, AttestRequest])

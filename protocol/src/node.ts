@@ -1,0 +1,43 @@
+import './polyfill.ts'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import type { Identity } from './identity.ts'
+
+export interface NodeOptions {
+  /** Multiaddrs to listen on; none for a dial-only peer (workers, verifiers). */
+  listen?: string[]
+  /** The libp2p peer key is derived from this identity, so the peer id names the same key. */
+  identity?: Identity
+}
+
+/** A libp2p node: TCP, Noise, yamux, identify and ping. */
+export async function createNode (opts: NodeOptions = {}) {
+  const privateKey = opts.identity === undefined ? undefined : await generateKeyPairFromSeed('Ed25519', opts.identity.seed)
+  return createLibp2p({
+    ...(privateKey === undefined ? {} : { privateKey }),
+    addresses: { listen: opts.listen ?? [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      // Volunteers on one host (and tests) reconnect quickly; the default of 5 new
+      // inbound connections per second per host would reset them.
+      inboundConnectionThreshold: 1000,
+      maxConnections: 2000
+    },
+    services: { identify: identify(), ping: ping() }
+  })
+}
+
+export type AutoresearchNode = Awaited<ReturnType<typeof createNode>>
+
+/** The libp2p peer id that a peer running with this ed25519 identity key has. */
+export function peerIdOf (publicKeyHex: string): string {
+  return peerIdFromPublicKey(publicKeyFromRaw(Buffer.from(publicKeyHex, 'hex'))).toString()
+}

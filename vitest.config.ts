@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['**/test/**/*.test.ts', 'tests/**/*.test.ts'],
+    exclude: ['**/node_modules/**'],
+    setupFiles: ['./protocol/src/polyfill.ts'],
+    // Real processes, real libp2p and real training runs: generous per-test limits,
+    // because a slow machine must not fail a correct test.
+    testTimeout: 240_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    fileParallelism: false
+  }
+})
