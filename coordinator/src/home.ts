@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import git from 'isomorphic-git'
 import { z } from 'zod'
-import { Identity, MANIFEST_FILE, parseManifestText, PublicKeyHex, InvalidManifestError, type Manifest } from '@autoresearch/protocol'
+import { Identity, MANIFEST_FILE, writeNestedTree, parseManifestText, PublicKeyHex, InvalidManifestError, type Manifest } from '@autoresearch/protocol'
 import { Store } from './store.ts'
 
 export const BEST_REF = 'refs/heads/best'
@@ -95,28 +95,9 @@ export async function initHome (home: string, causeDir: string): Promise<{ paths
 }
 
 async function commitDirectory (gitdir: string, dir: string, files: string[], message: string): Promise<string> {
-  // Build nested trees bottom-up from the flat file list.
-  interface Node { files: Map<string, string>, dirs: Map<string, Node> }
-  const root: Node = { files: new Map(), dirs: new Map() }
-  for (const path of files) {
-    const parts = path.split('/')
-    let node = root
-    for (const part of parts.slice(0, -1)) {
-      let next = node.dirs.get(part)
-      if (next === undefined) { next = { files: new Map(), dirs: new Map() }; node.dirs.set(part, next) }
-      node = next
-    }
-    const oid = await git.writeBlob({ fs, gitdir, blob: fs.readFileSync(join(dir, path)) })
-    node.files.set(parts[parts.length - 1] as string, oid)
-  }
-  const writeNode = async (node: Node): Promise<string> => {
-    const tree = [
-      ...[...node.files].map(([path, oid]) => ({ mode: '100644', path, oid, type: 'blob' as const })),
-      ...await Promise.all([...node.dirs].map(async ([path, child]) => ({ mode: '040000', path, oid: await writeNode(child), type: 'tree' as const })))
-    ]
-    return git.writeTree({ fs, gitdir, tree })
-  }
-  const tree = await writeNode(root)
+  const entries = new Map<string, { oid: string, mode: string }>()
+  for (const path of files) entries.set(path, { oid: await git.writeBlob({ fs, gitdir, blob: fs.readFileSync(join(dir, path)) }), mode: '100644' })
+  const tree = await writeNestedTree(gitdir, entries)
   const author = { name: 'autoresearch-coordinator', email: 'coordinator@autoresearch.invalid', timestamp: Math.floor(Date.now() / 1000), timezoneOffset: 0 }
   return git.writeCommit({ fs, gitdir, commit: { tree, parent: [], author, committer: author, message: message + '\n' } })
 }

@@ -198,3 +198,50 @@ export async function readFileAt (gitdir: string, commitOid: string, path: strin
     return undefined
   }
 }
+
+const AUTHOR = { name: 'autoresearch', email: 'agent@autoresearch.invalid', timezoneOffset: 0 }
+
+/**
+ * A new commit on `parent` whose files are the parent's with `changes` applied
+ * (a string replaces or adds a file, null deletes it). Nested paths are supported.
+ */
+export async function commitWithChanges (gitdir: string, parent: string, changes: Record<string, string | null>, message: string, authorName = AUTHOR.name): Promise<string> {
+  const files = await flattenTree(gitdir, (await commitTree(gitdir, parent)).tree)
+  const entries = new Map<string, { oid: string, mode: string }>([...files].map(([p, e]) => [p, { oid: e.oid, mode: e.mode }]))
+  for (const [path, content] of Object.entries(changes)) {
+    if (content === null) entries.delete(path)
+    else entries.set(path, { oid: await git.writeBlob({ fs, gitdir, blob: new TextEncoder().encode(content) }), mode: entries.get(path)?.mode ?? REGULAR_FILE })
+  }
+  const tree = await writeNestedTree(gitdir, entries)
+  const author = { ...AUTHOR, name: authorName, timestamp: Math.floor(Date.now() / 1000) }
+  return git.writeCommit({ fs, gitdir, commit: { tree, parent: [parent], author, committer: author, message: message.endsWith('\n') ? message : message + '\n' } })
+}
+
+/** A commit with `tree` on `parent` (used to squash a local chain into one candidate). */
+export async function commitTreeOn (gitdir: string, tree: string, parent: string, message: string, authorName = AUTHOR.name): Promise<string> {
+  const author = { ...AUTHOR, name: authorName, timestamp: Math.floor(Date.now() / 1000) }
+  return git.writeCommit({ fs, gitdir, commit: { tree, parent: [parent], author, committer: author, message: message.endsWith('\n') ? message : message + '\n' } })
+}
+
+/** Writes nested trees for a flat path -> blob map and returns the root tree id. */
+export async function writeNestedTree (gitdir: string, entries: Map<string, { oid: string, mode: string }>): Promise<string> {
+  const children = new Map<string, Map<string, { oid: string, mode: string }>>()
+  const here: Array<{ mode: string, path: string, oid: string, type: 'blob' | 'tree' }> = []
+  for (const [path, entry] of entries) {
+    const slash = path.indexOf('/')
+    if (slash < 0) { here.push({ mode: entry.mode, path, oid: entry.oid, type: 'blob' }); continue }
+    const dir = path.slice(0, slash)
+    const sub = children.get(dir) ?? new Map()
+    sub.set(path.slice(slash + 1), entry)
+    children.set(dir, sub)
+  }
+  for (const [dir, sub] of children) here.push({ mode: DIRECTORY, path: dir, oid: await writeNestedTree(gitdir, sub), type: 'tree' })
+  return git.writeTree({ fs, gitdir, tree: here })
+}
+
+/** Makes `gitdir` a bare repository if it is not one yet. */
+export async function ensureBareRepo (gitdir: string): Promise<void> {
+  if (fs.existsSync(join(gitdir, 'HEAD'))) return
+  await fs.promises.mkdir(gitdir, { recursive: true })
+  await git.init({ fs, dir: gitdir, gitdir, bare: true, defaultBranch: 'best' })
+}

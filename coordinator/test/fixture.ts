@@ -1,0 +1,51 @@
+import * as fs from 'node:fs'
+import { mkdtempSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import git from 'isomorphic-git'
+import { CoordinatorClient, createNode, ensureBareRepo, Identity, type AutoresearchNode } from '@autoresearch/protocol'
+import { BEST_REF, initHome, serveCoordinator, type RunningCoordinator } from '../src/index.ts'
+
+export const TOY = resolve(import.meta.dirname, '..', '..', 'examples', 'toy-regression')
+
+export interface Fixture {
+  running: RunningCoordinator
+  client: CoordinatorClient
+  node: AutoresearchNode
+  identity: Identity
+  /** A submitter's local repository holding the current best. */
+  gitdir: string
+  best: string
+  stop: () => Promise<void>
+}
+
+export async function startFixture (): Promise<Fixture> {
+  const home = join(mkdtempSync(join(tmpdir(), 'ar-coord-')), 'home')
+  await initHome(home, TOY)
+  const running = await serveCoordinator({ home, listen: ['/ip4/127.0.0.1/tcp/0'], httpPort: 0 })
+  const identity = Identity.generate()
+  const node = await createNode({ identity })
+  const client = new CoordinatorClient(node, running.multiaddrs[0] as string)
+  const gitdir = join(mkdtempSync(join(tmpdir(), 'ar-sub-')), 'repo.git')
+  await ensureBareRepo(gitdir)
+  const info = await client.info()
+  await client.sync(gitdir, info.best.commit, [])
+  return {
+    running, client, node, identity, gitdir, best: info.best.commit,
+    stop: async () => { await node.stop(); await running.stop() }
+  }
+}
+
+/** Everything a rejected submission must leave untouched: rows, ref and stored packs. */
+export async function snapshot (running: RunningCoordinator): Promise<unknown> {
+  const { store, paths } = running.coordinator
+  const packDir = join(paths.gitdir, 'objects', 'pack')
+  return {
+    candidates: store.candidates(),
+    nonces: store.db.prepare('SELECT * FROM nonces ORDER BY public_key, nonce').all(),
+    jobs: store.db.prepare('SELECT * FROM jobs').all(),
+    merges: store.merges(),
+    ref: await git.resolveRef({ fs, gitdir: paths.gitdir, ref: BEST_REF }),
+    packs: fs.existsSync(packDir) ? readdirSync(packDir).sort() : []
+  }
+}

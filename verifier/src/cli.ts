@@ -1,0 +1,59 @@
+import '@autoresearch/protocol'
+import { join, resolve } from 'node:path'
+import { Command } from 'commander'
+import { configDir, CoordinatorClient, createNode, dataDir, Identity } from '@autoresearch/protocol'
+import { sleep, Verifier, type VerifierEvent } from './verifier.ts'
+
+function describe (e: VerifierEvent): string | undefined {
+  switch (e.type) {
+    case 'idle': return undefined
+    case 'job': return `job ${e.job.jobId}: candidate ${e.job.candidate.slice(0, 10)} against best ${e.job.baseline.slice(0, 10)}, seeds ${e.job.seeds.join(',')}`
+    case 'trial': return `job ${e.jobId} seed ${e.seed} ${e.side}: ${e.result.ok ? e.result.metric.toPrecision(6) : `failed (${e.result.reason})`}${e.cached ? ' (cached)' : ''}`
+    case 'refused': return `job ${e.jobId} refused: ${e.reason}`
+    case 'attested': return `job ${e.jobId} attested: ${e.verdict.state}: ${e.verdict.reason}`
+  }
+}
+
+const program = new Command('autoresearch-verifier')
+  .description('Re-run candidates of an autoresearch cause under the trusted runner and sign attestations of what was measured.')
+  .requiredOption('--coordinator <multiaddr>', 'the coordinator to verify for (or set AUTORESEARCH_COORDINATOR)', process.env.AUTORESEARCH_COORDINATOR)
+  .option('--identity <file>', 'verifier key file (created with mode 0600 if missing)', join(configDir('verifier'), 'identity.key'))
+  .option('--state <dir>', 'where the cause repository, prepared data and scratch runs live', dataDir('verifier'))
+  .option('--max-jobs <n>', 'exit after this many attested jobs')
+  .option('--json', 'print events as JSON lines')
+  .showHelpAfterError()
+  .action(async (opts: { coordinator: string, identity: string, state: string, maxJobs?: string, json?: boolean }) => {
+    const { identity, created } = Identity.loadOrCreate(resolve(opts.identity))
+    if (created) console.error(`created verifier identity ${identity.publicKey} in ${opts.identity}; the coordinator must allowlist this key`)
+    const node = await createNode({ identity })
+    const controller = new AbortController()
+    const stop = (): void => { controller.abort() }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+    const verifier = new Verifier({ client: new CoordinatorClient(node, opts.coordinator), identity, stateDir: resolve(opts.state) })
+    verifier.on('event', (e) => {
+      if (opts.json === true) console.log(JSON.stringify({ event: e.type, ...e }))
+      else { const line = describe(e); if (line !== undefined) console.log(line) }
+    })
+    console.error(`verifier ${identity.publicKey.slice(0, 16)}… working for ${opts.coordinator}`)
+    const maxJobs = opts.maxJobs === undefined ? undefined : Number(opts.maxJobs)
+    let done = 0
+    let backoffMs = 1000
+    while (!controller.signal.aborted && (maxJobs === undefined || done < maxJobs)) {
+      try {
+        done += await verifier.run({ signal: controller.signal, maxJobs: maxJobs === undefined ? undefined : maxJobs - done })
+        backoffMs = 1000
+      } catch (err) {
+        if (controller.signal.aborted) break
+        console.error(`verifier: ${(err as Error).name}: ${(err as Error).message}; retrying in ${backoffMs / 1000} s`)
+        await sleep(backoffMs, controller.signal)
+        backoffMs = Math.min(backoffMs * 2, 60_000)
+      }
+    }
+    await node.stop()
+  })
+
+program.parseAsync().catch((err: Error) => {
+  console.error(`autoresearch-verifier: ${err.name}: ${err.message}`)
+  process.exit(1)
+})

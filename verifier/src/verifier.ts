@@ -1,0 +1,134 @@
+import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
+import {
+  changedPaths, commitTree, CoordinatorClient, ensureBareRepo, ProtectedPathError, sha256Hex,
+  type Identity, type InfoReply, type Job, type Trial, type Verdict
+} from '@autoresearch/protocol'
+import { runCommit, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
+import { describeHardware } from './hardware.ts'
+
+export interface VerifierOptions {
+  client: CoordinatorClient
+  identity: Identity
+  /** Holds the local cause repository, prepared data and scratch space. */
+  stateDir: string
+  backend?: SandboxBackend
+}
+
+export type VerifierEvent =
+  | { type: 'idle', retryAfterMs: number }
+  | { type: 'job', job: Job }
+  | { type: 'trial', jobId: number, seed: number, side: 'baseline' | 'candidate', result: TrialResult, cached: boolean }
+  | { type: 'refused', jobId: number, reason: string }
+  | { type: 'attested', jobId: number, verdict: Verdict }
+
+const EMPTY_DIGEST = sha256Hex('')
+
+/**
+ * Leases verification jobs and re-runs them under the trusted runner: the baseline
+ * (current best) and the candidate, on the same machine, with the coordinator's seeds.
+ */
+export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
+  readonly #opts: VerifierOptions
+  readonly #gitdir: string
+  readonly #known = new Set<string>()
+  /** Baseline results per (best commit, seed): a warm cache makes a trial cost about one run. */
+  readonly #baselineCache = new Map<string, TrialResult>()
+  #info?: InfoReply
+
+  constructor (opts: VerifierOptions) {
+    super()
+    this.#opts = opts
+    this.#gitdir = join(opts.stateDir, 'cause.git')
+  }
+
+  async #causeInfo (signal?: AbortSignal): Promise<InfoReply> {
+    this.#info ??= await this.#opts.client.info({ signal })
+    return this.#info
+  }
+
+  async #sync (commit: string, signal?: AbortSignal): Promise<void> {
+    if (this.#known.has(commit)) return
+    await this.#opts.client.sync(this.#gitdir, commit, [...this.#known].slice(-256), { signal })
+    this.#known.add(commit)
+  }
+
+  /** Leases and completes at most one job; returns the delay before asking again (0 after a job). */
+  async runOnce (signal?: AbortSignal): Promise<number> {
+    await ensureBareRepo(this.#gitdir)
+    const info = await this.#causeInfo(signal)
+    const { job, retryAfterMs } = await this.#opts.client.lease(this.#opts.identity, info.causeId, describeHardware(), { signal })
+    if (job === null) {
+      this.emit('event', { type: 'idle', retryAfterMs })
+      return retryAfterMs
+    }
+    this.emit('event', { type: 'job', job })
+    await this.#sync(job.baseline, signal)
+    await this.#sync(job.candidate, signal)
+    const trials = await this.#verify(info, job, signal)
+    const { verdict } = await this.#opts.client.attest(this.#opts.identity, {
+      causeId: info.causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: describeHardware()
+    }, { signal })
+    this.emit('event', { type: 'attested', jobId: job.jobId, verdict })
+    return 0
+  }
+
+  async #verify (info: InfoReply, job: Job, signal?: AbortSignal): Promise<Trial[]> {
+    // The coordinator checked this at intake; a verifier trusts no one and checks again.
+    const { parents } = await commitTree(this.#gitdir, job.candidate)
+    const parent = parents[0] ?? job.baseline
+    const changes = await changedPaths(this.#gitdir, parent, job.candidate)
+    const protectedChanges = changes.filter((c) => !info.manifest.editable.includes(c.path))
+    if (protectedChanges.length > 0) {
+      const reason = new ProtectedPathError(`candidate changes protected paths: ${protectedChanges.map((c) => c.path).join(', ')}`).message
+      this.emit('event', { type: 'refused', jobId: job.jobId, reason })
+      return job.seeds.map((seed) => ({ seed, baseline: null, candidate: null, baselineLogDigest: EMPTY_DIGEST, candidateLogDigest: EMPTY_DIGEST, failure: reason }))
+    }
+    const trials: Trial[] = []
+    for (const seed of job.seeds) {
+      const baseline = await this.#run(info, job, job.baseline, seed, 'baseline', signal)
+      const candidate = await this.#run(info, job, job.candidate, seed, 'candidate', signal)
+      const failure = [baseline.ok ? '' : `baseline ${baseline.reason}: ${baseline.message}`, candidate.ok ? '' : `candidate ${candidate.reason}: ${candidate.message}`].filter(Boolean).join('; ')
+      trials.push({
+        seed,
+        baseline: baseline.ok ? baseline.metric : null,
+        candidate: candidate.ok ? candidate.metric : null,
+        baselineLogDigest: baseline.logDigest,
+        candidateLogDigest: candidate.logDigest,
+        ...(failure === '' ? {} : { failure: failure.slice(0, 500) })
+      })
+    }
+    return trials
+  }
+
+  async #run (info: InfoReply, job: Job, commit: string, seed: number, side: 'baseline' | 'candidate', signal?: AbortSignal): Promise<TrialResult> {
+    const key = `${commit}:${seed}`
+    const cached = side === 'baseline' ? this.#baselineCache.get(key) : undefined
+    const result = cached ?? await runCommit({
+      gitdir: this.#gitdir, commit, manifest: info.manifest, seed,
+      dataRoot: join(this.#opts.stateDir, 'data'), scratchRoot: join(this.#opts.stateDir, 'scratch'),
+      backend: this.#opts.backend, signal
+    })
+    if (side === 'baseline' && result.ok) this.#baselineCache.set(key, result)
+    this.emit('event', { type: 'trial', jobId: job.jobId, seed, side, result, cached: cached !== undefined })
+    return result
+  }
+
+  /** Works until `signal` aborts or `maxJobs` jobs are attested. */
+  async run (opts: { signal?: AbortSignal, maxJobs?: number } = {}): Promise<number> {
+    let done = 0
+    while (opts.signal?.aborted !== true && (opts.maxJobs === undefined || done < opts.maxJobs)) {
+      const wait = await this.runOnce(opts.signal)
+      if (wait === 0) done++
+      else await sleep(wait, opts.signal)
+    }
+    return done
+  }
+}
+
+export async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => { clearTimeout(timer); resolve() }, { once: true })
+  })
+}

@@ -1,0 +1,62 @@
+import type { Agent, AgentContext, Proposal } from './types.ts'
+
+/** A module-level `NAME = number` line; only these are mutated. */
+const CONSTANT = /^([A-Z][A-Z0-9_]*)(\s*=\s*)(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(.*)$/
+
+/** Small deterministic PRNG (mulberry32) so a search is reproducible from its seed. */
+export function prng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function formatLike (original: string, value: number): string {
+  if (!/[.eE]/.test(original)) return String(Math.round(value))
+  const text = Number(value.toPrecision(4)).toString()
+  return /[.eE]/.test(text) ? text : `${text}.0`
+}
+
+/**
+ * The offline agent: picks one numeric constant in an editable file and scales
+ * it (floats) or nudges it (integers). No LLM, no network; the default in the
+ * demo and in tests.
+ */
+export function searchAgent (opts: { seed?: number } = {}): Agent {
+  const random = prng(opts.seed ?? Date.now())
+  return {
+    name: 'search',
+    async propose (ctx: AgentContext): Promise<Proposal | null> {
+      const sites: Array<{ path: string, line: number, match: RegExpMatchArray }> = []
+      for (const [path, text] of Object.entries(ctx.files)) {
+        text.split('\n').forEach((line, i) => {
+          const match = line.match(CONSTANT)
+          if (match !== null) sites.push({ path, line: i, match })
+        })
+      }
+      if (sites.length === 0) return null
+      const site = sites[Math.floor(random() * sites.length)] as (typeof sites)[number]
+      const [, name, eq, literal, rest] = site.match as unknown as [string, string, string, string, string]
+      const old = Number(literal)
+      const isInt = !/[.eE]/.test(literal)
+      let value: number
+      if (isInt) {
+        const step = Math.max(1, Math.round(Math.abs(old) * 0.25))
+        value = old + (random() < 0.5 ? -step : step)
+        if (old > 0 && value < 1) value = 1
+      } else {
+        const factors = [0.5, 0.7, 0.85, 1.2, 1.5, 2]
+        value = old === 0 ? 0.01 * (random() < 0.5 ? 1 : -1) : old * (factors[Math.floor(random() * factors.length)] as number)
+      }
+      const replacement = formatLike(literal, value)
+      if (replacement === literal) return null
+      const lines = (ctx.files[site.path] as string).split('\n')
+      lines[site.line] = `${name}${eq}${replacement}${rest}`
+      return { edits: { [site.path]: lines.join('\n') }, description: `${name} ${literal} -> ${replacement}` }
+    }
+  }
+}

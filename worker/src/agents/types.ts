@@ -1,0 +1,25 @@
+import type { Manifest } from '@autoresearch/protocol'
+import type { ResultRow } from '../results.ts'
+
+export interface AgentContext {
+  manifest: Manifest
+  program: string
+  /** Current contents of every editable file, by path. */
+  files: Record<string, string>
+  /** The most recent experiments, oldest first. */
+  recent: ResultRow[]
+  signal?: AbortSignal
+}
+
+export interface Proposal {
+  /** New contents for editable files (only those that change). */
+  edits: Record<string, string>
+  /** One line for results.tsv and the submission. */
+  description: string
+}
+
+/** An agent only proposes the next edit; the worker applies, runs, keeps or discards it. */
+export interface Agent {
+  readonly name: string
+  propose: (ctx: AgentContext) => Promise<Proposal | null>
+}

@@ -1,0 +1,159 @@
+import { EventEmitter } from 'node:events'
+import * as fs from 'node:fs'
+import { join } from 'node:path'
+import {
+  commitTree, commitTreeOn, commitWithChanges, CoordinatorClient, ensureBareRepo, improvement, packForSubmission, readFileAt,
+  type Identity, type InfoReply, type ReceiptBody
+} from '@autoresearch/protocol'
+import { runCommit, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
+import type { Agent } from './agents/types.ts'
+import { ResultsLog, type ResultRow } from './results.ts'
+
+export interface WorkerOptions {
+  client: CoordinatorClient
+  identity: Identity
+  agent: Agent
+  /** Holds the local cause repository, results.tsv, prepared data and scratch runs. */
+  stateDir: string
+  /** Seed of the worker's own experiments; the confirmation run uses seed + 1. */
+  seed?: number
+  backend?: SandboxBackend
+  /** Name recorded as the author of local commits. */
+  name?: string
+}
+
+export type WorkerEvent =
+  | { type: 'best', commit: string, networkMetric: number | null, localMetric: number }
+  | { type: 'experiment', n: number, row: ResultRow, localBest: number, logTail?: string }
+  | { type: 'confirm', commit: string, baseline: number | null, candidate: number | null, passed: boolean }
+  | { type: 'submitted', receipt: ReceiptBody, claimedMetric: number }
+  | { type: 'submit-failed', error: string, message: string }
+  | { type: 'no-proposal', n: number }
+
+interface Local { commit: string, metric: number }
+
+/**
+ * The volunteer's loop: fetch the best, let the agent propose an edit, run it,
+ * keep or discard it, log it, and submit a confirmed gain beyond the cause's margin.
+ */
+export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
+  readonly #opts: WorkerOptions
+  readonly #gitdir: string
+  readonly results: ResultsLog
+  readonly #known = new Set<string>()
+  readonly #tried = new Set<string>()
+  #info?: InfoReply
+  /** The network best this worker builds on, with its own measurement of it. */
+  #base?: Local
+  #local?: Local
+  #experiments = 0
+  submissions = 0
+
+  constructor (opts: WorkerOptions) {
+    super()
+    this.#opts = opts
+    this.#gitdir = join(opts.stateDir, 'cause.git')
+    fs.mkdirSync(opts.stateDir, { recursive: true })
+    this.results = new ResultsLog(join(opts.stateDir, 'results.tsv'))
+  }
+
+  get seed (): number { return this.#opts.seed ?? 1 }
+  get experiments (): number { return this.#experiments }
+
+  async #run (commit: string, seed: number, signal?: AbortSignal): Promise<TrialResult> {
+    const info = this.#info as InfoReply
+    return runCommit({
+      gitdir: this.#gitdir, commit, manifest: info.manifest, seed,
+      dataRoot: join(this.#opts.stateDir, 'data'), scratchRoot: join(this.#opts.stateDir, 'scratch'),
+      backend: this.#opts.backend, signal
+    })
+  }
+
+  /** Follows the network: when the published best moved, rebuild on it (local work is dropped). */
+  async #follow (signal?: AbortSignal): Promise<void> {
+    this.#info = await this.#opts.client.info({ signal })
+    const best = this.#info.best
+    if (this.#base?.commit === best.commit) return
+    await ensureBareRepo(this.#gitdir)
+    if (!this.#known.has(best.commit)) {
+      await this.#opts.client.sync(this.#gitdir, best.commit, [...this.#known].slice(-256), { signal })
+      this.#known.add(best.commit)
+    }
+    const measured = await this.#run(best.commit, this.seed, signal)
+    if (!measured.ok) throw new Error(`the published best does not run here (${measured.reason}): ${measured.message}\n${measured.logTail}`)
+    this.#base = { commit: best.commit, metric: measured.metric }
+    this.#local = { ...this.#base }
+    this.results.append({ commit: best.commit, metric: measured.metric, memoryGb: measured.memoryGb, status: 'keep', description: `network best (${best.seq === 0 ? 'initial' : `merge ${best.seq}`})` })
+    this.emit('event', { type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric })
+  }
+
+  /** One experiment: propose, commit, run, keep or discard, log; then maybe submit. */
+  async step (signal?: AbortSignal): Promise<void> {
+    await this.#follow(signal)
+    const info = this.#info as InfoReply
+    const local = this.#local as Local
+    const files: Record<string, string> = {}
+    for (const path of info.manifest.editable) files[path] = await readFileAt(this.#gitdir, local.commit, path) ?? ''
+    const n = ++this.#experiments
+    const proposal = await this.#opts.agent.propose({ manifest: info.manifest, program: info.program, files, recent: this.results.read().slice(-20), signal })
+    if (proposal === null || Object.keys(proposal.edits).length === 0) {
+      this.emit('event', { type: 'no-proposal', n })
+      return
+    }
+    const editable = new Set(info.manifest.editable)
+    const edits = Object.fromEntries(Object.entries(proposal.edits).filter(([path]) => editable.has(path)))
+    const commit = await commitWithChanges(this.#gitdir, local.commit, edits, proposal.description, this.#opts.name)
+    const result = await this.#run(commit, this.seed, signal)
+    let row: ResultRow
+    if (!result.ok) {
+      row = { commit, metric: 0, memoryGb: 0, status: 'crash', description: `${proposal.description} (${result.reason})` }
+    } else if (improvement(info.manifest, local.metric, result.metric) > 0) {
+      row = { commit, metric: result.metric, memoryGb: result.memoryGb, status: 'keep', description: proposal.description }
+      this.#local = { commit, metric: result.metric }
+    } else {
+      row = { commit, metric: result.metric, memoryGb: result.memoryGb, status: 'discard', description: proposal.description }
+    }
+    this.results.append(row)
+    this.emit('event', { type: 'experiment', n, row, localBest: (this.#local as Local).metric, ...(result.ok ? {} : { logTail: result.logTail }) })
+    await this.#maybeSubmit(signal)
+  }
+
+  async #maybeSubmit (signal?: AbortSignal): Promise<void> {
+    const info = this.#info as InfoReply
+    const base = this.#base as Local
+    const local = this.#local as Local
+    const margin = info.manifest.verification.minImprovement
+    if (local.commit === base.commit || this.#tried.has(local.commit)) return
+    if (improvement(info.manifest, base.metric, local.metric) <= margin) return
+    this.#tried.add(local.commit)
+    // Confirm on a second seed before spending anyone's verification time.
+    const confirmSeed = this.seed + 1
+    const [baseline, candidate] = [await this.#run(base.commit, confirmSeed, signal), await this.#run(local.commit, confirmSeed, signal)]
+    const passed = baseline.ok && candidate.ok && improvement(info.manifest, baseline.metric, candidate.metric) > margin
+    this.emit('event', { type: 'confirm', commit: local.commit, baseline: baseline.ok ? baseline.metric : null, candidate: candidate.ok ? candidate.metric : null, passed })
+    if (!passed || !candidate.ok) return
+
+    // One candidate commit on the network best, whatever local chain led to it.
+    const kept = this.results.read().filter((r) => r.status === 'keep').slice(-10).map((r) => r.description).filter((d) => !d.startsWith('network best'))
+    const description = kept.join('; ').slice(0, 500) || 'improvement'
+    const squashed = await commitTreeOn(this.#gitdir, (await commitTree(this.#gitdir, local.commit)).tree, base.commit, description, this.#opts.name)
+    const pack = await packForSubmission(this.#gitdir, squashed, base.commit)
+    const claimedMetric = (local.metric + candidate.metric) / 2
+    try {
+      const { receipt } = await this.#opts.client.submit(this.#opts.identity, {
+        causeId: info.causeId, parent: base.commit, candidate: squashed, claimedMetric, logDigest: candidate.logDigest, description
+      }, pack, { signal })
+      this.submissions++
+      this.emit('event', { type: 'submitted', receipt, claimedMetric })
+    } catch (err) {
+      this.emit('event', { type: 'submit-failed', error: (err as Error).name, message: (err as Error).message })
+    }
+  }
+
+  /** Runs experiments until `signal` aborts or `maxExperiments` have run. */
+  async run (opts: { signal?: AbortSignal, maxExperiments?: number } = {}): Promise<void> {
+    while (opts.signal?.aborted !== true && (opts.maxExperiments === undefined || this.#experiments < opts.maxExperiments)) {
+      await this.step(opts.signal)
+    }
+  }
+}
