@@ -10,6 +10,7 @@ export default defineConfig({
     testTimeout: 240_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    fileParallelism: false
+    fileParallelism: false,
+    reporters: ['default', './tests/summary-reporter.ts']
   }
 })

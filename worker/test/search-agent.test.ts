@@ -1,0 +1,52 @@
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parseManifest } from '@autoresearch/protocol'
+import { ResultsLog, searchAgent } from '../src/index.ts'
+
+const manifest = parseManifest({ name: 't', editable: ['train.py'], train: { command: ['python3', 'train.py'] }, evaluate: { command: ['python3', 'evaluate.py'] }, metric: { name: 'loss', direction: 'minimize' }, verification: { minImprovement: 0.01 } })
+const TRAIN = 'import os\nLEARNING_RATE = 0.01  # step size\nHIDDEN = 8\nname = 3\n    INDENTED = 4\n'
+
+describe('search agent', () => {
+  it('changes exactly one module-level NAME = number constant and says which', async () => {
+    const agent = searchAgent({ seed: 42 })
+    for (let i = 0; i < 30; i++) {
+      const proposal = await agent.propose({ manifest, program: '', files: { 'train.py': TRAIN }, recent: [] })
+      expect(proposal).not.toBeNull()
+      const after = proposal!.edits['train.py']!.split('\n')
+      const before = TRAIN.split('\n')
+      const changed = before.filter((line, j) => line !== after[j])
+      expect(changed).toHaveLength(1)
+      expect(changed[0]).toMatch(/^(LEARNING_RATE|HIDDEN) = /)
+      expect(proposal!.description).toMatch(/^(LEARNING_RATE|HIDDEN) \S+ -> \S+$/)
+      expect(after[1]).toMatch(/^LEARNING_RATE = [0-9.e-]+  # step size$/)
+      expect(after[2]).toMatch(/^HIDDEN = \d+$/)
+    }
+  })
+
+  it('is reproducible from its seed', async () => {
+    const run = async (): Promise<string[]> => {
+      const agent = searchAgent({ seed: 7 })
+      const out: string[] = []
+      for (let i = 0; i < 5; i++) out.push((await agent.propose({ manifest, program: '', files: { 'train.py': TRAIN }, recent: [] }))!.description)
+      return out
+    }
+    expect(await run()).toEqual(await run())
+  })
+
+  it('proposes nothing when there is nothing to tune', async () => {
+    expect(await searchAgent({ seed: 1 }).propose({ manifest, program: '', files: { 'train.py': 'print(1)\n' }, recent: [] })).toBeNull()
+  })
+})
+
+describe('results.tsv', () => {
+  it('writes autoresearch columns and reads them back', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ar-results-')), 'results.tsv')
+    const log = new ResultsLog(path)
+    log.append({ commit: 'a1b2c3d4e5f6', metric: 0.123456789, memoryGb: 0.04, status: 'keep', description: 'baseline' })
+    log.append({ commit: 'b1b2c3d4e5f6', metric: 99, memoryGb: 0, status: 'crash', description: 'tabs\tand\nnewlines' })
+    expect(readFileSync(path, 'utf8')).toBe('commit\tmetric\tmemory_gb\tstatus\tdescription\na1b2c3d\t0.123457\t0.0\tkeep\tbaseline\nb1b2c3d\t0.000000\t0.0\tcrash\ttabs and newlines\n')
+    expect(new ResultsLog(path).read().map((r) => r.status)).toEqual(['keep', 'crash'])
+  })
+})
