@@ -104,7 +104,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     const best = this.store.lastMerge() as { commit_oid: string, metric: number | null, seq: number }
     return {
       ok: true, causeId: this.causeId, coordinatorKey: this.identity.publicKey, manifest: this.manifest, program: this.program,
-      best: { commit: best.commit_oid, metric: best.metric, seq: best.seq }
+      best: { commit: best.commit_oid, metric: best.metric, seq: best.seq - 1 }
     }
   }
 
@@ -116,7 +116,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       causeId: this.causeId,
       metric: this.manifest.metric,
       multiaddrs: this.node?.getMultiaddrs().map(String) ?? [],
-      best: { commit: best.commit_oid, metric: best.metric, seq: best.seq },
+      best: { commit: best.commit_oid, metric: best.metric, seq: best.seq - 1 },
       baselineMetric: merges[1]?.baseline_metric ?? null,
       merges: merges.length - 1,
       candidates: { queued: 0, verifying: 0, merged: 0, rejected: 0, stale: 0, ...this.store.countsByState() },
@@ -162,7 +162,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       this.emit('event', { type: 'verdict', verdict: outcome.verdict })
       const merged = outcome.merged
       if (merged !== undefined) {
-        this.emit('event', { type: 'merged', mergeSeq: merged.mergeSeq, candidateSeq: merged.candidate.seq, commit: merged.candidate.commit_oid, metric: merged.metric, baselineMetric: merged.baselineMetric })
+        this.emit('event', { type: 'merged', mergeSeq: merged.mergeSeq - 1, candidateSeq: merged.candidate.seq, commit: merged.candidate.commit_oid, metric: merged.metric, baselineMetric: merged.baselineMetric })
       }
       const { candidateSeq, state, meanImprovement, reason } = outcome.verdict
       return { ok: true, verdict: { candidateSeq, state, meanImprovement, reason } }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import git from 'isomorphic-git'
 import { CoordinatorClient, createNode, ensureBareRepo, Identity, type AutoresearchNode } from '@autoresearch/protocol'
-import { BEST_REF, initHome, serveCoordinator, type RunningCoordinator } from '../src/index.ts'
+import { BEST_REF, homePaths, initHome, serveCoordinator, type RunningCoordinator } from '../src/index.ts'
 
 export const TOY = resolve(import.meta.dirname, '..', '..', 'examples', 'toy-regression')
 
@@ -16,12 +16,18 @@ export interface Fixture {
   /** A submitter's local repository holding the current best. */
   gitdir: string
   best: string
+  /** The host's own verifier, allowlisted by init. */
+  verifier: Identity
   stop: () => Promise<void>
 }
 
-export async function startFixture (): Promise<Fixture> {
+export async function startFixture (opts: { leaseSeconds?: number } = {}): Promise<Fixture> {
   const home = join(mkdtempSync(join(tmpdir(), 'ar-coord-')), 'home')
   await initHome(home, TOY)
+  if (opts.leaseSeconds !== undefined) {
+    const configPath = homePaths(home).config
+    fs.writeFileSync(configPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(configPath, 'utf8')), leaseSeconds: opts.leaseSeconds }))
+  }
   const running = await serveCoordinator({ home, listen: ['/ip4/127.0.0.1/tcp/0'], httpPort: 0 })
   const identity = Identity.generate()
   const node = await createNode({ identity })
@@ -31,7 +37,7 @@ export async function startFixture (): Promise<Fixture> {
   const info = await client.info()
   await client.sync(gitdir, info.best.commit, [])
   return {
-    running, client, node, identity, gitdir, best: info.best.commit,
+    running, client, node, identity, gitdir, best: info.best.commit, verifier: Identity.load(homePaths(home).verifierIdentity),
     stop: async () => { await node.stop(); await running.stop() }
   }
 }

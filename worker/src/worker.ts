@@ -46,6 +46,10 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   /** The network best this worker builds on, with its own measurement of it. */
   #base?: Local
   #local?: Local
+  /** Descriptions of the edits kept on the current base, for the submission. */
+  #keptSinceBase: string[] = []
+  /** Our own measurement (first seed) of the last candidate submitted on this base. */
+  #lastClaim?: number
   #experiments = 0
   submissions = 0
 
@@ -83,6 +87,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     if (!measured.ok) throw new Error(`the published best does not run here (${measured.reason}): ${measured.message}\n${measured.logTail}`)
     this.#base = { commit: best.commit, metric: measured.metric }
     this.#local = { ...this.#base }
+    this.#keptSinceBase = []
+    this.#lastClaim = undefined
     this.results.append({ commit: best.commit, metric: measured.metric, memoryGb: measured.memoryGb, status: 'keep', description: `network best (${best.seq === 0 ? 'initial' : `merge ${best.seq}`})` })
     this.emit('event', { type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric })
   }
@@ -104,12 +110,15 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const edits = Object.fromEntries(Object.entries(proposal.edits).filter(([path]) => editable.has(path)))
     const commit = await commitWithChanges(this.#gitdir, local.commit, edits, proposal.description, this.#opts.name)
     const result = await this.#run(commit, this.seed, signal)
+    // Stopping mid-run is not a crash of the candidate: nothing is logged.
+    if (!result.ok && result.reason === 'aborted') return
     let row: ResultRow
     if (!result.ok) {
       row = { commit, metric: 0, memoryGb: 0, status: 'crash', description: `${proposal.description} (${result.reason})` }
     } else if (improvement(info.manifest, local.metric, result.metric) > 0) {
       row = { commit, metric: result.metric, memoryGb: result.memoryGb, status: 'keep', description: proposal.description }
       this.#local = { commit, metric: result.metric }
+      this.#keptSinceBase.push(proposal.description)
     } else {
       row = { commit, metric: result.metric, memoryGb: result.memoryGb, status: 'discard', description: proposal.description }
     }
@@ -125,6 +134,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const margin = info.manifest.verification.minImprovement
     if (local.commit === base.commit || this.#tried.has(local.commit)) return
     if (improvement(info.manifest, base.metric, local.metric) <= margin) return
+    // A second submission on the same base must beat the first by the margin too,
+    // or it only queues a near-duplicate that goes stale when the first merges.
+    if (this.#lastClaim !== undefined && improvement(info.manifest, this.#lastClaim, local.metric) <= margin) return
     this.#tried.add(local.commit)
     // Confirm on a second seed before spending anyone's verification time.
     const confirmSeed = this.seed + 1
@@ -134,8 +146,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     if (!passed || !candidate.ok) return
 
     // One candidate commit on the network best, whatever local chain led to it.
-    const kept = this.results.read().filter((r) => r.status === 'keep').slice(-10).map((r) => r.description).filter((d) => !d.startsWith('network best'))
-    const description = kept.join('; ').slice(0, 500) || 'improvement'
+    const description = this.#keptSinceBase.slice(-10).join('; ').slice(0, 500) || 'improvement'
     const squashed = await commitTreeOn(this.#gitdir, (await commitTree(this.#gitdir, local.commit)).tree, base.commit, description, this.#opts.name)
     const pack = await packForSubmission(this.#gitdir, squashed, base.commit)
     const claimedMetric = (local.metric + candidate.metric) / 2
@@ -144,6 +155,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
         causeId: info.causeId, parent: base.commit, candidate: squashed, claimedMetric, logDigest: candidate.logDigest, description
       }, pack, { signal })
       this.submissions++
+      this.#lastClaim = local.metric
       this.emit('event', { type: 'submitted', receipt, claimedMetric })
     } catch (err) {
       this.emit('event', { type: 'submit-failed', error: (err as Error).name, message: (err as Error).message })
