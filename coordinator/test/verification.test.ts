@@ -8,23 +8,25 @@ import { snapshot, startFixture, type Fixture } from './fixture.ts'
 const hardware = { class: 'test', cpus: 1, gpus: [] }
 const digest = sha256Hex('log')
 
+async function submit (f: Fixture, marker: string): Promise<string> {
+  const text = await readFileAt(f.gitdir, f.best, 'train.py') as string
+  const commit = await commitWithChanges(f.gitdir, f.best, { 'train.py': `${text}\n# ${marker}\n` }, marker)
+  await f.client.submit(f.identity, { causeId: f.running.coordinator.causeId, parent: f.best, candidate: commit, claimedMetric: 0.02, logDigest: digest, description: marker }, await packForSubmission(f.gitdir, commit, f.best))
+  return commit
+}
+
+const trials = (job: Job, baseline: number, candidate: (i: number) => number) =>
+  job.seeds.map((seed, i) => ({ seed, baseline, candidate: candidate(i), baselineLogDigest: digest, candidateLogDigest: digest }))
+
 describe('leases, attestations and merge', () => {
   let f: Fixture
   beforeAll(async () => { f = await startFixture() })
   afterAll(async () => { await f.stop() })
 
-  async function submit (marker: string): Promise<string> {
-    const text = await readFileAt(f.gitdir, f.best, 'train.py') as string
-    const commit = await commitWithChanges(f.gitdir, f.best, { 'train.py': `${text}\n# ${marker}\n` }, marker)
-    await f.client.submit(f.identity, { causeId: f.running.coordinator.causeId, parent: f.best, candidate: commit, claimedMetric: 0.02, logDigest: digest, description: marker }, await packForSubmission(f.gitdir, commit, f.best))
-    return commit
-  }
 
-  const trials = (job: Job, baseline: number, candidate: (i: number) => number) =>
-    job.seeds.map((seed, i) => ({ seed, baseline, candidate: candidate(i), baselineLogDigest: digest, candidateLogDigest: digest }))
 
   it('leases only to allowlisted verifiers, never to the submitter', async () => {
-    await submit('first')
+    await submit(f, 'first')
     await expect(f.client.lease(Identity.generate(), f.running.coordinator.causeId, hardware)).rejects.toMatchObject({ name: 'NotAuthorizedError' })
     const status = f.running.coordinator.status()
     expect(status.candidates.queued).toBe(1)
@@ -58,7 +60,7 @@ describe('leases, attestations and merge', () => {
     f.best = (await f.client.info()).best.commit
     const text = await readFileAt(f.gitdir, f.best, 'train.py')
     if (text === undefined) await f.client.sync(f.gitdir, f.best, [])
-    await submit('noise')
+    await submit(f, 'noise')
     const { job } = await f.client.lease(f.verifier, f.running.coordinator.causeId, hardware)
     const { verdict } = await f.client.attest(f.verifier, { causeId: f.running.coordinator.causeId, jobId: job!.jobId, candidate: job!.candidate, baseline: job!.baseline, trials: trials(job!, 0.05, (i) => [0.03, 0.06, 0.055][i] as number), hardware })
     expect(verdict.state).toBe('rejected')
@@ -72,16 +74,9 @@ describe('lease expiry', () => {
   beforeAll(async () => { f = await startFixture({ leaseSeconds: 2 }) })
   afterAll(async () => { await f.stop() })
 
-  async function submit (marker: string): Promise<void> {
-    const text = await readFileAt(f.gitdir, f.best, 'train.py') as string
-    const commit = await commitWithChanges(f.gitdir, f.best, { 'train.py': `${text}\n# ${marker}\n` }, marker)
-    await f.client.submit(f.identity, { causeId: f.running.coordinator.causeId, parent: f.best, candidate: commit, claimedMetric: 0.02, logDigest: digest, description: marker }, await packForSubmission(f.gitdir, commit, f.best))
-  }
-  const trials = (job: Job, baseline: number, candidate: (i: number) => number) =>
-    job.seeds.map((seed, i) => ({ seed, baseline, candidate: candidate(i), baselineLogDigest: digest, candidateLogDigest: digest }))
 
   it('re-issues an expired lease and refuses the late attestation', async () => {
-    await submit('slow')
+    await submit(f, 'slow')
     const first = await f.client.lease(f.verifier, f.running.coordinator.causeId, hardware)
     expect(first.job).not.toBeNull()
     const job = first.job as Job

@@ -9,17 +9,10 @@ export type { SandboxBackend, StepSpec, StepOutcome, TrialFailure, TrialResult, 
 export { runTrial } from './trial.ts'
 export { noneBackend } from './backends/none.ts'
 
-export interface RunCommitOptions {
+export type RunCommitOptions = Omit<TrialOptions, 'causeDir'> & {
   /** A git directory (bare or `.git`) holding `commit`. */
   gitdir: string
   commit: string
-  manifest: Manifest
-  seed: number
-  dataRoot: string
-  scratchRoot?: string
-  backend?: SandboxBackend
-  signal?: AbortSignal
-  onLine?: TrialOptions['onLine']
 }
 
 /**
