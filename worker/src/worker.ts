@@ -50,6 +50,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   #keptSinceBase: string[] = []
   /** Our own measurement (first seed) of the last candidate submitted on this base. */
   #lastClaim?: number
+  /** Results of the base per seed (the base changes only when the network best moves). */
+  readonly #baseRuns = new Map<number, TrialResult>()
   #experiments = 0
   submissions = 0
 
@@ -65,6 +67,15 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   get experiments (): number { return this.#experiments }
 
   async #run (commit: string, seed: number, signal?: AbortSignal): Promise<TrialResult> {
+    // The base is re-measured on the confirmation seed before every submission: measure it once.
+    const cached = commit === this.#base?.commit ? this.#baseRuns.get(seed) : undefined
+    if (cached !== undefined) return cached
+    const result = await this.#measure(commit, seed, signal)
+    if (commit === this.#base?.commit && result.ok) this.#baseRuns.set(seed, result)
+    return result
+  }
+
+  async #measure (commit: string, seed: number, signal?: AbortSignal): Promise<TrialResult> {
     const info = this.#info as InfoReply
     return runCommit({
       gitdir: this.#gitdir, commit, manifest: info.manifest, seed,
@@ -86,6 +97,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const measured = await this.#run(best.commit, this.seed, signal)
     if (!measured.ok) throw new Error(`the published best does not run here (${measured.reason}): ${measured.message}\n${measured.logTail}`)
     this.#base = { commit: best.commit, metric: measured.metric }
+    this.#baseRuns.clear()
+    this.#baseRuns.set(this.seed, measured)
     this.#local = { ...this.#base }
     this.#keptSinceBase = []
     this.#lastClaim = undefined
