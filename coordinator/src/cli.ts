@@ -1,9 +1,27 @@
 import '@autoresearch/protocol'
 import { resolve } from 'node:path'
 import { Command } from 'commander'
+import * as fs from 'node:fs'
+import git from 'isomorphic-git'
+import { MANIFEST_FILE, parseManifestText, PublicKeyHex, readFileAt } from '@autoresearch/protocol'
+import { candidatesReport, credits, revertLatestMerge } from './admin.ts'
 import { describeEvent } from './events.ts'
-import { initHome } from './home.ts'
+import { BEST_REF, homePaths, initHome, loadConfig } from './home.ts'
 import { serveCoordinator } from './serve.ts'
+import { Store } from './store.ts'
+
+/** Opens a home's database for an admin command; safe while `serve` runs (SQLite WAL). */
+function openStore (home: string): { store: Store, paths: ReturnType<typeof homePaths> } {
+  const paths = homePaths(resolve(home))
+  loadConfig(paths)
+  return { store: new Store(paths.database), paths }
+}
+
+function publicKey (key: string): string {
+  const parsed = PublicKeyHex.safeParse(key)
+  if (!parsed.success) throw new Error(`"${key}" is not a public key (64 lowercase hex digits)`)
+  return parsed.data
+}
 
 const program = new Command('autoresearch-coordinator')
   .description('Host an autoresearch cause: publish its best commit, take signed submissions, lease verification, merge verified improvements.')
@@ -43,6 +61,66 @@ program.command('serve')
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
+  })
+
+program.command('candidates')
+  .description('list every candidate with its state, seeds, trials and the test\'s figures')
+  .requiredOption('--home <dir>', 'coordinator home')
+  .option('--json', 'print JSON (one array)')
+  .action((opts: { home: string, json?: boolean }) => {
+    const { store } = openStore(opts.home)
+    const report = candidatesReport(store) as Array<Record<string, unknown>>
+    store.close()
+    if (opts.json === true) { console.log(JSON.stringify(report, null, 2)); return }
+    for (const c of report) console.log(`#${String(c.seq).padEnd(4)} ${String(c.state).padEnd(9)} ${String(c.submitter).slice(0, 10)} claimed ${c.claimedMetric} ${c.reason ?? ''}`)
+  })
+
+program.command('credits')
+  .description('credit per identity: verified gain of standing merges, verification runs, quota, reputation')
+  .requiredOption('--home <dir>', 'coordinator home')
+  .option('--json', 'print JSON')
+  .action(async (opts: { home: string, json?: boolean }) => {
+    const { store, paths } = openStore(opts.home)
+    const best = store.lastMerge()?.commit_oid as string
+    const manifest = parseManifestText(await readFileAt(paths.gitdir, best, MANIFEST_FILE) ?? '')
+    const rows = credits(store, manifest)
+    store.close()
+    if (opts.json === true) { console.log(JSON.stringify(rows, null, 2)); return }
+    for (const r of rows) console.log(`${r.publicKey.slice(0, 16)}  gain ${r.verifiedGain.toPrecision(4)}  merges ${r.merges}  runs ${r.verificationRuns}  quota ${r.quota}${r.banned ? '  BANNED' : ''}`)
+  })
+
+program.command('revert')
+  .description('move the best back to before the latest verified merge (credits are recomputed; a running serve announces it)')
+  .requiredOption('--home <dir>', 'coordinator home')
+  .action(async (opts: { home: string }) => {
+    const { store, paths } = openStore(opts.home)
+    const { reverted, commit } = revertLatestMerge(store)
+    store.close()
+    await git.writeRef({ fs, gitdir: paths.gitdir, ref: BEST_REF, value: commit, force: true })
+    console.log(`reverted merge ${reverted}; the best is ${commit} again`)
+  })
+
+program.command('ban')
+  .description('refuse every submission from an identity')
+  .requiredOption('--home <dir>', 'coordinator home')
+  .requiredOption('--key <public key>', 'the identity to ban')
+  .option('--reason <text>', 'shown to the identity on each refused submission')
+  .action((opts: { home: string, key: string, reason?: string }) => {
+    const { store } = openStore(opts.home)
+    store.setBanned(publicKey(opts.key), true, opts.reason ?? null)
+    store.close()
+    console.log(`banned ${opts.key}`)
+  })
+
+program.command('unban')
+  .description('accept submissions from a banned identity again')
+  .requiredOption('--home <dir>', 'coordinator home')
+  .requiredOption('--key <public key>', 'the identity to unban')
+  .action((opts: { home: string, key: string }) => {
+    const { store } = openStore(opts.home)
+    store.setBanned(publicKey(opts.key), false, null)
+    store.close()
+    console.log(`unbanned ${opts.key}`)
   })
 
 program.parseAsync().catch((err: Error) => {

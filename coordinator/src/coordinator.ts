@@ -2,12 +2,13 @@ import { EventEmitter } from 'node:events'
 import * as fs from 'node:fs'
 import git from 'isomorphic-git'
 import {
-  AttestRequest, createNode, exportPack, FetchRequest, handleRequests, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE,
-  objectsMissing, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCommitError,
-  type AutoresearchNode, type InfoReply, type Manifest
+  AttestRequest, bestTopic, CandidateStatusRequest, createNode, exportPack, FetchRequest, handleRequests, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE,
+  objectsMissing, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCommitError, UnknownJobError,
+  type AnnouncementBody, type AutoresearchNode, type CandidateStatusReply, type InfoReply, type Manifest
 } from '@autoresearch/protocol'
 import { BEST_REF, homePaths, loadConfig, type Config, type HomePaths } from './home.ts'
 import { intake } from './intake.ts'
+import { rebaseCandidate, staleCandidates, type RebaseOutcome } from './rebase.ts'
 import { Store } from './store.ts'
 import { attest, lease, type StoredVerdict, type VerificationContext } from './verification.ts'
 
@@ -22,6 +23,8 @@ export type CoordinatorEvent =
   | { type: 'submission-rejected', error: string, message: string, submitter?: string }
   | { type: 'leased', jobId: number, candidateSeq: number, verifier: string }
   | { type: 'stale', candidateSeq: number, reason: string }
+  | { type: 'rebased', candidateSeq: number, newSeq: number }
+  | { type: 'best-changed', commit: string, seq: number, kind: 'merge' | 'revert' }
   | { type: 'verdict', verdict: StoredVerdict }
   | { type: 'merged', mergeSeq: number, candidateSeq: number, commit: string, metric: number, baselineMetric: number }
 
@@ -49,6 +52,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   node?: AutoresearchNode
   #intakeChain: Promise<unknown> = Promise.resolve()
   readonly #verifierPeers: Set<string>
+  #announced?: string
+  #watch?: NodeJS.Timeout
 
   private constructor (paths: HomePaths, store: Store, identity: Identity, config: Config, manifest: Manifest, program: string) {
     super()
@@ -86,6 +91,42 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     if (ref !== best) await git.writeRef({ fs, gitdir: this.paths.gitdir, ref: BEST_REF, value: best, force: true })
   }
 
+  /** Carries every candidate left on an old best onto the current one (see rebase.ts). */
+  async rebaseStale (): Promise<RebaseOutcome[]> {
+    const best = this.bestCommit()
+    const outcomes: RebaseOutcome[] = []
+    for (const candidate of staleCandidates(this.store, best)) {
+      const outcome = await rebaseCandidate({ causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }, candidate, best)
+      outcomes.push(outcome)
+      if (outcome.state === 'rebased') this.emit('event', { type: 'rebased', candidateSeq: candidate.seq, newSeq: outcome.newSeq })
+      else this.emit('event', { type: 'stale', candidateSeq: candidate.seq, reason: outcome.reason })
+    }
+    return outcomes
+  }
+
+  candidateStatus (seq: number): CandidateStatusReply {
+    const c = this.store.candidate(seq)
+    if (c === undefined) throw new UnknownJobError(`there is no candidate #${seq}`)
+    const rebased = this.store.db.prepare('SELECT seq FROM candidates WHERE origin_seq = ? ORDER BY seq DESC LIMIT 1').get(c.origin_seq ?? seq) as { seq: number } | undefined
+    const verdict = c.verdict === null ? null : JSON.parse(c.verdict) as StoredVerdict
+    return { ok: true, seq, state: c.state, reason: c.reason, rebasedAs: c.state === 'rebased' ? rebased?.seq ?? null : null, meanImprovement: verdict?.meanImprovement ?? null }
+  }
+
+  /** Publishes a signed announcement when the best moved (by a merge here, or a revert from the admin command). */
+  async announceIfMoved (): Promise<void> {
+    const best = this.store.lastMerge()
+    if (best === undefined || best.commit_oid === this.#announced) return
+    await this.recover()
+    const first = this.#announced === undefined
+    this.#announced = best.commit_oid
+    if (first) return
+    const kind = best.kind === 'revert' ? 'revert' : 'merge'
+    const body: AnnouncementBody = { type: 'announcement', causeId: this.causeId, best: { commit: best.commit_oid, metric: best.metric, seq: best.seq - 1 }, kind, time: Date.now() }
+    this.emit('event', { type: 'best-changed', commit: best.commit_oid, seq: best.seq - 1, kind })
+    const data = new TextEncoder().encode(JSON.stringify({ body, signature: this.identity.sign('announcement', body) }))
+    await this.node?.services.pubsub.publish(bestTopic(this.causeId), data).catch(() => {})
+  }
+
   bestCommit (): string {
     return (this.store.lastMerge() as { commit_oid: string }).commit_oid
   }
@@ -97,7 +138,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   }
 
   #verification (): VerificationContext {
-    return { causeId: this.causeId, manifest: this.manifest, store: this.store, verifiers: new Set(this.config.verifiers), leaseMs: this.leaseMs, bestCommit: () => this.bestCommit() }
+    return { causeId: this.causeId, manifest: this.manifest, store: this.store, verifierMode: this.config.verifierMode, verifiers: new Set(this.config.verifiers), leaseMs: this.leaseMs, bestCommit: () => this.bestCommit() }
   }
 
   info (): InfoReply {
@@ -117,9 +158,9 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       metric: this.manifest.metric,
       multiaddrs: this.node?.getMultiaddrs().map(String) ?? [],
       best: { commit: best.commit_oid, metric: best.metric, seq: best.seq - 1 },
-      baselineMetric: merges[1]?.baseline_metric ?? null,
-      merges: merges.length - 1,
-      candidates: { queued: 0, verifying: 0, merged: 0, rejected: 0, stale: 0, ...this.store.countsByState() },
+      baselineMetric: merges.find((m) => m.kind === 'merge')?.baseline_metric ?? null,
+      merges: this.store.standingMerges().length,
+      candidates: { queued: 0, verifying: 0, merged: 0, rejected: 0, stale: 0, rebased: 0, reverted: 0, ...this.store.countsByState() },
       verification: this.manifest.verification
     }
   }
@@ -127,6 +168,9 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   async start (opts: { listen?: string[] } = {}): Promise<void> {
     const node = await createNode({ identity: this.identity, listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/4001'] })
     this.node = node
+    node.services.pubsub.subscribe(bestTopic(this.causeId))
+    await this.announceIfMoved()
+    this.watchBest()
     await handleRequests(node, PROTOCOL.info, InfoRequest, async () => this.info())
     await handleRequests(node, PROTOCOL.fetch, FetchRequest, async (req, ctx) => {
       const oids = await this.#objectsFor(req.want, req.have, ctx.remotePeer)
@@ -147,16 +191,20 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         throw err
       }
     })
+    await handleRequests(node, PROTOCOL.candidate, CandidateStatusRequest, async (req) => this.candidateStatus(req.seq))
     await handleRequests(node, PROTOCOL.lease, LeaseRequest, async (req) => {
-      const { job, stale } = lease(this.#verification(), req.body, req.signature)
-      for (const c of stale) this.emit('event', { type: 'stale', candidateSeq: c.seq, reason: 'parent is no longer the best' })
+      const job = await this.#serially(async () => {
+        await this.rebaseStale()
+        return lease(this.#verification(), req.body, req.signature)
+      })
       if (job !== null) this.emit('event', { type: 'leased', jobId: job.jobId, candidateSeq: job.candidateSeq, verifier: req.body.publicKey })
       return { ok: true, job, retryAfterMs: job === null ? 2000 : 0 }
     })
     await handleRequests(node, PROTOCOL.attest, AttestRequest, async (req) => {
       const outcome = await this.#serially(async () => {
         const result = attest(this.#verification(), req.body, req.signature)
-        if (result.merged !== undefined) await this.recover()
+        if (result.merged !== undefined) await this.announceIfMoved()
+        if (result.passedOnStaleParent !== undefined) await this.rebaseStale()
         return result
       })
       this.emit('event', { type: 'verdict', verdict: outcome.verdict })
@@ -188,7 +236,14 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     return run
   }
 
+  /** Notices a best moved by another process (the admin `revert`) and announces it. */
+  watchBest (intervalMs = 2000): void {
+    this.#watch = setInterval(() => { void this.#serially(async () => this.announceIfMoved()).catch(() => {}) }, intervalMs)
+    this.#watch.unref()
+  }
+
   async stop (): Promise<void> {
+    if (this.#watch !== undefined) clearInterval(this.#watch)
     await this.node?.stop()
     await this.#intakeChain
     this.store.close()

@@ -10,6 +10,8 @@ export function describeEvent (e: CoordinatorEvent): string {
     case 'leased': return `job ${e.jobId} (candidate #${e.candidateSeq}) leased to verifier ${short(e.verifier)}`
     case 'stale': return `candidate #${e.candidateSeq} is stale: ${e.reason}`
     case 'verdict': return `verdict on candidate #${e.verdict.candidateSeq}: ${e.verdict.state}: ${e.verdict.reason}`
+    case 'rebased': return `candidate #${e.candidateSeq} rebased onto the new best as candidate #${e.newSeq}; verifying it again`
+    case 'best-changed': return `announced new best ${short(e.commit)} (${e.kind} ${e.seq})`
     case 'merged': return `MERGED candidate #${e.candidateSeq} as merge ${e.mergeSeq}: ${e.baselineMetric.toPrecision(5)} -> ${e.metric.toPrecision(5)} (commit ${short(e.commit)})`
   }
 }

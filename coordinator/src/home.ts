@@ -11,6 +11,8 @@ export const ConfigSchema = z.object({
   causeId: z.string().min(1),
   /** Public keys whose attestations count (default: the host's own verifier). */
   verifiers: z.array(PublicKeyHex).min(1),
+  /** `allowlist` (default): only `verifiers` count. `open`: any key, weighed by reputation. */
+  verifierMode: z.enum(['allowlist', 'open']).default('allowlist'),
   leaseSeconds: z.number().int().positive().optional()
 }).strict()
 export type Config = z.infer<typeof ConfigSchema>
@@ -82,13 +84,13 @@ export async function initHome (home: string, causeDir: string): Promise<{ paths
   const store = new Store(paths.database)
   store.transaction(() => {
     store.setMeta('cause_id', causeId)
-    store.insertMerge({ commit_oid: commit, parent_oid: null, candidate_seq: null, metric: null, baseline_metric: null, merged_at: Date.now() })
+    store.insertMerge({ commit_oid: commit, parent_oid: null, candidate_seq: null, metric: null, baseline_metric: null, merged_at: Date.now(), kind: 'initial' })
   })
   store.close()
 
   Identity.loadOrCreate(paths.identity)
   const { identity: verifier } = Identity.loadOrCreate(paths.verifierIdentity)
-  const config: Config = { causeId, verifiers: [verifier.publicKey] }
+  const config: Config = { causeId, verifiers: [verifier.publicKey], verifierMode: 'allowlist' }
   // Written last: its presence marks a finished init.
   fs.writeFileSync(paths.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
   return { paths, manifest, causeId, commit }

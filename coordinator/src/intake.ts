@@ -1,9 +1,10 @@
-import { randomInt } from 'node:crypto'
 import {
   assertCompleteTree, assertSignature, changedPaths, commitTree, DuplicateTreeError, EmptyChangeError, importPack,
   InvalidMessageError, ProtectedPathError, ReplayedNonceError, sha256Hex, StaleMessageError, UnknownParentError,
   WrongCauseError, type Identity, type Manifest, type ReceiptBody, type SubmissionBody
 } from '@autoresearch/protocol'
+import { assertMaySubmit } from './policy.ts'
+import { drawRound } from './seeds.ts'
 import type { Store } from './store.ts'
 
 /** How far a signed message's clock may be from ours. */
@@ -23,10 +24,6 @@ export function assertFresh (time: number, now = Date.now()): void {
   }
 }
 
-/** Seeds for the verification trials, drawn here, after the receipt exists, never by the submitter. */
-export function drawSeeds (count: number): number[] {
-  return Array.from({ length: count }, () => randomInt(0, 2 ** 31 - 1))
-}
 
 /**
  * The cheap checks before any GPU time is spent, in order of cost. Nothing is
@@ -38,6 +35,7 @@ export async function intake (ctx: IntakeContext, body: SubmissionBody, signatur
   assertFresh(body.time)
   assertSignature('submission', body, signature, body.publicKey)
   if (store.nonceSeen(body.publicKey, body.nonce)) throw new ReplayedNonceError(`nonce ${body.nonce} was already used by this identity`)
+  assertMaySubmit(store, body.publicKey)
   if (sha256Hex(pack) !== body.packSha256) throw new InvalidMessageError('the pack does not match the signed packSha256')
   if (!store.isMergedCommit(body.parent)) throw new UnknownParentError(`parent ${body.parent} was never a best commit of ${ctx.causeId}; fetch the current best and rebase`)
 
@@ -55,7 +53,7 @@ export async function intake (ctx: IntakeContext, body: SubmissionBody, signatur
       throw new ProtectedPathError(`only ${manifest.editable.join(', ')} may change; this candidate changes ${protectedChanges.map((c) => `${c.path} (${c.change})`).join(', ')}`)
     }
     const first = store.candidateByTree(tree)
-    if (first !== undefined) throw new DuplicateTreeError(`this tree was already submitted as candidate #${first.seq} by ${first.submitter.slice(0, 16)}…`)
+    if (first !== undefined) throw new DuplicateTreeError(`this tree was already submitted as candidate #${first.seq} by ${first.submitter.slice(0, 16)}…; the first submitter owns it`)
 
     const receipt: ReceiptBody = {
       type: 'receipt', causeId: ctx.causeId, candidateSeq: store.nextSeq(), candidate: body.candidate, tree, submitter: body.publicKey, receivedAt: Date.now()
@@ -71,9 +69,10 @@ export async function intake (ctx: IntakeContext, body: SubmissionBody, signatur
       description: body.description,
       received_at: receipt.receivedAt,
       state: 'queued',
-      seeds: JSON.stringify(drawSeeds(manifest.verification.trials)),
+      seeds: JSON.stringify([drawRound(store, body.parent, manifest.verification.trials)]),
       receipt: JSON.stringify({ receipt, signature: receiptSignature }),
-      submission: JSON.stringify({ body, signature })
+      submission: JSON.stringify({ body, signature }),
+      origin_seq: null
     }, body.nonce)
     return { receipt, signature: receiptSignature }
   } catch (err) {

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3'
 
-export type CandidateState = 'queued' | 'verifying' | 'merged' | 'rejected' | 'stale'
+export type CandidateState = 'queued' | 'verifying' | 'merged' | 'rejected' | 'stale' | 'rebased' | 'reverted'
 
 export interface CandidateRow {
   seq: number
@@ -17,6 +17,10 @@ export interface CandidateRow {
   receipt: string
   submission: string
   verdict: string | null
+  /** For a coordinator-made rebase: the candidate it re-verifies (credit goes to that one's submitter). */
+  origin_seq: number | null
+  /** Verification rounds asked for so far (a near-tie or a split adds one). */
+  rounds: number
 }
 
 export interface JobRow {
@@ -28,6 +32,7 @@ export interface JobRow {
   leased_at: number
   lease_expires_at: number
   state: 'leased' | 'done' | 'expired'
+  round: number
 }
 
 export interface MergeRow {
@@ -38,6 +43,19 @@ export interface MergeRow {
   metric: number | null
   baseline_metric: number | null
   merged_at: number
+  kind: 'initial' | 'merge' | 'revert'
+  reverted_at: number | null
+}
+
+export interface IdentityRow {
+  public_key: string
+  banned: number
+  ban_reason: string | null
+  accepted: number
+  rejected: number
+  contradicted: number
+  verifier_agreed: number
+  verifier_disagreed: number
 }
 
 const SCHEMA = `
@@ -57,7 +75,9 @@ CREATE TABLE IF NOT EXISTS candidates (
   seeds TEXT NOT NULL,
   receipt TEXT NOT NULL,
   submission TEXT NOT NULL,
-  verdict TEXT
+  verdict TEXT,
+  origin_seq INTEGER,
+  rounds INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS candidates_state ON candidates(state);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -68,7 +88,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   verifier TEXT NOT NULL,
   leased_at INTEGER NOT NULL,
   lease_expires_at INTEGER NOT NULL,
-  state TEXT NOT NULL
+  state TEXT NOT NULL,
+  round INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS attestations (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -86,8 +107,21 @@ CREATE TABLE IF NOT EXISTS merges (
   candidate_seq INTEGER,
   metric REAL,
   baseline_metric REAL,
-  merged_at INTEGER NOT NULL
+  merged_at INTEGER NOT NULL,
+  kind TEXT NOT NULL DEFAULT 'merge',
+  reverted_at INTEGER
 );
+CREATE TABLE IF NOT EXISTS identities (
+  public_key TEXT PRIMARY KEY,
+  banned INTEGER NOT NULL DEFAULT 0,
+  ban_reason TEXT,
+  accepted INTEGER NOT NULL DEFAULT 0,
+  rejected INTEGER NOT NULL DEFAULT 0,
+  contradicted INTEGER NOT NULL DEFAULT 0,
+  verifier_agreed INTEGER NOT NULL DEFAULT 0,
+  verifier_disagreed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS seed_pools (best_commit TEXT PRIMARY KEY, seeds TEXT NOT NULL);
 `
 
 /**
@@ -149,12 +183,47 @@ export class Store {
   }
 
   /** Records a receipt and its nonce in one transaction. */
-  insertCandidate (row: Omit<CandidateRow, 'verdict' | 'reason'>, nonce: string): void {
+  /** Records a receipt and its nonce (none for a coordinator-made rebase) in one transaction. */
+  insertCandidate (row: Omit<CandidateRow, 'verdict' | 'reason' | 'rounds'>, nonce: string | null): void {
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO nonces (public_key, nonce, seen_at) VALUES (?, ?, ?)').run(row.submitter, nonce, row.received_at)
-      this.db.prepare(`INSERT INTO candidates (seq, commit_oid, tree_oid, parent_oid, submitter, claimed_metric, description, received_at, state, seeds, receipt, submission)
-        VALUES (@seq, @commit_oid, @tree_oid, @parent_oid, @submitter, @claimed_metric, @description, @received_at, @state, @seeds, @receipt, @submission)`).run(row)
+      if (nonce !== null) this.db.prepare('INSERT INTO nonces (public_key, nonce, seen_at) VALUES (?, ?, ?)').run(row.submitter, nonce, row.received_at)
+      this.db.prepare(`INSERT INTO candidates (seq, commit_oid, tree_oid, parent_oid, submitter, claimed_metric, description, received_at, state, seeds, receipt, submission, origin_seq)
+        VALUES (@seq, @commit_oid, @tree_oid, @parent_oid, @submitter, @claimed_metric, @description, @received_at, @state, @seeds, @receipt, @submission, @origin_seq)`).run(row)
     })()
+  }
+
+  identity (publicKey: string): IdentityRow {
+    this.db.prepare('INSERT OR IGNORE INTO identities (public_key) VALUES (?)').run(publicKey)
+    return this.db.prepare('SELECT * FROM identities WHERE public_key = ?').get(publicKey) as IdentityRow
+  }
+
+  identities (): IdentityRow[] {
+    return this.db.prepare('SELECT * FROM identities ORDER BY public_key').all() as IdentityRow[]
+  }
+
+  /** Adds to an identity's counters (accepted, rejected, contradicted, verifier_agreed, verifier_disagreed). */
+  bumpIdentity (publicKey: string, column: 'accepted' | 'rejected' | 'contradicted' | 'verifier_agreed' | 'verifier_disagreed', by = 1): void {
+    this.identity(publicKey)
+    this.db.prepare(`UPDATE identities SET ${column} = ${column} + ? WHERE public_key = ?`).run(by, publicKey)
+  }
+
+  setBanned (publicKey: string, banned: boolean, reason: string | null): void {
+    this.identity(publicKey)
+    this.db.prepare('UPDATE identities SET banned = ?, ban_reason = ? WHERE public_key = ?').run(banned ? 1 : 0, reason, publicKey)
+  }
+
+  /** Submissions of an identity's own (not coordinator rebases) received since `since`. */
+  submissionsSince (publicKey: string, since: number): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM candidates WHERE submitter = ? AND origin_seq IS NULL AND received_at >= ?').get(publicKey, since) as { n: number }).n
+  }
+
+  seedPool (bestCommit: string): number[] | undefined {
+    const row = this.db.prepare('SELECT seeds FROM seed_pools WHERE best_commit = ?').get(bestCommit) as { seeds: string } | undefined
+    return row === undefined ? undefined : JSON.parse(row.seeds) as number[]
+  }
+
+  setSeedPool (bestCommit: string, seeds: number[]): void {
+    this.db.prepare('INSERT INTO seed_pools (best_commit, seeds) VALUES (?, ?) ON CONFLICT(best_commit) DO UPDATE SET seeds = excluded.seeds').run(bestCommit, JSON.stringify(seeds))
   }
 
   setCandidateState (seq: number, state: CandidateState, reason: string | null = null, verdict: unknown = undefined): void {
@@ -171,8 +240,8 @@ export class Store {
   }
 
   insertJob (job: Omit<JobRow, 'id'>): number {
-    return Number(this.db.prepare(`INSERT INTO jobs (candidate_seq, baseline_oid, seeds, verifier, leased_at, lease_expires_at, state)
-      VALUES (@candidate_seq, @baseline_oid, @seeds, @verifier, @leased_at, @lease_expires_at, @state)`).run(job).lastInsertRowid)
+    return Number(this.db.prepare(`INSERT INTO jobs (candidate_seq, baseline_oid, seeds, verifier, leased_at, lease_expires_at, state, round)
+      VALUES (@candidate_seq, @baseline_oid, @seeds, @verifier, @leased_at, @lease_expires_at, @state, @round)`).run(job).lastInsertRowid)
   }
 
   /** Marks leases past their end as expired and puts their candidates back in the queue. */
@@ -187,12 +256,25 @@ export class Store {
     })()
   }
 
-  attestationsFor (candidateSeq: number): Array<{ verifier: string, body: string }> {
-    return this.db.prepare('SELECT verifier, body FROM attestations WHERE candidate_seq = ? ORDER BY id').all(candidateSeq) as Array<{ verifier: string, body: string }>
+  attestationsFor (candidateSeq: number): Array<{ verifier: string, body: string, round: number }> {
+    return this.db.prepare('SELECT a.verifier, a.body, j.round FROM attestations a JOIN jobs j ON j.id = a.job_id WHERE a.candidate_seq = ? ORDER BY a.id').all(candidateSeq) as Array<{ verifier: string, body: string, round: number }>
+  }
+
+  /** Verification runs per verifier key: two per trial (baseline and candidate). */
+  verificationRuns (): Array<{ verifier: string, runs: number }> {
+    const rows = this.db.prepare('SELECT verifier, body FROM attestations').all() as Array<{ verifier: string, body: string }>
+    const runs = new Map<string, number>()
+    for (const r of rows) runs.set(r.verifier, (runs.get(r.verifier) ?? 0) + 2 * (JSON.parse(r.body) as { trials: unknown[] }).trials.length)
+    return [...runs].map(([verifier, n]) => ({ verifier, runs: n }))
   }
 
   merges (): MergeRow[] {
     return this.db.prepare('SELECT * FROM merges ORDER BY seq').all() as MergeRow[]
+  }
+
+  /** Verified merges that still stand (not reverted), oldest first. */
+  standingMerges (): MergeRow[] {
+    return this.db.prepare("SELECT * FROM merges WHERE kind = 'merge' AND reverted_at IS NULL ORDER BY seq").all() as MergeRow[]
   }
 
   lastMerge (): MergeRow | undefined {
@@ -203,9 +285,9 @@ export class Store {
     return this.db.prepare('SELECT 1 FROM merges WHERE commit_oid = ?').get(commit) !== undefined
   }
 
-  insertMerge (row: Omit<MergeRow, 'seq'>): number {
-    return Number(this.db.prepare(`INSERT INTO merges (commit_oid, parent_oid, candidate_seq, metric, baseline_metric, merged_at)
-      VALUES (@commit_oid, @parent_oid, @candidate_seq, @metric, @baseline_metric, @merged_at)`).run(row).lastInsertRowid)
+  insertMerge (row: Omit<MergeRow, 'seq' | 'reverted_at'>): number {
+    return Number(this.db.prepare(`INSERT INTO merges (commit_oid, parent_oid, candidate_seq, metric, baseline_metric, merged_at, kind)
+      VALUES (@commit_oid, @parent_oid, @candidate_seq, @metric, @baseline_metric, @merged_at, @kind)`).run(row).lastInsertRowid)
   }
 
   transaction<T> (fn: () => T): T {

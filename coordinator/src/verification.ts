@@ -1,8 +1,10 @@
 import {
-  assertSignature, improvement, LeaseExpiredError, NotAuthorizedError, UnknownJobError, WrongCauseError, InvalidMessageError,
+  assertSignature, improvement, InvalidMessageError, LeaseExpiredError, NotAuthorizedError, UnknownJobError, WrongCauseError,
   type AttestationBody, type Job, type LeaseRequestBody, type Manifest, type Trial, type Verdict
 } from '@autoresearch/protocol'
 import { assertFresh } from './intake.ts'
+import { MAX_ROUNDS, VERIFIER_REPUTATION_FLOOR, verifierReputation } from './policy.ts'
+import { drawRound } from './seeds.ts'
 import { pairedOneSidedTest, type PairedTest } from './stats.ts'
 import type { CandidateRow, Store } from './store.ts'
 
@@ -10,6 +12,8 @@ export interface VerificationContext {
   causeId: string
   manifest: Manifest
   store: Store
+  /** `allowlist`: only listed keys verify. `open`: any key not banned whose reputation stays above the floor. */
+  verifierMode: 'allowlist' | 'open'
   verifiers: Set<string>
   leaseMs: number
   bestCommit: () => string
@@ -21,49 +25,67 @@ export interface StoredVerdict extends Verdict {
   test: PairedTest | null
   baselineMetric: number | null
   candidateMetric: number | null
+  rounds: number
+  claimContradicted: boolean
+  disagreeing: string[]
+}
+
+/** Whether this key's attestations count now (allowlisted, or reputable in open mode). */
+function counts (ctx: VerificationContext, publicKey: string): boolean {
+  if (ctx.verifierMode === 'allowlist') return ctx.verifiers.has(publicKey)
+  const identity = ctx.store.identity(publicKey)
+  return identity.banned === 0 && verifierReputation(identity) > VERIFIER_REPUTATION_FLOOR
 }
 
 function assertVerifier (ctx: VerificationContext, publicKey: string): void {
-  if (!ctx.verifiers.has(publicKey)) throw new NotAuthorizedError(`key ${publicKey.slice(0, 16)}… is not on this coordinator's verifier allowlist`)
+  if (counts(ctx, publicKey)) return
+  throw new NotAuthorizedError(ctx.verifierMode === 'allowlist'
+    ? `key ${publicKey.slice(0, 16)}… is not on this coordinator's verifier allowlist`
+    : `verifier ${publicKey.slice(0, 16)}… is banned or its measurements disagreed with other verifiers too often`)
 }
 
-/**
- * Hands the verifier the most promising candidate it may verify: queued, not its
- * own, needing more attestations than it has. Candidates whose parent is no longer
- * the best are marked stale first (re-basing them is a later step).
- */
-export function lease (ctx: VerificationContext, body: LeaseRequestBody, signature: string): { job: Job | null, stale: CandidateRow[] } {
+function assertRequest (ctx: VerificationContext, body: { causeId: string, time: number, publicKey: string }, domain: 'lease-request' | 'attestation', signature: string): void {
   if (body.causeId !== ctx.causeId) throw new WrongCauseError(`this coordinator hosts ${ctx.causeId}, not ${body.causeId}`)
   assertFresh(body.time)
-  assertSignature('lease-request', body, signature, body.publicKey)
+  assertSignature(domain, body, signature, body.publicKey)
   assertVerifier(ctx, body.publicKey)
+}
+
+/** Queue order: by claimed metric, but a later claim within `epsilon` never jumps an earlier one. */
+export function queueOrder (manifest: Manifest): (a: CandidateRow, b: CandidateRow) => number {
+  const epsilon = Math.max(manifest.verification.minImprovement, Number.EPSILON)
+  const sign = manifest.metric.direction === 'minimize' ? 1 : -1
+  const bucket = (c: CandidateRow): number => Math.floor(sign * c.claimed_metric / epsilon)
+  return (a, b) => bucket(a) - bucket(b) || a.seq - b.seq
+}
+
+const roundsOf = (c: CandidateRow): number[][] => JSON.parse(c.seeds) as number[][]
+
+/**
+ * Hands the verifier the most promising queued candidate on the current best that
+ * it may verify: never its own, never twice in one round.
+ */
+export function lease (ctx: VerificationContext, body: LeaseRequestBody, signature: string): Job | null {
+  assertRequest(ctx, body, 'lease-request', signature)
   const { store, manifest } = ctx
   const now = Date.now()
   return store.transaction(() => {
     store.expireLeases(now)
     const best = ctx.bestCommit()
-    const stale: CandidateRow[] = []
-    const queued = store.db.prepare("SELECT * FROM candidates WHERE state = 'queued' ORDER BY seq").all() as CandidateRow[]
-    const sign = manifest.metric.direction === 'minimize' ? 1 : -1
-    queued.sort((a, b) => sign * (a.claimed_metric - b.claimed_metric) || a.seq - b.seq)
+    const queued = (store.db.prepare("SELECT * FROM candidates WHERE state = 'queued' AND parent_oid = ?").all(best) as CandidateRow[]).sort(queueOrder(manifest))
     for (const candidate of queued) {
-      if (candidate.parent_oid !== best) {
-        store.setCandidateState(candidate.seq, 'stale', `its parent ${candidate.parent_oid.slice(0, 10)} is no longer the best (${best.slice(0, 10)}); rebase onto the new best and submit again`)
-        stale.push(candidate)
-        continue
-      }
       if (candidate.submitter === body.publicKey) continue
-      const jobs = store.jobsFor(candidate.seq)
-      if (jobs.some((j) => j.verifier === body.publicKey && j.state !== 'expired')) continue
-      const active = jobs.filter((j) => j.state !== 'expired').length
-      if (active >= manifest.verification.quorum) continue
-      const seeds = JSON.parse(candidate.seeds) as number[]
+      const round = candidate.rounds
+      const active = store.jobsFor(candidate.seq).filter((j) => j.round === round && j.state !== 'expired')
+      if (active.some((j) => j.verifier === body.publicKey)) continue
+      if (active.length >= manifest.verification.quorum) continue
+      const seeds = roundsOf(candidate)[round - 1] as number[]
       const leaseExpiresAt = now + ctx.leaseMs
-      const jobId = store.insertJob({ candidate_seq: candidate.seq, baseline_oid: best, seeds: candidate.seeds, verifier: body.publicKey, leased_at: now, lease_expires_at: leaseExpiresAt, state: 'leased' })
-      if (active + 1 >= manifest.verification.quorum) store.setCandidateState(candidate.seq, 'verifying')
-      return { job: { jobId, candidateSeq: candidate.seq, baseline: best, candidate: candidate.commit_oid, seeds, leaseExpiresAt }, stale }
+      const jobId = store.insertJob({ candidate_seq: candidate.seq, baseline_oid: best, seeds: JSON.stringify(seeds), verifier: body.publicKey, leased_at: now, lease_expires_at: leaseExpiresAt, state: 'leased', round })
+      if (active.length + 1 >= manifest.verification.quorum) store.setCandidateState(candidate.seq, 'verifying')
+      return { jobId, candidateSeq: candidate.seq, baseline: best, candidate: candidate.commit_oid, seeds, leaseExpiresAt }
     }
-    return { job: null, stale }
+    return null
   })
 }
 
@@ -71,15 +93,14 @@ export interface AttestOutcome {
   verdict: StoredVerdict
   /** Set when the candidate passed and became the best; the caller moves the git ref. */
   merged?: { candidate: CandidateRow, mergeSeq: number, metric: number, baselineMetric: number }
+  /** Set when the candidate passed against a best that has since moved: the caller rebases it. */
+  passedOnStaleParent?: CandidateRow
 }
 
-/** Records an attestation and, once a quorum has attested, decides the candidate. */
+/** Records an attestation and, once the round has its quorum, decides or asks for another round. */
 export function attest (ctx: VerificationContext, body: AttestationBody, signature: string): AttestOutcome {
-  if (body.causeId !== ctx.causeId) throw new WrongCauseError(`this coordinator hosts ${ctx.causeId}, not ${body.causeId}`)
-  assertFresh(body.time)
-  assertSignature('attestation', body, signature, body.publicKey)
-  assertVerifier(ctx, body.publicKey)
-  const { store } = ctx
+  assertRequest(ctx, body, 'attestation', signature)
+  const { store, manifest } = ctx
   return store.transaction(() => {
     const job = store.job(body.jobId)
     if (job === undefined || job.verifier !== body.publicKey) throw new UnknownJobError(`job ${body.jobId} was not leased to this verifier`)
@@ -96,32 +117,64 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
       .run(job.id, candidate.seq, body.publicKey, JSON.stringify(body), signature, Date.now())
     store.db.prepare("UPDATE jobs SET state = 'done' WHERE id = ?").run(job.id)
 
-    const attestations = store.attestationsFor(candidate.seq)
-    if (attestations.length < ctx.manifest.verification.quorum) {
-      const verdict = pendingVerdict(candidate, seeds, attestations.length, ctx.manifest.verification.quorum)
-      return { verdict }
+    const attestations = store.attestationsFor(candidate.seq).filter((a) => counts(ctx, a.verifier))
+    const inRound = attestations.filter((a) => a.round === candidate.rounds)
+    if (inRound.length < manifest.verification.quorum) {
+      const open = store.jobsFor(candidate.seq).some((j) => j.round === candidate.rounds && j.state === 'leased')
+      if (!open) store.setCandidateState(candidate.seq, 'queued')
+      return { verdict: { ...emptyVerdict(candidate), reason: `${inRound.length} of ${manifest.verification.quorum} attestations in round ${candidate.rounds}` } }
     }
-    return decide(ctx, candidate, seeds, attestations.map((a) => JSON.parse(a.body) as AttestationBody))
+    return decide(ctx, candidate, attestations.map((a) => JSON.parse(a.body) as AttestationBody))
   })
 }
 
-function pendingVerdict (candidate: CandidateRow, seeds: number[], have: number, need: number): StoredVerdict {
-  return { candidateSeq: candidate.seq, state: 'pending', meanImprovement: null, reason: `${have} of ${need} attestations`, seeds, trials: [], test: null, baselineMetric: null, candidateMetric: null }
+function emptyVerdict (candidate: CandidateRow): StoredVerdict {
+  return { candidateSeq: candidate.seq, state: 'pending', meanImprovement: null, reason: '', seeds: roundsOf(candidate).flat(), trials: [], test: null, baselineMetric: null, candidateMetric: null, rounds: candidate.rounds, claimContradicted: false, disagreeing: [] }
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
-function decide (ctx: VerificationContext, candidate: CandidateRow, seeds: number[], attestations: AttestationBody[]): AttestOutcome {
+type CompleteTrial = Trial & { verifier: string, baseline: number, candidate: number }
+
+/** Verifiers whose own mean improvement is far from everyone else's on the same candidate. */
+function disagreeing (ctx: VerificationContext, trials: CompleteTrial[], sd: number): string[] {
+  const verifiers = [...new Set(trials.map((t) => t.verifier))]
+  if (verifiers.length < 2) return []
+  const gain = (ts: CompleteTrial[]): number => mean(ts.map((t) => improvement(ctx.manifest, t.baseline, t.candidate)))
+  return verifiers.filter((v) => {
+    const own = trials.filter((t) => t.verifier === v)
+    const others = trials.filter((t) => t.verifier !== v)
+    const tolerance = Math.max(2 * ctx.manifest.verification.minImprovement, 4 * sd / Math.sqrt(Math.min(own.length, others.length)))
+    return Math.abs(gain(own) - gain(others)) > tolerance
+  })
+}
+
+function decide (ctx: VerificationContext, candidate: CandidateRow, attestations: AttestationBody[]): AttestOutcome {
   const { manifest, store } = ctx
+  const { minImprovement, confidence } = manifest.verification
   const trials = attestations.flatMap((a) => a.trials.map((t) => ({ ...t, verifier: a.publicKey })))
   const failed = trials.filter((t) => t.candidate === null || t.baseline === null)
-  const complete = trials.filter((t) => t.candidate !== null && t.baseline !== null) as Array<Trial & { verifier: string, baseline: number, candidate: number }>
-  const improvements = complete.map((t) => improvement(manifest, t.baseline, t.candidate))
-  const { minImprovement, confidence } = manifest.verification
-  const test = pairedOneSidedTest(improvements, minImprovement, confidence)
+  const complete = trials.filter((t): t is CompleteTrial => t.candidate !== null && t.baseline !== null)
+  const test = pairedOneSidedTest(complete.map((t) => improvement(manifest, t.baseline, t.candidate)), minImprovement, confidence)
   const baselineMetric = complete.length > 0 ? mean(complete.map((t) => t.baseline)) : null
   const candidateMetric = complete.length > 0 ? mean(complete.map((t) => t.candidate)) : null
-  const base = { candidateSeq: candidate.seq, seeds, trials, test, baselineMetric, candidateMetric, meanImprovement: complete.length > 0 ? test.mean : null }
+  const split = disagreeing(ctx, complete, test.sd)
+  const base: StoredVerdict = {
+    ...emptyVerdict(candidate), trials, test, baselineMetric, candidateMetric, meanImprovement: complete.length > 0 ? test.mean : null, disagreeing: split
+  }
+  const canExtend = candidate.rounds < MAX_ROUNDS
+
+  if (failed.length === 0 && canExtend && (split.length > 0 || (!test.passed && test.mean > minImprovement))) {
+    // A split between verifiers or a near-tie: one more round on fresh seeds, by any verifier.
+    const rounds = roundsOf(candidate)
+    rounds.push(drawRound(store, candidate.parent_oid, manifest.verification.trials, rounds.flat()))
+    store.db.prepare("UPDATE candidates SET seeds = ?, rounds = ?, state = 'queued' WHERE seq = ?").run(JSON.stringify(rounds), rounds.length, candidate.seq)
+    const why = split.length > 0 ? `verifiers disagree (${split.map((v) => v.slice(0, 10)).join(', ')})` : `near-tie (p=${test.pValue.toPrecision(3)})`
+    return { verdict: { ...base, state: 'pending', rounds: rounds.length, reason: `${why}: round ${rounds.length} of at most ${MAX_ROUNDS} on fresh seeds` } }
+  }
+  for (const v of new Set(complete.map((t) => t.verifier))) {
+    if (split.length > 0 || complete.some((t) => t.verifier !== v)) store.bumpIdentity(v, split.includes(v) ? 'verifier_disagreed' : 'verifier_agreed')
+  }
 
   let verdict: StoredVerdict
   if (failed.length > 0) {
@@ -131,18 +184,32 @@ function decide (ctx: VerificationContext, candidate: CandidateRow, seeds: numbe
   } else {
     verdict = { ...base, state: 'accepted', reason: `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials beats minImprovement ${minImprovement} (p=${test.pValue.toPrecision(3)})` }
   }
+
+  // A claim far beyond what verification measured costs the submitter (never a coordinator rebase).
+  if (candidate.origin_seq === null && baselineMetric !== null) {
+    const claimedGain = improvement(manifest, baselineMetric, candidate.claimed_metric)
+    const bound = test.mean + 4 * test.sd / Math.sqrt(Math.max(1, test.n)) + 2 * minImprovement
+    if (claimedGain > bound) {
+      verdict.claimContradicted = true
+      verdict.reason += `; claimed gain ${claimedGain.toPrecision(4)} is far beyond the measured ${test.mean.toPrecision(4)}`
+      store.bumpIdentity(candidate.submitter, 'contradicted')
+    }
+  }
+
   if (verdict.state === 'rejected') {
+    store.bumpIdentity(candidate.submitter, 'rejected')
     store.setCandidateState(candidate.seq, 'rejected', verdict.reason, verdict)
     return { verdict }
   }
   if (candidate.parent_oid !== ctx.bestCommit()) {
-    verdict = { ...verdict, state: 'rejected', reason: `passed verification, but its parent is no longer the best; rebase and submit again (${verdict.reason})` }
-    store.setCandidateState(candidate.seq, 'stale', verdict.reason, verdict)
-    return { verdict }
+    verdict = { ...verdict, state: 'pending', reason: `passed against ${candidate.parent_oid.slice(0, 10)}, which is no longer the best: rebasing and verifying again (${verdict.reason})` }
+    store.setCandidateState(candidate.seq, 'verifying', null, verdict)
+    return { verdict, passedOnStaleParent: candidate }
   }
   // The merge row is written in the same transaction as the deciding attestation;
   // the git ref follows the database (Coordinator.recover re-points it after a crash).
-  const mergeSeq = store.insertMerge({ commit_oid: candidate.commit_oid, parent_oid: candidate.parent_oid, candidate_seq: candidate.seq, metric: candidateMetric, baseline_metric: baselineMetric, merged_at: Date.now() })
+  const mergeSeq = store.insertMerge({ commit_oid: candidate.commit_oid, parent_oid: candidate.parent_oid, candidate_seq: candidate.seq, metric: candidateMetric, baseline_metric: baselineMetric, merged_at: Date.now(), kind: 'merge' })
+  store.bumpIdentity(candidate.submitter, 'accepted')
   store.setCandidateState(candidate.seq, 'merged', null, verdict)
   return { verdict, merged: { candidate, mergeSeq, metric: candidateMetric as number, baselineMetric: baselineMetric as number } }
 }

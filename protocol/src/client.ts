@@ -5,7 +5,7 @@ import { MAX_PACK_FRAME_BYTES } from './framing.ts'
 import { exportPack, importPack, objectsMissing, sha256Hex } from './git.ts'
 import type { Identity } from './identity.ts'
 import {
-  AttestReply, FetchReply, InfoReply, LeaseReply, PROTOCOL, SubmitReply,
+  AttestReply, CandidateStatusReply, FetchReply, InfoReply, LeaseReply, PROTOCOL, SubmitReply,
   type AttestationBody, type Hardware, type LeaseRequestBody, type SubmissionBody
 } from './messages.ts'
 import type { AutoresearchNode } from './node.ts'
@@ -29,6 +29,12 @@ export class CoordinatorClient {
 
   async info (opts: CallOptions = {}): Promise<InfoReply> {
     const { reply, framed } = await request(this.node, this.address, PROTOCOL.info, { type: 'info' }, InfoReply, opts)
+    await framed.close()
+    return reply
+  }
+
+  async candidate (seq: number, opts: CallOptions = {}): Promise<CandidateStatusReply> {
+    const { reply, framed } = await request(this.node, this.address, PROTOCOL.candidate, { type: 'candidate', seq }, CandidateStatusReply, opts)
     await framed.close()
     return reply
   }

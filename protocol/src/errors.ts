@@ -37,6 +37,9 @@ export const NotAuthorizedError = errorClass('NotAuthorizedError')
 export const UnknownJobError = errorClass('UnknownJobError')
 export const LeaseExpiredError = errorClass('LeaseExpiredError')
 export const InvalidManifestError = errorClass('InvalidManifestError')
+export const BannedError = errorClass('BannedError')
+export const QuotaExceededError = errorClass('QuotaExceededError')
+export const StaleParentError = errorClass('StaleParentError')
 export const RemoteError = errorClass('RemoteError')
 
 export interface WireError { name: string, message: string }

@@ -8,8 +8,12 @@ export const PROTOCOL = {
   fetch: '/autoresearch/fetch/1.0.0',
   submit: '/autoresearch/submit/1.0.0',
   lease: '/autoresearch/lease/1.0.0',
-  attest: '/autoresearch/attest/1.0.0'
+  attest: '/autoresearch/attest/1.0.0',
+  candidate: '/autoresearch/candidate/1.0.0'
 } as const
+
+/** The gossipsub topic on which a coordinator announces each new best of a cause. */
+export const bestTopic = (causeId: string): string => `/autoresearch/best/1.0.0/${causeId}`
 
 export const Oid = z.string().regex(/^[0-9a-f]{40}$/, 'a git object id (40 lowercase hex digits)')
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha-256 digest (64 lowercase hex digits)')
@@ -135,6 +139,32 @@ export const Verdict = z.object({
 }).strict()
 export type Verdict = z.infer<typeof Verdict>
 export const AttestReply = z.object({ ok: z.literal(true), verdict: Verdict }).strict()
+
+// candidate status ------------------------------------------------------------
+export const CandidateStatusRequest = z.object({ type: z.literal('candidate'), seq: z.number().int().positive() }).strict()
+export const CandidateState = z.enum(['queued', 'verifying', 'merged', 'rejected', 'stale', 'rebased', 'reverted'])
+export const CandidateStatusReply = z.object({
+  ok: z.literal(true),
+  seq: z.number().int().positive(),
+  state: CandidateState,
+  reason: Text(2000).nullable(),
+  /** When the coordinator carried the candidate onto a newer best: the new candidate's sequence number. */
+  rebasedAs: z.number().int().positive().nullable(),
+  meanImprovement: z.number().nullable()
+}).strict()
+export type CandidateStatusReply = z.infer<typeof CandidateStatusReply>
+
+// announcements -----------------------------------------------------------------
+export const AnnouncementBody = z.object({
+  type: z.literal('announcement'),
+  causeId: CauseId,
+  best: Best,
+  /** `merge` for a verified merge, `revert` when an operator moved the best back. */
+  kind: z.enum(['merge', 'revert']),
+  time: Time
+}).strict()
+export type AnnouncementBody = z.infer<typeof AnnouncementBody>
+export const Announcement = z.object({ body: AnnouncementBody, signature: SignatureHex }).strict()
 
 export type InfoReply = z.infer<typeof InfoReply>
 export type SubmitReply = z.infer<typeof SubmitReply>

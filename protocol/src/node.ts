@@ -3,6 +3,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -16,7 +17,7 @@ export interface NodeOptions {
   identity?: Identity
 }
 
-/** A libp2p node: TCP, Noise, yamux, identify and ping. */
+/** A libp2p node: TCP, Noise, yamux, identify, ping and gossipsub (for signed best announcements). */
 export async function createNode (opts: NodeOptions = {}) {
   const privateKey = opts.identity === undefined ? undefined : await generateKeyPairFromSeed('Ed25519', opts.identity.seed)
   return createLibp2p({
@@ -31,7 +32,14 @@ export async function createNode (opts: NodeOptions = {}) {
       inboundConnectionThreshold: 1000,
       maxConnections: 2000
     },
-    services: { identify: identify(), ping: ping() }
+    services: {
+      identify: identify(),
+      ping: ping(),
+      // Announcements are signed by the coordinator's identity inside the payload, so
+      // gossipsub's own message signing is redundant but harmless; flood publishing
+      // reaches every directly connected worker without waiting for a mesh to form.
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, floodPublish: true, emitSelf: false })
+    }
   })
 }
 

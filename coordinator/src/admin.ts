@@ -1,0 +1,78 @@
+import { improvement, InvalidMessageError, type Manifest } from '@autoresearch/protocol'
+import { dailyQuota, verifierReputation } from './policy.ts'
+import type { Store } from './store.ts'
+import type { StoredVerdict } from './verification.ts'
+
+/** Every candidate with its state, seeds, trials and the test's figures (the `candidates --json` view). */
+export function candidatesReport (store: Store): unknown[] {
+  return store.candidates().map((c) => {
+    const verdict = c.verdict === null ? null : JSON.parse(c.verdict) as StoredVerdict
+    return {
+      seq: c.seq, commit: c.commit_oid, parent: c.parent_oid, tree: c.tree_oid, submitter: c.submitter, originSeq: c.origin_seq,
+      state: c.state, reason: c.reason, claimedMetric: c.claimed_metric, description: c.description, receivedAt: c.received_at,
+      seeds: (JSON.parse(c.seeds) as number[][]).flat(), rounds: c.rounds,
+      trials: verdict?.trials ?? [], test: verdict?.test ?? null, baselineMetric: verdict?.baselineMetric ?? null,
+      candidateMetric: verdict?.candidateMetric ?? null, claimContradicted: verdict?.claimContradicted ?? false
+    }
+  })
+}
+
+export interface Credit {
+  publicKey: string
+  /** Sum of the verified gains of this identity's standing merges (never the claims). */
+  verifiedGain: number
+  merges: number
+  verificationRuns: number
+  accepted: number
+  rejected: number
+  contradicted: number
+  quota: number
+  banned: boolean
+  verifierReputation: number
+}
+
+/** Credit is derived from standing merges and attestations, so a revert recomputes it by construction. */
+export function credits (store: Store, manifest: Manifest): Credit[] {
+  const byKey = new Map<string, Credit>()
+  const entry = (publicKey: string): Credit => {
+    let c = byKey.get(publicKey)
+    if (c === undefined) {
+      const id = store.identity(publicKey)
+      c = { publicKey, verifiedGain: 0, merges: 0, verificationRuns: 0, accepted: id.accepted, rejected: id.rejected, contradicted: id.contradicted, quota: dailyQuota(id), banned: id.banned === 1, verifierReputation: verifierReputation(id) }
+      byKey.set(publicKey, c)
+    }
+    return c
+  }
+  for (const merge of store.standingMerges()) {
+    const candidate = merge.candidate_seq === null ? undefined : store.candidate(merge.candidate_seq)
+    if (candidate === undefined || merge.baseline_metric === null || merge.metric === null) continue
+    const c = entry(candidate.submitter)
+    c.verifiedGain += improvement(manifest, merge.baseline_metric, merge.metric)
+    c.merges++
+  }
+  for (const { verifier, runs } of store.verificationRuns()) entry(verifier).verificationRuns += runs
+  for (const id of store.identities()) entry(id.public_key)
+  return [...byKey.values()].sort((a, b) => b.verifiedGain - a.verifiedGain || b.verificationRuns - a.verificationRuns)
+}
+
+/**
+ * Moves the best back to what it was before the latest standing merge. History is
+ * kept: the merge is marked reverted and a `revert` row names the restored commit.
+ */
+export function revertLatestMerge (store: Store): { reverted: number, commit: string } {
+  return store.transaction(() => {
+    const last = store.lastMerge()
+    if (last === undefined || last.kind !== 'merge' || last.reverted_at !== null || last.parent_oid === null) {
+      throw new InvalidMessageError('the current best is not a verified merge; there is nothing to revert')
+    }
+    const previous = store.db.prepare('SELECT * FROM merges WHERE commit_oid = ? AND seq < ? ORDER BY seq DESC LIMIT 1').get(last.parent_oid, last.seq) as { metric: number | null } | undefined
+    store.db.prepare('UPDATE merges SET reverted_at = ? WHERE seq = ?').run(Date.now(), last.seq)
+    store.insertMerge({ commit_oid: last.parent_oid, parent_oid: last.commit_oid, candidate_seq: null, metric: previous?.metric ?? null, baseline_metric: null, merged_at: Date.now(), kind: 'revert' })
+    if (last.candidate_seq !== null) {
+      const candidate = store.candidate(last.candidate_seq)
+      store.setCandidateState(last.candidate_seq, 'reverted', 'reverted by the operator')
+      if (candidate !== undefined) store.bumpIdentity(candidate.submitter, 'accepted', -1)
+    }
+    return { reverted: last.seq - 1, commit: last.parent_oid }
+  })
+}

@@ -1,0 +1,80 @@
+import * as fs from 'node:fs'
+import git from 'isomorphic-git'
+import { changedPaths, commitTree, commitTreeOn, type Identity, type Manifest, type ReceiptBody } from '@autoresearch/protocol'
+import { drawRound } from './seeds.ts'
+import type { CandidateRow, Store } from './store.ts'
+
+export interface RebaseContext {
+  causeId: string
+  gitdir: string
+  store: Store
+  manifest: Manifest
+  identity: Identity
+}
+
+export type RebaseOutcome =
+  | { state: 'rebased', candidate: CandidateRow, newSeq: number }
+  | { state: 'stale', candidate: CandidateRow, reason: string, conflicts: string[] }
+
+const COORDINATOR = { name: 'autoresearch-coordinator', email: 'coordinator@autoresearch.invalid', timezoneOffset: 0 }
+
+/**
+ * Carries a candidate whose parent is no longer the best onto the best with a
+ * three-way merge. A clean merge becomes a new candidate, credited to the same
+ * submitter, verified again against the new best; a conflict makes it stale.
+ */
+export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateRow, best: string): Promise<RebaseOutcome> {
+  const { gitdir, store, manifest } = ctx
+  const branch = `rebase-${candidate.seq}`
+  const ref = `refs/heads/${branch}`
+  await git.writeRef({ fs, gitdir, ref, value: best, force: true })
+  let mergedTree: string
+  try {
+    const author = { ...COORDINATOR, timestamp: Math.floor(Date.now() / 1000) }
+    const result = await git.merge({ fs, gitdir, ours: branch, theirs: candidate.commit_oid, fastForward: false, noUpdateBranch: true, abortOnConflict: true, author, committer: author, message: `rebase candidate #${candidate.seq}` })
+    mergedTree = result.tree ?? (await commitTree(gitdir, result.oid as string)).tree
+  } catch (err) {
+    const conflicts = (err as { code?: string, data?: { filepaths?: string[] } }).code === 'MergeConflictError' ? (err as { data: { filepaths: string[] } }).data.filepaths : []
+    const reason = conflicts.length > 0
+      ? `its change conflicts with the new best ${best.slice(0, 10)} in ${conflicts.join(', ')}; start from the new best`
+      : `it cannot be merged onto the new best ${best.slice(0, 10)}: ${(err as Error).message}`
+    store.setCandidateState(candidate.seq, 'stale', reason)
+    return { state: 'stale', candidate, reason, conflicts }
+  } finally {
+    await git.deleteRef({ fs, gitdir, ref }).catch(() => {})
+  }
+
+  const bestTree = (await commitTree(gitdir, best)).tree
+  const duplicate = store.candidateByTree(mergedTree)
+  if (mergedTree === bestTree || duplicate !== undefined) {
+    const reason = mergedTree === bestTree ? 'the new best already contains its change' : `rebased onto the new best it equals candidate #${duplicate?.seq}`
+    store.setCandidateState(candidate.seq, 'stale', reason)
+    return { state: 'stale', candidate, reason, conflicts: [] }
+  }
+  const commit = await commitTreeOn(gitdir, mergedTree, best, `${candidate.description}\n\nRebased by the coordinator from candidate #${candidate.seq} (${candidate.commit_oid}).`, 'autoresearch-coordinator')
+  const protectedChanges = (await changedPaths(gitdir, best, commit)).filter((c) => !manifest.editable.includes(c.path))
+  if (protectedChanges.length > 0) {
+    const reason = `rebased onto the new best it would change protected files (${protectedChanges.map((c) => c.path).join(', ')})`
+    store.setCandidateState(candidate.seq, 'stale', reason)
+    return { state: 'stale', candidate, reason, conflicts: [] }
+  }
+
+  return store.transaction(() => {
+    const receipt: ReceiptBody = { type: 'receipt', causeId: ctx.causeId, candidateSeq: store.nextSeq(), candidate: commit, tree: mergedTree, submitter: candidate.submitter, receivedAt: Date.now() }
+    store.insertCandidate({
+      seq: receipt.candidateSeq, commit_oid: commit, tree_oid: mergedTree, parent_oid: best, submitter: candidate.submitter,
+      claimed_metric: candidate.claimed_metric, description: candidate.description, received_at: receipt.receivedAt, state: 'queued',
+      seeds: JSON.stringify([drawRound(store, best, manifest.verification.trials)]),
+      receipt: JSON.stringify({ receipt, signature: ctx.identity.sign('receipt', receipt) }),
+      submission: candidate.submission, origin_seq: candidate.origin_seq ?? candidate.seq
+    }, null)
+    store.setCandidateState(candidate.seq, 'rebased', `rebased onto ${best.slice(0, 10)} as candidate #${receipt.candidateSeq}`)
+    return { state: 'rebased' as const, candidate, newSeq: receipt.candidateSeq }
+  })
+}
+
+/** Candidates waiting on a best that has moved, with no verification in flight. */
+export function staleCandidates (store: Store, best: string, now = Date.now()): CandidateRow[] {
+  return (store.db.prepare("SELECT * FROM candidates WHERE state IN ('queued', 'verifying') AND parent_oid != ? ORDER BY seq").all(best) as CandidateRow[])
+    .filter((c) => !store.jobsFor(c.seq).some((j) => j.state === 'leased' && j.lease_expires_at >= now))
+}
