@@ -203,7 +203,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     await handleRequests(node, PROTOCOL.attest, AttestRequest, async (req) => {
       const outcome = await this.#serially(async () => {
         const result = attest(this.#verification(), req.body, req.signature)
-        if (result.merged !== undefined) await this.announceIfMoved()
+        if (result.merged !== undefined) await this.recover()
         if (result.passedOnStaleParent !== undefined) await this.rebaseStale()
         return result
       })
@@ -211,6 +211,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       const merged = outcome.merged
       if (merged !== undefined) {
         this.emit('event', { type: 'merged', mergeSeq: merged.mergeSeq - 1, candidateSeq: merged.candidate.seq, commit: merged.candidate.commit_oid, metric: merged.metric, baselineMetric: merged.baselineMetric })
+        await this.#serially(async () => this.announceIfMoved())
       }
       const { candidateSeq, state, meanImprovement, reason } = outcome.verdict
       return { ok: true, verdict: { candidateSeq, state, meanImprovement, reason } }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import * as fs from 'node:fs'
 import { join } from 'node:path'
 import {
   changedPaths, commitTree, CoordinatorClient, ensureBareRepo, ProtectedPathError, sha256Hex,
@@ -23,6 +24,8 @@ export type VerifierEvent =
   | { type: 'attested', jobId: number, verdict: Verdict }
 
 const EMPTY_DIGEST = sha256Hex('')
+/** Baseline results kept on disk per (best commit, seed). */
+const MAX_CACHED = 5000
 
 /**
  * Leases verification jobs and re-runs them under the trusted runner: the baseline
@@ -32,14 +35,37 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
   readonly #opts: VerifierOptions
   readonly #gitdir: string
   readonly #known = new Set<string>()
-  /** Baseline results per (best commit, seed): a warm cache makes a trial cost about one run. */
+  /** Baseline results per (best commit, seed), kept across restarts: a warm cache makes a trial cost about one run. */
   readonly #baselineCache = new Map<string, TrialResult>()
   #info?: InfoReply
+
+  readonly #cachePath: string
 
   constructor (opts: VerifierOptions) {
     super()
     this.#opts = opts
     this.#gitdir = join(opts.stateDir, 'cause.git')
+    this.#cachePath = join(opts.stateDir, 'baseline-cache.json')
+    this.#loadCache()
+  }
+
+  /** Cache hits and misses of baseline runs since start (for benchmarks and logs). */
+  readonly cacheStats = { hits: 0, misses: 0 }
+
+  #loadCache (): void {
+    try {
+      const entries = JSON.parse(fs.readFileSync(this.#cachePath, 'utf8')) as Array<[string, TrialResult]>
+      for (const [key, result] of entries.slice(-MAX_CACHED)) if (result.ok) this.#baselineCache.set(key, result)
+    } catch {
+      // No cache yet, or an unreadable one: start cold.
+    }
+  }
+
+  #saveCache (): void {
+    fs.mkdirSync(this.#opts.stateDir, { recursive: true })
+    const tmp = `${this.#cachePath}.tmp`
+    fs.writeFileSync(tmp, JSON.stringify([...this.#baselineCache].slice(-MAX_CACHED)))
+    fs.renameSync(tmp, this.#cachePath)
   }
 
   async #causeInfo (signal?: AbortSignal): Promise<InfoReply> {
@@ -109,7 +135,14 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
       dataRoot: join(this.#opts.stateDir, 'data'), scratchRoot: join(this.#opts.stateDir, 'scratch'),
       backend: this.#opts.backend, signal
     })
-    if (side === 'baseline' && result.ok) this.#baselineCache.set(key, result)
+    if (side === 'baseline') {
+      if (cached !== undefined) this.cacheStats.hits++
+      else this.cacheStats.misses++
+      if (cached === undefined && result.ok) {
+        this.#baselineCache.set(key, result)
+        this.#saveCache()
+      }
+    }
     this.emit('event', { type: 'trial', jobId: job.jobId, seed, side, result, cached: cached !== undefined })
     return result
   }

@@ -15,6 +15,8 @@ function describe (e: WorkerEvent): string {
     case 'submitted': return `submitted candidate #${e.receipt.candidateSeq} (${e.receipt.candidate.slice(0, 10)}) claiming ${fmt(e.claimedMetric)}`
     case 'submit-failed': return `submission refused: ${e.error}: ${e.message}`
     case 'no-proposal': return `experiment ${e.n}: the agent proposed nothing`
+    case 'verdict': return `candidate #${e.status.seq}: ${e.status.state}${e.status.reason === null ? '' : `: ${e.status.reason}`}`
+    case 'announcement': return `announcement: new best ${e.body.best.commit.slice(0, 10)} (${e.body.kind} ${e.body.best.seq}, metric ${fmt(e.body.best.metric)})`
   }
 }
 

@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
 import {
-  commitTree, commitTreeOn, commitWithChanges, CoordinatorClient, ensureBareRepo, improvement, packForSubmission, readFileAt,
-  type Identity, type InfoReply, type ReceiptBody
+  Announcement, bestTopic, commitTree, commitTreeOn, commitWithChanges, CoordinatorClient, ensureBareRepo, improvement, packForSubmission,
+  parseMessage, readFileAt, verifySignature, type AnnouncementBody, type CandidateStatusReply, type Identity, type InfoReply, type ReceiptBody
 } from '@autoresearch/protocol'
 import { runCommit, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
@@ -29,6 +29,8 @@ export type WorkerEvent =
   | { type: 'submitted', receipt: ReceiptBody, claimedMetric: number }
   | { type: 'submit-failed', error: string, message: string }
   | { type: 'no-proposal', n: number }
+  | { type: 'verdict', status: CandidateStatusReply }
+  | { type: 'announcement', body: AnnouncementBody }
 
 interface Local { commit: string, metric: number }
 
@@ -52,6 +54,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   #lastClaim?: number
   /** Results of the base per seed (the base changes only when the network best moves). */
   readonly #baseRuns = new Map<number, TrialResult>()
+  /** Our submissions whose fate is not known yet, by candidate sequence number. */
+  readonly #pending = new Set<number>()
+  #subscribed = false
   #experiments = 0
   submissions = 0
 
@@ -84,9 +89,41 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     })
   }
 
+  /** Listens for the coordinator's signed announcements; one whose signature fails is ignored. */
+  #subscribe (info: InfoReply): void {
+    if (this.#subscribed) return
+    this.#subscribed = true
+    const topic = bestTopic(info.causeId)
+    const pubsub = this.#opts.client.node.services.pubsub
+    pubsub.subscribe(topic)
+    pubsub.addEventListener('message', (evt) => {
+      if (evt.detail.topic !== topic) return
+      try {
+        const { body, signature } = parseMessage(Announcement, evt.detail.data)
+        if (body.causeId !== info.causeId || !verifySignature('announcement', body, signature, info.coordinatorKey)) return
+        this.emit('event', { type: 'announcement', body })
+      } catch {
+        // Not a valid announcement: nothing to act on.
+      }
+    })
+  }
+
+  /** Asks about our submissions still in flight and reports each one that was decided. */
+  async #checkSubmissions (signal?: AbortSignal): Promise<void> {
+    for (const seq of [...this.#pending]) {
+      const status = await this.#opts.client.candidate(seq, { signal })
+      if (status.state === 'queued' || status.state === 'verifying') continue
+      this.#pending.delete(seq)
+      if (status.state === 'rebased' && status.rebasedAs !== null) this.#pending.add(status.rebasedAs)
+      this.emit('event', { type: 'verdict', status })
+    }
+  }
+
   /** Follows the network: when the published best moved, rebuild on it (local work is dropped). */
   async #follow (signal?: AbortSignal): Promise<void> {
     this.#info = await this.#opts.client.info({ signal })
+    this.#subscribe(this.#info)
+    if (this.#pending.size > 0) await this.#checkSubmissions(signal)
     const best = this.#info.best
     if (this.#base?.commit === best.commit) return
     await ensureBareRepo(this.#gitdir)
@@ -168,6 +205,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
         causeId: info.causeId, parent: base.commit, candidate: squashed, claimedMetric, logDigest: candidate.logDigest, description
       }, pack, { signal })
       this.submissions++
+      this.#pending.add(receipt.candidateSeq)
       this.#lastClaim = local.metric
       this.emit('event', { type: 'submitted', receipt, claimedMetric })
     } catch (err) {
