@@ -51,12 +51,22 @@ function assertRequest (ctx: VerificationContext, body: { causeId: string, time:
   assertVerifier(ctx, body.publicKey)
 }
 
-/** Queue order: by claimed metric, but a later claim within `epsilon` never jumps an earlier one. */
-export function queueOrder (manifest: Manifest): (a: CandidateRow, b: CandidateRow) => number {
-  const epsilon = Math.max(manifest.verification.minImprovement, Number.EPSILON)
-  const sign = manifest.metric.direction === 'minimize' ? 1 : -1
-  const bucket = (c: CandidateRow): number => Math.floor(sign * c.claimed_metric / epsilon)
-  return (a, b) => bucket(a) - bucket(b) || a.seq - b.seq
+/**
+ * Queue order: the best claim first, but a candidate displaces an earlier one only
+ * when its claim is better by more than `epsilon` (the cause's minImprovement), so
+ * shaving a hair off a pending claim never jumps the queue.
+ */
+export function queueOrder (manifest: Manifest, candidates: CandidateRow[]): CandidateRow[] {
+  const epsilon = manifest.verification.minImprovement
+  const better = (a: CandidateRow, b: CandidateRow): boolean => improvement(manifest, b.claimed_metric, a.claimed_metric) > epsilon
+  const rest = [...candidates].sort((a, b) => a.seq - b.seq)
+  const ordered: CandidateRow[] = []
+  while (rest.length > 0) {
+    let pick = 0
+    for (let i = 1; i < rest.length; i++) if (better(rest[i] as CandidateRow, rest[pick] as CandidateRow)) pick = i
+    ordered.push(...rest.splice(pick, 1))
+  }
+  return ordered
 }
 
 const roundsOf = (c: CandidateRow): number[][] => JSON.parse(c.seeds) as number[][]
@@ -72,7 +82,7 @@ export function lease (ctx: VerificationContext, body: LeaseRequestBody, signatu
   return store.transaction(() => {
     store.expireLeases(now)
     const best = ctx.bestCommit()
-    const queued = (store.db.prepare("SELECT * FROM candidates WHERE state = 'queued' AND parent_oid = ?").all(best) as CandidateRow[]).sort(queueOrder(manifest))
+    const queued = queueOrder(manifest, store.db.prepare("SELECT * FROM candidates WHERE state = 'queued' AND parent_oid = ?").all(best) as CandidateRow[])
     for (const candidate of queued) {
       if (candidate.submitter === body.publicKey) continue
       const round = candidate.rounds
@@ -149,6 +159,20 @@ function disagreeing (ctx: VerificationContext, trials: CompleteTrial[], sd: num
   })
 }
 
+/**
+ * A candidate that ignores the trial seed (a constant "lucky" seed) gives one value
+ * for every seed while the baseline varies: its gain is a property of that seed, not
+ * of the change. Exact equality is the test, so causes whose runs are not bit-for-bit
+ * deterministic (GPU kernels) are not flagged by this rule.
+ */
+function ignoresSeed (trials: CompleteTrial[]): boolean {
+  const seeds = new Set(trials.map((t) => t.seed))
+  if (seeds.size < 3) return false
+  const candidates = new Set(trials.map((t) => t.candidate))
+  const baselines = new Set(trials.map((t) => t.baseline))
+  return candidates.size === 1 && baselines.size > 1
+}
+
 function decide (ctx: VerificationContext, candidate: CandidateRow, attestations: AttestationBody[]): AttestOutcome {
   const { manifest, store } = ctx
   const { minImprovement, confidence } = manifest.verification
@@ -162,7 +186,8 @@ function decide (ctx: VerificationContext, candidate: CandidateRow, attestations
   const base: StoredVerdict = {
     ...emptyVerdict(candidate), trials, test, baselineMetric, candidateMetric, meanImprovement: complete.length > 0 ? test.mean : null, disagreeing: split
   }
-  const canExtend = candidate.rounds < MAX_ROUNDS
+  const seedInsensitive = ignoresSeed(complete)
+  const canExtend = candidate.rounds < MAX_ROUNDS && !seedInsensitive
 
   if (failed.length === 0 && canExtend && (split.length > 0 || (!test.passed && test.mean > minImprovement))) {
     // A split between verifiers or a near-tie: one more round on fresh seeds, by any verifier.
@@ -179,6 +204,8 @@ function decide (ctx: VerificationContext, candidate: CandidateRow, attestations
   let verdict: StoredVerdict
   if (failed.length > 0) {
     verdict = { ...base, state: 'rejected', reason: `${failed.length} trial(s) produced no metric: ${failed.map((t) => t.failure ?? 'unknown').join('; ').slice(0, 500)}` }
+  } else if (seedInsensitive) {
+    verdict = { ...base, state: 'rejected', reason: `the candidate gives the same ${manifest.metric.name} for ${new Set(complete.map((t) => t.seed)).size} different seeds while the baseline does not: it ignores AUTORESEARCH_SEED (a fixed lucky seed is not an improvement)` }
   } else if (!test.passed) {
     verdict = { ...base, state: 'rejected', reason: `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials does not beat minImprovement ${minImprovement} at confidence ${confidence} (p=${test.pValue.toPrecision(3)})` }
   } else {

@@ -1,0 +1,100 @@
+import * as fs from 'node:fs'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  commitWithChanges, CoordinatorClient, createNode, ensureBareRepo, Identity, packForSubmission, readFileAt, sha256Hex,
+  type AutoresearchNode
+} from '@autoresearch/protocol'
+import { homePaths, initHome, serveCoordinator, type RunningCoordinator } from 'autoresearch-coordinator'
+import { Verifier } from 'autoresearch-verifier'
+
+/** A coordinator on loopback with real libp2p peers around it; restartable on the same home. */
+export class TestNetwork {
+  readonly home: string
+  readonly scratch: string
+  running!: RunningCoordinator
+  readonly verifierIdentity: Identity
+  readonly #nodes = new Map<string, AutoresearchNode>()
+
+  private constructor (scratch: string) {
+    this.scratch = scratch
+    this.home = join(scratch, 'home')
+    this.verifierIdentity = undefined as unknown as Identity
+  }
+
+  static async start (causeDir: string, config: Record<string, unknown> = {}): Promise<TestNetwork> {
+    const net = new TestNetwork(mkdtempSync(join(tmpdir(), 'ar-net-')))
+    await initHome(net.home, causeDir)
+    const configPath = homePaths(net.home).config
+    fs.writeFileSync(configPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(configPath, 'utf8')), ...config }))
+    ;(net as { verifierIdentity: Identity }).verifierIdentity = Identity.load(homePaths(net.home).verifierIdentity)
+    await net.#serve()
+    return net
+  }
+
+  async #serve (): Promise<void> {
+    this.running = await serveCoordinator({ home: this.home, listen: ['/ip4/127.0.0.1/tcp/0'], httpPort: 0 })
+  }
+
+  /** Stops the coordinator and starts it again on the same home (a new port). */
+  async restart (): Promise<void> {
+    await this.running.stop()
+    await this.#serve()
+  }
+
+  get address (): string {
+    return this.running.multiaddrs[0] as string
+  }
+
+  async client (identity: Identity): Promise<CoordinatorClient> {
+    let node = this.#nodes.get(identity.publicKey)
+    if (node === undefined) {
+      node = await createNode({ identity })
+      this.#nodes.set(identity.publicKey, node)
+    }
+    return new CoordinatorClient(node, this.address)
+  }
+
+  get best (): string {
+    return this.running.coordinator.bestCommit()
+  }
+
+  /** Submits `train.py` transformed, on the current best (or `parent`), from `identity`'s own repository. */
+  async submitEdit (identity: Identity, transform: (trainPy: string) => string, opts: { claimedMetric?: number, parent?: string } = {}): Promise<number> {
+    const client = await this.client(identity)
+    const gitdir = join(this.scratch, `repo-${identity.publicKey.slice(0, 8)}.git`)
+    await ensureBareRepo(gitdir)
+    const parent = opts.parent ?? this.best
+    await client.sync(gitdir, parent, [])
+    const text = await readFileAt(gitdir, parent, 'train.py') as string
+    const commit = await commitWithChanges(gitdir, parent, { 'train.py': transform(text) }, 'edit')
+    const { receipt } = await client.submit(identity, {
+      causeId: this.running.coordinator.causeId, parent, candidate: commit, claimedMetric: opts.claimedMetric ?? 1.49, logDigest: sha256Hex(''), description: 'test edit'
+    }, await packForSubmission(gitdir, commit, parent))
+    return receipt.candidateSeq
+  }
+
+  async verifier (identity = this.verifierIdentity): Promise<Verifier> {
+    return new Verifier({ client: await this.client(identity), identity, stateDir: join(this.scratch, `verifier-${identity.publicKey.slice(0, 8)}`) })
+  }
+
+  /** Lets the host's verifier work until nothing is left to lease. */
+  async verifyAll (maxJobs = 50): Promise<number> {
+    const verifier = await this.verifier()
+    let jobs = 0
+    while (jobs < maxJobs && await verifier.runOnce() === 0) jobs++
+    return jobs
+  }
+
+  state (seq: number): string | undefined {
+    return this.running.coordinator.store.candidate(seq)?.state
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all([...this.#nodes.values()].map(async (n) => n.stop()))
+    await this.running.stop()
+  }
+}
+
+export const setConstant = (name: string, value: string | number) => (text: string): string => text.replace(new RegExp(`^${name} = .*$`, 'm'), `${name} = ${value}`)
