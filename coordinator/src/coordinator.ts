@@ -218,10 +218,15 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     })
   }
 
-  /** Merged commits are public; a pending candidate only to allowlisted verifiers. */
+  /**
+   * Merged commits are public; a pending candidate only to allowlisted verifiers (in
+   * open mode anyone may verify, so anyone may fetch it; the first submitter of a
+   * tree still owns it).
+   */
   async #objectsFor (want: string, have: string[], remotePeer: string): Promise<string[]> {
     const published = this.store.isMergedCommit(want)
-    const verifiable = !published && this.#verifierPeers.has(remotePeer) && this.store.candidateByCommit(want) !== undefined
+    const mayVerify = this.config.verifierMode === 'open' || this.#verifierPeers.has(remotePeer)
+    const verifiable = !published && mayVerify && this.store.candidateByCommit(want) !== undefined
     if (!published && !verifiable) throw new UnknownCommitError(`commit ${want} is not published by this coordinator`)
     return objectsMissing(this.paths.gitdir, want, have)
   }

@@ -20,8 +20,8 @@ export function assertMaySubmit (store: Store, publicKey: string, now = Date.now
   }
 }
 
-/** Open verification: a verifier's attestations stop counting below this reputation. */
-export const VERIFIER_REPUTATION_FLOOR = -2
+/** Open verification: a verifier's attestations stop counting at this reputation (two disagreements, each -2, one agreement +1). */
+export const VERIFIER_REPUTATION_FLOOR = -3
 
 export function verifierReputation (identity: IdentityRow): number {
   return identity.verifier_agreed - 2 * identity.verifier_disagreed

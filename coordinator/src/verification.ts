@@ -146,17 +146,22 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
 type CompleteTrial = Trial & { verifier: string, baseline: number, candidate: number }
 
-/** Verifiers whose own mean improvement is far from everyone else's on the same candidate. */
-function disagreeing (ctx: VerificationContext, trials: CompleteTrial[], sd: number): string[] {
+/**
+ * Verifiers whose own mean improvement is far from the median verifier's. With two
+ * verifiers there is no median to trust: a gap between them is a split (another
+ * verifier is asked) and nobody is blamed yet.
+ */
+function disagreeing (ctx: VerificationContext, trials: CompleteTrial[], sd: number): { split: boolean, outliers: string[] } {
   const verifiers = [...new Set(trials.map((t) => t.verifier))]
-  if (verifiers.length < 2) return []
-  const gain = (ts: CompleteTrial[]): number => mean(ts.map((t) => improvement(ctx.manifest, t.baseline, t.candidate)))
-  return verifiers.filter((v) => {
-    const own = trials.filter((t) => t.verifier === v)
-    const others = trials.filter((t) => t.verifier !== v)
-    const tolerance = Math.max(2 * ctx.manifest.verification.minImprovement, 4 * sd / Math.sqrt(Math.min(own.length, others.length)))
-    return Math.abs(gain(own) - gain(others)) > tolerance
-  })
+  if (verifiers.length < 2) return { split: false, outliers: [] }
+  const gains = new Map(verifiers.map((v) => [v, mean(trials.filter((t) => t.verifier === v).map((t) => improvement(ctx.manifest, t.baseline, t.candidate)))]))
+  const perVerifier = Math.max(1, Math.min(...verifiers.map((v) => trials.filter((t) => t.verifier === v).length)))
+  const tolerance = Math.max(2 * ctx.manifest.verification.minImprovement, 4 * sd / Math.sqrt(perVerifier))
+  const sorted = [...gains.values()].sort((a, b) => a - b)
+  if (verifiers.length === 2) return { split: Math.abs((sorted[1] as number) - (sorted[0] as number)) > tolerance, outliers: [] }
+  const median = sorted[Math.floor(sorted.length / 2)] as number
+  const outliers = verifiers.filter((v) => Math.abs((gains.get(v) as number) - median) > tolerance)
+  return { split: outliers.length > 0, outliers }
 }
 
 /**
@@ -178,28 +183,32 @@ function decide (ctx: VerificationContext, candidate: CandidateRow, attestations
   const { minImprovement, confidence } = manifest.verification
   const trials = attestations.flatMap((a) => a.trials.map((t) => ({ ...t, verifier: a.publicKey })))
   const failed = trials.filter((t) => t.candidate === null || t.baseline === null)
-  const complete = trials.filter((t): t is CompleteTrial => t.candidate !== null && t.baseline !== null)
-  const test = pairedOneSidedTest(complete.map((t) => improvement(manifest, t.baseline, t.candidate)), minImprovement, confidence)
+  const measured = trials.filter((t): t is CompleteTrial => t.candidate !== null && t.baseline !== null)
+  const gains = (ts: CompleteTrial[]): number[] => ts.map((t) => improvement(manifest, t.baseline, t.candidate))
+  const { split, outliers } = disagreeing(ctx, measured, pairedOneSidedTest(gains(measured), minImprovement, confidence).sd)
+  // An outlier verifier's trials do not decide the candidate.
+  const complete = measured.filter((t) => !outliers.includes(t.verifier))
+  const test = pairedOneSidedTest(gains(complete), minImprovement, confidence)
   const baselineMetric = complete.length > 0 ? mean(complete.map((t) => t.baseline)) : null
   const candidateMetric = complete.length > 0 ? mean(complete.map((t) => t.candidate)) : null
-  const split = disagreeing(ctx, complete, test.sd)
   const base: StoredVerdict = {
-    ...emptyVerdict(candidate), trials, test, baselineMetric, candidateMetric, meanImprovement: complete.length > 0 ? test.mean : null, disagreeing: split
+    ...emptyVerdict(candidate), trials, test, baselineMetric, candidateMetric, meanImprovement: complete.length > 0 ? test.mean : null, disagreeing: outliers
   }
   const seedInsensitive = ignoresSeed(complete)
   const canExtend = candidate.rounds < MAX_ROUNDS && !seedInsensitive
 
-  if (failed.length === 0 && canExtend && (split.length > 0 || (!test.passed && test.mean > minImprovement))) {
-    // A split between verifiers or a near-tie: one more round on fresh seeds, by any verifier.
+  const twoWaySplit = split && outliers.length === 0
+  if (failed.length === 0 && canExtend && (twoWaySplit || (!test.passed && test.mean > minImprovement))) {
+    // Two verifiers that disagree, or a near-tie: one more round on fresh seeds, by any verifier.
     const rounds = roundsOf(candidate)
     rounds.push(drawRound(store, candidate.parent_oid, manifest.verification.trials, rounds.flat()))
     store.db.prepare("UPDATE candidates SET seeds = ?, rounds = ?, state = 'queued' WHERE seq = ?").run(JSON.stringify(rounds), rounds.length, candidate.seq)
-    const why = split.length > 0 ? `verifiers disagree (${split.map((v) => v.slice(0, 10)).join(', ')})` : `near-tie (p=${test.pValue.toPrecision(3)})`
+    const why = twoWaySplit ? 'verifiers disagree' : `near-tie (p=${test.pValue.toPrecision(3)})`
     return { verdict: { ...base, state: 'pending', rounds: rounds.length, reason: `${why}: round ${rounds.length} of at most ${MAX_ROUNDS} on fresh seeds` } }
   }
-  for (const v of new Set(complete.map((t) => t.verifier))) {
-    if (split.length > 0 || complete.some((t) => t.verifier !== v)) store.bumpIdentity(v, split.includes(v) ? 'verifier_disagreed' : 'verifier_agreed')
-  }
+  // Reputation moves only where others measured the same candidate.
+  const verifiers = new Set(measured.map((t) => t.verifier))
+  if (verifiers.size >= 3) for (const v of verifiers) store.bumpIdentity(v, outliers.includes(v) ? 'verifier_disagreed' : 'verifier_agreed')
 
   let verdict: StoredVerdict
   if (failed.length > 0) {
