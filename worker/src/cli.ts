@@ -2,7 +2,10 @@ import '@autoresearch/protocol'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import { configDir, CoordinatorClient, createNode, dataDir, Identity } from '@autoresearch/protocol'
+import { commandAgent } from './agents/command.ts'
+import { openaiAgent } from './agents/openai.ts'
 import { searchAgent } from './agents/search.ts'
+import type { Agent } from './agents/types.ts'
 import { Worker, type WorkerEvent } from './worker.ts'
 
 const fmt = (x: number | null): string => (x === null ? 'n/a' : x.toPrecision(6))
@@ -15,23 +18,43 @@ function describe (e: WorkerEvent): string {
     case 'submitted': return `submitted candidate #${e.receipt.candidateSeq} (${e.receipt.candidate.slice(0, 10)}) claiming ${fmt(e.claimedMetric)}`
     case 'submit-failed': return `submission refused: ${e.error}: ${e.message}`
     case 'no-proposal': return `experiment ${e.n}: the agent proposed nothing`
+    case 'agent-error': return `experiment ${e.n}: the agent failed: ${e.error}: ${e.message}`
     case 'verdict': return `candidate #${e.status.seq}: ${e.status.state}${e.status.reason === null ? '' : `: ${e.status.reason}`}`
     case 'announcement': return `announcement: new best ${e.body.best.commit.slice(0, 10)} (${e.body.kind} ${e.body.best.seq}, metric ${fmt(e.body.best.metric)})`
+  }
+}
+
+function makeAgent (opts: { agent: string, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: string }): Agent | undefined {
+  const timeoutMs = Number(opts.agentTimeout) * 1000
+  switch (opts.agent) {
+    case 'search': return undefined
+    case 'openai':
+      if (opts.model === undefined) throw new Error('--agent openai needs --model (or OPENAI_MODEL)')
+      return openaiAgent({ baseUrl: opts.baseUrl, model: opts.model, apiKey: process.env[opts.apiKeyEnv], timeoutMs, onRetry: (e) => { console.error(`agent answer refused: ${e}`) } })
+    case 'command':
+      if (opts.agentCommand === undefined) throw new Error('--agent command needs --agent-command "<cli agent>"')
+      return commandAgent({ command: opts.agentCommand, timeoutMs, onReverted: (paths) => { console.error(`agent changed protected files, reverted: ${paths.join(', ')}`) } })
+    default: throw new Error(`unknown agent "${opts.agent}"; available: search, openai, command`)
   }
 }
 
 const program = new Command('autoresearch-worker')
   .description('Join an autoresearch cause: your agent edits the cause\'s code, runs short experiments, and submits improvements for verification.')
   .requiredOption('--coordinator <multiaddr>', 'the cause\'s coordinator (or set AUTORESEARCH_COORDINATOR)', process.env.AUTORESEARCH_COORDINATOR)
-  .option('--agent <name>', 'agent that proposes edits: search (offline numeric search)', 'search')
+  .option('--agent <name>', 'agent that proposes edits: search (offline numeric search), openai (any OpenAI-compatible chat API), command (a CLI coding agent)', 'search')
+  .option('--base-url <url>', 'openai agent: API base URL, e.g. http://127.0.0.1:8080/v1 for llama.cpp', process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1')
+  .option('--model <name>', 'openai agent: model name', process.env.OPENAI_MODEL)
+  .option('--api-key-env <var>', 'openai agent: environment variable holding the API key', 'OPENAI_API_KEY')
+  .option('--agent-command <command>', 'command agent: e.g. "claude -p", "codex exec", "opencode run"; the prompt is its last argument')
+  .option('--agent-timeout <seconds>', 'time limit for one agent proposal', '1800')
   .option('--identity <file>', 'your key file (created with mode 0600 if missing)', join(configDir('worker'), 'identity.key'))
   .option('--state <dir>', 'where the local repository, results.tsv and runs live', dataDir('worker'))
   .option('--seed <n>', 'seed for your own experiments', '1')
   .option('--max-experiments <n>', 'stop after this many experiments')
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: { coordinator: string, agent: string, identity: string, state: string, seed: string, maxExperiments?: string, json?: boolean }) => {
-    if (opts.agent !== 'search') throw new Error(`unknown agent "${opts.agent}"; available: search`)
+  .action(async (opts: { coordinator: string, agent: string, identity: string, state: string, seed: string, maxExperiments?: string, json?: boolean, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: string }) => {
+    const agent = makeAgent(opts)
     const { identity, created } = Identity.loadOrCreate(resolve(opts.identity))
     if (created) console.error(`created your identity ${identity.publicKey} in ${opts.identity}`)
     const node = await createNode({ identity })
@@ -40,7 +63,7 @@ const program = new Command('autoresearch-worker')
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
     const seed = Number(opts.seed)
-    const worker = new Worker({ client: new CoordinatorClient(node, opts.coordinator), identity, agent: searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed })
+    const worker = new Worker({ client: new CoordinatorClient(node, opts.coordinator), identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed })
     worker.on('event', (e) => { console.log(opts.json === true ? JSON.stringify({ event: e.type, ...e }) : describe(e)) })
     console.error(`worker ${identity.publicKey.slice(0, 16)}… on ${opts.coordinator}; results in ${worker.results.path}`)
     const maxExperiments = opts.maxExperiments === undefined ? undefined : Number(opts.maxExperiments)

@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import { join } from 'node:path'
 import {
   Announcement, bestTopic, commitTree, commitTreeOn, commitWithChanges, CoordinatorClient, ensureBareRepo, improvement, packForSubmission,
-  parseMessage, readFileAt, verifySignature, type AnnouncementBody, type CandidateStatusReply, type Identity, type InfoReply, type ReceiptBody
+  parseMessage, readFileAt, verifySignature, writeTreeTo, type AnnouncementBody, type CandidateStatusReply, type Identity, type InfoReply, type ReceiptBody
 } from '@autoresearch/protocol'
 import { runCommit, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
@@ -29,6 +29,7 @@ export type WorkerEvent =
   | { type: 'submitted', receipt: ReceiptBody, claimedMetric: number }
   | { type: 'submit-failed', error: string, message: string }
   | { type: 'no-proposal', n: number }
+  | { type: 'agent-error', n: number, error: string, message: string }
   | { type: 'verdict', status: CandidateStatusReply }
   | { type: 'announcement', body: AnnouncementBody }
 
@@ -151,7 +152,18 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const files: Record<string, string> = {}
     for (const path of info.manifest.editable) files[path] = await readFileAt(this.#gitdir, local.commit, path) ?? ''
     const n = ++this.#experiments
-    const proposal = await this.#opts.agent.propose({ manifest: info.manifest, program: info.program, files, recent: this.results.read().slice(-20), signal })
+    let proposal: Awaited<ReturnType<Agent['propose']>>
+    try {
+      proposal = await this.#opts.agent.propose({
+        manifest: info.manifest, program: info.program, files, recent: this.results.read().slice(-20), signal,
+        checkout: async (dir) => { await writeTreeTo(this.#gitdir, local.commit, dir) }
+      })
+    } catch (err) {
+      // A broken agent answer or endpoint costs one experiment, never the loop.
+      if (signal?.aborted === true) return
+      this.emit('event', { type: 'agent-error', n, error: (err as Error).name, message: (err as Error).message })
+      return
+    }
     if (proposal === null || Object.keys(proposal.edits).length === 0) {
       this.emit('event', { type: 'no-proposal', n })
       return

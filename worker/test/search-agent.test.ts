@@ -6,13 +6,14 @@ import { parseManifest } from '@autoresearch/protocol'
 import { ResultsLog, searchAgent } from '../src/index.ts'
 
 const manifest = parseManifest({ name: 't', editable: ['train.py'], train: { command: ['python3', 'train.py'] }, evaluate: { command: ['python3', 'evaluate.py'] }, metric: { name: 'loss', direction: 'minimize' }, verification: { minImprovement: 0.01 } })
+const checkout = async (): Promise<void> => {}
 const TRAIN = 'import os\nLEARNING_RATE = 0.01  # step size\nHIDDEN = 8\nname = 3\n    INDENTED = 4\n'
 
 describe('search agent', () => {
   it('changes exactly one module-level NAME = number constant and says which', async () => {
     const agent = searchAgent({ seed: 42 })
     for (let i = 0; i < 30; i++) {
-      const proposal = await agent.propose({ manifest, program: '', files: { 'train.py': TRAIN }, recent: [] })
+      const proposal = await agent.propose({ manifest, program: '', files: { 'train.py': TRAIN }, recent: [], checkout })
       expect(proposal).not.toBeNull()
       const after = proposal!.edits['train.py']!.split('\n')
       const before = TRAIN.split('\n')
@@ -29,14 +30,14 @@ describe('search agent', () => {
     const run = async (): Promise<string[]> => {
       const agent = searchAgent({ seed: 7 })
       const out: string[] = []
-      for (let i = 0; i < 5; i++) out.push((await agent.propose({ manifest, program: '', files: { 'train.py': TRAIN }, recent: [] }))!.description)
+      for (let i = 0; i < 5; i++) out.push((await agent.propose({ manifest, program: '', files: { 'train.py': TRAIN }, recent: [], checkout }))!.description)
       return out
     }
     expect(await run()).toEqual(await run())
   })
 
   it('proposes nothing when there is nothing to tune', async () => {
-    expect(await searchAgent({ seed: 1 }).propose({ manifest, program: '', files: { 'train.py': 'print(1)\n' }, recent: [] })).toBeNull()
+    expect(await searchAgent({ seed: 1 }).propose({ manifest, program: '', files: { 'train.py': 'print(1)\n' }, recent: [], checkout })).toBeNull()
   })
 })
 

@@ -8,6 +8,8 @@ export interface AgentContext {
   files: Record<string, string>
   /** The most recent experiments, oldest first. */
   recent: ResultRow[]
+  /** Writes the whole tree of the commit being improved into `dir` (for agents that work in a checkout). */
+  checkout: (dir: string) => Promise<void>
   signal?: AbortSignal
 }
 

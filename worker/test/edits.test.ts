@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest'
+import { applyEdits, parseEdits } from '../src/index.ts'
+
+const files = { 'train.py': 'A = 1\nB = 2\nB = 2\n' }
+const reply = (path: string, search: string, replace: string): string => `DESCRIPTION: try it\n${path}\n<<<<<<< SEARCH\n${search}\n=======\n${replace}\n>>>>>>> REPLACE\n`
+
+describe('search/replace edits', () => {
+  it('parses and applies a block (also inside a code fence)', () => {
+    const { description, blocks } = parseEdits('```\n' + reply('train.py', 'A = 1', 'A = 3') + '```')
+    expect(description).toBe('try it')
+    expect(applyEdits(files, blocks)).toEqual({ 'train.py': 'A = 3\nB = 2\nB = 2\n' })
+  })
+
+  it.each([
+    ['no description', 'train.py\n<<<<<<< SEARCH\nA = 1\n=======\nA = 2\n>>>>>>> REPLACE', /DESCRIPTION/],
+    ['no block', 'DESCRIPTION: nothing', /no SEARCH\/REPLACE block/],
+    ['a protected file', reply('evaluate.py', 'x', 'y'), /not an editable file/],
+    ['text that is not there', reply('train.py', 'C = 9', 'C = 1'), /does not occur/],
+    ['ambiguous text', reply('train.py', 'B = 2', 'B = 5'), /more than once/],
+    ['a no-op', reply('train.py', 'A = 1', 'A = 1'), /change nothing/]
+  ])('refuses %s with a reason the model can act on', (_, text, message) => {
+    expect(() => { const { blocks } = parseEdits(text); applyEdits(files, blocks) }).toThrow(message)
+  })
+})
