@@ -1,6 +1,4 @@
-import * as fs from 'node:fs'
-import git from 'isomorphic-git'
-import { changedPaths, commitTree, commitTreeOn, type Identity, type Manifest, type ReceiptBody } from '@autoresearch/protocol'
+import { changedPaths, commitTree, commitTreeOn, mergeTrees, type Identity, type Manifest, type ReceiptBody } from '@autoresearch/protocol'
 import { drawRound } from './seeds.ts'
 import type { CandidateRow, Store } from './store.ts'
 
@@ -16,8 +14,6 @@ export type RebaseOutcome =
   | { state: 'rebased', candidate: CandidateRow, newSeq: number }
   | { state: 'stale', candidate: CandidateRow, reason: string, conflicts: string[] }
 
-const COORDINATOR = { name: 'autoresearch-coordinator', email: 'coordinator@autoresearch.invalid', timezoneOffset: 0 }
-
 /**
  * Carries a candidate whose parent is no longer the best onto the best with a
  * three-way merge. A clean merge becomes a new candidate, credited to the same
@@ -25,24 +21,20 @@ const COORDINATOR = { name: 'autoresearch-coordinator', email: 'coordinator@auto
  */
 export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateRow, best: string): Promise<RebaseOutcome> {
   const { gitdir, store, manifest } = ctx
-  const branch = `rebase-${candidate.seq}`
-  const ref = `refs/heads/${branch}`
-  await git.writeRef({ fs, gitdir, ref, value: best, force: true })
-  let mergedTree: string
+  let merged: { tree: string } | { conflicts: string[] }
   try {
-    const author = { ...COORDINATOR, timestamp: Math.floor(Date.now() / 1000) }
-    const result = await git.merge({ fs, gitdir, ours: branch, theirs: candidate.commit_oid, fastForward: false, noUpdateBranch: true, abortOnConflict: true, author, committer: author, message: `rebase candidate #${candidate.seq}` })
-    mergedTree = result.tree ?? (await commitTree(gitdir, result.oid as string)).tree
+    merged = await mergeTrees(gitdir, candidate.commit_oid, best)
   } catch (err) {
-    const conflicts = (err as { code?: string, data?: { filepaths?: string[] } }).code === 'MergeConflictError' ? (err as { data: { filepaths: string[] } }).data.filepaths : []
-    const reason = conflicts.length > 0
-      ? `its change conflicts with the new best ${best.slice(0, 10)} in ${conflicts.join(', ')}; start from the new best`
-      : `it cannot be merged onto the new best ${best.slice(0, 10)}: ${(err as Error).message}`
+    const reason = `it cannot be merged onto the new best ${best.slice(0, 10)}: ${(err as Error).message}`
     store.setCandidateState(candidate.seq, 'stale', reason)
-    return { state: 'stale', candidate, reason, conflicts }
-  } finally {
-    await git.deleteRef({ fs, gitdir, ref }).catch(() => {})
+    return { state: 'stale', candidate, reason, conflicts: [] }
   }
+  if ('conflicts' in merged) {
+    const reason = `its change conflicts with the new best ${best.slice(0, 10)} in ${merged.conflicts.join(', ') || 'its files'}; start from the new best`
+    store.setCandidateState(candidate.seq, 'stale', reason)
+    return { state: 'stale', candidate, reason, conflicts: merged.conflicts }
+  }
+  const mergedTree = merged.tree
 
   const bestTree = (await commitTree(gitdir, best)).tree
   const duplicate = store.candidateByTree(mergedTree)

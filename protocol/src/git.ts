@@ -245,3 +245,24 @@ export async function ensureBareRepo (gitdir: string): Promise<void> {
   await fs.promises.mkdir(gitdir, { recursive: true })
   await git.init({ fs, dir: gitdir, gitdir, bare: true, defaultBranch: 'best' })
 }
+
+/**
+ * Three-way merge of `commit` onto `onto` (isomorphic-git's line merge), without
+ * moving any ref: the merged tree, or the conflicting paths.
+ */
+export async function mergeTrees (gitdir: string, commit: string, onto: string): Promise<{ tree: string } | { conflicts: string[] }> {
+  const branch = `merge-${commit.slice(0, 12)}-${onto.slice(0, 12)}-${process.pid}`
+  const ref = `refs/heads/${branch}`
+  await git.writeRef({ fs, gitdir, ref, value: onto, force: true })
+  try {
+    const author = { ...AUTHOR, timestamp: Math.floor(Date.now() / 1000) }
+    const result = await git.merge({ fs, gitdir, ours: branch, theirs: commit, fastForward: false, noUpdateBranch: true, abortOnConflict: true, author, committer: author, message: 'merge' })
+    return { tree: result.tree ?? (await commitTree(gitdir, result.oid as string)).tree }
+  } catch (err) {
+    const data = (err as { code?: string, data?: { filepaths?: string[] } })
+    if (data.code === 'MergeConflictError') return { conflicts: data.data?.filepaths ?? [] }
+    throw err
+  } finally {
+    await git.deleteRef({ fs, gitdir, ref }).catch(() => {})
+  }
+}
