@@ -36,6 +36,8 @@ export const ManifestSchema = z.object({
     confidence: z.number().gt(0.5).lt(1).default(0.95),
     minImprovement: z.number().min(0)
   }).strict(),
+  /** What a machine needs to run this cause; a worker without it says so and stops. */
+  requires: z.object({ gpu: z.boolean().default(false) }).strict().default({ gpu: false }),
   limits: z.object({
     maxPackBytes: z.number().int().positive().max(256 * 1024 * 1024).default(8 * 1024 * 1024),
     maxFileBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024)

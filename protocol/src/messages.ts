@@ -49,6 +49,10 @@ export const FetchRequest = z.object({
 export const FetchReply = z.object({ ok: z.literal(true), objects: z.number().int().min(0), bytes: z.number().int().min(0) }).strict()
 
 // submit -------------------------------------------------------------------
+export const Hardware = z.object({ class: Text(200), cpus: z.number().int().min(0), gpus: z.array(Text(200)).max(16) }).strict()
+export type Hardware = z.infer<typeof Hardware>
+/** How a volunteer wants to appear on the leaderboard (free text, shown escaped). */
+export const Profile = z.object({ name: Text(64).optional(), team: Text(64).optional() }).strict()
 export const SubmissionBody = z.object({
   type: z.literal('submission'),
   causeId: CauseId,
@@ -58,6 +62,8 @@ export const SubmissionBody = z.object({
   claimedMetric: Metric,
   logDigest: Sha256Hex,
   description: Text(500),
+  hardware: Hardware.optional(),
+  profile: Profile.optional(),
   publicKey: PublicKeyHex,
   nonce: Nonce,
   time: Time
@@ -80,8 +86,6 @@ export type ReceiptBody = z.infer<typeof ReceiptBody>
 export const SubmitReply = z.object({ ok: z.literal(true), receipt: ReceiptBody, signature: SignatureHex }).strict()
 
 // lease --------------------------------------------------------------------
-export const Hardware = z.object({ class: Text(200), cpus: z.number().int().min(0), gpus: z.array(Text(200)).max(16) }).strict()
-export type Hardware = z.infer<typeof Hardware>
 
 export const LeaseRequestBody = z.object({
   type: z.literal('lease-request'),

@@ -6,7 +6,7 @@ import {
   type Identity, type InfoReply, type Job, type Trial, type Verdict
 } from '@autoresearch/protocol'
 import { runCommit, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
-import { describeHardware } from './hardware.ts'
+import { describeHardware } from '@autoresearch/protocol'
 
 export interface VerifierOptions {
   client: CoordinatorClient
@@ -40,6 +40,8 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
   #info?: InfoReply
 
   readonly #cachePath: string
+  /** Detected once: nvidia-smi is not free to call before every lease. */
+  readonly #hardware = describeHardware()
 
   constructor (opts: VerifierOptions) {
     super()
@@ -83,7 +85,7 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
   async runOnce (signal?: AbortSignal): Promise<number> {
     await ensureBareRepo(this.#gitdir)
     const info = await this.#causeInfo(signal)
-    const { job, retryAfterMs } = await this.#opts.client.lease(this.#opts.identity, info.causeId, describeHardware(), { signal })
+    const { job, retryAfterMs } = await this.#opts.client.lease(this.#opts.identity, info.causeId, this.#hardware, { signal })
     if (job === null) {
       this.emit('event', { type: 'idle', retryAfterMs })
       return retryAfterMs
@@ -93,7 +95,7 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
     await this.#sync(job.candidate, signal)
     const trials = await this.#verify(info, job, signal)
     const { verdict } = await this.#opts.client.attest(this.#opts.identity, {
-      causeId: info.causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: describeHardware()
+      causeId: info.causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: this.#hardware
     }, { signal })
     this.emit('event', { type: 'attested', jobId: job.jobId, verdict })
     return 0

@@ -1,18 +1,19 @@
 import '@autoresearch/protocol'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
-import { configDir, CoordinatorClient, createNode, dataDir, Identity } from '@autoresearch/protocol'
+import { configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity } from '@autoresearch/protocol'
 import { commandAgent } from './agents/command.ts'
 import { openaiAgent } from './agents/openai.ts'
 import { searchAgent } from './agents/search.ts'
 import type { Agent } from './agents/types.ts'
+import { StatusLine } from './status-line.ts'
 import { Worker, type WorkerEvent } from './worker.ts'
 
 const fmt = (x: number | null): string => (x === null ? 'n/a' : x.toPrecision(6))
 
-function describe (e: WorkerEvent): string {
+function describe (e: WorkerEvent): string | undefined {
   switch (e.type) {
-    case 'best': return `following best ${e.commit.slice(0, 10)} (network ${fmt(e.networkMetric)}, measured here ${fmt(e.localMetric)})`
+    case 'best': return `following best ${e.commit.slice(0, 10)} (network ${fmt(e.networkMetric)}, measured here ${fmt(e.localMetric)}, noise σ ${fmt(e.noise)})`
     case 'experiment': return `experiment ${e.n}: ${e.row.status.padEnd(7)} ${e.row.status === 'crash' ? '   crash' : fmt(e.row.metric)}  ${e.row.description}  (local best ${fmt(e.localBest)})`
     case 'confirm': return `confirmation run: baseline ${fmt(e.baseline)} vs candidate ${fmt(e.candidate)}: ${e.passed ? 'confirmed' : 'not confirmed, keep searching'}`
     case 'submitted': return `submitted candidate #${e.receipt.candidateSeq} (${e.receipt.candidate.slice(0, 10)}) claiming ${fmt(e.claimedMetric)}`
@@ -20,6 +21,9 @@ function describe (e: WorkerEvent): string {
     case 'no-proposal': return `experiment ${e.n}: the agent proposed nothing`
     case 'agent-error': return `experiment ${e.n}: the agent failed: ${e.error}: ${e.message}`
     case 'verdict': return `candidate #${e.status.seq}: ${e.status.state}${e.status.reason === null ? '' : `: ${e.status.reason}`}`
+    case 'phase': return undefined
+    case 'resumed': return `resumed after experiment ${e.experiments} on best ${e.base.slice(0, 10)} (local ${e.local.slice(0, 10)})`
+    case 'rebased-local': return `carried local improvements onto the new best: ${fmt(e.metric)} (${e.commit.slice(0, 10)})`
     case 'announcement': return `announcement: new best ${e.body.best.commit.slice(0, 10)} (${e.body.kind} ${e.body.best.seq}, metric ${fmt(e.body.best.metric)})`
   }
 }
@@ -50,11 +54,18 @@ const program = new Command('autoresearch-worker')
   .option('--identity <file>', 'your key file (created with mode 0600 if missing)', join(configDir('worker'), 'identity.key'))
   .option('--state <dir>', 'where the local repository, results.tsv and runs live', dataDir('worker'))
   .option('--seed <n>', 'seed for your own experiments', '1')
+  .option('--name <name>', 'your name on the leaderboard')
+  .option('--team <team>', 'your team on the leaderboard')
+  .option('--gpu <index>', 'use only this GPU (sets CUDA_VISIBLE_DEVICES for experiments)')
   .option('--max-experiments <n>', 'stop after this many experiments')
+  .option('--once', 'run one experiment, then exit (same as --max-experiments 1)')
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: { coordinator: string, agent: string, identity: string, state: string, seed: string, maxExperiments?: string, json?: boolean, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: string }) => {
+  .action(async (opts: { coordinator: string, agent: string, identity: string, state: string, seed: string, maxExperiments?: string, once?: boolean, json?: boolean, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: string, name?: string, team?: string, gpu?: string }) => {
     const agent = makeAgent(opts)
+    if (opts.gpu !== undefined) process.env.CUDA_VISIBLE_DEVICES = opts.gpu
+    const gpus = detectGpus()
+    const hardware = describeHardware(gpus)
     const { identity, created } = Identity.loadOrCreate(resolve(opts.identity))
     if (created) console.error(`created your identity ${identity.publicKey} in ${opts.identity}`)
     const node = await createNode({ identity })
@@ -63,10 +74,25 @@ const program = new Command('autoresearch-worker')
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
     const seed = Number(opts.seed)
-    const worker = new Worker({ client: new CoordinatorClient(node, opts.coordinator), identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed })
-    worker.on('event', (e) => { console.log(opts.json === true ? JSON.stringify({ event: e.type, ...e }) : describe(e)) })
+    const client = new CoordinatorClient(node, opts.coordinator)
+    const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware })
+    const status = opts.json !== true && process.stdout.isTTY ? new StatusLine(process.stdout) : undefined
+    worker.on('event', (e) => {
+      if (opts.json === true) { console.log(JSON.stringify({ event: e.type, ...e })); return }
+      status?.update(e)
+      const line = describe(e)
+      if (line === undefined) return
+      if (status !== undefined) status.log(line)
+      else console.log(line)
+    })
+    console.error(`hardware: ${hardware.class}${gpus.length === 0 ? ' (no NVIDIA GPU found; experiments run on the CPU)' : ''}`)
+    const causeInfo = await client.info({ signal: AbortSignal.timeout(30_000) }).catch(() => undefined)
+    if (causeInfo?.manifest.requires.gpu === true && gpus.length === 0) {
+      throw new Error(`the cause ${causeInfo.causeId} needs an NVIDIA GPU and nvidia-smi found none${opts.gpu === undefined ? '' : ` (with --gpu ${opts.gpu})`}; join a CPU cause instead, or check the driver with nvidia-smi`)
+    }
     console.error(`worker ${identity.publicKey.slice(0, 16)}… on ${opts.coordinator}; results in ${worker.results.path}`)
-    const maxExperiments = opts.maxExperiments === undefined ? undefined : Number(opts.maxExperiments)
+    const limit = opts.once === true ? 1 : opts.maxExperiments === undefined ? undefined : Number(opts.maxExperiments)
+    const maxExperiments = limit === undefined ? undefined : worker.experiments + limit
     let backoffMs = 1000
     while (!controller.signal.aborted && (maxExperiments === undefined || worker.experiments < maxExperiments)) {
       try {
@@ -79,6 +105,8 @@ const program = new Command('autoresearch-worker')
         backoffMs = Math.min(backoffMs * 2, 60_000)
       }
     }
+    status?.stop()
+    if (controller.signal.aborted) console.error(`stopped after experiment ${worker.experiments}; state and results.tsv are saved in ${resolve(opts.state)}; run the same command to resume`)
     await node.stop()
   })
 

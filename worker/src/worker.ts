@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
 import {
-  Announcement, bestTopic, commitTree, commitTreeOn, commitWithChanges, CoordinatorClient, ensureBareRepo, improvement, packForSubmission,
-  parseMessage, readFileAt, verifySignature, writeTreeTo, type AnnouncementBody, type CandidateStatusReply, type Identity, type InfoReply, type ReceiptBody
+  Announcement, bestTopic, commitTree, commitTreeOn, commitWithChanges, CoordinatorClient, ensureBareRepo, hasCommit, improvement, mergeTrees,
+  packForSubmission, parseMessage, readFileAt, verifySignature, writeTreeTo,
+  type AnnouncementBody, type CandidateStatusReply, type Hardware, type Identity, type InfoReply, type ReceiptBody
 } from '@autoresearch/protocol'
 import { runCommit, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
@@ -18,12 +19,20 @@ export interface WorkerOptions {
   /** Seed of the worker's own experiments; the confirmation run uses seed + 1. */
   seed?: number
   backend?: SandboxBackend
-  /** Name recorded as the author of local commits. */
+  /** How the volunteer appears on the leaderboard; also the author of local commits. */
   name?: string
+  team?: string
+  /** Recorded with each submission. */
+  hardware?: Hardware
 }
 
+export type WorkerPhase = 'syncing' | 'measuring' | 'proposing' | 'training' | 'confirming' | 'submitting'
+
 export type WorkerEvent =
-  | { type: 'best', commit: string, networkMetric: number | null, localMetric: number }
+  | { type: 'best', commit: string, networkMetric: number | null, localMetric: number, noise: number | null }
+  | { type: 'phase', phase: WorkerPhase, n: number }
+  | { type: 'resumed', experiments: number, base: string, local: string }
+  | { type: 'rebased-local', commit: string, metric: number }
   | { type: 'experiment', n: number, row: ResultRow, localBest: number, logTail?: string }
   | { type: 'confirm', commit: string, baseline: number | null, candidate: number | null, passed: boolean }
   | { type: 'submitted', receipt: ReceiptBody, claimedMetric: number }
@@ -34,6 +43,20 @@ export type WorkerEvent =
   | { type: 'announcement', body: AnnouncementBody }
 
 interface Local { commit: string, metric: number }
+
+/** What survives a restart (results.tsv holds the history; this holds where the loop stands). */
+interface SavedState {
+  base: Local
+  local: Local
+  keptSinceBase: string[]
+  lastClaim?: number
+  pending: number[]
+  experiments: number
+  noise: number | null
+}
+
+/** Seeds the worker measures a new best on (beyond its own) to estimate its run-to-run noise. */
+const NOISE_SEEDS = 2
 
 /**
  * The volunteer's loop: fetch the best, let the agent propose an edit, run it,
@@ -59,6 +82,10 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #pending = new Set<number>()
   #subscribed = false
   #experiments = 0
+  /** Standard deviation of the best's metric over this worker's seeds; null until measured. */
+  #noise: number | null = null
+  readonly #statePath: string
+  #restored?: SavedState
   submissions = 0
 
   constructor (opts: WorkerOptions) {
@@ -67,17 +94,38 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#gitdir = join(opts.stateDir, 'cause.git')
     fs.mkdirSync(opts.stateDir, { recursive: true })
     this.results = new ResultsLog(join(opts.stateDir, 'results.tsv'))
+    this.#statePath = join(opts.stateDir, 'state.json')
+    try {
+      this.#restored = JSON.parse(fs.readFileSync(this.#statePath, 'utf8')) as SavedState
+      this.#experiments = this.#restored.experiments
+    } catch {
+      this.#restored = undefined
+    }
+  }
+
+  get noise (): number | null { return this.#noise }
+
+  /** Written after every step (temp file + rename), so a crash or Ctrl-C loses at most the step in flight. */
+  #save (): void {
+    if (this.#base === undefined || this.#local === undefined) return
+    const state: SavedState = { base: this.#base, local: this.#local, keptSinceBase: this.#keptSinceBase, lastClaim: this.#lastClaim, pending: [...this.#pending], experiments: this.#experiments, noise: this.#noise }
+    fs.writeFileSync(`${this.#statePath}.tmp`, JSON.stringify(state))
+    fs.renameSync(`${this.#statePath}.tmp`, this.#statePath)
+  }
+
+  #phase (phase: WorkerPhase): void {
+    this.emit('event', { type: 'phase', phase, n: this.#experiments })
   }
 
   get seed (): number { return this.#opts.seed ?? 1 }
   get experiments (): number { return this.#experiments }
 
-  async #run (commit: string, seed: number, signal?: AbortSignal): Promise<TrialResult> {
+  async #run (commit: string, seed: number, signal?: AbortSignal, base = this.#base?.commit): Promise<TrialResult> {
     // The base is re-measured on the confirmation seed before every submission: measure it once.
-    const cached = commit === this.#base?.commit ? this.#baseRuns.get(seed) : undefined
+    const cached = commit === base ? this.#baseRuns.get(seed) : undefined
     if (cached !== undefined) return cached
     const result = await this.#measure(commit, seed, signal)
-    if (commit === this.#base?.commit && result.ok) this.#baseRuns.set(seed, result)
+    if (commit === base && result.ok) this.#baseRuns.set(seed, result)
     return result
   }
 
@@ -120,7 +168,11 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     }
   }
 
-  /** Follows the network: when the published best moved, rebuild on it (local work is dropped). */
+  /**
+   * Follows the network. On the first call a saved state on the same best is resumed.
+   * When the best moved, local improvements are carried onto it by a three-way merge
+   * if that is clean and still better; otherwise the loop restarts from the new best.
+   */
   async #follow (signal?: AbortSignal): Promise<void> {
     this.#info = await this.#opts.client.info({ signal })
     this.#subscribe(this.#info)
@@ -128,20 +180,69 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const best = this.#info.best
     if (this.#base?.commit === best.commit) return
     await ensureBareRepo(this.#gitdir)
+    const restored = this.#restored
+    this.#restored = undefined
+    if (restored !== undefined && restored.base.commit === best.commit && await hasCommit(this.#gitdir, restored.local.commit)) {
+      this.#base = restored.base
+      this.#local = restored.local
+      this.#keptSinceBase = restored.keptSinceBase
+      this.#lastClaim = restored.lastClaim
+      this.#noise = restored.noise
+      for (const seq of restored.pending) this.#pending.add(seq)
+      this.#known.add(best.commit)
+      this.emit('event', { type: 'resumed', experiments: this.#experiments, base: best.commit, local: restored.local.commit })
+      return
+    }
+    this.#phase('syncing')
     if (!this.#known.has(best.commit)) {
       await this.#opts.client.sync(this.#gitdir, best.commit, [...this.#known].slice(-256), { signal })
       this.#known.add(best.commit)
     }
-    const measured = await this.#run(best.commit, this.seed, signal)
+    this.#phase('measuring')
+    const previous = restored?.local ?? this.#local
+    const previousBase = restored?.base ?? this.#base
+    this.#baseRuns.clear()
+    const measured = await this.#run(best.commit, this.seed, signal, best.commit)
     if (!measured.ok) throw new Error(`the published best does not run here (${measured.reason}): ${measured.message}\n${measured.logTail}`)
     this.#base = { commit: best.commit, metric: measured.metric }
-    this.#baseRuns.clear()
     this.#baseRuns.set(this.seed, measured)
+    this.#noise = await this.#estimateNoise(best.commit, measured.metric, signal)
     this.#local = { ...this.#base }
+    const kept = this.#keptSinceBase
     this.#keptSinceBase = []
     this.#lastClaim = undefined
     this.results.append({ commit: best.commit, metric: measured.metric, memoryGb: measured.memoryGb, status: 'keep', description: `network best (${best.seq === 0 ? 'initial' : `merge ${best.seq}`})` })
-    this.emit('event', { type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric })
+    this.emit('event', { type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric, noise: this.#noise })
+    if (previous !== undefined && previousBase !== undefined && previous.commit !== previousBase.commit) await this.#carryOver(previous.commit, kept, signal)
+    this.#save()
+  }
+
+  /** Run-to-run noise of the best on this machine, from the worker's seed and NOISE_SEEDS more. */
+  async #estimateNoise (commit: string, first: number, signal?: AbortSignal): Promise<number | null> {
+    const metrics = [first]
+    for (let i = 0; i < NOISE_SEEDS; i++) {
+      const r = await this.#run(commit, this.seed + 2 + i, signal)
+      if (r.ok) metrics.push(r.metric)
+    }
+    if (metrics.length < 2) return null
+    const mean = metrics.reduce((a, b) => a + b, 0) / metrics.length
+    return Math.sqrt(metrics.reduce((a, m) => a + (m - mean) ** 2, 0) / (metrics.length - 1))
+  }
+
+  /** Three-way merge of local improvements onto the new best; kept only if clean and still better. */
+  async #carryOver (localCommit: string, kept: string[], signal?: AbortSignal): Promise<void> {
+    const info = this.#info as InfoReply
+    const base = this.#base as Local
+    const merged = await mergeTrees(this.#gitdir, localCommit, base.commit)
+    if ('conflicts' in merged || merged.tree === (await commitTree(this.#gitdir, base.commit)).tree) return
+    const description = `carried over: ${kept.join('; ')}`.slice(0, 300)
+    const commit = await commitTreeOn(this.#gitdir, merged.tree, base.commit, description, this.#opts.name)
+    const result = await this.#run(commit, this.seed, signal)
+    if (!result.ok || improvement(info.manifest, base.metric, result.metric) <= 0) return
+    this.#local = { commit, metric: result.metric }
+    this.#keptSinceBase = [...kept]
+    this.results.append({ commit, metric: result.metric, memoryGb: result.memoryGb, status: 'keep', description })
+    this.emit('event', { type: 'rebased-local', commit, metric: result.metric })
   }
 
   /** One experiment: propose, commit, run, keep or discard, log; then maybe submit. */
@@ -152,6 +253,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const files: Record<string, string> = {}
     for (const path of info.manifest.editable) files[path] = await readFileAt(this.#gitdir, local.commit, path) ?? ''
     const n = ++this.#experiments
+    this.#phase('proposing')
     let proposal: Awaited<ReturnType<Agent['propose']>>
     try {
       proposal = await this.#opts.agent.propose({
@@ -171,6 +273,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const editable = new Set(info.manifest.editable)
     const edits = Object.fromEntries(Object.entries(proposal.edits).filter(([path]) => editable.has(path)))
     const commit = await commitWithChanges(this.#gitdir, local.commit, edits, proposal.description, this.#opts.name)
+    this.#phase('training')
     const result = await this.#run(commit, this.seed, signal)
     // Stopping mid-run is not a crash of the candidate: nothing is logged.
     if (!result.ok && result.reason === 'aborted') return
@@ -186,7 +289,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     }
     this.results.append(row)
     this.emit('event', { type: 'experiment', n, row, localBest: (this.#local as Local).metric, ...(result.ok ? {} : { logTail: result.logTail }) })
+    this.#save()
     await this.#maybeSubmit(signal)
+    this.#save()
   }
 
   async #maybeSubmit (signal?: AbortSignal): Promise<void> {
@@ -195,13 +300,15 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const local = this.#local as Local
     const margin = info.manifest.verification.minImprovement
     if (local.commit === base.commit || this.#tried.has(local.commit)) return
-    if (improvement(info.manifest, base.metric, local.metric) <= margin) return
+    // Beyond the cause's margin and beyond this machine's own run-to-run noise.
+    if (improvement(info.manifest, base.metric, local.metric) <= Math.max(margin, this.#noise ?? 0)) return
     // A second submission on the same base must beat the first by the margin too,
     // or it only queues a near-duplicate that goes stale when the first merges.
     if (this.#lastClaim !== undefined && improvement(info.manifest, this.#lastClaim, local.metric) <= margin) return
     this.#tried.add(local.commit)
     // Confirm on a second seed before spending anyone's verification time.
     const confirmSeed = this.seed + 1
+    this.#phase('confirming')
     const [baseline, candidate] = [await this.#run(base.commit, confirmSeed, signal), await this.#run(local.commit, confirmSeed, signal)]
     const passed = baseline.ok && candidate.ok && improvement(info.manifest, baseline.metric, candidate.metric) > margin
     this.emit('event', { type: 'confirm', commit: local.commit, baseline: baseline.ok ? baseline.metric : null, candidate: candidate.ok ? candidate.metric : null, passed })
@@ -212,9 +319,12 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const squashed = await commitTreeOn(this.#gitdir, (await commitTree(this.#gitdir, local.commit)).tree, base.commit, description, this.#opts.name)
     const pack = await packForSubmission(this.#gitdir, squashed, base.commit)
     const claimedMetric = (local.metric + candidate.metric) / 2
+    this.#phase('submitting')
+    const profile = { ...(this.#opts.name === undefined ? {} : { name: this.#opts.name }), ...(this.#opts.team === undefined ? {} : { team: this.#opts.team }) }
     try {
       const { receipt } = await this.#opts.client.submit(this.#opts.identity, {
-        causeId: info.causeId, parent: base.commit, candidate: squashed, claimedMetric, logDigest: candidate.logDigest, description
+        causeId: info.causeId, parent: base.commit, candidate: squashed, claimedMetric, logDigest: candidate.logDigest, description,
+        ...(this.#opts.hardware === undefined ? {} : { hardware: this.#opts.hardware }), profile
       }, pack, { signal })
       this.submissions++
       this.#pending.add(receipt.candidateSeq)
