@@ -1,0 +1,59 @@
+import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ROOT, startBin, type Proc } from './processes.ts'
+import { TestNetwork } from './network.ts'
+
+/** The noisy cause with training that takes a while, so a signal can land mid-run. */
+function slowCause (): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'ar-slow-')), 'cause')
+  cpSync(join(ROOT, 'tests', 'fixtures', 'noisy-cause'), dir, { recursive: true })
+  const train = readFileSync(join(dir, 'train.py'), 'utf8').replace('def main():\n', 'def main():\n    import time\n    time.sleep(1.5)\n')
+  writeFileSync(join(dir, 'train.py'), train)
+  return dir
+}
+
+/** Processes whose working directory is inside `dir` (an experiment left behind would be one). */
+function processesIn (dir: string): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try { return readlinkSync(`/proc/${p}/cwd`).startsWith(dir) } catch { return false }
+  }).map(Number)
+}
+
+const exited = async (p: Proc): Promise<number | null> => p.child.exitCode ?? new Promise((resolve) => p.child.once('exit', (code) => resolve(code)))
+
+describe('stopping and resuming a worker', () => {
+  let net: TestNetwork | undefined
+  const procs: Proc[] = []
+  afterEach(async () => { await Promise.all(procs.splice(0).map(async (p) => p.stop())); await net?.stop(); net = undefined })
+
+  it('SIGINT during training kills the experiment, keeps results.tsv consistent, and the next run resumes', async () => {
+    net = await TestNetwork.start(slowCause())
+    const state = join(net.scratch, 'worker')
+    const args = ['--coordinator', net.address, '--identity', join(net.scratch, 'id.key'), '--state', state, '--json']
+    const first = startBin('worker/bin/autoresearch-worker.js', args)
+    procs.push(first)
+    await first.waitForJson((e) => e.event === 'experiment' && e.n === 1, 120_000)
+    await first.waitForJson((e) => e.event === 'phase' && e.phase === 'training' && e.n === 2, 120_000)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(processesIn(state).length).toBeGreaterThan(0)
+    first.child.kill('SIGINT')
+    expect(await exited(first)).toBe(0)
+    expect(first.lines.join('\n')).toContain('stopped after experiment')
+    expect(processesIn(state)).toEqual([])
+
+    const rows = readFileSync(join(state, 'results.tsv'), 'utf8').trim().split('\n')
+    expect(rows.every((r) => r.split('\t').length === 5)).toBe(true)
+    expect(rows.slice(1).map((r) => r.split('\t')[3])).toEqual(['keep', expect.stringMatching(/^(keep|discard|crash)$/)])
+
+    const second = startBin('worker/bin/autoresearch-worker.js', [...args, '--once'])
+    procs.push(second)
+    await second.waitForJson((e) => e.event === 'resumed' && e.experiments === 1, 120_000)
+    expect(await exited(second)).toBe(0)
+    expect(second.lines.some((l) => l.includes('"event":"best"'))).toBe(false)
+    const after = readFileSync(join(state, 'results.tsv'), 'utf8').trim().split('\n')
+    expect(after.length).toBe(rows.length + 1)
+    expect(second.lines.some((l) => l.includes('"event":"experiment"') && l.includes('"n":2'))).toBe(true)
+  })
+})
