@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import git from 'isomorphic-git'
 import {
   AttestRequest, bestTopic, CandidateStatusRequest, createNode, exportPack, FetchRequest, handleRequests, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE,
-  objectsMissing, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCommitError, UnknownJobError,
+  metricSource, objectsMissing, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCommitError, UnknownJobError,
   type AnnouncementBody, type AutoresearchNode, type CandidateStatusReply, type InfoReply, type Manifest
 } from '@autoresearch/protocol'
 import { BEST_REF, homePaths, loadConfig, type Config, type HomePaths } from './home.ts'
@@ -32,6 +32,8 @@ export interface CauseStatus {
   cause: string
   causeId: string
   metric: Manifest['metric']
+  /** `evaluator` (the frozen evaluate step measures it) or `stdout` (self-reported by train, re-run only). */
+  metricSource: 'evaluator' | 'stdout'
   multiaddrs: string[]
   best: { commit: string, metric: number | null, seq: number }
   baselineMetric: number | null
@@ -156,6 +158,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       cause: this.manifest.name,
       causeId: this.causeId,
       metric: this.manifest.metric,
+      metricSource: metricSource(this.manifest),
       multiaddrs: this.node?.getMultiaddrs().map(String) ?? [],
       best: { commit: best.commit_oid, metric: best.metric, seq: best.seq - 1 },
       baselineMetric: merges.find((m) => m.kind === 'merge')?.baseline_metric ?? null,

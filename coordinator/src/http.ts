@@ -1,32 +1,51 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { Coordinator } from './coordinator.ts'
+import { layout } from './site/layout.ts'
+import { h } from './site/html.ts'
+import { rateLimit, type RateLimitOptions } from './site/middleware/rate-limit/index.ts'
+import { jsonError, readOnly, securityHeaders, send } from './site/respond.ts'
+import { registerSite } from './site/routes.ts'
+import type { EventStreams, SseOptions } from './site/sse.ts'
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+export interface HttpOptions {
+  /** Per-client token bucket (default: bursts of 120, 2 requests/s); false turns it off. */
+  rateLimit?: Partial<RateLimitOptions> | false
+  /** Live event streams (default: 500 open at most, a ping every 15 s, reconnect after 30 min). */
+  sse?: Partial<SseOptions>
+}
 
-/** The coordinator's HTTP surface. Errors become JSON once, here, never a stack trace. */
-export function createHttpApp (coordinator: Coordinator): Hono {
+const streamsOf = new WeakMap<Hono, EventStreams>()
+
+/** Ends the app's open event streams, so that a server stopping does not wait on them. */
+export function closeEventStreams (app: Hono): void {
+  streamsOf.get(app)?.closeAll()
+}
+
+/**
+ * The coordinator's HTTP surface: `/api/status`, the public site and its API
+ * (see docs/site.md and docs/api.md). Read-only, rate-limited, every stranger's
+ * text escaped. Errors are answered once, here, never with a stack trace.
+ */
+export function createHttpApp (coordinator: Coordinator, opts: HttpOptions = {}): Hono {
   const app = new Hono()
+  app.use(securityHeaders)
+  if (opts.rateLimit !== false) app.use(rateLimit({ burst: 120, perSecond: 2, ...opts.rateLimit }))
+  app.use(readOnly)
 
   app.get('/api/status', (c) => {
     c.header('Cache-Control', 'no-cache')
     return c.json(coordinator.status())
   })
 
-  app.get('/', (c) => {
-    const s = coordinator.status()
-    const metric = s.best.metric === null ? 'not yet measured' : String(s.best.metric)
-    return c.html(`<!doctype html><meta charset="utf-8"><title>${escapeHtml(s.cause)} · autoresearch</title>
-<h1>${escapeHtml(s.cause)}</h1>
-<p>Best ${escapeHtml(s.metric.name)}: <b>${escapeHtml(metric)}</b> at commit <code>${s.best.commit}</code> after ${s.merges} verified merge(s).</p>
-<p>Join with: <code>npx autoresearch-worker --coordinator ${escapeHtml(s.multiaddrs[0] ?? '&lt;multiaddr&gt;')}</code></p>
-<p>Data: <a href="/api/status">/api/status</a></p>`)
-  })
+  const streams = registerSite(app, coordinator, { maxStreams: 500, pingMs: 15_000, maxAgeMs: 30 * 60_000, ...opts.sse })
+  streamsOf.set(app, streams)
 
-  app.notFound((c) => c.json({ error: { name: 'NotFound', message: `no route for ${c.req.path}` } }, 404))
   app.onError((err, c) => {
-    if (err instanceof HTTPException) return c.json({ error: { name: 'HTTPException', message: err.message } }, err.status)
-    return c.json({ error: { name: 'InternalError', message: 'the coordinator failed to answer this request' } }, 500)
+    const status = err instanceof HTTPException ? err.status : 500
+    const message = err instanceof HTTPException ? err.message : 'the coordinator failed to answer this request'
+    if (c.req.path.startsWith('/api/')) return jsonError(c, status, err instanceof HTTPException ? 'HTTPException' : 'InternalError', message)
+    return send(c, layout({ title: 'Error', cause: coordinator.manifest.name, path: c.req.path, body: h`<h1>Something went wrong</h1><p class="lead">${message}.</p>` }), 'text/html; charset=utf-8', { status })
   })
   return app
 }

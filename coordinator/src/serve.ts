@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { serve as serveHttp, type ServerType } from '@hono/node-server'
 import { Coordinator } from './coordinator.ts'
-import { createHttpApp } from './http.ts'
+import { closeEventStreams, createHttpApp } from './http.ts'
 
 export interface ServeOptions {
   home: string
@@ -33,6 +33,8 @@ export async function serveCoordinator (opts: ServeOptions): Promise<RunningCoor
     multiaddrs: coordinator.node?.getMultiaddrs().map(String) ?? [],
     httpUrl: `http://${host}:${port}`,
     stop: async () => {
+      // Live event streams never end by themselves; the server's close would wait on them.
+      closeEventStreams(app)
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await coordinator.stop()
     }

@@ -75,3 +75,8 @@ export function parseManifestText (text: string): Manifest {
 export function improvement (manifest: Manifest, reference: number, candidate: number): number {
   return manifest.metric.direction === 'minimize' ? reference - candidate : candidate - reference
 }
+
+/** Where a cause's metric comes from: its frozen evaluate step, or (self-reported) train's stdout. */
+export function metricSource (manifest: Manifest): 'evaluator' | 'stdout' {
+  return manifest.evaluate !== undefined ? 'evaluator' : 'stdout'
+}

@@ -1,6 +1,7 @@
 import '@autoresearch/protocol'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
+import { selectBackend, type SandboxKind } from '@autoresearch/runner'
 import { configDir, CoordinatorClient, createNode, dataDir, Identity } from '@autoresearch/protocol'
 import { sleep, Verifier, type VerifierEvent } from './verifier.ts'
 
@@ -20,9 +21,12 @@ const program = new Command('autoresearch-verifier')
   .option('--identity <file>', 'verifier key file (created with mode 0600 if missing)', join(configDir('verifier'), 'identity.key'))
   .option('--state <dir>', 'where the cause repository, prepared data and scratch runs live', dataDir('verifier'))
   .option('--max-jobs <n>', 'exit after this many attested jobs')
+  .option('--sandbox <kind>', 'where experiments run: bwrap (default), docker, podman, or none (no isolation; prints a warning on every run)')
+  .option('--image <image>', 'container image for --sandbox docker|podman')
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: { coordinator: string, identity: string, state: string, maxJobs?: string, json?: boolean }) => {
+  .action(async (opts: { coordinator: string, identity: string, state: string, maxJobs?: string, json?: boolean, sandbox?: string, image?: string }) => {
+    const backend = selectBackend({ sandbox: opts.sandbox as SandboxKind | undefined, image: opts.image, warn: (m) => { console.error(m) } })
     const { identity, created } = Identity.loadOrCreate(resolve(opts.identity))
     if (created) console.error(`created verifier identity ${identity.publicKey} in ${opts.identity}; the coordinator must allowlist this key`)
     const node = await createNode({ identity })
@@ -30,7 +34,7 @@ const program = new Command('autoresearch-verifier')
     const stop = (): void => { controller.abort() }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
-    const verifier = new Verifier({ client: new CoordinatorClient(node, opts.coordinator), identity, stateDir: resolve(opts.state) })
+    const verifier = new Verifier({ client: new CoordinatorClient(node, opts.coordinator), identity, stateDir: resolve(opts.state), backend })
     verifier.on('event', (e) => {
       if (opts.json === true) console.log(JSON.stringify({ event: e.type, ...e }))
       else { const line = describe(e); if (line !== undefined) console.log(line) }

@@ -5,7 +5,7 @@ import {
   changedPaths, commitTree, CoordinatorClient, ensureBareRepo, ProtectedPathError, sha256Hex,
   type Identity, type InfoReply, type Job, type Trial, type Verdict
 } from '@autoresearch/protocol'
-import { runCommit, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
+import { runCommit, selectBackend, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
 import { describeHardware } from '@autoresearch/protocol'
 
 export interface VerifierOptions {
@@ -13,6 +13,7 @@ export interface VerifierOptions {
   identity: Identity
   /** Holds the local cause repository, prepared data and scratch space. */
   stateDir: string
+  /** Where trials run (default: the runner's bubblewrap sandbox; it refuses to start without one). */
   backend?: SandboxBackend
 }
 
@@ -42,11 +43,13 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
   readonly #cachePath: string
   /** Detected once: nvidia-smi is not free to call before every lease. */
   readonly #hardware = describeHardware()
+  readonly #backend: SandboxBackend
 
   constructor (opts: VerifierOptions) {
     super()
     this.#opts = opts
     this.#gitdir = join(opts.stateDir, 'cause.git')
+    this.#backend = opts.backend ?? selectBackend()
     this.#cachePath = join(opts.stateDir, 'baseline-cache.json')
     this.#loadCache()
   }
@@ -132,10 +135,11 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
   async #run (info: InfoReply, job: Job, commit: string, seed: number, side: 'baseline' | 'candidate', signal?: AbortSignal): Promise<TrialResult> {
     const key = `${commit}:${seed}`
     const cached = side === 'baseline' ? this.#baselineCache.get(key) : undefined
+    // Both sides are evaluated by the baseline's (the best's) protected files.
     const result = cached ?? await runCommit({
       gitdir: this.#gitdir, commit, manifest: info.manifest, seed,
       dataRoot: join(this.#opts.stateDir, 'data'), scratchRoot: join(this.#opts.stateDir, 'scratch'),
-      backend: this.#opts.backend, signal
+      backend: this.#backend, signal, protectedFrom: { gitdir: this.#gitdir, commit: job.baseline }
     })
     if (side === 'baseline') {
       if (cached !== undefined) this.cacheStats.hits++

@@ -1,6 +1,7 @@
 import '@autoresearch/protocol'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
+import { selectBackend, type SandboxKind } from '@autoresearch/runner'
 import { configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity } from '@autoresearch/protocol'
 import { commandAgent } from './agents/command.ts'
 import { openaiAgent } from './agents/openai.ts'
@@ -59,9 +60,12 @@ const program = new Command('autoresearch-worker')
   .option('--gpu <index>', 'use only this GPU (sets CUDA_VISIBLE_DEVICES for experiments)')
   .option('--max-experiments <n>', 'stop after this many experiments')
   .option('--once', 'run one experiment, then exit (same as --max-experiments 1)')
+  .option('--sandbox <kind>', 'where experiments run: bwrap (default), docker, podman, or none (no isolation; prints a warning on every run)')
+  .option('--image <image>', 'container image for --sandbox docker|podman')
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: { coordinator: string, agent: string, identity: string, state: string, seed: string, maxExperiments?: string, once?: boolean, json?: boolean, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: string, name?: string, team?: string, gpu?: string }) => {
+  .action(async (opts: { coordinator: string, agent: string, identity: string, state: string, seed: string, maxExperiments?: string, once?: boolean, json?: boolean, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: string, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string }) => {
+    const backend = selectBackend({ sandbox: opts.sandbox as SandboxKind | undefined, image: opts.image, warn: (m) => { console.error(m) } })
     const agent = makeAgent(opts)
     if (opts.gpu !== undefined) process.env.CUDA_VISIBLE_DEVICES = opts.gpu
     const gpus = detectGpus()
@@ -75,7 +79,7 @@ const program = new Command('autoresearch-worker')
     process.on('SIGTERM', stop)
     const seed = Number(opts.seed)
     const client = new CoordinatorClient(node, opts.coordinator)
-    const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware })
+    const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend })
     const status = opts.json !== true && process.stdout.isTTY ? new StatusLine(process.stdout) : undefined
     worker.on('event', (e) => {
       if (opts.json === true) { console.log(JSON.stringify({ event: e.type, ...e })); return }

@@ -6,7 +6,7 @@ import {
   packForSubmission, parseMessage, readFileAt, verifySignature, writeTreeTo,
   type AnnouncementBody, type CandidateStatusReply, type Hardware, type Identity, type InfoReply, type ReceiptBody
 } from '@autoresearch/protocol'
-import { runCommit, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
+import { runCommit, selectBackend, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
 import { ResultsLog, type ResultRow } from './results.ts'
 
@@ -18,6 +18,7 @@ export interface WorkerOptions {
   stateDir: string
   /** Seed of the worker's own experiments; the confirmation run uses seed + 1. */
   seed?: number
+  /** Where experiments run (default: the runner's bubblewrap sandbox; it refuses to start without one). */
   backend?: SandboxBackend
   /** How the volunteer appears on the leaderboard; also the author of local commits. */
   name?: string
@@ -85,6 +86,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   /** Standard deviation of the best's metric over this worker's seeds; null until measured. */
   #noise: number | null = null
   readonly #statePath: string
+  readonly #backend: SandboxBackend
   #restored?: SavedState
   submissions = 0
 
@@ -94,6 +96,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#gitdir = join(opts.stateDir, 'cause.git')
     fs.mkdirSync(opts.stateDir, { recursive: true })
     this.results = new ResultsLog(join(opts.stateDir, 'results.tsv'))
+    this.#backend = opts.backend ?? selectBackend()
     this.#statePath = join(opts.stateDir, 'state.json')
     try {
       this.#restored = JSON.parse(fs.readFileSync(this.#statePath, 'utf8')) as SavedState
@@ -131,10 +134,12 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
 
   async #measure (commit: string, seed: number, signal?: AbortSignal): Promise<TrialResult> {
     const info = this.#info as InfoReply
+    // Prepare and evaluate always come from the network best's protected files.
+    const protectedFrom = this.#base === undefined ? undefined : { gitdir: this.#gitdir, commit: this.#base.commit }
     return runCommit({
       gitdir: this.#gitdir, commit, manifest: info.manifest, seed,
       dataRoot: join(this.#opts.stateDir, 'data'), scratchRoot: join(this.#opts.stateDir, 'scratch'),
-      backend: this.#opts.backend, signal
+      backend: this.#backend, signal, ...(protectedFrom === undefined ? {} : { protectedFrom })
     })
   }
 

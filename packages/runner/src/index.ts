@@ -1,18 +1,25 @@
 import * as fs from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { sha256Hex, UnknownCommitError, writeTreeTo, type Manifest } from '@autoresearch/protocol'
+import { sha256Hex, UnknownCommitError, writeTreeTo } from '@autoresearch/protocol'
 import { runTrial } from './trial.ts'
-import type { SandboxBackend, TrialOptions, TrialResult } from './types.ts'
+import { removeTree } from './tree.ts'
+import type { TrialOptions, TrialResult } from './types.ts'
 
-export type { SandboxBackend, StepSpec, StepOutcome, TrialFailure, TrialResult, TrialOptions } from './types.ts'
-export { runTrial } from './trial.ts'
-export { noneBackend } from './backends/none.ts'
+export type { SandboxBackend, SandboxLimits, StepLimits, StepSpec, StepOutcome, TrialFailure, TrialResult, TrialOptions } from './types.ts'
+export { runTrial, metricSource, defaultLimits, PASSED_ENV } from './trial.ts'
+export { noneBackend, type NoneBackendOptions } from './backends/none.ts'
+export { bwrapBackend, bwrapArgs, bwrapHelpers, gpuDevices, type BwrapContext, type BwrapHelpers, type BwrapOptions } from './backends/bwrap.ts'
+export { seccompFilter } from './backends/seccomp.ts'
+export { containerBackend, containerArgs, type ContainerContext, type ContainerEngine } from './backends/container.ts'
+export { selectBackend, probeBwrap, SandboxUnavailableError, SANDBOX_KINDS, type SandboxKind, type SelectBackendOptions } from './select.ts'
 
-export type RunCommitOptions = Omit<TrialOptions, 'causeDir'> & {
-  /** A git directory (bare or `.git`) holding `commit`. */
+export type RunCommitOptions = Omit<TrialOptions, 'causeDir' | 'protectedDir'> & {
+  /** A git directory (bare or `.git`) holding `commit` (and `protectedFrom.commit` when it is the same repository). */
   gitdir: string
   commit: string
+  /** The revision whose protected files prepare, train and evaluate use, normally the current best. Default: `commit` itself. */
+  protectedFrom?: { gitdir: string, commit: string }
 }
 
 /**
@@ -24,18 +31,31 @@ export async function runCommit (opts: RunCommitOptions): Promise<TrialResult> {
   const started = Date.now()
   const scratchRoot = opts.scratchRoot ?? tmpdir()
   await fs.mkdir(scratchRoot, { recursive: true })
-  const dir = await fs.mkdtemp(join(scratchRoot, 'autoresearch-checkout-'))
-  try {
+  const dirs: string[] = []
+  const checkout = async (gitdir: string, commit: string): Promise<string | TrialResult> => {
+    const dir = await fs.mkdtemp(join(scratchRoot, 'autoresearch-checkout-'))
+    dirs.push(dir)
     try {
-      await writeTreeTo(opts.gitdir, opts.commit, dir)
+      await writeTreeTo(gitdir, commit, dir)
+      return dir
     } catch (err) {
       if (err instanceof UnknownCommitError) throw err
-      const message = `cannot check out ${opts.commit}: ${(err as Error).message}`
+      const message = `cannot check out ${commit}: ${(err as Error).message}`
       return { ok: false, reason: 'invalid-cause', message, logDigest: sha256Hex(message), logTail: message, durationMs: Date.now() - started }
     }
-    const { manifest, seed, dataRoot, backend, signal, onLine } = opts
-    return await runTrial({ causeDir: dir, manifest, seed, dataRoot, scratchRoot, backend, signal, onLine })
+  }
+  try {
+    const causeDir = await checkout(opts.gitdir, opts.commit)
+    if (typeof causeDir !== 'string') return causeDir
+    let protectedDir: string | undefined
+    if (opts.protectedFrom !== undefined) {
+      const dir = await checkout(opts.protectedFrom.gitdir, opts.protectedFrom.commit)
+      if (typeof dir !== 'string') return dir
+      protectedDir = dir
+    }
+    const { gitdir: _g, commit: _c, protectedFrom: _p, ...rest } = opts
+    return await runTrial({ ...rest, causeDir, protectedDir, scratchRoot })
   } finally {
-    await fs.rm(dir, { recursive: true, force: true })
+    for (const dir of dirs) await removeTree(dir)
   }
 }

@@ -1,14 +1,34 @@
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import type { Manifest } from '@autoresearch/protocol'
 import { noneBackend } from './backends/none.ts'
-import type { SandboxBackend, StepOutcome, TrialFailure, TrialOptions, TrialResult } from './types.ts'
+import { readableTree, removeTree, treeUsage } from './tree.ts'
+import type { SandboxBackend, SandboxLimits, StepLimits, StepOutcome, StepSpec, TrialFailure, TrialOptions, TrialResult } from './types.ts'
 
-const MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 const MAX_RESULT_BYTES = 1024 * 1024
 const LOG_TAIL_CHARS = 2000
+/** More entries than this in a step's directories is an attempt on the disk's inodes. */
+const MAX_ENTRIES = 200_000
+const DISK_POLL_MS = 1000
+const GiB = 1024 ** 3
+
+/** Host variables a step may see besides its own; everything else (keys, HOME, SSH_AUTH_SOCK, ...) is dropped. */
+export const PASSED_ENV = ['CUDA_VISIBLE_DEVICES', 'NVIDIA_VISIBLE_DEVICES', 'NVIDIA_DRIVER_CAPABILITIES', 'HIP_VISIBLE_DEVICES', 'ROCR_VISIBLE_DEVICES', 'OMP_NUM_THREADS', 'TZ']
+
+export function defaultLimits (): SandboxLimits {
+  return {
+    memoryBytes: Math.floor(totalmem() * 0.75),
+    processes: 1024,
+    outputBytes: 4 * 1024 * 1024,
+    artifactBytes: 1 * GiB,
+    diskBytes: 4 * GiB
+  }
+}
+
+/** Where the metric of a cause comes from: its frozen evaluate step, or train's own output (self-reported). */
+export { metricSource } from '@autoresearch/protocol'
 
 type Phase = 'prepare' | 'train' | 'evaluate'
 
@@ -16,8 +36,10 @@ class TrialError extends Error {
   constructor (readonly reason: TrialFailure, message: string, readonly log = '') { super(message) }
 }
 
+interface CauseFile { root: string, path: string, mode: number }
+
 /** Regular files of a cause by relative path; `.git` is skipped, anything but files and directories is refused. */
-async function listFiles (root: string, rel = '', into: Array<{ path: string, mode: number }> = []): Promise<Array<{ path: string, mode: number }>> {
+async function listFiles (root: string, rel = '', into: CauseFile[] = []): Promise<CauseFile[]> {
   const entries = await fs.readdir(join(root, rel), { withFileTypes: true })
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   for (const e of entries) {
@@ -26,7 +48,7 @@ async function listFiles (root: string, rel = '', into: Array<{ path: string, mo
       if (rel === '' && e.name === '.git') continue
       await listFiles(root, path, into)
     } else if (e.isFile()) {
-      into.push({ path, mode: (await fs.lstat(join(root, path))).mode })
+      into.push({ root, path, mode: (await fs.lstat(join(root, path))).mode })
     } else {
       throw new TrialError('invalid-cause', `"${path}" is not a regular file or directory`)
     }
@@ -34,33 +56,45 @@ async function listFiles (root: string, rel = '', into: Array<{ path: string, mo
   return into
 }
 
+async function causeFiles (dir: string): Promise<CauseFile[]> {
+  return await listFiles(dir).catch((err: unknown) => {
+    if (err instanceof TrialError) throw err
+    throw new TrialError('invalid-cause', `cannot read the cause at ${dir}: ${(err as Error).message}`)
+  })
+}
+
 function isEditable (manifest: Manifest, path: string): boolean {
   return manifest.editable.some((e) => path === e || path.startsWith(`${e}/`))
 }
 
 /** Cache key of prepared data: the protected files only, so candidates that change editable files share it. */
-async function protectedHash (causeDir: string, files: Array<{ path: string }>, manifest: Manifest): Promise<string> {
+async function protectedHash (files: CauseFile[]): Promise<string> {
   const hash = createHash('sha256')
-  for (const { path } of files) {
-    if (isEditable(manifest, path)) continue
-    const content = await fs.readFile(join(causeDir, path))
-    hash.update(`${path}\0${content.length}\0`).update(content)
+  for (const f of files) {
+    const content = await fs.readFile(join(f.root, f.path))
+    hash.update(`${f.path}\0${content.length}\0`).update(content)
   }
   return hash.digest('hex')
 }
 
-async function copyCause (causeDir: string, files: Array<{ path: string, mode: number }>, dest: string): Promise<void> {
+async function copyFiles (files: CauseFile[], dest: string): Promise<void> {
   await fs.mkdir(dest, { recursive: true })
   for (const f of files) {
     const target = join(dest, f.path)
     await fs.mkdir(join(target, '..'), { recursive: true })
-    await fs.copyFile(join(causeDir, f.path), target)
+    await fs.copyFile(join(f.root, f.path), target)
     await fs.chmod(target, (f.mode & 0o111) !== 0 ? 0o755 : 0o644)
   }
 }
 
 function stepEnv (seed: number, data: string, out: string, home: string, extra: Record<string, string> = {}): Record<string, string> {
+  const passed: Record<string, string> = {}
+  for (const key of PASSED_ENV) {
+    const value = process.env[key]
+    if (value !== undefined) passed[key] = value
+  }
   return {
+    ...passed,
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     AUTORESEARCH_SEED: String(seed),
     AUTORESEARCH_DATA: data,
@@ -73,21 +107,88 @@ function stepEnv (seed: number, data: string, out: string, home: string, extra: 
   }
 }
 
-function failureOf (phase: Phase, outcome: StepOutcome): TrialError | undefined {
-  if (outcome.aborted) return new TrialError('aborted', `${phase} was aborted`)
-  const reason: TrialFailure = phase === 'prepare' ? 'prepare-failed' : outcome.timedOut ? 'timeout' : 'crash'
-  if (outcome.timedOut) return new TrialError(reason, `${phase} ran past its time limit and was killed`)
-  if (outcome.exitCode !== 0) {
-    const how = outcome.signal !== null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`
-    return new TrialError(reason, `${phase} ${how}`)
+function stepLimits (limits: SandboxLimits, timeoutSeconds: number, capFiles: boolean): StepLimits {
+  return {
+    cpuSeconds: limits.cpuSeconds ?? Math.ceil(timeoutSeconds * availableParallelism()),
+    memoryBytes: limits.memoryBytes,
+    processes: limits.processes,
+    fileBytes: capFiles ? limits.artifactBytes : 0
   }
-  return undefined
+}
+
+/** Best-effort reason for a failed step from how it ended and its last words; it can only label a failure, never make one a success. */
+function classify (outcome: StepOutcome, spec: StepSpec): [TrialFailure, string] {
+  const limits = spec.limits
+  const tail = outcome.output.slice(-8000)
+  if (outcome.signal === 'SIGXCPU') return ['timeout', `it used more than its CPU-time limit (${limits?.cpuSeconds ?? '?'} s per process)`]
+  // Python ignores SIGXFSZ, so the write fails with EFBIG instead.
+  if (outcome.signal === 'SIGXFSZ' || /File too large/.test(tail)) return ['artifact-too-large', `it wrote a file past the size limit (${limits?.fileBytes ?? '?'} bytes)`]
+  if (/MemoryError|Cannot allocate memory|std::bad_alloc|out of memory|OutOfMemoryError/i.test(tail)) {
+    return ['memory', `it ran out of memory (limit ${limits?.memoryBytes ?? '?'} bytes per process)`]
+  }
+  if (/Read-only file system/.test(tail)) return ['sandbox-violation', 'it tried to write outside its checkout, out dir and /tmp']
+  if (/Resource temporarily unavailable|BlockingIOError/.test(tail)) return ['sandbox-violation', `it hit the process limit (${limits?.processes ?? '?'})`]
+  if (spec.network !== true && /Network is unreachable|Connection refused|Name or service not known|Temporary failure in name resolution/.test(tail)) {
+    return ['sandbox-violation', 'it tried to use the network, which it does not have']
+  }
+  return ['crash', '']
+}
+
+function failureOf (phase: Phase, outcome: StepOutcome, spec: StepSpec): TrialError | undefined {
+  if (outcome.aborted) return new TrialError('aborted', `${phase} was aborted`)
+  if (outcome.timedOut) return new TrialError(phase === 'prepare' ? 'prepare-failed' : 'timeout', `${phase} ran past its time limit (${spec.timeoutMs / 1000} s) and was killed`)
+  if (outcome.sandboxError !== undefined) return new TrialError('sandbox-unavailable', `the sandbox could not start ${phase}: ${outcome.sandboxError}`)
+  if (outcome.exitCode === 0) return undefined
+  const how = outcome.signal !== null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`
+  const [reason, why] = classify(outcome, spec)
+  return new TrialError(phase === 'prepare' ? 'prepare-failed' : reason, `${phase} ${how}${why === '' ? '' : `: ${why}`}`)
+}
+
+/** Ends a step whose directories grow past `limit` bytes or MAX_ENTRIES entries, checked every second. */
+function watchDisk (dirs: string[], limit: number): { signal: AbortSignal, exceeded: () => string | undefined, stop: () => void } {
+  const controller = new AbortController()
+  let exceeded: string | undefined
+  let busy = false
+  const timer = setInterval(() => {
+    if (busy || limit <= 0) return
+    busy = true
+    treeUsage(dirs).then((usage) => {
+      if (usage.bytes > limit) exceeded = `it wrote ${usage.bytes} bytes, over the disk limit of ${limit}`
+      else if (usage.entries > MAX_ENTRIES) exceeded = `it made more than ${MAX_ENTRIES} files`
+      if (exceeded !== undefined) controller.abort()
+    }, () => {}).finally(() => { busy = false })
+  }, DISK_POLL_MS)
+  return { signal: controller.signal, exceeded: () => exceeded, stop: () => clearInterval(timer) }
+}
+
+/** Runs one step with the disk watch; turns any failure into a TrialError carrying the step's log. */
+async function runStep (backend: SandboxBackend, phase: Phase, spec: StepSpec, diskBytes: number, logs: string[]): Promise<StepOutcome> {
+  if (spec.signal?.aborted === true) throw new TrialError('aborted', `aborted before ${phase}`)
+  const watch = watchDisk([...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])], diskBytes)
+  let outcome: StepOutcome
+  try {
+    const signal = spec.signal === undefined ? watch.signal : AbortSignal.any([spec.signal, watch.signal])
+    outcome = await backend.run({ ...spec, signal })
+  } finally {
+    watch.stop()
+  }
+  logs.push(`=== ${phase} ===\n${outcome.output}${outcome.output.endsWith('\n') ? '' : '\n'}`)
+  const tooBig = watch.exceeded()
+  if (tooBig !== undefined && !isAborted(spec.signal)) throw new TrialError('artifact-too-large', `${phase} was stopped: ${tooBig}`)
+  const failure = failureOf(phase, outcome, spec)
+  if (failure !== undefined) throw failure
+  return outcome
+}
+
+// A function, so that the check is not narrowed away across the await above.
+function isAborted (signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true
 }
 
 /** In-process dedupe of concurrent prepares; across processes the atomic rename below keeps the cache sound. */
 const preparing = new Map<string, Promise<void>>()
 
-async function prepareData (opts: TrialOptions, backend: SandboxBackend, files: Array<{ path: string, mode: number }>, dataDir: string): Promise<void> {
+async function prepareData (opts: TrialOptions, backend: SandboxBackend, limits: SandboxLimits, files: CauseFile[], dataDir: string): Promise<void> {
   const step = opts.manifest.prepare
   if (step === undefined) {
     await fs.mkdir(dataDir, { recursive: true })
@@ -97,25 +198,31 @@ async function prepareData (opts: TrialOptions, backend: SandboxBackend, files: 
   await fs.mkdir(opts.dataRoot, { recursive: true })
   const work = await fs.mkdtemp(join(opts.dataRoot, `.${opts.manifest.name}-prepare-`))
   try {
-    const [cause, data, out] = ['cause', 'data', 'out'].map((d) => join(work, d)) as [string, string, string]
-    await copyCause(opts.causeDir, files, cause)
-    await fs.mkdir(data)
-    await fs.mkdir(out)
+    const [cause, data, out, tmp] = ['cause', 'data', 'out', 'tmp'].map((d) => join(work, d)) as [string, string, string, string]
+    await copyFiles(files, cause)
+    for (const dir of [data, out, tmp]) await fs.mkdir(dir)
+    const logs: string[] = []
     // Seed 0: prepared data are shared by every seed, so they must not depend on one.
-    const outcome = await backend.run({
+    // Prepare is the cause's own frozen code and may write large data: no file-size or disk cap.
+    await runStep(backend, 'prepare', {
       command: step.command,
       cwd: cause,
       env: stepEnv(0, data, out, cause),
       timeoutMs: step.timeoutSeconds * 1000,
       writable: [cause, data, out],
       readOnly: [],
-      maxOutputBytes: MAX_OUTPUT_BYTES,
+      tmpDir: tmp,
+      network: step.network,
+      limits: stepLimits(limits, step.timeoutSeconds, false),
+      maxOutputBytes: limits.outputBytes,
       signal: opts.signal,
       onLine: (line) => opts.onLine?.('prepare', line)
+    }, 0, logs).catch((err: unknown) => {
+      if (err instanceof TrialError) throw new TrialError(err.reason, err.message, logs.join(''))
+      throw err
     })
-    const failure = failureOf('prepare', outcome)
-    if (failure !== undefined) throw new TrialError(failure.reason, failure.message, outcome.output)
-    await readOnlyFiles(data)
+    // Guards the shared cache against accidental writes (directories stay writable so the cache can be deleted).
+    await readableTree(data, 0o444)
     try {
       await fs.rename(data, dataDir)
     } catch (err) {
@@ -123,16 +230,7 @@ async function prepareData (opts: TrialOptions, backend: SandboxBackend, files: 
       if (!await exists(dataDir)) throw err
     }
   } finally {
-    await fs.rm(work, { recursive: true, force: true })
-  }
-}
-
-/** Guards the shared cache against accidental writes by later steps (directories stay writable so the cache can be deleted). */
-async function readOnlyFiles (dir: string): Promise<void> {
-  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) await readOnlyFiles(p)
-    else if (e.isFile()) await fs.chmod(p, 0o444)
+    await removeTree(work)
   }
 }
 
@@ -143,10 +241,12 @@ async function exists (path: string): Promise<boolean> {
 async function readResult (path: string): Promise<Record<string, unknown>> {
   let text: string
   try {
-    const handle = await fs.open(path, 'r')
+    // O_NOFOLLOW: the result must be a file evaluate wrote, not a link to one elsewhere.
+    const handle = await fs.open(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
     try {
-      const { size } = await handle.stat()
-      if (size > MAX_RESULT_BYTES) throw new TrialError('no-result', `result file is ${size} bytes, over the limit of ${MAX_RESULT_BYTES}`)
+      const stat = await handle.stat()
+      if (!stat.isFile()) throw new TrialError('no-result', 'the result is not a regular file')
+      if (stat.size > MAX_RESULT_BYTES) throw new TrialError('no-result', `result file is ${stat.size} bytes, over the limit of ${MAX_RESULT_BYTES}`)
       text = await handle.readFile('utf8')
     } finally {
       await handle.close()
@@ -182,71 +282,81 @@ function metricFromOutput (pattern: string, output: string): Record<string, unkn
 }
 
 /**
- * Runs one experiment: prepare (cached), train, evaluate, metric. A failing cause gives
- * `ok: false` with a reason; only the runner's own failures (disk full, ...) throw.
+ * Runs one experiment: prepare (cached), train, evaluate, metric. Train runs the candidate's
+ * editable files over the protected ones; evaluate runs only the protected files, against
+ * train's out dir mounted read-only, and alone knows where the result goes. A failing cause
+ * gives `ok: false` with a reason; only the runner's own failures (disk full, ...) throw.
  */
 export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
   const started = Date.now()
   const backend = opts.backend ?? noneBackend()
+  const limits: SandboxLimits = { ...defaultLimits(), ...opts.limits }
   const { manifest } = opts
   const logs: string[] = []
-  const trialRoot = await fs.mkdtemp(join(opts.scratchRoot ?? tmpdir(), 'autoresearch-trial-'))
+  const scratchRoot = opts.scratchRoot ?? tmpdir()
+  await fs.mkdir(scratchRoot, { recursive: true })
+  const trialRoot = await fs.mkdtemp(join(scratchRoot, 'autoresearch-trial-'))
 
-  const step = async (phase: 'train' | 'evaluate', cwd: string, env: Record<string, string>, writable: string[], readOnly: string[]): Promise<StepOutcome> => {
+  const step = async (phase: 'train' | 'evaluate', dirs: { cwd: string, tmp: string, writable: string[], readOnly: string[] }, env: Record<string, string>): Promise<StepOutcome> => {
     const spec = phase === 'train' ? manifest.train : manifest.evaluate
     if (spec === undefined) throw new Error(`no ${phase} step`)
-    if (opts.signal?.aborted === true) throw new TrialError('aborted', `aborted before ${phase}`)
-    const outcome = await backend.run({
+    return await runStep(backend, phase, {
       command: spec.command,
-      cwd,
+      cwd: dirs.cwd,
       env,
       timeoutMs: spec.timeoutSeconds * 1000,
-      writable,
-      readOnly,
-      maxOutputBytes: MAX_OUTPUT_BYTES,
+      writable: dirs.writable,
+      readOnly: dirs.readOnly,
+      tmpDir: dirs.tmp,
+      network: false,
+      limits: stepLimits(limits, spec.timeoutSeconds, true),
+      maxOutputBytes: limits.outputBytes,
       signal: opts.signal,
       onLine: (line) => opts.onLine?.(phase, line)
-    })
-    logs.push(`=== ${phase} ===\n${outcome.output}${outcome.output.endsWith('\n') ? '' : '\n'}`)
-    const failure = failureOf(phase, outcome)
-    if (failure !== undefined) throw failure
-    return outcome
+    }, limits.diskBytes, logs)
   }
 
   try {
-    const files = await listFiles(opts.causeDir).catch((err: unknown) => {
-      if (err instanceof TrialError) throw err
-      throw new TrialError('invalid-cause', `cannot read the cause at ${opts.causeDir}: ${(err as Error).message}`)
-    })
-    const dataDir = join(opts.dataRoot, `${manifest.name}-${await protectedHash(opts.causeDir, files, manifest)}`)
+    const candidate = await causeFiles(opts.causeDir)
+    const protectedFiles = (opts.protectedDir === undefined ? candidate : await causeFiles(opts.protectedDir)).filter((f) => !isEditable(manifest, f.path))
+    const editableFiles = candidate.filter((f) => isEditable(manifest, f.path))
+    const dataDir = join(opts.dataRoot, `${manifest.name}-${await protectedHash(protectedFiles)}`)
     let pending = preparing.get(dataDir)
     if (pending === undefined) {
-      pending = prepareData(opts, backend, files, dataDir).finally(() => preparing.delete(dataDir))
+      pending = prepareData(opts, backend, limits, protectedFiles, dataDir).finally(() => preparing.delete(dataDir))
       preparing.set(dataDir, pending)
     }
     await pending.catch((err: unknown) => {
       if (err instanceof TrialError) {
-        if (err.log !== '') logs.push(`=== prepare ===\n${err.log}`)
+        if (err.log !== '') logs.push(err.log)
         throw err
       }
       throw new TrialError('prepare-failed', `prepare could not run: ${(err as Error).message}`)
     })
 
-    const trainDir = join(trialRoot, 'train')
-    const out = join(trialRoot, 'out')
-    await copyCause(opts.causeDir, files, trainDir)
+    const [trainDir, out, trainTmp] = ['train', 'out', 'tmp-train'].map((d) => join(trialRoot, d)) as [string, string, string]
+    await copyFiles([...protectedFiles, ...editableFiles], trainDir)
     await fs.mkdir(out)
-    const train = await step('train', trainDir, stepEnv(opts.seed, dataDir, out, trainDir), [trainDir, out], [dataDir])
+    await fs.mkdir(trainTmp)
+    const train = await step('train', { cwd: trainDir, tmp: trainTmp, writable: [trainDir, out], readOnly: [dataDir] }, stepEnv(opts.seed, dataDir, out, trainDir))
+    await removeTree(trainTmp)
 
     let result: Record<string, unknown>
     if (manifest.evaluate !== undefined) {
-      // A pristine copy and a result path made only now: train can neither alter the
-      // frozen evaluate code nor plant a result file in advance.
-      const evalDir = await fs.mkdtemp(join(trialRoot, 'evaluate-'))
+      // Train has ended with all its processes: the out dir is final, whatever it holds.
+      const artifacts = await treeUsage([out])
+      if (artifacts.bytes > limits.artifactBytes) throw new TrialError('artifact-too-large', `train left ${artifacts.bytes} bytes in its out dir, over the limit of ${limits.artifactBytes}`)
+      await readableTree(out)
+      // Only the protected files, in a copy, with a result path made only now: train can
+      // neither alter the frozen evaluate code nor know or plant the result in advance.
+      const evalDir = join(trialRoot, 'evaluate')
+      await removeTree(evalDir)
+      await copyFiles(protectedFiles, evalDir)
+      // Fresh random names: even an unsandboxed train cannot have made them in advance.
       const resultDir = await fs.mkdtemp(join(trialRoot, 'result-'))
-      await copyCause(opts.causeDir, files, evalDir)
+      const evalTmp = await fs.mkdtemp(join(trialRoot, 'tmp-'))
       const resultPath = join(resultDir, 'result.json')
-      await step('evaluate', evalDir, stepEnv(opts.seed, dataDir, out, evalDir, { AUTORESEARCH_RESULT: resultPath }), [evalDir, resultDir], [dataDir, out])
+      await step('evaluate', { cwd: evalDir, tmp: evalTmp, writable: [evalDir, resultDir], readOnly: [dataDir, out] }, stepEnv(opts.seed, dataDir, out, evalDir, { AUTORESEARCH_RESULT: resultPath }))
       result = await readResult(resultPath)
     } else if (manifest.metric.stdoutPattern !== undefined) {
       result = metricFromOutput(manifest.metric.stdoutPattern, train.output)
@@ -266,7 +376,7 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
     const log = logs.join('') + `=== runner ===\n${failure.message}\n`
     return { ok: false, reason: failure.reason, message: failure.message, logDigest: digest(log), logTail: log.slice(-LOG_TAIL_CHARS), durationMs: Date.now() - started }
   } finally {
-    await fs.rm(trialRoot, { recursive: true, force: true })
+    await removeTree(trialRoot)
   }
 }
 

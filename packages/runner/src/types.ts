@@ -1,9 +1,6 @@
 import type { Manifest } from '@autoresearch/protocol'
 
-/**
- * Where a step runs. The skeleton has only the `none` backend (direct spawn);
- * the sandbox issue adds bubblewrap and docker/podman behind this same interface.
- */
+/** Where a step runs: `bwrap`, `docker`, `podman`, or `none` (no isolation; see docs/sandbox.md). */
 export interface SandboxBackend {
   readonly name: string
   /** Starts `command` and resolves when the whole process tree has ended. */
@@ -21,6 +18,14 @@ export interface StepSpec {
   readOnly: string[]
   /** Cap on captured stdout+stderr bytes; the rest is dropped and noted. */
   maxOutputBytes: number
+  /** Whether the step may use the network (only prepare, and only if the manifest says so). Default false. */
+  network?: boolean
+  /** Per-step resource limits; a sandboxing backend must enforce them. */
+  limits?: StepLimits
+  /** A writable scratch directory the sandbox mounts as /tmp (and /dev/shm); without it they are not writable. */
+  tmpDir?: string
+  /** Device nodes passed through; default: the GPU nodes present (/dev/nvidia*, /dev/dri, /dev/kfd). */
+  devices?: string[]
   signal?: AbortSignal
   onLine?: (line: string) => void
 }
@@ -33,9 +38,46 @@ export interface StepOutcome {
   /** Combined stdout and stderr, capped. */
   output: string
   durationMs: number
+  /** Set by a sandboxing backend when the sandbox itself could not start the step: not the step's fault. */
+  sandboxError?: string
 }
 
-export type TrialFailure = 'timeout' | 'crash' | 'no-result' | 'aborted' | 'prepare-failed' | 'invalid-cause'
+/** Limits a sandbox enforces inside the step; 0 means no limit. */
+export interface StepLimits {
+  /** CPU seconds per process (RLIMIT_CPU). */
+  cpuSeconds: number
+  /** Private writable memory per process (RLIMIT_DATA: heap and anonymous mappings, not reserved address space). */
+  memoryBytes: number
+  /** Processes and threads the step may have at once (RLIMIT_NPROC, per sandbox). */
+  processes: number
+  /** Largest file the step may write (RLIMIT_FSIZE). */
+  fileBytes: number
+}
+
+/** Limits of a trial; 0 means no limit. Defaults: see `defaultLimits()`. */
+export interface SandboxLimits {
+  /** CPU seconds per process; default: the step's time limit times the number of cores. */
+  cpuSeconds?: number
+  memoryBytes: number
+  processes: number
+  /** Captured stdout+stderr per step. */
+  outputBytes: number
+  /** The out dir after train, and any single file a step writes. */
+  artifactBytes: number
+  /** Everything one step writes: its checkout, the out dir and /tmp together. */
+  diskBytes: number
+}
+
+export type TrialFailure =
+  | 'timeout' | 'crash' | 'no-result' | 'aborted' | 'prepare-failed' | 'invalid-cause'
+  /** A step ran out of its memory limit. */
+  | 'memory'
+  /** A step tried what the sandbox forbids (network, writing outside, too many processes). Best-effort label from its output. */
+  | 'sandbox-violation'
+  /** The chosen sandbox cannot run on this machine. */
+  | 'sandbox-unavailable'
+  /** The out dir, a file or a step's writes grew past the limits. */
+  | 'artifact-too-large'
 
 export type TrialResult =
   | { ok: true, metric: number, result: Record<string, unknown>, memoryGb: number, logDigest: string, logTail: string, durationMs: number }
@@ -50,7 +92,16 @@ export interface TrialOptions {
   dataRoot: string
   /** Root for scratch checkouts and out dirs (default: the OS temp dir). */
   scratchRoot?: string
+  /** Default: the none backend (no isolation); use selectBackend() for a sandbox. */
   backend?: SandboxBackend
+  /**
+   * A directory holding the cause at the revision whose protected files (everything not
+   * `editable`) prepare, train and evaluate use, normally the current best. Only the
+   * editable files come from `causeDir`. Default: `causeDir` itself.
+   */
+  protectedDir?: string
+  /** Overrides of the default limits. */
+  limits?: Partial<SandboxLimits>
   signal?: AbortSignal
   onLine?: (phase: 'prepare' | 'train' | 'evaluate', line: string) => void
 }

@@ -49,3 +49,51 @@ export function processAlive (pid: number): boolean {
     return false
   }
 }
+
+/**
+ * Live processes started by a trial under `scratchRoot`: their environment names an out dir
+ * there (none backend) or inside a sandbox (bwrap, docker). Tests here run one at a time,
+ * so a sandboxed process alive after its trial returned is a leftover of that trial.
+ */
+export function trialProcesses (scratchRoot: string): Array<{ pid: number, cmdline: string }> {
+  const found: Array<{ pid: number, cmdline: string }> = []
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue
+    let environ: string
+    try {
+      environ = fs.readFileSync(`/proc/${name}/environ`, 'utf8')
+    } catch {
+      continue
+    }
+    const out = environ.split('\0').find((v) => v.startsWith('AUTORESEARCH_OUT='))?.slice('AUTORESEARCH_OUT='.length)
+    if (out === undefined) continue
+    // Inside a sandbox every trial sees /autoresearch/out: count only those whose
+    // sandbox (an ancestor's command line) names this test's scratch root, so
+    // trials of other test runs on the same machine are not mistaken for leftovers.
+    if (!out.startsWith(scratchRoot) && !(out.startsWith('/autoresearch/') && ancestorMentions(Number(name), scratchRoot))) continue
+    if (!processAlive(Number(name))) continue
+    const cmdline = (() => { try { return fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ').trim() } catch { return '?' } })()
+    found.push({ pid: Number(name), cmdline })
+  }
+  return found
+}
+
+function ancestorMentions (pid: number, text: string): boolean {
+  let current = pid
+  for (let depth = 0; depth < 16 && current > 1; depth++) {
+    try {
+      if (fs.readFileSync(`/proc/${current}/cmdline`, 'utf8').includes(text)) return true
+      const stat = fs.readFileSync(`/proc/${current}/stat`, 'utf8')
+      current = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    } catch {
+      return false
+    }
+  }
+  return false
+}
+
+export function killProcesses (pids: number[]): void {
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGKILL') } catch {}
+  }
+}

@@ -1,0 +1,51 @@
+import type { CandidateSummary, ContributorView, MergeView } from './data.ts'
+
+/**
+ * Spreadsheet-safe text: a cell a stranger wrote that starts with = + - @ (or a
+ * tab or carriage return) would run as a formula in Excel or LibreOffice, so it
+ * gets a leading apostrophe. Numbers this code writes itself are left as numbers
+ * (a negative gain stays -0.01).
+ */
+export const defuse = (s: string): string => /^\s*[=+\-@]|^[\t\r]/.test(s) ? `'${s}` : s
+
+type Cell = string | number | boolean | null
+
+const csvCell = (v: Cell): string => {
+  if (v === null) return ''
+  if (typeof v !== 'string') return String(v)
+  const s = defuse(v)
+  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+/** RFC 4180: comma-separated, CRLF line ends, fields with quotes, commas or line breaks quoted. */
+export const toCsv = (header: string[], rows: Cell[][]): string => [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n'
+
+const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
+
+export function contributorsCsv (rows: ContributorView[]): string {
+  return toCsv(['rank', 'public_key', 'name', 'team', 'verified_gain', 'merges', 'verification_runs', 'submitted', 'accepted', 'rejected', 'contradicted', 'banned'],
+    rows.map((c) => [c.rank, c.publicKey, c.name, c.team, c.verifiedGain, c.merges, c.verificationRuns, c.submitted, c.accepted, c.rejected, c.contradicted, c.banned]))
+}
+
+export function candidatesCsv (rows: CandidateSummary[]): string {
+  return toCsv(['seq', 'commit', 'parent', 'submitter', 'submitter_name', 'team', 'origin_seq', 'state', 'claimed_metric', 'verified_metric', 'baseline_metric', 'mean_improvement', 'claim_contradicted', 'received_at', 'verified_at', 'description', 'reason'],
+    rows.map((c) => [c.seq, c.commit, c.parent, c.submitter, c.submitterName, c.team, c.originSeq, c.state, c.claimedMetric, c.verifiedMetric, c.baselineMetric, c.meanImprovement, c.claimContradicted, iso(c.receivedAt), iso(c.verifiedAt), c.description, c.reason]))
+}
+
+const tsvText = (s: string): string => defuse(s.replace(/[\t\r\n]+/g, ' ').trim()).slice(0, 300)
+
+/**
+ * autoresearch's results.tsv for the merged history: the first measured baseline,
+ * then every standing merge (status keep). memory_gb is not reported by verifiers
+ * yet, so it is 0.0 as autoresearch writes for an unknown value.
+ */
+export function resultsTsv (merges: MergeView[], baselineMetric: number | null): string {
+  const lines = ['commit\tmetric\tmemory_gb\tstatus\tdescription']
+  const initial = merges.find((m) => m.kind === 'initial')
+  if (initial !== undefined && baselineMetric !== null) lines.push(`${initial.commit.slice(0, 7)}\t${baselineMetric.toFixed(6)}\t0.0\tkeep\tbaseline`)
+  for (const m of merges) {
+    if (m.kind !== 'merge' || m.revertedAt !== null || m.metric === null) continue
+    lines.push(`${m.commit.slice(0, 7)}\t${m.metric.toFixed(6)}\t0.0\tkeep\t${tsvText(m.description ?? '')}`)
+  }
+  return lines.join('\n') + '\n'
+}
