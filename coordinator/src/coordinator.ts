@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import git from 'isomorphic-git'
 import {
   AttestRequest, bestTopic, CandidateStatusRequest, createNode, exportPack, FetchRequest, handleRequests, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE,
-  metricSource, objectsMissing, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCommitError, UnknownJobError,
+  metricSource, objectsMissing, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCandidateError, UnknownCommitError,
   type AnnouncementBody, type AutoresearchNode, type CandidateStatusReply, type InfoReply, type Manifest
 } from '@autoresearch/protocol'
 import { BEST_REF, homePaths, loadConfig, type Config, type HomePaths } from './home.ts'
@@ -108,7 +108,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
 
   candidateStatus (seq: number): CandidateStatusReply {
     const c = this.store.candidate(seq)
-    if (c === undefined) throw new UnknownJobError(`there is no candidate #${seq}`)
+    if (c === undefined) throw new UnknownCandidateError(`there is no candidate #${seq}`)
     const rebased = this.store.db.prepare('SELECT seq FROM candidates WHERE origin_seq = ? ORDER BY seq DESC LIMIT 1').get(c.origin_seq ?? seq) as { seq: number } | undefined
     const verdict = c.verdict === null ? null : JSON.parse(c.verdict) as StoredVerdict
     return { ok: true, seq, state: c.state, reason: c.reason, rebasedAs: c.state === 'rebased' ? rebased?.seq ?? null : null, meanImprovement: verdict?.meanImprovement ?? null }

@@ -27,7 +27,7 @@ export const ErrorReply = z.object({ ok: z.literal(false), error: z.object({ nam
 
 // info ---------------------------------------------------------------------
 export const InfoRequest = z.object({ type: z.literal('info') }).strict()
-/** `seq` counts verified merges: 0 is the cause's initial commit. */
+/** `seq` is this best's place in the coordinator's history: 0 is the initial commit, each merge or revert adds one. */
 export const Best = z.object({ commit: Oid, metric: Metric.nullable(), seq: z.number().int().min(0) }).strict()
 export const InfoReply = z.object({
   ok: z.literal(true),
