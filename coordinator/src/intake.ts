@@ -1,5 +1,5 @@
 import {
-  assertCompleteTree, assertSignature, changedPaths, commitTree, DuplicateTreeError, EmptyChangeError, importPack,
+  assertCompleteTree, assertSignature, changedPaths, commitClosure, commitTree, CorruptPackError, DuplicateTreeError, EmptyChangeError, importPack,
   InvalidMessageError, ProtectedPathError, ReplayedNonceError, sha256Hex, StaleMessageError, UnknownParentError,
   WrongCauseError, type Identity, type Manifest, type ReceiptBody, type SubmissionBody
 } from '@autoresearch/protocol'
@@ -39,13 +39,17 @@ export async function intake (ctx: IntakeContext, body: SubmissionBody, signatur
   if (sha256Hex(pack) !== body.packSha256) throw new InvalidMessageError('the pack does not match the signed packSha256')
   if (!store.isMergedCommit(body.parent)) throw new UnknownParentError(`parent ${body.parent} was never a best commit of ${ctx.causeId}; fetch the current best and rebase`)
 
-  const imported = await importPack(gitdir, pack, { maxBytes: manifest.limits.maxPackBytes })
+  const imported = await importPack(gitdir, pack, { maxBytes: manifest.limits.maxPackBytes, maxObjectBytes: manifest.limits.maxFileBytes })
   try {
     const { tree, parents } = await commitTree(gitdir, body.candidate)
     if (parents.length !== 1 || parents[0] !== body.parent) {
       throw new UnknownParentError(`candidate ${body.candidate} must have exactly one parent, ${body.parent}`)
     }
     await assertCompleteTree(gitdir, body.candidate, manifest.limits.maxFileBytes)
+    // Nothing rides along: every object of the pack must belong to the candidate's own tree.
+    const used = await commitClosure(gitdir, body.candidate)
+    const extra = imported.oids.filter((oid) => !used.has(oid))
+    if (extra.length > 0) throw new CorruptPackError(`the pack carries ${extra.length} object(s) the candidate does not use`)
     const changes = await changedPaths(gitdir, body.parent, body.candidate)
     if (changes.length === 0) throw new EmptyChangeError('the candidate changes no file')
     const protectedChanges = changes.filter((c) => !manifest.editable.includes(c.path))

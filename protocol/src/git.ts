@@ -3,6 +3,7 @@ import * as fs from 'node:fs'
 import { join } from 'node:path'
 import git from 'isomorphic-git'
 import { CorruptPackError, ForbiddenEntryError, PackTooLargeError, UnknownCommitError } from './errors.ts'
+import { inspectPack } from './pack-inspect.ts'
 
 /** Git modes that a cause tree may hold; symlinks (120000) and submodules (160000) may not. */
 const REGULAR_FILE = '100644'
@@ -33,6 +34,13 @@ async function treeObjects (gitdir: string, treeOid: string, into: Set<string>):
     if (entry.type === 'tree') await treeObjects(gitdir, entry.oid, into)
     else into.add(entry.oid)
   }
+}
+
+/** A commit and every tree and blob of its tree (not its history). */
+export async function commitClosure (gitdir: string, commit: string): Promise<Set<string>> {
+  const into = new Set<string>([commit])
+  await treeObjects(gitdir, (await commitTree(gitdir, commit)).tree, into)
+  return into
 }
 
 export async function hasCommit (gitdir: string, oid: string): Promise<boolean> {
@@ -84,6 +92,8 @@ export function checkPackEnvelope (pack: Uint8Array, maxBytes: number): void {
 export interface ImportedPack {
   /** Number of objects the pack held. */
   objects: number
+  /** Their ids, computed from their content while inspecting the pack. */
+  oids: string[]
   /** Removes the pack again (used when intake rejects what it carried). */
   discard: () => Promise<void>
 }
@@ -94,8 +104,9 @@ export interface ImportedPack {
  * under its original id. Throws CorruptPackError and leaves nothing behind when
  * the pack does not index.
  */
-export async function importPack (gitdir: string, pack: Uint8Array, opts: { maxBytes: number }): Promise<ImportedPack> {
+export async function importPack (gitdir: string, pack: Uint8Array, opts: { maxBytes: number, maxObjectBytes?: number }): Promise<ImportedPack> {
   checkPackEnvelope(pack, opts.maxBytes)
+  const inspected = inspectPack(pack, opts.maxObjectBytes ?? opts.maxBytes)
   const name = `pack-${createHash('sha1').update(pack).digest('hex')}`
   const packDir = join(gitdir, 'objects', 'pack')
   await fs.promises.mkdir(packDir, { recursive: true })
@@ -107,27 +118,68 @@ export async function importPack (gitdir: string, pack: Uint8Array, opts: { maxB
   }
   if (fs.existsSync(idxPath)) {
     // The very same pack is already indexed here: nothing new to store.
-    return { objects: 0, discard: async () => {} }
+    return { objects: 0, oids: inspected.map((o) => o.oid), discard: async () => {} }
   }
   await fs.promises.writeFile(packPath, pack)
   try {
     const { oids } = await git.indexPack({ fs, dir: gitdir, gitdir, filepath: join('objects', 'pack', `${name}.pack`) })
-    return { objects: oids.length, discard }
+    return { objects: oids.length, oids, discard }
   } catch (err) {
     await discard()
     throw new CorruptPackError(`pack does not index: ${(err as Error).message}`)
   }
 }
 
-/** All blobs of a tree by path, with their modes; refuses symlinks and submodules. */
-export async function flattenTree (gitdir: string, treeOid: string, prefix = '', into = new Map<string, TreeEntry>()): Promise<Map<string, TreeEntry>> {
-  const { tree } = await git.readTree({ fs, gitdir, oid: treeOid })
-  for (const entry of tree) {
-    const path = prefix + entry.path
-    if (entry.path === '.' || entry.path === '..' || entry.path.includes('/') || entry.path === '' || entry.path.toLowerCase() === '.git') {
-      throw new ForbiddenEntryError(`tree entry "${path}" is not a valid file name`)
+interface RawEntry { mode: string, name: string, oid: string }
+
+/**
+ * Parses a tree object's raw bytes. isomorphic-git's readTree silently keeps the last
+ * of duplicate names and throws untyped errors on bad ones; git itself (fsck) refuses
+ * both, and so does this: names must be valid and unique and entries in git's order,
+ * so one set of files has exactly one tree id (the first-submitter rule relies on it).
+ */
+async function readRawTree (gitdir: string, oid: string, path: string): Promise<RawEntry[]> {
+  let object: Uint8Array
+  try {
+    const read = await git.readObject({ fs, gitdir, oid, format: 'content' })
+    if (read.type !== 'tree') throw new ForbiddenEntryError(`"${path || '/'}" is a ${read.type}, not a tree`)
+    object = read.object as Uint8Array
+  } catch (err) {
+    if (err instanceof ForbiddenEntryError) throw err
+    throw new CorruptPackError(`tree ${oid} for "${path || '/'}" is missing or unreadable`)
+  }
+  const buf = Buffer.from(object)
+  const entries: RawEntry[] = []
+  let pos = 0
+  while (pos < buf.length) {
+    const space = buf.indexOf(0x20, pos)
+    const nul = buf.indexOf(0, space + 1)
+    if (space < 0 || nul < 0 || nul + 21 > buf.length) throw new ForbiddenEntryError(`tree "${path || '/'}" is malformed`)
+    const mode = buf.toString('latin1', pos, space).padStart(6, '0')
+    const name = buf.toString('utf8', space + 1, nul)
+    entries.push({ mode, name, oid: buf.toString('hex', nul + 1, nul + 21) })
+    pos = nul + 21
+  }
+  const sortKey = (e: RawEntry): string => (e.mode === DIRECTORY ? `${e.name}/` : e.name)
+  for (const [i, e] of entries.entries()) {
+    const where = path + e.name
+    if (e.name === '' || e.name === '.' || e.name === '..' || e.name.includes('/') || e.name.toLowerCase() === '.git') {
+      throw new ForbiddenEntryError(`tree entry "${where}" is not a valid file name`)
     }
-    if (entry.mode === DIRECTORY || entry.type === 'tree') {
+    const previous = entries[i - 1]
+    if (previous !== undefined) {
+      if (previous.name === e.name) throw new ForbiddenEntryError(`tree "${path || '/'}" lists "${e.name}" twice`)
+      if (Buffer.compare(Buffer.from(sortKey(previous)), Buffer.from(sortKey(e))) >= 0) throw new ForbiddenEntryError(`tree "${path || '/'}" is not in git's canonical order`)
+    }
+  }
+  return entries
+}
+
+/** All blobs of a tree by path, with their modes; refuses symlinks, submodules and malformed trees. */
+export async function flattenTree (gitdir: string, treeOid: string, prefix = '', into = new Map<string, TreeEntry>()): Promise<Map<string, TreeEntry>> {
+  for (const entry of await readRawTree(gitdir, treeOid, prefix)) {
+    const path = prefix + entry.name
+    if (entry.mode === DIRECTORY) {
       await flattenTree(gitdir, entry.oid, `${path}/`, into)
     } else if (entry.mode === REGULAR_FILE || entry.mode === EXECUTABLE_FILE) {
       into.set(path, { path, oid: entry.oid, mode: entry.mode })

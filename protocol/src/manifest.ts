@@ -47,6 +47,25 @@ export const ManifestSchema = z.object({
   if (m.evaluate === undefined && m.metric.stdoutPattern === undefined) {
     ctx.addIssue({ code: 'custom', path: ['metric', 'stdoutPattern'], message: 'a cause without an evaluate step must give metric.stdoutPattern' })
   }
+  // Prepare and evaluate run only the protected files: an editable file they name would be
+  // missing there, and if it were not, a candidate could rewrite its own data or score.
+  const editableUnder = (arg: string): string | undefined => m.editable.find((e) => arg === e || arg.startsWith(`${e}/`))
+  for (const step of ['prepare', 'evaluate'] as const) {
+    for (const arg of m[step]?.command ?? []) {
+      const editable = editableUnder(arg.replace(/^\.\//, ''))
+      if (editable !== undefined) ctx.addIssue({ code: 'custom', path: ['editable'], message: `"${editable}" is listed as editable, but the ${step} step runs "${arg}": ${step} code must be protected, or a candidate could change its own ${step === 'evaluate' ? 'score' : 'data'}` })
+    }
+  }
+  if (m.metric.stdoutPattern !== undefined) {
+    let groups = -1
+    try {
+      // A regex with N groups matches the empty string with N + 1 entries.
+      groups = (new RegExp(`${m.metric.stdoutPattern}|`).exec('')?.length ?? 1) - 1
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['metric', 'stdoutPattern'], message: `not a valid regular expression: ${(err as Error).message}` })
+    }
+    if (groups === 0) ctx.addIssue({ code: 'custom', path: ['metric', 'stdoutPattern'], message: 'needs a capturing group around the number, e.g. "val_bpb: ([0-9.]+)"' })
+  }
 })
 
 export type Manifest = z.infer<typeof ManifestSchema>
