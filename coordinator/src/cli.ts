@@ -1,14 +1,17 @@
 import '@autoresearch/protocol'
 import { resolve } from 'node:path'
-import { Command } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 import * as fs from 'node:fs'
 import git from 'isomorphic-git'
 import { MANIFEST_FILE, parseManifestText, PublicKeyHex, readFileAt } from '@autoresearch/protocol'
+import { SANDBOX_KINDS, type SandboxKind } from '@autoresearch/runner'
 import { candidatesReport, credits, revertLatestMerge } from './admin.ts'
+import { CauseCheckError, checkCause, describeCheck } from './check.ts'
 import { describeEvent } from './events.ts'
 import { BEST_REF, homePaths, initHome, loadConfig } from './home.ts'
 import { serveCoordinator } from './serve.ts'
 import { Store } from './store.ts'
+import { TEMPLATES, templateDir } from './templates.ts'
 
 /** Opens a home's database for an admin command; safe while `serve` runs (SQLite WAL). */
 function openStore (home: string): { store: Store, paths: ReturnType<typeof homePaths> } {
@@ -23,21 +26,64 @@ function publicKey (key: string): string {
   return parsed.data
 }
 
+function positiveInteger (value: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer')
+  return n
+}
+
 const program = new Command('autoresearch-coordinator')
   .description('Host an autoresearch cause: publish its best commit, take signed submissions, lease verification, merge verified improvements.')
   .showHelpAfterError()
 
 program.command('init')
-  .description('make a coordinator home from a cause directory (its files become the first best)')
+  .description('make a coordinator home from a cause directory or an example cause (its files become the first best)')
   .requiredOption('--home <dir>', 'coordinator home to create')
-  .requiredOption('--from <cause dir>', 'directory holding autoresearch.json and the cause files')
-  .action(async (opts: { home: string, from: string }) => {
-    const { causeId, commit, paths } = await initHome(resolve(opts.home), resolve(opts.from))
+  .option('--from <cause dir>', 'directory holding autoresearch.json and the cause files')
+  .option('--template <name>', `start from an example cause of this repository: ${TEMPLATES.join(', ')}`)
+  .action(async (opts: { home: string, from?: string, template?: string }) => {
+    if ((opts.from === undefined) === (opts.template === undefined)) throw new Error('give either --from <cause dir> or --template <name> (one of them, not both)')
+    const from = opts.template !== undefined ? templateDir(opts.template) : resolve(opts.from as string)
+    const { causeId, commit, paths } = await initHome(resolve(opts.home), from)
     console.log(`initialised ${causeId} in ${paths.home}`)
     console.log(`  best commit      ${commit}`)
     console.log(`  identity         ${paths.identity}`)
     console.log(`  host's verifier  ${paths.verifierIdentity} (allowlisted in ${paths.config})`)
     console.log(`next: autoresearch-coordinator serve --home ${opts.home}`)
+  })
+
+program.command('check')
+  .description('check a cause before hosting it: validate the manifest and files, run prepare and a few baseline trials in the sandbox, report the noise and suggest minImprovement and trials')
+  .argument('<cause dir>', 'directory holding autoresearch.json and the cause files')
+  .option('--trials <n>', 'baseline trials, on seeds seed-base, seed-base + 1, ...', positiveInteger, 3)
+  .option('--seed-base <n>', 'seed of the first trial', positiveInteger, 1)
+  .addOption(new Option('--sandbox <kind>', 'sandbox backend (default: bubblewrap); "none" runs WITHOUT isolation').choices([...SANDBOX_KINDS]))
+  .option('--image <image>', 'container image for --sandbox docker|podman')
+  .option('--expose <path>', 'host path to show read-only inside bubblewrap (an interpreter outside /usr); repeatable', (v: string, all: string[]) => [...all, resolve(v)], [] as string[])
+  .option('--data-root <dir>', 'keep prepared data here (default: a temporary directory, so prepare always runs)')
+  .option('--json', 'print the report as JSON')
+  .action(async (dir: string, opts: { trials: number, seedBase: number, sandbox?: SandboxKind, image?: string, expose: string[], dataRoot?: string, json?: boolean }) => {
+    let report
+    const controller = new AbortController()
+    process.once('SIGINT', () => { controller.abort() })
+    try {
+      report = await checkCause({
+        signal: controller.signal,
+        causeDir: resolve(dir), trials: opts.trials, seedBase: opts.seedBase, dataRoot: opts.dataRoot === undefined ? undefined : resolve(opts.dataRoot),
+        sandbox: { sandbox: opts.sandbox, image: opts.image, expose: opts.expose, warn: (m) => { console.error(m) } },
+        onTrial: ({ seed, result }, i, n) => { if (opts.json !== true) console.error(`trial ${i + 1}/${n} (seed ${seed}): ${result.ok ? result.metric : `failed: ${result.reason}`}`) }
+      })
+    } catch (err) {
+      if (!(err instanceof CauseCheckError)) throw err
+      if (opts.json === true) console.log(JSON.stringify({ ok: false, problems: err.problems }, null, 2))
+      else console.error(`autoresearch-coordinator check: ${err.message}`)
+      process.exitCode = 1
+      return
+    }
+    const ok = report.trials.every((t) => t.ok)
+    if (opts.json === true) console.log(JSON.stringify({ ok, ...report }, null, 2))
+    else for (const line of describeCheck(report)) console.log(line)
+    if (!ok) process.exitCode = 1
   })
 
 program.command('serve')

@@ -1,0 +1,211 @@
+import * as fs from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { InvalidManifestError, MANIFEST_FILE, metricSource, parseManifestText, type Manifest } from '@autoresearch/protocol'
+import { gpuDevices, runTrial, selectBackend, type SandboxBackend, type SelectBackendOptions, type TrialResult } from '@autoresearch/runner'
+import { studentTCdf } from './stats.ts'
+
+/** A cause that cannot be hosted as it stands; `problems` says every reason found. */
+export class CauseCheckError extends Error {
+  override name = 'CauseCheckError'
+  constructor (readonly problems: string[]) {
+    super(problems.length === 1 ? problems[0] as string : `the cause has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+  }
+}
+
+function walk (root: string, rel = '', out: { files: Set<string>, links: string[] } = { files: new Set(), links: [] }): { files: Set<string>, links: string[] } {
+  for (const e of fs.readdirSync(join(root, rel), { withFileTypes: true })) {
+    if (rel === '' && e.name === '.git') continue
+    const path = rel === '' ? e.name : `${rel}/${e.name}`
+    if (e.isSymbolicLink()) out.links.push(path)
+    else if (e.isDirectory()) walk(root, path, out)
+    else if (e.isFile()) out.files.add(path)
+  }
+  return out
+}
+
+/** Reads and checks a cause directory without running it: the manifest, and the files it names. */
+export function inspectCause (dir: string): Manifest {
+  const manifestPath = join(dir, MANIFEST_FILE)
+  if (!fs.existsSync(dir)) throw new CauseCheckError([`${dir} does not exist`])
+  if (!fs.existsSync(manifestPath)) throw new CauseCheckError([`${dir} has no ${MANIFEST_FILE} (see docs/causes.md)`])
+  let manifest: Manifest
+  try {
+    manifest = parseManifestText(fs.readFileSync(manifestPath, 'utf8'))
+  } catch (err) {
+    if (err instanceof InvalidManifestError) throw new CauseCheckError([err.message])
+    throw err
+  }
+  const { files, links } = walk(dir)
+  const has = (p: string): boolean => files.has(p) || [...files].some((f) => f.startsWith(`${p}/`))
+  const problems: string[] = []
+  if (!files.has(manifest.program)) problems.push(`program "${manifest.program}" (the agent's instructions) is not in ${dir}`)
+  for (const e of manifest.editable) if (!has(e)) problems.push(`editable "${e}" is not in ${dir}`)
+  for (const step of ['prepare', 'train', 'evaluate'] as const) {
+    // Arguments that look like the cause's own scripts must be there (the interpreter is not).
+    for (const arg of manifest[step]?.command.slice(1) ?? []) {
+      if (/^[\w./-]+\.(py|sh|js|ts|rb|pl)$/.test(arg) && !arg.startsWith('/') && !has(arg.replace(/^\.\//, ''))) problems.push(`the ${step} step runs "${arg}", which is not in ${dir}`)
+    }
+  }
+  for (const link of links) problems.push(`"${link}" is a symbolic link; a cause may hold only regular files and directories`)
+  if (problems.length > 0) throw new CauseCheckError(problems)
+  return manifest
+}
+
+/** The `p` quantile of Student's t with `df` degrees of freedom (bisection on the CDF). */
+export function tQuantile (p: number, df: number): number {
+  let lo = -100
+  let hi = 100
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2
+    if (studentTCdf(mid, df) < p) lo = mid
+    else hi = mid
+  }
+  return (lo + hi) / 2
+}
+
+const roundSig = (x: number, digits: number): number => Number(x.toPrecision(digits))
+
+export interface NoiseSuggestion {
+  n: number
+  mean: number
+  /** Sample standard deviation over seeds. */
+  sd: number
+  /** Suggested margin (≈ σ), or null when the runs did not vary. */
+  minImprovement: number | null
+  trials: number
+  confidence: number
+  /** With the manifest's own margin and trials: the true gain whose expected t statistic just passes (null with one trial). */
+  manifestPassingGain: number | null
+  rule: string
+}
+
+/**
+ * From unpaired baseline runs: minImprovement ≈ σ, and the fewest trials n for which a true
+ * gain of 2 × minImprovement passes the verifier's one-sided paired t-test at `confidence`
+ * on average. Paired seeds are assumed no better than independent runs (σ of a paired
+ * difference = √2 σ), which only ever asks for more trials than needed.
+ */
+export function suggestVerification (metrics: number[], confidence: number, current: { trials: number, minImprovement: number }): NoiseSuggestion {
+  const n = metrics.length
+  const mean = metrics.reduce((a, b) => a + b, 0) / Math.max(1, n)
+  const sd = n > 1 ? Math.sqrt(metrics.reduce((a, m) => a + (m - mean) ** 2, 0) / (n - 1)) : 0
+  const pairedSd = Math.SQRT2 * sd
+  const passingGain = (margin: number, trials: number): number | null => trials < 2 ? null : margin + tQuantile(confidence, trials - 1) * pairedSd / Math.sqrt(trials)
+  const rule = 'minImprovement ≈ σ over seeds; trials: the fewest for which a gain of 2 × minImprovement passes the one-sided paired t-test on average, taking a paired difference to vary like two independent runs (√2 σ)'
+  if (n < 2 || sd === 0) {
+    return { n, mean, sd, minImprovement: null, trials: 2, confidence, manifestPassingGain: passingGain(current.minImprovement, current.trials), rule }
+  }
+  const margin = roundSig(sd, 2)
+  let trials = 2
+  while (trials < 32 && margin * Math.sqrt(trials) / pairedSd < tQuantile(confidence, trials - 1)) trials++
+  return { n, mean, sd, minImprovement: margin, trials, confidence, manifestPassingGain: passingGain(current.minImprovement, current.trials), rule }
+}
+
+export interface CheckTrial { seed: number, result: TrialResult }
+
+export interface CheckReport {
+  cause: string
+  metric: Manifest['metric']
+  metricSource: 'evaluator' | 'stdout'
+  sandbox: string
+  verification: Manifest['verification']
+  trials: Array<{ seed: number, ok: boolean, metric: number | null, seconds: number, reason?: string, message?: string }>
+  /** Seconds of one run (train + evaluate): the median of the runs after the first, which also prepared the data. */
+  runSeconds: number
+  /** Seconds of the first trial, prepare included. */
+  firstTrialSeconds: number
+  noise: NoiseSuggestion | null
+  /** A failed trial's log tail, for the author. */
+  failureLog?: string
+  warnings: string[]
+}
+
+export interface CheckOptions {
+  causeDir: string
+  trials?: number
+  seedBase?: number
+  /** Default: selectBackend(sandbox) — the sandbox workers and verifiers use. */
+  backend?: SandboxBackend
+  sandbox?: SelectBackendOptions
+  /** Default: a fresh temporary directory, so that prepare runs; removed afterwards. */
+  dataRoot?: string
+  scratchRoot?: string
+  onTrial?: (trial: CheckTrial, index: number, total: number) => void
+  signal?: AbortSignal
+}
+
+/** Checks a cause and runs prepare and a few baseline trials on different seeds; stops at the first failure. */
+export async function checkCause (opts: CheckOptions): Promise<CheckReport> {
+  const manifest = inspectCause(opts.causeDir)
+  const warnings: string[] = []
+  if (manifest.requires.gpu && gpuDevices().length === 0) throw new CauseCheckError([`${manifest.name} requires a GPU ("requires": {"gpu": true}) and this machine has none`])
+  if (manifest.evaluate === undefined) warnings.push('no evaluate step: the metric is read from train\'s own output, so the site shows it as self-reported (see docs/causes.md)')
+  const backend = opts.backend ?? selectBackend(opts.sandbox)
+  const n = Math.max(1, opts.trials ?? 3)
+  const seedBase = opts.seedBase ?? 1
+  const dataRoot = opts.dataRoot ?? fs.mkdtempSync(join(tmpdir(), 'autoresearch-check-'))
+  const trials: CheckReport['trials'] = []
+  let failureLog: string | undefined
+  try {
+    for (let i = 0; i < n; i++) {
+      const seed = seedBase + i
+      const result = await runTrial({ causeDir: opts.causeDir, manifest, seed, dataRoot, scratchRoot: opts.scratchRoot, backend, signal: opts.signal })
+      opts.onTrial?.({ seed, result }, i, n)
+      trials.push(result.ok
+        ? { seed, ok: true, metric: result.metric, seconds: result.durationMs / 1000 }
+        : { seed, ok: false, metric: null, seconds: result.durationMs / 1000, reason: result.reason, message: result.message })
+      if (!result.ok) { failureLog = result.logTail; break }
+    }
+  } finally {
+    if (opts.dataRoot === undefined) fs.rmSync(dataRoot, { recursive: true, force: true })
+  }
+  const seconds = trials.map((t) => t.seconds)
+  // The first trial also ran prepare; the others time one run alone.
+  const later = (seconds.length > 1 ? seconds.slice(1) : seconds).sort((a, b) => a - b)
+  const mid = Math.floor(later.length / 2)
+  const runSeconds = later.length === 0 ? 0 : later.length % 2 === 1 ? later[mid] as number : ((later[mid - 1] as number) + (later[mid] as number)) / 2
+  const ok = trials.every((t) => t.ok)
+  const metrics = trials.filter((t) => t.ok).map((t) => t.metric as number)
+  const noise = ok ? suggestVerification(metrics, manifest.verification.confidence, manifest.verification) : null
+  if (noise !== null && noise.n >= 2 && noise.sd === 0) warnings.push('the metric was identical on every seed: does the cause use AUTORESEARCH_SEED? Without seed noise the verifier\'s test cannot tell luck from a gain')
+  if (noise !== null && noise.n < 5) warnings.push(`σ from ${noise.n} runs is rough (it can be off by a factor of two); --trials 8 or more gives a firmer figure`)
+  return {
+    cause: manifest.name,
+    metric: manifest.metric,
+    metricSource: metricSource(manifest),
+    sandbox: backend.name,
+    verification: manifest.verification,
+    trials,
+    runSeconds,
+    firstTrialSeconds: seconds[0] ?? 0,
+    noise,
+    ...(failureLog === undefined ? {} : { failureLog }),
+    warnings
+  }
+}
+
+const fmt = (x: number): string => (Math.abs(x) >= 1e-3 || x === 0 ? x.toPrecision(4) : x.toExponential(2))
+
+/** The report as lines for a terminal. */
+export function describeCheck (r: CheckReport): string[] {
+  const v = r.verification
+  const lines = [`cause ${r.cause}: manifest ok; metric ${r.metric.name} (${r.metric.direction}, from ${r.metricSource === 'evaluator' ? 'the evaluate step' : 'train\'s stdout, self-reported'}); sandbox ${r.sandbox}`]
+  for (const t of r.trials) {
+    lines.push(t.ok ? `  seed ${t.seed}: ${r.metric.name} = ${fmt(t.metric as number)}  (${t.seconds.toFixed(1)} s)` : `  seed ${t.seed}: FAILED ${t.reason}: ${t.message}  (${t.seconds.toFixed(1)} s)`)
+  }
+  const noise = r.noise
+  if (noise !== null) {
+    lines.push(`noise: mean ${fmt(noise.mean)}, σ ${fmt(noise.sd)} over ${noise.n} seeds; one run takes ${r.runSeconds.toFixed(1)} s${r.trials.length > 1 ? ` (median of the runs after the first, which also ran prepare and took ${r.firstTrialSeconds.toFixed(1)} s)` : ' (prepare included)'}`)
+    if (noise.minImprovement === null) lines.push(`suggestion: no seed noise measured; choose minImprovement as the smallest gain worth a merge, with trials 2`)
+    else {
+      lines.push(`suggestion: "minImprovement": ${noise.minImprovement}, "trials": ${noise.trials} (at confidence ${noise.confidence})`)
+      lines.push(`  rule: ${noise.rule}`)
+    }
+    if (noise.manifestPassingGain !== null) lines.push(`manifest now: minImprovement ${v.minImprovement}, ${v.trials} trials: a true gain of about ${fmt(noise.manifestPassingGain)} is needed to pass half the time`)
+    lines.push(`verifying one candidate costs about ${v.trials} × 2 runs ≈ ${(v.trials * 2 * r.runSeconds / 60).toFixed(1)} min on this machine (half with a warm baseline cache)`)
+  }
+  for (const w of r.warnings) lines.push(`warning: ${w}`)
+  if (r.failureLog !== undefined) lines.push('log of the failed trial (end):', ...r.failureLog.trimEnd().split('\n').map((l) => `  | ${l}`))
+  return lines
+}

@@ -1,0 +1,141 @@
+import * as fs from 'node:fs'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Identity, parseManifestText, type Manifest } from '@autoresearch/protocol'
+import { runTrial, selectBackend } from '@autoresearch/runner'
+import { Worker, type Agent, type WorkerEvent } from 'autoresearch-worker'
+import { checkCause } from '../coordinator/src/check.ts'
+import { ROOT } from './processes.ts'
+import { setConstant, TestNetwork } from './network.ts'
+
+// Needs PyTorch for /usr/bin/python3 (Debian: python3-torch) and bubblewrap: every run here is sandboxed.
+const TINY = join(ROOT, 'examples', 'tiny-gpt')
+const SHIPPED_BUDGET = 2_457_600
+const manifestOf = (dir: string): Manifest => parseManifestText(fs.readFileSync(join(dir, 'autoresearch.json'), 'utf8'))
+
+/**
+ * A copy of tiny-gpt whose frozen prepare.py grants 1/8 of the shipped token budget
+ * (150 steps instead of 1200, about 10 s a run), optionally with fewer verification trials:
+ * the tests that need many runs use it, and say so.
+ */
+function testBudgetCopy (opts: { trials?: number, trainPy?: (text: string) => string } = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ar-tiny-gpt-'))
+  fs.cpSync(TINY, dir, { recursive: true })
+  const prepare = fs.readFileSync(join(dir, 'prepare.py'), 'utf8')
+  expect(prepare).toContain(`BUDGET_TOKENS = ${SHIPPED_BUDGET.toLocaleString('en').replace(/,/g, '_')}\n`)
+  fs.writeFileSync(join(dir, 'prepare.py'), prepare.replace(/^BUDGET_TOKENS = .*$/m, `BUDGET_TOKENS = ${SHIPPED_BUDGET / 8}`))
+  if (opts.trials !== undefined) {
+    const m = JSON.parse(fs.readFileSync(join(dir, 'autoresearch.json'), 'utf8'))
+    m.verification.trials = opts.trials
+    fs.writeFileSync(join(dir, 'autoresearch.json'), JSON.stringify(m))
+  }
+  if (opts.trainPy !== undefined) fs.writeFileSync(join(dir, 'train.py'), opts.trainPy(fs.readFileSync(join(dir, 'train.py'), 'utf8')))
+  return dir
+}
+
+async function trial (dir: string, seed = 1): ReturnType<typeof runTrial> {
+  return await runTrial({ causeDir: dir, manifest: manifestOf(dir), seed, dataRoot: mkdtempSync(join(tmpdir(), 'ar-tiny-data-')), backend: selectBackend() })
+}
+
+/** A train.py that trains nothing: it saves a freshly initialised model, after `tamper` ran on it. */
+const untrained = (tamper: string): string => `import json, os, sys
+import torch
+from model import GPT
+torch.manual_seed(int(os.environ["AUTORESEARCH_SEED"]))
+meta = json.load(open(os.path.join(os.environ["AUTORESEARCH_DATA"], "meta.json")))
+config = {"vocab_size": len(meta["vocab"]), "n_layer": 2, "n_head": 4, "n_embd": 64, "block_size": 64, "dropout": 0.0}
+model = GPT(config)
+${tamper}
+out = os.environ["AUTORESEARCH_OUT"]
+torch.save(dict(model.state_dict()), os.path.join(out, "model.pt"))
+json.dump(config, open(os.path.join(out, "model.json"), "w"))
+print(f"python {sys.executable} torch {torch.__version__}")
+`
+
+describe('tiny-gpt (PyTorch on the CPU, in the bubblewrap sandbox)', () => {
+  it('one full experiment at the shipped budget (1200 steps) runs prepare, train and evaluate and yields val_bpb', async () => {
+    const result = await trial(TINY, 1)
+    expect(result.ok, result.ok ? '' : `${result.reason}: ${result.message}\n${result.logTail}`).toBe(true)
+    if (!result.ok) return
+    // Measured 0.49–0.51 over seeds 1–5 (README); an untrained model scores about log2(50) ≈ 5.6.
+    expect(result.metric).toBeGreaterThan(0.3)
+    expect(result.metric).toBeLessThan(0.8)
+    expect(result.result).toMatchObject({ val_bpb: result.metric, params: 110642, n_val: 39999 })
+    expect(result.logTail).toMatch(/trained 1200 steps of 32x64 tokens on (cpu|cuda), seed 1/)
+    console.log(`tiny-gpt full run: val_bpb ${result.metric.toFixed(4)} in ${(result.durationMs / 1000).toFixed(1)} s`)
+  })
+
+  it('evaluate rejects models that look at later characters, however they were made, refuses a pickle with code, and scores an honest model', async () => {
+    // Trained with the causal mask (a buffer saved in the state dict) opened: attention sees every later character.
+    const peeking = await trial(testBudgetCopy({ trainPy: (t) => t.replace('    model.to(device).train()\n', '    for block in model.blocks:\n        block.attn.mask.fill_(1.0)\n    model.to(device).train()\n') }))
+    expect(peeking.ok).toBe(false)
+    if (peeking.ok) return
+    expect(peeking.reason).toBe('crash')
+    expect(peeking.message).toMatch(/^evaluate exited with code 1/)
+    expect(peeking.logTail).toMatch(/evaluate: the model is not causal: changing the characters after position 0 changes the predictions/)
+
+    // One leak between two positions of an untrained model, in the first layer only.
+    const oneLeak = await trial(testBudgetCopy({ trainPy: () => untrained('model.blocks[0].attn.mask[0, 0, 40, 41] = 1.0') }))
+    expect(oneLeak.ok).toBe(false)
+    expect(oneLeak.logTail).toMatch(/the model is not causal: changing the characters after position 40 /)
+
+    // An artifact that would run code when unpickled is refused before anything in it runs.
+    const pickled = await trial(testBudgetCopy({ trainPy: () => untrained('class Payload:\n    def __reduce__(self):\n        return (print, ("PAYLOAD RAN",))\nmodel = type("M", (), {"state_dict": lambda self: {"x": Payload()}})()') }))
+    expect(pickled.ok).toBe(false)
+    expect(pickled.logTail).toMatch(/evaluate: model.pt is not a plain dict of tensors: .*Unsupported/)
+    expect(pickled.logTail).not.toContain('PAYLOAD RAN')
+
+    // The same untrained model left causal is scored (badly), so the check is what rejects the others.
+    const honest = await trial(testBudgetCopy({ trainPy: () => untrained('') }))
+    expect(honest.ok, honest.ok ? '' : honest.logTail).toBe(true)
+    if (!honest.ok) return
+    expect(honest.metric).toBeGreaterThan(5)
+    expect(honest.logTail).toMatch(/python \/usr\/(local\/)?bin\/python3 torch \d/)
+  })
+
+  it('check reports the noise and a suggestion (test budget: 1/8 of the tokens)', async () => {
+    const report = await checkCause({ causeDir: testBudgetCopy(), trials: 3 })
+    expect(report.sandbox).toBe('bwrap')
+    expect(report.metricSource).toBe('evaluator')
+    expect(report.trials.every((t) => t.ok)).toBe(true)
+    expect(report.noise?.sd).toBeGreaterThan(0)
+    expect(report.noise?.minImprovement).toBeGreaterThan(0)
+    expect(report.noise?.trials).toBeGreaterThanOrEqual(2)
+    expect(report.runSeconds).toBeGreaterThan(1)
+  })
+})
+
+describe('a tiny-gpt improvement goes through worker, verifier and merge (test budget: 1/8 of the tokens, 3 verification trials)', () => {
+  let net: TestNetwork | undefined
+  afterEach(async () => { await net?.stop(); net = undefined })
+
+  it('a better learning rate is found, confirmed, submitted, verified on the coordinator\'s seeds and merged', async () => {
+    net = await TestNetwork.start(testBudgetCopy({ trials: 3 }))
+    const betterLr: Agent = {
+      name: 'scripted',
+      propose: async ({ files }) => ({ edits: { 'train.py': setConstant('LEARNING_RATE', '3e-3')(files['train.py'] as string) }, description: 'learning rate 1e-3 -> 3e-3' })
+    }
+    const identity = Identity.generate()
+    const worker = new Worker({ client: await net.client(identity), identity, agent: betterLr, stateDir: join(net.scratch, 'worker') })
+    const events: WorkerEvent[] = []
+    worker.on('event', (e) => events.push(e))
+    await worker.step()
+    const submitted = events.find((e) => e.type === 'submitted')
+    expect(submitted, JSON.stringify(events.filter((e) => e.type !== 'phase'))).toBeDefined()
+    if (submitted?.type !== 'submitted') return
+    expect(await net.verifyAll()).toBe(1)
+    const seq = submitted.receipt.candidateSeq
+    const row = net.running.coordinator.store.candidate(seq)
+    expect(row?.state, row?.reason ?? '').toBe('merged')
+    const verdict = JSON.parse(row!.verdict!) as { seeds: number[], test: { mean: number, passed: boolean } }
+    expect(verdict.seeds).toHaveLength(3)
+    expect(verdict.test.passed).toBe(true)
+    expect(verdict.test.mean).toBeGreaterThan(manifestOf(TINY).verification.minImprovement)
+    const status = net.running.coordinator.status()
+    expect(status.merges).toBe(1)
+    expect(status.metricSource).toBe('evaluator')
+    expect(status.best.metric).toBeLessThan(status.baselineMetric as number)
+  })
+})
