@@ -1,21 +1,22 @@
 /**
- * `npm run bench -- <name>`: runs one benchmark; each prints progress to stderr and
+ * `npm run bench -- <name>`: runs bench/<name>.ts; each prints progress to stderr and
  * one JSON object (its figures, with ratios between the compared variants) as the
  * last line of stdout. Loopback only; every loop is bounded.
  */
 import '@autoresearch/protocol'
+import { readdirSync } from 'node:fs'
 
-const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
-  signatures: async () => (await import('./signatures.ts')).run(),
-  intake: async () => (await import('./intake.ts')).run(),
-  transfer: async () => (await import('./transfer.ts')).run()
-}
+const BENCHES = readdirSync(import.meta.dirname)
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.endsWith('.d.ts'))
+  .map((f) => f.slice(0, -3))
+  .sort()
 
 const name = process.argv[2]
-if (name === undefined || !(name in BENCHES)) {
-  console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}>`)
+if (name === undefined || !BENCHES.includes(name)) {
+  console.error(`usage: npm run bench -- <${BENCHES.join('|')}> [options]`)
   process.exit(2)
 }
-const result = await (BENCHES[name] as () => Promise<Record<string, unknown>>)()
+const bench = await import(`./${name}.ts`) as { run: (args: string[]) => Promise<Record<string, unknown>> }
+const result = await bench.run(process.argv.slice(3))
 console.log(JSON.stringify({ bench: name, node: process.version, ...result }))
 process.exit(0)

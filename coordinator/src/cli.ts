@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import * as fs from 'node:fs'
 import git from 'isomorphic-git'
-import { MANIFEST_FILE, parseManifestText, PublicKeyHex, readFileAt } from '@autoresearch/protocol'
+import { gitFs, MANIFEST_FILE, parseManifestText, PublicKeyHex, readFileAt } from '@autoresearch/protocol'
 import { SANDBOX_KINDS, type SandboxKind } from '@autoresearch/runner'
 import { candidatesReport, credits, revertLatestMerge } from './admin.ts'
 import { CauseCheckError, checkCause, describeCheck } from './check.ts'
@@ -142,7 +142,7 @@ program.command('revert')
     const { store, paths } = openStore(opts.home)
     const { reverted, commit } = revertLatestMerge(store)
     store.close()
-    await git.writeRef({ fs, gitdir: paths.gitdir, ref: BEST_REF, value: commit, force: true })
+    await git.writeRef({ fs: gitFs, gitdir: paths.gitdir, ref: BEST_REF, value: commit, force: true })
     console.log(`reverted merge ${reverted}; the best is ${commit} again`)
   })
 

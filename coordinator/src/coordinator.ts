@@ -2,11 +2,11 @@ import { EventEmitter } from 'node:events'
 import * as fs from 'node:fs'
 import git from 'isomorphic-git'
 import {
-  AttestRequest, bestTopic, CandidateStatusRequest, createNode, exportPack, FetchRequest, handleRequests, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE,
+  AttestRequest, bestTopic, cleanIncoming, gitFs, CandidateStatusRequest, createNode, exportPack, FetchRequest, handleRequests, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE,
   metricSource, objectsMissing, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCandidateError, UnknownCommitError,
   type AnnouncementBody, type AutoresearchNode, type CandidateStatusReply, type InfoReply, type Manifest
 } from '@autoresearch/protocol'
-import { BEST_REF, homePaths, loadConfig, type Config, type HomePaths } from './home.ts'
+import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import { intake } from './intake.ts'
 import { rebaseCandidate, staleCandidates, type RebaseOutcome } from './rebase.ts'
 import { Store } from './store.ts'
@@ -56,6 +56,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly #verifierPeers: Set<string>
   #announced?: string
   #watch?: NodeJS.Timeout
+  #unlock = (): void => {}
 
   private constructor (paths: HomePaths, store: Store, identity: Identity, config: Config, manifest: Manifest, program: string) {
     super()
@@ -72,6 +73,16 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   static async open (home: string): Promise<Coordinator> {
     const paths = homePaths(home)
     const config = loadConfig(paths)
+    const unlock = lockHome(paths)
+    try {
+      return await Coordinator.#open(paths, config, unlock)
+    } catch (err) {
+      unlock()
+      throw err
+    }
+  }
+
+  static async #open (paths: HomePaths, config: Config, unlock: () => void): Promise<Coordinator> {
     const store = new Store(paths.database)
     const identity = Identity.load(paths.identity)
     const best = store.lastMerge()
@@ -81,6 +92,9 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     const manifest = parseManifestText(manifestText)
     const program = await readFileAt(paths.gitdir, best.commit_oid, manifest.program) ?? ''
     const coordinator = new Coordinator(paths, store, identity, config, manifest, program)
+    coordinator.#unlock = unlock
+    // The home is locked to this process, so anything still staged was left by a crash.
+    await cleanIncoming(paths.gitdir)
     await coordinator.recover()
     return coordinator
   }
@@ -89,8 +103,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   async recover (): Promise<void> {
     const best = this.bestCommit()
     let ref: string | undefined
-    try { ref = await git.resolveRef({ fs, gitdir: this.paths.gitdir, ref: BEST_REF }) } catch { ref = undefined }
-    if (ref !== best) await git.writeRef({ fs, gitdir: this.paths.gitdir, ref: BEST_REF, value: best, force: true })
+    try { ref = await git.resolveRef({ fs: gitFs, gitdir: this.paths.gitdir, ref: BEST_REF }) } catch { ref = undefined }
+    if (ref !== best) await git.writeRef({ fs: gitFs, gitdir: this.paths.gitdir, ref: BEST_REF, value: best, force: true })
   }
 
   /** Carries every candidate left on an old best onto the current one (see rebase.ts). */
@@ -256,5 +270,6 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     await this.node?.stop()
     await this.#intakeChain
     this.store.close()
+    this.#unlock()
   }
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import git from 'isomorphic-git'
 import { z } from 'zod'
-import { Identity, MANIFEST_FILE, writeNestedTree, parseManifestText, PublicKeyHex, InvalidManifestError, type Manifest } from '@autoresearch/protocol'
+import { gitFs, Identity, MANIFEST_FILE, writeNestedTree, parseManifestText, PublicKeyHex, InvalidManifestError, type Manifest } from '@autoresearch/protocol'
 import { Store } from './store.ts'
 
 export const BEST_REF = 'refs/heads/best'
@@ -24,6 +24,8 @@ export interface HomePaths {
   identity: string
   verifierIdentity: string
   config: string
+  /** Holds the pid of the process serving this home. */
+  lock: string
 }
 
 export function homePaths (home: string): HomePaths {
@@ -33,8 +35,44 @@ export function homePaths (home: string): HomePaths {
     database: join(home, 'coordinator.db'),
     identity: join(home, 'identity.key'),
     verifierIdentity: join(home, 'verifier.key'),
-    config: join(home, 'config.json')
+    config: join(home, 'config.json'),
+    lock: join(home, 'serve.lock')
   }
+}
+
+export class HomeInUseError extends Error {
+  override name = 'HomeInUseError'
+}
+
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Claims the home for one serving process: two coordinators on one database and
+ * repository would hand out the same sequence numbers. A lock whose process is
+ * gone (killed with SIGKILL, the machine rebooted) is taken over.
+ */
+export function lockHome (paths: HomePaths): () => void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(paths.lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 })
+      return () => { fs.rmSync(paths.lock, { force: true }) }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      const pid = Number(fs.readFileSync(paths.lock, 'utf8').trim())
+      if (Number.isSafeInteger(pid) && pid > 0 && isAlive(pid)) {
+        throw new HomeInUseError(`${paths.home} is already served by process ${pid}; stop it first (or remove ${paths.lock} if that process is not a coordinator)`)
+      }
+      fs.rmSync(paths.lock, { force: true })
+    }
+  }
+  throw new HomeInUseError(`could not claim ${paths.lock}`)
 }
 
 const IGNORED = new Set(['.git', '__pycache__', 'node_modules', '.DS_Store'])
@@ -76,9 +114,9 @@ export async function initHome (home: string, causeDir: string): Promise<{ paths
 
   fs.mkdirSync(home, { recursive: true, mode: 0o700 })
   const { gitdir } = paths
-  await git.init({ fs, dir: gitdir, gitdir, bare: true, defaultBranch: 'best' })
+  await git.init({ fs: gitFs, dir: gitdir, gitdir, bare: true, defaultBranch: 'best' })
   const commit = await commitDirectory(gitdir, causeDir, files, `cause ${manifest.name}: initial best`)
-  await git.writeRef({ fs, gitdir, ref: BEST_REF, value: commit, force: true })
+  await git.writeRef({ fs: gitFs, gitdir, ref: BEST_REF, value: commit, force: true })
 
   const causeId = `${manifest.name}/${commit.slice(0, 12)}`
   const store = new Store(paths.database)
@@ -98,10 +136,10 @@ export async function initHome (home: string, causeDir: string): Promise<{ paths
 
 async function commitDirectory (gitdir: string, dir: string, files: string[], message: string): Promise<string> {
   const entries = new Map<string, { oid: string, mode: string }>()
-  for (const path of files) entries.set(path, { oid: await git.writeBlob({ fs, gitdir, blob: fs.readFileSync(join(dir, path)) }), mode: '100644' })
+  for (const path of files) entries.set(path, { oid: await git.writeBlob({ fs: gitFs, gitdir, blob: fs.readFileSync(join(dir, path)) }), mode: '100644' })
   const tree = await writeNestedTree(gitdir, entries)
   const author = { name: 'autoresearch-coordinator', email: 'coordinator@autoresearch.invalid', timestamp: Math.floor(Date.now() / 1000), timezoneOffset: 0 }
-  return git.writeCommit({ fs, gitdir, commit: { tree, parent: [], author, committer: author, message: message + '\n' } })
+  return git.writeCommit({ fs: gitFs, gitdir, commit: { tree, parent: [], author, committer: author, message: message + '\n' } })
 }
 
 export function loadConfig (paths: HomePaths): Config {

@@ -1,5 +1,5 @@
 export { Coordinator, type CoordinatorEvent, type CauseStatus } from './coordinator.ts'
-export { initHome, homePaths, loadConfig, BEST_REF, type Config, type HomePaths } from './home.ts'
+export { initHome, homePaths, loadConfig, lockHome, HomeInUseError, BEST_REF, type Config, type HomePaths } from './home.ts'
 export { serveCoordinator, type ServeOptions, type RunningCoordinator } from './serve.ts'
 export { createHttpApp } from './http.ts'
 export { describeEvent } from './events.ts'

@@ -1,5 +1,5 @@
 import {
-  assertCompleteTree, assertSignature, changedPaths, commitClosure, commitTree, CorruptPackError, DuplicateTreeError, EmptyChangeError, importPack,
+  asStorageError, assertCompleteTree, assertSignature, changedPaths, commitClosure, commitTree, CorruptPackError, DuplicateTreeError, EmptyChangeError, importPack,
   InvalidMessageError, ProtectedPathError, ReplayedNonceError, sha256Hex, StaleMessageError, UnknownParentError,
   WrongCauseError, type Identity, type Manifest, type ReceiptBody, type SubmissionBody
 } from '@autoresearch/protocol'
@@ -57,6 +57,12 @@ export async function intake (ctx: IntakeContext, body: SubmissionBody, signatur
       throw new ProtectedPathError(`only ${manifest.editable.join(', ')} may change; this candidate changes ${protectedChanges.map((c) => `${c.path} (${c.change})`).join(', ')}`)
     }
     const first = store.candidateByTree(tree)
+    if (first !== undefined && first.submitter === body.publicKey && first.origin_seq === null) {
+      // The submitter sends the same files again, most likely because the connection
+      // broke before our receipt arrived: the receipt it missed is the answer.
+      await imported.discard()
+      return JSON.parse(first.receipt) as { receipt: ReceiptBody, signature: string }
+    }
     if (first !== undefined) throw new DuplicateTreeError(`this tree was already submitted as candidate #${first.seq} by ${first.submitter.slice(0, 16)}…; the first submitter owns it`)
 
     const receipt: ReceiptBody = {
@@ -81,6 +87,6 @@ export async function intake (ctx: IntakeContext, body: SubmissionBody, signatur
     return { receipt, signature: receiptSignature }
   } catch (err) {
     await imported.discard()
-    throw err
+    throw asStorageError(err)
   }
 }

@@ -20,13 +20,20 @@ export interface RunningCoordinator {
 /** Opens a home and serves it on libp2p and HTTP. */
 export async function serveCoordinator (opts: ServeOptions): Promise<RunningCoordinator> {
   const coordinator = await Coordinator.open(opts.home)
-  await coordinator.start({ listen: opts.listen })
   const app = createHttpApp(coordinator)
   const host = opts.httpHost ?? '127.0.0.1'
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serveHttp({ fetch: app.fetch, port: opts.httpPort ?? 8080, hostname: host }, () => resolve(s))
-    s.once('error', reject)
-  })
+  let server: ServerType
+  try {
+    await coordinator.start({ listen: opts.listen })
+    server = await new Promise<ServerType>((resolve, reject) => {
+      const s = serveHttp({ fetch: app.fetch, port: opts.httpPort ?? 8080, hostname: host }, () => resolve(s))
+      s.once('error', reject)
+    })
+  } catch (err) {
+    // A port in use must not leave the home locked by this (still running) process.
+    await coordinator.stop()
+    throw err
+  }
   const port = (server.address() as AddressInfo).port
   return {
     coordinator,

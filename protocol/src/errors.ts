@@ -42,11 +42,22 @@ export const BannedError = errorClass('BannedError')
 export const QuotaExceededError = errorClass('QuotaExceededError')
 export const StaleParentError = errorClass('StaleParentError')
 export const RemoteError = errorClass('RemoteError')
+export const StorageFullError = errorClass('StorageFullError')
+
+const STORAGE_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL'])
+
+/** A full disk (file system or SQLite) as a StorageFullError the sender can act on; anything else unchanged. */
+export function asStorageError (err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code !== 'string' || !STORAGE_FULL_CODES.has(code)) return err
+  return new StorageFullError('the coordinator is out of disk space; nothing of this request was kept, try again later')
+}
 
 export interface WireError { name: string, message: string }
 
 /** What a peer is told when its request fails: the class name and the reason, never a stack. */
 export function toWireError (err: unknown): WireError {
+  err = asStorageError(err)
   if (err instanceof AutoresearchError) return { name: err.name, message: err.message }
   return { name: 'InternalError', message: 'the coordinator failed to handle this request' }
 }

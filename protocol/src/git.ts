@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
 import git from 'isomorphic-git'
-import { CorruptPackError, ForbiddenEntryError, PackTooLargeError, UnknownCommitError } from './errors.ts'
+import { asStorageError, CorruptPackError, ForbiddenEntryError, PackTooLargeError, UnknownCommitError } from './errors.ts'
+import { gitFs, PARTIAL_SUFFIX } from './git-fs.ts'
 import { inspectPack } from './pack-inspect.ts'
 
 /** Git modes that a cause tree may hold; symlinks (120000) and submodules (160000) may not. */
@@ -19,7 +20,7 @@ async function reachableObjects (gitdir: string, commits: string[], into: Set<st
   while (queue.length > 0) {
     const oid = queue.pop() as string
     if (into.has(oid)) continue
-    const { commit } = await git.readCommit({ fs, gitdir, oid })
+    const { commit } = await git.readCommit({ fs: gitFs, gitdir, oid })
     into.add(oid)
     await treeObjects(gitdir, commit.tree, into)
     queue.push(...commit.parent)
@@ -29,7 +30,7 @@ async function reachableObjects (gitdir: string, commits: string[], into: Set<st
 async function treeObjects (gitdir: string, treeOid: string, into: Set<string>): Promise<void> {
   if (into.has(treeOid)) return
   into.add(treeOid)
-  const { tree } = await git.readTree({ fs, gitdir, oid: treeOid })
+  const { tree } = await git.readTree({ fs: gitFs, gitdir, oid: treeOid })
   for (const entry of tree) {
     if (entry.type === 'tree') await treeObjects(gitdir, entry.oid, into)
     else into.add(entry.oid)
@@ -45,7 +46,7 @@ export async function commitClosure (gitdir: string, commit: string): Promise<Se
 
 export async function hasCommit (gitdir: string, oid: string): Promise<boolean> {
   try {
-    await git.readCommit({ fs, gitdir, oid })
+    await git.readCommit({ fs: gitFs, gitdir, oid })
     return true
   } catch {
     return false
@@ -69,7 +70,7 @@ export async function objectsMissing (gitdir: string, want: string, have: string
 
 /** A pack of the given objects (undeltified, as isomorphic-git writes them). */
 export async function exportPack (gitdir: string, oids: string[]): Promise<Uint8Array> {
-  const { packfile } = await git.packObjects({ fs, gitdir, oids, write: false })
+  const { packfile } = await git.packObjects({ fs: gitFs, gitdir, oids, write: false })
   if (packfile === undefined) throw new CorruptPackError('isomorphic-git produced no pack')
   return packfile
 }
@@ -98,18 +99,40 @@ export interface ImportedPack {
   discard: () => Promise<void>
 }
 
+/** Where packs are written and indexed before they are moved into objects/pack. */
+const INCOMING = 'incoming'
+
+async function writeDurably (path: string, bytes: Uint8Array): Promise<void> {
+  const handle = await fs.promises.open(path, 'w')
+  try {
+    await handle.writeFile(bytes)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+async function syncFile (path: string): Promise<void> {
+  const handle = await fs.promises.open(path, 'r')
+  try { await handle.sync() } finally { await handle.close() }
+}
+
 /**
  * Writes a pack into the repository and indexes it; indexing recomputes every
  * object id from its content, so an object whose bytes were altered cannot pass
  * under its original id. Throws CorruptPackError and leaves nothing behind when
- * the pack does not index.
+ * the pack does not index, StorageFullError when the disk is full.
+ *
+ * Crash safety: the pack is written and indexed under `incoming/`, synced, and
+ * only then renamed into objects/pack (the .idx last, because readers look for
+ * .idx files). A kill at any point leaves either no pack or a complete one;
+ * `cleanIncoming` removes what a crash left half-written.
  */
 export async function importPack (gitdir: string, pack: Uint8Array, opts: { maxBytes: number, maxObjectBytes?: number }): Promise<ImportedPack> {
   checkPackEnvelope(pack, opts.maxBytes)
   const inspected = inspectPack(pack, opts.maxObjectBytes ?? opts.maxBytes)
   const name = `pack-${createHash('sha1').update(pack).digest('hex')}`
   const packDir = join(gitdir, 'objects', 'pack')
-  await fs.promises.mkdir(packDir, { recursive: true })
   const packPath = join(packDir, `${name}.pack`)
   const idxPath = join(packDir, `${name}.idx`)
   const discard = async (): Promise<void> => {
@@ -120,14 +143,61 @@ export async function importPack (gitdir: string, pack: Uint8Array, opts: { maxB
     // The very same pack is already indexed here: nothing new to store.
     return { objects: 0, oids: inspected.map((o) => o.oid), discard: async () => {} }
   }
-  await fs.promises.writeFile(packPath, pack)
-  try {
-    const { oids } = await git.indexPack({ fs, dir: gitdir, gitdir, filepath: join('objects', 'pack', `${name}.pack`) })
-    return { objects: oids.length, oids, discard }
-  } catch (err) {
-    await discard()
-    throw new CorruptPackError(`pack does not index: ${(err as Error).message}`)
+  const incoming = join(gitdir, INCOMING)
+  const stagedPack = join(incoming, `${name}.pack`)
+  const stagedIdx = join(incoming, `${name}.idx`)
+  const unstage = async (): Promise<void> => {
+    await fs.promises.rm(stagedIdx, { force: true })
+    await fs.promises.rm(stagedPack, { force: true })
   }
+  let oids: string[]
+  try {
+    await fs.promises.mkdir(incoming, { recursive: true })
+    await fs.promises.mkdir(packDir, { recursive: true })
+    await writeDurably(stagedPack, pack)
+    try {
+      oids = (await git.indexPack({ fs: gitFs, dir: incoming, gitdir, filepath: `${name}.pack` })).oids
+    } catch (err) {
+      const storage = asStorageError(err)
+      throw storage !== err ? storage : new CorruptPackError(`pack does not index: ${(err as Error).message}`)
+    }
+    await syncFile(stagedIdx)
+    await fs.promises.rename(stagedPack, packPath)
+    await fs.promises.rename(stagedIdx, idxPath)
+  } catch (err) {
+    await unstage()
+    await discard()
+    throw asStorageError(err)
+  }
+  return { objects: oids.length, oids, discard }
+}
+
+/**
+ * Start-up repair after a crash: removes packs still being staged, files left
+ * half-written under a temporary name (see gitFs), and any pack in objects/pack
+ * without its index (nothing can read it, nothing refers to it).
+ */
+export async function cleanIncoming (gitdir: string): Promise<string[]> {
+  const removed: string[] = []
+  const incoming = join(gitdir, INCOMING)
+  for (const file of fs.existsSync(incoming) ? await fs.promises.readdir(incoming) : []) {
+    await fs.promises.rm(join(incoming, file), { force: true, recursive: true })
+    removed.push(join(INCOMING, file))
+  }
+  for (const file of await fs.promises.readdir(gitdir, { recursive: true })) {
+    if (file.endsWith(PARTIAL_SUFFIX)) {
+      await fs.promises.rm(join(gitdir, file), { force: true })
+      removed.push(file)
+    }
+  }
+  const packDir = join(gitdir, 'objects', 'pack')
+  for (const file of fs.existsSync(packDir) ? await fs.promises.readdir(packDir) : []) {
+    if (file.endsWith('.pack') && !fs.existsSync(join(packDir, file.replace(/\.pack$/, '.idx')))) {
+      await fs.promises.rm(join(packDir, file), { force: true })
+      removed.push(join('objects', 'pack', file))
+    }
+  }
+  return removed
 }
 
 interface RawEntry { mode: string, name: string, oid: string }
@@ -141,7 +211,7 @@ interface RawEntry { mode: string, name: string, oid: string }
 async function readRawTree (gitdir: string, oid: string, path: string): Promise<RawEntry[]> {
   let object: Uint8Array
   try {
-    const read = await git.readObject({ fs, gitdir, oid, format: 'content' })
+    const read = await git.readObject({ fs: gitFs, gitdir, oid, format: 'content' })
     if (read.type !== 'tree') throw new ForbiddenEntryError(`"${path || '/'}" is a ${read.type}, not a tree`)
     object = read.object as Uint8Array
   } catch (err) {
@@ -193,7 +263,7 @@ export async function flattenTree (gitdir: string, treeOid: string, prefix = '',
 
 export async function commitTree (gitdir: string, commitOid: string): Promise<{ tree: string, parents: string[] }> {
   try {
-    const { commit } = await git.readCommit({ fs, gitdir, oid: commitOid })
+    const { commit } = await git.readCommit({ fs: gitFs, gitdir, oid: commitOid })
     return { tree: commit.tree, parents: commit.parent }
   } catch {
     throw new UnknownCommitError(`commit ${commitOid} is not in the repository`)
@@ -221,7 +291,7 @@ export async function assertCompleteTree (gitdir: string, commitOid: string, max
   for (const entry of files.values()) {
     let blob: Uint8Array
     try {
-      ({ blob } = await git.readBlob({ fs, gitdir, oid: entry.oid }))
+      ({ blob } = await git.readBlob({ fs: gitFs, gitdir, oid: entry.oid }))
     } catch {
       throw new CorruptPackError(`object ${entry.oid} for "${entry.path}" is missing`)
     }
@@ -234,7 +304,7 @@ export async function assertCompleteTree (gitdir: string, commitOid: string, max
 export async function writeTreeTo (gitdir: string, commitOid: string, dir: string): Promise<void> {
   const files = await flattenTree(gitdir, (await commitTree(gitdir, commitOid)).tree)
   for (const entry of files.values()) {
-    const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid })
+    const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid: entry.oid })
     const target = join(dir, entry.path)
     await fs.promises.mkdir(join(target, '..'), { recursive: true })
     await fs.promises.writeFile(target, blob, { mode: entry.mode === EXECUTABLE_FILE ? 0o755 : 0o644 })
@@ -244,7 +314,7 @@ export async function writeTreeTo (gitdir: string, commitOid: string, dir: strin
 /** Reads one file of a commit as text, or undefined if it has no such file. */
 export async function readFileAt (gitdir: string, commitOid: string, path: string): Promise<string | undefined> {
   try {
-    const { blob } = await git.readBlob({ fs, gitdir, oid: commitOid, filepath: path })
+    const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid: commitOid, filepath: path })
     return new TextDecoder().decode(blob)
   } catch {
     return undefined
@@ -262,17 +332,17 @@ export async function commitWithChanges (gitdir: string, parent: string, changes
   const entries = new Map<string, { oid: string, mode: string }>([...files].map(([p, e]) => [p, { oid: e.oid, mode: e.mode }]))
   for (const [path, content] of Object.entries(changes)) {
     if (content === null) entries.delete(path)
-    else entries.set(path, { oid: await git.writeBlob({ fs, gitdir, blob: new TextEncoder().encode(content) }), mode: entries.get(path)?.mode ?? REGULAR_FILE })
+    else entries.set(path, { oid: await git.writeBlob({ fs: gitFs, gitdir, blob: new TextEncoder().encode(content) }), mode: entries.get(path)?.mode ?? REGULAR_FILE })
   }
   const tree = await writeNestedTree(gitdir, entries)
   const author = { ...AUTHOR, name: authorName, timestamp: Math.floor(Date.now() / 1000) }
-  return git.writeCommit({ fs, gitdir, commit: { tree, parent: [parent], author, committer: author, message: message.endsWith('\n') ? message : message + '\n' } })
+  return git.writeCommit({ fs: gitFs, gitdir, commit: { tree, parent: [parent], author, committer: author, message: message.endsWith('\n') ? message : message + '\n' } })
 }
 
 /** A commit with `tree` on `parent` (used to squash a local chain into one candidate). */
 export async function commitTreeOn (gitdir: string, tree: string, parent: string, message: string, authorName = AUTHOR.name): Promise<string> {
   const author = { ...AUTHOR, name: authorName, timestamp: Math.floor(Date.now() / 1000) }
-  return git.writeCommit({ fs, gitdir, commit: { tree, parent: [parent], author, committer: author, message: message.endsWith('\n') ? message : message + '\n' } })
+  return git.writeCommit({ fs: gitFs, gitdir, commit: { tree, parent: [parent], author, committer: author, message: message.endsWith('\n') ? message : message + '\n' } })
 }
 
 /** Writes nested trees for a flat path -> blob map and returns the root tree id. */
@@ -288,14 +358,14 @@ export async function writeNestedTree (gitdir: string, entries: Map<string, { oi
     children.set(dir, sub)
   }
   for (const [dir, sub] of children) here.push({ mode: DIRECTORY, path: dir, oid: await writeNestedTree(gitdir, sub), type: 'tree' })
-  return git.writeTree({ fs, gitdir, tree: here })
+  return git.writeTree({ fs: gitFs, gitdir, tree: here })
 }
 
 /** Makes `gitdir` a bare repository if it is not one yet. */
 export async function ensureBareRepo (gitdir: string): Promise<void> {
   if (fs.existsSync(join(gitdir, 'HEAD'))) return
   await fs.promises.mkdir(gitdir, { recursive: true })
-  await git.init({ fs, dir: gitdir, gitdir, bare: true, defaultBranch: 'best' })
+  await git.init({ fs: gitFs, dir: gitdir, gitdir, bare: true, defaultBranch: 'best' })
 }
 
 /**
@@ -305,16 +375,16 @@ export async function ensureBareRepo (gitdir: string): Promise<void> {
 export async function mergeTrees (gitdir: string, commit: string, onto: string): Promise<{ tree: string } | { conflicts: string[] }> {
   const branch = `merge-${commit.slice(0, 12)}-${onto.slice(0, 12)}-${process.pid}`
   const ref = `refs/heads/${branch}`
-  await git.writeRef({ fs, gitdir, ref, value: onto, force: true })
+  await git.writeRef({ fs: gitFs, gitdir, ref, value: onto, force: true })
   try {
     const author = { ...AUTHOR, timestamp: Math.floor(Date.now() / 1000) }
-    const result = await git.merge({ fs, gitdir, ours: branch, theirs: commit, fastForward: false, noUpdateBranch: true, abortOnConflict: true, author, committer: author, message: 'merge' })
+    const result = await git.merge({ fs: gitFs, gitdir, ours: branch, theirs: commit, fastForward: false, noUpdateBranch: true, abortOnConflict: true, author, committer: author, message: 'merge' })
     return { tree: result.tree ?? (await commitTree(gitdir, result.oid as string)).tree }
   } catch (err) {
     const data = (err as { code?: string, data?: { filepaths?: string[] } })
     if (data.code === 'MergeConflictError') return { conflicts: data.data?.filepaths ?? [] }
     throw err
   } finally {
-    await git.deleteRef({ fs, gitdir, ref }).catch(() => {})
+    await git.deleteRef({ fs: gitFs, gitdir, ref }).catch(() => {})
   }
 }

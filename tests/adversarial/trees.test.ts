@@ -8,7 +8,7 @@ import git from 'isomorphic-git'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { commitTreeOn, commitWithChanges, Identity, readFileAt } from '@autoresearch/protocol'
 import {
-  craftedCandidate, expectRefused, rawPack, rootEntries, startArena, submitCommit, trainEdit, writeBlob, writeCommit, writeRawTree, type Arena, type RawEntry
+  craftedCandidate, expectRefused, rawPack, rootEntries, snapshot, startArena, submitCommit, trainEdit, writeBlob, writeCommit, writeRawTree, type Arena, type RawEntry
 } from './helpers.ts'
 
 describe('hostile trees', () => {
@@ -222,8 +222,8 @@ describe('hostile trees', () => {
 
   describe('plagiarism', () => {
     let original: { seq: number, tree: string, commit: string }
+    const alice = Identity.generate()
     beforeAll(async () => {
-      const alice = Identity.generate()
       const commit = await trainEdit(arena, 'alice\'s idea')
       const { receipt } = await submitCommit(arena, commit, { identity: alice })
       original = { seq: receipt.candidateSeq, tree: receipt.tree, commit }
@@ -236,9 +236,18 @@ describe('hostile trees', () => {
       expect(err.message).toContain(`#${original.seq}`)
     })
 
-    it('refuses the same tree from the same identity that owns it', async () => {
+    it('refuses the same tree from a third identity under yet another commit', async () => {
       const copy = await commitTreeOn(arena.gitdir, original.tree, arena.best, 'again')
       await expectRefused(arena, async () => submitCommit(arena, copy), 'DuplicateTreeError')
+    })
+
+    it('answers the owner sending the same tree again with its original receipt, storing nothing', async () => {
+      // A worker whose connection broke before the receipt arrived retries with a new commit.
+      const copy = await commitTreeOn(arena.gitdir, original.tree, arena.best, 'retry after a lost receipt')
+      const before = await snapshot(arena.running)
+      const { receipt } = await submitCommit(arena, copy, { identity: alice })
+      expect(receipt).toMatchObject({ candidateSeq: original.seq, candidate: original.commit, tree: original.tree, submitter: alice.publicKey })
+      expect(await snapshot(arena.running)).toEqual(before)
     })
 
     // B3 (fixed): the same files under a re-encoded tree (entries out of git's order) get a new
