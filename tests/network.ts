@@ -33,8 +33,13 @@ export class TestNetwork {
     return net
   }
 
-  async #serve (): Promise<void> {
-    this.running = await serveCoordinator({ home: this.home, listen: ['/ip4/127.0.0.1/tcp/0'], httpPort: 0 })
+  async #serve (listen = '/ip4/127.0.0.1/tcp/0'): Promise<void> {
+    this.running = await serveCoordinator({ home: this.home, listen: [listen], httpPort: 0 })
+  }
+
+  /** Serves the home again on the address it had, after `running.stop()` (peers keep their address). */
+  async serveAgain (): Promise<void> {
+    await this.#serve(this.address.replace(/\/p2p\/.*$/, ''))
   }
 
   /** Stops the coordinator and starts it again on the same home (a new port). */

@@ -18,7 +18,7 @@ function describe (e: WorkerEvent): string | undefined {
     case 'experiment': return `experiment ${e.n}: ${e.row.status.padEnd(7)} ${e.row.status === 'crash' ? '   crash' : fmt(e.row.metric)}  ${e.row.description}  (local best ${fmt(e.localBest)})`
     case 'confirm': return `confirmation run: baseline ${fmt(e.baseline)} vs candidate ${fmt(e.candidate)}: ${e.passed ? 'confirmed' : 'not confirmed, keep searching'}`
     case 'submitted': return `submitted candidate #${e.receipt.candidateSeq} (${e.receipt.candidate.slice(0, 10)}) claiming ${fmt(e.claimedMetric)}`
-    case 'submit-failed': return `submission refused: ${e.error}: ${e.message}`
+    case 'submit-failed': return e.willRetry ? `submission not answered (${e.error}: ${e.message}); it is kept and sent again on the next step` : `submission refused: ${e.error}: ${e.message}`
     case 'no-proposal': return `experiment ${e.n}: the agent proposed nothing`
     case 'agent-error': return `experiment ${e.n}: the agent failed: ${e.error}: ${e.message}`
     case 'verdict': return `candidate #${e.status.seq}: ${e.status.state}${e.status.reason === null ? '' : `: ${e.status.reason}`}`

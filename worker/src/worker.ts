@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
 import {
-  Announcement, bestTopic, commitTree, commitTreeOn, commitWithChanges, CoordinatorClient, ensureBareRepo, hasCommit, improvement, mergeTrees,
+  Announcement, AutoresearchError, bestTopic, commitTree, commitTreeOn, commitWithChanges, CoordinatorClient, ensureBareRepo, hasCommit, improvement, mergeTrees,
   packForSubmission, parseMessage, readFileAt, verifySignature, writeTreeTo,
   type AnnouncementBody, type CandidateStatusReply, type Hardware, type Identity, type InfoReply, type ReceiptBody
 } from '@autoresearch/protocol'
@@ -37,7 +37,7 @@ export type WorkerEvent =
   | { type: 'experiment', n: number, row: ResultRow, localBest: number, logTail?: string }
   | { type: 'confirm', commit: string, baseline: number | null, candidate: number | null, passed: boolean }
   | { type: 'submitted', receipt: ReceiptBody, claimedMetric: number }
-  | { type: 'submit-failed', error: string, message: string }
+  | { type: 'submit-failed', error: string, message: string, willRetry: boolean }
   | { type: 'no-proposal', n: number }
   | { type: 'agent-error', n: number, error: string, message: string }
   | { type: 'verdict', status: CandidateStatusReply }
@@ -54,6 +54,23 @@ interface SavedState {
   pending: number[]
   experiments: number
   noise: number | null
+  unsent?: UnsentSubmission[]
+}
+
+type SubmissionFields = Parameters<CoordinatorClient['submit']>[1]
+
+/** A submission the network did not answer (coordinator down, connection lost): sent again on the next step. */
+interface UnsentSubmission { fields: SubmissionFields, attempts: number }
+
+/** After this many unanswered attempts a submission is given up. */
+const MAX_SEND_ATTEMPTS = 20
+
+/**
+ * Whether sending again can help: the coordinator did not answer, timed out, or had
+ * no room. A refusal with a reason (bad parent, protected path, duplicate) is final.
+ */
+function isTransient (err: unknown): boolean {
+  return !(err instanceof AutoresearchError) || ['TimeoutError', 'StorageFullError', 'InternalError'].includes(err.name)
 }
 
 /** Seeds the worker measures a new best on (beyond its own) to estimate its run-to-run noise. */
@@ -81,6 +98,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #baseRuns = new Map<number, TrialResult>()
   /** Our submissions whose fate is not known yet, by candidate sequence number. */
   readonly #pending = new Set<number>()
+  /** Submissions not answered yet, by candidate commit; kept in state.json across restarts. */
+  readonly #unsent = new Map<string, UnsentSubmission>()
   #subscribed = false
   #experiments = 0
   /** Standard deviation of the best's metric over this worker's seeds; null until measured. */
@@ -101,6 +120,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     try {
       this.#restored = JSON.parse(fs.readFileSync(this.#statePath, 'utf8')) as SavedState
       this.#experiments = this.#restored.experiments
+      for (const u of this.#restored.unsent ?? []) this.#unsent.set(u.fields.candidate, u)
     } catch {
       this.#restored = undefined
     }
@@ -111,7 +131,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   /** Written after every step (temp file + rename), so a crash or Ctrl-C loses at most the step in flight. */
   #save (): void {
     if (this.#base === undefined || this.#local === undefined) return
-    const state: SavedState = { base: this.#base, local: this.#local, keptSinceBase: this.#keptSinceBase, lastClaim: this.#lastClaim, pending: [...this.#pending], experiments: this.#experiments, noise: this.#noise }
+    const state: SavedState = { base: this.#base, local: this.#local, keptSinceBase: this.#keptSinceBase, lastClaim: this.#lastClaim, pending: [...this.#pending], experiments: this.#experiments, noise: this.#noise, unsent: [...this.#unsent.values()] }
     fs.writeFileSync(`${this.#statePath}.tmp`, JSON.stringify(state))
     fs.renameSync(`${this.#statePath}.tmp`, this.#statePath)
   }
@@ -253,6 +273,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   /** One experiment: propose, commit, run, keep or discard, log; then maybe submit. */
   async step (signal?: AbortSignal): Promise<void> {
     await this.#follow(signal)
+    for (const unsent of [...this.#unsent.values()]) await this.#send(unsent, signal)
     const info = this.#info as InfoReply
     const local = this.#local as Local
     const files: Record<string, string> = {}
@@ -322,22 +343,42 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     // One candidate commit on the network best, whatever local chain led to it.
     const description = this.#keptSinceBase.slice(-10).join('; ').slice(0, 500) || 'improvement'
     const squashed = await commitTreeOn(this.#gitdir, (await commitTree(this.#gitdir, local.commit)).tree, base.commit, description, this.#opts.name)
-    const pack = await packForSubmission(this.#gitdir, squashed, base.commit)
     const claimedMetric = (local.metric + candidate.metric) / 2
     this.#phase('submitting')
     const profile = { ...(this.#opts.name === undefined ? {} : { name: this.#opts.name }), ...(this.#opts.team === undefined ? {} : { team: this.#opts.team }) }
-    try {
-      const { receipt } = await this.#opts.client.submit(this.#opts.identity, {
+    this.#lastClaim = local.metric
+    await this.#send({
+      fields: {
         causeId: info.causeId, parent: base.commit, candidate: squashed, claimedMetric, logDigest: candidate.logDigest, description,
         ...(this.#opts.hardware === undefined ? {} : { hardware: this.#opts.hardware }), profile
-      }, pack, { signal })
+      },
+      attempts: 0
+    }, signal)
+  }
+
+  /**
+   * Sends one submission. One the network did not answer stays in state.json and is
+   * sent again on the next step, even after a restart; if the coordinator had kept
+   * it, it answers the repeat with the receipt that was lost.
+   */
+  async #send (unsent: UnsentSubmission, signal?: AbortSignal): Promise<void> {
+    const { fields } = unsent
+    this.#unsent.set(fields.candidate, unsent)
+    this.#save()
+    try {
+      const pack = await packForSubmission(this.#gitdir, fields.candidate, fields.parent)
+      const { receipt } = await this.#opts.client.submit(this.#opts.identity, fields, pack, { signal })
+      this.#unsent.delete(fields.candidate)
       this.submissions++
       this.#pending.add(receipt.candidateSeq)
-      this.#lastClaim = local.metric
-      this.emit('event', { type: 'submitted', receipt, claimedMetric })
+      this.emit('event', { type: 'submitted', receipt, claimedMetric: fields.claimedMetric })
     } catch (err) {
-      this.emit('event', { type: 'submit-failed', error: (err as Error).name, message: (err as Error).message })
+      unsent.attempts++
+      const willRetry = isTransient(err) && unsent.attempts < MAX_SEND_ATTEMPTS
+      if (!willRetry) this.#unsent.delete(fields.candidate)
+      this.emit('event', { type: 'submit-failed', error: (err as Error).name, message: (err as Error).message, willRetry })
     }
+    this.#save()
   }
 
   /** Runs experiments until `signal` aborts or `maxExperiments` have run. */

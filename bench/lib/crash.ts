@@ -1,0 +1,359 @@
+/**
+ * Kill -9 fault injection: a coordinator in its own process takes submissions,
+ * leases and attestations from real libp2p peers and is killed with SIGKILL at a
+ * random moment inside intake, verification or a merge; it is restarted on the
+ * same home and checked. Shared by `npm run bench -- faults` and tests/faults/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import * as fs from 'node:fs'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import Database from 'better-sqlite3'
+import git from 'isomorphic-git'
+import {
+  assertCompleteTree, commitWithChanges, CoordinatorClient, createNode, ensureBareRepo, gitFs, Identity, packForSubmission, PARTIAL_SUFFIX, readFileAt, sha256Hex,
+  type AutoresearchNode, type Job, type ReceiptBody, type Trial
+} from '@autoresearch/protocol'
+import { BEST_REF, homePaths, initHome } from 'autoresearch-coordinator'
+import { prng } from 'autoresearch-worker'
+
+const ROOT = resolve(import.meta.dirname, '..', '..')
+const TOY = join(ROOT, 'examples', 'toy-regression')
+const HARDWARE = { class: 'simulated verifier', cpus: 1, gpus: [] }
+
+export type CrashPhase = 'intake' | 'verification' | 'merge'
+type RequestKind = 'submit' | 'lease' | 'attest'
+export const PHASES: CrashPhase[] = ['intake', 'verification', 'merge']
+
+export interface CrashOptions {
+  iterations: number
+  seed?: number
+  log?: (line: string) => void
+}
+
+export interface IterationResult {
+  phase: CrashPhase
+  delayMs: number
+  /** Whether the targeted request was answered before the kill landed. */
+  answered: boolean
+  restartMs: number
+  /** Leases the crash orphaned that expired and were handed out again. */
+  reissued: number
+  /** Submissions the coordinator had kept when it died but never answered: the repeat got the original receipt. */
+  keptUnanswered: number
+  violations: string[]
+}
+
+interface Served { child: ChildProcess, address: string, lines: string[] }
+
+/** `autoresearch-coordinator serve` on `home`; resolves once it prints its ready event. */
+async function serve (home: string): Promise<Served> {
+  const args = [join(ROOT, 'coordinator', 'bin', 'autoresearch-coordinator.js'), 'serve', '--home', home, '--listen', '/ip4/127.0.0.1/tcp/0', '--http-port', '0', '--json']
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } })
+  const lines: string[] = []
+  createInterface({ input: child.stderr! }).on('line', (line) => { lines.push(`stderr: ${line}`) })
+  const address = await new Promise<string>((resolvePromise, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`coordinator did not start within 60 s:\n${lines.join('\n')}`)) }, 60_000)
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line)
+      try {
+        const event = JSON.parse(line) as { event?: string, multiaddrs?: string[] }
+        if (event.event === 'ready') { clearTimeout(timer); resolvePromise(event.multiaddrs?.[0] as string) }
+      } catch {}
+    })
+    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`coordinator exited (${code ?? signal}):\n${lines.join('\n')}`)) })
+  })
+  return { child, address, lines }
+}
+
+async function kill (served: Served): Promise<void> {
+  if (served.child.exitCode !== null || served.child.signalCode !== null) return
+  const exited = new Promise((r) => served.child.once('exit', r))
+  served.child.kill('SIGKILL')
+  await exited
+}
+
+/** What the peers were told, across all iterations: each of these must survive every crash. */
+interface Acknowledged {
+  receipts: ReceiptBody[]
+  attestedJobs: number[]
+  mergedCandidates: number[]
+}
+
+const sleep = async (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+export class CrashHarness {
+  readonly home: string
+  readonly #scratch: string
+  readonly #random: () => number
+  readonly #acked: Acknowledged = { receipts: [], attestedJobs: [], mergedCandidates: [] }
+  /** Candidate commits the workload made to win; every other candidate is attested as no gain. */
+  readonly #good = new Set<string>()
+  #served?: Served
+  #node?: AutoresearchNode
+  #verifier!: Identity
+  #causeId = ''
+  #previousBest?: string
+  #expiredSoFar = 0
+  /** How long each kind of request took when nothing was killed, to aim kills inside one. */
+  readonly #durations: Record<RequestKind, number[]> = { submit: [], lease: [], attest: [] }
+
+  #typical (kind: RequestKind): number {
+    const sorted = this.#durations[kind].slice(-50).sort((a, b) => a - b)
+    return sorted.length === 0 ? 50 : sorted[sorted.length >> 1] as number
+  }
+
+  private constructor (scratch: string, seed: number) {
+    this.#scratch = scratch
+    this.home = join(scratch, 'home')
+    this.#random = prng(seed)
+  }
+
+  static async start (seed = 1): Promise<CrashHarness> {
+    const harness = new CrashHarness(mkdtempSync(join(tmpdir(), 'ar-crash-')), seed)
+    const { paths, causeId } = await initHome(harness.home, TOY)
+    harness.#causeId = causeId
+    // Short leases, so a job orphaned by a crash is handed out again within a second.
+    const config = JSON.parse(fs.readFileSync(paths.config, 'utf8')) as Record<string, unknown>
+    fs.writeFileSync(paths.config, JSON.stringify({ ...config, leaseSeconds: 1 }))
+    harness.#verifier = Identity.load(paths.verifierIdentity)
+    harness.#node = await createNode({ identity: harness.#verifier })
+    harness.#served = await serve(harness.home)
+    return harness
+  }
+
+  get #client (): CoordinatorClient {
+    return new CoordinatorClient(this.#node as AutoresearchNode, (this.#served as Served).address)
+  }
+
+  async #clientFor (identity: Identity): Promise<{ client: CoordinatorClient, node: AutoresearchNode }> {
+    const node = await createNode({ identity })
+    return { client: new CoordinatorClient(node, (this.#served as Served).address), node }
+  }
+
+  /**
+   * One iteration: workload, SIGKILL inside `phase`, restart, checks, drain. The kill
+   * lands `fraction` × the typical duration of the targeted request after it is sent
+   * (fractions up to 1.5 spread kills over the whole request and just after it).
+   */
+  async iterate (phase: CrashPhase, fraction: number): Promise<IterationResult> {
+    const submitter = Identity.generate()
+    const { client, node } = await this.#clientFor(submitter)
+    const gitdir = join(this.#scratch, `submitter-${submitter.publicKey.slice(0, 8)}.git`)
+    const served = this.#served as Served
+    let killed: Promise<void> | undefined
+    let answered = false
+    let delayMs = 0
+    const armed = async <T>(kind: RequestKind, target: boolean, send: () => Promise<T>): Promise<T> => {
+      if (!target || killed !== undefined) {
+        const started = performance.now()
+        const reply = await send()
+        if (killed === undefined) this.#durations[kind].push(performance.now() - started)
+        return reply
+      }
+      delayMs = Math.round(fraction * this.#typical(kind))
+      killed = sleep(delayMs).then(async () => kill(served))
+      const reply = await send()
+      answered = true
+      return reply
+    }
+    const unanswered: Array<{ commit: string, parent: string, claimed: number }> = []
+    try {
+      const info = await client.info()
+      await ensureBareRepo(gitdir)
+      await client.sync(gitdir, info.best.commit, [])
+      const text = await readFileAt(gitdir, info.best.commit, 'train.py') as string
+      const tag = `${Date.now()}-${Math.floor(this.#random() * 1e9)}`
+      const good = await commitWithChanges(gitdir, info.best.commit, { 'train.py': `${text}\n# good ${tag}\n` }, 'good')
+      const bad = await commitWithChanges(gitdir, info.best.commit, { 'train.py': `${text}\n# bad ${tag}\n` }, 'bad')
+      const submissions = [{ commit: good, parent: info.best.commit, claimed: 0.06 }, { commit: bad, parent: info.best.commit, claimed: 0.079 }]
+      if (this.#previousBest !== undefined) {
+        // On the previous best, with a change at the top of the file: it is rebased when leased.
+        await client.sync(gitdir, this.#previousBest, [info.best.commit])
+        const old = await readFileAt(gitdir, this.#previousBest, 'train.py') as string
+        submissions.push({ commit: await commitWithChanges(gitdir, this.#previousBest, { 'train.py': `# stale ${tag}\n${old}` }, 'stale'), parent: this.#previousBest, claimed: 0.079 })
+      }
+      this.#previousBest = info.best.commit
+      this.#good.add(good)
+      unanswered.push(...submissions)
+      const targetIndex = Math.floor(this.#random() * submissions.length)
+      for (const [i, s] of submissions.entries()) {
+        const reply = await armed('submit', phase === 'intake' && i === targetIndex, async () => this.#submit(client, submitter, gitdir, s))
+        this.#acked.receipts.push(reply)
+        unanswered.splice(unanswered.indexOf(s), 1)
+      }
+      // Verify everything leased: the kill lands on a lease (with its rebases), a rejecting attestation or the merge.
+      const target = (job: Job): boolean => phase === 'merge' ? this.#good.has(job.candidate) : phase === 'verification' && !this.#good.has(job.candidate)
+      for (let step = 0; step < 10; step++) {
+        const job = (await armed('lease', phase === 'verification' && this.#random() < 0.5, async () => this.#client.lease(this.#verifier, this.#causeId, HARDWARE))).job
+        if (job === null) break
+        await armed('attest', target(job), async () => this.#attest(job))
+      }
+    } catch {
+      // The coordinator died under the workload: what follows checks what it had answered.
+    }
+    if (killed === undefined) killed = sleep(delayMs).then(async () => kill(served))
+    await killed
+    const refBefore = await git.resolveRef({ fs: gitFs, gitdir: homePaths(this.home).gitdir, ref: BEST_REF }).catch(() => 'unreadable')
+
+    const started = performance.now()
+    this.#served = await serve(this.home)
+    const restartMs = performance.now() - started
+    const again = new CoordinatorClient(node, this.#served.address)
+    // A submission whose answer the crash swallowed is sent again: kept or not, it must get a receipt now.
+    let keptUnanswered = 0
+    for (const s of unanswered) {
+      const receipt = await this.#submit(again, submitter, gitdir, s)
+      if (receipt.receivedAt < Date.now() - restartMs) keptUnanswered++
+      this.#acked.receipts.push(receipt)
+    }
+    await node.stop()
+    const violations = await this.check(refBefore)
+    const reissued = await this.drain()
+    violations.push(...this.#checkJobs())
+    return { phase, delayMs, answered, restartMs, reissued, keptUnanswered, violations }
+  }
+
+  async #submit (client: CoordinatorClient, identity: Identity, gitdir: string, s: { commit: string, parent: string, claimed: number }): Promise<ReceiptBody> {
+    const pack = await packForSubmission(gitdir, s.commit, s.parent)
+    const { receipt } = await client.submit(identity, { causeId: this.#causeId, parent: s.parent, candidate: s.commit, claimedMetric: s.claimed, logDigest: sha256Hex(''), description: 'crash workload' }, pack)
+    return receipt
+  }
+
+  /** Fabricated trials: a clear gain for the workload's good candidates, none for the rest. */
+  async #attest (job: Job): Promise<{ verdict: { state: string } }> {
+    const gain = this.#good.has(job.candidate) ? 0.02 : 0
+    const trials: Trial[] = job.seeds.map((seed, i) => {
+      const baseline = 0.08 + 0.003 * Math.sin(seed + i)
+      return { seed, baseline, candidate: baseline - gain + 0.0005 * Math.cos(seed * 7 + i), baselineLogDigest: sha256Hex('b'), candidateLogDigest: sha256Hex('c') }
+    })
+    const reply = await this.#client.attest(this.#verifier, { causeId: this.#causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: HARDWARE })
+    this.#acked.attestedJobs.push(job.jobId)
+    if (reply.verdict.state === 'accepted') this.#acked.mergedCandidates.push(reply.verdict.candidateSeq)
+    return reply
+  }
+
+  #db (): Database.Database {
+    return new Database(homePaths(this.home).database, { readonly: true, fileMustExist: true })
+  }
+
+  /** Receipts, attestations and merges that were answered are all there; refs and database agree. */
+  async check (refBefore: string): Promise<string[]> {
+    const violations: string[] = []
+    const { gitdir } = homePaths(this.home)
+    const db = this.#db()
+    try {
+      for (const r of this.#acked.receipts) {
+        const row = db.prepare('SELECT commit_oid, tree_oid, submitter FROM candidates WHERE seq = ?').get(r.candidateSeq) as { commit_oid: string, tree_oid: string, submitter: string } | undefined
+        if (row === undefined) violations.push(`receipt #${r.candidateSeq} was lost`)
+        else if (row.commit_oid !== r.candidate || row.tree_oid !== r.tree || row.submitter !== r.submitter) violations.push(`receipt #${r.candidateSeq} names other objects than the database`)
+        else await assertCompleteTree(gitdir, r.candidate, 1 << 24).catch((err: Error) => { violations.push(`candidate #${r.candidateSeq}'s objects are unreadable: ${err.message}`) })
+      }
+      for (const id of this.#acked.attestedJobs) {
+        if (db.prepare('SELECT 1 FROM attestations WHERE job_id = ?').get(id) === undefined) violations.push(`answered attestation for job ${id} was lost`)
+      }
+      for (const seq of this.#acked.mergedCandidates) {
+        if (db.prepare("SELECT 1 FROM merges WHERE candidate_seq = ? AND kind = 'merge'").get(seq) === undefined) violations.push(`answered merge of candidate #${seq} was lost`)
+      }
+      const merges = (db.prepare('SELECT commit_oid FROM merges ORDER BY seq').all() as Array<{ commit_oid: string }>).map((m) => m.commit_oid)
+      const best = merges[merges.length - 1] as string
+      const refNow = await git.resolveRef({ fs: gitFs, gitdir, ref: BEST_REF })
+      if (refNow !== best) violations.push(`after restart the best ref is ${refNow}, the database says ${best}`)
+      // Before the restart the ref may lag the database by the merge in flight, never lead it.
+      if (!merges.slice(-2).includes(refBefore)) violations.push(`before restart the best ref was ${refBefore}, not one of the last two merges`)
+      await assertCompleteTree(gitdir, best, 1 << 24).catch((err: Error) => { violations.push(`the best commit is unreadable: ${err.message}`) })
+    } finally {
+      db.close()
+    }
+    violations.push(...leftovers(gitdir))
+    return violations
+  }
+
+  /**
+   * Plays the host's verifier until every candidate is decided. Leases the crash
+   * orphaned expire (1 s here) and are handed out again; returns how many were.
+   */
+  async drain (): Promise<number> {
+    const deadline = Date.now() + 60_000
+    while (Date.now() < deadline) {
+      const { job } = await this.#client.lease(this.#verifier, this.#causeId, HARDWARE)
+      if (job !== null) {
+        await this.#attest(job).catch(() => {})
+        continue
+      }
+      const db = this.#db()
+      const open = (db.prepare("SELECT COUNT(*) AS n FROM candidates WHERE state IN ('queued', 'verifying')").get() as { n: number }).n
+      db.close()
+      if (open === 0) break
+      await sleep(250)
+    }
+    const db = this.#db()
+    const expired = (db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE state = 'expired'").get() as { n: number }).n
+    db.close()
+    const reissued = expired - this.#expiredSoFar
+    this.#expiredSoFar = expired
+    return reissued
+  }
+
+  #checkJobs (): string[] {
+    const db = this.#db()
+    try {
+      const open = db.prepare("SELECT seq, state FROM candidates WHERE state IN ('queued', 'verifying')").all() as Array<{ seq: number, state: string }>
+      const jobs = db.prepare("SELECT id, state FROM jobs WHERE state NOT IN ('done', 'expired')").all() as Array<{ id: number, state: string }>
+      return [
+        ...open.map((c) => `candidate #${c.seq} is still ${c.state} after the drain`),
+        ...jobs.map((j) => `job ${j.id} is still ${j.state} after the drain`)
+      ]
+    } finally {
+      db.close()
+    }
+  }
+
+  async stop (): Promise<void> {
+    await this.#node?.stop()
+    if (this.#served !== undefined) {
+      const exited = new Promise((r) => this.#served?.child.once('exit', r))
+      this.#served.child.kill('SIGTERM')
+      await exited
+    }
+  }
+}
+
+/** Files a crash may leave that start-up must have removed: staged packs, half-written objects, packs without an index. */
+function leftovers (gitdir: string): string[] {
+  const found: string[] = []
+  const incoming = join(gitdir, 'incoming')
+  if (fs.existsSync(incoming) && fs.readdirSync(incoming).length > 0) found.push(`incoming/ still holds ${fs.readdirSync(incoming).join(', ')}`)
+  for (const file of fs.readdirSync(gitdir, { recursive: true }) as string[]) {
+    if (file.endsWith(PARTIAL_SUFFIX)) found.push(`half-written file ${file} left behind`)
+  }
+  const packDir = join(gitdir, 'objects', 'pack')
+  for (const file of fs.existsSync(packDir) ? fs.readdirSync(packDir) : []) {
+    if (file.endsWith('.pack') && !fs.existsSync(join(packDir, file.replace(/\.pack$/, '.idx')))) found.push(`pack ${file} has no index`)
+  }
+  return found
+}
+
+/** Runs `iterations` kills, cycling through the phases, with random delays. */
+export async function crashLoop (opts: CrashOptions): Promise<{ results: IterationResult[], home: string, merges: number, candidates: Record<string, number> }> {
+  const harness = await CrashHarness.start(opts.seed ?? 1)
+  const random = prng((opts.seed ?? 1) + 1)
+  const results: IterationResult[] = []
+  try {
+    for (let i = 0; i < opts.iterations; i++) {
+      const phase = PHASES[i % PHASES.length] as CrashPhase
+      const result = await harness.iterate(phase, random() * 1.5)
+      results.push(result)
+      opts.log?.(`kill ${i + 1}/${opts.iterations}: ${phase} +${result.delayMs} ms, ${result.answered ? 'answered' : 'unanswered'}, restart ${Math.round(result.restartMs)} ms, ${result.reissued} re-issued, ${result.keptUnanswered} kept unanswered, ${result.violations.length} violation(s)${result.violations.length > 0 ? `: ${result.violations.join('; ')}` : ''}`)
+    }
+  } finally {
+    await harness.stop()
+  }
+  const db = new Database(homePaths(harness.home).database, { readonly: true, fileMustExist: true })
+  const merges = (db.prepare("SELECT COUNT(*) AS n FROM merges WHERE kind = 'merge'").get() as { n: number }).n
+  const candidates = Object.fromEntries((db.prepare('SELECT state, COUNT(*) AS n FROM candidates GROUP BY state').all() as Array<{ state: string, n: number }>).map((r) => [r.state, r.n]))
+  db.close()
+  return { results, home: harness.home, merges, candidates }
+}
