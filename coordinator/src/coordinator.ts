@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events'
 import * as fs from 'node:fs'
 import git from 'isomorphic-git'
 import {
-  AttestRequest, bestTopic, cleanIncoming, gitFs, CandidateStatusRequest, createNode, exportPack, FetchRequest, handleRequests, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE,
-  metricSource, objectsMissing, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCandidateError, UnknownCommitError,
+  AttestRequest, bestTopic, gitFs, CandidateStatusRequest, createNode, exportPack, FetchRequest, handleRequests, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE,
+  metricSource, objectsMissing, removePartialFiles, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCandidateError, UnknownCommitError,
   type AnnouncementBody, type AutoresearchNode, type CandidateStatusReply, type InfoReply, type Manifest
 } from '@autoresearch/protocol'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
@@ -93,8 +93,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     const program = await readFileAt(paths.gitdir, best.commit_oid, manifest.program) ?? ''
     const coordinator = new Coordinator(paths, store, identity, config, manifest, program)
     coordinator.#unlock = unlock
-    // The home is locked to this process, so anything still staged was left by a crash.
-    await cleanIncoming(paths.gitdir)
+    // The home is locked to this process, so a file still being written was left by a crash.
+    await removePartialFiles(paths.gitdir)
     await coordinator.recover()
     return coordinator
   }

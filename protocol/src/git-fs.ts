@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 
-/** Suffix of files being written; a crash can leave them, `cleanIncoming` removes them. */
+/** Suffix of files being written; a crash can leave them, `removePartialFiles` removes them. */
 export const PARTIAL_SUFFIX = '.partial'
 
 async function writeFileAtomically (path: string, data: Uint8Array | string, options?: fs.WriteFileOptions): Promise<void> {

@@ -5,19 +5,20 @@ import { CorruptPackError, PackTooLargeError } from './errors.ts'
 const TYPES: Record<number, string> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' }
 
 export interface PackObject { oid: string, type: string, size: number }
+export interface PackEntry extends PackObject { content: Buffer }
 
 /**
- * Walks every entry of a pack before anything indexes it. Our packs are never
- * deltified, so delta entries (types 6 and 7) are refused: they are what made
- * isomorphic-git's indexer recurse forever on a self-referencing delta. Each entry is
- * inflated with its declared size as a hard cap (no decompression bombs), the entry
- * count must match the header, and nothing may follow the last entry but the trailer.
+ * Walks every entry of a pack, one at a time, before anything is stored. Our packs
+ * are never deltified, so delta entries (types 6 and 7) are refused: they are what
+ * made isomorphic-git's indexer recurse forever on a self-referencing delta. Each
+ * entry is inflated with its declared size as a hard cap (no decompression bombs),
+ * the entry count must match the header, and nothing may follow the last entry but
+ * the trailer (checked after the last entry is yielded: callers undo on a throw).
  */
-export function inspectPack (pack: Uint8Array, maxObjectBytes: number): PackObject[] {
+export function * packEntries (pack: Uint8Array, maxObjectBytes: number): Generator<PackEntry> {
   const buf = Buffer.from(pack.buffer, pack.byteOffset, pack.byteLength)
   const count = buf.readUInt32BE(8)
   const end = buf.length - 20
-  const objects: PackObject[] = []
   let pos = 12
   for (let i = 0; i < count; i++) {
     if (pos >= end) throw new CorruptPackError(`pack announces ${count} objects but holds ${i}`)
@@ -43,8 +44,14 @@ export function inspectPack (pack: Uint8Array, maxObjectBytes: number): PackObje
     if (inflated.buffer.length !== size) throw new CorruptPackError(`pack entry ${i} inflates to ${inflated.buffer.length} bytes, not the declared ${size}`)
     pos += inflated.engine.bytesWritten
     const oid = createHash('sha1').update(`${type} ${size}\0`).update(inflated.buffer).digest('hex')
-    objects.push({ oid, type, size })
+    yield { oid, type, size, content: inflated.buffer }
   }
   if (pos !== end) throw new CorruptPackError(`pack has ${end - pos} unexpected bytes after its last object`)
+}
+
+/** Every entry's id, type and size, after the same checks (nothing kept in memory). */
+export function inspectPack (pack: Uint8Array, maxObjectBytes: number): PackObject[] {
+  const objects: PackObject[] = []
+  for (const { oid, type, size } of packEntries(pack, maxObjectBytes)) objects.push({ oid, type, size })
   return objects
 }
