@@ -147,14 +147,33 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 type CompleteTrial = Trial & { verifier: string, baseline: number, candidate: number }
 
 /**
+ * Spread of the gains around each verifier's own mean, pooled over verifiers. The
+ * spread of all gains together is the wrong yardstick for comparing verifiers: a
+ * liar that scatters its invented gains widens it until its gap to an honest
+ * verifier looks like noise (B6).
+ */
+function withinVerifierSd (gainsBy: Map<string, number[]>): number | undefined {
+  let squares = 0
+  let dof = 0
+  for (const gains of gainsBy.values()) {
+    const m = mean(gains)
+    squares += gains.reduce((a, g) => a + (g - m) ** 2, 0)
+    dof += gains.length - 1
+  }
+  return dof > 0 ? Math.sqrt(squares / dof) : undefined
+}
+
+/**
  * Verifiers whose own mean improvement is far from the median verifier's. With two
  * verifiers there is no median to trust: a gap between them is a split (another
  * verifier is asked) and nobody is blamed yet.
  */
-function disagreeing (ctx: VerificationContext, trials: CompleteTrial[], sd: number): { split: boolean, outliers: string[] } {
+function disagreeing (ctx: VerificationContext, trials: CompleteTrial[], pooledSd: number): { split: boolean, outliers: string[] } {
   const verifiers = [...new Set(trials.map((t) => t.verifier))]
   if (verifiers.length < 2) return { split: false, outliers: [] }
-  const gains = new Map(verifiers.map((v) => [v, mean(trials.filter((t) => t.verifier === v).map((t) => improvement(ctx.manifest, t.baseline, t.candidate)))]))
+  const gainsBy = new Map(verifiers.map((v) => [v, trials.filter((t) => t.verifier === v).map((t) => improvement(ctx.manifest, t.baseline, t.candidate))]))
+  const gains = new Map([...gainsBy].map(([v, g]) => [v, mean(g)]))
+  const sd = withinVerifierSd(gainsBy) ?? pooledSd
   const perVerifier = Math.max(1, Math.min(...verifiers.map((v) => trials.filter((t) => t.verifier === v).length)))
   const tolerance = Math.max(2 * ctx.manifest.verification.minImprovement, 4 * sd / Math.sqrt(perVerifier))
   const sorted = [...gains.values()].sort((a, b) => a - b)
@@ -213,6 +232,9 @@ function decide (ctx: VerificationContext, candidate: CandidateRow, attestations
   let verdict: StoredVerdict
   if (failed.length > 0) {
     verdict = { ...base, state: 'rejected', reason: `${failed.length} trial(s) produced no metric: ${failed.map((t) => t.failure ?? 'unknown').join('; ').slice(0, 500)}` }
+  } else if (twoWaySplit) {
+    // Still two camps after the last round and no majority to tell which one lies: never merge on that.
+    verdict = { ...base, state: 'rejected', reason: `verifiers still disagree after ${candidate.rounds} rounds and no third measurement settled it` }
   } else if (seedInsensitive) {
     verdict = { ...base, state: 'rejected', reason: `the candidate gives the same ${manifest.metric.name} for ${new Set(complete.map((t) => t.seed)).size} different seeds while the baseline does not: it ignores AUTORESEARCH_SEED (a fixed lucky seed is not an improvement)` }
   } else if (!test.passed) {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Identity, type Job } from '@autoresearch/protocol'
-import { dailyQuota } from 'autoresearch-coordinator'
+import { dailyQuota, MAX_ROUNDS } from 'autoresearch-coordinator'
 import { setConstant } from '../network.ts'
 import {
   attestationBody, causeWith, expectRefused, HARDWARE, NOISY, sendAttestation, sleep, snapshot, startArena, TOY, trialsFor, type Arena, type Snapshot
@@ -152,18 +152,23 @@ describe('open verification with a quorum of two (real runs)', () => {
     expect(standing(await snapshot(arena.running))).toEqual(standing(before))
   })
 
-  // BUG B6: with two verifiers per round, the split rule tolerates a gap of 4·sd/√n where
-  // sd is the pooled spread of *both* verifiers' gains. A liar that spreads its invented
-  // gains widens sd, so the gap to the honest verifier stays inside the tolerance; the
-  // pooled t-test then passes on the liar's numbers and a no-op is merged with quorum 2.
-  // (Gains 1.6, 0.4, 1.6, 0.4, 1.0 against an honest ~0: t ≈ 2.3 > 1.83, gap 1.0 < 1.18.)
-  it.fails('does not merge a no-op when one of two verifiers lies with spread-out gains [BUG B6: merged]', async () => {
+  // B6 (fixed): the split rule compared the two verifiers against the pooled spread of
+  // *both* verifiers' gains, which a liar widens by spreading its invented gains; the
+  // pooled t-test then passed on the liar's numbers. Verifiers are now compared with the
+  // spread within each verifier, and a split that no third verifier settles is rejected.
+  it('does not merge a no-op when one of two verifiers lies with spread-out gains (B6, fixed)', async () => {
     const before = await snapshot(arena.running)
     const seq = await arena.net.submitEdit(Identity.generate(), setConstant('SALT', 13), { claimedMetric: 1.3 })
-    await lie([1.6, 0.4, 1.6, 0.4, 1.0])
-    expect(await (await arena.net.verifier()).runOnce()).toBe(0)
+    const a = await arena.net.verifier()
+    // Only the liar and one honest verifier show up, round after round.
+    for (let round = 1; round <= MAX_ROUNDS && arena.net.state(seq) !== 'rejected'; round++) {
+      await lie([1.6, 0.4, 1.6, 0.4, 1.0])
+      expect(await a.runOnce()).toBe(0)
+      expect(arena.net.state(seq)).not.toBe('merged')
+    }
     const row = arena.running.coordinator.store.candidate(seq)!
-    expect(row.state, row.reason ?? '').not.toBe('merged')
+    expect(row.state, row.reason ?? '').toBe('rejected')
+    expect(row.reason).toMatch(/verifiers still disagree after \d rounds/)
     expect(standing(await snapshot(arena.running))).toEqual(standing(before))
   })
 })
