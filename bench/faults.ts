@@ -24,6 +24,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     violationDetails: violations.slice(0, 20),
     keptButUnansweredSubmissions: results.reduce((a, r) => a + r.keptUnanswered, 0),
     leasesReissued: results.reduce((a, r) => a + r.reissued, 0),
+    refsRepairedAtStart: results.filter((r) => r.refRepaired).length,
     merges,
     candidates,
     restartMsP50: pct(0.5),

@@ -43,6 +43,8 @@ export interface IterationResult {
   reissued: number
   /** Submissions the coordinator had kept when it died but never answered: the repeat got the original receipt. */
   keptUnanswered: number
+  /** The kill fell between a merge's database commit and its ref write: start-up re-pointed the ref. */
+  refRepaired: boolean
   violations: string[]
 }
 
@@ -210,10 +212,10 @@ export class CrashHarness {
       this.#acked.receipts.push(receipt)
     }
     await node.stop()
-    const violations = await this.check(refBefore)
+    const { violations, refRepaired } = await this.check(refBefore)
     const reissued = await this.drain()
     violations.push(...this.#checkJobs())
-    return { phase, delayMs, answered, restartMs, reissued, keptUnanswered, violations }
+    return { phase, delayMs, answered, restartMs, reissued, keptUnanswered, refRepaired, violations }
   }
 
   async #submit (client: CoordinatorClient, identity: Identity, gitdir: string, s: { commit: string, parent: string, claimed: number }): Promise<ReceiptBody> {
@@ -240,7 +242,7 @@ export class CrashHarness {
   }
 
   /** Receipts, attestations and merges that were answered are all there; refs and database agree. */
-  async check (refBefore: string): Promise<string[]> {
+  async check (refBefore: string): Promise<{ violations: string[], refRepaired: boolean }> {
     const violations: string[] = []
     const { gitdir } = homePaths(this.home)
     const db = this.#db()
@@ -268,7 +270,7 @@ export class CrashHarness {
       db.close()
     }
     violations.push(...leftovers(gitdir))
-    return violations
+    return { violations, refRepaired: refBefore !== await git.resolveRef({ fs: gitFs, gitdir, ref: BEST_REF }) }
   }
 
   /**
@@ -336,7 +338,7 @@ export async function crashLoop (opts: CrashOptions): Promise<{ results: Iterati
       const phase = PHASES[i % PHASES.length] as CrashPhase
       const result = await harness.iterate(phase, random() * 1.5)
       results.push(result)
-      opts.log?.(`kill ${i + 1}/${opts.iterations}: ${phase} +${result.delayMs} ms, ${result.answered ? 'answered' : 'unanswered'}, restart ${Math.round(result.restartMs)} ms, ${result.reissued} re-issued, ${result.keptUnanswered} kept unanswered, ${result.violations.length} violation(s)${result.violations.length > 0 ? `: ${result.violations.join('; ')}` : ''}`)
+      opts.log?.(`kill ${i + 1}/${opts.iterations}: ${phase} +${result.delayMs} ms, ${result.answered ? 'answered' : 'unanswered'}, restart ${Math.round(result.restartMs)} ms, ${result.reissued} re-issued, ${result.keptUnanswered} kept unanswered,${result.refRepaired ? ' ref repaired,' : ''} ${result.violations.length} violation(s)${result.violations.length > 0 ? `: ${result.violations.join('; ')}` : ''}`)
     }
   } finally {
     await harness.stop()

@@ -15,26 +15,14 @@ const DIRECTORY = '040000'
 export interface TreeEntry { path: string, oid: string, mode: string }
 export interface ChangedPath { path: string, change: 'added' | 'modified' | 'deleted' | 'mode' }
 
-/** Every object reachable from `commits` (commits, trees, blobs), walking history. */
-async function reachableObjects (gitdir: string, commits: string[], into: Set<string>): Promise<void> {
-  const queue = [...commits]
-  while (queue.length > 0) {
-    const oid = queue.pop() as string
-    if (into.has(oid)) continue
-    const { commit } = await git.readCommit({ fs: gitFs, gitdir, oid })
-    into.add(oid)
-    await treeObjects(gitdir, commit.tree, into)
-    queue.push(...commit.parent)
-  }
-}
-
-async function treeObjects (gitdir: string, treeOid: string, into: Set<string>): Promise<void> {
-  if (into.has(treeOid)) return
+/** A tree's objects (itself, subtrees, blobs) not in `known`; a subtree in `known` is not opened. */
+async function treeObjects (gitdir: string, treeOid: string, into: Set<string>, known: Set<string> = into): Promise<void> {
+  if (known.has(treeOid) || into.has(treeOid)) return
   into.add(treeOid)
   const { tree } = await git.readTree({ fs: gitFs, gitdir, oid: treeOid })
   for (const entry of tree) {
-    if (entry.type === 'tree') await treeObjects(gitdir, entry.oid, into)
-    else into.add(entry.oid)
+    if (entry.type === 'tree') await treeObjects(gitdir, entry.oid, into, known)
+    else if (!known.has(entry.oid)) into.add(entry.oid)
   }
 }
 
@@ -55,18 +43,38 @@ export async function hasCommit (gitdir: string, oid: string): Promise<boolean> 
 }
 
 /**
- * The objects `want` needs that a peer holding `have` lacks: everything reachable
- * from `want` minus everything reachable from the `have` commits this repo knows.
+ * The objects `want` needs that a peer holding `have` lacks. History is walked back
+ * from `want` only until it meets a commit the peer has; what the peer has is taken
+ * to be those boundary commits' trees. The cost follows the new commits, not the
+ * length of history (a peer with an unrelated old object may get it once more).
  */
 export async function objectsMissing (gitdir: string, want: string, have: string[]): Promise<string[]> {
   if (!await hasCommit(gitdir, want)) throw new UnknownCommitError(`commit ${want} is not known here`)
-  const known = new Set<string>()
-  const haves: string[] = []
-  for (const oid of have) if (await hasCommit(gitdir, oid)) haves.push(oid)
-  await reachableObjects(gitdir, haves, known)
-  const needed = new Set<string>(known)
-  await reachableObjects(gitdir, [want], needed)
-  return [...needed].filter((oid) => !known.has(oid))
+  const haves = new Set(have)
+  const newCommits: Array<{ oid: string, tree: string }> = []
+  const boundary: string[] = []
+  const seen = new Set<string>()
+  const queue = [want]
+  while (queue.length > 0) {
+    const oid = queue.pop() as string
+    if (seen.has(oid)) continue
+    seen.add(oid)
+    if (haves.has(oid) && await hasCommit(gitdir, oid)) {
+      boundary.push(oid)
+      continue
+    }
+    const { commit } = await git.readCommit({ fs: gitFs, gitdir, oid })
+    newCommits.push({ oid, tree: commit.tree })
+    queue.push(...commit.parent)
+  }
+  const known = new Set<string>(boundary)
+  for (const oid of boundary) await treeObjects(gitdir, (await commitTree(gitdir, oid)).tree, known)
+  const needed = new Set<string>()
+  for (const { oid, tree } of newCommits) {
+    needed.add(oid)
+    await treeObjects(gitdir, tree, needed, known)
+  }
+  return [...needed]
 }
 
 /** A pack of the given objects (undeltified, as isomorphic-git writes them). */

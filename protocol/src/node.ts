@@ -38,7 +38,10 @@ export async function createNode (opts: NodeOptions = {}) {
       // Announcements are signed by the coordinator's identity inside the payload, so
       // gossipsub's own message signing is redundant but harmless; flood publishing
       // reaches every directly connected worker without waiting for a mesh to form.
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, floodPublish: true, emitSelf: false })
+      // Many volunteers share one address (a lab, a campus, a cloud NAT): gossipsub's
+      // IP-colocation penalty pushed every one of them below the publish threshold once
+      // 14 connected from one address (found by the load suite), so it is off.
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, floodPublish: true, emitSelf: false, scoreParams: { IPColocationFactorWeight: 0 } })
     }
   })
 }
