@@ -2,8 +2,8 @@ import '@autoresearch/protocol'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import { selectBackend, type SandboxKind } from '@autoresearch/runner'
-import { configDir, CoordinatorClient, createNode, dataDir, Identity } from '@autoresearch/protocol'
-import { sleep, Verifier, type VerifierEvent } from './verifier.ts'
+import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, Identity, retryWithBackoff } from '@autoresearch/protocol'
+import { Verifier, type VerifierEvent } from './verifier.ts'
 
 function describe (e: VerifierEvent): string | undefined {
   switch (e.type) {
@@ -30,10 +30,7 @@ const program = new Command('autoresearch-verifier')
     const { identity, created } = Identity.loadOrCreate(resolve(opts.identity))
     if (created) console.error(`created verifier identity ${identity.publicKey} in ${opts.identity}; the coordinator must allowlist this key`)
     const node = await createNode({ identity })
-    const controller = new AbortController()
-    const stop = (): void => { controller.abort() }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
+    const controller = abortOnSignals()
     const verifier = new Verifier({ client: new CoordinatorClient(node, opts.coordinator), identity, stateDir: resolve(opts.state), backend })
     verifier.on('event', (e) => {
       if (opts.json === true) console.log(JSON.stringify({ event: e.type, ...e }))
@@ -42,18 +39,11 @@ const program = new Command('autoresearch-verifier')
     console.error(`verifier ${identity.publicKey.slice(0, 16)}… working for ${opts.coordinator}`)
     const maxJobs = opts.maxJobs === undefined ? undefined : Number(opts.maxJobs)
     let done = 0
-    let backoffMs = 1000
-    while (!controller.signal.aborted && (maxJobs === undefined || done < maxJobs)) {
-      try {
-        done += await verifier.run({ signal: controller.signal, maxJobs: maxJobs === undefined ? undefined : maxJobs - done })
-        backoffMs = 1000
-      } catch (err) {
-        if (controller.signal.aborted) break
-        console.error(`verifier: ${(err as Error).name}: ${(err as Error).message}; retrying in ${backoffMs / 1000} s`)
-        await sleep(backoffMs, controller.signal)
-        backoffMs = Math.min(backoffMs * 2, 60_000)
-      }
-    }
+    await retryWithBackoff(async () => { done += await verifier.run({ signal: controller.signal, maxJobs: maxJobs === undefined ? undefined : maxJobs - done }) }, {
+      signal: controller.signal,
+      done: () => maxJobs !== undefined && done >= maxJobs,
+      onError: (err, ms) => { console.error(`verifier: ${err.name}: ${err.message}; retrying in ${ms / 1000} s`) }
+    })
     await node.stop()
   })
 

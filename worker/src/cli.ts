@@ -2,7 +2,7 @@ import '@autoresearch/protocol'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import { selectBackend, type SandboxKind } from '@autoresearch/runner'
-import { configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity } from '@autoresearch/protocol'
+import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity, retryWithBackoff } from '@autoresearch/protocol'
 import { commandAgent } from './agents/command.ts'
 import { openaiAgent } from './agents/openai.ts'
 import { searchAgent } from './agents/search.ts'
@@ -73,10 +73,7 @@ const program = new Command('autoresearch-worker')
     const { identity, created } = Identity.loadOrCreate(resolve(opts.identity))
     if (created) console.error(`created your identity ${identity.publicKey} in ${opts.identity}`)
     const node = await createNode({ identity })
-    const controller = new AbortController()
-    const stop = (): void => { controller.abort() }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
+    const controller = abortOnSignals()
     const seed = Number(opts.seed)
     const client = new CoordinatorClient(node, opts.coordinator)
     const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend })
@@ -97,18 +94,11 @@ const program = new Command('autoresearch-worker')
     console.error(`worker ${identity.publicKey.slice(0, 16)}… on ${opts.coordinator}; results in ${worker.results.path}`)
     const limit = opts.once === true ? 1 : opts.maxExperiments === undefined ? undefined : Number(opts.maxExperiments)
     const maxExperiments = limit === undefined ? undefined : worker.experiments + limit
-    let backoffMs = 1000
-    while (!controller.signal.aborted && (maxExperiments === undefined || worker.experiments < maxExperiments)) {
-      try {
-        await worker.run({ signal: controller.signal, maxExperiments })
-        backoffMs = 1000
-      } catch (err) {
-        if (controller.signal.aborted) break
-        console.error(`worker: ${(err as Error).name}: ${(err as Error).message}; retrying in ${backoffMs / 1000} s`)
-        await new Promise((resolve) => setTimeout(resolve, backoffMs))
-        backoffMs = Math.min(backoffMs * 2, 60_000)
-      }
-    }
+    await retryWithBackoff(async () => worker.run({ signal: controller.signal, maxExperiments }), {
+      signal: controller.signal,
+      done: () => maxExperiments !== undefined && worker.experiments >= maxExperiments,
+      onError: (err, ms) => { console.error(`worker: ${err.name}: ${err.message}; retrying in ${ms / 1000} s`) }
+    })
     status?.stop()
     if (controller.signal.aborted) console.error(`stopped after experiment ${worker.experiments}; state and results.tsv are saved in ${resolve(opts.state)}; run the same command to resume`)
     await node.stop()
