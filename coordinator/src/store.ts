@@ -192,9 +192,14 @@ export class Store {
     })()
   }
 
+  /** An identity's counters; one never seen has zeros (reading never writes: pages call this on GET). */
   identity (publicKey: string): IdentityRow {
+    const row = this.db.prepare('SELECT * FROM identities WHERE public_key = ?').get(publicKey) as IdentityRow | undefined
+    return row ?? { public_key: publicKey, banned: 0, ban_reason: null, accepted: 0, rejected: 0, contradicted: 0, verifier_agreed: 0, verifier_disagreed: 0 }
+  }
+
+  #ensureIdentity (publicKey: string): void {
     this.db.prepare('INSERT OR IGNORE INTO identities (public_key) VALUES (?)').run(publicKey)
-    return this.db.prepare('SELECT * FROM identities WHERE public_key = ?').get(publicKey) as IdentityRow
   }
 
   identities (): IdentityRow[] {
@@ -203,12 +208,12 @@ export class Store {
 
   /** Adds to an identity's counters (accepted, rejected, contradicted, verifier_agreed, verifier_disagreed). */
   bumpIdentity (publicKey: string, column: 'accepted' | 'rejected' | 'contradicted' | 'verifier_agreed' | 'verifier_disagreed', by = 1): void {
-    this.identity(publicKey)
+    this.#ensureIdentity(publicKey)
     this.db.prepare(`UPDATE identities SET ${column} = ${column} + ? WHERE public_key = ?`).run(by, publicKey)
   }
 
   setBanned (publicKey: string, banned: boolean, reason: string | null): void {
-    this.identity(publicKey)
+    this.#ensureIdentity(publicKey)
     this.db.prepare('UPDATE identities SET banned = ?, ban_reason = ? WHERE public_key = ?').run(banned ? 1 : 0, reason, publicKey)
   }
 

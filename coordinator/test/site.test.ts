@@ -113,8 +113,11 @@ describe('leaderboard site', () => {
     expect(json.files).toContain('autoresearch.json')
   })
 
-  it('contributors, queue and about pages', async () => {
+  it('contributors, queue and about pages; reading them writes nothing', async () => {
+    const rows = (): unknown => f.running.coordinator.store.db.prepare('SELECT * FROM identities ORDER BY public_key').all()
+    const before = rows()
     const contributors = await (await get('/contributors')).text()
+    expect(rows()).toEqual(before)
     expect(contributors).toContain(d.submitter.publicKey.slice(0, 12))
     expect(contributors).toContain(d.verifier.publicKey.slice(0, 12))
     expect(contributors).not.toContain('<th>team')
