@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import { dirname, join } from 'node:path'
 import { deflateSync } from 'node:zlib'
 import git from 'isomorphic-git'
 import { asStorageError, CorruptPackError, ForbiddenEntryError, PackTooLargeError, UnknownCommitError } from './errors.ts'
-import { gitFs, PARTIAL_SUFFIX } from './git-fs.ts'
+import { gitFs, PARTIAL_SUFFIX, writeFileAtomically } from './git-fs.ts'
 import { packEntries } from './pack-inspect.ts'
 
 /** Git modes that a cause tree may hold; symlinks (120000) and submodules (160000) may not. */
@@ -112,24 +112,6 @@ function loosePath (gitdir: string, oid: string): string {
   return join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2))
 }
 
-/** Writes under a temporary name, syncs, renames: a kill leaves the whole file or none. */
-async function writeDurably (path: string, bytes: Uint8Array): Promise<void> {
-  const staged = `${path}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`
-  try {
-    const handle = await fs.promises.open(staged, 'w')
-    try {
-      await handle.writeFile(bytes)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await fs.promises.rename(staged, path)
-  } catch (err) {
-    await fs.promises.rm(staged, { force: true })
-    throw err
-  }
-}
-
 /**
  * Stores a pack's objects in the repository, as loose objects. Every object id is
  * recomputed from its content while the pack is read, so an object whose bytes were
@@ -161,7 +143,7 @@ export async function importPack (gitdir: string, pack: Uint8Array, opts: { maxB
       const path = loosePath(gitdir, entry.oid)
       if (fs.existsSync(path)) continue
       await fs.promises.mkdir(dirname(path), { recursive: true })
-      await writeDurably(path, deflateSync(Buffer.concat([Buffer.from(`${entry.type} ${entry.size}\0`), entry.content])))
+      await writeFileAtomically(path, deflateSync(Buffer.concat([Buffer.from(`${entry.type} ${entry.size}\0`), entry.content])), { sync: true })
       added.push(entry.oid)
     }
   } catch (err) {
