@@ -4,12 +4,11 @@
  * random moment inside intake, verification or a merge; it is restarted on the
  * same home and checked. Shared by `npm run bench -- faults` and tests/faults/.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
+import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import git from 'isomorphic-git'
 import {
@@ -18,8 +17,8 @@ import {
 } from '@autoresearch/protocol'
 import { BEST_REF, homePaths, initHome } from 'autoresearch-coordinator'
 import { prng } from 'autoresearch-worker'
+import { ROOT, startBin } from '../../tests/processes.ts'
 
-const ROOT = resolve(import.meta.dirname, '..', '..')
 const TOY = join(ROOT, 'examples', 'toy-regression')
 const HARDWARE = { class: 'simulated verifier', cpus: 1, gpus: [] }
 
@@ -48,26 +47,18 @@ export interface IterationResult {
   violations: string[]
 }
 
-interface Served { child: ChildProcess, address: string, lines: string[] }
+interface Served { child: ChildProcess, address: string }
 
 /** `autoresearch-coordinator serve` on `home`; resolves once it prints its ready event. */
 async function serve (home: string): Promise<Served> {
-  const args = [join(ROOT, 'coordinator', 'bin', 'autoresearch-coordinator.js'), 'serve', '--home', home, '--listen', '/ip4/127.0.0.1/tcp/0', '--http-port', '0', '--json']
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } })
-  const lines: string[] = []
-  createInterface({ input: child.stderr! }).on('line', (line) => { lines.push(`stderr: ${line}`) })
-  const address = await new Promise<string>((resolvePromise, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`coordinator did not start within 60 s:\n${lines.join('\n')}`)) }, 60_000)
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      lines.push(line)
-      try {
-        const event = JSON.parse(line) as { event?: string, multiaddrs?: string[] }
-        if (event.event === 'ready') { clearTimeout(timer); resolvePromise(event.multiaddrs?.[0] as string) }
-      } catch {}
-    })
-    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`coordinator exited (${code ?? signal}):\n${lines.join('\n')}`)) })
-  })
-  return { child, address, lines }
+  const proc = startBin('coordinator/bin/autoresearch-coordinator.js', ['serve', '--home', home, '--listen', '/ip4/127.0.0.1/tcp/0', '--http-port', '0', '--json'])
+  try {
+    const ready = await proc.waitForJson<{ multiaddrs: string[] }>((e) => e.event === 'ready', 60_000)
+    return { child: proc.child, address: ready.multiaddrs[0] as string }
+  } catch (err) {
+    proc.child.kill('SIGKILL')
+    throw err
+  }
 }
 
 async function kill (served: Served): Promise<void> {
