@@ -15,6 +15,12 @@ export interface VerifierOptions {
   stateDir: string
   /** Where trials run (default: the runner's bubblewrap sandbox; it refuses to start without one). */
   backend?: SandboxBackend
+  /**
+   * Reuse baseline results per (best commit, seed) across jobs, on disk across restarts
+   * (default true). False runs every baseline trial and neither reads nor writes the
+   * cache: for measuring what the cache saves (`npm run bench -- verification`).
+   */
+  baselineCache?: boolean
 }
 
 export type VerifierEvent =
@@ -51,10 +57,12 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
     this.#gitdir = join(opts.stateDir, 'cause.git')
     this.#backend = opts.backend ?? selectBackend()
     this.#cachePath = join(opts.stateDir, 'baseline-cache.json')
-    this.#loadCache()
+    if (this.#cacheOn) this.#loadCache()
   }
 
-  /** Cache hits and misses of baseline runs since start (for benchmarks and logs). */
+  get #cacheOn (): boolean { return this.#opts.baselineCache !== false }
+
+  /** Cache hits and misses of baseline runs since start (for benchmarks and logs); with the cache off every baseline is a miss. */
   readonly cacheStats = { hits: 0, misses: 0 }
 
   #loadCache (): void {
@@ -134,7 +142,7 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
 
   async #run (info: InfoReply, job: Job, commit: string, seed: number, side: 'baseline' | 'candidate', signal?: AbortSignal): Promise<TrialResult> {
     const key = `${commit}:${seed}`
-    const cached = side === 'baseline' ? this.#baselineCache.get(key) : undefined
+    const cached = side === 'baseline' && this.#cacheOn ? this.#baselineCache.get(key) : undefined
     // Both sides are evaluated by the baseline's (the best's) protected files.
     const result = cached ?? await runCommit({
       gitdir: this.#gitdir, commit, manifest: info.manifest, seed,
@@ -144,7 +152,7 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
     if (side === 'baseline') {
       if (cached !== undefined) this.cacheStats.hits++
       else this.cacheStats.misses++
-      if (cached === undefined && result.ok) {
+      if (cached === undefined && result.ok && this.#cacheOn) {
         this.#baselineCache.set(key, result)
         this.#saveCache()
       }

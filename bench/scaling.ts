@@ -1,0 +1,91 @@
+import { rmSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
+
+export interface ScalingOptions {
+  workers: number[]
+  /** Each worker count runs once per seed; times are averaged over the seeds. */
+  seeds: number[]
+  target: number
+  trainSeconds: number
+  timeoutSeconds: number
+  log?: (line: string) => void
+}
+
+export interface ScalingRow {
+  workers: number
+  /** Mean time to target over the seeds; a run that timed out counts as its timeout. */
+  seconds: number
+  speedup: number
+  efficiency: number
+  reached: number
+  merges: number
+  experiments: number
+  submissions: number
+  /** Sandbox runs of the workers: experiments plus measuring each new best, confirmations and carry-overs. */
+  workerRuns: number
+  verifierRuns: number
+  /** Mean sandbox seconds per worker run: above trainSeconds by the sandbox's and this machine's overhead. */
+  secondsPerRun: number
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
+
+/**
+ * Time for N search workers (one verifier) to bring the sim-cost cause's best to
+ * `target`, against the first worker count's (normally one): speedup T1/TN and
+ * efficiency speedup/N, where 1 would be the ideal N times faster.
+ */
+export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow[], runs: Array<RaceResult & { workers: number, seed: number }> }> {
+  const cause = simCostCause(opts.trainSeconds)
+  const runs: Array<RaceResult & { workers: number, seed: number }> = []
+  for (const seed of opts.seeds) {
+    for (const workers of opts.workers) {
+      opts.log?.(`${workers} worker(s), seed ${seed}`)
+      const result = await race({ cause, workers, seed, target: opts.target, timeoutSeconds: opts.timeoutSeconds, log: opts.log })
+      opts.log?.(`  ${result.reached ? 'reached' : 'did not reach'} ${opts.target} in ${result.seconds} s: ${result.merges} merges, ${result.experiments} experiments`)
+      runs.push({ ...result, workers, seed })
+    }
+  }
+  rmSync(cause, { recursive: true, force: true })
+  const of = (n: number): typeof runs => runs.filter((r) => r.workers === n)
+  const first = opts.workers[0] as number
+  const base = mean(of(first).map((r) => r.seconds))
+  const rows = opts.workers.map((n) => {
+    const rs = of(n)
+    const seconds = mean(rs.map((r) => r.seconds))
+    return {
+      workers: n,
+      seconds: round(seconds, 1),
+      speedup: round(base / seconds),
+      efficiency: round(base / seconds * first / n),
+      reached: rs.filter((r) => r.reached).length,
+      merges: round(mean(rs.map((r) => r.merges)), 1),
+      experiments: round(mean(rs.map((r) => r.experiments)), 1),
+      submissions: round(mean(rs.map((r) => r.submissions)), 1),
+      workerRuns: round(mean(rs.map((r) => r.workerSide.runs)), 1),
+      verifierRuns: round(mean(rs.map((r) => r.verifierSide.runs)), 1),
+      secondsPerRun: round(mean(rs.map((r) => r.workerSide.seconds / Math.max(1, r.workerSide.runs))))
+    }
+  })
+  return { rows, runs }
+}
+
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2] [--target 1] [--train-seconds 0.5] [--timeout 180]` */
+export async function run (args: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      workers: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2' }, target: { type: 'string', default: '1' },
+      'train-seconds': { type: 'string', default: '0.5' }, timeout: { type: 'string', default: '180' }
+    }
+  })
+  const list = (s: string): number[] => s.split(',').map(Number)
+  const opts = { workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout) }
+  const { rows, runs } = await scaling({ ...opts, log: (line) => { process.stderr.write(`${line}\n`) } })
+  return {
+    cause: 'sim-cost', ...opts, verifiers: 1, rows,
+    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, errors: r.errors.length }))
+  }
+}

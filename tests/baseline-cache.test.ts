@@ -1,0 +1,48 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { Identity } from '@autoresearch/protocol'
+import { selectBackend } from '@autoresearch/runner'
+import { Verifier } from 'autoresearch-verifier'
+import { countingBackend, simCostCause, type Tally } from '../bench/lib/sim-network.ts'
+import { setConstant, TestNetwork } from './network.ts'
+
+describe('the verifier\'s baseline cache', () => {
+  let net: TestNetwork | undefined
+  const cause = simCostCause(0)
+  afterAll(async () => { await net?.stop(); rmSync(cause, { recursive: true, force: true }) })
+
+  it('off, every job runs its baselines; on, the second job on the same best takes them from the cache', async () => {
+    net = await TestNetwork.start(cause)
+    const trials = 3
+    // Every candidate on this best gets the same seeds, so the cache can serve a whole job.
+    net.running.coordinator.store.setSeedPool(net.best, [11, 12, 13])
+    const submitter = Identity.generate()
+    // Worse settings: rejected, so the best stays and all four jobs share it.
+    for (const [name, value] of [['LEARNING_RATE', 0.009], ['WIDTH_SCALE', 0.9], ['LEARNING_RATE', 0.008], ['WIDTH_SCALE', 0.8]] as const) {
+      await net.submitEdit(submitter, setConstant(name, value))
+    }
+    const train = (JSON.parse(readFileSync(join(cause, 'autoresearch.json'), 'utf8')) as { train: { command: string[] } }).train.command
+    const verifier = async (baselineCache: boolean, tally: Tally, dir: string): Promise<Verifier> => new Verifier({
+      client: await net!.client(net!.verifierIdentity), identity: net!.verifierIdentity, stateDir: join(net!.scratch, dir),
+      backend: countingBackend(selectBackend(), tally, train), baselineCache
+    })
+
+    const offRuns: Tally = { runs: 0, seconds: 0 }
+    const off = await verifier(false, offRuns, 'verifier-off')
+    expect(await off.runOnce()).toBe(0)
+    expect(await off.runOnce()).toBe(0)
+    expect(off.cacheStats).toEqual({ hits: 0, misses: 2 * trials })
+    expect(offRuns.runs).toBe(2 * 2 * trials)
+    expect(existsSync(join(net.scratch, 'verifier-off', 'baseline-cache.json'))).toBe(false)
+
+    const onRuns: Tally = { runs: 0, seconds: 0 }
+    const on = await verifier(true, onRuns, 'verifier-on')
+    expect(await on.runOnce()).toBe(0)
+    expect(on.cacheStats).toEqual({ hits: 0, misses: trials })
+    expect(await on.runOnce()).toBe(0)
+    expect(on.cacheStats).toEqual({ hits: trials, misses: trials })
+    expect(onRuns.runs).toBe(2 * trials + trials)
+    expect(net.running.coordinator.status().merges).toBe(0)
+  })
+})

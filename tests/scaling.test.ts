@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest'
+import { scaling } from '../bench/scaling.ts'
+
+describe('the scaling benchmark', () => {
+  it('one and two workers each bring the best to the target through verified merges, and every figure is a number', async () => {
+    // The first merges take the sim-cost best from about 4.3 to below 3.5; no timing is asserted.
+    const { rows, runs } = await scaling({ workers: [1, 2], seeds: [1], target: 3.5, trainSeconds: 0.1, timeoutSeconds: 200 })
+    expect(rows.map((r) => r.workers)).toEqual([1, 2])
+    for (const run of runs) {
+      expect(run.reached).toBe(true)
+      expect(run.merges).toBeGreaterThan(0)
+      expect(run.bestMetric).toBeLessThanOrEqual(3.5)
+      expect(run.verifierSide.runs).toBeGreaterThan(0)
+    }
+    for (const row of rows) {
+      for (const [key, value] of Object.entries(row)) expect(Number.isFinite(value), key).toBe(true)
+      expect(row.experiments).toBeGreaterThan(0)
+    }
+    expect(rows[0]).toMatchObject({ speedup: 1, efficiency: 1 })
+  })
+})
