@@ -91,6 +91,23 @@ describe('verification that cannot be fooled (real libp2p, real runs of the nois
     expect(net.running.coordinator.status().merges).toBe(1)
   })
 
+  it('re-verifies on the new best a candidate that already held the change that merged, instead of calling it a duplicate of itself', async () => {
+    net = await TestNetwork.start(NOISY)
+    const parent = net.best
+    const a = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.9), { parent, claimedMetric: 1.4 })
+    // Bob's candidate holds Alice's change and one of his own: merged onto her best it is his own tree again.
+    const b = await net.submitEdit(Identity.generate(), (t) => setConstant('BONUS', 0.4)(setConstant('QUALITY', 0.9)(t)), { parent, claimedMetric: 1.45 })
+    expect(await (await net.verifier()).runOnce()).toBe(0)
+    expect(net.state(a)).toBe('merged')
+    await net.verifyAll()
+    const row = net.running.coordinator.store.candidate(b)!
+    expect(row.state, row.reason ?? '').toBe('rebased')
+    const rebased = net.running.coordinator.store.candidate(net.running.coordinator.candidateStatus(b).rebasedAs!)!
+    expect(rebased.tree_oid).toBe(row.tree_oid)
+    expect(rebased.parent_oid).toBe(net.running.coordinator.store.candidate(a)!.commit_oid)
+    expect(['merged', 'rejected']).toContain(rebased.state)
+  })
+
   it('keeps an earlier pending candidate ahead of a later one within epsilon', async () => {
     net = await TestNetwork.start(NOISY)
     const early = await net.submitEdit(Identity.generate(), setConstant('SALT', 1), { claimedMetric: 1.40 })

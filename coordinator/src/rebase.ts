@@ -37,7 +37,10 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
   const mergedTree = merged.tree
 
   const bestTree = (await commitTree(gitdir, best)).tree
-  const duplicate = store.candidateByTree(mergedTree)
+  // Its own tree again (it already held the change that merged) is not a duplicate: it is re-verified on the new best.
+  const origin = (c: CandidateRow): number => c.origin_seq ?? c.seq
+  const found = store.candidateByTree(mergedTree)
+  const duplicate = found !== undefined && origin(found) !== origin(candidate) ? found : undefined
   if (mergedTree === bestTree || duplicate !== undefined) {
     const reason = mergedTree === bestTree ? 'the new best already contains its change' : `rebased onto the new best it equals candidate #${duplicate?.seq}`
     store.setCandidateState(candidate.seq, 'stale', reason)

@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS nonces (public_key TEXT NOT NULL, nonce TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS candidates (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   commit_oid TEXT NOT NULL UNIQUE,
-  tree_oid TEXT NOT NULL UNIQUE,
+  tree_oid TEXT NOT NULL,
   parent_oid TEXT NOT NULL,
   submitter TEXT NOT NULL,
   claimed_metric REAL NOT NULL,
@@ -80,6 +80,9 @@ CREATE TABLE IF NOT EXISTS candidates (
   rounds INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS candidates_state ON candidates(state);
+-- A tree has one submitter (the first); a coordinator rebase may carry the same tree onto a new best.
+CREATE UNIQUE INDEX IF NOT EXISTS candidates_original_tree ON candidates(tree_oid) WHERE origin_seq IS NULL;
+CREATE INDEX IF NOT EXISTS candidates_tree ON candidates(tree_oid);
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   candidate_seq INTEGER NOT NULL REFERENCES candidates(seq),
@@ -157,7 +160,7 @@ export class Store {
   }
 
   candidateByTree (tree: string): CandidateRow | undefined {
-    return this.db.prepare('SELECT * FROM candidates WHERE tree_oid = ?').get(tree) as CandidateRow | undefined
+    return this.db.prepare('SELECT * FROM candidates WHERE tree_oid = ? ORDER BY seq LIMIT 1').get(tree) as CandidateRow | undefined
   }
 
   candidateByCommit (commit: string): CandidateRow | undefined {

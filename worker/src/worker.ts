@@ -189,6 +189,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       if (status.state === 'queued' || status.state === 'verifying') continue
       this.#pending.delete(seq)
       if (status.state === 'rebased' && status.rebasedAs !== null) this.#pending.add(status.rebasedAs)
+      // A refused or stale claim no longer stands: the next submission need not beat it.
+      if (status.state === 'rejected' || status.state === 'stale') this.#lastClaim = undefined
       this.emit('event', { type: 'verdict', status })
     }
   }
