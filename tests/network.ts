@@ -96,9 +96,11 @@ export class TestNetwork {
     return this.running.coordinator.store.candidate(seq)?.state
   }
 
+  /** Stops every peer and the coordinator, and removes the scratch directory. */
   async stop (): Promise<void> {
     await Promise.all([...this.#nodes.values()].map(async (n) => n.stop()))
     await this.running.stop()
+    fs.rmSync(this.scratch, { recursive: true, force: true })
   }
 }
 

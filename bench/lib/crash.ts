@@ -304,6 +304,11 @@ export class CrashHarness {
     }
   }
 
+  /** Deletes the home and the submitters' repositories (after `stop`). */
+  remove (): void {
+    fs.rmSync(this.#scratch, { recursive: true, force: true })
+  }
+
   async stop (): Promise<void> {
     await this.#node?.stop()
     if (this.#served !== undefined) {
@@ -320,7 +325,7 @@ function leftovers (gitdir: string): string[] {
 }
 
 /** Runs `iterations` kills, cycling through the phases, with random delays. */
-export async function crashLoop (opts: CrashOptions): Promise<{ results: IterationResult[], home: string, merges: number, candidates: Record<string, number> }> {
+export async function crashLoop (opts: CrashOptions): Promise<{ results: IterationResult[], merges: number, candidates: Record<string, number> }> {
   const harness = await CrashHarness.start(opts.seed ?? 1)
   const random = prng((opts.seed ?? 1) + 1)
   const results: IterationResult[] = []
@@ -338,5 +343,6 @@ export async function crashLoop (opts: CrashOptions): Promise<{ results: Iterati
   const merges = (db.prepare("SELECT COUNT(*) AS n FROM merges WHERE kind = 'merge'").get() as { n: number }).n
   const candidates = Object.fromEntries((db.prepare('SELECT state, COUNT(*) AS n FROM candidates GROUP BY state').all() as Array<{ state: string, n: number }>).map((r) => [r.state, r.n]))
   db.close()
-  return { results, home: harness.home, merges, candidates }
+  harness.remove()
+  return { results, merges, candidates }
 }
