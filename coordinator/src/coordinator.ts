@@ -35,6 +35,8 @@ export interface CauseStatus {
   /** `evaluator` (the frozen evaluate step measures it) or `stdout` (self-reported by train, re-run only). */
   metricSource: 'evaluator' | 'stdout'
   multiaddrs: string[]
+  /** Peers connected over libp2p right now (workers, verifiers, watchers). */
+  peers: number
   best: { commit: string, metric: number | null, seq: number }
   baselineMetric: number | null
   merges: number
@@ -174,6 +176,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       metric: this.manifest.metric,
       metricSource: metricSource(this.manifest),
       multiaddrs: this.node?.getMultiaddrs().map(String) ?? [],
+      peers: new Set(this.node?.getConnections().map((c) => c.remotePeer.toString()) ?? []).size,
       best: { commit: best.commit_oid, metric: best.metric, seq: best.seq - 1 },
       baselineMetric: merges.find((m) => m.kind === 'merge')?.baseline_metric ?? null,
       merges: this.store.standingMerges().length,

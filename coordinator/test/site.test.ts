@@ -135,6 +135,7 @@ describe('leaderboard site', () => {
     // The fields /api/status always had are still there (others may be added).
     expect(Object.keys(status)).toEqual(expect.arrayContaining(['baselineMetric', 'best', 'candidates', 'cause', 'causeId', 'merges', 'metric', 'multiaddrs', 'verification']))
     expect(status).toEqual(JSON.parse(JSON.stringify(f.running.coordinator.status())))
+    expect(status.peers).toBeGreaterThanOrEqual(1) // the fixture's own peer
     const overview = await (await get('/api/overview')).json() as { chart: { points: unknown[] }, recentMerges: Array<{ description: string }>, network: { experimentsPerHour: null } }
     expect(overview.chart.points).toHaveLength(2)
     expect(overview.recentMerges[0]?.description).toBe(HOSTILE)
