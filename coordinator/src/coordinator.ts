@@ -3,14 +3,17 @@ import * as fs from 'node:fs'
 import git from 'isomorphic-git'
 import {
   AttestRequest, bestTopic, gitFs, CandidateStatusRequest, createNode, exportPack, FetchRequest, handleRequests, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE,
-  metricSource, objectsMissing, removePartialFiles, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCandidateError, UnknownCommitError,
+  metricSource, objectsMissing, type Job, removePartialFiles, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCandidateError, UnknownCommitError,
   type AnnouncementBody, type AutoresearchNode, type CandidateStatusReply, type InfoReply, type Manifest
 } from '@autoresearch/protocol'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import { intake } from './intake.ts'
 import { rebaseCandidate, staleCandidates, type RebaseOutcome } from './rebase.ts'
 import { Store } from './store.ts'
-import { attest, lease, type StoredVerdict, type VerificationContext } from './verification.ts'
+import { attest, lease, queueOrder, type StoredVerdict, type VerificationContext } from './verification.ts'
+
+/** Stale candidates rebased per turn of the serial queue. */
+const STALE_BATCH = 8
 
 export interface CoordinatorOptions {
   home: string
@@ -109,17 +112,22 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     if (ref !== best) await git.writeRef({ fs: gitFs, gitdir: this.paths.gitdir, ref: BEST_REF, value: best, force: true })
   }
 
-  /** Carries every candidate left on an old best onto the current one (see rebase.ts). */
-  async rebaseStale (): Promise<RebaseOutcome[]> {
+  /**
+   * Carries candidates left on an old best onto the current one (see rebase.ts), the
+   * best claims first, at most `limit` at a time: after a merge a hundred may be
+   * waiting, and intake waits while they are rebased.
+   */
+  async rebaseStale (limit = Infinity): Promise<{ outcomes: RebaseOutcome[], remaining: number }> {
     const best = this.bestCommit()
     const outcomes: RebaseOutcome[] = []
-    for (const candidate of staleCandidates(this.store, best)) {
+    const stale = queueOrder(this.manifest, staleCandidates(this.store, best))
+    for (const candidate of stale.slice(0, limit)) {
       const outcome = await rebaseCandidate({ causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }, candidate, best)
       outcomes.push(outcome)
       if (outcome.state === 'rebased') this.emit('event', { type: 'rebased', candidateSeq: candidate.seq, newSeq: outcome.newSeq })
       else this.emit('event', { type: 'stale', candidateSeq: candidate.seq, reason: outcome.reason })
     }
-    return outcomes
+    return { outcomes, remaining: Math.max(0, stale.length - limit) }
   }
 
   candidateStatus (seq: number): CandidateStatusReply {
@@ -213,10 +221,14 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     })
     await handleRequests(node, PROTOCOL.candidate, CandidateStatusRequest, async (req) => this.candidateStatus(req.seq))
     await handleRequests(node, PROTOCOL.lease, LeaseRequest, async (req) => {
-      const job = await this.#serially(async () => {
-        await this.rebaseStale()
-        return lease(this.#verification(), req.body, req.signature)
-      })
+      let job: Job | null = null
+      // Rebases run in batches, each its own turn in the queue, so submissions are taken in between.
+      for (let remaining = 1; job === null && remaining > 0;) {
+        ({ job, remaining } = await this.#serially(async () => {
+          const { remaining } = await this.rebaseStale(STALE_BATCH)
+          return { job: lease(this.#verification(), req.body, req.signature), remaining }
+        }))
+      }
       if (job !== null) this.emit('event', { type: 'leased', jobId: job.jobId, candidateSeq: job.candidateSeq, verifier: req.body.publicKey })
       return { ok: true, job, retryAfterMs: job === null ? 2000 : 0 }
     })
