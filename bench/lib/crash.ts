@@ -191,6 +191,7 @@ export class CrashHarness {
     await killed
     const refBefore = await git.resolveRef({ fs: gitFs, gitdir: homePaths(this.home).gitdir, ref: BEST_REF }).catch(() => 'unreadable')
 
+    const restartedAt = Date.now()
     const started = performance.now()
     this.#served = await serve(this.home)
     const restartMs = performance.now() - started
@@ -199,7 +200,7 @@ export class CrashHarness {
     let keptUnanswered = 0
     for (const s of unanswered) {
       const receipt = await this.#submit(again, submitter, gitdir, s)
-      if (receipt.receivedAt < Date.now() - restartMs) keptUnanswered++
+      if (receipt.receivedAt < restartedAt) keptUnanswered++
       this.#acked.receipts.push(receipt)
     }
     await node.stop()

@@ -8,7 +8,7 @@ import {
 } from '@autoresearch/protocol'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import { intake } from './intake.ts'
-import { rebaseCandidate, staleCandidates, type RebaseOutcome } from './rebase.ts'
+import { rebaseCandidate, staleCandidates } from './rebase.ts'
 import { Store } from './store.ts'
 import { attest, lease, queueOrder, type StoredVerdict, type VerificationContext } from './verification.ts'
 
@@ -89,19 +89,24 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
 
   static async #open (paths: HomePaths, config: Config, unlock: () => void): Promise<Coordinator> {
     const store = new Store(paths.database)
-    const identity = Identity.load(paths.identity)
-    const best = store.lastMerge()
-    if (best === undefined) throw new Error(`${paths.database} has no initial best; the home is damaged`)
-    const manifestText = await readFileAt(paths.gitdir, best.commit_oid, MANIFEST_FILE)
-    if (manifestText === undefined) throw new Error(`best commit ${best.commit_oid} has no ${MANIFEST_FILE}`)
-    const manifest = parseManifestText(manifestText)
-    const program = await readFileAt(paths.gitdir, best.commit_oid, manifest.program) ?? ''
-    const coordinator = new Coordinator(paths, store, identity, config, manifest, program)
-    coordinator.#unlock = unlock
-    // The home is locked to this process, so a file still being written was left by a crash.
-    await removePartialFiles(paths.gitdir)
-    await coordinator.recover()
-    return coordinator
+    try {
+      const identity = Identity.load(paths.identity)
+      const best = store.lastMerge()
+      if (best === undefined) throw new Error(`${paths.database} has no initial best; the home is damaged`)
+      const manifestText = await readFileAt(paths.gitdir, best.commit_oid, MANIFEST_FILE)
+      if (manifestText === undefined) throw new Error(`best commit ${best.commit_oid} has no ${MANIFEST_FILE}`)
+      const manifest = parseManifestText(manifestText)
+      const program = await readFileAt(paths.gitdir, best.commit_oid, manifest.program) ?? ''
+      const coordinator = new Coordinator(paths, store, identity, config, manifest, program)
+      coordinator.#unlock = unlock
+      // The home is locked to this process, so a file still being written was left by a crash.
+      await removePartialFiles(paths.gitdir)
+      await coordinator.recover()
+      return coordinator
+    } catch (err) {
+      store.close()
+      throw err
+    }
   }
 
   /** After a crash between the database commit and the ref write, the ref follows the database. */
@@ -115,19 +120,17 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   /**
    * Carries candidates left on an old best onto the current one (see rebase.ts), the
    * best claims first, at most `limit` at a time: after a merge a hundred may be
-   * waiting, and intake waits while they are rebased.
+   * waiting, and intake waits while they are rebased. Returns how many are left.
    */
-  async rebaseStale (limit = Infinity): Promise<{ outcomes: RebaseOutcome[], remaining: number }> {
+  async rebaseStale (limit = Infinity): Promise<number> {
     const best = this.bestCommit()
-    const outcomes: RebaseOutcome[] = []
     const stale = queueOrder(this.manifest, staleCandidates(this.store, best))
     for (const candidate of stale.slice(0, limit)) {
       const outcome = await rebaseCandidate({ causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }, candidate, best)
-      outcomes.push(outcome)
       if (outcome.state === 'rebased') this.emit('event', { type: 'rebased', candidateSeq: candidate.seq, newSeq: outcome.newSeq })
       else this.emit('event', { type: 'stale', candidateSeq: candidate.seq, reason: outcome.reason })
     }
-    return { outcomes, remaining: Math.max(0, stale.length - limit) }
+    return Math.max(0, stale.length - limit)
   }
 
   candidateStatus (seq: number): CandidateStatusReply {
@@ -225,7 +228,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       // Rebases run in batches, each its own turn in the queue, so submissions are taken in between.
       for (let remaining = 1; job === null && remaining > 0;) {
         ({ job, remaining } = await this.#serially(async () => {
-          const { remaining } = await this.rebaseStale(STALE_BATCH)
+          const remaining = await this.rebaseStale(STALE_BATCH)
           return { job: lease(this.#verification(), req.body, req.signature), remaining }
         }))
       }

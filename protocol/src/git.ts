@@ -298,9 +298,7 @@ export async function commitWithChanges (gitdir: string, parent: string, changes
     if (content === null) entries.delete(path)
     else entries.set(path, { oid: await git.writeBlob({ fs: gitFs, gitdir, blob: new TextEncoder().encode(content) }), mode: entries.get(path)?.mode ?? REGULAR_FILE })
   }
-  const tree = await writeNestedTree(gitdir, entries)
-  const author = { ...AUTHOR, name: authorName, timestamp: Math.floor(Date.now() / 1000) }
-  return git.writeCommit({ fs: gitFs, gitdir, commit: { tree, parent: [parent], author, committer: author, message: message.endsWith('\n') ? message : message + '\n' } })
+  return commitTreeOn(gitdir, await writeNestedTree(gitdir, entries), parent, message, authorName)
 }
 
 /** A commit with `tree` on `parent` (used to squash a local chain into one candidate). */
