@@ -109,32 +109,34 @@ describe('hostile trees', () => {
       await expectRefused(arena, async () => submitCommit(arena, commit), 'ForbiddenEntryError')
     })
 
-    // Tree entries that isomorphic-git's tree parser throws on (UnsafeFilepathError,
-    // ObjectTypeError, its InternalError) before flattenTree's own checks run. The
-    // coordinator refuses them and changes nothing (first test of each pair), but the
-    // reply is the untyped `InternalError` ("the coordinator failed to handle this
-    // request"), not a typed rejection: BUG, see docs/adversarial.md (B1). The `it.fails`
-    // twin states the expected name and will pass once the intake maps these errors.
+    // Tree entries that isomorphic-git's tree parser used to throw on (UnsafeFilepathError,
+    // ObjectTypeError, its InternalError), so the reply was the untyped `InternalError`
+    // (B1 in docs/adversarial.md). Trees are parsed raw now: each pair checks that the
+    // coordinator refuses them and changes nothing, and that the reply is typed.
+    const extraEntry = (name: string, content: string, mode = '100644') => async (): Promise<string> => {
+      const oid = await writeBlob(arena.gitdir, content)
+      return craftedCandidate(arena, (e) => [...e, { mode, name, oid }])
+    }
     const malformed: Array<{ attack: string, expected: string[], make: () => Promise<string> }> = [
       {
         attack: 'a ".." entry (path traversal)',
         expected: ['ForbiddenEntryError'],
-        make: async () => { const b = await writeBlob(arena.gitdir, 'x'); return craftedCandidate(arena, (e) => [...e, { mode: '100644', name: '..', oid: b }]) }
+        make: extraEntry('..', 'x')
       },
       {
         attack: 'an absolute path entry ("/etc/cron.d/evil")',
         expected: ['ForbiddenEntryError'],
-        make: async () => { const b = await writeBlob(arena.gitdir, '* * * * * root sh\n'); return craftedCandidate(arena, (e) => [...e, { mode: '100644', name: '/etc/cron.d/evil', oid: b }]) }
+        make: extraEntry('/etc/cron.d/evil', '* * * * * root sh\n')
       },
       {
         attack: 'a ".git" entry',
         expected: ['ForbiddenEntryError'],
-        make: async () => { const b = await writeBlob(arena.gitdir, '[core]\n\tfsmonitor = sh -c evil\n'); return craftedCandidate(arena, (e) => [...e, { mode: '100644', name: '.git', oid: b }]) }
+        make: extraEntry('.git', '[core]\n\tfsmonitor = sh -c evil\n')
       },
       {
         attack: 'an entry whose name holds a slash ("train.py/../evaluate.py")',
         expected: ['ForbiddenEntryError'],
-        make: async () => { const b = await writeBlob(arena.gitdir, 'x'); return craftedCandidate(arena, (e) => [...e, { mode: '100644', name: 'train.py/../evaluate.py', oid: b }]) }
+        make: extraEntry('train.py/../evaluate.py', 'x')
       },
       {
         attack: 'an unknown file mode (100600)',
@@ -144,7 +146,7 @@ describe('hostile trees', () => {
       {
         attack: 'a directory entry that points at a blob',
         expected: ['ForbiddenEntryError', 'CorruptPackError'],
-        make: async () => { const b = await writeBlob(arena.gitdir, 'x'); return craftedCandidate(arena, (e) => [...e, { mode: '40000', name: 'pkg', oid: b }]) }
+        make: extraEntry('pkg', 'x', '40000')
       },
       {
         attack: 'a commit whose tree is a blob',
@@ -156,7 +158,7 @@ describe('hostile trees', () => {
       it(`refuses ${m.attack} and changes nothing`, async () => {
         await expectRefused(arena, async () => submitCommit(arena, await m.make()), undefined)
       })
-      // B1 (fixed): the reply is InternalError instead of a typed rejection.
+      // B1 (fixed): the reply was InternalError instead of a typed rejection.
       it(`refuses ${m.attack} with ${m.expected.join(' or ')} (B1, fixed)`, async () => {
         const err = await expectRefused(arena, async () => submitCommit(arena, await m.make()), undefined)
         expect(m.expected).toContain(err.name)
