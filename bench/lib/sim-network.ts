@@ -4,14 +4,14 @@
  * in this process over real libp2p, every trial run in the real sandbox and counted.
  */
 import { setMaxListeners } from 'node:events'
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Identity } from '@autoresearch/protocol'
+import { Identity, retryWithBackoff } from '@autoresearch/protocol'
 import { selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import { searchAgent, Worker } from 'autoresearch-worker'
-import { sleep, Verifier } from 'autoresearch-verifier'
-import { TestNetwork } from '../../tests/network.ts'
+import { Verifier } from 'autoresearch-verifier'
+import { setConstant, TestNetwork } from '../../tests/network.ts'
 
 export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
 
@@ -23,13 +23,13 @@ export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
 export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number> } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-cost-'))
   cpSync(SIM_COST, dir, { recursive: true })
-  const setConstant = (file: string, name: string, value: number): void => {
+  const set = (file: string, name: string, value: number): void => {
     const path = join(dir, file)
-    writeFileSync(path, readFileSync(path, 'utf8').replace(new RegExp(`^${name} = .*$`, 'm'), `${name} = ${value}`))
+    writeFileSync(path, setConstant(name, value)(readFileSync(path, 'utf8')))
   }
-  setConstant('harness.py', 'TRAIN_SECONDS', trainSeconds)
-  if (opts.noise !== undefined) setConstant('evaluate.py', 'NOISE', opts.noise)
-  for (const [name, value] of Object.entries(opts.start ?? {})) setConstant('train.py', name, value)
+  set('harness.py', 'TRAIN_SECONDS', trainSeconds)
+  if (opts.noise !== undefined) set('evaluate.py', 'NOISE', opts.noise)
+  for (const [name, value] of Object.entries(opts.start ?? {})) set('train.py', name, value)
   return dir
 }
 
@@ -95,19 +95,17 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   // Every worker and verifier listens on it.
   setMaxListeners(0, controller.signal)
   const errors: string[] = []
-  /** Like the CLIs: an error is logged and the loop goes on after a second. */
-  const keepRunning = async (who: string, loop: () => Promise<unknown>): Promise<void> => {
-    while (!controller.signal.aborted) {
-      try {
-        await loop()
-      } catch (err) {
-        if (controller.signal.aborted) return
-        errors.push(`${who}: ${(err as Error).name}: ${(err as Error).message}`)
-        log(`  ${who}: ${(err as Error).message}`)
-        await sleep(1000, controller.signal)
-      }
+  /** Like the CLIs: an error is logged and the loop goes on, here always after a second. */
+  const keepRunning = async (who: string, loop: () => Promise<unknown>): Promise<void> => retryWithBackoff(async () => { await loop() }, {
+    signal: controller.signal,
+    done: () => false,
+    minMs: 1000,
+    maxMs: 1000,
+    onError: (err) => {
+      errors.push(`${who}: ${err.name}: ${err.message}`)
+      log(`  ${who}: ${err.message}`)
     }
-  }
+  })
 
   // The host's own verifier, the one the coordinator allowlists by default.
   const verifier = new Verifier({
@@ -169,6 +167,5 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   controller.abort()
   await Promise.all(loops)
   await net.stop()
-  rmSync(net.scratch, { recursive: true, force: true })
   return result
 }
