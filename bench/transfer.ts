@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import git from 'isomorphic-git'
 import {
-  commitWithChanges, CoordinatorClient, createNode, ensureBareRepo, exportPack, handleRequests, FetchRequest, importPack, objectsMissing, PROTOCOL
+  commitWithChanges, CoordinatorClient, createNode, ensureBareRepo, exportPack, fetchRules, handleRequests, FetchRequest, importPack, objectsMissing, PROTOCOL
 } from '@autoresearch/protocol'
 
 const FILES = 200
@@ -59,7 +59,7 @@ export async function run (): Promise<Record<string, unknown>> {
     const { objects, pack } = await client.fetchPack(commits[i] as string, [commits[i - 1] as string])
     oursObjects += objects
     oursBytes += pack?.byteLength ?? 0
-    if (pack !== undefined) await importPack(ours, pack, { maxBytes: 1 << 26 })
+    if (pack !== undefined) await importPack(ours, pack, commits[i] as string, fetchRules(undefined, 1 << 26))
   }
   const oursMs = (performance.now() - t0) / ROUNDS
   await clientNode.stop()

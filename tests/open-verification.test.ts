@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Identity, sha256Hex, type Job } from '@autoresearch/protocol'
+import { homePaths } from 'autoresearch-coordinator'
 import { ROOT } from './processes.ts'
 import { setConstant, TestNetwork } from './network.ts'
 
@@ -18,6 +19,18 @@ function quorumTwoCause (): string {
   return dir
 }
 
+/**
+ * Puts `keys` on the operator's allowlist, the trust root of open mode: a fresh key's jobs
+ * are only shadow jobs until it has agreed with trusted verifiers on a run of jobs.
+ */
+async function trustFromStart (net: TestNetwork, keys: Identity[]): Promise<void> {
+  const path = homePaths(net.home).config
+  const config = JSON.parse(readFileSync(path, 'utf8')) as { verifiers: string[] }
+  config.verifiers.push(...keys.map((k) => k.publicKey))
+  writeFileSync(path, JSON.stringify(config))
+  await net.restart()
+}
+
 describe('open verification with reputation', () => {
   let net: TestNetwork | undefined
   afterEach(async () => { await net?.stop(); net = undefined })
@@ -25,8 +38,10 @@ describe('open verification with reputation', () => {
   it('a verifier that lies is outvoted, loses reputation, and stops counting', async () => {
     net = await TestNetwork.start(quorumTwoCause(), { verifierMode: 'open' })
     const liar = Identity.generate()
+    const keyB = Identity.generate()
+    await trustFromStart(net, [liar, keyB])
     const honestA = await net.verifier()
-    const honestB = await net.verifier(Identity.generate())
+    const honestB = await net.verifier(keyB)
     const causeId = net.running.coordinator.causeId
 
     const lie = async (): Promise<void> => {

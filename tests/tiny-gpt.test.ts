@@ -39,18 +39,17 @@ async function trial (dir: string, seed = 1): ReturnType<typeof runTrial> {
   return await runTrial({ causeDir: dir, manifest: manifestOf(dir), seed, dataRoot: mkdtempSync(join(tmpdir(), 'ar-tiny-data-')), backend: selectBackend() })
 }
 
-/** A train.py that trains nothing: it saves a freshly initialised model, after `tamper` ran on it. */
-const untrained = (tamper: string): string => `import json, os, sys
+/** A train.py that trains nothing: it saves a freshly initialised model (by `save`), after `tamper` ran on it. */
+const untrained = (tamper: string, save = 'save_artifact(model, out)'): string => `import json, os, sys
 import torch
-from model import GPT
+from model import GPT, save_artifact
 torch.manual_seed(int(os.environ["AUTORESEARCH_SEED"]))
 meta = json.load(open(os.path.join(os.environ["AUTORESEARCH_DATA"], "meta.json")))
 config = {"vocab_size": len(meta["vocab"]), "n_layer": 2, "n_head": 4, "n_embd": 64, "block_size": 64, "dropout": 0.0}
 model = GPT(config)
-${tamper}
 out = os.environ["AUTORESEARCH_OUT"]
-torch.save(dict(model.state_dict()), os.path.join(out, "model.pt"))
-json.dump(config, open(os.path.join(out, "model.json"), "w"))
+${tamper}
+${save}
 print(f"python {sys.executable} torch {torch.__version__}")
 `
 
@@ -62,37 +61,36 @@ describe('tiny-gpt (PyTorch on the CPU, in the bubblewrap sandbox)', () => {
     // Measured 0.49–0.51 over seeds 1–5 (README); an untrained model scores about log2(50) ≈ 5.6.
     expect(result.metric).toBeGreaterThan(0.3)
     expect(result.metric).toBeLessThan(0.8)
-    expect(result.result).toMatchObject({ val_bpb: result.metric, params: 110642, n_val: 39999 })
+    expect(result.result).toMatchObject({ val_bpb: result.metric, params: 110642, n_val: 39999, train_tokens: SHIPPED_BUDGET })
     expect(result.logTail).toMatch(/trained 1200 steps of 32x64 tokens on (cpu|cuda), seed 1/)
     console.log(`tiny-gpt full run: val_bpb ${result.metric.toFixed(4)} in ${(result.durationMs / 1000).toFixed(1)} s`)
   })
 
-  it('evaluate rejects models that look at later characters, however they were made, refuses a pickle with code, and scores an honest model', async () => {
-    // Trained with the causal mask (a buffer saved in the state dict) opened: attention sees every later character.
-    const peeking = await trial(testBudgetCopy({ trainPy: (t) => t.replace('    model.to(device).train()\n', '    for block in model.blocks:\n        block.attn.mask.fill_(1.0)\n    model.to(device).train()\n') }))
-    expect(peeking.ok).toBe(false)
-    if (peeking.ok) return
-    expect(peeking.reason).toBe('crash')
-    expect(peeking.message).toMatch(/^evaluate exited with code 1/)
-    expect(peeking.logTail).toMatch(/evaluate: the model is not causal: changing the characters after position 0 changes the predictions/)
-
-    // One leak between two positions of an untrained model, in the first layer only.
-    const oneLeak = await trial(testBudgetCopy({ trainPy: () => untrained('model.blocks[0].attn.mask[0, 0, 40, 41] = 1.0') }))
-    expect(oneLeak.ok).toBe(false)
-    expect(oneLeak.logTail).toMatch(/the model is not causal: changing the characters after position 40 /)
-
-    // An artifact that would run code when unpickled is refused before anything in it runs.
-    const pickled = await trial(testBudgetCopy({ trainPy: () => untrained('class Payload:\n    def __reduce__(self):\n        return (print, ("PAYLOAD RAN",))\nmodel = type("M", (), {"state_dict": lambda self: {"x": Payload()}})()') }))
-    expect(pickled.ok).toBe(false)
-    expect(pickled.logTail).toMatch(/evaluate: model.pt is not a plain dict of tensors: .*Unsupported/)
-    expect(pickled.logTail).not.toContain('PAYLOAD RAN')
-
-    // The same untrained model left causal is scored (badly), so the check is what rejects the others.
+  it('evaluate scores every model under model.py\'s own causal mask, reads weights only in model.py\'s format, and scores an honest model', async () => {
+    // An untrained model, left causal: scored (badly).
     const honest = await trial(testBudgetCopy({ trainPy: () => untrained('') }))
     expect(honest.ok, honest.ok ? '' : honest.logTail).toBe(true)
     if (!honest.ok) return
     expect(honest.metric).toBeGreaterThan(5)
     expect(honest.logTail).toMatch(/python \/usr\/(local\/)?bin\/python3 torch \d/)
+
+    // The same model with every attention mask opened: the mask is not in the artifact, so evaluate
+    // computes exactly what it computed for the causal one (tests/adversarial/cause.test.ts: an artifact
+    // that carries a mask is refused).
+    const opened = await trial(testBudgetCopy({ trainPy: () => untrained('for block in model.blocks:\n    block.attn.mask.fill_(1.0)') }))
+    expect(opened.ok, opened.ok ? '' : opened.logTail).toBe(true)
+    if (!opened.ok) return
+    expect(opened.metric).toBe(honest.metric)
+
+    // A pickle that would run code when loaded is not even unpickled: model.bin is read as bytes.
+    const pickled = await trial(testBudgetCopy({
+      trainPy: () => untrained('class Payload:\n    def __reduce__(self):\n        return (print, ("PAYLOAD RAN",))', 'torch.save({"x": Payload()}, os.path.join(out, "model.bin"))\njson.dump({**config, "train_tokens": 0}, open(os.path.join(out, "model.json"), "w"))')
+    }))
+    expect(pickled.ok).toBe(false)
+    if (pickled.ok) return
+    expect(pickled.message).toMatch(/^evaluate exited with code 1/)
+    expect(pickled.logTail).toMatch(/evaluate: model.bin: it is not in model.py's weight format/)
+    expect(pickled.logTail).not.toContain('PAYLOAD RAN')
   })
 
   it('check reports the noise and a suggestion (test budget: 1/8 of the tokens)', async () => {

@@ -58,11 +58,14 @@ export function credits (store: Store, manifest: Manifest): Credit[] {
 /**
  * Moves the best back to what it was before the latest standing merge. History is
  * kept: the merge is marked reverted and a `revert` row names the restored commit.
+ * Run again, it reverts the merge before that one (candidates built on any of them
+ * carry only their own change, see rebase.ts).
  */
 export function revertLatestMerge (store: Store): { reverted: number, commit: string } {
   return store.transaction(() => {
-    const last = store.lastMerge()
-    if (last === undefined || last.kind !== 'merge' || last.reverted_at !== null || last.parent_oid === null) {
+    const standing = store.standingMerges()
+    const last = standing[standing.length - 1]
+    if (last === undefined || last.parent_oid === null || last.commit_oid !== store.lastMerge()?.commit_oid) {
       throw new InvalidMessageError('the current best is not a verified merge; there is nothing to revert')
     }
     const previous = store.db.prepare('SELECT * FROM merges WHERE commit_oid = ? AND seq < ? ORDER BY seq DESC LIMIT 1').get(last.parent_oid, last.seq) as { metric: number | null } | undefined

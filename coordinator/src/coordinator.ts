@@ -4,7 +4,7 @@ import git from 'isomorphic-git'
 import {
   AttestRequest, bestTopic, gitFs, CandidateStatusRequest, createNode, exportPack, FetchRequest, handleRequests, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE,
   metricSource, objectsMissing, type Job, removePartialFiles, parseManifestText, peerIdOf, PROTOCOL, readFileAt, SubmitRequest, UnknownCandidateError, UnknownCommitError,
-  type AnnouncementBody, type AutoresearchNode, type CandidateStatusReply, type InfoReply, type Manifest
+  type AnnouncementBody, type AutoresearchNode, type CandidateStatusReply, type InfoReply, type Manifest, type NodeOptions
 } from '@autoresearch/protocol'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import { intake } from './intake.ts'
@@ -167,7 +167,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   }
 
   #verification (): VerificationContext {
-    return { causeId: this.causeId, manifest: this.manifest, store: this.store, verifierMode: this.config.verifierMode, verifiers: new Set(this.config.verifiers), leaseMs: this.leaseMs, bestCommit: () => this.bestCommit() }
+    return { causeId: this.causeId, manifest: this.manifest, store: this.store, verifierMode: this.config.verifierMode, verifiers: new Set(this.config.verifiers), trustAfterAgreements: this.config.trustAfterAgreements, leaseMs: this.leaseMs, bestCommit: () => this.bestCommit() }
   }
 
   info (): InfoReply {
@@ -196,8 +196,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     }
   }
 
-  async start (opts: { listen?: string[] } = {}): Promise<void> {
-    const node = await createNode({ identity: this.identity, listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/4001'] })
+  async start (opts: { listen?: string[], connections?: NodeOptions['connections'] } = {}): Promise<void> {
+    const node = await createNode({ identity: this.identity, listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/4001'], connections: opts.connections })
     this.node = node
     node.services.pubsub.subscribe(bestTopic(this.causeId))
     await this.announceIfMoved()
@@ -214,7 +214,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     await handleRequests(node, PROTOCOL.submit, SubmitRequest, async (req, ctx) => {
       try {
         const pack = await ctx.framed.readBytes(this.manifest.limits.maxPackBytes)
-        const { receipt, signature } = await this.#serially(async () => intake(this.#intakeContext(), req.body, req.signature, pack))
+        const { receipt, signature } = await this.#serially(async () => intake(this.#intakeContext(), req.body, req.signature, pack, ctx.remoteAddr))
         this.emit('event', { type: 'receipt', candidateSeq: receipt.candidateSeq, submitter: receipt.submitter, claimedMetric: req.body.claimedMetric, description: req.body.description })
         return { ok: true, receipt, signature }
       } catch (err) {
@@ -267,7 +267,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   }
 
   #intakeContext () {
-    return { causeId: this.causeId, manifest: this.manifest, gitdir: this.paths.gitdir, store: this.store, identity: this.identity }
+    return { causeId: this.causeId, manifest: this.manifest, gitdir: this.paths.gitdir, store: this.store, identity: this.identity, refusalsPerAddress: this.config.refusalsPerAddress }
   }
 
   /** Intake and decisions run one at a time, so sequence numbers and pack clean-up never interleave. */

@@ -13,7 +13,11 @@ export const ConfigSchema = z.object({
   verifiers: z.array(PublicKeyHex).min(1),
   /** `allowlist` (default): only `verifiers` count. `open`: any key, weighed by reputation. */
   verifierMode: z.enum(['allowlist', 'open']).default('allowlist'),
-  leaseSeconds: z.number().int().positive().optional()
+  /** Open mode: agreements in a row with trusted verifiers after which a new key's attestations count (default OPEN_VERIFICATION.agreementsToTrust). */
+  trustAfterAgreements: z.number().int().min(1).max(1000).optional(),
+  leaseSeconds: z.number().int().positive().optional(),
+  /** Refused submissions one address may send per hour before all of its submissions are refused (default REFUSALS.perAddress). */
+  refusalsPerAddress: z.number().int().positive().optional()
 }).strict()
 export type Config = z.infer<typeof ConfigSchema>
 

@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { Coordinator } from './coordinator.ts'
 import { layout } from './site/layout.ts'
 import { h } from './site/html.ts'
-import { rateLimit, type RateLimitOptions } from './site/middleware/rate-limit/index.ts'
+import { clientKey, rateLimit, type RateLimitOptions } from './site/middleware/rate-limit/index.ts'
 import { jsonError, readOnly, securityHeaders, send } from './site/respond.ts'
 import { registerSite } from './site/routes.ts'
 import type { EventStreams, SseOptions } from './site/sse.ts'
@@ -11,9 +11,12 @@ import type { EventStreams, SseOptions } from './site/sse.ts'
 export interface HttpOptions {
   /** Per-client token bucket (default: bursts of 120, 2 requests/s); false turns it off. */
   rateLimit?: Partial<RateLimitOptions> | false
-  /** Live event streams (default: 500 open at most, a ping every 15 s, reconnect after 30 min). */
+  /** Live event streams (default: SSE_DEFAULTS). */
   sse?: Partial<SseOptions>
 }
+
+/** 500 live streams at most, 4 from one client, a ping every 15 s, a reconnect after 30 min. */
+export const SSE_DEFAULTS: SseOptions = { maxStreams: 500, maxStreamsPerClient: 4, pingMs: 15_000, maxAgeMs: 30 * 60_000 }
 
 const streamsOf = new WeakMap<Hono, EventStreams>()
 
@@ -38,7 +41,9 @@ export function createHttpApp (coordinator: Coordinator, opts: HttpOptions = {})
     return c.json(coordinator.status())
   })
 
-  const streams = registerSite(app, coordinator, { maxStreams: 500, pingMs: 15_000, maxAgeMs: 30 * 60_000, ...opts.sse })
+  // Streams are counted per client by the rate limit's own key (a proxy's header, where one is configured).
+  const key = (opts.rateLimit === false ? undefined : opts.rateLimit?.key) ?? clientKey
+  const streams = registerSite(app, coordinator, { ...SSE_DEFAULTS, ...opts.sse }, key)
   streamsOf.set(app, streams)
 
   app.onError((err, c) => {

@@ -1,9 +1,9 @@
 import {
-  asStorageError, assertCompleteTree, assertSignature, changedPaths, commitClosure, commitTree, CorruptPackError, DuplicateTreeError, EmptyChangeError, importPack,
-  InvalidMessageError, ProtectedPathError, ReplayedNonceError, sha256Hex, StaleMessageError, UnknownParentError,
-  WrongCauseError, type Identity, type Manifest, type ReceiptBody, type SubmissionBody
+  asStorageError, AutoresearchError, assertCompleteTree, assertSignature, changedPaths, checkPack, DuplicateTreeError, EmptyChangeError, InvalidMessageError, ProtectedPathError,
+  ReplayedNonceError, sha256Hex, StaleMessageError, storeObjects, submissionRules, UnknownParentError, WrongCauseError,
+  type Identity, type Manifest, type ReceiptBody, type SubmissionBody
 } from '@autoresearch/protocol'
-import { assertMaySubmit } from './policy.ts'
+import { addressKey, assertAddressMaySubmit, assertMaySubmit } from './policy.ts'
 import { drawRound } from './seeds.ts'
 import type { Store } from './store.ts'
 
@@ -16,6 +16,32 @@ export interface IntakeContext {
   gitdir: string
   store: Store
   identity: Identity
+  /** Refused submissions an address may send per window (REFUSALS.perAddress unless the config sets it). */
+  refusalsPerAddress?: number
+}
+
+/** Refusals that cost the coordinator nothing (or are its own fault) and are not charged. */
+const UNCHARGED = new Set(['QuotaExceededError', 'BannedError', 'StorageFullError'])
+
+/**
+ * Intake, with every typed refusal charged to the sender's address and, when the
+ * signature and nonce checked out, to its identity (see REFUSALS), so that retrying
+ * is not free.
+ */
+export async function intake (ctx: IntakeContext, body: SubmissionBody, signature: string, pack: Uint8Array, remoteAddr?: string): Promise<{ receipt: ReceiptBody, signature: string }> {
+  const address = addressKey(remoteAddr)
+  const signed = { checked: false }
+  try {
+    assertAddressMaySubmit(ctx.store, address, ctx.refusalsPerAddress)
+    return await checkedIntake(ctx, body, signature, pack, signed)
+  } catch (err) {
+    if (err instanceof AutoresearchError && !UNCHARGED.has(err.name)) {
+      try {
+        ctx.store.recordRefusal({ at: Date.now(), address, publicKey: signed.checked ? body.publicKey : null, nonce: signed.checked ? body.nonce : null, error: err.name })
+      } catch {} // a full database must not hide the refusal's reason from the sender
+    }
+    throw err
+  }
 }
 
 export function assertFresh (time: number, now = Date.now()): void {
@@ -24,47 +50,44 @@ export function assertFresh (time: number, now = Date.now()): void {
   }
 }
 
-
 /**
- * The cheap checks before any GPU time is spent, in order of cost. Nothing is
- * written to the database unless every check passes; a pack that fails is removed.
+ * The cheap checks before any GPU time is spent, in order of cost. The pack is parsed
+ * and checked in memory (object count, sizes, closure of the candidate) before anything
+ * is written; what is written is removed again if a later check refuses the candidate,
+ * and nothing is written to the database unless every check passes.
  */
-export async function intake (ctx: IntakeContext, body: SubmissionBody, signature: string, pack: Uint8Array): Promise<{ receipt: ReceiptBody, signature: string }> {
+async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signature: string, pack: Uint8Array, signed: { checked: boolean }): Promise<{ receipt: ReceiptBody, signature: string }> {
   const { store, manifest, gitdir } = ctx
   if (body.causeId !== ctx.causeId) throw new WrongCauseError(`this coordinator hosts ${ctx.causeId}, not ${body.causeId}`)
   assertFresh(body.time)
   assertSignature('submission', body, signature, body.publicKey)
   if (store.nonceSeen(body.publicKey, body.nonce)) throw new ReplayedNonceError(`nonce ${body.nonce} was already used by this identity`)
+  signed.checked = true
   assertMaySubmit(store, body.publicKey)
   if (sha256Hex(pack) !== body.packSha256) throw new InvalidMessageError('the pack does not match the signed packSha256')
   if (!store.isMergedCommit(body.parent)) throw new UnknownParentError(`parent ${body.parent} was never a best commit of ${ctx.causeId}; fetch the current best and rebase`)
 
-  const imported = await importPack(gitdir, pack, { maxBytes: manifest.limits.maxPackBytes, maxObjectBytes: manifest.limits.maxFileBytes })
+  const { tree, parents, missing } = await checkPack(gitdir, pack, body.candidate, submissionRules(manifest))
+  if (parents.length !== 1 || parents[0] !== body.parent) {
+    throw new UnknownParentError(`candidate ${body.candidate} must have exactly one parent, ${body.parent}`)
+  }
+  const first = store.candidateByTree(tree)
+  if (first !== undefined && first.submitter === body.publicKey && first.origin_seq === null) {
+    // The submitter sends the same files again, most likely because the connection
+    // broke before our receipt arrived: the receipt it missed is the answer.
+    return JSON.parse(first.receipt) as { receipt: ReceiptBody, signature: string }
+  }
+  if (first !== undefined) throw new DuplicateTreeError(`this tree was already submitted as candidate #${first.seq} by ${first.submitter.slice(0, 16)}…; the first submitter owns it`)
+
+  const stored = await storeObjects(gitdir, missing)
   try {
-    const { tree, parents } = await commitTree(gitdir, body.candidate)
-    if (parents.length !== 1 || parents[0] !== body.parent) {
-      throw new UnknownParentError(`candidate ${body.candidate} must have exactly one parent, ${body.parent}`)
-    }
     await assertCompleteTree(gitdir, body.candidate, manifest.limits.maxFileBytes)
-    // Nothing rides along: every object of the pack must belong to the candidate's own tree.
-    const used = await commitClosure(gitdir, body.candidate)
-    const extra = imported.oids.filter((oid) => !used.has(oid))
-    if (extra.length > 0) throw new CorruptPackError(`the pack carries ${extra.length} object(s) the candidate does not use`)
     const changes = await changedPaths(gitdir, body.parent, body.candidate)
     if (changes.length === 0) throw new EmptyChangeError('the candidate changes no file')
     const protectedChanges = changes.filter((c) => !manifest.editable.includes(c.path))
     if (protectedChanges.length > 0) {
       throw new ProtectedPathError(`only ${manifest.editable.join(', ')} may change; this candidate changes ${protectedChanges.map((c) => `${c.path} (${c.change})`).join(', ')}`)
     }
-    const first = store.candidateByTree(tree)
-    if (first !== undefined && first.submitter === body.publicKey && first.origin_seq === null) {
-      // The submitter sends the same files again, most likely because the connection
-      // broke before our receipt arrived: the receipt it missed is the answer.
-      await imported.discard()
-      return JSON.parse(first.receipt) as { receipt: ReceiptBody, signature: string }
-    }
-    if (first !== undefined) throw new DuplicateTreeError(`this tree was already submitted as candidate #${first.seq} by ${first.submitter.slice(0, 16)}…; the first submitter owns it`)
-
     const receipt: ReceiptBody = {
       type: 'receipt', causeId: ctx.causeId, candidateSeq: store.nextSeq(), candidate: body.candidate, tree, submitter: body.publicKey, receivedAt: Date.now()
     }
@@ -86,7 +109,7 @@ export async function intake (ctx: IntakeContext, body: SubmissionBody, signatur
     }, body.nonce)
     return { receipt, signature: receiptSignature }
   } catch (err) {
-    await imported.discard()
+    await stored.discard()
     throw asStorageError(err)
   }
 }

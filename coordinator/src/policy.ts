@@ -9,12 +9,53 @@ export function dailyQuota (identity: IdentityRow): number {
   return Math.max(QUOTA.min, Math.min(QUOTA.max, q))
 }
 
-/** Ban and quota, checked at intake before a pack is even stored. */
+/**
+ * Refused submissions are not free. Each is charged to the address it came from and, once
+ * its signature and nonce checked out, to its identity: `perSubmission` refusals use one
+ * submission of the daily quota (a refusal costs a parse in memory, a receipt costs
+ * verification runs, and an honest worker may lose a race for a tree now and then). Keys
+ * are free, so the address is the real bound: past `perAddress` refusals in `windowMs`,
+ * every submission from it is refused until the window moves on.
+ */
+export const REFUSALS = { perSubmission: 4, perAddress: 120, windowMs: 3600 * 1000 }
+
+/** Submissions an identity used in the quota window: receipts, and its refusals at their share. */
+export function quotaUsed (store: Store, publicKey: string, now = Date.now()): number {
+  const since = now - QUOTA.windowMs
+  return store.submissionsSince(publicKey, since) + store.refusalsSince({ publicKey }, since) / REFUSALS.perSubmission
+}
+
+/**
+ * The address a peer's refusals are charged to: an IPv4 address, or an IPv6 /64 (one
+ * subscriber's network); null for transports without one.
+ */
+export function addressKey (remoteAddr: string | undefined): string | null {
+  const [, proto, host] = (remoteAddr ?? '').split('/')
+  if (host === undefined || host === '') return null
+  if (proto === 'ip4') return host
+  if (proto !== 'ip6') return null
+  const [head = '', tail] = host.toLowerCase().split('::')
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
+}
+
+/** Refuses every submission from an address that had `perAddress` refusals in the window. */
+export function assertAddressMaySubmit (store: Store, address: string | null, perAddress = REFUSALS.perAddress, now = Date.now()): void {
+  if (address === null) return
+  const refused = store.refusalsSince({ address }, now - REFUSALS.windowMs)
+  if (refused >= perAddress) {
+    throw new QuotaExceededError(`${refused} submissions from ${address} were refused in the last ${REFUSALS.windowMs / 60000} minutes (the limit is ${perAddress}); wait before sending more`)
+  }
+}
+
+/** Ban and quota, checked at intake before a pack is even parsed. */
 export function assertMaySubmit (store: Store, publicKey: string, now = Date.now()): void {
   const identity = store.identity(publicKey)
   if (identity.banned === 1) throw new BannedError(`identity ${publicKey.slice(0, 16)}… is banned from this cause${identity.ban_reason === null ? '' : `: ${identity.ban_reason}`}`)
   const quota = dailyQuota(identity)
-  const used = store.submissionsSince(publicKey, now - QUOTA.windowMs)
+  const used = quotaUsed(store, publicKey, now)
   if (used >= quota) {
     throw new QuotaExceededError(`identity ${publicKey.slice(0, 16)}… has used its quota of ${quota} submissions per 24 h (${identity.accepted} accepted, ${identity.rejected} rejected, ${identity.contradicted} contradicted claims); accepted candidates raise it`)
   }
@@ -26,6 +67,15 @@ export const VERIFIER_REPUTATION_FLOOR = -3
 export function verifierReputation (identity: IdentityRow): number {
   return identity.verifier_agreed - 2 * identity.verifier_disagreed
 }
+
+/**
+ * Open verification without a Sybil hole (rules/verifier-trust.ts): a new key's jobs are
+ * shadow jobs until it agreed with trusted verifiers `agreementsToTrust` times in a row
+ * (config `trustAfterAgreements`); trusted keys are spot-checked at no less than
+ * `spotCheckFloor`; at most `shadowsPerRound` shadow jobs per candidate and round, so a
+ * swarm of keys cannot make the coordinator store without bound.
+ */
+export const OPEN_VERIFICATION = { agreementsToTrust: 5, spotCheckFloor: 0.1, shadowsPerRound: 4 }
 
 /** Verification rounds a candidate may get in all (a near-tie or a split adds one). */
 export const MAX_ROUNDS = 3

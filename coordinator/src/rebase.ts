@@ -1,6 +1,6 @@
 import { changedPaths, commitTree, commitTreeOn, mergeTrees, type Identity, type Manifest, type ReceiptBody } from '@autoresearch/protocol'
 import { drawRound } from './seeds.ts'
-import type { CandidateRow, Store } from './store.ts'
+import type { CandidateRow, MergeRow, Store } from './store.ts'
 
 export interface RebaseContext {
   causeId: string
@@ -14,23 +14,30 @@ export type RebaseOutcome =
   | { state: 'rebased', candidate: CandidateRow, newSeq: number }
   | { state: 'stale', candidate: CandidateRow, reason: string, conflicts: string[] }
 
+/** Names the reverted merge a candidate was built on, for the reasons a person reads. */
+const withoutReverted = (merge: MergeRow | undefined): string =>
+  merge === undefined ? '' : `it was built on merge ${merge.seq - 1} (${merge.commit_oid.slice(0, 10)}), which the operator reverted; without that merge `
+
 /**
- * Carries a candidate whose parent is no longer the best onto the best with a
- * three-way merge. A clean merge becomes a new candidate, credited to the same
- * submitter, verified again against the new best; a conflict makes it stale.
+ * Carries a candidate whose parent is no longer the best onto the best: its own change
+ * only (mergeTrees with the parent as base), so a merge the operator reverted never comes back through
+ * a candidate built on it. A clean merge becomes a new candidate, credited to the same
+ * submitter, verified again against the new best; a conflict, an empty change or a
+ * tree already taken makes it stale.
  */
 export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateRow, best: string): Promise<RebaseOutcome> {
   const { gitdir, store, manifest } = ctx
+  const reverted = store.revertedMerge(candidate.parent_oid)
   let merged: { tree: string } | { conflicts: string[] }
   try {
-    merged = await mergeTrees(gitdir, candidate.commit_oid, best)
+    merged = await mergeTrees(gitdir, candidate.commit_oid, best, { base: candidate.parent_oid })
   } catch (err) {
-    const reason = `it cannot be merged onto the new best ${best.slice(0, 10)}: ${(err as Error).message}`
+    const reason = `${withoutReverted(reverted)}it cannot be merged onto the new best ${best.slice(0, 10)}: ${(err as Error).message}`
     store.setCandidateState(candidate.seq, 'stale', reason)
     return { state: 'stale', candidate, reason, conflicts: [] }
   }
   if ('conflicts' in merged) {
-    const reason = `its change conflicts with the new best ${best.slice(0, 10)} in ${merged.conflicts.join(', ') || 'its files'}; start from the new best`
+    const reason = `${withoutReverted(reverted)}its change conflicts with the new best ${best.slice(0, 10)} in ${merged.conflicts.join(', ') || 'its files'}; start from the new best`
     store.setCandidateState(candidate.seq, 'stale', reason)
     return { state: 'stale', candidate, reason, conflicts: merged.conflicts }
   }
@@ -41,8 +48,10 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
   const origin = (c: CandidateRow): number => c.origin_seq ?? c.seq
   const found = store.candidateByTree(mergedTree)
   const duplicate = found !== undefined && origin(found) !== origin(candidate) ? found : undefined
+  // A reverted merge's tree stays with its first submitter too, so it is never verified again.
   if (mergedTree === bestTree || duplicate !== undefined) {
-    const reason = mergedTree === bestTree ? 'the new best already contains its change' : `rebased onto the new best it equals candidate #${duplicate?.seq}`
+    const empty = reverted === undefined ? 'the new best already contains its change' : `${withoutReverted(reverted)}its own change is empty`
+    const reason = mergedTree === bestTree ? empty : `rebased onto the new best it equals candidate #${duplicate?.seq}`
     store.setCandidateState(candidate.seq, 'stale', reason)
     return { state: 'stale', candidate, reason, conflicts: [] }
   }

@@ -1,13 +1,18 @@
 import type { AddressInfo } from 'node:net'
 import { serve as serveHttp, type ServerType } from '@hono/node-server'
+import type { NodeOptions } from '@autoresearch/protocol'
 import { Coordinator } from './coordinator.ts'
-import { closeEventStreams, createHttpApp } from './http.ts'
+import { closeEventStreams, createHttpApp, type HttpOptions } from './http.ts'
 
 export interface ServeOptions {
   home: string
   listen?: string[]
   httpPort?: number
   httpHost?: string
+  /** libp2p inbound limits (default: protocol's CONNECTION_LIMITS). */
+  connections?: NodeOptions['connections']
+  /** The HTTP surface's rate limit and live-stream caps. */
+  http?: HttpOptions
 }
 
 export interface RunningCoordinator {
@@ -20,11 +25,11 @@ export interface RunningCoordinator {
 /** Opens a home and serves it on libp2p and HTTP. */
 export async function serveCoordinator (opts: ServeOptions): Promise<RunningCoordinator> {
   const coordinator = await Coordinator.open(opts.home)
-  const app = createHttpApp(coordinator)
+  const app = createHttpApp(coordinator, opts.http)
   const host = opts.httpHost ?? '127.0.0.1'
   let server: ServerType
   try {
-    await coordinator.start({ listen: opts.listen })
+    await coordinator.start({ listen: opts.listen, connections: opts.connections })
     server = await new Promise<ServerType>((resolve, reject) => {
       const s = serveHttp({ fetch: app.fetch, port: opts.httpPort ?? 8080, hostname: host }, () => resolve(s))
       s.once('error', reject)

@@ -33,6 +33,13 @@ export function studentTCdf (t: number, df: number): number {
   return t >= 0 ? 1 - tail : tail
 }
 
+/** CDF of the F distribution with `d1` and `d2` degrees of freedom. */
+export function fCdf (x: number, d1: number, d2: number): number {
+  if (x <= 0) return 0
+  if (!Number.isFinite(x)) return 1
+  return regularizedIncompleteBeta(d1 * x / (d1 * x + d2), d1 / 2, d2 / 2)
+}
+
 function logGamma (z: number): number {
   // Lanczos approximation (g = 7, n = 9), accurate to ~1e-15 for z > 0.
   const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,

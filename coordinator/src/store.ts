@@ -35,6 +35,9 @@ export interface JobRow {
   round: number
 }
 
+/** How a job counts in open mode (a job without a role is an ordinary one). */
+export type JobRole = 'shadow' | 'spot-check'
+
 export interface MergeRow {
   seq: number
   commit_oid: string
@@ -125,6 +128,19 @@ CREATE TABLE IF NOT EXISTS identities (
   verifier_disagreed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS seed_pools (best_commit TEXT PRIMARY KEY, seeds TEXT NOT NULL);
+-- Open verification: jobs that are not ordinary ('shadow': a newcomer's, never counted;
+-- 'spot-check': a trusted key's, checked by another), and each judged agreement of a key
+-- with the trusted verifiers of the same round.
+CREATE TABLE IF NOT EXISTS job_roles (job_id INTEGER PRIMARY KEY REFERENCES jobs(id), role TEXT NOT NULL);
+-- kind 'check': a shadow or spot-check job judged; 'outlier': outvoted among counting verifiers.
+CREATE TABLE IF NOT EXISTS verifier_checks (id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL REFERENCES jobs(id), kind TEXT NOT NULL, verifier TEXT NOT NULL, agreed INTEGER NOT NULL, checked_at INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS verifier_checks_job ON verifier_checks(job_id, kind);
+CREATE INDEX IF NOT EXISTS verifier_checks_verifier ON verifier_checks(verifier);
+-- Refused submissions, charged to the sender's address and (once its signature and nonce
+-- checked out) identity; a replay of a refused submission is charged to no identity twice.
+CREATE TABLE IF NOT EXISTS refusals (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, address TEXT, public_key TEXT, nonce TEXT, error TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS refusals_nonce ON refusals(public_key, nonce) WHERE public_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS refusals_address ON refusals(address, at);
 `
 
 /**
@@ -225,6 +241,19 @@ export class Store {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM candidates WHERE submitter = ? AND origin_seq IS NULL AND received_at >= ?').get(publicKey, since) as { n: number }).n
   }
 
+  /** Records a refused submission; a (key, nonce) already recorded is charged to the address only. */
+  recordRefusal (r: { at: number, address: string | null, publicKey: string | null, nonce: string | null, error: string }): void {
+    const key = r.publicKey !== null && r.nonce !== null && this.db.prepare('SELECT 1 FROM refusals WHERE public_key = ? AND nonce = ?').get(r.publicKey, r.nonce) === undefined
+    this.db.prepare('INSERT INTO refusals (at, address, public_key, nonce, error) VALUES (?, ?, ?, ?, ?)')
+      .run(r.at, r.address, key ? r.publicKey : null, key ? r.nonce : null, r.error)
+  }
+
+  /** Refused submissions charged to an identity or an address since `since`. */
+  refusalsSince (who: { publicKey: string } | { address: string }, since: number): number {
+    const [column, value] = 'publicKey' in who ? ['public_key', who.publicKey] : ['address', who.address]
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM refusals WHERE ${column} = ? AND at >= ?`).get(value, since) as { n: number }).n
+  }
+
   seedPool (bestCommit: string): number[] | undefined {
     const row = this.db.prepare('SELECT seeds FROM seed_pools WHERE best_commit = ?').get(bestCommit) as { seeds: string } | undefined
     return row === undefined ? undefined : JSON.parse(row.seeds) as number[]
@@ -264,8 +293,34 @@ export class Store {
     })()
   }
 
-  attestationsFor (candidateSeq: number): Array<{ verifier: string, body: string, round: number }> {
-    return this.db.prepare('SELECT a.verifier, a.body, j.round FROM attestations a JOIN jobs j ON j.id = a.job_id WHERE a.candidate_seq = ? ORDER BY a.id').all(candidateSeq) as Array<{ verifier: string, body: string, round: number }>
+  attestationsFor (candidateSeq: number): Array<{ verifier: string, body: string, round: number, job_id: number }> {
+    return this.db.prepare('SELECT a.verifier, a.body, j.round, a.job_id FROM attestations a JOIN jobs j ON j.id = a.job_id WHERE a.candidate_seq = ? ORDER BY a.id').all(candidateSeq) as Array<{ verifier: string, body: string, round: number, job_id: number }>
+  }
+
+  setJobRole (jobId: number, role: JobRole): void {
+    this.db.prepare('INSERT INTO job_roles (job_id, role) VALUES (?, ?)').run(jobId, role)
+  }
+
+  /** Roles of a candidate's jobs that are not ordinary. */
+  jobRoles (candidateSeq: number): Map<number, JobRole> {
+    const rows = this.db.prepare('SELECT r.job_id, r.role FROM job_roles r JOIN jobs j ON j.id = r.job_id WHERE j.candidate_seq = ?').all(candidateSeq) as Array<{ job_id: number, role: JobRole }>
+    return new Map(rows.map((r) => [r.job_id, r.role]))
+  }
+
+  /** Records a judgement of a job once per kind (a later one of the same job and kind is ignored). */
+  recordCheck (jobId: number, kind: 'check' | 'outlier', verifier: string, agreed: boolean, at: number): void {
+    this.db.prepare('INSERT OR IGNORE INTO verifier_checks (job_id, kind, verifier, agreed, checked_at) VALUES (?, ?, ?, ?, ?)').run(jobId, kind, verifier, agreed ? 1 : 0, at)
+  }
+
+  /** A key's judgements, oldest first (true: agreed). */
+  verifierChecks (publicKey: string): boolean[] {
+    return (this.db.prepare('SELECT agreed FROM verifier_checks WHERE verifier = ? ORDER BY id').all(publicKey) as Array<{ agreed: number }>).map((r) => r.agreed === 1)
+  }
+
+  /** Shadow and spot-check jobs of a candidate already judged. */
+  checkedJobs (candidateSeq: number): Set<number> {
+    const rows = this.db.prepare("SELECT c.job_id FROM verifier_checks c JOIN jobs j ON j.id = c.job_id WHERE j.candidate_seq = ? AND c.kind = 'check'").all(candidateSeq) as Array<{ job_id: number }>
+    return new Set(rows.map((r) => r.job_id))
   }
 
   /** Verification runs per verifier key: two per trial (baseline and candidate). */
@@ -291,6 +346,11 @@ export class Store {
 
   isMergedCommit (commit: string): boolean {
     return this.db.prepare('SELECT 1 FROM merges WHERE commit_oid = ?').get(commit) !== undefined
+  }
+
+  /** The merge of `commit` if the operator reverted it. */
+  revertedMerge (commit: string): MergeRow | undefined {
+    return this.db.prepare("SELECT * FROM merges WHERE commit_oid = ? AND kind = 'merge' AND reverted_at IS NOT NULL ORDER BY seq DESC LIMIT 1").get(commit) as MergeRow | undefined
   }
 
   insertMerge (row: Omit<MergeRow, 'seq' | 'reverted_at'>): number {

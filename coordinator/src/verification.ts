@@ -2,19 +2,24 @@ import {
   assertSignature, improvement, InvalidMessageError, LeaseExpiredError, NotAuthorizedError, UnknownJobError, WrongCauseError,
   type AttestationBody, type Job, type LeaseRequestBody, type Manifest, type Trial, type Verdict
 } from '@autoresearch/protocol'
+import { randomInt } from 'node:crypto'
 import { assertFresh } from './intake.ts'
-import { MAX_ROUNDS, VERIFIER_REPUTATION_FLOOR, verifierReputation } from './policy.ts'
+import { MAX_ROUNDS, OPEN_VERIFICATION } from './policy.ts'
+import { disagreeing } from './rules/agreement.ts'
+import { seedSpread, type SeedSpread } from './rules/seed-insensitivity.ts'
+import { isSpotCheck } from './rules/verifier-trust.ts'
 import { drawRound } from './seeds.ts'
 import { pairedOneSidedTest, type PairedTest } from './stats.ts'
-import type { CandidateRow, Store } from './store.ts'
+import type { CandidateRow, JobRow, JobRole, Store } from './store.ts'
+import { countsNow, judgeRound, recordOutliers, standingOf, trustPolicy, type TrustContext } from './verifier-trust.ts'
 
-export interface VerificationContext {
+/**
+ * `verifierMode` `allowlist`: only listed keys verify. `open`: any key not banned whose
+ * reputation stays above the floor, but a new key's jobs are shadow jobs until it has
+ * agreed with trusted verifiers (the allowlist is the trust root) on a run of jobs.
+ */
+export interface VerificationContext extends TrustContext {
   causeId: string
-  manifest: Manifest
-  store: Store
-  /** `allowlist`: only listed keys verify. `open`: any key not banned whose reputation stays above the floor. */
-  verifierMode: 'allowlist' | 'open'
-  verifiers: Set<string>
   leaseMs: number
   bestCommit: () => string
 }
@@ -28,17 +33,12 @@ export interface StoredVerdict extends Verdict {
   rounds: number
   claimContradicted: boolean
   disagreeing: string[]
-}
-
-/** Whether this key's attestations count now (allowlisted, or reputable in open mode). */
-function counts (ctx: VerificationContext, publicKey: string): boolean {
-  if (ctx.verifierMode === 'allowlist') return ctx.verifiers.has(publicKey)
-  const identity = ctx.store.identity(publicKey)
-  return identity.banned === 0 && verifierReputation(identity) > VERIFIER_REPUTATION_FLOOR
+  /** Candidate against baseline spread across seeds (null before any complete trial). */
+  seedSpread?: SeedSpread | null
 }
 
 function assertVerifier (ctx: VerificationContext, publicKey: string): void {
-  if (counts(ctx, publicKey)) return
+  if (standingOf(ctx, publicKey).standing !== 'barred') return
   throw new NotAuthorizedError(ctx.verifierMode === 'allowlist'
     ? `key ${publicKey.slice(0, 16)}… is not on this coordinator's verifier allowlist`
     : `verifier ${publicKey.slice(0, 16)}… is banned or its measurements disagreed with other verifiers too often`)
@@ -71,32 +71,79 @@ export function queueOrder (manifest: Manifest, candidates: CandidateRow[]): Can
 
 const roundsOf = (c: CandidateRow): number[][] => JSON.parse(c.seeds) as number[][]
 
+/** A round's jobs that count: not shadow jobs, not expired, by keys that count now. */
+function countingJobs (ctx: VerificationContext, jobs: JobRow[], roles: Map<number, JobRole>): JobRow[] {
+  return jobs.filter((j) => j.state !== 'expired' && roles.get(j.id) !== 'shadow' && countsNow(ctx, j.verifier))
+}
+
+/** Counting attestations a round needs: the quorum, and one more while a spot check in it stands. */
+function required (ctx: VerificationContext, counting: JobRow[], roles: Map<number, JobRole>): number {
+  return ctx.manifest.verification.quorum + (counting.some((j) => roles.get(j.id) === 'spot-check') ? 1 : 0)
+}
+
 /**
  * Hands the verifier the most promising queued candidate on the current best that
- * it may verify: never its own, never twice in one round.
+ * it may verify: never its own, never twice in one round. A key on probation gets a
+ * shadow job instead.
  */
 export function lease (ctx: VerificationContext, body: LeaseRequestBody, signature: string): Job | null {
   assertRequest(ctx, body, 'lease-request', signature)
   const { store, manifest } = ctx
   const now = Date.now()
+  const { standing, run } = standingOf(ctx, body.publicKey)
   return store.transaction(() => {
     store.expireLeases(now)
     const best = ctx.bestCommit()
+    if (standing === 'probation') return leaseShadow(ctx, body.publicKey, best, now)
     const queued = queueOrder(manifest, store.db.prepare("SELECT * FROM candidates WHERE state = 'queued' AND parent_oid = ?").all(best) as CandidateRow[])
     for (const candidate of queued) {
       if (candidate.submitter === body.publicKey) continue
       const round = candidate.rounds
+      const roles = store.jobRoles(candidate.seq)
       const active = store.jobsFor(candidate.seq).filter((j) => j.round === round && j.state !== 'expired')
       if (active.some((j) => j.verifier === body.publicKey)) continue
-      if (active.length >= manifest.verification.quorum) continue
-      const seeds = roundsOf(candidate)[round - 1] as number[]
-      const leaseExpiresAt = now + ctx.leaseMs
-      const jobId = store.insertJob({ candidate_seq: candidate.seq, baseline_oid: best, seeds: JSON.stringify(seeds), verifier: body.publicKey, leased_at: now, lease_expires_at: leaseExpiresAt, state: 'leased', round })
-      if (active.length + 1 >= manifest.verification.quorum) store.setCandidateState(candidate.seq, 'verifying')
-      return { jobId, candidateSeq: candidate.seq, baseline: best, candidate: candidate.commit_oid, seeds, leaseExpiresAt }
+      const counting = countingJobs(ctx, active, roles)
+      if (counting.length >= required(ctx, counting, roles)) continue
+      const spotCheck = isSpotCheck(standing, run, trustPolicy(ctx), draw())
+      const job = issue(ctx, candidate, best, body.publicKey, now, spotCheck ? 'spot-check' : undefined)
+      const after = required(ctx, [...counting, { ...job.row }], spotCheck ? new Map([...roles, [job.row.id, 'spot-check']]) : roles)
+      if (counting.length + 1 >= after) store.setCandidateState(candidate.seq, 'verifying')
+      return job.job
     }
     return null
   })
+}
+
+/** Uniform in [0, 1), from the CSPRNG: a verifier must not predict which of its jobs are checked. */
+const draw = (): number => randomInt(0, 2 ** 47) / 2 ** 47
+
+function issue (ctx: VerificationContext, candidate: CandidateRow, best: string, verifier: string, now: number, role: JobRole | undefined): { job: Job, row: JobRow } {
+  const round = candidate.rounds
+  const seeds = roundsOf(candidate)[round - 1] as number[]
+  const row = { candidate_seq: candidate.seq, baseline_oid: best, seeds: JSON.stringify(seeds), verifier, leased_at: now, lease_expires_at: now + ctx.leaseMs, state: 'leased' as const, round }
+  const jobId = ctx.store.insertJob(row)
+  if (role !== undefined) ctx.store.setJobRole(jobId, role)
+  return { job: { jobId, candidateSeq: candidate.seq, baseline: best, candidate: candidate.commit_oid, seeds, leaseExpiresAt: row.lease_expires_at }, row: { ...row, id: jobId } }
+}
+
+/**
+ * A job for a key on probation: the same candidate and seeds as a counting verifier's
+ * (candidates a counting verifier is already on first), so the two can be compared; it
+ * never counts toward quorum and never moves the candidate's state.
+ */
+function leaseShadow (ctx: VerificationContext, verifier: string, best: string, now: number): Job | null {
+  const { store, manifest } = ctx
+  const open = queueOrder(manifest, store.db.prepare("SELECT * FROM candidates WHERE state IN ('queued', 'verifying') AND parent_oid = ?").all(best) as CandidateRow[])
+  const options = open.flatMap((candidate) => {
+    if (candidate.submitter === verifier) return []
+    const roles = store.jobRoles(candidate.seq)
+    const active = store.jobsFor(candidate.seq).filter((j) => j.round === candidate.rounds && j.state !== 'expired')
+    if (active.some((j) => j.verifier === verifier)) return []
+    if (active.filter((j) => roles.get(j.id) === 'shadow').length >= OPEN_VERIFICATION.shadowsPerRound) return []
+    return [{ candidate, alongside: countingJobs(ctx, active, roles).length > 0 }]
+  })
+  const pick = options.find((o) => o.alongside) ?? options[0]
+  return pick === undefined ? null : issue(ctx, pick.candidate, best, verifier, now, 'shadow').job
 }
 
 export interface AttestOutcome {
@@ -126,13 +173,22 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
     store.db.prepare('INSERT INTO attestations (job_id, candidate_seq, verifier, body, signature, received_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(job.id, candidate.seq, body.publicKey, JSON.stringify(body), signature, Date.now())
     store.db.prepare("UPDATE jobs SET state = 'done' WHERE id = ?").run(job.id)
+    if (ctx.verifierMode === 'open') judgeRound(ctx, candidate.seq, job.round)
 
-    const attestations = store.attestationsFor(candidate.seq).filter((a) => counts(ctx, a.verifier))
+    const roles = store.jobRoles(candidate.seq)
+    if (roles.get(job.id) === 'shadow') {
+      return { verdict: { ...emptyVerdict(candidate), reason: `recorded as a shadow job: a new verifier's attestations count after it agreed with trusted verifiers ${trustPolicy(ctx).agreementsToTrust} times in a row` } }
+    }
+    // A spot check whose key was demoted meanwhile may arrive after the decision.
+    if (candidate.state !== 'queued' && candidate.state !== 'verifying') return { verdict: { ...emptyVerdict(candidate), reason: `recorded after the decision (${candidate.state})` } }
+    const attestations = store.attestationsFor(candidate.seq).filter((a) => roles.get(a.job_id) !== 'shadow' && countsNow(ctx, a.verifier))
     const inRound = attestations.filter((a) => a.round === candidate.rounds)
-    if (inRound.length < manifest.verification.quorum) {
-      const open = store.jobsFor(candidate.seq).some((j) => j.round === candidate.rounds && j.state === 'leased')
+    const jobs = store.jobsFor(candidate.seq).filter((j) => j.round === candidate.rounds)
+    const needed = required(ctx, countingJobs(ctx, jobs, roles), roles)
+    if (inRound.length < needed) {
+      const open = countingJobs(ctx, jobs, roles).some((j) => j.state === 'leased')
       if (!open) store.setCandidateState(candidate.seq, 'queued')
-      return { verdict: { ...emptyVerdict(candidate), reason: `${inRound.length} of ${manifest.verification.quorum} attestations in round ${candidate.rounds}` } }
+      return { verdict: { ...emptyVerdict(candidate), reason: `${inRound.length} of ${needed} attestations in round ${candidate.rounds}` } }
     }
     return decide(ctx, candidate, attestations.map((a) => JSON.parse(a.body) as AttestationBody))
   })
@@ -146,57 +202,6 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
 type CompleteTrial = Trial & { verifier: string, baseline: number, candidate: number }
 
-/**
- * Spread of the gains around each verifier's own mean, pooled over verifiers. The
- * spread of all gains together is the wrong yardstick for comparing verifiers: a
- * liar that scatters its invented gains widens it until its gap to an honest
- * verifier looks like noise (B6).
- */
-function withinVerifierSd (gainsBy: Map<string, number[]>): number | undefined {
-  let squares = 0
-  let dof = 0
-  for (const gains of gainsBy.values()) {
-    const m = mean(gains)
-    squares += gains.reduce((a, g) => a + (g - m) ** 2, 0)
-    dof += gains.length - 1
-  }
-  return dof > 0 ? Math.sqrt(squares / dof) : undefined
-}
-
-/**
- * Verifiers whose own mean improvement is far from the median verifier's. With two
- * verifiers there is no median to trust: a gap between them is a split (another
- * verifier is asked) and nobody is blamed yet.
- */
-function disagreeing (ctx: VerificationContext, trials: CompleteTrial[], pooledSd: number): { split: boolean, outliers: string[] } {
-  const verifiers = [...new Set(trials.map((t) => t.verifier))]
-  if (verifiers.length < 2) return { split: false, outliers: [] }
-  const gainsBy = new Map(verifiers.map((v) => [v, trials.filter((t) => t.verifier === v).map((t) => improvement(ctx.manifest, t.baseline, t.candidate))]))
-  const gains = new Map([...gainsBy].map(([v, g]) => [v, mean(g)]))
-  const sd = withinVerifierSd(gainsBy) ?? pooledSd
-  const perVerifier = Math.max(1, Math.min(...verifiers.map((v) => trials.filter((t) => t.verifier === v).length)))
-  const tolerance = Math.max(2 * ctx.manifest.verification.minImprovement, 4 * sd / Math.sqrt(perVerifier))
-  const sorted = [...gains.values()].sort((a, b) => a - b)
-  if (verifiers.length === 2) return { split: Math.abs((sorted[1] as number) - (sorted[0] as number)) > tolerance, outliers: [] }
-  const median = sorted[Math.floor(sorted.length / 2)] as number
-  const outliers = verifiers.filter((v) => Math.abs((gains.get(v) as number) - median) > tolerance)
-  return { split: outliers.length > 0, outliers }
-}
-
-/**
- * A candidate that ignores the trial seed (a constant "lucky" seed) gives one value
- * for every seed while the baseline varies: its gain is a property of that seed, not
- * of the change. Exact equality is the test, so causes whose runs are not bit-for-bit
- * deterministic (GPU kernels) are not flagged by this rule.
- */
-function ignoresSeed (trials: CompleteTrial[]): boolean {
-  const seeds = new Set(trials.map((t) => t.seed))
-  if (seeds.size < 3) return false
-  const candidates = new Set(trials.map((t) => t.candidate))
-  const baselines = new Set(trials.map((t) => t.baseline))
-  return candidates.size === 1 && baselines.size > 1
-}
-
 function decide (ctx: VerificationContext, candidate: CandidateRow, attestations: AttestationBody[]): AttestOutcome {
   const { manifest, store } = ctx
   const { minImprovement, confidence } = manifest.verification
@@ -204,16 +209,19 @@ function decide (ctx: VerificationContext, candidate: CandidateRow, attestations
   const failed = trials.filter((t) => t.candidate === null || t.baseline === null)
   const measured = trials.filter((t): t is CompleteTrial => t.candidate !== null && t.baseline !== null)
   const gains = (ts: CompleteTrial[]): number[] => ts.map((t) => improvement(manifest, t.baseline, t.candidate))
-  const { split, outliers } = disagreeing(ctx, measured, pairedOneSidedTest(gains(measured), minImprovement, confidence).sd)
+  const gainsBy = new Map<string, number[]>()
+  for (const t of measured) gainsBy.set(t.verifier, [...(gainsBy.get(t.verifier) ?? []), improvement(manifest, t.baseline, t.candidate)])
+  const { split, outliers } = disagreeing(gainsBy, minImprovement, pairedOneSidedTest(gains(measured), minImprovement, confidence).sd)
   // An outlier verifier's trials do not decide the candidate.
   const complete = measured.filter((t) => !outliers.includes(t.verifier))
   const test = pairedOneSidedTest(gains(complete), minImprovement, confidence)
   const baselineMetric = complete.length > 0 ? mean(complete.map((t) => t.baseline)) : null
   const candidateMetric = complete.length > 0 ? mean(complete.map((t) => t.candidate)) : null
+  const spread = complete.length > 0 ? seedSpread(complete, manifest.verification.seedInsensitivity) : null
   const base: StoredVerdict = {
-    ...emptyVerdict(candidate), trials, test, baselineMetric, candidateMetric, meanImprovement: complete.length > 0 ? test.mean : null, disagreeing: outliers
+    ...emptyVerdict(candidate), trials, test, baselineMetric, candidateMetric, meanImprovement: complete.length > 0 ? test.mean : null, disagreeing: outliers, seedSpread: spread
   }
-  const seedInsensitive = ignoresSeed(complete)
+  const seedInsensitive = spread?.insensitive === true
   const canExtend = candidate.rounds < MAX_ROUNDS && !seedInsensitive
 
   const twoWaySplit = split && outliers.length === 0
@@ -228,6 +236,7 @@ function decide (ctx: VerificationContext, candidate: CandidateRow, attestations
   // Reputation moves only where others measured the same candidate.
   const verifiers = new Set(measured.map((t) => t.verifier))
   if (verifiers.size >= 3) for (const v of verifiers) store.bumpIdentity(v, outliers.includes(v) ? 'verifier_disagreed' : 'verifier_agreed')
+  recordOutliers(ctx, attestations, outliers)
 
   let verdict: StoredVerdict
   if (failed.length > 0) {
@@ -236,7 +245,8 @@ function decide (ctx: VerificationContext, candidate: CandidateRow, attestations
     // Still two camps after the last round and no majority to tell which one lies: never merge on that.
     verdict = { ...base, state: 'rejected', reason: `verifiers still disagree after ${candidate.rounds} rounds and no third measurement settled it` }
   } else if (seedInsensitive) {
-    verdict = { ...base, state: 'rejected', reason: `the candidate gives the same ${manifest.metric.name} for ${new Set(complete.map((t) => t.seed)).size} different seeds while the baseline does not: it ignores AUTORESEARCH_SEED (a fixed lucky seed is not an improvement)` }
+    const { varianceRatio, significance } = manifest.verification.seedInsensitivity
+    verdict = { ...base, state: 'rejected', reason: `the candidate's ${manifest.metric.name} barely varies across ${spread?.seeds ?? 0} seeds: its variance is ${(spread?.ratio ?? 0).toPrecision(3)} times the baseline's, below ${varianceRatio} (F test p=${(spread?.pValue ?? 0).toPrecision(3)} < ${significance}); it ignores AUTORESEARCH_SEED (a fixed lucky seed is not an improvement)` }
   } else if (!test.passed) {
     verdict = { ...base, state: 'rejected', reason: `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials does not beat minImprovement ${minImprovement} at confidence ${confidence} (p=${test.pValue.toPrecision(3)})` }
   } else {

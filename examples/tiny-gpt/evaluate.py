@@ -1,10 +1,18 @@
 """Frozen: scores the artifact train.py left in AUTORESEARCH_OUT.
 
 The artifact is data: model.json (the size of the model.py GPT, within its
-bounds) and model.pt (a plain dict of tensors, loaded with weights_only=True, so
-no pickled code runs). Before scoring, the loaded model must be causal: a
-prediction may not change when later characters do. Runs on the CPU, so the
-same weights give the same metric on every machine.
+bounds, and the training tokens model.py's meter counted) and model.bin (raw
+float32 tensors in model.py's format, read as bytes: nothing in it is
+unpickled or run, so a pickle or TorchScript archive is refused, not loaded).
+
+Causality is enforced, not sampled. The attention mask is built by model.py and
+is not in the artifact, so the weights cannot open it; every other layer acts on
+each position alone, and a masked weight is an exact zero, so a prediction at
+position t is computed from characters up to t only, whatever the weights (a
+sampled check can be passed by attention that looks ahead only on inputs the
+check does not use). check_causal below is a tripwire for a mistake in model.py,
+not the enforcement. Runs on the CPU, so the same weights give the same metric on
+every machine.
 """
 import json
 import math
@@ -14,13 +22,15 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from model import GPT, check_config
+from model import GPT, check_config, read_weights
 
 MAX_WEIGHTS_BYTES = 64 << 20
 MAX_CONFIG_BYTES = 64 << 10
-# Largest change of a log-probability at or before a cut that later characters may cause;
-# it also bounds what peeking could gain, to about 1e-4 bits per character.
+# Largest change of a log-probability at or before a cut that later characters may cause.
 CAUSAL_TOLERANCE = 1e-4
+# The tripwire's random windows of the validation text and cuts in each.
+CAUSAL_WINDOWS = 4
+CAUSAL_CUTS = 8
 
 
 def fail(message):
@@ -35,7 +45,7 @@ def regular_file(path, limit):
         fail(f"{os.path.basename(path)} is larger than {limit} bytes")
 
 
-def load_model(out_dir, vocab_size):
+def load_model(out_dir, vocab_size, budget_tokens):
     config_path = os.path.join(out_dir, "model.json")
     regular_file(config_path, MAX_CONFIG_BYTES)
     with open(config_path) as f:
@@ -51,47 +61,48 @@ def load_model(out_dir, vocab_size):
     ok = isinstance(memory, (int, float)) and not isinstance(memory, bool) and math.isfinite(memory)
     # Reported by train.py itself: kept for the results log only, never for scoring.
     memory_gb = min(max(float(memory), 0.0), 1024.0) if ok else 0.0
+    # Counted by model.py's meter and written by model.save_artifact: past the budget, no score.
+    spent = raw.get("train_tokens")
+    if isinstance(spent, bool) or not isinstance(spent, int) or spent < 0:
+        fail("model.json has no train_tokens count: save the model with model.save_artifact")
+    if spent > budget_tokens:
+        fail(f"training used {spent} tokens, over the budget of {budget_tokens} (budget_tokens in meta.json)")
 
-    weights_path = os.path.join(out_dir, "model.pt")
+    weights_path = os.path.join(out_dir, "model.bin")
     regular_file(weights_path, MAX_WEIGHTS_BYTES)
-    try:
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
-    except Exception as err:  # any unpickling error: the file is not plain tensors
-        fail(f"model.pt is not a plain dict of tensors: {err}")
     model = GPT(config)
-    expected = model.state_dict()
-    if not isinstance(state, dict) or set(state) != set(expected):
-        fail("model.pt must hold exactly the tensors of model.py's GPT for this config")
-    for name, ref in expected.items():
-        t = state[name]
-        if not isinstance(t, torch.Tensor) or t.dtype != torch.float32 or t.shape != ref.shape:
-            fail(f"{name} must be a float32 tensor of shape {tuple(ref.shape)}")
+    try:
+        state = read_weights(weights_path, model.state_dict())
+    except ValueError as err:
+        fail(f"model.bin: {err}")
+    for name, t in state.items():
         if not torch.isfinite(t).all():
             fail(f"{name} holds values that are not finite")
     model.load_state_dict(state, strict=True)
-    return model.eval(), config, memory_gb
+    return model.eval(), config, memory_gb, spent
 
 
 def check_causal(model, ids, vocab_size, seed):
-    """For every cut t, replaces all characters after t and requires identical log-probabilities up to t."""
+    """Tripwire: on random windows and cuts, changes every character after the cut and
+    requires the log-probabilities up to it to stay put."""
     t_max = min(model.config["block_size"], len(ids))
-    x = ids[:t_max]
-    base = F.log_softmax(model(x[None]), dim=-1)[0]
     gen = torch.Generator().manual_seed(seed)
-    cuts = list(range(t_max - 1))
-    for i in range(0, len(cuts), 32):
-        chunk = cuts[i:i + 32]
-        variants = x.repeat(len(chunk), 1)
-        for row, t in enumerate(chunk):
+    for _ in range(CAUSAL_WINDOWS):
+        start = torch.randint(len(ids) - t_max + 1, (1,), generator=gen).item()
+        x = ids[start:start + t_max]
+        base = F.log_softmax(model(x[None]), dim=-1)[0]
+        cuts = torch.randperm(t_max - 1, generator=gen)[:CAUSAL_CUTS].tolist()
+        variants = x.repeat(len(cuts), 1)
+        for row, t in enumerate(cuts):
             # A shift of 1..vocab-1 changes every later character.
             shift = torch.randint(1, vocab_size, (t_max - t - 1,), generator=gen)
             variants[row, t + 1:] = (x[t + 1:] + shift) % vocab_size
         logp = F.log_softmax(model(variants), dim=-1)
-        for row, t in enumerate(chunk):
+        for row, t in enumerate(cuts):
             change = (logp[row, :t + 1] - base[:t + 1]).abs().max().item()
             if not change <= CAUSAL_TOLERANCE:
-                fail(f"the model is not causal: changing the characters after position {t} changes "
-                     f"the predictions at or before it by {change:.3g} (tolerance {CAUSAL_TOLERANCE})")
+                fail(f"model.py's GPT is not causal: changing the characters after position {t} of the window "
+                     f"at {start} changes the predictions at or before it by {change:.3g}")
 
 
 def bits_per_byte(model, ids):
@@ -116,11 +127,12 @@ def main():
     result_path = os.environ["AUTORESEARCH_RESULT"]
     seed = int(os.environ.get("AUTORESEARCH_SEED", "0"))
     with open(os.path.join(data_dir, "meta.json")) as f:
-        vocab = json.load(f)["vocab"]
+        meta = json.load(f)
+    vocab = meta["vocab"]
     with open(os.path.join(data_dir, "val.txt"), encoding="ascii") as f:
         stoi = {ch: i for i, ch in enumerate(vocab)}
         ids = torch.tensor([stoi[ch] for ch in f.read()], dtype=torch.long)
-    model, config, memory_gb = load_model(out_dir, len(vocab))
+    model, config, memory_gb, spent = load_model(out_dir, len(vocab), int(meta["budget_tokens"]))
     with torch.no_grad():
         check_causal(model, ids, len(vocab), seed)
         bpb, n_val = bits_per_byte(model, ids)
@@ -129,7 +141,7 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     with open(result_path, "w") as f:
         json.dump({"metric": bpb, "val_bpb": bpb, "memory_gb": memory_gb, "params": params, "n_val": n_val,
-                   "config": config}, f)
+                   "train_tokens": spent, "config": config}, f)
     print(f"val_bpb: {bpb:.6f}")
 
 

@@ -1,13 +1,26 @@
-"""Frozen: the GPT that train.py trains and evaluate.py scores.
+"""Frozen: the GPT that train.py trains and evaluate.py scores, and the only way to save it.
 
-The architecture is fixed here so that evaluate.py can rebuild any artifact
-from data alone; train.py chooses its size (the CONFIG_BOUNDS fields) and how it
-is trained. Like nanoGPT, the causal mask is a buffer in the state dict, so it
-travels in the artifact: evaluate.py therefore never assumes causality, it tests
-it on the loaded model.
+The architecture is fixed here so that evaluate.py can rebuild any artifact from
+data alone; train.py chooses its size (the CONFIG_BOUNDS fields) and how it is
+trained. Three things that must not be train.py's live here:
+
+- Causality. The attention mask is built by this file and is not part of the
+  state dict, so it never travels in the artifact: the model evaluate.py scores is
+  causal by construction, whatever weights it is given.
+- The weight format. save_artifact writes raw little-endian float32 tensors after
+  a JSON header (model.bin): a format that has no way to carry code, unlike a
+  pickle or a TorchScript zip, which torch.load(weights_only=True) still runs.
+- The budget meter. Every forward pass that builds a gradient charges its tokens
+  against meta.json's budget_tokens and stops the run past it; save_artifact records
+  the count for evaluate.py to check. It stops honest overspending and any change of
+  steps or batch; code that deliberately resets it is visible in the diff, and the
+  runner's wall-clock limit is the hard bound.
 """
+import json
 import math
+import os
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -20,6 +33,8 @@ CONFIG_BOUNDS = {
     "block_size": (8, 256),
 }
 MAX_PARAMS = 4_000_000
+WEIGHTS_MAGIC = b"TINYGPT-F32-LE-1"
+MAX_HEADER_BYTES = 1 << 20
 
 
 def check_config(config, vocab_size):
@@ -59,7 +74,8 @@ class Attention(nn.Module):
         self.proj = nn.Linear(c["n_embd"], c["n_embd"])
         self.drop = nn.Dropout(c["dropout"])
         t = c["block_size"]
-        self.register_buffer("mask", torch.tril(torch.ones(t, t)).view(1, 1, t, t))
+        # Not persistent: the mask is this file's, never the artifact's.
+        self.register_buffer("mask", torch.tril(torch.ones(t, t)).view(1, 1, t, t), persistent=False)
 
     def forward(self, x):
         b, t, e = x.shape
@@ -100,8 +116,93 @@ class GPT(nn.Module):
 
     def forward(self, idx):
         """Logits (batch, time, vocab) for token ids (batch, time), time <= block_size."""
+        if torch.is_grad_enabled():
+            charge_tokens(idx.numel())
         pos = torch.arange(idx.shape[1], device=idx.device)
         x = self.drop(self.tok(idx) + self.pos(pos))
         for block in self.blocks:
             x = block(x)
         return self.head(self.ln(x))
+
+
+class BudgetExceeded(RuntimeError):
+    pass
+
+
+# Tokens through GPT.forward with gradients on, in this process (train.py's own, for the
+# reference train.py; other processes it might start have meters of their own).
+_meter = {"spent": 0, "budget": None}
+
+
+def training_budget():
+    """meta.json's budget_tokens, or None outside a run (no AUTORESEARCH_DATA)."""
+    if _meter["budget"] is None and "AUTORESEARCH_DATA" in os.environ:
+        with open(os.path.join(os.environ["AUTORESEARCH_DATA"], "meta.json")) as f:
+            _meter["budget"] = int(json.load(f)["budget_tokens"])
+    return _meter["budget"]
+
+
+def charge_tokens(n):
+    _meter["spent"] += int(n)
+    budget = training_budget()
+    if budget is not None and _meter["spent"] > budget:
+        raise BudgetExceeded(f"training budget exceeded: {_meter['spent']} tokens through the model with "
+                             f"gradients, the budget is {budget} (budget_tokens in meta.json)")
+
+
+def tokens_spent():
+    return _meter["spent"]
+
+
+def write_weights(path, tensors):
+    """Writes named float32 tensors as WEIGHTS_MAGIC, a header length, a JSON header, raw data."""
+    header = json.dumps([[name, list(t.shape)] for name, t in tensors.items()]).encode()
+    with open(path, "wb") as f:
+        f.write(WEIGHTS_MAGIC + len(header).to_bytes(8, "little") + header)
+        for t in tensors.values():
+            f.write(t.detach().to("cpu", torch.float32).contiguous().numpy().astype("<f4").tobytes())
+
+
+def read_weights(path, expected):
+    """Tensors shaped like `expected` (name -> tensor) from a write_weights file; ValueError otherwise.
+
+    Only bytes are read: nothing in the file is unpickled, imported or run.
+    """
+    with open(path, "rb") as f:
+        blob = f.read()
+    if not blob.startswith(WEIGHTS_MAGIC):
+        kind = " (a zip: a torch.save or TorchScript archive?)" if blob.startswith(b"PK") else ""
+        raise ValueError(f"it is not in model.py's weight format{kind}; save it with model.save_artifact")
+    start = len(WEIGHTS_MAGIC) + 8
+    size = int.from_bytes(blob[len(WEIGHTS_MAGIC):start], "little")
+    if size > MAX_HEADER_BYTES or start + size > len(blob):
+        raise ValueError("its header is longer than the file or the limit")
+    try:
+        listed = json.loads(blob[start:start + size].decode())
+    except ValueError as err:
+        raise ValueError(f"its header is not JSON: {err}")
+    wanted = [[name, list(t.shape)] for name, t in expected.items()]
+    if listed != wanted:
+        names = {e[0] for e in listed if isinstance(e, list) and e and isinstance(e[0], str)} if isinstance(listed, list) else set()
+        extra = sorted(names - set(expected))
+        hint = f" (it has {', '.join(extra[:4])}, which GPT(config) does not save" if extra else ""
+        if any(name.endswith(".attn.mask") for name in extra):
+            hint += "; the attention mask is model.py's, never the artifact's"
+        hint += ")" if extra else ""
+        raise ValueError(f"it must hold exactly GPT(config).state_dict()'s tensors, in order, with their shapes{hint}")
+    count = sum(t.numel() for t in expected.values())
+    if len(blob) - start - size != 4 * count:
+        raise ValueError(f"it must hold {4 * count} bytes of float32 data after the header")
+    flat = torch.from_numpy(np.frombuffer(blob, dtype="<f4", offset=start + size).astype(np.float32))
+    out, at = {}, 0
+    for name, ref in expected.items():
+        out[name] = flat[at:at + ref.numel()].view(ref.shape).clone()
+        at += ref.numel()
+    return out
+
+
+def save_artifact(model, out_dir, memory_gb=0.0):
+    """What evaluate.py reads: model.json (config, the meter's count, memory) and model.bin (weights)."""
+    write_weights(os.path.join(out_dir, "model.bin"), model.state_dict())
+    with open(os.path.join(out_dir, "model.json"), "w") as f:
+        json.dump({**model.config, "memory_gb": memory_gb, "train_tokens": tokens_spent()}, f)

@@ -2,7 +2,9 @@
 
 Tune the constants below, or change how training works (optimizer, schedule,
 initialisation, batching). The budget is a fixed number of training tokens
-(steps x BATCH_SIZE x BLOCK_SIZE) read from meta.json. evaluate.py scores the
+(steps x BATCH_SIZE x BLOCK_SIZE) read from meta.json: model.py's GPT counts
+every token it trains on and stops the run past the budget. Save with
+model.save_artifact (the only format evaluate.py reads); evaluate.py scores the
 saved weights and ignores whatever this prints.
 """
 import json
@@ -12,7 +14,7 @@ import resource
 import torch
 import torch.nn.functional as F
 
-from model import GPT
+from model import GPT, save_artifact
 
 LEARNING_RATE = 1e-3  # AdamW step size, constant after warm-up
 WARMUP_STEPS = 20  # linear warm-up from zero
@@ -72,10 +74,7 @@ def main():
     memory_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     if device == "cuda":
         memory_gb = torch.cuda.max_memory_allocated() / 1024 ** 3
-    weights = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    torch.save(weights, os.path.join(out_dir, "model.pt"))
-    with open(os.path.join(out_dir, "model.json"), "w") as f:
-        json.dump({**config, "memory_gb": memory_gb, "train_tokens": steps * BATCH_SIZE * BLOCK_SIZE}, f)
+    save_artifact(model, out_dir, memory_gb)
     print(f"trained {steps} steps of {BATCH_SIZE}x{BLOCK_SIZE} tokens on {device}, seed {seed}")
 
 

@@ -2,13 +2,15 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from 'node:crypto'
 import { CorruptPackError } from './errors.ts'
 import { MAX_PACK_FRAME_BYTES } from './framing.ts'
-import { exportPack, importPack, objectsMissing, sha256Hex } from './git.ts'
+import { exportPack, hasCommit, objectsMissing, sha256Hex } from './git.ts'
 import type { Identity } from './identity.ts'
+import type { Manifest } from './manifest.ts'
 import {
   AttestReply, CandidateStatusReply, FetchReply, InfoReply, LeaseReply, PROTOCOL, SubmitReply,
   type AttestationBody, type Hardware, type LeaseRequestBody, type SubmissionBody
 } from './messages.ts'
 import type { AutoresearchNode } from './node.ts'
+import { fetchRules, importPack } from './pack-check.ts'
 import { request } from './rpc.ts'
 
 export interface CallOptions { signal?: AbortSignal }
@@ -52,10 +54,16 @@ export class CoordinatorClient {
     return { objects: reply.objects, pack }
   }
 
-  /** Brings commit `want` into the local repository at `gitdir`, fetching only missing objects. */
-  async sync (gitdir: string, want: string, have: string[], opts: CallOptions & { maxBytes?: number } = {}): Promise<{ objects: number }> {
+  /**
+   * Brings commit `want` into the local repository at `gitdir`, fetching only missing
+   * objects. The reply is held to the rules the coordinator's intake applies (see
+   * checkPack, with `limits` the cause's): a coordinator cannot make a volunteer store
+   * anything `want` does not use. Without `want`'s objects, nothing is stored.
+   */
+  async sync (gitdir: string, want: string, have: string[], opts: CallOptions & { maxBytes?: number, limits?: Manifest['limits'] } = {}): Promise<{ objects: number }> {
     const { objects, pack } = await this.fetchPack(want, have, opts)
-    if (pack !== undefined) await importPack(gitdir, pack, { maxBytes: opts.maxBytes ?? MAX_PACK_FRAME_BYTES })
+    if (pack !== undefined) await importPack(gitdir, pack, want, fetchRules(opts.limits, opts.maxBytes ?? MAX_PACK_FRAME_BYTES))
+    else if (!await hasCommit(gitdir, want)) throw new CorruptPackError(`the coordinator sent no objects, but commit ${want} is not here`)
     return { objects }
   }
 

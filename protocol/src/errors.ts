@@ -31,6 +31,8 @@ export const ProtectedPathError = errorClass('ProtectedPathError')
 export const ForbiddenEntryError = errorClass('ForbiddenEntryError')
 export const CorruptPackError = errorClass('CorruptPackError')
 export const PackTooLargeError = errorClass('PackTooLargeError')
+/** A pack holds more objects than its commit can use (over the count cap, or objects the commit does not reach). */
+export const TooManyObjectsError = errorClass('TooManyObjectsError')
 export const DuplicateTreeError = errorClass('DuplicateTreeError')
 export const EmptyChangeError = errorClass('EmptyChangeError')
 export const NotAuthorizedError = errorClass('NotAuthorizedError')

@@ -1,16 +1,10 @@
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
-import { dirname, join } from 'node:path'
-import { deflateSync } from 'node:zlib'
+import { join } from 'node:path'
 import git from 'isomorphic-git'
-import { asStorageError, CorruptPackError, ForbiddenEntryError, PackTooLargeError, UnknownCommitError } from './errors.ts'
-import { gitFs, PARTIAL_SUFFIX, writeFileAtomically } from './git-fs.ts'
-import { packEntries } from './pack-inspect.ts'
-
-/** Git modes that a cause tree may hold; symlinks (120000) and submodules (160000) may not. */
-const REGULAR_FILE = '100644'
-const EXECUTABLE_FILE = '100755'
-const DIRECTORY = '040000'
+import { CorruptPackError, ForbiddenEntryError, PackTooLargeError, UnknownCommitError } from './errors.ts'
+import { gitFs, PARTIAL_SUFFIX } from './git-fs.ts'
+import { DIRECTORY, entryKind, EXECUTABLE_FILE, parseTreeObject, REGULAR_FILE, type RawTreeEntry } from './pack-inspect.ts'
 
 export interface TreeEntry { path: string, oid: string, mode: string }
 export interface ChangedPath { path: string, change: 'added' | 'modified' | 'deleted' | 'mode' }
@@ -24,13 +18,6 @@ async function treeObjects (gitdir: string, treeOid: string, into: Set<string>, 
     if (entry.type === 'tree') await treeObjects(gitdir, entry.oid, into, known)
     else if (!known.has(entry.oid)) into.add(entry.oid)
   }
-}
-
-/** A commit and every tree and blob of its tree (not its history). */
-export async function commitClosure (gitdir: string, commit: string): Promise<Set<string>> {
-  const into = new Set<string>([commit])
-  await treeObjects(gitdir, (await commitTree(gitdir, commit)).tree, into)
-  return into
 }
 
 export async function hasCommit (gitdir: string, oid: string): Promise<boolean> {
@@ -88,71 +75,6 @@ export function sha256Hex (bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex')
 }
 
-/** Checks the pack's header and its SHA-1 trailer before any object is read from it. */
-export function checkPackEnvelope (pack: Uint8Array, maxBytes: number): void {
-  if (pack.byteLength > maxBytes) throw new PackTooLargeError(`pack of ${pack.byteLength} bytes exceeds the limit of ${maxBytes}`)
-  if (pack.byteLength < 32 || Buffer.from(pack.subarray(0, 4)).toString('latin1') !== 'PACK') {
-    throw new CorruptPackError('not a git pack (missing PACK header)')
-  }
-  const body = pack.subarray(0, pack.byteLength - 20)
-  const trailer = Buffer.from(pack.subarray(pack.byteLength - 20)).toString('hex')
-  if (createHash('sha1').update(body).digest('hex') !== trailer) throw new CorruptPackError('pack checksum does not match its contents')
-}
-
-export interface ImportedPack {
-  /** Number of objects the pack held. */
-  objects: number
-  /** Their ids, computed from their content while inspecting the pack. */
-  oids: string[]
-  /** Removes the objects this import added (used when intake rejects what it carried). */
-  discard: () => Promise<void>
-}
-
-function loosePath (gitdir: string, oid: string): string {
-  return join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2))
-}
-
-/**
- * Stores a pack's objects in the repository, as loose objects. Every object id is
- * recomputed from its content while the pack is read, so an object whose bytes were
- * altered cannot pass under its original id. Throws CorruptPackError or
- * PackTooLargeError and leaves nothing behind when the pack is bad, StorageFullError
- * when the disk is full.
- *
- * Why loose: isomorphic-git looks an object up in every pack index in turn, so one
- * pack per submission made every read slower as submissions accumulated (82 ms per
- * file read with 400 packs); a loose object is one file. Each is written under a
- * temporary name and renamed, so a kill leaves whole objects or none, and an object
- * left by a crash is harmless (content-addressed, referenced by nothing).
- */
-export async function importPack (gitdir: string, pack: Uint8Array, opts: { maxBytes: number, maxObjectBytes?: number }): Promise<ImportedPack> {
-  checkPackEnvelope(pack, opts.maxBytes)
-  // Text deflates 3–4×; a pack that inflates to far more is a bomb, not a cause.
-  const maxInflated = 16 * opts.maxBytes
-  const oids: string[] = []
-  const added: string[] = []
-  const discard = async (): Promise<void> => {
-    for (const oid of added) await fs.promises.rm(loosePath(gitdir, oid), { force: true })
-  }
-  let inflated = 0
-  try {
-    for (const entry of packEntries(pack, opts.maxObjectBytes ?? opts.maxBytes)) {
-      inflated += entry.size
-      if (inflated > maxInflated) throw new PackTooLargeError(`pack inflates to more than ${maxInflated} bytes`)
-      oids.push(entry.oid)
-      const path = loosePath(gitdir, entry.oid)
-      if (fs.existsSync(path)) continue
-      await fs.promises.mkdir(dirname(path), { recursive: true })
-      await writeFileAtomically(path, deflateSync(Buffer.concat([Buffer.from(`${entry.type} ${entry.size}\0`), entry.content])), { sync: true })
-      added.push(entry.oid)
-    }
-  } catch (err) {
-    await discard()
-    throw asStorageError(err)
-  }
-  return { objects: oids.length, oids, discard }
-}
-
 /** Start-up repair after a crash: removes files left half-written under a temporary name. */
 export async function removePartialFiles (gitdir: string): Promise<string[]> {
   const removed: string[] = []
@@ -164,15 +86,8 @@ export async function removePartialFiles (gitdir: string): Promise<string[]> {
   return removed
 }
 
-interface RawEntry { mode: string, name: string, oid: string }
-
-/**
- * Parses a tree object's raw bytes. isomorphic-git's readTree silently keeps the last
- * of duplicate names and throws untyped errors on bad ones; git itself (fsck) refuses
- * both, and so does this: names must be valid and unique and entries in git's order,
- * so one set of files has exactly one tree id (the first-submitter rule relies on it).
- */
-async function readRawTree (gitdir: string, oid: string, path: string): Promise<RawEntry[]> {
+/** A tree's entries, checked (see parseTreeObject); a missing or unreadable tree is a CorruptPackError. */
+async function readRawTree (gitdir: string, oid: string, path: string): Promise<RawTreeEntry[]> {
   let object: Uint8Array
   try {
     const read = await git.readObject({ fs: gitFs, gitdir, oid, format: 'content' })
@@ -182,45 +97,15 @@ async function readRawTree (gitdir: string, oid: string, path: string): Promise<
     if (err instanceof ForbiddenEntryError) throw err
     throw new CorruptPackError(`tree ${oid} for "${path || '/'}" is missing or unreadable`)
   }
-  const buf = Buffer.from(object)
-  const entries: RawEntry[] = []
-  let pos = 0
-  while (pos < buf.length) {
-    const space = buf.indexOf(0x20, pos)
-    const nul = buf.indexOf(0, space + 1)
-    if (space < 0 || nul < 0 || nul + 21 > buf.length) throw new ForbiddenEntryError(`tree "${path || '/'}" is malformed`)
-    const mode = buf.toString('latin1', pos, space).padStart(6, '0')
-    const name = buf.toString('utf8', space + 1, nul)
-    entries.push({ mode, name, oid: buf.toString('hex', nul + 1, nul + 21) })
-    pos = nul + 21
-  }
-  const sortKey = (e: RawEntry): string => (e.mode === DIRECTORY ? `${e.name}/` : e.name)
-  for (const [i, e] of entries.entries()) {
-    const where = path + e.name
-    if (e.name === '' || e.name === '.' || e.name === '..' || e.name.includes('/') || e.name.toLowerCase() === '.git') {
-      throw new ForbiddenEntryError(`tree entry "${where}" is not a valid file name`)
-    }
-    const previous = entries[i - 1]
-    if (previous !== undefined) {
-      if (previous.name === e.name) throw new ForbiddenEntryError(`tree "${path || '/'}" lists "${e.name}" twice`)
-      if (Buffer.compare(Buffer.from(sortKey(previous)), Buffer.from(sortKey(e))) >= 0) throw new ForbiddenEntryError(`tree "${path || '/'}" is not in git's canonical order`)
-    }
-  }
-  return entries
+  return parseTreeObject(object, path)
 }
 
 /** All blobs of a tree by path, with their modes; refuses symlinks, submodules and malformed trees. */
 export async function flattenTree (gitdir: string, treeOid: string, prefix = '', into = new Map<string, TreeEntry>()): Promise<Map<string, TreeEntry>> {
   for (const entry of await readRawTree(gitdir, treeOid, prefix)) {
     const path = prefix + entry.name
-    if (entry.mode === DIRECTORY) {
-      await flattenTree(gitdir, entry.oid, `${path}/`, into)
-    } else if (entry.mode === REGULAR_FILE || entry.mode === EXECUTABLE_FILE) {
-      into.set(path, { path, oid: entry.oid, mode: entry.mode })
-    } else {
-      const what = entry.mode === '120000' ? 'a symlink' : entry.mode === '160000' ? 'a submodule' : `mode ${entry.mode}`
-      throw new ForbiddenEntryError(`"${path}" is ${what}; a cause tree may hold only regular files`)
-    }
+    if (entryKind(entry, path) === 'tree') await flattenTree(gitdir, entry.oid, `${path}/`, into)
+    else into.set(path, { path, oid: entry.oid, mode: entry.mode })
   }
   return into
 }
@@ -333,13 +218,23 @@ export async function ensureBareRepo (gitdir: string): Promise<void> {
 /**
  * Three-way merge of `commit` onto `onto` (isomorphic-git's line merge), without
  * moving any ref: the merged tree, or the conflicting paths.
+ *
+ * With `base`, only the change from `base` to `commit` is carried, like a cherry-pick.
+ * isomorphic-git takes the merge base from history, and when `onto` is older than
+ * `base` (the operator reverted the merge `base` holds) that base is `onto` itself: the
+ * reverted change would ride back in. A throwaway commit with `onto`'s tree on top of
+ * both `onto` and `base` makes `base` the nearest common ancestor.
  */
-export async function mergeTrees (gitdir: string, commit: string, onto: string): Promise<{ tree: string } | { conflicts: string[] }> {
+export async function mergeTrees (gitdir: string, commit: string, onto: string, options: { base?: string } = {}): Promise<{ tree: string } | { conflicts: string[] }> {
   const branch = `merge-${commit.slice(0, 12)}-${onto.slice(0, 12)}-${process.pid}`
   const ref = `refs/heads/${branch}`
-  await git.writeRef({ fs: gitFs, gitdir, ref, value: onto, force: true })
+  const { base } = options
+  const author = { ...AUTHOR, timestamp: Math.floor(Date.now() / 1000) }
+  const head = base === undefined || base === onto
+    ? onto
+    : await git.writeCommit({ fs: gitFs, gitdir, commit: { tree: (await commitTree(gitdir, onto)).tree, parent: [onto, base], author, committer: author, message: 'merge base\n' } })
+  await git.writeRef({ fs: gitFs, gitdir, ref, value: head, force: true })
   try {
-    const author = { ...AUTHOR, timestamp: Math.floor(Date.now() / 1000) }
     const result = await git.merge({ fs: gitFs, gitdir, ours: branch, theirs: commit, fastForward: false, noUpdateBranch: true, abortOnConflict: true, author, committer: author, message: 'merge' })
     return { tree: result.tree ?? (await commitTree(gitdir, result.oid as string)).tree }
   } catch (err) {

@@ -9,6 +9,12 @@ export const RepoPath = z.string().min(1).max(255).refine(
   'a relative path inside the repository, without "." or ".." segments'
 )
 
+/** Seconds between the budget's SIGTERM and the SIGKILL when a cause gives no `train.graceSeconds`. */
+export const DEFAULT_GRACE_SECONDS = 10
+
+/** Defaults of `verification.seedInsensitivity`: flags a candidate whose seed spread is far below the baseline's. */
+export const SEED_INSENSITIVITY = { varianceRatio: 0.05, significance: 0.01 }
+
 const Command = z.array(z.string().min(1)).min(1).max(64)
 
 const Step = z.object({
@@ -21,9 +27,18 @@ export const ManifestSchema = z.object({
   description: z.string().max(2000).optional(),
   program: RepoPath.default('program.md'),
   editable: z.array(RepoPath).min(1).max(64),
+  /** `network: true`: prepare may reach the internet through its own network namespace, never the host's loopback or private ranges (docs/sandbox.md). */
   prepare: Step.extend({ network: z.boolean().default(false) }).strict().optional(),
-  train: Step,
-  evaluate: Step.optional(),
+  train: Step.extend({
+    /** Wall time train may take, enforced by the runner: SIGTERM at the budget, SIGKILL `graceSeconds` (default 10) later; a train still running at its budget fails. */
+    budgetSeconds: z.number().positive().max(24 * 3600).optional(),
+    graceSeconds: z.number().min(0).max(600).optional()
+  }).strict(),
+  /**
+   * `seeded: true` gives evaluate the trial's AUTORESEARCH_SEED; by default it does not see it,
+   * so no seed can select the held-out split or what evaluate samples (docs/causes.md).
+   */
+  evaluate: Step.extend({ seeded: z.boolean().default(false) }).strict().optional(),
   metric: z.object({
     name: z.string().min(1).max(64),
     direction: z.enum(['minimize', 'maximize']),
@@ -34,7 +49,16 @@ export const ManifestSchema = z.object({
     trials: z.number().int().min(1).max(32).default(3),
     quorum: z.number().int().min(1).max(16).default(1),
     confidence: z.number().gt(0.5).lt(1).default(0.95),
-    minImprovement: z.number().min(0)
+    minImprovement: z.number().min(0),
+    /**
+     * A candidate whose metric varies across seeds less than `varianceRatio` times the
+     * baseline's, by a one-sided F test at `significance`, ignores AUTORESEARCH_SEED and is
+     * rejected (docs/causes.md). `varianceRatio: 0` turns the rule off.
+     */
+    seedInsensitivity: z.object({
+      varianceRatio: z.number().min(0).max(1).default(SEED_INSENSITIVITY.varianceRatio),
+      significance: z.number().gt(0).lt(0.5).default(SEED_INSENSITIVITY.significance)
+    }).strict().default(SEED_INSENSITIVITY)
   }).strict(),
   /** What a machine needs to run this cause; a worker without it says so and stops. */
   requires: z.object({ gpu: z.boolean().default(false) }).strict().default({ gpu: false }),
@@ -44,6 +68,13 @@ export const ManifestSchema = z.object({
   }).strict().default({ maxPackBytes: 8 * 1024 * 1024, maxFileBytes: 1024 * 1024 })
 }).strict().superRefine((m, ctx) => {
   if (m.editable.includes(MANIFEST_FILE)) ctx.addIssue({ code: 'custom', path: ['editable'], message: `${MANIFEST_FILE} is always protected` })
+  const grace = m.train.graceSeconds ?? DEFAULT_GRACE_SECONDS
+  if (m.train.budgetSeconds !== undefined && m.train.budgetSeconds + grace > m.train.timeoutSeconds) {
+    ctx.addIssue({ code: 'custom', path: ['train', 'budgetSeconds'], message: `budgetSeconds (${m.train.budgetSeconds}) plus graceSeconds (${grace}) must fit in train.timeoutSeconds (${m.train.timeoutSeconds}), the hard cap` })
+  }
+  if (m.train.graceSeconds !== undefined && m.train.budgetSeconds === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['train', 'graceSeconds'], message: 'graceSeconds only means something with train.budgetSeconds' })
+  }
   if (m.evaluate === undefined && m.metric.stdoutPattern === undefined) {
     ctx.addIssue({ code: 'custom', path: ['metric', 'stdoutPattern'], message: 'a cause without an evaluate step must give metric.stdoutPattern' })
   }

@@ -8,6 +8,7 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import { CONNECTION_LIMITS, pendingPerAddressGater, type ConnectionLimits } from './connections.ts'
 import type { Identity } from './identity.ts'
 
 export interface NodeOptions {
@@ -15,22 +16,29 @@ export interface NodeOptions {
   listen?: string[]
   /** The libp2p peer key is derived from this identity, so the peer id names the same key. */
   identity?: Identity
+  /** Inbound limits (default CONNECTION_LIMITS); they matter only to a node that listens. */
+  connections?: Partial<ConnectionLimits>
 }
 
 /** A libp2p node: TCP, Noise, yamux, identify, ping and gossipsub (for signed best announcements). */
 export async function createNode (opts: NodeOptions = {}) {
   const privateKey = opts.identity === undefined ? undefined : await generateKeyPairFromSeed('Ed25519', opts.identity.seed)
+  const limits = { ...CONNECTION_LIMITS, ...opts.connections }
   return createLibp2p({
     ...(privateKey === undefined ? {} : { privateKey }),
     addresses: { listen: opts.listen ?? [] },
-    transports: [tcp()],
+    // The socket bound is a last resort for file descriptors: the connection manager refuses first.
+    transports: [tcp({ maxConnections: limits.maxConnections + limits.maxPendingIncoming })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    connectionGater: pendingPerAddressGater(limits.maxPendingPerAddress),
     connectionManager: {
       // Volunteers on one host (and tests) reconnect quickly; the default of 5 new
       // inbound connections per second per host would reset them.
       inboundConnectionThreshold: 1000,
-      maxConnections: 2000
+      maxConnections: limits.maxConnections,
+      maxIncomingPendingConnections: limits.maxPendingIncoming,
+      inboundUpgradeTimeout: limits.upgradeTimeoutMs
     },
     services: {
       identify: identify(),

@@ -10,6 +10,8 @@ export interface RequestContext {
   framed: FramedStream
   /** The remote peer id, as libp2p authenticated it. */
   remotePeer: string
+  /** The connection's remote multiaddr (what refusals are charged to, with the peer id). */
+  remoteAddr: string
   signal: AbortSignal
 }
 
@@ -36,7 +38,7 @@ export async function handleRequests<S extends z.ZodType> (
       let reply: unknown
       try {
         const request = await framed.readJson(schema, opts.maxMessageBytes ?? MAX_MESSAGE_BYTES)
-        reply = await handler(request, { framed, remotePeer: connection.remotePeer.toString(), signal: controller.signal })
+        reply = await handler(request, { framed, remotePeer: connection.remotePeer.toString(), remoteAddr: connection.remoteAddr.toString(), signal: controller.signal })
       } catch (err) {
         reply = { ok: false, error: toWireError(err) }
       }

@@ -116,7 +116,9 @@ describe('open verification with a quorum of two (real runs)', () => {
   const liar = Identity.generate()
   const honestB = Identity.generate()
   beforeAll(async () => {
-    arena = await startArena({ cause: causeWith(NOISY, (m) => { m.verification.quorum = 2 }), config: { verifierMode: 'open' } })
+    // Fresh keys only shadow in open mode (tests/adversarial/sybil.test.ts): the liar and B
+    // are trusted from the start, on the operator's allowlist.
+    arena = await startArena({ cause: causeWith(NOISY, (m) => { m.verification.quorum = 2 }), config: { verifierMode: 'open' }, extraVerifiers: [liar, honestB] })
   })
   afterAll(async () => { await arena.stop() })
 

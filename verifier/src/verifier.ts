@@ -88,7 +88,8 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
 
   async #sync (commit: string, signal?: AbortSignal): Promise<void> {
     if (this.#known.has(commit)) return
-    await this.#opts.client.sync(this.#gitdir, commit, [...this.#known].slice(-256), { signal })
+    // Held to the cause's limits, as the coordinator's intake is: a coordinator cannot fill our disk.
+    await this.#opts.client.sync(this.#gitdir, commit, [...this.#known].slice(-256), { signal, limits: this.#info?.manifest.limits })
     this.#known.add(commit)
   }
 
@@ -148,6 +149,11 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
       gitdir: this.#gitdir, commit, manifest: info.manifest, seed,
       dataRoot: join(this.#opts.stateDir, 'data'), scratchRoot: join(this.#opts.stateDir, 'scratch'),
       backend: this.#backend, signal, protectedFrom: { gitdir: this.#gitdir, commit: job.baseline }
+    }).catch((err: unknown): TrialResult => {
+      // A runner that throws must not leave the job unfinished: the trial is attested as a failure that says why.
+      if (signal?.aborted === true) throw err
+      const message = `the runner failed: ${(err as Error).message}`.slice(0, 400)
+      return { ok: false, reason: 'runner-error', message, logDigest: sha256Hex(message), logTail: message, durationMs: 0 }
     })
     if (side === 'baseline') {
       if (cached !== undefined) this.cacheStats.hits++

@@ -29,7 +29,12 @@ function describe (e: WorkerEvent): string | undefined {
   }
 }
 
-function makeAgent (opts: { agent: string, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: string }): Agent | undefined {
+/** Repeatable, and each value may list several, comma-separated. */
+const list = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')]
+
+interface AgentFlags { agent: string, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: string, agentEnv?: string[], agentExpose?: string[], agentSandbox?: string }
+
+function makeAgent (opts: AgentFlags): Agent | undefined {
   const timeoutMs = Number(opts.agentTimeout) * 1000
   switch (opts.agent) {
     case 'search': return undefined
@@ -38,7 +43,12 @@ function makeAgent (opts: { agent: string, baseUrl: string, model?: string, apiK
       return openaiAgent({ baseUrl: opts.baseUrl, model: opts.model, apiKey: process.env[opts.apiKeyEnv], timeoutMs, onRetry: (e) => { console.error(`agent answer refused: ${e}`) } })
     case 'command':
       if (opts.agentCommand === undefined) throw new Error('--agent command needs --agent-command "<cli agent>"')
-      return commandAgent({ command: opts.agentCommand, timeoutMs, onReverted: (paths) => { console.error(`agent changed protected files, reverted: ${paths.join(', ')}`) } })
+      if (opts.agentSandbox !== undefined && opts.agentSandbox !== 'bwrap' && opts.agentSandbox !== 'none') throw new Error(`--agent-sandbox is bwrap or none, not "${opts.agentSandbox}"`)
+      return commandAgent({
+        command: opts.agentCommand, timeoutMs, passEnv: opts.agentEnv, expose: opts.agentExpose, sandbox: opts.agentSandbox,
+        warn: (m) => { console.error(`WARNING: ${m}`) },
+        onReverted: (paths) => { console.error(`agent changed protected files, reverted: ${paths.join(', ')}`) }
+      })
     default: throw new Error(`unknown agent "${opts.agent}"; available: search, openai, command`)
   }
 }
@@ -52,6 +62,9 @@ const program = new Command('autoresearch-worker')
   .option('--api-key-env <var>', 'openai agent: environment variable holding the API key', 'OPENAI_API_KEY')
   .option('--agent-command <command>', 'command agent: e.g. "claude -p", "codex exec", "opencode run"; the prompt is its last argument')
   .option('--agent-timeout <seconds>', 'time limit for one agent proposal', '1800')
+  .option('--agent-env <names>', 'command agent: variables it gets from your environment, e.g. ANTHROPIC_API_KEY (it gets no others but PATH and LANG)', list)
+  .option('--agent-expose <path>', 'command agent: a path outside /usr and /opt it may read (its installation), shown read-only', list)
+  .option('--agent-sandbox <kind>', 'command agent: bwrap (default where it works; its work tree, a scratch HOME and the network) or none (scrubbed environment only)')
   .option('--identity <file>', 'your key file (created with mode 0600 if missing)', join(configDir('worker'), 'identity.key'))
   .option('--state <dir>', 'where the local repository, results.tsv and runs live', dataDir('worker'))
   .option('--seed <n>', 'seed for your own experiments', '1')
@@ -64,7 +77,7 @@ const program = new Command('autoresearch-worker')
   .option('--image <image>', 'container image for --sandbox docker|podman')
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: { coordinator: string, agent: string, identity: string, state: string, seed: string, maxExperiments?: string, once?: boolean, json?: boolean, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: string, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string }) => {
+  .action(async (opts: AgentFlags & { coordinator: string, identity: string, state: string, seed: string, maxExperiments?: string, once?: boolean, json?: boolean, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string }) => {
     const backend = selectBackend({ sandbox: opts.sandbox as SandboxKind | undefined, image: opts.image, warn: (m) => { console.error(m) } })
     const agent = makeAgent(opts)
     if (opts.gpu !== undefined) process.env.CUDA_VISIBLE_DEVICES = opts.gpu
@@ -76,7 +89,7 @@ const program = new Command('autoresearch-worker')
     const controller = abortOnSignals()
     const seed = Number(opts.seed)
     const client = new CoordinatorClient(node, opts.coordinator)
-    const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend })
+    const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend, secretEnv: [opts.apiKeyEnv] })
     const status = opts.json !== true && process.stdout.isTTY ? new StatusLine(process.stdout) : undefined
     worker.on('event', (e) => {
       if (opts.json === true) { console.log(JSON.stringify({ event: e.type, ...e })); return }

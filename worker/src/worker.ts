@@ -2,13 +2,14 @@ import { EventEmitter } from 'node:events'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
 import {
-  Announcement, AutoresearchError, bestTopic, commitTree, commitTreeOn, commitWithChanges, CoordinatorClient, ensureBareRepo, hasCommit, improvement, mergeTrees,
+  Announcement, AutoresearchError, bestTopic, changedPaths, commitTree, commitTreeOn, commitWithChanges, CoordinatorClient, ensureBareRepo, hasCommit, improvement, mergeTrees,
   packForSubmission, parseMessage, readFileAt, verifySignature, writeTreeTo,
   type AnnouncementBody, type CandidateStatusReply, type Hardware, type Identity, type InfoReply, type ReceiptBody
 } from '@autoresearch/protocol'
 import { runCommit, selectBackend, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
 import { ResultsLog, type ResultRow } from './results.ts'
+import { assertNoLeaks, environmentSecrets, identitySecrets, type FileChange, type Secret } from './secrets.ts'
 
 export interface WorkerOptions {
   client: CoordinatorClient
@@ -25,6 +26,10 @@ export interface WorkerOptions {
   team?: string
   /** Recorded with each submission. */
   hardware?: Hardware
+  /** Where the volunteer's secrets are looked up, so that no candidate carries them (default: process.env). */
+  env?: Record<string, string | undefined>
+  /** Variables whose values are secret whatever their name (an agent's API key variable). */
+  secretEnv?: string[]
 }
 
 export type WorkerPhase = 'syncing' | 'measuring' | 'proposing' | 'training' | 'confirming' | 'submitting'
@@ -106,6 +111,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   #noise: number | null = null
   readonly #statePath: string
   readonly #backend: SandboxBackend
+  readonly #secrets: Secret[]
   #restored?: SavedState
   submissions = 0
 
@@ -116,6 +122,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     fs.mkdirSync(opts.stateDir, { recursive: true })
     this.results = new ResultsLog(join(opts.stateDir, 'results.tsv'))
     this.#backend = opts.backend ?? selectBackend()
+    this.#secrets = [...identitySecrets(opts.identity.seed), ...environmentSecrets(opts.env ?? process.env, opts.secretEnv)]
     this.#statePath = join(opts.stateDir, 'state.json')
     try {
       this.#restored = JSON.parse(fs.readFileSync(this.#statePath, 'utf8')) as SavedState
@@ -222,7 +229,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     }
     this.#phase('syncing')
     if (!this.#known.has(best.commit)) {
-      await this.#opts.client.sync(this.#gitdir, best.commit, [...this.#known].slice(-256), { signal })
+      // Held to the cause's limits, as the coordinator's intake is: a coordinator cannot fill our disk.
+      await this.#opts.client.sync(this.#gitdir, best.commit, [...this.#known].slice(-256), { signal, limits: this.#info.manifest.limits })
       this.#known.add(best.commit)
     }
     this.#phase('measuring')
@@ -240,7 +248,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#lastClaim = undefined
     this.results.append({ commit: best.commit, metric: measured.metric, memoryGb: measured.memoryGb, status: 'keep', description: `network best (${best.seq === 0 ? 'initial' : `merge ${best.seq}`})` })
     this.emit('event', { type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric, noise: this.#noise })
-    if (previous !== undefined && previousBase !== undefined && previous.commit !== previousBase.commit) await this.#carryOver(previous.commit, kept, signal)
+    if (previous !== undefined && previousBase !== undefined && previous.commit !== previousBase.commit) await this.#carryOver(previous.commit, previousBase.commit, kept, signal)
     this.#save()
   }
 
@@ -256,11 +264,15 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     return Math.sqrt(metrics.reduce((a, m) => a + (m - mean) ** 2, 0) / (metrics.length - 1))
   }
 
-  /** Three-way merge of local improvements onto the new best; kept only if clean and still better. */
-  async #carryOver (localCommit: string, kept: string[], signal?: AbortSignal): Promise<void> {
+  /**
+   * Three-way merge of local improvements onto the new best; kept only if clean and
+   * still better. Only the local change (from the old base) is carried: after a revert
+   * the new best is older than the old base, and the reverted merge must not come back.
+   */
+  async #carryOver (localCommit: string, oldBase: string, kept: string[], signal?: AbortSignal): Promise<void> {
     const info = this.#info as InfoReply
     const base = this.#base as Local
-    const merged = await mergeTrees(this.#gitdir, localCommit, base.commit)
+    const merged = await mergeTrees(this.#gitdir, localCommit, base.commit, { base: oldBase })
     if ('conflicts' in merged || merged.tree === (await commitTree(this.#gitdir, base.commit)).tree) return
     const description = `carried over: ${kept.join('; ')}`.slice(0, 300)
     const commit = await commitTreeOn(this.#gitdir, merged.tree, base.commit, description, this.#opts.name)
@@ -368,6 +380,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#unsent.set(fields.candidate, unsent)
     this.#save()
     try {
+      await this.#assertNoSecrets(fields)
       const pack = await packForSubmission(this.#gitdir, fields.candidate, fields.parent)
       const { receipt } = await this.#opts.client.submit(this.#opts.identity, fields, pack, { signal })
       this.#unsent.delete(fields.candidate)
@@ -376,11 +389,30 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       this.emit('event', { type: 'submitted', receipt, claimedMetric: fields.claimedMetric })
     } catch (err) {
       unsent.attempts++
+      if ((err as Error).name === 'SecretLeakError') this.#dropLeaked()
       const willRetry = isTransient(err) && unsent.attempts < MAX_SEND_ATTEMPTS
       if (!willRetry) this.#unsent.delete(fields.candidate)
       this.emit('event', { type: 'submit-failed', error: (err as Error).name, message: (err as Error).message, willRetry })
     }
     this.#save()
+  }
+
+  /** What the candidate adds to its parent, its description included (it travels in the commit message). */
+  async #assertNoSecrets (fields: SubmissionFields): Promise<void> {
+    const changes: FileChange[] = [{ path: 'the description', after: fields.description }]
+    for (const { path, change } of await changedPaths(this.#gitdir, fields.parent, fields.candidate)) {
+      if (change === 'deleted') continue
+      changes.push({ path, before: await readFileAt(this.#gitdir, fields.parent, path), after: await readFileAt(this.#gitdir, fields.candidate, path) ?? '' })
+    }
+    assertNoLeaks(fields.candidate, changes, this.#secrets)
+  }
+
+  /** Work that carries a secret is not built on: the loop goes on from the network best. */
+  #dropLeaked (): void {
+    if (this.#base === undefined) return
+    this.#local = { ...this.#base }
+    this.#keptSinceBase = []
+    this.#lastClaim = undefined
   }
 
   /** Runs experiments until `signal` aborts or `maxExperiments` have run. */

@@ -29,7 +29,7 @@ export function joinAddress (multiaddrs: string[]): string | undefined {
  * The public site and its JSON/CSV/TSV API. Every page's data comes from SiteData,
  * and each page is rendered from the same object its `/api/…` twin returns.
  */
-export function registerSite (app: Hono, coordinator: Coordinator, sse: SseOptions): EventStreams {
+export function registerSite (app: Hono, coordinator: Coordinator, sse: SseOptions, clientKey: (c: Context) => string): EventStreams {
   const data = new SiteData(coordinator)
   const streams = new EventStreams(coordinator, sse)
   const css = asset('site.css')
@@ -137,8 +137,12 @@ export function registerSite (app: Hono, coordinator: Coordinator, sse: SseOptio
   app.get('/api/events', (c) => {
     const headers = { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-store', 'X-Accel-Buffering': 'no' }
     if (c.req.method === 'HEAD') return c.body(null, 200, headers)
-    const body = streams.open()
-    if (body === undefined) {
+    const body = streams.open(clientKey(c))
+    if (body === 'client-full') {
+      c.header('Retry-After', '30')
+      return jsonError(c, 429, 'TooManyStreamsFromClient', `your address already holds ${sse.maxStreamsPerClient} live connections; close a tab, the pages work without them`)
+    }
+    if (body === 'full') {
       c.header('Retry-After', '30')
       return jsonError(c, 503, 'TooManyStreams', 'too many live connections; the pages work without them')
     }

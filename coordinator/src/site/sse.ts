@@ -1,3 +1,4 @@
+import { PerKeyCounter } from '@autoresearch/protocol'
 import type { Coordinator, CoordinatorEvent } from '../coordinator.ts'
 
 /**
@@ -20,6 +21,12 @@ export function publicEvent (e: CoordinatorEvent): Record<string, unknown> {
 export interface SseOptions {
   /** Open streams at most, over all clients. */
   maxStreams: number
+  /**
+   * Open streams at most from one client (its address, as the rate limit keys it): a few
+   * addresses holding idle streams must not fill `maxStreams` for everyone. A handful
+   * covers several tabs and people behind one NAT.
+   */
+  maxStreamsPerClient: number
   /** Comment line sent this often, so proxies keep the connection. */
   pingMs: number
   /** A stream ends after this long; EventSource reconnects by itself. */
@@ -30,25 +37,42 @@ const encoder = new TextEncoder()
 /** Chunks queued for a client that does not read before its stream is dropped. */
 const MAX_BACKLOG = 256
 
-/** Server-sent events from the coordinator's EventEmitter, one stream per client. */
+/** Why no stream was opened: the client holds its share, or all streams are taken (or the server stops). */
+export type StreamRefusal = 'client-full' | 'full'
+
+/** Server-sent events from the coordinator's EventEmitter, one stream per request. */
 export class EventStreams {
   readonly #coordinator: Coordinator
   readonly #opts: SseOptions
   readonly #open = new Set<() => void>()
+  readonly #perClient: PerKeyCounter
   #closed = false
 
   constructor (coordinator: Coordinator, opts: SseOptions) {
     this.#coordinator = coordinator
     this.#opts = opts
+    this.#perClient = new PerKeyCounter(opts.maxStreamsPerClient)
   }
 
   get size (): number { return this.#open.size }
 
-  /** A text/event-stream body, or undefined when too many streams are open. */
-  open (): ReadableStream<Uint8Array> | undefined {
-    if (this.#closed || this.#open.size >= this.#opts.maxStreams) return undefined
+  /** A text/event-stream body for `client`, or why there is none. */
+  open (client: string): ReadableStream<Uint8Array> | StreamRefusal {
+    if (this.#closed) return 'full'
+    // The client's own share first: an address that filled it is told so, even when all are taken.
+    if (this.#perClient.count(client) >= this.#opts.maxStreamsPerClient) return 'client-full'
+    if (this.#open.size >= this.#opts.maxStreams) return 'full'
+    this.#perClient.take(client)
     const coordinator = this.#coordinator
-    let cleanup = (): void => {}
+    const perClient = this.#perClient
+    let released = false
+    // The client's slot goes back exactly once, however the stream ends.
+    const release = (): void => {
+      if (released) return
+      released = true
+      perClient.release(client)
+    }
+    let cleanup = release
     const streams = this.#open
     let id = 0
     return new ReadableStream<Uint8Array>({
@@ -76,6 +100,7 @@ export class EventStreams {
           clearInterval(ping)
           clearTimeout(end)
           streams.delete(close)
+          release()
         }
         streams.add(close)
         send('retry: 5000\n: connected\n\n')

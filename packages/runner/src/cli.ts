@@ -55,7 +55,7 @@ const program = new Command('autoresearch-run')
   .option('--processes <n>', 'processes and threads at once', integer)
   .option('--cpu-seconds <n>', 'CPU seconds per process (default: time limit × cores)', integer)
   .option('--artifact-bytes <size>', 'limit on the out dir and any one file, e.g. 1G', bytes)
-  .option('--disk-bytes <size>', 'limit on all a step writes, e.g. 4G', bytes)
+  .option('--disk-bytes <size>', 'limit on what a step writes in its checkout and /tmp (a tmpfs), e.g. 4G', bytes)
   .showHelpAfterError()
   .action(async (dir: string, opts: Opts) => {
     const causeDir = resolve(dir)

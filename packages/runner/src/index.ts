@@ -11,6 +11,7 @@ export { runTrial, metricSource, defaultLimits, PASSED_ENV } from './trial.ts'
 export { noneBackend, type NoneBackendOptions } from './backends/none.ts'
 export { bwrapBackend, bwrapArgs, bwrapHelpers, gpuDevices, type BwrapContext, type BwrapHelpers, type BwrapOptions } from './backends/bwrap.ts'
 export { seccompFilter } from './backends/seccomp.ts'
+export { BLOCKED_RANGES, blockRoutes, networkHelpers } from './backends/network.ts'
 export { containerBackend, containerArgs, type ContainerContext, type ContainerEngine } from './backends/container.ts'
 export { selectBackend, probeBwrap, SandboxUnavailableError, SANDBOX_KINDS, type SandboxKind, type SelectBackendOptions } from './select.ts'
 

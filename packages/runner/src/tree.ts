@@ -1,58 +1,67 @@
-import * as fs from 'node:fs/promises'
-import { join } from 'node:path'
+import { spawn } from 'node:child_process'
 
-/** Visits every entry below `root` without following symlinks; a vanished entry is skipped (the tree may still be written to). */
-export async function walk (root: string, visit: (path: string, stat: import('node:fs').Stats) => Promise<void> | void): Promise<void> {
-  let names: string[]
-  try {
-    names = await fs.readdir(root)
-  } catch {
-    return
-  }
-  for (const name of names) {
-    const path = join(root, name)
-    const stat = await fs.lstat(path).catch(() => undefined)
-    if (stat === undefined) continue
-    await visit(path, stat)
-    if (stat.isDirectory()) await walk(path, visit)
-  }
-}
+/**
+ * Whole-tree operations on directories a step wrote. A step can nest directories past
+ * PATH_MAX with relative mkdir/chdir, where any walk that builds path strings (Node's
+ * fs.rm, readdir + join) fails or skips: these run coreutils, whose fts walks by file
+ * descriptor at any depth, and never follow symlinks.
+ */
 
-/** Bytes on disk and entries below the roots (sparse files count by their blocks, so a hole cannot hide). */
-export async function treeUsage (roots: string[]): Promise<{ bytes: number, entries: number }> {
-  let bytes = 0
-  let entries = 0
-  for (const root of roots) {
-    await walk(root, (_path, stat) => {
-      entries++
-      bytes += Math.max(stat.size, stat.blocks * 512)
-    })
-  }
-  return { bytes, entries }
-}
+const TOOL_MS = 10 * 60_000
+const TOOL_OUTPUT = 64 * 1024
 
-/** Hands a tree to another user (lchown: a planted symlink is never followed). */
-export async function chownTree (root: string, uid: number, gid: number): Promise<void> {
-  await fs.lchown(root, uid, gid)
-  await walk(root, async (path) => { await fs.lchown(path, uid, gid).catch(() => {}) })
-}
+interface ToolResult { ok: boolean, stdout: string, stderr: string }
 
-/** Readable by everyone, writable by the owner: what one step leaves, the next (another uid) may read. */
-export async function readableTree (root: string, fileMode = 0o644): Promise<void> {
-  await fs.chmod(root, 0o755)
-  await walk(root, async (path, stat) => {
-    if (stat.isDirectory()) await fs.chmod(path, 0o755)
-    else if (stat.isFile()) await fs.chmod(path, fileMode)
+/** Runs a coreutils command with a time cap and capped output; never rejects. */
+async function tool (argv: string[], timeoutMs = TOOL_MS): Promise<ToolResult> {
+  return await new Promise((resolve) => {
+    const [file, ...args] = argv as [string, ...string[]]
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => { if (stdout.length < TOOL_OUTPUT) stdout += c.toString('utf8') })
+    child.stderr.on('data', (c: Buffer) => { if (stderr.length < TOOL_OUTPUT) stderr += c.toString('utf8') })
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.once('error', (err) => { clearTimeout(timer); resolve({ ok: false, stdout, stderr: err.message }) })
+    child.once('close', (code) => { clearTimeout(timer); resolve({ ok: code === 0, stdout, stderr }) })
   })
 }
 
-/** rm -rf that also copes with directories a step made unreadable to their owner. */
-export async function removeTree (root: string): Promise<void> {
-  try {
-    await fs.rm(root, { recursive: true, force: true })
-  } catch {
-    await fs.chmod(root, 0o700).catch(() => {})
-    await walk(root, async (path, stat) => { if (stat.isDirectory()) await fs.chmod(path, 0o700).catch(() => {}) })
-    await fs.rm(root, { recursive: true, force: true })
-  }
+const total = (stdout: string): number => stdout.split('\n').reduce((sum, line) => sum + (Number(line.split('\t')[0]) || 0), 0)
+
+/** Bytes on disk and entries below the roots (sparse files count by their apparent size, so a hole cannot hide). */
+export async function treeUsage (roots: string[]): Promise<{ bytes: number, entries: number }> {
+  if (roots.length === 0) return { bytes: 0, entries: 0 }
+  const [apparent, blocks, inodes] = await Promise.all([
+    tool(['du', '-s', '-B1', '--apparent-size', '--', ...roots]),
+    tool(['du', '-s', '-B1', '--', ...roots]),
+    tool(['du', '-s', '--inodes', '--', ...roots])
+  ])
+  // du reports what it could read even when part of a tree is unreadable.
+  return { bytes: Math.max(total(apparent.stdout), total(blocks.stdout)), entries: Math.max(0, total(inodes.stdout) - roots.length) }
+}
+
+/** Hands a tree to another user (symlinks themselves, never what they point to). Best effort: entries it cannot change stay as they are. */
+export async function chownTree (root: string, uid: number, gid: number): Promise<void> {
+  await tool(['chown', '-R', '-P', '-h', `${uid}:${gid}`, '--', root])
+}
+
+/** Readable by everyone, writable by the owner (files `fileMode`): what one step leaves, the next (another uid) may read. */
+export async function readableTree (root: string, fileMode = 0o644): Promise<void> {
+  const r = await tool(['chmod', '-R', 'u=rwX,go=rX', '--', root])
+  if (!r.ok) throw new Error(`cannot make ${root} readable: ${r.stderr.trim().split('\n')[0] ?? ''}`)
+  // -execdir runs in each file's own directory, so depth does not matter.
+  if ((fileMode & 0o200) === 0) await tool(['find', root, '-type', 'f', '-execdir', 'chmod', 'a-w', '{}', '+'])
+}
+
+/**
+ * rm -rf that copes with any depth and with directories a step made unreadable to their
+ * owner. Never throws: a tree that cannot be removed is reported, and the caller goes on.
+ */
+export async function removeTree (root: string): Promise<string | undefined> {
+  let r = await tool(['rm', '-rf', '--', root])
+  if (r.ok) return undefined
+  await tool(['chmod', '-R', 'u+rwx', '--', root])
+  r = await tool(['rm', '-rf', '--', root])
+  return r.ok ? undefined : `could not remove ${root}: ${r.stderr.trim().split('\n')[0] ?? ''}`
 }

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import { availableParallelism, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
-import type { Manifest } from '@autoresearch/protocol'
+import { DEFAULT_GRACE_SECONDS, type Manifest } from '@autoresearch/protocol'
 import { noneBackend } from './backends/none.ts'
+import { cappedDisk, hostDisk, type TrialDisk } from './disk.ts'
 import { readableTree, removeTree, treeUsage } from './tree.ts'
 import type { SandboxBackend, SandboxLimits, StepLimits, StepOutcome, StepSpec, TrialFailure, TrialOptions, TrialResult } from './types.ts'
 
@@ -87,7 +88,8 @@ async function copyFiles (files: CauseFile[], dest: string): Promise<void> {
   }
 }
 
-function stepEnv (seed: number, data: string, out: string, home: string, extra: Record<string, string> = {}): Record<string, string> {
+/** `seed` null: the step does not see AUTORESEARCH_SEED at all. */
+function stepEnv (seed: number | null, data: string, out: string, home: string, extra: Record<string, string> = {}): Record<string, string> {
   const passed: Record<string, string> = {}
   for (const key of PASSED_ENV) {
     const value = process.env[key]
@@ -96,7 +98,7 @@ function stepEnv (seed: number, data: string, out: string, home: string, extra: 
   return {
     ...passed,
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    AUTORESEARCH_SEED: String(seed),
+    ...(seed === null ? {} : { AUTORESEARCH_SEED: String(seed) }),
     AUTORESEARCH_DATA: data,
     AUTORESEARCH_OUT: out,
     PYTHONDONTWRITEBYTECODE: '1',
@@ -136,6 +138,10 @@ function classify (outcome: StepOutcome, spec: StepSpec): [TrialFailure, string]
 
 function failureOf (phase: Phase, outcome: StepOutcome, spec: StepSpec): TrialError | undefined {
   if (outcome.aborted) return new TrialError('aborted', `${phase} was aborted`)
+  if (outcome.overBudget === true && spec.budget !== undefined) {
+    const { seconds, graceSeconds } = spec.budget
+    return new TrialError('over-budget', `${phase} was still running at its budget of ${seconds} s (train.budgetSeconds): it got SIGTERM then, and SIGKILL ${graceSeconds} s later if it had not ended`)
+  }
   if (outcome.timedOut) return new TrialError(phase === 'prepare' ? 'prepare-failed' : 'timeout', `${phase} ran past its time limit (${spec.timeoutMs / 1000} s) and was killed`)
   if (outcome.sandboxError !== undefined) return new TrialError('sandbox-unavailable', `the sandbox could not start ${phase}: ${outcome.sandboxError}`)
   if (outcome.exitCode === 0) return undefined
@@ -161,10 +167,14 @@ function watchDisk (dirs: string[], limit: number): { signal: AbortSignal, excee
   return { signal: controller.signal, exceeded: () => exceeded, stop: () => clearInterval(timer) }
 }
 
-/** Runs one step with the disk watch; turns any failure into a TrialError carrying the step's log. */
-async function runStep (backend: SandboxBackend, phase: Phase, spec: StepSpec, diskBytes: number, logs: string[]): Promise<StepOutcome> {
+/**
+ * Runs one step with the disk watch (only on a disk the kernel does not cap) and, after it,
+ * asks `filled` whether it filled its capped disk; turns any failure into a TrialError carrying the step's log.
+ */
+async function runStep (backend: SandboxBackend, phase: Phase, spec: StepSpec, diskBytes: number, logs: string[], filled?: () => Promise<string | undefined>): Promise<StepOutcome> {
   if (spec.signal?.aborted === true) throw new TrialError('aborted', `aborted before ${phase}`)
-  const watch = watchDisk([...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])], diskBytes)
+  const view = spec.disk?.view ?? ((p: string) => p)
+  const watch = watchDisk([...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])].map(view), diskBytes)
   let outcome: StepOutcome
   try {
     const signal = spec.signal === undefined ? watch.signal : AbortSignal.any([spec.signal, watch.signal])
@@ -175,6 +185,9 @@ async function runStep (backend: SandboxBackend, phase: Phase, spec: StepSpec, d
   logs.push(`=== ${phase} ===\n${outcome.output}${outcome.output.endsWith('\n') ? '' : '\n'}`)
   const tooBig = watch.exceeded()
   if (tooBig !== undefined && !isAborted(spec.signal)) throw new TrialError('artifact-too-large', `${phase} was stopped: ${tooBig}`)
+  // A step that catches ENOSPC and exits 0 has still hit the limit.
+  const full = isAborted(spec.signal) ? undefined : await filled?.()
+  if (full !== undefined) throw new TrialError('artifact-too-large', `${phase} filled its disk: ${full}`)
   const failure = failureOf(phase, outcome, spec)
   if (failure !== undefined) throw failure
   return outcome
@@ -233,6 +246,36 @@ async function prepareData (opts: TrialOptions, backend: SandboxBackend, limits:
     await removeTree(work)
   }
 }
+
+/** Mount names below the trial root: train's checkout and /tmp, train's out dir, evaluate's checkout, result and /tmp. */
+const TRAIN_AREA = 't'
+const OUT_AREA = 'out'
+const EVAL_AREA = 'e'
+
+/**
+ * The trial's scratch space: capped by the kernel where the backend can run inside its
+ * namespace, else (a container engine, or where the namespace cannot be made) the host's
+ * disk under the once-a-second watch.
+ */
+async function trialDisk (backend: SandboxBackend, root: string, limits: SandboxLimits): Promise<TrialDisk> {
+  for (const area of [TRAIN_AREA, OUT_AREA, EVAL_AREA]) await fs.mkdir(join(root, area))
+  if (backend.entersDisk !== true) return await hostDisk(root)
+  try {
+    return await cappedDisk(root, [
+      { name: TRAIN_AREA, bytes: limits.diskBytes, inodes: MAX_ENTRIES },
+      { name: OUT_AREA, bytes: limits.artifactBytes, inodes: MAX_ENTRIES },
+      { name: EVAL_AREA, bytes: limits.diskBytes, inodes: MAX_ENTRIES }
+    ])
+  } catch (err) {
+    // Where the holder may not mount (AppArmor's unprivileged bwrap profile on Ubuntu ≥ 23.10
+    // drops its capabilities), the watch still sees every depth: it walks by file descriptor.
+    if (!warnedUncapped) console.warn(`autoresearch runner: ${(err as Error).message}; trials' disks are watched once a second instead of capped (docs/sandbox.md, Disk)`)
+    warnedUncapped = true
+    return await hostDisk(root)
+  }
+}
+
+let warnedUncapped = false
 
 async function exists (path: string): Promise<boolean> {
   return fs.access(path).then(() => true, () => false)
@@ -296,14 +339,19 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
   const scratchRoot = opts.scratchRoot ?? tmpdir()
   await fs.mkdir(scratchRoot, { recursive: true })
   const trialRoot = await fs.mkdtemp(join(scratchRoot, 'autoresearch-trial-'))
+  let disk: TrialDisk | undefined
 
   const step = async (phase: 'train' | 'evaluate', dirs: { cwd: string, tmp: string, writable: string[], readOnly: string[] }, env: Record<string, string>): Promise<StepOutcome> => {
     const spec = phase === 'train' ? manifest.train : manifest.evaluate
     if (spec === undefined) throw new Error(`no ${phase} step`)
+    const d = disk as TrialDisk
+    const budget = trainBudget(manifest, phase)
     return await runStep(backend, phase, {
       command: spec.command,
       cwd: dirs.cwd,
-      env,
+      // The deadline is taken just before the start: the SIGTERM never comes earlier than it says.
+      env: budget === undefined ? env : { ...env, AUTORESEARCH_TRAIN_BUDGET_SECONDS: String(budget.seconds), AUTORESEARCH_TRAIN_DEADLINE: String((Date.now() / 1000 + budget.seconds).toFixed(3)) },
+      budget,
       timeoutMs: spec.timeoutSeconds * 1000,
       writable: dirs.writable,
       readOnly: dirs.readOnly,
@@ -311,9 +359,10 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
       network: false,
       limits: stepLimits(limits, spec.timeoutSeconds, true),
       maxOutputBytes: limits.outputBytes,
+      disk: d.capped ? { enter: d.enter, view: d.view } : undefined,
       signal: opts.signal,
       onLine: (line) => opts.onLine?.(phase, line)
-    }, limits.diskBytes, logs)
+    }, d.capped ? 0 : limits.diskBytes, logs, async () => await filledArea(d, phase, limits))
   }
 
   try {
@@ -334,30 +383,33 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
       throw new TrialError('prepare-failed', `prepare could not run: ${(err as Error).message}`)
     })
 
-    const [trainDir, out, trainTmp] = ['train', 'out', 'tmp-train'].map((d) => join(trialRoot, d)) as [string, string, string]
-    await copyFiles([...protectedFiles, ...editableFiles], trainDir)
-    await fs.mkdir(out)
-    await fs.mkdir(trainTmp)
+    disk = await trialDisk(backend, trialRoot, limits)
+    const view = disk.view
+    const [trainDir, trainTmp] = ['train', 'tmp'].map((d) => join(trialRoot, TRAIN_AREA, d)) as [string, string]
+    const out = join(trialRoot, OUT_AREA)
+    await copyFiles([...protectedFiles, ...editableFiles], view(trainDir))
+    await fs.mkdir(view(trainTmp))
     const train = await step('train', { cwd: trainDir, tmp: trainTmp, writable: [trainDir, out], readOnly: [dataDir] }, stepEnv(opts.seed, dataDir, out, trainDir))
-    await removeTree(trainTmp)
 
     let result: Record<string, unknown>
     if (manifest.evaluate !== undefined) {
       // Train has ended with all its processes: the out dir is final, whatever it holds.
-      const artifacts = await treeUsage([out])
+      const artifacts = await treeUsage([view(out)])
       if (artifacts.bytes > limits.artifactBytes) throw new TrialError('artifact-too-large', `train left ${artifacts.bytes} bytes in its out dir, over the limit of ${limits.artifactBytes}`)
-      await readableTree(out)
+      await readableTree(view(out)).catch((err: unknown) => { throw new TrialError('crash', `train's out dir cannot be read: ${(err as Error).message}`) })
       // Only the protected files, in a copy, with a result path made only now: train can
       // neither alter the frozen evaluate code nor know or plant the result in advance.
-      const evalDir = join(trialRoot, 'evaluate')
-      await removeTree(evalDir)
-      await copyFiles(protectedFiles, evalDir)
+      const evalDir = join(trialRoot, EVAL_AREA, 'evaluate')
+      await copyFiles(protectedFiles, view(evalDir))
       // Fresh random names: even an unsandboxed train cannot have made them in advance.
-      const resultDir = await fs.mkdtemp(join(trialRoot, 'result-'))
-      const evalTmp = await fs.mkdtemp(join(trialRoot, 'tmp-'))
+      const [resultDir, evalTmp] = ['result-', 'tmp-'].map((d) => join(trialRoot, EVAL_AREA, d + randomBytes(8).toString('hex'))) as [string, string]
+      for (const dir of [resultDir, evalTmp]) await fs.mkdir(view(dir), { mode: 0o700 })
       const resultPath = join(resultDir, 'result.json')
-      await step('evaluate', { cwd: evalDir, tmp: evalTmp, writable: [evalDir, resultDir], readOnly: [dataDir, out] }, stepEnv(opts.seed, dataDir, out, evalDir, { AUTORESEARCH_RESULT: resultPath }))
-      result = await readResult(resultPath)
+      // The seed is train's alone (unless the cause sets evaluate.seeded): the held-out split and
+      // whatever evaluate samples are the same for every seed, so all spread across seeds comes
+      // from training, which the coordinator's seed-insensitivity rule relies on.
+      await step('evaluate', { cwd: evalDir, tmp: evalTmp, writable: [evalDir, resultDir], readOnly: [dataDir, out] }, stepEnv(manifest.evaluate.seeded ? opts.seed : null, dataDir, out, evalDir, { AUTORESEARCH_RESULT: resultPath }))
+      result = await readResult(view(resultPath))
     } else if (manifest.metric.stdoutPattern !== undefined) {
       result = metricFromOutput(manifest.metric.stdoutPattern, train.output)
     } else {
@@ -376,8 +428,25 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
     const log = logs.join('') + `=== runner ===\n${failure.message}\n`
     return { ok: false, reason: failure.reason, message: failure.message, logDigest: digest(log), logTail: log.slice(-LOG_TAIL_CHARS), durationMs: Date.now() - started }
   } finally {
-    await removeTree(trialRoot)
+    // Never throws: what could not be removed is left for the operator, the trial's result stands.
+    await (disk?.close() ?? removeTree(trialRoot))
   }
+}
+
+/** Which capped area of this phase ran out, said for a person; undefined when none did. */
+async function filledArea (disk: TrialDisk, phase: 'train' | 'evaluate', limits: SandboxLimits): Promise<string | undefined> {
+  if (!disk.capped) return undefined
+  if (phase === 'evaluate') return await disk.full(EVAL_AREA) ? `its checkout, result and /tmp reached the disk limit (${limits.diskBytes} bytes, ${MAX_ENTRIES} files)` : undefined
+  if (await disk.full(OUT_AREA)) return `its out dir reached the artifact limit (${limits.artifactBytes} bytes, ${MAX_ENTRIES} files)`
+  if (await disk.full(TRAIN_AREA)) return `its checkout and /tmp reached the disk limit (${limits.diskBytes} bytes, ${MAX_ENTRIES} files)`
+  return undefined
+}
+
+/** Train's budget from the manifest, enforced by the runner and not by the cause's own code. */
+function trainBudget (manifest: Manifest, phase: Phase): StepSpec['budget'] {
+  const seconds = manifest.train.budgetSeconds
+  if (phase !== 'train' || seconds === undefined) return undefined
+  return { seconds, graceSeconds: manifest.train.graceSeconds ?? DEFAULT_GRACE_SECONDS }
 }
 
 function digest (text: string): string {

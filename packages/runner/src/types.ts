@@ -3,6 +3,8 @@ import type { Manifest } from '@autoresearch/protocol'
 /** Where a step runs: `bwrap`, `docker`, `podman`, or `none` (no isolation; see docs/sandbox.md). */
 export interface SandboxBackend {
   readonly name: string
+  /** Whether steps can run inside a trial's capped disk (`StepSpec.disk`); else the trial's scratch is on the host's disk. */
+  readonly entersDisk?: boolean
   /** Starts `command` and resolves when the whole process tree has ended. */
   run: (spec: StepSpec) => Promise<StepOutcome>
 }
@@ -18,12 +20,19 @@ export interface StepSpec {
   readOnly: string[]
   /** Cap on captured stdout+stderr bytes; the rest is dropped and noted. */
   maxOutputBytes: number
+  /** Train's budget: SIGTERM to what runs in the sandbox at `seconds`, SIGKILL `graceSeconds` later; the outcome says `overBudget`. */
+  budget?: { seconds: number, graceSeconds: number }
   /** Whether the step may use the network (only prepare, and only if the manifest says so). Default false. */
   network?: boolean
   /** Per-step resource limits; a sandboxing backend must enforce them. */
   limits?: StepLimits
   /** A writable scratch directory the sandbox mounts as /tmp (and /dev/shm); without it they are not writable. */
   tmpDir?: string
+  /**
+   * The trial's capped disk: the step's writable paths exist only inside its mount namespace.
+   * The backend runs the step through `enter`, and reaches those paths itself through `view`.
+   */
+  disk?: { enter: string[], view: (path: string) => string }
   /** Device nodes passed through; default: the GPU nodes present (/dev/nvidia*, /dev/dri, /dev/kfd). */
   devices?: string[]
   signal?: AbortSignal
@@ -34,6 +43,8 @@ export interface StepOutcome {
   exitCode: number | null
   signal: string | null
   timedOut: boolean
+  /** The step was still running at its budget (and got SIGTERM). */
+  overBudget?: boolean
   aborted: boolean
   /** Combined stdout and stderr, capped. */
   output: string
@@ -64,7 +75,7 @@ export interface SandboxLimits {
   outputBytes: number
   /** The out dir after train, and any single file a step writes. */
   artifactBytes: number
-  /** Everything one step writes: its checkout, the out dir and /tmp together. */
+  /** What one step writes in its checkout and /tmp (train's out dir has `artifactBytes`), enforced by a tmpfs of this size per step. */
   diskBytes: number
 }
 
@@ -78,6 +89,10 @@ export type TrialFailure =
   | 'sandbox-unavailable'
   /** The out dir, a file or a step's writes grew past the limits. */
   | 'artifact-too-large'
+  /** Train was still running at the budget the manifest gives it (`train.budgetSeconds`). */
+  | 'over-budget'
+  /** The runner itself failed on this machine (set by its callers, e.g. the verifier, so that a job is never left unfinished). */
+  | 'runner-error'
 
 export type TrialResult =
   | { ok: true, metric: number, result: Record<string, unknown>, memoryGb: number, logDigest: string, logTail: string, durationMs: number }

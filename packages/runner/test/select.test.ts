@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { containerArgs, probeBwrap, SandboxUnavailableError, selectBackend, type StepSpec } from '@autoresearch/runner'
+import { containerArgs, containerBackend, probeBwrap, SandboxUnavailableError, selectBackend, type StepSpec } from '@autoresearch/runner'
 import { tempDir } from './helpers.ts'
 
 const bwrapWorks = (() => { try { selectBackend({ sandbox: 'bwrap' }); return true } catch { return false } })()
@@ -89,8 +89,11 @@ describe('docker/podman command line', () => {
     expect(argv.slice(-4)).toEqual(['--entrypoint', 'python3', 'python:3.12-slim', 'train.py'])
   })
 
-  it('keeps the network only when asked, and passes GPUs', () => {
-    expect(value(containerArgs({ ...spec, network: true }, ctx), '--network')).toEqual([])
+  it('never gives a step the engine\'s network, and passes GPUs', async () => {
+    expect(value(containerArgs({ ...spec, network: true }, ctx), '--network')).toEqual(['none'])
+    // A step that asks for the network is refused before the engine runs (the program does not exist).
+    const refused = await containerBackend('docker', 'python:3.12-slim', '/nonexistent/docker').run({ ...spec, network: true })
+    expect(refused.sandboxError).toMatch(/prepare\.network is given only by the bwrap sandbox/)
     expect(value(containerArgs({ ...spec, devices: ['/dev/nvidia0'] }, ctx), '--gpus')).toEqual(['all'])
     expect(value(containerArgs({ ...spec, devices: ['/dev/nvidia0'] }, { ...ctx, engine: 'podman', program: 'podman' }), '--device')).toEqual(['nvidia.com/gpu=all'])
   })

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, relative, sep } from 'node:path'
+import { delimiter, isAbsolute, join, relative, resolve, sep } from 'node:path'
+import { noneBackend, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import { buildPrompt } from './edits.ts'
 import type { Agent, AgentContext, Proposal } from './types.ts'
 
@@ -11,15 +11,70 @@ export interface CommandAgentOptions {
   timeoutMs?: number
   /** Called with the paths the agent changed outside the editable files (those changes are dropped). */
   onReverted?: (paths: string[]) => void
+  /** Variables of the volunteer's environment the agent gets (its API key, base URL); no other one passes. */
+  passEnv?: string[]
+  /** Host paths the agent sees read-only where they are (its installation outside the system directories). */
+  expose?: string[]
+  /** `bwrap`: in bubblewrap or refuse; `none`: the scrubbed environment only; default: bubblewrap where it works. */
+  sandbox?: 'bwrap' | 'none'
+  /** Told once, when the agent has to run without bubblewrap. */
+  warn?: (message: string) => void
+  /** Where `passEnv` is read from (default: process.env). */
+  env?: Record<string, string | undefined>
 }
 
-function listFiles (dir: string): string[] {
-  const out: string[] = []
+/** What every agent gets: enough to find programs and print text; never HOME, keys, tokens or sockets. */
+export const AGENT_BASE_ENV = ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TERM', 'TZ'] as const
+
+/** The agent's environment: the base allowlist and the variables the volunteer passes, nothing else. */
+export function agentEnvironment (from: Record<string, string | undefined>, passEnv: string[] = []): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const name of [...AGENT_BASE_ENV, ...passEnv]) {
+    const value = from[name]
+    if (value !== undefined) env[name] = value
+  }
+  env.PATH ??= '/usr/local/bin:/usr/bin:/bin'
+  return env
+}
+
+/** The agent program itself (and where its link points), so one installed outside /usr still starts. */
+export function programPaths (command: string, path = process.env.PATH ?? ''): string[] {
+  const word = command.trim().split(/\s+/)[0] ?? ''
+  if (word === '') return []
+  const candidates = word.includes('/') ? [resolve(word)] : path.split(delimiter).filter((d) => isAbsolute(d)).map((d) => join(d, word))
+  const found = candidates.find((p) => { try { return fs.statSync(p).isFile() } catch { return false } })
+  if (found === undefined) return []
+  const real = fs.realpathSync(found)
+  return real === found ? [found] : [found, real]
+}
+
+function sandboxFor (opts: CommandAgentOptions): SandboxBackend {
+  const fallback = (why: string): SandboxBackend => {
+    opts.warn?.(`the command agent runs WITHOUT bubblewrap (${why}): it gets only PATH, LANG and the variables of --agent-env, but it can read your files, ` +
+      'including your identity key; candidates that contain your keys are still never sent')
+    return noneBackend()
+  }
+  if (opts.sandbox === 'none') return fallback('--agent-sandbox none')
+  try {
+    return selectBackend({ sandbox: 'bwrap', expose: [...programPaths(opts.command), ...(opts.expose ?? [])] })
+  } catch (err) {
+    if (opts.sandbox === 'bwrap') throw err
+    return fallback((err as Error).message.split('. ')[0] ?? 'unavailable')
+  }
+}
+
+/**
+ * Every entry but directories, with its size; -1 for anything not a regular file, which is
+ * never read: a link the agent planted must not make the worker read what the agent could not.
+ */
+function regularFiles (dir: string): Map<string, number> {
+  const out = new Map<string, number>()
   const walk = (d: string): void => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const full = join(d, e.name)
+      const rel = relative(dir, full).split(sep).join('/')
       if (e.isDirectory()) walk(full)
-      else if (e.isFile()) out.push(relative(dir, full).split(sep).join('/'))
+      else out.set(rel, e.isFile() ? fs.lstatSync(full).size : -1)
     }
   }
   walk(dir)
@@ -30,64 +85,61 @@ function listFiles (dir: string): string[] {
  * Runs a CLI coding agent in a fresh work tree of the local best. The prompt is the
  * last argument, on stdin and in AUTORESEARCH_PROMPT_FILE. Only changes to editable
  * files become the proposal; anything else it touched is reported and dropped.
- * The agent runs with the volunteer's environment (its API keys) but never sees the
- * worker's identity key, which lives outside the work tree.
+ * The prompt carries the cause's own text, which may tell the agent to do anything, so
+ * the agent runs in bubblewrap (network shared, for a hosted model) seeing only its work
+ * tree, a scratch HOME and the system: not the volunteer's home, identity key or other
+ * variables. Without bubblewrap only the environment is scrubbed; the worker's scan
+ * before submitting is then what keeps keys the agent copies from leaving.
  */
 export function commandAgent (opts: CommandAgentOptions): Agent {
+  const backend = sandboxFor(opts)
   return {
     name: 'command',
     async propose (ctx: AgentContext): Promise<Proposal | null> {
-      const dir = fs.mkdtempSync(join(tmpdir(), 'autoresearch-agent-'))
+      const root = fs.mkdtempSync(join(tmpdir(), 'autoresearch-agent-'))
+      const [work, home, tmp, promptDir] = ['work', 'home', 'tmp', 'prompt'].map((d) => join(root, d)) as [string, string, string, string]
       try {
-        await ctx.checkout(dir)
-        const before = new Map(listFiles(dir).map((p) => [p, fs.readFileSync(join(dir, p), 'utf8')]))
+        for (const d of [work, home, tmp, promptDir]) fs.mkdirSync(d)
+        await ctx.checkout(work)
+        const before = regularFiles(work)
         const prompt = `${buildPrompt(ctx)}\nEdit the files in the current directory directly. Finish with one line "DESCRIPTION: <what you changed>".`
-        const promptFile = join(tmpdir(), `autoresearch-prompt-${process.pid}-${Date.now()}.md`)
+        const promptFile = join(promptDir, 'prompt.md')
         fs.writeFileSync(promptFile, prompt)
-        let output: string
-        try {
-          output = await run(opts.command, prompt, promptFile, dir, opts.timeoutMs ?? 30 * 60_000, ctx.signal)
-        } finally {
-          fs.rmSync(promptFile, { force: true })
+        // Read-only mounts keep their host modes, and as root the agent runs as another uid.
+        fs.chmodSync(promptDir, 0o755)
+        fs.chmodSync(promptFile, 0o644)
+        const contents = new Map([...before.keys()].map((p) => [p, fs.readFileSync(join(work, p), 'utf8')]))
+        const env = { ...agentEnvironment(opts.env ?? process.env, opts.passEnv), HOME: home, TMPDIR: tmp, AUTORESEARCH_PROMPT: prompt, AUTORESEARCH_PROMPT_FILE: promptFile }
+        const timeoutMs = opts.timeoutMs ?? 30 * 60_000
+        const outcome = await backend.run({
+          command: ['/bin/sh', '-c', `${opts.command} "$AUTORESEARCH_PROMPT" < "$AUTORESEARCH_PROMPT_FILE"`],
+          cwd: work, env, timeoutMs, writable: [work, home, tmp], readOnly: [promptDir], maxOutputBytes: 64 * 1024, network: true, devices: [], signal: ctx.signal
+        })
+        const tail = outcome.output.slice(-500)
+        if (outcome.aborted || ctx.signal?.aborted === true) throw new Error('aborted')
+        if (outcome.sandboxError !== undefined) throw new Error(`the agent's sandbox could not start: ${outcome.sandboxError}`)
+        if (outcome.timedOut) throw new Error(`agent command ran past ${timeoutMs / 1000} s: ${tail}`)
+        if (outcome.signal !== null || outcome.exitCode !== 0) throw new Error(`agent command exited ${outcome.signal ?? outcome.exitCode}: ${tail}`)
+
+        const after = regularFiles(work)
+        const changed = new Set([...before.keys()].filter((p) => !after.has(p)))
+        for (const [p, size] of after) {
+          if (size < 0 || before.get(p) !== size || contents.get(p) !== fs.readFileSync(join(work, p), 'utf8')) changed.add(p)
         }
-        const after = listFiles(dir)
-        const changed = new Set([...after.filter((p) => before.get(p) !== fs.readFileSync(join(dir, p), 'utf8')), ...[...before.keys()].filter((p) => !after.includes(p))])
         const editable = new Set(ctx.manifest.editable)
-        const reverted = [...changed].filter((p) => !editable.has(p))
+        const maxBytes = ctx.manifest.limits.maxFileBytes
+        // A deleted, linked or oversized editable file is not a proposal the worker can commit.
+        const usable = (p: string): boolean => { const size = after.get(p); return size !== undefined && size >= 0 && size <= maxBytes }
+        const reverted = [...changed].filter((p) => !editable.has(p) || !usable(p))
         if (reverted.length > 0) opts.onReverted?.(reverted.sort())
         const edits: Record<string, string> = {}
-        for (const p of changed) if (editable.has(p) && fs.existsSync(join(dir, p))) edits[p] = fs.readFileSync(join(dir, p), 'utf8')
+        for (const p of changed) if (editable.has(p) && usable(p)) edits[p] = fs.readFileSync(join(work, p), 'utf8')
         if (Object.keys(edits).length === 0) return null
-        const description = output.match(/^DESCRIPTION:\s*(.+)$/m)?.[1]?.trim().slice(0, 300) ?? `${opts.command.split(' ')[0]} edited ${Object.keys(edits).join(', ')}`
+        const description = outcome.output.match(/^DESCRIPTION:\s*(.+)$/m)?.[1]?.trim().slice(0, 300) ?? `${opts.command.split(' ')[0]} edited ${Object.keys(edits).join(', ')}`
         return { edits, description }
       } finally {
-        fs.rmSync(dir, { recursive: true, force: true })
+        fs.rmSync(root, { recursive: true, force: true })
       }
     }
   }
-}
-
-async function run (command: string, prompt: string, promptFile: string, cwd: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', `${command} "$AUTORESEARCH_PROMPT"`], {
-      cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, AUTORESEARCH_PROMPT: prompt, AUTORESEARCH_PROMPT_FILE: promptFile }
-    })
-    let output = ''
-    const keep = (chunk: Buffer): void => { output = (output + chunk.toString('utf8')).slice(-64 * 1024) }
-    child.stdout.on('data', keep)
-    child.stderr.on('data', keep)
-    child.stdin.on('error', () => {})
-    child.stdin.end(prompt)
-    const kill = (): void => { try { process.kill(-(child.pid as number), 'SIGKILL') } catch {} }
-    const timer = setTimeout(kill, timeoutMs)
-    signal?.addEventListener('abort', kill, { once: true })
-    child.on('error', (err) => { clearTimeout(timer); reject(err) })
-    child.on('close', (code, sig) => {
-      clearTimeout(timer)
-      kill()
-      if (signal?.aborted === true) reject(new Error('aborted'))
-      else if (sig !== null || code !== 0) reject(new Error(`agent command exited ${sig ?? code}: ${output.slice(-500)}`))
-      else resolve(output)
-    })
-  })
 }

@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
 import * as fs from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { tmpdir } from 'node:os'
+import { delimiter, dirname, join } from 'node:path'
 import { chownTree } from '../tree.ts'
-import type { SandboxBackend, StepLimits, StepSpec } from '../types.ts'
+import type { SandboxBackend, StepLimits, StepOutcome, StepSpec } from '../types.ts'
 import { INSIDE_ROOT, mountPlan } from './mounts.ts'
+import { networkHelpers, openNetwork, SLIRP_DNS } from './network.ts'
 import { seccompFilter } from './seccomp.ts'
 import { runSpawned } from './spawn.ts'
 
@@ -34,6 +36,8 @@ export interface BwrapContext {
   /** Root runs bwrap without a user namespace and drops to `uid` inside; others get a user namespace. */
   root: boolean
   uid: number
+  /** The group inside when not root (default `uid`). */
+  gid?: number
   expose: string[]
   /** bwrap ≥ 0.8 can forbid nested user namespaces (only together with --unshare-user). */
   disableUserns: boolean
@@ -41,6 +45,16 @@ export interface BwrapContext {
   seccompFd?: number
   /** The fd to which bwrap reports, as JSON, the exit code of a step it could start. */
   statusFd?: number
+  /** A resolv.conf naming slirp4netns's DNS, for a step with network. */
+  resolvConf?: string
+}
+
+function resolvTarget (): string {
+  try {
+    return fs.realpathSync('/etc/resolv.conf')
+  } catch {
+    return '/etc/resolv.conf'
+  }
 }
 
 function executable (path: string): boolean {
@@ -87,11 +101,13 @@ export function bwrapArgs (spec: StepSpec, ctx: BwrapContext): { argv: string[],
   const devices = spec.devices ?? gpuDevices()
   const plan = mountPlan(spec)
   const args = [ctx.bwrap, '--die-with-parent', '--new-session']
+  // A step with network keeps the namespace it starts in: the one network.ts made for it, never the host's.
   if (ctx.root) {
     args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try')
     if (!network) args.push('--unshare-net')
   } else {
-    args.push('--unshare-all', '--unshare-user')
+    // The runner's own ids, also when bwrap starts in a trial disk's user namespace (where the runner is uid 0, with capabilities).
+    args.push('--unshare-all', '--unshare-user', '--uid', String(ctx.uid), '--gid', String(ctx.gid ?? ctx.uid))
     if (network) args.push('--share-net')
     if (ctx.disableUserns) args.push('--disable-userns')
   }
@@ -107,14 +123,22 @@ export function bwrapArgs (spec: StepSpec, ctx: BwrapContext): { argv: string[],
     if (target !== undefined) args.push('--symlink', target, path)
     else args.push('--ro-bind', path, path)
   }
+  const made = new Set<string>()
   for (const helper of [ctx.prlimit, ...(ctx.root ? [ctx.setpriv] : []), ...ctx.expose]) {
-    if (!SYSTEM_PATHS.some((dir) => under(helper, dir))) args.push('--ro-bind', helper, helper)
+    if (SYSTEM_PATHS.some((dir) => under(helper, dir))) continue
+    // As root bwrap makes missing parents 0700, which the step's uid could not pass.
+    const parents: string[] = []
+    for (let dir = dirname(helper); dir !== '/' && !made.has(dir); dir = dirname(dir)) parents.unshift(dir)
+    for (const dir of parents) { made.add(dir); args.push('--perms', '0755', '--dir', dir) }
+    made.add(helper)
+    args.push('--ro-bind', helper, helper)
   }
   args.push('--proc', '/proc', '--dev', '/dev')
   for (const device of devices) args.push('--dev-bind-try', device, device)
   // CUDA and NVML look up the devices in /sys.
   if (devices.length > 0) args.push('--ro-bind-try', '/sys', '/sys')
-  if (network) args.push('--ro-bind-try', '/run/systemd/resolve', '/run/systemd/resolve')
+  // slirp4netns's DNS forwarder, wherever the host's resolv.conf really lives (systemd's stub under /run is not mounted).
+  if (network && ctx.resolvConf !== undefined) args.push('--ro-bind', ctx.resolvConf, resolvTarget())
   if (spec.tmpDir !== undefined) args.push('--bind', spec.tmpDir, '/tmp', '--bind', spec.tmpDir, '/dev/shm')
   // bwrap makes missing parents 0700 when run as root; the step's uid must pass through.
   args.push('--perms', '0755', '--dir', INSIDE_ROOT)
@@ -122,6 +146,7 @@ export function bwrapArgs (spec: StepSpec, ctx: BwrapContext): { argv: string[],
   args.push('--chdir', plan.cwd)
   if (ctx.seccompFd !== undefined) args.push('--seccomp', String(ctx.seccompFd))
   if (ctx.statusFd !== undefined) args.push('--json-status-fd', String(ctx.statusFd))
+
   if (ctx.root) args.push('--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID')
   args.push('--')
   // The kernel clears every capability when all uids become non-zero; --inh-caps drops the inheritable set too.
@@ -174,6 +199,7 @@ export function bwrapContext (helpers: BwrapHelpers, opts: BwrapOptions = {}, se
     ...helpers,
     root,
     uid: root ? SANDBOX_UID_BASE + randomInt(SANDBOX_UID_SPAN) : process.getuid?.() ?? 0,
+    gid: root ? undefined : process.getgid?.() ?? 0,
     expose: opts.expose ?? [],
     disableUserns: !root && supportsDisableUserns(helpers.bwrap),
     seccompFd: SECCOMP === undefined ? undefined : seccompFd
@@ -190,20 +216,42 @@ const SECCOMP = seccompFilter()
 export function bwrapBackend (helpers: BwrapHelpers, opts: BwrapOptions = {}): SandboxBackend {
   return {
     name: 'bwrap',
+    entersDisk: true,
     run: async (spec) => {
       const ctx = bwrapContext(helpers, opts, 3)
-      const owned = [...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])]
+      const refused = (sandboxError: string): StepOutcome => ({ exitCode: null, signal: null, timedOut: false, aborted: false, output: '', durationMs: 0, sandboxError })
+      let network: Awaited<ReturnType<typeof openNetwork>> | undefined
+      if (spec.network === true) {
+        const found = networkHelpers()
+        if (typeof found === 'string') return refused(found)
+        try {
+          network = await openNetwork(helpers.bwrap, found)
+        } catch (err) {
+          return refused(`could not give the step its network: ${(err as Error).message}`)
+        }
+      }
+      const view = spec.disk?.view ?? ((p: string) => p)
+      const owned = [...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])].map(view)
       const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
       if (ctx.root) for (const dir of owned) await chownTree(dir, ctx.uid, ctx.uid)
+      let resolvDir: string | undefined
       try {
-        const { argv, env } = bwrapArgs(spec, { ...ctx, statusFd: 4 })
-        const { status, ...outcome } = await runSpawned(spec, { argv, env, exitCodeIsSignal: true, fd3: SECCOMP ?? Buffer.alloc(0), readFd4: true })
+        if (network !== undefined) {
+          resolvDir = fs.mkdtempSync(join(tmpdir(), 'autoresearch-resolv-'))
+          fs.writeFileSync(join(resolvDir, 'resolv.conf'), `nameserver ${SLIRP_DNS}\n`, { mode: 0o644 })
+          fs.chmodSync(resolvDir, 0o755)
+        }
+        const { argv, env } = bwrapArgs(spec, { ...ctx, statusFd: 4, resolvConf: resolvDir === undefined ? undefined : join(resolvDir, 'resolv.conf') })
+        const enter = [...(network?.enter ?? []), ...(spec.disk?.enter ?? [])]
+        const { status, ...outcome } = await runSpawned(spec, { argv: [...enter, ...argv], cwd: enter.length > 0 ? '/' : undefined, env, exitCodeIsSignal: true, fd3: SECCOMP ?? Buffer.alloc(0), readFd4: true, monitor: true })
         // bwrap reports an exit code only for a step it started; without one, its own setup failed.
         if (!outcome.timedOut && !outcome.aborted && !/"exit-code"/.test(status ?? '')) {
           return { ...outcome, sandboxError: outcome.output.trim().split('\n').slice(-3).join(' ') || `bwrap exited with ${outcome.exitCode ?? outcome.signal}` }
         }
         return outcome
       } finally {
+        await network?.close()
+        if (resolvDir !== undefined) fs.rmSync(resolvDir, { recursive: true, force: true })
         // Every process of the step has ended: hand its files back to the runner.
         if (ctx.root) for (const dir of owned) await chownTree(dir, me.uid, me.gid).catch(() => {})
       }

@@ -32,6 +32,15 @@ function mount (path: string, readonly: boolean, target: string): string {
   return `type=bind,source=${path},target=${target}${readonly ? ',readonly' : ''}`
 }
 
+/** Runs the engine's client for a side command (stop, signal); its outcome does not matter. */
+async function engineCommand (program: string, args: string[]): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const child = spawn(program, args, { stdio: 'ignore' })
+    child.once('error', () => resolve())
+    child.once('exit', () => resolve())
+  })
+}
+
 /** The full `docker run` / `podman run` command line for one step. */
 export function containerArgs (spec: StepSpec, ctx: ContainerContext): string[] {
   const limits = spec.limits
@@ -40,7 +49,8 @@ export function containerArgs (spec: StepSpec, ctx: ContainerContext): string[] 
   const args = [ctx.program, 'run', '--rm', '--init', '--name', ctx.name, ...(ctx.cidfile === undefined ? [] : ['--cidfile', ctx.cidfile]), '--pull', 'never',
     '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--user', ctx.user,
     '--ulimit', 'core=0:0']
-  if (spec.network !== true) args.push('--network', 'none')
+  // Never the engine's network: its bridge reaches the host and the private ranges (a step with network is refused in run()).
+  args.push('--network', 'none')
   if (limits !== undefined) {
     if (limits.processes > 0) args.push('--pids-limit', String(limits.processes))
     // Unlike bwrap's per-process RLIMIT_DATA, this caps the whole container (cgroup), swap included.
@@ -71,6 +81,12 @@ export function containerBackend (engine: ContainerEngine, image: string, progra
   return {
     name: engine,
     run: async (spec) => {
+      if (spec.network === true) {
+        return {
+          exitCode: null, signal: null, timedOut: false, aborted: false, output: '', durationMs: 0,
+          sandboxError: `prepare.network is given only by the bwrap sandbox, whose own network namespace keeps the host's loopback and private ranges out of reach; the ${engine} backend would share the engine's bridge network. Run this cause with --sandbox bwrap (package slirp4netns), or prepare its data without the network`
+        }
+      }
       const root = isRoot()
       const name = `autoresearch-${randomBytes(6).toString('hex')}`
       const ctx: ContainerContext = {
@@ -79,15 +95,10 @@ export function containerBackend (engine: ContainerEngine, image: string, progra
       }
       const owned = [...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])]
       if (root) for (const dir of owned) await chownTree(dir, NOBODY, NOBODY)
-      const stop = async (): Promise<void> => {
-        await new Promise<void>((resolve) => {
-          const rm = spawn(program, ['rm', '-f', ctx.name], { stdio: 'ignore' })
-          rm.once('error', () => resolve())
-          rm.once('exit', () => resolve())
-        })
-      }
+      const stop = async (): Promise<void> => { await engineCommand(program, ['rm', '-f', ctx.name]) }
       try {
-        const outcome = await runSpawned(spec, { argv: containerArgs(spec, ctx), stop, exitCodeIsSignal: true })
+        const term = async (): Promise<void> => { await engineCommand(program, ['kill', '--signal', 'TERM', ctx.name]) }
+        const outcome = await runSpawned(spec, { argv: containerArgs(spec, ctx), stop, term, monitor: true, exitCodeIsSignal: true })
         const created = fs.existsSync(ctx.cidfile as string)
         if (!created && !outcome.timedOut && !outcome.aborted) {
           return { ...outcome, sandboxError: outcome.output.trim().split('\n').slice(-3).join(' ') || `${program} exited with ${outcome.exitCode ?? outcome.signal}` }

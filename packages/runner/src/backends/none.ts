@@ -13,9 +13,12 @@ export interface NoneBackendOptions {
 export function noneBackend (opts: NoneBackendOptions = {}): SandboxBackend {
   return {
     name: 'none',
+    entersDisk: true,
     run: async (spec) => {
       opts.warn?.(`WARNING: running \`${spec.command.join(' ')}\` WITHOUT A SANDBOX (--sandbox none): it can read your files and keys, use the network and fill your disk`)
-      return await runSpawned(spec, { argv: spec.command })
+      if (spec.disk === undefined) return await runSpawned(spec, { argv: spec.command })
+      // nsenter would resolve its --wd before entering: env changes directory inside.
+      return await runSpawned(spec, { argv: [...spec.disk.enter, 'env', `--chdir=${spec.cwd}`, '--', ...spec.command], cwd: '/' })
     }
   }
 }

@@ -15,6 +15,8 @@ const MAX_LINE_CHARS = 8192
 /** How one backend starts a step: the argv it really runs and how it stops what a signal cannot reach. */
 export interface SpawnPlan {
   argv: string[]
+  /** Where the argv starts; default: the spec's cwd (which may exist only inside a trial disk's namespace). */
+  cwd?: string
   /** Default: the spec's environment. */
   env?: Record<string, string>
   /** Called on timeout, abort and after exit: stops what lives outside the process tree (a container). */
@@ -25,6 +27,14 @@ export interface SpawnPlan {
   readFd4?: boolean
   /** bwrap reports a child killed by signal n as exit code 128+n. */
   exitCodeIsSignal?: boolean
+  /**
+   * The spawned process is a sandbox's monitor that takes the step down with it when signalled
+   * (bwrap, a container client): the budget's SIGTERM goes only to what runs inside, via its
+   * descendants and `term`, so the step can end cleanly.
+   */
+  monitor?: boolean
+  /** Sends SIGTERM to what lives outside the process tree (a container). */
+  term?: () => Promise<void>
 }
 
 /** Keeps the first and the last half of the output, so both the start and the final lines survive a flood. */
@@ -109,9 +119,9 @@ class Tree {
     }
   }
 
-  /** Signals the group and the known descendants; true while any of them still runs (zombies count as ended). */
-  async signal (signal: NodeJS.Signals): Promise<boolean> {
-    kill(-this.root, signal)
+  /** Signals the group and the known descendants (only those with `spareRoot`); true while any of them still runs (zombies count as ended). */
+  async signal (signal: NodeJS.Signals, spareRoot = false): Promise<boolean> {
+    if (!spareRoot) kill(-this.root, signal)
     let alive = false
     for (const p of await processes()) {
       if (p.zombie) continue
@@ -132,7 +142,7 @@ class Tree {
  */
 export async function runSpawned (spec: StepSpec, plan: SpawnPlan): Promise<StepOutcome & { status?: string }> {
   const started = Date.now()
-  const base = { exitCode: null, signal: null, timedOut: false, output: '' }
+  const base = { exitCode: null, signal: null, timedOut: false, overBudget: false, output: '' }
   if (spec.signal?.aborted === true) return { ...base, aborted: true, durationMs: 0 }
   const [file, ...args] = plan.argv
   if (file === undefined || spec.command.length === 0) return { ...base, exitCode: 127, aborted: false, output: 'empty command', durationMs: 0 }
@@ -140,8 +150,9 @@ export async function runSpawned (spec: StepSpec, plan: SpawnPlan): Promise<Step
   const log = new CappedLog(spec.maxOutputBytes)
   let timedOut = false
   let aborted = false
+  let overBudget = false
   const extra = plan.readFd4 === true ? ['pipe', 'pipe'] as const : plan.fd3 !== undefined ? ['pipe'] as const : []
-  const child = spawn(file, args, { cwd: spec.cwd, env: plan.env ?? spec.env, detached: true, stdio: ['ignore', 'pipe', 'pipe', ...extra] })
+  const child = spawn(file, args, { cwd: plan.cwd ?? spec.cwd, env: plan.env ?? spec.env, detached: true, stdio: ['ignore', 'pipe', 'pipe', ...extra] })
   const pid = child.pid
   const stdout = child.stdout as Readable
   const stderr = child.stderr as Readable
@@ -173,6 +184,18 @@ export async function runSpawned (spec: StepSpec, plan: SpawnPlan): Promise<Step
     timers.push(setTimeout(() => { void killAll('SIGKILL') }, KILL_GRACE_MS))
   }
   timers.push(setTimeout(() => { timedOut = true; terminate() }, spec.timeoutMs))
+  if (spec.budget !== undefined) {
+    const { seconds, graceSeconds } = spec.budget
+    timers.push(setTimeout(() => {
+      overBudget = true
+      void (async () => { await tree?.collect(); await tree?.signal('SIGTERM', plan.monitor === true) })()
+      void plan.term?.()
+    }, seconds * 1000))
+    timers.push(setTimeout(() => {
+      void killAll('SIGKILL')
+      void plan.stop?.()
+    }, (seconds + graceSeconds) * 1000))
+  }
   const onAbort = (): void => { aborted = true; terminate() }
   spec.signal?.addEventListener('abort', onAbort, { once: true })
 
@@ -204,7 +227,7 @@ export async function runSpawned (spec: StepSpec, plan: SpawnPlan): Promise<Step
   if (plan.exitCodeIsSignal === true && signal === null && code !== null && code > 128 && code < 128 + 65) {
     signal = signalName(code - 128) ?? null
   }
-  return { exitCode: code, signal, timedOut, aborted, output, durationMs: Date.now() - started, ...(plan.readFd4 === true ? { status } : {}) }
+  return { exitCode: code, signal, timedOut, overBudget, aborted, output, durationMs: Date.now() - started, ...(plan.readFd4 === true ? { status } : {}) }
 }
 
 function signalName (n: number): string | undefined {

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
+import { clientPrefix } from '@autoresearch/protocol'
 
 export interface RateLimitOptions {
   /** Requests a client may make at once (bucket size). */
@@ -16,22 +17,18 @@ export interface RateLimitOptions {
 
 interface Bucket { tokens: number, at: number }
 
-/** The /64 of an IPv6 address (one host usually holds a whole /64), an IPv4 address as it is. */
-export function clientPrefix (address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  if (mapped !== null) return mapped[1] as string
-  if (!address.includes(':')) return address
-  const [head = '', tail = ''] = address.split('%')[0]!.split('::')
-  const left = head === '' ? [] : head.split(':')
-  const right = tail === '' ? [] : tail.split(':')
-  const groups = address.includes('::') ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left
-  return groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':') + '::/64'
-}
+// One rule for what counts as one client, shared with the libp2p node's per-address caps.
+export { clientPrefix }
 
 /** The TCP peer address under @hono/node-server; 'local' where there is none (app.request in tests). */
 export function remoteAddress (c: Context): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined
   return env?.incoming?.socket?.remoteAddress ?? 'local'
+}
+
+/** The default client key of every per-client limit on the site (requests and live streams). */
+export function clientKey (c: Context): string {
+  return clientPrefix(remoteAddress(c))
 }
 
 /**
@@ -42,7 +39,7 @@ export function rateLimit (opts: RateLimitOptions): MiddlewareHandler {
   const buckets = new Map<string, Bucket>()
   const maxClients = opts.maxClients ?? 10_000
   const now = opts.now ?? Date.now
-  const key = opts.key ?? ((c: Context) => clientPrefix(remoteAddress(c)))
+  const key = opts.key ?? clientKey
   const refill = (b: Bucket, t: number): void => {
     b.tokens = Math.min(opts.burst, b.tokens + (t - b.at) / 1000 * opts.perSecond)
     b.at = t

@@ -1,0 +1,56 @@
+/**
+ * Who may verify, and whose attestations count (BOINC's adaptive replication). Keys are
+ * free, so in open mode a new key's attestations count only after it agreed with trusted
+ * verifiers on a run of jobs; until then its jobs are shadow jobs. A disagreement ends the
+ * run, and trusted keys are spot-checked at a rate that falls as their run grows.
+ */
+
+export interface TrustPolicy {
+  /** Agreements in a row with trusted verifiers after which a key's attestations count. */
+  agreementsToTrust: number
+  /** The lowest rate at which a trusted (not allowlisted) key's jobs are spot-checked. */
+  spotCheckFloor: number
+}
+
+/**
+ * `root`: on the operator's allowlist, the trust root. `trusted`: earned in open mode.
+ * `probation`: open mode, not yet trusted: shadow jobs only. `barred`: refused.
+ */
+export type VerifierStanding = 'root' | 'trusted' | 'probation' | 'barred'
+
+export interface VerifierFacts {
+  mode: 'allowlist' | 'open'
+  allowlisted: boolean
+  banned: boolean
+  /** Reputation among counting verifiers (outvoted ones lose it); at or below `floor` a key is refused. */
+  reputation: number
+  floor: number
+  /** Outcomes of its checks against trusted verifiers, oldest first (true: agreed). */
+  checks: boolean[]
+}
+
+/** Agreements since the last disagreement. */
+export function agreementRun (checks: boolean[]): number {
+  const last = checks.lastIndexOf(false)
+  return checks.length - last - 1
+}
+
+export function verifierStanding (f: VerifierFacts, policy: TrustPolicy): VerifierStanding {
+  if (f.mode === 'allowlist') return f.allowlisted ? 'root' : 'barred'
+  if (f.banned || f.reputation <= f.floor) return 'barred'
+  if (f.allowlisted) return 'root'
+  return agreementRun(f.checks) >= policy.agreementsToTrust ? 'trusted' : 'probation'
+}
+
+/** Whether this standing's attestations count toward quorum and decide. */
+export const counts = (s: VerifierStanding): boolean => s === 'root' || s === 'trusted'
+
+/** Share of a trusted key's jobs that are spot-checked: all of them at first, falling to the floor. */
+export function spotCheckRate (run: number, policy: TrustPolicy): number {
+  return Math.min(1, Math.max(policy.spotCheckFloor, policy.agreementsToTrust / Math.max(1, run)))
+}
+
+/** Whether a job leased now is a spot check; `draw` is uniform in [0, 1). Root keys are the yardstick, never checked. */
+export function isSpotCheck (standing: VerifierStanding, run: number, policy: TrustPolicy, draw: number): boolean {
+  return standing === 'trusted' && draw < spotCheckRate(run, policy)
+}
