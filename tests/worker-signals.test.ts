@@ -14,10 +14,17 @@ function slowCause (): string {
   return dir
 }
 
-/** Processes whose working directory is inside `dir` (an experiment left behind would be one). */
+/**
+ * Processes working inside `dir` (an experiment left behind would be one): their working
+ * directory is there, or, for a step in its trial's own mount namespace, whose paths the
+ * host does not see, their command line names a path below it (the sandbox and the
+ * namespace holder; the worker's own `--state dir` is not below it).
+ */
 function processesIn (dir: string): number[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try { return readlinkSync(`/proc/${p}/cwd`).startsWith(dir) } catch { return false }
+    try {
+      return readlinkSync(`/proc/${p}/cwd`).startsWith(dir) || readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').some((a) => a.includes(`${dir}/`))
+    } catch { return false }
   }).map(Number)
 }
 

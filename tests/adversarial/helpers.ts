@@ -154,6 +154,16 @@ function listLoose (gitdir: string): string[] {
   return out.sort()
 }
 
+/** What verification may never change for a candidate it did not accept: the best, the merges, anyone's verified credit. */
+export function standing (s: Snapshot): Record<string, unknown> {
+  return {
+    ref: s.ref,
+    merges: s.merges,
+    gains: (s.credits as Array<{ publicKey: string, verifiedGain: number, merges: number }>)
+      .filter((c) => c.verifiedGain !== 0 || c.merges !== 0).map((c) => ({ publicKey: c.publicKey, verifiedGain: c.verifiedGain, merges: c.merges }))
+  }
+}
+
 export async function snapshot (running: RunningCoordinator): Promise<Snapshot> {
   const { store, paths, manifest } = running.coordinator
   const all = (sql: string): unknown[] => store.db.prepare(sql).all()

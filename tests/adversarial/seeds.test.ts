@@ -6,17 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { causeWith, NOISY, snapshot, startArena, type Arena, type Snapshot } from './helpers.ts'
-
-/** The best, the merges, and everyone's verified credit. */
-function standing (s: Snapshot): unknown {
-  return {
-    ref: s.ref,
-    merges: s.merges,
-    gains: (s.credits as Array<{ publicKey: string, verifiedGain: number, merges: number }>)
-      .filter((c) => c.verifiedGain !== 0 || c.merges !== 0).map((c) => ({ publicKey: c.publicKey, verifiedGain: c.verifiedGain, merges: c.merges }))
-  }
-}
+import { causeWith, NOISY, snapshot, standing, startArena, type Arena, type Snapshot } from './helpers.ts'
 
 /** The attack: the luckiest of 5000 seeds (about -3.7σ of the shared noise), plus a nudge of at most 2.2e-4, distinct for every seed. */
 function luckyNudged (text: string): string {

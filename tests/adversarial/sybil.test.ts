@@ -6,17 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Identity, type Job } from '@autoresearch/protocol'
 import { setConstant } from '../network.ts'
-import { attestationBody, HARDWARE, NOISY, sendAttestation, snapshot, startArena, trialsFor, type Arena, type Snapshot } from './helpers.ts'
-
-/** The best, the merges, and everyone's verified credit. */
-function standing (s: Snapshot): unknown {
-  return {
-    ref: s.ref,
-    merges: s.merges,
-    gains: (s.credits as Array<{ publicKey: string, verifiedGain: number, merges: number }>)
-      .filter((c) => c.verifiedGain !== 0 || c.merges !== 0).map((c) => ({ publicKey: c.publicKey, verifiedGain: c.verifiedGain, merges: c.merges }))
-  }
-}
+import { attestationBody, HARDWARE, NOISY, sendAttestation, snapshot, standing, startArena, trialsFor, type Arena, type Snapshot } from './helpers.ts'
 
 describe('ten colluding fresh identities in open mode', () => {
   let arena: Arena

@@ -8,19 +8,11 @@ import { Identity, type Job } from '@autoresearch/protocol'
 import { dailyQuota, MAX_ROUNDS } from 'autoresearch-coordinator'
 import { setConstant } from '../network.ts'
 import {
-  attestationBody, causeWith, expectRefused, HARDWARE, NOISY, sendAttestation, sleep, snapshot, startArena, TOY, trialsFor, type Arena, type Snapshot
+  attestationBody, causeWith, expectRefused, HARDWARE, NOISY, sendAttestation, sleep, snapshot, standing, startArena, TOY, trialsFor, type Arena, type Snapshot
 } from './helpers.ts'
 
-/** What verification may never change for a candidate it did not accept: the best, the merges, anyone's verified credit. */
-function standing (s: Snapshot): unknown {
-  return {
-    ref: s.ref,
-    refs: s.refs,
-    merges: s.merges,
-    gains: (s.credits as Array<{ publicKey: string, verifiedGain: number, merges: number }>)
-      .filter((c) => c.verifiedGain !== 0 || c.merges !== 0).map((c) => ({ publicKey: c.publicKey, verifiedGain: c.verifiedGain, merges: c.merges }))
-  }
-}
+/** What verification may never change for a candidate it did not accept: `standing`, and every other ref too. */
+const standingWithRefs = (s: Snapshot): unknown => ({ ...standing(s), refs: s.refs })
 
 const verdictOf = (arena: Arena, seq: number): { claimContradicted: boolean, candidateMetric: number, baselineMetric: number, disagreeing: string[] } =>
   JSON.parse(arena.running.coordinator.store.candidate(seq)!.verdict!)
@@ -42,7 +34,7 @@ describe('verification against a noisy cause (allowlisted verifier, real runs)',
     expect(verdictOf(arena, seq).claimContradicted).toBe(true)
     expect(row.reason).toMatch(/claimed gain .* is far beyond the measured/)
     expect(dailyQuota(arena.running.coordinator.store.identity(mallory.publicKey))).toBeLessThan(quotaBefore)
-    expect(standing(await snapshot(arena.running))).toEqual(standing(before))
+    expect(standingWithRefs(await snapshot(arena.running))).toEqual(standingWithRefs(before))
   })
 
   it('rejects a seed-only change (train.py ignores AUTORESEARCH_SEED)', async () => {
@@ -52,7 +44,7 @@ describe('verification against a noisy cause (allowlisted verifier, real runs)',
     const row = arena.running.coordinator.store.candidate(seq)!
     expect(row.state).toBe('rejected')
     expect(row.reason).toMatch(/ignores AUTORESEARCH_SEED/)
-    expect(standing(await snapshot(arena.running))).toEqual(standing(before))
+    expect(standingWithRefs(await snapshot(arena.running))).toEqual(standingWithRefs(before))
   })
 
   describe('a pending candidate', () => {
@@ -107,7 +99,7 @@ describe('verification against a noisy cause (allowlisted verifier, real runs)',
     expect((await (await arena.clientFor(arena.verifier)).lease(arena.verifier, arena.causeId, HARDWARE)).job).toBeNull()
     expect(arena.net.state(own)).toBe('queued')
     expect(arena.running.coordinator.store.jobsFor(own)).toEqual([])
-    expect(standing(await snapshot(arena.running))).toEqual(standing(before))
+    expect(standingWithRefs(await snapshot(arena.running))).toEqual(standingWithRefs(before))
   })
 })
 
@@ -151,7 +143,7 @@ describe('open verification with a quorum of two (real runs)', () => {
     expect(row.state, row.reason ?? '').toBe('rejected')
     expect(verdictOf(arena, seq).disagreeing).toEqual([liar.publicKey])
     expect(arena.running.coordinator.store.identity(liar.publicKey).verifier_disagreed).toBe(1)
-    expect(standing(await snapshot(arena.running))).toEqual(standing(before))
+    expect(standingWithRefs(await snapshot(arena.running))).toEqual(standingWithRefs(before))
   })
 
   // B6 (fixed): the split rule compared the two verifiers against the pooled spread of
@@ -171,7 +163,7 @@ describe('open verification with a quorum of two (real runs)', () => {
     const row = arena.running.coordinator.store.candidate(seq)!
     expect(row.state, row.reason ?? '').toBe('rejected')
     expect(row.reason).toMatch(/verifiers still disagree after \d rounds/)
-    expect(standing(await snapshot(arena.running))).toEqual(standing(before))
+    expect(standingWithRefs(await snapshot(arena.running))).toEqual(standingWithRefs(before))
   })
 })
 
@@ -199,7 +191,7 @@ describe('a forged metric line in train.py (toy cause, real runs)', () => {
     expect(verdict.candidateMetric).toBeGreaterThan(0.01)
     expect(verdict.candidateMetric).toBeCloseTo(verdict.baselineMetric, 6)
     expect(verdict.claimContradicted).toBe(true)
-    expect(standing(await snapshot(arena.running))).toEqual(standing(before))
+    expect(standingWithRefs(await snapshot(arena.running))).toEqual(standingWithRefs(before))
   })
 })
 

@@ -46,7 +46,9 @@ describe('none backend', () => {
 
   it('kills a step past its time limit, escalating to SIGKILL', async () => {
     const started = Date.now()
-    const out = await noneBackend().run(spec(['python3', '-c', 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(100)'], { timeoutMs: 300 }))
+    // sh ignores SIGTERM from its first instruction (a python3 behind a pyenv shim took 0.5 s
+    // to install its handler, so the SIGTERM at 300 ms found none); exec keeps the ignore.
+    const out = await noneBackend().run(spec(['sh', '-c', 'trap "" TERM; exec sleep 100'], { timeoutMs: 300 }))
     expect(out.timedOut).toBe(true)
     expect(out.signal).toBe('SIGKILL')
     expect(Date.now() - started).toBeLessThan(10_000)
