@@ -9,7 +9,7 @@ import * as fs from 'node:fs'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { parseManifestText } from '@autoresearch/protocol'
 import { runTrial, selectBackend, type TrialResult } from '@autoresearch/runner'
 import { ROOT } from '../processes.ts'
@@ -19,9 +19,13 @@ const TINY = join(ROOT, 'examples', 'tiny-gpt')
 const LOOKAHEAD = join(import.meta.dirname, 'cause-lookahead.py')
 const BUDGET_LINE = /^BUDGET_TOKENS = ([0-9_]+)$/m
 
+const scratch: string[] = []
+const tempDir = (prefix: string): string => { const d = mkdtempSync(join(tmpdir(), prefix)); scratch.push(d); return d }
+afterAll(() => { for (const d of scratch.splice(0)) fs.rmSync(d, { recursive: true, force: true }) })
+
 /** A copy of tiny-gpt with 1/8 of its token budget (150 steps, as in tests/tiny-gpt.test.ts) and the given train.py. */
 function copyWith (trainPy: (shipped: string) => string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ar-adv-cause-'))
+  const dir = tempDir('ar-adv-cause-')
   fs.cpSync(TINY, dir, { recursive: true })
   const prepare = fs.readFileSync(join(dir, 'prepare.py'), 'utf8')
   const shipped = Number((BUDGET_LINE.exec(prepare)?.[1] ?? '').replace(/_/g, ''))
@@ -33,7 +37,7 @@ function copyWith (trainPy: (shipped: string) => string): string {
 
 async function trial (dir: string, seed = 1): Promise<TrialResult> {
   const manifest = parseManifestText(fs.readFileSync(join(dir, 'autoresearch.json'), 'utf8'))
-  return await runTrial({ causeDir: dir, manifest, seed, dataRoot: mkdtempSync(join(tmpdir(), 'ar-adv-cause-data-')), backend: selectBackend() })
+  return await runTrial({ causeDir: dir, manifest, seed, dataRoot: tempDir('ar-adv-cause-data-'), backend: selectBackend() })
 }
 
 function expectRefused (result: TrialResult, phase: 'train' | 'evaluate', log: RegExp): void {
