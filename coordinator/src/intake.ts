@@ -3,7 +3,7 @@ import {
   ReplayedNonceError, sha256Hex, StaleMessageError, storeObjects, submissionRules, UnknownParentError, WrongCauseError,
   type Identity, type Manifest, type ReceiptBody, type SubmissionBody
 } from '@autoresearch/protocol'
-import { addressKey, assertAddressMaySubmit, assertMaySubmit } from './policy.ts'
+import { addressKey, assertAddressMaySubmit, assertMaySubmit, REFUSALS } from './policy.ts'
 import { drawRound } from './seeds.ts'
 import type { Store } from './store.ts'
 
@@ -37,7 +37,8 @@ export async function intake (ctx: IntakeContext, body: SubmissionBody, signatur
   } catch (err) {
     if (err instanceof AutoresearchError && !UNCHARGED.has(err.name)) {
       try {
-        ctx.store.recordRefusal({ at: Date.now(), address, publicKey: signed.checked ? body.publicKey : null, nonce: signed.checked ? body.nonce : null, error: err.name })
+        const at = Date.now()
+        ctx.store.recordRefusal({ at, address, publicKey: signed.checked ? body.publicKey : null, nonce: signed.checked ? body.nonce : null, error: err.name }, at - REFUSALS.keepMs)
       } catch {} // a full database must not hide the refusal's reason from the sender
     }
     throw err

@@ -1,4 +1,4 @@
-import { BannedError, QuotaExceededError } from '@autoresearch/protocol'
+import { BannedError, clientPrefix, QuotaExceededError } from '@autoresearch/protocol'
 import type { IdentityRow, Store } from './store.ts'
 
 /** BOINC-style daily quota: grows with accepted candidates, shrinks with rejected and contradicted ones. */
@@ -17,7 +17,7 @@ export function dailyQuota (identity: IdentityRow): number {
  * are free, so the address is the real bound: past `perAddress` refusals in `windowMs`,
  * every submission from it is refused until the window moves on.
  */
-export const REFUSALS = { perSubmission: 4, perAddress: 120, windowMs: 3600 * 1000 }
+export const REFUSALS = { perSubmission: 4, perAddress: 120, windowMs: 3600 * 1000, /** the longest window a refusal counts in: the identity's quota window */ keepMs: QUOTA.windowMs }
 
 /** Submissions an identity used in the quota window: receipts, and its refusals at their share. */
 export function quotaUsed (store: Store, publicKey: string, now = Date.now()): number {
@@ -31,14 +31,9 @@ export function quotaUsed (store: Store, publicKey: string, now = Date.now()): n
  */
 export function addressKey (remoteAddr: string | undefined): string | null {
   const [, proto, host] = (remoteAddr ?? '').split('/')
-  if (host === undefined || host === '') return null
-  if (proto === 'ip4') return host
-  if (proto !== 'ip6') return null
-  const [head = '', tail] = host.toLowerCase().split('::')
-  const left = head === '' ? [] : head.split(':')
-  const right = tail === undefined || tail === '' ? [] : tail.split(':')
-  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
+  if (host === undefined || host === '' || (proto !== 'ip4' && proto !== 'ip6')) return null
+  // The same "one client" as the libp2p node's per-address caps and the site's limits.
+  return clientPrefix(host)
 }
 
 /** Refuses every submission from an address that had `perAddress` refusals in the window. */

@@ -26,6 +26,26 @@ export function pairedOneSidedTest (improvements: number[], margin: number, conf
   return { n, mean, sd, margin, t, pValue, confidence, passed: pValue < 1 - confidence }
 }
 
+export const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+
+/**
+ * Variance around each group's own mean, pooled over the groups, with its degrees of
+ * freedom (a group of one adds none). Comparing verifiers, or spreads across seeds, by
+ * this rather than the spread of everything together keeps a constant offset between
+ * groups (two machines, or a liar's scattered numbers) out of it.
+ */
+export function pooledVariance (groups: number[][]): { variance: number, dof: number } {
+  let squares = 0
+  let dof = 0
+  for (const xs of groups) {
+    if (xs.length < 2) continue
+    const m = mean(xs)
+    squares += xs.reduce((a, x) => a + (x - m) ** 2, 0)
+    dof += xs.length - 1
+  }
+  return { variance: dof > 0 ? squares / dof : 0, dof }
+}
+
 /** CDF of Student's t distribution with `df` degrees of freedom. */
 export function studentTCdf (t: number, df: number): number {
   const x = df / (df + t * t)

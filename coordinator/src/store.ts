@@ -135,12 +135,13 @@ CREATE TABLE IF NOT EXISTS job_roles (job_id INTEGER PRIMARY KEY REFERENCES jobs
 -- kind 'check': a shadow or spot-check job judged; 'outlier': outvoted among counting verifiers.
 CREATE TABLE IF NOT EXISTS verifier_checks (id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL REFERENCES jobs(id), kind TEXT NOT NULL, verifier TEXT NOT NULL, agreed INTEGER NOT NULL, checked_at INTEGER NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS verifier_checks_job ON verifier_checks(job_id, kind);
-CREATE INDEX IF NOT EXISTS verifier_checks_verifier ON verifier_checks(verifier);
+CREATE INDEX IF NOT EXISTS verifier_checks_verifier ON verifier_checks(verifier, agreed);
 -- Refused submissions, charged to the sender's address and (once its signature and nonce
 -- checked out) identity; a replay of a refused submission is charged to no identity twice.
 CREATE TABLE IF NOT EXISTS refusals (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, address TEXT, public_key TEXT, nonce TEXT, error TEXT NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS refusals_nonce ON refusals(public_key, nonce) WHERE public_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS refusals_address ON refusals(address, at);
+CREATE INDEX IF NOT EXISTS refusals_at ON refusals(at);
 `
 
 /**
@@ -241,8 +242,13 @@ export class Store {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM candidates WHERE submitter = ? AND origin_seq IS NULL AND received_at >= ?').get(publicKey, since) as { n: number }).n
   }
 
-  /** Records a refused submission; a (key, nonce) already recorded is charged to the address only. */
-  recordRefusal (r: { at: number, address: string | null, publicKey: string | null, nonce: string | null, error: string }): void {
+  /**
+   * Records a refused submission; a (key, nonce) already recorded is charged to the address
+   * only. Refusals from before `forgetBefore` count against nobody any more and are dropped,
+   * so a flood of refusals costs the database no more than one window of them.
+   */
+  recordRefusal (r: { at: number, address: string | null, publicKey: string | null, nonce: string | null, error: string }, forgetBefore: number): void {
+    this.db.prepare('DELETE FROM refusals WHERE at < ?').run(forgetBefore)
     const key = r.publicKey !== null && r.nonce !== null && this.db.prepare('SELECT 1 FROM refusals WHERE public_key = ? AND nonce = ?').get(r.publicKey, r.nonce) === undefined
     this.db.prepare('INSERT INTO refusals (at, address, public_key, nonce, error) VALUES (?, ?, ?, ?, ?)')
       .run(r.at, r.address, key ? r.publicKey : null, key ? r.nonce : null, r.error)
@@ -310,6 +316,15 @@ export class Store {
   /** Records a judgement of a job once per kind (a later one of the same job and kind is ignored). */
   recordCheck (jobId: number, kind: 'check' | 'outlier', verifier: string, agreed: boolean, at: number): void {
     this.db.prepare('INSERT OR IGNORE INTO verifier_checks (job_id, kind, verifier, agreed, checked_at) VALUES (?, ?, ?, ?, ?)').run(jobId, kind, verifier, agreed ? 1 : 0, at)
+  }
+
+  /**
+   * A key's agreements since its last disagreement: what its standing rests on, read on
+   * every lease and attestation, so counted in SQL rather than from the whole record.
+   */
+  agreementRun (publicKey: string): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM verifier_checks WHERE verifier = ? AND agreed = 1
+      AND id > COALESCE((SELECT MAX(id) FROM verifier_checks WHERE verifier = ? AND agreed = 0), 0)`).get(publicKey, publicKey) as { n: number }).n
   }
 
   /** A key's judgements, oldest first (true: agreed). */

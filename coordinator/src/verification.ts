@@ -9,7 +9,7 @@ import { disagreeing } from './rules/agreement.ts'
 import { seedSpread, type SeedSpread } from './rules/seed-insensitivity.ts'
 import { isSpotCheck } from './rules/verifier-trust.ts'
 import { drawRound } from './seeds.ts'
-import { pairedOneSidedTest, type PairedTest } from './stats.ts'
+import { mean, pairedOneSidedTest, type PairedTest } from './stats.ts'
 import type { CandidateRow, JobRow, JobRole, Store } from './store.ts'
 import { countsNow, judgeRound, recordOutliers, standingOf, trustPolicy, type TrustContext } from './verifier-trust.ts'
 
@@ -198,7 +198,6 @@ function emptyVerdict (candidate: CandidateRow): StoredVerdict {
   return { candidateSeq: candidate.seq, state: 'pending', meanImprovement: null, reason: '', seeds: roundsOf(candidate).flat(), trials: [], test: null, baselineMetric: null, candidateMetric: null, rounds: candidate.rounds, claimContradicted: false, disagreeing: [] }
 }
 
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
 type CompleteTrial = Trial & { verifier: string, baseline: number, candidate: number }
 

@@ -1,7 +1,7 @@
 import { improvement, type AttestationBody, type Manifest, type Trial } from '@autoresearch/protocol'
 import { OPEN_VERIFICATION, VERIFIER_REPUTATION_FLOOR, verifierReputation } from './policy.ts'
 import { attestationAgrees, type MeasuredTrials } from './rules/agreement.ts'
-import { agreementRun, counts, verifierStanding, type TrustPolicy, type VerifierStanding } from './rules/verifier-trust.ts'
+import { counts, verifierStanding, type TrustPolicy, type VerifierStanding } from './rules/verifier-trust.ts'
 import type { Store } from './store.ts'
 
 /** What the trust rules need to know about the coordinator. */
@@ -19,14 +19,16 @@ export function trustPolicy (ctx: TrustContext): TrustPolicy {
   return { agreementsToTrust: ctx.trustAfterAgreements ?? OPEN_VERIFICATION.agreementsToTrust, spotCheckFloor: OPEN_VERIFICATION.spotCheckFloor }
 }
 
+/** A key's standing; in allowlist mode only the list matters, so nothing is read. */
 export function standingOf (ctx: TrustContext, publicKey: string): { standing: VerifierStanding, run: number } {
-  const identity = ctx.store.identity(publicKey)
-  const checks = ctx.verifierMode === 'open' ? ctx.store.verifierChecks(publicKey) : []
+  const open = ctx.verifierMode === 'open'
+  const identity = open ? ctx.store.identity(publicKey) : undefined
+  const run = open ? ctx.store.agreementRun(publicKey) : 0
   const standing = verifierStanding({
-    mode: ctx.verifierMode, allowlisted: ctx.verifiers.has(publicKey), banned: identity.banned === 1,
-    reputation: verifierReputation(identity), floor: VERIFIER_REPUTATION_FLOOR, checks
+    mode: ctx.verifierMode, allowlisted: ctx.verifiers.has(publicKey), banned: identity?.banned === 1,
+    reputation: identity === undefined ? 0 : verifierReputation(identity), floor: VERIFIER_REPUTATION_FLOOR, run
   }, trustPolicy(ctx))
-  return { standing, run: agreementRun(checks) }
+  return { standing, run }
 }
 
 /** Whether this key's attestations count now. */

@@ -78,6 +78,7 @@ describe('open mode: probation, trust and spot checks', () => {
     const rootJob = await lease(host) as Job
     expect((await attest(host, rootJob, 0)).state).toBe('rejected')
     expect(store().verifierChecks(newcomer.publicKey)).toEqual([true])
+    expect(store().agreementRun(newcomer.publicKey)).toBe(1)
 
     // Quorum 1: the root's lease makes the candidate "verifying"; a shadow may still join it.
     const second = await submit('second')
@@ -88,6 +89,7 @@ describe('open mode: probation, trust and spot checks', () => {
     expect((await attest(host, rootSecond, 0)).state).toBe('rejected')
     await attest(newcomer, shadowSecond, 0.0002)
     expect(store().verifierChecks(newcomer.publicKey)).toEqual([true, true])
+    expect(store().agreementRun(newcomer.publicKey)).toBe(2)
     expect(standingOf(trust(), newcomer.publicKey).standing).toBe('trusted')
   })
 
@@ -104,6 +106,7 @@ describe('open mode: probation, trust and spot checks', () => {
     const verdict = await attest(host, check, 0)
     expect(verdict.state).toBe('rejected')
     expect(store().verifierChecks(newcomer.publicKey)).toEqual([true, true, false])
+    expect(store().agreementRun(newcomer.publicKey)).toBe(0)
     expect(standingOf(trust(), newcomer.publicKey).standing).toBe('probation')
     expect(running.coordinator.bestCommit()).toBe(before)
   })
@@ -117,6 +120,9 @@ describe('open mode: probation, trust and spot checks', () => {
     for (const [i, job] of jobs.entries()) if (job !== null) await attest(swarm[i] as Identity, job, 0.07)
     expect(store().candidate(fourth)!.state).toBe('queued')
     expect((await attest(host, await lease(host) as Job, 0)).state).toBe('rejected')
-    for (const key of swarm.slice(0, 4)) expect(store().verifierChecks(key.publicKey)).toEqual([false])
+    for (const key of swarm.slice(0, 4)) {
+      expect(store().verifierChecks(key.publicKey)).toEqual([false])
+      expect(store().agreementRun(key.publicKey)).toBe(0)
+    }
   })
 })

@@ -1,34 +1,34 @@
 import { describe, expect, it } from 'vitest'
 import { agrees, attestationAgrees, disagreeing } from '../src/rules/agreement.ts'
-import { agreementRun, counts, isSpotCheck, spotCheckRate, verifierStanding, type VerifierFacts } from '../src/rules/verifier-trust.ts'
+import { counts, isSpotCheck, spotCheckRate, verifierStanding, type VerifierFacts } from '../src/rules/verifier-trust.ts'
 
 const POLICY = { agreementsToTrust: 3, spotCheckFloor: 0.1 }
-const facts = (o: Partial<VerifierFacts> = {}): VerifierFacts => ({ mode: 'open', allowlisted: false, banned: false, reputation: 0, floor: -3, checks: [], ...o })
+const facts = (o: Partial<VerifierFacts> = {}): VerifierFacts => ({ mode: 'open', allowlisted: false, banned: false, reputation: 0, floor: -3, run: 0, ...o })
 
 describe('verifier standing', () => {
   it('allowlist mode: the allowlist and nobody else', () => {
     expect(verifierStanding(facts({ mode: 'allowlist', allowlisted: true }), POLICY)).toBe('root')
-    expect(verifierStanding(facts({ mode: 'allowlist', checks: [true, true, true, true] }), POLICY)).toBe('barred')
+    expect(verifierStanding(facts({ mode: 'allowlist', run: 4 }), POLICY)).toBe('barred')
   })
 
   it('open mode: a new key is on probation until a run of agreements, and its attestations do not count', () => {
     expect(verifierStanding(facts(), POLICY)).toBe('probation')
     expect(counts('probation')).toBe(false)
-    expect(verifierStanding(facts({ checks: [true, true] }), POLICY)).toBe('probation')
-    expect(verifierStanding(facts({ checks: [true, true, true] }), POLICY)).toBe('trusted')
+    expect(verifierStanding(facts({ run: 2 }), POLICY)).toBe('probation')
+    expect(verifierStanding(facts({ run: 3 }), POLICY)).toBe('trusted')
     expect(counts('trusted')).toBe(true)
   })
 
-  it('a disagreement ends the run: a trusted key is demoted and starts again', () => {
-    expect(agreementRun([true, true, true, true, false])).toBe(0)
-    expect(agreementRun([true, false, true, true])).toBe(2)
-    expect(verifierStanding(facts({ checks: [true, true, true, true, false, true] }), POLICY)).toBe('probation')
+  it('a disagreement ends the run: a trusted key is demoted and starts again (Store.agreementRun counts it, open-trust.test.ts)', () => {
+    expect(verifierStanding(facts({ run: 3 }), POLICY)).toBe('trusted')
+    expect(verifierStanding(facts({ run: 0 }), POLICY)).toBe('probation')
+    expect(verifierStanding(facts({ run: 1 }), POLICY)).toBe('probation')
   })
 
   it('the allowlist is the root of trust; bans and the reputation floor bar anyone', () => {
     expect(verifierStanding(facts({ allowlisted: true }), POLICY)).toBe('root')
     expect(verifierStanding(facts({ allowlisted: true, reputation: -3 }), POLICY)).toBe('barred')
-    expect(verifierStanding(facts({ banned: true, checks: [true, true, true] }), POLICY)).toBe('barred')
+    expect(verifierStanding(facts({ banned: true, run: 3 }), POLICY)).toBe('barred')
   })
 })
 

@@ -102,6 +102,16 @@ describe('refusals charged to an address', () => {
     expect(err.message).toContain(`${PER_ADDRESS} submissions from 127.0.0.1 were refused`)
   })
 
+  it('forgets refusals once no window counts them, so a flood of refusals keeps one window of rows', () => {
+    const store = arena.running.coordinator.store
+    const now = Date.now()
+    const old = { address: '198.51.100.9', publicKey: null, nonce: null, error: 'CorruptPackError' }
+    for (let i = 0; i < 5; i++) store.recordRefusal({ ...old, at: now - REFUSALS.keepMs - 1000 }, now - 2 * REFUSALS.keepMs)
+    expect(store.refusalsSince({ address: old.address }, 0)).toBe(5)
+    store.recordRefusal({ ...old, at: now }, now - REFUSALS.keepMs)
+    expect(store.refusalsSince({ address: old.address }, 0)).toBe(1)
+  })
+
   it('keys addresses by IPv4 address and IPv6 /64', () => {
     expect(addressKey('/ip4/203.0.113.7/tcp/4001/p2p/12D3KooW')).toBe('203.0.113.7')
     expect(addressKey('/ip6/2001:db8:0:12::1/tcp/4001')).toBe('2001:db8:0:12::/64')

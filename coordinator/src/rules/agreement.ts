@@ -2,30 +2,17 @@
  * Whether verifiers measured the same thing. Every verifier's gains (one per paired trial)
  * are compared by their means, with a tolerance of `max(2·minImprovement, 4·sd/√n)`.
  */
-
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+import { mean, pooledVariance } from '../stats.ts'
 
 /**
- * Spread of the gains around each verifier's own mean, pooled over verifiers. The
- * spread of all gains together is the wrong yardstick for comparing verifiers: a
- * liar that scatters its invented gains widens it until its gap to an honest
- * verifier looks like noise (B6).
+ * How far two verifiers' mean gains may be apart and still agree. The spread is that of
+ * the gains around each verifier's own mean, pooled: the spread of all gains together is
+ * the wrong yardstick, since a liar that scatters its invented gains widens it until its
+ * gap to an honest verifier looks like noise (B6).
  */
-function withinVerifierSd (groups: number[][]): number | undefined {
-  let squares = 0
-  let dof = 0
-  for (const gains of groups) {
-    if (gains.length === 0) continue
-    const m = mean(gains)
-    squares += gains.reduce((a, g) => a + (g - m) ** 2, 0)
-    dof += gains.length - 1
-  }
-  return dof > 0 ? Math.sqrt(squares / dof) : undefined
-}
-
-/** How far two verifiers' mean gains may be apart and still agree. */
 export function tolerance (groups: number[][], minImprovement: number, fallbackSd: number): number {
-  const sd = withinVerifierSd(groups) ?? fallbackSd
+  const within = pooledVariance(groups)
+  const sd = within.dof > 0 ? Math.sqrt(within.variance) : fallbackSd
   const perVerifier = Math.max(1, Math.min(...groups.map((g) => g.length)))
   return Math.max(2 * minImprovement, 4 * sd / Math.sqrt(perVerifier))
 }
@@ -54,9 +41,7 @@ export function disagreeing (gainsBy: Map<string, number[]>, minImprovement: num
 export function agrees (subject: number[], references: number[][], minImprovement: number): boolean {
   const refs = references.filter((r) => r.length > 0)
   if (subject.length === 0 || refs.length === 0) return false
-  const all = [subject, ...refs].flat()
-  const m = mean(all)
-  const fallbackSd = all.length > 1 ? Math.sqrt(all.reduce((a, g) => a + (g - m) ** 2, 0) / (all.length - 1)) : 0
+  const fallbackSd = Math.sqrt(pooledVariance([[subject, ...refs].flat()]).variance)
   const tol = tolerance([subject, ...refs], minImprovement, fallbackSd)
   return Math.abs(mean(subject) - mean(refs.flat())) <= tol
 }

@@ -1,4 +1,4 @@
-import { fCdf } from '../stats.ts'
+import { fCdf, pooledVariance } from '../stats.ts'
 
 /** One paired trial with both metrics measured. */
 export interface SpreadTrial {
@@ -32,22 +32,6 @@ export interface SeedSpread {
 }
 
 /**
- * Variance around each verifier's own mean, pooled over verifiers: two verifiers on
- * different hardware may differ by a constant, and that offset is not seed spread.
- */
-function pooledVariance (groups: number[][]): { variance: number, dof: number } {
-  let squares = 0
-  let dof = 0
-  for (const xs of groups) {
-    if (xs.length < 2) continue
-    const m = xs.reduce((a, b) => a + b, 0) / xs.length
-    squares += xs.reduce((a, x) => a + (x - m) ** 2, 0)
-    dof += xs.length - 1
-  }
-  return { variance: dof > 0 ? squares / dof : 0, dof }
-}
-
-/**
  * Whether a candidate ignores the trial seed. A train.py that uses a fixed "lucky" seed
  * (plus, perhaps, a tiny seed-dependent nudge so no two runs are equal) barely varies
  * across seeds while the baseline, trained with each seed, varies as training does.
@@ -64,6 +48,7 @@ export function seedSpread (trials: SpreadTrial[], threshold: SpreadThreshold): 
   const verifiers = [...new Set(trials.map((t) => t.verifier))]
   const scale = trials.every((t) => t.baseline > 0 && t.candidate > 0) ? 'log' : 'linear'
   const f = scale === 'log' ? Math.log : (x: number): number => x
+  // Pooled within each verifier: two machines may differ by a constant, which is not seed spread.
   const by = (pick: (t: SpreadTrial) => number): number[][] => verifiers.map((v) => trials.filter((t) => t.verifier === v).map((t) => f(pick(t))))
   const baseline = pooledVariance(by((t) => t.baseline))
   const candidate = pooledVariance(by((t) => t.candidate))

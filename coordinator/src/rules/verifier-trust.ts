@@ -25,21 +25,15 @@ export interface VerifierFacts {
   /** Reputation among counting verifiers (outvoted ones lose it); at or below `floor` a key is refused. */
   reputation: number
   floor: number
-  /** Outcomes of its checks against trusted verifiers, oldest first (true: agreed). */
-  checks: boolean[]
-}
-
-/** Agreements since the last disagreement. */
-export function agreementRun (checks: boolean[]): number {
-  const last = checks.lastIndexOf(false)
-  return checks.length - last - 1
+  /** Its agreements with trusted verifiers since its last disagreement (Store.agreementRun). */
+  run: number
 }
 
 export function verifierStanding (f: VerifierFacts, policy: TrustPolicy): VerifierStanding {
   if (f.mode === 'allowlist') return f.allowlisted ? 'root' : 'barred'
   if (f.banned || f.reputation <= f.floor) return 'barred'
   if (f.allowlisted) return 'root'
-  return agreementRun(f.checks) >= policy.agreementsToTrust ? 'trusted' : 'probation'
+  return f.run >= policy.agreementsToTrust ? 'trusted' : 'probation'
 }
 
 /** Whether this standing's attestations count toward quorum and decide. */
