@@ -89,7 +89,7 @@ const program = new Command('autoresearch-worker')
     const controller = abortOnSignals()
     const seed = Number(opts.seed)
     const client = new CoordinatorClient(node, opts.coordinator)
-    const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend, secretEnv: [opts.apiKeyEnv] })
+    const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend, secretEnv: [opts.apiKeyEnv, ...(opts.agentEnv ?? [])] })
     const status = opts.json !== true && process.stdout.isTTY ? new StatusLine(process.stdout) : undefined
     worker.on('event', (e) => {
       if (opts.json === true) { console.log(JSON.stringify({ event: e.type, ...e })); return }
