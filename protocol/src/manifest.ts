@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { editableEntry, isEditable } from './editable.ts'
 import { InvalidManifestError } from './errors.ts'
 
 export const MANIFEST_FILE = 'autoresearch.json'
@@ -7,6 +8,12 @@ export const MANIFEST_FILE = 'autoresearch.json'
 export const RepoPath = z.string().min(1).max(255).refine(
   (p) => !p.startsWith('/') && !p.includes('\\') && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'),
   'a relative path inside the repository, without "." or ".." segments'
+)
+
+/** An `editable` entry: a file, or a directory written with a trailing slash (`src/`). */
+export const EditableEntry = z.string().min(1).max(255).refine(
+  (p) => RepoPath.safeParse(p.endsWith('/') ? p.slice(0, -1) : p).success,
+  'a relative path inside the repository (a directory ends with "/"), without "." or ".." segments'
 )
 
 /** Seconds between the budget's SIGTERM and the SIGKILL when a cause gives no `train.graceSeconds`. */
@@ -26,7 +33,7 @@ export const ManifestSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" or "-", at most 64'),
   description: z.string().max(2000).optional(),
   program: RepoPath.default('program.md'),
-  editable: z.array(RepoPath).min(1).max(64),
+  editable: z.array(EditableEntry).min(1).max(64),
   /** `network: true`: prepare may reach the internet through its own network namespace, never the host's loopback or private ranges (docs/sandbox.md). */
   prepare: Step.extend({ network: z.boolean().default(false) }).strict().optional(),
   train: Step.extend({
@@ -67,7 +74,7 @@ export const ManifestSchema = z.object({
     maxFileBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024)
   }).strict().default({ maxPackBytes: 8 * 1024 * 1024, maxFileBytes: 1024 * 1024 })
 }).strict().superRefine((m, ctx) => {
-  if (m.editable.includes(MANIFEST_FILE)) ctx.addIssue({ code: 'custom', path: ['editable'], message: `${MANIFEST_FILE} is always protected` })
+  if (isEditable(m, MANIFEST_FILE)) ctx.addIssue({ code: 'custom', path: ['editable'], message: `${MANIFEST_FILE} is always protected` })
   const grace = m.train.graceSeconds ?? DEFAULT_GRACE_SECONDS
   if (m.train.budgetSeconds !== undefined && m.train.budgetSeconds + grace > m.train.timeoutSeconds) {
     ctx.addIssue({ code: 'custom', path: ['train', 'budgetSeconds'], message: `budgetSeconds (${m.train.budgetSeconds}) plus graceSeconds (${grace}) must fit in train.timeoutSeconds (${m.train.timeoutSeconds}), the hard cap` })
@@ -80,10 +87,9 @@ export const ManifestSchema = z.object({
   }
   // Prepare and evaluate run only the protected files: an editable file they name would be
   // missing there, and if it were not, a candidate could rewrite its own data or score.
-  const editableUnder = (arg: string): string | undefined => m.editable.find((e) => arg === e || arg.startsWith(`${e}/`))
   for (const step of ['prepare', 'evaluate'] as const) {
     for (const arg of m[step]?.command ?? []) {
-      const editable = editableUnder(arg.replace(/^\.\//, ''))
+      const editable = editableEntry(m, arg.replace(/^\.\//, ''))
       if (editable !== undefined) ctx.addIssue({ code: 'custom', path: ['editable'], message: `"${editable}" is listed as editable, but the ${step} step runs "${arg}": ${step} code must be protected, or a candidate could change its own ${step === 'evaluate' ? 'score' : 'data'}` })
     }
   }

@@ -5,7 +5,7 @@ import { AutoresearchError } from '@autoresearch/protocol'
  * text found in a cause (program.md, code comments) can be told to copy them into a file.
  */
 export class SecretLeakError extends AutoresearchError {
-  constructor (message: string) { super(message, 'SecretLeakError') }
+  override name = 'SecretLeakError'
 }
 
 /** One secret as it may appear in a file; `label` names it in messages, the value never is. */
