@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['**/test/**/*.test.ts', 'tests/**/*.test.ts'],
+    // `src/**/*.spec.ts`: pure specs beside their source (also `npm run test:unit`);
+    // `test/**/*.test.ts` and `tests/`: real processes, libp2p, the sandbox and Python.
+    include: ['**/src/**/*.spec.ts', '**/test/**/*.test.ts', 'tests/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     setupFiles: ['./protocol/src/polyfill.ts'],
     // Real processes, real libp2p and real training runs: generous per-test limits,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { editableEntry, isEditable } from '../src/editable.ts'
+import { editableEntry, isEditable } from './editable.ts'
 
 describe('isEditable', () => {
   const manifest = { editable: ['train.py', 'src/', 'lib'] }

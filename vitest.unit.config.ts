@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config'
+
+/**
+ * The fast lane (`npm run test:unit`): pure specs beside their source, `src/**\/*.spec.ts`.
+ * A spec here starts no process, no libp2p node, no sandbox and no Python, so files run
+ * in parallel and the whole lane takes seconds.
+ */
+export default defineConfig({
+  test: {
+    include: ['**/src/**/*.spec.ts'],
+    exclude: ['**/node_modules/**'],
+    setupFiles: ['./protocol/src/polyfill.ts'],
+    testTimeout: 10_000,
+    pool: 'threads',
+    reporters: ['default', './tests/summary-reporter.ts']
+  }
+})
