@@ -9,13 +9,12 @@ import * as fs from 'node:fs'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
 import git from 'isomorphic-git'
 import {
   assertCompleteTree, commitWithChanges, CoordinatorClient, createNode, ensureBareRepo, gitFs, Identity, packForSubmission, PARTIAL_SUFFIX, readFileAt, sha256Hex,
   type AutoresearchNode, type Job, type ReceiptBody, type Trial
 } from '@autoresearch/protocol'
-import { BEST_REF, homePaths, initHome } from 'autoresearch-coordinator'
+import { BEST_REF, homePaths, initHome, Store } from 'autoresearch-coordinator'
 import { prng } from 'autoresearch-worker'
 import { ROOT, startBin } from '../../tests/processes.ts'
 
@@ -229,8 +228,8 @@ export class CrashHarness {
     return reply
   }
 
-  #db (): Database.Database {
-    return new Database(homePaths(this.home).database, { readonly: true, fileMustExist: true })
+  #db (): Store {
+    return new Store(homePaths(this.home).database, { readonly: true })
   }
 
   /** Receipts, attestations and merges that were answered are all there; refs and database agree. */
@@ -240,18 +239,20 @@ export class CrashHarness {
     const db = this.#db()
     try {
       for (const r of this.#acked.receipts) {
-        const row = db.prepare('SELECT commit_oid, tree_oid, submitter FROM candidates WHERE seq = ?').get(r.candidateSeq) as { commit_oid: string, tree_oid: string, submitter: string } | undefined
+        const row = db.candidate(r.candidateSeq)
         if (row === undefined) violations.push(`receipt #${r.candidateSeq} was lost`)
         else if (row.commit_oid !== r.candidate || row.tree_oid !== r.tree || row.submitter !== r.submitter) violations.push(`receipt #${r.candidateSeq} names other objects than the database`)
         else await assertCompleteTree(gitdir, r.candidate, 1 << 24).catch((err: Error) => { violations.push(`candidate #${r.candidateSeq}'s objects are unreadable: ${err.message}`) })
       }
+      const attested = new Set(db.dump('attestations').map((a) => a.job_id))
       for (const id of this.#acked.attestedJobs) {
-        if (db.prepare('SELECT 1 FROM attestations WHERE job_id = ?').get(id) === undefined) violations.push(`answered attestation for job ${id} was lost`)
+        if (!attested.has(id)) violations.push(`answered attestation for job ${id} was lost`)
       }
+      const rows = db.merges()
       for (const seq of this.#acked.mergedCandidates) {
-        if (db.prepare("SELECT 1 FROM merges WHERE candidate_seq = ? AND kind = 'merge'").get(seq) === undefined) violations.push(`answered merge of candidate #${seq} was lost`)
+        if (!rows.some((m) => m.candidate_seq === seq && m.kind === 'merge')) violations.push(`answered merge of candidate #${seq} was lost`)
       }
-      const merges = (db.prepare('SELECT commit_oid FROM merges ORDER BY seq').all() as Array<{ commit_oid: string }>).map((m) => m.commit_oid)
+      const merges = rows.map((m) => m.commit_oid)
       const best = merges[merges.length - 1] as string
       const refNow = await git.resolveRef({ fs: gitFs, gitdir, ref: BEST_REF })
       if (refNow !== best) violations.push(`after restart the best ref is ${refNow}, the database says ${best}`)
@@ -278,13 +279,14 @@ export class CrashHarness {
         continue
       }
       const db = this.#db()
-      const open = (db.prepare("SELECT COUNT(*) AS n FROM candidates WHERE state IN ('queued', 'verifying')").get() as { n: number }).n
+      const counts = db.countsByState()
+      const open = (counts.queued ?? 0) + (counts.verifying ?? 0)
       db.close()
       if (open === 0) break
       await sleep(250)
     }
     const db = this.#db()
-    const expired = (db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE state = 'expired'").get() as { n: number }).n
+    const expired = db.dump('jobs').filter((j) => j.state === 'expired').length
     db.close()
     const reissued = expired - this.#expiredSoFar
     this.#expiredSoFar = expired
@@ -294,8 +296,8 @@ export class CrashHarness {
   #checkJobs (): string[] {
     const db = this.#db()
     try {
-      const open = db.prepare("SELECT seq, state FROM candidates WHERE state IN ('queued', 'verifying')").all() as Array<{ seq: number, state: string }>
-      const jobs = db.prepare("SELECT id, state FROM jobs WHERE state NOT IN ('done', 'expired')").all() as Array<{ id: number, state: string }>
+      const open = db.candidates().filter((c) => c.state === 'queued' || c.state === 'verifying')
+      const jobs = db.dump('jobs').filter((j) => j.state !== 'done' && j.state !== 'expired')
       return [
         ...open.map((c) => `candidate #${c.seq} is still ${c.state} after the drain`),
         ...jobs.map((j) => `job ${j.id} is still ${j.state} after the drain`)
@@ -340,9 +342,9 @@ export async function crashLoop (opts: CrashOptions): Promise<{ results: Iterati
   } finally {
     await harness.stop()
   }
-  const db = new Database(homePaths(harness.home).database, { readonly: true, fileMustExist: true })
-  const merges = (db.prepare("SELECT COUNT(*) AS n FROM merges WHERE kind = 'merge'").get() as { n: number }).n
-  const candidates = Object.fromEntries((db.prepare('SELECT state, COUNT(*) AS n FROM candidates GROUP BY state').all() as Array<{ state: string, n: number }>).map((r) => [r.state, r.n]))
+  const db = new Store(homePaths(harness.home).database, { readonly: true })
+  const merges = db.merges().filter((m) => m.kind === 'merge').length
+  const candidates = db.countsByState()
   db.close()
   harness.remove()
   return { results, merges, candidates }

@@ -1,16 +1,18 @@
-import { improvement, InvalidMessageError, type Manifest } from '@autoresearch/protocol'
+import { improvement, UsageError, type Manifest } from '@autoresearch/protocol'
 import { dailyQuota, verifierReputation } from './policy.ts'
-import type { Store } from './store.ts'
-import type { StoredVerdict } from './verification.ts'
+import type { Store } from './store/index.ts'
+
+/** The operator asked for a revert while the best is not a verified merge. */
+export class NothingToRevertError extends UsageError { override name = 'NothingToRevertError' }
 
 /** Every candidate with its state, seeds, trials and the test's figures (the `candidates --json` view). */
-export function candidatesReport (store: Store): unknown[] {
+export function candidatesReport (store: Pick<Store, 'candidates'>): unknown[] {
   return store.candidates().map((c) => {
-    const verdict = c.verdict === null ? null : JSON.parse(c.verdict) as StoredVerdict
+    const verdict = c.verdict
     return {
       seq: c.seq, commit: c.commit_oid, parent: c.parent_oid, tree: c.tree_oid, submitter: c.submitter, originSeq: c.origin_seq,
       state: c.state, reason: c.reason, claimedMetric: c.claimed_metric, description: c.description, receivedAt: c.received_at,
-      seeds: (JSON.parse(c.seeds) as number[][]).flat(), rounds: c.rounds,
+      seeds: c.seeds.flat(), rounds: c.rounds,
       trials: verdict?.trials ?? [], test: verdict?.test ?? null, baselineMetric: verdict?.baselineMetric ?? null,
       candidateMetric: verdict?.candidateMetric ?? null, claimContradicted: verdict?.claimContradicted ?? false
     }
@@ -32,7 +34,7 @@ export interface Credit {
 }
 
 /** Credit is derived from standing merges and attestations, so a revert recomputes it by construction. */
-export function credits (store: Store, manifest: Manifest): Credit[] {
+export function credits (store: Pick<Store, 'identity' | 'standingMerges' | 'candidate' | 'verificationRuns' | 'identities'>, manifest: Manifest): Credit[] {
   const byKey = new Map<string, Credit>()
   const entry = (publicKey: string): Credit => {
     let c = byKey.get(publicKey)
@@ -61,21 +63,19 @@ export function credits (store: Store, manifest: Manifest): Credit[] {
  * Run again, it reverts the merge before that one (candidates built on any of them
  * carry only their own change, see rebase.ts).
  */
-export function revertLatestMerge (store: Store): { reverted: number, commit: string } {
+export function revertLatestMerge (store: Pick<Store, 'transaction' | 'standingMerges' | 'lastMerge' | 'revertMerge' | 'candidate' | 'setCandidateState' | 'bumpIdentity'>): { reverted: number, commit: string } {
   return store.transaction(() => {
     const standing = store.standingMerges()
     const last = standing[standing.length - 1]
     if (last === undefined || last.parent_oid === null || last.commit_oid !== store.lastMerge()?.commit_oid) {
-      throw new InvalidMessageError('the current best is not a verified merge; there is nothing to revert')
+      throw new NothingToRevertError('the current best is not a verified merge; there is nothing to revert')
     }
-    const previous = store.db.prepare('SELECT * FROM merges WHERE commit_oid = ? AND seq < ? ORDER BY seq DESC LIMIT 1').get(last.parent_oid, last.seq) as { metric: number | null } | undefined
-    store.db.prepare('UPDATE merges SET reverted_at = ? WHERE seq = ?').run(Date.now(), last.seq)
-    store.insertMerge({ commit_oid: last.parent_oid, parent_oid: last.commit_oid, candidate_seq: null, metric: previous?.metric ?? null, baseline_metric: null, merged_at: Date.now(), kind: 'revert' })
+    store.revertMerge({ ...last, parent_oid: last.parent_oid }, Date.now())
     if (last.candidate_seq !== null) {
       const candidate = store.candidate(last.candidate_seq)
       store.setCandidateState(last.candidate_seq, 'reverted', 'reverted by the operator')
       if (candidate !== undefined) store.bumpIdentity(candidate.submitter, 'accepted', -1)
     }
-    return { reverted: last.seq - 1, commit: last.parent_oid }
+    return { reverted: last.index, commit: last.parent_oid }
   })
 }

@@ -1,0 +1,145 @@
+import type { StoreOptions } from './base.ts'
+import { JobStore } from './jobs.ts'
+import { decodeCandidate, decodeMerge, maybe, mergeIndex, type CandidateRow, type CandidateState, type MergeRow } from './rows.ts'
+import type { StoredVerdict } from './verdict.ts'
+import { StoreViews } from './views.ts'
+
+export { CANDIDATE_STATES, CorruptRowError } from './rows.ts'
+export type { AttestationRow, CandidateRow, CandidateState, IdentityRow, JobRole, JobRow, MergeRow } from './rows.ts'
+export type { IdentityCounter } from './ledger.ts'
+export type { StoreOptions } from './base.ts'
+export { MigrationError, SCHEMA_VERSION } from './migrations.ts'
+export { StoredVerdictSchema, type StoredVerdict } from './verdict.ts'
+export { StoreViews } from './views.ts'
+
+type NewCandidate = Omit<CandidateRow, 'verdict' | 'reason' | 'rounds'>
+
+/**
+ * The coordinator's SQLite database: the source of truth for receipts, jobs,
+ * attestations and merges (the git ref follows it, see Coordinator.recover). No SQL
+ * lives outside this folder; rows leave it decoded (rows.ts) and writes take decoded
+ * values. Opening a database brings its schema up to date (migrations.ts). The methods
+ * are layered a table group per file: base.ts, ledger.ts, jobs.ts, then candidates and
+ * merges here.
+ */
+export class Store extends JobStore {
+  /** The site's read-only queries (views.ts). */
+  readonly views: StoreViews
+
+  constructor (path: string, opts: StoreOptions = {}) {
+    super(path, opts)
+    this.views = new StoreViews(this.db)
+  }
+
+  // candidates -------------------------------------------------------------------
+
+  candidateByTree (tree: string): CandidateRow | undefined {
+    return maybe(decodeCandidate)(this.db.prepare('SELECT * FROM candidates WHERE tree_oid = ? ORDER BY seq LIMIT 1').get(tree))
+  }
+
+  candidateByCommit (commit: string): CandidateRow | undefined {
+    return maybe(decodeCandidate)(this.db.prepare('SELECT * FROM candidates WHERE commit_oid = ?').get(commit))
+  }
+
+  candidate (seq: number): CandidateRow | undefined {
+    return maybe(decodeCandidate)(this.db.prepare('SELECT * FROM candidates WHERE seq = ?').get(seq))
+  }
+
+  candidates (): CandidateRow[] {
+    return this.db.prepare('SELECT * FROM candidates ORDER BY seq').all().map(decodeCandidate)
+  }
+
+  /** Candidates in one of `states` whose parent is `best`, by seq (what verification leases). */
+  candidatesOn (best: string, states: CandidateState[]): CandidateRow[] {
+    return this.db.prepare(`SELECT * FROM candidates WHERE parent_oid = ? AND state IN (${states.map(() => '?').join(', ')}) ORDER BY seq`)
+      .all(best, ...states).map(decodeCandidate)
+  }
+
+  /** Queued or verifying candidates whose parent is no longer `best`, by seq (what a rebase carries over). */
+  candidatesOff (best: string): CandidateRow[] {
+    return this.db.prepare("SELECT * FROM candidates WHERE state IN ('queued', 'verifying') AND parent_oid != ? ORDER BY seq").all(best).map(decodeCandidate)
+  }
+
+  /** The newest candidate re-verifying `originSeq` (its latest rebase). */
+  latestRebase (originSeq: number): number | undefined {
+    return (this.db.prepare('SELECT seq FROM candidates WHERE origin_seq = ? ORDER BY seq DESC LIMIT 1').get(originSeq) as { seq: number } | undefined)?.seq
+  }
+
+  countsByState (): Record<string, number> {
+    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM candidates GROUP BY state').all() as Array<{ state: string, n: number }>
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]))
+  }
+
+  nextSeq (): number {
+    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'candidates'").get() as { seq: number } | undefined
+    return (row?.seq ?? 0) + 1
+  }
+
+  /** Records a receipt and its nonce (none for a coordinator-made rebase) in one transaction. */
+  insertCandidate (row: NewCandidate, nonce: string | null): void {
+    this.db.transaction(() => {
+      if (nonce !== null) this.db.prepare('INSERT INTO nonces (public_key, nonce, seen_at) VALUES (?, ?, ?)').run(row.submitter, nonce, row.received_at)
+      this.db.prepare(`INSERT INTO candidates (seq, commit_oid, tree_oid, parent_oid, submitter, claimed_metric, description, received_at, state, seeds, receipt, submission, origin_seq)
+        VALUES (@seq, @commit_oid, @tree_oid, @parent_oid, @submitter, @claimed_metric, @description, @received_at, @state, @seeds, @receipt, @submission, @origin_seq)`)
+        .run({ ...row, seeds: JSON.stringify(row.seeds), receipt: JSON.stringify(row.receipt), submission: JSON.stringify(row.submission) })
+    })()
+  }
+
+  /** Submissions of an identity's own (not coordinator rebases) received since `since`. */
+  submissionsSince (publicKey: string, since: number): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM candidates WHERE submitter = ? AND origin_seq IS NULL AND received_at >= ?').get(publicKey, since) as { n: number }).n
+  }
+
+  /** A new state and reason; the verdict, when given, replaces the stored one. */
+  setCandidateState (seq: number, state: CandidateState, reason: string | null = null, verdict?: StoredVerdict): void {
+    this.db.prepare('UPDATE candidates SET state = ?, reason = ?, verdict = COALESCE(?, verdict) WHERE seq = ?')
+      .run(state, reason, verdict === undefined ? null : JSON.stringify(verdict), seq)
+  }
+
+  /** Asks for another round: the candidate's seeds become `rounds` and it waits in the queue again. */
+  addRound (seq: number, rounds: number[][]): void {
+    this.db.prepare("UPDATE candidates SET seeds = ?, rounds = ?, state = 'queued' WHERE seq = ?").run(JSON.stringify(rounds), rounds.length, seq)
+  }
+
+  // merges -----------------------------------------------------------------------
+
+  merges (): MergeRow[] {
+    return this.db.prepare('SELECT * FROM merges ORDER BY seq').all().map(decodeMerge)
+  }
+
+  /** Verified merges that still stand (not reverted), oldest first. */
+  standingMerges (): MergeRow[] {
+    return this.db.prepare("SELECT * FROM merges WHERE kind = 'merge' AND reverted_at IS NULL ORDER BY seq").all().map(decodeMerge)
+  }
+
+  lastMerge (): MergeRow | undefined {
+    return maybe(decodeMerge)(this.db.prepare('SELECT * FROM merges ORDER BY seq DESC LIMIT 1').get())
+  }
+
+  isMergedCommit (commit: string): boolean {
+    return this.db.prepare('SELECT 1 FROM merges WHERE commit_oid = ?').get(commit) !== undefined
+  }
+
+  /** The merge of `commit` if the operator reverted it. */
+  revertedMerge (commit: string): MergeRow | undefined {
+    return maybe(decodeMerge)(this.db.prepare("SELECT * FROM merges WHERE commit_oid = ? AND kind = 'merge' AND reverted_at IS NOT NULL ORDER BY seq DESC LIMIT 1").get(commit))
+  }
+
+  /** Records a merge; returns its `index` (its number on the wire). */
+  insertMerge (row: Omit<MergeRow, 'seq' | 'index' | 'reverted_at'>): number {
+    return mergeIndex(Number(this.db.prepare(`INSERT INTO merges (commit_oid, parent_oid, candidate_seq, metric, baseline_metric, merged_at, kind)
+      VALUES (@commit_oid, @parent_oid, @candidate_seq, @metric, @baseline_metric, @merged_at, @kind)`).run(row).lastInsertRowid))
+  }
+
+  /**
+   * Marks `merge` reverted and records a `revert` row that makes its parent the best
+   * again, with the metric that parent had when it last became the best.
+   */
+  revertMerge (merge: MergeRow & { parent_oid: string }, at: number): void {
+    this.db.transaction(() => {
+      const previous = this.db.prepare('SELECT metric FROM merges WHERE commit_oid = ? AND seq < ? ORDER BY seq DESC LIMIT 1').get(merge.parent_oid, merge.seq) as { metric: number | null } | undefined
+      this.db.prepare('UPDATE merges SET reverted_at = ? WHERE seq = ?').run(at, merge.seq)
+      this.insertMerge({ commit_oid: merge.parent_oid, parent_oid: merge.commit_oid, candidate_seq: null, metric: previous?.metric ?? null, baseline_metric: null, merged_at: at, kind: 'revert' })
+    })()
+  }
+}

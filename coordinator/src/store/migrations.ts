@@ -1,0 +1,155 @@
+import { UsageError } from '@autoresearch/protocol'
+import type Database from 'better-sqlite3'
+
+/** A database this version cannot bring up to date (made by a newer version, or damaged). */
+export class MigrationError extends UsageError { override name = 'MigrationError' }
+
+/**
+ * Ordered schema changes, keyed on `PRAGMA user_version` (the number of migrations a
+ * database has had). A home made before migrations existed is at 0 with some or all of
+ * the tables of migration 1; each later migration brings such a home up to date. Append
+ * a migration, never edit one that has shipped: homes already ran it.
+ */
+
+const candidatesTable = (name: string): string => `CREATE TABLE IF NOT EXISTS ${name} (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  commit_oid TEXT NOT NULL UNIQUE,
+  tree_oid TEXT NOT NULL,
+  parent_oid TEXT NOT NULL,
+  submitter TEXT NOT NULL,
+  claimed_metric REAL NOT NULL,
+  description TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT,
+  seeds TEXT NOT NULL,
+  receipt TEXT NOT NULL,
+  submission TEXT NOT NULL,
+  verdict TEXT,
+  origin_seq INTEGER,
+  rounds INTEGER NOT NULL DEFAULT 1
+);`
+
+/** The schema as it stood when migrations began (every statement tolerates tables already there). */
+const SCHEMA_1 = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nonces (public_key TEXT NOT NULL, nonce TEXT NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY (public_key, nonce));
+${candidatesTable('candidates')}
+CREATE INDEX IF NOT EXISTS candidates_state ON candidates(state);
+-- A tree has one submitter (the first); a coordinator rebase may carry the same tree onto a new best.
+CREATE UNIQUE INDEX IF NOT EXISTS candidates_original_tree ON candidates(tree_oid) WHERE origin_seq IS NULL;
+CREATE INDEX IF NOT EXISTS candidates_tree ON candidates(tree_oid);
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  candidate_seq INTEGER NOT NULL REFERENCES candidates(seq),
+  baseline_oid TEXT NOT NULL,
+  seeds TEXT NOT NULL,
+  verifier TEXT NOT NULL,
+  leased_at INTEGER NOT NULL,
+  lease_expires_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  round INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS attestations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id INTEGER NOT NULL UNIQUE REFERENCES jobs(id),
+  candidate_seq INTEGER NOT NULL,
+  verifier TEXT NOT NULL,
+  body TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS merges (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  commit_oid TEXT NOT NULL,
+  parent_oid TEXT,
+  candidate_seq INTEGER,
+  metric REAL,
+  baseline_metric REAL,
+  merged_at INTEGER NOT NULL,
+  kind TEXT NOT NULL DEFAULT 'merge',
+  reverted_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS identities (
+  public_key TEXT PRIMARY KEY,
+  banned INTEGER NOT NULL DEFAULT 0,
+  ban_reason TEXT,
+  accepted INTEGER NOT NULL DEFAULT 0,
+  rejected INTEGER NOT NULL DEFAULT 0,
+  contradicted INTEGER NOT NULL DEFAULT 0,
+  verifier_agreed INTEGER NOT NULL DEFAULT 0,
+  verifier_disagreed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS seed_pools (best_commit TEXT PRIMARY KEY, seeds TEXT NOT NULL);
+-- Open verification: jobs that are not ordinary ('shadow': a newcomer's, never counted;
+-- 'spot-check': a trusted key's, checked by another), and each judged agreement of a key
+-- with the trusted verifiers of the same round.
+CREATE TABLE IF NOT EXISTS job_roles (job_id INTEGER PRIMARY KEY REFERENCES jobs(id), role TEXT NOT NULL);
+-- kind 'check': a shadow or spot-check job judged; 'outlier': outvoted among counting verifiers.
+CREATE TABLE IF NOT EXISTS verifier_checks (id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL REFERENCES jobs(id), kind TEXT NOT NULL, verifier TEXT NOT NULL, agreed INTEGER NOT NULL, checked_at INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS verifier_checks_job ON verifier_checks(job_id, kind);
+CREATE INDEX IF NOT EXISTS verifier_checks_verifier ON verifier_checks(verifier, agreed);
+-- Refused submissions, charged to the sender's address and (once its signature and nonce
+-- checked out) identity; a replay of a refused submission is charged to no identity twice.
+CREATE TABLE IF NOT EXISTS refusals (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, address TEXT, public_key TEXT, nonce TEXT, error TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS refusals_nonce ON refusals(public_key, nonce) WHERE public_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS refusals_address ON refusals(address, at);
+CREATE INDEX IF NOT EXISTS refusals_at ON refusals(at);
+`
+
+/**
+ * Homes made before the tree-uniqueness fix (cc2c10c) declared `tree_oid ... UNIQUE` on the
+ * whole table, so a rebase that reproduces its own tree failed there: rebuild the table
+ * with uniqueness for submitted trees only (candidates_original_tree). Rows, seqs and the
+ * AUTOINCREMENT counter are kept.
+ */
+function treeUniqueness (db: Database.Database): void {
+  if (!tableWideUniqueTree(db)) return
+  const sequence = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'candidates'").get() as { seq: number } | undefined)?.seq
+  const columns = 'seq, commit_oid, tree_oid, parent_oid, submitter, claimed_metric, description, received_at, state, reason, seeds, receipt, submission, verdict, origin_seq, rounds'
+  db.exec(candidatesTable('candidates_rebuilt'))
+  db.exec(`INSERT INTO candidates_rebuilt (${columns}) SELECT ${columns} FROM candidates`)
+  db.exec('DROP TABLE candidates')
+  db.exec('ALTER TABLE candidates_rebuilt RENAME TO candidates')
+  if (sequence !== undefined) db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'candidates'").run(sequence)
+  db.exec(SCHEMA_1) // the table's indexes went with the old table
+}
+
+/** Whether a UNIQUE constraint covers tree_oid alone for every row (not the partial index of submitted trees). */
+export function tableWideUniqueTree (db: Database.Database): boolean {
+  const indexes = db.pragma('index_list(candidates)') as Array<{ name: string, unique: number, partial: number }>
+  return indexes.some((i) => i.unique === 1 && i.partial === 0 &&
+    (db.pragma(`index_info(${JSON.stringify(i.name)})`) as Array<{ name: string }>).map((c) => c.name).join() === 'tree_oid')
+}
+
+const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
+  (db) => { db.exec(SCHEMA_1) },
+  treeUniqueness
+]
+
+/** The user_version of a database every migration has reached. */
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/**
+ * Runs the migrations a database has not had, each in its own transaction with its
+ * version bump. Foreign keys are off meanwhile (a table rebuild drops a table others
+ * reference) and checked before each commit.
+ */
+export function migrate (db: Database.Database): void {
+  const from = db.pragma('user_version', { simple: true }) as number
+  if (from > SCHEMA_VERSION) throw new MigrationError(`this database is at schema version ${from}, made by a newer coordinator (this one knows ${SCHEMA_VERSION})`)
+  if (from === SCHEMA_VERSION) return
+  db.pragma('foreign_keys = OFF')
+  try {
+    for (let version = from + 1; version <= SCHEMA_VERSION; version++) {
+      db.transaction(() => {
+        MIGRATIONS[version - 1]?.(db)
+        const broken = db.pragma('foreign_key_check') as unknown[]
+        if (broken.length > 0) throw new MigrationError(`migration ${version} would leave ${broken.length} dangling reference(s)`)
+        db.pragma(`user_version = ${version}`)
+      })()
+    }
+  } finally {
+    db.pragma('foreign_keys = ON')
+  }
+}

@@ -1,0 +1,88 @@
+import type Database from 'better-sqlite3'
+import { z } from 'zod'
+import { AttestationBody, SubmissionBody } from '@autoresearch/protocol'
+import { CANDIDATE_STATES } from './rows.ts'
+
+/**
+ * The public site's reads: aggregates and projections no other caller needs, each one
+ * statement, rows decoded here like the rest of the store. Reads only.
+ */
+
+const Count = z.object({ n: z.number() })
+const Version = z.number()
+const VerifiedAt = z.object({ seq: z.number(), at: z.number() })
+const BodyColumn = z.object({ body: z.string() }).transform(({ body }) => AttestationBody.parse(JSON.parse(body)))
+const Submission = z.object({ submitter: z.string(), submission: z.string() })
+  .transform(({ submitter, submission }) => ({ submitter, body: z.object({ body: SubmissionBody }).parse(JSON.parse(submission)).body }))
+const Submitted = z.object({ submitter: z.string(), n: z.number() })
+const Relative = z.object({ seq: z.number(), state: z.enum(CANDIDATE_STATES) })
+
+export type OriginalSubmission = z.output<typeof Submission>
+export type Relative = z.output<typeof Relative>
+
+export class StoreViews {
+  readonly #db: Database.Database
+
+  constructor (db: Database.Database) {
+    this.#db = db
+  }
+
+  #count (sql: string, ...args: unknown[]): number {
+    return Count.parse(this.#db.prepare(sql).get(...args)).n
+  }
+
+  /** Changes whenever this process or another (the admin CLI) writes the database. */
+  version (): string {
+    const dataVersion = Version.parse(this.#db.pragma('data_version', { simple: true }))
+    return `${dataVersion}.${this.#count('SELECT total_changes() AS n')}`
+  }
+
+  /** Time of each candidate's latest attestation, by candidate seq. */
+  verifiedTimes (): Map<number, number> {
+    const rows = z.array(VerifiedAt).parse(this.#db.prepare('SELECT candidate_seq AS seq, MAX(received_at) AS at FROM attestations GROUP BY candidate_seq').all())
+    return new Map(rows.map((r) => [r.seq, r.at]))
+  }
+
+  /** Each verifier's latest attestation. */
+  latestAttestationPerVerifier (): AttestationBody[] {
+    return z.array(BodyColumn).parse(this.#db.prepare('SELECT body FROM attestations WHERE id IN (SELECT MAX(id) FROM attestations GROUP BY verifier)').all())
+  }
+
+  attestationsSince (since: number): AttestationBody[] {
+    return z.array(BodyColumn).parse(this.#db.prepare('SELECT body FROM attestations WHERE received_at >= ?').all(since))
+  }
+
+  /** Identities that submitted (coordinator rebases not counted) since `since`. */
+  submittersSince (since = 0): number {
+    return this.#count('SELECT COUNT(DISTINCT submitter) AS n FROM candidates WHERE origin_seq IS NULL AND received_at >= ?', since)
+  }
+
+  verifiersSince (since = 0): number {
+    return this.#count('SELECT COUNT(DISTINCT verifier) AS n FROM attestations WHERE received_at >= ?', since)
+  }
+
+  /** Submissions (coordinator rebases not counted) since `since`. */
+  submissionsSince (since: number): number {
+    return this.#count('SELECT COUNT(*) AS n FROM candidates WHERE origin_seq IS NULL AND received_at >= ?', since)
+  }
+
+  openLeases (now: number): number {
+    return this.#count("SELECT COUNT(*) AS n FROM jobs WHERE state = 'leased' AND lease_expires_at >= ?", now)
+  }
+
+  /** Every submission as its submitter signed it (coordinator rebases left out), oldest first. */
+  originalSubmissions (): OriginalSubmission[] {
+    return z.array(Submission).parse(this.#db.prepare('SELECT submitter, submission FROM candidates WHERE origin_seq IS NULL ORDER BY seq').all())
+  }
+
+  /** Submissions (coordinator rebases not counted) per submitter. */
+  submittedPerSubmitter (): Map<string, number> {
+    const rows = z.array(Submitted).parse(this.#db.prepare('SELECT submitter, COUNT(*) AS n FROM candidates WHERE origin_seq IS NULL GROUP BY submitter').all())
+    return new Map(rows.map((r) => [r.submitter, r.n]))
+  }
+
+  /** The coordinator's rebases of candidate `origin`, by seq. */
+  rebasesOf (origin: number): Relative[] {
+    return z.array(Relative).parse(this.#db.prepare('SELECT seq, state FROM candidates WHERE origin_seq = ? ORDER BY seq').all(origin))
+  }
+}
