@@ -1,5 +1,5 @@
 import { BannedError, clientPrefix, QuotaExceededError } from '@autoresearch/protocol'
-import type { IdentityRow, Store } from './store.ts'
+import type { IdentityRow, Store } from './store/index.ts'
 
 /** BOINC-style daily quota: grows with accepted candidates, shrinks with rejected and contradicted ones. */
 export const QUOTA = { base: 20, perAccepted: 2, perRejected: 1, perContradicted: 4, min: 1, max: 500, windowMs: 24 * 3600 * 1000 }
@@ -20,7 +20,7 @@ export function dailyQuota (identity: IdentityRow): number {
 export const REFUSALS = { perSubmission: 4, perAddress: 120, windowMs: 3600 * 1000, /** the longest window a refusal counts in: the identity's quota window */ keepMs: QUOTA.windowMs }
 
 /** Submissions an identity used in the quota window: receipts, and its refusals at their share. */
-export function quotaUsed (store: Store, publicKey: string, now = Date.now()): number {
+export function quotaUsed (store: Pick<Store, 'submissionsSince' | 'refusalsSince'>, publicKey: string, now = Date.now()): number {
   const since = now - QUOTA.windowMs
   return store.submissionsSince(publicKey, since) + store.refusalsSince({ publicKey }, since) / REFUSALS.perSubmission
 }
@@ -37,7 +37,7 @@ export function addressKey (remoteAddr: string | undefined): string | null {
 }
 
 /** Refuses every submission from an address that had `perAddress` refusals in the window. */
-export function assertAddressMaySubmit (store: Store, address: string | null, perAddress = REFUSALS.perAddress, now = Date.now()): void {
+export function assertAddressMaySubmit (store: Pick<Store, 'refusalsSince'>, address: string | null, perAddress = REFUSALS.perAddress, now = Date.now()): void {
   if (address === null) return
   const refused = store.refusalsSince({ address }, now - REFUSALS.windowMs)
   if (refused >= perAddress) {
@@ -46,7 +46,7 @@ export function assertAddressMaySubmit (store: Store, address: string | null, pe
 }
 
 /** Ban and quota, checked at intake before a pack is even parsed. */
-export function assertMaySubmit (store: Store, publicKey: string, now = Date.now()): void {
+export function assertMaySubmit (store: Pick<Store, 'identity' | 'submissionsSince' | 'refusalsSince'>, publicKey: string, now = Date.now()): void {
   const identity = store.identity(publicKey)
   if (identity.banned === 1) throw new BannedError(`identity ${publicKey.slice(0, 16)}… is banned from this cause${identity.ban_reason === null ? '' : `: ${identity.ban_reason}`}`)
   const quota = dailyQuota(identity)

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto'
-import type { Store } from './store.ts'
+import type { Store } from './store/index.ts'
 
 /** Pool size per best commit, in multiples of the cause's trials. */
 const POOL_FACTOR = 4
@@ -14,7 +14,7 @@ export function drawSeeds (count: number): number[] {
  * baseline runs (per best and seed) are reused across candidates; `exclude` keeps a
  * candidate's later rounds on seeds it has not been measured on yet.
  */
-export function drawRound (store: Store, best: string, trials: number, exclude: number[] = []): number[] {
+export function drawRound (store: Pick<Store, 'seedPool' | 'setSeedPool'>, best: string, trials: number, exclude: number[] = []): number[] {
   let pool = store.seedPool(best)
   if (pool === undefined) {
     pool = drawSeeds(trials * POOL_FACTOR)

@@ -1,13 +1,13 @@
-import { improvement, type AttestationBody, type Manifest, type Trial } from '@autoresearch/protocol'
+import type { AttestationBody, Manifest } from '@autoresearch/protocol'
 import { OPEN_VERIFICATION, VERIFIER_REPUTATION_FLOOR, verifierReputation } from './policy.ts'
-import { attestationAgrees, type MeasuredTrials } from './rules/agreement.ts'
-import { counts, verifierStanding, type TrustPolicy, type VerifierStanding } from './rules/verifier-trust.ts'
-import type { Store } from './store.ts'
+import { attestationAgrees, measuredTrials } from './rules/agreement.ts'
+import { awaitsCheck, counts, referencesFor, verifierStanding, type TrustPolicy, type VerifierStanding } from './rules/verifier-trust.ts'
+import type { Store } from './store/index.ts'
 
 /** What the trust rules need to know about the coordinator. */
 export interface TrustContext {
   manifest: Manifest
-  store: Store
+  store: Pick<Store, 'identity' | 'agreementRun' | 'attestationsFor' | 'jobRoles' | 'checkedJobs' | 'recordCheck'>
   verifierMode: 'allowlist' | 'open'
   /** The operator's allowlist: the only verifiers in allowlist mode, the trust root in open mode. */
   verifiers: Set<string>
@@ -15,7 +15,7 @@ export interface TrustContext {
   trustAfterAgreements?: number
 }
 
-export function trustPolicy (ctx: TrustContext): TrustPolicy {
+export function trustPolicy (ctx: Pick<TrustContext, 'trustAfterAgreements'>): TrustPolicy {
   return { agreementsToTrust: ctx.trustAfterAgreements ?? OPEN_VERIFICATION.agreementsToTrust, spotCheckFloor: OPEN_VERIFICATION.spotCheckFloor }
 }
 
@@ -34,32 +34,28 @@ export function standingOf (ctx: TrustContext, publicKey: string): { standing: V
 /** Whether this key's attestations count now. */
 export const countsNow = (ctx: TrustContext, publicKey: string): boolean => counts(standingOf(ctx, publicKey).standing)
 
-function measured (manifest: Manifest, trials: Trial[]): MeasuredTrials {
-  const complete = trials.filter((t): t is Trial & { baseline: number, candidate: number } => t.baseline !== null && t.candidate !== null)
-  return { gains: complete.map((t) => improvement(manifest, t.baseline, t.candidate)), complete: complete.length === trials.length }
-}
-
 /**
  * Judges each shadow and spot-check attestation of a round not judged yet against the
  * attestations of other keys that count, once there is one: an agreement extends the
- * key's run, a disagreement ends it (and a trusted key is back on probation).
+ * key's run, a disagreement ends it (and a trusted key is back on probation). Standings
+ * are read as each check is recorded, since a check can change the next one's references.
  */
 export function judgeRound (ctx: TrustContext, candidateSeq: number, round: number, now = Date.now()): void {
   const { store, manifest } = ctx
   const inRound = store.attestationsFor(candidateSeq).filter((a) => a.round === round)
   const roles = store.jobRoles(candidateSeq)
   const judged = store.checkedJobs(candidateSeq)
+  const measured = (a: { body: AttestationBody }): ReturnType<typeof measuredTrials> => measuredTrials(manifest, a.body.trials)
   for (const subject of inRound) {
-    if (roles.get(subject.job_id) === undefined || judged.has(subject.job_id)) continue
-    const references = inRound.filter((a) => a.verifier !== subject.verifier && roles.get(a.job_id) !== 'shadow' && countsNow(ctx, a.verifier))
+    if (!awaitsCheck(subject, roles, judged)) continue
+    const references = referencesFor(subject, inRound, roles, (v) => countsNow(ctx, v))
     if (references.length === 0) continue
-    const trials = (a: { body: string }): MeasuredTrials => measured(manifest, (JSON.parse(a.body) as AttestationBody).trials)
-    store.recordCheck(subject.job_id, 'check', subject.verifier, attestationAgrees(trials(subject), references.map(trials), manifest.verification.minImprovement), now)
+    store.recordCheck(subject.job_id, 'check', subject.verifier, attestationAgrees(measured(subject), references.map(measured), manifest.verification.minImprovement), now)
   }
 }
 
 /** An outlier among counting verifiers loses its run as well as reputation. */
-export function recordOutliers (ctx: TrustContext, attestations: AttestationBody[], outliers: string[], now = Date.now()): void {
+export function recordOutliers (ctx: Pick<TrustContext, 'store' | 'verifierMode'>, attestations: AttestationBody[], outliers: string[], now = Date.now()): void {
   if (ctx.verifierMode !== 'open') return
   for (const a of attestations) if (outliers.includes(a.publicKey)) ctx.store.recordCheck(a.jobId, 'outlier', a.publicKey, false, now)
 }

@@ -10,6 +10,7 @@ import { EXAMPLES_DIR, templateDir } from '../src/templates.ts'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const TOY = join(EXAMPLES_DIR, 'toy-regression')
+const EDITABLE_DIR = join(ROOT, 'tests', 'fixtures', 'editable-dir')
 const BIN = join(ROOT, 'coordinator', 'bin', 'autoresearch-coordinator.js')
 const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 })
 
@@ -52,6 +53,19 @@ describe('check: what is wrong with a cause, before anything runs', () => {
     expect(problemsOf(noGroup)).toMatch(/metric.stdoutPattern: needs a capturing group/)
     // Several problems at once are all listed.
     expect(problemsOf(brokenToy((m) => m, ['train.py', 'program.md']))).toMatch(/3 problems:\n  - program .*\n  - editable .*\n  - the train step runs/)
+  })
+
+  it('accepts an editable directory ("src/"); check and init refuse one that holds no file, or names a file', async () => {
+    expect(inspectCause(EDITABLE_DIR).editable).toEqual(['src/'])
+    const asDirectory = brokenToy((m) => ({ ...m, editable: ['train.py/'] }))
+    expect(problemsOf(asDirectory)).toMatch(/editable "train.py\/" names a directory, but train.py is a file/)
+    const empty = brokenToy((m) => ({ ...m, editable: ['train.py', 'models/'] }))
+    fs.mkdirSync(join(empty, 'models'))
+    expect(problemsOf(empty)).toMatch(/editable "models\/" is not in .* \(a directory entry must hold at least one file\)/)
+    // init applies the same rule (protocol's editableProblems), as an InvalidManifestError.
+    const home = (): string => join(fs.mkdtempSync(join(tmpdir(), 'ar-home-')), 'home')
+    await expect(initHome(home(), empty)).rejects.toMatchObject({ name: 'InvalidManifestError', message: expect.stringContaining('editable "models/" is not in') })
+    await expect(initHome(home(), asDirectory)).rejects.toMatchObject({ name: 'InvalidManifestError', message: expect.stringContaining('names a directory, but train.py is a file') })
   })
 
   it('suggests minImprovement ≈ σ and the fewest trials that pass a gain of twice that', () => {

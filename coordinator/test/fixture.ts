@@ -21,9 +21,9 @@ export interface Fixture {
   stop: () => Promise<void>
 }
 
-export async function startFixture (opts: { leaseSeconds?: number } = {}): Promise<Fixture> {
+export async function startFixture (opts: { leaseSeconds?: number, cause?: string } = {}): Promise<Fixture> {
   const home = join(mkdtempSync(join(tmpdir(), 'ar-coord-')), 'home')
-  await initHome(home, TOY)
+  await initHome(home, opts.cause ?? TOY)
   if (opts.leaseSeconds !== undefined) {
     const configPath = homePaths(home).config
     fs.writeFileSync(configPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(configPath, 'utf8')), leaseSeconds: opts.leaseSeconds }))
@@ -48,8 +48,8 @@ export async function snapshot (running: RunningCoordinator): Promise<unknown> {
   const packDir = join(paths.gitdir, 'objects', 'pack')
   return {
     candidates: store.candidates(),
-    nonces: store.db.prepare('SELECT * FROM nonces ORDER BY public_key, nonce').all(),
-    jobs: store.db.prepare('SELECT * FROM jobs').all(),
+    nonces: store.dump('nonces'),
+    jobs: store.dump('jobs'),
     merges: store.merges(),
     ref: await git.resolveRef({ fs, gitdir: paths.gitdir, ref: BEST_REF }),
     packs: fs.existsSync(packDir) ? readdirSync(packDir).sort() : []

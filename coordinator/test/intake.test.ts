@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   commitWithChanges, exportPack, Identity, newNonce, objectsMissing, packForSubmission, readFileAt, sha256Hex, verifySignature,
@@ -5,6 +6,8 @@ import {
 } from '@autoresearch/protocol'
 import { createHttpApp } from '../src/index.ts'
 import { snapshot, startFixture, type Fixture } from './fixture.ts'
+
+const EDITABLE_DIR = resolve(import.meta.dirname, '..', '..', 'tests', 'fixtures', 'editable-dir')
 
 describe('intake over libp2p', () => {
   let f: Fixture
@@ -106,5 +109,50 @@ describe('intake over libp2p', () => {
     expect(status.candidates.queued).toBe(1)
     expect(status.multiaddrs[0]).toContain('/ip4/127.0.0.1/tcp/')
     expect((await createHttpApp(f.running.coordinator).request('/api/nope')).status).toBe(404)
+  })
+})
+
+describe('intake of a cause whose editable entry is a directory ("src/")', () => {
+  let f: Fixture
+  beforeAll(async () => { f = await startFixture({ cause: EDITABLE_DIR }) })
+  afterAll(async () => { await f.stop() })
+
+  /** Submits `changes` (path → content, null deletes) on the best. */
+  async function submitChanges (changes: Record<string, string | null>, description: string): Promise<number> {
+    const commit = await commitWithChanges(f.gitdir, f.best, changes, description)
+    const pack = await packForSubmission(f.gitdir, commit, f.best)
+    const { receipt } = await f.client.submit(f.identity, { causeId: f.running.coordinator.causeId, parent: f.best, candidate: commit, claimedMetric: 0.7, logDigest: sha256Hex(''), description }, pack)
+    return receipt.candidateSeq
+  }
+
+  async function refused (changes: Record<string, string | null>, description: string, names: string[]): Promise<void> {
+    const before = await snapshot(f.running)
+    const err = await submitChanges(changes, description).then(() => undefined, (e: Error) => e)
+    expect(err).toMatchObject({ name: 'ProtectedPathError', message: expect.stringContaining('only src/ may change') })
+    for (const name of names) expect(err?.message).toContain(name)
+    expect(await snapshot(f.running)).toEqual(before)
+  }
+
+  it('accepts a change that adds a new file under src/ and edits one there', async () => {
+    const train = await readFileAt(f.gitdir, f.best, 'src/train.py') as string
+    const seq = await submitChanges({ 'src/boost.py': 'GAIN = 0.3\n', 'src/train.py': train.replace('model.loss()', 'model.loss() - __import__("boost").GAIN') }, 'a new module')
+    expect(f.running.coordinator.store.candidate(seq)?.state).toBe('queued')
+  })
+
+  it('accepts a rename inside src/ and a new file in a new directory below it', async () => {
+    const noise = await readFileAt(f.gitdir, f.best, 'src/noise.py') as string
+    await submitChanges({ 'src/noise.py': null, 'src/noise_model.py': noise, 'src/extra/helpers.py': 'X = 1\n' }, 'renamed inside')
+  })
+
+  it('refuses a new file outside src/, and changes nothing', async () => {
+    await refused({ 'helpers.py': 'X = 1\n' }, 'outside', ['helpers.py (added)'])
+    await refused({ 'src/ok.py': 'X = 1\n', 'evaluate.py': 'print("cheat")\n' }, 'one inside, one outside', ['evaluate.py (modified)'])
+  })
+
+  it('refuses a rename out of src/ and a rename into it (either side is a protected path)', async () => {
+    const model = await readFileAt(f.gitdir, f.best, 'src/model.py') as string
+    await refused({ 'src/model.py': null, 'model.py': model }, 'renamed out', ['model.py (added)'])
+    const prepare = await readFileAt(f.gitdir, f.best, 'prepare.py') as string
+    await refused({ 'prepare.py': null, 'src/prepare.py': prepare }, 'renamed in', ['prepare.py (deleted)'])
   })
 })

@@ -5,7 +5,10 @@ import {
   commitWithChanges, type Hardware, CoordinatorClient, createNode, ensureBareRepo, hasCommit, Identity, packForSubmission, readFileAt, sha256Hex,
   type AutoresearchNode, type Job, type Verdict
 } from '@autoresearch/protocol'
-import type { RunningCoordinator } from '../src/index.ts'
+import type { Hono } from 'hono'
+import { afterAll, beforeAll, expect } from 'vitest'
+import { createHttpApp, type RunningCoordinator } from '../src/index.ts'
+import { startFixture, type Fixture } from './fixture.ts'
 
 const hardware = { class: 'site-test <b>cpu</b>', cpus: 2, gpus: [] }
 const digest = sha256Hex('log')
@@ -72,5 +75,62 @@ export class SiteDriver {
 
   async stop (): Promise<void> {
     await this.#node.stop()
+  }
+}
+
+export const HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)> <b>bold</b> "quoted" & \'single\''
+export const FORMULA = '=HYPERLINK("http://evil.example/?a,b","click")'
+export const LONG = 'x'.repeat(5000)
+
+/** Tiny RFC 4180 reader, enough to check the exports round-trip. */
+export function parseCsv (text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let cell = ''
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++ } else if (ch === '"') quoted = false
+      else cell += ch
+    } else if (ch === '"') quoted = true
+    else if (ch === ',') { row.push(cell); cell = '' } else if (ch === '\r' && text[i + 1] === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; i++ } else cell += ch
+  }
+  return rows
+}
+
+export const scripts = (page: string): string[] => page.match(/<script\b[^>]*>/g) ?? []
+
+/**
+ * A coordinator with one merged candidate (hostile text, a long line), one rejected (a
+ * formula) and one pending, opened before a file's tests and stopped after them.
+ */
+export class SiteScenario {
+  f!: Fixture
+  d!: SiteDriver
+  /** The site without a rate limit, called through app.request(). */
+  app!: Hono
+  merged = 0
+  rejected = 0
+  pending = 0
+
+  static use (): SiteScenario {
+    const s = new SiteScenario()
+    beforeAll(async () => { await s.#open() })
+    afterAll(async () => { await s.d.stop(); await s.f.stop() })
+    return s
+  }
+
+  readonly get = async (path: string, init?: RequestInit): Promise<Response> => this.app.request(path, init)
+
+  async #open (): Promise<void> {
+    this.f = await startFixture()
+    this.d = await SiteDriver.start(this.f.running)
+    this.merged = await this.d.submit(HOSTILE, (t) => `${t}\n# <script>alert("diff")</script> ${LONG}\n`)
+    expect((await this.d.verify(this.merged, 'pass')).state).toBe('accepted')
+    this.rejected = await this.d.submit(FORMULA)
+    expect((await this.d.verify(this.rejected, 'fail')).state).toBe('rejected')
+    this.pending = await this.d.submit('still waiting', (t) => `${t}\n# SECRET-PENDING-CHANGE\n`)
+    this.app = createHttpApp(this.f.running.coordinator, { rateLimit: false })
   }
 }

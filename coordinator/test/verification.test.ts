@@ -42,7 +42,7 @@ describe('leases, attestations and merge', () => {
   it('merges a passing candidate: ref and database move together, and a fetch sends only the new objects', async () => {
     // The job leased in the previous test is still this verifier's: a second lease gives nothing new.
     expect((await f.client.lease(f.verifier, f.running.coordinator.causeId, hardware)).job).toBeNull()
-    const job = f.running.coordinator.store.jobsFor(1).map((j) => ({ jobId: j.id, candidate: f.running.coordinator.store.candidate(1)!.commit_oid, baseline: j.baseline_oid, seeds: JSON.parse(j.seeds) as number[], candidateSeq: 1, leaseExpiresAt: j.lease_expires_at }))[0]
+    const job = f.running.coordinator.store.jobsFor(1).map((j) => ({ jobId: j.id, candidate: f.running.coordinator.store.candidate(1)!.commit_oid, baseline: j.baseline_oid, seeds: j.seeds, candidateSeq: 1, leaseExpiresAt: j.lease_expires_at }))[0]
     const { verdict } = await f.client.attest(f.verifier, { causeId: f.running.coordinator.causeId, jobId: job!.jobId, candidate: job!.candidate, baseline: job!.baseline, trials: trials(job!, 0.08, (i) => 0.03 + i * 0.001), hardware })
     expect(verdict.state).toBe('accepted')
     const info = await f.client.info()

@@ -2,6 +2,7 @@
  * Whether verifiers measured the same thing. Every verifier's gains (one per paired trial)
  * are compared by their means, with a tolerance of `max(2·minImprovement, 4·sd/√n)`.
  */
+import { improvement, type Manifest, type Trial } from '@autoresearch/protocol'
 import { mean, pooledVariance } from '../stats.ts'
 
 /**
@@ -49,6 +50,11 @@ export function agrees (subject: number[], references: number[][], minImprovemen
 /** Trials of one attestation: gains where both metrics were measured, and whether all were. */
 export interface MeasuredTrials { gains: number[], complete: boolean }
 
+export function measuredTrials (manifest: Manifest, trials: Trial[]): MeasuredTrials {
+  const complete = trials.filter((t): t is Trial & { baseline: number, candidate: number } => t.baseline !== null && t.candidate !== null)
+  return { gains: complete.map((t) => improvement(manifest, t.baseline, t.candidate)), complete: complete.length === trials.length }
+}
+
 /**
  * Whether a checked attestation matches the references: both found the trials fail, or
  * both measured them and their gains agree. A failure where trusted verifiers measured
@@ -59,4 +65,12 @@ export function attestationAgrees (subject: MeasuredTrials, references: Measured
   if (alike.length === 0) return false
   if (!subject.complete) return true
   return agrees(subject.gains, alike.map((r) => r.gains), minImprovement)
+}
+
+/** A verifier's reputation moves up when it agreed with the others on a candidate, down when it was the outlier. */
+export interface ReputationMove { verifier: string, agreed: boolean }
+
+/** Reputation moves only where at least three verifiers measured the same candidate: with two, nobody can tell who is off. */
+export function reputationMoves (verifiers: string[], outliers: string[]): ReputationMove[] {
+  return verifiers.length >= 3 ? verifiers.map((verifier) => ({ verifier, agreed: !outliers.includes(verifier) })) : []
 }

@@ -4,6 +4,7 @@
  * verifiers on a run of jobs; until then its jobs are shadow jobs. A disagreement ends the
  * run, and trusted keys are spot-checked at a rate that falls as their run grows.
  */
+import type { Counts, Roles } from './quorum.ts'
 
 export interface TrustPolicy {
   /** Agreements in a row with trusted verifiers after which a key's attestations count. */
@@ -47,4 +48,20 @@ export function spotCheckRate (run: number, policy: TrustPolicy): number {
 /** Whether a job leased now is a spot check; `draw` is uniform in [0, 1). Root keys are the yardstick, never checked. */
 export function isSpotCheck (standing: VerifierStanding, run: number, policy: TrustPolicy, draw: number): boolean {
   return standing === 'trusted' && draw < spotCheckRate(run, policy)
+}
+
+/** An attestation as the checking rules see it (a stored attestation has it). */
+export interface CheckedAttestation {
+  job_id: number
+  verifier: string
+}
+
+/** Whether an attestation is under check and not judged yet: a shadow job's or a spot check's. */
+export function awaitsCheck (a: CheckedAttestation, roles: Roles, judged: ReadonlySet<number>): boolean {
+  return roles.get(a.job_id) !== undefined && !judged.has(a.job_id)
+}
+
+/** What a checked attestation is compared with: the same round's attestations by other keys that count, from jobs that are not shadows (none yet: judge later). */
+export function referencesFor<A extends CheckedAttestation> (subject: A, inRound: A[], roles: Roles, counts: Counts): A[] {
+  return inRound.filter((a) => a.verifier !== subject.verifier && roles.get(a.job_id) !== 'shadow' && counts(a.verifier))
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { agrees, attestationAgrees, disagreeing } from '../src/rules/agreement.ts'
-import { counts, isSpotCheck, spotCheckRate, verifierStanding, type VerifierFacts } from '../src/rules/verifier-trust.ts'
+import { awaitsCheck, counts, isSpotCheck, referencesFor, spotCheckRate, verifierStanding, type VerifierFacts } from './verifier-trust.ts'
 
 const POLICY = { agreementsToTrust: 3, spotCheckFloor: 0.1 }
 const facts = (o: Partial<VerifierFacts> = {}): VerifierFacts => ({ mode: 'open', allowlisted: false, banned: false, reputation: 0, floor: -3, run: 0, ...o })
@@ -48,28 +47,19 @@ describe('spot checks', () => {
   })
 })
 
-describe('agreement', () => {
-  const honest = [0.001, -0.002, 0.0005, 0.0015, -0.001]
-  it('a subject agrees with references that measured the same gains, and not with invented ones', () => {
-    expect(agrees(honest.map((g) => g + 0.0003), [honest], 0.005)).toBe(true)
-    expect(agrees(honest.map(() => 0.5), [honest], 0.005)).toBe(false)
-    expect(agrees([], [honest], 0.005)).toBe(false)
-    expect(agrees(honest, [], 0.005)).toBe(false)
+describe('checking shadow jobs and spot checks', () => {
+  const roles = new Map([[1, 'shadow' as const], [2, 'spot-check' as const], [5, 'shadow' as const]])
+  const inRound = [{ job_id: 1, verifier: 'newbie' }, { job_id: 2, verifier: 'trusted' }, { job_id: 3, verifier: 'root' }, { job_id: 4, verifier: 'demoted' }, { job_id: 5, verifier: 'other-newbie' }]
+  const countsNow = (v: string): boolean => v === 'root' || v === 'trusted'
+
+  it('only shadow and spot-check attestations are checked, each once', () => {
+    expect(inRound.filter((a) => awaitsCheck(a, roles, new Set())).map((a) => a.job_id)).toEqual([1, 2, 5])
+    expect(inRound.filter((a) => awaitsCheck(a, roles, new Set([2]))).map((a) => a.job_id)).toEqual([1, 5])
   })
 
-  it('a failure where trusted verifiers measured is a disagreement; both failing agree', () => {
-    const measured = { gains: honest, complete: true }
-    const failed = { gains: [], complete: false }
-    expect(attestationAgrees(failed, [measured], 0.005)).toBe(false)
-    expect(attestationAgrees(measured, [failed], 0.005)).toBe(false)
-    expect(attestationAgrees(failed, [failed], 0.005)).toBe(true)
-    expect(attestationAgrees(measured, [measured], 0.005)).toBe(true)
-  })
-
-  it('among three verifiers the far one is the outlier; two that differ are a split', () => {
-    const by = new Map([['a', honest], ['b', honest.map((g) => g + 0.0002)], ['liar', honest.map(() => 1)]])
-    expect(disagreeing(by, 0.005, 0.01)).toEqual({ split: true, outliers: ['liar'] })
-    expect(disagreeing(new Map([['a', honest], ['liar', honest.map(() => 1)]]), 0.005, 0.01)).toEqual({ split: true, outliers: [] })
-    expect(disagreeing(new Map([['a', honest]]), 0.005, 0.01)).toEqual({ split: false, outliers: [] })
+  it('against the round\'s other keys that count, never a shadow job or the subject itself', () => {
+    expect(referencesFor(inRound[0]!, inRound, roles, countsNow).map((a) => a.job_id)).toEqual([2, 3])
+    expect(referencesFor(inRound[1]!, inRound, roles, countsNow).map((a) => a.job_id)).toEqual([3])
+    expect(referencesFor(inRound[1]!, inRound, roles, (v) => v === 'trusted')).toEqual([])
   })
 })

@@ -1,0 +1,128 @@
+import { parseManifest } from '@autoresearch/protocol'
+import { describe, expect, it } from 'vitest'
+import { decide, notCounted, pendingVerdict, trialsOf, type CandidateFacts, type VerifiedTrial } from './verdict.ts'
+
+// minImprovement 1/16, so gains built from binary-exact numbers sit exactly on it.
+const manifest = parseManifest({
+  name: 'toy', editable: ['train.py'], train: { command: ['python', 'train.py'] }, metric: { name: 'loss', direction: 'minimize', stdoutPattern: 'loss=(\\S+)' }, verification: { minImprovement: 0.0625 }
+})
+const BEST = 'b'.repeat(40)
+const digest = 'd'.repeat(64)
+/** One verifier's trials on seeds 100, 101, …: a baseline of 1 (unless given) and these candidate metrics. */
+const by = (verifier: string, candidates: Array<number | null>, baseline: number | null = 1): VerifiedTrial[] =>
+  candidates.map((candidate, i) => ({ seed: 100 + i, baseline, candidate, baselineLogDigest: digest, candidateLogDigest: digest, verifier }))
+const candidate = (o: Partial<CandidateFacts> = {}): CandidateFacts => ({ seq: 7, seeds: [[100, 101, 102]], rounds: 1, claimed_metric: 0.5, origin_seq: null, parent_oid: BEST, ...o })
+const lastRound = candidate({ seeds: [[100, 101, 102], [103, 104, 105], [106, 107, 108]], rounds: 3 })
+const clear = [0.5, 0.49, 0.51]
+
+describe('the verdict', () => {
+  it('accepts a clear gain on the best and hands back the numbers to merge', () => {
+    const d = decide(manifest, candidate(), by('a', clear), BEST)
+    expect(d.kind).toBe('merge')
+    if (d.kind !== 'merge') return
+    expect(d.verdict).toMatchObject({ candidateSeq: 7, state: 'accepted', meanImprovement: 0.5, baselineMetric: 1, candidateMetric: 0.5, rounds: 1, claimContradicted: false, disagreeing: [], seeds: [100, 101, 102] })
+    expect(d.verdict.reason).toMatch(/^mean improvement 0\.5000 over 3 paired trials beats minImprovement 0\.0625 \(p=[0-9.e-]+\)$/)
+    expect(d.verdict.trials).toHaveLength(3)
+    expect(d.metric).toBe(0.5)
+    expect(d.baselineMetric).toBe(1)
+    expect(d.reputation).toEqual([])
+  })
+
+  it('a pass against a parent that is no longer the best is sent to be rebased', () => {
+    const d = decide(manifest, candidate({ parent_oid: 'a'.repeat(40) }), by('a', clear), BEST)
+    expect(d.kind).toBe('rebase')
+    expect(d.verdict.state).toBe('pending')
+    expect(d.verdict.reason).toMatch(/^passed against aaaaaaaaaa, which is no longer the best: rebasing and verifying again \(mean improvement 0\.5000 over 3 paired trials beats minImprovement 0\.0625 \(p=.*\)\)$/)
+  })
+
+  it('rejects a gain exactly at minImprovement, with no extra round', () => {
+    const d = decide(manifest, candidate({ claimed_metric: 0.9375 }), by('a', [0.9375, 0.9375, 0.9375]), BEST)
+    expect(d.kind).toBe('reject')
+    expect(d.verdict.reason).toBe('mean improvement 0.06250 over 3 paired trials does not beat minImprovement 0.0625 at confidence 0.95 (p=1.00)')
+    expect(d.verdict.state).toBe('rejected')
+  })
+
+  it('rejects a failed trial at once, naming the failures', () => {
+    const failed = [...by('a', [0.5, 0.5]), { ...by('a', [null])[0]!, seed: 102, failure: 'timeout' }, { ...by('a', [0.5], null)[0]!, seed: 103 }]
+    const d = decide(manifest, candidate(), failed, BEST)
+    expect(d.kind).toBe('reject')
+    expect(d.verdict.reason).toBe('2 trial(s) produced no metric: timeout; unknown')
+  })
+
+  it('gives a near-tie another round on fresh seeds, and rejects it on the last round', () => {
+    const nearTie = [1 - 0.125, 1 + 0.0625, 1 - 0.1875]
+    const d = decide(manifest, candidate(), by('a', nearTie), BEST)
+    expect(d.kind).toBe('extend')
+    expect(d.verdict).toMatchObject({ state: 'pending', rounds: 2, seeds: [100, 101, 102] })
+    expect(d.verdict.reason).toMatch(/^near-tie \(p=0\.\d+\): round 2 of at most 3 on fresh seeds$/)
+    const last = decide(manifest, lastRound, by('a', nearTie), BEST)
+    expect(last.kind).toBe('reject')
+    expect(last.verdict.reason).toMatch(/does not beat minImprovement 0\.0625 at confidence 0\.95/)
+    // The number of rounds is the caller's: here at most two.
+    expect(decide(manifest, candidate({ seeds: [[100, 101, 102], [103, 104, 105]], rounds: 2 }), by('a', nearTie), BEST, 2).kind).toBe('reject')
+  })
+
+  it('a two-way split gets another round, and is rejected if it lasts to the last round; nobody is blamed', () => {
+    const split = [...by('a', clear), ...by('b', [1, 0.99, 1.01])]
+    const d = decide(manifest, candidate(), split, BEST)
+    expect(d.kind).toBe('extend')
+    expect(d.verdict.reason).toBe('verifiers disagree: round 2 of at most 3 on fresh seeds')
+    const last = decide(manifest, lastRound, split, BEST)
+    expect(last.kind).toBe('reject')
+    expect(last.verdict.reason).toBe('verifiers still disagree after 3 rounds and no third measurement settled it')
+    expect(last.verdict.disagreeing).toEqual([])
+    if (last.kind === 'reject') expect(last.reputation).toEqual([])
+  })
+
+  it('an outlier among three is left out of the decision and loses reputation; the others gain it', () => {
+    const d = decide(manifest, candidate(), [...by('a', clear), ...by('liar', [2, 2, 2]), ...by('b', [0.5, 0.5, 0.5])], BEST)
+    expect(d.kind).toBe('merge')
+    expect(d.verdict.disagreeing).toEqual(['liar'])
+    expect(d.verdict.trials).toHaveLength(9)
+    expect(d.verdict.test?.n).toBe(6)
+    if (d.kind === 'merge') expect(d.reputation).toEqual([{ verifier: 'a', agreed: true }, { verifier: 'liar', agreed: false }, { verifier: 'b', agreed: true }])
+  })
+
+  it('rejects a candidate that ignores the seed, even with a gain', () => {
+    const baseline = [0.0759, 0.0840, 0.0886, 0.1021, 0.0815, 0.0883, 0.0755, 0.0963]
+    const trials = baseline.map((b, i) => ({ ...by('a', [0.05], b)[0]!, seed: 100 + i }))
+    const d = decide({ ...manifest, verification: { ...manifest.verification, minImprovement: 0.005 } }, candidate(), trials, BEST)
+    expect(d.kind).toBe('reject')
+    expect(d.verdict.seedSpread?.insensitive).toBe(true)
+    expect(d.verdict.reason).toBe('the candidate\'s loss barely varies across 8 seeds: its variance is 0.00 times the baseline\'s, below 0.05 (F test p=0.00 < 0.01); it ignores AUTORESEARCH_SEED (a fixed lucky seed is not an improvement)')
+  })
+
+  it('marks a claim far beyond the measured gain, accepted or rejected, but never a rebase\'s', () => {
+    const far = candidate({ claimed_metric: 0.125 })
+    const accepted = decide(manifest, far, by('a', clear), BEST)
+    expect(accepted.kind).toBe('merge')
+    expect(accepted.verdict.claimContradicted).toBe(true)
+    expect(accepted.verdict.reason).toMatch(/beats minImprovement 0\.0625 \(p=.*\); claimed gain 0\.8750 is far beyond the measured 0\.5000$/)
+    const rejected = decide(manifest, far, by('a', [0.9375, 0.9375, 0.9375]), BEST)
+    expect(rejected.verdict.claimContradicted).toBe(true)
+    expect(rejected.verdict.reason).toMatch(/\(p=1\.00\); claimed gain 0\.8750 is far beyond the measured 0\.06250$/)
+    expect(decide(manifest, { ...far, origin_seq: 3 }, by('a', clear), BEST).verdict.claimContradicted).toBe(false)
+  })
+})
+
+describe('attestations that decide nothing', () => {
+  it('a shadow job\'s, and one that arrives after the decision', () => {
+    expect(notCounted('shadow', 'queued', 5)).toBe('recorded as a shadow job: a new verifier\'s attestations count after it agreed with trusted verifiers 5 times in a row')
+    expect(notCounted('spot-check', 'merged', 5)).toBe('recorded after the decision (merged)')
+    expect(notCounted(undefined, 'rejected', 5)).toBe('recorded after the decision (rejected)')
+    expect(notCounted('spot-check', 'verifying', 5)).toBeNull()
+    expect(notCounted(undefined, 'queued', 5)).toBeNull()
+  })
+
+  it('a pending verdict carries the candidate\'s seeds and rounds, and no numbers', () => {
+    expect(pendingVerdict(lastRound, '1 of 2 attestations in round 3')).toEqual({
+      candidateSeq: 7, state: 'pending', meanImprovement: null, reason: '1 of 2 attestations in round 3', seeds: [100, 101, 102, 103, 104, 105, 106, 107, 108], trials: [], test: null, baselineMetric: null, candidateMetric: null, rounds: 3, claimContradicted: false, disagreeing: []
+    })
+  })
+
+  it('trials are gathered from every attestation with who measured them', () => {
+    const trial = { seed: 1, baseline: 1, candidate: 0.5, baselineLogDigest: digest, candidateLogDigest: digest }
+    const body = (publicKey: string) => ({ publicKey, trials: [trial] }) as unknown as Parameters<typeof trialsOf>[0][number]
+    expect(trialsOf([body('a'), body('b')]).map((t) => t.verifier)).toEqual(['a', 'b'])
+  })
+})
