@@ -1,11 +1,10 @@
 import { Hono } from 'hono'
-import { HTTPException } from 'hono/http-exception'
 import type { Coordinator } from './coordinator.ts'
-import { layout } from './site/layout.ts'
-import { h } from './site/html.ts'
+import { createApi } from './site/api.ts'
+import { RateLimited } from './site/errors.ts'
 import { clientKey, rateLimit, type RateLimitOptions } from './site/middleware/rate-limit/index.ts'
-import { jsonError, readOnly, securityHeaders, send } from './site/respond.ts'
-import { registerSite } from './site/routes.ts'
+import { SiteQueries } from './site/queries/index.ts'
+import { registerPages } from './site/routes.ts'
 import type { EventStreams, SseOptions } from './site/sse.ts'
 
 export interface HttpOptions {
@@ -26,31 +25,24 @@ export function closeEventStreams (app: Hono): void {
 }
 
 /**
- * The coordinator's HTTP surface: `/api/status`, the public site and its API
- * (see docs/site.md and docs/api.md). Read-only, rate-limited, every stranger's
- * text escaped. Errors are answered once, here, never with a stack trace.
+ * The coordinator's HTTP surface: the public site, and under /api its JSON, CSV and
+ * TSV with `/api/status` (see docs/site.md and docs/api.md). Read-only, rate-limited,
+ * every stranger's text escaped. Each of the two apps answers its own errors, once, in
+ * its onError: JSON under /api, a page elsewhere, never a stack trace.
  */
 export function createHttpApp (coordinator: Coordinator, opts: HttpOptions = {}): Hono {
-  const app = new Hono()
-  app.use(securityHeaders)
-  if (opts.rateLimit !== false) app.use(rateLimit({ burst: 120, perSecond: 2, ...opts.rateLimit }))
-  app.use(readOnly)
-
-  app.get('/api/status', (c) => {
-    c.header('Cache-Control', 'no-cache')
-    return c.json(coordinator.status())
-  })
-
+  const queries = new SiteQueries(coordinator)
+  // One bucket per client for the whole site; each app answers RateLimited in its own way.
+  const limit = opts.rateLimit === false
+    ? undefined
+    : rateLimit({ burst: 120, perSecond: 2, ...opts.rateLimit, onLimited: (_c, retryAfter) => { throw new RateLimited(retryAfter) } })
   // Streams are counted per client by the rate limit's own key (a proxy's header, where one is configured).
   const key = (opts.rateLimit === false ? undefined : opts.rateLimit?.key) ?? clientKey
-  const streams = registerSite(app, coordinator, { ...SSE_DEFAULTS, ...opts.sse }, key)
-  streamsOf.set(app, streams)
+  const { api, streams } = createApi(coordinator, queries, { sse: { ...SSE_DEFAULTS, ...opts.sse }, clientKey: key, limit })
 
-  app.onError((err, c) => {
-    const status = err instanceof HTTPException ? err.status : 500
-    const message = err instanceof HTTPException ? err.message : 'the coordinator failed to answer this request'
-    if (c.req.path.startsWith('/api/')) return jsonError(c, status, err instanceof HTTPException ? 'HTTPException' : 'InternalError', message)
-    return send(c, layout({ title: 'Error', cause: coordinator.manifest.name, path: c.req.path, body: h`<h1>Something went wrong</h1><p class="lead">${message}.</p>` }), 'text/html; charset=utf-8', { status })
-  })
+  const app = new Hono()
+  app.route('/api', api)
+  registerPages(app, coordinator, queries, limit)
+  streamsOf.set(app, streams)
   return app
 }

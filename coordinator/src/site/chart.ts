@@ -1,4 +1,4 @@
-import type { ChartView } from './data.ts'
+import type { ChartView } from './queries/index.ts'
 import { h, num, type Html } from './html.ts'
 
 const W = 760

@@ -1,4 +1,4 @@
-import type { CandidateSummary, ContributorView, MergeView } from './data.ts'
+import type { CandidateSummary, ContributorView, MergeView } from './queries/index.ts'
 
 /**
  * Spreadsheet-safe text: a cell a stranger wrote that starts with = + - @ (or a

@@ -1,5 +1,9 @@
 import { html, raw } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
+import { AutoresearchError } from '@autoresearch/protocol'
+
+/** A template was given a promise: ours render synchronously, so this is a bug in the site's code. */
+export class AsyncTemplateError extends AutoresearchError { override name = 'AsyncTemplateError' }
 
 /** Escaped HTML. Only `h` (and raw() on text this code wrote itself) makes one. */
 export type Html = HtmlEscapedString
@@ -11,7 +15,7 @@ export type Html = HtmlEscapedString
  */
 export function h (strings: TemplateStringsArray, ...values: unknown[]): Html {
   const out = html(strings, ...values)
-  if (out instanceof Promise) throw new Error('site templates must be synchronous')
+  if (out instanceof Promise) throw new AsyncTemplateError('site templates must be synchronous')
   return out
 }
 

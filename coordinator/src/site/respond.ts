@@ -1,60 +1,48 @@
-import { createHash } from 'node:crypto'
 import type { Context, MiddlewareHandler } from 'hono'
+import { secureHeaders } from 'hono/secure-headers'
+import { MethodNotAllowed } from './errors.ts'
 
-/** Live data: browsers and proxies may reuse it for a few seconds, then revalidate by ETag. */
+/** Live data: browsers and proxies may reuse it for a few seconds, then revalidate by ETag (hono/etag). */
 export const SHORT = 'public, max-age=5'
 export const ASSET = 'public, max-age=3600'
+/** Errors are never cached: the next request may well succeed. */
+export const NO_STORE = 'no-store'
 
-const etagOf = (body: string): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
-
-/** A body with a strong ETag; 304 when the client already has it. */
-export function send (c: Context, body: string, contentType: string, opts: { status?: number, cache?: string, headers?: Record<string, string> } = {}): Response {
-  const status = opts.status ?? 200
-  const headers: Record<string, string> = { 'Content-Type': contentType, 'Cache-Control': opts.cache ?? SHORT, ...opts.headers }
-  if (status === 200) {
-    const etag = etagOf(body)
-    headers.ETag = etag
-    const match = c.req.header('If-None-Match')
-    if (match !== undefined && match.split(',').map((s) => s.trim().replace(/^W\//, '')).some((t) => t === etag || t === '*')) {
-      return c.body(null, 304, headers)
-    }
-  } else {
-    headers['Cache-Control'] = 'no-store'
-  }
-  return c.body(body, status as 200, headers)
+/** A 200 body with its type and cache lifetime. */
+export function send (c: Context, body: string, contentType: string, opts: { cache?: string, headers?: Record<string, string> } = {}): Response {
+  return c.body(body, 200, { 'Content-Type': contentType, 'Cache-Control': opts.cache ?? SHORT, ...opts.headers })
 }
 
-export const sendJson = (c: Context, data: unknown, status = 200): Response => send(c, JSON.stringify(data), 'application/json; charset=utf-8', { status })
-
-export const jsonError = (c: Context, status: number, name: string, message: string): Response =>
-  send(c, JSON.stringify({ error: { name, message } }), 'application/json; charset=utf-8', { status })
+export const sendJson = (c: Context, data: unknown): Response => send(c, JSON.stringify(data), 'application/json; charset=utf-8')
 
 /**
  * No script but our own file, no inline style, nothing from elsewhere: a stranger's
  * text that slipped past escaping still could not run or load anything.
  */
-export const CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-  "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"
-].join('; ')
-
-export const securityHeaders: MiddlewareHandler = async (c, next) => {
-  await next()
-  c.header('Content-Security-Policy', CSP)
-  c.header('X-Content-Type-Options', 'nosniff')
-  c.header('Referrer-Policy', 'no-referrer')
-  c.header('X-Frame-Options', 'DENY')
-  c.header('Cross-Origin-Opener-Policy', 'same-origin')
-  // The JSON, CSV and event stream are public data: any site may read them (no cookies exist).
-  if (c.req.path.startsWith('/api/')) c.header('Access-Control-Allow-Origin', '*')
-  else c.header('Cross-Origin-Resource-Policy', 'same-origin')
+const CSP = {
+  defaultSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  baseUri: ["'none'"],
+  formAction: ["'none'"],
+  frameAncestors: ["'none'"]
 }
 
-/** The site only reads: every other method is 405 with the Allow header. */
-export const readOnly: MiddlewareHandler = async (c, next) => {
-  if (c.req.method === 'GET' || c.req.method === 'HEAD') { await next(); return }
-  c.header('Allow', 'GET, HEAD')
-  return c.req.path.startsWith('/api/')
-    ? jsonError(c, 405, 'MethodNotAllowed', `${c.req.method} is not allowed; this API is read-only (GET, HEAD)`)
-    : c.text('Method not allowed: this site is read-only (GET, HEAD).\n', 405)
+/**
+ * hono/secure-headers with our CSP and DENY for framing. No Strict-Transport-Security:
+ * the coordinator serves plain HTTP, and a proxy in front of it decides HSTS for its domain.
+ */
+const SECURE = { contentSecurityPolicy: CSP, xFrameOptions: 'DENY', strictTransportSecurity: false } as const
+
+/** The pages: nothing of theirs may be embedded by another origin. */
+export const pageHeaders = (): MiddlewareHandler => secureHeaders({ ...SECURE, crossOriginResourcePolicy: 'same-origin' })
+/** The API is public data, readable from anywhere (CORS, no cookies exist): no resource policy. */
+export const apiHeaders = (): MiddlewareHandler => secureHeaders({ ...SECURE, crossOriginResourcePolicy: false })
+
+/** The site only reads: every other method is 405 with the Allow header (`what`: "this API", "this site"). */
+export const readOnly = (what: string): MiddlewareHandler => async (c, next) => {
+  if (c.req.method !== 'GET' && c.req.method !== 'HEAD') throw new MethodNotAllowed(`${c.req.method} is not allowed; ${what} is read-only (GET, HEAD)`)
+  await next()
 }

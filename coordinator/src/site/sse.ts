@@ -1,5 +1,10 @@
+import type { Context } from 'hono'
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming'
+import { logger } from '@libp2p/logger'
 import { PerKeyCounter } from '@autoresearch/protocol'
 import type { Coordinator, CoordinatorEvent } from '../coordinator.ts'
+import type { Store } from '../store/index.ts'
+import { TooManyStreams, TooManyStreamsFromClient } from './errors.ts'
 
 /**
  * What the public stream says about each event: numbers and states only, never a
@@ -33,79 +38,85 @@ export interface SseOptions {
   maxAgeMs: number
 }
 
-const encoder = new TextEncoder()
+/** Where the events come from, and whether the coordinator still runs (its store is open). */
+export type EventFeed = Pick<Coordinator, 'on' | 'off'> & { store: Pick<Store, 'open'> }
+
+const log = logger('autoresearch:coordinator:site')
+
 /** Chunks queued for a client that does not read before its stream is dropped. */
 const MAX_BACKLOG = 256
 
-/** Why no stream was opened: the client holds its share, or all streams are taken (or the server stops). */
-export type StreamRefusal = 'client-full' | 'full'
+export const SSE_HEADERS = { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-store', 'X-Accel-Buffering': 'no' }
 
-/** Server-sent events from the coordinator's EventEmitter, one stream per request. */
+/** Server-sent events (hono/streaming's streamSSE) from the coordinator's EventEmitter, one stream per request. */
 export class EventStreams {
-  readonly #coordinator: Coordinator
+  readonly #source: EventFeed
   readonly #opts: SseOptions
   readonly #open = new Set<() => void>()
   readonly #perClient: PerKeyCounter
   #closed = false
 
-  constructor (coordinator: Coordinator, opts: SseOptions) {
-    this.#coordinator = coordinator
+  constructor (source: EventFeed, opts: SseOptions) {
+    this.#source = source
     this.#opts = opts
     this.#perClient = new PerKeyCounter(opts.maxStreamsPerClient)
   }
 
   get size (): number { return this.#open.size }
 
-  /** A text/event-stream body for `client`, or why there is none. */
-  open (client: string): ReadableStream<Uint8Array> | StreamRefusal {
-    if (this.#closed) return 'full'
+  /** A text/event-stream response for `client`; throws TooManyStreamsFromClient or TooManyStreams when it may not have one. */
+  respond (c: Context, client: string): Response {
+    if (this.#closed) throw new TooManyStreams()
     // The client's own share first: an address that filled it is told so, even when all are taken.
-    if (this.#perClient.count(client) >= this.#opts.maxStreamsPerClient) return 'client-full'
-    if (this.#open.size >= this.#opts.maxStreams) return 'full'
+    if (this.#perClient.count(client) >= this.#opts.maxStreamsPerClient) throw new TooManyStreamsFromClient(this.#opts.maxStreamsPerClient)
+    if (this.#open.size >= this.#opts.maxStreams) throw new TooManyStreams()
     this.#perClient.take(client)
-    const coordinator = this.#coordinator
-    const perClient = this.#perClient
-    let released = false
-    // The client's slot goes back exactly once, however the stream ends.
-    const release = (): void => {
-      if (released) return
-      released = true
-      perClient.release(client)
+    const res = streamSSE(c, async (stream) => { await this.#run(stream, client) })
+    // streamSSE sets Cache-Control: no-cache; ours also forbids storing. Set on both: Hono copies the
+    // context's headers onto the response it returns (all but Content-Type).
+    for (const [name, value] of Object.entries(SSE_HEADERS)) {
+      c.header(name, value)
+      res.headers.set(name, value)
     }
-    let cleanup = release
-    const streams = this.#open
+    return res
+  }
+
+  /** Forwards events until the client leaves, the stream grows old or the server stops. */
+  async #run (stream: SSEStreamingApi, client: string): Promise<void> {
+    const source = this.#source
     let id = 0
-    return new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        const close = (): void => {
-          cleanup()
-          try { controller.close() } catch { /* already closed */ }
-        }
-        const send = (text: string): void => {
-          if ((controller.desiredSize ?? 0) < -MAX_BACKLOG) { close(); return }
-          try { controller.enqueue(encoder.encode(text)) } catch { cleanup() }
-        }
-        const onEvent = (e: CoordinatorEvent): void => {
-          const data = publicEvent(e)
-          send(`event: ${e.type}\nid: ${++id}\ndata: ${JSON.stringify(data)}\n\n`)
-        }
-        // The coordinator closed its store: it is stopping, so are we.
-        const ping = setInterval(() => { if (coordinator.store.db.open) send(': ping\n\n'); else close() }, this.#opts.pingMs)
-        const end = setTimeout(close, this.#opts.maxAgeMs)
-        ping.unref()
-        end.unref()
-        coordinator.on('event', onEvent)
-        cleanup = () => {
-          coordinator.off('event', onEvent)
-          clearInterval(ping)
-          clearTimeout(end)
-          streams.delete(close)
-          release()
-        }
-        streams.add(close)
-        send('retry: 5000\n: connected\n\n')
-      },
-      cancel: () => { cleanup() }
+    await new Promise<void>((resolve) => {
+      let ended = false
+      // However the stream ends, everything is let go exactly once; streamSSE then closes it.
+      const close = (): void => {
+        if (ended) return
+        ended = true
+        source.off('event', onEvent)
+        clearInterval(ping)
+        clearTimeout(end)
+        this.#open.delete(close)
+        this.#perClient.release(client)
+        resolve()
+      }
+      // A write settles once the client has taken its chunk: the unsettled ones are its backlog.
+      let backlog = 0
+      const send = (write: () => Promise<unknown>): void => {
+        if (backlog > MAX_BACKLOG) { close(); return }
+        backlog++
+        write().then(() => { backlog-- }, (err: unknown) => { backlog--; log.error('could not write to an event stream: %e', err) })
+      }
+      const onEvent = (e: CoordinatorEvent): void => {
+        send(async () => stream.writeSSE({ event: e.type, id: String(++id), data: JSON.stringify(publicEvent(e)) }))
+      }
+      // The coordinator closed its store: it is stopping, so are we.
+      const ping = setInterval(() => { if (source.store.open) send(async () => stream.write(': ping\n\n')); else close() }, this.#opts.pingMs)
+      const end = setTimeout(close, this.#opts.maxAgeMs)
+      ping.unref()
+      end.unref()
+      source.on('event', onEvent)
+      stream.onAbort(close)
+      this.#open.add(close)
+      send(async () => stream.write('retry: 5000\n: connected\n\n'))
     })
   }
 

@@ -33,6 +33,7 @@
       }
     } catch (err) {
       // The next event tries again.
+      console.debug('live update failed; the next event retries', err)
     } finally {
       busy = false
     }

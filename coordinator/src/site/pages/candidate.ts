@@ -1,5 +1,5 @@
 import type { Manifest } from '@autoresearch/protocol'
-import type { CandidateDetail, FileDiff, MergeView } from '../data.ts'
+import type { CandidateDetail, FileDiff, MergeView } from '../queries/index.ts'
 import { candidateLink, commitLink, h, num, signed, stateBadge, table, when, who, type Html } from '../html.ts'
 
 function diffBlock (f: FileDiff): Html {

@@ -1,5 +1,5 @@
 import type { Manifest } from '@autoresearch/protocol'
-import type { CandidateSummary, ContributorView, TeamView } from '../data.ts'
+import type { CandidateSummary, ContributorView, TeamView } from '../queries/index.ts'
 import { candidateLink, h, num, signed, stateBadge, table, when, who, type Html } from '../html.ts'
 
 /** Rows shown per table; the CSV exports hold everything. */

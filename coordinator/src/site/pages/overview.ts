@@ -1,19 +1,6 @@
-import type { CauseStatus } from '../../coordinator.ts'
 import { chartSvg } from '../chart.ts'
-import type { ChartView, MergeView, NetworkView } from '../data.ts'
+import type { NetworkView, OverviewView } from '../queries/index.ts'
 import { candidateLink, commitLink, h, num, signed, stateBadge, table, when, who, type Html } from '../html.ts'
-
-export interface OverviewView {
-  status: CauseStatus
-  description: string | null
-  selfReported: boolean
-  /** Total verified gain of the standing merges over the first measured baseline. */
-  totalGain: number | null
-  recentMerges: MergeView[]
-  chart: ChartView
-  network: NetworkView
-  join: string
-}
 
 const NOT_REPORTED = h`<span class="muted">not reported yet</span>`
 

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { clientPrefix, rateLimit } from '../index.ts'
+import { clientPrefix, rateLimit } from './index.ts'
 
 function app (opts: { burst: number, perSecond: number, maxClients?: number }, clock: { t: number }) {
   const a = new Hono()

@@ -1,0 +1,101 @@
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
+import { cors } from 'hono/cors'
+import { etag } from 'hono/etag'
+import { logger } from '@libp2p/logger'
+import { CANDIDATE_STATES } from '../store/index.ts'
+import { candidatesCsv, contributorsCsv, resultsTsv } from './csv.ts'
+import { answerOf, BadRequest, NotFound } from './errors.ts'
+import { joinInfo, oidParam, seqParam } from './params.ts'
+import type { SiteDeps, SiteQueries } from './queries/index.ts'
+import { apiHeaders, NO_STORE, readOnly, send, sendJson } from './respond.ts'
+import { EventStreams, SSE_HEADERS, type EventFeed, type SseOptions } from './sse.ts'
+
+const log = logger('autoresearch:coordinator:site')
+
+const STATES: ReadonlySet<string> = new Set(CANDIDATE_STATES)
+
+export interface ApiOptions {
+  sse: SseOptions
+  /** Who a request comes from, for the per-client cap on live streams. */
+  clientKey: (c: Context) => string
+  /** The rate limit, shared with the pages (one bucket per client for the whole site). */
+  limit?: MiddlewareHandler
+}
+
+/**
+ * The site's JSON, CSV and TSV, and its live event stream, mounted at /api (docs/api.md).
+ * Every answer, errors included, is JSON or the export's own type, never a page.
+ */
+export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opts: ApiOptions): { api: Hono, streams: EventStreams } {
+  const api = new Hono()
+  const streams = new EventStreams(deps, opts.sse)
+  const manifest = deps.manifest
+
+  api.use(apiHeaders())
+  // Before cors, which would answer a preflight OPTIONS with 204: this API allows no method that needs one.
+  api.use(readOnly('this API'))
+  // Public data: any site may read it (no cookies exist), a 429 included.
+  api.use(cors())
+  if (opts.limit !== undefined) api.use(opts.limit)
+
+  // Before etag, which would read this endless body to hash it.
+  api.get('/events', (c) => c.req.method === 'HEAD' ? c.body(null, 200, SSE_HEADERS) : streams.respond(c, opts.clientKey(c)))
+  api.use(etag())
+
+  api.get('/status', (c) => {
+    c.header('Cache-Control', 'no-cache')
+    return c.json(deps.status())
+  })
+  api.get('/overview', (c) => {
+    const v = queries.overview(joinInfo(deps).line)
+    return sendJson(c, { ...v.status, description: v.description, selfReported: v.selfReported, totalGain: v.totalGain, recentMerges: v.recentMerges, chart: v.chart, network: v.network, join: v.join })
+  })
+  api.get('/merges', (c) => sendJson(c, { merges: queries.merges() }))
+  api.get('/candidates', (c) => {
+    const state = c.req.query('state')
+    if (state !== undefined && !STATES.has(state)) throw new BadRequest(`state must be one of ${[...STATES].join(', ')}`)
+    const limit = Math.min(1000, Math.max(1, Number(c.req.query('limit') ?? 1000) || 1000))
+    const before = seqParam(c.req.query('before') ?? '')
+    const rows = [...queries.candidates()].reverse()
+      .filter((r) => (state === undefined || r.state === state) && (before === undefined || r.seq < before))
+    const page = rows.slice(0, limit)
+    const last = page[page.length - 1]
+    const next = rows.length > limit && last !== undefined ? `/api/candidates?${new URLSearchParams({ ...(state === undefined ? {} : { state }), before: String(last.seq), limit: String(limit) }).toString()}` : null
+    return sendJson(c, { candidates: page, next })
+  })
+  api.get('/candidates/:seq', async (c) => {
+    const seq = seqParam(c.req.param('seq'))
+    const detail = seq === undefined ? undefined : await queries.candidate(seq)
+    if (detail === undefined) throw new NotFound(`there is no candidate #${c.req.param('seq')}`)
+    return sendJson(c, detail)
+  })
+  api.get('/commits/:oid', async (c) => {
+    const oid = oidParam(c.req.param('oid'))
+    const found = oid === undefined ? undefined : await queries.commit(oid)
+    if (found === undefined) throw new NotFound(`this coordinator has no commit ${c.req.param('oid')}`)
+    if (found.kind === 'initial') return sendJson(c, { kind: 'initial', commit: oid, publishedAt: found.merge.mergedAt, metric: found.metric, files: found.files })
+    return sendJson(c, { kind: 'candidate', ...(await queries.candidate(found.seq)) })
+  })
+  api.get('/contributors', (c) => sendJson(c, { contributors: queries.contributors(), teams: queries.teams() }))
+  api.get('/queue', (c) => sendJson(c, queries.queue()))
+  api.get('/network', (c) => sendJson(c, queries.network()))
+  api.get('/about', (c) => {
+    const join = joinInfo(deps)
+    return sendJson(c, { cause: manifest.name, causeId: deps.causeId, join: join.line, multiaddrs: join.multiaddrs, verification: manifest.verification, editable: manifest.editable, metric: manifest.metric })
+  })
+
+  // Exports.
+  const download = (c: Context, body: string, type: string, name: string): Response => send(c, body, type, { headers: { 'Content-Disposition': `attachment; filename="${name}"` } })
+  api.get('/contributors.csv', (c) => download(c, contributorsCsv(queries.contributors()), 'text/csv; charset=utf-8; header=present', `${manifest.name}-contributors.csv`))
+  api.get('/candidates.csv', (c) => download(c, candidatesCsv(queries.candidates()), 'text/csv; charset=utf-8; header=present', `${manifest.name}-candidates.csv`))
+  api.get('/results.tsv', (c) => download(c, resultsTsv(queries.merges(), deps.status().baselineMetric), 'text/tab-separated-values; charset=utf-8', 'results.tsv'))
+
+  // Mounted with app.route(), a sub-app's notFound is never called: this catch-all is the API's.
+  api.all('*', (c) => { throw new NotFound(`no route for ${c.req.path}`) })
+  api.onError((err, c) => {
+    const a = answerOf(err)
+    if (a.status >= 500) log.error('%s %s failed: %e', c.req.method, c.req.path, err)
+    return c.json({ error: { name: a.name, message: a.message } }, a.status, { ...a.headers, 'Cache-Control': NO_STORE })
+  })
+  return { api, streams }
+}

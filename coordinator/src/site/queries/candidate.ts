@@ -1,0 +1,72 @@
+import type { Hardware, Trial } from '@autoresearch/protocol'
+import type { PairedTest } from '../../stats.ts'
+import type { CandidateRow, CandidateState } from '../../store/index.ts'
+import { extrasOf, summaryOf, type CandidateSummary } from './candidates.ts'
+import type { SiteDeps } from './deps.ts'
+import type { CommitFiles, FileDiff } from './files.ts'
+import type { MergeView } from './merges.ts'
+
+export interface AttestationView { verifier: string, round: number, receivedAt: number, hardware: Hardware | null, trials: number }
+
+export interface CandidateDetail extends CandidateSummary {
+  tree: string
+  /** The hardware the worker said it ran on, if it said. */
+  workerHardware: Hardware | null
+  seeds: number[]
+  rounds: number
+  trials: Array<Trial & { verifier: string }>
+  test: PairedTest | null
+  disagreeing: string[]
+  attestations: AttestationView[]
+  rebasedFrom: number | null
+  rebasedAs: number[]
+  merge: { seq: number, mergedAt: number, revertedAt: number | null } | null
+  /** Null while the diff is not public (see diffHidden). */
+  diff: FileDiff[] | null
+  diffHidden: string | null
+}
+
+/** Candidates whose diff is public: verification has decided them. Pending, stale and rebased ones are not. */
+const DECIDED: ReadonlySet<CandidateState> = new Set(['merged', 'rejected', 'reverted'])
+
+/**
+ * The coordinator gives a pending candidate's objects only to verifiers (so nobody can
+ * copy a change and claim a variant of it first); the site keeps the same rule.
+ */
+function diffHidden (c: CandidateRow, rebases: Array<{ seq: number, state: CandidateState }>): string | null {
+  if (c.state === 'rebased') {
+    return rebases.some((f) => f.seq > c.seq && !DECIDED.has(f.state) && f.state !== 'stale' && f.state !== 'rebased')
+      ? 'Its rebase is still being verified; the change is published once verification decides.'
+      : null
+  }
+  if (c.state === 'stale') return 'The change could not be carried onto the new best; it stays private so its author can redo it.'
+  if (!DECIDED.has(c.state)) return 'The change is published once verification decides.'
+  return null
+}
+
+/** A candidate with its trials, attestations and (once decided) its diff; undefined if unknown. */
+export async function candidate (deps: Pick<SiteDeps, 'store'>, files: Pick<CommitFiles, 'diff'>, merges: MergeView[], seq: number): Promise<CandidateDetail | undefined> {
+  const c = deps.store.candidate(seq)
+  if (c === undefined) return undefined
+  const v = c.verdict
+  const attestations = deps.store.attestationsFor(seq)
+  const rebases = deps.store.views.rebasesOf(c.origin_seq ?? c.seq)
+  const merge = merges.findLast((m) => m.kind === 'merge' && m.candidateSeq === seq)
+  const hidden = diffHidden(c, rebases)
+  return {
+    ...summaryOf(c, attestations.length > 0 ? Math.max(...attestations.map((a) => a.received_at)) : null),
+    tree: c.tree_oid,
+    workerHardware: extrasOf(c.submission.body).hardware,
+    seeds: c.seeds.flat(),
+    rounds: c.rounds,
+    trials: v?.trials ?? attestations.flatMap((a) => a.body.trials.map((t) => ({ ...t, verifier: a.verifier }))),
+    test: v?.test ?? null,
+    disagreeing: v?.disagreeing ?? [],
+    attestations: attestations.map((a) => ({ verifier: a.verifier, round: a.round, receivedAt: a.received_at, hardware: a.body.hardware, trials: a.body.trials.length })),
+    rebasedFrom: c.origin_seq,
+    rebasedAs: c.state === 'rebased' ? rebases.filter((f) => f.seq > c.seq).map((f) => f.seq) : [],
+    merge: merge === undefined ? null : { seq: merge.seq, mergedAt: merge.mergedAt, revertedAt: merge.revertedAt },
+    diff: hidden === null ? await files.diff(c.parent_oid, c.commit_oid) : null,
+    diffHidden: hidden
+  }
+}

@@ -1,0 +1,62 @@
+import { logger } from '@libp2p/logger'
+import { changedPaths, commitTree, flattenTree, readFileAt } from '@autoresearch/protocol'
+import { lineDiff, type LineDiff } from '../diff.ts'
+
+const log = logger('autoresearch:coordinator:site')
+
+export interface FileDiff { path: string, change: string, binary: boolean, unavailable: boolean, diff: LineDiff | null }
+
+const MAX_DIFFS = 200
+
+/** Reads a commit's changes and files from the coordinator's repository; diffs are kept, as commits never change. */
+export class CommitFiles {
+  readonly #gitdir: string
+  readonly #diffs = new Map<string, FileDiff[]>()
+
+  constructor (gitdir: string) {
+    this.#gitdir = gitdir
+  }
+
+  /** Every file `commit` changed against `parent`, with a bounded line diff of each text file. */
+  async diff (parent: string, commit: string): Promise<FileDiff[]> {
+    const key = `${parent}..${commit}`
+    const hit = this.#diffs.get(key)
+    if (hit !== undefined) return hit
+    const files = await this.#read(parent, commit)
+    if (this.#diffs.size >= MAX_DIFFS) {
+      const oldest = this.#diffs.keys().next()
+      if (oldest.done !== true) this.#diffs.delete(oldest.value)
+    }
+    this.#diffs.set(key, files)
+    return files
+  }
+
+  async #read (parent: string, commit: string): Promise<FileDiff[]> {
+    const gitdir = this.#gitdir
+    try {
+      const files: FileDiff[] = []
+      for (const { path, change } of await changedPaths(gitdir, parent, commit)) {
+        const before = change === 'added' ? '' : await readFileAt(gitdir, parent, path)
+        const after = change === 'deleted' ? '' : await readFileAt(gitdir, commit, path)
+        const binary = (before ?? '').includes('\u0000') || (after ?? '').includes('\u0000')
+        const unavailable = before === undefined || after === undefined
+        files.push({ path, change, binary, unavailable, diff: binary || unavailable ? null : lineDiff(before, after) })
+      }
+      return files
+    } catch (err) {
+      // The page says the objects are missing rather than failing.
+      log.error('could not diff %s..%s: %e', parent, commit, err)
+      return [{ path: '(all files)', change: 'modified', binary: false, unavailable: true, diff: null }]
+    }
+  }
+
+  /** The paths in `commit`'s tree, sorted; none when its objects cannot be read. */
+  async paths (commit: string): Promise<string[]> {
+    try {
+      return [...(await flattenTree(this.#gitdir, (await commitTree(this.#gitdir, commit)).tree)).keys()].sort()
+    } catch (err) {
+      log.error('could not list the files of %s: %e', commit, err)
+      return []
+    }
+  }
+}

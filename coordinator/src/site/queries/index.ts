@@ -1,0 +1,66 @@
+import { candidate, type CandidateDetail } from './candidate.ts'
+import { candidates, type CandidateSummary } from './candidates.ts'
+import { ViewCache } from './cache.ts'
+import { contributors, teams, type ContributorView, type TeamView } from './contributors.ts'
+import type { SiteDeps } from './deps.ts'
+import { CommitFiles } from './files.ts'
+import { merges, type MergeView } from './merges.ts'
+import { network, type NetworkView } from './network.ts'
+import { chart, overview, type ChartView, type OverviewView } from './overview.ts'
+import { queue, type QueueView } from './queue.ts'
+
+export type { AttestationView, CandidateDetail } from './candidate.ts'
+export type { CandidateSummary } from './candidates.ts'
+export type { ContributorView, TeamView } from './contributors.ts'
+export type { SiteDeps, SiteStore } from './deps.ts'
+export type { FileDiff } from './files.ts'
+export type { MergeView } from './merges.ts'
+export type { NetworkView } from './network.ts'
+export type { ChartView, OverviewView } from './overview.ts'
+export type { QueueView } from './queue.ts'
+
+/** What a commit page shows: a candidate's commit, or the cause's initial one. */
+export type CommitView = { kind: 'candidate', seq: number } | { kind: 'initial', merge: MergeView, metric: number | null, files: string[] }
+
+/**
+ * The site's views of the store: plain JSON-able objects, the same for the HTML pages
+ * and the `/api/…` routes, each memoised until the database changes. Reads only
+ * (credits() may add an empty identity row for a verifier it has not seen, which
+ * changes nothing observable).
+ */
+export class SiteQueries {
+  readonly #deps: SiteDeps
+  readonly #cache: ViewCache
+  readonly #files: CommitFiles
+
+  constructor (deps: SiteDeps) {
+    this.#deps = deps
+    this.#cache = new ViewCache(() => deps.store.views.version())
+    this.#files = new CommitFiles(deps.paths.gitdir)
+  }
+
+  candidates (): CandidateSummary[] { return this.#cache.get('candidates', () => candidates(this.#deps)) }
+  merges (): MergeView[] { return this.#cache.get('merges', () => merges(this.#deps)) }
+  chart (): ChartView { return this.#cache.get('chart', () => chart(this.candidates(), this.merges(), this.#deps.status().baselineMetric)) }
+  network (): NetworkView { return this.#cache.get('network', () => network(this.#deps)) }
+  contributors (): ContributorView[] { return this.#cache.get('contributors', () => contributors(this.#deps)) }
+  teams (): TeamView[] | null { return this.#cache.get('teams', () => teams(this.contributors())) }
+  queue (): QueueView { return this.#cache.get('queue', () => queue(this.#deps.manifest, this.candidates())) }
+
+  overview (join: string): OverviewView {
+    return this.#cache.get('overview', () => overview(this.#deps, { merges: this.merges(), chart: this.chart(), network: this.network(), join }))
+  }
+
+  async candidate (seq: number): Promise<CandidateDetail | undefined> {
+    return candidate(this.#deps, this.#files, this.merges(), seq)
+  }
+
+  /** The initial commit, or a commit some candidate made; undefined if this coordinator never published or received it. */
+  async commit (oid: string): Promise<CommitView | undefined> {
+    const c = this.#deps.store.candidateByCommit(oid)
+    if (c !== undefined) return { kind: 'candidate', seq: c.seq }
+    const merge = this.merges().find((m) => m.commit === oid && m.kind === 'initial')
+    if (merge === undefined) return undefined
+    return { kind: 'initial', merge, metric: this.#deps.status().baselineMetric, files: await this.#files.paths(oid) }
+  }
+}

@@ -1,0 +1,54 @@
+import { improvement } from '@autoresearch/protocol'
+import type { CauseStatus } from '../../coordinator.ts'
+import type { CandidateState } from '../../store/index.ts'
+import type { CandidateSummary } from './candidates.ts'
+import type { SiteDeps } from './deps.ts'
+import type { MergeView } from './merges.ts'
+import type { NetworkView } from './network.ts'
+
+export interface ChartView {
+  points: Array<{ seq: number, time: number, metric: number, state: CandidateState }>
+  best: Array<{ time: number, metric: number, commit: string }>
+}
+
+export interface OverviewView {
+  status: CauseStatus
+  description: string | null
+  selfReported: boolean
+  /** Total verified gain of the standing merges over the first measured baseline. */
+  totalGain: number | null
+  recentMerges: MergeView[]
+  chart: ChartView
+  network: NetworkView
+  join: string
+}
+
+/** Every verified candidate as a point, and the best as a step line over time. */
+export function chart (candidates: CandidateSummary[], merges: MergeView[], initial: number | null): ChartView {
+  const points = candidates.flatMap((c) => c.verifiedMetric === null ? [] : [{ seq: c.seq, time: c.verifiedAt ?? c.receivedAt, metric: c.verifiedMetric, state: c.state }])
+  const known = new Map<string, number>()
+  const best = merges.flatMap((m) => {
+    // A revert row names a commit that was the best before; the initial one has the first baseline measurement.
+    const metric = m.kind === 'initial' ? initial : m.metric ?? known.get(m.commit) ?? null
+    if (metric === null) return []
+    known.set(m.commit, metric)
+    return [{ time: m.mergedAt, metric, commit: m.commit }]
+  })
+  return { points, best }
+}
+
+/** The front page: the best so far, the latest merges, the chart and who takes part. */
+export function overview (deps: Pick<SiteDeps, 'manifest' | 'status'>, parts: { merges: MergeView[], chart: ChartView, network: NetworkView, join: string }): OverviewView {
+  const status = deps.status()
+  const bestMetric = status.best.metric
+  return {
+    status,
+    description: deps.manifest.description ?? null,
+    selfReported: deps.manifest.evaluate === undefined,
+    totalGain: status.baselineMetric !== null && bestMetric !== null ? improvement(deps.manifest, status.baselineMetric, bestMetric) : null,
+    recentMerges: parts.merges.filter((m) => m.kind === 'merge').reverse().slice(0, 10),
+    chart: parts.chart,
+    network: parts.network,
+    join: parts.join
+  }
+}
