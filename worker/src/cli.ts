@@ -2,13 +2,16 @@ import '@autoresearch/protocol'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import { selectBackend, type SandboxKind } from '@autoresearch/runner'
-import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity, retryWithBackoff } from '@autoresearch/protocol'
+import { logger } from '@libp2p/logger'
+import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity, retryWithBackoff, UsageError } from '@autoresearch/protocol'
 import { commandAgent } from './agents/command.ts'
 import { openaiAgent } from './agents/openai.ts'
 import { searchAgent } from './agents/search.ts'
 import type { Agent } from './agents/types.ts'
 import { StatusLine } from './status-line.ts'
 import { Worker, type WorkerEvent } from './worker.ts'
+
+const log = logger('autoresearch:worker:cli')
 
 const fmt = (x: number | null): string => (x === null ? 'n/a' : x.toPrecision(6))
 
@@ -39,17 +42,17 @@ function makeAgent (opts: AgentFlags): Agent | undefined {
   switch (opts.agent) {
     case 'search': return undefined
     case 'openai':
-      if (opts.model === undefined) throw new Error('--agent openai needs --model (or OPENAI_MODEL)')
+      if (opts.model === undefined) throw new UsageError('--agent openai needs --model (or OPENAI_MODEL)')
       return openaiAgent({ baseUrl: opts.baseUrl, model: opts.model, apiKey: process.env[opts.apiKeyEnv], timeoutMs, onRetry: (e) => { console.error(`agent answer refused: ${e}`) } })
     case 'command':
-      if (opts.agentCommand === undefined) throw new Error('--agent command needs --agent-command "<cli agent>"')
-      if (opts.agentSandbox !== undefined && opts.agentSandbox !== 'bwrap' && opts.agentSandbox !== 'none') throw new Error(`--agent-sandbox is bwrap or none, not "${opts.agentSandbox}"`)
+      if (opts.agentCommand === undefined) throw new UsageError('--agent command needs --agent-command "<cli agent>"')
+      if (opts.agentSandbox !== undefined && opts.agentSandbox !== 'bwrap' && opts.agentSandbox !== 'none') throw new UsageError(`--agent-sandbox is bwrap or none, not "${opts.agentSandbox}"`)
       return commandAgent({
         command: opts.agentCommand, timeoutMs, passEnv: opts.agentEnv, expose: opts.agentExpose, sandbox: opts.agentSandbox,
         warn: (m) => { console.error(`WARNING: ${m}`) },
         onReverted: (paths) => { console.error(`agent changed protected files, reverted: ${paths.join(', ')}`) }
       })
-    default: throw new Error(`unknown agent "${opts.agent}"; available: search, openai, command`)
+    default: throw new UsageError(`unknown agent "${opts.agent}"; available: search, openai, command`)
   }
 }
 
@@ -100,9 +103,10 @@ const program = new Command('autoresearch-worker')
       else console.log(line)
     })
     console.error(`hardware: ${hardware.class}${gpus.length === 0 ? ' (no NVIDIA GPU found; experiments run on the CPU)' : ''}`)
-    const causeInfo = await client.info({ signal: AbortSignal.timeout(30_000) }).catch(() => undefined)
+    // Only to refuse early on a GPU cause; the loop asks again (and retries) when it starts.
+    const causeInfo = await client.info({ signal: AbortSignal.timeout(30_000) }).catch((err: unknown) => { log.error('no cause info yet: %e', err); return undefined })
     if (causeInfo?.manifest.requires.gpu === true && gpus.length === 0) {
-      throw new Error(`the cause ${causeInfo.causeId} needs an NVIDIA GPU and nvidia-smi found none${opts.gpu === undefined ? '' : ` (with --gpu ${opts.gpu})`}; join a CPU cause instead, or check the driver with nvidia-smi`)
+      throw new UsageError(`the cause ${causeInfo.causeId} needs an NVIDIA GPU and nvidia-smi found none${opts.gpu === undefined ? '' : ` (with --gpu ${opts.gpu})`}; join a CPU cause instead, or check the driver with nvidia-smi`)
     }
     console.error(`worker ${identity.publicKey.slice(0, 16)}… on ${opts.coordinator}; results in ${worker.results.path}`)
     const limit = opts.once === true ? 1 : opts.maxExperiments === undefined ? undefined : Number(opts.maxExperiments)

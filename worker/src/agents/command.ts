@@ -1,15 +1,20 @@
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, isAbsolute, join, relative, resolve, sep } from 'node:path'
+import { logger } from '@libp2p/logger'
+import { isEditable } from '@autoresearch/protocol'
 import { noneBackend, selectBackend, type SandboxBackend } from '@autoresearch/runner'
+import { AgentCommandError } from '../errors.ts'
 import { buildPrompt } from './edits.ts'
 import type { Agent, AgentContext, Proposal } from './types.ts'
+
+const log = logger('autoresearch:worker:command-agent')
 
 export interface CommandAgentOptions {
   /** Shell command of a CLI coding agent, e.g. `claude -p`, `codex exec`, `opencode run`, or a script. */
   command: string
   timeoutMs?: number
-  /** Called with the paths the agent changed outside the editable files (those changes are dropped). */
+  /** Called with the paths the agent changed outside the editable paths (those changes are dropped). */
   onReverted?: (paths: string[]) => void
   /** Variables of the volunteer's environment the agent gets (its API key, base URL); no other one passes. */
   passEnv?: string[]
@@ -42,7 +47,14 @@ export function programPaths (command: string, path = process.env.PATH ?? ''): s
   const word = command.trim().split(/\s+/)[0] ?? ''
   if (word === '') return []
   const candidates = word.includes('/') ? [resolve(word)] : path.split(delimiter).filter((d) => isAbsolute(d)).map((d) => join(d, word))
-  const found = candidates.find((p) => { try { return fs.statSync(p).isFile() } catch { return false } })
+  const found = candidates.find((p) => {
+    try {
+      return fs.statSync(p).isFile()
+    } catch (err) {
+      log('agent program not at %s: %e', p, err)
+      return false
+    }
+  })
   if (found === undefined) return []
   const real = fs.realpathSync(found)
   return real === found ? [found] : [found, real]
@@ -59,7 +71,8 @@ function sandboxFor (opts: CommandAgentOptions): SandboxBackend {
     return selectBackend({ sandbox: 'bwrap', expose: [...programPaths(opts.command), ...(opts.expose ?? [])] })
   } catch (err) {
     if (opts.sandbox === 'bwrap') throw err
-    return fallback((err as Error).message.split('. ')[0] ?? 'unavailable')
+    log.error('no bubblewrap for the command agent: %e', err)
+    return fallback((err instanceof Error ? err.message : String(err)).split('. ')[0] ?? 'unavailable')
   }
 }
 
@@ -84,7 +97,8 @@ function regularFiles (dir: string): Map<string, number> {
 /**
  * Runs a CLI coding agent in a fresh work tree of the local best. The prompt is the
  * last argument, on stdin and in AUTORESEARCH_PROMPT_FILE. Only changes to editable
- * files become the proposal; anything else it touched is reported and dropped.
+ * paths become the proposal (new files under an editable directory included); anything
+ * else it touched is reported and dropped.
  * The prompt carries the cause's own text, which may tell the agent to do anything, so
  * the agent runs in bubblewrap (network shared, for a hosted model) seeing only its work
  * tree, a scratch HOME and the system: not the volunteer's home, identity key or other
@@ -97,7 +111,7 @@ export function commandAgent (opts: CommandAgentOptions): Agent {
     name: 'command',
     async propose (ctx: AgentContext): Promise<Proposal | null> {
       const root = fs.mkdtempSync(join(tmpdir(), 'autoresearch-agent-'))
-      const [work, home, tmp, promptDir] = ['work', 'home', 'tmp', 'prompt'].map((d) => join(root, d)) as [string, string, string, string]
+      const [work, home, tmp, promptDir] = [join(root, 'work'), join(root, 'home'), join(root, 'tmp'), join(root, 'prompt')]
       try {
         for (const d of [work, home, tmp, promptDir]) fs.mkdirSync(d)
         await ctx.checkout(work)
@@ -116,24 +130,24 @@ export function commandAgent (opts: CommandAgentOptions): Agent {
           cwd: work, env, timeoutMs, writable: [work, home, tmp], readOnly: [promptDir], maxOutputBytes: 64 * 1024, network: true, devices: [], signal: ctx.signal
         })
         const tail = outcome.output.slice(-500)
-        if (outcome.aborted || ctx.signal?.aborted === true) throw new Error('aborted')
-        if (outcome.sandboxError !== undefined) throw new Error(`the agent's sandbox could not start: ${outcome.sandboxError}`)
-        if (outcome.timedOut) throw new Error(`agent command ran past ${timeoutMs / 1000} s: ${tail}`)
-        if (outcome.signal !== null || outcome.exitCode !== 0) throw new Error(`agent command exited ${outcome.signal ?? outcome.exitCode}: ${tail}`)
+        if (outcome.aborted || ctx.signal?.aborted === true) throw new AgentCommandError('aborted')
+        if (outcome.sandboxError !== undefined) throw new AgentCommandError(`the agent's sandbox could not start: ${outcome.sandboxError}`)
+        if (outcome.timedOut) throw new AgentCommandError(`agent command ran past ${timeoutMs / 1000} s: ${tail}`)
+        if (outcome.signal !== null || outcome.exitCode !== 0) throw new AgentCommandError(`agent command exited ${outcome.signal ?? outcome.exitCode}: ${tail}`)
 
         const after = regularFiles(work)
         const changed = new Set([...before.keys()].filter((p) => !after.has(p)))
         for (const [p, size] of after) {
           if (size < 0 || before.get(p) !== size || contents.get(p) !== fs.readFileSync(join(work, p), 'utf8')) changed.add(p)
         }
-        const editable = new Set(ctx.manifest.editable)
+        const editable = (p: string): boolean => isEditable(ctx.manifest, p)
         const maxBytes = ctx.manifest.limits.maxFileBytes
         // A deleted, linked or oversized editable file is not a proposal the worker can commit.
         const usable = (p: string): boolean => { const size = after.get(p); return size !== undefined && size >= 0 && size <= maxBytes }
-        const reverted = [...changed].filter((p) => !editable.has(p) || !usable(p))
+        const reverted = [...changed].filter((p) => !editable(p) || !usable(p))
         if (reverted.length > 0) opts.onReverted?.(reverted.sort())
         const edits: Record<string, string> = {}
-        for (const p of changed) if (editable.has(p) && usable(p)) edits[p] = fs.readFileSync(join(work, p), 'utf8')
+        for (const p of changed) if (editable(p) && usable(p)) edits[p] = fs.readFileSync(join(work, p), 'utf8')
         if (Object.keys(edits).length === 0) return null
         const description = outcome.output.match(/^DESCRIPTION:\s*(.+)$/m)?.[1]?.trim().slice(0, 300) ?? `${opts.command.split(' ')[0]} edited ${Object.keys(edits).join(', ')}`
         return { edits, description }

@@ -1,3 +1,5 @@
+import { EditFormatError } from '../errors.ts'
+
 /**
  * The strict edit format agents must answer in: one DESCRIPTION line, then any number
  * of search/replace blocks, each naming its file on the line before it.
@@ -20,9 +22,6 @@ DESCRIPTION: <one line saying what you changed and why>
 >>>>>>> REPLACE
 (repeat the path + block for further edits; SEARCH text must match the file exactly once)`
 
-export class EditFormatError extends Error {
-  override name = 'EditFormatError'
-}
 
 export interface EditBlock { path: string, search: string, replace: string }
 
@@ -32,7 +31,7 @@ export function parseEdits (reply: string): { description: string, blocks: EditB
   const text = reply.replace(/\r\n/g, '\n').replace(/^```[a-z]*\n|```$/gm, '')
   const description = text.match(/^DESCRIPTION:\s*(.+)$/m)?.[1]?.trim()
   if (description === undefined || description === '') throw new EditFormatError('the reply has no "DESCRIPTION: ..." line')
-  const blocks = [...text.matchAll(BLOCK)].map((m) => ({ path: (m[1] as string).trim().replace(/^[`*]+|[`*:]+$/g, ''), search: m[2] as string, replace: m[3] as string }))
+  const blocks = [...text.matchAll(BLOCK)].map(([, path = '', search = '', replace = '']) => ({ path: path.trim().replace(/^[`*]+|[`*:]+$/g, ''), search, replace }))
   if (blocks.length === 0) throw new EditFormatError('the reply has no SEARCH/REPLACE block')
   return { description: description.slice(0, 300), blocks }
 }

@@ -1,5 +1,7 @@
+import { logger } from '@libp2p/logger'
 import { z } from 'zod'
-import { applyEdits, buildPrompt, EDIT_FORMAT, EditFormatError, parseEdits } from './edits.ts'
+import { AgentRequestError, EditFormatError } from '../errors.ts'
+import { applyEdits, buildPrompt, EDIT_FORMAT, parseEdits } from './edits.ts'
 import type { Agent, AgentContext, Proposal } from './types.ts'
 
 export interface OpenAIAgentOptions {
@@ -15,13 +17,12 @@ export interface OpenAIAgentOptions {
   onRetry?: (error: string) => void
 }
 
+const log = logger('autoresearch:worker:openai-agent')
+
 const ChatReply = z.object({
   choices: z.array(z.object({ message: z.object({ content: z.string().nullable() }) })).min(1)
 })
 
-export class AgentRequestError extends Error {
-  override name = 'AgentRequestError'
-}
 
 /** Asks any OpenAI-compatible chat endpoint for an edit in the strict search/replace format. */
 export function openaiAgent (opts: OpenAIAgentOptions): Agent {
@@ -41,6 +42,7 @@ export function openaiAgent (opts: OpenAIAgentOptions): Agent {
           return { edits: applyEdits(ctx.files, blocks), description }
         } catch (err) {
           if (!(err instanceof EditFormatError)) throw err
+          log('answer refused (attempt %d of %d): %s', attempt, attempts, err.message)
           opts.onRetry?.(err.message)
           messages.push({ role: 'assistant', content }, { role: 'user', content: `That answer could not be used: ${err.message}. ${EDIT_FORMAT}` })
         }
@@ -57,14 +59,14 @@ async function chat (url: string, opts: OpenAIAgentOptions, messages: unknown[],
     headers: { 'content-type': 'application/json', ...(opts.apiKey === undefined ? {} : { authorization: `Bearer ${opts.apiKey}` }) },
     body: JSON.stringify({ model: opts.model, messages, max_tokens: opts.maxTokens ?? 2048, temperature: 0.7 }),
     signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout])
-  }).catch((err: Error) => { throw new AgentRequestError(`cannot reach ${url}: ${err.message}`) })
+  }).catch((err: unknown) => { throw new AgentRequestError(`cannot reach ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }) })
   const text = await res.text()
   if (!res.ok) throw new AgentRequestError(`${url} answered ${res.status}: ${text.slice(0, 300)}`)
   let parsed: z.infer<typeof ChatReply>
   try {
     parsed = ChatReply.parse(JSON.parse(text))
-  } catch {
-    throw new AgentRequestError(`${url} did not answer like an OpenAI chat completion: ${text.slice(0, 200)}`)
+  } catch (err) {
+    throw new AgentRequestError(`${url} did not answer like an OpenAI chat completion: ${text.slice(0, 200)}`, { cause: err })
   }
   return parsed.choices[0]?.message.content ?? ''
 }

@@ -31,16 +31,20 @@ export function searchAgent (opts: { seed?: number } = {}): Agent {
   return {
     name: 'search',
     async propose (ctx: AgentContext): Promise<Proposal | null> {
-      const sites: Array<{ path: string, line: number, match: RegExpMatchArray }> = []
+      const sites: Array<{ path: string, lines: string[], line: number, name: string, eq: string, literal: string, rest: string }> = []
       for (const [path, text] of Object.entries(ctx.files)) {
-        text.split('\n').forEach((line, i) => {
-          const match = line.match(CONSTANT)
-          if (match !== null) sites.push({ path, line: i, match })
+        const lines = text.split('\n')
+        lines.forEach((line, i) => {
+          // Every group of CONSTANT takes part in any match: none is ever undefined.
+          const [, name = '', eq = '', literal = '', rest = ''] = line.match(CONSTANT) ?? []
+          if (name !== '') sites.push({ path, lines, line: i, name, eq, literal, rest })
         })
       }
+      // No draw when there is nothing to tune: the seed's sequence stays the same.
       if (sites.length === 0) return null
-      const site = sites[Math.floor(random() * sites.length)] as (typeof sites)[number]
-      const [, name, eq, literal, rest] = site.match as unknown as [string, string, string, string, string]
+      const site = sites[Math.floor(random() * sites.length)]
+      if (site === undefined) return null
+      const { name, eq, literal, rest } = site
       const old = Number(literal)
       const isInt = !/[.eE]/.test(literal)
       let value: number
@@ -50,11 +54,11 @@ export function searchAgent (opts: { seed?: number } = {}): Agent {
         if (old > 0 && value < 1) value = 1
       } else {
         const factors = [0.5, 0.7, 0.85, 1.2, 1.5, 2]
-        value = old === 0 ? 0.01 * (random() < 0.5 ? 1 : -1) : old * (factors[Math.floor(random() * factors.length)] as number)
+        value = old === 0 ? 0.01 * (random() < 0.5 ? 1 : -1) : old * (factors[Math.floor(random() * factors.length)] ?? 1)
       }
       const replacement = formatLike(literal, value)
       if (replacement === literal) return null
-      const lines = (ctx.files[site.path] as string).split('\n')
+      const lines = [...site.lines]
       lines[site.line] = `${name}${eq}${replacement}${rest}`
       return { edits: { [site.path]: lines.join('\n') }, description: `${name} ${literal} -> ${replacement}` }
     }

@@ -1,9 +1,6 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseManifest } from '@autoresearch/protocol'
-import { ResultsLog, searchAgent } from '../src/index.ts'
+import { searchAgent } from './search.ts'
 
 const manifest = parseManifest({ name: 't', editable: ['train.py'], train: { command: ['python3', 'train.py'] }, evaluate: { command: ['python3', 'evaluate.py'] }, metric: { name: 'loss', direction: 'minimize' }, verification: { minImprovement: 0.01 } })
 const checkout = async (): Promise<void> => {}
@@ -38,16 +35,5 @@ describe('search agent', () => {
 
   it('proposes nothing when there is nothing to tune', async () => {
     expect(await searchAgent({ seed: 1 }).propose({ manifest, program: '', files: { 'train.py': 'print(1)\n' }, recent: [], checkout })).toBeNull()
-  })
-})
-
-describe('results.tsv', () => {
-  it('writes autoresearch columns and reads them back', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'ar-results-')), 'results.tsv')
-    const log = new ResultsLog(path)
-    log.append({ commit: 'a1b2c3d4e5f6', metric: 0.123456789, memoryGb: 0.04, status: 'keep', description: 'baseline' })
-    log.append({ commit: 'b1b2c3d4e5f6', metric: 99, memoryGb: 0, status: 'crash', description: 'tabs\tand\nnewlines' })
-    expect(readFileSync(path, 'utf8')).toBe('commit\tmetric\tmemory_gb\tstatus\tdescription\na1b2c3d\t0.123457\t0.0\tkeep\tbaseline\nb1b2c3d\t0.000000\t0.0\tcrash\ttabs and newlines\n')
-    expect(new ResultsLog(path).read().map((r) => r.status)).toEqual(['keep', 'crash'])
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { applyEdits, parseEdits } from '../src/index.ts'
+import { applyEdits, buildPrompt, parseEdits } from './edits.ts'
 
 const files = { 'train.py': 'A = 1\nB = 2\nB = 2\n' }
 const reply = (path: string, search: string, replace: string): string => `DESCRIPTION: try it\n${path}\n<<<<<<< SEARCH\n${search}\n=======\n${replace}\n>>>>>>> REPLACE\n`
@@ -20,5 +20,14 @@ describe('search/replace edits', () => {
     ['a no-op', reply('train.py', 'A = 1', 'A = 1'), /change nothing/]
   ])('refuses %s with a reason the model can act on', (_, text, message) => {
     expect(() => { const { blocks } = parseEdits(text); applyEdits(files, blocks) }).toThrow(message)
+  })
+
+  it('applies blocks to any file it was given under an editable directory, and the prompt lists them', () => {
+    const given = { 'src/model.py': 'WIDTH = 8\n', 'src/layers/attn.py': 'HEADS = 2\n' }
+    const { blocks } = parseEdits(reply('src/layers/attn.py', 'HEADS = 2', 'HEADS = 4'))
+    expect(applyEdits(given, blocks)).toEqual({ 'src/layers/attn.py': 'HEADS = 4\n' })
+    const prompt = buildPrompt({ program: 'p', manifest: { metric: { name: 'loss', direction: 'minimize' }, editable: ['src/'] }, files: given, recent: [] })
+    expect(prompt).toContain('You may edit only: src/.')
+    expect(prompt).toContain('--- src/layers/attn.py ---\nHEADS = 2')
   })
 })

@@ -1,0 +1,13 @@
+import { AutoresearchError } from '@autoresearch/protocol'
+
+// The worker's own conditions: local ones, never sent to a peer (they join the one
+// hierarchy of protocol/src/errors.ts, matched by `.name`).
+
+/** The network best fails on this machine (a broken environment here, or a cause that no longer runs): the loop cannot build on it. */
+export class BestUnrunnableError extends AutoresearchError { override name = 'BestUnrunnableError' }
+/** A command agent that did not finish: stopped, no sandbox, ran past its time, or exited non-zero. */
+export class AgentCommandError extends AutoresearchError { override name = 'AgentCommandError' }
+/** An OpenAI-compatible endpoint that could not be reached or did not answer like one. */
+export class AgentRequestError extends AutoresearchError { override name = 'AgentRequestError' }
+/** A model's answer that is not a usable edit (malformed, a protected file, text that does not match). */
+export class EditFormatError extends AutoresearchError { override name = 'EditFormatError' }

@@ -1,0 +1,23 @@
+import type { AnnouncementBody, CandidateStatusReply, ReceiptBody } from '@autoresearch/protocol'
+import type { ResultRow } from './results.ts'
+
+export type WorkerPhase = 'syncing' | 'measuring' | 'proposing' | 'training' | 'confirming' | 'submitting'
+
+export type WorkerEvent =
+  | { type: 'best', commit: string, networkMetric: number | null, localMetric: number, noise: number | null }
+  | { type: 'phase', phase: WorkerPhase, n: number }
+  | { type: 'resumed', experiments: number, base: string, local: string }
+  | { type: 'rebased-local', commit: string, metric: number }
+  | { type: 'experiment', n: number, row: ResultRow, localBest: number, logTail?: string }
+  | { type: 'confirm', commit: string, baseline: number | null, candidate: number | null, passed: boolean }
+  | { type: 'submitted', receipt: ReceiptBody, claimedMetric: number }
+  | { type: 'submit-failed', error: string, message: string, willRetry: boolean }
+  | { type: 'no-proposal', n: number }
+  | { type: 'agent-error', n: number, error: string, message: string }
+  | { type: 'verdict', status: CandidateStatusReply }
+  | { type: 'announcement', body: AnnouncementBody }
+
+/** An error's name and message for an event, whatever was thrown. */
+export function describeError (err: unknown): { error: string, message: string } {
+  return err instanceof Error ? { error: err.name, message: err.message } : { error: 'Error', message: String(err) }
+}

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest'
+import { Identity, type AnnouncementBody } from '@autoresearch/protocol'
+import { readAnnouncement } from './announcements.ts'
+
+const coordinator = Identity.generate()
+const info = { causeId: 'c'.repeat(64), coordinatorKey: coordinator.publicKey }
+const body: AnnouncementBody = { type: 'announcement', causeId: info.causeId, best: { commit: 'a'.repeat(40), metric: 0.5, seq: 1 }, kind: 'merge', time: Date.now() }
+const bytes = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+
+describe('announcements', () => {
+  it('reads one the cause\'s coordinator signed', () => {
+    expect(readAnnouncement(info, bytes({ body, signature: coordinator.sign('announcement', body) }))).toEqual(body)
+  })
+
+  it('ignores one signed by another key, for another cause, or that is not an announcement', () => {
+    expect(readAnnouncement(info, bytes({ body, signature: Identity.generate().sign('announcement', body) }))).toBeUndefined()
+    const other = { ...body, causeId: 'd'.repeat(64) }
+    expect(readAnnouncement(info, bytes({ body: other, signature: coordinator.sign('announcement', other) }))).toBeUndefined()
+    expect(readAnnouncement(info, bytes({ hello: 1 }))).toBeUndefined()
+    expect(readAnnouncement(info, new Uint8Array([0xff, 0xfe]))).toBeUndefined()
+  })
+})

@@ -1,0 +1,18 @@
+import { improvement, type Manifest } from '@autoresearch/protocol'
+import type { Local, WorkerComponents } from '../components.ts'
+
+/**
+ * Confirms a local gain on a second seed (the worker's seed + 1) before spending anyone's
+ * verification time: the base and the candidate both run, and the candidate must beat the
+ * base by the cause's margin. Returns the candidate's confirming run when it passed.
+ */
+export async function confirm (components: Pick<WorkerComponents, 'trial' | 'seed' | 'emit'>, args: { manifest: Manifest, base: Local, local: Local, n: number }, options: { signal?: AbortSignal } = {}): Promise<{ metric: number, logDigest: string } | undefined> {
+  const { manifest, base, local, n } = args
+  const seed = components.seed + 1
+  components.emit({ type: 'phase', phase: 'confirming', n })
+  const baseline = await components.trial({ manifest, commit: base.commit, seed }, options)
+  const candidate = await components.trial({ manifest, commit: local.commit, seed }, options)
+  const passed = baseline.ok && candidate.ok && improvement(manifest, baseline.metric, candidate.metric) > manifest.verification.minImprovement
+  components.emit({ type: 'confirm', commit: local.commit, baseline: baseline.ok ? baseline.metric : null, candidate: candidate.ok ? candidate.metric : null, passed })
+  return passed && candidate.ok ? { metric: candidate.metric, logDigest: candidate.logDigest } : undefined
+}

@@ -1,0 +1,36 @@
+import { commitWithChanges, improvement, type Manifest } from '@autoresearch/protocol'
+import type { TrialResult } from '@autoresearch/runner'
+import type { Proposal } from '../agents/types.ts'
+import type { Local, WorkerComponents } from '../components.ts'
+import type { ResultRow } from '../results.ts'
+
+/** The results.tsv row of one experiment: a crash, a gain over the local best (keep), or not (discard). */
+export function judge (manifest: Manifest, local: Local, commit: string, description: string, result: TrialResult): ResultRow {
+  if (!result.ok) return { commit, metric: 0, memoryGb: 0, status: 'crash', description: `${description} (${result.reason})` }
+  const status = improvement(manifest, local.metric, result.metric) > 0 ? 'keep' : 'discard'
+  return { commit, metric: result.metric, memoryGb: result.memoryGb, status, description }
+}
+
+export interface ExperimentArgs {
+  manifest: Manifest
+  local: Local
+  proposal: Proposal
+  n: number
+}
+
+/**
+ * Commits the proposal on the local best, runs it, logs it and reports it. Returns the
+ * row, or undefined when the run was stopped (not a crash of the candidate: nothing is logged).
+ */
+export async function experiment (components: Pick<WorkerComponents, 'gitdir' | 'trial' | 'seed' | 'name' | 'results' | 'emit'>, args: ExperimentArgs, options: { signal?: AbortSignal } = {}): Promise<ResultRow | undefined> {
+  const { manifest, local, proposal, n } = args
+  const commit = await commitWithChanges(components.gitdir, local.commit, proposal.edits, proposal.description, components.name)
+  components.emit({ type: 'phase', phase: 'training', n })
+  const result = await components.trial({ manifest, commit, seed: components.seed }, options)
+  if (!result.ok && result.reason === 'aborted') return undefined
+  const row = judge(manifest, local, commit, proposal.description, result)
+  components.results.append(row)
+  const localBest = row.status === 'keep' ? row.metric : local.metric
+  components.emit({ type: 'experiment', n, row, localBest, ...(result.ok ? {} : { logTail: result.logTail }) })
+  return row
+}

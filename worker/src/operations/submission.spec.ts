@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest'
+import { manifestOf } from '../../test/fakes.ts'
+import type { Position } from '../state.ts'
+import { submissionFields, worthSubmitting } from './submission.ts'
+
+const manifest = manifestOf({ minImprovement: 0.1 })
+const position = (local: number, extra: Partial<Position> = {}): Position => ({ base: { commit: 'b', metric: 1 }, local: { commit: 'l', metric: local }, keptSinceBase: ['x'], noise: null, ...extra })
+
+describe('whether a local gain is worth submitting', () => {
+  it('needs a local best other than the base, not tried before, beyond the margin', () => {
+    expect(worthSubmitting(manifest, position(0.8), new Set())).toBe(true)
+    expect(worthSubmitting(manifest, position(0.95), new Set())).toBe(false)
+    expect(worthSubmitting(manifest, position(0.8), new Set(['l']))).toBe(false)
+    expect(worthSubmitting(manifest, { ...position(0.8), local: { commit: 'b', metric: 0.8 } }, new Set())).toBe(false)
+  })
+
+  it('needs a gain beyond this machine\'s own noise too', () => {
+    expect(worthSubmitting(manifest, position(0.8, { noise: 0.3 }), new Set())).toBe(false)
+    expect(worthSubmitting(manifest, position(0.6, { noise: 0.3 }), new Set())).toBe(true)
+  })
+
+  it('needs a second claim on the same base to beat the first by the margin', () => {
+    expect(worthSubmitting(manifest, position(0.75, { lastClaim: 0.8 }), new Set())).toBe(false)
+    expect(worthSubmitting(manifest, position(0.65, { lastClaim: 0.8 }), new Set())).toBe(true)
+  })
+})
+
+describe('the submission', () => {
+  it('claims the mean of the two runs and carries the profile and hardware it was given', () => {
+    const fields = submissionFields({ name: 'ada' }, { causeId: 'c'.repeat(64) }, { base: { commit: 'b', metric: 1 }, local: { commit: 'l', metric: 0.8 }, confirmed: { metric: 0.6, logDigest: 'd' }, candidate: 's', description: 'x' })
+    expect(fields).toEqual({ causeId: 'c'.repeat(64), parent: 'b', candidate: 's', claimedMetric: 0.7, logDigest: 'd', description: 'x', profile: { name: 'ada' } })
+  })
+})

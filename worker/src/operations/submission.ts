@@ -1,0 +1,34 @@
+import { commitTree, commitTreeOn, improvement, type InfoReply, type Manifest } from '@autoresearch/protocol'
+import type { Local, WorkerComponents } from '../components.ts'
+import type { Position, SubmissionFields } from '../state.ts'
+
+/**
+ * Whether the local best is worth confirming and submitting: a commit not tried yet, better
+ * than the base beyond the cause's margin and beyond this machine's own run-to-run noise,
+ * and, when a candidate was already submitted on this base, better than that claim by the
+ * margin too (or it only queues a near-duplicate that goes stale when the first merges).
+ */
+export function worthSubmitting (manifest: Manifest, position: Position, tried: ReadonlySet<string>): boolean {
+  const { base, local, lastClaim, noise } = position
+  const margin = manifest.verification.minImprovement
+  if (local.commit === base.commit || tried.has(local.commit)) return false
+  if (improvement(manifest, base.metric, local.metric) <= Math.max(margin, noise ?? 0)) return false
+  return lastClaim === undefined || improvement(manifest, lastClaim, local.metric) > margin
+}
+
+/** One candidate commit on the network best, whatever local chain led to it, described by its last kept edits. */
+export async function squash (components: Pick<WorkerComponents, 'gitdir' | 'name'>, local: string, base: string, kept: string[]): Promise<{ commit: string, description: string }> {
+  const description = kept.slice(-10).join('; ').slice(0, 500) || 'improvement'
+  const { tree } = await commitTree(components.gitdir, local)
+  return { commit: await commitTreeOn(components.gitdir, tree, base, description, components.name), description }
+}
+
+/** The submission's fields: the claim is the mean of the local best's two runs (worker seed and confirmation seed). */
+export function submissionFields (components: Pick<WorkerComponents, 'name' | 'team' | 'hardware'>, info: Pick<InfoReply, 'causeId'>, args: { base: Local, local: Local, confirmed: { metric: number, logDigest: string }, candidate: string, description: string }): SubmissionFields {
+  const { name, team, hardware } = components
+  const profile = { ...(name === undefined ? {} : { name }), ...(team === undefined ? {} : { team }) }
+  return {
+    causeId: info.causeId, parent: args.base.commit, candidate: args.candidate, claimedMetric: (args.local.metric + args.confirmed.metric) / 2,
+    logDigest: args.confirmed.logDigest, description: args.description, ...(hardware === undefined ? {} : { hardware }), profile
+  }
+}

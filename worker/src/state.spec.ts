@@ -1,0 +1,28 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadState, saveState, type SavedState } from './state.ts'
+
+const state: SavedState = {
+  base: { commit: 'b', metric: 1 }, local: { commit: 'l', metric: 0.9 }, keptSinceBase: ['x'], lastClaim: 0.9, noise: 0.01, pending: [3], experiments: 4,
+  unsent: [{ fields: { causeId: 'c'.repeat(64), parent: 'a'.repeat(40), candidate: 'b'.repeat(40), claimedMetric: 0.9, logDigest: 'd'.repeat(64), description: 'x', profile: { name: 'ada' } }, attempts: 2 }]
+}
+
+describe('state.json', () => {
+  it('reads back what was saved, with no temp file left', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ar-state-')), 'state.json')
+    saveState(path, state)
+    expect(loadState(path)).toEqual(state)
+    expect(() => readFileSync(`${path}.tmp`)).toThrow()
+  })
+
+  it('is absent when missing or damaged: the loop starts from the best', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ar-state-'))
+    expect(loadState(join(dir, 'none.json'))).toBeUndefined()
+    writeFileSync(join(dir, 'bad.json'), '{"base": 1')
+    expect(loadState(join(dir, 'bad.json'))).toBeUndefined()
+    writeFileSync(join(dir, 'wrong.json'), JSON.stringify({ ...state, local: null }))
+    expect(loadState(join(dir, 'wrong.json'))).toBeUndefined()
+  })
+})

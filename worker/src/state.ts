@@ -1,0 +1,63 @@
+import * as fs from 'node:fs'
+import { logger } from '@libp2p/logger'
+import { z } from 'zod'
+import { SubmissionBody } from '@autoresearch/protocol'
+
+const log = logger('autoresearch:worker:state')
+
+const LocalSchema = z.object({ commit: z.string(), metric: z.number() })
+
+/** What a submission is made of before it is signed (what `CoordinatorClient.submit` takes). */
+const SubmissionFieldsSchema = SubmissionBody.omit({ type: true, publicKey: true, nonce: true, time: true, packSha256: true })
+export type SubmissionFields = z.infer<typeof SubmissionFieldsSchema>
+
+/** A submission the network did not answer (coordinator down, connection lost): sent again on the next step. */
+const UnsentSchema = z.object({ fields: SubmissionFieldsSchema, attempts: z.number() })
+export type UnsentSubmission = z.infer<typeof UnsentSchema>
+
+/** Where the loop stands on one network best. */
+const PositionSchema = z.object({
+  /** The network best this worker builds on, with its own measurement of it. */
+  base: LocalSchema,
+  /** The best commit found locally on that base (the base itself until an edit is kept). */
+  local: LocalSchema,
+  /** Descriptions of the edits kept on the current base, for the submission. */
+  keptSinceBase: z.array(z.string()),
+  /** Our own measurement (first seed) of the last candidate submitted on this base. */
+  lastClaim: z.number().optional(),
+  /** Standard deviation of the best's metric over this worker's seeds; null until measured. */
+  noise: z.number().nullable()
+})
+export type Position = z.infer<typeof PositionSchema>
+
+/** What survives a restart (results.tsv holds the history; this holds where the loop stands). */
+const SavedStateSchema = PositionSchema.extend({
+  /** Our submissions whose fate is not known yet, by candidate sequence number. */
+  pending: z.array(z.number()),
+  experiments: z.number(),
+  unsent: z.array(UnsentSchema).optional()
+})
+export type SavedState = z.infer<typeof SavedStateSchema>
+
+/** The saved state, or undefined when there is none or it cannot be read (the loop then starts from the best). */
+export function loadState (path: string): SavedState | undefined {
+  let text: string
+  try {
+    text = fs.readFileSync(path, 'utf8')
+  } catch (err) {
+    log('no saved state at %s: %e', path, err)
+    return undefined
+  }
+  try {
+    return SavedStateSchema.parse(JSON.parse(text))
+  } catch (err) {
+    log.error('ignoring unreadable %s: %e', path, err)
+    return undefined
+  }
+}
+
+/** Written after every step (temp file + rename), so a crash or Ctrl-C loses at most the step in flight. */
+export function saveState (path: string, state: SavedState): void {
+  fs.writeFileSync(`${path}.tmp`, JSON.stringify(state))
+  fs.renameSync(`${path}.tmp`, path)
+}
