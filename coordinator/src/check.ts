@@ -1,27 +1,17 @@
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { InvalidManifestError, MANIFEST_FILE, metricSource, parseManifestText, type Manifest } from '@autoresearch/protocol'
+import { editableProblems, InvalidManifestError, MANIFEST_FILE, metricSource, parseManifestText, UsageError, type Manifest } from '@autoresearch/protocol'
 import { gpuDevices, runTrial, selectBackend, type SandboxBackend, type SelectBackendOptions, type TrialResult } from '@autoresearch/runner'
+import { listCause } from './cause-files.ts'
 import { studentTCdf } from './stats.ts'
 
 /** A cause that cannot be hosted as it stands; `problems` says every reason found. */
-export class CauseCheckError extends Error {
+export class CauseCheckError extends UsageError {
   override name = 'CauseCheckError'
   constructor (readonly problems: string[]) {
     super(problems.length === 1 ? problems[0] as string : `the cause has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
-}
-
-function walk (root: string, rel = '', out: { files: Set<string>, links: string[] } = { files: new Set(), links: [] }): { files: Set<string>, links: string[] } {
-  for (const e of fs.readdirSync(join(root, rel), { withFileTypes: true })) {
-    if (rel === '' && e.name === '.git') continue
-    const path = rel === '' ? e.name : `${rel}/${e.name}`
-    if (e.isSymbolicLink()) out.links.push(path)
-    else if (e.isDirectory()) walk(root, path, out)
-    else if (e.isFile()) out.files.add(path)
-  }
-  return out
 }
 
 /** Reads and checks a cause directory without running it: the manifest, and the files it names. */
@@ -36,18 +26,19 @@ export function inspectCause (dir: string): Manifest {
     if (err instanceof InvalidManifestError) throw new CauseCheckError([err.message])
     throw err
   }
-  const { files, links } = walk(dir)
-  const has = (p: string): boolean => files.has(p) || [...files].some((f) => f.startsWith(`${p}/`))
+  const listing = listCause(dir)
+  const files = new Set(listing.files)
+  const has = (p: string): boolean => files.has(p) || listing.files.some((f) => f.startsWith(`${p}/`))
   const problems: string[] = []
   if (!files.has(manifest.program)) problems.push(`program "${manifest.program}" (the agent's instructions) is not in ${dir}`)
-  for (const e of manifest.editable) if (!has(e)) problems.push(`editable "${e}" is not in ${dir}`)
+  problems.push(...editableProblems(manifest, listing.files, dir))
   for (const step of ['prepare', 'train', 'evaluate'] as const) {
     // Arguments that look like the cause's own scripts must be there (the interpreter is not).
     for (const arg of manifest[step]?.command.slice(1) ?? []) {
       if (/^[\w./-]+\.(py|sh|js|ts|rb|pl)$/.test(arg) && !arg.startsWith('/') && !has(arg.replace(/^\.\//, ''))) problems.push(`the ${step} step runs "${arg}", which is not in ${dir}`)
     }
   }
-  for (const link of links) problems.push(`"${link}" is a symbolic link; a cause may hold only regular files and directories`)
+  for (const link of listing.links) problems.push(`"${link}" is a symbolic link; a cause may hold only regular files and directories`)
   if (problems.length > 0) throw new CauseCheckError(problems)
   return manifest
 }

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs'
-import { join, relative, sep } from 'node:path'
+import { join } from 'node:path'
 import git from 'isomorphic-git'
 import { z } from 'zod'
-import { gitFs, Identity, MANIFEST_FILE, writeNestedTree, parseManifestText, PublicKeyHex, InvalidManifestError, type Manifest } from '@autoresearch/protocol'
-import { Store } from './store.ts'
+import { editableProblems, gitFs, Identity, MANIFEST_FILE, writeNestedTree, parseManifestText, PublicKeyHex, InvalidManifestError, UsageError, type Manifest } from '@autoresearch/protocol'
+import { listCause } from './cause-files.ts'
+import { Store } from './store/index.ts'
 
 export const BEST_REF = 'refs/heads/best'
 
@@ -44,7 +45,7 @@ export function homePaths (home: string): HomePaths {
   }
 }
 
-export class HomeInUseError extends Error {
+export class HomeInUseError extends UsageError {
   override name = 'HomeInUseError'
 }
 
@@ -79,24 +80,7 @@ export function lockHome (paths: HomePaths): () => void {
   throw new HomeInUseError(`could not claim ${paths.lock}`)
 }
 
-const IGNORED = new Set(['.git', '__pycache__', 'node_modules', '.DS_Store'])
-
-function causeFiles (dir: string): string[] {
-  const out: string[] = []
-  const walk = (d: string): void => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      if (IGNORED.has(entry.name) || entry.name.endsWith('.pyc')) continue
-      const full = join(d, entry.name)
-      if (entry.isSymbolicLink()) throw new InvalidManifestError(`${full} is a symlink; a cause may hold only regular files`)
-      if (entry.isDirectory()) walk(full)
-      else if (entry.isFile()) out.push(relative(dir, full).split(sep).join('/'))
-    }
-  }
-  walk(dir)
-  return out.sort()
-}
-
-export class HomeExistsError extends Error {
+export class HomeExistsError extends UsageError {
   override name = 'HomeExistsError'
 }
 
@@ -111,10 +95,14 @@ export async function initHome (home: string, causeDir: string): Promise<{ paths
   const manifestPath = join(causeDir, MANIFEST_FILE)
   if (!fs.existsSync(manifestPath)) throw new InvalidManifestError(`${causeDir} has no ${MANIFEST_FILE}`)
   const manifest = parseManifestText(fs.readFileSync(manifestPath, 'utf8'))
-  const files = causeFiles(causeDir)
-  for (const path of [...manifest.editable, manifest.program]) {
-    if (!files.includes(path)) throw new InvalidManifestError(`${MANIFEST_FILE} names ${path}, which is not in ${causeDir}`)
-  }
+  const { files, links } = listCause(causeDir)
+  if (links.length > 0) throw new InvalidManifestError(`${join(causeDir, links[0] as string)} is a symlink; a cause may hold only regular files`)
+  // The same rule as `check` (protocol's editableProblems): a directory entry must hold files.
+  const problems = [
+    ...(files.includes(manifest.program) ? [] : [`${MANIFEST_FILE} names ${manifest.program}, which is not in ${causeDir}`]),
+    ...editableProblems(manifest, files, causeDir)
+  ]
+  if (problems.length > 0) throw new InvalidManifestError(problems.join('; '))
 
   fs.mkdirSync(home, { recursive: true, mode: 0o700 })
   const { gitdir } = paths
@@ -146,7 +134,12 @@ async function commitDirectory (gitdir: string, dir: string, files: string[], me
   return git.writeCommit({ fs: gitFs, gitdir, commit: { tree, parent: [], author, committer: author, message: message + '\n' } })
 }
 
+/** A directory given as a home that `init` never made. */
+export class NotAHomeError extends UsageError {
+  override name = 'NotAHomeError'
+}
+
 export function loadConfig (paths: HomePaths): Config {
-  if (!fs.existsSync(paths.config)) throw new Error(`${paths.home} is not a coordinator home; create one with: autoresearch-coordinator init --home ${paths.home} --from <cause dir>`)
+  if (!fs.existsSync(paths.config)) throw new NotAHomeError(`${paths.home} is not a coordinator home; create one with: autoresearch-coordinator init --home ${paths.home} --from <cause dir>`)
   return ConfigSchema.parse(JSON.parse(fs.readFileSync(paths.config, 'utf8')))
 }

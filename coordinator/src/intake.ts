@@ -1,11 +1,14 @@
 import {
   asStorageError, AutoresearchError, assertCompleteTree, assertSignature, changedPaths, checkPack, DuplicateTreeError, EmptyChangeError, InvalidMessageError, ProtectedPathError,
-  ReplayedNonceError, sha256Hex, StaleMessageError, storeObjects, submissionRules, UnknownParentError, WrongCauseError,
+  protectedChanges, ReplayedNonceError, sha256Hex, StaleMessageError, storeObjects, submissionRules, UnknownParentError, WrongCauseError,
   type Identity, type Manifest, type ReceiptBody, type SubmissionBody
 } from '@autoresearch/protocol'
+import { logger } from '@libp2p/logger'
 import { addressKey, assertAddressMaySubmit, assertMaySubmit, REFUSALS } from './policy.ts'
 import { drawRound } from './seeds.ts'
-import type { Store } from './store.ts'
+import type { Store } from './store/index.ts'
+
+const log = logger('autoresearch:coordinator:intake')
 
 /** How far a signed message's clock may be from ours. */
 export const CLOCK_SKEW_MS = 10 * 60 * 1000
@@ -39,7 +42,10 @@ export async function intake (ctx: IntakeContext, body: SubmissionBody, signatur
       try {
         const at = Date.now()
         ctx.store.recordRefusal({ at, address, publicKey: signed.checked ? body.publicKey : null, nonce: signed.checked ? body.nonce : null, error: err.name }, at - REFUSALS.keepMs)
-      } catch {} // a full database must not hide the refusal's reason from the sender
+      } catch (recordErr) {
+        // A full database must not hide the refusal's reason from the sender.
+        log.error('could not record the refusal of a submission: %e', recordErr)
+      }
     }
     throw err
   }
@@ -76,7 +82,7 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
   if (first !== undefined && first.submitter === body.publicKey && first.origin_seq === null) {
     // The submitter sends the same files again, most likely because the connection
     // broke before our receipt arrived: the receipt it missed is the answer.
-    return JSON.parse(first.receipt) as { receipt: ReceiptBody, signature: string }
+    return first.receipt
   }
   if (first !== undefined) throw new DuplicateTreeError(`this tree was already submitted as candidate #${first.seq} by ${first.submitter.slice(0, 16)}…; the first submitter owns it`)
 
@@ -85,9 +91,10 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
     await assertCompleteTree(gitdir, body.candidate, manifest.limits.maxFileBytes)
     const changes = await changedPaths(gitdir, body.parent, body.candidate)
     if (changes.length === 0) throw new EmptyChangeError('the candidate changes no file')
-    const protectedChanges = changes.filter((c) => !manifest.editable.includes(c.path))
-    if (protectedChanges.length > 0) {
-      throw new ProtectedPathError(`only ${manifest.editable.join(', ')} may change; this candidate changes ${protectedChanges.map((c) => `${c.path} (${c.change})`).join(', ')}`)
+    // A rename is a deletion and an addition: both paths must be editable.
+    const refused = protectedChanges(manifest, changes)
+    if (refused.length > 0) {
+      throw new ProtectedPathError(`only ${manifest.editable.join(', ')} may change; this candidate changes ${refused.map((c) => `${c.path} (${c.change})`).join(', ')}`)
     }
     const receipt: ReceiptBody = {
       type: 'receipt', causeId: ctx.causeId, candidateSeq: store.nextSeq(), candidate: body.candidate, tree, submitter: body.publicKey, receivedAt: Date.now()
@@ -103,9 +110,9 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
       description: body.description,
       received_at: receipt.receivedAt,
       state: 'queued',
-      seeds: JSON.stringify([drawRound(store, body.parent, manifest.verification.trials)]),
-      receipt: JSON.stringify({ receipt, signature: receiptSignature }),
-      submission: JSON.stringify({ body, signature }),
+      seeds: [drawRound(store, body.parent, manifest.verification.trials)],
+      receipt: { receipt, signature: receiptSignature },
+      submission: { body, signature },
       origin_seq: null
     }, body.nonce)
     return { receipt, signature: receiptSignature }

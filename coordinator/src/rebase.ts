@@ -1,6 +1,6 @@
-import { changedPaths, commitTree, commitTreeOn, mergeTrees, type Identity, type Manifest, type ReceiptBody } from '@autoresearch/protocol'
+import { changedPaths, commitTree, commitTreeOn, mergeTrees, protectedChanges, type Identity, type Manifest, type ReceiptBody } from '@autoresearch/protocol'
 import { drawRound } from './seeds.ts'
-import type { CandidateRow, MergeRow, Store } from './store.ts'
+import type { CandidateRow, MergeRow, Store } from './store/index.ts'
 
 export interface RebaseContext {
   causeId: string
@@ -16,7 +16,7 @@ export type RebaseOutcome =
 
 /** Names the reverted merge a candidate was built on, for the reasons a person reads. */
 const withoutReverted = (merge: MergeRow | undefined): string =>
-  merge === undefined ? '' : `it was built on merge ${merge.seq - 1} (${merge.commit_oid.slice(0, 10)}), which the operator reverted; without that merge `
+  merge === undefined ? '' : `it was built on merge ${merge.index} (${merge.commit_oid.slice(0, 10)}), which the operator reverted; without that merge `
 
 /**
  * Carries a candidate whose parent is no longer the best onto the best: its own change
@@ -56,9 +56,9 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
     return { state: 'stale', candidate, reason, conflicts: [] }
   }
   const commit = await commitTreeOn(gitdir, mergedTree, best, `${candidate.description}\n\nRebased by the coordinator from candidate #${candidate.seq} (${candidate.commit_oid}).`, 'autoresearch-coordinator')
-  const protectedChanges = (await changedPaths(gitdir, best, commit)).filter((c) => !manifest.editable.includes(c.path))
-  if (protectedChanges.length > 0) {
-    const reason = `rebased onto the new best it would change protected files (${protectedChanges.map((c) => c.path).join(', ')})`
+  const refused = protectedChanges(manifest, await changedPaths(gitdir, best, commit))
+  if (refused.length > 0) {
+    const reason = `rebased onto the new best it would change protected files (${refused.map((c) => c.path).join(', ')})`
     store.setCandidateState(candidate.seq, 'stale', reason)
     return { state: 'stale', candidate, reason, conflicts: [] }
   }
@@ -68,8 +68,8 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
     store.insertCandidate({
       seq: receipt.candidateSeq, commit_oid: commit, tree_oid: mergedTree, parent_oid: best, submitter: candidate.submitter,
       claimed_metric: candidate.claimed_metric, description: candidate.description, received_at: receipt.receivedAt, state: 'queued',
-      seeds: JSON.stringify([drawRound(store, best, manifest.verification.trials)]),
-      receipt: JSON.stringify({ receipt, signature: ctx.identity.sign('receipt', receipt) }),
+      seeds: [drawRound(store, best, manifest.verification.trials)],
+      receipt: { receipt, signature: ctx.identity.sign('receipt', receipt) },
       submission: candidate.submission, origin_seq: candidate.origin_seq ?? candidate.seq
     }, null)
     store.setCandidateState(candidate.seq, 'rebased', `rebased onto ${best.slice(0, 10)} as candidate #${receipt.candidateSeq}`)
@@ -78,7 +78,7 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
 }
 
 /** Candidates waiting on a best that has moved, with no verification in flight. */
-export function staleCandidates (store: Store, best: string, now = Date.now()): CandidateRow[] {
-  return (store.db.prepare("SELECT * FROM candidates WHERE state IN ('queued', 'verifying') AND parent_oid != ? ORDER BY seq").all(best) as CandidateRow[])
+export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'jobsFor'>, best: string, now = Date.now()): CandidateRow[] {
+  return store.candidatesOff(best)
     .filter((c) => !store.jobsFor(c.seq).some((j) => j.state === 'leased' && j.lease_expires_at >= now))
 }

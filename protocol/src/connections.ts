@@ -1,8 +1,8 @@
-import { debuglog } from 'node:util'
+import { logger } from '@libp2p/logger'
 import type { ConnectionGater, MultiaddrConnection } from '@libp2p/interface'
 import { getNetConfig, isNetworkAddress } from '@libp2p/utils'
 
-const log = debuglog('autoresearch:connections')
+const log = logger('autoresearch:protocol:connections')
 
 /** How many connections a listening node takes, and how long a stranger may take to finish its handshake. */
 export interface ConnectionLimits {

@@ -21,6 +21,12 @@ export class UsageError extends AutoresearchError {
   override name = 'UsageError'
 }
 
+/** A key file that is unsafe (readable by others) or not an autoresearch key: the owner fixes it. */
+export class InvalidKeyFileError extends UsageError { override name = 'InvalidKeyFileError' }
+
+/** A stream that did not close cleanly is aborted with this (it stays on this side). */
+export class StreamCloseError extends AutoresearchError { override name = 'StreamCloseError' }
+
 export class InvalidMessageError extends WireError { override name = 'InvalidMessageError' }
 export class MessageTooLargeError extends WireError { override name = 'MessageTooLargeError' }
 export class TimeoutError extends WireError { override name = 'TimeoutError' }

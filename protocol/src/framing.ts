@@ -1,7 +1,10 @@
 import type { Stream } from '@libp2p/interface'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { z } from 'zod'
-import { InvalidMessageError, MessageTooLargeError, TimeoutError } from './errors.ts'
+import { logger } from '@libp2p/logger'
+import { InvalidMessageError, MessageTooLargeError, StreamCloseError, TimeoutError } from './errors.ts'
+
+const log = logger('autoresearch:protocol:framing')
 
 /** Largest JSON message accepted on any protocol. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024
@@ -69,8 +72,9 @@ export class FramedStream {
   async close (): Promise<void> {
     try {
       await this.#stream.close({ signal: AbortSignal.timeout(5_000) })
-    } catch {
-      this.#stream.abort(new Error('close failed'))
+    } catch (err) {
+      log('closing the stream failed, aborting it: %e', err)
+      this.#stream.abort(new StreamCloseError('close failed', { cause: err }))
     }
   }
 
@@ -84,8 +88,8 @@ export function parseMessage<S extends z.ZodType> (schema: S, bytes: Uint8Array)
   let json: unknown
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch {
-    throw new InvalidMessageError('message is not UTF-8 JSON')
+  } catch (err) {
+    throw new InvalidMessageError('message is not UTF-8 JSON', { cause: err })
   }
   const result = schema.safeParse(json)
   if (!result.success) {

@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
 import git from 'isomorphic-git'
+import { logger } from '@libp2p/logger'
 import { CorruptPackError, ForbiddenEntryError, PackTooLargeError, UnknownCommitError } from './errors.ts'
 import { gitFs, PARTIAL_SUFFIX } from './git-fs.ts'
 import { DIRECTORY, entryKind, EXECUTABLE_FILE, parseTreeObject, REGULAR_FILE, type RawTreeEntry } from './pack-inspect.ts'
+
+const log = logger('autoresearch:protocol:git')
 
 export interface TreeEntry { path: string, oid: string, mode: string }
 export interface ChangedPath { path: string, change: 'added' | 'modified' | 'deleted' | 'mode' }
@@ -24,7 +27,8 @@ export async function hasCommit (gitdir: string, oid: string): Promise<boolean> 
   try {
     await git.readCommit({ fs: gitFs, gitdir, oid })
     return true
-  } catch {
+  } catch (err) {
+    log.trace('no commit %s here: %e', oid, err)
     return false
   }
 }
@@ -95,7 +99,7 @@ async function readRawTree (gitdir: string, oid: string, path: string): Promise<
     object = read.object as Uint8Array
   } catch (err) {
     if (err instanceof ForbiddenEntryError) throw err
-    throw new CorruptPackError(`tree ${oid} for "${path || '/'}" is missing or unreadable`)
+    throw new CorruptPackError(`tree ${oid} for "${path || '/'}" is missing or unreadable`, { cause: err })
   }
   return parseTreeObject(object, path)
 }
@@ -114,8 +118,8 @@ export async function commitTree (gitdir: string, commitOid: string): Promise<{ 
   try {
     const { commit } = await git.readCommit({ fs: gitFs, gitdir, oid: commitOid })
     return { tree: commit.tree, parents: commit.parent }
-  } catch {
-    throw new UnknownCommitError(`commit ${commitOid} is not in the repository`)
+  } catch (err) {
+    throw new UnknownCommitError(`commit ${commitOid} is not in the repository`, { cause: err })
   }
 }
 
@@ -141,8 +145,8 @@ export async function assertCompleteTree (gitdir: string, commitOid: string, max
     let blob: Uint8Array
     try {
       ({ blob } = await git.readBlob({ fs: gitFs, gitdir, oid: entry.oid }))
-    } catch {
-      throw new CorruptPackError(`object ${entry.oid} for "${entry.path}" is missing`)
+    } catch (err) {
+      throw new CorruptPackError(`object ${entry.oid} for "${entry.path}" is missing`, { cause: err })
     }
     if (blob.byteLength > maxFileBytes) throw new PackTooLargeError(`"${entry.path}" is ${blob.byteLength} bytes, over the cause's limit of ${maxFileBytes}`)
   }
@@ -165,7 +169,8 @@ export async function readFileAt (gitdir: string, commitOid: string, path: strin
   try {
     const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid: commitOid, filepath: path })
     return new TextDecoder().decode(blob)
-  } catch {
+  } catch (err) {
+    log.trace('no %s in %s: %e', path, commitOid, err)
     return undefined
   }
 }
@@ -242,6 +247,7 @@ export async function mergeTrees (gitdir: string, commit: string, onto: string, 
     if (data.code === 'MergeConflictError') return { conflicts: data.data?.filepaths ?? [] }
     throw err
   } finally {
-    await git.deleteRef({ fs: gitFs, gitdir, ref }).catch(() => {})
+    // A leftover scratch ref is overwritten (force) by the next merge.
+    await git.deleteRef({ fs: gitFs, gitdir, ref }).catch((err) => { log('could not delete %s: %e', ref, err) })
   }
 }

@@ -1,6 +1,9 @@
 import { execFileSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
+import { logger } from '@libp2p/logger'
 import type { Hardware } from './messages.ts'
+
+const log = logger('autoresearch:protocol:hardware')
 
 export interface Gpu { index: number, name: string, memoryMiB: number }
 
@@ -9,7 +12,8 @@ export function detectGpus (env: NodeJS.ProcessEnv = process.env): Gpu[] {
   let out: string
   try {
     out = execFileSync('nvidia-smi', ['--query-gpu=index,name,memory.total', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] })
-  } catch {
+  } catch (err) {
+    log('nvidia-smi gave no GPU list, so no GPUs: %e', err)
     return []
   }
   const gpus = out.trim().split('\n').filter(Boolean).map((line) => {

@@ -4,7 +4,10 @@ import { dirname } from 'node:path'
 import nacl from 'tweetnacl'
 import { z } from 'zod'
 import { canonicalBytes } from './canonical.ts'
-import { InvalidMessageError, InvalidSignatureError } from './errors.ts'
+import { logger } from '@libp2p/logger'
+import { InvalidKeyFileError, InvalidSignatureError } from './errors.ts'
+
+const log = logger('autoresearch:protocol:identity')
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
@@ -58,16 +61,16 @@ export class Identity {
   static load (path: string): Identity {
     const mode = statSync(path).mode & 0o777
     if ((mode & 0o077) !== 0) {
-      throw new InvalidMessageError(`key file ${path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`)
+      throw new InvalidKeyFileError(`key file ${path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`)
     }
     let parsed: z.infer<typeof KeyFileSchema>
     try {
       parsed = KeyFileSchema.parse(JSON.parse(readFileSync(path, 'utf8')))
     } catch (err) {
-      throw new InvalidMessageError(`key file ${path} is not a valid autoresearch key: ${(err as Error).message}`)
+      throw new InvalidKeyFileError(`key file ${path} is not a valid autoresearch key: ${(err as Error).message}`, { cause: err })
     }
     const identity = new Identity(Buffer.from(parsed.secretKey, 'hex'))
-    if (identity.publicKey !== parsed.publicKey) throw new InvalidMessageError(`key file ${path} has a public key that does not match its secret key`)
+    if (identity.publicKey !== parsed.publicKey) throw new InvalidKeyFileError(`key file ${path} has a public key that does not match its secret key`)
     return identity
   }
 
@@ -106,7 +109,8 @@ export function verifySignature (domain: SignatureDomain, body: unknown, signatu
   if (!PublicKeyHex.safeParse(publicKeyHex).success || !SignatureHex.safeParse(signatureHex).success) return false
   try {
     return nodeVerify(null, signedBytes(domain, body), publicKeyObject(publicKeyHex), Buffer.from(signatureHex, 'hex'))
-  } catch {
+  } catch (err) {
+    log('a signature could not be checked: %e', err)
     return false
   }
 }

@@ -5,6 +5,7 @@ import git from 'isomorphic-git'
 import { asStorageError, CorruptPackError, ForbiddenEntryError, PackTooLargeError, TooManyObjectsError, UnknownCommitError } from './errors.ts'
 import { MAX_PACK_FRAME_BYTES } from './framing.ts'
 import { gitFs, writeFilesAtomically } from './git-fs.ts'
+import { isEditableDirectory } from './editable.ts'
 import type { Manifest } from './manifest.ts'
 import { checkPackEnvelope, entryContent, entryKind, packEntries, packObjectCount, parseCommitObject, parseTreeObject, type PackObject } from './pack-inspect.ts'
 
@@ -34,15 +35,27 @@ export const MIN_SUBMISSION_OBJECTS = 64
 /** Text deflates 3–4×; a pack that inflates to far more than this times its size is a bomb, not a cause. */
 const MAX_INFLATION = 16
 
+/** Objects a directory entry (`src/`) may bring: several hundred changed files with the trees that hold them. */
+export const DIRECTORY_OBJECTS = 1024
+/** The smallest object a pack can hold: a one-byte header and an empty zlib stream. */
+const MIN_PACKED_OBJECT_BYTES = 9
+
 /**
- * A candidate changes only editable files, so its pack holds one commit and, per editable
- * path, one blob and the trees on its way (one per path segment). The cap is four times
- * that, and at least MIN_SUBMISSION_OBJECTS: a bound on work, while the closure check
- * refuses any object the candidate does not use.
+ * A candidate changes only editable paths, so its pack holds one commit and, per editable
+ * file, one blob and the trees on its way (one per path segment); the cap allows four
+ * times that, and at least MIN_SUBMISSION_OBJECTS. Which files a directory entry holds is
+ * not known before the pack is read, so each adds its trees and DIRECTORY_OBJECTS, never
+ * more than maxPackBytes can hold. A bound on work, checked from the pack's header, while
+ * the closure check refuses any object the candidate does not use.
  */
 export function submissionRules (manifest: Manifest): PackRules {
-  const exact = 1 + manifest.editable.reduce((n, path) => n + path.split('/').length + 1, 0)
-  return { maxBytes: manifest.limits.maxPackBytes, maxObjectBytes: manifest.limits.maxFileBytes, maxObjects: Math.max(MIN_SUBMISSION_OBJECTS, 4 * exact), history: false }
+  const segments = (entry: string): number => entry.replace(/\/$/, '').split('/').length
+  const files = manifest.editable.filter((e) => !isEditableDirectory(e))
+  const dirs = manifest.editable.filter(isEditableDirectory)
+  const exact = 1 + files.reduce((n, path) => n + segments(path) + 1, 0)
+  const fit = Math.floor(manifest.limits.maxPackBytes / MIN_PACKED_OBJECT_BYTES)
+  const directories = Math.min(fit, dirs.reduce((n, dir) => n + segments(dir) + DIRECTORY_OBJECTS, 0))
+  return { maxBytes: manifest.limits.maxPackBytes, maxObjectBytes: manifest.limits.maxFileBytes, maxObjects: Math.max(MIN_SUBMISSION_OBJECTS, 4 * exact + directories), history: false }
 }
 
 /** What a volunteer accepts from a coordinator's fetch reply; `limits` are the cause's (from its info reply). */

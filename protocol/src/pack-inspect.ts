@@ -39,7 +39,7 @@ export function * packEntries (pack: Uint8Array, maxObjectBytes: number): Genera
     try {
       inflated = inflateSync(buf.subarray(pos, end), { info: true, maxOutputLength: Math.max(1, size) }) as unknown as typeof inflated
     } catch (err) {
-      throw new CorruptPackError(`pack entry ${i} does not inflate to its declared ${size} bytes: ${(err as Error).message}`)
+      throw new CorruptPackError(`pack entry ${i} does not inflate to its declared ${size} bytes: ${(err as Error).message}`, { cause: err })
     }
     if (inflated.buffer.length !== size) throw new CorruptPackError(`pack entry ${i} inflates to ${inflated.buffer.length} bytes, not the declared ${size}`)
     const dataOffset = pos

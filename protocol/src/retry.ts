@@ -1,4 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import { logger } from '@libp2p/logger'
+
+const log = logger('autoresearch:protocol:retry')
 
 /** An AbortController that SIGINT (Ctrl-C) and SIGTERM abort, so long work stops cleanly. */
 export function abortOnSignals (): AbortController {
@@ -35,7 +38,8 @@ export async function retryWithBackoff (round: () => Promise<void>, opts: RetryO
     } catch (err) {
       if (opts.signal.aborted) break
       opts.onError(err as Error, backoffMs)
-      await delay(backoffMs, undefined, { signal: opts.signal }).catch(() => {})
+      // An abort ends the wait early; the loop's condition then stops it.
+      await delay(backoffMs, undefined, { signal: opts.signal }).catch((err) => { log('backoff ended early: %e', err) })
       backoffMs = Math.min(backoffMs * 2, opts.maxMs ?? 60_000)
     }
   }

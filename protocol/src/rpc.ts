@@ -1,10 +1,13 @@
 import type { Stream } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
-import { fromWireError, InvalidMessageError, toWireError } from './errors.ts'
+import { logger } from '@libp2p/logger'
+import { fromWireError, InvalidMessageError, toWireError, WireError } from './errors.ts'
 import { FramedStream, MAX_MESSAGE_BYTES } from './framing.ts'
 import { ErrorReply } from './messages.ts'
 import type { AutoresearchNode } from './node.ts'
+
+const log = logger('autoresearch:protocol:rpc')
 
 export interface RequestContext {
   framed: FramedStream
@@ -40,11 +43,14 @@ export async function handleRequests<S extends z.ZodType> (
         const request = await framed.readJson(schema, opts.maxMessageBytes ?? MAX_MESSAGE_BYTES)
         reply = await handler(request, { framed, remotePeer: connection.remotePeer.toString(), remoteAddr: connection.remoteAddr.toString(), signal: controller.signal })
       } catch (err) {
+        // The peer is told the name and message; an error that is not a WireError reaches it only as InternalError, so it is logged here.
+        if (!(err instanceof WireError)) log.error('%s handler failed: %e', protocol, err)
         reply = { ok: false, error: toWireError(err) }
       }
       if (reply !== undefined) await framed.writeJson(reply)
       await framed.close()
     } catch (err) {
+      log('%s: the stream failed before the reply was sent: %e', protocol, err)
       framed.abort(err as Error)
     } finally {
       controller.abort()
@@ -75,7 +81,7 @@ export async function request<S extends z.ZodType> (
     parsed = either.parse(JSON.parse(new TextDecoder().decode(bytes)))
   } catch (err) {
     framed.abort(err as Error)
-    throw new InvalidMessageError(`the coordinator sent a reply this version cannot read: ${(err as Error).message.slice(0, 300)}`)
+    throw new InvalidMessageError(`the coordinator sent a reply this version cannot read: ${(err as Error).message.slice(0, 300)}`, { cause: err })
   }
   const errorReply = ErrorReply.safeParse(parsed)
   if (errorReply.success) {

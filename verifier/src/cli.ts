@@ -1,9 +1,12 @@
 import '@autoresearch/protocol'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
+import { logger } from '@libp2p/logger'
 import { selectBackend, type SandboxKind } from '@autoresearch/runner'
-import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, Identity, retryWithBackoff } from '@autoresearch/protocol'
+import { abortOnSignals, AutoresearchError, configDir, CoordinatorClient, createNode, dataDir, Identity, retryWithBackoff } from '@autoresearch/protocol'
 import { Verifier, type VerifierEvent } from './verifier.ts'
+
+const log = logger('autoresearch:verifier')
 
 function describe (e: VerifierEvent): string | undefined {
   switch (e.type) {
@@ -47,7 +50,9 @@ const program = new Command('autoresearch-verifier')
     await node.stop()
   })
 
+// One line for the person at the keyboard; the stack of an unexpected failure goes to DEBUG=autoresearch:verifier.
 program.parseAsync().catch((err: Error) => {
+  if (!(err instanceof AutoresearchError)) log.error('%s failed: %e', process.argv.slice(2).join(' '), err)
   console.error(`autoresearch-verifier: ${err.name}: ${err.message}`)
   process.exit(1)
 })

@@ -2,11 +2,14 @@ import { EventEmitter } from 'node:events'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
 import {
-  changedPaths, commitTree, CoordinatorClient, ensureBareRepo, ProtectedPathError, sha256Hex,
+  changedPaths, commitTree, CoordinatorClient, ensureBareRepo, ProtectedPathError, protectedChanges, sha256Hex,
   type Identity, type InfoReply, type Job, type Trial, type Verdict
 } from '@autoresearch/protocol'
+import { logger } from '@libp2p/logger'
 import { runCommit, selectBackend, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
 import { describeHardware } from '@autoresearch/protocol'
+
+const log = logger('autoresearch:verifier')
 
 export interface VerifierOptions {
   client: CoordinatorClient
@@ -69,8 +72,9 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
     try {
       const entries = JSON.parse(fs.readFileSync(this.#cachePath, 'utf8')) as Array<[string, TrialResult]>
       for (const [key, result] of entries.slice(-MAX_CACHED)) if (result.ok) this.#baselineCache.set(key, result)
-    } catch {
+    } catch (err) {
       // No cache yet, or an unreadable one: start cold.
+      log('no baseline cache read from %s: %e', this.#cachePath, err)
     }
   }
 
@@ -118,9 +122,9 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
     const { parents } = await commitTree(this.#gitdir, job.candidate)
     const parent = parents[0] ?? job.baseline
     const changes = await changedPaths(this.#gitdir, parent, job.candidate)
-    const protectedChanges = changes.filter((c) => !info.manifest.editable.includes(c.path))
-    if (protectedChanges.length > 0) {
-      const reason = new ProtectedPathError(`candidate changes protected paths: ${protectedChanges.map((c) => c.path).join(', ')}`).message
+    const refused = protectedChanges(info.manifest, changes)
+    if (refused.length > 0) {
+      const reason = new ProtectedPathError(`candidate changes protected paths: ${refused.map((c) => c.path).join(', ')}`).message
       this.emit('event', { type: 'refused', jobId: job.jobId, reason })
       return job.seeds.map((seed) => ({ seed, baseline: null, candidate: null, baselineLogDigest: EMPTY_DIGEST, candidateLogDigest: EMPTY_DIGEST, failure: reason }))
     }
@@ -152,6 +156,7 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
     }).catch((err: unknown): TrialResult => {
       // A runner that throws must not leave the job unfinished: the trial is attested as a failure that says why.
       if (signal?.aborted === true) throw err
+      log.error('the runner failed on %s (seed %d): %e', commit, seed, err)
       const message = `the runner failed: ${(err as Error).message}`.slice(0, 400)
       return { ok: false, reason: 'runner-error', message, logDigest: sha256Hex(message), logTail: message, durationMs: 0 }
     })

@@ -1,8 +1,12 @@
 import * as fs from 'node:fs/promises'
 import { join } from 'node:path'
+import { logger } from '@libp2p/logger'
+import { SandboxSetupError } from './errors.ts'
 import { findProgram } from './backends/bwrap.ts'
 import { startHolder, type Holder } from './holder.ts'
 import { removeTree } from './tree.ts'
+
+const log = logger('autoresearch:runner:disk')
 
 /**
  * A trial's scratch space: size- and inode-capped tmpfs mounts in a mount namespace of
@@ -54,13 +58,13 @@ export async function hostDisk (root: string): Promise<TrialDisk> {
 export async function cappedDisk (root: string, areas: DiskArea[], bwrap = findProgram('bwrap')): Promise<TrialDisk> {
   for (const a of areas) await fs.mkdir(join(root, a.name), { recursive: true })
   const nsenter = findProgram('nsenter')
-  if (bwrap === undefined || nsenter === undefined) throw new Error(`the capped trial disk needs ${bwrap === undefined ? 'bwrap (package bubblewrap)' : 'nsenter (package util-linux)'}`)
+  if (bwrap === undefined || nsenter === undefined) throw new SandboxSetupError(`the capped trial disk needs ${bwrap === undefined ? 'bwrap (package bubblewrap)' : 'nsenter (package util-linux)'}`)
   let holder: Holder
   try {
     // The mounts need CAP_SYS_ADMIN, in the holder's user namespace when the runner is not root.
     holder = await startHolder(bwrap, ['--cap-add', 'CAP_SYS_ADMIN'], MOUNT, [root, ...areas.filter((a) => a.bytes > 0).flatMap((a) => [a.name, String(a.bytes), String(Math.max(16, a.inodes))])])
   } catch (err) {
-    throw new Error(`could not make the trial's capped disk: ${(err as Error).message}`)
+    throw new SandboxSetupError(`could not make the trial's capped disk: ${(err as Error).message}`)
   }
   const pid = holder.pid
   const view = (path: string): string => `/proc/${pid}/root${path}`
@@ -70,7 +74,7 @@ export async function cappedDisk (root: string, areas: DiskArea[], bwrap = findP
     enter: [nsenter, `--target=${pid}`, ...holder.userns, '--mount', '--'],
     capped: true,
     full: async (area) => {
-      const s = await fs.statfs(view(join(root, area))).catch(() => undefined)
+      const s = await fs.statfs(view(join(root, area))).catch((err: unknown) => { log.error('cannot read the %s area: %e', area, err); return undefined })
       return s !== undefined && s.type === TMPFS_MAGIC && (s.bavail * s.bsize < FULL_SLACK_BYTES || s.ffree < 2)
     },
     close: async () => {

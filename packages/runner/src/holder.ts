@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { SandboxSetupError } from './errors.ts'
 import { isRoot } from './backends/bwrap.ts'
 
 /**
@@ -44,7 +45,7 @@ export async function startHolder (bwrap: string, unshare: string[], script: str
   }
   if (pid === undefined) {
     await end()
-    throw new Error(said.trim().split('\n').slice(-2).join(' ') || 'bwrap gave no answer')
+    throw new SandboxSetupError(said.trim().split('\n').slice(-2).join(' ') || 'bwrap gave no answer')
   }
   return { pid, userns: root ? [] : ['--user', '--preserve-credentials'], end }
 }

@@ -8,6 +8,7 @@ import type { TrialOptions, TrialResult } from './types.ts'
 
 export type { SandboxBackend, SandboxLimits, StepLimits, StepSpec, StepOutcome, TrialFailure, TrialResult, TrialOptions } from './types.ts'
 export { runTrial, metricSource, defaultLimits, PASSED_ENV } from './trial.ts'
+export { TrialError, SandboxSetupError, TreeToolError } from './errors.ts'
 export { noneBackend, type NoneBackendOptions } from './backends/none.ts'
 export { bwrapBackend, bwrapArgs, bwrapHelpers, gpuDevices, type BwrapContext, type BwrapHelpers, type BwrapOptions } from './backends/bwrap.ts'
 export { seccompFilter } from './backends/seccomp.ts'

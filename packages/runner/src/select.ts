@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import { UsageError } from '@autoresearch/protocol'
 import { bwrapArgs, bwrapBackend, bwrapContext, bwrapHelpers, findProgram, type BwrapHelpers } from './backends/bwrap.ts'
 import { seccompFilter } from './backends/seccomp.ts'
 import { containerBackend, type ContainerEngine } from './backends/container.ts'
@@ -29,7 +30,7 @@ const HOW_TO_INSTALL = 'Install bubblewrap (Debian/Ubuntu: `sudo apt-get install
   'or, only for code you trust, pass `--sandbox none` to run without a sandbox.'
 
 /** No usable sandbox: the message says why and how to get one. */
-export class SandboxUnavailableError extends Error {
+export class SandboxUnavailableError extends UsageError {
   override name = 'SandboxUnavailableError'
   constructor (readonly reason: string) {
     super(`no sandbox available: ${reason.replace(/[.\s]+$/, '')}. ${HOW_TO_INSTALL}`)

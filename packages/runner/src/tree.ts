@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { TreeToolError } from './errors.ts'
 
 /**
  * Whole-tree operations on directories a step wrote. A step can nest directories past
@@ -49,7 +50,7 @@ export async function chownTree (root: string, uid: number, gid: number): Promis
 /** Readable by everyone, writable by the owner (files `fileMode`): what one step leaves, the next (another uid) may read. */
 export async function readableTree (root: string, fileMode = 0o644): Promise<void> {
   const r = await tool(['chmod', '-R', 'u=rwX,go=rX', '--', root])
-  if (!r.ok) throw new Error(`cannot make ${root} readable: ${r.stderr.trim().split('\n')[0] ?? ''}`)
+  if (!r.ok) throw new TreeToolError(`cannot make ${root} readable: ${r.stderr.trim().split('\n')[0] ?? ''}`)
   // -execdir runs in each file's own directory, so depth does not matter.
   if ((fileMode & 0o200) === 0) await tool(['find', root, '-type', 'f', '-execdir', 'chmod', 'a-w', '{}', '+'])
 }

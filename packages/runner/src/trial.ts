@@ -1,22 +1,25 @@
 import { createHash, randomBytes } from 'node:crypto'
 import * as fs from 'node:fs/promises'
-import { availableParallelism, tmpdir, totalmem } from 'node:os'
+import { tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
+import { logger } from '@libp2p/logger'
 import { DEFAULT_GRACE_SECONDS, type Manifest } from '@autoresearch/protocol'
 import { noneBackend } from './backends/none.ts'
 import { cappedDisk, hostDisk, type TrialDisk } from './disk.ts'
+import { TrialError } from './errors.ts'
+import { copyFiles, trialFiles } from './files.ts'
+import { preparedData } from './prepare.ts'
+import { metricFromOutput, readResult } from './result.ts'
+import { MAX_ENTRIES, runStep, stepEnv, stepLimits, type Phase } from './step.ts'
 import { readableTree, removeTree, treeUsage } from './tree.ts'
-import type { SandboxBackend, SandboxLimits, StepLimits, StepOutcome, StepSpec, TrialFailure, TrialOptions, TrialResult } from './types.ts'
+import type { SandboxBackend, SandboxLimits, StepOutcome, StepSpec, TrialOptions, TrialResult } from './types.ts'
 
-const MAX_RESULT_BYTES = 1024 * 1024
+const log = logger('autoresearch:runner:trial')
+
 const LOG_TAIL_CHARS = 2000
-/** More entries than this in a step's directories is an attempt on the disk's inodes. */
-const MAX_ENTRIES = 200_000
-const DISK_POLL_MS = 1000
 const GiB = 1024 ** 3
 
-/** Host variables a step may see besides its own; everything else (keys, HOME, SSH_AUTH_SOCK, ...) is dropped. */
-export const PASSED_ENV = ['CUDA_VISIBLE_DEVICES', 'NVIDIA_VISIBLE_DEVICES', 'NVIDIA_DRIVER_CAPABILITIES', 'HIP_VISIBLE_DEVICES', 'ROCR_VISIBLE_DEVICES', 'OMP_NUM_THREADS', 'TZ']
+export { PASSED_ENV } from './step.ts'
 
 export function defaultLimits (): SandboxLimits {
   return {
@@ -30,222 +33,6 @@ export function defaultLimits (): SandboxLimits {
 
 /** Where the metric of a cause comes from: its frozen evaluate step, or train's own output (self-reported). */
 export { metricSource } from '@autoresearch/protocol'
-
-type Phase = 'prepare' | 'train' | 'evaluate'
-
-class TrialError extends Error {
-  constructor (readonly reason: TrialFailure, message: string, readonly log = '') { super(message) }
-}
-
-interface CauseFile { root: string, path: string, mode: number }
-
-/** Regular files of a cause by relative path; `.git` is skipped, anything but files and directories is refused. */
-async function listFiles (root: string, rel = '', into: CauseFile[] = []): Promise<CauseFile[]> {
-  const entries = await fs.readdir(join(root, rel), { withFileTypes: true })
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  for (const e of entries) {
-    const path = rel === '' ? e.name : `${rel}/${e.name}`
-    if (e.isDirectory()) {
-      if (rel === '' && e.name === '.git') continue
-      await listFiles(root, path, into)
-    } else if (e.isFile()) {
-      into.push({ root, path, mode: (await fs.lstat(join(root, path))).mode })
-    } else {
-      throw new TrialError('invalid-cause', `"${path}" is not a regular file or directory`)
-    }
-  }
-  return into
-}
-
-async function causeFiles (dir: string): Promise<CauseFile[]> {
-  return await listFiles(dir).catch((err: unknown) => {
-    if (err instanceof TrialError) throw err
-    throw new TrialError('invalid-cause', `cannot read the cause at ${dir}: ${(err as Error).message}`)
-  })
-}
-
-function isEditable (manifest: Manifest, path: string): boolean {
-  return manifest.editable.some((e) => path === e || path.startsWith(`${e}/`))
-}
-
-/** Cache key of prepared data: the protected files only, so candidates that change editable files share it. */
-async function protectedHash (files: CauseFile[]): Promise<string> {
-  const hash = createHash('sha256')
-  for (const f of files) {
-    const content = await fs.readFile(join(f.root, f.path))
-    hash.update(`${f.path}\0${content.length}\0`).update(content)
-  }
-  return hash.digest('hex')
-}
-
-async function copyFiles (files: CauseFile[], dest: string): Promise<void> {
-  await fs.mkdir(dest, { recursive: true })
-  for (const f of files) {
-    const target = join(dest, f.path)
-    await fs.mkdir(join(target, '..'), { recursive: true })
-    await fs.copyFile(join(f.root, f.path), target)
-    await fs.chmod(target, (f.mode & 0o111) !== 0 ? 0o755 : 0o644)
-  }
-}
-
-/** `seed` null: the step does not see AUTORESEARCH_SEED at all. */
-function stepEnv (seed: number | null, data: string, out: string, home: string, extra: Record<string, string> = {}): Record<string, string> {
-  const passed: Record<string, string> = {}
-  for (const key of PASSED_ENV) {
-    const value = process.env[key]
-    if (value !== undefined) passed[key] = value
-  }
-  return {
-    ...passed,
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    ...(seed === null ? {} : { AUTORESEARCH_SEED: String(seed) }),
-    AUTORESEARCH_DATA: data,
-    AUTORESEARCH_OUT: out,
-    PYTHONDONTWRITEBYTECODE: '1',
-    PYTHONHASHSEED: '0',
-    HOME: home,
-    LANG: 'C.UTF-8',
-    ...extra
-  }
-}
-
-function stepLimits (limits: SandboxLimits, timeoutSeconds: number, capFiles: boolean): StepLimits {
-  return {
-    cpuSeconds: limits.cpuSeconds ?? Math.ceil(timeoutSeconds * availableParallelism()),
-    memoryBytes: limits.memoryBytes,
-    processes: limits.processes,
-    fileBytes: capFiles ? limits.artifactBytes : 0
-  }
-}
-
-/** Best-effort reason for a failed step from how it ended and its last words; it can only label a failure, never make one a success. */
-function classify (outcome: StepOutcome, spec: StepSpec): [TrialFailure, string] {
-  const limits = spec.limits
-  const tail = outcome.output.slice(-8000)
-  if (outcome.signal === 'SIGXCPU') return ['timeout', `it used more than its CPU-time limit (${limits?.cpuSeconds ?? '?'} s per process)`]
-  // Python ignores SIGXFSZ, so the write fails with EFBIG instead.
-  if (outcome.signal === 'SIGXFSZ' || /File too large/.test(tail)) return ['artifact-too-large', `it wrote a file past the size limit (${limits?.fileBytes ?? '?'} bytes)`]
-  if (/MemoryError|Cannot allocate memory|std::bad_alloc|out of memory|OutOfMemoryError/i.test(tail)) {
-    return ['memory', `it ran out of memory (limit ${limits?.memoryBytes ?? '?'} bytes per process)`]
-  }
-  if (/Read-only file system/.test(tail)) return ['sandbox-violation', 'it tried to write outside its checkout, out dir and /tmp']
-  if (/Resource temporarily unavailable|BlockingIOError/.test(tail)) return ['sandbox-violation', `it hit the process limit (${limits?.processes ?? '?'})`]
-  if (spec.network !== true && /Network is unreachable|Connection refused|Name or service not known|Temporary failure in name resolution/.test(tail)) {
-    return ['sandbox-violation', 'it tried to use the network, which it does not have']
-  }
-  return ['crash', '']
-}
-
-function failureOf (phase: Phase, outcome: StepOutcome, spec: StepSpec): TrialError | undefined {
-  if (outcome.aborted) return new TrialError('aborted', `${phase} was aborted`)
-  if (outcome.overBudget === true && spec.budget !== undefined) {
-    const { seconds, graceSeconds } = spec.budget
-    return new TrialError('over-budget', `${phase} was still running at its budget of ${seconds} s (train.budgetSeconds): it got SIGTERM then, and SIGKILL ${graceSeconds} s later if it had not ended`)
-  }
-  if (outcome.timedOut) return new TrialError(phase === 'prepare' ? 'prepare-failed' : 'timeout', `${phase} ran past its time limit (${spec.timeoutMs / 1000} s) and was killed`)
-  if (outcome.sandboxError !== undefined) return new TrialError('sandbox-unavailable', `the sandbox could not start ${phase}: ${outcome.sandboxError}`)
-  if (outcome.exitCode === 0) return undefined
-  const how = outcome.signal !== null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`
-  const [reason, why] = classify(outcome, spec)
-  return new TrialError(phase === 'prepare' ? 'prepare-failed' : reason, `${phase} ${how}${why === '' ? '' : `: ${why}`}`)
-}
-
-/** Ends a step whose directories grow past `limit` bytes or MAX_ENTRIES entries, checked every second. */
-function watchDisk (dirs: string[], limit: number): { signal: AbortSignal, exceeded: () => string | undefined, stop: () => void } {
-  const controller = new AbortController()
-  let exceeded: string | undefined
-  let busy = false
-  const timer = setInterval(() => {
-    if (busy || limit <= 0) return
-    busy = true
-    treeUsage(dirs).then((usage) => {
-      if (usage.bytes > limit) exceeded = `it wrote ${usage.bytes} bytes, over the disk limit of ${limit}`
-      else if (usage.entries > MAX_ENTRIES) exceeded = `it made more than ${MAX_ENTRIES} files`
-      if (exceeded !== undefined) controller.abort()
-    }, () => {}).finally(() => { busy = false })
-  }, DISK_POLL_MS)
-  return { signal: controller.signal, exceeded: () => exceeded, stop: () => clearInterval(timer) }
-}
-
-/**
- * Runs one step with the disk watch (only on a disk the kernel does not cap) and, after it,
- * asks `filled` whether it filled its capped disk; turns any failure into a TrialError carrying the step's log.
- */
-async function runStep (backend: SandboxBackend, phase: Phase, spec: StepSpec, diskBytes: number, logs: string[], filled?: () => Promise<string | undefined>): Promise<StepOutcome> {
-  if (spec.signal?.aborted === true) throw new TrialError('aborted', `aborted before ${phase}`)
-  const view = spec.disk?.view ?? ((p: string) => p)
-  const watch = watchDisk([...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])].map(view), diskBytes)
-  let outcome: StepOutcome
-  try {
-    const signal = spec.signal === undefined ? watch.signal : AbortSignal.any([spec.signal, watch.signal])
-    outcome = await backend.run({ ...spec, signal })
-  } finally {
-    watch.stop()
-  }
-  logs.push(`=== ${phase} ===\n${outcome.output}${outcome.output.endsWith('\n') ? '' : '\n'}`)
-  const tooBig = watch.exceeded()
-  if (tooBig !== undefined && !isAborted(spec.signal)) throw new TrialError('artifact-too-large', `${phase} was stopped: ${tooBig}`)
-  // A step that catches ENOSPC and exits 0 has still hit the limit.
-  const full = isAborted(spec.signal) ? undefined : await filled?.()
-  if (full !== undefined) throw new TrialError('artifact-too-large', `${phase} filled its disk: ${full}`)
-  const failure = failureOf(phase, outcome, spec)
-  if (failure !== undefined) throw failure
-  return outcome
-}
-
-// A function, so that the check is not narrowed away across the await above.
-function isAborted (signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true
-}
-
-/** In-process dedupe of concurrent prepares; across processes the atomic rename below keeps the cache sound. */
-const preparing = new Map<string, Promise<void>>()
-
-async function prepareData (opts: TrialOptions, backend: SandboxBackend, limits: SandboxLimits, files: CauseFile[], dataDir: string): Promise<void> {
-  const step = opts.manifest.prepare
-  if (step === undefined) {
-    await fs.mkdir(dataDir, { recursive: true })
-    return
-  }
-  if (await exists(dataDir)) return
-  await fs.mkdir(opts.dataRoot, { recursive: true })
-  const work = await fs.mkdtemp(join(opts.dataRoot, `.${opts.manifest.name}-prepare-`))
-  try {
-    const [cause, data, out, tmp] = ['cause', 'data', 'out', 'tmp'].map((d) => join(work, d)) as [string, string, string, string]
-    await copyFiles(files, cause)
-    for (const dir of [data, out, tmp]) await fs.mkdir(dir)
-    const logs: string[] = []
-    // Seed 0: prepared data are shared by every seed, so they must not depend on one.
-    // Prepare is the cause's own frozen code and may write large data: no file-size or disk cap.
-    await runStep(backend, 'prepare', {
-      command: step.command,
-      cwd: cause,
-      env: stepEnv(0, data, out, cause),
-      timeoutMs: step.timeoutSeconds * 1000,
-      writable: [cause, data, out],
-      readOnly: [],
-      tmpDir: tmp,
-      network: step.network,
-      limits: stepLimits(limits, step.timeoutSeconds, false),
-      maxOutputBytes: limits.outputBytes,
-      signal: opts.signal,
-      onLine: (line) => opts.onLine?.('prepare', line)
-    }, 0, logs).catch((err: unknown) => {
-      if (err instanceof TrialError) throw new TrialError(err.reason, err.message, logs.join(''))
-      throw err
-    })
-    // Guards the shared cache against accidental writes (directories stay writable so the cache can be deleted).
-    await readableTree(data, 0o444)
-    try {
-      await fs.rename(data, dataDir)
-    } catch (err) {
-      // Another process finished the same prepare first; its data are equivalent.
-      if (!await exists(dataDir)) throw err
-    }
-  } finally {
-    await removeTree(work)
-  }
-}
 
 /** Mount names below the trial root: train's checkout and /tmp, train's out dir, evaluate's checkout, result and /tmp. */
 const TRAIN_AREA = 't'
@@ -269,6 +56,7 @@ async function trialDisk (backend: SandboxBackend, root: string, limits: Sandbox
   } catch (err) {
     // Where the holder may not mount (AppArmor's unprivileged bwrap profile on Ubuntu ≥ 23.10
     // drops its capabilities), the watch still sees every depth: it walks by file descriptor.
+    log.error('no capped disk for %s: %e', root, err)
     if (!warnedUncapped) console.warn(`autoresearch runner: ${(err as Error).message}; trials' disks are watched once a second instead of capped (docs/sandbox.md, Disk)`)
     warnedUncapped = true
     return await hostDisk(root)
@@ -276,53 +64,6 @@ async function trialDisk (backend: SandboxBackend, root: string, limits: Sandbox
 }
 
 let warnedUncapped = false
-
-async function exists (path: string): Promise<boolean> {
-  return fs.access(path).then(() => true, () => false)
-}
-
-async function readResult (path: string): Promise<Record<string, unknown>> {
-  let text: string
-  try {
-    // O_NOFOLLOW: the result must be a file evaluate wrote, not a link to one elsewhere.
-    const handle = await fs.open(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
-    try {
-      const stat = await handle.stat()
-      if (!stat.isFile()) throw new TrialError('no-result', 'the result is not a regular file')
-      if (stat.size > MAX_RESULT_BYTES) throw new TrialError('no-result', `result file is ${stat.size} bytes, over the limit of ${MAX_RESULT_BYTES}`)
-      text = await handle.readFile('utf8')
-    } finally {
-      await handle.close()
-    }
-  } catch (err) {
-    if (err instanceof TrialError) throw err
-    throw new TrialError('no-result', 'evaluate wrote no result file')
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    throw new TrialError('no-result', 'the result file is not JSON')
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TrialError('no-result', 'the result file is not a JSON object')
-  return json as Record<string, unknown>
-}
-
-/** Reads the metric from train's output, for causes without an evaluate step: the last matching line wins. */
-function metricFromOutput (pattern: string, output: string): Record<string, unknown> {
-  let re: RegExp
-  try {
-    re = new RegExp(pattern)
-  } catch {
-    throw new TrialError('invalid-cause', `metric.stdoutPattern is not a valid regular expression: ${pattern}`)
-  }
-  const lines = output.split('\n')
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const m = re.exec(lines[i] as string)
-    if (m?.[1] !== undefined) return { metric: Number(m[1]), source: 'stdout' }
-  }
-  throw new TrialError('no-result', `no line of train's output matches ${pattern}`)
-}
 
 /**
  * Runs one experiment: prepare (cached), train, evaluate, metric. Train runs the candidate's
@@ -343,7 +84,7 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
 
   const step = async (phase: 'train' | 'evaluate', dirs: { cwd: string, tmp: string, writable: string[], readOnly: string[] }, env: Record<string, string>): Promise<StepOutcome> => {
     const spec = phase === 'train' ? manifest.train : manifest.evaluate
-    if (spec === undefined) throw new Error(`no ${phase} step`)
+    if (spec === undefined) throw new TrialError('invalid-cause', `the manifest has no ${phase} step`)
     const d = disk as TrialDisk
     const budget = trainBudget(manifest, phase)
     return await runStep(backend, phase, {
@@ -366,22 +107,8 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
   }
 
   try {
-    const candidate = await causeFiles(opts.causeDir)
-    const protectedFiles = (opts.protectedDir === undefined ? candidate : await causeFiles(opts.protectedDir)).filter((f) => !isEditable(manifest, f.path))
-    const editableFiles = candidate.filter((f) => isEditable(manifest, f.path))
-    const dataDir = join(opts.dataRoot, `${manifest.name}-${await protectedHash(protectedFiles)}`)
-    let pending = preparing.get(dataDir)
-    if (pending === undefined) {
-      pending = prepareData(opts, backend, limits, protectedFiles, dataDir).finally(() => preparing.delete(dataDir))
-      preparing.set(dataDir, pending)
-    }
-    await pending.catch((err: unknown) => {
-      if (err instanceof TrialError) {
-        if (err.log !== '') logs.push(err.log)
-        throw err
-      }
-      throw new TrialError('prepare-failed', `prepare could not run: ${(err as Error).message}`)
-    })
+    const { protectedFiles, editableFiles } = await trialFiles(manifest, opts.causeDir, opts.protectedDir)
+    const dataDir = await preparedData(opts, backend, limits, protectedFiles, logs)
 
     disk = await trialDisk(backend, trialRoot, limits)
     const view = disk.view

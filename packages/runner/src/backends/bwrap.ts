@@ -3,12 +3,15 @@ import { randomInt } from 'node:crypto'
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
+import { logger } from '@libp2p/logger'
 import { chownTree } from '../tree.ts'
 import type { SandboxBackend, StepLimits, StepOutcome, StepSpec } from '../types.ts'
 import { INSIDE_ROOT, mountPlan } from './mounts.ts'
 import { networkHelpers, openNetwork, SLIRP_DNS } from './network.ts'
 import { seccompFilter } from './seccomp.ts'
 import { runSpawned } from './spawn.ts'
+
+const log = logger('autoresearch:runner:bwrap')
 
 /** What the host offers read-only: the system, never /home, /root, /run, /var or /tmp. */
 const SYSTEM_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/nix']
@@ -52,7 +55,8 @@ export interface BwrapContext {
 function resolvTarget (): string {
   try {
     return fs.realpathSync('/etc/resolv.conf')
-  } catch {
+  } catch (err) {
+    log('cannot resolve /etc/resolv.conf: %e', err)
     return '/etc/resolv.conf'
   }
 }
@@ -61,7 +65,8 @@ function executable (path: string): boolean {
   try {
     fs.accessSync(path, fs.constants.X_OK)
     return fs.statSync(path).isFile()
-  } catch {
+  } catch (err) {
+    log('%s is not an executable: %e', path, err)
     return false
   }
 }
@@ -76,7 +81,8 @@ export function gpuDevices (): string[] {
   let names: string[]
   try {
     names = fs.readdirSync('/dev')
-  } catch {
+  } catch (err) {
+    log.error('cannot list /dev: %e', err)
     return []
   }
   return names.filter((n) => n.startsWith('nvidia') || n === 'dri' || n === 'kfd').sort().map((n) => `/dev/${n}`)
@@ -116,7 +122,8 @@ export function bwrapArgs (spec: StepSpec, ctx: BwrapContext): { argv: string[],
     let target: string | undefined
     try {
       target = fs.lstatSync(path).isSymbolicLink() ? fs.readlinkSync(path) : undefined
-    } catch {
+    } catch (err) {
+      log('%s is not on this system: %e', path, err)
       continue
     }
     // A merged-/usr link stays a link, so the same tree is not mounted twice.
@@ -253,7 +260,7 @@ export function bwrapBackend (helpers: BwrapHelpers, opts: BwrapOptions = {}): S
         await network?.close()
         if (resolvDir !== undefined) fs.rmSync(resolvDir, { recursive: true, force: true })
         // Every process of the step has ended: hand its files back to the runner.
-        if (ctx.root) for (const dir of owned) await chownTree(dir, me.uid, me.gid).catch(() => {})
+        if (ctx.root) for (const dir of owned) await chownTree(dir, me.uid, me.gid).catch((err: unknown) => { log.error('could not hand %s back: %e', dir, err) })
       }
     }
   }

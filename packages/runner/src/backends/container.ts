@@ -3,11 +3,15 @@ import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { logger } from '@libp2p/logger'
+import { SandboxSetupError } from '../errors.ts'
 import { isRoot, gpuDevices } from './bwrap.ts'
 import { chownTree } from '../tree.ts'
 import type { SandboxBackend, StepSpec } from '../types.ts'
 import { mountPlan } from './mounts.ts'
 import { runSpawned } from './spawn.ts'
+
+const log = logger('autoresearch:runner:container')
 
 export type ContainerEngine = 'docker' | 'podman'
 
@@ -28,7 +32,7 @@ const NOBODY = 65534
 
 function mount (path: string, readonly: boolean, target: string): string {
   // --mount is comma-separated; the runner's scratch paths never hold one, refuse rather than mis-parse.
-  if (path.includes(',') || target.includes(',')) throw new Error(`cannot mount a path holding a comma: ${path}`)
+  if (path.includes(',') || target.includes(',')) throw new SandboxSetupError(`cannot mount a path holding a comma: ${path}`)
   return `type=bind,source=${path},target=${target}${readonly ? ',readonly' : ''}`
 }
 
@@ -106,7 +110,7 @@ export function containerBackend (engine: ContainerEngine, image: string, progra
         return outcome
       } finally {
         fs.rmSync(ctx.cidfile as string, { force: true })
-        if (root) for (const dir of owned) await chownTree(dir, 0, 0).catch(() => {})
+        if (root) for (const dir of owned) await chownTree(dir, 0, 0).catch((err: unknown) => { log.error('could not hand %s back: %e', dir, err) })
       }
     }
   }

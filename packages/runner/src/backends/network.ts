@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { networkInterfaces } from 'node:os'
 import type { Readable } from 'node:stream'
+import { logger } from '@libp2p/logger'
+import { SandboxSetupError } from '../errors.ts'
 import { startHolder } from '../holder.ts'
 import { findProgram } from './bwrap.ts'
+
+const log = logger('autoresearch:runner:network')
 
 /**
  * Network for a step that may use it (prepare with `network: true`): never the host's, but a
@@ -54,12 +58,12 @@ async function run (child: ChildProcess, timeoutMs: number, what: string): Promi
   let said = ''
   for (const s of [child.stdout, child.stderr]) s?.on('data', (c: Buffer) => { if (said.length < 4096) said += c.toString('utf8') })
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${what} took longer than ${timeoutMs / 1000} s`)) }, timeoutMs)
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new SandboxSetupError(`${what} took longer than ${timeoutMs / 1000} s`)) }, timeoutMs)
     child.once('error', (err) => { clearTimeout(timer); reject(err) })
     child.once('exit', (code) => {
       clearTimeout(timer)
       if (code === 0) resolve()
-      else reject(new Error(`${what} failed: ${said.trim().split('\n').slice(-2).join(' ') || `exit ${code}`}`))
+      else reject(new SandboxSetupError(`${what} failed: ${said.trim().split('\n').slice(-2).join(' ') || `exit ${code}`}`))
     })
   })
 }
@@ -87,14 +91,14 @@ export async function openNetwork (bwrap: string, helpers: NetworkHelpers): Prom
     let said = ''
     for (const s of [slirp.stdout, slirp.stderr]) s?.on('data', (c: Buffer) => { if (said.length < 4096) said += c.toString('utf8') })
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`slirp4netns was not ready within ${READY_MS / 1000} s`)), READY_MS)
+      const timer = setTimeout(() => reject(new SandboxSetupError(`slirp4netns was not ready within ${READY_MS / 1000} s`)), READY_MS)
       ;(slirp.stdio[3] as Readable).once('data', () => { clearTimeout(timer); resolve() })
       slirp.once('error', (err) => { clearTimeout(timer); reject(err) })
-      slirp.once('exit', (code) => { clearTimeout(timer); reject(new Error(`slirp4netns exited (${code ?? 'signal'}): ${said.trim().split('\n').slice(-2).join(' ')}`)) })
+      slirp.once('exit', (code) => { clearTimeout(timer); reject(new SandboxSetupError(`slirp4netns exited (${code ?? 'signal'}): ${said.trim().split('\n').slice(-2).join(' ')}`)) })
     })
     const join = [helpers.nsenter, `--target=${pid}`, ...holder.userns, '--net', '--']
     const ip = spawn(join[0] as string, [...join.slice(1), helpers.ip, '-batch', '-'], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } })
-    ip.stdin.on('error', () => {})
+    ip.stdin.on('error', (err) => { log('ip closed its input early: %e', err) })
     ip.stdin.end(blockRoutes())
     await run(ip, IP_MS, 'blocking private ranges in the step\'s network')
     return { enter: join, close }

@@ -5,6 +5,8 @@
  * Everything else is allowed: the namespaces and mounts do the isolating.
  */
 
+import { SandboxSetupError } from '../errors.ts'
+
 const LD_ABS_W = 0x20
 const JEQ = 0x15
 const JGE = 0x35
@@ -62,7 +64,7 @@ export function seccompFilter (arch: string = process.arch): Buffer | undefined 
     const jump = (label: string | undefined): number => {
       if (label === undefined) return 0
       const offset = (at.get(label) as number) - i - 1
-      if (offset < 0 || offset > 255) throw new Error(`seccomp jump to ${label} out of range`)
+      if (offset < 0 || offset > 255) throw new SandboxSetupError(`seccomp jump to ${label} out of range`)
       return offset
     }
     buf.writeUInt16LE(insn.code, i * 8)

@@ -3,7 +3,10 @@ import { readdir, readFile } from 'node:fs/promises'
 import { constants } from 'node:os'
 import { StringDecoder } from 'node:string_decoder'
 import type { Readable, Writable } from 'node:stream'
+import { logger } from '@libp2p/logger'
 import type { StepOutcome, StepSpec } from '../types.ts'
+
+const debug = logger('autoresearch:runner:spawn')
 
 const KILL_GRACE_MS = 2000
 /** How long to wait for the killed tree to be gone. */
@@ -77,18 +80,19 @@ class CappedLog {
 function kill (pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal)
-  } catch {
+  } catch (err) {
     // ESRCH: already gone.
+    debug('could not send %s to %d: %e', signal, pid, err)
   }
 }
 
 interface ProcInfo { pid: number, ppid: number, pgrp: number, zombie: boolean, start: string }
 
 async function processes (): Promise<ProcInfo[]> {
-  const names = (await readdir('/proc').catch(() => [] as string[])).filter((name) => /^[0-9]+$/.test(name))
+  const names = (await readdir('/proc').catch((err: unknown) => { debug.error('cannot list /proc: %e', err); return [] as string[] })).filter((name) => /^[0-9]+$/.test(name))
   const out: ProcInfo[] = []
   for (const name of names) {
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '')
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch((err: unknown) => { debug('process %s is gone: %e', name, err); return '' })
     if (stat === '') continue
     // Fields after the parenthesised command: state, ppid, pgrp, ...; starttime is the 20th of them.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -158,7 +162,8 @@ export async function runSpawned (spec: StepSpec, plan: SpawnPlan): Promise<Step
   const stderr = child.stderr as Readable
   if (plan.fd3 !== undefined) {
     const fd3 = child.stdio[3] as Writable
-    fd3.on('error', () => {})
+    // A step that ends before reading its filter closes the pipe: the step's outcome says what happened.
+    fd3.on('error', (err) => { debug('fd 3 of %d closed early: %e', pid, err) })
     fd3.end(plan.fd3)
   }
   let status = ''
