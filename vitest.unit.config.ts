@@ -12,6 +12,9 @@ export default defineConfig({
     setupFiles: ['./protocol/src/polyfill.ts'],
     testTimeout: 10_000,
     pool: 'threads',
+    // Specs are pure, so one module graph serves them all: each file would otherwise
+    // import protocol's barrel (and libp2p behind it) again, seconds per file on 2 cores.
+    isolate: false,
     reporters: ['default', './tests/summary-reporter.ts']
   }
 })

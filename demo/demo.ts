@@ -2,7 +2,7 @@
  * The local demo network: one coordinator, one verifier and two workers on
  * 127.0.0.1 with the toy-regression cause, each a real process talking libp2p.
  */
-import '@autoresearch/protocol'
+import { AutoresearchError } from '@autoresearch/protocol'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +11,9 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { describeEvent, homePaths, initHome, type CauseStatus, type CoordinatorEvent } from 'autoresearch-coordinator'
+
+/** A process of the demo network stopped before it was up. */
+class DemoProcessError extends AutoresearchError { override name = 'DemoProcessError' }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const HELP = `npm run demo -- [options]
@@ -73,12 +76,13 @@ if (!existsSync(homePaths(home).config)) {
 const ready = await new Promise<{ multiaddrs: string[], http: string }>((resolve, reject) => {
   const child = start('coordinator', 'coordinator/bin/autoresearch-coordinator.js',
     ['serve', '--home', home, '--listen', '/ip4/127.0.0.1/tcp/0', '--http-port', String(values.port), '--json'], (line) => {
-      let event: ({ event: string } & Record<string, unknown>) | undefined
-      try { event = JSON.parse(line) } catch { say('coordinator', line); return }
-      if (event?.event === 'ready') resolve(event as unknown as { multiaddrs: string[], http: string })
-      else if (event !== undefined) say('coordinator', describeEvent({ ...event, type: event.event } as unknown as CoordinatorEvent))
+      // With --json every event is one JSON line; anything else (a warning) is shown as it is.
+      if (!line.startsWith('{"event":')) { say('coordinator', line); return }
+      const event = JSON.parse(line) as { event: string } & Record<string, unknown>
+      if (event.event === 'ready') resolve(event as unknown as { multiaddrs: string[], http: string })
+      else say('coordinator', describeEvent({ ...event, type: event.event } as unknown as CoordinatorEvent))
     })
-  child.once('exit', (code) => { reject(new Error(`coordinator exited (${code}) before it was ready`)) })
+  child.once('exit', (code) => { reject(new DemoProcessError(`coordinator exited (${code}) before it was ready`)) })
 })
 const address = ready.multiaddrs.find((a) => a.includes('/p2p/')) ?? ready.multiaddrs[0] as string
 say('demo', `coordinator at ${address}; status: ${ready.http}/api/status`)

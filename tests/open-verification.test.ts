@@ -62,7 +62,7 @@ describe('open verification with reputation', () => {
       expect(await honestA.runOnce()).toBe(0)
       const row = net.running.coordinator.store.candidate(seq)!
       expect(row.state, `candidate ${round}: ${row.reason}`).toBe('merged')
-      expect(JSON.parse(row.verdict!).disagreeing).toEqual([liar.publicKey])
+      expect(row.verdict!.disagreeing).toEqual([liar.publicKey])
     }
     const rep = net.running.coordinator.store.identity(liar.publicKey)
     expect(rep.verifier_disagreed).toBe(2)

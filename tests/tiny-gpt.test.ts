@@ -127,7 +127,7 @@ describe('a tiny-gpt improvement goes through worker, verifier and merge (test b
     const seq = submitted.receipt.candidateSeq
     const row = net.running.coordinator.store.candidate(seq)
     expect(row?.state, row?.reason ?? '').toBe('merged')
-    const verdict = JSON.parse(row!.verdict!) as { seeds: number[], test: { mean: number, passed: boolean } }
+    const verdict = row!.verdict! as { seeds: number[], test: { mean: number, passed: boolean } }
     expect(verdict.seeds).toHaveLength(3)
     expect(verdict.test.passed).toBe(true)
     expect(verdict.test.mean).toBeGreaterThan(manifestOf(TINY).verification.minImprovement)

@@ -27,7 +27,7 @@ describe('verification that cannot be fooled (real libp2p, real runs of the nois
     const real = await net.submitEdit(alice, setConstant('QUALITY', (1 - 3 * SIGMA).toFixed(4)))
     await net.verifyAll()
     expect(net.state(real)).toBe('merged')
-    const verdict = JSON.parse(net.running.coordinator.store.candidate(real)!.verdict!) as { seeds: number[], test: { mean: number, pValue: number } }
+    const verdict = net.running.coordinator.store.candidate(real)!.verdict! as { seeds: number[], test: { mean: number, pValue: number } }
     expect(verdict.seeds).toHaveLength(5)
     expect(verdict.test.mean).toBeGreaterThan(2 * SIGMA)
     expect(net.running.coordinator.status().merges).toBe(1)
@@ -41,7 +41,7 @@ describe('verification that cannot be fooled (real libp2p, real runs of the nois
     await net.verifyAll()
     const row = net.running.coordinator.store.candidate(fabricated)!
     expect(row.state).toBe('rejected')
-    expect(JSON.parse(row.verdict!).claimContradicted).toBe(true)
+    expect(row.verdict!.claimContradicted).toBe(true)
     expect(dailyQuota(net.running.coordinator.store.identity(mallory.publicKey))).toBeLessThan(quotaBefore)
 
     // The host's verifier submits: it is never leased its own candidate.

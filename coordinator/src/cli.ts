@@ -3,15 +3,23 @@ import { resolve } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import * as fs from 'node:fs'
 import git from 'isomorphic-git'
-import { gitFs, MANIFEST_FILE, parseManifestText, PublicKeyHex, readFileAt } from '@autoresearch/protocol'
+import { logger } from '@libp2p/logger'
+import { AutoresearchError, gitFs, MANIFEST_FILE, parseManifestText, PublicKeyHex, readFileAt, UsageError } from '@autoresearch/protocol'
 import { SANDBOX_KINDS, type SandboxKind } from '@autoresearch/runner'
 import { candidatesReport, credits, revertLatestMerge } from './admin.ts'
 import { CauseCheckError, checkCause, describeCheck } from './check.ts'
 import { describeEvent } from './events.ts'
 import { BEST_REF, homePaths, initHome, loadConfig } from './home.ts'
 import { serveCoordinator } from './serve.ts'
-import { Store } from './store.ts'
+import { Store } from './store/index.ts'
 import { TEMPLATES, templateDir } from './templates.ts'
+
+const log = logger('autoresearch:coordinator:cli')
+
+/** `--key` is not an Ed25519 public key in hex. */
+class InvalidPublicKeyError extends UsageError { override name = 'InvalidPublicKeyError' }
+/** Options that exclude each other were both given, or neither of those that one is needed. */
+class ConflictingOptionsError extends UsageError { override name = 'ConflictingOptionsError' }
 
 /** Opens a home's database for an admin command; safe while `serve` runs (SQLite WAL). */
 function openStore (home: string): { store: Store, paths: ReturnType<typeof homePaths> } {
@@ -22,7 +30,7 @@ function openStore (home: string): { store: Store, paths: ReturnType<typeof home
 
 function publicKey (key: string): string {
   const parsed = PublicKeyHex.safeParse(key)
-  if (!parsed.success) throw new Error(`"${key}" is not a public key (64 lowercase hex digits)`)
+  if (!parsed.success) throw new InvalidPublicKeyError(`"${key}" is not a public key (64 lowercase hex digits)`)
   return parsed.data
 }
 
@@ -42,7 +50,7 @@ program.command('init')
   .option('--from <cause dir>', 'directory holding autoresearch.json and the cause files')
   .option('--template <name>', `start from an example cause of this repository: ${TEMPLATES.join(', ')}`)
   .action(async (opts: { home: string, from?: string, template?: string }) => {
-    if ((opts.from === undefined) === (opts.template === undefined)) throw new Error('give either --from <cause dir> or --template <name> (one of them, not both)')
+    if ((opts.from === undefined) === (opts.template === undefined)) throw new ConflictingOptionsError('give either --from <cause dir> or --template <name> (one of them, not both)')
     const from = opts.template !== undefined ? templateDir(opts.template) : resolve(opts.from as string)
     const { causeId, commit, paths } = await initHome(resolve(opts.home), from)
     console.log(`initialised ${causeId} in ${paths.home}`)
@@ -169,7 +177,9 @@ program.command('unban')
     console.log(`unbanned ${opts.key}`)
   })
 
+// One line for the person at the keyboard; the stack of an unexpected failure goes to DEBUG=autoresearch:coordinator:cli.
 program.parseAsync().catch((err: Error) => {
+  if (!(err instanceof AutoresearchError)) log.error('%s failed: %e', process.argv.slice(2).join(' '), err)
   console.error(`autoresearch-coordinator: ${err.name}: ${err.message}`)
   process.exit(1)
 })

@@ -1,4 +1,15 @@
-import type { CoordinatorEvent } from './coordinator.ts'
+import type { StoredVerdict } from './store/index.ts'
+
+/** What the coordinator reports as it works (the `serve` command prints them, the site streams them). */
+export type CoordinatorEvent =
+  | { type: 'receipt', candidateSeq: number, submitter: string, claimedMetric: number, description: string }
+  | { type: 'submission-rejected', error: string, message: string, submitter?: string }
+  | { type: 'leased', jobId: number, candidateSeq: number, verifier: string }
+  | { type: 'stale', candidateSeq: number, reason: string }
+  | { type: 'rebased', candidateSeq: number, newSeq: number }
+  | { type: 'best-changed', commit: string, seq: number, kind: 'merge' | 'revert' }
+  | { type: 'verdict', verdict: StoredVerdict }
+  | { type: 'merged', mergeSeq: number, candidateSeq: number, commit: string, metric: number, baselineMetric: number }
 
 const short = (hex: string): string => hex.slice(0, 10)
 

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs'
 import { join, resolve } from 'node:path'
+import { UsageError } from '@autoresearch/protocol'
 
 /** Example causes that `init --template` can start a home from. */
 export const TEMPLATES = ['toy-regression', 'tiny-gpt'] as const
@@ -8,7 +9,7 @@ export type TemplateName = typeof TEMPLATES[number]
 /** The repository's examples folder, found from this file (coordinator/src/ in a checkout). */
 export const EXAMPLES_DIR = resolve(import.meta.dirname, '..', '..', 'examples')
 
-export class UnknownTemplateError extends Error {
+export class UnknownTemplateError extends UsageError {
   override name = 'UnknownTemplateError'
 }
 

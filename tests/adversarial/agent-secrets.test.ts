@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { gitFs, Identity, parseManifestText } from '@autoresearch/protocol'
 import { commandAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
 import { TestNetwork } from '../network.ts'
-import { causeWith, TOY } from './helpers.ts'
+import { causeWith, TOY } from './arena.ts'
 
 const API_KEY = 'sk-volunteer-0a1b2c3d4e5f6a7b8c9d'
 
@@ -143,7 +143,7 @@ describe('a cause\'s text cannot make the volunteer\'s agent leak the volunteer\
 
     // The coordinator holds no candidate, not the leaked file's object, and no byte of either secret.
     const { store, paths } = net.running.coordinator
-    expect(store.db.prepare('SELECT count(*) AS n FROM candidates').get()).toEqual({ n: 0 })
+    expect(store.dump('candidates')).toEqual([])
     await expect(git.readBlob({ fs: gitFs, gitdir: paths.gitdir, oid: leakedTrain.oid })).rejects.toThrow()
     for (const file of filesBelow(net.home)) {
       const bytes = readFileSync(file)

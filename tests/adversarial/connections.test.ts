@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONNECTION_LIMITS, CoordinatorClient, createNode, ensureBareRepo, Identity, type AutoresearchNode } from '@autoresearch/protocol'
 import { initHome, serveCoordinator, type RunningCoordinator } from 'autoresearch-coordinator'
-import { TOY } from './helpers.ts'
+import { TOY } from './arena.ts'
 
 const ATTACKER = '127.0.0.2'
 const SOCKETS = 50

@@ -9,7 +9,7 @@ import * as fs from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Verdict } from '@autoresearch/protocol'
-import { causeWith, startArena, TOY, type Arena } from './helpers.ts'
+import { causeWith, startArena, TOY, type Arena } from './arena.ts'
 
 const DEEP = `import os
 _start = os.getcwd()

@@ -9,9 +9,10 @@ import git from 'isomorphic-git'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { commitTreeOn, commitWithChanges, Identity, PROTOCOL, readFileAt, type SubmitReply } from '@autoresearch/protocol'
 import { QUOTA } from 'autoresearch-coordinator'
-import {
-  expectAlive, expectRefused, frame, rawPack, rawStream, snapshot, startArena, submissionBody, submitCommit, throwIfError, trainEdit, type Arena
-} from './helpers.ts'
+import { expectAlive, expectRefused, snapshot, startArena, type Arena } from './arena.ts'
+import { submissionBody, submitCommit, trainEdit } from './messages.ts'
+import { rawPack } from './git-objects.ts'
+import { frame, rawStream, throwIfError } from './raw-frames.ts'
 
 const settle = async <T>(promises: Array<Promise<T>>): Promise<{ ok: T[], errors: Error[] }> => {
   const results = await Promise.allSettled(promises)

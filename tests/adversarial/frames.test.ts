@@ -5,9 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Identity, PROTOCOL, READ_TIMEOUT_MS } from '@autoresearch/protocol'
-import {
-  expectRefused, frame, rawPack, rawStream, snapshot, startArena, submissionBody, submitCommit, throwIfError, trainEdit, varint, type Arena
-} from './helpers.ts'
+import { expectRefused, snapshot, startArena, type Arena } from './arena.ts'
+import { submissionBody, submitCommit, trainEdit } from './messages.ts'
+import { rawPack } from './git-objects.ts'
+import { frame, rawStream, throwIfError, varint } from './raw-frames.ts'
 
 describe('hostile frames and messages', () => {
   let arena: Arena

@@ -16,9 +16,9 @@ import {
 import { addressKey, quotaUsed, REFUSALS } from 'autoresearch-coordinator'
 import { Verifier } from 'autoresearch-verifier'
 import { searchAgent, Worker } from 'autoresearch-worker'
-import {
-  buildPack, candidateObjects, expectRefused, rawCandidateObjects, startArena, submissionBody, submitCommit, trainEdit, type Arena, type PackObject
-} from './helpers.ts'
+import { expectRefused, startArena, type Arena } from './arena.ts'
+import { submissionBody, submitCommit, trainEdit } from './messages.ts'
+import { buildPack, candidateObjects, rawCandidateObjects, type PackObject } from './git-objects.ts'
 
 /** `n` distinct tiny blobs, none of which any tree names. */
 const junkBlobs = (n: number, tag: string): PackObject[] =>

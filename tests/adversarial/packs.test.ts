@@ -6,10 +6,11 @@
 import { deflateSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Identity, PROTOCOL } from '@autoresearch/protocol'
-import {
-  buildPack, expectRefused, frame, rawCandidateObjects, rawPack, rawStream, retrailer, spawnCoordinator, submissionBody, submitCommit, submitterFor,
-  throwIfError, trainEdit, varint, type Arena, type PackObject, startArena, TOY
-} from './helpers.ts'
+import { expectRefused, submitterFor, type Arena, startArena, TOY } from './arena.ts'
+import { submissionBody, submitCommit, trainEdit } from './messages.ts'
+import { buildPack, rawCandidateObjects, rawPack, retrailer, type PackObject } from './git-objects.ts'
+import { frame, rawStream, throwIfError, varint } from './raw-frames.ts'
+import { spawnCoordinator } from './coordinator-process.ts'
 
 describe('hostile packs', () => {
   let arena: Arena

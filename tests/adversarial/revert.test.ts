@@ -12,7 +12,7 @@ import { ensureBareRepo, Identity, readFileAt } from '@autoresearch/protocol'
 import { BEST_REF, credits, homePaths } from 'autoresearch-coordinator'
 import { ROOT } from '../processes.ts'
 import { setConstant, TestNetwork } from '../network.ts'
-import { NOISY, sleep } from './helpers.ts'
+import { NOISY, sleep } from './arena.ts'
 
 const coordinatorCli = (args: string[]) => spawnSync(process.execPath, [resolve(ROOT, 'coordinator/bin/autoresearch-coordinator.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
 

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { causeWith, NOISY, snapshot, standing, startArena, type Arena, type Snapshot } from './helpers.ts'
+import { causeWith, NOISY, snapshot, standing, startArena, type Arena, type Snapshot } from './arena.ts'
 
 /** The attack: the luckiest of 5000 seeds (about -3.7σ of the shared noise), plus a nudge of at most 2.2e-4, distinct for every seed. */
 function luckyNudged (text: string): string {
@@ -30,7 +30,7 @@ describe('a lucky fixed seed with a tiny seed-dependent nudge (noisy cause, real
     const row = a.running.coordinator.store.candidate(seq)!
     expect(row.state, row.reason ?? '').toBe('rejected')
     expect(row.reason).toMatch(/barely varies across 5 seeds.*ignores AUTORESEARCH_SEED/)
-    const verdict = JSON.parse(row.verdict!) as { seedSpread: { ratio: number }, trials: Array<{ candidate: number }> }
+    const verdict = row.verdict! as { seedSpread: { ratio: number }, trials: Array<{ candidate: number }> }
     // Not the old rule's case: the candidate's metric differs on every seed.
     expect(new Set(verdict.trials.map((t) => t.candidate)).size).toBe(5)
     expect(verdict.seedSpread.ratio).toBeLessThan(1e-3)

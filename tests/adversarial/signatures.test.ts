@@ -5,10 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Identity, newNonce, verifySignature, type Job, type SubmitReply } from '@autoresearch/protocol'
-import {
-  attestationBody, expectRefused, leaseBody, rawPack, sendAttestation, sendLease, snapshot, startArena, submissionBody, submitCommit,
-  trainEdit, trialsFor, HARDWARE, type Arena
-} from './helpers.ts'
+import { expectRefused, snapshot, startArena, HARDWARE, type Arena } from './arena.ts'
+import { attestationBody, leaseBody, sendAttestation, sendLease, submissionBody, submitCommit, trainEdit, trialsFor } from './messages.ts'
+import { rawPack } from './git-objects.ts'
 
 const TWENTY_MINUTES = 20 * 60 * 1000
 

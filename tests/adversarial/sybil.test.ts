@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Identity, type Job } from '@autoresearch/protocol'
 import { setConstant } from '../network.ts'
-import { attestationBody, HARDWARE, NOISY, sendAttestation, snapshot, standing, startArena, trialsFor, type Arena, type Snapshot } from './helpers.ts'
+import { HARDWARE, NOISY, snapshot, standing, startArena, type Arena, type Snapshot } from './arena.ts'
+import { attestationBody, sendAttestation, trialsFor } from './messages.ts'
 
 describe('ten colluding fresh identities in open mode', () => {
   let arena: Arena
@@ -39,7 +40,7 @@ describe('ten colluding fresh identities in open mode', () => {
     expect(await arena.net.verifyAll()).toBe(1)
     const row = arena.running.coordinator.store.candidate(seq)!
     expect(row.state, row.reason ?? '').toBe('rejected')
-    expect(JSON.parse(row.verdict!).trials.map((t: { verifier: string }) => t.verifier)).toEqual(Array(5).fill(arena.verifier.publicKey))
+    expect(row.verdict!.trials.map((t: { verifier: string }) => t.verifier)).toEqual(Array(5).fill(arena.verifier.publicKey))
     expect(standing(await snapshot(arena.running))).toEqual(standing(before))
     // Each swarm key that attested disagreed with the root: its run is over before it began.
     const records = swarm.map((key) => arena.running.coordinator.store.verifierChecks(key.publicKey))

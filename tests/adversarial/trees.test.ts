@@ -7,9 +7,9 @@ import * as fs from 'node:fs'
 import git from 'isomorphic-git'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { commitTreeOn, commitWithChanges, Identity, readFileAt } from '@autoresearch/protocol'
-import {
-  craftedCandidate, expectRefused, rawPack, rootEntries, snapshot, startArena, submitCommit, trainEdit, writeBlob, writeCommit, writeRawTree, type Arena, type RawEntry
-} from './helpers.ts'
+import { expectRefused, snapshot, startArena, type Arena } from './arena.ts'
+import { submitCommit, trainEdit } from './messages.ts'
+import { craftedCandidate, rawPack, rootEntries, writeBlob, writeCommit, writeRawTree, type RawEntry } from './git-objects.ts'
 
 describe('hostile trees', () => {
   let arena: Arena

@@ -7,15 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Identity, type Job } from '@autoresearch/protocol'
 import { dailyQuota, MAX_ROUNDS } from 'autoresearch-coordinator'
 import { setConstant } from '../network.ts'
-import {
-  attestationBody, causeWith, expectRefused, HARDWARE, NOISY, sendAttestation, sleep, snapshot, standing, startArena, TOY, trialsFor, type Arena, type Snapshot
-} from './helpers.ts'
+import { causeWith, expectRefused, HARDWARE, NOISY, sleep, snapshot, standing, startArena, TOY, type Arena, type Snapshot } from './arena.ts'
+import { attestationBody, sendAttestation, trialsFor } from './messages.ts'
 
 /** What verification may never change for a candidate it did not accept: `standing`, and every other ref too. */
 const standingWithRefs = (s: Snapshot): unknown => ({ ...standing(s), refs: s.refs })
 
 const verdictOf = (arena: Arena, seq: number): { claimContradicted: boolean, candidateMetric: number, baselineMetric: number, disagreeing: string[] } =>
-  JSON.parse(arena.running.coordinator.store.candidate(seq)!.verdict!)
+  arena.running.coordinator.store.candidate(seq)!.verdict! as { claimContradicted: boolean, candidateMetric: number, baselineMetric: number, disagreeing: string[] }
 
 describe('verification against a noisy cause (allowlisted verifier, real runs)', () => {
   let arena: Arena

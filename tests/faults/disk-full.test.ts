@@ -14,7 +14,9 @@ import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { commitWithChanges, Identity, readFileAt } from '@autoresearch/protocol'
 import { initHome } from 'autoresearch-coordinator'
-import { rawPack, submitCommit, submitterFor } from '../adversarial/helpers.ts'
+import { submitterFor } from '../adversarial/arena.ts'
+import { submitCommit } from '../adversarial/messages.ts'
+import { rawPack } from '../adversarial/git-objects.ts'
 import { ROOT } from '../processes.ts'
 
 const TOY = join(ROOT, 'examples', 'toy-regression')

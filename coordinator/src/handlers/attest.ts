@@ -1,0 +1,30 @@
+import type { AttestReply, AttestRequest, Handler } from '@autoresearch/protocol'
+import type { z } from 'zod'
+import type { Coordinator } from '../coordinator.ts'
+import { attest } from '../verification.ts'
+
+export type AttestDeps = Pick<Coordinator, 'serially' | 'verificationContext' | 'recover' | 'rebaseStale' | 'announceIfMoved' | 'emit'>
+
+/**
+ * `attest`: a verifier's signed measurements of a job. The decision (and a merge, with
+ * its ref write) runs in the serial queue; a merge is then announced.
+ */
+export function attestHandler (c: AttestDeps): Handler<z.infer<typeof AttestRequest>> {
+  return async (req, { signal }): Promise<AttestReply> => {
+    const outcome = await c.serially(async () => {
+      const result = attest(c.verificationContext(), req.body, req.signature)
+      if (result.merged !== undefined) await c.recover()
+      if (result.passedOnStaleParent !== undefined) await c.rebaseStale()
+      return result
+    }, { signal })
+    c.emit('event', { type: 'verdict', verdict: outcome.verdict })
+    const merged = outcome.merged
+    if (merged !== undefined) {
+      c.emit('event', { type: 'merged', mergeSeq: merged.mergeIndex, candidateSeq: merged.candidate.seq, commit: merged.candidate.commit_oid, metric: merged.metric, baselineMetric: merged.baselineMetric })
+      // Not tied to this request: the merge is made, so it is announced even if the verifier has gone.
+      await c.serially(async () => { await c.announceIfMoved() })
+    }
+    const { candidateSeq, state, meanImprovement, reason } = outcome.verdict
+    return { ok: true, verdict: { candidateSeq, state, meanImprovement, reason } }
+  }
+}

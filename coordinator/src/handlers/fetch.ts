@@ -1,0 +1,28 @@
+import { exportPack, objectsMissing, peerIdOf, UnknownCommitError, type FetchRequest, type Handler } from '@autoresearch/protocol'
+import type { z } from 'zod'
+import type { Coordinator } from '../coordinator.ts'
+import type { Store } from '../store/index.ts'
+
+export type FetchDeps = Pick<Coordinator, 'paths' | 'config'> & { store: Pick<Store, 'isMergedCommit' | 'candidateByCommit'> }
+
+/**
+ * `fetch`: a pack of the objects `want` needs that the peer lacks, sent as a frame after
+ * the reply. Merged commits are public; a pending candidate only to allowlisted verifiers
+ * (in open mode anyone may verify, so anyone may fetch it; the first submitter of a tree
+ * still owns it).
+ */
+export function fetchHandler (c: FetchDeps): Handler<z.infer<typeof FetchRequest>> {
+  const verifierPeers = new Set(c.config.verifiers.map(peerIdOf))
+  return async (req, ctx) => {
+    const published = c.store.isMergedCommit(req.want)
+    const mayVerify = c.config.verifierMode === 'open' || verifierPeers.has(ctx.remotePeer)
+    const verifiable = !published && mayVerify && c.store.candidateByCommit(req.want) !== undefined
+    if (!published && !verifiable) throw new UnknownCommitError(`commit ${req.want} is not published by this coordinator`)
+    const oids = await objectsMissing(c.paths.gitdir, req.want, req.have)
+    if (oids.length === 0) return { ok: true, objects: 0, bytes: 0 }
+    const pack = await exportPack(c.paths.gitdir, oids)
+    await ctx.framed.writeJson({ ok: true, objects: oids.length, bytes: pack.byteLength })
+    await ctx.framed.writeBytes(pack)
+    return undefined
+  }
+}
