@@ -11,12 +11,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import git from 'isomorphic-git'
 import {
-  assertCompleteTree, commitWithChanges, CoordinatorClient, createNode, ensureBareRepo, gitFs, Identity, packForSubmission, PARTIAL_SUFFIX, readFileAt, sha256Hex,
+  commitWithChanges, CoordinatorClient, createNode, ensureBareRepo, gitFs, Identity, packForSubmission, readFileAt, sha256Hex,
   type AutoresearchNode, type Job, type ReceiptBody, type Trial
 } from '@autoresearch/protocol'
-import { BEST_REF, homePaths, initHome, Store } from 'autoresearch-coordinator'
+import { BEST_REF, homePaths, initHome } from 'autoresearch-coordinator'
 import { prng } from 'autoresearch-worker'
 import { ROOT, startBin } from '../../tests/processes.ts'
+import { checkAfterRestart, readStore, unfinishedWork, type Acknowledged } from './crash-checks.ts'
 
 const TOY = join(ROOT, 'examples', 'toy-regression')
 const HARDWARE = { class: 'simulated verifier', cpus: 1, gpus: [] }
@@ -67,12 +68,6 @@ async function kill (served: Served): Promise<void> {
   await exited
 }
 
-/** What the peers were told, across all iterations: each of these must survive every crash. */
-interface Acknowledged {
-  receipts: ReceiptBody[]
-  attestedJobs: number[]
-  mergedCandidates: number[]
-}
 
 const sleep = async (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -205,7 +200,7 @@ export class CrashHarness {
     await node.stop()
     const { violations, refRepaired } = await this.check(refBefore)
     const reissued = await this.drain()
-    violations.push(...this.#checkJobs())
+    violations.push(...unfinishedWork(this.home))
     return { phase, delayMs, answered, restartMs, reissued, keptUnanswered, refRepaired, violations }
   }
 
@@ -228,42 +223,9 @@ export class CrashHarness {
     return reply
   }
 
-  #db (): Store {
-    return new Store(homePaths(this.home).database, { readonly: true })
-  }
-
   /** Receipts, attestations and merges that were answered are all there; refs and database agree. */
   async check (refBefore: string): Promise<{ violations: string[], refRepaired: boolean }> {
-    const violations: string[] = []
-    const { gitdir } = homePaths(this.home)
-    const db = this.#db()
-    try {
-      for (const r of this.#acked.receipts) {
-        const row = db.candidate(r.candidateSeq)
-        if (row === undefined) violations.push(`receipt #${r.candidateSeq} was lost`)
-        else if (row.commit_oid !== r.candidate || row.tree_oid !== r.tree || row.submitter !== r.submitter) violations.push(`receipt #${r.candidateSeq} names other objects than the database`)
-        else await assertCompleteTree(gitdir, r.candidate, 1 << 24).catch((err: Error) => { violations.push(`candidate #${r.candidateSeq}'s objects are unreadable: ${err.message}`) })
-      }
-      const attested = new Set(db.dump('attestations').map((a) => a.job_id))
-      for (const id of this.#acked.attestedJobs) {
-        if (!attested.has(id)) violations.push(`answered attestation for job ${id} was lost`)
-      }
-      const rows = db.merges()
-      for (const seq of this.#acked.mergedCandidates) {
-        if (!rows.some((m) => m.candidate_seq === seq && m.kind === 'merge')) violations.push(`answered merge of candidate #${seq} was lost`)
-      }
-      const merges = rows.map((m) => m.commit_oid)
-      const best = merges[merges.length - 1] as string
-      const refNow = await git.resolveRef({ fs: gitFs, gitdir, ref: BEST_REF })
-      if (refNow !== best) violations.push(`after restart the best ref is ${refNow}, the database says ${best}`)
-      // Before the restart the ref may lag the database by the merge in flight, never lead it.
-      if (!merges.slice(-2).includes(refBefore)) violations.push(`before restart the best ref was ${refBefore}, not one of the last two merges`)
-      await assertCompleteTree(gitdir, best, 1 << 24).catch((err: Error) => { violations.push(`the best commit is unreadable: ${err.message}`) })
-    } finally {
-      db.close()
-    }
-    violations.push(...leftovers(gitdir))
-    return { violations, refRepaired: refBefore !== await git.resolveRef({ fs: gitFs, gitdir, ref: BEST_REF }) }
+    return await checkAfterRestart(this.home, this.#acked, refBefore)
   }
 
   /**
@@ -278,33 +240,19 @@ export class CrashHarness {
         await this.#attest(job).catch(() => {})
         continue
       }
-      const db = this.#db()
+      const db = readStore(this.home)
       const counts = db.countsByState()
       const open = (counts.queued ?? 0) + (counts.verifying ?? 0)
       db.close()
       if (open === 0) break
       await sleep(250)
     }
-    const db = this.#db()
+    const db = readStore(this.home)
     const expired = db.dump('jobs').filter((j) => j.state === 'expired').length
     db.close()
     const reissued = expired - this.#expiredSoFar
     this.#expiredSoFar = expired
     return reissued
-  }
-
-  #checkJobs (): string[] {
-    const db = this.#db()
-    try {
-      const open = db.candidates().filter((c) => c.state === 'queued' || c.state === 'verifying')
-      const jobs = db.dump('jobs').filter((j) => j.state !== 'done' && j.state !== 'expired')
-      return [
-        ...open.map((c) => `candidate #${c.seq} is still ${c.state} after the drain`),
-        ...jobs.map((j) => `job ${j.id} is still ${j.state} after the drain`)
-      ]
-    } finally {
-      db.close()
-    }
   }
 
   /** Deletes the home and the submitters' repositories (after `stop`). */
@@ -322,11 +270,6 @@ export class CrashHarness {
   }
 }
 
-/** Files a kill may leave half-written, which start-up must have removed. */
-function leftovers (gitdir: string): string[] {
-  return (fs.readdirSync(gitdir, { recursive: true }) as string[]).filter((f) => f.endsWith(PARTIAL_SUFFIX)).map((f) => `half-written file ${f} left behind`)
-}
-
 /** Runs `iterations` kills, cycling through the phases, with random delays. */
 export async function crashLoop (opts: CrashOptions): Promise<{ results: IterationResult[], merges: number, candidates: Record<string, number> }> {
   const harness = await CrashHarness.start(opts.seed ?? 1)
@@ -342,7 +285,7 @@ export async function crashLoop (opts: CrashOptions): Promise<{ results: Iterati
   } finally {
     await harness.stop()
   }
-  const db = new Store(homePaths(harness.home).database, { readonly: true })
+  const db = readStore(harness.home)
   const merges = db.merges().filter((m) => m.kind === 'merge').length
   const candidates = db.countsByState()
   db.close()

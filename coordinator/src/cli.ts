@@ -1,7 +1,6 @@
 import '@autoresearch/protocol'
 import { resolve } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
-import * as fs from 'node:fs'
 import git from 'isomorphic-git'
 import { logger } from '@libp2p/logger'
 import { AutoresearchError, gitFs, MANIFEST_FILE, parseManifestText, PublicKeyHex, readFileAt, UsageError } from '@autoresearch/protocol'

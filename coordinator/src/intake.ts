@@ -10,6 +10,10 @@ import type { Store } from './store/index.ts'
 
 const log = logger('autoresearch:coordinator:intake')
 
+/** What intake reads and writes: the receipt ledger, the quotas and the seed pools. */
+export type IntakeStore = Pick<Store, 'recordRefusal' | 'nonceSeen' | 'isMergedCommit' | 'candidateByTree' | 'nextSeq' | 'insertCandidate' |
+'identity' | 'submissionsSince' | 'refusalsSince' | 'seedPool' | 'setSeedPool'>
+
 /** How far a signed message's clock may be from ours. */
 export const CLOCK_SKEW_MS = 10 * 60 * 1000
 
@@ -17,7 +21,7 @@ export interface IntakeContext {
   causeId: string
   manifest: Manifest
   gitdir: string
-  store: Store
+  store: IntakeStore
   identity: Identity
   /** Refused submissions an address may send per window (REFUSALS.perAddress unless the config sets it). */
   refusalsPerAddress?: number

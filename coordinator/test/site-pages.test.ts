@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { joinAddress } from '../src/site/params.ts'
-import { HOSTILE, LONG, parseCsv, scripts, SiteScenario } from './site-fixture.ts'
+import { LONG, parseCsv, scripts, SiteScenario } from './site-fixture.ts'
 
 describe('leaderboard site: pages', () => {
   const s = SiteScenario.use()

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Identity, PROTOCOL } from '@autoresearch/protocol'
 import { expectRefused, submitterFor, type Arena, startArena, TOY } from './arena.ts'
 import { submissionBody, submitCommit, trainEdit } from './messages.ts'
-import { buildPack, rawCandidateObjects, rawPack, retrailer, type PackObject } from './git-objects.ts'
+import { buildPack, rawCandidateObjects, retrailer, type PackObject } from './git-objects.ts'
 import { frame, rawStream, throwIfError, varint } from './raw-frames.ts'
 import { spawnCoordinator } from './coordinator-process.ts'
 

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { causeWith, NOISY, snapshot, standing, startArena, type Arena, type Snapshot } from './arena.ts'
+import { causeWith, NOISY, snapshot, standing, startArena, type Arena } from './arena.ts'
 
 /** The attack: the luckiest of 5000 seeds (about -3.7σ of the shared noise), plus a nudge of at most 2.2e-4, distinct for every seed. */
 function luckyNudged (text: string): string {

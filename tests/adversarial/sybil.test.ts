@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Identity, type Job } from '@autoresearch/protocol'
 import { setConstant } from '../network.ts'
-import { HARDWARE, NOISY, snapshot, standing, startArena, type Arena, type Snapshot } from './arena.ts'
+import { HARDWARE, NOISY, snapshot, standing, startArena, type Arena } from './arena.ts'
 import { attestationBody, sendAttestation, trialsFor } from './messages.ts'
 
 describe('ten colluding fresh identities in open mode', () => {

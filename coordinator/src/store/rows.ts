@@ -11,7 +11,7 @@ import { StoredVerdictSchema } from './verdict.ts'
 export class CorruptRowError extends AutoresearchError { override name = 'CorruptRowError' }
 
 /** A TEXT column holding JSON that must match `schema`. */
-const json = <T extends z.ZodType>(schema: T) => z.string().transform((text, ctx): unknown => {
+export const json = <T extends z.ZodType>(schema: T) => z.string().transform((text, ctx): unknown => {
   try {
     return JSON.parse(text)
   } catch {
@@ -26,7 +26,7 @@ export type CandidateState = z.infer<typeof CandidateStateSchema>
 
 /** The signed receipt and the signed submission as intake stored them. */
 const SignedReceipt = z.object({ receipt: ReceiptBody, signature: z.string() })
-const SignedSubmission = z.object({ body: SubmissionBody, signature: z.string() })
+export const SignedSubmission = z.object({ body: SubmissionBody, signature: z.string() })
 
 const Candidate = z.object({
   seq: z.number().int(),
@@ -101,7 +101,7 @@ const Attestation = z.object({ verifier: z.string(), body: json(AttestationBody)
 export type AttestationRow = z.output<typeof Attestation>
 
 /** A row as read, or a CorruptRowError naming the table and what did not match. */
-function decoder<T extends z.ZodType> (table: string, schema: T): (row: unknown) => z.output<T> {
+export function decoder<T extends z.ZodType> (table: string, schema: T): (row: unknown) => z.output<T> {
   return (row) => {
     const parsed = schema.safeParse(row)
     if (!parsed.success) throw new CorruptRowError(`a row of ${table} does not decode: ${z.prettifyError(parsed.error)}`)

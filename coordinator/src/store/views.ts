@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3'
 import { z } from 'zod'
-import { AttestationBody, SubmissionBody } from '@autoresearch/protocol'
-import { CANDIDATE_STATES } from './rows.ts'
+import { AttestationBody } from '@autoresearch/protocol'
+import { CANDIDATE_STATES, decoder, json, SignedSubmission } from './rows.ts'
 
 /**
  * The public site's reads: aggregates and projections no other caller needs, each one
@@ -11,9 +11,9 @@ import { CANDIDATE_STATES } from './rows.ts'
 const Count = z.object({ n: z.number() })
 const Version = z.number()
 const VerifiedAt = z.object({ seq: z.number(), at: z.number() })
-const BodyColumn = z.object({ body: z.string() }).transform(({ body }) => AttestationBody.parse(JSON.parse(body)))
-const Submission = z.object({ submitter: z.string(), submission: z.string() })
-  .transform(({ submitter, submission }) => ({ submitter, body: z.object({ body: SubmissionBody }).parse(JSON.parse(submission)).body }))
+const bodies = decoder('attestations', z.array(z.object({ body: json(AttestationBody) }).transform(({ body }) => body)))
+const Submission = z.object({ submitter: z.string(), submission: json(SignedSubmission) })
+  .transform(({ submitter, submission }) => ({ submitter, body: submission.body }))
 const Submitted = z.object({ submitter: z.string(), n: z.number() })
 const Relative = z.object({ seq: z.number(), state: z.enum(CANDIDATE_STATES) })
 
@@ -45,11 +45,11 @@ export class StoreViews {
 
   /** Each verifier's latest attestation. */
   latestAttestationPerVerifier (): AttestationBody[] {
-    return z.array(BodyColumn).parse(this.#db.prepare('SELECT body FROM attestations WHERE id IN (SELECT MAX(id) FROM attestations GROUP BY verifier)').all())
+    return bodies(this.#db.prepare('SELECT body FROM attestations WHERE id IN (SELECT MAX(id) FROM attestations GROUP BY verifier)').all())
   }
 
   attestationsSince (since: number): AttestationBody[] {
-    return z.array(BodyColumn).parse(this.#db.prepare('SELECT body FROM attestations WHERE received_at >= ?').all(since))
+    return bodies(this.#db.prepare('SELECT body FROM attestations WHERE received_at >= ?').all(since))
   }
 
   /** Identities that submitted (coordinator rebases not counted) since `since`. */
@@ -72,7 +72,7 @@ export class StoreViews {
 
   /** Every submission as its submitter signed it (coordinator rebases left out), oldest first. */
   originalSubmissions (): OriginalSubmission[] {
-    return z.array(Submission).parse(this.#db.prepare('SELECT submitter, submission FROM candidates WHERE origin_seq IS NULL ORDER BY seq').all())
+    return decoder('candidates', z.array(Submission))(this.#db.prepare('SELECT submitter, submission FROM candidates WHERE origin_seq IS NULL ORDER BY seq').all())
   }
 
   /** Submissions (coordinator rebases not counted) per submitter. */

@@ -10,6 +10,9 @@ import { killProcesses, removeTempDirs, tempDir, TOY_DIR, toyManifest, toyTrain,
  * Real escape attempts from a candidate's train.py, run through the runner. Every attempt
  * runs on bubblewrap, where all must be stopped, and on the none backend, which stops only
  * a few: the table below says which, so a sandbox that does nothing cannot pass.
+ *
+ * Over 300 lines on purpose: the table of attempts is the threat model read in one place,
+ * and splitting it would hide which attempts the none backend also stops.
  */
 
 // Each line: does the none backend (a bare child process) stop this attempt too?
