@@ -1,0 +1,132 @@
+/**
+ * The coordinator side of the simulation: the REAL store (SQLite in a temp dir) and the
+ * REAL decision code — intake's quota check and candidate row, `lease()` and `attest()`
+ * (queue order, quorum, the paired one-sided test, near-tie rounds, stale-parent
+ * verdicts), the lease handler's rebase-then-lease loop and `staleCandidates`. Requests
+ * are really signed and checked. Only what needs a git repository is modelled: a
+ * rebase's three-way merge conflicts with probability `c` (then the candidate is stale,
+ * as rebase.ts marks it), else the rebased candidate is stored as rebase.ts stores it.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Identity, parseManifest, parseManifestText, type AttestationBody, type Job, type LeaseRequestBody, type Manifest, type SubmissionBody, type Trial } from '@autoresearch/protocol'
+import { STALE_BATCH } from '../../../coordinator/src/handlers/lease.ts'
+import { assertMaySubmit } from '../../../coordinator/src/policy.ts'
+import { staleCandidates } from '../../../coordinator/src/rebase.ts'
+import { queueOrder } from '../../../coordinator/src/rules/queue-order.ts'
+import { drawRound } from '../../../coordinator/src/seeds.ts'
+import type { CandidateRow, Store } from '../../../coordinator/src/store/index.ts'
+import { attest, lease, type AttestOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
+
+const CAUSE = 'simulated'
+const HARDWARE = { class: 'sim', cpus: 1, gpus: ['sim-gpu'] }
+const DIGEST = '0'.repeat(64)
+
+/** The sim-cost cause's manifest (minImprovement 0.05, confidence 0.95, quorum 1), with `trials` paired trials per round. */
+export function simManifest (trials: number): Manifest {
+  const manifest = parseManifestText(readFileSync(join(import.meta.dirname, '../../causes/sim-cost/autoresearch.json'), 'utf8'))
+  return parseManifest({ ...manifest, verification: { ...manifest.verification, trials } })
+}
+
+let oids = 0
+/** A fresh, unique 40-hex object id (commits and trees are not stored anywhere). */
+const oid = (): string => createHash('sha1').update(`sim-${process.pid}-${++oids}`).digest('hex')
+const nonce = (): string => randomBytes(16).toString('hex')
+
+export class SimCoordinator {
+  readonly store: Store
+  readonly manifest: Manifest
+  readonly identity = Identity.generate()
+  readonly ctx: VerificationContext
+  readonly #random: () => number
+  readonly #conflict: number
+
+  constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, random: () => number, runSeconds: number }) {
+    this.store = store
+    this.manifest = opts.manifest
+    this.#conflict = opts.conflict
+    this.#random = opts.random
+    store.insertMerge({ commit_oid: oid(), parent_oid: null, candidate_seq: null, metric: null, baseline_metric: null, merged_at: Date.now(), kind: 'initial' })
+    // As Coordinator.leaseMs: two runs per trial and a minute of slack.
+    const leaseMs = (opts.runSeconds * opts.manifest.verification.trials * 2 + 60) * 1000
+    this.ctx = {
+      causeId: CAUSE, manifest: opts.manifest, store, verifierMode: 'allowlist', verifiers: new Set(opts.verifiers.map((v) => v.publicKey)),
+      leaseMs, bestCommit: () => this.best()
+    }
+  }
+
+  best (): string {
+    return (this.store.lastMerge() as { commit_oid: string }).commit_oid
+  }
+
+  /** What intake stores for a submission that passed its checks (intake.ts checkedIntake); returns the new seq. */
+  submit (submitter: Identity, parent: string, claimedMetric: number): number {
+    assertMaySubmit(this.store, submitter.publicKey)
+    const commit = oid()
+    const body: SubmissionBody = {
+      type: 'submission', causeId: CAUSE, parent, candidate: commit, packSha256: DIGEST, claimedMetric, logDigest: DIGEST,
+      description: 'simulated experiment', publicKey: submitter.publicKey, nonce: nonce(), time: Date.now()
+    }
+    return this.#insert({ commit, parent, submitter: submitter.publicKey, claimedMetric, submission: { body, signature: submitter.sign('submission', body) }, nonce: body.nonce, origin: null })
+  }
+
+  #insert (c: { commit: string, parent: string, submitter: string, claimedMetric: number, submission: CandidateRow['submission'], nonce: string | null, origin: number | null }): number {
+    const { store } = this
+    const tree = oid()
+    const receipt = { type: 'receipt' as const, causeId: CAUSE, candidateSeq: store.nextSeq(), candidate: c.commit, tree, submitter: c.submitter, receivedAt: Date.now() }
+    store.insertCandidate({
+      seq: receipt.candidateSeq, commit_oid: c.commit, tree_oid: tree, parent_oid: c.parent, submitter: c.submitter, claimed_metric: c.claimedMetric,
+      description: 'simulated experiment', received_at: receipt.receivedAt, state: 'queued',
+      seeds: [drawRound(store, c.parent, this.manifest.verification.trials)],
+      receipt: { receipt, signature: this.identity.sign('receipt', receipt) }, submission: c.submission, origin_seq: c.origin
+    }, c.nonce)
+    return receipt.candidateSeq
+  }
+
+  /**
+   * Coordinator.rebaseStale with the git merge modelled: candidates left on an old best,
+   * best claims first, at most `limit`; returns how many are left and the rebases made
+   * (old seq → new seq).
+   */
+  rebaseStale (limit = Infinity): { remaining: number, rebased: Array<[number, number]> } {
+    const best = this.best()
+    const stale = queueOrder(this.manifest, staleCandidates(this.store, best))
+    const rebased: Array<[number, number]> = []
+    for (const candidate of stale.slice(0, limit)) {
+      if (this.#random() < this.#conflict) {
+        this.store.setCandidateState(candidate.seq, 'stale', `its change conflicts with the new best ${best.slice(0, 10)} in train.py; start from the new best`)
+        continue
+      }
+      const newSeq = this.store.transaction(() => {
+        const seq = this.#insert({ commit: oid(), parent: best, submitter: candidate.submitter, claimedMetric: candidate.claimed_metric, submission: candidate.submission, nonce: null, origin: candidate.origin_seq ?? candidate.seq })
+        this.store.setCandidateState(candidate.seq, 'rebased', `rebased onto ${best.slice(0, 10)} as candidate #${seq}`)
+        return seq
+      })
+      rebased.push([candidate.seq, newSeq])
+    }
+    return { remaining: Math.max(0, stale.length - limit), rebased }
+  }
+
+  /** The lease handler (handlers/lease.ts): rebase a batch of stale candidates, lease, until a job or nothing left. */
+  lease (verifier: Identity, onRebase: (from: number, to: number) => void): Job | null {
+    for (;;) {
+      const { remaining, rebased } = this.rebaseStale(STALE_BATCH)
+      for (const [from, to] of rebased) onRebase(from, to)
+      const body: LeaseRequestBody = { type: 'lease-request', causeId: CAUSE, publicKey: verifier.publicKey, hardware: HARDWARE, nonce: nonce(), time: Date.now() }
+      const job = lease(this.ctx, body, verifier.sign('lease-request', body))
+      if (job !== null || remaining === 0) return job
+    }
+  }
+
+  /** The attest handler (handlers/attest.ts): decide, and rebase everything stale when the pass was on an old best. */
+  attest (verifier: Identity, job: Job, trials: Array<{ seed: number, baseline: number, candidate: number }>, onRebase: (from: number, to: number) => void): AttestOutcome {
+    const body: AttestationBody = {
+      type: 'attestation', causeId: CAUSE, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline,
+      trials: trials.map((t): Trial => ({ ...t, baselineLogDigest: DIGEST, candidateLogDigest: DIGEST })), hardware: HARDWARE, publicKey: verifier.publicKey, time: Date.now()
+    }
+    const outcome = attest(this.ctx, body, verifier.sign('attestation', body))
+    if (outcome.passedOnStaleParent !== undefined) for (const [from, to] of this.rebaseStale().rebased) onRebase(from, to)
+    return outcome
+  }
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest'
+import type { Store } from '../coordinator/src/store/index.ts'
+import { simulate, type SimOptions } from '../bench/lib/sim/simulation.ts'
+
+// A generous p so that two simulated hours of a few volunteers see merges; no timing is asserted.
+const tiny: Omit<SimOptions, 'volunteers'> = { hours: 2, seed: 7, p: 0.3, c: 0.1, gainMean: 3, noise: 0.01, runSeconds: 300, trials: 3, maxEvents: 100_000 }
+
+describe('the discrete-event simulation (npm run bench -- simulate)', () => {
+  it('drives the real coordinator: merges happen, every submission is accounted for, the real verdicts are stored', () => {
+    for (const volunteers of [1, 4]) {
+      let store: Store | undefined
+      let checked = false
+      const before = Date.now()
+      const row = simulate({ ...tiny, volunteers }, (s) => {
+        store = s
+        const candidates = s.candidates()
+        const merged = candidates.filter((c) => c.state === 'merged')
+        const merges = s.standingMerges()
+        // Every merge row is a merged candidate, with the verdict attest() stored: the paired test passed on the cause's trials.
+        expect(merges.map((m) => m.candidate_seq).sort()).toEqual(merged.map((c) => c.seq).sort())
+        for (const c of merged) {
+          expect(c.verdict?.state).toBe('accepted')
+          expect(c.verdict?.test?.passed).toBe(true)
+          expect(c.verdict?.trials.length).toBe(3 * c.rounds)
+        }
+        for (const c of candidates.filter((c) => c.state === 'rejected')) expect(c.verdict?.state).toBe('rejected')
+        // A rebase is a new candidate pointing at its origin, verified on the best of its time.
+        for (const c of candidates.filter((c) => c.origin_seq !== null)) expect(s.candidate(c.origin_seq as number)?.state).toBe('rebased')
+        checked = true
+      })
+      expect(checked).toBe(true)
+      expect(store).toBeDefined()
+      // The process clock is the real one again.
+      expect(Math.abs(Date.now() - before)).toBeLessThan(60_000)
+      expect(row.volunteers).toBe(volunteers)
+      expect(row.verifiers).toBe(1)
+      expect(row.hours).toBe(2)
+      expect(row.capped).toBe(false)
+      expect(row.submitted).toBe(row.merged + row.rejected + row.stale + row.queueAtEnd)
+      expect(row.merges).toBe(row.merged)
+      expect(row.mergesPerHour).toBeCloseTo(row.merges / 2, 2)
+      expect(row.verifyShare).toBeGreaterThanOrEqual(0)
+      expect(row.verifyShare).toBeLessThanOrEqual(1)
+      expect(row.verdicts).toBeGreaterThanOrEqual(row.merged + row.rejected)
+      expect(row.workerRuns).toBeGreaterThan(0)
+      if (volunteers === 4) {
+        expect(row.merges).toBeGreaterThan(0)
+        expect(row.jobs).toBeGreaterThan(0)
+        expect(row.verifyShare).toBeGreaterThan(0)
+      }
+    }
+  })
+})
