@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Identity } from '@autoresearch/protocol'
+import { selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import { commandAgent, openaiAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
 import { ROOT } from './processes.ts'
 import { TestNetwork } from './network.ts'
@@ -45,7 +46,10 @@ describe('agents drive the worker loop', () => {
     server = scripted.server
     const identity = Identity.generate()
     const retries: string[] = []
-    const worker = new Worker({ client: await net.client(identity), identity, agent: openaiAgent({ baseUrl: scripted.url, model: 'scripted', onRetry: (e) => retries.push(e) }), stateDir: join(net.scratch, 'worker') })
+    const sandbox = selectBackend()
+    let sandboxSteps = 0
+    const backend: SandboxBackend = { name: sandbox.name, ...(sandbox.entersDisk === undefined ? {} : { entersDisk: sandbox.entersDisk }), run: async (spec) => { sandboxSteps++; return sandbox.run(spec) } }
+    const worker = new Worker({ client: await net.client(identity), identity, agent: openaiAgent({ baseUrl: scripted.url, model: 'scripted', onRetry: (e) => retries.push(e) }), stateDir: join(net.scratch, 'worker'), backend })
     const events: WorkerEvent[] = []
     worker.on('event', (e) => events.push(e))
 
@@ -60,9 +64,13 @@ describe('agents drive the worker loop', () => {
     expect(scripted.requests[3]!.messages[1]!.content).toContain('LEARNING_RATE = 0.01')
 
     expect(await net.verifyAll()).toBeGreaterThan(0)
+    const stepsBefore = sandboxSteps
     await worker.step()
     const verdict = events.find((e) => e.type === 'verdict')
     expect(verdict).toMatchObject({ status: { state: 'merged' } })
+    // The new best is its own submission, whose tree it ran already (experiment and confirmation): following it runs nothing.
+    expect(events.filter((e) => e.type === 'best').at(-1)).toMatchObject({ commit: net.best })
+    expect(sandboxSteps).toBe(stepsBefore)
     expect(net.running.coordinator.status().merges).toBe(1)
     expect(worker.results.read().map((r) => r.status)).toContain('keep')
   })

@@ -28,6 +28,7 @@ function describe (e: WorkerEvent): string | undefined {
     case 'phase': return undefined
     case 'resumed': return `resumed after experiment ${e.experiments} on best ${e.base.slice(0, 10)} (local ${e.local.slice(0, 10)})`
     case 'rebased-local': return `carried local improvements onto the new best: ${fmt(e.metric)} (${e.commit.slice(0, 10)})`
+    case 'waiting': return `nothing to do on best ${e.commit.slice(0, 10)} (${e.reason}): waiting for a new best, ${e.retryInMs / 1000} s at the most`
     case 'announcement': return `announcement: new best ${e.body.best.commit.slice(0, 10)} (${e.body.kind} ${e.body.best.seq}, metric ${fmt(e.body.best.metric)})`
   }
 }

@@ -4,7 +4,15 @@ import { AutoresearchError } from '@autoresearch/protocol'
 // hierarchy of protocol/src/errors.ts, matched by `.name`).
 
 /** The network best fails on this machine (a broken environment here, or a cause that no longer runs): the loop cannot build on it. */
-export class BestUnrunnableError extends AutoresearchError { override name = 'BestUnrunnableError' }
+export class BestUnrunnableError extends AutoresearchError {
+  override name = 'BestUnrunnableError'
+  /** The best that failed: the loop waits for another (or retries it after a backoff). */
+  readonly commit: string
+  constructor (message: string, commit: string) {
+    super(message)
+    this.commit = commit
+  }
+}
 /** A command agent that did not finish: stopped, no sandbox, ran past its time, or exited non-zero. */
 export class AgentCommandError extends AutoresearchError { override name = 'AgentCommandError' }
 /** An OpenAI-compatible endpoint that could not be reached or did not answer like one. */

@@ -16,6 +16,8 @@ export type WorkerEvent =
   | { type: 'agent-error', n: number, error: string, message: string }
   | { type: 'verdict', status: CandidateStatusReply }
   | { type: 'announcement', body: AnnouncementBody }
+  /** Nothing to do on `commit` (it does not run here, or the agent proposed nothing twice): waiting for a new best, `retryInMs` at the most. */
+  | { type: 'waiting', commit: string, reason: string, retryInMs: number }
 
 /** An error's name and message for an event, whatever was thrown. */
 export function describeError (err: unknown): { error: string, message: string } {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { loadState, saveState, type SavedState } from './state.ts'
 
 const state: SavedState = {
-  base: { commit: 'b', metric: 1 }, local: { commit: 'l', metric: 0.9 }, keptSinceBase: ['x'], lastClaim: 0.9, noise: 0.01, pending: [3], experiments: 4,
+  base: { commit: 'b', metric: 1 }, local: { commit: 'l', metric: 0.9 }, keptSinceBase: ['x'], lastClaim: 0.9, noise: 0.01, noiseAge: 2, noiseHardware: 'cpu', pending: [3], experiments: 4,
   unsent: [{ fields: { causeId: 'c'.repeat(64), parent: 'a'.repeat(40), candidate: 'b'.repeat(40), claimedMetric: 0.9, logDigest: 'd'.repeat(64), description: 'x', profile: { name: 'ada' } }, attempts: 2 }]
 }
 

@@ -26,7 +26,11 @@ const PositionSchema = z.object({
   /** Our own measurement (first seed) of the last candidate submitted on this base. */
   lastClaim: z.number().optional(),
   /** Standard deviation of the best's metric over this worker's seeds; null until measured. */
-  noise: z.number().nullable()
+  noise: z.number().nullable(),
+  /** Bests followed since the noise was measured (0 on the best it was measured on); see operations/noise.ts. */
+  noiseAge: z.number().int().min(0).optional(),
+  /** The hardware class the noise was measured on: on other hardware it is measured again. */
+  noiseHardware: z.string().optional()
 })
 export type Position = z.infer<typeof PositionSchema>
 

@@ -5,8 +5,9 @@ import { ensureBareRepo, hasCommit, type CoordinatorClient, type Hardware, type 
 import { runCommit, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
 import type { Trial, WorkerComponents } from './components.ts'
+import { BestUnrunnableError } from './errors.ts'
 import { describeError, type WorkerEvent, type WorkerPhase } from './events.ts'
-import { subscribeAnnouncements } from './operations/announcements.ts'
+import { AnnouncedBest, subscribeAnnouncements } from './operations/announcements.ts'
 import { BaseRuns } from './operations/base-runs.ts'
 import { confirm } from './operations/confirm.ts'
 import { experiment } from './operations/experiment.ts'
@@ -40,6 +41,12 @@ export interface WorkerOptions {
   env?: Record<string, string | undefined>
   /** Variables whose values are secret whatever their name (an agent's API key variable). */
   secretEnv?: string[]
+  /**
+   * With nothing to do on the best it has (it does not run here, the agent proposed nothing
+   * twice in a row), `run` waits for the announcement of another best, and tries the same
+   * one again after this backoff at the latest: doubling from minMs (default 1 s) to maxMs (60 s).
+   */
+  backoff?: { minMs: number, maxMs: number }
 }
 
 /** Where the loop stands once it follows the network: the cause and its position on the best. */
@@ -64,6 +71,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #pending = new Set<number>()
   /** Submissions not answered yet, by candidate commit; kept in state.json across restarts. */
   readonly #unsent = new Map<string, UnsentSubmission>()
+  readonly #announced = new AnnouncedBest()
+  readonly #backoff: { minMs: number, maxMs: number }
   #at?: Position
   #restored?: SavedState
   #subscribed = false
@@ -91,6 +100,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       secrets: [...identitySecrets(opts.identity.seed), ...environmentSecrets(opts.env ?? process.env, opts.secretEnv)],
       emit: (event) => { this.emit('event', event) }
     }
+    this.#backoff = opts.backoff ?? { minMs: 1000, maxMs: 60_000 }
     this.#statePath = join(opts.stateDir, 'state.json')
     this.#restored = loadState(this.#statePath)
     if (this.#restored !== undefined) {
@@ -120,7 +130,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const info = await this.#components.client.info(options)
     if (!this.#subscribed) {
       this.#subscribed = true
-      subscribeAnnouncements(this.#components, info)
+      subscribeAnnouncements(this.#components, info, this.#announced)
     }
     if (this.#pending.size > 0) {
       const { claimWithdrawn } = await checkVerdicts(this.#components, this.#pending, options)
@@ -146,16 +156,16 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     return { info, at }
   }
 
-  /** One experiment: propose, commit, run, keep or discard, log; then maybe submit. */
-  async step (options: { signal?: AbortSignal } = {}): Promise<void> {
+  /** One experiment: propose, commit, run, keep or discard, log; then maybe submit. Returns whether an experiment ran. */
+  async step (options: { signal?: AbortSignal } = {}): Promise<boolean> {
     const { info, at } = await this.#follow(options)
     for (const unsent of [...this.#unsent.values()]) await this.#send(unsent, options)
     const n = ++this.#experiments
     this.#phase('proposing')
     const proposal = await propose(this.#components, { info, commit: at.local.commit, n }, options)
-    if (proposal === undefined) return
+    if (proposal === undefined) return false
     const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, n }, options)
-    if (row === undefined) return
+    if (row === undefined) return false
     if (row.status === 'keep') {
       at.local = { commit: row.commit, metric: row.metric }
       at.keptSinceBase.push(proposal.description)
@@ -163,6 +173,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#save()
     await this.#maybeSubmit(info, at, options)
     this.#save()
+    return true
   }
 
   async #maybeSubmit (info: InfoReply, at: Position, options: { signal?: AbortSignal }): Promise<void> {
@@ -172,6 +183,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const confirmed = await confirm(this.#components, { manifest: info.manifest, base, local, n: this.#experiments }, options)
     if (confirmed === undefined) return
     const { commit, description } = await squash(this.#components, local.commit, base.commit, at.keptSinceBase)
+    // Same tree as the local best: if it merges as it is, its runs here are the new best's.
+    this.#runs.sameTree(commit, local.commit)
     this.#phase('submitting')
     at.lastClaim = local.metric
     await this.#send({ fields: submissionFields(this.#components, info, { base, local, confirmed, candidate: commit, description }), attempts: 0 }, options)
@@ -201,10 +214,37 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#save()
   }
 
-  /** Runs experiments until `signal` aborts or `maxExperiments` have run. */
+  /**
+   * Runs experiments until `signal` aborts or `maxExperiments` have run. Nothing in it
+   * sleeps on a timer: with nothing to do on the best it has, it waits for the
+   * announcement of another, with a bounded backoff as the fallback (`WorkerOptions.backoff`).
+   */
   async run (opts: { signal?: AbortSignal, maxExperiments?: number } = {}): Promise<void> {
-    while (opts.signal?.aborted !== true && (opts.maxExperiments === undefined || this.#experiments < opts.maxExperiments)) {
-      await this.step({ signal: opts.signal })
+    const { signal } = opts
+    // A function, not a narrowed property: the step in between may abort the signal.
+    const stopped = (): boolean => signal?.aborted === true
+    let idle = 0
+    let backoffMs = this.#backoff.minMs
+    while (!stopped() && (opts.maxExperiments === undefined || this.#experiments < opts.maxExperiments)) {
+      const since = this.#announced.heard
+      let stuck: { commit: string, reason: string } | undefined
+      try {
+        const ran = await this.step({ signal })
+        idle = ran ? 0 : idle + 1
+        // One empty proposal may be chance; two in a row wait for new material.
+        if (idle >= 2 && this.#at !== undefined) stuck = { commit: this.#at.base.commit, reason: 'the agent proposed nothing' }
+      } catch (err) {
+        if (stopped() || !(err instanceof BestUnrunnableError)) throw err
+        stuck = { commit: err.commit, reason: err.message }
+      }
+      if (stuck === undefined) {
+        backoffMs = this.#backoff.minMs
+        continue
+      }
+      this.emit('event', { type: 'waiting', ...stuck, retryInMs: backoffMs })
+      const bound = AbortSignal.timeout(backoffMs)
+      await this.#announced.changed(stuck.commit, { since, signal: signal === undefined ? bound : AbortSignal.any([signal, bound]) })
+      backoffMs = Math.min(backoffMs * 2, this.#backoff.maxMs)
     }
   }
 }

@@ -5,7 +5,10 @@ import { BaseRuns } from '../src/operations/base-runs.ts'
 import { carryOver } from '../src/operations/carry-over.ts'
 import { moveToBest } from '../src/operations/follow.ts'
 import { fakeTrial, manifestOf, ok, recorder } from './fakes.ts'
+import type { TrialRun } from '../src/components.ts'
+import { NOISE_MAX_AGE } from '../src/operations/noise.ts'
 import { change, repoWith } from './git-fixture.ts'
+import { squash } from '../src/operations/submission.ts'
 import { join } from 'node:path'
 
 const manifest = manifestOf({ editable: ['a.py', 'b.py'] })
@@ -101,5 +104,65 @@ describe('moving onto a new best', () => {
         expect(events.at(-1)?.type).toBe('best')
       }
     }
+  })
+
+  /** A local gain run on the worker's seed (the experiment) and the next (the confirmation), then squashed and submitted as the loop does. */
+  async function submittedOwn (metricOf: (commit: string, seed: number, local: string) => number): Promise<{ gitdir: string, oldBase: string, local: string, candidate: string, runsCache: BaseRuns, runs: TrialRun[] }> {
+    const { gitdir, oldBase, local } = await history({})
+    const { trial, runs } = fakeTrial((r) => ok(metricOf(r.commit, r.seed, local)))
+    const runsCache = new BaseRuns(trial)
+    runsCache.rebase(oldBase)
+    await runsCache.trial({ manifest, commit: local, seed: 1 })
+    await runsCache.trial({ manifest, commit: oldBase, seed: 2 })
+    await runsCache.trial({ manifest, commit: local, seed: 2 })
+    const { commit: candidate } = await squash({ gitdir }, local, oldBase, ['lr up'])
+    runsCache.sameTree(candidate, local)
+    return { gitdir, oldBase, local, candidate, runsCache, runs }
+  }
+
+  it('our own submission merged as it is: no run measures it, and the noise estimate is kept', async () => {
+    const { gitdir, oldBase, local, candidate, runsCache, runs } = await submittedOwn((commit, seed, local) => commit === local ? 0.5 + seed / 100 : 0.8)
+    const before = runs.length
+    const client = { sync: async () => ({ objects: 0 }) }
+    const { emit, events } = recorder()
+    const previous = { base: { commit: oldBase, metric: 0.8 }, local: { commit: local, metric: 0.51 }, keptSinceBase: ['lr up'], noise: 0.02, noiseAge: NOISE_MAX_AGE, lastClaim: 0.51 }
+    const at = await moveToBest({ client, gitdir, trial: runsCache.trial, seed: 1, results: results(gitdir), emit }, { info: infoOf(candidate), known: new Set([oldBase, candidate]), previous, runs: runsCache, n: 7 })
+    expect(runs.slice(before)).toEqual([])
+    expect(at).toEqual({ base: { commit: candidate, metric: 0.51 }, local: { commit: candidate, metric: 0.51 }, keptSinceBase: [], noise: 0.02, noiseAge: NOISE_MAX_AGE + 1 })
+    expect(events.find((e) => e.type === 'best')).toEqual({ type: 'best', commit: candidate, networkMetric: 0.8, localMetric: 0.51, noise: 0.02 })
+    // Its confirmation run is the next confirmation's baseline: a cache hit too.
+    expect(await runsCache.trial({ manifest, commit: candidate, seed: 2 })).toEqual(ok(0.52))
+    expect(runs.slice(before)).toEqual([])
+  })
+
+  it('another worker\'s best: measured on the worker\'s seed only while the earlier noise estimate serves', async () => {
+    const { gitdir, oldBase, newBest } = await history({ 'b.py': B.replace('WIDTH = 8', 'WIDTH = 16') })
+    const { trial, runs } = fakeTrial(() => ok(0.7))
+    const runsCache = new BaseRuns(trial)
+    const client = { sync: async () => ({ objects: 0 }) }
+    const previous = { base: { commit: oldBase, metric: 0.8 }, local: { commit: oldBase, metric: 0.8 }, keptSinceBase: [], noise: 0.02, noiseAge: 0 }
+    const at = await moveToBest({ client, gitdir, trial: runsCache.trial, seed: 1, results: results(gitdir), emit: () => {} }, { info: infoOf(newBest), known: new Set([oldBase, newBest]), previous, runs: runsCache, n: 2 })
+    expect(runs.map((r) => [r.commit, r.seed])).toEqual([[newBest, 1]])
+    expect(at).toMatchObject({ base: { commit: newBest, metric: 0.7 }, noise: 0.02, noiseAge: 1 })
+    const stale = await moveToBest({ client, gitdir, trial: runsCache.trial, seed: 1, results: results(gitdir), emit: () => {}, hardware: { class: 'gpu', cpus: 1, gpus: [] } }, { info: infoOf(oldBase), known: new Set([oldBase, newBest]), previous: at, runs: runsCache, n: 3 })
+    expect(runs.slice(1).map((r) => [r.commit, r.seed])).toEqual([[oldBase, 1], [oldBase, 3], [oldBase, 4]])
+    expect(stale).toMatchObject({ noiseAge: 0, noiseHardware: 'gpu' })
+    expect(stale.noise).toBeCloseTo(0, 9)
+  })
+
+  it('our own submission merged while the local best went further: the local best is carried without a run', async () => {
+    let further = ''
+    const { gitdir, oldBase, local, candidate, runsCache, runs } = await submittedOwn((commit, _seed, local) => commit === local ? 0.5 : commit === further ? 0.4 : 0.8)
+    further = await change(gitdir, local, { 'b.py': B.replace('WIDTH = 8', 'WIDTH = 16') })
+    await runsCache.trial({ manifest, commit: further, seed: 1 })
+    const before = runs.length
+    const client = { sync: async () => ({ objects: 0 }) }
+    const previous = { base: { commit: oldBase, metric: 0.8 }, local: { commit: further, metric: 0.4 }, keptSinceBase: ['lr up', 'wider'], noise: 0.02, noiseAge: 1, lastClaim: 0.5 }
+    const at = await moveToBest({ client, gitdir, trial: runsCache.trial, seed: 1, results: results(gitdir), emit: () => {} }, { info: infoOf(candidate), known: new Set([oldBase, candidate]), previous, runs: runsCache, n: 9 })
+    expect(runs.slice(before)).toEqual([])
+    expect(at.base).toEqual({ commit: candidate, metric: 0.5 })
+    expect(at.local.metric).toBe(0.4)
+    expect(await readFileAt(gitdir, at.local.commit, 'b.py')).toBe(B.replace('WIDTH = 8', 'WIDTH = 16'))
+    expect(at.keptSinceBase).toEqual(['lr up', 'wider'])
   })
 })

@@ -4,9 +4,8 @@ import { join } from 'node:path'
 import git from 'isomorphic-git'
 import { commitWithChanges, ensureBareRepo, gitFs, writeNestedTree } from '@autoresearch/protocol'
 
-/** A bare repository in a temp dir with a root commit holding `files`. */
-export async function repoWith (files: Record<string, string>): Promise<{ gitdir: string, root: string }> {
-  const gitdir = join(mkdtempSync(join(tmpdir(), 'ar-worker-git-')), 'cause.git')
+/** A bare repository (in a temp dir unless `gitdir` is given) with a root commit holding `files`. */
+export async function repoWith (files: Record<string, string>, gitdir = join(mkdtempSync(join(tmpdir(), 'ar-worker-git-')), 'cause.git')): Promise<{ gitdir: string, root: string }> {
   await ensureBareRepo(gitdir)
   const entries = new Map<string, { oid: string, mode: string }>()
   for (const [path, text] of Object.entries(files)) entries.set(path, { oid: await git.writeBlob({ fs: gitFs, gitdir, blob: new TextEncoder().encode(text) }), mode: '100644' })

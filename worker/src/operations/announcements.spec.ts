@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Identity, type AnnouncementBody } from '@autoresearch/protocol'
-import { readAnnouncement } from './announcements.ts'
+import { AnnouncedBest, readAnnouncement } from './announcements.ts'
 
 const coordinator = Identity.generate()
 const info = { causeId: 'c'.repeat(64), coordinatorKey: coordinator.publicKey }
@@ -18,5 +18,30 @@ describe('announcements', () => {
     expect(readAnnouncement(info, bytes({ body: other, signature: coordinator.sign('announcement', other) }))).toBeUndefined()
     expect(readAnnouncement(info, bytes({ hello: 1 }))).toBeUndefined()
     expect(readAnnouncement(info, new Uint8Array([0xff, 0xfe]))).toBeUndefined()
+  })
+
+  it('wakes a wait for a new best on the announcement of another best, not of the same one', async () => {
+    const announced = new AnnouncedBest()
+    const other = { ...body, best: { ...body.best, commit: 'b'.repeat(40), seq: 2 } }
+    let woke: boolean | undefined
+    const waiting = announced.changed(body.best.commit, { since: announced.heard }).then((v) => { woke = v })
+    announced.set(body)
+    await Promise.resolve()
+    expect(woke).toBeUndefined()
+    announced.set(other)
+    await waiting
+    expect(woke).toBe(true)
+  })
+
+  it('answers at once for an announcement heard during the step, and false when the wait is aborted', async () => {
+    const announced = new AnnouncedBest()
+    const since = announced.heard
+    announced.set(body)
+    expect(await announced.changed('f'.repeat(40), { since })).toBe(true)
+    const controller = new AbortController()
+    const waiting = announced.changed(body.best.commit, { since, signal: controller.signal })
+    controller.abort()
+    expect(await waiting).toBe(false)
+    expect(await announced.changed('f'.repeat(40), { since: announced.heard, signal: controller.signal })).toBe(false)
   })
 })

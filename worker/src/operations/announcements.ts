@@ -16,14 +16,60 @@ export function readAnnouncement (info: Pick<InfoReply, 'causeId' | 'coordinator
   return undefined
 }
 
-/** Listens for the coordinator's signed announcements on the cause's topic and reports each valid one. */
-export function subscribeAnnouncements (components: Pick<WorkerComponents, 'client' | 'emit'>, info: Pick<InfoReply, 'causeId' | 'coordinatorKey'>): void {
+/**
+ * The bests the coordinator announced. A loop with nothing to do on the best it has (it
+ * does not run here, the agent has nothing to propose) waits on `changed` for the next one
+ * instead of sleeping on a timer; the caller's signal bounds the wait (gossip can drop a
+ * message: the caller then asks the coordinator itself).
+ */
+export class AnnouncedBest {
+  #commit?: string
+  #heard = 0
+  readonly #waiting = new Set<() => void>()
+
+  /** How many announcements were recorded: taken before a step, it tells `changed` what the step may have missed. */
+  get heard (): number { return this.#heard }
+
+  /** Records an announced best and wakes every wait for a best other than it. */
+  set (body: AnnouncementBody): void {
+    this.#commit = body.best.commit
+    this.#heard++
+    for (const wake of [...this.#waiting]) wake()
+  }
+
+  /**
+   * Resolves true once a best other than `commit` is announced: at once when the latest
+   * of the announcements after the first `since` is one, else at the next. Resolves false
+   * when `signal` aborts first.
+   */
+  async changed (commit: string, options: { since: number, signal?: AbortSignal }): Promise<boolean> {
+    const { since, signal } = options
+    if (this.#heard > since && this.#commit !== commit) return true
+    if (signal?.aborted === true) return false
+    return new Promise<boolean>((resolve) => {
+      const done = (value: boolean): void => {
+        this.#waiting.delete(wake)
+        signal?.removeEventListener('abort', stop)
+        resolve(value)
+      }
+      const wake = (): void => { if (this.#commit !== commit) done(true) }
+      const stop = (): void => { done(false) }
+      this.#waiting.add(wake)
+      signal?.addEventListener('abort', stop, { once: true })
+    })
+  }
+}
+
+/** Listens for the coordinator's signed announcements on the cause's topic: each valid one is recorded in `announced` and reported. */
+export function subscribeAnnouncements (components: Pick<WorkerComponents, 'client' | 'emit'>, info: Pick<InfoReply, 'causeId' | 'coordinatorKey'>, announced: Pick<AnnouncedBest, 'set'>): void {
   const topic = bestTopic(info.causeId)
   const pubsub = components.client.node.services.pubsub
   pubsub.subscribe(topic)
   pubsub.addEventListener('message', (evt) => {
     if (evt.detail.topic !== topic) return
     const body = readAnnouncement(info, evt.detail.data)
-    if (body !== undefined) components.emit({ type: 'announcement', body })
+    if (body === undefined) return
+    announced.set(body)
+    components.emit({ type: 'announcement', body })
   })
 }

@@ -1,5 +1,6 @@
 import { commitTree, commitTreeOn, improvement, mergeTrees, type Manifest } from '@autoresearch/protocol'
 import type { Local, WorkerComponents } from '../components.ts'
+import type { BaseRuns } from './base-runs.ts'
 
 export interface CarryOverArgs {
   manifest: Manifest
@@ -10,6 +11,8 @@ export interface CarryOverArgs {
   base: Local
   /** Descriptions of the edits kept on the old base. */
   kept: string[]
+  /** The cache behind `trial`: a carried commit with the local best's own tree reuses its runs. */
+  runs?: Pick<BaseRuns, 'sameTree'>
 }
 
 /**
@@ -25,6 +28,8 @@ export async function carryOver (components: Pick<WorkerComponents, 'gitdir' | '
   if ('conflicts' in merged || merged.tree === (await commitTree(gitdir, base.commit)).tree) return undefined
   const description = `carried over: ${kept.join('; ')}`.slice(0, 300)
   const commit = await commitTreeOn(gitdir, merged.tree, base.commit, description, components.name)
+  // The new best was in the local chain already (our own submission merged): nothing changed, nothing to run again.
+  if (merged.tree === (await commitTree(gitdir, args.local)).tree) args.runs?.sameTree(commit, args.local)
   const result = await components.trial({ manifest: args.manifest, commit, seed: components.seed }, options)
   if (!result.ok || improvement(args.manifest, base.metric, result.metric) <= 0) return undefined
   components.results.append({ commit, metric: result.metric, memoryGb: result.memoryGb, status: 'keep', description })

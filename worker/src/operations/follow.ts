@@ -4,7 +4,7 @@ import type { WorkerComponents } from '../components.ts'
 import type { Position } from '../state.ts'
 import type { BaseRuns } from './base-runs.ts'
 import { carryOver } from './carry-over.ts'
-import { estimateNoise } from './noise.ts'
+import { estimateNoise, reusableNoise } from './noise.ts'
 
 export interface MoveArgs {
   info: InfoReply
@@ -12,19 +12,21 @@ export interface MoveArgs {
   known: Set<string>
   /** Where the loop stood on the previous best, if anywhere: its local gains are carried over. */
   previous?: Position
-  /** The cache of the base's runs, which now follows the new best. */
-  runs: Pick<BaseRuns, 'rebase'>
+  /** The cache of the base's runs, which now follows the new best (with its runs already, when it is our own submission). */
+  runs: Pick<BaseRuns, 'rebase' | 'sameTree'>
   /** The current experiment's number, for phase events. */
   n: number
 }
 
 /**
  * Moves the loop onto a new network best: fetches it (held to the cause's limits, as the
- * coordinator's intake is: a coordinator cannot fill our disk), measures it and this
- * machine's noise on it, logs it, and carries local improvements over by a three-way merge
- * if that is clean and still better; otherwise the loop restarts from the new best.
+ * coordinator's intake is: a coordinator cannot fill our disk), measures it (no run when it
+ * is our own submission merged as it is: its runs are cached) and, when the previous
+ * estimate cannot serve (noise.ts), this machine's noise on it; logs it, and carries local
+ * improvements over by a three-way merge if that is clean and still better; otherwise the
+ * loop restarts from the new best.
  */
-export async function moveToBest (components: { client: Pick<CoordinatorClient, 'sync'> } & Pick<WorkerComponents, 'gitdir' | 'trial' | 'seed' | 'name' | 'results' | 'emit'>, args: MoveArgs, options: { signal?: AbortSignal } = {}): Promise<Position> {
+export async function moveToBest (components: { client: Pick<CoordinatorClient, 'sync'> } & Pick<WorkerComponents, 'gitdir' | 'trial' | 'seed' | 'name' | 'hardware' | 'results' | 'emit'>, args: MoveArgs, options: { signal?: AbortSignal } = {}): Promise<Position> {
   const { info, known, previous, runs, n } = args
   const { best, manifest } = info
   components.emit({ type: 'phase', phase: 'syncing', n })
@@ -33,15 +35,18 @@ export async function moveToBest (components: { client: Pick<CoordinatorClient, 
     known.add(best.commit)
   }
   components.emit({ type: 'phase', phase: 'measuring', n })
-  runs.rebase(best.commit)
+  const { own } = runs.rebase(best.commit)
   const measured = await components.trial({ manifest, commit: best.commit, seed: components.seed }, options)
-  if (!measured.ok) throw new BestUnrunnableError(`the published best does not run here (${measured.reason}): ${measured.message}\n${measured.logTail}`)
+  if (!measured.ok) throw new BestUnrunnableError(`the published best does not run here (${measured.reason}): ${measured.message}\n${measured.logTail}`, best.commit)
   const base = { commit: best.commit, metric: measured.metric }
-  const noise = await estimateNoise(components, manifest, best.commit, measured.metric, options)
+  const hardware = components.hardware?.class
+  const estimate = reusableNoise(previous, { own, hardware }) ??
+    { noise: await estimateNoise(components, manifest, best.commit, measured.metric, options), noiseAge: 0, ...(hardware === undefined ? {} : { noiseHardware: hardware }) }
+  const { noise } = estimate
   components.results.append({ commit: best.commit, metric: measured.metric, memoryGb: measured.memoryGb, status: 'keep', description: `network best (${best.seq === 0 ? 'initial' : `merge ${best.seq}`})` })
   components.emit({ type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric, noise })
-  const fresh: Position = { base, local: { ...base }, keptSinceBase: [], noise }
+  const fresh: Position = { base, local: { ...base }, keptSinceBase: [], ...estimate }
   if (previous === undefined || previous.local.commit === previous.base.commit) return fresh
-  const carried = await carryOver(components, { manifest, local: previous.local.commit, oldBase: previous.base.commit, base, kept: previous.keptSinceBase }, options)
+  const carried = await carryOver(components, { manifest, local: previous.local.commit, oldBase: previous.base.commit, base, kept: previous.keptSinceBase, runs }, options)
   return carried === undefined ? fresh : { ...fresh, ...carried }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { crash, fakeTrial, manifestOf, ok } from '../../test/fakes.ts'
-import { estimateNoise, NOISE_SEEDS, sampleSd } from './noise.ts'
+import { estimateNoise, NOISE_MAX_AGE, NOISE_SEEDS, reusableNoise, sampleSd } from './noise.ts'
 
 describe('run-to-run noise', () => {
   it('is the sample standard deviation, null below two values', () => {
@@ -20,5 +20,27 @@ describe('run-to-run noise', () => {
   it('is unknown when every extra run fails', async () => {
     const { trial } = fakeTrial(() => crash())
     expect(await estimateNoise({ trial, seed: 1 }, manifestOf(), 'best', 1)).toBeNull()
+  })
+
+  it('serves NOISE_MAX_AGE bests on one hardware class, then is measured again', () => {
+    let estimate = { noise: 0.02, noiseAge: 0, noiseHardware: 'gpu' }
+    for (let age = 1; age < NOISE_MAX_AGE; age++) {
+      const next = reusableNoise(estimate, { own: false, hardware: 'gpu' })
+      expect(next).toEqual({ noise: 0.02, noiseAge: age, noiseHardware: 'gpu' })
+      estimate = next as typeof estimate
+    }
+    expect(reusableNoise(estimate, { own: false, hardware: 'gpu' })).toBeUndefined()
+  })
+
+  it('is kept on our own submission merged, whatever its age', () => {
+    expect(reusableNoise({ noise: 0.02, noiseAge: NOISE_MAX_AGE + 3, noiseHardware: 'gpu' }, { own: true, hardware: 'gpu' })).toEqual({ noise: 0.02, noiseAge: NOISE_MAX_AGE + 4, noiseHardware: 'gpu' })
+  })
+
+  it('is measured when there is none, it is unknown, or the hardware class changed', () => {
+    expect(reusableNoise(undefined, { own: true })).toBeUndefined()
+    expect(reusableNoise({ noise: null, noiseAge: 0 }, { own: true })).toBeUndefined()
+    expect(reusableNoise({ noise: 0.02, noiseAge: 0, noiseHardware: 'gpu' }, { own: true, hardware: 'other gpu' })).toBeUndefined()
+    expect(reusableNoise({ noise: 0.02 }, { own: false, hardware: 'gpu' })).toBeUndefined()
+    expect(reusableNoise({ noise: 0.02 }, { own: false })).toEqual({ noise: 0.02, noiseAge: 1, noiseHardware: undefined })
   })
 })
