@@ -11,6 +11,7 @@ import { candidateStatus, candidateStatusHandler } from './handlers/candidate-st
 import { fetchHandler } from './handlers/fetch.ts'
 import { infoHandler } from './handlers/info.ts'
 import { leaseHandler } from './handlers/lease.ts'
+import { LeaseHolds, wakesVerifiers } from './handlers/lease-holds.ts'
 import { route, type Route } from './handlers/route.ts'
 import { submitHandler } from './handlers/submit.ts'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
@@ -50,6 +51,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   node?: AutoresearchNode
   #intakeChain: Promise<unknown> = Promise.resolve()
   readonly #announcer = new Announcer(this)
+  /** Lease requests held open until there is work (handlers/lease.ts); every event that may make a job leasable wakes them. */
+  readonly leaseHolds = new LeaseHolds()
   #unlock = (): void => {}
 
   private constructor (paths: HomePaths, store: Store, identity: Identity, config: Config, manifest: Manifest, program: string) {
@@ -61,6 +64,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.manifest = manifest
     this.program = program
     this.causeId = config.causeId
+    this.on('event', (e) => { if (wakesVerifiers(e)) this.leaseHolds.wake() })
   }
 
   static async open (home: string): Promise<Coordinator> {
@@ -204,6 +208,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   }
 
   async stop (): Promise<void> {
+    this.leaseHolds.close()
     this.#announcer.stop()
     await this.node?.stop()
     await this.#intakeChain

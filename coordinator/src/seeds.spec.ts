@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { drawRound, drawSeeds } from './seeds.ts'
+import { drawRound, drawSeeds, nextRound } from './seeds.ts'
 
 /** The seed pools a store keeps per best commit, in a map. */
 const pools = () => {
@@ -25,6 +25,15 @@ describe('seeds', () => {
     expect(drawRound(store, 'best', 3).every((s) => pool.includes(s))).toBe(true)
     drawRound(store, 'other', 3)
     expect(store.map.get('other')).not.toEqual(pool)
+  })
+
+  it('takes the pool in its order, so every first round on one best has the seeds a verifier warmed', () => {
+    const store = pools()
+    const warmed = nextRound(store, 'best', 3)
+    expect(drawRound(store, 'best', 3)).toEqual(warmed)
+    expect(drawRound(store, 'best', 3)).toEqual(store.map.get('best')!.slice(0, 3))
+    const second = drawRound(store, 'best', 3, warmed)
+    expect(second).toEqual(store.map.get('best')!.slice(3, 6))
   })
 
   it('a later round avoids the seeds given, growing the pool when too few are left', () => {

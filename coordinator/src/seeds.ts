@@ -9,10 +9,12 @@ export function drawSeeds (count: number): number[] {
 }
 
 /**
- * Seeds for one verification round, drawn by the coordinator with a CSPRNG after the
- * receipt exists. They come from a pool kept per best commit, so a verifier's cached
- * baseline runs (per best and seed) are reused across candidates; `exclude` keeps a
- * candidate's later rounds on seeds it has not been measured on yet.
+ * Seeds for one verification round. The pool is drawn by the coordinator with a CSPRNG
+ * once per best commit, after the first receipt on it, and rounds take its seeds in
+ * the pool's (random, never published) order: every candidate's first round on one best
+ * has the same seeds, so a verifier's cached or warmed baselines (per best and seed)
+ * serve every job; `exclude` moves a candidate's later rounds on to seeds it has not been
+ * measured on yet.
  */
 export function drawRound (store: Pick<Store, 'seedPool' | 'setSeedPool'>, best: string, trials: number, exclude: number[] = []): number[] {
   let pool = store.seedPool(best)
@@ -26,7 +28,10 @@ export function drawRound (store: Pick<Store, 'seedPool' | 'setSeedPool'>, best:
     store.setSeedPool(best, pool)
     available = pool.filter((s) => !exclude.includes(s))
   }
-  const round: number[] = []
-  while (round.length < trials) round.push(...available.splice(randomInt(0, available.length), 1))
-  return round
+  return available.slice(0, trials)
+}
+
+/** The seeds a new candidate's first round on `best` will use: what a verifier warms. */
+export function nextRound (store: Pick<Store, 'seedPool' | 'setSeedPool'>, best: string, trials: number): number[] {
+  return drawRound(store, best, trials)
 }

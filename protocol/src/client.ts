@@ -1,7 +1,7 @@
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from 'node:crypto'
 import { CorruptPackError } from './errors.ts'
-import { MAX_PACK_FRAME_BYTES } from './framing.ts'
+import { MAX_PACK_FRAME_BYTES, READ_TIMEOUT_MS } from './framing.ts'
 import { exportPack, hasCommit, objectsMissing, sha256Hex } from './git.ts'
 import type { Identity } from './identity.ts'
 import type { Manifest } from './manifest.ts'
@@ -79,9 +79,21 @@ export class CoordinatorClient {
     return reply
   }
 
-  async lease (identity: Identity, causeId: string, hardware: Hardware, opts: CallOptions = {}): Promise<LeaseReply> {
-    const body: LeaseRequestBody = { type: 'lease-request', causeId, publicKey: identity.publicKey, hardware, nonce: newNonce(), time: Date.now() }
-    const { reply, framed } = await request(this.node, this.address, PROTOCOL.lease, { type: 'lease', body, signature: identity.sign('lease-request', body) }, LeaseReply, opts)
+  /**
+   * `waitMs`: let the coordinator hold the request until a job exists (it caps the wait);
+   * `warm`: ask for the pooled seeds of the current best (`LeaseReply.warm`); `warmBest`:
+   * the best whose seeds this verifier already has (a held request returns when the best moves on).
+   */
+  async lease (identity: Identity, causeId: string, hardware: Hardware, opts: CallOptions & { waitMs?: number, warm?: boolean, warmBest?: string } = {}): Promise<LeaseReply> {
+    const { waitMs, warm, warmBest, ...call } = opts
+    const body: LeaseRequestBody = {
+      type: 'lease-request', causeId, publicKey: identity.publicKey, hardware, nonce: newNonce(), time: Date.now(),
+      ...(waitMs === undefined || waitMs <= 0 ? {} : { waitMs }),
+      ...(warm === true ? { warm, ...(warmBest === undefined ? {} : { warmBest }) } : {})
+    }
+    // A held reply comes after up to `waitMs`: the read waits that long beyond the usual limit.
+    const timeoutMs = waitMs === undefined || waitMs <= 0 ? undefined : READ_TIMEOUT_MS + waitMs
+    const { reply, framed } = await request(this.node, this.address, PROTOCOL.lease, { type: 'lease', body, signature: identity.sign('lease-request', body) }, LeaseReply, { ...call, timeoutMs })
     await framed.close()
     return reply
   }

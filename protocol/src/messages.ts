@@ -93,21 +93,38 @@ export const LeaseRequestBody = z.object({
   publicKey: PublicKeyHex,
   hardware: Hardware,
   nonce: Nonce,
-  time: Time
+  time: Time,
+  /**
+   * Hold the request open until a job exists, up to this long (the coordinator caps it,
+   * see docs/protocol.md); absent or 0: answer at once.
+   */
+  waitMs: z.number().int().min(0).max(60_000).optional(),
+  /** The verifier keeps a baseline cache and asks for the seeds to warm it with (`LeaseReply.warm`). */
+  warm: z.boolean().optional(),
+  /** With `warm`: the best whose pool the verifier already has; a held request answers at once when the best is another. */
+  warmBest: Oid.optional()
 }).strict()
 export type LeaseRequestBody = z.infer<typeof LeaseRequestBody>
 export const LeaseRequest = z.object({ type: z.literal('lease'), body: LeaseRequestBody, signature: SignatureHex }).strict()
 
+const Seed = z.number().int().min(0).max(2 ** 31 - 1)
 export const Job = z.object({
   jobId: z.number().int().positive(),
   candidateSeq: z.number().int().positive(),
   baseline: Oid,
   candidate: Oid,
-  seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).max(64),
+  seeds: z.array(Seed).min(1).max(64),
   leaseExpiresAt: Time
 }).strict()
 export type Job = z.infer<typeof Job>
-export const LeaseReply = z.object({ ok: z.literal(true), job: Job.nullable(), retryAfterMs: z.number().int().min(0) }).strict()
+/**
+ * The seeds every candidate's first verification round on `best` will use, so a verifier
+ * can run their baselines before the jobs come. Sent only to a key that counts as a verifier, and
+ * only when its request asked (`warm`): the pool is never public (docs/trust.md, seeds).
+ */
+export const WarmSeeds = z.object({ best: Oid, seeds: z.array(Seed).max(256) }).strict()
+export type WarmSeeds = z.infer<typeof WarmSeeds>
+export const LeaseReply = z.object({ ok: z.literal(true), job: Job.nullable(), retryAfterMs: z.number().int().min(0), warm: WarmSeeds.optional() }).strict()
 
 // attest -------------------------------------------------------------------
 export const Trial = z.object({

@@ -1,6 +1,6 @@
 import '@autoresearch/protocol'
 import { join, resolve } from 'node:path'
-import { Command } from 'commander'
+import { Command, InvalidArgumentError } from 'commander'
 import { logger } from '@libp2p/logger'
 import { selectBackend, type SandboxKind } from '@autoresearch/runner'
 import { abortOnSignals, AutoresearchError, configDir, CoordinatorClient, createNode, dataDir, Identity, retryWithBackoff } from '@autoresearch/protocol'
@@ -13,9 +13,16 @@ function describe (e: VerifierEvent): string | undefined {
     case 'idle': return undefined
     case 'job': return `job ${e.job.jobId}: candidate ${e.job.candidate.slice(0, 10)} against best ${e.job.baseline.slice(0, 10)}, seeds ${e.job.seeds.join(',')}`
     case 'trial': return `job ${e.jobId} seed ${e.seed} ${e.side}: ${e.result.ok ? e.result.metric.toPrecision(6) : `failed (${e.result.reason})`}${e.cached ? ' (cached)' : ''}`
+    case 'warmed': return `warmed baseline of best ${e.best.slice(0, 10)} seed ${e.seed}: ${e.result.ok ? e.result.metric.toPrecision(6) : `failed (${e.result.reason})`}`
     case 'refused': return `job ${e.jobId} refused: ${e.reason}`
     case 'attested': return `job ${e.jobId} attested: ${e.verdict.state}: ${e.verdict.reason}`
   }
+}
+
+function positiveInt (text: string): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of at least 1')
+  return n
 }
 
 const program = new Command('autoresearch-verifier')
@@ -24,17 +31,18 @@ const program = new Command('autoresearch-verifier')
   .option('--identity <file>', 'verifier key file (created with mode 0600 if missing)', join(configDir('verifier'), 'identity.key'))
   .option('--state <dir>', 'where the cause repository, prepared data and scratch runs live', dataDir('verifier'))
   .option('--max-jobs <n>', 'exit after this many attested jobs')
+  .option('--slots <n>', 'run this many pairs of trials side by side (default 1); with GPUs each slot gets its own (CUDA_VISIBLE_DEVICES, else all found)', positiveInt, 1)
   .option('--sandbox <kind>', 'where experiments run: bwrap (default), docker, podman, or none (no isolation; prints a warning on every run)')
   .option('--image <image>', 'container image for --sandbox docker|podman')
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: { coordinator: string, identity: string, state: string, maxJobs?: string, json?: boolean, sandbox?: string, image?: string }) => {
+  .action(async (opts: { coordinator: string, identity: string, state: string, maxJobs?: string, slots: number, json?: boolean, sandbox?: string, image?: string }) => {
     const backend = selectBackend({ sandbox: opts.sandbox as SandboxKind | undefined, image: opts.image, warn: (m) => { console.error(m) } })
     const { identity, created } = Identity.loadOrCreate(resolve(opts.identity))
     if (created) console.error(`created verifier identity ${identity.publicKey} in ${opts.identity}; the coordinator must allowlist this key`)
     const node = await createNode({ identity })
     const controller = abortOnSignals()
-    const verifier = new Verifier({ client: new CoordinatorClient(node, opts.coordinator), identity, stateDir: resolve(opts.state), backend })
+    const verifier = new Verifier({ client: new CoordinatorClient(node, opts.coordinator), identity, stateDir: resolve(opts.state), backend, slots: opts.slots })
     verifier.on('event', (e) => {
       if (opts.json === true) console.log(JSON.stringify({ event: e.type, ...e }))
       else { const line = describe(e); if (line !== undefined) console.log(line) }

@@ -1,13 +1,13 @@
-import { EventEmitter } from 'node:events'
-import * as fs from 'node:fs'
+import { EventEmitter, setMaxListeners } from 'node:events'
 import { join } from 'node:path'
 import {
-  changedPaths, commitTree, CoordinatorClient, ensureBareRepo, ProtectedPathError, protectedChanges, sha256Hex,
-  type Identity, type InfoReply, type Job, type Trial, type Verdict
+  changedPaths, commitTree, CoordinatorClient, describeHardware, ensureBareRepo, ProtectedPathError, protectedChanges, sha256Hex,
+  type Identity, type InfoReply, type Job, type LeaseReply, type Trial, type Verdict, type WarmSeeds
 } from '@autoresearch/protocol'
 import { logger } from '@libp2p/logger'
 import { runCommit, selectBackend, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
-import { describeHardware } from '@autoresearch/protocol'
+import { BaselineCache } from './baseline-cache.ts'
+import { slotDevices, Slots, type Slot } from './slots.ts'
 
 const log = logger('autoresearch:verifier')
 
@@ -20,93 +20,101 @@ export interface VerifierOptions {
   backend?: SandboxBackend
   /**
    * Reuse baseline results per (best commit, seed) across jobs, on disk across restarts
-   * (default true). False runs every baseline trial and neither reads nor writes the
-   * cache: for measuring what the cache saves (`npm run bench -- verification`).
+   * (default true), and warm them while idle with the seeds the coordinator pools for the
+   * current best. False runs every baseline trial, warms nothing and neither reads nor
+   * writes the cache: for measuring what the cache saves (`npm run bench -- verification`).
    */
   baselineCache?: boolean
+  /** Pairs of one job run side by side on this many slots (default 1); with GPUs each slot has its own. */
+  slots?: number
+  /** Device ids the slots are spread over (default: CUDA_VISIBLE_DEVICES, else one per GPU found). */
+  gpus?: string[]
+  /** How long `run` lets the coordinator hold a lease request until there is work (default 20 s; it caps the wait). */
+  waitMs?: number
 }
 
 export type VerifierEvent =
   | { type: 'idle', retryAfterMs: number }
   | { type: 'job', job: Job }
   | { type: 'trial', jobId: number, seed: number, side: 'baseline' | 'candidate', result: TrialResult, cached: boolean }
+  | { type: 'warmed', best: string, seed: number, result: TrialResult }
   | { type: 'refused', jobId: number, reason: string }
   | { type: 'attested', jobId: number, verdict: Verdict }
 
 const EMPTY_DIGEST = sha256Hex('')
-/** Baseline results kept on disk per (best commit, seed). */
-const MAX_CACHED = 5000
+const DEFAULT_WAIT_MS = 20_000
 
 /**
  * Leases verification jobs and re-runs them under the trusted runner: the baseline
- * (current best) and the candidate, on the same machine, with the coordinator's seeds.
+ * (current best) and the candidate, on the same machine and slot, with the coordinator's
+ * seeds; the pairs of a job run side by side on the slots.
  */
 export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
   readonly #opts: VerifierOptions
   readonly #gitdir: string
   readonly #known = new Set<string>()
-  /** Baseline results per (best commit, seed), kept across restarts: a warm cache makes a trial cost about one run. */
-  readonly #baselineCache = new Map<string, TrialResult>()
+  #syncing: Promise<unknown> = Promise.resolve()
+  readonly #cache?: BaselineCache
   #info?: InfoReply
-
-  readonly #cachePath: string
   /** Detected once: nvidia-smi is not free to call before every lease. */
   readonly #hardware = describeHardware()
-  readonly #backend: SandboxBackend
+  readonly #slots: Slots
+  /** Warm-ups under way; `run` waits for them before it returns. */
+  readonly #warming = new Set<Promise<void>>()
 
   constructor (opts: VerifierOptions) {
     super()
     this.#opts = opts
     this.#gitdir = join(opts.stateDir, 'cause.git')
-    this.#backend = opts.backend ?? selectBackend()
-    this.#cachePath = join(opts.stateDir, 'baseline-cache.json')
-    if (this.#cacheOn) this.#loadCache()
+    const backend = opts.backend ?? selectBackend()
+    this.#slots = new Slots(opts.slots ?? 1, backend, opts.gpus ?? slotDevices(this.#hardware.gpus.length))
+    if (opts.baselineCache !== false) this.#cache = new BaselineCache(join(opts.stateDir, 'baseline-cache.json'))
   }
 
-  get #cacheOn (): boolean { return this.#opts.baselineCache !== false }
-
-  /** Cache hits and misses of baseline runs since start (for benchmarks and logs); with the cache off every baseline is a miss. */
+  /** Cache hits and misses of job baselines since start (for benchmarks and logs); with the cache off every baseline is a miss. */
   readonly cacheStats = { hits: 0, misses: 0 }
-
-  #loadCache (): void {
-    try {
-      const entries = JSON.parse(fs.readFileSync(this.#cachePath, 'utf8')) as Array<[string, TrialResult]>
-      for (const [key, result] of entries.slice(-MAX_CACHED)) if (result.ok) this.#baselineCache.set(key, result)
-    } catch (err) {
-      // No cache yet, or an unreadable one: start cold.
-      log('no baseline cache read from %s: %e', this.#cachePath, err)
-    }
-  }
-
-  #saveCache (): void {
-    fs.mkdirSync(this.#opts.stateDir, { recursive: true })
-    const tmp = `${this.#cachePath}.tmp`
-    fs.writeFileSync(tmp, JSON.stringify([...this.#baselineCache].slice(-MAX_CACHED)))
-    fs.renameSync(tmp, this.#cachePath)
-  }
+  /** Baseline runs made ahead of jobs, from the coordinator's pooled seeds. */
+  readonly warmStats = { runs: 0 }
 
   async #causeInfo (signal?: AbortSignal): Promise<InfoReply> {
     this.#info ??= await this.#opts.client.info({ signal })
     return this.#info
   }
 
+  /** One fetch at a time: a warm-up and a job may want commits at once. */
   async #sync (commit: string, signal?: AbortSignal): Promise<void> {
-    if (this.#known.has(commit)) return
-    // Held to the cause's limits, as the coordinator's intake is: a coordinator cannot fill our disk.
-    await this.#opts.client.sync(this.#gitdir, commit, [...this.#known].slice(-256), { signal, limits: this.#info?.manifest.limits })
-    this.#known.add(commit)
+    const turn = async (): Promise<void> => {
+      if (this.#known.has(commit)) return
+      // Held to the cause's limits, as the coordinator's intake is: a coordinator cannot fill our disk.
+      await this.#opts.client.sync(this.#gitdir, commit, [...this.#known].slice(-256), { signal, limits: this.#info?.manifest.limits })
+      this.#known.add(commit)
+    }
+    const run = this.#syncing.then(turn, turn)
+    this.#syncing = run.catch((err) => { log('a fetch failed (its caller has the error): %e', err) })
+    await run
   }
 
-  /** Leases and completes at most one job; returns the delay before asking again (0 after a job). */
+  /** Leases and completes at most one job, asking once; returns the delay before asking again (0 after a job). */
   async runOnce (signal?: AbortSignal): Promise<number> {
+    const { attested, retryAfterMs } = await this.#leaseOnce({ signal })
+    return attested ? 0 : retryAfterMs
+  }
+
+  /** One lease request (held up to `waitMs` by the coordinator) and, if it brings a job, the job. */
+  async #leaseOnce (options: { signal?: AbortSignal, waitMs?: number, warmSignal?: AbortSignal }): Promise<{ attested: boolean, retryAfterMs: number }> {
+    const { signal } = options
     await ensureBareRepo(this.#gitdir)
     const info = await this.#causeInfo(signal)
-    const { job, retryAfterMs } = await this.#opts.client.lease(this.#opts.identity, info.causeId, this.#hardware, { signal })
+    const warm = options.warmSignal !== undefined && this.#cache !== undefined
+    const reply: LeaseReply = await this.#opts.client.lease(this.#opts.identity, info.causeId, this.#hardware, { signal, waitMs: options.waitMs, warm, warmBest: this.#warmBest })
+    const { job, retryAfterMs } = reply
     if (job === null) {
       this.emit('event', { type: 'idle', retryAfterMs })
-      return retryAfterMs
+      if (reply.warm !== undefined && options.warmSignal !== undefined) this.#warm(info, reply.warm, options.warmSignal)
+      return { attested: false, retryAfterMs }
     }
     this.emit('event', { type: 'job', job })
+    this.#yieldToJob(job)
     await this.#sync(job.baseline, signal)
     await this.#sync(job.candidate, signal)
     const trials = await this.#verify(info, job, signal)
@@ -114,7 +122,7 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
       causeId: info.causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: this.#hardware
     }, { signal })
     this.emit('event', { type: 'attested', jobId: job.jobId, verdict })
-    return 0
+    return { attested: true, retryAfterMs: 0 }
   }
 
   async #verify (info: InfoReply, job: Job, signal?: AbortSignal): Promise<Trial[]> {
@@ -128,31 +136,45 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
       this.emit('event', { type: 'refused', jobId: job.jobId, reason })
       return job.seeds.map((seed) => ({ seed, baseline: null, candidate: null, baselineLogDigest: EMPTY_DIGEST, candidateLogDigest: EMPTY_DIGEST, failure: reason }))
     }
-    const trials: Trial[] = []
-    for (const seed of job.seeds) {
-      const baseline = await this.#run(info, job, job.baseline, seed, 'baseline', signal)
-      const candidate = await this.#run(info, job, job.candidate, seed, 'candidate', signal)
-      const failure = [baseline.ok ? '' : `baseline ${baseline.reason}: ${baseline.message}`, candidate.ok ? '' : `candidate ${candidate.reason}: ${candidate.message}`].filter(Boolean).join('; ')
-      trials.push({
-        seed,
-        baseline: baseline.ok ? baseline.metric : null,
-        candidate: candidate.ok ? candidate.metric : null,
-        baselineLogDigest: baseline.logDigest,
-        candidateLogDigest: candidate.logDigest,
-        ...(failure === '' ? {} : { failure: failure.slice(0, 500) })
-      })
-    }
-    return trials
+    // Each pair holds one slot for both its runs; the trials are reported in seed order.
+    return await Promise.all(job.seeds.map(async (seed) => await this.#slots.use('job', async (slot) => await this.#pair(info, job, seed, slot, signal), { signal })))
   }
 
-  async #run (info: InfoReply, job: Job, commit: string, seed: number, side: 'baseline' | 'candidate', signal?: AbortSignal): Promise<TrialResult> {
-    const key = `${commit}:${seed}`
-    const cached = side === 'baseline' && this.#cacheOn ? this.#baselineCache.get(key) : undefined
-    // Both sides are evaluated by the baseline's (the best's) protected files.
-    const result = cached ?? await runCommit({
+  async #pair (info: InfoReply, job: Job, seed: number, slot: Slot, signal?: AbortSignal): Promise<Trial> {
+    const baseline = await this.#baseline(info, job, seed, slot, signal)
+    const candidate = await this.#runCommit(info, job.candidate, job.baseline, seed, slot, signal)
+    this.emit('event', { type: 'trial', jobId: job.jobId, seed, side: 'candidate', result: candidate, cached: false })
+    const failure = [baseline.ok ? '' : `baseline ${baseline.reason}: ${baseline.message}`, candidate.ok ? '' : `candidate ${candidate.reason}: ${candidate.message}`].filter(Boolean).join('; ')
+    return {
+      seed,
+      baseline: baseline.ok ? baseline.metric : null,
+      candidate: candidate.ok ? candidate.metric : null,
+      baselineLogDigest: baseline.logDigest,
+      candidateLogDigest: candidate.logDigest,
+      ...(failure === '' ? {} : { failure: failure.slice(0, 500) })
+    }
+  }
+
+  /** The job's baseline run for `seed`: from the cache, or a warm-up of it under way, else run now. */
+  async #baseline (info: InfoReply, job: Job, seed: number, slot: Slot, signal?: AbortSignal): Promise<TrialResult> {
+    const cache = this.#cache
+    const key = BaselineCache.key(job.baseline, seed)
+    const hit = await cache?.get(key)
+    const cached = hit?.ok === true ? hit : undefined
+    const run = async (): Promise<TrialResult> => await this.#runCommit(info, job.baseline, job.baseline, seed, slot, signal)
+    const result = cached ?? (cache === undefined ? await run() : await cache.run(key, run))
+    if (cached !== undefined) this.cacheStats.hits++
+    else this.cacheStats.misses++
+    this.emit('event', { type: 'trial', jobId: job.jobId, seed, side: 'baseline', result, cached: cached !== undefined })
+    return result
+  }
+
+  /** Runs `commit` with the protected files of `protectedCommit` (the best: both sides are evaluated by its files). */
+  async #runCommit (info: InfoReply, commit: string, protectedCommit: string, seed: number, slot: Slot, signal?: AbortSignal): Promise<TrialResult> {
+    return await runCommit({
       gitdir: this.#gitdir, commit, manifest: info.manifest, seed,
       dataRoot: join(this.#opts.stateDir, 'data'), scratchRoot: join(this.#opts.stateDir, 'scratch'),
-      backend: this.#backend, signal, protectedFrom: { gitdir: this.#gitdir, commit: job.baseline }
+      backend: slot.backend, signal, protectedFrom: { gitdir: this.#gitdir, commit: protectedCommit }
     }).catch((err: unknown): TrialResult => {
       // A runner that throws must not leave the job unfinished: the trial is attested as a failure that says why.
       if (signal?.aborted === true) throw err
@@ -160,25 +182,79 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
       const message = `the runner failed: ${(err as Error).message}`.slice(0, 400)
       return { ok: false, reason: 'runner-error', message, logDigest: sha256Hex(message), logTail: message, durationMs: 0 }
     })
-    if (side === 'baseline') {
-      if (cached !== undefined) this.cacheStats.hits++
-      else this.cacheStats.misses++
-      if (cached === undefined && result.ok && this.#cacheOn) {
-        this.#baselineCache.set(key, result)
-        this.#saveCache()
-      }
-    }
-    this.emit('event', { type: 'trial', jobId: job.jobId, seed, side, result, cached: cached !== undefined })
-    return result
   }
 
-  /** Works until `signal` aborts or `maxJobs` jobs are attested. */
+  /** The best the last warm seeds were for: warm-ups still queued for an older best are dropped. */
+  #warmBest?: string
+  /** Warm-up runs in progress, by cache key: a job stops those it does not need, so its pairs start at once. */
+  readonly #warmRuns = new Map<string, AbortController>()
+
+  #yieldToJob (job: Job): void {
+    const needed = new Set(job.seeds.map((seed) => BaselineCache.key(job.baseline, seed)))
+    for (const [key, controller] of this.#warmRuns) if (!needed.has(key)) controller.abort()
+  }
+
+  /**
+   * Runs the baselines of the coordinator's pooled seeds for the current best on slots no
+   * job wants, so a job on this best mostly costs its candidate runs.
+   */
+  #warm (info: InfoReply, warm: WarmSeeds, signal: AbortSignal): void {
+    const cache = this.#cache
+    if (cache === undefined) return
+    this.#warmBest = warm.best
+    for (const seed of warm.seeds) {
+      const key = BaselineCache.key(warm.best, seed)
+      if (cache.has(key)) continue
+      const task = this.#slots.use('warm', async (slot) => {
+        if (this.#warmBest !== warm.best) return
+        await this.#sync(warm.best, signal)
+        if (cache.has(key)) return
+        const controller = new AbortController()
+        this.#warmRuns.set(key, controller)
+        try {
+          const result = await cache.run(key, async () => await this.#runCommit(info, warm.best, warm.best, seed, slot, AbortSignal.any([signal, controller.signal])))
+          this.warmStats.runs++
+          this.emit('event', { type: 'warmed', best: warm.best, seed, result })
+        } finally {
+          this.#warmRuns.delete(key)
+        }
+      }, { signal }).catch((err: unknown) => {
+        // A warm-up is an optimisation: the job runs the baseline itself.
+        log('warming %s seed %d stopped: %e', warm.best, seed, err)
+      })
+      this.#warming.add(task)
+      void task.finally(() => this.#warming.delete(task))
+    }
+  }
+
+  /**
+   * Works until `signal` aborts or `maxJobs` jobs are attested. Each lease request is held
+   * by the coordinator until there is work (up to `waitMs`), so nothing here sleeps on a
+   * timer; only a coordinator that does not hold requests is asked again after its `retryAfterMs`.
+   */
   async run (opts: { signal?: AbortSignal, maxJobs?: number } = {}): Promise<number> {
+    const warming = new AbortController()
+    // Every queued warm-up listens on it (up to the pool's size).
+    setMaxListeners(Infinity, warming.signal)
+    const stop = (): void => { warming.abort() }
+    opts.signal?.addEventListener('abort', stop, { once: true })
     let done = 0
-    while (opts.signal?.aborted !== true && (opts.maxJobs === undefined || done < opts.maxJobs)) {
-      const wait = await this.runOnce(opts.signal)
-      if (wait === 0) done++
-      else await sleep(wait, opts.signal)
+    try {
+      while (opts.signal?.aborted !== true && (opts.maxJobs === undefined || done < opts.maxJobs)) {
+        const outcome = await this.#leaseOnce({ signal: opts.signal, waitMs: this.#opts.waitMs ?? DEFAULT_WAIT_MS, warmSignal: warming.signal }).catch((err: unknown) => {
+          // Stopping ends the held request (or the job) it was in: that is the way out, not a failure.
+          if (opts.signal?.aborted !== true) throw err
+          log('stopped: %e', err)
+          return undefined
+        })
+        if (outcome === undefined) break
+        if (outcome.attested) done++
+        else if (outcome.retryAfterMs > 0) await sleep(outcome.retryAfterMs, opts.signal)
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', stop)
+      warming.abort()
+      await Promise.allSettled([...this.#warming])
     }
     return done
   }

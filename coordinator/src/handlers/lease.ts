@@ -1,28 +1,80 @@
-import type { Handler, Job, LeaseReply, LeaseRequest } from '@autoresearch/protocol'
+import type { Handler, Job, LeaseReply, LeaseRequest, WarmSeeds } from '@autoresearch/protocol'
 import type { z } from 'zod'
 import type { Coordinator } from '../coordinator.ts'
-import { lease } from '../verification.ts'
+import { nextRound } from '../seeds.ts'
+import { lease, type VerificationContext } from '../verification.ts'
+import { countsNow } from '../verifier-trust.ts'
+import { MAX_HOLD_MS } from './lease-holds.ts'
 
 /** Stale candidates rebased per turn of the serial queue. */
 export const STALE_BATCH = 8
 
-export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'verificationContext' | 'emit'>
+/** When a verifier that did not ask to wait (or waited the whole cap) should ask again. */
+const RETRY_AFTER_MS = 2000
+
+export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'verificationContext' | 'emit' | 'leaseHolds'>
+
+/**
+ * The seeds of the next first round on the current best, for a key that counts as a
+ * verifier: it may run those baselines before any job comes. They are never sent to
+ * anyone else (docs/trust.md, seeds).
+ */
+function warmSeeds (ctx: VerificationContext, publicKey: string): WarmSeeds | undefined {
+  if (!countsNow(ctx, publicKey)) return undefined
+  const best = ctx.bestCommit()
+  return { best, seeds: nextRound(ctx.store, best, ctx.manifest.verification.trials) }
+}
+
+/** When the first lease on the current best runs out: its candidate may be leasable again then. */
+function nextExpiry (ctx: VerificationContext): number {
+  let next = Infinity
+  for (const candidate of ctx.store.candidatesOn(ctx.bestCommit(), ['queued', 'verifying'])) {
+    for (const job of ctx.store.jobsFor(candidate.seq)) if (job.state === 'leased') next = Math.min(next, job.lease_expires_at)
+  }
+  return next
+}
 
 /**
  * `lease`: the next verification job for this verifier, or none and when to ask again.
  * Candidates left on an old best are rebased first, in batches, each its own turn in the
- * queue, so submissions are taken in between.
+ * queue, so submissions are taken in between. With `waitMs` a key that counts is held (capped,
+ * and counted per peer and in all) until a job exists, the cap passes, or the coordinator stops;
+ * its first look (signature, standing) comes before any wait.
  */
 export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest>> {
-  return async (req, { signal }): Promise<LeaseReply> => {
-    let job: Job | null = null
-    for (let remaining = 1; job === null && remaining > 0;) {
-      ({ job, remaining } = await c.serially(async () => {
-        const remaining = await c.rebaseStale(STALE_BATCH)
-        return { job: lease(c.verificationContext(), req.body, req.signature), remaining }
-      }, { signal }))
+  return async (req, { signal, remotePeer }): Promise<LeaseReply> => {
+    // Only a key that counts is held: keys on probation cost nothing to make, and must not fill the holds.
+    const holdMs = countsNow(c.verificationContext(), req.body.publicKey) ? Math.min(req.body.waitMs ?? 0, MAX_HOLD_MS) : 0
+    const deadline = Date.now() + holdMs
+    const release = holdMs > 0 ? c.leaseHolds.enter(remotePeer) : () => {}
+    try {
+      for (;;) {
+        const since = c.leaseHolds.generation
+        let job: Job | null = null
+        let warm: WarmSeeds | undefined
+        let expires = Infinity
+        for (let remaining = 1; job === null && remaining > 0;) {
+          ({ job, remaining, warm, expires } = await c.serially(async () => {
+            const remaining = await c.rebaseStale(STALE_BATCH)
+            const ctx = c.verificationContext()
+            const job = lease(ctx, req.body, req.signature)
+            return { job, remaining, warm: req.body.warm === true ? warmSeeds(ctx, req.body.publicKey) : undefined, expires: job === null ? nextExpiry(ctx) : Infinity }
+          }, { signal }))
+        }
+        const now = Date.now()
+        // A verifier that can warm hears of a new best at once, with its pool.
+        const newPool = warm !== undefined && warm.best !== req.body.warmBest
+        if (job !== null || newPool || now >= deadline) {
+          if (job !== null) c.emit('event', { type: 'leased', jobId: job.jobId, candidateSeq: job.candidateSeq, verifier: req.body.publicKey })
+          return { ok: true, job, retryAfterMs: job !== null || holdMs > 0 ? 0 : RETRY_AFTER_MS, ...(warm === undefined ? {} : { warm }) }
+        }
+        // An expired lease wakes no one: the wait ends when it runs out.
+        await c.leaseHolds.wait(Math.min(deadline, expires + 1) - now, since, { signal })
+        // The coordinator is stopping: no further turn in its queue.
+        if (c.leaseHolds.closed) return { ok: true, job: null, retryAfterMs: RETRY_AFTER_MS }
+      }
+    } finally {
+      release()
     }
-    if (job !== null) c.emit('event', { type: 'leased', jobId: job.jobId, candidateSeq: job.candidateSeq, verifier: req.body.publicKey })
-    return { ok: true, job, retryAfterMs: job === null ? 2000 : 0 }
   }
 }

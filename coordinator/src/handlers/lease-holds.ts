@@ -1,0 +1,82 @@
+import { QuotaExceededError } from '@autoresearch/protocol'
+import type { CoordinatorEvent } from '../events.ts'
+
+/**
+ * The longest a lease request is held open. A client waits READ_TIMEOUT_MS (30 s) beyond
+ * the wait it asked for; the cap keeps a held request well inside any stream limit and
+ * lets a verifier notice a coordinator that went away.
+ */
+export const MAX_HOLD_MS = 20_000
+
+/** Held lease requests at once: per peer (a verifier with a few slots needs one) and in all. */
+export const HOLD_LIMITS = { perPeer: 4, total: 128 }
+
+/** Events after which a job may be leasable: a receipt, a rebase, a verdict (another round, a lease returned), a new best. */
+export const wakesVerifiers = (e: CoordinatorEvent): boolean =>
+  e.type === 'receipt' || e.type === 'rebased' || e.type === 'verdict' || e.type === 'merged' || e.type === 'best-changed'
+
+/**
+ * Lease requests waiting for work. `generation` moves on every wake, so a request that
+ * found no job at generation g and then waits returns at once if work came in between.
+ */
+export class LeaseHolds {
+  readonly #limits: typeof HOLD_LIMITS
+  readonly #perPeer = new Map<string, number>()
+  readonly #waiters = new Set<() => void>()
+  #held = 0
+  #generation = 0
+  #closed = false
+
+  constructor (limits = HOLD_LIMITS) {
+    this.#limits = limits
+  }
+
+  get generation (): number { return this.#generation }
+  get closed (): boolean { return this.#closed }
+  get held (): number { return this.#held }
+
+  /** Counts a held request against the caps; the returned function releases it. */
+  enter (peer: string): () => void {
+    const mine = this.#perPeer.get(peer) ?? 0
+    if (mine >= this.#limits.perPeer) throw new QuotaExceededError(`this peer already has ${mine} lease requests held open (at most ${this.#limits.perPeer})`)
+    if (this.#held >= this.#limits.total) throw new QuotaExceededError(`the coordinator holds ${this.#held} lease requests open (at most ${this.#limits.total}); ask again without waitMs`)
+    this.#perPeer.set(peer, mine + 1)
+    this.#held++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#held--
+      const left = (this.#perPeer.get(peer) ?? 1) - 1
+      if (left === 0) this.#perPeer.delete(peer)
+      else this.#perPeer.set(peer, left)
+    }
+  }
+
+  /** Resolves on the next wake (at once if one came after `since`), after `ms`, on abort, or on close. */
+  async wait (ms: number, since: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#closed || since !== this.#generation || ms <= 0 || options.signal?.aborted === true) return
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        options.signal?.removeEventListener('abort', done)
+        this.#waiters.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      options.signal?.addEventListener('abort', done, { once: true })
+      this.#waiters.add(done)
+    })
+  }
+
+  wake (): void {
+    this.#generation++
+    for (const done of [...this.#waiters]) done()
+  }
+
+  /** On shutdown: every held request answers now, and none waits again. */
+  close (): void {
+    this.#closed = true
+    this.wake()
+  }
+}

@@ -1,0 +1,63 @@
+import * as fs from 'node:fs'
+import { dirname } from 'node:path'
+import { logger } from '@libp2p/logger'
+import type { TrialResult } from '@autoresearch/runner'
+
+const log = logger('autoresearch:verifier:baseline-cache')
+
+/** Baseline results kept on disk per (best commit, seed). */
+const MAX_CACHED = 5000
+
+/**
+ * Baseline results per (best commit, seed), kept across restarts: a warm cache makes a
+ * trial cost about one run. Runs still under way are shared too, so a job's baseline
+ * waits for a warm-up of the same seed instead of running it twice.
+ */
+export class BaselineCache {
+  readonly #path: string
+  readonly #results = new Map<string, TrialResult>()
+  readonly #running = new Map<string, Promise<TrialResult>>()
+
+  constructor (path: string) {
+    this.#path = path
+    try {
+      const entries = JSON.parse(fs.readFileSync(path, 'utf8')) as Array<[string, TrialResult]>
+      for (const [key, result] of entries.slice(-MAX_CACHED)) if (result.ok) this.#results.set(key, result)
+    } catch (err) {
+      // No cache yet, or an unreadable one: start cold.
+      log('no baseline cache read from %s: %e', path, err)
+    }
+  }
+
+  static key (commit: string, seed: number): string { return `${commit}:${seed}` }
+
+  has (key: string): boolean { return this.#results.has(key) || this.#running.has(key) }
+
+  /** The stored result, else the run under way, else undefined. */
+  async get (key: string): Promise<TrialResult | undefined> {
+    return this.#results.get(key) ?? await this.#running.get(key)
+  }
+
+  /** Runs `run` as the one run of `key`; a successful result is kept. */
+  async run (key: string, run: () => Promise<TrialResult>): Promise<TrialResult> {
+    const running = run()
+    this.#running.set(key, running)
+    try {
+      const result = await running
+      if (result.ok) {
+        this.#results.set(key, result)
+        this.#save()
+      }
+      return result
+    } finally {
+      this.#running.delete(key)
+    }
+  }
+
+  #save (): void {
+    fs.mkdirSync(dirname(this.#path), { recursive: true })
+    const tmp = `${this.#path}.tmp`
+    fs.writeFileSync(tmp, JSON.stringify([...this.#results].slice(-MAX_CACHED)))
+    fs.renameSync(tmp, this.#path)
+  }
+}
