@@ -42,8 +42,7 @@ export interface WorkerOptions {
   /** Variables whose values are secret whatever their name (an agent's API key variable). */
   secretEnv?: string[]
   /**
-   * With nothing to do on the best it has (it does not run here, the agent proposed nothing
-   * twice in a row), `run` waits for the announcement of another best, and tries the same
+   * With nothing to do on the best it has (it does not run here), `run` waits for the announcement of another best, and tries the same
    * one again after this backoff at the latest: doubling from minMs (default 1 s) to maxMs (60 s).
    */
   backoff?: { minMs: number, maxMs: number }
@@ -216,23 +215,21 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
 
   /**
    * Runs experiments until `signal` aborts or `maxExperiments` have run. Nothing in it
-   * sleeps on a timer: with nothing to do on the best it has, it waits for the
+   * sleeps on a timer: with nothing to do on the best it has (it does not run here), it waits for the
    * announcement of another, with a bounded backoff as the fallback (`WorkerOptions.backoff`).
    */
   async run (opts: { signal?: AbortSignal, maxExperiments?: number } = {}): Promise<void> {
     const { signal } = opts
     // A function, not a narrowed property: the step in between may abort the signal.
     const stopped = (): boolean => signal?.aborted === true
-    let idle = 0
     let backoffMs = this.#backoff.minMs
     while (!stopped() && (opts.maxExperiments === undefined || this.#experiments < opts.maxExperiments)) {
       const since = this.#announced.heard
       let stuck: { commit: string, reason: string } | undefined
       try {
-        const ran = await this.step({ signal })
-        idle = ran ? 0 : idle + 1
-        // One empty proposal may be chance; two in a row wait for new material.
-        if (idle >= 2 && this.#at !== undefined) stuck = { commit: this.#at.base.commit, reason: 'the agent proposed nothing' }
+        // An empty proposal is no reason to wait: an agent that draws at random (search)
+        // proposes nothing by chance, and its next draw may differ.
+        await this.step({ signal })
       } catch (err) {
         if (stopped() || !(err instanceof BestUnrunnableError)) throw err
         stuck = { commit: err.commit, reason: err.message }
