@@ -64,6 +64,8 @@ export interface NoiseSuggestion {
   sd: number
   /** Suggested margin (≈ σ), or null when the runs did not vary. */
   minImprovement: number | null
+  /** Suggested `verification.sequential.noise` (√2 σ, what a paired gain varies by at most when seeds help nothing), or null when the runs did not vary. */
+  pairNoise: number | null
   trials: number
   confidence: number
   /** With the manifest's own margin and trials: the true gain whose expected t statistic just passes (null with one trial). */
@@ -85,12 +87,12 @@ export function suggestVerification (metrics: number[], confidence: number, curr
   const passingGain = (margin: number, trials: number): number | null => trials < 2 ? null : margin + tQuantile(confidence, trials - 1) * pairedSd / Math.sqrt(trials)
   const rule = 'minImprovement ≈ σ over seeds; trials: the fewest for which a gain of 2 × minImprovement passes the one-sided paired t-test on average, taking a paired difference to vary like two independent runs (√2 σ)'
   if (n < 2 || sd === 0) {
-    return { n, mean, sd, minImprovement: null, trials: 2, confidence, manifestPassingGain: passingGain(current.minImprovement, current.trials), rule }
+    return { n, mean, sd, minImprovement: null, pairNoise: null, trials: 2, confidence, manifestPassingGain: passingGain(current.minImprovement, current.trials), rule }
   }
   const margin = roundSig(sd, 2)
   let trials = 2
   while (trials < 32 && margin * Math.sqrt(trials) / pairedSd < tQuantile(confidence, trials - 1)) trials++
-  return { n, mean, sd, minImprovement: margin, trials, confidence, manifestPassingGain: passingGain(current.minImprovement, current.trials), rule }
+  return { n, mean, sd, minImprovement: margin, pairNoise: roundSig(pairedSd, 2), trials, confidence, manifestPassingGain: passingGain(current.minImprovement, current.trials), rule }
 }
 
 export interface CheckTrial { seed: number, result: TrialResult }
@@ -192,6 +194,7 @@ export function describeCheck (r: CheckReport): string[] {
     else {
       lines.push(`suggestion: "minImprovement": ${noise.minImprovement}, "trials": ${noise.trials} (at confidence ${noise.confidence})`)
       lines.push(`  rule: ${noise.rule}`)
+      if (noise.pairNoise !== null) lines.push(`suggestion: "sequential": { "noise": ${noise.pairNoise} } lets verifiers reject a clear loser before its last pair (docs/trust.md, "Stopping early")`)
     }
     if (noise.manifestPassingGain !== null) lines.push(`manifest now: minImprovement ${v.minImprovement}, ${v.trials} trials: a true gain of about ${fmt(noise.manifestPassingGain)} is needed to pass half the time`)
     lines.push(`verifying one candidate costs about ${v.trials} × 2 runs ≈ ${(v.trials * 2 * r.runSeconds / 60).toFixed(1)} min on this machine (half with a warm baseline cache)`)

@@ -12,9 +12,10 @@ import { OPEN_VERIFICATION } from './policy.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import { countingAttestations, fullWith, openForCounting, pickShadow, shadowSlot, tally, type RoundFacts } from './rules/quorum.ts'
 import { decide, notCounted, pendingVerdict, trialsOf, type Decision } from './rules/verdict.ts'
+import { trialReport } from './rules/trial-report.ts'
 import { isSpotCheck } from './rules/verifier-trust.ts'
 import { drawRound } from './seeds.ts'
-import type { CandidateRow, JobRole, Store, StoredVerdict } from './store/index.ts'
+import type { AttestationRow, CandidateRow, JobRole, Store, StoredVerdict } from './store/index.ts'
 import { countsNow, judgeRound, recordOutliers, standingOf, trustPolicy, type TrustContext } from './verifier-trust.ts'
 
 /**
@@ -127,7 +128,8 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
     const candidate = store.candidate(job.candidate_seq)
     if (candidate === undefined) throw new UnknownJobError(`job ${body.jobId} belongs to no candidate`)
     if (body.candidate !== candidate.commit_oid || body.baseline !== job.baseline_oid) throw new InvalidMessageError('attestation names other commits than its job')
-    if (body.trials.length !== job.seeds.length || body.trials.some((t, i) => t.seed !== job.seeds[i])) throw new InvalidMessageError(`attestation must report one trial per job seed, in order: ${job.seeds.join(', ')}`)
+    const report = trialReport(manifest, job.seeds, body.trials)
+    if (!report.ok) throw new InvalidMessageError(report.problem)
 
     store.recordAttestation({ jobId: job.id, candidateSeq: candidate.seq, verifier: body.publicKey, body, signature, at: Date.now() })
     if (ctx.verifierMode === 'open') judgeRound(ctx, candidate.seq, job.round)
@@ -145,8 +147,18 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
       return { verdict: pendingVerdict(candidate, round.reason) }
     }
     const bodies = attestations.map((a) => a.body)
-    return settle(ctx, candidate, bodies, decide(manifest, candidate, trialsOf(bodies), ctx.bestCommit()))
+    return settle(ctx, candidate, bodies, decide(manifest, candidate, trialsOf(bodies), ctx.bestCommit(), { stopped: stoppedEarly(manifest, candidate, attestations) }))
   })
+}
+
+/** Why a counting attestation of the candidate ended its job early, if one did (its report was checked when it came). */
+function stoppedEarly (manifest: VerificationContext['manifest'], candidate: CandidateRow, attestations: AttestationRow[]): string | undefined {
+  for (const a of attestations) {
+    const seeds = candidate.seeds[a.round - 1] ?? []
+    const report = trialReport(manifest, seeds, a.body.trials)
+    if (report.ok && report.stopped !== undefined) return report.stopped
+  }
+  return undefined
 }
 
 /** Stores a decision: another round's seeds, or reputation, the verdict and (on a pass) the merge. */

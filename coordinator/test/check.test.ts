@@ -76,7 +76,9 @@ describe('check: what is wrong with a cause, before anything runs', () => {
     // σ√k/(√2σ) ≥ t(0.95, k−1) first holds at k = 8.
     expect(s.trials).toBe(8)
     expect(s.manifestPassingGain).toBeCloseTo(0.005 + tQuantile(0.95, 4) * Math.SQRT2 * s.sd / Math.sqrt(5), 6)
-    expect(suggestVerification([2, 2, 2], 0.95, { trials: 3, minImprovement: 0 }).minImprovement).toBeNull()
+    // A paired gain varies at most like two independent runs: √2 × 0.0158.
+    expect(s.pairNoise).toBe(0.022)
+    expect(suggestVerification([2, 2, 2], 0.95, { trials: 3, minImprovement: 0 })).toMatchObject({ minImprovement: null, pairNoise: null })
   })
 
   it('runs prepare and baseline trials of the toy cause in the sandbox and reports the noise', async () => {
@@ -94,6 +96,7 @@ describe('check: what is wrong with a cause, before anything runs', () => {
     expect(text.status, text.stderr).toBe(0)
     expect(text.stdout).toMatch(/noise: mean [0-9.]+, σ [0-9.e-]+ over 2 seeds; one run takes/)
     expect(text.stdout).toMatch(/suggestion: "minImprovement": [0-9.e-]+, "trials": \d+/)
+    expect(text.stdout).toMatch(/suggestion: "sequential": \{ "noise": [0-9.e-]+ \} lets verifiers reject a clear loser/)
     const json = cli(['check', TOY, '--trials', '2', '--seed-base', '7', '--json'])
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, cause: 'toy-regression', metricSource: 'evaluator', trials: [{ seed: 7, ok: true }, { seed: 8, ok: true }] })
 

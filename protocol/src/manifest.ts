@@ -65,7 +65,17 @@ export const ManifestSchema = z.object({
     seedInsensitivity: z.object({
       varianceRatio: z.number().min(0).max(1).default(SEED_INSENSITIVITY.varianceRatio),
       significance: z.number().gt(0).lt(0.5).default(SEED_INSENSITIVITY.significance)
-    }).strict().default(SEED_INSENSITIVITY)
+    }).strict().default(SEED_INSENSITIVITY),
+    /**
+     * Lets a verifier stop a clear loser before its last pair (protocol/src/sequential.ts,
+     * docs/trust.md): `noise` is the standard deviation of one paired gain (candidate minus
+     * baseline on one seed) in metric units, `futility` the most a true gain of minImprovement
+     * may lose per look (default 0.01). Absent: only a failed pair stops a job early.
+     */
+    sequential: z.object({
+      noise: z.number().positive(),
+      futility: z.number().gt(0).max(0.2).default(0.01)
+    }).strict().optional()
   }).strict(),
   /** What a machine needs to run this cause; a worker without it says so and stops. */
   requires: z.object({ gpu: z.boolean().default(false) }).strict().default({ gpu: false }),

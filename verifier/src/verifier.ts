@@ -1,7 +1,7 @@
 import { EventEmitter, setMaxListeners } from 'node:events'
 import { join } from 'node:path'
 import {
-  changedPaths, commitTree, CoordinatorClient, describeHardware, ensureBareRepo, ProtectedPathError, protectedChanges, sha256Hex,
+  changedPaths, commitTree, CoordinatorClient, describeHardware, ensureBareRepo, ProtectedPathError, protectedChanges, sha256Hex, stopEarly,
   type Identity, type InfoReply, type Job, type LeaseReply, type Trial, type Verdict, type WarmSeeds
 } from '@autoresearch/protocol'
 import { logger } from '@libp2p/logger'
@@ -39,6 +39,8 @@ export type VerifierEvent =
   | { type: 'trial', jobId: number, seed: number, side: 'baseline' | 'candidate', result: TrialResult, cached: boolean }
   | { type: 'warmed', best: string, seed: number, result: TrialResult }
   | { type: 'refused', jobId: number, reason: string }
+  /** The pairs measured so far already reject the candidate (protocol's `stopEarly`): the rest were not run. */
+  | { type: 'stopped', jobId: number, pairs: number, planned: number, reason: string }
   | { type: 'attested', jobId: number, verdict: Verdict }
 
 const EMPTY_DIGEST = sha256Hex('')
@@ -136,8 +138,34 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
       this.emit('event', { type: 'refused', jobId: job.jobId, reason })
       return job.seeds.map((seed) => ({ seed, baseline: null, candidate: null, baselineLogDigest: EMPTY_DIGEST, candidateLogDigest: EMPTY_DIGEST, failure: reason }))
     }
-    // Each pair holds one slot for both its runs; the trials are reported in seed order.
-    return await Promise.all(job.seeds.map(async (seed) => await this.#slots.use('job', async (slot) => await this.#pair(info, job, seed, slot, signal), { signal })))
+    return await this.#pairs(info, job, signal)
+  }
+
+  /**
+   * Each pair holds one slot for both its runs. After each pair the sequential rule may end
+   * the job: pairs still running or waiting are stopped, and only those measured before
+   * the decision are reported (in seed order, the set the rule decided on), so the
+   * coordinator reaches the same decision from the attestation.
+   */
+  async #pairs (info: InfoReply, job: Job, signal?: AbortSignal): Promise<Trial[]> {
+    const stop = new AbortController()
+    const pairSignal = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal])
+    const done = new Map<number, Trial>()
+    const measured = (): Trial[] => job.seeds.flatMap((_, i) => done.get(i) ?? [])
+    await Promise.all(job.seeds.map(async (seed, i) => {
+      try {
+        const trial = await this.#slots.use('job', async (slot) => await this.#pair(info, job, seed, slot, pairSignal), { signal: pairSignal })
+        if (stop.signal.aborted) return
+        done.set(i, trial)
+        const reason = stopEarly(info.manifest, measured(), job.seeds.length)
+        if (reason === null) return
+        stop.abort()
+        this.emit('event', { type: 'stopped', jobId: job.jobId, pairs: done.size, planned: job.seeds.length, reason })
+      } catch (err) {
+        if (!stop.signal.aborted || signal?.aborted === true) throw err
+      }
+    }))
+    return measured()
   }
 
   async #pair (info: InfoReply, job: Job, seed: number, slot: Slot, signal?: AbortSignal): Promise<Trial> {

@@ -42,6 +42,15 @@ describe('the verdict', () => {
     expect(d.verdict.state).toBe('rejected')
   })
 
+  it('a job stopped early rejects with the rule\'s reason, and its one pair contradicts no claim', () => {
+    const d = decide(manifest, candidate({ claimed_metric: 0.5 }), by('a', [1.5]), BEST, { stopped: 'after 1 of 3 pairs …' })
+    expect(d.kind).toBe('reject')
+    expect(d.verdict.reason).toBe('stopped early: after 1 of 3 pairs …')
+    expect(d.verdict.claimContradicted).toBe(false)
+    // The same pair without the stop contradicts the claim: the bound has one pair and no spread.
+    expect(decide(manifest, candidate({ claimed_metric: 0.5 }), by('a', [1.5]), BEST).verdict.claimContradicted).toBe(true)
+  })
+
   it('rejects a failed trial at once, naming the failures', () => {
     const failed = [...by('a', [0.5, 0.5]), { ...by('a', [null])[0]!, seed: 102, failure: 'timeout' }, { ...by('a', [0.5], null)[0]!, seed: 103 }]
     const d = decide(manifest, candidate(), failed, BEST)
@@ -59,7 +68,7 @@ describe('the verdict', () => {
     expect(last.kind).toBe('reject')
     expect(last.verdict.reason).toMatch(/does not beat minImprovement 0\.0625 at confidence 0\.95/)
     // The number of rounds is the caller's: here at most two.
-    expect(decide(manifest, candidate({ seeds: [[100, 101, 102], [103, 104, 105]], rounds: 2 }), by('a', nearTie), BEST, 2).kind).toBe('reject')
+    expect(decide(manifest, candidate({ seeds: [[100, 101, 102], [103, 104, 105]], rounds: 2 }), by('a', nearTie), BEST, { maxRounds: 2 }).kind).toBe('reject')
   })
 
   it('a two-way split gets another round, and is rejected if it lasts to the last round; nobody is blamed', () => {

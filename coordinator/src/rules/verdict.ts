@@ -54,9 +54,17 @@ export const trialsOf = (attestations: AttestationBody[]): VerifiedTrial[] =>
  * decide it (rules/agreement.ts); two camps, or a near-tie, get another round
  * (rules/near-tie.ts); a failed trial, a lasting split, a candidate that ignores the seed
  * (rules/seed-insensitivity.ts) or a gain the paired test cannot show above minImprovement
- * reject it; a claim far beyond the measured gain is marked (rules/claim-bound.ts).
+ * reject it; a claim far beyond the measured gain is marked (rules/claim-bound.ts). A job a
+ * verifier ended early (`stopped`) can only be rejected by it: a pass needs the full test.
  */
-export function decide (manifest: Manifest, candidate: CandidateFacts, trials: VerifiedTrial[], best: string, maxRounds = MAX_ROUNDS): Decision {
+export interface DecideOptions {
+  /** Rounds a candidate may get (policy.ts MAX_ROUNDS). */
+  maxRounds?: number
+  /** Why a verifier ended its job before the last pair (protocol's `stopEarly`), when one did. */
+  stopped?: string
+}
+
+export function decide (manifest: Manifest, candidate: CandidateFacts, trials: VerifiedTrial[], best: string, { maxRounds = MAX_ROUNDS, stopped }: DecideOptions = {}): Decision {
   const { minImprovement, confidence } = manifest.verification
   const failed = trials.filter((t) => t.candidate === null || t.baseline === null)
   const measured = trials.filter((t): t is CompleteTrial => t.candidate !== null && t.baseline !== null)
@@ -80,11 +88,12 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
     return { kind: 'extend', verdict: { ...base, state: 'pending', rounds, reason: `${why}: round ${rounds} of at most ${maxRounds} on fresh seeds` } }
   }
   const reputation = reputationMoves([...new Set(measured.map((t) => t.verifier))], outliers)
-  const contradiction = claimContradiction(manifest, candidate, base.baselineMetric, test)
+  // A job cut short has too few pairs to bound a claim: a stop costs the submitter no more than a full round would.
+  const contradiction = stopped === undefined ? claimContradiction(manifest, candidate, base.baselineMetric, test) : null
   const marked = (v: StoredVerdict): StoredVerdict => contradiction === null ? v : { ...v, claimContradicted: true, reason: v.reason + contradiction }
-  const rejection = rejectionReason(manifest, { failed, twoWaySplit, rounds: candidate.rounds, spread, test })
+  const rejection = rejectionReason(manifest, { failed, twoWaySplit, rounds: candidate.rounds, spread, test, stopped })
   if (rejection !== null || metrics === null) {
-    return { kind: 'reject', reputation, verdict: marked({ ...base, state: 'rejected', reason: rejection ?? notBeaten(manifest, test) }) }
+    return { kind: 'reject', reputation, verdict: marked({ ...base, state: 'rejected', reason: rejection ?? notBeaten(manifest, test, stopped) }) }
   }
   const verdict = marked({ ...base, state: 'accepted', reason: `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials beats minImprovement ${minImprovement} (p=${test.pValue.toPrecision(3)})` })
   if (candidate.parent_oid !== best) {
@@ -94,12 +103,12 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
 }
 
 /** Why a decided round rejects the candidate, or null when it passes. */
-function rejectionReason (manifest: Manifest, r: { failed: VerifiedTrial[], twoWaySplit: boolean, rounds: number, spread: SeedSpread | null, test: PairedTest }): string | null {
+function rejectionReason (manifest: Manifest, r: { failed: VerifiedTrial[], twoWaySplit: boolean, rounds: number, spread: SeedSpread | null, test: PairedTest, stopped?: string }): string | null {
   if (r.failed.length > 0) return `${r.failed.length} trial(s) produced no metric: ${r.failed.map((t) => t.failure ?? 'unknown').join('; ').slice(0, 500)}`
   // Still two camps after the last round and no majority to tell which one lies: never merge on that.
   if (r.twoWaySplit) return `verifiers still disagree after ${r.rounds} rounds and no third measurement settled it`
   if (r.spread?.insensitive === true) return ignoresSeed(manifest, r.spread)
-  return r.test.passed ? null : notBeaten(manifest, r.test)
+  return r.test.passed ? null : notBeaten(manifest, r.test, r.stopped)
 }
 
 function ignoresSeed (manifest: Manifest, spread: SeedSpread): string {
@@ -107,5 +116,6 @@ function ignoresSeed (manifest: Manifest, spread: SeedSpread): string {
   return `the candidate's ${manifest.metric.name} barely varies across ${spread.seeds} seeds: its variance is ${(spread.ratio ?? 0).toPrecision(3)} times the baseline's, below ${varianceRatio} (F test p=${spread.pValue.toPrecision(3)} < ${significance}); it ignores AUTORESEARCH_SEED (a fixed lucky seed is not an improvement)`
 }
 
-const notBeaten = (manifest: Manifest, test: PairedTest): string =>
-  `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials does not beat minImprovement ${manifest.verification.minImprovement} at confidence ${manifest.verification.confidence} (p=${test.pValue.toPrecision(3)})`
+const notBeaten = (manifest: Manifest, test: PairedTest, stopped?: string): string => stopped !== undefined
+  ? `stopped early: ${stopped}`
+  : `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials does not beat minImprovement ${manifest.verification.minImprovement} at confidence ${manifest.verification.confidence} (p=${test.pValue.toPrecision(3)})`

@@ -1,0 +1,102 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describeHardware, Identity, sha256Hex } from '@autoresearch/protocol'
+import { selectBackend } from '@autoresearch/runner'
+import { Verifier, type VerifierEvent } from 'autoresearch-verifier'
+import { countingBackend, type Tally } from '../bench/lib/sim-network.ts'
+import { ROOT } from './processes.ts'
+import { setConstant, TestNetwork } from './network.ts'
+
+/** The noisy test cause (5 pairs per job, minImprovement 0.02) with the sequential rule declared. */
+function sequentialCause (): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ar-sequential-'))
+  cpSync(join(ROOT, 'tests', 'fixtures', 'noisy-cause'), dir, { recursive: true })
+  const path = join(dir, 'autoresearch.json')
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { verification: Record<string, unknown> }
+  // The paired gain's noise here is σ_own·√2 ≈ 0.007; 0.01 is on the cautious side.
+  manifest.verification.sequential = { noise: 0.01 }
+  writeFileSync(path, JSON.stringify(manifest, null, 2))
+  return dir
+}
+
+describe('sequential early stop', () => {
+  let cause: string
+  let net: TestNetwork | undefined
+  beforeAll(() => { cause = sequentialCause() })
+  afterAll(() => { rmSync(cause, { recursive: true, force: true }) })
+  afterEach(async () => { await net?.stop(); net = undefined })
+
+  const verifierWith = async (n: TestNetwork, tally: Tally, slots = 1): Promise<{ verifier: Verifier, events: VerifierEvent[] }> => {
+    const train = (JSON.parse(readFileSync(join(cause, 'autoresearch.json'), 'utf8')) as { train: { command: string[] } }).train.command
+    const verifier = new Verifier({
+      client: await n.client(n.verifierIdentity), identity: n.verifierIdentity, stateDir: join(n.scratch, `v${slots}`),
+      backend: countingBackend(selectBackend(), tally, train), slots, baselineCache: false
+    })
+    const events: VerifierEvent[] = []
+    verifier.on('event', (e) => events.push(e))
+    return { verifier, events }
+  }
+
+  it('rejects a clear loser after its first pair: 2 runs instead of 10, and the verdict says why', async () => {
+    net = await TestNetwork.start(cause)
+    const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 1.3))
+    const tally: Tally = { runs: 0, seconds: 0 }
+    const { verifier, events } = await verifierWith(net, tally)
+    expect(await verifier.runOnce()).toBe(0)
+    expect(tally.runs).toBe(2)
+    expect(events.find((e) => e.type === 'stopped')).toMatchObject({ pairs: 1, planned: 5 })
+    const candidate = net.running.coordinator.store.candidate(seq)
+    expect(candidate?.state).toBe('rejected')
+    expect(candidate?.reason).toMatch(/^stopped early: after 1 of 5 pairs the mean gain -0\.[23]\d+ is so far below minImprovement 0\.02/)
+    expect(net.running.coordinator.store.attestationsFor(seq)[0]?.body.trials).toHaveLength(1)
+    // A rejection by the rule costs the submitter no claim contradiction on one pair.
+    expect(candidate?.verdict?.claimContradicted).toBe(false)
+  })
+
+  it('with 2 slots stops the pair still running and reports only what the rule decided on', async () => {
+    net = await TestNetwork.start(cause)
+    const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 1.3))
+    const tally: Tally = { runs: 0, seconds: 0 }
+    const { verifier } = await verifierWith(net, tally, 2)
+    expect(await verifier.runOnce()).toBe(0)
+    expect(net.state(seq)).toBe('rejected')
+    const trials = net.running.coordinator.store.attestationsFor(seq)[0]?.body.trials ?? []
+    expect(trials.length).toBeGreaterThanOrEqual(1)
+    expect(trials.length).toBeLessThan(5)
+    // Two slots start two pairs; after the stop no third one starts.
+    expect(tally.runs).toBeLessThanOrEqual(4)
+  })
+
+  it('runs every pair of a winner and merges it', async () => {
+    net = await TestNetwork.start(cause)
+    const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8))
+    const tally: Tally = { runs: 0, seconds: 0 }
+    const { verifier, events } = await verifierWith(net, tally)
+    expect(await verifier.runOnce()).toBe(0)
+    expect(tally.runs).toBe(10)
+    expect(events.some((e) => e.type === 'stopped')).toBe(false)
+    expect(net.state(seq)).toBe('merged')
+  })
+
+  it('refuses a short attestation the rule does not allow: a verifier may not skip pairs of a promising candidate', async () => {
+    net = await TestNetwork.start(cause)
+    const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8))
+    const client = await net.client(net.verifierIdentity)
+    const { causeId } = net.running.coordinator
+    const { job } = await client.lease(net.verifierIdentity, causeId, describeHardware())
+    expect(job?.candidateSeq).toBe(seq)
+    if (job === null) return
+    const trial = (seed: number, candidate: number): { seed: number, baseline: number, candidate: number, baselineLogDigest: string, candidateLogDigest: string } =>
+      ({ seed, baseline: 1.5 + seed / 1e6, candidate: candidate + seed / 1e6, baselineLogDigest: sha256Hex(''), candidateLogDigest: sha256Hex('') })
+    const attest = async (trials: Array<ReturnType<typeof trial>>): Promise<unknown> =>
+      await client.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: describeHardware() })
+    await expect(attest([trial(job.seeds[0]!, 1.49)])).rejects.toMatchObject({ name: 'InvalidMessageError', message: expect.stringMatching(/reports 1 of its job's 5 pairs/) })
+    await expect(attest([trial(job.seeds[1]!, 1.0), trial(job.seeds[0]!, 1.0)])).rejects.toMatchObject({ name: 'InvalidMessageError', message: expect.stringMatching(/in order/) })
+    expect(net.state(seq)).toBe('verifying')
+    // The same job, all its pairs: taken.
+    const reply = await attest(job.seeds.map((s, i) => trial(s, 1.0 + i / 100))) as { verdict: { state: string } }
+    expect(reply.verdict.state).toBe('accepted')
+  })
+})
