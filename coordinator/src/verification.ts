@@ -55,10 +55,13 @@ function currentRound (ctx: VerificationContext, candidate: CandidateRow): Round
 /**
  * Hands the verifier the most promising queued candidate on the current best that
  * it may verify: never its own, never twice in one round. A key on probation gets a
- * shadow job instead.
+ * shadow job instead. A worker that also verifies (`help`) gets one only when the queue is
+ * deeper than the verifiers can serve: none of them is waiting for work (`verifiersWaiting`,
+ * the lease requests held open).
  */
-export function lease (ctx: VerificationContext, body: LeaseRequestBody, signature: string): Job | null {
+export function lease (ctx: VerificationContext, body: LeaseRequestBody, signature: string, opts: { verifiersWaiting?: number } = {}): Job | null {
   assertRequest(ctx, body, 'lease-request', signature)
+  if (body.help === true && (opts.verifiersWaiting ?? 0) > 0) return null
   const { store, manifest } = ctx
   const { quorum } = manifest.verification
   const now = Date.now()

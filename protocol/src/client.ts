@@ -84,12 +84,13 @@ export class CoordinatorClient {
    * `warm`: ask for the pooled seeds of the current best (`LeaseReply.warm`); `warmBest`:
    * the best whose seeds this verifier already has (a held request returns when the best moves on).
    */
-  async lease (identity: Identity, causeId: string, hardware: Hardware, opts: CallOptions & { waitMs?: number, warm?: boolean, warmBest?: string } = {}): Promise<LeaseReply> {
-    const { waitMs, warm, warmBest, ...call } = opts
+  async lease (identity: Identity, causeId: string, hardware: Hardware, opts: CallOptions & { waitMs?: number, warm?: boolean, warmBest?: string, help?: boolean } = {}): Promise<LeaseReply> {
+    const { waitMs, warm, warmBest, help, ...call } = opts
     const body: LeaseRequestBody = {
       type: 'lease-request', causeId, publicKey: identity.publicKey, hardware, nonce: newNonce(), time: Date.now(),
       ...(waitMs === undefined || waitMs <= 0 ? {} : { waitMs }),
-      ...(warm === true ? { warm, ...(warmBest === undefined ? {} : { warmBest }) } : {})
+      ...(warm === true ? { warm, ...(warmBest === undefined ? {} : { warmBest }) } : {}),
+      ...(help === true ? { help } : {})
     }
     // A held reply comes after up to `waitMs`: the read waits that long beyond the usual limit.
     const timeoutMs = waitMs === undefined || waitMs <= 0 ? undefined : READ_TIMEOUT_MS + waitMs

@@ -102,7 +102,12 @@ export const LeaseRequestBody = z.object({
   /** The verifier keeps a baseline cache and asks for the seeds to warm it with (`LeaseReply.warm`). */
   warm: z.boolean().optional(),
   /** With `warm`: the best whose pool the verifier already has; a held request answers at once when the best is another. */
-  warmBest: Oid.optional()
+  warmBest: Oid.optional(),
+  /**
+   * A worker that also verifies (`autoresearch-worker --also-verify`): it gets a job only when
+   * no verifier is waiting for one, and is never held.
+   */
+  help: z.literal(true).optional()
 }).strict()
 export type LeaseRequestBody = z.infer<typeof LeaseRequestBody>
 export const LeaseRequest = z.object({ type: z.literal('lease'), body: LeaseRequestBody, signature: SignatureHex }).strict()

@@ -4,21 +4,10 @@ import { Command, InvalidArgumentError } from 'commander'
 import { logger } from '@libp2p/logger'
 import { selectBackend, type SandboxKind } from '@autoresearch/runner'
 import { abortOnSignals, AutoresearchError, configDir, CoordinatorClient, createNode, dataDir, Identity, retryWithBackoff } from '@autoresearch/protocol'
-import { Verifier, type VerifierEvent } from './verifier.ts'
+import { describeVerifierEvent } from './describe.ts'
+import { Verifier } from './verifier.ts'
 
 const log = logger('autoresearch:verifier')
-
-function describe (e: VerifierEvent): string | undefined {
-  switch (e.type) {
-    case 'idle': return undefined
-    case 'job': return `job ${e.job.jobId}: candidate ${e.job.candidate.slice(0, 10)} against best ${e.job.baseline.slice(0, 10)}, seeds ${e.job.seeds.join(',')}`
-    case 'trial': return `job ${e.jobId} seed ${e.seed} ${e.side}: ${e.result.ok ? e.result.metric.toPrecision(6) : `failed (${e.result.reason})`}${e.cached ? ' (cached)' : ''}`
-    case 'warmed': return `warmed baseline of best ${e.best.slice(0, 10)} seed ${e.seed}: ${e.result.ok ? e.result.metric.toPrecision(6) : `failed (${e.result.reason})`}`
-    case 'refused': return `job ${e.jobId} refused: ${e.reason}`
-    case 'stopped': return `job ${e.jobId} stopped after ${e.pairs} of ${e.planned} pairs: ${e.reason}`
-    case 'attested': return `job ${e.jobId} attested: ${e.verdict.state}: ${e.verdict.reason}`
-  }
-}
 
 function positiveInt (text: string): number {
   const n = Number(text)
@@ -46,7 +35,7 @@ const program = new Command('autoresearch-verifier')
     const verifier = new Verifier({ client: new CoordinatorClient(node, opts.coordinator), identity, stateDir: resolve(opts.state), backend, slots: opts.slots })
     verifier.on('event', (e) => {
       if (opts.json === true) console.log(JSON.stringify({ event: e.type, ...e }))
-      else { const line = describe(e); if (line !== undefined) console.log(line) }
+      else { const line = describeVerifierEvent(e); if (line !== undefined) console.log(line) }
     })
     console.error(`verifier ${identity.publicKey.slice(0, 16)}… working for ${opts.coordinator}`)
     const maxJobs = opts.maxJobs === undefined ? undefined : Number(opts.maxJobs)

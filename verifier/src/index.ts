@@ -1,2 +1,3 @@
 export { Verifier, sleep, type VerifierOptions, type VerifierEvent } from './verifier.ts'
+export { describeVerifierEvent } from './describe.ts'
 

@@ -31,6 +31,11 @@ export interface VerifierOptions {
   gpus?: string[]
   /** How long `run` lets the coordinator hold a lease request until there is work (default 20 s; it caps the wait). */
   waitMs?: number
+  /**
+   * A worker that also verifies (`autoresearch-worker --also-verify`): its lease requests say so,
+   * and the coordinator gives it a job only when no verifier is waiting for one.
+   */
+  help?: boolean
 }
 
 export type VerifierEvent =
@@ -108,7 +113,7 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
     await ensureBareRepo(this.#gitdir)
     const info = await this.#causeInfo(signal)
     const warm = options.warmSignal !== undefined && this.#cache !== undefined
-    const reply: LeaseReply = await this.#opts.client.lease(this.#opts.identity, info.causeId, this.#hardware, { signal, waitMs: options.waitMs, warm, warmBest: this.#warmBest })
+    const reply: LeaseReply = await this.#opts.client.lease(this.#opts.identity, info.causeId, this.#hardware, { signal, waitMs: options.waitMs, warm, warmBest: this.#warmBest, help: this.#opts.help })
     const { job, retryAfterMs } = reply
     if (job === null) {
       this.emit('event', { type: 'idle', retryAfterMs })

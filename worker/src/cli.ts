@@ -8,6 +8,7 @@ import { commandAgent } from './agents/command.ts'
 import { openaiAgent } from './agents/openai.ts'
 import { searchAgent } from './agents/search.ts'
 import type { Agent } from './agents/types.ts'
+import { describeVerifierEvent, Verifier } from 'autoresearch-verifier'
 import { StatusLine } from './status-line.ts'
 import { Worker, type WorkerEvent } from './worker.ts'
 
@@ -30,6 +31,7 @@ function describe (e: WorkerEvent): string | undefined {
     case 'rebased-local': return `carried local improvements onto the new best: ${fmt(e.metric)} (${e.commit.slice(0, 10)})`
     case 'waiting': return `nothing to do on best ${e.commit.slice(0, 10)} (${e.reason}): waiting for a new best, ${e.retryInMs / 1000} s at the most`
     case 'announcement': return `announcement: new best ${e.body.best.commit.slice(0, 10)} (${e.body.kind} ${e.body.best.seq}, metric ${fmt(e.body.best.metric)})`
+    case 'help-failed': return e.stopped ? `--also-verify is off: ${e.message}` : `verifying for the network failed (${e.error}: ${e.message}); research goes on`
   }
 }
 
@@ -79,9 +81,10 @@ const program = new Command('autoresearch-worker')
   .option('--once', 'run one experiment, then exit (same as --max-experiments 1)')
   .option('--sandbox <kind>', 'where experiments run: bwrap (default), docker, podman, or none (no isolation; prints a warning on every run)')
   .option('--image <image>', 'container image for --sandbox docker|podman')
+  .option('--also-verify', 'between experiments, take a verification job when the cause\'s verifiers are all busy (never one of your own candidates); your key must be on the coordinator\'s verifier allowlist, or the coordinator must run open verification')
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: AgentFlags & { coordinator: string, identity: string, state: string, seed: string, maxExperiments?: string, once?: boolean, json?: boolean, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string }) => {
+  .action(async (opts: AgentFlags & { coordinator: string, identity: string, state: string, seed: string, maxExperiments?: string, once?: boolean, json?: boolean, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string, alsoVerify?: boolean }) => {
     const backend = selectBackend({ sandbox: opts.sandbox as SandboxKind | undefined, image: opts.image, warn: (m) => { console.error(m) } })
     const agent = makeAgent(opts)
     if (opts.gpu !== undefined) process.env.CUDA_VISIBLE_DEVICES = opts.gpu
@@ -93,15 +96,23 @@ const program = new Command('autoresearch-worker')
     const controller = abortOnSignals()
     const seed = Number(opts.seed)
     const client = new CoordinatorClient(node, opts.coordinator)
-    const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend, secretEnv: [opts.apiKeyEnv, ...(opts.agentEnv ?? [])] })
+    const alsoVerify = opts.alsoVerify === true ? new Verifier({ client, identity, stateDir: join(resolve(opts.state), 'verifier'), backend, help: true }) : undefined
+    const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend, secretEnv: [opts.apiKeyEnv, ...(opts.agentEnv ?? [])], alsoVerify })
     const status = opts.json !== true && process.stdout.isTTY ? new StatusLine(process.stdout) : undefined
-    worker.on('event', (e) => {
-      if (opts.json === true) { console.log(JSON.stringify({ event: e.type, ...e })); return }
-      status?.update(e)
-      const line = describe(e)
+    const print = (line: string | undefined): void => {
       if (line === undefined) return
       if (status !== undefined) status.log(line)
       else console.log(line)
+    }
+    worker.on('event', (e) => {
+      if (opts.json === true) { console.log(JSON.stringify({ event: e.type, ...e })); return }
+      status?.update(e)
+      print(describe(e))
+    })
+    alsoVerify?.on('event', (e) => {
+      if (opts.json === true) { console.log(JSON.stringify({ event: `verify:${e.type}`, ...e })); return }
+      const line = describeVerifierEvent(e)
+      print(line === undefined ? undefined : `verify: ${line}`)
     })
     console.error(`hardware: ${hardware.class}${gpus.length === 0 ? ' (no NVIDIA GPU found; experiments run on the CPU)' : ''}`)
     // Only to refuse early on a GPU cause; the loop asks again (and retries) when it starts.

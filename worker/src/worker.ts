@@ -46,6 +46,12 @@ export interface WorkerOptions {
    * one again after this backoff at the latest: doubling from minMs (default 1 s) to maxMs (60 s).
    */
   backoff?: { minMs: number, maxMs: number }
+  /**
+   * `--also-verify`: before each experiment, one verification job if the coordinator has one
+   * its verifiers cannot serve now (a Verifier made with `help`; this key's own candidates are
+   * never leased to it). Its runs take the same machine, so never more than one per experiment.
+   */
+  alsoVerify?: { runOnce: (signal?: AbortSignal) => Promise<number> }
 }
 
 /** Where the loop stands once it follows the network: the cause and its position on the best. */
@@ -76,6 +82,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   #restored?: SavedState
   #subscribed = false
   #experiments = 0
+  #helper?: WorkerOptions['alsoVerify']
   submissions = 0
 
   constructor (opts: WorkerOptions) {
@@ -100,6 +107,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       emit: (event) => { this.emit('event', event) }
     }
     this.#backoff = opts.backoff ?? { minMs: 1000, maxMs: 60_000 }
+    this.#helper = opts.alsoVerify
     this.#statePath = join(opts.stateDir, 'state.json')
     this.#restored = loadState(this.#statePath)
     if (this.#restored !== undefined) {
@@ -213,6 +221,20 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#save()
   }
 
+  /** One verification job for the network, when it has one for a worker (`alsoVerify`); a failure never stops the research. */
+  async #help (signal?: AbortSignal): Promise<void> {
+    if (this.#helper === undefined) return
+    try {
+      await this.#helper.runOnce(signal)
+    } catch (err) {
+      if (signal?.aborted === true) throw err
+      // Not on this coordinator's verifier allowlist (or banned): asking again would be refused again.
+      const stopped = err instanceof Error && err.name === 'NotAuthorizedError'
+      if (stopped) this.#helper = undefined
+      this.emit('event', { type: 'help-failed', ...describeError(err), stopped })
+    }
+  }
+
   /**
    * Runs experiments until `signal` aborts or `maxExperiments` have run. Nothing in it
    * sleeps on a timer: with nothing to do on the best it has (it does not run here), it waits for the
@@ -227,6 +249,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       const since = this.#announced.heard
       let stuck: { commit: string, reason: string } | undefined
       try {
+        await this.#help(signal)
         // An empty proposal is no reason to wait: an agent that draws at random (search)
         // proposes nothing by chance, and its next draw may differ.
         await this.step({ signal })

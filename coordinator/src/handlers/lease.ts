@@ -44,7 +44,7 @@ function nextExpiry (ctx: VerificationContext): number {
 export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest>> {
   return async (req, { signal, remotePeer }): Promise<LeaseReply> => {
     // Only a key that counts is held: keys on probation cost nothing to make, and must not fill the holds.
-    const holdMs = countsNow(c.verificationContext(), req.body.publicKey) ? Math.min(req.body.waitMs ?? 0, MAX_HOLD_MS) : 0
+    const holdMs = countsNow(c.verificationContext(), req.body.publicKey) && req.body.help !== true ? Math.min(req.body.waitMs ?? 0, MAX_HOLD_MS) : 0
     const deadline = Date.now() + holdMs
     const release = holdMs > 0 ? c.leaseHolds.enter(remotePeer) : () => {}
     try {
@@ -57,7 +57,7 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
           ({ job, remaining, warm, expires } = await c.serially(async () => {
             const remaining = await c.rebaseStale(STALE_BATCH)
             const ctx = c.verificationContext()
-            const job = lease(ctx, req.body, req.signature)
+            const job = lease(ctx, req.body, req.signature, { verifiersWaiting: c.leaseHolds.held })
             return { job, remaining, warm: req.body.warm === true ? warmSeeds(ctx, req.body.publicKey) : undefined, expires: job === null ? nextExpiry(ctx) : Infinity }
           }, { signal }))
         }
