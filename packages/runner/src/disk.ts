@@ -78,9 +78,18 @@ export async function cappedDisk (root: string, areas: DiskArea[], bwrap = findP
       return s !== undefined && s.type === TMPFS_MAGIC && (s.bavail * s.bsize < FULL_SLACK_BYTES || s.ffree < 2)
     },
     close: async () => {
-      // The mounts die with the namespace, with whatever a step left in them.
+      // The mounts die with the namespace, with whatever a step left in them: on the host only
+      // their empty mount points remain, which rmdir removes without spawning rm. Anything
+      // else there (an uncapped area a step wrote) is removeTree's.
       await holder.end()
-      return await removeTree(root)
+      try {
+        for (const a of areas) await fs.rmdir(join(root, a.name))
+        await fs.rmdir(root)
+        return undefined
+      } catch (err) {
+        log('%s is not just empty mount points: %e', root, err)
+        return await removeTree(root)
+      }
     }
   }
 }

@@ -50,7 +50,9 @@ export async function runCommit (opts: RunCommitOptions): Promise<TrialResult> {
     const causeDir = await checkout(opts.gitdir, opts.commit)
     if (typeof causeDir !== 'string') return causeDir
     let protectedDir: string | undefined
-    if (opts.protectedFrom !== undefined) {
+    // The same commit of the same repository is the same tree: one checkout serves both.
+    const same = opts.protectedFrom?.gitdir === opts.gitdir && opts.protectedFrom.commit === opts.commit
+    if (opts.protectedFrom !== undefined && !same) {
       const dir = await checkout(opts.protectedFrom.gitdir, opts.protectedFrom.commit)
       if (typeof dir !== 'string') return dir
       protectedDir = dir

@@ -17,12 +17,19 @@ interface ToolResult { ok: boolean, stdout: string, stderr: string }
 async function tool (argv: string[], timeoutMs = TOOL_MS): Promise<ToolResult> {
   return await new Promise((resolve) => {
     const [file, ...args] = argv as [string, ...string[]]
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' } })
+    const child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => { if (stdout.length < TOOL_OUTPUT) stdout += c.toString('utf8') })
     child.stderr.on('data', (c: Buffer) => { if (stderr.length < TOOL_OUTPUT) stderr += c.toString('utf8') })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    // The whole group: what a shell or find started holds the pipes open too.
+    const timer = setTimeout(() => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // ESRCH: all of it has just ended.
+      }
+    }, timeoutMs)
     child.once('error', (err) => { clearTimeout(timer); resolve({ ok: false, stdout, stderr: err.message }) })
     child.once('close', (code) => { clearTimeout(timer); resolve({ ok: code === 0, stdout, stderr }) })
   })
@@ -30,21 +37,21 @@ async function tool (argv: string[], timeoutMs = TOOL_MS): Promise<ToolResult> {
 
 const total = (stdout: string): number => stdout.split('\n').reduce((sum, line) => sum + (Number(line.split('\t')[0]) || 0), 0)
 
+/** du's three measures in one process (a spawn from the runner costs more than du itself), apart by lines `=` (du's own lines start with a number). */
+const USAGE = 'du -s -B1 --apparent-size -- "$@"; echo =; du -s -B1 -- "$@"; echo =; du -s --inodes -- "$@"'
+
 /** Bytes on disk and entries below the roots (sparse files count by their apparent size, so a hole cannot hide). */
 export async function treeUsage (roots: string[]): Promise<{ bytes: number, entries: number }> {
   if (roots.length === 0) return { bytes: 0, entries: 0 }
-  const [apparent, blocks, inodes] = await Promise.all([
-    tool(['du', '-s', '-B1', '--apparent-size', '--', ...roots]),
-    tool(['du', '-s', '-B1', '--', ...roots]),
-    tool(['du', '-s', '--inodes', '--', ...roots])
-  ])
   // du reports what it could read even when part of a tree is unreadable.
-  return { bytes: Math.max(total(apparent.stdout), total(blocks.stdout)), entries: Math.max(0, total(inodes.stdout) - roots.length) }
+  const [apparent = '', blocks = '', inodes = ''] = `\n${(await tool(['sh', '-c', USAGE, 'sh', ...roots])).stdout}`.split('\n=\n')
+  return { bytes: Math.max(total(apparent), total(blocks)), entries: Math.max(0, total(inodes) - roots.length) }
 }
 
-/** Hands a tree to another user (symlinks themselves, never what they point to). Best effort: entries it cannot change stay as they are. */
-export async function chownTree (root: string, uid: number, gid: number): Promise<void> {
-  await tool(['chown', '-R', '-P', '-h', `${uid}:${gid}`, '--', root])
+/** Hands trees to another user (symlinks themselves, never what they point to), all in one run. Best effort: entries it cannot change stay as they are. */
+export async function chownTree (roots: string[], uid: number, gid: number): Promise<void> {
+  if (roots.length === 0) return
+  await tool(['chown', '-R', '-P', '-h', `${uid}:${gid}`, '--', ...roots])
 }
 
 /** Readable by everyone, writable by the owner (files `fileMode`): what one step leaves, the next (another uid) may read. */

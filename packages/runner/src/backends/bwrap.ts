@@ -240,7 +240,7 @@ export function bwrapBackend (helpers: BwrapHelpers, opts: BwrapOptions = {}): S
       const view = spec.disk?.view ?? ((p: string) => p)
       const owned = [...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])].map(view)
       const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
-      if (ctx.root) for (const dir of owned) await chownTree(dir, ctx.uid, ctx.uid)
+      if (ctx.root) await chownTree(owned, ctx.uid, ctx.uid)
       let resolvDir: string | undefined
       try {
         if (network !== undefined) {
@@ -260,7 +260,7 @@ export function bwrapBackend (helpers: BwrapHelpers, opts: BwrapOptions = {}): S
         await network?.close()
         if (resolvDir !== undefined) fs.rmSync(resolvDir, { recursive: true, force: true })
         // Every process of the step has ended: hand its files back to the runner.
-        if (ctx.root) for (const dir of owned) await chownTree(dir, me.uid, me.gid).catch((err: unknown) => { log.error('could not hand %s back: %e', dir, err) })
+        if (ctx.root) await chownTree(owned, me.uid, me.gid).catch((err: unknown) => { log.error('could not hand %s back: %e', owned.join(', '), err) })
       }
     }
   }

@@ -98,7 +98,7 @@ export function containerBackend (engine: ContainerEngine, image: string, progra
         user: root ? `${NOBODY}:${NOBODY}` : `${process.getuid?.() ?? NOBODY}:${process.getgid?.() ?? NOBODY}`
       }
       const owned = [...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])]
-      if (root) for (const dir of owned) await chownTree(dir, NOBODY, NOBODY)
+      if (root) await chownTree(owned, NOBODY, NOBODY)
       const stop = async (): Promise<void> => { await engineCommand(program, ['rm', '-f', ctx.name]) }
       try {
         const term = async (): Promise<void> => { await engineCommand(program, ['kill', '--signal', 'TERM', ctx.name]) }
@@ -110,7 +110,7 @@ export function containerBackend (engine: ContainerEngine, image: string, progra
         return outcome
       } finally {
         fs.rmSync(ctx.cidfile as string, { force: true })
-        if (root) for (const dir of owned) await chownTree(dir, 0, 0).catch((err: unknown) => { log.error('could not hand %s back: %e', dir, err) })
+        if (root) await chownTree(owned, 0, 0).catch((err: unknown) => { log.error('could not hand %s back: %e', owned.join(', '), err) })
       }
     }
   }

@@ -77,12 +77,14 @@ class CappedLog {
   }
 }
 
-function kill (pid: number, signal: NodeJS.Signals): void {
+/** False only when no such process (or group) is left, zombies included. */
+function kill (pid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(pid, signal)
+    return true
   } catch (err) {
-    // ESRCH: already gone.
     debug('could not send %s to %d: %e', signal, pid, err)
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH'
   }
 }
 
@@ -125,7 +127,8 @@ class Tree {
 
   /** Signals the group and the known descendants (only those with `spareRoot`); true while any of them still runs (zombies count as ended). */
   async signal (signal: NodeJS.Signals, spareRoot = false): Promise<boolean> {
-    if (!spareRoot) kill(-this.root, signal)
+    // An empty group with no known descendant has nothing left to find: skip the walk of /proc, which takes tens of ms.
+    if (!spareRoot && !kill(-this.root, signal) && this.known.size === 0) return false
     let alive = false
     for (const p of await processes()) {
       if (p.zombie) continue
