@@ -9,7 +9,7 @@ import { crashLoop, PHASES } from './lib/crash.ts'
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options: { iterations: { type: 'string', default: '60' }, seed: { type: 'string', default: '1' } } })
   const iterations = Number(values.iterations)
-  const { results, merges, candidates } = await crashLoop({ iterations, seed: Number(values.seed), log: (line) => process.stderr.write(`${line}\n`) })
+  const { results, merges, candidates, groups } = await crashLoop({ iterations, seed: Number(values.seed), log: (line) => process.stderr.write(`${line}\n`) })
   const restart = results.map((r) => r.restartMs).sort((a, b) => a - b)
   const pct = (p: number): number => Math.round(restart[Math.min(restart.length - 1, Math.floor(p * restart.length))] as number)
   const byPhase = Object.fromEntries(PHASES.map((phase) => {
@@ -27,6 +27,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     refsRepairedAtStart: results.filter((r) => r.refRepaired).length,
     merges,
     candidates,
+    groups,
     restartMsP50: pct(0.5),
     restartMsP99: pct(0.99)
   }

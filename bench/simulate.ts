@@ -1,16 +1,19 @@
 /**
- * `npm run bench -- simulate [--volunteers 1,10,100,1000] [--hours 24] [--seed 1] [--p 0.03] [--c 0.1]
- * [--gain-mean 3] [--noise 0.01] [--run-seconds 300] [--trials 3] [--max-events 3000000] [--big-hours 6] [--max-wall 120]`
+ * `npm run bench -- simulate [--volunteers 1,10,100,1000] [--variants serial,now,helping] [--slots 1] [--hours 24] [--seed 1]
+ * [--p 0.03] [--c 0.1] [--gain-mean 3] [--noise 0.01] [--run-seconds 300] [--trials 3] [--max-events 3000000] [--big-hours 6] [--max-wall 120]`
  *
  * A discrete-event simulation of the network at real scale (300-s runs) driving the
- * coordinator's real decision code on a virtual clock (bench/lib/sim/). Rows of 100
+ * coordinator's real decision code on a virtual clock (bench/lib/sim/), for each variant of
+ * the network side by side: `serial` (before issue 14), `now` (today's defaults) and
+ * `helping` (today's, every volunteer with --also-verify); `--slots` sets the verifiers' slots
+ * in `now` and `helping`. Rows of 100
  * volunteers and more run `--big-hours` simulated hours instead of `--hours` to stay within
  * minutes of wall time, and every row stops after `--max-wall` seconds of wall time (it then
  * reports `capped` and the simulated hours it reached); merges per hour are rates, so the rows compare.
  */
 import { parseArgs } from 'node:util'
 import { UsageError } from '@autoresearch/protocol'
-import { simulate, type SimRow } from './lib/sim/simulation.ts'
+import { simulate, VARIANTS, type SimRow } from './lib/sim/simulation.ts'
 
 export class SimulateUsageError extends UsageError { override name = 'SimulateUsageError' }
 
@@ -20,7 +23,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
     args,
     options: {
-      volunteers: { type: 'string', default: '1,10,100,1000' }, hours: { type: 'string', default: '24' }, 'big-hours': { type: 'string', default: '6' },
+      volunteers: { type: 'string', default: '1,10,100,1000' }, variants: { type: 'string', default: 'serial,now,helping' }, slots: { type: 'string', default: '1' }, hours: { type: 'string', default: '24' }, 'big-hours': { type: 'string', default: '6' },
       seed: { type: 'string', default: '1' }, p: { type: 'string', default: '0.03' }, c: { type: 'string', default: '0.1' },
       'gain-mean': { type: 'string', default: '3' }, noise: { type: 'string', default: '0.01' }, 'run-seconds': { type: 'string', default: '300' },
       trials: { type: 'string', default: '3' }, 'max-events': { type: 'string', default: '3000000' }, 'max-wall': { type: 'string', default: '120' }
@@ -35,25 +38,41 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   if (volunteers.some((n) => !Number.isInteger(n) || n < 1)) throw new SimulateUsageError('--volunteers is a comma-separated list of positive integers')
   const model = { p: num('p'), c: num('c'), gainMean: num('gain-mean'), noise: num('noise'), runSeconds: num('run-seconds'), trials: num('trials'), seed: num('seed'), maxEvents: num('max-events'), maxWallSeconds: num('max-wall') }
   if (model.p > 1 || model.c > 1) throw new SimulateUsageError('--p and --c are probabilities in [0, 1]')
-  const rows: Array<SimRow & { wallSeconds: number }> = []
+  const variants = values.variants.split(',')
+  const unknown = variants.filter((v) => !(v in VARIANTS))
+  if (unknown.length > 0) throw new SimulateUsageError(`unknown variant(s) ${unknown.join(', ')}; the variants are ${Object.keys(VARIANTS).join(', ')}`)
+  const slots = num('slots')
+  if (!Number.isInteger(slots) || slots < 1) throw new SimulateUsageError('--slots is a positive integer')
+  type Row = SimRow & { variant: string, wallSeconds: number }
+  const rows: Row[] = []
   for (const n of volunteers) {
     const hours = n >= BIG ? Math.min(num('big-hours'), num('hours')) : num('hours')
-    process.stderr.write(`${n} volunteer(s), ${hours} simulated hours… `)
-    const started = performance.now()
-    const row = simulate({ ...model, volunteers: n, hours })
-    const wallSeconds = Number(((performance.now() - started) / 1000).toFixed(1))
-    process.stderr.write(`${row.merges} merges (${row.mergesPerHour}/h), verify share ${row.verifyShare}, ${row.events} events in ${wallSeconds} s${row.capped ? ` (cap hit at ${row.hours} simulated hours)` : ''}\n`)
-    rows.push({ ...row, wallSeconds })
+    for (const variant of variants) {
+      const base = VARIANTS[variant as keyof typeof VARIANTS]
+      const features = variant === 'serial' ? base : { ...base, slots }
+      process.stderr.write(`${variant}: ${n} volunteer(s), ${hours} simulated hours… `)
+      const started = performance.now()
+      const row = simulate({ ...model, volunteers: n, hours, features })
+      const wallSeconds = Number(((performance.now() - started) / 1000).toFixed(1))
+      process.stderr.write(`${row.merges} merges (${row.mergesPerHour}/h), verify share ${row.verifyShare}, ${row.events} events in ${wallSeconds} s${row.capped ? ` (cap hit at ${row.hours} simulated hours)` : ''}\n`)
+      rows.push({ variant, ...row, wallSeconds })
+    }
   }
-  const first = rows[0] as SimRow
-  const ratio = (x: number, y: number): number | null => y === 0 ? null : Number((x / y).toFixed(2))
+  const ratio = (x: number, y: number | undefined): number | null => y === undefined || y === 0 ? null : Number((x / y).toFixed(2))
+  const rate = (variant: string, n: number | undefined): number | undefined => rows.find((r) => r.variant === variant && r.volunteers === n)?.mergesPerHour
   return {
-    model: { ...model, hours: num('hours'), bigHours: num('big-hours'), bigFrom: BIG, sizes: 'exponential, mean gain-mean × minImprovement (0.05)' },
+    model: { ...model, slots, hours: num('hours'), bigHours: num('big-hours'), bigFrom: BIG, sizes: 'exponential, mean gain-mean × minImprovement (0.05)' },
+    variants: Object.fromEntries(variants.map((v) => [v, VARIANTS[v as keyof typeof VARIANTS]])),
     rows,
-    ratios: rows.map((r, i) => ({
-      volunteers: r.volunteers,
-      mergesPerHourVsFirst: ratio(r.mergesPerHour, first.mergesPerHour),
-      mergesPerHourVsPrevious: i === 0 ? null : ratio(r.mergesPerHour, (rows[i - 1] as SimRow).mergesPerHour)
-    }))
+    ratios: rows.map((r) => {
+      const i = volunteers.indexOf(r.volunteers)
+      return {
+        variant: r.variant,
+        volunteers: r.volunteers,
+        mergesPerHourVsFirst: ratio(r.mergesPerHour, rate(r.variant, volunteers[0])),
+        mergesPerHourVsPrevious: i === 0 ? null : ratio(r.mergesPerHour, rate(r.variant, volunteers[i - 1])),
+        mergesPerHourVsSerial: ratio(r.mergesPerHour, rate('serial', r.volunteers))
+      }
+    })
   }
 }

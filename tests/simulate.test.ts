@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import type { Store } from '../coordinator/src/store/index.ts'
-import { simulate, type SimOptions } from '../bench/lib/sim/simulation.ts'
+import { simulate, VARIANTS, type SimOptions } from '../bench/lib/sim/simulation.ts'
 
 // A generous p so that two simulated hours of a few volunteers see merges; no timing is asserted.
 const tiny: Omit<SimOptions, 'volunteers'> = { hours: 2, seed: 7, p: 0.3, c: 0.1, gainMean: 3, noise: 0.01, runSeconds: 300, trials: 3, maxEvents: 100_000 }
 
 describe('the discrete-event simulation (npm run bench -- simulate)', () => {
   it('drives the real coordinator: merges happen, every submission is accounted for, the real verdicts are stored', () => {
-    for (const volunteers of [1, 4]) {
+    for (const [variant, volunteers] of [['serial', 1], ['serial', 4], ['now', 4], ['helping', 4]] as const) {
       let store: Store | undefined
       let checked = false
       const before = Date.now()
-      const row = simulate({ ...tiny, volunteers }, (s) => {
+      const row = simulate({ ...tiny, volunteers, features: VARIANTS[variant] }, (s) => {
         store = s
         const candidates = s.candidates()
         const merged = candidates.filter((c) => c.state === 'merged')
@@ -21,6 +21,7 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
         for (const c of merged) {
           expect(c.verdict?.state).toBe('accepted')
           expect(c.verdict?.test?.passed).toBe(true)
+          // A job the sequential rule stops is a rejection: a merge has every pair of its rounds.
           expect(c.verdict?.trials.length).toBe(3 * c.rounds)
         }
         for (const c of candidates.filter((c) => c.state === 'rejected')) expect(c.verdict?.state).toBe('rejected')
@@ -43,6 +44,10 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
       expect(row.verifyShare).toBeLessThanOrEqual(1)
       expect(row.verdicts).toBeGreaterThanOrEqual(row.merged + row.rejected)
       expect(row.workerRuns).toBeGreaterThan(0)
+      expect(row.stoppedEarly).toBeLessThanOrEqual(row.jobs)
+      expect(row.warmRuns).toBeLessThanOrEqual(row.verifierRuns)
+      if (variant === 'serial') expect([row.stoppedEarly, row.warmRuns]).toEqual([0, 0])
+      if (variant !== 'helping') expect(row.helperJobs).toBe(0)
       if (volunteers === 4) {
         expect(row.merges).toBeGreaterThan(0)
         expect(row.jobs).toBeGreaterThan(0)

@@ -40,6 +40,14 @@ export async function checkAfterRestart (home: string, acked: Acknowledged, refB
     for (const seq of acked.mergedCandidates) {
       if (!rows.some((m) => m.candidate_seq === seq && m.kind === 'merge')) violations.push(`answered merge of candidate #${seq} was lost`)
     }
+    // A merge group is all or nothing: a merged one has its merge row and every member carried into it.
+    for (const group of db.candidates().filter((c) => db.groupMembers(c.seq).length > 0)) {
+      const members = db.groupMembers(group.seq)
+      if (members.length < 2) violations.push(`merge group #${group.seq} has ${members.length} member(s)`)
+      if (group.state !== 'merged') continue
+      if (!rows.some((m) => m.candidate_seq === group.seq)) violations.push(`merge group #${group.seq} is merged without a merge row`)
+      for (const m of members) if (m.state !== 'rebased') violations.push(`member #${m.seq} of merged group #${group.seq} is ${m.state}`)
+    }
     const merges = rows.map((m) => m.commit_oid)
     const best = merges[merges.length - 1] as string
     const refNow = await git.resolveRef({ fs: gitFs, gitdir, ref: BEST_REF })
@@ -58,7 +66,7 @@ export async function checkAfterRestart (home: string, acked: Acknowledged, refB
 export function unfinishedWork (home: string): string[] {
   const db = readStore(home)
   try {
-    const open = db.candidates().filter((c) => c.state === 'queued' || c.state === 'verifying')
+    const open = db.candidates().filter((c) => c.state === 'queued' || c.state === 'verifying' || c.state === 'passed')
     const jobs = db.dump('jobs').filter((j) => j.state !== 'done' && j.state !== 'expired')
     return [
       ...open.map((c) => `candidate #${c.seq} is still ${c.state} after the drain`),

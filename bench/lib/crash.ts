@@ -1,7 +1,7 @@
 /**
  * Kill -9 fault injection: a coordinator in its own process takes submissions,
  * leases and attestations from real libp2p peers and is killed with SIGKILL at a
- * random moment inside intake, verification or a merge; it is restarted on the
+ * random moment inside intake, verification, a merge or a merge group's merge; it is restarted on the
  * same home and checked. Shared by `npm run bench -- faults` and tests/faults/.
  */
 import type { ChildProcess } from 'node:child_process'
@@ -22,9 +22,9 @@ import { checkAfterRestart, readStore, unfinishedWork, type Acknowledged } from 
 const TOY = join(ROOT, 'examples', 'toy-regression')
 const HARDWARE = { class: 'simulated verifier', cpus: 1, gpus: [] }
 
-export type CrashPhase = 'intake' | 'verification' | 'merge'
+export type CrashPhase = 'intake' | 'verification' | 'merge' | 'group'
 type RequestKind = 'submit' | 'lease' | 'attest'
-export const PHASES: CrashPhase[] = ['intake', 'verification', 'merge']
+export const PHASES: CrashPhase[] = ['intake', 'verification', 'merge', 'group']
 
 export interface CrashOptions {
   iterations: number
@@ -156,7 +156,17 @@ export class CrashHarness {
       const good = await commitWithChanges(gitdir, info.best.commit, { 'train.py': `${text}\n# good ${tag}\n` }, 'good')
       const bad = await commitWithChanges(gitdir, info.best.commit, { 'train.py': `${text}\n# bad ${tag}\n` }, 'bad')
       const submissions = [{ commit: good, parent: info.best.commit, claimed: 0.06 }, { commit: bad, parent: info.best.commit, claimed: 0.079 }]
-      if (this.#previousBest !== undefined) {
+      if (phase === 'group') {
+        // Two more winners, at the top and in the middle of the file: they pass against the best
+        // the first one replaces, and go on together as a merge group.
+        const lines = text.split('\n')
+        const middle = [...lines.slice(0, lines.length >> 1), `# middle ${tag}`, ...lines.slice(lines.length >> 1)].join('\n')
+        for (const [name, changed] of [['top', `# top ${tag}\n${text}`], ['middle', middle]]) {
+          const commit = await commitWithChanges(gitdir, info.best.commit, { 'train.py': changed as string }, name as string)
+          this.#good.add(commit)
+          submissions.splice(1, 0, { commit, parent: info.best.commit, claimed: 0.07 })
+        }
+      } else if (this.#previousBest !== undefined) {
         // On the previous best, with a change at the top of the file: it is rebased when leased.
         await client.sync(gitdir, this.#previousBest, [info.best.commit])
         const old = await readFileAt(gitdir, this.#previousBest, 'train.py') as string
@@ -171,8 +181,14 @@ export class CrashHarness {
         this.#acked.receipts.push(reply)
         unanswered.splice(unanswered.indexOf(s), 1)
       }
-      // Verify everything leased: the kill lands on a lease (with its rebases), a rejecting attestation or the merge.
-      const target = (job: Job): boolean => phase === 'merge' ? this.#good.has(job.candidate) : phase === 'verification' && !this.#good.has(job.candidate)
+      // Verify everything leased: the kill lands on a lease (with its rebases), a rejecting attestation, the merge
+      // or the group's merge (the three winners are leased at once, so two pass against a best that has moved).
+      const target = (job: Job): boolean => phase === 'group' ? this.#isGroup(job) : phase === 'merge' ? this.#good.has(job.candidate) : phase === 'verification' && !this.#good.has(job.candidate)
+      if (phase === 'group') {
+        const jobs: Job[] = []
+        for (let i = 0; i < 3; i++) jobs.push((await this.#client.lease(this.#verifier, this.#causeId, HARDWARE)).job as Job)
+        for (const job of jobs) await this.#attest(job)
+      }
       for (let step = 0; step < 10; step++) {
         const job = (await armed('lease', phase === 'verification' && this.#random() < 0.5, async () => this.#client.lease(this.#verifier, this.#causeId, HARDWARE))).job
         if (job === null) break
@@ -210,9 +226,19 @@ export class CrashHarness {
     return receipt
   }
 
-  /** Fabricated trials: a clear gain for the workload's good candidates, none for the rest. */
+  /** Whether a job is on a merge group (the coordinator makes them of winners). */
+  #isGroup (job: Job): boolean {
+    const db = readStore(this.home)
+    try {
+      return db.groupMembers(job.candidateSeq).length > 0
+    } finally {
+      db.close()
+    }
+  }
+
+  /** Fabricated trials: a clear gain for the workload's good candidates and merge groups, none for the rest. */
   async #attest (job: Job): Promise<{ verdict: { state: string } }> {
-    const gain = this.#good.has(job.candidate) ? 0.02 : 0
+    const gain = this.#good.has(job.candidate) || this.#isGroup(job) ? 0.02 : 0
     const trials: Trial[] = job.seeds.map((seed, i) => {
       const baseline = 0.08 + 0.003 * Math.sin(seed + i)
       return { seed, baseline, candidate: baseline - gain + 0.0005 * Math.cos(seed * 7 + i), baselineLogDigest: sha256Hex('b'), candidateLogDigest: sha256Hex('c') }
@@ -242,7 +268,7 @@ export class CrashHarness {
       }
       const db = readStore(this.home)
       const counts = db.countsByState()
-      const open = (counts.queued ?? 0) + (counts.verifying ?? 0)
+      const open = (counts.queued ?? 0) + (counts.verifying ?? 0) + (counts.passed ?? 0)
       db.close()
       if (open === 0) break
       await sleep(250)
@@ -271,7 +297,7 @@ export class CrashHarness {
 }
 
 /** Runs `iterations` kills, cycling through the phases, with random delays. */
-export async function crashLoop (opts: CrashOptions): Promise<{ results: IterationResult[], merges: number, candidates: Record<string, number> }> {
+export async function crashLoop (opts: CrashOptions): Promise<{ results: IterationResult[], merges: number, candidates: Record<string, number>, groups: { formed: number, merged: number } }> {
   const harness = await CrashHarness.start(opts.seed ?? 1)
   const random = prng((opts.seed ?? 1) + 1)
   const results: IterationResult[] = []
@@ -288,7 +314,8 @@ export async function crashLoop (opts: CrashOptions): Promise<{ results: Iterati
   const db = readStore(harness.home)
   const merges = db.merges().filter((m) => m.kind === 'merge').length
   const candidates = db.countsByState()
+  const formed = db.candidates().filter((c) => db.groupMembers(c.seq).length > 0)
   db.close()
   harness.remove()
-  return { results, merges, candidates }
+  return { results, merges, candidates, groups: { formed: formed.length, merged: formed.filter((g) => g.state === 'merged').length } }
 }

@@ -1,4 +1,5 @@
 import { improvement, UsageError, type Manifest } from '@autoresearch/protocol'
+import { authorsOf, membersOf } from './group-members.ts'
 import { dailyQuota, verifierReputation } from './policy.ts'
 import type { Store } from './store/index.ts'
 
@@ -34,7 +35,7 @@ export interface Credit {
 }
 
 /** Credit is derived from standing merges and attestations, so a revert recomputes it by construction. */
-export function credits (store: Pick<Store, 'identity' | 'standingMerges' | 'candidate' | 'verificationRuns' | 'identities'>, manifest: Manifest): Credit[] {
+export function credits (store: Pick<Store, 'identity' | 'standingMerges' | 'candidate' | 'verificationRuns' | 'identities' | 'groupMembers'>, manifest: Manifest): Credit[] {
   const byKey = new Map<string, Credit>()
   const entry = (publicKey: string): Credit => {
     let c = byKey.get(publicKey)
@@ -48,9 +49,16 @@ export function credits (store: Pick<Store, 'identity' | 'standingMerges' | 'can
   for (const merge of store.standingMerges()) {
     const candidate = merge.candidate_seq === null ? undefined : store.candidate(merge.candidate_seq)
     if (candidate === undefined || merge.baseline_metric === null || merge.metric === null) continue
-    const c = entry(candidate.submitter)
-    c.verifiedGain += improvement(manifest, merge.baseline_metric, merge.metric)
-    c.merges++
+    // A merge group credits each member's author with the gain its own verification measured.
+    const members = membersOf(store, candidate)
+    const shares = members.length === 0
+      ? [{ author: candidate.submitter, gain: improvement(manifest, merge.baseline_metric, merge.metric) }]
+      : members.map((m) => ({ author: m.submitter, gain: m.verdict?.meanImprovement ?? 0 }))
+    for (const { author, gain } of shares) {
+      const c = entry(author)
+      c.verifiedGain += gain
+      c.merges++
+    }
   }
   for (const { verifier, runs } of store.verificationRuns()) entry(verifier).verificationRuns += runs
   for (const id of store.identities()) entry(id.public_key)
@@ -63,7 +71,7 @@ export function credits (store: Pick<Store, 'identity' | 'standingMerges' | 'can
  * Run again, it reverts the merge before that one (candidates built on any of them
  * carry only their own change, see rebase.ts).
  */
-export function revertLatestMerge (store: Pick<Store, 'transaction' | 'standingMerges' | 'lastMerge' | 'revertMerge' | 'candidate' | 'setCandidateState' | 'bumpIdentity'>): { reverted: number, commit: string } {
+export function revertLatestMerge (store: Pick<Store, 'transaction' | 'standingMerges' | 'lastMerge' | 'revertMerge' | 'candidate' | 'setCandidateState' | 'bumpIdentity' | 'groupMembers'>): { reverted: number, commit: string } {
   return store.transaction(() => {
     const standing = store.standingMerges()
     const last = standing[standing.length - 1]
@@ -74,7 +82,7 @@ export function revertLatestMerge (store: Pick<Store, 'transaction' | 'standingM
     if (last.candidate_seq !== null) {
       const candidate = store.candidate(last.candidate_seq)
       store.setCandidateState(last.candidate_seq, 'reverted', 'reverted by the operator')
-      if (candidate !== undefined) store.bumpIdentity(candidate.submitter, 'accepted', -1)
+      for (const author of candidate === undefined ? [] : authorsOf(store, candidate)) store.bumpIdentity(author, 'accepted', -1)
     }
     return { reverted: last.index, commit: last.parent_oid }
   })

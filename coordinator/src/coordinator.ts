@@ -16,7 +16,9 @@ import { route, type Route } from './handlers/route.ts'
 import { submitHandler } from './handlers/submit.ts'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import type { IntakeContext } from './intake.ts'
-import { rebaseCandidate, staleCandidates } from './rebase.ts'
+import { buildGroup, parentsUnderVerification, passerOf } from './group.ts'
+import { rebaseCandidate, staleCandidates, type RebaseOutcome } from './rebase.ts'
+import { formGroups } from './rules/groups.ts'
 import { causeStatus, type CauseStatus } from './status.ts'
 import { Store, type MergeRow } from './store/index.ts'
 import { queueOrder } from './rules/queue-order.ts'
@@ -120,13 +122,26 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
    */
   async rebaseStale (limit = Infinity): Promise<number> {
     const best = this.bestCommit()
+    const ctx = { causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }
     const stale = queueOrder(this.manifest, staleCandidates(this.store, best))
-    for (const candidate of stale.slice(0, limit)) {
-      const outcome = await rebaseCandidate({ causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }, candidate, best)
-      if (outcome.state === 'rebased') this.emit('event', { type: 'rebased', candidateSeq: candidate.seq, newSeq: outcome.newSeq })
-      else this.emit('event', { type: 'stale', candidateSeq: candidate.seq, reason: outcome.reason })
+    // Candidates that passed against an old best go on together (rules/groups.ts), before the rest;
+    // one whose parent is the best again (after a revert) is verified on it again, alone.
+    const passed = [...stale.filter((c) => c.state === 'passed'), ...this.store.candidatesOn(best, ['passed'])]
+    const again = new Set(passed.filter((c) => c.parent_oid === best).map((c) => c.seq))
+    const { groups } = formGroups(passed.map((c) => ({ ...passerOf(this.store, c), isGroup: again.has(c.seq) || passerOf(this.store, c).isGroup })), parentsUnderVerification(this.store, best))
+    for (const seqs of groups) {
+      const outcome = await buildGroup(ctx, passed.filter((c) => seqs.includes(c.seq)).sort((a, b) => seqs.indexOf(a.seq) - seqs.indexOf(b.seq)), best)
+      if (outcome.state === 'grouped') for (const seq of outcome.members) this.emit('event', { type: 'rebased', candidateSeq: seq, newSeq: outcome.groupSeq })
+      for (const o of outcome.state === 'single' ? [outcome.outcome, ...outcome.others] : outcome.others) this.#rebased(o)
     }
-    return Math.max(0, stale.length - limit)
+    const others = stale.filter((c) => c.state !== 'passed')
+    for (const candidate of others.slice(0, limit)) this.#rebased(await rebaseCandidate(ctx, candidate, best))
+    return Math.max(0, others.length - limit)
+  }
+
+  #rebased (outcome: RebaseOutcome): void {
+    if (outcome.state === 'rebased') this.emit('event', { type: 'rebased', candidateSeq: outcome.candidate.seq, newSeq: outcome.newSeq })
+    else this.emit('event', { type: 'stale', candidateSeq: outcome.candidate.seq, reason: outcome.reason })
   }
 
   candidateStatus (seq: number): CandidateStatusReply {

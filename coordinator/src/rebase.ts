@@ -78,7 +78,7 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
 }
 
 /** Candidates waiting on a best that has moved, with no verification in flight. */
-export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'jobsFor'>, best: string, now = Date.now()): CandidateRow[] {
-  return store.candidatesOff(best)
-    .filter((c) => !store.jobsFor(c.seq).some((j) => j.state === 'leased' && j.lease_expires_at >= now))
+export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'leasedCandidates'>, best: string, now = Date.now()): CandidateRow[] {
+  const leased = store.leasedCandidates(now)
+  return store.candidatesOff(best).filter((c) => !leased.has(c.seq))
 }

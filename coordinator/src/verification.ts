@@ -7,6 +7,7 @@ import {
   type AttestationBody, type Job, type LeaseRequestBody
 } from '@autoresearch/protocol'
 import { randomInt } from 'node:crypto'
+import { authorsOf, membersOf } from './group-members.ts'
 import { assertFresh } from './intake.ts'
 import { OPEN_VERIFICATION } from './policy.ts'
 import { queueOrder } from './rules/queue-order.ts'
@@ -26,7 +27,7 @@ import { countsNow, judgeRound, recordOutliers, standingOf, trustPolicy, type Tr
 export interface VerificationContext extends TrustContext {
   store: TrustContext['store'] & Pick<Store,
     'transaction' | 'expireLeases' | 'candidatesOn' | 'candidate' | 'jobRoles' | 'jobsFor' | 'job' | 'insertJob' | 'setJobRole' |
-    'setCandidateState' | 'recordAttestation' | 'addRound' | 'bumpIdentity' | 'insertMerge' | 'seedPool' | 'setSeedPool'>
+    'setCandidateState' | 'recordAttestation' | 'addRound' | 'bumpIdentity' | 'insertMerge' | 'seedPool' | 'setSeedPool' | 'firstLeaseExpiry' | 'groupMembers'>
   causeId: string
   leaseMs: number
   bestCommit: () => string
@@ -49,7 +50,7 @@ function assertRequest (ctx: VerificationContext, body: { causeId: string, time:
 /** A candidate's current round as the quorum rules read it: its jobs that have not expired. */
 function currentRound (ctx: VerificationContext, candidate: CandidateRow): RoundFacts {
   const jobs = ctx.store.jobsFor(candidate.seq).filter((j) => j.round === candidate.rounds && j.state !== 'expired')
-  return { submitter: candidate.submitter, jobs, roles: ctx.store.jobRoles(candidate.seq), counts: (v) => countsNow(ctx, v) }
+  return { authors: authorsOf(ctx.store, candidate), jobs, roles: ctx.store.jobRoles(candidate.seq), counts: (v) => countsNow(ctx, v) }
 }
 
 /**
@@ -115,6 +116,8 @@ export interface AttestOutcome {
   merged?: { candidate: CandidateRow, mergeIndex: number, metric: number, baselineMetric: number }
   /** Set when the candidate passed against a best that has since moved: the caller rebases it. */
   passedOnStaleParent?: CandidateRow
+  /** Set when a merge group failed: its members are open again, and the caller carries them on in halves. */
+  split?: number[]
 }
 
 /** Records an attestation and, once the round has its quorum, decides or asks for another round. */
@@ -150,7 +153,10 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
       return { verdict: pendingVerdict(candidate, round.reason) }
     }
     const bodies = attestations.map((a) => a.body)
-    return settle(ctx, candidate, bodies, decide(manifest, candidate, trialsOf(bodies), ctx.bestCommit(), { stopped: stoppedEarly(manifest, candidate, attestations) }))
+    const members = membersOf(store, candidate)
+    // A group's claim is the coordinator's, held against nobody (as a rebase's).
+    const facts = members.length === 0 ? candidate : { ...candidate, origin_seq: candidate.origin_seq ?? candidate.seq }
+    return settle(ctx, candidate, members, bodies, decide(manifest, facts, trialsOf(bodies), ctx.bestCommit(), { stopped: stoppedEarly(manifest, candidate, attestations) }))
   })
 }
 
@@ -164,8 +170,12 @@ function stoppedEarly (manifest: VerificationContext['manifest'], candidate: Can
   return undefined
 }
 
-/** Stores a decision: another round's seeds, or reputation, the verdict and (on a pass) the merge. */
-function settle (ctx: VerificationContext, candidate: CandidateRow, attestations: AttestationBody[], decision: Decision): AttestOutcome {
+/**
+ * Stores a decision: another round's seeds, or reputation, the verdict and (on a pass) the
+ * merge. A merge group (`members`) is credited to its members' authors; one that fails is
+ * split, its members open again (`passed`) to go on in halves (rules/groups.ts).
+ */
+function settle (ctx: VerificationContext, candidate: CandidateRow, members: CandidateRow[], attestations: AttestationBody[], decision: Decision): AttestOutcome {
   const { store } = ctx
   const { verdict } = decision
   if (decision.kind === 'extend') {
@@ -178,20 +188,26 @@ function settle (ctx: VerificationContext, candidate: CandidateRow, attestations
   recordOutliers(ctx, attestations, verdict.disagreeing)
   // A claim far beyond what verification measured costs the submitter (never a coordinator rebase).
   if (verdict.claimContradicted) store.bumpIdentity(candidate.submitter, 'contradicted')
+  if (decision.kind === 'reject' && members.length > 0) {
+    const split = members.map((m) => m.seq)
+    store.setCandidateState(candidate.seq, 'rejected', `${verdict.reason}; the group is split in halves: ${split.map((s) => `#${s}`).join(', ')}`, verdict)
+    for (const m of members) store.setCandidateState(m.seq, 'passed', `its merge group #${candidate.seq} failed; it goes on in half of that group`)
+    return { verdict, split }
+  }
   if (decision.kind === 'reject') {
     store.bumpIdentity(candidate.submitter, 'rejected')
     store.setCandidateState(candidate.seq, 'rejected', verdict.reason, verdict)
     return { verdict }
   }
   if (decision.kind === 'rebase') {
-    store.setCandidateState(candidate.seq, 'verifying', null, verdict)
+    store.setCandidateState(candidate.seq, 'passed', null, verdict)
     return { verdict, passedOnStaleParent: candidate }
   }
   // The merge row is written in the same transaction as the deciding attestation;
   // the git ref follows the database (Coordinator.recover re-points it after a crash).
   const { metric, baselineMetric } = decision
   const mergeIndex = store.insertMerge({ commit_oid: candidate.commit_oid, parent_oid: candidate.parent_oid, candidate_seq: candidate.seq, metric, baseline_metric: baselineMetric, merged_at: Date.now(), kind: 'merge' })
-  store.bumpIdentity(candidate.submitter, 'accepted')
+  for (const author of authorsOf(store, candidate)) store.bumpIdentity(author, 'accepted')
   store.setCandidateState(candidate.seq, 'merged', null, verdict)
   return { verdict, merged: { candidate, mergeIndex, metric, baselineMetric } }
 }

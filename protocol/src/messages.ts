@@ -168,7 +168,8 @@ export const AttestReply = z.object({ ok: z.literal(true), verdict: Verdict }).s
 
 // candidate status ------------------------------------------------------------
 export const CandidateStatusRequest = z.object({ type: z.literal('candidate'), seq: z.number().int().positive() }).strict()
-export const CandidateState = z.enum(['queued', 'verifying', 'merged', 'rejected', 'stale', 'rebased', 'reverted'])
+/** `passed`: passed against a best that has moved since; it is carried onto the best (alone or in a merge group) and verified there. */
+export const CandidateState = z.enum(['queued', 'verifying', 'passed', 'merged', 'rejected', 'stale', 'rebased', 'reverted'])
 export const CandidateStatusReply = z.object({
   ok: z.literal(true),
   seq: z.number().int().positive(),

@@ -1,6 +1,6 @@
 /**
- * kill -9 of the coordinator at random points of intake, verification and merge
- * (6 kills here; `npm run bench -- faults` runs 60). After each restart: every
+ * kill -9 of the coordinator at random points of intake, verification, merge and a merge
+ * group's merge (8 kills here; `npm run bench -- faults` runs 60). After each restart: every
  * receipt, attestation and merge that was answered is in the database, the best
  * ref agrees with it, no half-written file is left, and every job orphaned by the
  * crash is handed out again until every candidate is decided.
@@ -16,13 +16,15 @@ import { ROOT, startBin } from '../processes.ts'
 
 describe('kill -9 of the coordinator', () => {
   it('loses no receipt, attestation, merge or ref, and re-issues orphaned jobs', async () => {
-    const { results, merges, candidates } = await crashLoop({ iterations: 6, seed: 7 })
+    const { results, merges, candidates, groups } = await crashLoop({ iterations: 8, seed: 7 })
     expect(results.flatMap((r) => r.violations)).toEqual([])
     expect(results.map((r) => r.phase).sort()).toEqual([...PHASES, ...PHASES].sort())
-    // Each iteration submits a winning candidate; it merges before or after the kill.
-    expect(merges).toBe(6)
+    // Each iteration submits a winning candidate, and a group iteration two more that merge as one group; each merges before or after the kill.
+    expect(groups).toEqual({ formed: 2, merged: 2 })
+    expect(merges).toBe(8 + 2)
     expect(candidates.queued ?? 0).toBe(0)
     expect(candidates.verifying ?? 0).toBe(0)
+    expect(candidates.passed ?? 0).toBe(0)
 
   })
 

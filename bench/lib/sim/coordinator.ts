@@ -13,7 +13,9 @@ import { join } from 'node:path'
 import { Identity, parseManifest, parseManifestText, type AttestationBody, type Job, type LeaseRequestBody, type Manifest, type SubmissionBody, type Trial } from '@autoresearch/protocol'
 import { STALE_BATCH } from '../../../coordinator/src/handlers/lease.ts'
 import { assertMaySubmit } from '../../../coordinator/src/policy.ts'
+import { parentsUnderVerification, passerOf } from '../../../coordinator/src/group.ts'
 import { staleCandidates } from '../../../coordinator/src/rebase.ts'
+import { formGroups } from '../../../coordinator/src/rules/groups.ts'
 import { queueOrder } from '../../../coordinator/src/rules/queue-order.ts'
 import { drawRound } from '../../../coordinator/src/seeds.ts'
 import type { CandidateRow, Store } from '../../../coordinator/src/store/index.ts'
@@ -23,16 +25,29 @@ const CAUSE = 'simulated'
 const HARDWARE = { class: 'sim', cpus: 1, gpus: ['sim-gpu'] }
 const DIGEST = '0'.repeat(64)
 
-/** The sim-cost cause's manifest (minImprovement 0.05, confidence 0.95, quorum 1), with `trials` paired trials per round. */
-export function simManifest (trials: number): Manifest {
+/**
+ * The sim-cost cause's manifest (minImprovement 0.05, confidence 0.95, quorum 1), with `trials`
+ * paired trials per round; with `sequential` its rule's pair noise is √2 × `noise`, else it has none.
+ */
+export function simManifest (trials: number, opts: { noise: number, sequential: boolean }): Manifest {
   const manifest = parseManifestText(readFileSync(join(import.meta.dirname, '../../causes/sim-cost/autoresearch.json'), 'utf8'))
-  return parseManifest({ ...manifest, verification: { ...manifest.verification, trials } })
+  const { sequential: _, ...verification } = manifest.verification
+  const rule = opts.sequential ? { sequential: { noise: Math.SQRT2 * opts.noise } } : {}
+  return parseManifest({ ...manifest, verification: { ...verification, trials, ...rule } })
 }
 
 let oids = 0
 /** A fresh, unique 40-hex object id (commits and trees are not stored anywhere). */
 const oid = (): string => createHash('sha1').update(`sim-${process.pid}-${++oids}`).digest('hex')
 const nonce = (): string => randomBytes(16).toString('hex')
+
+/** What the simulation learns of candidates carried onto a new best: a rebase (old seq → new), a merge group (members → group). */
+export interface Carried { rebased: (from: number, to: number) => void, grouped: (members: number[], group: number) => void }
+
+function report (carried: { rebased: Array<[number, number]>, grouped: Array<[number[], number]> }, on: Carried): void {
+  for (const [from, to] of carried.rebased) on.rebased(from, to)
+  for (const [members, group] of carried.grouped) on.grouped(members, group)
+}
 
 export class SimCoordinator {
   readonly store: Store
@@ -42,7 +57,10 @@ export class SimCoordinator {
   readonly #random: () => number
   readonly #conflict: number
 
-  constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, random: () => number, runSeconds: number }) {
+  readonly #groups: boolean
+
+  constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, random: () => number, runSeconds: number, groups: boolean }) {
+    this.#groups = opts.groups
     this.store = store
     this.manifest = opts.manifest
     this.#conflict = opts.conflict
@@ -89,44 +107,73 @@ export class SimCoordinator {
    * best claims first, at most `limit`; returns how many are left and the rebases made
    * (old seq → new seq).
    */
-  rebaseStale (limit = Infinity): { remaining: number, rebased: Array<[number, number]> } {
+  rebaseStale (limit = Infinity): { remaining: number, rebased: Array<[number, number]>, grouped: Array<[number[], number]> } {
     const best = this.best()
     const stale = queueOrder(this.manifest, staleCandidates(this.store, best))
     const rebased: Array<[number, number]> = []
-    for (const candidate of stale.slice(0, limit)) {
-      if (this.#random() < this.#conflict) {
-        this.store.setCandidateState(candidate.seq, 'stale', `its change conflicts with the new best ${best.slice(0, 10)} in train.py; start from the new best`)
-        continue
-      }
-      const newSeq = this.store.transaction(() => {
-        const seq = this.#insert({ commit: oid(), parent: best, submitter: candidate.submitter, claimedMetric: candidate.claimed_metric, submission: candidate.submission, nonce: null, origin: candidate.origin_seq ?? candidate.seq })
-        this.store.setCandidateState(candidate.seq, 'rebased', `rebased onto ${best.slice(0, 10)} as candidate #${seq}`)
-        return seq
-      })
-      rebased.push([candidate.seq, newSeq])
+    const grouped: Array<[number[], number]> = []
+    // As Coordinator.rebaseStale: candidates that passed on an old best go on in merge groups (rules/groups.ts), each member's merge modelled.
+    const passed = stale.filter((c) => c.state === 'passed')
+    // Without groups (the code before them) every passer is rebased alone, at once.
+    const { groups } = this.#groups ? formGroups(passed.map((c) => passerOf(this.store, c)), parentsUnderVerification(this.store, best)) : { groups: passed.map((c) => [c.seq]) }
+    for (const seqs of groups) {
+      const taken = seqs.map((seq) => passed.find((c) => c.seq === seq) as CandidateRow).filter((m) => !this.#conflicts(m, best))
+      if (taken.length === 1) rebased.push(this.#rebase(taken[0] as CandidateRow, best))
+      if (taken.length < 2) continue
+      const seq = this.store.nextSeq()
+      const receipt = { type: 'receipt' as const, causeId: CAUSE, candidateSeq: seq, candidate: oid(), tree: oid(), submitter: this.identity.publicKey, receivedAt: Date.now() }
+      this.store.insertGroup({
+        seq, commit_oid: receipt.candidate, tree_oid: receipt.tree, parent_oid: best, submitter: this.identity.publicKey, claimed_metric: (taken[0] as CandidateRow).claimed_metric,
+        description: 'simulated merge group', received_at: receipt.receivedAt, state: 'queued', seeds: [drawRound(this.store, best, this.manifest.verification.trials)],
+        receipt: { receipt, signature: this.identity.sign('receipt', receipt) }, submission: (taken[0] as CandidateRow).submission, origin_seq: null
+      }, taken.map((m) => m.seq))
+      grouped.push([taken.map((m) => m.seq), seq])
     }
-    return { remaining: Math.max(0, stale.length - limit), rebased }
+    const others = stale.filter((c) => c.state !== 'passed')
+    for (const candidate of others.slice(0, limit)) {
+      if (!this.#conflicts(candidate, best)) rebased.push(this.#rebase(candidate, best))
+    }
+    return { remaining: Math.max(0, others.length - limit), rebased, grouped }
   }
 
-  /** The lease handler (handlers/lease.ts): rebase a batch of stale candidates, lease, until a job or nothing left. */
-  lease (verifier: Identity, onRebase: (from: number, to: number) => void): Job | null {
+  /** A modelled three-way merge onto `best`: it conflicts with probability `c`, and the candidate is then stale as rebase.ts marks it. */
+  #conflicts (candidate: CandidateRow, best: string): boolean {
+    if (this.#random() >= this.#conflict) return false
+    this.store.setCandidateState(candidate.seq, 'stale', `its change conflicts with the new best ${best.slice(0, 10)} in train.py; start from the new best`)
+    return true
+  }
+
+  /** What rebase.ts stores for a clean merge: a new candidate on the best, re-verifying the old one's change. */
+  #rebase (candidate: CandidateRow, best: string): [number, number] {
+    return [candidate.seq, this.store.transaction(() => {
+      const seq = this.#insert({ commit: oid(), parent: best, submitter: candidate.submitter, claimedMetric: candidate.claimed_metric, submission: candidate.submission, nonce: null, origin: candidate.origin_seq ?? candidate.seq })
+      this.store.setCandidateState(candidate.seq, 'rebased', `rebased onto ${best.slice(0, 10)} as candidate #${seq}`)
+      return seq
+    })]
+  }
+
+  /**
+   * The lease handler (handlers/lease.ts): rebase a batch of stale candidates, lease, until a job or
+   * nothing left. `help`: a worker that also verifies, answered with a job only when no verifier waits.
+   */
+  lease (verifier: Identity, on: Carried, help?: { verifiersWaiting: number }): Job | null {
     for (;;) {
-      const { remaining, rebased } = this.rebaseStale(STALE_BATCH)
-      for (const [from, to] of rebased) onRebase(from, to)
-      const body: LeaseRequestBody = { type: 'lease-request', causeId: CAUSE, publicKey: verifier.publicKey, hardware: HARDWARE, nonce: nonce(), time: Date.now() }
-      const job = lease(this.ctx, body, verifier.sign('lease-request', body))
+      const { remaining, ...carried } = this.rebaseStale(STALE_BATCH)
+      report(carried, on)
+      const body: LeaseRequestBody = { type: 'lease-request', causeId: CAUSE, publicKey: verifier.publicKey, hardware: HARDWARE, nonce: nonce(), time: Date.now(), ...(help === undefined ? {} : { help: true }) }
+      const job = lease(this.ctx, body, verifier.sign('lease-request', body), { verifiersWaiting: help?.verifiersWaiting ?? 0 })
       if (job !== null || remaining === 0) return job
     }
   }
 
-  /** The attest handler (handlers/attest.ts): decide, and rebase everything stale when the pass was on an old best. */
-  attest (verifier: Identity, job: Job, trials: Array<{ seed: number, baseline: number, candidate: number }>, onRebase: (from: number, to: number) => void): AttestOutcome {
+  /** The attest handler (handlers/attest.ts): decide, and rebase everything stale when the pass was on an old best or a group split. */
+  attest (verifier: Identity, job: Job, trials: Array<{ seed: number, baseline: number, candidate: number }>, on: Carried): AttestOutcome {
     const body: AttestationBody = {
       type: 'attestation', causeId: CAUSE, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline,
       trials: trials.map((t): Trial => ({ ...t, baselineLogDigest: DIGEST, candidateLogDigest: DIGEST })), hardware: HARDWARE, publicKey: verifier.publicKey, time: Date.now()
     }
     const outcome = attest(this.ctx, body, verifier.sign('attestation', body))
-    if (outcome.passedOnStaleParent !== undefined) for (const [from, to] of this.rebaseStale().rebased) onRebase(from, to)
+    if (outcome.passedOnStaleParent !== undefined || outcome.split !== undefined) report(this.rebaseStale(), on)
     return outcome
   }
 }

@@ -6,14 +6,42 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Identity, type Job } from '@autoresearch/protocol'
+import { Identity, stopEarly, type Job } from '@autoresearch/protocol'
 import { logger } from '@libp2p/logger'
-import { Store } from '../../../coordinator/src/store/index.ts'
+import { nextRound } from '../../../coordinator/src/seeds.ts'
+import { Store, type CandidateRow } from '../../../coordinator/src/store/index.ts'
 import { EventQueue, Random, withVirtualClock } from './clock.ts'
-import { SimCoordinator, simManifest } from './coordinator.ts'
+import { SimCoordinator, simManifest, type Carried } from './coordinator.ts'
 import { drawGain, FOLLOW_RUNS, observedGain, type ModelOptions } from './model.ts'
 
 const log = logger('autoresearch:bench:simulate')
+
+/** What the network does today, feature by feature, so the variants compare side by side. */
+export interface SimFeatures {
+  /** Lease requests are held until work appears (else an idle verifier asks every 2 s). */
+  held: boolean
+  /** An idle verifier runs the baselines of the current best's next round (coordinator/src/seeds.ts `nextRound`). */
+  warm: boolean
+  /** The cause declares `verification.sequential`: a job stops when its pairs already reject (protocol's `stopEarly`). */
+  sequential: boolean
+  /** Pairs of one job a verifier runs side by side (`--slots`). */
+  slots: number
+  /** A worker does not measure its own merged submission, and measures its noise once per 4 bests (3 runs, else 1). */
+  workerSavings: boolean
+  /** Every volunteer runs `--also-verify`: one job before each experiment when no verifier is waiting. */
+  helpers: boolean
+  /** Candidates that passed on an old best go on in merge groups (else each is rebased and verified alone). */
+  groups: boolean
+}
+
+export const VARIANTS: Record<'serial' | 'now' | 'helping', SimFeatures> = {
+  /** The code before issue 14: 2-s polls, no warm-up, every pair run, 3 runs per new best. */
+  serial: { held: false, warm: false, sequential: false, slots: 1, workerSavings: false, helpers: false, groups: false },
+  /** Today's defaults. */
+  now: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true },
+  /** Today's defaults with every volunteer helping to verify. */
+  helping: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: true, groups: true }
+}
 
 export interface SimOptions extends Omit<ModelOptions, 'minImprovement'> {
   volunteers: number
@@ -22,6 +50,8 @@ export interface SimOptions extends Omit<ModelOptions, 'minImprovement'> {
   hours: number
   seed: number
   trials: number
+  /** Default VARIANTS.now. */
+  features?: SimFeatures
   /** Hard caps on events and on wall-clock seconds; a run that hits one reports `capped` and the simulated hours it reached. */
   maxEvents: number
   maxWallSeconds?: number
@@ -33,7 +63,7 @@ export interface SimRow {
   hours: number
   merges: number
   mergesPerHour: number
-  /** Verifier sandbox seconds over all sandbox seconds (workers' and verifiers'). */
+  /** Verifier sandbox seconds (helpers' jobs and warm-ups included) over all sandbox seconds. */
   verifyShare: number
   /** Own submissions (rebases not counted), and what became of each: merged, rejected, stale or still open at the end. */
   submitted: number
@@ -44,11 +74,19 @@ export interface SimRow {
   /** Submissions intake's quota refused. */
   refused: number
   rebases: number
+  /** Merge groups formed (rules/groups.ts): each carries two or more passed candidates onto the best as one. */
+  groups: number
   jobs: number
+  /** Jobs the sequential rule ended before their last pair. */
+  stoppedEarly: number
+  /** Jobs run by volunteers that also verify. */
+  helperJobs: number
   verifierRuns: number
+  /** Of the verifier runs, baselines warmed ahead of jobs. */
+  warmRuns: number
   cacheHits: number
   workerRuns: number
-  /** Of the workers' runs, those spent measuring each new best (3 per worker per merge). */
+  /** Of the workers' runs, those spent measuring each new best. */
   followRuns: number
   /** Candidates with a verdict stored by the real attest(). */
   verdicts: number
@@ -57,8 +95,10 @@ export interface SimRow {
 }
 
 const HOUR = 3600 * 1000
-/** Verifiers poll for work every 2 s (handlers/lease.ts retryAfterMs); one woken by new work asks within that. */
+/** Without held requests an idle verifier asks again every 2 s (handlers/lease.ts retryAfterMs); one woken by new work asks within that. */
 const POLL_MS = 2000
+/** A worker's noise estimate serves this many bests (worker/src/operations/noise.ts). */
+const NOISE_BESTS = 4
 
 /** `inspect` sees the coordinator's store at the end, before it is deleted (for tests). */
 export function simulate (opts: SimOptions, inspect?: (store: Store) => void): SimRow {
@@ -76,31 +116,44 @@ export function simulate (opts: SimOptions, inspect?: (store: Store) => void): S
   }
 }
 
-interface Verifier { identity: Identity, cache: Map<string, number>, idle: boolean, waking: boolean }
-interface Volunteer { identity: Identity, followed: string, confirmBaseCached: boolean }
+/** A baseline result a machine holds: its value, and when its run ends (a warm-up may still be running). */
+interface Cached { value: number, readyAt: number }
+/** What runs verification jobs: a verifier, or a volunteer that also verifies. */
+interface Machine { identity: Identity, cache: Map<string, Cached>, slots: number }
+interface Verifier extends Machine { idle: boolean, waking: boolean, warmed?: string }
+interface Volunteer extends Machine { followed: string, confirmBaseCached: boolean, noiseAge: number }
+type PairResult = { seed: number, baseline: number, candidate: number }
 
 class Simulation {
   readonly #queue: EventQueue
   readonly #opts: SimOptions
+  readonly #features: SimFeatures
   readonly #model: ModelOptions
   readonly #random: Random
   readonly #coord: SimCoordinator
   readonly #verifiers: Verifier[]
+  readonly #volunteers: Volunteer[]
   /** True loss of every best commit, and each candidate's true gain over its parent. */
   readonly #truth = new Map<string, number>()
   readonly #gain = new Map<number, number>()
   #best: string
-  readonly #count = { refused: 0, rebases: 0, jobs: 0, verifierRuns: 0, cacheHits: 0, workerRuns: 0, followRuns: 0 }
+  /** Who submitted the candidate whose merge made the best (a worker does not measure its own). */
+  #bestBy?: string
+  readonly #count = { refused: 0, rebases: 0, groups: 0, jobs: 0, stoppedEarly: 0, helperJobs: 0, verifierRuns: 0, warmRuns: 0, cacheHits: 0, workerRuns: 0, followRuns: 0 }
 
   constructor (store: Store, queue: EventQueue, opts: SimOptions) {
     this.#queue = queue
     this.#opts = opts
-    const manifest = simManifest(opts.trials)
+    this.#features = opts.features ?? VARIANTS.now
+    const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential })
     this.#model = { ...opts, minImprovement: manifest.verification.minImprovement }
     this.#random = new Random(opts.seed)
     const count = opts.verifiers ?? Math.max(1, Math.floor(opts.volunteers / 4))
-    this.#verifiers = Array.from({ length: count }, () => ({ identity: Identity.generate(), cache: new Map(), idle: true, waking: false }))
-    this.#coord = new SimCoordinator(store, { manifest, verifiers: this.#verifiers.map((v) => v.identity), conflict: opts.c, random: () => this.#random.next(), runSeconds: opts.runSeconds })
+    this.#verifiers = Array.from({ length: count }, () => ({ identity: Identity.generate(), cache: new Map(), slots: this.#features.slots, idle: true, waking: false }))
+    this.#volunteers = Array.from({ length: opts.volunteers }, () => ({ identity: Identity.generate(), cache: new Map(), slots: 1, followed: '', confirmBaseCached: false, noiseAge: NOISE_BESTS }))
+    // A volunteer that also verifies is on the allowlist like any verifier.
+    const allowed = [...this.#verifiers, ...(this.#features.helpers ? this.#volunteers : [])].map((m) => m.identity)
+    this.#coord = new SimCoordinator(store, { manifest, verifiers: allowed, conflict: opts.c, random: () => this.#random.next(), runSeconds: opts.runSeconds, groups: this.#features.groups })
     this.#best = this.#coord.best()
     this.#truth.set(this.#best, 4.3)
   }
@@ -109,8 +162,8 @@ class Simulation {
 
   run (): SimRow {
     const start = this.#queue.now
-    for (let i = 0; i < this.#opts.volunteers; i++) {
-      const v: Volunteer = { identity: Identity.generate(), followed: this.#best, confirmBaseCached: false }
+    for (const v of this.#volunteers) {
+      v.followed = this.#best
       // Volunteers join within the first run, not all in the same millisecond.
       this.#queue.after(this.#random.next() * this.#runMs, () => { this.#follow(v) })
     }
@@ -121,12 +174,22 @@ class Simulation {
 
   // volunteers ---------------------------------------------------------------------
 
-  /** A new best: measure it and this machine's noise (follow.ts), then experiment. */
+  /** Runs on a new best (follow.ts): none for the worker's own merge; else a measurement, and a noise estimate when its last is 4 bests old. */
+  #followRuns (v: Volunteer): number {
+    if (!this.#features.workerSavings) return FOLLOW_RUNS
+    if (this.#bestBy === v.identity.publicKey) return 0
+    if (v.noiseAge < NOISE_BESTS - 1) { v.noiseAge++; return 1 }
+    v.noiseAge = 0
+    return FOLLOW_RUNS
+  }
+
+  /** A new best: measure it (and this machine's noise, follow.ts), then experiment. */
   #follow (v: Volunteer): void {
     v.followed = this.#best
     v.confirmBaseCached = false
-    this.#count.followRuns += FOLLOW_RUNS
-    this.#runs(v, FOLLOW_RUNS, () => { this.#experiment(v) })
+    const runs = this.#followRuns(v)
+    this.#count.followRuns += runs
+    this.#runs(v, runs, () => { this.#experiment(v) })
   }
 
   #runs (v: Volunteer, n: number, then: () => void): void {
@@ -138,8 +201,21 @@ class Simulation {
     })
   }
 
-  /** One experiment; kept locally when it beats the base, then confirmed on a second seed (confirm.ts) before it is submitted. */
+  /**
+   * One experiment; kept locally when it beats the base, then confirmed on a second seed
+   * (confirm.ts) before it is submitted. A volunteer that also verifies first takes a job
+   * when no verifier is waiting for one.
+   */
   #experiment (v: Volunteer): void {
+    if (this.#features.helpers) {
+      const waiting = this.#features.held ? this.#verifiers.filter((m) => m.idle).length : 0
+      const job = this.#coord.lease(v.identity, this.#onRebase, { verifiersWaiting: waiting })
+      if (job !== null) {
+        this.#count.helperJobs++
+        this.#job(v, job, () => { if (this.#best !== v.followed) this.#follow(v); else this.#experiment(v) })
+        return
+      }
+    }
     this.#runs(v, 1, () => {
       const gain = drawGain(this.#model, this.#random)
       if (observedGain(this.#model, this.#random, gain) <= 0) { this.#experiment(v); return }
@@ -169,12 +245,19 @@ class Simulation {
 
   // verifiers ----------------------------------------------------------------------
 
-  readonly #onRebase = (from: number, to: number): void => {
-    this.#count.rebases++
-    this.#gain.set(to, this.#gain.get(from) as number)
+  /** A rebase carries its candidate's true gain; a merge group's is its members' together (the model's changes add up). */
+  readonly #onRebase: Carried = {
+    rebased: (from, to) => {
+      this.#count.rebases++
+      this.#gain.set(to, this.#gain.get(from) as number)
+    },
+    grouped: (members, group) => {
+      this.#count.groups++
+      this.#gain.set(group, members.reduce((sum, m) => sum + (this.#gain.get(m) as number), 0))
+    }
   }
 
-  /** Idle verifiers that ask for a lease within one poll interval: `n` of them, or all. */
+  /** Idle verifiers that ask for a lease: `n` of them, or all; a held request is answered at once, a poller asks within its interval. */
   #wake (n: number): void {
     let left = n
     for (const v of this.#verifiers) {
@@ -182,7 +265,7 @@ class Simulation {
       if (!v.idle || v.waking) continue
       v.waking = true
       left--
-      this.#queue.after(this.#random.next() * POLL_MS, () => { this.#lease(v) })
+      this.#queue.after(this.#features.held ? 0 : this.#random.next() * POLL_MS, () => { this.#lease(v) })
     }
   }
 
@@ -190,35 +273,65 @@ class Simulation {
     v.waking = false
     const job = this.#coord.lease(v.identity, this.#onRebase)
     v.idle = job === null
-    if (job !== null) this.#work(v, job)
+    if (job !== null) this.#job(v, job, () => { this.#lease(v) })
+    else if (this.#features.warm) this.#warm(v)
   }
 
-  /** One job: each trial a baseline run (unless cached for this best and seed) and a candidate run, one after another. */
-  #work (v: Verifier, job: Job): void {
+  /** An idle verifier runs the baselines of the next round on the best (its lease reply's `warm`), on its slots. */
+  #warm (v: Verifier): void {
+    if (v.warmed === this.#best) return
+    v.warmed = this.#best
+    const base = this.#truth.get(this.#best) as number
+    const seeds = nextRound(this.#coord.store, this.#best, this.#opts.trials).filter((seed) => !v.cache.has(`${this.#best}:${seed}`))
+    seeds.forEach((seed, i) => {
+      v.cache.set(`${this.#best}:${seed}`, { value: base + this.#random.gaussian(this.#model.noise), readyAt: this.#queue.now + (Math.floor(i / v.slots) + 1) * this.#runMs })
+    })
+    this.#count.verifierRuns += seeds.length
+    this.#count.warmRuns += seeds.length
+  }
+
+  /**
+   * One job, its pairs `slots` at a time: each a baseline run (unless cached for this best
+   * and seed; a warm-up still running is waited for) and a candidate run. After each wave the
+   * sequential rule may end the job; the pairs measured are attested.
+   */
+  #job (m: Machine, job: Job, then: () => void, measured: PairResult[] = []): void {
     const base = this.#truth.get(job.baseline) as number
     const candidate = base - (this.#gain.get(job.candidateSeq) as number)
+    const wave = job.seeds.slice(measured.length, measured.length + m.slots)
+    let longest = 0
     let runs = 0
-    const trials = job.seeds.map((seed) => {
+    const now = this.#queue.now
+    for (const seed of wave) {
       const key = `${job.baseline}:${seed}`
-      let baseline = v.cache.get(key)
-      if (baseline === undefined) {
-        baseline = base + this.#random.gaussian(this.#model.noise)
-        v.cache.set(key, baseline)
+      const cached = m.cache.get(key)
+      let wait = 0
+      if (cached === undefined) {
+        m.cache.set(key, { value: base + this.#random.gaussian(this.#model.noise), readyAt: now + this.#runMs })
+        wait = this.#runMs
         runs++
-      } else this.#count.cacheHits++
+      } else {
+        this.#count.cacheHits++
+        wait = Math.max(0, cached.readyAt - now)
+      }
       runs++
-      return { seed, baseline, candidate: candidate + this.#random.gaussian(this.#model.noise) }
-    })
-    this.#queue.after(runs * this.#runMs, () => {
-      this.#count.jobs++
+      longest = Math.max(longest, wait + this.#runMs)
+      measured.push({ seed, baseline: (m.cache.get(key) as Cached).value, candidate: candidate + this.#random.gaussian(this.#model.noise) })
+    }
+    this.#queue.after(longest, () => {
       this.#count.verifierRuns += runs
-      const outcome = this.#coord.attest(v.identity, job, trials, this.#onRebase)
+      const stop = stopEarly(this.#coord.manifest, measured, job.seeds.length) !== null
+      if (!stop && measured.length < job.seeds.length) { this.#job(m, job, then, measured); return }
+      if (stop && measured.length < job.seeds.length) this.#count.stoppedEarly++
+      this.#count.jobs++
+      const outcome = this.#coord.attest(m.identity, job, measured, this.#onRebase)
       if (outcome.merged !== undefined) {
         this.#best = outcome.merged.candidate.commit_oid
+        this.#bestBy = outcome.merged.candidate.submitter
         this.#truth.set(this.#best, candidate)
         this.#wake(Infinity)
       } else if (outcome.verdict.state === 'pending' || outcome.passedOnStaleParent !== undefined) this.#wake(Infinity)
-      this.#lease(v)
+      then()
     })
   }
 
@@ -227,10 +340,15 @@ class Simulation {
   #row (hours: number, events: number, capped: boolean): SimRow {
     const store = this.#coord.store
     const candidates = store.candidates()
-    // What became of each submission: the state of its latest rebase, or its own.
-    const latest = new Map<number, string>()
-    for (const c of candidates) latest.set(c.origin_seq ?? c.seq, c.state)
-    const outcomes = [...latest.values()]
+    // What became of each submission: followed through its rebases and merge groups to where it stands.
+    const states = new Map(candidates.map((c) => [c.seq, c]))
+    const fate = (seq: number): string => {
+      const c = states.get(seq) as CandidateRow
+      const next = c.state === 'rebased' ? store.latestRebase(c.origin_seq ?? c.seq) : undefined
+      return next === undefined || next === seq ? c.state : fate(next)
+    }
+    const submissions = candidates.filter((c) => c.origin_seq === null && c.submitter !== this.#coord.identity.publicKey)
+    const outcomes = submissions.map((c) => fate(c.seq))
     const n = (...states: string[]): number => outcomes.filter((s) => states.includes(s)).length
     const merges = store.standingMerges().length
     const workerSeconds = this.#count.workerRuns * this.#opts.runSeconds
@@ -242,15 +360,19 @@ class Simulation {
       merges,
       mergesPerHour: Number((merges / hours).toFixed(3)),
       verifyShare: Number((verifierSeconds / Math.max(1, workerSeconds + verifierSeconds)).toFixed(3)),
-      submitted: latest.size,
+      submitted: submissions.length,
       merged: n('merged'),
       rejected: n('rejected'),
       stale: n('stale'),
       queueAtEnd: n('queued', 'verifying'),
       refused: this.#count.refused,
       rebases: this.#count.rebases,
+      groups: this.#count.groups,
       jobs: this.#count.jobs,
+      stoppedEarly: this.#count.stoppedEarly,
+      helperJobs: this.#count.helperJobs,
       verifierRuns: this.#count.verifierRuns,
+      warmRuns: this.#count.warmRuns,
       cacheHits: this.#count.cacheHits,
       workerRuns: this.#count.workerRuns,
       followRuns: this.#count.followRuns,

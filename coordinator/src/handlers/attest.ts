@@ -14,7 +14,7 @@ export function attestHandler (c: AttestDeps): Handler<z.infer<typeof AttestRequ
     const outcome = await c.serially(async () => {
       const result = attest(c.verificationContext(), req.body, req.signature)
       if (result.merged !== undefined) await c.recover()
-      if (result.passedOnStaleParent !== undefined) await c.rebaseStale()
+      if (result.passedOnStaleParent !== undefined || result.split !== undefined) await c.rebaseStale()
       return result
     }, { signal })
     c.emit('event', { type: 'verdict', verdict: outcome.verdict })

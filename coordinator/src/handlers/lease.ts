@@ -25,14 +25,6 @@ function warmSeeds (ctx: VerificationContext, publicKey: string): WarmSeeds | un
   return { best, seeds: nextRound(ctx.store, best, ctx.manifest.verification.trials) }
 }
 
-/** When the first lease on the current best runs out: its candidate may be leasable again then. */
-function nextExpiry (ctx: VerificationContext): number {
-  let next = Infinity
-  for (const candidate of ctx.store.candidatesOn(ctx.bestCommit(), ['queued', 'verifying'])) {
-    for (const job of ctx.store.jobsFor(candidate.seq)) if (job.state === 'leased') next = Math.min(next, job.lease_expires_at)
-  }
-  return next
-}
 
 /**
  * `lease`: the next verification job for this verifier, or none and when to ask again.
@@ -58,7 +50,7 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
             const remaining = await c.rebaseStale(STALE_BATCH)
             const ctx = c.verificationContext()
             const job = lease(ctx, req.body, req.signature, { verifiersWaiting: c.leaseHolds.held })
-            return { job, remaining, warm: req.body.warm === true ? warmSeeds(ctx, req.body.publicKey) : undefined, expires: job === null ? nextExpiry(ctx) : Infinity }
+            return { job, remaining, warm: req.body.warm === true ? warmSeeds(ctx, req.body.publicKey) : undefined, expires: job === null ? ctx.store.firstLeaseExpiry(ctx.bestCommit()) : Infinity }
           }, { signal }))
         }
         const now = Date.now()

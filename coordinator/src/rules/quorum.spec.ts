@@ -5,7 +5,7 @@ import { countingAttestations, countingJobs, fullWith, openForCounting, pickShad
 const job = (id: number, verifier: string, state: RoundJob['state'] = 'leased'): RoundJob => ({ id, verifier, state })
 const roles = (...entries: Array<[number, JobRole]>): Map<number, JobRole> => new Map(entries)
 const trusted = (...keys: string[]) => (v: string): boolean => keys.includes(v)
-const round = (jobs: RoundJob[], r = roles(), counts = trusted('a', 'b', 'c')): RoundFacts => ({ submitter: 'sub', jobs, roles: r, counts })
+const round = (jobs: RoundJob[], r = roles(), counts = trusted('a', 'b', 'c')): RoundFacts => ({ authors: ['sub'], jobs, roles: r, counts })
 
 describe('counting jobs and attestations', () => {
   it('leave out expired jobs, shadow jobs and keys that do not count now', () => {

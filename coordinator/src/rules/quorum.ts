@@ -21,8 +21,8 @@ export type Counts = (verifier: string) => boolean
 
 /** A candidate's current round, as a verifier asking for a job finds it. */
 export interface RoundFacts {
-  /** The candidate's submitter: never verifies its own candidate. */
-  submitter: string
+  /** The candidate's submitter, and every member's of a merge group: none verifies its own candidate. */
+  authors: string[]
   /** The round's jobs that have not expired. */
   jobs: RoundJob[]
   roles: Roles
@@ -48,7 +48,7 @@ const spotChecked = (jobs: RoundJob[], roles: Roles): boolean => jobs.some((j) =
 
 /** Whether a verifier takes part in the round already, or submitted the candidate: then it gets no job on it. */
 const excluded = (round: RoundFacts, verifier: string): boolean =>
-  round.submitter === verifier || round.jobs.some((j) => j.verifier === verifier)
+  round.authors.includes(verifier) || round.jobs.some((j) => j.verifier === verifier)
 
 /** Whether a counting verifier may get a job in this round: never its own candidate, never twice in a round, only while the round is short of its quorum. */
 export function openForCounting (round: RoundFacts, verifier: string, quorum: number): boolean {

@@ -13,7 +13,7 @@ export function trialReport (manifest: Manifest, seeds: number[], trials: Array<
   let next = 0
   for (const t of trials) {
     const at = seeds.indexOf(t.seed, next)
-    if (at < 0) return { ok: false, problem: `attestation must report its job's seeds in order (${seeds.join(', ')}), one trial each` }
+    if (at < 0) return { ok: false, problem: `attestation must report one trial per job seed, in order (${seeds.join(', ')}); fewer only where the sequential rule ends the job` }
     next = at + 1
   }
   if (trials.length === seeds.length) return { ok: true }

@@ -20,6 +20,18 @@ export interface StoreOptions {
 
 export class StoreBase {
   protected readonly db: Database.Database
+  /** Statements by their SQL: preparing one costs more than running it, and the same few run on every request. */
+  readonly #statements = new Map<string, Database.Statement>()
+
+  /** The prepared statement for `text`, prepared once per store. */
+  protected sql (text: string): Database.Statement {
+    let statement = this.#statements.get(text)
+    if (statement === undefined) {
+      statement = this.db.prepare(text)
+      this.#statements.set(text, statement)
+    }
+    return statement
+  }
 
   constructor (path: string, opts: StoreOptions = {}) {
     if (opts.readonly === true) {
@@ -62,14 +74,14 @@ export class StoreBase {
 
   /** Every row of a table as stored, undecoded: what tests compare to show a refused request changed nothing. */
   dump (table: keyof typeof TABLES): Array<Record<string, unknown>> {
-    return this.db.prepare(`SELECT * FROM ${table} ORDER BY ${TABLES[table]}`).all() as Array<Record<string, unknown>>
+    return this.sql(`SELECT * FROM ${table} ORDER BY ${TABLES[table]}`).all() as Array<Record<string, unknown>>
   }
 
   getMeta (key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value
+    return (this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value
   }
 
   setMeta (key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value)
+    this.sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value)
   }
 }

@@ -34,52 +34,81 @@ export class Store extends JobStore {
   // candidates -------------------------------------------------------------------
 
   candidateByTree (tree: string): CandidateRow | undefined {
-    return maybe(decodeCandidate)(this.db.prepare('SELECT * FROM candidates WHERE tree_oid = ? ORDER BY seq LIMIT 1').get(tree))
+    return maybe(decodeCandidate)(this.sql('SELECT * FROM candidates WHERE tree_oid = ? ORDER BY seq LIMIT 1').get(tree))
   }
 
   candidateByCommit (commit: string): CandidateRow | undefined {
-    return maybe(decodeCandidate)(this.db.prepare('SELECT * FROM candidates WHERE commit_oid = ?').get(commit))
+    return maybe(decodeCandidate)(this.sql('SELECT * FROM candidates WHERE commit_oid = ?').get(commit))
   }
 
   candidate (seq: number): CandidateRow | undefined {
-    return maybe(decodeCandidate)(this.db.prepare('SELECT * FROM candidates WHERE seq = ?').get(seq))
+    return maybe(decodeCandidate)(this.sql('SELECT * FROM candidates WHERE seq = ?').get(seq))
   }
 
   candidates (): CandidateRow[] {
-    return this.db.prepare('SELECT * FROM candidates ORDER BY seq').all().map(decodeCandidate)
+    return this.sql('SELECT * FROM candidates ORDER BY seq').all().map(decodeCandidate)
   }
 
   /** Candidates in one of `states` whose parent is `best`, by seq (what verification leases). */
   candidatesOn (best: string, states: CandidateState[]): CandidateRow[] {
-    return this.db.prepare(`SELECT * FROM candidates WHERE parent_oid = ? AND state IN (${states.map(() => '?').join(', ')}) ORDER BY seq`)
+    return this.sql(`SELECT * FROM candidates WHERE parent_oid = ? AND state IN (${states.map(() => '?').join(', ')}) ORDER BY seq`)
       .all(best, ...states).map(decodeCandidate)
   }
 
-  /** Queued or verifying candidates whose parent is no longer `best`, by seq (what a rebase carries over). */
+  /** Open candidates (queued, verifying or passed) whose parent is no longer `best`, by seq (what a rebase carries over). */
   candidatesOff (best: string): CandidateRow[] {
-    return this.db.prepare("SELECT * FROM candidates WHERE state IN ('queued', 'verifying') AND parent_oid != ? ORDER BY seq").all(best).map(decodeCandidate)
+    return this.sql("SELECT * FROM candidates WHERE state IN ('queued', 'verifying', 'passed') AND parent_oid != ? ORDER BY seq").all(best).map(decodeCandidate)
   }
 
-  /** The newest candidate re-verifying `originSeq` (its latest rebase). */
+  /** The newest candidate re-verifying `originSeq`: its latest rebase, or the latest merge group holding it or a rebase of it. */
   latestRebase (originSeq: number): number | undefined {
-    return (this.db.prepare('SELECT seq FROM candidates WHERE origin_seq = ? ORDER BY seq DESC LIMIT 1').get(originSeq) as { seq: number } | undefined)?.seq
+    return (this.sql(`SELECT MAX(seq) AS seq FROM (
+      SELECT seq FROM candidates WHERE origin_seq = @origin
+      UNION SELECT group_seq AS seq FROM group_members WHERE member_seq = @origin OR member_seq IN (SELECT seq FROM candidates WHERE origin_seq = @origin))`)
+      .get({ origin: originSeq }) as { seq: number | null }).seq ?? undefined
+  }
+
+  // merge groups -------------------------------------------------------------------
+
+  /**
+   * Records a merge group in one transaction: its candidate row, its members in queue order,
+   * and each member's state `rebased` into it.
+   */
+  insertGroup (group: NewCandidate, members: number[]): void {
+    this.db.transaction(() => {
+      this.insertCandidate(group, null)
+      members.forEach((member, position) => {
+        this.sql('INSERT INTO group_members (group_seq, member_seq, position) VALUES (?, ?, ?)').run(group.seq, member, position)
+        this.setCandidateState(member, 'rebased', `combined into merge group #${group.seq} with ${members.filter((m) => m !== member).map((m) => `#${m}`).join(', ')}`)
+      })
+    })()
+  }
+
+  /** A merge group's members in queue order (none: not a group). */
+  groupMembers (groupSeq: number): CandidateRow[] {
+    return this.sql('SELECT c.* FROM group_members g JOIN candidates c ON c.seq = g.member_seq WHERE g.group_seq = ? ORDER BY g.position').all(groupSeq).map(decodeCandidate)
+  }
+
+  /** The latest merge group a candidate was a member of. */
+  lastGroupOf (memberSeq: number): number | undefined {
+    return (this.sql('SELECT MAX(group_seq) AS seq FROM group_members WHERE member_seq = ?').get(memberSeq) as { seq: number | null }).seq ?? undefined
   }
 
   countsByState (): Record<string, number> {
-    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM candidates GROUP BY state').all() as Array<{ state: string, n: number }>
+    const rows = this.sql('SELECT state, COUNT(*) AS n FROM candidates GROUP BY state').all() as Array<{ state: string, n: number }>
     return Object.fromEntries(rows.map((r) => [r.state, r.n]))
   }
 
   nextSeq (): number {
-    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'candidates'").get() as { seq: number } | undefined
+    const row = this.sql("SELECT seq FROM sqlite_sequence WHERE name = 'candidates'").get() as { seq: number } | undefined
     return (row?.seq ?? 0) + 1
   }
 
   /** Records a receipt and its nonce (none for a coordinator-made rebase) in one transaction. */
   insertCandidate (row: NewCandidate, nonce: string | null): void {
     this.db.transaction(() => {
-      if (nonce !== null) this.db.prepare('INSERT INTO nonces (public_key, nonce, seen_at) VALUES (?, ?, ?)').run(row.submitter, nonce, row.received_at)
-      this.db.prepare(`INSERT INTO candidates (seq, commit_oid, tree_oid, parent_oid, submitter, claimed_metric, description, received_at, state, seeds, receipt, submission, origin_seq)
+      if (nonce !== null) this.sql('INSERT INTO nonces (public_key, nonce, seen_at) VALUES (?, ?, ?)').run(row.submitter, nonce, row.received_at)
+      this.sql(`INSERT INTO candidates (seq, commit_oid, tree_oid, parent_oid, submitter, claimed_metric, description, received_at, state, seeds, receipt, submission, origin_seq)
         VALUES (@seq, @commit_oid, @tree_oid, @parent_oid, @submitter, @claimed_metric, @description, @received_at, @state, @seeds, @receipt, @submission, @origin_seq)`)
         .run({ ...row, seeds: JSON.stringify(row.seeds), receipt: JSON.stringify(row.receipt), submission: JSON.stringify(row.submission) })
     })()
@@ -87,47 +116,47 @@ export class Store extends JobStore {
 
   /** Submissions of an identity's own (not coordinator rebases) received since `since`. */
   submissionsSince (publicKey: string, since: number): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM candidates WHERE submitter = ? AND origin_seq IS NULL AND received_at >= ?').get(publicKey, since) as { n: number }).n
+    return (this.sql('SELECT COUNT(*) AS n FROM candidates WHERE submitter = ? AND origin_seq IS NULL AND received_at >= ?').get(publicKey, since) as { n: number }).n
   }
 
   /** A new state and reason; the verdict, when given, replaces the stored one. */
   setCandidateState (seq: number, state: CandidateState, reason: string | null = null, verdict?: StoredVerdict): void {
-    this.db.prepare('UPDATE candidates SET state = ?, reason = ?, verdict = COALESCE(?, verdict) WHERE seq = ?')
+    this.sql('UPDATE candidates SET state = ?, reason = ?, verdict = COALESCE(?, verdict) WHERE seq = ?')
       .run(state, reason, verdict === undefined ? null : JSON.stringify(verdict), seq)
   }
 
   /** Asks for another round: the candidate's seeds become `rounds` and it waits in the queue again. */
   addRound (seq: number, rounds: number[][]): void {
-    this.db.prepare("UPDATE candidates SET seeds = ?, rounds = ?, state = 'queued' WHERE seq = ?").run(JSON.stringify(rounds), rounds.length, seq)
+    this.sql("UPDATE candidates SET seeds = ?, rounds = ?, state = 'queued' WHERE seq = ?").run(JSON.stringify(rounds), rounds.length, seq)
   }
 
   // merges -----------------------------------------------------------------------
 
   merges (): MergeRow[] {
-    return this.db.prepare('SELECT * FROM merges ORDER BY seq').all().map(decodeMerge)
+    return this.sql('SELECT * FROM merges ORDER BY seq').all().map(decodeMerge)
   }
 
   /** Verified merges that still stand (not reverted), oldest first. */
   standingMerges (): MergeRow[] {
-    return this.db.prepare("SELECT * FROM merges WHERE kind = 'merge' AND reverted_at IS NULL ORDER BY seq").all().map(decodeMerge)
+    return this.sql("SELECT * FROM merges WHERE kind = 'merge' AND reverted_at IS NULL ORDER BY seq").all().map(decodeMerge)
   }
 
   lastMerge (): MergeRow | undefined {
-    return maybe(decodeMerge)(this.db.prepare('SELECT * FROM merges ORDER BY seq DESC LIMIT 1').get())
+    return maybe(decodeMerge)(this.sql('SELECT * FROM merges ORDER BY seq DESC LIMIT 1').get())
   }
 
   isMergedCommit (commit: string): boolean {
-    return this.db.prepare('SELECT 1 FROM merges WHERE commit_oid = ?').get(commit) !== undefined
+    return this.sql('SELECT 1 FROM merges WHERE commit_oid = ?').get(commit) !== undefined
   }
 
   /** The merge of `commit` if the operator reverted it. */
   revertedMerge (commit: string): MergeRow | undefined {
-    return maybe(decodeMerge)(this.db.prepare("SELECT * FROM merges WHERE commit_oid = ? AND kind = 'merge' AND reverted_at IS NOT NULL ORDER BY seq DESC LIMIT 1").get(commit))
+    return maybe(decodeMerge)(this.sql("SELECT * FROM merges WHERE commit_oid = ? AND kind = 'merge' AND reverted_at IS NOT NULL ORDER BY seq DESC LIMIT 1").get(commit))
   }
 
   /** Records a merge; returns its `index` (its number on the wire). */
   insertMerge (row: Omit<MergeRow, 'seq' | 'index' | 'reverted_at'>): number {
-    return mergeIndex(Number(this.db.prepare(`INSERT INTO merges (commit_oid, parent_oid, candidate_seq, metric, baseline_metric, merged_at, kind)
+    return mergeIndex(Number(this.sql(`INSERT INTO merges (commit_oid, parent_oid, candidate_seq, metric, baseline_metric, merged_at, kind)
       VALUES (@commit_oid, @parent_oid, @candidate_seq, @metric, @baseline_metric, @merged_at, @kind)`).run(row).lastInsertRowid))
   }
 
@@ -137,8 +166,8 @@ export class Store extends JobStore {
    */
   revertMerge (merge: MergeRow & { parent_oid: string }, at: number): void {
     this.db.transaction(() => {
-      const previous = this.db.prepare('SELECT metric FROM merges WHERE commit_oid = ? AND seq < ? ORDER BY seq DESC LIMIT 1').get(merge.parent_oid, merge.seq) as { metric: number | null } | undefined
-      this.db.prepare('UPDATE merges SET reverted_at = ? WHERE seq = ?').run(at, merge.seq)
+      const previous = this.sql('SELECT metric FROM merges WHERE commit_oid = ? AND seq < ? ORDER BY seq DESC LIMIT 1').get(merge.parent_oid, merge.seq) as { metric: number | null } | undefined
+      this.sql('UPDATE merges SET reverted_at = ? WHERE seq = ?').run(at, merge.seq)
       this.insertMerge({ commit_oid: merge.parent_oid, parent_oid: merge.commit_oid, candidate_seq: null, metric: previous?.metric ?? null, baseline_metric: null, merged_at: at, kind: 'revert' })
     })()
   }

@@ -6,32 +6,32 @@ export type IdentityCounter = 'accepted' | 'rejected' | 'contradicted' | 'verifi
 /** Who may do what: nonces, identities' counters and bans, refusals, seed pools. */
 export class LedgerStore extends StoreBase {
   nonceSeen (publicKey: string, nonce: string): boolean {
-    return this.db.prepare('SELECT 1 FROM nonces WHERE public_key = ? AND nonce = ?').get(publicKey, nonce) !== undefined
+    return this.sql('SELECT 1 FROM nonces WHERE public_key = ? AND nonce = ?').get(publicKey, nonce) !== undefined
   }
 
   /** An identity's counters; one never seen has zeros (reading never writes: pages call this on GET). */
   identity (publicKey: string): IdentityRow {
-    return maybe(decodeIdentity)(this.db.prepare('SELECT * FROM identities WHERE public_key = ?').get(publicKey)) ??
+    return maybe(decodeIdentity)(this.sql('SELECT * FROM identities WHERE public_key = ?').get(publicKey)) ??
       { public_key: publicKey, banned: 0, ban_reason: null, accepted: 0, rejected: 0, contradicted: 0, verifier_agreed: 0, verifier_disagreed: 0 }
   }
 
   #ensureIdentity (publicKey: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO identities (public_key) VALUES (?)').run(publicKey)
+    this.sql('INSERT OR IGNORE INTO identities (public_key) VALUES (?)').run(publicKey)
   }
 
   identities (): IdentityRow[] {
-    return this.db.prepare('SELECT * FROM identities ORDER BY public_key').all().map(decodeIdentity)
+    return this.sql('SELECT * FROM identities ORDER BY public_key').all().map(decodeIdentity)
   }
 
   /** Adds to one of an identity's counters. */
   bumpIdentity (publicKey: string, column: IdentityCounter, by = 1): void {
     this.#ensureIdentity(publicKey)
-    this.db.prepare(`UPDATE identities SET ${column} = ${column} + ? WHERE public_key = ?`).run(by, publicKey)
+    this.sql(`UPDATE identities SET ${column} = ${column} + ? WHERE public_key = ?`).run(by, publicKey)
   }
 
   setBanned (publicKey: string, banned: boolean, reason: string | null): void {
     this.#ensureIdentity(publicKey)
-    this.db.prepare('UPDATE identities SET banned = ?, ban_reason = ? WHERE public_key = ?').run(banned ? 1 : 0, reason, publicKey)
+    this.sql('UPDATE identities SET banned = ?, ban_reason = ? WHERE public_key = ?').run(banned ? 1 : 0, reason, publicKey)
   }
 
   /**
@@ -40,24 +40,24 @@ export class LedgerStore extends StoreBase {
    * so a flood of refusals costs the database no more than one window of them.
    */
   recordRefusal (r: { at: number, address: string | null, publicKey: string | null, nonce: string | null, error: string }, forgetBefore: number): void {
-    this.db.prepare('DELETE FROM refusals WHERE at < ?').run(forgetBefore)
-    const key = r.publicKey !== null && r.nonce !== null && this.db.prepare('SELECT 1 FROM refusals WHERE public_key = ? AND nonce = ?').get(r.publicKey, r.nonce) === undefined
-    this.db.prepare('INSERT INTO refusals (at, address, public_key, nonce, error) VALUES (?, ?, ?, ?, ?)')
+    this.sql('DELETE FROM refusals WHERE at < ?').run(forgetBefore)
+    const key = r.publicKey !== null && r.nonce !== null && this.sql('SELECT 1 FROM refusals WHERE public_key = ? AND nonce = ?').get(r.publicKey, r.nonce) === undefined
+    this.sql('INSERT INTO refusals (at, address, public_key, nonce, error) VALUES (?, ?, ?, ?, ?)')
       .run(r.at, r.address, key ? r.publicKey : null, key ? r.nonce : null, r.error)
   }
 
   /** Refused submissions charged to an identity or an address since `since`. */
   refusalsSince (who: { publicKey: string } | { address: string }, since: number): number {
     const [column, value] = 'publicKey' in who ? ['public_key', who.publicKey] : ['address', who.address]
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM refusals WHERE ${column} = ? AND at >= ?`).get(value, since) as { n: number }).n
+    return (this.sql(`SELECT COUNT(*) AS n FROM refusals WHERE ${column} = ? AND at >= ?`).get(value, since) as { n: number }).n
   }
 
   seedPool (bestCommit: string): number[] | undefined {
-    const row = this.db.prepare('SELECT seeds FROM seed_pools WHERE best_commit = ?').get(bestCommit) as { seeds: string } | undefined
+    const row = this.sql('SELECT seeds FROM seed_pools WHERE best_commit = ?').get(bestCommit) as { seeds: string } | undefined
     return row === undefined ? undefined : decodeSeeds(row.seeds)
   }
 
   setSeedPool (bestCommit: string, seeds: number[]): void {
-    this.db.prepare('INSERT INTO seed_pools (best_commit, seeds) VALUES (?, ?) ON CONFLICT(best_commit) DO UPDATE SET seeds = excluded.seeds').run(bestCommit, JSON.stringify(seeds))
+    this.sql('INSERT INTO seed_pools (best_commit, seeds) VALUES (?, ?) ON CONFLICT(best_commit) DO UPDATE SET seeds = excluded.seeds').run(bestCommit, JSON.stringify(seeds))
   }
 }

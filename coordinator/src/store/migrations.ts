@@ -122,9 +122,24 @@ export function tableWideUniqueTree (db: Database.Database): boolean {
     (db.pragma(`index_info(${JSON.stringify(i.name)})`) as Array<{ name: string }>).map((c) => c.name).join() === 'tree_oid')
 }
 
+/**
+ * Merge groups (coordinator/src/group.ts): the candidates combined into one group commit,
+ * in queue order. A member is a candidate that passed against a best that has moved.
+ */
+const GROUPS = `
+CREATE TABLE IF NOT EXISTS group_members (
+  group_seq INTEGER NOT NULL REFERENCES candidates(seq),
+  member_seq INTEGER NOT NULL REFERENCES candidates(seq),
+  position INTEGER NOT NULL,
+  PRIMARY KEY (group_seq, member_seq)
+);
+CREATE INDEX IF NOT EXISTS group_members_member ON group_members(member_seq);
+`
+
 const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => { db.exec(SCHEMA_1) },
-  treeUniqueness
+  treeUniqueness,
+  (db) => { db.exec(GROUPS) }
 ]
 
 /** The user_version of a database every migration has reached. */

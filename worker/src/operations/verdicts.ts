@@ -10,7 +10,7 @@ export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> 
   let claimWithdrawn = false
   for (const seq of [...pending]) {
     const status = await components.client.candidate(seq, options)
-    if (status.state === 'queued' || status.state === 'verifying') continue
+    if (status.state === 'queued' || status.state === 'verifying' || status.state === 'passed') continue
     pending.delete(seq)
     if (status.state === 'rebased' && status.rebasedAs !== null) pending.add(status.rebasedAs)
     if (status.state === 'rejected' || status.state === 'stale') claimWithdrawn = true

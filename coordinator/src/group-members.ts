@@ -1,0 +1,11 @@
+import type { CandidateRow, Store } from './store/index.ts'
+
+/** The members of the merge group a candidate is (or carries, as a rebase of one); none for an ordinary candidate. */
+export const membersOf = (store: Pick<Store, 'groupMembers'>, c: Pick<CandidateRow, 'seq' | 'origin_seq'>): CandidateRow[] =>
+  store.groupMembers(c.origin_seq ?? c.seq)
+
+/** Whose work a candidate is: its submitter, or the author of each member of its merge group. */
+export function authorsOf (store: Pick<Store, 'groupMembers'>, c: Pick<CandidateRow, 'seq' | 'origin_seq' | 'submitter'>): string[] {
+  const members = membersOf(store, c)
+  return members.length === 0 ? [c.submitter] : members.map((m) => m.submitter)
+}

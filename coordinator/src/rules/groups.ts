@@ -1,0 +1,44 @@
+/**
+ * Merge groups: candidates that passed against a best that has moved are carried onto the
+ * new best together, as one group commit verified once, instead of one after another
+ * (coordinator/src/group.ts builds and stores them). A group that fails is split in halves.
+ */
+
+/** A candidate that passed against an old best, as the grouping reads it. */
+export interface Passer {
+  seq: number
+  parent_oid: string
+  /** It is itself a merge group (or a rebase of one): it is carried on alone, never nested. */
+  isGroup: boolean
+  /** The latest group it was a member of that failed: its members, in their queue order. */
+  failedGroup?: { seq: number, members: number[] }
+}
+
+export interface Grouping {
+  /** Carried onto the best now: each entry one group commit (one member: a plain rebase), members in the order given. */
+  groups: number[][]
+  /** Passers that wait: a candidate on the same parent is still being verified and may join them. */
+  waiting: number[]
+}
+
+/**
+ * Groups passers (in queue order). A passer whose parent still has a candidate under
+ * verification (`verifying`: parents with a live lease) waits for it, so both can go in
+ * one group; a lease always ends, so the wait does. A group that failed is bisected: its
+ * members go on in two halves, each half its own group (a half of one is a plain rebase).
+ * Passers from no failed group form one group together.
+ */
+export function formGroups (passers: Passer[], verifying: ReadonlySet<string>): Grouping {
+  const waiting: number[] = []
+  const groups = new Map<string, number[]>()
+  const add = (key: string, seq: number): void => { groups.set(key, [...(groups.get(key) ?? []), seq]) }
+  for (const p of passers) {
+    if (p.failedGroup !== undefined) {
+      const half = p.failedGroup.members.indexOf(p.seq) < Math.ceil(p.failedGroup.members.length / 2) ? 0 : 1
+      add(`split ${p.failedGroup.seq} ${half}`, p.seq)
+    } else if (p.isGroup) add(`alone ${p.seq}`, p.seq)
+    else if (verifying.has(p.parent_oid)) waiting.push(p.seq)
+    else add('fresh', p.seq)
+  }
+  return { groups: [...groups.values()], waiting }
+}

@@ -1,0 +1,103 @@
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { describeHardware, Identity, readFileAt, sha256Hex, type Job } from '@autoresearch/protocol'
+import { credits } from 'autoresearch-coordinator'
+import { Verifier } from 'autoresearch-verifier'
+import { ROOT } from './processes.ts'
+import { setConstant, TestNetwork } from './network.ts'
+
+const NOISY = join(ROOT, 'tests', 'fixtures', 'noisy-cause')
+const hardware = describeHardware()
+const digest = sha256Hex('')
+
+/** Trials of `job` whose candidate beats a seed-varied baseline of 1.5 by `gain`. */
+const trials = (job: Job, gain: number): Array<{ seed: number, baseline: number, candidate: number, baselineLogDigest: string, candidateLogDigest: string }> =>
+  job.seeds.map((seed, i) => ({ seed, baseline: 1.5 + seed / 1e6, candidate: 1.5 + seed / 1e6 - gain + i / 1000, baselineLogDigest: digest, candidateLogDigest: digest }))
+
+/**
+ * A merges on the first best; B, C (and D) pass against that same first best afterwards,
+ * verified in parallel with A, so they cannot merge as they are.
+ */
+async function passedTogether (net: TestNetwork, extra: Array<(text: string) => string> = []): Promise<{ a: number, passers: number[], authors: Identity[] }> {
+  const edits = [setConstant('SALT', 7), setConstant('QUALITY', 0.8), setConstant('BONUS', 0.3), ...extra]
+  const authors = edits.map(() => Identity.generate())
+  // Claims order the queue: A first, then B, C, D.
+  const seqs: number[] = []
+  for (const [i, edit] of edits.entries()) seqs.push(await net.submitEdit(authors[i] as Identity, edit, { claimedMetric: 1.0 + i / 10 }))
+  const client = await net.client(net.verifierIdentity)
+  const { causeId } = net.running.coordinator
+  const jobs: Job[] = []
+  for (const _ of seqs) jobs.push((await client.lease(net.verifierIdentity, causeId, hardware)).job as Job)
+  expect(jobs.map((j) => j.candidateSeq)).toEqual(seqs)
+  const attest = async (job: Job, gain: number): Promise<string> => (await client.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: trials(job, gain), hardware })).verdict.state
+  expect(await attest(jobs[0] as Job, 0.1)).toBe('accepted')
+  for (const [i, job] of jobs.slice(1).entries()) {
+    expect(await attest(job, 0.2 + i / 100)).toBe('pending')
+    // While a candidate on the same old best is still being verified, the passers wait for it.
+    if (i < jobs.length - 2) expect(net.state(job.candidateSeq)).toBe('passed')
+  }
+  return { a: seqs[0] as number, passers: seqs.slice(1), authors: authors.slice(1) }
+}
+
+describe('merge groups', () => {
+  let net: TestNetwork | undefined
+  afterEach(async () => { await net?.stop(); net = undefined })
+
+  it('two compatible candidates that passed on the same best are verified once as a group and merged, each author credited its own gain', async () => {
+    net = await TestNetwork.start(NOISY)
+    const { a, passers, authors } = await passedTogether(net)
+    const store = net.running.coordinator.store
+    const aCommit = store.candidate(a)?.commit_oid as string
+    expect(net.best).toBe(aCommit)
+    const groupSeq = store.lastGroupOf(passers[0] as number) as number
+    expect(store.groupMembers(groupSeq).map((m) => m.seq)).toEqual(passers)
+    expect(store.candidate(groupSeq)).toMatchObject({ state: 'queued', parent_oid: aCommit })
+    for (const seq of passers) expect(net.running.coordinator.candidateStatus(seq)).toMatchObject({ state: 'rebased', rebasedAs: groupSeq })
+
+    // One real verification of the group, in the sandbox.
+    const verifier = new Verifier({ client: await net.client(net.verifierIdentity), identity: net.verifierIdentity, stateDir: join(net.scratch, 'v') })
+    expect(await verifier.runOnce()).toBe(0)
+    expect(store.jobsFor(groupSeq)).toHaveLength(1)
+    expect(net.state(groupSeq)).toBe('merged')
+    const group = store.candidate(groupSeq)
+    expect(net.best).toBe(group?.commit_oid)
+    // Every member's change and A's are in the new best.
+    const text = await readFileAt(net.running.coordinator.paths.gitdir, net.best, 'train.py') as string
+    expect(text).toMatch(/^QUALITY = 0\.8$/m)
+    expect(text).toMatch(/^BONUS = 0\.3$/m)
+    expect(text).toMatch(/^SALT = 7$/m)
+    // Each author: one merge, credited the gain its own verification measured (0.2 and 0.21 on the old best), not the group's.
+    const byKey = new Map(credits(store, net.running.coordinator.manifest).map((c) => [c.publicKey, c]))
+    for (const [i, author] of authors.entries()) {
+      expect(byKey.get(author.publicKey)).toMatchObject({ merges: 1, accepted: 1 })
+      expect(byKey.get(author.publicKey)?.verifiedGain).toBeCloseTo(0.2 + i / 100 - 0.002, 6)
+    }
+    // The coordinator, whose key signs the group's receipt, is credited nothing.
+    expect(byKey.get(net.running.coordinator.identity.publicKey)?.merges ?? 0).toBe(0)
+  })
+
+  it('a group that fails is split in halves, not thrown away: a half of two is a new group, a half of one a plain rebase', async () => {
+    net = await TestNetwork.start(NOISY)
+    const { passers } = await passedTogether(net, [(text) => `${text}\n# a note\n`])
+    const store = net.running.coordinator.store
+    const groupSeq = store.lastGroupOf(passers[0] as number) as number
+    expect(store.groupMembers(groupSeq).map((m) => m.seq)).toEqual(passers)
+    const client = await net.client(net.verifierIdentity)
+    const { causeId } = net.running.coordinator
+    const job = (await client.lease(net.verifierIdentity, causeId, hardware)).job as Job
+    expect(job.candidateSeq).toBe(groupSeq)
+    const { verdict } = await client.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: trials(job, -0.1), hardware })
+    expect(verdict.state).toBe('rejected')
+    expect(store.candidate(groupSeq)?.reason).toMatch(/the group is split in halves/)
+    // Halves of [B, C, D]: [B, C] as a new group, D rebased alone; no author was charged for the group.
+    const [b, c, d] = passers as [number, number, number]
+    const half = store.lastGroupOf(b) as number
+    expect(half).toBeGreaterThan(groupSeq)
+    expect(store.groupMembers(half).map((m) => m.seq)).toEqual([b, c])
+    expect(store.candidate(half)?.state).toBe('queued')
+    const rebased = store.candidates().find((x) => x.origin_seq === d)
+    expect(rebased).toMatchObject({ state: 'queued', parent_oid: net.best })
+    expect(store.lastGroupOf(d)).toBe(groupSeq)
+    for (const seq of passers) expect(store.identity(store.candidate(seq)?.submitter as string).rejected).toBe(0)
+  })
+})
