@@ -1,8 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { describeHardware, Identity } from '@autoresearch/protocol'
-import { homePaths } from 'autoresearch-coordinator'
 import { Verifier } from 'autoresearch-verifier'
 import { searchAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
 import { ROOT } from './processes.ts'
@@ -11,15 +9,7 @@ import { setConstant, TestNetwork } from './network.ts'
 const NOISY = join(ROOT, 'tests', 'fixtures', 'noisy-cause')
 
 /** A network whose verifier allowlist holds the host's verifier and `helper`, a worker's key. */
-async function networkWith (helper: Identity): Promise<TestNetwork> {
-  const net = await TestNetwork.start(NOISY)
-  await net.running.stop()
-  const path = homePaths(net.home).config
-  const config = JSON.parse(readFileSync(path, 'utf8')) as { verifiers: string[] }
-  writeFileSync(path, JSON.stringify({ ...config, verifiers: [...config.verifiers, helper.publicKey] }))
-  await net.serveAgain()
-  return net
-}
+const networkWith = async (helper: Identity): Promise<TestNetwork> => await TestNetwork.start(NOISY, (c) => ({ verifiers: [...c.verifiers, helper.publicKey] }))
 
 describe('a worker that also verifies (--also-verify)', () => {
   let net: TestNetwork | undefined

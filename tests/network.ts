@@ -23,11 +23,13 @@ export class TestNetwork {
     this.verifierIdentity = undefined as unknown as Identity
   }
 
-  static async start (causeDir: string, config: Record<string, unknown> = {}): Promise<TestNetwork> {
+  /** `config` is merged into the home's config.json; as a function it gets the config `init` wrote (to extend its verifier allowlist, say). */
+  static async start (causeDir: string, config: Record<string, unknown> | ((initial: { verifiers: string[] }) => Record<string, unknown>) = {}): Promise<TestNetwork> {
     const net = new TestNetwork(mkdtempSync(join(tmpdir(), 'ar-net-')))
     await initHome(net.home, causeDir)
     const configPath = homePaths(net.home).config
-    fs.writeFileSync(configPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(configPath, 'utf8')), ...config }))
+    const initial = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { verifiers: string[] }
+    fs.writeFileSync(configPath, JSON.stringify({ ...initial, ...(typeof config === 'function' ? config(initial) : config) }))
     ;(net as { verifierIdentity: Identity }).verifierIdentity = Identity.load(homePaths(net.home).verifierIdentity)
     await net.#serve()
     return net
