@@ -54,12 +54,12 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
       const started = performance.now()
       const row = simulate({ ...model, volunteers: n, hours, features })
       const wallSeconds = Number(((performance.now() - started) / 1000).toFixed(1))
-      process.stderr.write(`${row.merges} merges (${row.mergesPerHour}/h), verify share ${row.verifyShare}, ${row.events} events in ${wallSeconds} s${row.capped ? ` (cap hit at ${row.hours} simulated hours)` : ''}\n`)
+      process.stderr.write(`${row.merges} merges (${row.mergesPerHour}/h), ${row.merged} submissions merged (${row.mergedPerHour}/h), ${row.groups} groups, verify share ${row.verifyShare}, ${row.events} events in ${wallSeconds} s${row.capped ? ` (cap hit at ${row.hours} simulated hours)` : ''}\n`)
       rows.push({ variant, ...row, wallSeconds })
     }
   }
   const ratio = (x: number, y: number | undefined): number | null => y === undefined || y === 0 ? null : Number((x / y).toFixed(2))
-  const rate = (variant: string, n: number | undefined): number | undefined => rows.find((r) => r.variant === variant && r.volunteers === n)?.mergesPerHour
+  const rate = (variant: string, n: number | undefined): number | undefined => rows.find((r) => r.variant === variant && r.volunteers === n)?.mergedPerHour
   return {
     model: { ...model, slots, hours: num('hours'), bigHours: num('big-hours'), bigFrom: BIG, sizes: 'exponential, mean gain-mean × minImprovement (0.05)' },
     variants: Object.fromEntries(variants.map((v) => [v, VARIANTS[v as keyof typeof VARIANTS]])),
@@ -69,9 +69,9 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
       return {
         variant: r.variant,
         volunteers: r.volunteers,
-        mergesPerHourVsFirst: ratio(r.mergesPerHour, rate(r.variant, volunteers[0])),
-        mergesPerHourVsPrevious: i === 0 ? null : ratio(r.mergesPerHour, rate(r.variant, volunteers[i - 1])),
-        mergesPerHourVsSerial: ratio(r.mergesPerHour, rate('serial', r.volunteers))
+        mergedPerHourVsFirst: ratio(r.mergedPerHour, rate(r.variant, volunteers[0])),
+        mergedPerHourVsPrevious: i === 0 ? null : ratio(r.mergedPerHour, rate(r.variant, volunteers[i - 1])),
+        mergedPerHourVsSerial: ratio(r.mergedPerHour, rate('serial', r.volunteers))
       }
     })
   }

@@ -61,8 +61,11 @@ export interface SimRow {
   volunteers: number
   verifiers: number
   hours: number
+  /** Merge steps: a merge group's is one, however many submissions it carries. */
   merges: number
   mergesPerHour: number
+  /** Submissions merged per hour, each member of a merged group counted: the rate of verified improvements. */
+  mergedPerHour: number
   /** Verifier sandbox seconds (helpers' jobs and warm-ups included) over all sandbox seconds. */
   verifyShare: number
   /** Own submissions (rebases not counted), and what became of each: merged, rejected, stale or still open at the end. */
@@ -359,6 +362,7 @@ class Simulation {
       hours: Number(hours.toFixed(2)),
       merges,
       mergesPerHour: Number((merges / hours).toFixed(3)),
+      mergedPerHour: Number((n('merged') / hours).toFixed(3)),
       verifyShare: Number((verifierSeconds / Math.max(1, workerSeconds + verifierSeconds)).toFixed(3)),
       submitted: submissions.length,
       merged: n('merged'),
