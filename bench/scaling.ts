@@ -9,11 +9,17 @@ export interface ScalingOptions {
   target: number
   trainSeconds: number
   timeoutSeconds: number
+  /** Every worker also verifies (`--also-verify`). */
+  alsoVerify?: boolean
   log?: (line: string) => void
 }
 
+/** Verifiers for N workers: max(1, ⌊N/4⌋), a verifier for every four volunteers. */
+export const verifiersFor = (workers: number): number => Math.max(1, Math.floor(workers / 4))
+
 export interface ScalingRow {
   workers: number
+  verifiers: number
   /** Mean time to target over the seeds; a run that timed out counts as its timeout. */
   seconds: number
   speedup: number
@@ -27,13 +33,17 @@ export interface ScalingRow {
   verifierRuns: number
   /** Mean sandbox seconds per worker run: above trainSeconds by the sandbox's and this machine's overhead. */
   secondsPerRun: number
+  /** Verifier sandbox seconds over all sandbox seconds, summed over the seeds. */
+  verifyComputeFraction: number
+  /** Jobs taken by workers that also verify, mean over the seeds. */
+  helperJobs: number
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
 
 /**
- * Time for N search workers (one verifier) to bring the sim-cost cause's best to
+ * Time for N search workers (and max(1, N/4) verifiers) to bring the sim-cost cause's best to
  * `target`, against the first worker count's (normally one): speedup T1/TN and
  * efficiency speedup/N, where 1 would be the ideal N times faster.
  */
@@ -43,7 +53,7 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
   for (const seed of opts.seeds) {
     for (const workers of opts.workers) {
       opts.log?.(`${workers} worker(s), seed ${seed}`)
-      const result = await race({ cause, workers, seed, target: opts.target, timeoutSeconds: opts.timeoutSeconds, log: opts.log })
+      const result = await race({ cause, workers, verifiers: verifiersFor(workers), alsoVerify: opts.alsoVerify, seed, target: opts.target, timeoutSeconds: opts.timeoutSeconds, log: opts.log })
       opts.log?.(`  ${result.reached ? 'reached' : 'did not reach'} ${opts.target} in ${result.seconds} s: ${result.merges} merges, ${result.experiments} experiments`)
       runs.push({ ...result, workers, seed })
     }
@@ -55,8 +65,10 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
   const rows = opts.workers.map((n) => {
     const rs = of(n)
     const seconds = mean(rs.map((r) => r.seconds))
+    const verifierSeconds = rs.reduce((a, r) => a + r.verifierSide.seconds, 0)
     return {
       workers: n,
+      verifiers: verifiersFor(n),
       seconds: round(seconds, 1),
       speedup: round(base / seconds),
       efficiency: round(base / seconds * first / n),
@@ -66,26 +78,31 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
       submissions: round(mean(rs.map((r) => r.submissions)), 1),
       workerRuns: round(mean(rs.map((r) => r.workerSide.runs)), 1),
       verifierRuns: round(mean(rs.map((r) => r.verifierSide.runs)), 1),
-      secondsPerRun: round(mean(rs.map((r) => r.workerSide.seconds / Math.max(1, r.workerSide.runs))))
+      secondsPerRun: round(mean(rs.map((r) => r.workerSide.seconds / Math.max(1, r.workerSide.runs)))),
+      verifyComputeFraction: round(verifierSeconds / Math.max(1e-9, verifierSeconds + rs.reduce((a, r) => a + r.workerSide.seconds, 0)), 3),
+      helperJobs: round(mean(rs.map((r) => r.helperJobs)), 1)
     }
   })
   return { rows, runs }
 }
 
-/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2] [--target 1] [--train-seconds 0.5] [--timeout 180]` */
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--also-verify]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
     args,
     options: {
-      workers: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2' }, target: { type: 'string', default: '1' },
-      'train-seconds': { type: 'string', default: '0.5' }, timeout: { type: 'string', default: '180' }
+      workers: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.3' },
+      'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }, 'also-verify': { type: 'boolean', default: false }
     }
   })
   const list = (s: string): number[] => s.split(',').map(Number)
-  const opts = { workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout) }
+  const opts = { workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout), alsoVerify: values['also-verify'] }
   const { rows, runs } = await scaling({ ...opts, log: (line) => { process.stderr.write(`${line}\n`) } })
+  const verifier = runs.reduce((a, r) => a + r.verifierSide.seconds, 0)
+  const worker = runs.reduce((a, r) => a + r.workerSide.seconds, 0)
   return {
-    cause: 'sim-cost', ...opts, verifiers: 1, rows,
-    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, errors: r.errors.length }))
+    cause: 'sim-cost', ...opts, verifiers: 'max(1, floor(workers / 4))', rows,
+    verifyComputeFraction: round(verifier / Math.max(1e-9, verifier + worker), 3),
+    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
   }
 }

@@ -28,16 +28,28 @@ function summary (results: RaceResult[]): Record<string, number> {
     // The very same jobs with every cache hit run instead: the cache's effect without the runs' luck.
     sameJobsUncachedRunsPerMerge: round((verifierRuns + hits) / merges, 2),
     sameJobsUncachedFraction: round((verifierSeconds + savedSeconds) / (verifierSeconds + savedSeconds + workerSeconds)),
+    stoppedEarly: sum((r) => r.stoppedEarly),
+    loserSubmissions: sum((r) => r.loserSubmissions),
+    losersRejected: sum((r) => r.losersRejected),
+    // What the sequential rule is for: the verifier's trials and runs (cache hits not run) per rejected loser.
+    trialsPerRejectedLoser: round(sum((r) => r.rejectedLosers.trials) / Math.max(1, sum((r) => r.rejectedLosers.count)), 2),
+    verifierRunsPerRejectedLoser: round(sum((r) => r.rejectedLosers.runs) / Math.max(1, sum((r) => r.rejectedLosers.count)), 2),
     seconds: round(sum((r) => r.seconds), 1)
   }
 }
 
+type Mix = 'winners' | 'losers'
+type Sequential = 'sequentialOn' | 'sequentialOff'
+
 /**
  * What verification costs: sandbox runs the verifier does per merged improvement, and
  * the share of all sandbox time (the workers' experiments, confirmations and noise runs,
- * plus the verifier's trials) spent verifying, with the verifier's baseline cache on and
- * off, same seeds. The two variants' runs diverge with timing, so the cache-on variant
- * also reports what its own jobs would have cost uncached.
+ * the losers' own runs, plus the verifier's trials) spent verifying, on two candidate
+ * mixes — the search workers' own submissions, mostly winners, and the same with `losers`
+ * no-gain submissions after each (4: 80 % of submissions) — each with the manifest's
+ * sequential early-stop rule on and off, same seeds. The baseline cache is on in every
+ * variant unless `--cache off`; the cache-on variants also report what their own jobs
+ * would have cost uncached.
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
@@ -45,31 +57,52 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     options: {
       merges: { type: 'string', default: '3' }, workers: { type: 'string', default: '4' }, seeds: { type: 'string', default: '1,2' },
       'train-seconds': { type: 'string', default: '0.5' }, noise: { type: 'string', default: '0.02' }, start: { type: 'string', default: 'far' },
-      timeout: { type: 'string', default: '180' }
+      timeout: { type: 'string', default: '180' }, cache: { type: 'string', default: 'on' }, losers: { type: 'string', default: '4' }
     }
   })
   const opts = {
     merges: Number(values.merges), workers: Number(values.workers), seeds: values.seeds.split(',').map(Number),
-    trainSeconds: Number(values['train-seconds']), noise: Number(values.noise), start: values.start, timeoutSeconds: Number(values.timeout)
+    trainSeconds: Number(values['train-seconds']), noise: Number(values.noise), start: values.start, timeoutSeconds: Number(values.timeout),
+    cache: values.cache, losers: Number(values.losers)
   }
   if (!['far', 'near'].includes(opts.start)) throw new Error('--start is far (the cause\'s own constants) or near (close to the optimum)')
-  const cause = simCostCause(opts.trainSeconds, { noise: opts.noise, ...(opts.start === 'near' ? { start: NEAR } : {}) })
+  if (!['on', 'off'].includes(opts.cache)) throw new Error('--cache is on (the verifier\'s baseline cache, the default) or off')
+  const cause = (sequential: boolean): string => simCostCause(opts.trainSeconds, { noise: opts.noise, sequential, ...(opts.start === 'near' ? { start: NEAR } : {}) })
+  const causes: Record<Sequential, string> = { sequentialOn: cause(true), sequentialOff: cause(false) }
+  const losersPer: Record<Mix, number> = { winners: 0, losers: opts.losers }
   const log = (line: string): void => { process.stderr.write(`${line}\n`) }
-  const variants: Record<'on' | 'off', RaceResult[]> = { on: [], off: [] }
+  const results: Record<Mix, Record<Sequential, RaceResult[]>> = { winners: { sequentialOn: [], sequentialOff: [] }, losers: { sequentialOn: [], sequentialOff: [] } }
   for (const seed of opts.seeds) {
-    for (const cache of ['on', 'off'] as const) {
-      log(`baseline cache ${cache}, seed ${seed}: ${opts.workers} workers until ${opts.merges} merges`)
-      const result = await race({ cause, workers: opts.workers, seed, merges: opts.merges, timeoutSeconds: opts.timeoutSeconds, baselineCache: cache === 'on', log })
-      log(`  ${result.merges} merges in ${result.seconds} s; verifier ${result.jobs} jobs, ${result.verifierSide.runs} runs (${result.cache.hits} cache hits); workers ${result.workerSide.runs} runs`)
-      variants[cache].push(result)
+    for (const mix of ['winners', 'losers'] as const) {
+      for (const sequential of ['sequentialOn', 'sequentialOff'] as const) {
+        log(`${mix} (${losersPer[mix]} losers per submission), ${sequential}, seed ${seed}: ${opts.workers} workers until ${opts.merges} merges`)
+        const result = await race({
+          cause: causes[sequential], workers: opts.workers, seed, merges: opts.merges, timeoutSeconds: opts.timeoutSeconds,
+          baselineCache: opts.cache === 'on', losers: losersPer[mix], log
+        })
+        log(`  ${result.merges} merges in ${result.seconds} s; verifier ${result.jobs} jobs (${result.stoppedEarly} stopped early), ${result.verifierSide.runs} runs (${result.cache.hits} cache hits); ` +
+          `workers ${result.workerSide.runs} runs; losers ${result.loserSubmissions} submitted, ${result.losersRejected} rejected ` +
+          `(${result.rejectedLosers.trials} trials, ${result.rejectedLosers.runs} runs on ${result.rejectedLosers.count})`)
+        results[mix][sequential].push(result)
+      }
     }
   }
-  rmSync(cause, { recursive: true, force: true })
-  const on = summary(variants.on)
-  const off = summary(variants.off)
-  const ratio = (key: string): number => round((off[key] as number) / (on[key] as number), 2)
+  for (const dir of Object.values(causes)) rmSync(dir, { recursive: true, force: true })
+  const variants = {
+    winners: { sequentialOn: summary(results.winners.sequentialOn), sequentialOff: summary(results.winners.sequentialOff) },
+    losers: { sequentialOn: summary(results.losers.sequentialOn), sequentialOff: summary(results.losers.sequentialOff) }
+  }
+  const ratio = (mix: Mix, key: string): number => round((variants[mix].sequentialOff[key] as number) / (variants[mix].sequentialOn[key] as number), 2)
+  const ratios = (mix: Mix): Record<string, number> => ({
+    verifierRunsPerMerge: ratio(mix, 'verifierRunsPerMerge'),
+    verifyComputeFraction: ratio(mix, 'verifyComputeFraction'),
+    ...(mix === 'losers' ? { trialsPerRejectedLoser: ratio(mix, 'trialsPerRejectedLoser'), verifierRunsPerRejectedLoser: ratio(mix, 'verifierRunsPerRejectedLoser') } : {})
+  })
   return {
-    cause: 'sim-cost', ...opts, verifiers: 1, cacheOn: on, cacheOff: off,
-    ratioOffOn: { verifierRunsPerMerge: ratio('verifierRunsPerMerge'), verifyComputeFraction: ratio('verifyComputeFraction') }
+    cause: 'sim-cost', ...opts, sequentialNoise: Number((Math.SQRT2 * opts.noise).toPrecision(4)), verifiers: 1,
+    variants,
+    ratios: { winners: ratios('winners'), losers: ratios('losers') },
+    // The figure the issue's goal (at most 10 %) is about: the worse mix with the rule on.
+    verifyComputeFraction: Math.max(variants.winners.sequentialOn.verifyComputeFraction as number, variants.losers.sequentialOn.verifyComputeFraction as number)
   }
 }

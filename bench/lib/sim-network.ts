@@ -7,20 +7,23 @@ import { setMaxListeners } from 'node:events'
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Identity, retryWithBackoff } from '@autoresearch/protocol'
+import { Identity, improvement, retryWithBackoff } from '@autoresearch/protocol'
 import { selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import { searchAgent, Worker } from 'autoresearch-worker'
-import { Verifier } from 'autoresearch-verifier'
+import { Verifier, type VerifierEvent } from 'autoresearch-verifier'
 import { setConstant, TestNetwork } from '../../tests/network.ts'
+import { LoserSource } from './losers.ts'
 
 export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
 
 /**
  * A copy of the sim-cost cause whose runs cost `trainSeconds` (the sleep is in its protected
  * harness); `noise` sets the metric's seed noise σ (default 0.01), `start` the constants of
- * train.py (default far from the optimum).
+ * train.py (default far from the optimum). `sequential` (default true) keeps the manifest's
+ * early-stop rule, its pair noise set to √2 × `noise` when that is given (a paired gain is
+ * the difference of two runs); false removes the rule.
  */
-export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number> } = {}): string {
+export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-cost-'))
   cpSync(SIM_COST, dir, { recursive: true })
   const set = (file: string, name: string, value: number): void => {
@@ -30,6 +33,11 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   set('harness.py', 'TRAIN_SECONDS', trainSeconds)
   if (opts.noise !== undefined) set('evaluate.py', 'NOISE', opts.noise)
   for (const [name, value] of Object.entries(opts.start ?? {})) set('train.py', name, value)
+  const manifestPath = join(dir, 'autoresearch.json')
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number> } }
+  if (opts.sequential === false) delete manifest.verification.sequential
+  else if (opts.noise !== undefined) manifest.verification.sequential = { ...manifest.verification.sequential, noise: Number((Math.SQRT2 * opts.noise).toPrecision(4)) }
+  writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
   return dir
 }
 
@@ -61,6 +69,12 @@ export interface RaceOptions {
   merges?: number
   timeoutSeconds: number
   baselineCache?: boolean
+  /** Loser submissions (no real gain, bench/lib/losers.ts) per honest submission (default 0). */
+  losers?: number
+  /** Verifiers, the host's first (default 1); the others are allowlisted keys of their own. */
+  verifiers?: number
+  /** Every worker also verifies (`autoresearch-worker --also-verify`), its key allowlisted. */
+  alsoVerify?: boolean
   log?: (line: string) => void
 }
 
@@ -77,6 +91,15 @@ export interface RaceResult {
   /** Verification jobs attested, and baseline trials the cache answered (with the sandbox seconds they once cost). */
   jobs: number
   cache: { hits: number, misses: number, savedSeconds: number }
+  /** Jobs workers took with `alsoVerify`. */
+  helperJobs: number
+  /** Jobs the verifier ended before their last pair (the sequential rule, or a failed pair). */
+  stoppedEarly: number
+  /** Losers submitted, and how many of them (or of their rebases) verification rejected. */
+  loserSubmissions: number
+  losersRejected: number
+  /** The losers whose rejection the verifier heard, and what its jobs spent on them: trials (cache hits included) and runs (cache hits not). */
+  rejectedLosers: { count: number, trials: number, runs: number }
   /** Errors that interrupted a worker's or verifier's loop (each resumed a second later). */
   errors: string[]
 }
@@ -87,13 +110,20 @@ const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
 export async function race (opts: RaceOptions): Promise<RaceResult> {
   const log = opts.log ?? (() => {})
   const manifest = JSON.parse(readFileSync(join(opts.cause, 'autoresearch.json'), 'utf8')) as { train: { command: string[] } }
-  const net = await TestNetwork.start(opts.cause)
+  const workerIds = Array.from({ length: opts.workers }, () => Identity.generate())
+  const extraVerifiers = Array.from({ length: Math.max(0, (opts.verifiers ?? 1) - 1) }, () => Identity.generate())
+  const allowed = [...extraVerifiers, ...(opts.alsoVerify === true ? workerIds : [])].map((id) => id.publicKey)
+  const net = await TestNetwork.start(opts.cause, (c) => ({ verifiers: [...c.verifiers, ...allowed] }))
   const sandbox = selectBackend()
   const workerSide: Tally = { runs: 0, seconds: 0 }
   const verifierSide: Tally = { runs: 0, seconds: 0 }
   const controller = new AbortController()
   // Every worker and verifier listens on it.
   setMaxListeners(0, controller.signal)
+  let finish!: (result: RaceResult) => void
+  /** Ends the race with an error (a loser refused at intake). */
+  let fail!: (err: Error) => void
+  const finished = new Promise<RaceResult>((resolve, reject) => { finish = resolve; fail = reject })
   const errors: string[] = []
   /** Like the CLIs: an error is logged and the loop goes on, here always after a second. */
   const keepRunning = async (who: string, loop: () => Promise<unknown>): Promise<void> => retryWithBackoff(async () => { await loop() }, {
@@ -107,24 +137,80 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
     }
   })
 
-  // The host's own verifier, the one the coordinator allowlists by default.
-  const verifier = new Verifier({
-    client: await net.client(net.verifierIdentity), identity: net.verifierIdentity, stateDir: join(net.scratch, 'verifier'),
-    backend: countingBackend(sandbox, verifierSide, manifest.train.command), baselineCache: opts.baselineCache
-  })
-  const workers = await Promise.all(Array.from({ length: opts.workers }, async (_, i) => {
-    const identity = Identity.generate()
+  // The host's own verifier (the one the coordinator allowlists by default), then the others.
+  const verifierBackend = countingBackend(sandbox, verifierSide, manifest.train.command)
+  const verifiers = await Promise.all([net.verifierIdentity, ...extraVerifiers].map(async (identity, i) => new Verifier({
+    client: await net.client(identity), identity, stateDir: join(net.scratch, `verifier-${i}`), backend: verifierBackend, baselineCache: opts.baselineCache
+  })))
+  const perSubmission = opts.losers ?? 0
+  const losers = perSubmission === 0
+    ? undefined
+    : new LoserSource({
+      net, perSubmission, seed: opts.seed, backend: countingBackend(sandbox, workerSide, manifest.train.command),
+      signal: controller.signal, onError: (err) => { fail(err) }, log
+    })
+  /** Honest submissions the losers have followed. */
+  const followed = new Set<number>()
+  /** Workers' verifiers (`alsoVerify`): their runs are verification, counted on the verifier side. */
+  const helpers: Verifier[] = []
+  const workers = await Promise.all(workerIds.map(async (identity, i) => {
+    const client = await net.client(identity)
+    const helper = opts.alsoVerify === true
+      ? new Verifier({ client, identity, stateDir: join(net.scratch, `worker-${i}`, 'verifier'), backend: verifierBackend, baselineCache: opts.baselineCache, help: true })
+      : undefined
+    if (helper !== undefined) helpers.push(helper)
     const worker = new Worker({
-      client: await net.client(identity), identity, agent: searchAgent({ seed: opts.seed * 1000 + i }), seed: 10 * i + 1,
+      client, identity, agent: searchAgent({ seed: opts.seed * 1000 + i }), seed: 10 * i + 1, alsoVerify: helper,
       stateDir: join(net.scratch, `worker-${i}`), backend: countingBackend(sandbox, workerSide, manifest.train.command), name: `w${i}`
     })
-    worker.on('event', (e) => { if (e.type === 'submitted') log(`  w${i} submitted #${e.receipt.candidateSeq} claiming ${e.claimedMetric.toFixed(3)}`) })
+    /** This worker's own measurement of each best it moved onto: the base its claims are gains over. */
+    const measured = new Map<string, number>()
+    worker.on('event', (e) => {
+      if (e.type === 'best') measured.set(e.commit, e.localMetric)
+      if (e.type !== 'submitted') return
+      log(`  w${i} submitted #${e.receipt.candidateSeq} claiming ${e.claimedMetric.toFixed(3)}`)
+      // A worker can report one receipt twice (a re-sent submission answered with its receipt): one batch per submission.
+      if (losers === undefined || followed.has(e.receipt.candidateSeq)) return
+      followed.add(e.receipt.candidateSeq)
+      const parent = net.running.coordinator.store.candidate(e.receipt.candidateSeq)?.parent_oid
+      const base = parent === undefined ? undefined : measured.get(parent)
+      if (base === undefined) {
+        fail(new Error(`w${i}'s submission #${e.receipt.candidateSeq} is on a best it never measured: no claimed gain for its losers`))
+        return
+      }
+      losers.onSubmission(improvement(net.running.coordinator.manifest, base, e.claimedMetric))
+    })
     return worker
   }))
   const coordinator = net.running.coordinator
   let jobs = 0
   let savedSeconds = 0
-  verifier.on('event', (e) => { if (e.type === 'trial' && e.cached) savedSeconds += e.result.durationMs / 1000 })
+  let stoppedEarly = 0
+  /** Per candidate, the trials its jobs ran so far; a rejected loser's go to `rejectedLosers`. */
+  const jobCandidate = new Map<number, number>()
+  const spent = new Map<number, { trials: number, runs: number }>()
+  const rejectedLosers = { count: 0, trials: 0, runs: 0 }
+  const onVerifierEvent = (e: VerifierEvent): void => {
+    if (e.type === 'job') jobCandidate.set(e.job.jobId, e.job.candidateSeq)
+    if (e.type === 'trial') {
+      if (e.cached) savedSeconds += e.result.durationMs / 1000
+      const seq = jobCandidate.get(e.jobId) as number
+      const s = spent.get(seq) ?? { trials: 0, runs: 0 }
+      s.trials++
+      if (!e.cached) s.runs++
+      spent.set(seq, s)
+    }
+    if (e.type === 'stopped') stoppedEarly++
+    if (e.type === 'attested' && e.verdict.state === 'rejected' && losers?.owns(e.verdict.candidateSeq) === true) {
+      const s = spent.get(e.verdict.candidateSeq) ?? { trials: 0, runs: 0 }
+      rejectedLosers.count++
+      rejectedLosers.trials += s.trials
+      rejectedLosers.runs += s.runs
+    }
+  }
+  for (const v of [...verifiers, ...helpers]) v.on('event', onVerifierEvent)
+  let helperJobs = 0
+  for (const h of helpers) h.on('event', (e) => { if (e.type === 'attested') helperJobs++ })
   const done = (): boolean => {
     const status = coordinator.status()
     return (opts.target !== undefined && status.best.metric !== null && status.best.metric <= opts.target) ||
@@ -132,6 +218,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   }
   // Taken inside the coordinator's event, before the verifier hears its verdict: what runs
   // after it (the next job, the experiments in flight) is not part of the race.
+  const sum = (f: (v: Verifier) => number): number => [...verifiers, ...helpers].reduce((a, v) => a + f(v), 0)
   const snapshot = (): RaceResult => {
     const status = coordinator.status()
     return {
@@ -144,12 +231,15 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       workerSide: { runs: workerSide.runs, seconds: round(workerSide.seconds, 1) },
       verifierSide: { runs: verifierSide.runs, seconds: round(verifierSide.seconds, 1) },
       jobs,
-      cache: { ...verifier.cacheStats, savedSeconds: round(savedSeconds, 1) },
+      cache: { hits: sum((v) => v.cacheStats.hits), misses: sum((v) => v.cacheStats.misses), savedSeconds: round(savedSeconds, 1) },
+      helperJobs,
+      stoppedEarly,
+      loserSubmissions: losers?.submitted ?? 0,
+      losersRejected: losers?.rejected ?? 0,
+      rejectedLosers: { ...rejectedLosers },
       errors: [...errors]
     }
   }
-  let finish!: (result: RaceResult) => void
-  const finished = new Promise<RaceResult>((resolve) => { finish = resolve })
   coordinator.on('event', (e) => {
     if (e.type === 'verdict') jobs++
     if (e.type !== 'merged') return
@@ -159,13 +249,16 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   const started = performance.now()
   const timer = setTimeout(() => { finish(snapshot()) }, opts.timeoutSeconds * 1000)
   const loops = [
-    keepRunning('verifier', async () => verifier.run({ signal: controller.signal })),
+    ...verifiers.map(async (v, i) => keepRunning(`verifier ${i}`, async () => v.run({ signal: controller.signal }))),
     ...workers.map(async (w, i) => keepRunning(`worker ${i}`, async () => w.run({ signal: controller.signal })))
   ]
-  const result = await finished
-  clearTimeout(timer)
-  controller.abort()
-  await Promise.all(loops)
-  await net.stop()
-  return result
+  try {
+    return await finished
+  } finally {
+    clearTimeout(timer)
+    controller.abort()
+    await Promise.all(loops)
+    await losers?.settled()
+    await net.stop()
+  }
 }

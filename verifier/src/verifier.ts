@@ -159,13 +159,16 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
     const measured = (): Trial[] => job.seeds.flatMap((_, i) => done.get(i) ?? [])
     await Promise.all(job.seeds.map(async (seed, i) => {
       try {
-        const trial = await this.#slots.use('job', async (slot) => await this.#pair(info, job, seed, slot, pairSignal), { signal: pairSignal })
-        if (stop.signal.aborted) return
-        done.set(i, trial)
-        const reason = stopEarly(info.manifest, measured(), job.seeds.length)
-        if (reason === null) return
-        stop.abort()
-        this.emit('event', { type: 'stopped', jobId: job.jobId, pairs: done.size, planned: job.seeds.length, reason })
+        // Decided before the slot is let go, so a pair waiting for it never starts after the stop.
+        await this.#slots.use('job', async (slot) => {
+          const trial = await this.#pair(info, job, seed, slot, pairSignal)
+          if (stop.signal.aborted) return
+          done.set(i, trial)
+          const reason = stopEarly(info.manifest, measured(), job.seeds.length)
+          if (reason === null) return
+          stop.abort()
+          this.emit('event', { type: 'stopped', jobId: job.jobId, pairs: done.size, planned: job.seeds.length, reason })
+        }, { signal: pairSignal })
       } catch (err) {
         if (!stop.signal.aborted || signal?.aborted === true) throw err
       }
