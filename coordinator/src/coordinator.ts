@@ -20,7 +20,7 @@ import { buildGroup, parentsUnderVerification, passerOf } from './group.ts'
 import { rebaseCandidate, staleCandidates, type RebaseOutcome } from './rebase.ts'
 import { formGroups } from './rules/groups.ts'
 import { causeStatus, type CauseStatus } from './status.ts'
-import { Store, type MergeRow } from './store/index.ts'
+import { Store, type CandidateRow, type MergeRow } from './store/index.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import type { VerificationContext } from './verification.ts'
 import type { CoordinatorEvent } from './events.ts'
@@ -127,10 +127,9 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     // Candidates that passed against an old best go on together (rules/groups.ts), before the rest;
     // one whose parent is the best again (after a revert) is verified on it again, alone.
     const passed = [...stale.filter((c) => c.state === 'passed'), ...this.store.candidatesOn(best, ['passed'])]
-    const again = new Set(passed.filter((c) => c.parent_oid === best).map((c) => c.seq))
-    const { groups } = formGroups(passed.map((c) => ({ ...passerOf(this.store, c), isGroup: again.has(c.seq) || passerOf(this.store, c).isGroup })), parentsUnderVerification(this.store, best))
+    const { groups } = formGroups(passed.map((c) => passerOf(this.store, c, best)), parentsUnderVerification(this.store, best))
     for (const seqs of groups) {
-      const outcome = await buildGroup(ctx, passed.filter((c) => seqs.includes(c.seq)).sort((a, b) => seqs.indexOf(a.seq) - seqs.indexOf(b.seq)), best)
+      const outcome = await buildGroup(ctx, seqs.map((seq) => passed.find((c) => c.seq === seq) as CandidateRow), best)
       if (outcome.state === 'grouped') for (const seq of outcome.members) this.emit('event', { type: 'rebased', candidateSeq: seq, newSeq: outcome.groupSeq })
       for (const o of outcome.state === 'single' ? [outcome.outcome, ...outcome.others] : outcome.others) this.#rebased(o)
     }

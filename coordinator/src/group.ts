@@ -11,11 +11,11 @@ import { membersOf } from './group-members.ts'
 import type { Passer } from './rules/groups.ts'
 import type { CandidateRow, Store } from './store/index.ts'
 
-/** A passed candidate as rules/groups.ts reads it: whether it is a group, and the failed group it comes from. */
-export function passerOf (store: Pick<Store, 'groupMembers' | 'lastGroupOf'>, c: CandidateRow): Passer {
-  const isGroup = membersOf(store, c).length > 0
+/** A passed candidate as rules/groups.ts reads it: whether it goes alone, and the failed group it comes from. */
+export function passerOf (store: Pick<Store, 'groupMembers' | 'lastGroupOf'>, c: CandidateRow, best: string): Passer {
+  const alone = membersOf(store, c).length > 0 || c.parent_oid === best
   const last = store.lastGroupOf(c.seq)
-  return { seq: c.seq, parent_oid: c.parent_oid, isGroup, ...(last === undefined ? {} : { failedGroup: { seq: last, members: store.groupMembers(last).map((m) => m.seq) } }) }
+  return { seq: c.seq, parent_oid: c.parent_oid, alone, ...(last === undefined ? {} : { failedGroup: { seq: last, members: store.groupMembers(last).map((m) => m.seq) } }) }
 }
 
 /** Parents of candidates off the best that are under verification now (a live lease): passers on them wait. */

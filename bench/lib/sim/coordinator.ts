@@ -115,7 +115,7 @@ export class SimCoordinator {
     // As Coordinator.rebaseStale: candidates that passed on an old best go on in merge groups (rules/groups.ts), each member's merge modelled.
     const passed = stale.filter((c) => c.state === 'passed')
     // Without groups (the code before them) every passer is rebased alone, at once.
-    const { groups } = this.#groups ? formGroups(passed.map((c) => passerOf(this.store, c)), parentsUnderVerification(this.store, best)) : { groups: passed.map((c) => [c.seq]) }
+    const { groups } = this.#groups ? formGroups(passed.map((c) => passerOf(this.store, c, best)), parentsUnderVerification(this.store, best)) : { groups: passed.map((c) => [c.seq]) }
     for (const seqs of groups) {
       const taken = seqs.map((seq) => passed.find((c) => c.seq === seq) as CandidateRow).filter((m) => !this.#conflicts(m, best))
       if (taken.length === 1) rebased.push(this.#rebase(taken[0] as CandidateRow, best))

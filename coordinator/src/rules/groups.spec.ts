@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { formGroups, type Passer } from './groups.ts'
 
-const passer = (seq: number, o: Partial<Passer> = {}): Passer => ({ seq, parent_oid: 'x', isGroup: false, ...o })
+const passer = (seq: number, o: Partial<Passer> = {}): Passer => ({ seq, parent_oid: 'x', alone: false, ...o })
 
 describe('formGroups', () => {
   it('puts every passer of no failed group into one group, in the order given', () => {
@@ -18,7 +18,7 @@ describe('formGroups', () => {
     expect(grouping).toEqual({ groups: [[5, 3], [8]], waiting: [9] })
   })
 
-  it('carries a passer that is itself a group on alone', () => {
-    expect(formGroups([passer(20, { isGroup: true }), passer(21, { isGroup: true }), passer(5)], new Set())).toEqual({ groups: [[20], [21], [5]], waiting: [] })
+  it('carries a passer that must go alone (a group itself, or on the best again) on alone', () => {
+    expect(formGroups([passer(20, { alone: true }), passer(21, { alone: true }), passer(5)], new Set())).toEqual({ groups: [[20], [21], [5]], waiting: [] })
   })
 })

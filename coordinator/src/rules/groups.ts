@@ -8,8 +8,8 @@
 export interface Passer {
   seq: number
   parent_oid: string
-  /** It is itself a merge group (or a rebase of one): it is carried on alone, never nested. */
-  isGroup: boolean
+  /** Carried on alone: it is itself a merge group (or a rebase of one; groups never nest), or its parent is the best again after a revert. */
+  alone: boolean
   /** The latest group it was a member of that failed: its members, in their queue order. */
   failedGroup?: { seq: number, members: number[] }
 }
@@ -36,7 +36,7 @@ export function formGroups (passers: Passer[], verifying: ReadonlySet<string>): 
     if (p.failedGroup !== undefined) {
       const half = p.failedGroup.members.indexOf(p.seq) < Math.ceil(p.failedGroup.members.length / 2) ? 0 : 1
       add(`split ${p.failedGroup.seq} ${half}`, p.seq)
-    } else if (p.isGroup) add(`alone ${p.seq}`, p.seq)
+    } else if (p.alone) add(`alone ${p.seq}`, p.seq)
     else if (verifying.has(p.parent_oid)) waiting.push(p.seq)
     else add('fresh', p.seq)
   }
