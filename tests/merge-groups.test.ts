@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { describeHardware, Identity, readFileAt, sha256Hex, type Job } from '@autoresearch/protocol'
-import { credits } from 'autoresearch-coordinator'
+import { credits, revertLatestMerge } from 'autoresearch-coordinator'
 import { Verifier } from 'autoresearch-verifier'
 import { ROOT } from './processes.ts'
 import { setConstant, TestNetwork } from './network.ts'
@@ -99,5 +99,35 @@ describe('merge groups', () => {
     expect(rebased).toMatchObject({ state: 'queued', parent_oid: net.best })
     expect(store.lastGroupOf(d)).toBe(groupSeq)
     for (const seq of passers) expect(store.identity(store.candidate(seq)?.submitter as string).rejected).toBe(0)
+  })
+
+  it('a candidate waiting to join a group whose parent is the best again after a revert is verified on that best again, alone', async () => {
+    net = await TestNetwork.start(NOISY)
+    const first = net.best
+    const authors = [Identity.generate(), Identity.generate(), Identity.generate()]
+    const seqs = [
+      await net.submitEdit(authors[0] as Identity, setConstant('SALT', 7), { claimedMetric: 1.0 }),
+      await net.submitEdit(authors[1] as Identity, setConstant('QUALITY', 0.8), { claimedMetric: 1.1 }),
+      await net.submitEdit(authors[2] as Identity, setConstant('BONUS', 0.3), { claimedMetric: 1.2 })
+    ]
+    const client = await net.client(net.verifierIdentity)
+    const { causeId } = net.running.coordinator
+    const jobs: Job[] = []
+    for (const _ of seqs) jobs.push((await client.lease(net.verifierIdentity, causeId, hardware)).job as Job)
+    const attest = async (job: Job): Promise<string> => (await client.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: trials(job, 0.2), hardware })).verdict.state
+    expect(await attest(jobs[0] as Job)).toBe('accepted')
+    expect(await attest(jobs[1] as Job)).toBe('pending')
+    const [, b] = seqs as [number, number, number]
+    // B waits for C, still leased on the first best; then the operator reverts A.
+    expect(net.state(b)).toBe('passed')
+    revertLatestMerge(net.running.coordinator.store)
+    await net.restart()
+    expect(net.best).toBe(first)
+    // The next lease carries B on: a new candidate on the best it passed against, verified there again.
+    const next = (await (await net.client(net.verifierIdentity)).lease(net.verifierIdentity, causeId, hardware)).job
+    const status = net.running.coordinator.candidateStatus(b)
+    expect(status.state).toBe('rebased')
+    expect(net.running.coordinator.store.candidate(status.rebasedAs as number)).toMatchObject({ parent_oid: first, origin_seq: b })
+    expect(next?.candidateSeq).toBe(status.rebasedAs)
   })
 })
