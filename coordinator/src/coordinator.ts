@@ -16,7 +16,7 @@ import { route, type Route } from './handlers/route.ts'
 import { submitHandler } from './handlers/submit.ts'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import type { IntakeContext } from './intake.ts'
-import { buildGroup, parentsUnderVerification, passerOf } from './group.ts'
+import { buildGroup, passerOf } from './group.ts'
 import { rebaseCandidate, staleCandidates, type RebaseOutcome } from './rebase.ts'
 import { formGroups } from './rules/groups.ts'
 import { causeStatus, type CauseStatus } from './status.ts'
@@ -123,11 +123,12 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   async rebaseStale (limit = Infinity): Promise<number> {
     const best = this.bestCommit()
     const ctx = { causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }
-    const stale = queueOrder(this.manifest, staleCandidates(this.store, best))
+    const off = staleCandidates(this.store, best)
+    const stale = queueOrder(this.manifest, off.stale)
     // Candidates that passed against an old best go on together (rules/groups.ts), before the rest;
     // one whose parent is the best again (after a revert) is verified on it again, alone.
     const passed = [...stale.filter((c) => c.state === 'passed'), ...this.store.candidatesOn(best, ['passed'])]
-    const { groups } = formGroups(passed.map((c) => passerOf(this.store, c, best)), parentsUnderVerification(this.store, best))
+    const { groups } = formGroups(passed.map((c) => passerOf(this.store, c, best)), off.verifying)
     for (const seqs of groups) {
       const outcome = await buildGroup(ctx, seqs.map((seq) => passed.find((c) => c.seq === seq) as CandidateRow), best)
       if (outcome.state === 'grouped') for (const seq of outcome.members) this.emit('event', { type: 'rebased', candidateSeq: seq, newSeq: outcome.groupSeq })

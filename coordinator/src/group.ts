@@ -18,12 +18,6 @@ export function passerOf (store: Pick<Store, 'groupMembers' | 'lastGroupOf'>, c:
   return { seq: c.seq, parent_oid: c.parent_oid, alone, ...(last === undefined ? {} : { failedGroup: { seq: last, members: store.groupMembers(last).map((m) => m.seq) } }) }
 }
 
-/** Parents of candidates off the best that are under verification now (a live lease): passers on them wait. */
-export function parentsUnderVerification (store: Pick<Store, 'candidatesOff' | 'leasedCandidates'>, best: string, now = Date.now()): Set<string> {
-  const leased = store.leasedCandidates(now)
-  return new Set(store.candidatesOff(best).filter((c) => leased.has(c.seq)).map((c) => c.parent_oid))
-}
-
 export type GroupOutcome =
   | { state: 'grouped', groupSeq: number, members: number[], others: RebaseOutcome[] }
   | { state: 'single', outcome: RebaseOutcome, others: RebaseOutcome[] }

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { Identity, parseManifest, parseManifestText, type AttestationBody, type Job, type LeaseRequestBody, type Manifest, type SubmissionBody, type Trial } from '@autoresearch/protocol'
 import { STALE_BATCH } from '../../../coordinator/src/handlers/lease.ts'
 import { assertMaySubmit } from '../../../coordinator/src/policy.ts'
-import { parentsUnderVerification, passerOf } from '../../../coordinator/src/group.ts'
+import { passerOf } from '../../../coordinator/src/group.ts'
 import { staleCandidates } from '../../../coordinator/src/rebase.ts'
 import { formGroups } from '../../../coordinator/src/rules/groups.ts'
 import { queueOrder } from '../../../coordinator/src/rules/queue-order.ts'
@@ -109,13 +109,14 @@ export class SimCoordinator {
    */
   rebaseStale (limit = Infinity): { remaining: number, rebased: Array<[number, number]>, grouped: Array<[number[], number]> } {
     const best = this.best()
-    const stale = queueOrder(this.manifest, staleCandidates(this.store, best))
+    const off = staleCandidates(this.store, best)
+    const stale = queueOrder(this.manifest, off.stale)
     const rebased: Array<[number, number]> = []
     const grouped: Array<[number[], number]> = []
     // As Coordinator.rebaseStale: candidates that passed on an old best go on in merge groups (rules/groups.ts), each member's merge modelled.
     const passed = stale.filter((c) => c.state === 'passed')
     // Without groups (the code before them) every passer is rebased alone, at once.
-    const { groups } = this.#groups ? formGroups(passed.map((c) => passerOf(this.store, c, best)), parentsUnderVerification(this.store, best)) : { groups: passed.map((c) => [c.seq]) }
+    const { groups } = this.#groups ? formGroups(passed.map((c) => passerOf(this.store, c, best)), off.verifying) : { groups: passed.map((c) => [c.seq]) }
     for (const seqs of groups) {
       const taken = seqs.map((seq) => passed.find((c) => c.seq === seq) as CandidateRow).filter((m) => !this.#conflicts(m, best))
       if (taken.length === 1) rebased.push(this.#rebase(taken[0] as CandidateRow, best))

@@ -25,7 +25,6 @@ function warmSeeds (ctx: VerificationContext, publicKey: string): WarmSeeds | un
   return { best, seeds: nextRound(ctx.store, best, ctx.manifest.verification.trials) }
 }
 
-
 /**
  * `lease`: the next verification job for this verifier, or none and when to ask again.
  * Candidates left on an old best are rebased first, in batches, each its own turn in the
