@@ -16,12 +16,11 @@ import { route, type Route } from './handlers/route.ts'
 import { submitHandler } from './handlers/submit.ts'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import type { IntakeContext } from './intake.ts'
-import { buildGroup, passerOf } from './group.ts'
-import { rebaseCandidate, staleCandidates, type RebaseOutcome } from './rebase.ts'
-import { formGroups } from './rules/groups.ts'
+import { buildGroup } from './group.ts'
+import { CarryPlanner } from './carry-plan.ts'
+import { rebaseCandidate, type RebaseOutcome } from './rebase.ts'
 import { causeStatus, type CauseStatus } from './status.ts'
-import { Store, type CandidateRow, type MergeRow } from './store/index.ts'
-import { queueOrder } from './rules/queue-order.ts'
+import { Store, type MergeRow } from './store/index.ts'
 import type { VerificationContext } from './verification.ts'
 import type { CoordinatorEvent } from './events.ts'
 
@@ -55,6 +54,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly #announcer = new Announcer(this)
   /** Lease requests held open until there is work (handlers/lease.ts); every event that may make a job leasable wakes them. */
   readonly leaseHolds = new LeaseHolds()
+  readonly #carry: CarryPlanner
   #unlock = (): void => {}
 
   private constructor (paths: HomePaths, store: Store, identity: Identity, config: Config, manifest: Manifest, program: string) {
@@ -66,6 +66,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.manifest = manifest
     this.program = program
     this.causeId = config.causeId
+    this.#carry = new CarryPlanner({ store, manifest })
     this.on('event', (e) => { if (wakesVerifiers(e)) this.leaseHolds.wake() })
   }
 
@@ -116,27 +117,22 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   }
 
   /**
-   * Carries candidates left on an old best onto the current one (see rebase.ts), the
-   * best claims first, at most `limit` at a time: after a merge a hundred may be
-   * waiting, and intake waits while they are rebased. Returns how many are left.
+   * Carries candidates left on an old best onto the current one, as `CarryPlanner` decides
+   * (merge groups, then rebases, the best claims first, at most `limit` at a time: after a
+   * merge a hundred may be waiting, and intake waits while they are rebased). Returns how
+   * many are left.
    */
   async rebaseStale (limit = Infinity): Promise<number> {
     const best = this.bestCommit()
     const ctx = { causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }
-    const off = staleCandidates(this.store, best)
-    const stale = queueOrder(this.manifest, off.stale)
-    // Candidates that passed against an old best go on together (rules/groups.ts), before the rest;
-    // one whose parent is the best again (after a revert) is verified on it again, alone.
-    const passed = [...stale.filter((c) => c.state === 'passed'), ...this.store.candidatesOn(best, ['passed'])]
-    const { groups } = formGroups(passed.map((c) => passerOf(this.store, c, best)), off.verifying)
-    for (const seqs of groups) {
-      const outcome = await buildGroup(ctx, seqs.map((seq) => passed.find((c) => c.seq === seq) as CandidateRow), best)
+    const plan = this.#carry.plan(best, limit)
+    for (const members of plan.groups) {
+      const outcome = await buildGroup(ctx, members, best)
       if (outcome.state === 'grouped') for (const seq of outcome.members) this.emit('event', { type: 'rebased', candidateSeq: seq, newSeq: outcome.groupSeq })
       for (const o of outcome.state === 'single' ? [outcome.outcome, ...outcome.others] : outcome.others) this.#rebased(o)
     }
-    const others = stale.filter((c) => c.state !== 'passed')
-    for (const candidate of others.slice(0, limit)) this.#rebased(await rebaseCandidate(ctx, candidate, best))
-    return Math.max(0, others.length - limit)
+    for (const candidate of plan.rebase) this.#rebased(await rebaseCandidate(ctx, candidate, best))
+    return plan.remaining
   }
 
   #rebased (outcome: RebaseOutcome): void {

@@ -76,14 +76,3 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
     return { state: 'rebased' as const, candidate, newSeq: receipt.candidateSeq }
   })
 }
-
-/**
- * Candidates on a best that has moved, read once per turn: those with no verification in
- * flight (`stale`, to carry onto the best) and the parents of those still under a live
- * lease (`verifying`: passers on them wait, rules/groups.ts).
- */
-export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'leasedCandidates'>, best: string, now = Date.now()): { stale: CandidateRow[], verifying: Set<string> } {
-  const leased = store.leasedCandidates(now)
-  const off = store.candidatesOff(best)
-  return { stale: off.filter((c) => !leased.has(c.seq)), verifying: new Set(off.filter((c) => leased.has(c.seq)).map((c) => c.parent_oid)) }
-}

@@ -2,7 +2,7 @@
  * The coordinator side of the simulation: the REAL store (SQLite in a temp dir) and the
  * REAL decision code — intake's quota check and candidate row, `lease()` and `attest()`
  * (queue order, quorum, the paired one-sided test, near-tie rounds, stale-parent
- * verdicts), the lease handler's rebase-then-lease loop and `staleCandidates`. Requests
+ * verdicts), the lease handler's rebase-then-lease loop and `CarryPlanner`. Requests
  * are really signed and checked. Only what needs a git repository is modelled: a
  * rebase's three-way merge conflicts with probability `c` (then the candidate is stale,
  * as rebase.ts marks it), else the rebased candidate is stored as rebase.ts stores it.
@@ -13,10 +13,7 @@ import { join } from 'node:path'
 import { Identity, parseManifest, parseManifestText, type AttestationBody, type Job, type LeaseRequestBody, type Manifest, type SubmissionBody, type Trial } from '@autoresearch/protocol'
 import { STALE_BATCH } from '../../../coordinator/src/handlers/lease.ts'
 import { assertMaySubmit } from '../../../coordinator/src/policy.ts'
-import { passerOf } from '../../../coordinator/src/group.ts'
-import { staleCandidates } from '../../../coordinator/src/rebase.ts'
-import { formGroups } from '../../../coordinator/src/rules/groups.ts'
-import { queueOrder } from '../../../coordinator/src/rules/queue-order.ts'
+import { CarryPlanner } from '../../../coordinator/src/carry-plan.ts'
 import { drawRound } from '../../../coordinator/src/seeds.ts'
 import type { CandidateRow, Store } from '../../../coordinator/src/store/index.ts'
 import { attest, lease, type AttestOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
@@ -57,10 +54,10 @@ export class SimCoordinator {
   readonly #random: () => number
   readonly #conflict: number
 
-  readonly #groups: boolean
+  readonly #carry: CarryPlanner
 
   constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, random: () => number, runSeconds: number, groups: boolean }) {
-    this.#groups = opts.groups
+    this.#carry = new CarryPlanner({ store, manifest: opts.manifest }, { groups: opts.groups })
     this.store = store
     this.manifest = opts.manifest
     this.#conflict = opts.conflict
@@ -103,22 +100,18 @@ export class SimCoordinator {
   }
 
   /**
-   * Coordinator.rebaseStale with the git merge modelled: candidates left on an old best,
-   * best claims first, at most `limit`; returns how many are left and the rebases made
-   * (old seq → new seq).
+   * Coordinator.rebaseStale with the git merge modelled: the real `CarryPlanner` decides the
+   * merge groups and the stale candidates to rebase (at most `limit`); returns how many are
+   * left and the rebases and groups made.
    */
   rebaseStale (limit = Infinity): { remaining: number, rebased: Array<[number, number]>, grouped: Array<[number[], number]> } {
     const best = this.best()
-    const off = staleCandidates(this.store, best)
-    const stale = queueOrder(this.manifest, off.stale)
+    const plan = this.#carry.plan(best, limit)
     const rebased: Array<[number, number]> = []
     const grouped: Array<[number[], number]> = []
-    // As Coordinator.rebaseStale: candidates that passed on an old best go on in merge groups (rules/groups.ts), each member's merge modelled.
-    const passed = stale.filter((c) => c.state === 'passed')
-    // Without groups (the code before them) every passer is rebased alone, at once.
-    const { groups } = this.#groups ? formGroups(passed.map((c) => passerOf(this.store, c, best)), off.verifying) : { groups: passed.map((c) => [c.seq]) }
-    for (const seqs of groups) {
-      const taken = seqs.map((seq) => passed.find((c) => c.seq === seq) as CandidateRow).filter((m) => !this.#conflicts(m, best))
+    for (const members of plan.groups) {
+      // Each member's merge modelled, as group.ts merges them one after another.
+      const taken = members.filter((m) => !this.#conflicts(m, best))
       if (taken.length === 1) rebased.push(this.#rebase(taken[0] as CandidateRow, best))
       if (taken.length < 2) continue
       const seq = this.store.nextSeq()
@@ -130,11 +123,10 @@ export class SimCoordinator {
       }, taken.map((m) => m.seq))
       grouped.push([taken.map((m) => m.seq), seq])
     }
-    const others = stale.filter((c) => c.state !== 'passed')
-    for (const candidate of others.slice(0, limit)) {
+    for (const candidate of plan.rebase) {
       if (!this.#conflicts(candidate, best)) rebased.push(this.#rebase(candidate, best))
     }
-    return { remaining: Math.max(0, others.length - limit), rebased, grouped }
+    return { remaining: plan.remaining, rebased, grouped }
   }
 
   /** A modelled three-way merge onto `best`: it conflicts with probability `c`, and the candidate is then stale as rebase.ts marks it. */

@@ -17,10 +17,10 @@ export class JobStore extends LedgerStore {
       VALUES (@candidate_seq, @baseline_oid, @seeds, @verifier, @leased_at, @lease_expires_at, @state, @round)`).run({ ...job, seeds: JSON.stringify(job.seeds) }).lastInsertRowid)
   }
 
-  /** Candidates with a lease still running at `now`: one query for what a scan of every candidate's jobs would find. */
-  leasedCandidates (now: number): Set<number> {
-    const rows = this.sql("SELECT DISTINCT candidate_seq FROM jobs WHERE state = 'leased' AND lease_expires_at >= ?").all(now) as Array<{ candidate_seq: number }>
-    return new Set(rows.map((r) => r.candidate_seq))
+  /** Candidates with a lease still running at `now`, each with when its last lease runs out: one query for what a scan of every candidate's jobs would find. */
+  leasedCandidates (now: number): Map<number, number> {
+    const rows = this.sql("SELECT candidate_seq, MAX(lease_expires_at) AS until FROM jobs WHERE state = 'leased' AND lease_expires_at >= ? GROUP BY candidate_seq").all(now) as Array<{ candidate_seq: number, until: number }>
+    return new Map(rows.map((r) => [r.candidate_seq, r.until]))
   }
 
   /** When the first lease on an open candidate of `best` runs out (Infinity: none is leased). */

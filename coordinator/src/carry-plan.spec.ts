@@ -1,0 +1,82 @@
+import { parseManifest } from '@autoresearch/protocol'
+import { describe, expect, it } from 'vitest'
+import { CarryPlanner, type CarryStore } from './carry-plan.ts'
+import type { CandidateRow } from './store/index.ts'
+
+const manifest = parseManifest({
+  name: 'toy', editable: ['train.py'], train: { command: ['python', 'train.py'] }, metric: { name: 'loss', direction: 'minimize', stdoutPattern: 'loss=(\\S+)' }, verification: { minImprovement: 0.05 }
+})
+
+const row = (seq: number, o: Partial<CandidateRow> = {}): CandidateRow =>
+  ({ seq, state: 'queued', parent_oid: 'old', claimed_metric: 1, origin_seq: null, submitter: `author${seq}`, ...o }) as CandidateRow
+
+/** A store that answers from plain rows and counts the reads of candidates a turn makes. */
+function storeOf (rows: CandidateRow[], leases: Map<number, number> = new Map()) {
+  const reads = { off: 0 }
+  let version = 0
+  const store: CarryStore = {
+    candidatesOff: (best) => { reads.off++; return rows.filter((c) => ['queued', 'verifying', 'passed'].includes(c.state) && c.parent_oid !== best) },
+    candidatesOn: (best, states) => rows.filter((c) => c.parent_oid === best && states.includes(c.state)),
+    leasedCandidates: (now) => new Map([...leases].filter(([, until]) => until >= now)),
+    groupMembers: () => [],
+    lastGroupOf: () => undefined,
+    views: { version: () => String(version) } as CarryStore['views']
+  }
+  return { store, reads, write: () => { version++ } }
+}
+
+describe('CarryPlanner', () => {
+  it('rebases stale candidates best claim first, at most the limit, and says how many are left', () => {
+    const { store } = storeOf([row(1, { claimed_metric: 1 }), row(2, { claimed_metric: 0.5 }), row(3, { claimed_metric: 0.9 }), row(4, { parent_oid: 'best' })])
+    const plan = new CarryPlanner({ store, manifest }).plan('best', 2, 0)
+    expect(plan.rebase.map((c) => c.seq)).toEqual([2, 3])
+    expect(plan.remaining).toBe(1)
+    expect(plan.groups).toEqual([])
+  })
+
+  it('groups passers on old bests together, and leaves one whose sibling is still leased waiting', () => {
+    const rows = [row(1, { state: 'passed' }), row(2, { state: 'passed', parent_oid: 'older' }), row(3, { state: 'verifying', parent_oid: 'older' })]
+    const { store } = storeOf(rows, new Map([[3, 100]]))
+    const plan = new CarryPlanner({ store, manifest }).plan('best', 8, 0)
+    expect(plan.groups.map((g) => g.map((c) => c.seq))).toEqual([[1]])
+    expect(plan.rebase).toEqual([])
+  })
+
+  it('without groups every passer goes on alone at once (the network before merge groups)', () => {
+    const rows = [row(1, { state: 'passed' }), row(2, { state: 'passed' }), row(3, { state: 'verifying' })]
+    const { store } = storeOf(rows, new Map([[3, 100]]))
+    const plan = new CarryPlanner({ store, manifest }, { groups: false }).plan('best', 8, 0)
+    expect(plan.groups.map((g) => g.map((c) => c.seq))).toEqual([[1], [2]])
+  })
+
+  it('a turn that found nothing reads no candidate again until the database changes, the best moves or a lease on an old best runs out', () => {
+    const rows = [row(1, { state: 'passed' }), row(2, { state: 'verifying' })]
+    const { store, reads, write } = storeOf(rows, new Map([[2, 100]]))
+    const planner = new CarryPlanner({ store, manifest })
+    expect(planner.plan('best', 8, 0)).toEqual({ groups: [], rebase: [], remaining: 0 })
+    expect(reads.off).toBe(1)
+    planner.plan('best', 8, 50)
+    planner.plan('best', 8, 100)
+    expect(reads.off).toBe(1)
+
+    write()
+    planner.plan('best', 8, 100)
+    expect(reads.off).toBe(2)
+    planner.plan('other', 8, 100)
+    expect(reads.off).toBe(3)
+
+    // The sibling's lease ran out: candidate 2 is stale now, and the passer no longer waits for it.
+    const plan = planner.plan('other', 8, 101)
+    expect(reads.off).toBe(4)
+    expect(plan.groups.map((g) => g.map((c) => c.seq))).toEqual([[1]])
+    expect(plan.rebase.map((c) => c.seq)).toEqual([2])
+  })
+
+  it('a turn that carries something is not remembered: the next turn reads again', () => {
+    const { store, reads } = storeOf([row(1)])
+    const planner = new CarryPlanner({ store, manifest })
+    planner.plan('best', 8, 0)
+    planner.plan('best', 8, 0)
+    expect(reads.off).toBe(2)
+  })
+})

@@ -1,0 +1,79 @@
+import type { Manifest } from '@autoresearch/protocol'
+import { passerOf } from './group.ts'
+import { formGroups } from './rules/groups.ts'
+import { queueOrder } from './rules/queue-order.ts'
+import type { CandidateRow, Store } from './store/index.ts'
+
+export type CarryStore = Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates' | 'groupMembers' | 'lastGroupOf' | 'views'>
+
+/** What one turn carries onto the best: merge groups (members in queue order; one member is a plain rebase), then stale candidates to rebase. */
+export interface CarryPlan {
+  groups: CandidateRow[][]
+  rebase: CandidateRow[]
+  /** Stale candidates left for later turns. */
+  remaining: number
+}
+
+const NOTHING: CarryPlan = { groups: [], rebase: [], remaining: 0 }
+
+/**
+ * Candidates on a best that has moved, read once per turn: those with no verification in
+ * flight (`stale`, to carry onto the best), the parents of those still under a live lease
+ * (`verifying`: passers on them wait, rules/groups.ts), and when the first of those leases
+ * runs out.
+ */
+export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'leasedCandidates'>, best: string, now = Date.now()): { stale: CandidateRow[], verifying: Set<string>, firstExpiry: number } {
+  const leased = store.leasedCandidates(now)
+  const off = store.candidatesOff(best)
+  const live = off.filter((c) => leased.has(c.seq))
+  return {
+    stale: off.filter((c) => !leased.has(c.seq)),
+    verifying: new Set(live.map((c) => c.parent_oid)),
+    firstExpiry: Math.min(...live.map((c) => leased.get(c.seq) as number))
+  }
+}
+
+/**
+ * Decides what each turn of the serial queue carries onto the best; Coordinator.rebaseStale
+ * carries it out with git, the simulation (bench/lib/sim) with a model of git. Candidates that
+ * passed against an old best go on in merge groups (rules/groups.ts) before the rest; one whose
+ * parent is the best again (after a revert) is verified on it again, alone. Then up to `limit`
+ * stale candidates, best claims first.
+ *
+ * A turn that finds nothing to carry is remembered until the database changes (here or in
+ * the admin CLI), the best moves, or a lease on an old best runs out: after a merge every
+ * idle verifier's lease request takes a turn, and those turns then cost one query each
+ * instead of a read of every candidate left on old bests.
+ */
+export class CarryPlanner {
+  readonly #store: CarryStore
+  readonly #manifest: Manifest
+  readonly #groups: boolean
+  #quiet: { best: string, version: string, until: number } | undefined
+
+  /** `groups: false` is the network before merge groups (the simulation's `serial`): every passer is rebased alone, at once. */
+  constructor (deps: { store: CarryStore, manifest: Manifest }, opts: { groups?: boolean } = {}) {
+    this.#store = deps.store
+    this.#manifest = deps.manifest
+    this.#groups = opts.groups ?? true
+  }
+
+  plan (best: string, limit: number, now = Date.now()): CarryPlan {
+    const store = this.#store
+    const quiet = this.#quiet
+    if (quiet !== undefined && quiet.best === best && now <= quiet.until && quiet.version === store.views.version()) return NOTHING
+    this.#quiet = undefined
+    const off = staleCandidates(store, best, now)
+    const stale = queueOrder(this.#manifest, off.stale)
+    const passed = [...stale.filter((c) => c.state === 'passed'), ...store.candidatesOn(best, ['passed'])]
+    const seqs = this.#groups ? formGroups(passed.map((c) => passerOf(store, c, best)), off.verifying).groups : passed.map((c) => [c.seq])
+    const others = stale.filter((c) => c.state !== 'passed')
+    const plan = {
+      groups: seqs.map((group) => group.map((seq) => passed.find((c) => c.seq === seq) as CandidateRow)),
+      rebase: others.slice(0, limit),
+      remaining: Math.max(0, others.length - limit)
+    }
+    if (plan.groups.length === 0 && plan.rebase.length === 0) this.#quiet = { best, version: store.views.version(), until: off.firstExpiry }
+    return plan
+  }
+}
