@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Identity, type CoordinatorClient } from '@autoresearch/protocol'
+import { Identity, type CoordinatorClient, type LeaseReply } from '@autoresearch/protocol'
 import { Verifier } from 'autoresearch-verifier'
 import { ROOT } from './processes.ts'
 import { setConstant, TestNetwork } from './network.ts'
@@ -40,6 +40,37 @@ describe('push, not poll: held lease requests and warm baselines', () => {
     expect(leases.count).toBe(1)
     expect(net.state(seq)).toBe('merged')
     expect(net.running.coordinator.leaseHolds.held).toBe(0)
+  })
+
+  it('a submission wakes one held request, not all; the key it wakes passes its own candidate on to the next', async () => {
+    const [a, b, c] = [Identity.generate(), Identity.generate(), Identity.generate()]
+    net = await TestNetwork.start(NOISY, (config) => ({ verifiers: [...config.verifiers, a.publicKey, b.publicKey, c.publicKey] }))
+    const holds = net.running.coordinator.leaseHolds
+    const { causeId } = net.running.coordinator
+    const hold = async (key: Identity, n: number): Promise<{ reply: Promise<LeaseReply> }> => {
+      const reply = (await net!.client(key)).lease(key, causeId, HARDWARE, { waitMs: 15_000 })
+      await until(() => holds.waiting === n, `${n} held requests wait`)
+      return { reply }
+    }
+    // In the order they began to wait: a, then b, then c.
+    const fromA = (await hold(a, 1)).reply
+    const fromB = (await hold(b, 2)).reply
+    const fromC = (await hold(c, 3)).reply
+    // Each look at the queue is one turn of the lease handler, which starts with rebaseStale.
+    const { coordinator } = net.running
+    let looks = 0
+    const rebaseStale = coordinator.rebaseStale.bind(coordinator)
+    coordinator.rebaseStale = async (limit) => { looks++; return await rebaseStale(limit) }
+    const seq = await net.submitEdit(a, setConstant('QUALITY', 0.8))
+    // a waited longest and was woken first; its own candidate went on to b. c was never woken.
+    expect((await fromB).job?.candidateSeq).toBe(seq)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(looks).toBe(2)
+    expect(holds.waiting).toBe(2)
+    await net.running.stop()
+    expect((await fromA).job).toBeNull()
+    expect((await fromC).job).toBeNull()
+    await net.serveAgain()
   })
 
   it('a held request ends when the verifier aborts and when the coordinator stops; a peer holds at most four', async () => {

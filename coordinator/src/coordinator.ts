@@ -11,7 +11,7 @@ import { candidateStatus, candidateStatusHandler } from './handlers/candidate-st
 import { fetchHandler } from './handlers/fetch.ts'
 import { infoHandler } from './handlers/info.ts'
 import { leaseHandler } from './handlers/lease.ts'
-import { LeaseHolds, wakesVerifiers } from './handlers/lease-holds.ts'
+import { LeaseHolds, verifiersToWake } from './handlers/lease-holds.ts'
 import { route, type Route } from './handlers/route.ts'
 import { submitHandler } from './handlers/submit.ts'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
@@ -52,7 +52,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   node?: AutoresearchNode
   #intakeChain: Promise<unknown> = Promise.resolve()
   readonly #announcer = new Announcer(this)
-  /** Lease requests held open until there is work (handlers/lease.ts); every event that may make a job leasable wakes them. */
+  /** Lease requests held open until there is work (handlers/lease.ts); an event that may make a job leasable wakes as many as may take it. */
   readonly leaseHolds = new LeaseHolds()
   readonly #carry: CarryPlanner
   #unlock = (): void => {}
@@ -67,7 +67,10 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.program = program
     this.causeId = config.causeId
     this.#carry = new CarryPlanner({ store, manifest })
-    this.on('event', (e) => { if (wakesVerifiers(e)) this.leaseHolds.wake() })
+    this.on('event', (e) => {
+      const n = verifiersToWake(e, manifest.verification.quorum)
+      if (n > 0) this.leaseHolds.wake(n)
+    })
   }
 
   static async open (home: string): Promise<Coordinator> {

@@ -53,6 +53,12 @@ function currentRound (ctx: VerificationContext, candidate: CandidateRow): Round
   return { authors: authorsOf(ctx.store, candidate), jobs, roles: ctx.store.jobRoles(candidate.seq), counts: (v) => countsNow(ctx, v) }
 }
 
+export interface LeaseOutcome {
+  job: Job | null
+  /** No job, but queued work on the best that this key may not take (its own, or a round it serves already): another verifier may. */
+  forOthers: boolean
+}
+
 /**
  * Hands the verifier the most promising queued candidate on the current best that
  * it may verify: never its own, never twice in one round. A key on probation gets a
@@ -61,8 +67,13 @@ function currentRound (ctx: VerificationContext, candidate: CandidateRow): Round
  * the lease requests held open).
  */
 export function lease (ctx: VerificationContext, body: LeaseRequestBody, signature: string, opts: { verifiersWaiting?: number } = {}): Job | null {
+  return leaseOutcome(ctx, body, signature, opts).job
+}
+
+/** `lease`, saying also whether a job it passed over is there for another verifier (handlers/lease-holds.ts relays the wake). */
+export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, signature: string, opts: { verifiersWaiting?: number } = {}): LeaseOutcome {
   assertRequest(ctx, body, 'lease-request', signature)
-  if (body.help === true && (opts.verifiersWaiting ?? 0) > 0) return null
+  if (body.help === true && (opts.verifiersWaiting ?? 0) > 0) return { job: null, forOthers: false }
   const { store, manifest } = ctx
   const { quorum } = manifest.verification
   const now = Date.now()
@@ -70,16 +81,20 @@ export function lease (ctx: VerificationContext, body: LeaseRequestBody, signatu
   return store.transaction(() => {
     store.expireLeases(now)
     const best = ctx.bestCommit()
-    if (standing === 'probation') return leaseShadow(ctx, body.publicKey, best, now)
+    if (standing === 'probation') return { job: leaseShadow(ctx, body.publicKey, best, now), forOthers: false }
+    let forOthers = false
     for (const candidate of queueOrder(manifest, store.candidatesOn(best, ['queued']))) {
       const round = currentRound(ctx, candidate)
-      if (!openForCounting(round, body.publicKey, quorum)) continue
+      if (!openForCounting(round, body.publicKey, quorum)) {
+        forOthers = true
+        continue
+      }
       const spotCheck = isSpotCheck(standing, run, trustPolicy(ctx), draw())
       const job = issue(ctx, candidate, best, body.publicKey, now, spotCheck ? 'spot-check' : undefined)
       if (fullWith(round, quorum, spotCheck)) store.setCandidateState(candidate.seq, 'verifying')
-      return job
+      return { job, forOthers: false }
     }
-    return null
+    return { job: null, forOthers }
   })
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Identity, stopEarly, type Job } from '@autoresearch/protocol'
 import { logger } from '@libp2p/logger'
+import { verifiersToWake } from '../../../coordinator/src/handlers/lease-holds.ts'
 import { nextRound } from '../../../coordinator/src/seeds.ts'
 import { Store, type CandidateRow } from '../../../coordinator/src/store/index.ts'
 import { EventQueue, Random, withVirtualClock } from './clock.ts'
@@ -238,7 +239,7 @@ class Simulation {
     const claimed = (this.#truth.get(v.followed) as number) - gain + this.#random.gaussian(this.#model.noise)
     try {
       this.#gain.set(this.#coord.submit(v.identity, v.followed, claimed), gain)
-      this.#wake(1)
+      this.#changed('receipt')
     } catch (err) {
       if ((err as Error).name !== 'QuotaExceededError') throw err
       log('submission refused: %e', err)
@@ -253,11 +254,18 @@ class Simulation {
     rebased: (from, to) => {
       this.#count.rebases++
       this.#gain.set(to, this.#gain.get(from) as number)
+      this.#changed('rebased')
     },
     grouped: (members, group) => {
       this.#count.groups++
       this.#gain.set(group, members.reduce((sum, m) => sum + (this.#gain.get(m) as number), 0))
+      this.#changed('rebased')
     }
+  }
+
+  /** What an event wakes: held requests as the coordinator wakes them (handlers/lease-holds.ts); pollers all ask within their interval. */
+  #changed (type: 'receipt' | 'rebased' | 'verdict' | 'merged'): void {
+    this.#wake(this.#features.held ? verifiersToWake({ type }, this.#coord.manifest.verification.quorum) : Infinity)
   }
 
   /** Idle verifiers that ask for a lease: `n` of them, or all; a held request is answered at once, a poller asks within its interval. */
@@ -332,8 +340,8 @@ class Simulation {
         this.#best = outcome.merged.candidate.commit_oid
         this.#bestBy = outcome.merged.candidate.submitter
         this.#truth.set(this.#best, candidate)
-        this.#wake(Infinity)
-      } else if (outcome.verdict.state === 'pending' || outcome.passedOnStaleParent !== undefined) this.#wake(Infinity)
+        this.#changed('merged')
+      } else this.#changed('verdict')
       then()
     })
   }

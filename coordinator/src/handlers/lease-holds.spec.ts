@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LeaseHolds, wakesVerifiers } from './lease-holds.ts'
+import { LeaseHolds, verifiersToWake } from './lease-holds.ts'
 
 describe('held lease requests', () => {
   it('refuses beyond the per-peer and total caps with QuotaExceededError, and frees a slot on release', () => {
@@ -36,11 +36,35 @@ describe('held lease requests', () => {
     await holds.wait(60_000, holds.generation)
   })
 
-  it('wakes on what can make a job leasable, not on a lease or a refused submission', () => {
-    expect(wakesVerifiers({ type: 'receipt', candidateSeq: 1, submitter: 'a', claimedMetric: 1, description: '' })).toBe(true)
-    expect(wakesVerifiers({ type: 'rebased', candidateSeq: 1, newSeq: 2 })).toBe(true)
-    expect(wakesVerifiers({ type: 'best-changed', commit: 'c', seq: 1, kind: 'revert' })).toBe(true)
-    expect(wakesVerifiers({ type: 'leased', jobId: 1, candidateSeq: 1, verifier: 'v' })).toBe(false)
-    expect(wakesVerifiers({ type: 'submission-rejected', error: 'E', message: 'm' })).toBe(false)
+  it('wakes as many as may take the work an event makes leasable: quorum for a candidate, all for a new best, none for a lease or a refused submission', () => {
+    expect(verifiersToWake({ type: 'receipt' }, 1)).toBe(1)
+    expect(verifiersToWake({ type: 'rebased' }, 2)).toBe(2)
+    expect(verifiersToWake({ type: 'best-changed' }, 1)).toBe(Infinity)
+    expect(verifiersToWake({ type: 'leased' }, 1)).toBe(0)
+    expect(verifiersToWake({ type: 'submission-rejected' }, 1)).toBe(0)
+  })
+
+  it('a wake of n wakes the n that waited longest; a relay wakes the longest-waiting one that has not looked since', async () => {
+    const holds = new LeaseHolds()
+    const woken: string[] = []
+    const waitAs = (name: string): Promise<void> => holds.wait(60_000, holds.generation).then(() => { woken.push(name) })
+    const a = waitAs('a')
+    const b = waitAs('b')
+    const c = waitAs('c')
+    holds.wake(1)
+    await a
+    expect(woken).toEqual(['a'])
+    expect(holds.waiting).toBe(2)
+    // a looked after the wake and waits again: a relay skips it and wakes b, which had not looked.
+    const again = waitAs('a again')
+    expect(holds.relay()).toBe(true)
+    await b
+    expect(woken).toEqual(['a', 'b'])
+    expect(holds.relay()).toBe(true)
+    await c
+    expect(holds.relay()).toBe(false)
+    holds.close()
+    await again
+    expect(woken).toEqual(['a', 'b', 'c', 'a again'])
   })
 })

@@ -11,18 +11,30 @@ export const MAX_HOLD_MS = 20_000
 /** Held lease requests at once: per peer (a verifier with a few slots needs one) and in all. */
 export const HOLD_LIMITS = { perPeer: 4, total: 128 }
 
-/** Events after which a job may be leasable: a receipt, a rebase, a verdict (another round, a lease returned), a new best. */
-export const wakesVerifiers = (e: CoordinatorEvent): boolean =>
-  e.type === 'receipt' || e.type === 'rebased' || e.type === 'verdict' || e.type === 'merged' || e.type === 'best-changed'
+/**
+ * How many held lease requests an event wakes: a receipt, a rebase or a verdict (another
+ * round, a lease returned) makes at most one candidate leasable, which `quorum` verifiers
+ * take; a new best changes every waiting verifier's work (its warm seeds, the candidates
+ * carried onto it), so it wakes them all. Waking every held request on every event made each
+ * event cost one turn of the serial queue per idle verifier.
+ */
+export function verifiersToWake (e: Pick<CoordinatorEvent, 'type'>, quorum: number): number {
+  if (e.type === 'merged' || e.type === 'best-changed') return Infinity
+  return e.type === 'receipt' || e.type === 'rebased' || e.type === 'verdict' ? quorum : 0
+}
 
 /**
  * Lease requests waiting for work. `generation` moves on every wake, so a request that
  * found no job at generation g and then waits returns at once if work came in between.
+ * A wake picks the requests that have waited longest; one that then finds work it may not
+ * take (its own candidate) passes the wake on (`relay`) to a request that has not looked
+ * since, so a job is never left waiting for the hold to run out.
  */
 export class LeaseHolds {
   readonly #limits: typeof HOLD_LIMITS
   readonly #perPeer = new Map<string, number>()
-  readonly #waiters = new Set<() => void>()
+  /** Each waiting request's wake-up, with the generation it last looked at; in the order they began to wait. */
+  readonly #waiters = new Map<() => void, number>()
   #held = 0
   #generation = 0
   #closed = false
@@ -34,6 +46,8 @@ export class LeaseHolds {
   get generation (): number { return this.#generation }
   get closed (): boolean { return this.#closed }
   get held (): number { return this.#held }
+  /** Requests waiting now (held ones between their looks). */
+  get waiting (): number { return this.#waiters.size }
 
   /** Counts a held request against the caps; the returned function releases it. */
   enter (peer: string): () => void {
@@ -53,7 +67,7 @@ export class LeaseHolds {
     }
   }
 
-  /** Resolves on the next wake (at once if one came after `since`), after `ms`, on abort, or on close. */
+  /** Resolves when woken (at once if a wake came after `since`), after `ms`, on abort, or on close. */
   async wait (ms: number, since: number, options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#closed || since !== this.#generation || ms <= 0 || options.signal?.aborted === true) return
     await new Promise<void>((resolve) => {
@@ -65,13 +79,28 @@ export class LeaseHolds {
       }
       const timer = setTimeout(done, ms)
       options.signal?.addEventListener('abort', done, { once: true })
-      this.#waiters.add(done)
+      this.#waiters.set(done, since)
     })
   }
 
-  wake (): void {
+  /** Something changed: the `n` requests that have waited longest look again (all by default). */
+  wake (n = Infinity): void {
     this.#generation++
-    for (const done of [...this.#waiters]) done()
+    let left = n
+    for (const done of [...this.#waiters.keys()]) {
+      if (left-- <= 0) break
+      done()
+    }
+  }
+
+  /** Passes a wake on: the longest-waiting request that has not looked since the last change looks now. Returns whether there was one. */
+  relay (): boolean {
+    for (const [done, since] of this.#waiters) {
+      if (since === this.#generation) continue
+      done()
+      return true
+    }
+    return false
   }
 
   /** On shutdown: every held request answers now, and none waits again. */

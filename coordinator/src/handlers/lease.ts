@@ -2,7 +2,7 @@ import type { Handler, Job, LeaseReply, LeaseRequest, WarmSeeds } from '@autores
 import type { z } from 'zod'
 import type { Coordinator } from '../coordinator.ts'
 import { nextRound } from '../seeds.ts'
-import { lease, type VerificationContext } from '../verification.ts'
+import { leaseOutcome, type VerificationContext } from '../verification.ts'
 import { countsNow } from '../verifier-trust.ts'
 import { MAX_HOLD_MS } from './lease-holds.ts'
 
@@ -42,16 +42,19 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
       for (;;) {
         const since = c.leaseHolds.generation
         let job: Job | null = null
+        let forOthers = false
         let warm: WarmSeeds | undefined
         let expires = Infinity
         for (let remaining = 1; job === null && remaining > 0;) {
-          ({ job, remaining, warm, expires } = await c.serially(async () => {
+          ({ job, forOthers, remaining, warm, expires } = await c.serially(async () => {
             const remaining = await c.rebaseStale(STALE_BATCH)
             const ctx = c.verificationContext()
-            const job = lease(ctx, req.body, req.signature, { verifiersWaiting: c.leaseHolds.held })
-            return { job, remaining, warm: req.body.warm === true ? warmSeeds(ctx, req.body.publicKey) : undefined, expires: job === null ? ctx.store.firstLeaseExpiry(ctx.bestCommit()) : Infinity }
+            const { job, forOthers } = leaseOutcome(ctx, req.body, req.signature, { verifiersWaiting: c.leaseHolds.held })
+            return { job, forOthers, remaining, warm: req.body.warm === true ? warmSeeds(ctx, req.body.publicKey) : undefined, expires: job === null ? ctx.store.firstLeaseExpiry(ctx.bestCommit()) : Infinity }
           }, { signal }))
         }
+        // Work this key may not take (its own candidate) goes to a request that has not looked since.
+        if (forOthers) c.leaseHolds.relay()
         const now = Date.now()
         // A verifier that can warm hears of a new best at once, with its pool.
         const newPool = warm !== undefined && warm.best !== req.body.warmBest
@@ -66,6 +69,8 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
       }
     } finally {
       release()
+      // A request that was woken and went away before it looked passes its wake on.
+      if (signal?.aborted === true) c.leaseHolds.relay()
     }
   }
 }
