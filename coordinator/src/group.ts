@@ -4,12 +4,12 @@
  * verified once and, when it passes, merged as one step crediting each member's author
  * with the gain its own verification measured (admin.ts `credits`).
  */
-import { changedPaths, commitTree, commitTreeOn, mergeTrees, protectedChanges, type ReceiptBody } from '@autoresearch/protocol'
+import { changedPaths, commitTree, commitTreeOn, mergeTrees, protectedChanges } from '@autoresearch/protocol'
 import { rebaseCandidate, type RebaseContext, type RebaseOutcome } from './rebase.ts'
-import { drawRound } from './seeds.ts'
 import { membersOf } from './group-members.ts'
 import type { Passer } from './rules/groups.ts'
 import type { CandidateRow, Store } from './store/index.ts'
+import { newCandidate } from './new-candidate.ts'
 
 /** A passed candidate as rules/groups.ts reads it: whether it goes alone, and the failed group it comes from. */
 export function passerOf (store: Pick<Store, 'groupMembers' | 'lastGroupOf'>, c: CandidateRow, best: string): Passer {
@@ -64,15 +64,11 @@ export async function buildGroup (ctx: RebaseContext, members: CandidateRow[], b
   const commit = await commitTreeOn(gitdir, tree, best, description, 'autoresearch-coordinator')
   const refused = protectedChanges(manifest, await changedPaths(gitdir, best, commit))
   if (refused.length > 0) throw new Error(`a merge group would change protected files (${refused.map((c) => c.path).join(', ')}), which no member does`)
-  const seq = store.nextSeq()
-  const receipt: ReceiptBody = { type: 'receipt', causeId: ctx.causeId, candidateSeq: seq, candidate: commit, tree, submitter: ctx.identity.publicKey, receivedAt: Date.now() }
-  store.insertGroup({
-    seq, commit_oid: commit, tree_oid: tree, parent_oid: best, submitter: ctx.identity.publicKey,
-    // The queue reads the claim: the group goes where its most promising member would.
-    claimed_metric: (taken[0] as CandidateRow).claimed_metric, description, received_at: receipt.receivedAt, state: 'queued',
-    seeds: [drawRound(store, best, manifest.verification.trials)],
-    receipt: { receipt, signature: ctx.identity.sign('receipt', receipt) },
-    submission: (taken[0] as CandidateRow).submission, origin_seq: null
-  }, taken.map((m) => m.seq))
-  return { state: 'grouped', groupSeq: seq, members: taken.map((m) => m.seq), others: stale }
+  const first = taken[0] as CandidateRow
+  // The queue reads the claim: the group goes where its most promising member would.
+  const row = newCandidate(ctx, {
+    commit, tree, parent: best, submitter: ctx.identity.publicKey, claimedMetric: first.claimed_metric, description, submission: first.submission, origin: null
+  })
+  store.insertGroup(row, taken.map((m) => m.seq))
+  return { state: 'grouped', groupSeq: row.seq, members: taken.map((m) => m.seq), others: stale }
 }

@@ -5,8 +5,8 @@ import {
 } from '@autoresearch/protocol'
 import { logger } from '@libp2p/logger'
 import { addressKey, assertAddressMaySubmit, assertMaySubmit, REFUSALS } from './policy.ts'
-import { drawRound } from './seeds.ts'
 import type { Store } from './store/index.ts'
+import { newCandidate } from './new-candidate.ts'
 
 const log = logger('autoresearch:coordinator:intake')
 
@@ -100,26 +100,12 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
     if (refused.length > 0) {
       throw new ProtectedPathError(`only ${manifest.editable.join(', ')} may change; this candidate changes ${refused.map((c) => `${c.path} (${c.change})`).join(', ')}`)
     }
-    const receipt: ReceiptBody = {
-      type: 'receipt', causeId: ctx.causeId, candidateSeq: store.nextSeq(), candidate: body.candidate, tree, submitter: body.publicKey, receivedAt: Date.now()
-    }
-    const receiptSignature = ctx.identity.sign('receipt', receipt)
-    store.insertCandidate({
-      seq: receipt.candidateSeq,
-      commit_oid: body.candidate,
-      tree_oid: tree,
-      parent_oid: body.parent,
-      submitter: body.publicKey,
-      claimed_metric: body.claimedMetric,
-      description: body.description,
-      received_at: receipt.receivedAt,
-      state: 'queued',
-      seeds: [drawRound(store, body.parent, manifest.verification.trials)],
-      receipt: { receipt, signature: receiptSignature },
-      submission: { body, signature },
-      origin_seq: null
-    }, body.nonce)
-    return { receipt, signature: receiptSignature }
+    const row = newCandidate(ctx, {
+      commit: body.candidate, tree, parent: body.parent, submitter: body.publicKey, claimedMetric: body.claimedMetric,
+      description: body.description, submission: { body, signature }, origin: null
+    })
+    store.insertCandidate(row, body.nonce)
+    return row.receipt
   } catch (err) {
     await stored.discard()
     throw asStorageError(err)

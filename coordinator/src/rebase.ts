@@ -1,6 +1,6 @@
-import { changedPaths, commitTree, commitTreeOn, mergeTrees, protectedChanges, type Identity, type Manifest, type ReceiptBody } from '@autoresearch/protocol'
-import { drawRound } from './seeds.ts'
+import { changedPaths, commitTree, commitTreeOn, mergeTrees, protectedChanges, type Identity, type Manifest } from '@autoresearch/protocol'
 import type { CandidateRow, MergeRow, Store } from './store/index.ts'
+import { newCandidate } from './new-candidate.ts'
 
 export interface RebaseContext {
   causeId: string
@@ -64,15 +64,12 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
   }
 
   return store.transaction(() => {
-    const receipt: ReceiptBody = { type: 'receipt', causeId: ctx.causeId, candidateSeq: store.nextSeq(), candidate: commit, tree: mergedTree, submitter: candidate.submitter, receivedAt: Date.now() }
-    store.insertCandidate({
-      seq: receipt.candidateSeq, commit_oid: commit, tree_oid: mergedTree, parent_oid: best, submitter: candidate.submitter,
-      claimed_metric: candidate.claimed_metric, description: candidate.description, received_at: receipt.receivedAt, state: 'queued',
-      seeds: [drawRound(store, best, manifest.verification.trials)],
-      receipt: { receipt, signature: ctx.identity.sign('receipt', receipt) },
-      submission: candidate.submission, origin_seq: candidate.origin_seq ?? candidate.seq
-    }, null)
-    store.setCandidateState(candidate.seq, 'rebased', `rebased onto ${best.slice(0, 10)} as candidate #${receipt.candidateSeq}`)
-    return { state: 'rebased' as const, candidate, newSeq: receipt.candidateSeq }
+    const row = newCandidate(ctx, {
+      commit, tree: mergedTree, parent: best, submitter: candidate.submitter, claimedMetric: candidate.claimed_metric,
+      description: candidate.description, submission: candidate.submission, origin: candidate.origin_seq ?? candidate.seq
+    })
+    store.insertCandidate(row, null)
+    store.setCandidateState(candidate.seq, 'rebased', `rebased onto ${best.slice(0, 10)} as candidate #${row.seq}`)
+    return { state: 'rebased' as const, candidate, newSeq: row.seq }
   })
 }

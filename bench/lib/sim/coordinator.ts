@@ -14,7 +14,7 @@ import { Identity, parseManifest, parseManifestText, type AttestationBody, type 
 import { STALE_BATCH } from '../../../coordinator/src/handlers/lease.ts'
 import { assertMaySubmit } from '../../../coordinator/src/policy.ts'
 import { CarryPlanner } from '../../../coordinator/src/carry-plan.ts'
-import { drawRound } from '../../../coordinator/src/seeds.ts'
+import { newCandidate, type CandidateContext, type CandidateFields } from '../../../coordinator/src/new-candidate.ts'
 import type { CandidateRow, Store } from '../../../coordinator/src/store/index.ts'
 import { attest, lease, type AttestOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
 
@@ -55,6 +55,7 @@ export class SimCoordinator {
   readonly #conflict: number
 
   readonly #carry: CarryPlanner
+  readonly #candidates: CandidateContext
 
   constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, random: () => number, runSeconds: number, groups: boolean }) {
     this.#carry = new CarryPlanner({ store, manifest: opts.manifest }, { groups: opts.groups })
@@ -69,6 +70,7 @@ export class SimCoordinator {
       causeId: CAUSE, manifest: opts.manifest, store, verifierMode: 'allowlist', verifiers: new Set(opts.verifiers.map((v) => v.publicKey)),
       leaseMs, bestCommit: () => this.best()
     }
+    this.#candidates = { causeId: CAUSE, store, manifest: opts.manifest, identity: this.identity }
   }
 
   best (): string {
@@ -83,20 +85,13 @@ export class SimCoordinator {
       type: 'submission', causeId: CAUSE, parent, candidate: commit, packSha256: DIGEST, claimedMetric, logDigest: DIGEST,
       description: 'simulated experiment', publicKey: submitter.publicKey, nonce: nonce(), time: Date.now()
     }
-    return this.#insert({ commit, parent, submitter: submitter.publicKey, claimedMetric, submission: { body, signature: submitter.sign('submission', body) }, nonce: body.nonce, origin: null })
+    return this.#insert({ commit, parent, submitter: submitter.publicKey, claimedMetric, submission: { body, signature: submitter.sign('submission', body) }, origin: null }, body.nonce)
   }
 
-  #insert (c: { commit: string, parent: string, submitter: string, claimedMetric: number, submission: CandidateRow['submission'], nonce: string | null, origin: number | null }): number {
-    const { store } = this
-    const tree = oid()
-    const receipt = { type: 'receipt' as const, causeId: CAUSE, candidateSeq: store.nextSeq(), candidate: c.commit, tree, submitter: c.submitter, receivedAt: Date.now() }
-    store.insertCandidate({
-      seq: receipt.candidateSeq, commit_oid: c.commit, tree_oid: tree, parent_oid: c.parent, submitter: c.submitter, claimed_metric: c.claimedMetric,
-      description: 'simulated experiment', received_at: receipt.receivedAt, state: 'queued',
-      seeds: [drawRound(store, c.parent, this.manifest.verification.trials)],
-      receipt: { receipt, signature: this.identity.sign('receipt', receipt) }, submission: c.submission, origin_seq: c.origin
-    }, c.nonce)
-    return receipt.candidateSeq
+  #insert (c: Omit<CandidateFields, 'tree' | 'description'>, nonce: string | null): number {
+    const row = newCandidate(this.#candidates, { ...c, tree: oid(), description: 'simulated experiment' })
+    this.store.insertCandidate(row, nonce)
+    return row.seq
   }
 
   /**
@@ -114,14 +109,13 @@ export class SimCoordinator {
       const taken = members.filter((m) => !this.#conflicts(m, best))
       if (taken.length === 1) rebased.push(this.#rebase(taken[0] as CandidateRow, best))
       if (taken.length < 2) continue
-      const seq = this.store.nextSeq()
-      const receipt = { type: 'receipt' as const, causeId: CAUSE, candidateSeq: seq, candidate: oid(), tree: oid(), submitter: this.identity.publicKey, receivedAt: Date.now() }
-      this.store.insertGroup({
-        seq, commit_oid: receipt.candidate, tree_oid: receipt.tree, parent_oid: best, submitter: this.identity.publicKey, claimed_metric: (taken[0] as CandidateRow).claimed_metric,
-        description: 'simulated merge group', received_at: receipt.receivedAt, state: 'queued', seeds: [drawRound(this.store, best, this.manifest.verification.trials)],
-        receipt: { receipt, signature: this.identity.sign('receipt', receipt) }, submission: (taken[0] as CandidateRow).submission, origin_seq: null
-      }, taken.map((m) => m.seq))
-      grouped.push([taken.map((m) => m.seq), seq])
+      const first = taken[0] as CandidateRow
+      const row = newCandidate(this.#candidates, {
+        commit: oid(), tree: oid(), parent: best, submitter: this.identity.publicKey, claimedMetric: first.claimed_metric,
+        description: 'simulated merge group', submission: first.submission, origin: null
+      })
+      this.store.insertGroup(row, taken.map((m) => m.seq))
+      grouped.push([taken.map((m) => m.seq), row.seq])
     }
     for (const candidate of plan.rebase) {
       if (!this.#conflicts(candidate, best)) rebased.push(this.#rebase(candidate, best))
@@ -139,7 +133,7 @@ export class SimCoordinator {
   /** What rebase.ts stores for a clean merge: a new candidate on the best, re-verifying the old one's change. */
   #rebase (candidate: CandidateRow, best: string): [number, number] {
     return [candidate.seq, this.store.transaction(() => {
-      const seq = this.#insert({ commit: oid(), parent: best, submitter: candidate.submitter, claimedMetric: candidate.claimed_metric, submission: candidate.submission, nonce: null, origin: candidate.origin_seq ?? candidate.seq })
+      const seq = this.#insert({ commit: oid(), parent: best, submitter: candidate.submitter, claimedMetric: candidate.claimed_metric, submission: candidate.submission, origin: candidate.origin_seq ?? candidate.seq }, null)
       this.store.setCandidateState(candidate.seq, 'rebased', `rebased onto ${best.slice(0, 10)} as candidate #${seq}`)
       return seq
     })]

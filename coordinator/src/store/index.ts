@@ -12,7 +12,8 @@ export { MigrationError, SCHEMA_VERSION } from './migrations.ts'
 export { StoredVerdictSchema, type StoredVerdict } from './verdict.ts'
 export { StoreViews } from './views.ts'
 
-type NewCandidate = Omit<CandidateRow, 'verdict' | 'reason' | 'rounds'>
+/** A candidate row as it is inserted: no verdict, reason or rounds yet. */
+export type NewCandidate = Omit<CandidateRow, 'verdict' | 'reason' | 'rounds'>
 
 /**
  * The coordinator's SQLite database: the source of truth for receipts, jobs,
