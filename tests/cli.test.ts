@@ -16,6 +16,18 @@ describe('command lines', () => {
     expect(out.stdout.length).toBeGreaterThan(200)
   })
 
+  it.each([
+    [BINS[2]!, ['--coordinator', '/ip4/127.0.0.1/tcp/9', '--slots', '65'], "option '--slots <n>' argument '65' is invalid. a whole number from 1 to 64"],
+    [BINS[2]!, ['--coordinator', '/ip4/127.0.0.1/tcp/9', '--max-jobs', 'ten'], "option '--max-jobs <n>' argument 'ten' is invalid. a whole number of at least 1"],
+    [BINS[1]!, ['--coordinator', '/ip4/127.0.0.1/tcp/9', '--max-experiments', '0'], "option '--max-experiments <n>' argument '0' is invalid"],
+    [BINS[1]!, ['--coordinator', '/ip4/127.0.0.1/tcp/9', '--agent-timeout', '1.5'], "option '--agent-timeout <seconds>' argument '1.5' is invalid"],
+    [BINS[0]!, ['serve', '--http-port', '70000'], "option '--http-port <port>' argument '70000' is invalid. a whole number from 0 to 65535"]
+  ])('%s refuses a number it cannot use, naming the option, before it starts anything', (bin, args, message) => {
+    const out = run(bin, args)
+    expect(out.status).toBe(1)
+    expect(out.stderr).toContain(message)
+  })
+
   it('coordinator init explains a broken manifest and refuses to overwrite a home', () => {
     const scratch = mkdtempSync(join(tmpdir(), 'ar-cli-'))
     const cause = join(scratch, 'cause')

@@ -1,9 +1,9 @@
 import '@autoresearch/protocol'
 import { resolve } from 'node:path'
-import { Command, InvalidArgumentError, Option } from 'commander'
+import { Command, Option } from 'commander'
 import git from 'isomorphic-git'
 import { logger } from '@libp2p/logger'
-import { AutoresearchError, gitFs, MANIFEST_FILE, parseManifestText, PublicKeyHex, readFileAt, UsageError } from '@autoresearch/protocol'
+import { AutoresearchError, gitFs, MANIFEST_FILE, parseManifestText, PublicKeyHex, readFileAt, UsageError, wholeNumber } from '@autoresearch/protocol'
 import { SANDBOX_KINDS, type SandboxKind } from '@autoresearch/runner'
 import { candidatesReport, credits, revertLatestMerge } from './admin.ts'
 import { CauseCheckError, checkCause, describeCheck } from './check.ts'
@@ -33,12 +33,6 @@ function publicKey (key: string): string {
   return parsed.data
 }
 
-function positiveInteger (value: string): number {
-  const n = Number(value)
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer')
-  return n
-}
-
 const program = new Command('autoresearch-coordinator')
   .description('Host an autoresearch cause: publish its best commit, take signed submissions, lease verification, merge verified improvements.')
   .showHelpAfterError()
@@ -62,8 +56,8 @@ program.command('init')
 program.command('check')
   .description('check a cause before hosting it: validate the manifest and files, run prepare and a few baseline trials in the sandbox, report the noise and suggest minImprovement and trials')
   .argument('<cause dir>', 'directory holding autoresearch.json and the cause files')
-  .option('--trials <n>', 'baseline trials, on seeds seed-base, seed-base + 1, ...', positiveInteger, 3)
-  .option('--seed-base <n>', 'seed of the first trial', positiveInteger, 1)
+  .option('--trials <n>', 'baseline trials, on seeds seed-base, seed-base + 1, ...', wholeNumber(1), 3)
+  .option('--seed-base <n>', 'seed of the first trial', wholeNumber(1), 1)
   .addOption(new Option('--sandbox <kind>', 'sandbox backend (default: bubblewrap); "none" runs WITHOUT isolation').choices([...SANDBOX_KINDS]))
   .option('--image <image>', 'container image for --sandbox docker|podman')
   .option('--expose <path>', 'host path to show read-only inside bubblewrap (an interpreter outside /usr); repeatable', (v: string, all: string[]) => [...all, resolve(v)], [] as string[])
@@ -97,11 +91,11 @@ program.command('serve')
   .description('serve the cause on libp2p and HTTP until interrupted')
   .requiredOption('--home <dir>', 'coordinator home made by init')
   .option('--listen <multiaddr...>', 'libp2p listen addresses', ['/ip4/0.0.0.0/tcp/4001'])
-  .option('--http-port <port>', 'HTTP port for the status API (0 picks a free one)', '8080')
+  .option('--http-port <port>', 'HTTP port for the status API (0 picks a free one)', wholeNumber(0, 65535), 8080)
   .option('--http-host <host>', 'HTTP bind address', '127.0.0.1')
   .option('--json', 'print events as JSON lines instead of text')
-  .action(async (opts: { home: string, listen: string[], httpPort: string, httpHost: string, json?: boolean }) => {
-    const running = await serveCoordinator({ home: resolve(opts.home), listen: opts.listen, httpPort: Number(opts.httpPort), httpHost: opts.httpHost })
+  .action(async (opts: { home: string, listen: string[], httpPort: number, httpHost: string, json?: boolean }) => {
+    const running = await serveCoordinator({ home: resolve(opts.home), listen: opts.listen, httpPort: opts.httpPort, httpHost: opts.httpHost })
     const print = (line: string, json: object): void => { console.log(opts.json === true ? JSON.stringify(json) : line) }
     print([`coordinator ready: ${running.coordinator.causeId}`, ...running.multiaddrs.map((a) => `  libp2p ${a}`), `  http   ${running.httpUrl}`].join('\n'),
       { event: 'ready', causeId: running.coordinator.causeId, multiaddrs: running.multiaddrs, http: running.httpUrl })

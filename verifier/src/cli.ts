@@ -1,32 +1,29 @@
 import '@autoresearch/protocol'
 import { join, resolve } from 'node:path'
-import { Command, InvalidArgumentError } from 'commander'
+import { Command } from 'commander'
 import { logger } from '@libp2p/logger'
 import { selectBackend, type SandboxKind } from '@autoresearch/runner'
-import { abortOnSignals, AutoresearchError, configDir, CoordinatorClient, createNode, dataDir, Identity, retryWithBackoff } from '@autoresearch/protocol'
+import { abortOnSignals, AutoresearchError, configDir, CoordinatorClient, createNode, dataDir, Identity, retryWithBackoff, wholeNumber } from '@autoresearch/protocol'
 import { describeVerifierEvent } from './describe.ts'
 import { Verifier } from './verifier.ts'
 
 const log = logger('autoresearch:verifier')
 
-function positiveInt (text: string): number {
-  const n = Number(text)
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of at least 1')
-  return n
-}
+/** More slots than this is a typo, not a machine. */
+const MAX_SLOTS = 64
 
 const program = new Command('autoresearch-verifier')
   .description('Re-run candidates of an autoresearch cause under the trusted runner and sign attestations of what was measured.')
   .requiredOption('--coordinator <multiaddr>', 'the coordinator to verify for (or set AUTORESEARCH_COORDINATOR)', process.env.AUTORESEARCH_COORDINATOR)
   .option('--identity <file>', 'verifier key file (created with mode 0600 if missing)', join(configDir('verifier'), 'identity.key'))
   .option('--state <dir>', 'where the cause repository, prepared data and scratch runs live', dataDir('verifier'))
-  .option('--max-jobs <n>', 'exit after this many attested jobs')
-  .option('--slots <n>', 'run this many pairs of trials side by side (default 1); with GPUs each slot gets its own (CUDA_VISIBLE_DEVICES, else all found)', positiveInt, 1)
+  .option('--max-jobs <n>', 'exit after this many attested jobs', wholeNumber(1))
+  .option('--slots <n>', 'run this many pairs of trials side by side (default 1); with GPUs each slot gets its own (CUDA_VISIBLE_DEVICES, else all found)', wholeNumber(1, MAX_SLOTS), 1)
   .option('--sandbox <kind>', 'where experiments run: bwrap (default), docker, podman, or none (no isolation; prints a warning on every run)')
   .option('--image <image>', 'container image for --sandbox docker|podman')
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: { coordinator: string, identity: string, state: string, maxJobs?: string, slots: number, json?: boolean, sandbox?: string, image?: string }) => {
+  .action(async (opts: { coordinator: string, identity: string, state: string, maxJobs?: number, slots: number, json?: boolean, sandbox?: string, image?: string }) => {
     const backend = selectBackend({ sandbox: opts.sandbox as SandboxKind | undefined, image: opts.image, warn: (m) => { console.error(m) } })
     const { identity, created } = Identity.loadOrCreate(resolve(opts.identity))
     if (created) console.error(`created verifier identity ${identity.publicKey} in ${opts.identity}; the coordinator must allowlist this key`)
@@ -38,7 +35,7 @@ const program = new Command('autoresearch-verifier')
       else { const line = describeVerifierEvent(e); if (line !== undefined) console.log(line) }
     })
     console.error(`verifier ${identity.publicKey.slice(0, 16)}… working for ${opts.coordinator}`)
-    const maxJobs = opts.maxJobs === undefined ? undefined : Number(opts.maxJobs)
+    const { maxJobs } = opts
     let done = 0
     await retryWithBackoff(async () => { done += await verifier.run({ signal: controller.signal, maxJobs: maxJobs === undefined ? undefined : maxJobs - done }) }, {
       signal: controller.signal,

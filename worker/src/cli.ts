@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import { selectBackend, type SandboxKind } from '@autoresearch/runner'
 import { logger } from '@libp2p/logger'
-import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity, retryWithBackoff, UsageError } from '@autoresearch/protocol'
+import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity, retryWithBackoff, UsageError, wholeNumber } from '@autoresearch/protocol'
 import { commandAgent } from './agents/command.ts'
 import { openaiAgent } from './agents/openai.ts'
 import { searchAgent } from './agents/search.ts'
@@ -38,10 +38,10 @@ function describe (e: WorkerEvent): string | undefined {
 /** Repeatable, and each value may list several, comma-separated. */
 const list = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')]
 
-interface AgentFlags { agent: string, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: string, agentEnv?: string[], agentExpose?: string[], agentSandbox?: string }
+interface AgentFlags { agent: string, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: number, agentEnv?: string[], agentExpose?: string[], agentSandbox?: string }
 
 function makeAgent (opts: AgentFlags): Agent | undefined {
-  const timeoutMs = Number(opts.agentTimeout) * 1000
+  const timeoutMs = opts.agentTimeout * 1000
   switch (opts.agent) {
     case 'search': return undefined
     case 'openai':
@@ -67,24 +67,24 @@ const program = new Command('autoresearch-worker')
   .option('--model <name>', 'openai agent: model name', process.env.OPENAI_MODEL)
   .option('--api-key-env <var>', 'openai agent: environment variable holding the API key', 'OPENAI_API_KEY')
   .option('--agent-command <command>', 'command agent: e.g. "claude -p", "codex exec", "opencode run"; the prompt is its last argument')
-  .option('--agent-timeout <seconds>', 'time limit for one agent proposal', '1800')
+  .option('--agent-timeout <seconds>', 'time limit for one agent proposal', wholeNumber(1), 1800)
   .option('--agent-env <names>', 'command agent: variables it gets from your environment, e.g. ANTHROPIC_API_KEY (it gets no others but PATH and LANG)', list)
   .option('--agent-expose <path>', 'command agent: a path outside /usr and /opt it may read (its installation), shown read-only', list)
   .option('--agent-sandbox <kind>', 'command agent: bwrap (default where it works; its work tree, a scratch HOME and the network) or none (scrubbed environment only)')
   .option('--identity <file>', 'your key file (created with mode 0600 if missing)', join(configDir('worker'), 'identity.key'))
   .option('--state <dir>', 'where the local repository, results.tsv and runs live', dataDir('worker'))
-  .option('--seed <n>', 'seed for your own experiments', '1')
+  .option('--seed <n>', 'seed for your own experiments', wholeNumber(0), 1)
   .option('--name <name>', 'your name on the leaderboard')
   .option('--team <team>', 'your team on the leaderboard')
   .option('--gpu <index>', 'use only this GPU (sets CUDA_VISIBLE_DEVICES for experiments)')
-  .option('--max-experiments <n>', 'stop after this many experiments')
+  .option('--max-experiments <n>', 'stop after this many experiments', wholeNumber(1))
   .option('--once', 'run one experiment, then exit (same as --max-experiments 1)')
   .option('--sandbox <kind>', 'where experiments run: bwrap (default), docker, podman, or none (no isolation; prints a warning on every run)')
   .option('--image <image>', 'container image for --sandbox docker|podman')
   .option('--also-verify', 'between experiments, take a verification job when the cause\'s verifiers are all busy (never one of your own candidates); your key must be on the coordinator\'s verifier allowlist, or the coordinator must run open verification')
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: AgentFlags & { coordinator: string, identity: string, state: string, seed: string, maxExperiments?: string, once?: boolean, json?: boolean, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string, alsoVerify?: boolean }) => {
+  .action(async (opts: AgentFlags & { coordinator: string, identity: string, state: string, seed: number, maxExperiments?: number, once?: boolean, json?: boolean, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string, alsoVerify?: boolean }) => {
     const backend = selectBackend({ sandbox: opts.sandbox as SandboxKind | undefined, image: opts.image, warn: (m) => { console.error(m) } })
     const agent = makeAgent(opts)
     if (opts.gpu !== undefined) process.env.CUDA_VISIBLE_DEVICES = opts.gpu
@@ -94,7 +94,7 @@ const program = new Command('autoresearch-worker')
     if (created) console.error(`created your identity ${identity.publicKey} in ${opts.identity}`)
     const node = await createNode({ identity })
     const controller = abortOnSignals()
-    const seed = Number(opts.seed)
+    const { seed } = opts
     const client = new CoordinatorClient(node, opts.coordinator)
     const alsoVerify = opts.alsoVerify === true ? new Verifier({ client, identity, stateDir: join(resolve(opts.state), 'verifier'), backend, help: true }) : undefined
     const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend, secretEnv: [opts.apiKeyEnv, ...(opts.agentEnv ?? [])], alsoVerify })
@@ -121,7 +121,7 @@ const program = new Command('autoresearch-worker')
       throw new UsageError(`the cause ${causeInfo.causeId} needs an NVIDIA GPU and nvidia-smi found none${opts.gpu === undefined ? '' : ` (with --gpu ${opts.gpu})`}; join a CPU cause instead, or check the driver with nvidia-smi`)
     }
     console.error(`worker ${identity.publicKey.slice(0, 16)}… on ${opts.coordinator}; results in ${worker.results.path}`)
-    const limit = opts.once === true ? 1 : opts.maxExperiments === undefined ? undefined : Number(opts.maxExperiments)
+    const limit = opts.once === true ? 1 : opts.maxExperiments
     const maxExperiments = limit === undefined ? undefined : worker.experiments + limit
     await retryWithBackoff(async () => worker.run({ signal: controller.signal, maxExperiments }), {
       signal: controller.signal,
