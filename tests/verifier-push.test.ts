@@ -73,6 +73,28 @@ describe('push, not poll: held lease requests and warm baselines', () => {
     await net.serveAgain()
   })
 
+  it('a quiet best is warmed by one idle verifier, not all, and a submission goes to the warm one first', async () => {
+    const [a, b] = [Identity.generate(), Identity.generate()]
+    net = await TestNetwork.start(NOISY, (config) => ({ verifiers: [...config.verifiers, a.publicKey, b.publicKey] }))
+    const holds = net.running.coordinator.leaseHolds
+    const { causeId } = net.running.coordinator
+    const [fromA, fromB] = [await net.client(a), await net.client(b)]
+    expect((await fromA.lease(a, causeId, HARDWARE, { warm: true })).warm?.best).toBe(net.best)
+    // The best has had no job yet: one warm verifier in reserve is enough.
+    expect((await fromB.lease(b, causeId, HARDWARE, { warm: true })).warm).toBeUndefined()
+    // b begins to wait first, then a, which has the pool's baselines.
+    const heldB = fromB.lease(b, causeId, HARDWARE, { waitMs: 15_000, warm: true })
+    await until(() => holds.waiting === 1, 'b waits')
+    const heldA = fromA.lease(a, causeId, HARDWARE, { waitMs: 15_000, warm: true, warmBest: net.best })
+    await until(() => holds.waiting === 2, 'a waits')
+    const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8))
+    expect((await heldA).job?.candidateSeq).toBe(seq)
+    expect(holds.waiting).toBe(1)
+    await net.running.stop()
+    expect((await heldB).job).toBeNull()
+    await net.serveAgain()
+  })
+
   it('a held request ends when the verifier aborts and when the coordinator stops; a peer holds at most four', async () => {
     net = await TestNetwork.start(NOISY)
     const holds = net.running.coordinator.leaseHolds

@@ -18,6 +18,7 @@ import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths 
 import type { IntakeContext } from './intake.ts'
 import { buildGroup } from './group.ts'
 import { CarryPlanner } from './carry-plan.ts'
+import { WarmRoster } from './warm-roster.ts'
 import { rebaseCandidate, type RebaseOutcome } from './rebase.ts'
 import { causeStatus, type CauseStatus } from './status.ts'
 import { Store, type MergeRow } from './store/index.ts'
@@ -54,6 +55,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly #announcer = new Announcer(this)
   /** Lease requests held open until there is work (handlers/lease.ts); an event that may make a job leasable wakes as many as may take it. */
   readonly leaseHolds = new LeaseHolds()
+  /** Which verifiers warm the current best's baselines (warm-roster.ts). */
+  readonly warmRoster = new WarmRoster()
   readonly #carry: CarryPlanner
   #unlock = (): void => {}
 

@@ -14,6 +14,7 @@ import { Identity, parseManifest, parseManifestText, type AttestationBody, type 
 import { STALE_BATCH } from '../../../coordinator/src/handlers/lease.ts'
 import { assertMaySubmit } from '../../../coordinator/src/policy.ts'
 import { CarryPlanner } from '../../../coordinator/src/carry-plan.ts'
+import { WarmRoster } from '../../../coordinator/src/warm-roster.ts'
 import { newCandidate, type CandidateContext, type CandidateFields } from '../../../coordinator/src/new-candidate.ts'
 import type { CandidateRow, Store } from '../../../coordinator/src/store/index.ts'
 import { attest, lease, type AttestOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
@@ -56,6 +57,7 @@ export class SimCoordinator {
 
   readonly #carry: CarryPlanner
   readonly #candidates: CandidateContext
+  readonly #roster = new WarmRoster()
 
   constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, random: () => number, runSeconds: number, groups: boolean }) {
     this.#carry = new CarryPlanner({ store, manifest: opts.manifest }, { groups: opts.groups })
@@ -92,6 +94,11 @@ export class SimCoordinator {
     const row = newCandidate(this.#candidates, { ...c, tree: oid(), description: 'simulated experiment' })
     this.store.insertCandidate(row, nonce)
     return row.seq
+  }
+
+  /** Whether the lease handler would tell this verifier the best's seed pool (its `warmSeeds`, warm-roster.ts). */
+  mayWarm (verifier: Identity): boolean {
+    return this.#roster.mayWarm(this.best(), verifier.publicKey, this.manifest.verification.quorum)
   }
 
   /**
@@ -149,6 +156,7 @@ export class SimCoordinator {
       report(carried, on)
       const body: LeaseRequestBody = { type: 'lease-request', causeId: CAUSE, publicKey: verifier.publicKey, hardware: HARDWARE, nonce: nonce(), time: Date.now(), ...(help === undefined ? {} : { help: true }) }
       const job = lease(this.ctx, body, verifier.sign('lease-request', body), { verifiersWaiting: help?.verifiersWaiting ?? 0 })
+      if (job !== null) this.#roster.served(job.baseline, verifier.publicKey)
       if (job !== null || remaining === 0) return job
     }
   }

@@ -268,10 +268,14 @@ class Simulation {
     this.#wake(this.#features.held ? verifiersToWake({ type }, this.#coord.manifest.verification.quorum) : Infinity)
   }
 
-  /** Idle verifiers that ask for a lease: `n` of them, or all; a held request is answered at once, a poller asks within its interval. */
+  /**
+   * Idle verifiers that ask for a lease: `n` of them, or all, those warm for the best first
+   * (handlers/lease-holds.ts); a held request is answered at once, a poller asks within its interval.
+   */
   #wake (n: number): void {
     let left = n
-    for (const v of this.#verifiers) {
+    const warmFirst = [...this.#verifiers.filter((v) => v.warmed === this.#best), ...this.#verifiers.filter((v) => v.warmed !== this.#best)]
+    for (const v of warmFirst) {
       if (left <= 0) break
       if (!v.idle || v.waking) continue
       v.waking = true
@@ -288,9 +292,9 @@ class Simulation {
     else if (this.#features.warm) this.#warm(v)
   }
 
-  /** An idle verifier runs the baselines of the next round on the best (its lease reply's `warm`), on its slots. */
+  /** An idle verifier the coordinator's roster wants warm runs the baselines of the next round on the best (its lease reply's `warm`), on its slots. */
   #warm (v: Verifier): void {
-    if (v.warmed === this.#best) return
+    if (v.warmed === this.#best || !this.#coord.mayWarm(v.identity)) return
     v.warmed = this.#best
     const base = this.#truth.get(this.#best) as number
     const seeds = nextRound(this.#coord.store, this.#best, this.#opts.trials).filter((seed) => !v.cache.has(`${this.#best}:${seed}`))

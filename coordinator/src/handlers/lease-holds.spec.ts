@@ -67,4 +67,18 @@ describe('held lease requests', () => {
     await again
     expect(woken).toEqual(['a', 'b', 'c', 'a again'])
   })
+
+  it('wakes requests from verifiers that warmed the best first', async () => {
+    const holds = new LeaseHolds()
+    const woken: string[] = []
+    const waitAs = (name: string, warm: boolean): Promise<void> => holds.wait(60_000, holds.generation, { warm }).then(() => { woken.push(name) })
+    const cold = waitAs('cold', false)
+    const warm = waitAs('warm', true)
+    holds.wake(1)
+    await warm
+    expect(woken).toEqual(['warm'])
+    expect(holds.relay()).toBe(true)
+    await cold
+    expect(woken).toEqual(['warm', 'cold'])
+  })
 })

@@ -33,8 +33,8 @@ export function verifiersToWake (e: Pick<CoordinatorEvent, 'type'>, quorum: numb
 export class LeaseHolds {
   readonly #limits: typeof HOLD_LIMITS
   readonly #perPeer = new Map<string, number>()
-  /** Each waiting request's wake-up, with the generation it last looked at; in the order they began to wait. */
-  readonly #waiters = new Map<() => void, number>()
+  /** Each waiting request's wake-up, with the generation it last looked at and whether it warmed the best; in the order they began to wait. */
+  readonly #waiters = new Map<() => void, { since: number, warm: boolean }>()
   #held = 0
   #generation = 0
   #closed = false
@@ -67,8 +67,12 @@ export class LeaseHolds {
     }
   }
 
-  /** Resolves when woken (at once if a wake came after `since`), after `ms`, on abort, or on close. */
-  async wait (ms: number, since: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+  /**
+   * Resolves when woken (at once if a wake came after `since`), after `ms`, on abort, or on
+   * close. A request from a verifier that warmed the current best's baselines (`warm`) is
+   * woken before the others: its job then costs only the candidate's runs (warm-roster.ts).
+   */
+  async wait (ms: number, since: number, options: { signal?: AbortSignal, warm?: boolean } = {}): Promise<void> {
     if (this.#closed || since !== this.#generation || ms <= 0 || options.signal?.aborted === true) return
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -79,28 +83,26 @@ export class LeaseHolds {
       }
       const timer = setTimeout(done, ms)
       options.signal?.addEventListener('abort', done, { once: true })
-      this.#waiters.set(done, since)
+      this.#waiters.set(done, { since, warm: options.warm === true })
     })
   }
 
-  /** Something changed: the `n` requests that have waited longest look again (all by default). */
+  /** Something changed: `n` requests look again (all by default), warm ones first, then those that have waited longest. */
   wake (n = Infinity): void {
     this.#generation++
-    let left = n
-    for (const done of [...this.#waiters.keys()]) {
-      if (left-- <= 0) break
-      done()
-    }
+    for (const done of this.#inOrder().slice(0, n)) done()
   }
 
-  /** Passes a wake on: the longest-waiting request that has not looked since the last change looks now. Returns whether there was one. */
+  /** Passes a wake on: the first request (in wake order) that has not looked since the last change looks now. Returns whether there was one. */
   relay (): boolean {
-    for (const [done, since] of this.#waiters) {
-      if (since === this.#generation) continue
-      done()
-      return true
-    }
-    return false
+    const next = this.#inOrder().find((done) => this.#waiters.get(done)?.since !== this.#generation)
+    next?.()
+    return next !== undefined
+  }
+
+  #inOrder (): Array<() => void> {
+    const all = [...this.#waiters]
+    return [...all.filter(([, w]) => w.warm), ...all.filter(([, w]) => !w.warm)].map(([done]) => done)
   }
 
   /** On shutdown: every held request answers now, and none waits again. */

@@ -4,6 +4,7 @@ import type { Coordinator } from '../coordinator.ts'
 import { nextRound } from '../seeds.ts'
 import { leaseOutcome, type VerificationContext } from '../verification.ts'
 import { countsNow } from '../verifier-trust.ts'
+import type { WarmRoster } from '../warm-roster.ts'
 import { MAX_HOLD_MS } from './lease-holds.ts'
 
 /** Stale candidates rebased per turn of the serial queue. */
@@ -12,16 +13,17 @@ export const STALE_BATCH = 8
 /** When a verifier that did not ask to wait (or waited the whole cap) should ask again. */
 const RETRY_AFTER_MS = 2000
 
-export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'verificationContext' | 'emit' | 'leaseHolds'>
+export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'verificationContext' | 'emit' | 'leaseHolds' | 'warmRoster'>
 
 /**
  * The seeds of the next first round on the current best, for a key that counts as a
- * verifier: it may run those baselines before any job comes. They are never sent to
- * anyone else (docs/trust.md, seeds).
+ * verifier and that the roster wants warm: it may run those baselines before any job comes.
+ * They are never sent to anyone else (docs/trust.md, seeds).
  */
-function warmSeeds (ctx: VerificationContext, publicKey: string): WarmSeeds | undefined {
+function warmSeeds (ctx: VerificationContext, roster: WarmRoster, publicKey: string): WarmSeeds | undefined {
   if (!countsNow(ctx, publicKey)) return undefined
   const best = ctx.bestCommit()
+  if (!roster.mayWarm(best, publicKey, ctx.manifest.verification.quorum)) return undefined
   return { best, seeds: nextRound(ctx.store, best, ctx.manifest.verification.trials) }
 }
 
@@ -50,7 +52,8 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
             const remaining = await c.rebaseStale(STALE_BATCH)
             const ctx = c.verificationContext()
             const { job, forOthers } = leaseOutcome(ctx, req.body, req.signature, { verifiersWaiting: c.leaseHolds.held })
-            return { job, forOthers, remaining, warm: req.body.warm === true ? warmSeeds(ctx, req.body.publicKey) : undefined, expires: job === null ? ctx.store.firstLeaseExpiry(ctx.bestCommit()) : Infinity }
+            if (job !== null) c.warmRoster.served(job.baseline, req.body.publicKey)
+            return { job, forOthers, remaining, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey) : undefined, expires: job === null ? ctx.store.firstLeaseExpiry(ctx.bestCommit()) : Infinity }
           }, { signal }))
         }
         // Work this key may not take (its own candidate) goes to a request that has not looked since.
@@ -63,7 +66,7 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
           return { ok: true, job, retryAfterMs: job !== null || holdMs > 0 ? 0 : RETRY_AFTER_MS, ...(warm === undefined ? {} : { warm }) }
         }
         // An expired lease wakes no one: the wait ends when it runs out.
-        await c.leaseHolds.wait(Math.min(deadline, expires + 1) - now, since, { signal })
+        await c.leaseHolds.wait(Math.min(deadline, expires + 1) - now, since, { signal, warm: warm !== undefined && warm.best === req.body.warmBest })
         // The coordinator is stopping: no further turn in its queue.
         if (c.leaseHolds.closed) return { ok: true, job: null, retryAfterMs: RETRY_AFTER_MS }
       }
