@@ -1,12 +1,12 @@
 /**
- * `npm run bench -- simulate [--volunteers 1,10,100,1000] [--variants serial,now,helping] [--slots 1] [--hours 24] [--seed 1]
+ * `npm run bench -- simulate [--volunteers 1,10,100,1000] [--variants serial,whole,now,helping] [--slots 1] [--hours 24] [--seed 1]
  * [--p 0.03] [--c 0.1] [--gain-mean 3] [--noise 0.01] [--run-seconds 300] [--trials 3] [--max-events 3000000] [--big-hours 6] [--max-wall 120]`
  *
  * A discrete-event simulation of the network at real scale (300-s runs) driving the
  * coordinator's real decision code on a virtual clock (bench/lib/sim/), for each variant of
- * the network side by side: `serial` (before issue 14), `now` (today's defaults) and
- * `helping` (today's, every volunteer with --also-verify); `--slots` sets the verifiers' slots
- * in `now` and `helping`. Rows of 100
+ * the network side by side: `serial` (before issue 14), `whole` (today's without split rounds:
+ * each round on one verifier), `now` (today's defaults) and `helping` (today's, every volunteer
+ * with --also-verify); `--slots` sets the verifiers' slots in all but `serial`. Rows of 100
  * volunteers and more run `--big-hours` simulated hours instead of `--hours` to stay within
  * minutes of wall time, and every row stops after `--max-wall` seconds of wall time (it then
  * reports `capped` and the simulated hours it reached); merges per hour are rates, so the rows compare.
@@ -23,7 +23,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
     args,
     options: {
-      volunteers: { type: 'string', default: '1,10,100,1000' }, variants: { type: 'string', default: 'serial,now,helping' }, slots: { type: 'string', default: '1' }, hours: { type: 'string', default: '24' }, 'big-hours': { type: 'string', default: '6' },
+      volunteers: { type: 'string', default: '1,10,100,1000' }, variants: { type: 'string', default: 'serial,whole,now,helping' }, slots: { type: 'string', default: '1' }, hours: { type: 'string', default: '24' }, 'big-hours': { type: 'string', default: '6' },
       seed: { type: 'string', default: '1' }, p: { type: 'string', default: '0.03' }, c: { type: 'string', default: '0.1' },
       'gain-mean': { type: 'string', default: '3' }, noise: { type: 'string', default: '0.01' }, 'run-seconds': { type: 'string', default: '300' },
       trials: { type: 'string', default: '3' }, 'max-events': { type: 'string', default: '3000000' }, 'max-wall': { type: 'string', default: '120' }

@@ -107,3 +107,13 @@ export class TestNetwork {
 }
 
 export const setConstant = (name: string, value: string | number) => (text: string): string => text.replace(new RegExp(`^${name} = .*$`, 'm'), `${name} = ${value}`)
+
+/** A copy of a test cause (in a fresh temp dir) whose manifest's `verification` has `fields` added. */
+export function causeWith (causeDir: string, fields: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ar-cause-'))
+  fs.cpSync(causeDir, dir, { recursive: true })
+  const path = join(dir, 'autoresearch.json')
+  const manifest = JSON.parse(fs.readFileSync(path, 'utf8')) as { verification: Record<string, unknown> }
+  fs.writeFileSync(path, JSON.stringify({ ...manifest, verification: { ...manifest.verification, ...fields } }, null, 2))
+  return dir
+}

@@ -1,5 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { describeHardware, Identity, sha256Hex } from '@autoresearch/protocol'
@@ -7,19 +6,11 @@ import { selectBackend } from '@autoresearch/runner'
 import { Verifier, type VerifierEvent } from 'autoresearch-verifier'
 import { countingBackend, type Tally } from '../bench/lib/sim-network.ts'
 import { ROOT } from './processes.ts'
-import { setConstant, TestNetwork } from './network.ts'
+import { causeWith, setConstant, TestNetwork } from './network.ts'
 
 /** The noisy test cause (5 pairs per job, minImprovement 0.02) with the sequential rule declared. */
-function sequentialCause (): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ar-sequential-'))
-  cpSync(join(ROOT, 'tests', 'fixtures', 'noisy-cause'), dir, { recursive: true })
-  const path = join(dir, 'autoresearch.json')
-  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { verification: Record<string, unknown> }
-  // The paired gain's noise here is σ_own·√2 ≈ 0.007; 0.01 is on the cautious side.
-  manifest.verification.sequential = { noise: 0.01 }
-  writeFileSync(path, JSON.stringify(manifest, null, 2))
-  return dir
-}
+// The paired gain's noise here is σ_own·√2 ≈ 0.007; 0.01 is on the cautious side.
+const sequentialCause = (): string => causeWith(join(ROOT, 'tests', 'fixtures', 'noisy-cause'), { sequential: { noise: 0.01 } })
 
 describe('sequential early stop', () => {
   let cause: string

@@ -7,7 +7,7 @@ const tiny: Omit<SimOptions, 'volunteers'> = { hours: 2, seed: 7, p: 0.3, c: 0.1
 
 describe('the discrete-event simulation (npm run bench -- simulate)', () => {
   it('drives the real coordinator: merges happen, every submission is accounted for, the real verdicts are stored', () => {
-    for (const [variant, volunteers] of [['serial', 1], ['serial', 4], ['now', 4], ['helping', 4]] as const) {
+    for (const [variant, volunteers] of [['serial', 1], ['serial', 4], ['whole', 4], ['now', 4], ['helping', 4]] as const) {
       let store: Store | undefined
       let checked = false
       const before = Date.now()
@@ -57,5 +57,24 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
         expect(row.verifyShare).toBeGreaterThan(0)
       }
     }
+  })
+
+  it('with split rounds the pairs of a round go to several verifiers, and a merge still has every pair of its rounds', () => {
+    const spread = { whole: 0, split: 0 }
+    for (const variant of ['whole', 'now'] as const) {
+      simulate({ ...tiny, volunteers: 12, features: VARIANTS[variant] }, (s) => {
+        const candidates = s.candidates()
+        for (const c of candidates) {
+          const jobs = s.jobsFor(c.seq)
+          if (jobs.some((j) => j.seeds.length < 3)) spread[variant === 'now' ? 'split' : 'whole']++
+          if (c.state !== 'merged') continue
+          expect(c.verdict?.trials.length).toBe(3 * c.rounds)
+          // Each seed of each round measured once, in one job.
+          expect(new Set(jobs.filter((j) => j.state === 'done').flatMap((j) => j.seeds.map((seed) => `${j.round}:${seed}`))).size).toBe(3 * c.rounds)
+        }
+      })
+    }
+    expect(spread.whole).toBe(0)
+    expect(spread.split).toBeGreaterThan(0)
   })
 })

@@ -3,9 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Identity, type CoordinatorClient, type LeaseReply } from '@autoresearch/protocol'
 import { Verifier } from 'autoresearch-verifier'
 import { ROOT } from './processes.ts'
-import { setConstant, TestNetwork } from './network.ts'
+import { causeWith, setConstant, TestNetwork } from './network.ts'
 
 const NOISY = join(ROOT, 'tests', 'fixtures', 'noisy-cause')
+/** The same cause, its rounds spread over the verifiers waiting for work. */
+const SPLIT = causeWith(NOISY, { splitRounds: true })
 const HARDWARE = { class: 'test', cpus: 1, gpus: [] }
 
 async function until (condition: () => boolean, what: string, ms = 60_000): Promise<void> {
@@ -42,40 +44,96 @@ describe('push, not poll: held lease requests and warm baselines', () => {
     expect(net.running.coordinator.leaseHolds.held).toBe(0)
   })
 
-  it('a submission wakes one held request, not all; the key it wakes passes its own candidate on to the next', async () => {
+  it('without split rounds a submission wakes one held request; the key it wakes passes its own candidate on to the next', async () => {
     const [a, b, c] = [Identity.generate(), Identity.generate(), Identity.generate()]
     net = await TestNetwork.start(NOISY, (config) => ({ verifiers: [...config.verifiers, a.publicKey, b.publicKey, c.publicKey] }))
     const holds = net.running.coordinator.leaseHolds
     const { causeId } = net.running.coordinator
-    const hold = async (key: Identity, n: number): Promise<{ reply: Promise<LeaseReply> }> => {
-      const reply = (await net!.client(key)).lease(key, causeId, HARDWARE, { waitMs: 15_000 })
-      await until(() => holds.waiting === n, `${n} held requests wait`)
-      return { reply }
+    const replies: Array<Promise<LeaseReply>> = []
+    for (const key of [a, b, c]) {
+      const client = await net.client(key)
+      replies.push(client.lease(key, causeId, HARDWARE, { waitMs: 15_000 }))
+      await until(() => holds.waiting === replies.length, `${replies.length} held requests wait`)
     }
-    // In the order they began to wait: a, then b, then c.
-    const fromA = (await hold(a, 1)).reply
-    const fromB = (await hold(b, 2)).reply
-    const fromC = (await hold(c, 3)).reply
-    // Each look at the queue is one turn of the lease handler, which starts with rebaseStale.
     const { coordinator } = net.running
     let looks = 0
     const rebaseStale = coordinator.rebaseStale.bind(coordinator)
     coordinator.rebaseStale = async (limit) => { looks++; return await rebaseStale(limit) }
     const seq = await net.submitEdit(a, setConstant('QUALITY', 0.8))
-    // a waited longest and was woken first; its own candidate went on to b. c was never woken.
-    expect((await fromB).job?.candidateSeq).toBe(seq)
+    // a waited longest and was woken first; its own candidate went on to b, whole. c was never woken.
+    const fromB = await replies[1]!
+    expect(fromB.job?.candidateSeq).toBe(seq)
+    expect(fromB.job?.seeds.length).toBe(5)
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(looks).toBe(2)
     expect(holds.waiting).toBe(2)
     await net.running.stop()
-    expect((await fromA).job).toBeNull()
-    expect((await fromC).job).toBeNull()
+    expect((await replies[0]!).job).toBeNull()
+    expect((await replies[2]!).job).toBeNull()
     await net.serveAgain()
+  })
+
+  it('with split rounds a submission wakes one held request, not all; its author passes it on, and the round is shared by those waiting', async () => {
+    const keys = Array.from({ length: 7 }, () => Identity.generate())
+    net = await TestNetwork.start(SPLIT, (config) => ({ verifiers: [...config.verifiers, ...keys.map((k) => k.publicKey)] }))
+    const holds = net.running.coordinator.leaseHolds
+    const { causeId } = net.running.coordinator
+    // In the order they began to wait: keys[0] first.
+    const replies: Array<Promise<LeaseReply>> = []
+    for (const key of keys) {
+      const client = await net.client(key)
+      replies.push(client.lease(key, causeId, HARDWARE, { waitMs: 15_000 }))
+      await until(() => holds.waiting === replies.length, `${replies.length} held requests wait`)
+    }
+    // Each look at the queue is one turn of the lease handler, which starts with rebaseStale.
+    const { coordinator } = net.running
+    let looks = 0
+    const rebaseStale = coordinator.rebaseStale.bind(coordinator)
+    coordinator.rebaseStale = async (limit) => { looks++; return await rebaseStale(limit) }
+    const seq = await net.submitEdit(keys[0]!, setConstant('QUALITY', 0.8))
+    // keys[0] waited longest and was woken; its own candidate went on to keys[1], which took
+    // one of the round's 5 pairs and passed the rest on, and so on: 5 jobs, one pair each.
+    const jobs = await Promise.all(replies.slice(1, 6))
+    expect(jobs.map((r) => r.job?.candidateSeq)).toEqual([seq, seq, seq, seq, seq])
+    const seeds = jobs.flatMap((r) => r.job?.seeds ?? [])
+    expect(new Set(seeds).size).toBe(5)
+    expect(net.state(seq)).toBe('verifying')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    // The last key was never woken.
+    expect(looks).toBe(6)
+    expect(holds.waiting).toBe(2)
+    await net.running.stop()
+    expect((await replies[0]!).job).toBeNull()
+    expect((await replies[6]!).job).toBeNull()
+    await net.serveAgain()
+  })
+
+  it('a round shared by two verifiers is decided on both parts, each pair measured by one of them in the sandbox', async () => {
+    const [a, b] = [Identity.generate(), Identity.generate()]
+    net = await TestNetwork.start(SPLIT, () => ({ verifiers: [a.publicKey, b.publicKey] }))
+    const holds = net.running.coordinator.leaseHolds
+    const start = async (key: Identity, n: number): Promise<{ done: Promise<number> }> => {
+      const verifier = new Verifier({ client: await net!.client(key), identity: key, stateDir: join(net!.scratch, key.publicKey.slice(0, 8)), baselineCache: false })
+      const done = verifier.run({ maxJobs: 1 })
+      await until(() => holds.waiting === n, `${n} verifiers wait`)
+      return { done }
+    }
+    const working = [(await start(a, 1)).done, (await start(b, 2)).done]
+    const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8))
+    expect(await Promise.all(working)).toEqual([1, 1])
+    expect(net.state(seq)).toBe('merged')
+    const attestations = net.running.coordinator.store.attestationsFor(seq)
+    expect(attestations.map((x) => x.verifier).sort()).toEqual([a.publicKey, b.publicKey].sort())
+    // Five pairs in all, no seed twice: 3 measured by the first woken, 2 by the other.
+    const seeds = attestations.flatMap((x) => x.body.trials.map((t) => t.seed))
+    expect(seeds.length).toBe(5)
+    expect(new Set(seeds).size).toBe(5)
+    expect(attestations.map((x) => x.body.trials.length).sort()).toEqual([2, 3])
   })
 
   it('a quiet best is warmed by one idle verifier, not all, and a submission goes to the warm one first', async () => {
     const [a, b] = [Identity.generate(), Identity.generate()]
-    net = await TestNetwork.start(NOISY, (config) => ({ verifiers: [...config.verifiers, a.publicKey, b.publicKey] }))
+    net = await TestNetwork.start(SPLIT, (config) => ({ verifiers: [...config.verifiers, a.publicKey, b.publicKey] }))
     const holds = net.running.coordinator.leaseHolds
     const { causeId } = net.running.coordinator
     const [fromA, fromB] = [await net.client(a), await net.client(b)]
@@ -88,11 +146,12 @@ describe('push, not poll: held lease requests and warm baselines', () => {
     const heldA = fromA.lease(a, causeId, HARDWARE, { waitMs: 15_000, warm: true, warmBest: net.best })
     await until(() => holds.waiting === 2, 'a waits')
     const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8))
-    expect((await heldA).job?.candidateSeq).toBe(seq)
-    expect(holds.waiting).toBe(1)
-    await net.running.stop()
-    expect((await heldB).job).toBeNull()
-    await net.serveAgain()
+    // a was woken first and took the larger share of the round's 5 pairs; b, woken by a, the rest.
+    const [jobA, jobB] = [(await heldA).job, (await heldB).job]
+    expect(jobA?.candidateSeq).toBe(seq)
+    expect(jobA?.seeds.length).toBe(3)
+    expect(jobB?.candidateSeq).toBe(seq)
+    expect(jobB?.seeds.length).toBe(2)
   })
 
   it('a held request ends when the verifier aborts and when the coordinator stops; a peer holds at most four', async () => {

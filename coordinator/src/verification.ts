@@ -3,7 +3,7 @@
  * pure, each with its spec) and store what those decide.
  */
 import {
-  assertSignature, InvalidMessageError, LeaseExpiredError, NotAuthorizedError, UnknownJobError, WrongCauseError,
+  assertSignature, InvalidMessageError, LeaseExpiredError, NotAuthorizedError, stopEarly, UnknownJobError, WrongCauseError,
   type AttestationBody, type Job, type LeaseRequestBody
 } from '@autoresearch/protocol'
 import { randomInt } from 'node:crypto'
@@ -11,12 +11,13 @@ import { authorsOf, membersOf } from './group-members.ts'
 import { assertFresh } from './intake.ts'
 import { OPEN_VERIFICATION } from './policy.ts'
 import { queueOrder } from './rules/queue-order.ts'
-import { countingAttestations, fullWith, openForCounting, pickShadow, shadowSlot, tally, type RoundFacts } from './rules/quorum.ts'
+import { openSeeds, partSize, partsTally, splittable } from './rules/parts.ts'
+import { countingAttestations, countingJobs, fullWith, openForCounting, pickShadow, shadowSlot, tally, type RoundFacts } from './rules/quorum.ts'
 import { decide, notCounted, pendingVerdict, trialsOf, type Decision } from './rules/verdict.ts'
 import { trialReport } from './rules/trial-report.ts'
 import { isSpotCheck } from './rules/verifier-trust.ts'
 import { drawRound } from './seeds.ts'
-import type { AttestationRow, CandidateRow, JobRole, Store, StoredVerdict } from './store/index.ts'
+import type { AttestationRow, CandidateRow, JobRole, JobRow, Store, StoredVerdict } from './store/index.ts'
 import { countsNow, judgeRound, recordOutliers, standingOf, trustPolicy, type TrustContext } from './verifier-trust.ts'
 
 /**
@@ -48,15 +49,23 @@ function assertRequest (ctx: VerificationContext, body: { causeId: string, time:
 }
 
 /** A candidate's current round as the quorum rules read it: its jobs that have not expired. */
-function currentRound (ctx: VerificationContext, candidate: CandidateRow): RoundFacts {
+function currentRound (ctx: VerificationContext, candidate: CandidateRow): RoundFacts & { jobs: JobRow[] } {
   const jobs = ctx.store.jobsFor(candidate.seq).filter((j) => j.round === candidate.rounds && j.state !== 'expired')
   return { authors: authorsOf(ctx.store, candidate), jobs, roles: ctx.store.jobRoles(candidate.seq), counts: (v) => countsNow(ctx, v) }
 }
 
 export interface LeaseOutcome {
   job: Job | null
-  /** No job, but queued work on the best that this key may not take (its own, or a round it serves already): another verifier may. */
+  /** Queued work on the best left for another verifier: work this key may not take (its own, a round it serves already), or the rest of a round it took part of. */
   forOthers: boolean
+}
+
+/** What the lease handler knows of the other verifiers. */
+export interface LeaseOptions {
+  /** Lease requests held open (a worker's `help` gets a job only when there are none). */
+  verifiersWaiting?: number
+  /** Of those, how many are waiting for work right now: a round is split with them (rules/parts.ts). */
+  verifiersIdle?: number
 }
 
 /**
@@ -66,12 +75,12 @@ export interface LeaseOutcome {
  * deeper than the verifiers can serve: none of them is waiting for work (`verifiersWaiting`,
  * the lease requests held open).
  */
-export function lease (ctx: VerificationContext, body: LeaseRequestBody, signature: string, opts: { verifiersWaiting?: number } = {}): Job | null {
+export function lease (ctx: VerificationContext, body: LeaseRequestBody, signature: string, opts: LeaseOptions = {}): Job | null {
   return leaseOutcome(ctx, body, signature, opts).job
 }
 
 /** `lease`, saying also whether a job it passed over is there for another verifier (handlers/lease-holds.ts relays the wake). */
-export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, signature: string, opts: { verifiersWaiting?: number } = {}): LeaseOutcome {
+export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, signature: string, opts: LeaseOptions = {}): LeaseOutcome {
   assertRequest(ctx, body, 'lease-request', signature)
   if (body.help === true && (opts.verifiersWaiting ?? 0) > 0) return { job: null, forOthers: false }
   const { store, manifest } = ctx
@@ -82,9 +91,18 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
     store.expireLeases(now)
     const best = ctx.bestCommit()
     if (standing === 'probation') return { job: leaseShadow(ctx, body.publicKey, best, now), forOthers: false }
+    const split = splittable(ctx.verifierMode, manifest.verification)
     let forOthers = false
     for (const candidate of queueOrder(manifest, store.candidatesOn(best, ['queued']))) {
       const round = currentRound(ctx, candidate)
+      if (split && !round.authors.includes(body.publicKey)) {
+        const open = openSeeds(candidate.seeds[candidate.rounds - 1] ?? [], countingJobs(round.jobs, round.roles, round.counts))
+        if (open.length === 0) continue
+        const seeds = open.slice(0, partSize(open.length, opts.verifiersIdle ?? 0))
+        const job = issue(ctx, candidate, best, body.publicKey, now, undefined, seeds)
+        if (seeds.length === open.length) store.setCandidateState(candidate.seq, 'verifying')
+        return { job, forOthers: seeds.length < open.length }
+      }
       if (!openForCounting(round, body.publicKey, quorum)) {
         forOthers = true
         continue
@@ -101,9 +119,9 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
 /** Uniform in [0, 1), from the CSPRNG: a verifier must not predict which of its jobs are checked. */
 const draw = (): number => randomInt(0, 2 ** 47) / 2 ** 47
 
-function issue (ctx: VerificationContext, candidate: CandidateRow, best: string, verifier: string, now: number, role: JobRole | undefined): Job {
+/** A job on the candidate's current round: all its seeds, or a part of them (`seeds`, rules/parts.ts). */
+function issue (ctx: VerificationContext, candidate: CandidateRow, best: string, verifier: string, now: number, role: JobRole | undefined, seeds = candidate.seeds[candidate.rounds - 1] ?? []): Job {
   const round = candidate.rounds
-  const seeds = candidate.seeds[round - 1] ?? []
   const row = { candidate_seq: candidate.seq, baseline_oid: best, seeds, verifier, leased_at: now, lease_expires_at: now + ctx.leaseMs, state: 'leased' as const, round }
   const jobId = ctx.store.insertJob(row)
   if (role !== undefined) ctx.store.setJobRole(jobId, role)
@@ -160,9 +178,16 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
     if (ignored !== null) return { verdict: pendingVerdict(candidate, ignored) }
     const counts = (v: string): boolean => countsNow(ctx, v)
     const attestations = countingAttestations(store.attestationsFor(candidate.seq), roles, counts)
-    const jobs = store.jobsFor(candidate.seq).filter((j) => j.round === candidate.rounds)
-    const inRound = attestations.filter((a) => a.round === candidate.rounds).length
-    const round = tally(inRound, jobs, roles, counts, manifest.verification.quorum, candidate.rounds)
+    const allJobs = store.jobsFor(candidate.seq)
+    const jobs = allJobs.filter((j) => j.round === candidate.rounds)
+    const inRound = attestations.filter((a) => a.round === candidate.rounds)
+    const roundSeeds = candidate.seeds[candidate.rounds - 1] ?? []
+    const split = splittable(ctx.verifierMode, manifest.verification)
+    // A split round's parts are looked at together: the declared rule may reject on the pairs in so far.
+    const stopped = stoppedEarly(manifest, allJobs, attestations) ?? (split ? stopEarly(manifest, inRound.flatMap((a) => a.body.trials), roundSeeds.length) ?? undefined : undefined)
+    const round = split
+      ? partsTally(roundSeeds, countingJobs(jobs, roles, counts), candidate.rounds, stopped !== undefined)
+      : tally(inRound.length, jobs, roles, counts, manifest.verification.quorum, candidate.rounds)
     if (!round.complete) {
       if (!round.leased) store.setCandidateState(candidate.seq, 'queued')
       return { verdict: pendingVerdict(candidate, round.reason) }
@@ -171,14 +196,14 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
     const members = membersOf(store, candidate)
     // A group's claim is the coordinator's, held against nobody (as a rebase's).
     const facts = members.length === 0 ? candidate : { ...candidate, origin_seq: candidate.origin_seq ?? candidate.seq }
-    return settle(ctx, candidate, members, bodies, decide(manifest, facts, trialsOf(bodies), ctx.bestCommit(), { stopped: stoppedEarly(manifest, candidate, attestations) }))
+    return settle(ctx, candidate, members, bodies, decide(manifest, facts, trialsOf(bodies), ctx.bestCommit(), { stopped, splitRounds: split }))
   })
 }
 
-/** Why a counting attestation of the candidate ended its job early, if one did (its report was checked when it came). */
-function stoppedEarly (manifest: VerificationContext['manifest'], candidate: CandidateRow, attestations: AttestationRow[]): string | undefined {
+/** Why a counting attestation of the candidate ended its job early, if one did (its report was checked against its job's seeds when it came). */
+function stoppedEarly (manifest: VerificationContext['manifest'], jobs: JobRow[], attestations: AttestationRow[]): string | undefined {
   for (const a of attestations) {
-    const seeds = candidate.seeds[a.round - 1] ?? []
+    const seeds = jobs.find((j) => j.id === a.job_id)?.seeds ?? []
     const report = trialReport(manifest, seeds, a.body.trials)
     if (report.ok && report.stopped !== undefined) return report.stopped
   }

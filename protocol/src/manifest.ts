@@ -75,7 +75,14 @@ export const ManifestSchema = z.object({
     sequential: z.object({
       noise: z.number().positive(),
       futility: z.number().gt(0).max(0.2).default(0.01)
-    }).strict().optional()
+    }).strict().optional(),
+    /**
+     * Lets the coordinator spread the pairs of one round over the verifiers waiting for work
+     * (with quorum 1 and an allowlist), so a round takes about one pair's time. Only for causes
+     * whose verifiers' machines measure alike (one hardware class, or a CPU cause): the
+     * seed-insensitivity test then also pools the spread across machines (docs/trust.md).
+     */
+    splitRounds: z.boolean().default(false)
   }).strict(),
   /** What a machine needs to run this cause; a worker without it says so and stops. */
   requires: z.object({ gpu: z.boolean().default(false) }).strict().default({ gpu: false }),

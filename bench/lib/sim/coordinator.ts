@@ -17,7 +17,7 @@ import { CarryPlanner } from '../../../coordinator/src/carry-plan.ts'
 import { WarmRoster } from '../../../coordinator/src/warm-roster.ts'
 import { newCandidate, type CandidateContext, type CandidateFields } from '../../../coordinator/src/new-candidate.ts'
 import type { CandidateRow, Store } from '../../../coordinator/src/store/index.ts'
-import { attest, lease, type AttestOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
+import { attest, leaseOutcome, type AttestOutcome, type LeaseOptions, type LeaseOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
 
 const CAUSE = 'simulated'
 const HARDWARE = { class: 'sim', cpus: 1, gpus: ['sim-gpu'] }
@@ -25,13 +25,14 @@ const DIGEST = '0'.repeat(64)
 
 /**
  * The sim-cost cause's manifest (minImprovement 0.05, confidence 0.95, quorum 1), with `trials`
- * paired trials per round; with `sequential` its rule's pair noise is √2 × `noise`, else it has none.
+ * paired trials per round; with `sequential` its rule's pair noise is √2 × `noise`, else it has
+ * none; `splitRounds` as given (a CPU cause: its machines measure alike).
  */
-export function simManifest (trials: number, opts: { noise: number, sequential: boolean }): Manifest {
+export function simManifest (trials: number, opts: { noise: number, sequential: boolean, splitRounds: boolean }): Manifest {
   const manifest = parseManifestText(readFileSync(join(import.meta.dirname, '../../causes/sim-cost/autoresearch.json'), 'utf8'))
   const { sequential: _, ...verification } = manifest.verification
   const rule = opts.sequential ? { sequential: { noise: Math.SQRT2 * opts.noise } } : {}
-  return parseManifest({ ...manifest, verification: { ...verification, trials, ...rule } })
+  return parseManifest({ ...manifest, verification: { ...verification, trials, ...rule, splitRounds: opts.splitRounds } })
 }
 
 let oids = 0
@@ -148,16 +149,17 @@ export class SimCoordinator {
 
   /**
    * The lease handler (handlers/lease.ts): rebase a batch of stale candidates, lease, until a job or
-   * nothing left. `help`: a worker that also verifies, answered with a job only when no verifier waits.
+   * nothing left. `help`: a worker that also verifies, answered with a job only when no verifier
+   * waits (`verifiersWaiting`); `verifiersIdle`: the others waiting for work, who share a split round.
    */
-  lease (verifier: Identity, on: Carried, help?: { verifiersWaiting: number }): Job | null {
+  lease (verifier: Identity, on: Carried, opts: { help?: boolean } & LeaseOptions = {}): LeaseOutcome {
     for (;;) {
       const { remaining, ...carried } = this.rebaseStale(STALE_BATCH)
       report(carried, on)
-      const body: LeaseRequestBody = { type: 'lease-request', causeId: CAUSE, publicKey: verifier.publicKey, hardware: HARDWARE, nonce: nonce(), time: Date.now(), ...(help === undefined ? {} : { help: true }) }
-      const job = lease(this.ctx, body, verifier.sign('lease-request', body), { verifiersWaiting: help?.verifiersWaiting ?? 0 })
-      if (job !== null) this.#roster.served(job.baseline, verifier.publicKey)
-      if (job !== null || remaining === 0) return job
+      const body: LeaseRequestBody = { type: 'lease-request', causeId: CAUSE, publicKey: verifier.publicKey, hardware: HARDWARE, nonce: nonce(), time: Date.now(), ...(opts.help === true ? { help: true } : {}) }
+      const outcome = leaseOutcome(this.ctx, body, verifier.sign('lease-request', body), opts)
+      if (outcome.job !== null) this.#roster.served(outcome.job.baseline, verifier.publicKey)
+      if (outcome.job !== null || remaining === 0) return outcome
     }
   }
 

@@ -33,15 +33,19 @@ export interface SimFeatures {
   helpers: boolean
   /** Candidates that passed on an old best go on in merge groups (else each is rebased and verified alone). */
   groups: boolean
+  /** The cause declares `verification.splitRounds`: a round's pairs are spread over the verifiers waiting for work (coordinator/src/rules/parts.ts), else one verifier runs them all. */
+  split: boolean
 }
 
-export const VARIANTS: Record<'serial' | 'now' | 'helping', SimFeatures> = {
+export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping', SimFeatures> = {
   /** The code before issue 14: 2-s polls, no warm-up, every pair run, 3 runs per new best. */
-  serial: { held: false, warm: false, sequential: false, slots: 1, workerSavings: false, helpers: false, groups: false },
+  serial: { held: false, warm: false, sequential: false, slots: 1, workerSavings: false, helpers: false, groups: false, split: false },
+  /** Today's defaults without split rounds: each round on one verifier. */
+  whole: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: false },
   /** Today's defaults. */
-  now: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true },
+  now: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true },
   /** Today's defaults with every volunteer helping to verify. */
-  helping: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: true, groups: true }
+  helping: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: true, groups: true, split: true }
 }
 
 export interface SimOptions extends Omit<ModelOptions, 'minImprovement'> {
@@ -149,7 +153,7 @@ class Simulation {
     this.#queue = queue
     this.#opts = opts
     this.#features = opts.features ?? VARIANTS.now
-    const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential })
+    const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential, splitRounds: this.#features.split })
     this.#model = { ...opts, minImprovement: manifest.verification.minImprovement }
     this.#random = new Random(opts.seed)
     const count = opts.verifiers ?? Math.max(1, Math.floor(opts.volunteers / 4))
@@ -213,7 +217,7 @@ class Simulation {
   #experiment (v: Volunteer): void {
     if (this.#features.helpers) {
       const waiting = this.#features.held ? this.#verifiers.filter((m) => m.idle).length : 0
-      const job = this.#coord.lease(v.identity, this.#onRebase, { verifiersWaiting: waiting })
+      const { job } = this.#coord.lease(v.identity, this.#onRebase, { help: true, verifiersWaiting: waiting })
       if (job !== null) {
         this.#count.helperJobs++
         this.#job(v, job, () => { if (this.#best !== v.followed) this.#follow(v); else this.#experiment(v) })
@@ -286,10 +290,13 @@ class Simulation {
 
   #lease (v: Verifier): void {
     v.waking = false
-    const job = this.#coord.lease(v.identity, this.#onRebase)
+    const idle = this.#features.split ? this.#verifiers.filter((m) => m.idle && m !== v).length : 0
+    const { job, forOthers } = this.#coord.lease(v.identity, this.#onRebase, { verifiersIdle: idle })
     v.idle = job === null
     if (job !== null) this.#job(v, job, () => { this.#lease(v) })
     else if (this.#features.warm) this.#warm(v)
+    // The rest of a split round goes to the next idle verifier (LeaseHolds.relay).
+    if (job !== null && forOthers) this.#wake(1)
   }
 
   /** An idle verifier the coordinator's roster wants warm runs the baselines of the next round on the best (its lease reply's `warm`), on its slots. */

@@ -51,12 +51,12 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
           ({ job, forOthers, remaining, warm, expires } = await c.serially(async () => {
             const remaining = await c.rebaseStale(STALE_BATCH)
             const ctx = c.verificationContext()
-            const { job, forOthers } = leaseOutcome(ctx, req.body, req.signature, { verifiersWaiting: c.leaseHolds.held })
+            const { job, forOthers } = leaseOutcome(ctx, req.body, req.signature, { verifiersWaiting: c.leaseHolds.held, verifiersIdle: c.leaseHolds.waiting })
             if (job !== null) c.warmRoster.served(job.baseline, req.body.publicKey)
             return { job, forOthers, remaining, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey) : undefined, expires: job === null ? ctx.store.firstLeaseExpiry(ctx.bestCommit()) : Infinity }
           }, { signal }))
         }
-        // Work this key may not take (its own candidate) goes to a request that has not looked since.
+        // Work left for others (its own candidate, the rest of a split round) goes to a request that has not looked since.
         if (forOthers) c.leaseHolds.relay()
         const now = Date.now()
         // A verifier that can warm hears of a new best at once, with its pool.

@@ -70,4 +70,18 @@ describe('seed insensitivity', () => {
     expect(result.dof).toBe(2 * (BASELINE.length - 1))
     expect(result.insensitive).toBe(true)
   })
+
+  it('a split round (one seed per machine) still flags a fixed seed when the spread is also pooled across machines, and passes honest candidates', () => {
+    // Five seeds, each on its own machine of one class; each adds its own small constant to both runs of its pair.
+    const machine = [0.0004, -0.0003, 0.0001, -0.0002, 0.0]
+    const split = (candidate: (i: number) => number): SpreadTrial[] => BASELINE.slice(0, 5).map((b, i) =>
+      ({ seed: 100 + i, verifier: `m${i}`, baseline: b + (machine[i] as number), candidate: candidate(i) + (machine[i] as number) }))
+    // Pooled within each machine nothing is left to compare.
+    expect(seedSpread(split(() => 0.05), DEFAULT).insensitive).toBe(false)
+    expect(seedSpread(split(() => 0.05), DEFAULT, { acrossMachines: true }).insensitive).toBe(true)
+    const honest = [0.0357, 0.0450, 0.0573, 0.0406, 0.0375]
+    expect(seedSpread(split((i) => honest[i] as number), DEFAULT, { acrossMachines: true }).insensitive).toBe(false)
+    // One machine with every seed: the same verdict either way.
+    expect(seedSpread(trials(() => 0.05), DEFAULT, { acrossMachines: true }).insensitive).toBe(true)
+  })
 })

@@ -43,13 +43,24 @@ export interface SeedSpread {
  * correlation between the pairs only makes the test more cautious. Fewer than three
  * distinct seeds, or a baseline that does not vary, never flag.
  */
-export function seedSpread (trials: SpreadTrial[], threshold: SpreadThreshold): SeedSpread {
+export function seedSpread (trials: SpreadTrial[], threshold: SpreadThreshold, opts: { acrossMachines?: boolean } = {}): SeedSpread {
+  const within = spread(trials, threshold, 'within')
+  if (opts.acrossMachines !== true) return within
+  // A split round has few seeds per machine (one, often): pooled within each, the test has
+  // no degrees of freedom left. Pooled across machines a constant between them adds to both
+  // spreads alike, so an honest candidate looks no less seed-dependent; either test flags.
+  const across = spread(trials, threshold, 'across')
+  if (within.insensitive) return within
+  return across.insensitive || across.pValue < within.pValue ? across : within
+}
+
+function spread (trials: SpreadTrial[], threshold: SpreadThreshold, pooling: 'within' | 'across'): SeedSpread {
   const seeds = new Set(trials.map((t) => t.seed)).size
-  const verifiers = [...new Set(trials.map((t) => t.verifier))]
+  const verifiers = pooling === 'within' ? [...new Set(trials.map((t) => t.verifier))] : [undefined]
   const scale = trials.every((t) => t.baseline > 0 && t.candidate > 0) ? 'log' : 'linear'
   const f = scale === 'log' ? Math.log : (x: number): number => x
   // Pooled within each verifier: two machines may differ by a constant, which is not seed spread.
-  const by = (pick: (t: SpreadTrial) => number): number[][] => verifiers.map((v) => trials.filter((t) => t.verifier === v).map((t) => f(pick(t))))
+  const by = (pick: (t: SpreadTrial) => number): number[][] => verifiers.map((v) => trials.filter((t) => v === undefined || t.verifier === v).map((t) => f(pick(t))))
   const baseline = pooledVariance(by((t) => t.baseline))
   const candidate = pooledVariance(by((t) => t.candidate))
   const dof = baseline.dof

@@ -62,9 +62,11 @@ export interface DecideOptions {
   maxRounds?: number
   /** Why a verifier ended its job before the last pair (protocol's `stopEarly`), when one did. */
   stopped?: string
+  /** The rounds were split over several verifiers (rules/parts.ts): the seed spread is also pooled across machines. */
+  splitRounds?: boolean
 }
 
-export function decide (manifest: Manifest, candidate: CandidateFacts, trials: VerifiedTrial[], best: string, { maxRounds = MAX_ROUNDS, stopped }: DecideOptions = {}): Decision {
+export function decide (manifest: Manifest, candidate: CandidateFacts, trials: VerifiedTrial[], best: string, { maxRounds = MAX_ROUNDS, stopped, splitRounds }: DecideOptions = {}): Decision {
   const { minImprovement, confidence } = manifest.verification
   const failed = trials.filter((t) => t.candidate === null || t.baseline === null)
   const measured = trials.filter((t): t is CompleteTrial => t.candidate !== null && t.baseline !== null)
@@ -75,7 +77,7 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
   const complete = measured.filter((t) => !outliers.includes(t.verifier))
   const test = pairedOneSidedTest(complete.map(gain), minImprovement, confidence)
   const metrics = complete.length > 0 ? { baseline: mean(complete.map((t) => t.baseline)), candidate: mean(complete.map((t) => t.candidate)) } : null
-  const spread = complete.length > 0 ? seedSpread(complete, manifest.verification.seedInsensitivity) : null
+  const spread = complete.length > 0 ? seedSpread(complete, manifest.verification.seedInsensitivity, { acrossMachines: splitRounds }) : null
   const base: StoredVerdict = {
     ...pendingVerdict(candidate, ''), trials, test, baselineMetric: metrics?.baseline ?? null, candidateMetric: metrics?.candidate ?? null, meanImprovement: metrics === null ? null : test.mean, disagreeing: outliers, seedSpread: spread
   }
