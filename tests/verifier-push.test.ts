@@ -26,6 +26,25 @@ function countLeases (client: CoordinatorClient): { count: number } {
   return tally
 }
 
+/**
+ * A network whose allowlist holds `keys` too, each with one lease request held, in the order
+ * of `keys` (the first waited longest), and a count of the lease handler's looks at the queue
+ * from then on (each starts with rebaseStale).
+ */
+async function heldInOrder (cause: string, keys: Identity[]): Promise<{ net: TestNetwork, replies: Array<Promise<LeaseReply>>, looks: () => number }> {
+  const net = await TestNetwork.start(cause, (config) => ({ verifiers: [...config.verifiers, ...keys.map((k) => k.publicKey)] }))
+  const { coordinator } = net.running
+  const replies: Array<Promise<LeaseReply>> = []
+  for (const key of keys) {
+    replies.push((await net.client(key)).lease(key, coordinator.causeId, HARDWARE, { waitMs: 15_000 }))
+    await until(() => coordinator.leaseHolds.waiting === replies.length, `${replies.length} held requests wait`)
+  }
+  let looks = 0
+  const rebaseStale = coordinator.rebaseStale.bind(coordinator)
+  coordinator.rebaseStale = async (limit) => { looks++; return await rebaseStale(limit) }
+  return { net, replies, looks: () => looks }
+}
+
 describe('push, not poll: held lease requests and warm baselines', () => {
   let net: TestNetwork | undefined
   afterEach(async () => { await net?.stop(); net = undefined })
@@ -46,65 +65,41 @@ describe('push, not poll: held lease requests and warm baselines', () => {
 
   it('without split rounds a submission wakes one held request; the key it wakes passes its own candidate on to the next', async () => {
     const [a, b, c] = [Identity.generate(), Identity.generate(), Identity.generate()]
-    net = await TestNetwork.start(NOISY, (config) => ({ verifiers: [...config.verifiers, a.publicKey, b.publicKey, c.publicKey] }))
-    const holds = net.running.coordinator.leaseHolds
-    const { causeId } = net.running.coordinator
-    const replies: Array<Promise<LeaseReply>> = []
-    for (const key of [a, b, c]) {
-      const client = await net.client(key)
-      replies.push(client.lease(key, causeId, HARDWARE, { waitMs: 15_000 }))
-      await until(() => holds.waiting === replies.length, `${replies.length} held requests wait`)
-    }
-    const { coordinator } = net.running
-    let looks = 0
-    const rebaseStale = coordinator.rebaseStale.bind(coordinator)
-    coordinator.rebaseStale = async (limit) => { looks++; return await rebaseStale(limit) }
+    const held = await heldInOrder(NOISY, [a, b, c])
+    net = held.net
     const seq = await net.submitEdit(a, setConstant('QUALITY', 0.8))
     // a waited longest and was woken first; its own candidate went on to b, whole. c was never woken.
-    const fromB = await replies[1]!
+    const fromB = await held.replies[1]!
     expect(fromB.job?.candidateSeq).toBe(seq)
     expect(fromB.job?.seeds.length).toBe(5)
     await new Promise((resolve) => setTimeout(resolve, 300))
-    expect(looks).toBe(2)
-    expect(holds.waiting).toBe(2)
+    expect(held.looks()).toBe(2)
+    expect(net.running.coordinator.leaseHolds.waiting).toBe(2)
     await net.running.stop()
-    expect((await replies[0]!).job).toBeNull()
-    expect((await replies[2]!).job).toBeNull()
+    expect((await held.replies[0]!).job).toBeNull()
+    expect((await held.replies[2]!).job).toBeNull()
     await net.serveAgain()
   })
 
   it('with split rounds a submission wakes one held request, not all; its author passes it on, and the round is shared by those waiting', async () => {
     const keys = Array.from({ length: 7 }, () => Identity.generate())
-    net = await TestNetwork.start(SPLIT, (config) => ({ verifiers: [...config.verifiers, ...keys.map((k) => k.publicKey)] }))
-    const holds = net.running.coordinator.leaseHolds
-    const { causeId } = net.running.coordinator
-    // In the order they began to wait: keys[0] first.
-    const replies: Array<Promise<LeaseReply>> = []
-    for (const key of keys) {
-      const client = await net.client(key)
-      replies.push(client.lease(key, causeId, HARDWARE, { waitMs: 15_000 }))
-      await until(() => holds.waiting === replies.length, `${replies.length} held requests wait`)
-    }
-    // Each look at the queue is one turn of the lease handler, which starts with rebaseStale.
-    const { coordinator } = net.running
-    let looks = 0
-    const rebaseStale = coordinator.rebaseStale.bind(coordinator)
-    coordinator.rebaseStale = async (limit) => { looks++; return await rebaseStale(limit) }
+    const held = await heldInOrder(SPLIT, keys)
+    net = held.net
     const seq = await net.submitEdit(keys[0]!, setConstant('QUALITY', 0.8))
     // keys[0] waited longest and was woken; its own candidate went on to keys[1], which took
     // one of the round's 5 pairs and passed the rest on, and so on: 5 jobs, one pair each.
-    const jobs = await Promise.all(replies.slice(1, 6))
+    const jobs = await Promise.all(held.replies.slice(1, 6))
     expect(jobs.map((r) => r.job?.candidateSeq)).toEqual([seq, seq, seq, seq, seq])
     const seeds = jobs.flatMap((r) => r.job?.seeds ?? [])
     expect(new Set(seeds).size).toBe(5)
     expect(net.state(seq)).toBe('verifying')
     await new Promise((resolve) => setTimeout(resolve, 300))
     // The last key was never woken.
-    expect(looks).toBe(6)
-    expect(holds.waiting).toBe(2)
+    expect(held.looks()).toBe(6)
+    expect(net.running.coordinator.leaseHolds.waiting).toBe(2)
     await net.running.stop()
-    expect((await replies[0]!).job).toBeNull()
-    expect((await replies[6]!).job).toBeNull()
+    expect((await held.replies[0]!).job).toBeNull()
+    expect((await held.replies[6]!).job).toBeNull()
     await net.serveAgain()
   })
 
