@@ -70,7 +70,8 @@ export interface LeaseOptions {
 
 /**
  * Hands the verifier the most promising queued candidate on the current best that
- * it may verify: never its own, never twice in one round. A key on probation gets a
+ * it may verify: never its own, never twice in one round (a split round is shared out in
+ * parts, rules/parts.ts: there a verifier may take another part). A key on probation gets a
  * shadow job instead. A worker that also verifies (`help`) gets one only when the queue is
  * deeper than the verifiers can serve: none of them is waiting for work (`verifiersWaiting`,
  * the lease requests held open).
