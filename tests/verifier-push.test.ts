@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Identity, type CoordinatorClient, type LeaseReply } from '@autoresearch/protocol'
+import { CoordinatorClient, createNode, Identity, type LeaseReply } from '@autoresearch/protocol'
 import { Verifier } from 'autoresearch-verifier'
 import { ROOT } from './processes.ts'
 import { causeWith, setConstant, TestNetwork } from './network.ts'
@@ -147,6 +147,20 @@ describe('push, not poll: held lease requests and warm baselines', () => {
     expect(jobA?.seeds.length).toBe(3)
     expect(jobB?.candidateSeq).toBe(seq)
     expect(jobB?.seeds.length).toBe(2)
+  })
+
+  it('a held request whose peer goes away lets its place go at once', async () => {
+    net = await TestNetwork.start(NOISY)
+    const holds = net.running.coordinator.leaseHolds
+    const node = await createNode({ identity: net.verifierIdentity })
+    const client = new CoordinatorClient(node, net.address)
+    const held = client.lease(net.verifierIdentity, net.running.coordinator.causeId, HARDWARE, { waitMs: 15_000 }).catch((err: Error) => err)
+    await until(() => holds.held === 1, 'the request is held')
+    const gone = Date.now()
+    await node.stop()
+    await until(() => holds.held === 0, 'its place is free', 5_000)
+    expect(Date.now() - gone).toBeLessThan(5_000)
+    expect(await held).toBeInstanceOf(Error)
   })
 
   it('a held request ends when the verifier aborts and when the coordinator stops; a peer holds at most four', async () => {

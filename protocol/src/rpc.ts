@@ -36,6 +36,10 @@ export async function handleRequests<S extends z.ZodType> (
 ): Promise<void> {
   await node.handle(protocol, async (stream: Stream, connection) => {
     const controller = new AbortController()
+    // A peer that goes away (its stream reset or closed, its connection gone) ends the work done
+    // for it: a lease request held open for it then lets its place go at once.
+    const gone = (): void => { controller.abort() }
+    stream.addEventListener('close', gone, { once: true })
     const framed = new FramedStream(stream, { signal: controller.signal, timeoutMs: opts.timeoutMs })
     try {
       let reply: unknown
@@ -53,6 +57,7 @@ export async function handleRequests<S extends z.ZodType> (
       log('%s: the stream failed before the reply was sent: %e', protocol, err)
       framed.abort(err as Error)
     } finally {
+      stream.removeEventListener('close', gone)
       controller.abort()
     }
   }, { maxInboundStreams: 256, runOnLimitedConnection: false })
