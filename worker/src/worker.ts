@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
-import { ensureBareRepo, hasCommit, type CoordinatorClient, type Hardware, type Identity, type InfoReply } from '@autoresearch/protocol'
+import { commitTree, ensureBareRepo, hasCommit, type CoordinatorClient, type Hardware, type Identity, type InfoReply } from '@autoresearch/protocol'
 import { runCommit, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
 import type { Trial, WorkerComponents } from './components.ts'
@@ -72,6 +72,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #known = new Set<string>()
   /** Local bests already confirmed once: never confirmed again. */
   readonly #tried = new Set<string>()
+  /** Trees of our submissions the coordinator has receipted: the same files are never sent again. */
+  readonly #submittedTrees = new Set<string>()
   /** Our submissions whose fate is not known yet, by candidate sequence number. */
   readonly #pending = new Set<number>()
   /** Submissions not answered yet, by candidate commit; kept in state.json across restarts. */
@@ -184,8 +186,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   }
 
   async #maybeSubmit (info: InfoReply, at: Position, options: { signal?: AbortSignal }): Promise<void> {
-    if (!worthSubmitting(info.manifest, at, this.#tried)) return
     const { base, local } = at
+    const { tree } = await commitTree(this.#components.gitdir, local.commit)
+    if (!worthSubmitting(info.manifest, at, this.#tried, this.#submittedTrees.has(tree))) return
     this.#tried.add(local.commit)
     const confirmed = await confirm(this.#components, { manifest: info.manifest, base, local, n: this.#experiments }, options)
     if (confirmed === undefined) return
@@ -209,6 +212,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const outcome = await send(this.#components, unsent, options)
     if (outcome.sent) {
       this.#unsent.delete(fields.candidate)
+      this.#submittedTrees.add(outcome.receipt.tree)
       this.submissions++
       this.#pending.add(outcome.receipt.candidateSeq)
       this.emit('event', { type: 'submitted', receipt: outcome.receipt, claimedMetric: fields.claimedMetric })

@@ -14,6 +14,10 @@ describe('whether a local gain is worth submitting', () => {
     expect(worthSubmitting(manifest, { ...position(0.8), local: { commit: 'b', metric: 0.8 } }, new Set())).toBe(false)
   })
 
+  it('not when this worker already submitted the same files (the coordinator carries that candidate onto the new best)', () => {
+    expect(worthSubmitting(manifest, position(0.8), new Set(), true)).toBe(false)
+  })
+
   it('needs a gain beyond this machine\'s own noise too', () => {
     expect(worthSubmitting(manifest, position(0.8, { noise: 0.3 }), new Set())).toBe(false)
     expect(worthSubmitting(manifest, position(0.6, { noise: 0.3 }), new Set())).toBe(true)

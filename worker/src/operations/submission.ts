@@ -3,15 +3,18 @@ import type { Local, WorkerComponents } from '../components.ts'
 import type { Position, SubmissionFields } from '../state.ts'
 
 /**
- * Whether the local best is worth confirming and submitting: a commit not tried yet, better
- * than the base beyond the cause's margin and beyond this machine's own run-to-run noise,
- * and, when a candidate was already submitted on this base, better than that claim by the
- * margin too (or it only queues a near-duplicate that goes stale when the first merges).
+ * Whether the local best is worth confirming and submitting: a commit not tried yet, whose
+ * files this worker has not submitted already (`submittedTree`: after the merge of another candidate, ours or not,
+ * carrying the local best onto the new best rebuilds the tree of our pending submission,
+ * which the coordinator carries onto that best itself), better than the base beyond the
+ * cause's margin and beyond this machine's own run-to-run noise, and, when a candidate was
+ * already submitted on this base, better than that claim by the margin too (or it only
+ * queues a near-duplicate that goes stale when the first merges).
  */
-export function worthSubmitting (manifest: Manifest, position: Position, tried: ReadonlySet<string>): boolean {
+export function worthSubmitting (manifest: Manifest, position: Position, tried: ReadonlySet<string>, submittedTree = false): boolean {
   const { base, local, lastClaim, noise } = position
   const margin = manifest.verification.minImprovement
-  if (local.commit === base.commit || tried.has(local.commit)) return false
+  if (local.commit === base.commit || tried.has(local.commit) || submittedTree) return false
   if (improvement(manifest, base.metric, local.metric) <= Math.max(margin, noise ?? 0)) return false
   return lastClaim === undefined || improvement(manifest, lastClaim, local.metric) > margin
 }
