@@ -26,9 +26,10 @@ export function verifiersToWake (e: Pick<CoordinatorEvent, 'type'>, quorum: numb
 /**
  * Lease requests waiting for work. `generation` moves on every wake, so a request that
  * found no job at generation g and then waits returns at once if work came in between.
- * A wake picks the requests that have waited longest; one that then finds work it may not
- * take (its own candidate) passes the wake on (`relay`) to a request that has not looked
- * since, so a job is never left waiting for the hold to run out.
+ * A wake picks the requests that have waited longest (warm ones first); one that then finds
+ * work it may not take (its own candidate), or takes part of a split round, passes the wake
+ * on (`relay`) to a request that has not looked since, so work is never left waiting for
+ * the hold to run out.
  */
 export class LeaseHolds {
   readonly #limits: typeof HOLD_LIMITS
