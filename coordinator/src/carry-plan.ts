@@ -25,12 +25,17 @@ const NOTHING: CarryPlan = { groups: [], rebase: [], remaining: 0 }
 export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'leasedCandidates'>, best: string, now = Date.now()): { stale: CandidateRow[], verifying: Set<string>, firstExpiry: number } {
   const leased = store.leasedCandidates(now)
   const off = store.candidatesOff(best)
-  const live = off.filter((c) => leased.has(c.seq))
-  return {
-    stale: off.filter((c) => !leased.has(c.seq)),
-    verifying: new Set(live.map((c) => c.parent_oid)),
-    firstExpiry: Math.min(...live.map((c) => leased.get(c.seq) as number))
+  const stale: CandidateRow[] = []
+  const verifying = new Set<string>()
+  // A loop, not Math.min(...): a queue of a hundred thousand would overflow the call's arguments.
+  let firstExpiry = Infinity
+  for (const c of off) {
+    const until = leased.get(c.seq)
+    if (until === undefined) { stale.push(c); continue }
+    verifying.add(c.parent_oid)
+    firstExpiry = Math.min(firstExpiry, until)
   }
+  return { stale, verifying, firstExpiry }
 }
 
 /**

@@ -45,12 +45,11 @@ export interface SeedSpread {
  */
 export function seedSpread (trials: SpreadTrial[], threshold: SpreadThreshold, opts: { acrossMachines?: boolean } = {}): SeedSpread {
   const within = spread(trials, threshold, 'within')
-  if (opts.acrossMachines !== true) return within
+  if (opts.acrossMachines !== true || within.insensitive) return within
   // A split round has few seeds per machine (one, often): pooled within each, the test has
   // no degrees of freedom left. Pooled across machines a constant between them adds to both
   // spreads alike, so an honest candidate looks no less seed-dependent; either test flags.
   const across = spread(trials, threshold, 'across')
-  if (within.insensitive) return within
   return across.insensitive || across.pValue < within.pValue ? across : within
 }
 
