@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events'
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Identity, improvement, retryWithBackoff } from '@autoresearch/protocol'
+import { describeHardware, Identity, improvement, retryWithBackoff } from '@autoresearch/protocol'
 import { selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import { searchAgent, Worker } from 'autoresearch-worker'
 import { Verifier, type VerifierEvent } from 'autoresearch-verifier'
@@ -160,7 +160,8 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       : undefined
     if (helper !== undefined) helpers.push(helper)
     const worker = new Worker({
-      client, identity, agent: searchAgent({ seed: opts.seed * 1000 + i }), seed: 10 * i + 1, alsoVerify: helper,
+      // The hardware the CLI reports (cli.ts): the verifiers' runs of a best on this class stand for the worker's.
+      client, identity, agent: searchAgent({ seed: opts.seed * 1000 + i }), seed: 10 * i + 1, alsoVerify: helper, hardware: describeHardware(),
       stateDir: join(net.scratch, `worker-${i}`), backend: countingBackend(sandbox, workerSide, manifest.train.command), name: `w${i}`
     })
     /** This worker's own measurement of each best it moved onto: the base its claims are gains over. */

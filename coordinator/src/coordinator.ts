@@ -9,6 +9,7 @@ import { Announcer } from './handlers/announce.ts'
 import { attestHandler } from './handlers/attest.ts'
 import { candidateStatus, candidateStatusHandler } from './handlers/candidate-status.ts'
 import { fetchHandler } from './handlers/fetch.ts'
+import { BestRunsMemo } from './best-runs.ts'
 import { infoHandler } from './handlers/info.ts'
 import { leaseHandler } from './handlers/lease.ts'
 import { LeaseHolds, verifiersToWake } from './handlers/lease-holds.ts'
@@ -57,6 +58,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly leaseHolds = new LeaseHolds()
   /** Which verifiers warm the current best's baselines (warm-roster.ts). */
   readonly warmRoster = new WarmRoster()
+  /** The current best's verified runs, for `info` (best-runs.ts). */
+  readonly bestRuns: BestRunsMemo
   readonly #carry: CarryPlanner
   #unlock = (): void => {}
 
@@ -70,6 +73,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.program = program
     this.causeId = config.causeId
     this.#carry = new CarryPlanner({ store, manifest })
+    this.bestRuns = new BestRunsMemo(store)
     this.on('event', (e) => {
       const n = verifiersToWake(e, manifest.verification.quorum)
       if (n > 0) this.leaseHolds.wake(n)

@@ -29,13 +29,22 @@ export const ErrorReply = z.object({ ok: z.literal(false), error: z.object({ nam
 export const InfoRequest = z.object({ type: z.literal('info') }).strict()
 /** `seq` is this best's place in the coordinator's history: 0 is the initial commit, each merge or revert adds one. */
 export const Best = z.object({ commit: Oid, metric: Metric.nullable(), seq: z.number().int().min(0) }).strict()
+/**
+ * One verified run of the best: its metric on one seed as a verifier measured it when the
+ * best was verified as a candidate, and the hardware class of that verifier's machine. A worker
+ * on the same class takes these as its own runs of the best instead of measuring it again.
+ */
+export const BestRun = z.object({ seed: z.number().int().min(0).max(2 ** 31 - 1), metric: Metric, hardware: Text(200) }).strict()
+export type BestRun = z.infer<typeof BestRun>
 export const InfoReply = z.object({
   ok: z.literal(true),
   causeId: CauseId,
   coordinatorKey: PublicKeyHex,
   manifest: ManifestSchema,
   program: Text(256 * 1024),
-  best: Best
+  best: Best,
+  /** The best's verified runs (none for the initial commit and after a revert); absent from older coordinators. */
+  bestRuns: z.array(BestRun).max(64).optional()
 }).strict()
 
 // fetch --------------------------------------------------------------------

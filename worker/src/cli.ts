@@ -18,7 +18,7 @@ const fmt = (x: number | null): string => (x === null ? 'n/a' : x.toPrecision(6)
 
 function describe (e: WorkerEvent): string | undefined {
   switch (e.type) {
-    case 'best': return `following best ${e.commit.slice(0, 10)} (network ${fmt(e.networkMetric)}, measured here ${fmt(e.localMetric)}, noise σ ${fmt(e.noise)})`
+    case 'best': return `following best ${e.commit.slice(0, 10)} (network ${fmt(e.networkMetric)}, ${e.verifiedRuns > 0 ? `verifiers' run on this hardware class ${fmt(e.localMetric)}, not run again` : `measured here ${fmt(e.localMetric)}`}, noise σ ${fmt(e.noise)})`
     case 'experiment': return `experiment ${e.n}: ${e.row.status.padEnd(7)} ${e.row.status === 'crash' ? '   crash' : fmt(e.row.metric)}  ${e.row.description}  (local best ${fmt(e.localBest)})`
     case 'confirm': return `confirmation run: baseline ${fmt(e.baseline)} vs candidate ${fmt(e.candidate)}: ${e.passed ? 'confirmed' : 'not confirmed, keep searching'}`
     case 'submitted': return `submitted candidate #${e.receipt.candidateSeq} (${e.receipt.candidate.slice(0, 10)}) claiming ${fmt(e.claimedMetric)}`

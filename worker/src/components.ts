@@ -19,7 +19,10 @@ export interface WorkerComponents {
   agent: Agent
   /** The local bare repository of the cause. */
   gitdir: string
-  /** Seed of the worker's own experiments; the confirmation run uses seed + 1. */
+  /**
+   * Seed of the worker's own experiments; the confirmation run uses seed + 1. On a best that
+   * verifiers of this hardware class measured, the loop runs on their seeds (operations/seeds.ts).
+   */
   seed: number
   /** Author of local commits and the volunteer's name on the leaderboard. */
   name?: string

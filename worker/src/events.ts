@@ -4,7 +4,8 @@ import type { ResultRow } from './results.ts'
 export type WorkerPhase = 'syncing' | 'measuring' | 'proposing' | 'training' | 'confirming' | 'submitting'
 
 export type WorkerEvent =
-  | { type: 'best', commit: string, networkMetric: number | null, localMetric: number, noise: number | null }
+  /** `verifiedRuns`: verifiers' runs of the best on this hardware class taken instead of runs here (0: measured here, or our own). */
+  | { type: 'best', commit: string, networkMetric: number | null, localMetric: number, noise: number | null, verifiedRuns: number }
   | { type: 'phase', phase: WorkerPhase, n: number }
   | { type: 'resumed', experiments: number, base: string, local: string }
   | { type: 'rebased-local', commit: string, metric: number }

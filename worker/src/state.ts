@@ -6,6 +6,7 @@ import { SubmissionBody } from '@autoresearch/protocol'
 const log = logger('autoresearch:worker:state')
 
 const LocalSchema = z.object({ commit: z.string(), metric: z.number() })
+const SeedsSchema = z.object({ experiment: z.number().int().min(0), confirm: z.number().int().min(0) })
 
 /** What a submission is made of before it is signed (what `CoordinatorClient.submit` takes). */
 const SubmissionFieldsSchema = SubmissionBody.omit({ type: true, publicKey: true, nonce: true, time: true, packSha256: true })
@@ -19,6 +20,8 @@ export type UnsentSubmission = z.infer<typeof UnsentSchema>
 const PositionSchema = z.object({
   /** The network best this worker builds on, with its own measurement of it. */
   base: LocalSchema,
+  /** The seeds the loop runs on this base (operations/seeds.ts); `base.metric` and `local.metric` are on `seeds.experiment`. */
+  seeds: SeedsSchema,
   /** The best commit found locally on that base (the base itself until an edit is kept). */
   local: LocalSchema,
   /** Descriptions of the edits kept on the current base, for the submission. */
@@ -36,6 +39,8 @@ export type Position = z.infer<typeof PositionSchema>
 
 /** What survives a restart (results.tsv holds the history; this holds where the loop stands). */
 const SavedStateSchema = PositionSchema.extend({
+  /** Absent from the state of workers before seeds were planned per best: the worker's own seeds. */
+  seeds: SeedsSchema.optional(),
   /** Our submissions whose fate is not known yet, by candidate sequence number. */
   pending: z.array(z.number()),
   experiments: z.number(),

@@ -13,6 +13,7 @@ import { confirm } from './operations/confirm.ts'
 import { experiment } from './operations/experiment.ts'
 import { moveToBest } from './operations/follow.ts'
 import { propose } from './operations/propose.ts'
+import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
 import { squash, submissionFields, worthSubmitting } from './operations/submission.ts'
 import { checkVerdicts } from './operations/verdicts.ts'
@@ -28,7 +29,10 @@ export interface WorkerOptions {
   agent: Agent
   /** Holds the local cause repository, results.tsv, prepared data and scratch runs. */
   stateDir: string
-  /** Seed of the worker's own experiments; the confirmation run uses seed + 1. */
+  /**
+   * Seed of the worker's own experiments; the confirmation run uses seed + 1. On a best that
+   * verifiers of this hardware class measured, the loop runs on their seeds (operations/seeds.ts).
+   */
   seed?: number
   /** Where experiments run (default: the runner's bubblewrap sandbox; it refuses to start without one). */
   backend?: SandboxBackend
@@ -151,7 +155,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const restored = this.#restored
     this.#restored = undefined
     if (restored !== undefined && restored.base.commit === best.commit && await hasCommit(this.#components.gitdir, restored.local.commit)) {
-      const { pending, experiments: _e, unsent: _u, ...at } = restored
+      const { pending, experiments: _e, unsent: _u, seeds, ...rest } = restored
+      const at = { ...rest, seeds: seeds ?? ownSeeds(this.seed) }
       for (const seq of pending) this.#pending.add(seq)
       this.#known.add(best.commit)
       this.#runs.rebase(best.commit)
@@ -173,7 +178,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#phase('proposing')
     const proposal = await propose(this.#components, { info, commit: at.local.commit, n }, options)
     if (proposal === undefined) return false
-    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, n }, options)
+    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n }, options)
     if (row === undefined) return false
     if (row.status === 'keep') {
       at.local = { commit: row.commit, metric: row.metric }
@@ -190,7 +195,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const { tree } = await commitTree(this.#components.gitdir, local.commit)
     if (!worthSubmitting(info.manifest, at, this.#tried, this.#submittedTrees.has(tree))) return
     this.#tried.add(local.commit)
-    const confirmed = await confirm(this.#components, { manifest: info.manifest, base, local, n: this.#experiments }, options)
+    const confirmed = await confirm(this.#components, { manifest: info.manifest, base, local, seed: at.seeds.confirm, n: this.#experiments }, options)
     if (confirmed === undefined) return
     const { commit, description } = await squash(this.#components, local.commit, base.commit, at.keptSinceBase)
     // Same tree as the local best: if it merges as it is, its runs here are the new best's.

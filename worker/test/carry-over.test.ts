@@ -30,7 +30,7 @@ describe('carrying local gains onto a new best', () => {
     const { gitdir, oldBase, local, newBest } = await history({ 'b.py': B.replace('WIDTH = 8', 'WIDTH = 16') })
     const { trial, runs } = fakeTrial(() => ok(0.5))
     const { emit, events } = recorder()
-    const carried = await carryOver({ gitdir, trial, seed: 1, results: results(gitdir), emit }, { manifest, local, oldBase, base: { commit: newBest, metric: 0.8 }, kept: ['lr up', 'more steps'] })
+    const carried = await carryOver({ gitdir, trial, results: results(gitdir), emit }, { manifest, seed: 1, local, oldBase, base: { commit: newBest, metric: 0.8 }, kept: ['lr up', 'more steps'] })
     expect(carried).toBeDefined()
     const commit = carried!.local.commit
     expect(await readFileAt(gitdir, commit, 'a.py')).toBe(A.replace('0.01', '0.1'))
@@ -45,7 +45,7 @@ describe('carrying local gains onto a new best', () => {
     const { gitdir, oldBase, local, newBest } = await history({ 'a.py': A.replace('0.01', '0.05') })
     const { trial, runs } = fakeTrial(() => ok(0.1))
     const { emit, events } = recorder()
-    expect(await carryOver({ gitdir, trial, seed: 1, results: results(gitdir), emit }, { manifest, local, oldBase, base: { commit: newBest, metric: 0.8 }, kept: ['lr up'] })).toBeUndefined()
+    expect(await carryOver({ gitdir, trial, results: results(gitdir), emit }, { manifest, seed: 1, local, oldBase, base: { commit: newBest, metric: 0.8 }, kept: ['lr up'] })).toBeUndefined()
     expect(runs).toEqual([])
     expect(events).toEqual([])
   })
@@ -53,12 +53,12 @@ describe('carrying local gains onto a new best', () => {
   it('drops a change the new best already holds, and one that no longer beats it', async () => {
     const same = await history({ 'a.py': A.replace('0.01', '0.1') })
     const { trial, runs } = fakeTrial(() => ok(0.1))
-    expect(await carryOver({ gitdir: same.gitdir, trial, seed: 1, results: results(same.gitdir), emit: () => {} }, { manifest, local: same.local, oldBase: same.oldBase, base: { commit: same.newBest, metric: 0.8 }, kept: ['lr up'] })).toBeUndefined()
+    expect(await carryOver({ gitdir: same.gitdir, trial, results: results(same.gitdir), emit: () => {} }, { manifest, seed: 1, local: same.local, oldBase: same.oldBase, base: { commit: same.newBest, metric: 0.8 }, kept: ['lr up'] })).toBeUndefined()
     expect(runs).toEqual([])
 
     const worse = await history({ 'b.py': B.replace('DEPTH = 2', 'DEPTH = 3') })
     const slow = fakeTrial(() => ok(0.9))
-    expect(await carryOver({ gitdir: worse.gitdir, trial: slow.trial, seed: 1, results: results(worse.gitdir), emit: () => {} }, { manifest, local: worse.local, oldBase: worse.oldBase, base: { commit: worse.newBest, metric: 0.8 }, kept: ['lr up'] })).toBeUndefined()
+    expect(await carryOver({ gitdir: worse.gitdir, trial: slow.trial, results: results(worse.gitdir), emit: () => {} }, { manifest, seed: 1, local: worse.local, oldBase: worse.oldBase, base: { commit: worse.newBest, metric: 0.8 }, kept: ['lr up'] })).toBeUndefined()
     expect(slow.runs).toHaveLength(1)
   })
 
@@ -66,7 +66,7 @@ describe('carrying local gains onto a new best', () => {
     const { gitdir, root: older } = await repoWith({ 'a.py': A, 'b.py': B })
     const merged = await change(gitdir, older, { 'b.py': B.replace('DEPTH = 2', 'DEPTH = 4') })
     const local = await change(gitdir, merged, { 'a.py': A.replace('0.01', '0.1') })
-    const carried = await carryOver({ gitdir, trial: fakeTrial(() => ok(0.5)).trial, seed: 1, results: results(gitdir), emit: () => {} }, { manifest, local, oldBase: merged, base: { commit: older, metric: 0.8 }, kept: ['lr up'] })
+    const carried = await carryOver({ gitdir, trial: fakeTrial(() => ok(0.5)).trial, results: results(gitdir), emit: () => {} }, { manifest, seed: 1, local, oldBase: merged, base: { commit: older, metric: 0.8 }, kept: ['lr up'] })
     expect(await readFileAt(gitdir, carried!.local.commit, 'a.py')).toBe(A.replace('0.01', '0.1'))
     expect(await readFileAt(gitdir, carried!.local.commit, 'b.py')).toBe(B)
   })
@@ -93,7 +93,7 @@ describe('moving onto a new best', () => {
       expect(at.noise).toBeCloseTo(0.0015275, 6)
       expect(at.lastClaim).toBeUndefined()
       expect(events.filter((e) => e.type === 'phase')).toEqual([{ type: 'phase', phase: 'syncing', n: 4 }, { type: 'phase', phase: 'measuring', n: 4 }])
-      expect(events.find((e) => e.type === 'best')).toEqual({ type: 'best', commit: newBest, networkMetric: 0.8, localMetric: 0.801, noise: at.noise })
+      expect(events.find((e) => e.type === 'best')).toEqual({ type: 'best', commit: newBest, networkMetric: 0.8, localMetric: 0.801, noise: at.noise, verifiedRuns: 0 })
       if (carried) {
         expect(at.local.metric).toBe(0.5)
         expect(at.keptSinceBase).toEqual(['lr up'])
@@ -128,8 +128,8 @@ describe('moving onto a new best', () => {
     const previous = { base: { commit: oldBase, metric: 0.8 }, local: { commit: local, metric: 0.51 }, keptSinceBase: ['lr up'], noise: 0.02, noiseAge: NOISE_MAX_AGE, lastClaim: 0.51 }
     const at = await moveToBest({ client, gitdir, trial: runsCache.trial, seed: 1, results: results(gitdir), emit }, { info: infoOf(candidate), known: new Set([oldBase, candidate]), previous, runs: runsCache, n: 7 })
     expect(runs.slice(before)).toEqual([])
-    expect(at).toEqual({ base: { commit: candidate, metric: 0.51 }, local: { commit: candidate, metric: 0.51 }, keptSinceBase: [], noise: 0.02, noiseAge: NOISE_MAX_AGE + 1 })
-    expect(events.find((e) => e.type === 'best')).toEqual({ type: 'best', commit: candidate, networkMetric: 0.8, localMetric: 0.51, noise: 0.02 })
+    expect(at).toEqual({ base: { commit: candidate, metric: 0.51 }, seeds: { experiment: 1, confirm: 2 }, local: { commit: candidate, metric: 0.51 }, keptSinceBase: [], noise: 0.02, noiseAge: NOISE_MAX_AGE + 1 })
+    expect(events.find((e) => e.type === 'best')).toEqual({ type: 'best', commit: candidate, networkMetric: 0.8, localMetric: 0.51, noise: 0.02, verifiedRuns: 0 })
     // Its confirmation run is the next confirmation's baseline: a cache hit too.
     expect(await runsCache.trial({ manifest, commit: candidate, seed: 2 })).toEqual(ok(0.52))
     expect(runs.slice(before)).toEqual([])
@@ -148,6 +148,30 @@ describe('moving onto a new best', () => {
     expect(runs.slice(1).map((r) => [r.commit, r.seed])).toEqual([[oldBase, 1], [oldBase, 3], [oldBase, 4]])
     expect(stale).toMatchObject({ noiseAge: 0, noiseHardware: 'gpu' })
     expect(stale.noise).toBeCloseTo(0, 9)
+  })
+
+  it('another worker\'s best that verifiers of this hardware class measured: no run of it here, their seeds and spread', async () => {
+    const { gitdir, oldBase, local, newBest } = await history({ 'b.py': B.replace('WIDTH = 8', 'WIDTH = 16') })
+    const { trial, runs } = fakeTrial((r) => ok(r.commit === newBest ? 9 : 0.5))
+    const runsCache = new BaseRuns(trial)
+    const client = { sync: async () => ({ objects: 0 }) }
+    const { emit, events } = recorder()
+    const bestRuns = [{ seed: 70, metric: 0.7, hardware: 'gpu' }, { seed: 71, metric: 0.72, hardware: 'gpu' }, { seed: 72, metric: 0.74, hardware: 'gpu' }, { seed: 73, metric: 5, hardware: 'cpu' }]
+    const previous = { base: { commit: oldBase, metric: 0.8 }, local: { commit: local, metric: 0.6 }, keptSinceBase: ['lr up'], noise: null }
+    const at = await moveToBest({ client, gitdir, trial: runsCache.trial, seed: 1, results: results(gitdir), emit, hardware: { class: 'gpu', cpus: 1, gpus: [] } }, { info: { ...infoOf(newBest), bestRuns }, known: new Set([oldBase, newBest]), previous, runs: runsCache, n: 5 })
+    // Only the carried local best ran, on the verified experiment seed; the best never did.
+    expect(runs.map((r) => r.seed)).toEqual([70])
+    expect(runs.every((r) => r.commit !== newBest)).toBe(true)
+    expect(at).toMatchObject({ base: { commit: newBest, metric: 0.7 }, seeds: { experiment: 70, confirm: 71 }, local: { metric: 0.5 }, noiseAge: 0, noiseHardware: 'gpu' })
+    expect(at.noise).toBeCloseTo(0.02, 9)
+    expect(events.find((e) => e.type === 'best')).toMatchObject({ localMetric: 0.7, verifiedRuns: 3 })
+    // The confirmation's baseline is the verifiers' run on the second seed.
+    expect(await runsCache.trial({ manifest, commit: newBest, seed: 71 })).toMatchObject({ ok: true, metric: 0.72 })
+    expect(runs).toHaveLength(1)
+    // On other hardware the same best is measured here, on the worker's own seeds.
+    const other = new BaseRuns(fakeTrial(() => ok(0.9)).trial)
+    const elsewhere = await moveToBest({ client, gitdir, trial: other.trial, seed: 1, results: results(gitdir), emit: () => {}, hardware: { class: 'tpu', cpus: 1, gpus: [] } }, { info: { ...infoOf(newBest), bestRuns }, known: new Set([oldBase, newBest]), runs: other, n: 5 })
+    expect(elsewhere).toMatchObject({ base: { metric: 0.9 }, seeds: { experiment: 1, confirm: 2 } })
   })
 
   it('our own submission merged while the local best went further: the local best is carried without a run', async () => {

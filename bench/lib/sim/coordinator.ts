@@ -10,13 +10,14 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Identity, parseManifest, parseManifestText, type AttestationBody, type Job, type LeaseRequestBody, type Manifest, type SubmissionBody, type Trial } from '@autoresearch/protocol'
+import { Identity, parseManifest, parseManifestText, type AttestationBody, type BestRun, type Job, type LeaseRequestBody, type Manifest, type SubmissionBody, type Trial } from '@autoresearch/protocol'
 import { STALE_BATCH } from '../../../coordinator/src/handlers/lease.ts'
 import { assertMaySubmit } from '../../../coordinator/src/policy.ts'
 import { CarryPlanner } from '../../../coordinator/src/carry-plan.ts'
 import { WarmRoster } from '../../../coordinator/src/warm-roster.ts'
+import { BestRunsMemo } from '../../../coordinator/src/best-runs.ts'
 import { newCandidate, type CandidateContext, type CandidateFields } from '../../../coordinator/src/new-candidate.ts'
-import type { CandidateRow, Store } from '../../../coordinator/src/store/index.ts'
+import type { CandidateRow, MergeRow, Store } from '../../../coordinator/src/store/index.ts'
 import { attest, leaseOutcome, type AttestOutcome, type LeaseOptions, type LeaseOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
 
 const CAUSE = 'simulated'
@@ -59,10 +60,12 @@ export class SimCoordinator {
   readonly #carry: CarryPlanner
   readonly #candidates: CandidateContext
   readonly #roster = new WarmRoster()
+  readonly #bestRuns: BestRunsMemo
 
   constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, random: () => number, runSeconds: number, groups: boolean }) {
     this.#carry = new CarryPlanner({ store, manifest: opts.manifest }, { groups: opts.groups })
     this.store = store
+    this.#bestRuns = new BestRunsMemo(store)
     this.manifest = opts.manifest
     this.#conflict = opts.conflict
     this.#random = opts.random
@@ -161,6 +164,11 @@ export class SimCoordinator {
       if (outcome.job !== null) this.#roster.served(outcome.job.baseline, verifier.publicKey)
       if (outcome.job !== null || remaining === 0) return outcome
     }
+  }
+
+  /** The verified runs of the best that `info` gives workers (best-runs.ts); every simulated machine has one hardware class. */
+  bestRuns (): BestRun[] {
+    return this.#bestRuns.runs(this.store.lastMerge() as MergeRow)
   }
 
   /** The attest handler (handlers/attest.ts): decide, and rebase everything stale when the pass was on an old best or a group split. */

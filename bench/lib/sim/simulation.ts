@@ -14,6 +14,7 @@ import { Store, type CandidateRow } from '../../../coordinator/src/store/index.t
 import { EventQueue, Random, withVirtualClock } from './clock.ts'
 import { SimCoordinator, simManifest, type Carried } from './coordinator.ts'
 import { drawGain, FOLLOW_RUNS, observedGain, type ModelOptions } from './model.ts'
+import { NOISE_FROM_RUNS } from '../../../worker/src/operations/seeds.ts'
 
 const log = logger('autoresearch:bench:simulate')
 
@@ -27,7 +28,11 @@ export interface SimFeatures {
   sequential: boolean
   /** Pairs of one job a verifier runs side by side (`--slots`). */
   slots: number
-  /** A worker does not measure its own merged submission, and measures its noise once per 4 bests (3 runs, else 1). */
+  /**
+   * A worker does not measure its own merged submission, takes a best's verified runs (info's
+   * `bestRuns`, one hardware class here) instead of measuring it, and otherwise measures its
+   * noise once per 4 bests (3 runs, else 1).
+   */
   workerSavings: boolean
   /** Every volunteer runs `--also-verify`: one job before each experiment when no verifier is waiting. */
   helpers: boolean
@@ -182,13 +187,20 @@ class Simulation {
 
   // volunteers ---------------------------------------------------------------------
 
-  /** Runs on a new best (follow.ts): none for the worker's own merge; else a measurement, and a noise estimate when its last is 4 bests old. */
+  /**
+   * Runs on a new best (follow.ts, seeds.ts): none for the worker's own merge; none for a
+   * best with verified runs (and its confirmation baseline too, with two seeds of them; its
+   * noise, with three); else a measurement, and a noise estimate when its last is 4 bests old.
+   */
   #followRuns (v: Volunteer): number {
     if (!this.#features.workerSavings) return FOLLOW_RUNS
     if (this.#bestBy === v.identity.publicKey) return 0
-    if (v.noiseAge < NOISE_BESTS - 1) { v.noiseAge++; return 1 }
+    const verified = new Set(this.#coord.bestRuns().map((r) => r.seed)).size
+    v.confirmBaseCached = verified >= 2
+    const measure = verified > 0 ? 0 : 1
+    if (v.noiseAge < NOISE_BESTS - 1) { v.noiseAge++; return measure }
     v.noiseAge = 0
-    return FOLLOW_RUNS
+    return measure + (verified >= NOISE_FROM_RUNS ? 0 : FOLLOW_RUNS - 1)
   }
 
   /** A new best: measure it (and this machine's noise, follow.ts), then experiment. */

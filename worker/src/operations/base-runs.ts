@@ -46,6 +46,15 @@ export class BaseRuns {
     return { own: runs !== undefined && runs.size > 0 }
   }
 
+  /**
+   * Takes `metric` as the base's run on `seed` (a verifier's run of it on this hardware
+   * class, operations/seeds.ts): the trial answers it without running. A run made here stands.
+   */
+  know (seed: number, metric: number): void {
+    if (this.#runs.has(seed)) return
+    this.#runs.set(seed, { ok: true, metric, result: {}, memoryGb: 0, logDigest: '', logTail: '', durationMs: 0 })
+  }
+
   /** Records that `commit` (a squash we submitted, a carried local best) has the tree of `measured`, whose runs stand for it. */
   sameTree (commit: string, measured: string): void {
     this.#sameTree.delete(commit)

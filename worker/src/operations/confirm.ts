@@ -2,13 +2,13 @@ import { improvement, type Manifest } from '@autoresearch/protocol'
 import type { Local, WorkerComponents } from '../components.ts'
 
 /**
- * Confirms a local gain on a second seed (the worker's seed + 1) before spending anyone's
- * verification time: the base and the candidate both run, and the candidate must beat the
+ * Confirms a local gain on a second seed (the position's confirmation seed, operations/seeds.ts)
+ * before spending anyone's verification time: the base and the candidate both run (the base
+ * from the cache when it ran or was verified on that seed), and the candidate must beat the
  * base by the cause's margin. Returns the candidate's confirming run when it passed.
  */
-export async function confirm (components: Pick<WorkerComponents, 'trial' | 'seed' | 'emit'>, args: { manifest: Manifest, base: Local, local: Local, n: number }, options: { signal?: AbortSignal } = {}): Promise<{ metric: number, logDigest: string } | undefined> {
-  const { manifest, base, local, n } = args
-  const seed = components.seed + 1
+export async function confirm (components: Pick<WorkerComponents, 'trial' | 'emit'>, args: { manifest: Manifest, base: Local, local: Local, seed: number, n: number }, options: { signal?: AbortSignal } = {}): Promise<{ metric: number, logDigest: string } | undefined> {
+  const { manifest, base, local, seed, n } = args
   components.emit({ type: 'phase', phase: 'confirming', n })
   const baseline = await components.trial({ manifest, commit: base.commit, seed }, options)
   const candidate = await components.trial({ manifest, commit: local.commit, seed }, options)

@@ -15,6 +15,8 @@ export interface ExperimentArgs {
   manifest: Manifest
   local: Local
   proposal: Proposal
+  /** The position's experiment seed (operations/seeds.ts): the local best's metric is on it. */
+  seed: number
   n: number
 }
 
@@ -22,11 +24,11 @@ export interface ExperimentArgs {
  * Commits the proposal on the local best, runs it, logs it and reports it. Returns the
  * row, or undefined when the run was stopped (not a crash of the candidate: nothing is logged).
  */
-export async function experiment (components: Pick<WorkerComponents, 'gitdir' | 'trial' | 'seed' | 'name' | 'results' | 'emit'>, args: ExperimentArgs, options: { signal?: AbortSignal } = {}): Promise<ResultRow | undefined> {
-  const { manifest, local, proposal, n } = args
+export async function experiment (components: Pick<WorkerComponents, 'gitdir' | 'trial' | 'name' | 'results' | 'emit'>, args: ExperimentArgs, options: { signal?: AbortSignal } = {}): Promise<ResultRow | undefined> {
+  const { manifest, local, proposal, seed, n } = args
   const commit = await commitWithChanges(components.gitdir, local.commit, proposal.edits, proposal.description, components.name)
   components.emit({ type: 'phase', phase: 'training', n })
-  const result = await components.trial({ manifest, commit, seed: components.seed }, options)
+  const result = await components.trial({ manifest, commit, seed }, options)
   if (!result.ok && result.reason === 'aborted') return undefined
   const row = judge(manifest, local, commit, proposal.description, result)
   components.results.append(row)

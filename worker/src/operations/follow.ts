@@ -5,15 +5,16 @@ import type { Position } from '../state.ts'
 import type { BaseRuns } from './base-runs.ts'
 import { carryOver } from './carry-over.ts'
 import { estimateNoise, reusableNoise } from './noise.ts'
+import { ownSeeds, planSeeds, type Seeds } from './seeds.ts'
 
 export interface MoveArgs {
   info: InfoReply
   /** Commits whose objects are here already (the `have` list of the fetch). */
   known: Set<string>
   /** Where the loop stood on the previous best, if anywhere: its local gains are carried over. */
-  previous?: Position
+  previous?: Omit<Position, 'seeds'> & { seeds?: Seeds }
   /** The cache of the base's runs, which now follows the new best (with its runs already, when it is our own submission). */
-  runs: Pick<BaseRuns, 'rebase' | 'sameTree'>
+  runs: Pick<BaseRuns, 'rebase' | 'sameTree' | 'know'>
   /** The current experiment's number, for phase events. */
   n: number
 }
@@ -21,7 +22,8 @@ export interface MoveArgs {
 /**
  * Moves the loop onto a new network best: fetches it (held to the cause's limits, as the
  * coordinator's intake is: a coordinator cannot fill our disk), measures it (no run when it
- * is our own submission merged as it is: its runs are cached) and, when the previous
+ * is our own submission merged as it is: its runs are cached; none either when verifiers of
+ * this hardware class measured it: their runs are taken, seeds.ts) and, when the previous
  * estimate cannot serve (noise.ts), this machine's noise on it; logs it, and carries local
  * improvements over by a three-way merge if that is clean and still better; otherwise the
  * loop restarts from the new best.
@@ -36,17 +38,24 @@ export async function moveToBest (components: { client: Pick<CoordinatorClient, 
   }
   components.emit({ type: 'phase', phase: 'measuring', n })
   const { own } = runs.rebase(best.commit)
-  const measured = await components.trial({ manifest, commit: best.commit, seed: components.seed }, options)
+  const hardware = components.hardware?.class
+  // Our own submission merged as it is ran on the seeds the loop was on: its runs stand on them.
+  const plan = own ? { seeds: previous?.seeds ?? ownSeeds(components.seed), verified: [], noise: null } : planSeeds(components.seed, info.bestRuns, hardware)
+  for (const run of plan.verified) runs.know(run.seed, run.metric)
+  const { seeds } = plan
+  const measured = await components.trial({ manifest, commit: best.commit, seed: seeds.experiment }, options)
   if (!measured.ok) throw new BestUnrunnableError(`the published best does not run here (${measured.reason}): ${measured.message}\n${measured.logTail}`, best.commit)
   const base = { commit: best.commit, metric: measured.metric }
-  const hardware = components.hardware?.class
+  const noiseHardware = hardware === undefined ? {} : { noiseHardware: hardware }
   const estimate = reusableNoise(previous, { own, hardware }) ??
-    { noise: await estimateNoise(components, manifest, best.commit, measured.metric, options), noiseAge: 0, ...(hardware === undefined ? {} : { noiseHardware: hardware }) }
+    (plan.noise !== null ? { noise: plan.noise, noiseAge: 0, ...noiseHardware } : undefined) ??
+    { noise: await estimateNoise(components, manifest, best.commit, measured.metric, options), noiseAge: 0, ...noiseHardware }
   const { noise } = estimate
-  components.results.append({ commit: best.commit, metric: measured.metric, memoryGb: measured.memoryGb, status: 'keep', description: `network best (${best.seq === 0 ? 'initial' : `merge ${best.seq}`})` })
-  components.emit({ type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric, noise })
-  const fresh: Position = { base, local: { ...base }, keptSinceBase: [], ...estimate }
+  const verified = plan.verified.length
+  components.results.append({ commit: best.commit, metric: measured.metric, memoryGb: measured.memoryGb, status: 'keep', description: `network best (${best.seq === 0 ? 'initial' : `merge ${best.seq}`})${verified > 0 ? ', verifiers\' runs' : ''}` })
+  components.emit({ type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric, noise, verifiedRuns: verified })
+  const fresh: Position = { base, seeds, local: { ...base }, keptSinceBase: [], ...estimate }
   if (previous === undefined || previous.local.commit === previous.base.commit) return fresh
-  const carried = await carryOver(components, { manifest, local: previous.local.commit, oldBase: previous.base.commit, base, kept: previous.keptSinceBase, runs }, options)
+  const carried = await carryOver(components, { manifest, local: previous.local.commit, oldBase: previous.base.commit, base, seed: seeds.experiment, kept: previous.keptSinceBase, runs }, options)
   return carried === undefined ? fresh : { ...fresh, ...carried }
 }

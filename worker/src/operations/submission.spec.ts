@@ -4,7 +4,7 @@ import type { Position } from '../state.ts'
 import { submissionFields, worthSubmitting } from './submission.ts'
 
 const manifest = manifestOf({ minImprovement: 0.1 })
-const position = (local: number, extra: Partial<Position> = {}): Position => ({ base: { commit: 'b', metric: 1 }, local: { commit: 'l', metric: local }, keptSinceBase: ['x'], noise: null, ...extra })
+const position = (local: number, extra: Partial<Position> = {}): Omit<Position, 'seeds'> => ({ base: { commit: 'b', metric: 1 }, local: { commit: 'l', metric: local }, keptSinceBase: ['x'], noise: null, ...extra })
 
 describe('whether a local gain is worth submitting', () => {
   it('needs a local best other than the base, not tried before, beyond the margin', () => {

@@ -11,7 +11,7 @@ import type { Position, SubmissionFields } from '../state.ts'
  * already submitted on this base, better than that claim by the margin too (or it only
  * queues a near-duplicate that goes stale when the first merges).
  */
-export function worthSubmitting (manifest: Manifest, position: Position, tried: ReadonlySet<string>, submittedTree = false): boolean {
+export function worthSubmitting (manifest: Manifest, position: Pick<Position, 'base' | 'local' | 'lastClaim' | 'noise'>, tried: ReadonlySet<string>, submittedTree = false): boolean {
   const { base, local, lastClaim, noise } = position
   const margin = manifest.verification.minImprovement
   if (local.commit === base.commit || tried.has(local.commit) || submittedTree) return false
