@@ -82,9 +82,10 @@ const program = new Command('autoresearch-worker')
   .option('--sandbox <kind>', 'where experiments run: bwrap (default), docker, podman, or none (no isolation; prints a warning on every run)')
   .option('--image <image>', 'container image for --sandbox docker|podman')
   .option('--also-verify', 'between experiments, take a verification job when the cause\'s verifiers are all busy (never one of your own candidates); your key must be on the coordinator\'s verifier allowlist, or the coordinator must run open verification')
+  .option('--no-lookahead', 'let the agent propose only after each run has finished (by default it proposes the next experiment while one runs, and a proposal made before a kept result or a new best is dropped)')
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: AgentFlags & { coordinator: string, identity: string, state: string, seed: number, maxExperiments?: number, once?: boolean, json?: boolean, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string, alsoVerify?: boolean }) => {
+  .action(async (opts: AgentFlags & { coordinator: string, identity: string, state: string, seed: number, maxExperiments?: number, once?: boolean, json?: boolean, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string, alsoVerify?: boolean, lookahead: boolean }) => {
     const backend = selectBackend({ sandbox: opts.sandbox as SandboxKind | undefined, image: opts.image, warn: (m) => { console.error(m) } })
     const agent = makeAgent(opts)
     if (opts.gpu !== undefined) process.env.CUDA_VISIBLE_DEVICES = opts.gpu
@@ -97,7 +98,7 @@ const program = new Command('autoresearch-worker')
     const { seed } = opts
     const client = new CoordinatorClient(node, opts.coordinator)
     const alsoVerify = opts.alsoVerify === true ? new Verifier({ client, identity, stateDir: join(resolve(opts.state), 'verifier'), backend, help: true }) : undefined
-    const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend, secretEnv: [opts.apiKeyEnv, ...(opts.agentEnv ?? [])], alsoVerify })
+    const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend, secretEnv: [opts.apiKeyEnv, ...(opts.agentEnv ?? [])], alsoVerify, lookahead: opts.lookahead })
     const status = opts.json !== true && process.stdout.isTTY ? new StatusLine(process.stdout) : undefined
     const print = (line: string | undefined): void => {
       if (line === undefined) return

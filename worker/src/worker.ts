@@ -12,6 +12,7 @@ import { BaseRuns } from './operations/base-runs.ts'
 import { confirm } from './operations/confirm.ts'
 import { experiment } from './operations/experiment.ts'
 import { moveToBest } from './operations/follow.ts'
+import { Lookahead } from './operations/lookahead.ts'
 import { propose } from './operations/propose.ts'
 import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
@@ -56,6 +57,12 @@ export interface WorkerOptions {
    * never leased to it). Its runs take the same machine, so never more than one per experiment.
    */
   alsoVerify?: { runOnce: (signal?: AbortSignal) => Promise<number> }
+  /**
+   * The agent proposes the next experiment while the current one runs (default true;
+   * operations/lookahead.ts). A proposal made ahead of a keep or a new best is dropped, which
+   * costs a slow agent one proposal; false makes every proposal wait for the run before it.
+   */
+  lookahead?: boolean
 }
 
 /** Where the loop stands once it follows the network: the cause and its position on the best. */
@@ -89,6 +96,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   #subscribed = false
   #experiments = 0
   #helper?: WorkerOptions['alsoVerify']
+  readonly #lookahead?: Lookahead
   submissions = 0
 
   constructor (opts: WorkerOptions) {
@@ -114,6 +122,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     }
     this.#backoff = opts.backoff ?? { minMs: 1000, maxMs: 60_000 }
     this.#helper = opts.alsoVerify
+    if (opts.lookahead !== false) this.#lookahead = new Lookahead()
     this.#statePath = join(opts.stateDir, 'state.json')
     this.#restored = loadState(this.#statePath)
     if (this.#restored !== undefined) {
@@ -170,14 +179,22 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     return { info, at }
   }
 
-  /** One experiment: propose, commit, run, keep or discard, log; then maybe submit. Returns whether an experiment ran. */
-  async step (options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  /**
+   * One experiment: propose, commit, run, keep or discard, log; then maybe submit. Returns
+   * whether an experiment ran. With `ahead` the agent proposes the next experiment while this
+   * one runs (operations/lookahead.ts): `run` asks for it on every step but its last, and
+   * cancels what is left when it ends.
+   */
+  async step (options: { signal?: AbortSignal, ahead?: boolean } = {}): Promise<boolean> {
     const { info, at } = await this.#follow(options)
     for (const unsent of [...this.#unsent.values()]) await this.#send(unsent, options)
     const n = ++this.#experiments
     this.#phase('proposing')
-    const proposal = await propose(this.#components, { info, commit: at.local.commit, n }, options)
+    const on = { base: at.base.commit, local: at.local.commit }
+    const made = this.#lookahead === undefined ? { stale: false } : await this.#lookahead.take(on)
+    const proposal = 'proposal' in made ? made.proposal : await propose(this.#components, { info, commit: at.local.commit, n }, options)
     if (proposal === undefined) return false
+    if (options.ahead === true) this.#lookahead?.start(this.#components, { info, commit: at.local.commit, base: at.base.commit, n: n + 1 }, options)
     const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n }, options)
     if (row === undefined) return false
     if (row.status === 'keep') {
@@ -250,30 +267,34 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
    * announcement of another, with a bounded backoff as the fallback (`WorkerOptions.backoff`).
    */
   async run (opts: { signal?: AbortSignal, maxExperiments?: number } = {}): Promise<void> {
-    const { signal } = opts
+    const { signal, maxExperiments } = opts
     // A function, not a narrowed property: the step in between may abort the signal.
     const stopped = (): boolean => signal?.aborted === true
     let backoffMs = this.#backoff.minMs
-    while (!stopped() && (opts.maxExperiments === undefined || this.#experiments < opts.maxExperiments)) {
-      const since = this.#announced.heard
-      let stuck: { commit: string, reason: string } | undefined
-      try {
-        await this.#help(signal)
-        // An empty proposal is no reason to wait: an agent that draws at random (search)
-        // proposes nothing by chance, and its next draw may differ.
-        await this.step({ signal })
-      } catch (err) {
-        if (stopped() || !(err instanceof BestUnrunnableError)) throw err
-        stuck = { commit: err.commit, reason: err.message }
+    try {
+      while (!stopped() && (maxExperiments === undefined || this.#experiments < maxExperiments)) {
+        const since = this.#announced.heard
+        let stuck: { commit: string, reason: string } | undefined
+        try {
+          await this.#help(signal)
+          // An empty proposal is no reason to wait: an agent that draws at random (search)
+          // proposes nothing by chance, and its next draw may differ.
+          await this.step({ signal, ahead: maxExperiments === undefined || this.#experiments + 1 < maxExperiments })
+        } catch (err) {
+          if (stopped() || !(err instanceof BestUnrunnableError)) throw err
+          stuck = { commit: err.commit, reason: err.message }
+        }
+        if (stuck === undefined) {
+          backoffMs = this.#backoff.minMs
+          continue
+        }
+        this.emit('event', { type: 'waiting', ...stuck, retryInMs: backoffMs })
+        const bound = AbortSignal.timeout(backoffMs)
+        await this.#announced.changed(stuck.commit, { since, signal: signal === undefined ? bound : AbortSignal.any([signal, bound]) })
+        backoffMs = Math.min(backoffMs * 2, this.#backoff.maxMs)
       }
-      if (stuck === undefined) {
-        backoffMs = this.#backoff.minMs
-        continue
-      }
-      this.emit('event', { type: 'waiting', ...stuck, retryInMs: backoffMs })
-      const bound = AbortSignal.timeout(backoffMs)
-      await this.#announced.changed(stuck.commit, { since, signal: signal === undefined ? bound : AbortSignal.any([signal, bound]) })
-      backoffMs = Math.min(backoffMs * 2, this.#backoff.maxMs)
+    } finally {
+      await this.#lookahead?.cancel()
     }
   }
 }

@@ -23,7 +23,11 @@ export interface ProposeArgs {
 export async function propose (components: Pick<WorkerComponents, 'agent' | 'gitdir' | 'results' | 'emit'>, args: ProposeArgs, options: { signal?: AbortSignal } = {}): Promise<Proposal | undefined> {
   const { gitdir } = components
   const { info, commit, n } = args
+  // A function, not a narrowed property: the signal may abort while the files are read or the agent works.
+  const stopped = (): boolean => options.signal?.aborted === true
   const files = await editableFiles(gitdir, info.manifest, commit)
+  // Stopped while the files were read (a proposal made ahead, dropped at once): the agent is not started.
+  if (stopped()) return undefined
   let proposal: Proposal | null
   try {
     proposal = await components.agent.propose({
@@ -31,7 +35,7 @@ export async function propose (components: Pick<WorkerComponents, 'agent' | 'git
       checkout: async (dir) => { await writeTreeTo(gitdir, commit, dir) }
     })
   } catch (err) {
-    if (options.signal?.aborted === true) {
+    if (stopped()) {
       log('agent stopped: %e', err)
       return undefined
     }

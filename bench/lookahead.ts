@@ -1,0 +1,82 @@
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Identity } from '@autoresearch/protocol'
+import { searchAgent, Worker, type Agent } from 'autoresearch-worker'
+import { TestNetwork } from '../tests/network.ts'
+import { simCostCause } from './lib/sim-network.ts'
+
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
+
+/** The search agent, made as slow as a hosted model or a CLI agent: each proposal takes `seconds`. */
+function slowAgent (seed: number, seconds: number): Agent {
+  const search = searchAgent({ seed })
+  return {
+    name: `search, ${seconds} s per proposal`,
+    propose: async (ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+      return await search.propose(ctx)
+    }
+  }
+}
+
+/** One worker's wall time for `experiments` experiments on a fresh network, its agent proposing ahead or not. */
+async function timed (cause: string, opts: { experiments: number, agentSeconds: number, seed: number, lookahead: boolean }): Promise<{ seconds: number, asked: number, keeps: number }> {
+  const net = await TestNetwork.start(cause)
+  try {
+    const identity = Identity.generate()
+    const slow = slowAgent(opts.seed, opts.agentSeconds)
+    let asked = 0
+    const agent: Agent = { name: slow.name, propose: async (ctx) => { asked++; return await slow.propose(ctx) } }
+    const worker = new Worker({ client: await net.client(identity), identity, agent, stateDir: join(net.scratch, 'worker'), lookahead: opts.lookahead, seed: opts.seed })
+    let keeps = 0
+    worker.on('event', (e) => { if (e.type === 'experiment' && e.row.status === 'keep') keeps++ })
+    // The first step also fetches and measures the best: time the experiments after it.
+    await worker.run({ maxExperiments: 1 })
+    const start = performance.now()
+    await worker.run({ maxExperiments: 1 + opts.experiments })
+    return { seconds: (performance.now() - start) / 1000, asked, keeps }
+  } finally {
+    await net.stop()
+  }
+}
+
+/**
+ * What proposing ahead (worker/src/operations/lookahead.ts) saves a worker whose agent is
+ * slow: wall seconds per experiment for one worker on the sim-cost cause, its agent taking
+ * `--agent-seconds` per proposal and each run `--train-seconds`, with the lookahead on and
+ * off, alternating, same seeds. Ideal: max(agent, run) per experiment instead of their sum.
+ */
+export async function run (args: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      experiments: { type: 'string', default: '8' }, 'agent-seconds': { type: 'string', default: '2' },
+      'train-seconds': { type: 'string', default: '1' }, seeds: { type: 'string', default: '1,2' }
+    }
+  })
+  const opts = { experiments: Number(values.experiments), agentSeconds: Number(values['agent-seconds']), trainSeconds: Number(values['train-seconds']), seeds: values.seeds.split(',').map(Number) }
+  const cause = simCostCause(opts.trainSeconds)
+  const log = (line: string): void => { process.stderr.write(`${line}\n`) }
+  const runs: Record<'on' | 'off', Array<{ seconds: number, asked: number, keeps: number }>> = { on: [], off: [] }
+  try {
+    for (const seed of opts.seeds) {
+      for (const variant of ['off', 'on'] as const) {
+        const r = await timed(cause, { ...opts, seed, lookahead: variant === 'on' })
+        log(`lookahead ${variant}, seed ${seed}: ${opts.experiments} experiments in ${round(r.seconds, 1)} s; agent asked ${r.asked} times, ${r.keeps} keeps`)
+        runs[variant].push(r)
+      }
+    }
+  } finally {
+    rmSync(cause, { recursive: true, force: true })
+  }
+  const per = (variant: 'on' | 'off'): number => round(runs[variant].reduce((a, r) => a + r.seconds, 0) / (opts.experiments * runs[variant].length))
+  const sum = (variant: 'on' | 'off', key: 'asked' | 'keeps'): number => runs[variant].reduce((a, r) => a + r[key], 0)
+  return {
+    cause: 'sim-cost', ...opts,
+    secondsPerExperiment: { off: per('off'), on: per('on') },
+    agentCalls: { off: sum('off', 'asked'), on: sum('on', 'asked') },
+    keeps: { off: sum('off', 'keeps'), on: sum('on', 'keeps') },
+    speedup: round(per('off') / per('on'))
+  }
+}
