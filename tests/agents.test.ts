@@ -1,6 +1,5 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -9,26 +8,12 @@ import { selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import { commandAgent, openaiAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
 import { ROOT } from './processes.ts'
 import { TestNetwork } from './network.ts'
+import { scriptedLlm } from './scripted-llm.ts'
 
 const TOY = join(ROOT, 'examples', 'toy-regression')
 const block = (path: string, search: string, replace: string): string => `${path}\n<<<<<<< SEARCH\n${search}\n=======\n${replace}\n>>>>>>> REPLACE`
 
-/** A scripted OpenAI-compatible chat server on loopback: answers in order, records what it was asked. */
-async function scriptedServer (answers: string[]): Promise<{ url: string, requests: Array<{ messages: Array<{ role: string, content: string }> }>, server: Server }> {
-  const requests: Array<{ messages: Array<{ role: string, content: string }> }> = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (c) => { body += c })
-    req.on('end', () => {
-      if (req.url !== '/v1/chat/completions' || req.method !== 'POST') { res.writeHead(404).end(); return }
-      requests.push(JSON.parse(body))
-      const content = answers.shift() ?? 'DESCRIPTION: nothing left'
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] }))
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, requests, server }
-}
+const scriptedServer = scriptedLlm
 
 describe('agents drive the worker loop', () => {
   let net: TestNetwork | undefined

@@ -14,3 +14,12 @@ export function wholeNumber (min: number, max = Number.MAX_SAFE_INTEGER): (text:
     return n
   }
 }
+
+/** A commander option parser for a number in [min, max] (`--temperature 0.7`), refused with the option's name otherwise. */
+export function numberIn (min: number, max: number): (text: string) => number {
+  return (text) => {
+    const n = Number(text)
+    if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`a number from ${min} to ${max}`)
+    return n
+  }
+}

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import { selectBackend, type SandboxKind } from '@autoresearch/runner'
 import { logger } from '@libp2p/logger'
-import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity, retryWithBackoff, UsageError, wholeNumber } from '@autoresearch/protocol'
+import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity, retryWithBackoff, numberIn, UsageError, wholeNumber } from '@autoresearch/protocol'
 import { commandAgent } from './agents/command.ts'
 import { openaiAgent } from './agents/openai.ts'
 import { searchAgent } from './agents/search.ts'
@@ -31,6 +31,7 @@ function describe (e: WorkerEvent): string | undefined {
     case 'rebased-local': return `carried local improvements onto the new best: ${fmt(e.metric)} (${e.commit.slice(0, 10)})`
     case 'waiting': return `nothing to do on best ${e.commit.slice(0, 10)} (${e.reason}): waiting for a new best, ${e.retryInMs / 1000} s at the most`
     case 'announcement': return `announcement: new best ${e.body.best.commit.slice(0, 10)} (${e.body.kind} ${e.body.best.seq}, metric ${fmt(e.body.best.metric)})`
+    case 'agent-backoff': return `the agent ${e.errors > 0 ? `failed ${e.errors}` : `proposed nothing ${e.empty}`} time(s) in a row: asking it again in ${e.retryInMs / 1000} s`
     case 'help-failed': return e.stopped ? `--also-verify is off: ${e.message}` : `verifying for the network failed (${e.error}: ${e.message}); research goes on`
   }
 }
@@ -38,7 +39,10 @@ function describe (e: WorkerEvent): string | undefined {
 /** Repeatable, and each value may list several, comma-separated. */
 const list = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')]
 
-interface AgentFlags { agent: string, baseUrl: string, model?: string, apiKeyEnv: string, agentCommand?: string, agentTimeout: number, agentEnv?: string[], agentExpose?: string[], agentSandbox?: string }
+interface AgentFlags {
+  agent: string, baseUrl: string, model?: string, apiKeyEnv: string,
+  /** A number, undefined for the default, false after --no-temperature. */
+  temperature?: number | false, maxTokens: number, maxCompletionTokens?: boolean, agentAttempts: number, requestRetries: number, agentCommand?: string, agentTimeout: number, agentEnv?: string[], agentExpose?: string[], agentSandbox?: string }
 
 function makeAgent (opts: AgentFlags): Agent | undefined {
   const timeoutMs = opts.agentTimeout * 1000
@@ -46,7 +50,14 @@ function makeAgent (opts: AgentFlags): Agent | undefined {
     case 'search': return undefined
     case 'openai':
       if (opts.model === undefined) throw new UsageError('--agent openai needs --model (or OPENAI_MODEL)')
-      return openaiAgent({ baseUrl: opts.baseUrl, model: opts.model, apiKey: process.env[opts.apiKeyEnv], timeoutMs, onRetry: (e) => { console.error(`agent answer refused: ${e}`) } })
+      return openaiAgent({
+        baseUrl: opts.baseUrl, model: opts.model, apiKey: process.env[opts.apiKeyEnv], timeoutMs,
+        temperature: opts.temperature === false ? null : opts.temperature, maxTokens: opts.maxTokens,
+        tokenLimit: opts.maxCompletionTokens === true ? 'max_completion_tokens' : 'max_tokens',
+        attempts: opts.agentAttempts, requestRetries: opts.requestRetries,
+        onRetry: (e) => { console.error(`agent answer refused: ${e}`) },
+        onRequestRetry: (reason, ms) => { console.error(`agent request failed (${reason}); asking again in ${ms / 1000} s`) }
+      })
     case 'command':
       if (opts.agentCommand === undefined) throw new UsageError('--agent command needs --agent-command "<cli agent>"')
       if (opts.agentSandbox !== undefined && opts.agentSandbox !== 'bwrap' && opts.agentSandbox !== 'none') throw new UsageError(`--agent-sandbox is bwrap or none, not "${opts.agentSandbox}"`)
@@ -66,6 +77,12 @@ const program = new Command('autoresearch-worker')
   .option('--base-url <url>', 'openai agent: API base URL, e.g. http://127.0.0.1:8080/v1 for llama.cpp', process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1')
   .option('--model <name>', 'openai agent: model name', process.env.OPENAI_MODEL)
   .option('--api-key-env <var>', 'openai agent: environment variable holding the API key', 'OPENAI_API_KEY')
+  .option('--temperature <t>', 'openai agent: sampling temperature, 0 to 2 (default 0.7; --no-temperature sends none, for models that accept only their own)', numberIn(0, 2))
+  .option('--no-temperature', 'openai agent: send no temperature')
+  .option('--max-tokens <n>', 'openai agent: the answer\'s token limit', wholeNumber(1), 2048)
+  .option('--max-completion-tokens', 'openai agent: send the limit as max_completion_tokens (reasoning models require it) instead of max_tokens')
+  .option('--agent-attempts <n>', 'openai agent: answers asked for per proposal when one cannot be used (malformed, a protected file, text that does not match)', wholeNumber(1, 20), 3)
+  .option('--request-retries <n>', 'openai agent: times a request is sent again after a rate limit (429, honouring Retry-After), a server error (5xx), a timeout or no connection', wholeNumber(0, 20), 4)
   .option('--agent-command <command>', 'command agent: e.g. "claude -p", "codex exec", "opencode run"; the prompt is its last argument')
   .option('--agent-timeout <seconds>', 'time limit for one agent proposal', wholeNumber(1), 1800)
   .option('--agent-env <names>', 'command agent: variables it gets from your environment, e.g. ANTHROPIC_API_KEY (it gets no others but PATH and LANG)', list)

@@ -19,6 +19,8 @@ export type WorkerEvent =
   | { type: 'announcement', body: AnnouncementBody }
   /** Nothing to do on `commit` (it does not run here, or the agent proposed nothing twice): waiting for a new best, `retryInMs` at the most. */
   | { type: 'waiting', commit: string, reason: string, retryInMs: number }
+  /** The agent failed (`errors`) or proposed nothing (`empty`) that many times in a row: the loop asks it again in `retryInMs` (operations/agent-backoff.ts). */
+  | { type: 'agent-backoff', errors: number, empty: number, retryInMs: number }
   /** `--also-verify`: a verification job could not be taken or finished; `stopped`: the coordinator does not let this key verify, so the worker stops asking. */
   | { type: 'help-failed', error: string, message: string, stopped: boolean }
 

@@ -32,6 +32,7 @@ export class StatusLine {
       case 'announcement': this.#network = e.body.best.metric; this.#networkSeq = e.body.best.seq; break
       case 'experiment': this.#local = e.localBest; this.#phase = 'idle'; break
       case 'waiting': this.#phase = 'waiting for a new best'; this.#since = Date.now(); break
+      case 'agent-backoff': this.#phase = 'waiting for the agent'; this.#since = Date.now(); break
       case 'submitted': this.#verdicts.submitted++; break
       case 'verdict':
         if (e.status.state === 'merged') this.#verdicts.merged++

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events'
+import { setTimeout as delay } from 'node:timers/promises'
+import { logger } from '@libp2p/logger'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
 import { commitTree, ensureBareRepo, hasCommit, type CoordinatorClient, type Hardware, type Identity, type InfoReply } from '@autoresearch/protocol'
@@ -12,6 +14,7 @@ import { BaseRuns } from './operations/base-runs.ts'
 import { confirm } from './operations/confirm.ts'
 import { experiment } from './operations/experiment.ts'
 import { moveToBest } from './operations/follow.ts'
+import { agentPause, type AgentTrouble } from './operations/agent-backoff.ts'
 import { Lookahead } from './operations/lookahead.ts'
 import { propose } from './operations/propose.ts'
 import { ownSeeds } from './operations/seeds.ts'
@@ -23,6 +26,8 @@ import { environmentSecrets, identitySecrets } from './secrets.ts'
 import { loadState, saveState, type Position, type SavedState, type UnsentSubmission } from './state.ts'
 
 export type { WorkerEvent, WorkerPhase } from './events.ts'
+
+const log = logger('autoresearch:worker')
 
 export interface WorkerOptions {
   client: CoordinatorClient
@@ -49,6 +54,7 @@ export interface WorkerOptions {
   /**
    * With nothing to do on the best it has (it does not run here), `run` waits for the announcement of another best, and tries the same
    * one again after this backoff at the latest: doubling from minMs (default 1 s) to maxMs (60 s).
+   * The same backoff paces an agent that fails or proposes nothing, in a row (operations/agent-backoff.ts).
    */
   backoff?: { minMs: number, maxMs: number }
   /**
@@ -97,6 +103,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   #experiments = 0
   #helper?: WorkerOptions['alsoVerify']
   readonly #lookahead?: Lookahead
+  /** Proposals in a row that failed or were empty (operations/agent-backoff.ts). */
+  readonly #agentTrouble: AgentTrouble = { errors: 0, empty: 0 }
   submissions = 0
 
   constructor (opts: WorkerOptions) {
@@ -123,6 +131,11 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#backoff = opts.backoff ?? { minMs: 1000, maxMs: 60_000 }
     this.#helper = opts.alsoVerify
     if (opts.lookahead !== false) this.#lookahead = new Lookahead()
+    this.on('event', (e) => {
+      if (e.type === 'agent-error') this.#agentTrouble.errors++
+      else if (e.type === 'no-proposal') this.#agentTrouble.empty++
+      else if (e.type === 'experiment') Object.assign(this.#agentTrouble, { errors: 0, empty: 0 })
+    })
     this.#statePath = join(opts.stateDir, 'state.json')
     this.#restored = loadState(this.#statePath)
     if (this.#restored !== undefined) {
@@ -261,6 +274,15 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     }
   }
 
+  /** Waits before asking an agent in trouble again (operations/agent-backoff.ts): a dead endpoint must not make the loop spin. */
+  async #pauseForAgent (signal?: AbortSignal): Promise<void> {
+    const retryInMs = agentPause(this.#agentTrouble, this.#backoff)
+    if (retryInMs === 0 || signal?.aborted === true) return
+    this.emit('event', { type: 'agent-backoff', ...this.#agentTrouble, retryInMs })
+    // An abort ends the pause early; the loop's condition then stops it.
+    await delay(retryInMs, undefined, signal === undefined ? {} : { signal }).catch((err) => { log('pause for the agent ended early: %e', err) })
+  }
+
   /**
    * Runs experiments until `signal` aborts or `maxExperiments` have run. Nothing in it
    * sleeps on a timer: with nothing to do on the best it has (it does not run here), it waits for the
@@ -286,6 +308,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
         }
         if (stuck === undefined) {
           backoffMs = this.#backoff.minMs
+          await this.#pauseForAgent(signal)
           continue
         }
         this.emit('event', { type: 'waiting', ...stuck, retryInMs: backoffMs })

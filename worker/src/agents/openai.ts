@@ -1,7 +1,9 @@
 import { logger } from '@libp2p/logger'
 import { z } from 'zod'
 import { AgentRequestError, EditFormatError } from '../errors.ts'
+import { setTimeout as delay } from 'node:timers/promises'
 import { applyEdits, buildPrompt, EDIT_FORMAT, parseEdits } from './edits.ts'
+import { retryDecision } from './request-retry.ts'
 import type { Agent, AgentContext, Proposal } from './types.ts'
 
 export interface OpenAIAgentOptions {
@@ -11,10 +13,22 @@ export interface OpenAIAgentOptions {
   apiKey?: string
   /** Attempts per proposal; each retry tells the model what was wrong with its last answer. */
   attempts?: number
+  /** The answer's token limit (default 2048). */
   maxTokens?: number
+  /** How the limit is sent: `max_tokens` (default), or `max_completion_tokens`, which reasoning models require. */
+  tokenLimit?: 'max_tokens' | 'max_completion_tokens'
+  /** Sampling temperature (default 0.7); null leaves it out, for models that accept only their default. */
+  temperature?: number | null
+  /** Time limit of one request (default 120 s). */
   timeoutMs?: number
+  /** Retries of one request that failed in passing (429, 5xx, a timeout, no connection), default 4; see request-retry.ts. */
+  requestRetries?: number
+  /** First wait before such a retry when the server names none (`Retry-After`), doubling after (default 1 s). */
+  retryBaseMs?: number
   /** Called on each rejected answer (malformed, protected file, does not apply). */
   onRetry?: (error: string) => void
+  /** Called before a request that failed in passing is sent again. */
+  onRequestRetry?: (reason: string, retryInMs: number) => void
 }
 
 const log = logger('autoresearch:worker:openai-agent')
@@ -52,16 +66,59 @@ export function openaiAgent (opts: OpenAIAgentOptions): Agent {
   }
 }
 
+/**
+ * One chat completion. A request that fails in passing (rate limit, server error, timeout,
+ * no connection) is sent again after the wait the server asks for or a doubling backoff
+ * (request-retry.ts); a proposal then costs time, never an experiment.
+ */
 async function chat (url: string, opts: OpenAIAgentOptions, messages: unknown[], signal?: AbortSignal): Promise<string> {
+  const body = JSON.stringify({
+    model: opts.model, messages, [opts.tokenLimit ?? 'max_tokens']: opts.maxTokens ?? 2048,
+    ...(opts.temperature === null ? {} : { temperature: opts.temperature ?? 0.7 })
+  })
+  const policy = { retries: opts.requestRetries ?? 4, baseMs: opts.retryBaseMs ?? 1000 }
+  // A function, not a narrowed property: the signal may abort during the wait.
+  const stopped = (): boolean => signal?.aborted === true
+  for (let retry = 0; ; retry++) {
+    const outcome = await request(url, opts, body, signal)
+    if ('text' in outcome) return parseReply(url, outcome.text)
+    const decision = retryDecision(outcome, retry, policy)
+    if ('giveUp' in decision) throw new AgentRequestError(retry === 0 ? outcome.message : `${outcome.message} (${decision.giveUp})`)
+    if (stopped()) throw new AgentRequestError(`${outcome.message} (stopped)`)
+    log('%s; again in %d ms', outcome.message, decision.retryInMs)
+    opts.onRequestRetry?.(outcome.message, decision.retryInMs)
+    // An abort ends the wait early; the check below then stops the proposal.
+    await delay(decision.retryInMs, undefined, signal === undefined ? {} : { signal }).catch((err) => { log('wait before asking again ended: %e', err) })
+    if (stopped()) throw new AgentRequestError(`${outcome.message} (stopped while waiting to ask again)`)
+  }
+}
+
+type Outcome = { text: string } | { status?: number, retryAfter?: string | null, message: string }
+
+async function request (url: string, opts: OpenAIAgentOptions, body: string, signal?: AbortSignal): Promise<Outcome> {
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 120_000)
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(opts.apiKey === undefined ? {} : { authorization: `Bearer ${opts.apiKey}` }) },
-    body: JSON.stringify({ model: opts.model, messages, max_tokens: opts.maxTokens ?? 2048, temperature: 0.7 }),
-    signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout])
-  }).catch((err: unknown) => { throw new AgentRequestError(`cannot reach ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }) })
-  const text = await res.text()
-  if (!res.ok) throw new AgentRequestError(`${url} answered ${res.status}: ${text.slice(0, 300)}`)
+  let res: Response
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(opts.apiKey === undefined ? {} : { authorization: `Bearer ${opts.apiKey}` }) },
+      body,
+      signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+    })
+  } catch (err) {
+    return { message: `cannot reach ${url}: ${err instanceof Error ? err.message : String(err)}` }
+  }
+  let text: string
+  try {
+    text = await res.text()
+  } catch (err) {
+    return { message: `${url} broke off its answer: ${err instanceof Error ? err.message : String(err)}` }
+  }
+  if (!res.ok) return { status: res.status, retryAfter: res.headers.get('retry-after'), message: `${url} answered ${res.status}: ${text.slice(0, 300)}` }
+  return { text }
+}
+
+function parseReply (url: string, text: string): string {
   let parsed: z.infer<typeof ChatReply>
   try {
     parsed = ChatReply.parse(JSON.parse(text))
