@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Identity } from '@autoresearch/protocol'
 import { openaiAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
+import { MAX_ANSWER_BYTES } from '../worker/src/agents/openai.ts'
+import { manifestOf } from '../worker/test/fakes.ts'
 import { ROOT } from './processes.ts'
 import { TestNetwork } from './network.ts'
 import { scriptedLlm } from './scripted-llm.ts'
@@ -36,6 +38,15 @@ describe('an OpenAI-compatible endpoint in trouble (issue 15, point 5)', () => {
     expect(experiments).toHaveLength(1)
     expect(experiments[0]).toMatchObject({ n: 1, row: { description: 'faster learning' } })
     expect(events.filter((e) => e.type === 'agent-error' || e.type === 'no-proposal')).toEqual([])
+  })
+
+  it('an answer over the size cap is refused unread, and not asked for again', async () => {
+    const llm = await scriptedLlm([{ status: 200, body: 'x'.repeat(MAX_ANSWER_BYTES + 1) }])
+    server = llm.server
+    const agent = openaiAgent({ baseUrl: llm.url, model: 'scripted', retryBaseMs: 10 })
+    const ctx = { manifest: manifestOf(), program: '# program', files: { 'train.py': 'LR = 1\n' }, recent: [], checkout: async () => {} }
+    await expect(agent.propose(ctx)).rejects.toMatchObject({ name: 'AgentRequestError', message: expect.stringMatching(/more than 4194304 bytes/) })
+    expect(llm.requests).toHaveLength(1)
   })
 
   it('an endpoint that stays down makes the worker pause, doubling, instead of spinning', async () => {

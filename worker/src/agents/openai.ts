@@ -93,6 +93,28 @@ async function chat (url: string, opts: OpenAIAgentOptions, messages: unknown[],
   }
 }
 
+/** The most of one answer that is read: a chat completion with an edit is kilobytes; an endpoint must not fill the worker's memory. */
+export const MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+/** The response body as text, or undefined past `max` bytes, which are not read (the request's own signal bounds the time). */
+async function readCapped (res: Response, max: number): Promise<string | undefined> {
+  if (res.body === null) return ''
+  const reader = res.body.getReader()
+  const chunks: Uint8Array[] = []
+  let bytes = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    bytes += value.byteLength
+    if (bytes > max) {
+      await reader.cancel().catch((err) => { log('cancelling an oversized answer failed: %e', err) })
+      return undefined
+    }
+    chunks.push(value)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
+}
+
 type Outcome = { text: string } | { status?: number, retryAfter?: string | null, message: string }
 
 async function request (url: string, opts: OpenAIAgentOptions, body: string, signal?: AbortSignal): Promise<Outcome> {
@@ -108,12 +130,14 @@ async function request (url: string, opts: OpenAIAgentOptions, body: string, sig
   } catch (err) {
     return { message: `cannot reach ${url}: ${err instanceof Error ? err.message : String(err)}` }
   }
-  let text: string
+  let text: string | undefined
   try {
-    text = await res.text()
+    text = await readCapped(res, MAX_ANSWER_BYTES)
   } catch (err) {
     return { message: `${url} broke off its answer: ${err instanceof Error ? err.message : String(err)}` }
   }
+  // Not a passing failure: the same endpoint would answer the same way again.
+  if (text === undefined) throw new AgentRequestError(`${url} answered more than ${MAX_ANSWER_BYTES} bytes; the rest was not read`)
   if (!res.ok) return { status: res.status, retryAfter: res.headers.get('retry-after'), message: `${url} answered ${res.status}: ${text.slice(0, 300)}` }
   return { text }
 }
