@@ -1,8 +1,5 @@
-import type { BestRun } from '@autoresearch/protocol'
+import { MAX_BEST_RUNS, type BestRun } from '@autoresearch/protocol'
 import type { AttestationRow, CandidateRow, MergeRow, Store } from './store/index.ts'
-
-/** The most verified runs an `info` reply carries (the wire's cap). */
-export const MAX_BEST_RUNS = 64
 
 /**
  * The runs of a merged candidate that a worker may take as its own runs of the new best:

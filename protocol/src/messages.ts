@@ -22,6 +22,7 @@ const Metric = z.number().finite()
 const Time = z.number().int().positive()
 const CauseId = z.string().min(1).max(128)
 const Text = (max: number) => z.string().max(max)
+const Seed = z.number().int().min(0).max(2 ** 31 - 1)
 
 export const ErrorReply = z.object({ ok: z.literal(false), error: z.object({ name: Text(100), message: Text(4000) }) }).strict()
 
@@ -34,8 +35,10 @@ export const Best = z.object({ commit: Oid, metric: Metric.nullable(), seq: z.nu
  * best was verified as a candidate, and the hardware class of that verifier's machine. A worker
  * on the same class takes these as its own runs of the best instead of measuring it again.
  */
-export const BestRun = z.object({ seed: z.number().int().min(0).max(2 ** 31 - 1), metric: Metric, hardware: Text(200) }).strict()
+export const BestRun = z.object({ seed: Seed, metric: Metric, hardware: Text(200) }).strict()
 export type BestRun = z.infer<typeof BestRun>
+/** The most verified runs an `info` reply carries. */
+export const MAX_BEST_RUNS = 64
 export const InfoReply = z.object({
   ok: z.literal(true),
   causeId: CauseId,
@@ -44,7 +47,7 @@ export const InfoReply = z.object({
   program: Text(256 * 1024),
   best: Best,
   /** The best's verified runs (none for the initial commit and after a revert); absent from older coordinators. */
-  bestRuns: z.array(BestRun).max(64).optional()
+  bestRuns: z.array(BestRun).max(MAX_BEST_RUNS).optional()
 }).strict()
 
 // fetch --------------------------------------------------------------------
@@ -121,7 +124,6 @@ export const LeaseRequestBody = z.object({
 export type LeaseRequestBody = z.infer<typeof LeaseRequestBody>
 export const LeaseRequest = z.object({ type: z.literal('lease'), body: LeaseRequestBody, signature: SignatureHex }).strict()
 
-const Seed = z.number().int().min(0).max(2 ** 31 - 1)
 export const Job = z.object({
   jobId: z.number().int().positive(),
   candidateSeq: z.number().int().positive(),

@@ -134,7 +134,6 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.on('event', (e) => {
       if (e.type === 'agent-error') this.#agentTrouble.errors++
       else if (e.type === 'no-proposal') this.#agentTrouble.empty++
-      else if (e.type === 'experiment') Object.assign(this.#agentTrouble, { errors: 0, empty: 0 })
     })
     this.#statePath = join(opts.stateDir, 'state.json')
     this.#restored = loadState(this.#statePath)
@@ -207,6 +206,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const made = this.#lookahead === undefined ? { stale: false } : await this.#lookahead.take(on)
     const proposal = 'proposal' in made ? made.proposal : await propose(this.#components, { info, commit: at.local.commit, n }, options)
     if (proposal === undefined) return false
+    // Reset here, not on the experiment's event: a proposal made ahead may already have failed by then.
+    Object.assign(this.#agentTrouble, { errors: 0, empty: 0 })
     if (options.ahead === true) this.#lookahead?.start(this.#components, { info, commit: at.local.commit, base: at.base.commit, n: n + 1 }, options)
     const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n }, options)
     if (row === undefined) return false
@@ -285,8 +286,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
 
   /**
    * Runs experiments until `signal` aborts or `maxExperiments` have run. Nothing in it
-   * sleeps on a timer: with nothing to do on the best it has (it does not run here), it waits for the
-   * announcement of another, with a bounded backoff as the fallback (`WorkerOptions.backoff`).
+   * sleeps on a fixed timer: with nothing to do on the best it has (it does not run here), it waits for the
+   * announcement of another, with a bounded backoff as the fallback (`WorkerOptions.backoff`);
+   * an agent in trouble is asked again after the same backoff (`#pauseForAgent`).
    */
   async run (opts: { signal?: AbortSignal, maxExperiments?: number } = {}): Promise<void> {
     const { signal, maxExperiments } = opts
@@ -299,8 +301,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
         let stuck: { commit: string, reason: string } | undefined
         try {
           await this.#help(signal)
-          // An empty proposal is no reason to wait: an agent that draws at random (search)
-          // proposes nothing by chance, and its next draw may differ.
+          // A few empty proposals are no reason to wait: an agent that draws at random (search)
+          // proposes nothing by chance, and its next draw may differ (the pause below waits from the third).
           await this.step({ signal, ahead: maxExperiments === undefined || this.#experiments + 1 < maxExperiments })
         } catch (err) {
           if (stopped() || !(err instanceof BestUnrunnableError)) throw err
