@@ -2,18 +2,21 @@ import { EventEmitter } from 'node:events'
 import git from 'isomorphic-git'
 import { logger } from '@libp2p/logger'
 import {
-  AttestRequest, bestTopic, CandidateStatusRequest, createNode, FetchRequest, gitFs, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE, parseManifestText,
-  PROTOCOL, readFileAt, removePartialFiles, SubmitRequest, UsageError, type AutoresearchNode, type CandidateStatusReply, type Manifest, type NodeOptions
+  AttestRequest, bestTopic, CandidateStatusRequest, createNode, FetchRequest, gitFs, HistoryRequest, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE, parseManifestText,
+  PROTOCOL, readFileAt, removePartialFiles, ReportRequest, SubmitRequest, UsageError, type AutoresearchNode, type CandidateStatusReply, type Manifest, type NodeOptions
 } from '@autoresearch/protocol'
 import { Announcer } from './handlers/announce.ts'
 import { attestHandler } from './handlers/attest.ts'
 import { candidateStatus, candidateStatusHandler } from './handlers/candidate-status.ts'
 import { fetchHandler } from './handlers/fetch.ts'
 import { BestRunsMemo } from './best-runs.ts'
+import { historyHandler } from './handlers/history.ts'
 import { infoHandler } from './handlers/info.ts'
 import { leaseHandler } from './handlers/lease.ts'
 import { LeaseHolds, verifiersToWake } from './handlers/lease-holds.ts'
+import { reportHandler } from './handlers/report.ts'
 import { route, type Route } from './handlers/route.ts'
+import { ReportRate } from './report-intake.ts'
 import { submitHandler } from './handlers/submit.ts'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import type { IntakeContext } from './intake.ts'
@@ -60,6 +63,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly warmRoster = new WarmRoster()
   /** The current best's verified runs, for `info` (best-runs.ts). */
   readonly bestRuns: BestRunsMemo
+  /** Each identity's allowance of experiment reports (report-intake.ts). */
+  readonly reportRate: ReportRate
   readonly #carry: CarryPlanner
   #unlock = (): void => {}
 
@@ -74,6 +79,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.causeId = config.causeId
     this.#carry = new CarryPlanner({ store, manifest })
     this.bestRuns = new BestRunsMemo(store)
+    this.reportRate = new ReportRate({ ...(config.reportsPerMinute === undefined ? {} : { perMinute: config.reportsPerMinute }), ...(config.reportBurst === undefined ? {} : { burst: config.reportBurst }) })
     this.on('event', (e) => {
       const n = verifiersToWake(e, manifest.verification.quorum)
       if (n > 0) this.leaseHolds.wake(n)
@@ -195,7 +201,9 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       route(PROTOCOL.submit, SubmitRequest, submitHandler(this)),
       route(PROTOCOL.candidate, CandidateStatusRequest, candidateStatusHandler(this)),
       route(PROTOCOL.lease, LeaseRequest, leaseHandler(this)),
-      route(PROTOCOL.attest, AttestRequest, attestHandler(this))
+      route(PROTOCOL.attest, AttestRequest, attestHandler(this)),
+      route(PROTOCOL.report, ReportRequest, reportHandler(this)),
+      route(PROTOCOL.history, HistoryRequest, historyHandler(this))
     ]
   }
 

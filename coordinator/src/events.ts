@@ -10,6 +10,7 @@ export type CoordinatorEvent =
   | { type: 'best-changed', commit: string, seq: number, kind: 'merge' | 'revert' }
   | { type: 'verdict', verdict: StoredVerdict }
   | { type: 'merged', mergeSeq: number, candidateSeq: number, commit: string, metric: number, baselineMetric: number }
+  | { type: 'experiments-reported', worker: string, count: number, firstSeq: number }
 
 const short = (hex: string): string => hex.slice(0, 10)
 
@@ -23,6 +24,7 @@ export function describeEvent (e: CoordinatorEvent): string {
     case 'verdict': return `verdict on candidate #${e.verdict.candidateSeq}: ${e.verdict.state}: ${e.verdict.reason}`
     case 'rebased': return `candidate #${e.candidateSeq} rebased onto the new best as candidate #${e.newSeq}; verifying it again`
     case 'best-changed': return `announced new best ${short(e.commit)} (${e.kind} ${e.seq})`
+    case 'experiments-reported': return `${e.count} experiment report(s) from ${short(e.worker)} (#${e.firstSeq}${e.count > 1 ? `–#${e.firstSeq + e.count - 1}` : ''})`
     case 'merged': return `MERGED candidate #${e.candidateSeq} as merge ${e.mergeSeq}: ${e.baselineMetric.toPrecision(5)} -> ${e.metric.toPrecision(5)} (commit ${short(e.commit)})`
   }
 }

@@ -18,7 +18,10 @@ export const ConfigSchema = z.object({
   trustAfterAgreements: z.number().int().min(1).max(1000).optional(),
   leaseSeconds: z.number().int().positive().optional(),
   /** Refused submissions one address may send per hour before all of its submissions are refused (default REFUSALS.perAddress). */
-  refusalsPerAddress: z.number().int().positive().optional()
+  refusalsPerAddress: z.number().int().positive().optional(),
+  /** Experiment reports one identity may send per minute, and at once (default REPORT_RATE, rules/report-rate.ts). */
+  reportsPerMinute: z.number().int().positive().optional(),
+  reportBurst: z.number().int().positive().optional()
 }).strict()
 export type Config = z.infer<typeof ConfigSchema>
 

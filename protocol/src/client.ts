@@ -6,8 +6,8 @@ import { exportPack, hasCommit, objectsMissing, sha256Hex } from './git.ts'
 import type { Identity } from './identity.ts'
 import type { Manifest } from './manifest.ts'
 import {
-  AttestReply, CandidateStatusReply, FetchReply, InfoReply, LeaseReply, PROTOCOL, SubmitReply,
-  type AttestationBody, type Hardware, type LeaseRequestBody, type SubmissionBody
+  AttestReply, CandidateStatusReply, FetchReply, HistoryReply, InfoReply, LeaseReply, PROTOCOL, ReportReply, SubmitReply,
+  type AttestationBody, type ExperimentReport, type Hardware, type LeaseRequestBody, type ReportBatchBody, type SubmissionBody
 } from './messages.ts'
 import type { AutoresearchNode } from './node.ts'
 import { fetchRules, importPack } from './pack-check.ts'
@@ -95,6 +95,23 @@ export class CoordinatorClient {
     // A held reply comes after up to `waitMs`: the read waits that long beyond the usual limit.
     const timeoutMs = waitMs === undefined || waitMs <= 0 ? undefined : READ_TIMEOUT_MS + waitMs
     const { reply, framed } = await request(this.node, this.address, PROTOCOL.lease, { type: 'lease', body, signature: identity.sign('lease-request', body) }, LeaseReply, { ...call, timeoutMs })
+    await framed.close()
+    return reply
+  }
+
+  /** Sends one signed batch of experiment reports (at most MAX_REPORTS_PER_BATCH). */
+  async report (identity: Identity, causeId: string, reports: ExperimentReport[], opts: CallOptions & { hardware?: Hardware } = {}): Promise<ReportReply> {
+    const { hardware, ...call } = opts
+    const body: ReportBatchBody = { type: 'experiment-reports', causeId, publicKey: identity.publicKey, ...(hardware === undefined ? {} : { hardware }), reports, nonce: newNonce(), time: Date.now() }
+    const { reply, framed } = await request(this.node, this.address, PROTOCOL.report, { type: 'report', body, signature: identity.sign('experiment-reports', body) }, ReportReply, call)
+    await framed.close()
+    return reply
+  }
+
+  /** What the network tried on `best` and the bests before it (a selection), and the hashes of every edit tried on `best`. */
+  async history (best: string, opts: CallOptions & { limit?: number } = {}): Promise<HistoryReply> {
+    const { limit, ...call } = opts
+    const { reply, framed } = await request(this.node, this.address, PROTOCOL.history, { type: 'history', best, ...(limit === undefined ? {} : { limit }) }, HistoryReply, call)
     await framed.close()
     return reply
   }

@@ -9,7 +9,9 @@ export const PROTOCOL = {
   submit: '/autoresearch/submit/1.0.0',
   lease: '/autoresearch/lease/1.0.0',
   attest: '/autoresearch/attest/1.0.0',
-  candidate: '/autoresearch/candidate/1.0.0'
+  candidate: '/autoresearch/candidate/1.0.0',
+  report: '/autoresearch/report/1.0.0',
+  history: '/autoresearch/history/1.0.0'
 } as const
 
 /** The gossipsub topic on which a coordinator announces each new best of a cause. */
@@ -22,7 +24,7 @@ const Metric = z.number().finite()
 const Time = z.number().int().positive()
 const CauseId = z.string().min(1).max(128)
 const Text = (max: number) => z.string().max(max)
-const Seed = z.number().int().min(0).max(2 ** 31 - 1)
+export const Seed = z.number().int().min(0).max(2 ** 31 - 1)
 
 export const ErrorReply = z.object({ ok: z.literal(false), error: z.object({ name: Text(100), message: Text(4000) }) }).strict()
 
@@ -204,6 +206,89 @@ export const AnnouncementBody = z.object({
 export type AnnouncementBody = z.infer<typeof AnnouncementBody>
 export const Announcement = z.object({ body: AnnouncementBody, signature: SignatureHex }).strict()
 
+// experiment reports -------------------------------------------------------------
+/**
+ * What became of one experiment a worker ran: kept on its local chain, discarded, crashed, or
+ * kept and then not confirmed on the second seed.
+ */
+export const ExperimentStatus = z.enum(['keep', 'discard', 'crash', 'unconfirmed'])
+export type ExperimentStatus = z.infer<typeof ExperimentStatus>
+/** The most characters of an experiment's diff a report carries (a longer one is cut, its hash taken whole). */
+export const MAX_REPORT_DIFF_CHARS = 8 * 1024
+/** The most reports one signed batch carries. */
+export const MAX_REPORTS_PER_BATCH = 64
+/**
+ * One experiment, self-reported by the worker that ran it: information for the network,
+ * never a claim on the best (docs/protocol.md, report).
+ */
+export const ExperimentReport = z.object({
+  /** The network best the worker was on. */
+  best: Oid,
+  /** The experiment's commit in the worker's own repository (never sent; an id, as in results.tsv). */
+  commit: Oid,
+  status: ExperimentStatus,
+  /** The run's metric; null for a crash. For `unconfirmed`: the confirmation run's. */
+  metric: Metric.nullable(),
+  /** The worker's estimate of its own run-to-run noise on this best, when it has one. */
+  noise: z.number().finite().min(0).nullable(),
+  seed: Seed,
+  description: Text(300),
+  /** The agent's edit as a unified diff against the commit it was made on, cut at MAX_REPORT_DIFF_CHARS. */
+  diff: Text(MAX_REPORT_DIFF_CHARS),
+  /** The edit's normalized hash (experimentDiff): the same change made by anyone has the same hash. */
+  diffHash: Sha256Hex,
+  time: Time
+}).strict()
+export type ExperimentReport = z.infer<typeof ExperimentReport>
+export const ReportBatchBody = z.object({
+  type: z.literal('experiment-reports'),
+  causeId: CauseId,
+  publicKey: PublicKeyHex,
+  hardware: Hardware.optional(),
+  reports: z.array(ExperimentReport).min(1).max(MAX_REPORTS_PER_BATCH),
+  nonce: Nonce,
+  time: Time
+}).strict()
+export type ReportBatchBody = z.infer<typeof ReportBatchBody>
+export const ReportRequest = z.object({ type: z.literal('report'), body: ReportBatchBody, signature: SignatureHex }).strict()
+/** `firstSeq`: the first report's number in the coordinator's log; the batch's are consecutive. */
+export const ReportReply = z.object({ ok: z.literal(true), accepted: z.number().int().min(0), firstSeq: z.number().int().positive() }).strict()
+export type ReportReply = z.infer<typeof ReportReply>
+
+// history -----------------------------------------------------------------------
+/** The most experiments a `history` reply carries, and the most tried hashes. */
+export const MAX_HISTORY = 100
+export const MAX_TRIED_HASHES = 4096
+/** The most characters of each diff a `history` reply carries. */
+export const MAX_HISTORY_DIFF_CHARS = 2000
+export const HistoryRequest = z.object({ type: z.literal('history'), best: Oid, limit: z.number().int().min(1).max(MAX_HISTORY).optional() }).strict()
+/** An experiment as the network shares it: a report, with who sent it and where it stands. */
+export const SharedExperiment = z.object({
+  seq: z.number().int().positive(),
+  best: Oid,
+  /** 0: tried on the asked best; 1: on the best before it; and so on. */
+  bestsBack: z.number().int().min(0),
+  worker: PublicKeyHex,
+  status: ExperimentStatus,
+  metric: Metric.nullable(),
+  noise: z.number().finite().min(0).nullable(),
+  description: Text(300),
+  diff: Text(MAX_HISTORY_DIFF_CHARS),
+  diffHash: Sha256Hex,
+  hardware: Text(200).nullable(),
+  receivedAt: Time
+}).strict()
+export type SharedExperiment = z.infer<typeof SharedExperiment>
+export const HistoryReply = z.object({
+  ok: z.literal(true),
+  best: Oid,
+  /** A selection (the best and the worst runs of each best, newest bests first), at most MAX_HISTORY. */
+  experiments: z.array(SharedExperiment).max(MAX_HISTORY),
+  /** The normalized diff hashes of every edit tried on the asked best (the newest MAX_TRIED_HASHES). */
+  tried: z.array(Sha256Hex).max(MAX_TRIED_HASHES)
+}).strict()
+export type HistoryReply = z.infer<typeof HistoryReply>
+
 export type InfoReply = z.infer<typeof InfoReply>
 export type SubmitReply = z.infer<typeof SubmitReply>
 export type LeaseReply = z.infer<typeof LeaseReply>
@@ -211,4 +296,4 @@ export type AttestReply = z.infer<typeof AttestReply>
 export type FetchReply = z.infer<typeof FetchReply>
 
 /** Any request a coordinator accepts, discriminated by `type`. */
-export const AnyRequest = z.discriminatedUnion('type', [InfoRequest, FetchRequest, SubmitRequest, LeaseRequest, AttestRequest])
+export const AnyRequest = z.discriminatedUnion('type', [InfoRequest, FetchRequest, SubmitRequest, LeaseRequest, AttestRequest, CandidateStatusRequest, ReportRequest, HistoryRequest])

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs'
+import { RESULTS_TSV_HEADER, resultsTsvLine } from '@autoresearch/protocol'
 
 export type ResultStatus = 'keep' | 'discard' | 'crash'
 
@@ -11,10 +12,6 @@ export interface ResultRow {
   description: string
 }
 
-const HEADER = 'commit\tmetric\tmemory_gb\tstatus\tdescription\n'
-
-const clean = (s: string): string => s.replace(/[\t\r\n]+/g, ' ').slice(0, 300)
-
 /**
  * Append-only results.tsv in autoresearch's columns (commit, metric, memory_gb,
  * status, description; crashes logged with metric 0). Each row is one appendFileSync
@@ -25,12 +22,11 @@ export class ResultsLog {
 
   constructor (path: string) {
     this.path = path
-    if (!fs.existsSync(path)) fs.writeFileSync(path, HEADER)
+    if (!fs.existsSync(path)) fs.writeFileSync(path, `${RESULTS_TSV_HEADER}\n`)
   }
 
   append (row: ResultRow): void {
-    const metric = row.status === 'crash' ? '0.000000' : row.metric.toFixed(6)
-    fs.appendFileSync(this.path, `${row.commit.slice(0, 7)}\t${metric}\t${row.memoryGb.toFixed(1)}\t${row.status}\t${clean(row.description)}\n`)
+    fs.appendFileSync(this.path, `${resultsTsvLine(row)}\n`)
   }
 
   read (): ResultRow[] {

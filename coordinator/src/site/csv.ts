@@ -1,3 +1,4 @@
+import { RESULTS_TSV_HEADER, resultsTsvLine, tsvText } from '@autoresearch/protocol'
 import type { CandidateSummary, ContributorView, MergeView } from './queries/index.ts'
 
 /**
@@ -32,7 +33,6 @@ export function candidatesCsv (rows: CandidateSummary[]): string {
     rows.map((c) => [c.seq, c.commit, c.parent, c.submitter, c.submitterName, c.team, c.originSeq, c.state, c.claimedMetric, c.verifiedMetric, c.baselineMetric, c.meanImprovement, c.claimContradicted, iso(c.receivedAt), iso(c.verifiedAt), c.description, c.reason]))
 }
 
-const tsvText = (s: string): string => defuse(s.replace(/[\t\r\n]+/g, ' ').trim()).slice(0, 300)
 
 /**
  * autoresearch's results.tsv for the merged history: the first measured baseline,
@@ -40,12 +40,12 @@ const tsvText = (s: string): string => defuse(s.replace(/[\t\r\n]+/g, ' ').trim(
  * yet, so it is 0.0 as autoresearch writes for an unknown value.
  */
 export function resultsTsv (merges: MergeView[], baselineMetric: number | null): string {
-  const lines = ['commit\tmetric\tmemory_gb\tstatus\tdescription']
+  const lines = [RESULTS_TSV_HEADER]
   const initial = merges.find((m) => m.kind === 'initial')
-  if (initial !== undefined && baselineMetric !== null) lines.push(`${initial.commit.slice(0, 7)}\t${baselineMetric.toFixed(6)}\t0.0\tkeep\tbaseline`)
+  if (initial !== undefined && baselineMetric !== null) lines.push(resultsTsvLine({ commit: initial.commit, metric: baselineMetric, memoryGb: null, status: 'keep', description: 'baseline' }))
   for (const m of merges) {
     if (m.kind !== 'merge' || m.revertedAt !== null || m.metric === null) continue
-    lines.push(`${m.commit.slice(0, 7)}\t${m.metric.toFixed(6)}\t0.0\tkeep\t${tsvText(m.description ?? '')}`)
+    lines.push(resultsTsvLine({ commit: m.commit, metric: m.metric, memoryGb: null, status: 'keep', description: defuse(tsvText(m.description ?? '')) }))
   }
   return lines.join('\n') + '\n'
 }

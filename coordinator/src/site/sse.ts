@@ -20,6 +20,7 @@ export function publicEvent (e: CoordinatorEvent): Record<string, unknown> {
     case 'verdict': return { type: e.type, candidateSeq: e.verdict.candidateSeq, state: e.verdict.state, meanImprovement: e.verdict.meanImprovement }
     case 'merged': return { type: e.type, mergeSeq: e.mergeSeq, candidateSeq: e.candidateSeq, commit: e.commit, metric: e.metric, baselineMetric: e.baselineMetric }
     case 'best-changed': return { type: e.type, commit: e.commit, seq: e.seq, kind: e.kind }
+    case 'experiments-reported': return { type: e.type, count: e.count, firstSeq: e.firstSeq }
   }
 }
 

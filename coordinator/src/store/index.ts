@@ -1,11 +1,12 @@
 import type { StoreOptions } from './base.ts'
-import { JobStore } from './jobs.ts'
+import { ExperimentStore } from './experiments.ts'
 import { decodeCandidate, decodeMerge, maybe, mergeIndex, type CandidateRow, type CandidateState, type MergeRow } from './rows.ts'
 import type { StoredVerdict } from './verdict.ts'
 import { StoreViews } from './views.ts'
 
 export { CANDIDATE_STATES, CorruptRowError } from './rows.ts'
-export type { AttestationRow, CandidateRow, CandidateState, IdentityRow, JobRole, JobRow, MergeRow } from './rows.ts'
+export type { AttestationRow, CandidateRow, CandidateState, ExperimentRow, IdentityRow, JobRole, JobRow, MergeRow } from './rows.ts'
+export type { ExperimentQuery } from './experiments.ts'
 export type { IdentityCounter } from './ledger.ts'
 export type { StoreOptions } from './base.ts'
 export { MigrationError, SCHEMA_VERSION } from './migrations.ts'
@@ -20,10 +21,10 @@ export type NewCandidate = Omit<CandidateRow, 'verdict' | 'reason' | 'rounds'>
  * attestations and merges (the git ref follows it, see Coordinator.recover). No SQL
  * lives outside this folder; rows leave it decoded (rows.ts) and writes take decoded
  * values. Opening a database brings its schema up to date (migrations.ts). The methods
- * are layered a table group per file: base.ts, ledger.ts, jobs.ts, then candidates and
+ * are layered a table group per file: base.ts, ledger.ts, jobs.ts, experiments.ts, then candidates and
  * merges here.
  */
-export class Store extends JobStore {
+export class Store extends ExperimentStore {
   /** The site's read-only queries (views.ts). */
   readonly views: StoreViews
 

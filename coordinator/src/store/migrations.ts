@@ -136,10 +136,33 @@ CREATE TABLE IF NOT EXISTS group_members (
 CREATE INDEX IF NOT EXISTS group_members_member ON group_members(member_seq);
 `
 
+/** The shared experiment log (issue [collab]): self-reported runs, read by best and in arrival order. */
+const EXPERIMENTS = `
+CREATE TABLE IF NOT EXISTS experiments (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  worker TEXT NOT NULL,
+  best_oid TEXT NOT NULL,
+  commit_oid TEXT NOT NULL,
+  status TEXT NOT NULL,
+  metric REAL,
+  noise REAL,
+  seed INTEGER NOT NULL,
+  description TEXT NOT NULL,
+  diff TEXT NOT NULL,
+  diff_hash TEXT NOT NULL,
+  hardware TEXT,
+  reported_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS experiments_best ON experiments(best_oid, seq);
+CREATE INDEX IF NOT EXISTS experiments_best_hash ON experiments(best_oid, diff_hash);
+`
+
 const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => { db.exec(SCHEMA_1) },
   treeUniqueness,
-  (db) => { db.exec(GROUPS) }
+  (db) => { db.exec(GROUPS) },
+  (db) => { db.exec(EXPERIMENTS) }
 ]
 
 /** The user_version of a database every migration has reached. */

@@ -1,4 +1,4 @@
-import { AttestationBody, AutoresearchError, CandidateState as CandidateStateSchema, ReceiptBody, SubmissionBody } from '@autoresearch/protocol'
+import { AttestationBody, AutoresearchError, CandidateState as CandidateStateSchema, ExperimentStatus, ReceiptBody, SubmissionBody } from '@autoresearch/protocol'
 import { z } from 'zod'
 import { StoredVerdictSchema } from './verdict.ts'
 
@@ -100,6 +100,24 @@ export type IdentityRow = z.output<typeof Identity>
 const Attestation = z.object({ verifier: z.string(), body: json(AttestationBody), round: z.number().int(), job_id: z.number().int(), received_at: z.number() })
 export type AttestationRow = z.output<typeof Attestation>
 
+const Experiment = z.object({
+  seq: z.number().int(),
+  worker: z.string(),
+  best_oid: z.string(),
+  commit_oid: z.string(),
+  status: ExperimentStatus,
+  metric: z.number().nullable(),
+  noise: z.number().nullable(),
+  seed: z.number().int(),
+  description: z.string(),
+  diff: z.string(),
+  diff_hash: z.string(),
+  hardware: z.string().nullable(),
+  reported_at: z.number(),
+  received_at: z.number()
+})
+export type ExperimentRow = z.output<typeof Experiment>
+
 /** A row as read, or a CorruptRowError naming the table and what did not match. */
 export function decoder<T extends z.ZodType> (table: string, schema: T): (row: unknown) => z.output<T> {
   return (row) => {
@@ -115,6 +133,7 @@ export const decodeJobRole = decoder('job_roles', JobRoleRow)
 export const decodeMerge = decoder('merges', Merge)
 export const decodeIdentity = decoder('identities', Identity)
 export const decodeAttestation = decoder('attestations', Attestation)
+export const decodeExperiment = decoder('experiments', Experiment)
 export const decodeSeeds = decoder('seed_pools', json(z.array(z.number().int())))
 
 /** Absent stays absent; a row present is decoded. */

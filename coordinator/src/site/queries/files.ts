@@ -1,6 +1,6 @@
 import { logger } from '@libp2p/logger'
 import { changedPaths, commitTree, flattenTree, readFileAt } from '@autoresearch/protocol'
-import { lineDiff, type LineDiff } from '../diff.ts'
+import { lineDiff, type LineDiff } from '@autoresearch/protocol'
 
 const log = logger('autoresearch:coordinator:site')
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { lineDiff } from './diff.ts'
+import { lineDiff } from './line-diff.ts'
 
 const render = (before: string, after: string): string => lineDiff(before, after).hunks
   .map((h) => [`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`, ...h.lines.map((l) => l.op + l.text)].join('\n')).join('\n')

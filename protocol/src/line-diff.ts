@@ -1,5 +1,5 @@
 /**
- * A bounded line diff for the candidate page. Common head and tail lines are
+ * A bounded line diff (the candidate page, experiment reports). Common head and tail lines are
  * trimmed, then the middle is aligned by a longest-common-subsequence table when
  * it is small enough (MAX_CELLS); a larger middle is shown as removed-then-added,
  * which is still a correct diff, only not a minimal one. Output is capped so a
@@ -50,7 +50,8 @@ function align (a: string[], b: string[]): { ops: DiffLine[], approximate: boole
   return { ops, approximate: false }
 }
 
-export function lineDiff (before: string, after: string): LineDiff {
+/** Every line of `after` against `before`, kept, removed or added, uncapped (what a hash of the change reads). */
+export function editScript (before: string, after: string): { ops: DiffLine[], approximate: boolean } {
   const a = splitLines(before)
   const b = splitLines(after)
   let head = 0
@@ -58,12 +59,17 @@ export function lineDiff (before: string, after: string): LineDiff {
   let tail = 0
   while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++
   const middle = align(a.slice(head, a.length - tail), b.slice(head, b.length - tail))
-  const all: DiffLine[] = [
+  const ops: DiffLine[] = [
     ...a.slice(0, head).map((text) => ({ op: ' ' as const, text })),
     ...middle.ops,
     ...a.slice(a.length - tail).map((text) => ({ op: ' ' as const, text }))
   ]
-  const result: LineDiff = { hunks: [], added: 0, removed: 0, approximate: middle.approximate, truncated: false }
+  return { ops, approximate: middle.approximate }
+}
+
+export function lineDiff (before: string, after: string): LineDiff {
+  const { ops: all, approximate } = editScript(before, after)
+  const result: LineDiff = { hunks: [], added: 0, removed: 0, approximate, truncated: false }
   for (const l of all) { if (l.op === '+') result.added++; else if (l.op === '-') result.removed++ }
 
   // Group changes with CONTEXT lines around them into hunks.

@@ -1,0 +1,40 @@
+import { MAX_HISTORY, MAX_HISTORY_DIFF_CHARS, MAX_TRIED_HASHES, UnknownCommitError, type Handler, type HistoryReply, type HistoryRequest, type SharedExperiment } from '@autoresearch/protocol'
+import type { z } from 'zod'
+import type { Coordinator } from '../coordinator.ts'
+import { pickHistory } from '../rules/history.ts'
+import type { ExperimentRow, Store } from '../store/index.ts'
+
+/** How many bests back from the asked one the history reaches. */
+export const HISTORY_DEPTH = 3
+/** Reports read per best for the selection (the newest). */
+const READ_PER_BEST = 500
+
+export type HistoryDeps = Pick<Coordinator, 'manifest'> & { store: Pick<Store, 'merges' | 'isMergedCommit' | 'latestExperimentsOn' | 'triedHashes'> }
+
+/** `best` and the bests it was built on, newest first, up to `depth` of them. */
+export function bestsBack (store: Pick<Store, 'merges'>, best: string, depth: number): string[] {
+  const parentOf = new Map<string, string | null>()
+  for (const m of store.merges()) if (m.kind !== 'revert') parentOf.set(m.commit_oid, m.parent_oid)
+  const chain = [best]
+  for (let at = parentOf.get(best); at != null && chain.length < depth && !chain.includes(at); at = parentOf.get(at)) chain.push(at)
+  return chain
+}
+
+export function sharedExperiment (row: ExperimentRow, bestsBack: number): SharedExperiment {
+  return {
+    seq: row.seq, best: row.best_oid, bestsBack, worker: row.worker, status: row.status, metric: row.metric, noise: row.noise,
+    description: row.description, diff: row.diff.slice(0, MAX_HISTORY_DIFF_CHARS), diffHash: row.diff_hash, hardware: row.hardware, receivedAt: row.received_at
+  }
+}
+
+/** What the network tried on a best and the bests before it, for a worker's agent (a selection), and every edit tried on the best. */
+export function history (c: HistoryDeps, best: string, limit = MAX_HISTORY): Omit<HistoryReply, 'ok'> {
+  if (!c.store.isMergedCommit(best)) throw new UnknownCommitError(`${best} was never a best commit here`)
+  const levels = bestsBack(c.store, best, HISTORY_DEPTH).map((b) => c.store.latestExperimentsOn(b, READ_PER_BEST))
+  const picked = pickHistory(levels, c.manifest.metric.direction, Math.min(limit, MAX_HISTORY))
+  return { best, experiments: picked.map((p) => sharedExperiment(p.row, p.bestsBack)), tried: c.store.triedHashes(best, MAX_TRIED_HASHES) }
+}
+
+export function historyHandler (c: HistoryDeps): Handler<z.infer<typeof HistoryRequest>> {
+  return async (req): Promise<HistoryReply> => ({ ok: true, ...history(c, req.best, req.limit) })
+}

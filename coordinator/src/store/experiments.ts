@@ -1,0 +1,50 @@
+import type { ExperimentReport } from '@autoresearch/protocol'
+import { JobStore } from './jobs.ts'
+import { decodeExperiment, type ExperimentRow } from './rows.ts'
+
+/** Which experiments a read wants: on one best or any, after a log position, at most `limit`. */
+export interface ExperimentQuery { best?: string, since?: number, limit: number }
+
+/**
+ * The shared experiment log: every run workers reported, self-reported and never a
+ * claim on the best. Rows are numbered in the order they arrived (`seq`), so a reader
+ * pages with `since`.
+ */
+export class ExperimentStore extends JobStore {
+  /** Records one signed batch and its nonce in one transaction; returns the first report's seq. */
+  insertReports (batch: { worker: string, hardware: string | null, nonce: string, receivedAt: number, reports: ExperimentReport[] }): number {
+    return this.db.transaction(() => {
+      this.sql('INSERT INTO nonces (public_key, nonce, seen_at) VALUES (?, ?, ?)').run(batch.worker, batch.nonce, batch.receivedAt)
+      let first = 0
+      for (const r of batch.reports) {
+        const seq = Number(this.sql(`INSERT INTO experiments (worker, best_oid, commit_oid, status, metric, noise, seed, description, diff, diff_hash, hardware, reported_at, received_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(batch.worker, r.best, r.commit, r.status, r.metric, r.noise, r.seed, r.description, r.diff, r.diffHash, batch.hardware, r.time, batch.receivedAt).lastInsertRowid)
+        if (first === 0) first = seq
+      }
+      return first
+    })()
+  }
+
+  /** Reports in arrival order after `since`, on `best` when given. */
+  experiments (q: ExperimentQuery): ExperimentRow[] {
+    const rows = q.best === undefined
+      ? this.sql('SELECT * FROM experiments WHERE seq > ? ORDER BY seq LIMIT ?').all(q.since ?? 0, q.limit)
+      : this.sql('SELECT * FROM experiments WHERE best_oid = ? AND seq > ? ORDER BY seq LIMIT ?').all(q.best, q.since ?? 0, q.limit)
+    return rows.map(decodeExperiment)
+  }
+
+  /** The newest `limit` reports on `best`, newest first. */
+  latestExperimentsOn (best: string, limit: number): ExperimentRow[] {
+    return this.sql('SELECT * FROM experiments WHERE best_oid = ? ORDER BY seq DESC LIMIT ?').all(best, limit).map(decodeExperiment)
+  }
+
+  /** The distinct diff hashes tried on `best`, the most recently tried first. */
+  triedHashes (best: string, limit: number): string[] {
+    return (this.sql('SELECT diff_hash FROM experiments WHERE best_oid = ? GROUP BY diff_hash ORDER BY MAX(seq) DESC LIMIT ?').all(best, limit) as Array<{ diff_hash: string }>).map((r) => r.diff_hash)
+  }
+
+  experimentCount (best?: string): number {
+    const row = best === undefined ? this.sql('SELECT COUNT(*) AS n FROM experiments').get() : this.sql('SELECT COUNT(*) AS n FROM experiments WHERE best_oid = ?').get(best)
+    return (row as { n: number }).n
+  }
+}
