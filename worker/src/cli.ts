@@ -20,7 +20,7 @@ function describe (e: WorkerEvent): string | undefined {
   switch (e.type) {
     case 'best': return `following best ${e.commit.slice(0, 10)} (network ${fmt(e.networkMetric)}, ${e.verifiedRuns > 0 ? `verifiers' run on this hardware class ${fmt(e.localMetric)}, not run again` : `measured here ${fmt(e.localMetric)}`}, noise σ ${fmt(e.noise)})`
     case 'experiment': return `experiment ${e.n}: ${e.row.status.padEnd(7)} ${e.row.status === 'crash' ? '   crash' : fmt(e.row.metric)}  ${e.row.description}  (local best ${fmt(e.localBest)})`
-    case 'confirm': return `confirmation run: baseline ${fmt(e.baseline)} vs candidate ${fmt(e.candidate)}: ${e.passed ? 'confirmed' : 'not confirmed, keep searching'}`
+    case 'confirm': return `confirmation run: baseline ${fmt(e.baseline)} vs candidate ${fmt(e.candidate)}: ${e.passed ? 'confirmed' : 'not confirmed; back to the network best'}`
     case 'submitted': return `submitted candidate #${e.receipt.candidateSeq} (${e.receipt.candidate.slice(0, 10)}) claiming ${fmt(e.claimedMetric)}`
     case 'submit-failed': return e.willRetry ? `submission not answered (${e.error}: ${e.message}); it is kept and sent again on the next step` : `submission refused: ${e.error}: ${e.message}`
     case 'no-proposal': return `experiment ${e.n}: the agent proposed nothing`
@@ -32,6 +32,10 @@ function describe (e: WorkerEvent): string | undefined {
     case 'waiting': return `nothing to do on best ${e.commit.slice(0, 10)} (${e.reason}): waiting for a new best, ${e.retryInMs / 1000} s at the most`
     case 'announcement': return `announcement: new best ${e.body.best.commit.slice(0, 10)} (${e.body.kind} ${e.body.best.seq}, metric ${fmt(e.body.best.metric)})`
     case 'agent-backoff': return `the agent ${e.errors > 0 ? `failed ${e.errors}` : `proposed nothing ${e.empty}`} time(s) in a row: asking it again in ${e.retryInMs / 1000} s`
+    case 'reports-sent': return undefined
+    case 'report-failed': return e.dropped > 0 ? `${e.dropped} experiment report(s) refused (${e.error}: ${e.message}); not sent again` : `experiment reports not sent yet (${e.error}: ${e.message}); they go with the next ones`
+    case 'history-failed': return `what the network tried could not be read (${e.error}: ${e.message}); the agent works without it this time`
+    case 'duplicate': return `experiment ${e.n}: "${e.description}" was already tried on this best${e.by === 'network' ? ' by the network' : ' here'}; asking the agent for another`
     case 'help-failed': return e.stopped ? `--also-verify is off: ${e.message}` : `verifying for the network failed (${e.error}: ${e.message}); research goes on`
   }
 }

@@ -21,6 +21,14 @@ export type WorkerEvent =
   | { type: 'waiting', commit: string, reason: string, retryInMs: number }
   /** The agent failed (`errors`) or proposed nothing (`empty`) that many times in a row: the loop asks it again in `retryInMs` (operations/agent-backoff.ts). */
   | { type: 'agent-backoff', errors: number, empty: number, retryInMs: number }
+  /** Experiment reports the coordinator took (operations/reports.ts). */
+  | { type: 'reports-sent', count: number, firstSeq: number }
+  /** Reports not taken: kept and sent with the next flush, or `dropped` (that many) when the coordinator refused them for good. */
+  | { type: 'report-failed', error: string, message: string, dropped: number }
+  /** What the network tried could not be read: the agent works without it this time. */
+  | { type: 'history-failed', error: string, message: string }
+  /** The agent proposed an edit already tried on this best (by this worker or another): it is asked for another. */
+  | { type: 'duplicate', n: number, description: string, diffHash: string, by: 'network' | 'self' }
   /** `--also-verify`: a verification job could not be taken or finished; `stopped`: the coordinator does not let this key verify, so the worker stops asking. */
   | { type: 'help-failed', error: string, message: string, stopped: boolean }
 

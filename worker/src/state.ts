@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import { logger } from '@libp2p/logger'
 import { z } from 'zod'
-import { SubmissionBody } from '@autoresearch/protocol'
+import { ExperimentReport, SubmissionBody } from '@autoresearch/protocol'
 
 const log = logger('autoresearch:worker:state')
 
@@ -44,7 +44,9 @@ const SavedStateSchema = PositionSchema.extend({
   /** Our submissions whose fate is not known yet, by candidate sequence number. */
   pending: z.array(z.number()),
   experiments: z.number(),
-  unsent: z.array(UnsentSchema).optional()
+  unsent: z.array(UnsentSchema).optional(),
+  /** Experiment reports not sent yet (operations/reports.ts). */
+  reports: z.array(ExperimentReport).optional()
 })
 export type SavedState = z.infer<typeof SavedStateSchema>
 

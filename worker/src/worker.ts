@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { logger } from '@libp2p/logger'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
-import { commitTree, ensureBareRepo, hasCommit, type CoordinatorClient, type Hardware, type Identity, type InfoReply } from '@autoresearch/protocol'
+import { commitTree, ensureBareRepo, experimentDiff, hasCommit, type CoordinatorClient, type Hardware, type Identity, type InfoReply } from '@autoresearch/protocol'
 import { runCommit, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
 import type { Trial, WorkerComponents } from './components.ts'
@@ -15,8 +15,11 @@ import { confirm } from './operations/confirm.ts'
 import { experiment } from './operations/experiment.ts'
 import { moveToBest } from './operations/follow.ts'
 import { agentPause, type AgentTrouble } from './operations/agent-backoff.ts'
+import { editableFiles } from './operations/editable-files.ts'
+import { NetworkHistory } from './operations/history.ts'
 import { Lookahead } from './operations/lookahead.ts'
-import { propose } from './operations/propose.ts'
+import { propose, repeatOf } from './operations/propose.ts'
+import { experimentReport, Reporter, type ReportOf } from './operations/reports.ts'
 import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
 import { squash, submissionFields, worthSubmitting } from './operations/submission.ts'
@@ -28,6 +31,9 @@ import { loadState, saveState, type Position, type SavedState, type UnsentSubmis
 export type { WorkerEvent, WorkerPhase } from './events.ts'
 
 const log = logger('autoresearch:worker')
+
+/** How long the end of `run` waits for the last experiment reports to go out (they stay in state.json if not). */
+const REPORT_FLUSH_MS = 10_000
 
 export interface WorkerOptions {
   client: CoordinatorClient
@@ -105,6 +111,10 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #lookahead?: Lookahead
   /** Proposals in a row that failed or were empty (operations/agent-backoff.ts). */
   readonly #agentTrouble: AgentTrouble = { errors: 0, empty: 0 }
+  /** What the network tried on the best (operations/history.ts). */
+  readonly #history: NetworkHistory
+  /** Every experiment, sent to the network (operations/reports.ts). */
+  readonly #reporter: Reporter
   submissions = 0
 
   constructor (opts: WorkerOptions) {
@@ -141,6 +151,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       this.#experiments = this.#restored.experiments
       for (const u of this.#restored.unsent ?? []) this.#unsent.set(u.fields.candidate, u)
     }
+    const emit = this.#components.emit
+    this.#history = new NetworkHistory(opts.client, emit)
+    this.#reporter = new Reporter({ client: opts.client, identity: opts.identity, hardware: opts.hardware, emit }, this.#restored?.reports)
   }
 
   get noise (): number | null { return this.#at?.noise ?? null }
@@ -149,7 +162,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
 
   #save (): void {
     if (this.#at === undefined) return
-    saveState(this.#statePath, { ...this.#at, pending: [...this.#pending], experiments: this.#experiments, unsent: [...this.#unsent.values()] })
+    saveState(this.#statePath, { ...this.#at, pending: [...this.#pending], experiments: this.#experiments, unsent: [...this.#unsent.values()], reports: this.#reporter.queued })
   }
 
   #phase (phase: WorkerPhase): void {
@@ -176,7 +189,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const restored = this.#restored
     this.#restored = undefined
     if (restored !== undefined && restored.base.commit === best.commit && await hasCommit(this.#components.gitdir, restored.local.commit)) {
-      const { pending, experiments: _e, unsent: _u, seeds, ...rest } = restored
+      const { pending, experiments: _e, unsent: _u, reports: _r, seeds, ...rest } = restored
       const at = { ...rest, seeds: seeds ?? ownSeeds(this.seed) }
       for (const seq of pending) this.#pending.add(seq)
       this.#known.add(best.commit)
@@ -202,15 +215,29 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     for (const unsent of [...this.#unsent.values()]) await this.#send(unsent, options)
     const n = ++this.#experiments
     this.#phase('proposing')
+    const history = await this.#history.on(at.base.commit, options)
     const on = { base: at.base.commit, local: at.local.commit }
+    const args = { info, commit: at.local.commit, n, history }
     const made = this.#lookahead === undefined ? { stale: false } : await this.#lookahead.take(on)
-    const proposal = 'proposal' in made ? made.proposal : await propose(this.#components, { info, commit: at.local.commit, n }, options)
+    let proposal = 'proposal' in made ? made.proposal : await propose(this.#components, args, options)
+    // Made ahead, before the history it was checked against was read again.
+    const by = proposal === undefined ? undefined : repeatOf(history, proposal.change.diffHash)
+    if (proposal !== undefined && by !== undefined) {
+      this.emit('event', { type: 'duplicate', n, description: proposal.description, diffHash: proposal.change.diffHash, by })
+      proposal = await propose(this.#components, args, options)
+    }
     if (proposal === undefined) return false
     // Reset here, not on the experiment's event: a proposal made ahead may already have failed by then.
     Object.assign(this.#agentTrouble, { errors: 0, empty: 0 })
-    if (options.ahead === true) this.#lookahead?.start(this.#components, { info, commit: at.local.commit, base: at.base.commit, n: n + 1 }, options)
+    if (options.ahead === true) this.#lookahead?.start(this.#components, { ...args, base: at.base.commit, n: n + 1 }, options)
     const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n }, options)
-    if (row === undefined) return false
+    if (row === undefined) {
+      // Stopped, not run: the next run (after a restart too) takes its number.
+      this.#experiments = n - 1
+      return false
+    }
+    this.#history.ran(at.base.commit, proposal.change.diffHash)
+    this.#report(info, { best: at.base.commit, commit: row.commit, status: row.status, metric: row.status === 'crash' ? null : row.metric, noise: at.noise, seed: at.seeds.experiment, description: proposal.description, change: proposal.change })
     if (row.status === 'keep') {
       at.local = { commit: row.commit, metric: row.metric }
       at.keptSinceBase.push(proposal.description)
@@ -221,19 +248,50 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     return true
   }
 
+  /** Queues an experiment's report and sends what is queued, without waiting for it. */
+  #report (info: InfoReply, of: ReportOf): void {
+    this.#reporter.add(info.causeId, experimentReport(of))
+    void this.#reporter.flush()
+  }
+
+  /** Sends the experiment reports still queued (run() does at its end); never throws. */
+  async flushReports (options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#reporter.flush(options)
+    // A flush already under way when this was called may have left reports queued after it.
+    await this.#reporter.flush(options)
+    this.#save()
+  }
+
   async #maybeSubmit (info: InfoReply, at: Position, options: { signal?: AbortSignal }): Promise<void> {
     const { base, local } = at
     const { tree } = await commitTree(this.#components.gitdir, local.commit)
     if (!worthSubmitting(info.manifest, at, this.#tried, this.#submittedTrees.has(tree))) return
     this.#tried.add(local.commit)
     const confirmed = await confirm(this.#components, { manifest: info.manifest, base, local, seed: at.seeds.confirm, n: this.#experiments }, options)
-    if (confirmed === undefined) return
+    if (!confirmed.passed) {
+      await this.#unconfirmed(info, at, confirmed.metric)
+      return
+    }
     const { commit, description } = await squash(this.#components, local.commit, base.commit, at.keptSinceBase)
     // Same tree as the local best: if it merges as it is, its runs here are the new best's.
     this.#runs.sameTree(commit, local.commit)
     this.#phase('submitting')
     at.lastClaim = local.metric
     await this.#send({ fields: submissionFields(this.#components, info, { base, local, confirmed, candidate: commit, description }), attempts: 0 }, options)
+  }
+
+  /**
+   * A local chain whose gain the second seed did not confirm: reported to the network as one
+   * experiment (its whole change on the best), and the loop goes back to the best, since what
+   * it kept was most likely noise.
+   */
+  async #unconfirmed (info: InfoReply, at: Position, metric: number | null): Promise<void> {
+    const { gitdir } = this.#components
+    const [before, after] = await Promise.all([editableFiles(gitdir, info.manifest, at.base.commit), editableFiles(gitdir, info.manifest, at.local.commit)])
+    const change = experimentDiff(before, after)
+    this.#history.ran(at.base.commit, change.diffHash)
+    this.#report(info, { best: at.base.commit, commit: at.local.commit, status: 'unconfirmed', metric, noise: at.noise, seed: at.seeds.confirm, description: at.keptSinceBase.join('; '), change })
+    Object.assign(at, { local: { ...at.base }, keptSinceBase: [] })
   }
 
   /**
@@ -320,6 +378,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       }
     } finally {
       await this.#lookahead?.cancel()
+      // Bounded: a coordinator that is gone must not hold the end of the loop.
+      await this.flushReports({ signal: AbortSignal.timeout(REPORT_FLUSH_MS) })
     }
   }
 }

@@ -36,7 +36,8 @@ describe('editable directories in the worker', () => {
     const results = new ResultsLog(join(gitdir, '..', 'results.tsv'))
     const proposal = await propose({ agent, gitdir, results, emit }, { info: { manifest, program: '' }, commit: root, n: 1 })
     expect(Object.keys(seen).sort()).toEqual(['src/layers/attn.py', 'src/model.py'])
-    expect(proposal).toEqual({ edits: { 'src/model.py': 'WIDTH = 16\n', 'src/new/helper.py': 'X = 1\n' }, description: 'wider' })
+    expect(proposal).toMatchObject({ edits: { 'src/model.py': 'WIDTH = 16\n', 'src/new/helper.py': 'X = 1\n' }, description: 'wider' })
+    expect(Object.keys(proposal?.edits ?? {}).sort()).toEqual(['src/model.py', 'src/new/helper.py'])
   })
 
   it('reports an agent that throws as one failed experiment, and an empty proposal as none', async () => {

@@ -48,7 +48,7 @@ describe('the next proposal, made while a run is in flight', () => {
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(calls).toHaveLength(1)
     release()
-    expect(await ahead.take({ base: root, local: root })).toEqual({ proposal: { edits: { 'train.py': 'LR = 1\n# 1\n' }, description: 'idea 1' } })
+    expect(await ahead.take({ base: root, local: root })).toMatchObject({ proposal: { edits: { 'train.py': 'LR = 1\n# 1\n' }, description: 'idea 1' } })
     // Nothing waits to be taken now.
     expect(await ahead.take({ base: root, local: root })).toEqual({ stale: false })
 

@@ -5,7 +5,8 @@ import { logger } from '@libp2p/logger'
 import { CANDIDATE_STATES } from '../store/index.ts'
 import { candidatesCsv, contributorsCsv, resultsTsv } from './csv.ts'
 import { answerOf, BadRequest, NotFound } from './errors.ts'
-import { joinInfo, oidParam, seqParam } from './params.ts'
+import { joinInfo, oidParam, positionParam, seqParam } from './params.ts'
+import { DEFAULT_EXPERIMENTS_PAGE, MAX_EXPERIMENTS_PAGE } from './queries/experiments.ts'
 import type { SiteDeps, SiteQueries } from './queries/index.ts'
 import { apiHeaders, NO_STORE, readOnly, send, sendJson } from './respond.ts'
 import { EventStreams, SSE_HEADERS, type EventFeed, type SseOptions } from './sse.ts'
@@ -13,6 +14,15 @@ import { EventStreams, SSE_HEADERS, type EventFeed, type SseOptions } from './ss
 const log = logger('autoresearch:coordinator:site')
 
 const STATES: ReadonlySet<string> = new Set(CANDIDATE_STATES)
+
+/** The `best` a query filters on: absent, or a commit id (anything else is a 400). */
+function bestQuery (c: Context): string | undefined {
+  const best = c.req.query('best')
+  if (best === undefined) return undefined
+  const oid = oidParam(best)
+  if (oid === undefined) throw new BadRequest('best must be a commit id (40 lowercase hex digits)')
+  return oid
+}
 
 export interface ApiOptions {
   sse: SseOptions
@@ -48,7 +58,7 @@ export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opt
   })
   api.get('/overview', (c) => {
     const v = queries.overview(joinInfo(deps).line)
-    return sendJson(c, { ...v.status, description: v.description, selfReported: v.selfReported, totalGain: v.totalGain, recentMerges: v.recentMerges, chart: v.chart, network: v.network, join: v.join })
+    return sendJson(c, { ...v.status, description: v.description, selfReported: v.selfReported, totalGain: v.totalGain, recentMerges: v.recentMerges, chart: v.chart, network: v.network, tried: v.tried, join: v.join })
   })
   api.get('/merges', (c) => sendJson(c, { merges: queries.merges() }))
   api.get('/candidates', (c) => {
@@ -67,14 +77,27 @@ export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opt
     const seq = seqParam(c.req.param('seq'))
     const detail = seq === undefined ? undefined : await queries.candidate(seq)
     if (detail === undefined) throw new NotFound(`there is no candidate #${c.req.param('seq')}`)
-    return sendJson(c, detail)
+    return sendJson(c, { ...detail, tried: queries.triedOn(detail) })
   })
   api.get('/commits/:oid', async (c) => {
     const oid = oidParam(c.req.param('oid'))
     const found = oid === undefined ? undefined : await queries.commit(oid)
-    if (found === undefined) throw new NotFound(`this coordinator has no commit ${c.req.param('oid')}`)
-    if (found.kind === 'initial') return sendJson(c, { kind: 'initial', commit: oid, publishedAt: found.merge.mergedAt, metric: found.metric, files: found.files })
-    return sendJson(c, { kind: 'candidate', ...(await queries.candidate(found.seq)) })
+    if (found === undefined || oid === undefined) throw new NotFound(`this coordinator has no commit ${c.req.param('oid')}`)
+    if (found.kind === 'initial') return sendJson(c, { kind: 'initial', commit: oid, publishedAt: found.merge.mergedAt, metric: found.metric, files: found.files, tried: queries.tried(oid) })
+    const detail = await queries.candidate(found.seq)
+    return sendJson(c, { kind: 'candidate', ...detail, tried: detail === undefined ? null : queries.triedOn(detail) })
+  })
+  api.get('/experiments', (c) => {
+    const best = bestQuery(c)
+    const sinceText = c.req.query('since')
+    const since = sinceText === undefined ? 0 : positionParam(sinceText)
+    if (since === undefined) throw new BadRequest('since must be an experiment seq (an integer, 0 or more)')
+    const asked = Math.floor(Number(c.req.query('limit') ?? DEFAULT_EXPERIMENTS_PAGE))
+    const limit = Number.isFinite(asked) ? Math.min(MAX_EXPERIMENTS_PAGE, Math.max(1, asked)) : DEFAULT_EXPERIMENTS_PAGE
+    const page = queries.experiments({ best, since, limit })
+    const last = page.experiments[page.experiments.length - 1]
+    const next = page.more && last !== undefined ? `/api/experiments?${new URLSearchParams({ ...(best === undefined ? {} : { best }), since: String(last.seq), limit: String(limit) }).toString()}` : null
+    return sendJson(c, { experiments: page.experiments, next })
   })
   api.get('/contributors', (c) => sendJson(c, { contributors: queries.contributors(), teams: queries.teams() }))
   api.get('/queue', (c) => sendJson(c, queries.queue()))
@@ -89,6 +112,10 @@ export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opt
   api.get('/contributors.csv', (c) => download(c, contributorsCsv(queries.contributors()), 'text/csv; charset=utf-8; header=present', `${manifest.name}-contributors.csv`))
   api.get('/candidates.csv', (c) => download(c, candidatesCsv(queries.candidates()), 'text/csv; charset=utf-8; header=present', `${manifest.name}-candidates.csv`))
   api.get('/results.tsv', (c) => download(c, resultsTsv(queries.merges(), deps.status().baselineMetric), 'text/tab-separated-values; charset=utf-8', 'results.tsv'))
+  api.get('/experiments.tsv', (c) => {
+    const best = bestQuery(c)
+    return download(c, queries.experimentsTsv(best), 'text/tab-separated-values; charset=utf-8', best === undefined ? 'experiments.tsv' : `experiments-${best.slice(0, 7)}.tsv`)
+  })
 
   // Mounted with app.route(), a sub-app's notFound is never called: this catch-all is the API's.
   api.all('*', (c) => { throw new NotFound(`no route for ${c.req.path}`) })

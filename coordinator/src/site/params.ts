@@ -3,6 +3,8 @@ import type { Coordinator } from '../coordinator.ts'
 /** A candidate number in a path or query: 1 or more, no sign, no leading zero. */
 export const seqParam = (s: string): number | undefined => /^[1-9][0-9]{0,14}$/.test(s) ? Number(s) : undefined
 export const oidParam = (s: string): string | undefined => /^[0-9a-f]{40}$/.test(s) ? s : undefined
+/** A position in a log (an experiment's seq, or 0 for its start): 0 or more, no sign, no leading zero. */
+export const positionParam = (s: string): number | undefined => /^(0|[1-9][0-9]{0,14})$/.test(s) ? Number(s) : undefined
 
 /** The address a volunteer should dial: one with a peer id that is not loopback, if there is one. */
 export function joinAddress (multiaddrs: string[]): string | undefined {

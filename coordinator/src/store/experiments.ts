@@ -1,6 +1,6 @@
 import type { ExperimentReport } from '@autoresearch/protocol'
 import { JobStore } from './jobs.ts'
-import { decodeExperiment, type ExperimentRow } from './rows.ts'
+import { decodeExperiment, maybe, type ExperimentRow } from './rows.ts'
 
 /** Which experiments a read wants: on one best or any, after a log position, at most `limit`. */
 export interface ExperimentQuery { best?: string, since?: number, limit: number }
@@ -41,6 +41,16 @@ export class ExperimentStore extends JobStore {
   /** The distinct diff hashes tried on `best`, the most recently tried first. */
   triedHashes (best: string, limit: number): string[] {
     return (this.sql('SELECT diff_hash FROM experiments WHERE best_oid = ? GROUP BY diff_hash ORDER BY MAX(seq) DESC LIMIT ?').all(best, limit) as Array<{ diff_hash: string }>).map((r) => r.diff_hash)
+  }
+
+  /**
+   * The site's summary of what was tried on `best`: reports counted by status, and the
+   * report with the best metric in `direction` (any status with a metric; the earliest on a tie).
+   */
+  experimentTally (best: string, direction: 'minimize' | 'maximize'): { counts: Record<string, number>, best: ExperimentRow | undefined } {
+    const counts = this.sql('SELECT status, COUNT(*) AS n FROM experiments WHERE best_oid = ? GROUP BY status').all(best) as Array<{ status: string, n: number }>
+    const top = this.sql(`SELECT * FROM experiments WHERE best_oid = ? AND metric IS NOT NULL ORDER BY metric ${direction === 'minimize' ? 'ASC' : 'DESC'}, seq LIMIT 1`).get(best)
+    return { counts: Object.fromEntries(counts.map((r) => [r.status, r.n])), best: maybe(decodeExperiment)(top) }
   }
 
   experimentCount (best?: string): number {

@@ -5,7 +5,7 @@ import { logger } from '@libp2p/logger'
 import { isEditable } from '@autoresearch/protocol'
 import { noneBackend, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import { AgentCommandError } from '../errors.ts'
-import { buildPrompt } from './edits.ts'
+import { buildPrompt } from './prompt.ts'
 import type { Agent, AgentContext, Proposal } from './types.ts'
 
 const log = logger('autoresearch:worker:command-agent')

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { applyEdits, buildPrompt, parseEdits } from './edits.ts'
+import { applyEdits, parseEdits } from './edits.ts'
+import { buildPrompt } from './prompt.ts'
 
 const files = { 'train.py': 'A = 1\nB = 2\nB = 2\n' }
 const reply = (path: string, search: string, replace: string): string => `DESCRIPTION: try it\n${path}\n<<<<<<< SEARCH\n${search}\n=======\n${replace}\n>>>>>>> REPLACE\n`

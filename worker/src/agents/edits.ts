@@ -51,20 +51,3 @@ export function applyEdits (files: Record<string, string>, blocks: EditBlock[]):
   if (Object.keys(out).length === 0) throw new EditFormatError('the edits change nothing')
   return out
 }
-
-/** The prompt every LLM-backed agent sees: program.md, the metric, the files and recent results. */
-export function buildPrompt (ctx: { program: string, manifest: { metric: { name: string, direction: string }, editable: string[] }, files: Record<string, string>, recent: Array<{ commit: string, metric: number, status: string, description: string }> }): string {
-  const results = ctx.recent.map((r) => `${r.commit.slice(0, 7)}\t${r.metric.toFixed(6)}\t${r.status}\t${r.description}`).join('\n')
-  const files = Object.entries(ctx.files).map(([path, text]) => `--- ${path} ---\n${text}`).join('\n')
-  return `${ctx.program}
-
-Goal: ${ctx.manifest.metric.direction} ${ctx.manifest.metric.name}. You may edit only: ${ctx.manifest.editable.join(', ')}.
-Propose ONE small experiment that you expect to improve the metric.
-
-Recent experiments (commit, ${ctx.manifest.metric.name}, status, description):
-${results === '' ? '(none yet)' : results}
-
-Current files:
-${files}
-`
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseManifest } from '@autoresearch/protocol'
+import { experimentDiff, parseManifest } from '@autoresearch/protocol'
 import { searchAgent } from './search.ts'
 
 const manifest = parseManifest({ name: 't', editable: ['train.py'], train: { command: ['python3', 'train.py'] }, evaluate: { command: ['python3', 'evaluate.py'] }, metric: { name: 'loss', direction: 'minimize' }, verification: { minImprovement: 0.01 } })
@@ -35,5 +35,22 @@ describe('search agent', () => {
 
   it('proposes nothing when there is nothing to tune', async () => {
     expect(await searchAgent({ seed: 1 }).propose({ manifest, program: '', files: { 'train.py': 'print(1)\n' }, recent: [], checkout })).toBeNull()
+  })
+})
+
+describe('search agent and the network', () => {
+  it('skips an edit already tried on this best and draws another', async () => {
+    const first = await searchAgent({ seed: 11 }).propose({ manifest, program: '', files: { 'train.py': TRAIN }, recent: [], checkout })
+    const tried = new Set([experimentDiff({ 'train.py': TRAIN }, first!.edits).diffHash])
+    const next = await searchAgent({ seed: 11 }).propose({ manifest, program: '', files: { 'train.py': TRAIN }, recent: [], checkout, tried })
+    expect(next).not.toBeNull()
+    expect(next!.description).not.toBe(first!.description)
+    expect(tried.has(experimentDiff({ 'train.py': TRAIN }, next!.edits).diffHash)).toBe(false)
+  })
+
+  it('proposes nothing when every edit it draws was tried', async () => {
+    const one = 'ONLY = 1\n'
+    const tried = new Set(['ONLY = 0', 'ONLY = 2'].map((line) => experimentDiff({ 'train.py': one }, { 'train.py': `${line}\n` }).diffHash))
+    expect(await searchAgent({ seed: 3 }).propose({ manifest, program: '', files: { 'train.py': one }, recent: [], checkout, tried })).toBeNull()
   })
 })

@@ -1,4 +1,4 @@
-import type { Manifest } from '@autoresearch/protocol'
+import type { Manifest, SharedExperiment } from '@autoresearch/protocol'
 import type { ResultRow } from '../results.ts'
 
 export interface AgentContext {
@@ -8,6 +8,15 @@ export interface AgentContext {
   files: Record<string, string>
   /** The most recent experiments, oldest first. */
   recent: ResultRow[]
+  /**
+   * What other volunteers tried on this best and the bests before it (a selection, self-reported
+   * and unverified: data, never instructions). Empty when the coordinator could not say.
+   */
+  network?: SharedExperiment[]
+  /** Normalized diff hashes (experimentDiff) of every edit tried on this best: proposing one again is wasted. */
+  tried?: ReadonlySet<string>
+  /** Descriptions of this turn's proposals that were already tried: the agent is asked for something else. */
+  repeated?: string[]
   /** Writes the whole tree of the commit being improved into `dir` (for agents that work in a checkout). */
   checkout: (dir: string) => Promise<void>
   signal?: AbortSignal

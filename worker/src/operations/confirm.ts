@@ -5,14 +5,17 @@ import type { Local, WorkerComponents } from '../components.ts'
  * Confirms a local gain on a second seed (the position's confirmation seed, operations/seeds.ts)
  * before spending anyone's verification time: the base and the candidate both run (the base
  * from the cache when it ran or was verified on that seed), and the candidate must beat the
- * base by the cause's margin. Returns the candidate's confirming run when it passed.
+ * base by the cause's margin. Returns whether it passed, and the candidate's confirming run
+ * (its metric null when it crashed).
  */
-export async function confirm (components: Pick<WorkerComponents, 'trial' | 'emit'>, args: { manifest: Manifest, base: Local, local: Local, seed: number, n: number }, options: { signal?: AbortSignal } = {}): Promise<{ metric: number, logDigest: string } | undefined> {
+export type Confirmation = { passed: true, metric: number, logDigest: string } | { passed: false, metric: number | null }
+
+export async function confirm (components: Pick<WorkerComponents, 'trial' | 'emit'>, args: { manifest: Manifest, base: Local, local: Local, seed: number, n: number }, options: { signal?: AbortSignal } = {}): Promise<Confirmation> {
   const { manifest, base, local, seed, n } = args
   components.emit({ type: 'phase', phase: 'confirming', n })
   const baseline = await components.trial({ manifest, commit: base.commit, seed }, options)
   const candidate = await components.trial({ manifest, commit: local.commit, seed }, options)
   const passed = baseline.ok && candidate.ok && improvement(manifest, baseline.metric, candidate.metric) > manifest.verification.minImprovement
   components.emit({ type: 'confirm', commit: local.commit, baseline: baseline.ok ? baseline.metric : null, candidate: candidate.ok ? candidate.metric : null, passed })
-  return passed && candidate.ok ? { metric: candidate.metric, logDigest: candidate.logDigest } : undefined
+  return passed && candidate.ok ? { passed, metric: candidate.metric, logDigest: candidate.logDigest } : { passed: false, metric: candidate.ok ? candidate.metric : null }
 }

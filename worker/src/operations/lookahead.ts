@@ -1,7 +1,6 @@
 import { logger } from '@libp2p/logger'
-import type { Proposal } from '../agents/types.ts'
 import type { WorkerComponents } from '../components.ts'
-import { propose, type ProposeArgs } from './propose.ts'
+import { propose, type ProposeArgs, type Proposed } from './propose.ts'
 
 const log = logger('autoresearch:worker:lookahead')
 
@@ -19,7 +18,7 @@ export const stillApplies = (made: ProposedOn, now: ProposedOn): boolean => made
  * (most runs are discards, so most proposals made ahead are used). One at a time.
  */
 export class Lookahead {
-  #next?: { on: ProposedOn, proposal: Promise<Proposal | undefined>, abort: AbortController }
+  #next?: { on: ProposedOn, proposal: Promise<Proposed | undefined>, abort: AbortController }
 
   /** Asks the agent now for the experiment after the one about to run. */
   start (components: Pick<WorkerComponents, 'agent' | 'gitdir' | 'results' | 'emit'>, args: ProposeArgs & { base: string }, options: { signal?: AbortSignal } = {}): void {
@@ -34,7 +33,7 @@ export class Lookahead {
    * The proposal made ahead for `now`, if one was and it still applies (undefined within it:
    * the agent had none, as propose() returns); `{ stale }` when there is none to use.
    */
-  async take (now: ProposedOn): Promise<{ proposal: Proposal | undefined } | { stale: boolean }> {
+  async take (now: ProposedOn): Promise<{ proposal: Proposed | undefined } | { stale: boolean }> {
     const next = this.#next
     this.#next = undefined
     if (next === undefined) return { stale: false }

@@ -1,5 +1,6 @@
 import type { Manifest } from '@autoresearch/protocol'
-import type { CandidateDetail, FileDiff, MergeView } from '../queries/index.ts'
+import type { CandidateDetail, FileDiff, MergeView, TriedView } from '../queries/index.ts'
+import { triedSection } from './experiments.ts'
 import { candidateLink, commitLink, h, num, signed, stateBadge, table, when, who, type Html } from '../html.ts'
 
 function diffBlock (f: FileDiff): Html {
@@ -15,7 +16,8 @@ ${f.diff.approximate ? h`<p class="muted">Too large to align line by line: shown
 ${f.diff.truncated ? h`<p class="muted">The diff is cut short here.</p>` : ''}`
 }
 
-export function candidatePage (c: CandidateDetail, manifest: Manifest): Html {
+/** `tried`: what workers reported trying on this candidate's commit, when it is or was the best (null otherwise). */
+export function candidatePage (c: CandidateDetail, manifest: Manifest, tried: TriedView | null = null): Html {
   const metric = manifest.metric.name
   const t = c.test
   const trials = c.trials.map((tr) => h`<tr><td>${tr.seed}</td><td class="n">${num(tr.baseline)}</td><td class="n">${num(tr.candidate)}</td>
@@ -56,13 +58,15 @@ ${c.disagreeing.length > 0 ? h`<p class="warn">Left out as outliers: ${c.disagre
 <h2>Attestations</h2>
 ${table(['verifier', 'round', 'trials', 'hardware', 'received'], attestations, 'No attestations yet.')}
 <h2>Change</h2>
-${c.diff === null ? h`<p class="empty">${c.diffHidden ?? ''}</p>` : c.diff.length === 0 ? h`<p class="empty">No file changed.</p>` : c.diff.map(diffBlock)}`
+${c.diff === null ? h`<p class="empty">${c.diffHidden ?? ''}</p>` : c.diff.length === 0 ? h`<p class="empty">No file changed.</p>` : c.diff.map(diffBlock)}
+${tried === null ? '' : triedSection(tried, metric, 'What was tried on this best')}`
 }
 
-export function initialCommitPage (oid: string, merge: MergeView, metric: number | null, files: string[], manifest: Manifest): Html {
+export function initialCommitPage (oid: string, merge: MergeView, metric: number | null, files: string[], manifest: Manifest, tried: TriedView): Html {
   return h`<h1>Commit <code>${oid.slice(0, 10)}</code></h1>
 <p class="lead">The cause's initial commit: the first best, before any merge.</p>
 <dl class="facts"><dt>Commit</dt><dd><code class="oid">${oid}</code></dd><dt>Published</dt><dd>${when(merge.mergedAt)}</dd>
 <dt>First measured ${manifest.metric.name}</dt><dd>${num(metric)}</dd><dt>Editable</dt><dd>${manifest.editable.map((p) => h`<code>${p}</code> `)}</dd></dl>
-<h2>Files</h2><ul class="files">${files.map((f) => h`<li><code>${f}</code></li>`)}</ul>`
+<h2>Files</h2><ul class="files">${files.map((f) => h`<li><code>${f}</code></li>`)}</ul>
+${triedSection(tried, manifest.metric.name, 'What was tried on this best')}`
 }

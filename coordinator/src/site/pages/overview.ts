@@ -1,5 +1,6 @@
 import { chartSvg } from '../chart.ts'
 import type { NetworkView, OverviewView } from '../queries/index.ts'
+import { triedSection } from './experiments.ts'
 import { candidateLink, commitLink, h, num, signed, stateBadge, table, when, who, type Html } from '../html.ts'
 
 const NOT_REPORTED = h`<span class="muted">not reported yet</span>`
@@ -40,5 +41,6 @@ ${v.selfReported ? h`<p class="warn">This cause has no frozen evaluate step: its
 <section><h2>Recent merges</h2>
 ${table(['#', 'candidate', 'change', 'who', 'gain', s.metric.name, 'when', ''], merges, 'No verified merges yet.')}
 </section>
+${triedSection(v.tried, s.metric.name, 'Tried on this best')}
 <section><h2>Network now</h2>${networkList(v.network)}</section>`
 }

@@ -3,6 +3,7 @@ import { candidates, type CandidateSummary } from './candidates.ts'
 import { ViewCache } from './cache.ts'
 import { contributors, teams, type ContributorView, type TeamView } from './contributors.ts'
 import type { SiteDeps } from './deps.ts'
+import { experimentsPage, experimentsTsv, tried, type ExperimentView, type TriedView } from './experiments.ts'
 import { CommitFiles } from './files.ts'
 import { merges, type MergeView } from './merges.ts'
 import { network, type NetworkView } from './network.ts'
@@ -13,6 +14,7 @@ export type { AttestationView, CandidateDetail } from './candidate.ts'
 export type { CandidateSummary } from './candidates.ts'
 export type { ContributorView, TeamView } from './contributors.ts'
 export type { SiteDeps, SiteStore } from './deps.ts'
+export type { ExperimentView, TriedView } from './experiments.ts'
 export type { FileDiff } from './files.ts'
 export type { MergeView } from './merges.ts'
 export type { NetworkView } from './network.ts'
@@ -47,8 +49,25 @@ export class SiteQueries {
   teams (): TeamView[] | null { return this.#cache.get('teams', () => teams(this.contributors())) }
   queue (): QueueView { return this.#cache.get('queue', () => queue(this.#deps.manifest, this.candidates())) }
 
+  /** What was tried on `best` (a commit that is or was the best): counts by status, the best run, the latest reports. */
+  tried (best: string): TriedView { return this.#cache.get(`tried:${best}`, () => tried(this.#deps, best)) }
+
+  /** What was tried on a candidate's commit when it is or was the best (a merge made it one); null otherwise. */
+  triedOn (c: Pick<CandidateDetail, 'commit' | 'merge'>): TriedView | null { return c.merge === null ? null : this.tried(c.commit) }
+
+  /**
+   * A page of the experiment log in arrival order. Not memoised: its key would be any
+   * (best, since, limit) a client sends, and it is one indexed read.
+   */
+  experiments (q: { best?: string, since: number, limit: number }): { experiments: ExperimentView[], more: boolean } {
+    return experimentsPage(this.#deps, q)
+  }
+
+  /** The experiment log (on `best` when given) as results.tsv. */
+  experimentsTsv (best?: string): string { return this.#cache.get(`experiments.tsv:${best ?? ''}`, () => experimentsTsv(this.#deps, best)) }
+
   overview (join: string): OverviewView {
-    return this.#cache.get('overview', () => overview(this.#deps, { merges: this.merges(), chart: this.chart(), network: this.network(), join }))
+    return this.#cache.get('overview', () => overview(this.#deps, { merges: this.merges(), chart: this.chart(), network: this.network(), tried: this.tried(this.#deps.status().best.commit), join }))
   }
 
   async candidate (seq: number): Promise<CandidateDetail | undefined> {

@@ -3,6 +3,7 @@ import type { CauseStatus } from '../../coordinator.ts'
 import type { CandidateState } from '../../store/index.ts'
 import type { CandidateSummary } from './candidates.ts'
 import type { SiteDeps } from './deps.ts'
+import type { TriedView } from './experiments.ts'
 import type { MergeView } from './merges.ts'
 import type { NetworkView } from './network.ts'
 
@@ -20,6 +21,8 @@ export interface OverviewView {
   recentMerges: MergeView[]
   chart: ChartView
   network: NetworkView
+  /** What workers reported trying on the current best (self-reported, unverified). */
+  tried: TriedView
   join: string
 }
 
@@ -38,7 +41,7 @@ export function chart (candidates: CandidateSummary[], merges: MergeView[], init
 }
 
 /** The front page: the best so far, the latest merges, the chart and who takes part. */
-export function overview (deps: Pick<SiteDeps, 'manifest' | 'status'>, parts: { merges: MergeView[], chart: ChartView, network: NetworkView, join: string }): OverviewView {
+export function overview (deps: Pick<SiteDeps, 'manifest' | 'status'>, parts: { merges: MergeView[], chart: ChartView, network: NetworkView, tried: TriedView, join: string }): OverviewView {
   const status = deps.status()
   const bestMetric = status.best.metric
   return {
@@ -49,6 +52,7 @@ export function overview (deps: Pick<SiteDeps, 'manifest' | 'status'>, parts: { 
     recentMerges: parts.merges.filter((m) => m.kind === 'merge').reverse().slice(0, 10),
     chart: parts.chart,
     network: parts.network,
+    tried: parts.tried,
     join: parts.join
   }
 }

@@ -1,0 +1,93 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { experimentDiff, Identity, type ReportBatchBody } from '@autoresearch/protocol'
+import { history } from './handlers/history.ts'
+import { acceptReports, ReportRate } from './report-intake.ts'
+import { Store } from './store/index.ts'
+
+const CAUSE = 'cause/1'
+const INITIAL = '1'.repeat(40)
+const NEXT = '2'.repeat(40)
+
+function setup (limits = {}): { store: Store, ctx: Parameters<typeof acceptReports>[0] } {
+  const store = new Store(join(mkdtempSync(join(tmpdir(), 'ar-reports-')), 'db.sqlite'))
+  store.insertMerge({ commit_oid: INITIAL, parent_oid: null, candidate_seq: null, metric: 1, baseline_metric: null, merged_at: 1, kind: 'initial' })
+  return { store, ctx: { causeId: CAUSE, store, rate: new ReportRate(limits) } }
+}
+
+let nonce = 0
+function batch (identity: Identity, n: number, over: Partial<ReportBatchBody> = {}, best = INITIAL): { body: ReportBatchBody, signature: string } {
+  const reports = Array.from({ length: n }, (_, i) => ({
+    best, commit: 'c'.repeat(40), status: 'discard' as const, metric: 1 + i / 100, noise: 0.01, seed: 1, description: `idea ${i}`,
+    ...experimentDiff({ 'train.py': 'A = 1\n' }, { 'train.py': `A = ${i + 2}\n` }), time: Date.now()
+  })).map(({ truncated: _t, ...r }) => r)
+  const body: ReportBatchBody = { type: 'experiment-reports', causeId: CAUSE, publicKey: identity.publicKey, reports, nonce: (++nonce).toString(16).padStart(32, '0'), time: Date.now(), ...over }
+  return { body, signature: identity.sign('experiment-reports', body) }
+}
+
+describe('experiment report intake', () => {
+  it('stores a signed batch in order and answers the first number', () => {
+    const { store, ctx } = setup()
+    const worker = Identity.generate()
+    const { body, signature } = batch(worker, 3)
+    expect(acceptReports(ctx, body, signature)).toEqual({ accepted: 3, firstSeq: 1 })
+    const rows = store.experiments({ limit: 10 })
+    expect(rows.map((r) => [r.seq, r.worker, r.best_oid, r.description])).toEqual([1, 2, 3].map((seq) => [seq, worker.publicKey, INITIAL, `idea ${seq - 1}`]))
+  })
+
+  it('refuses a forged signature, a replay, another cause and an unknown best, and stores nothing', () => {
+    const { store, ctx } = setup()
+    const worker = Identity.generate()
+    const good = batch(worker, 1)
+    expect(() => acceptReports(ctx, good.body, Identity.generate().sign('experiment-reports', good.body))).toThrow(expect.objectContaining({ name: 'InvalidSignatureError' }))
+    const wrong = batch(worker, 1, { causeId: 'other' })
+    expect(() => acceptReports(ctx, wrong.body, wrong.signature)).toThrow(expect.objectContaining({ name: 'WrongCauseError' }))
+    const unknown = batch(worker, 1, {}, NEXT)
+    expect(() => acceptReports(ctx, unknown.body, unknown.signature)).toThrow(expect.objectContaining({ name: 'UnknownParentError' }))
+    const old = batch(worker, 1, { time: Date.now() - 3600_000 })
+    expect(() => acceptReports(ctx, old.body, old.signature)).toThrow(expect.objectContaining({ name: 'StaleMessageError' }))
+    expect(store.experimentCount()).toBe(0)
+    acceptReports(ctx, good.body, good.signature)
+    expect(() => acceptReports(ctx, good.body, good.signature)).toThrow(expect.objectContaining({ name: 'ReplayedNonceError' }))
+    expect(store.experimentCount()).toBe(1)
+  })
+
+  it('limits each identity, not the others, and says when to send again', () => {
+    const { store, ctx } = setup({ perMinute: 60, burst: 5 })
+    const busy = Identity.generate()
+    const first = batch(busy, 5)
+    acceptReports(ctx, first.body, first.signature)
+    const more = batch(busy, 1)
+    expect(() => acceptReports(ctx, more.body, more.signature)).toThrow(/60 experiments per minute.*send them again in 1 s/)
+    const other = batch(Identity.generate(), 5)
+    acceptReports(ctx, other.body, other.signature)
+    expect(store.experimentCount()).toBe(10)
+  })
+
+  it('refuses a banned identity', () => {
+    const { store, ctx } = setup()
+    const banned = Identity.generate()
+    store.setBanned(banned.publicKey, true, 'cheating')
+    const b = batch(banned, 1)
+    expect(() => acceptReports(ctx, b.body, b.signature)).toThrow(expect.objectContaining({ name: 'BannedError' }))
+  })
+})
+
+describe('history', () => {
+  it('answers what was tried on a best and the best before it, and every hash tried on the best', () => {
+    const { store, ctx } = setup()
+    const worker = Identity.generate()
+    const before = batch(worker, 4)
+    acceptReports(ctx, before.body, before.signature)
+    store.insertMerge({ commit_oid: NEXT, parent_oid: INITIAL, candidate_seq: null, metric: 0.9, baseline_metric: 1, merged_at: 2, kind: 'merge' })
+    const now = batch(worker, 2, {}, NEXT)
+    acceptReports(ctx, now.body, now.signature)
+    const manifest = { metric: { name: 'loss', direction: 'minimize' as const } } as unknown as Parameters<typeof history>[0]['manifest']
+    const reply = history({ manifest, store }, NEXT)
+    expect(reply.experiments.map((e) => [e.bestsBack, e.description])).toEqual([[0, 'idea 0'], [0, 'idea 1'], [1, 'idea 0'], [1, 'idea 1'], [1, 'idea 2'], [1, 'idea 3']])
+    expect(new Set(reply.tried)).toEqual(new Set(now.body.reports.map((r) => r.diffHash)))
+    expect(() => history({ manifest, store }, '3'.repeat(40))).toThrow(expect.objectContaining({ name: 'UnknownCommitError' }))
+  })
+})

@@ -1,0 +1,74 @@
+import { logger } from '@libp2p/logger'
+import type { CoordinatorClient, SharedExperiment } from '@autoresearch/protocol'
+import { describeError, type WorkerEvent } from '../events.ts'
+
+const log = logger('autoresearch:worker:history')
+
+/** How long what the network tried on a best is used before it is read again. */
+export const HISTORY_REFRESH_MS = 30_000
+
+/** What the agent is told the network tried, and the edits it must not propose again. */
+export interface KnownHistory {
+  experiments: SharedExperiment[]
+  /** Normalized diff hashes tried on the best, by anyone (this worker's own included). */
+  tried: ReadonlySet<string>
+  /** Those this worker ran itself. */
+  own: ReadonlySet<string>
+}
+
+/**
+ * What the network tried on the best this worker follows (`history`), read again every
+ * HISTORY_REFRESH_MS or when the best moves; this worker's own edits are added as it runs
+ * them, so a duplicate is caught before its report reaches the coordinator. A coordinator that
+ * cannot answer costs the agent that context, never the loop (an event says so, once per failure streak).
+ */
+export class NetworkHistory {
+  readonly #client: Pick<CoordinatorClient, 'history'>
+  readonly #emit: (event: WorkerEvent) => void
+  readonly #refreshMs: number
+  #best?: string
+  #at = -Infinity
+  #experiments: SharedExperiment[] = []
+  readonly #tried = new Set<string>()
+  readonly #own = new Set<string>()
+  #failing = false
+
+  constructor (client: Pick<CoordinatorClient, 'history'>, emit: (event: WorkerEvent) => void, refreshMs = HISTORY_REFRESH_MS) {
+    this.#client = client
+    this.#emit = emit
+    this.#refreshMs = refreshMs
+  }
+
+  /** What is known of `best`, read from the coordinator when it is older than the refresh interval. */
+  async on (best: string, options: { signal?: AbortSignal } = {}, now = Date.now()): Promise<KnownHistory> {
+    if (best !== this.#best) {
+      this.#best = best
+      this.#at = -Infinity
+      this.#experiments = []
+      this.#tried.clear()
+      this.#own.clear()
+    }
+    if (now - this.#at >= this.#refreshMs) {
+      this.#at = now
+      try {
+        const reply = await this.#client.history(best, options)
+        this.#experiments = reply.experiments
+        for (const h of reply.tried) this.#tried.add(h)
+        this.#failing = false
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+        log('history of %s not read: %e', best, err)
+        if (!this.#failing) this.#emit({ type: 'history-failed', ...describeError(err) })
+        this.#failing = true
+      }
+    }
+    return { experiments: this.#experiments, tried: this.#tried, own: this.#own }
+  }
+
+  /** Notes an edit this worker ran on `best`. */
+  ran (best: string, diffHash: string): void {
+    if (best !== this.#best) return
+    this.#tried.add(diffHash)
+    this.#own.add(diffHash)
+  }
+}
