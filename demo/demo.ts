@@ -80,6 +80,8 @@ const ready = await new Promise<{ multiaddrs: string[], http: string }>((resolve
       if (!line.startsWith('{"event":')) { say('coordinator', line); return }
       const event = JSON.parse(line) as { event: string } & Record<string, unknown>
       if (event.event === 'ready') resolve(event as unknown as { multiaddrs: string[], http: string })
+      // Each worker line already shows its experiment; the coordinator's receipt of its report would repeat it.
+      else if (event.event === 'experiments-reported') return
       else say('coordinator', describeEvent({ ...event, type: event.event } as unknown as CoordinatorEvent))
     })
   child.once('exit', (code) => { reject(new DemoProcessError(`coordinator exited (${code}) before it was ready`)) })
@@ -99,6 +101,15 @@ async function status (): Promise<CauseStatus> {
   return await res.json() as CauseStatus
 }
 
+/** What the workers reported so far, from the site's shared log (the first 1,000 reports). */
+async function experiments (): Promise<{ reported: number, workers: number, statuses: Record<string, number> }> {
+  const res = await fetch(`${ready.http}/api/experiments?limit=1000`)
+  const { experiments } = await res.json() as { experiments: Array<{ worker: string, status: string }> }
+  const statuses: Record<string, number> = {}
+  for (const e of experiments) statuses[e.status] = (statuses[e.status] ?? 0) + 1
+  return { reported: experiments.length, workers: new Set(experiments.map((e) => e.worker)).size, statuses }
+}
+
 if (targetMerges === undefined) {
   say('demo', 'running until Ctrl-C')
 } else {
@@ -107,8 +118,9 @@ if (targetMerges === undefined) {
     await new Promise((resolve) => setTimeout(resolve, 1000))
     const s = await status()
     if (s.merges >= targetMerges) {
+      const tried = await experiments()
       await stopAll()
-      console.log(JSON.stringify({ merges: s.merges, baselineMetric: s.baselineMetric, bestMetric: s.best.metric, bestCommit: s.best.commit, metric: s.metric.name, home }))
+      console.log(JSON.stringify({ merges: s.merges, baselineMetric: s.baselineMetric, bestMetric: s.best.metric, bestCommit: s.best.commit, metric: s.metric.name, experiments: tried, home }))
       process.exit(0)
     }
     if (Date.now() > deadline) {
