@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import git from 'isomorphic-git'
 import { logger } from '@libp2p/logger'
 import {
-  AttestRequest, bestTopic, CandidateStatusRequest, createNode, FetchRequest, gitFs, HistoryRequest, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE, parseManifestText,
+  AttestRequest, bestTopic, CandidateStatusRequest, ClaimRequest, createNode, HypothesesRequest, FetchRequest, gitFs, HistoryRequest, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE, parseManifestText,
   PROTOCOL, readFileAt, removePartialFiles, ReportRequest, SubmitRequest, UsageError, type AutoresearchNode, type CandidateStatusReply, type Manifest, type NodeOptions
 } from '@autoresearch/protocol'
 import { Announcer } from './handlers/announce.ts'
@@ -16,7 +16,10 @@ import { leaseHandler } from './handlers/lease.ts'
 import { LeaseHolds, verifiersToWake } from './handlers/lease-holds.ts'
 import { reportHandler } from './handlers/report.ts'
 import { route, type Route } from './handlers/route.ts'
-import { ReportRate } from './report-intake.ts'
+import { Claims } from './claims.ts'
+import { claimHandler } from './handlers/claim.ts'
+import { hypothesesHandler } from './handlers/hypotheses.ts'
+import { HYPOTHESIS_RATE, ReportRate, type SharedContext } from './shared-intake.ts'
 import { submitHandler } from './handlers/submit.ts'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import type { IntakeContext } from './intake.ts'
@@ -63,8 +66,11 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly warmRoster = new WarmRoster()
   /** The current best's verified runs, for `info` (best-runs.ts). */
   readonly bestRuns: BestRunsMemo
-  /** Each identity's allowance of experiment reports (report-intake.ts). */
+  /** Each identity's allowance of experiment reports, and of claims and hypotheses (shared-intake.ts). */
   readonly reportRate: ReportRate
+  readonly planRate = new ReportRate(HYPOTHESIS_RATE, 'claims or hypotheses')
+  /** Workers' claims on edits and hypotheses (claims.ts). */
+  readonly claims = new Claims()
   readonly #carry: CarryPlanner
   #unlock = (): void => {}
 
@@ -184,6 +190,11 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     return { causeId: this.causeId, manifest: this.manifest, store: this.store, verifierMode: this.config.verifierMode, verifiers: new Set(this.config.verifiers), trustAfterAgreements: this.config.trustAfterAgreements, leaseMs: this.leaseMs, bestCommit: () => this.bestCommit() }
   }
 
+  /** What the intake of shared messages (reports, claims, hypotheses) reads and writes. */
+  sharedContext (): SharedContext {
+    return { causeId: this.causeId, store: this.store, rate: this.reportRate, planRate: this.planRate, claims: this.claims, manifest: this.manifest }
+  }
+
   intakeContext (): IntakeContext {
     return { causeId: this.causeId, manifest: this.manifest, gitdir: this.paths.gitdir, store: this.store, identity: this.identity, refusalsPerAddress: this.config.refusalsPerAddress }
   }
@@ -203,7 +214,9 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       route(PROTOCOL.lease, LeaseRequest, leaseHandler(this)),
       route(PROTOCOL.attest, AttestRequest, attestHandler(this)),
       route(PROTOCOL.report, ReportRequest, reportHandler(this)),
-      route(PROTOCOL.history, HistoryRequest, historyHandler(this))
+      route(PROTOCOL.history, HistoryRequest, historyHandler(this)),
+      route(PROTOCOL.claim, ClaimRequest, claimHandler(this)),
+      route(PROTOCOL.hypotheses, HypothesesRequest, hypothesesHandler(this))
     ]
   }
 

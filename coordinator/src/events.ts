@@ -11,6 +11,8 @@ export type CoordinatorEvent =
   | { type: 'verdict', verdict: StoredVerdict }
   | { type: 'merged', mergeSeq: number, candidateSeq: number, commit: string, metric: number, baselineMetric: number }
   | { type: 'experiments-reported', worker: string, count: number, firstSeq: number }
+  | { type: 'hypotheses-posted', author: string, ids: number[] }
+  | { type: 'digest-written', seq: number }
 
 const short = (hex: string): string => hex.slice(0, 10)
 
@@ -25,6 +27,8 @@ export function describeEvent (e: CoordinatorEvent): string {
     case 'rebased': return `candidate #${e.candidateSeq} rebased onto the new best as candidate #${e.newSeq}; verifying it again`
     case 'best-changed': return `announced new best ${short(e.commit)} (${e.kind} ${e.seq})`
     case 'experiments-reported': return `${e.count} experiment report(s) from ${short(e.worker)} (#${e.firstSeq}${e.count > 1 ? `–#${e.firstSeq + e.count - 1}` : ''})`
+    case 'hypotheses-posted': return `hypotheses ${e.ids.map((id) => `#${id}`).join(', ')} posted by planner ${short(e.author)}`
+    case 'digest-written': return `digest #${e.seq} written`
     case 'merged': return `MERGED candidate #${e.candidateSeq} as merge ${e.mergeSeq}: ${e.baselineMetric.toPrecision(5)} -> ${e.metric.toPrecision(5)} (commit ${short(e.commit)})`
   }
 }

@@ -87,7 +87,7 @@ export class Identity {
 }
 
 /** Every signature names what it signs, so a receipt can never pass for a submission. */
-export type SignatureDomain = 'submission' | 'receipt' | 'lease-request' | 'attestation' | 'announcement' | 'experiment-reports'
+export type SignatureDomain = 'submission' | 'receipt' | 'lease-request' | 'attestation' | 'announcement' | 'experiment-reports' | 'claim' | 'hypotheses'
 
 function signedBytes (domain: SignatureDomain, body: unknown): Buffer {
   return Buffer.concat([Buffer.from(`autoresearch/v1/${domain}\0`), canonicalBytes(body)])

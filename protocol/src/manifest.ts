@@ -29,6 +29,9 @@ const Step = z.object({
   timeoutSeconds: z.number().positive().max(24 * 3600).default(600)
 }).strict()
 
+/** The defaults of a manifest's `collaboration`. */
+export const COLLABORATION = { claimMinutes: 15, plateau: 8 }
+
 export const ManifestSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" or "-", at most 64'),
   description: z.string().max(2000).optional(),
@@ -84,6 +87,15 @@ export const ManifestSchema = z.object({
      */
     splitRounds: z.boolean().default(false)
   }).strict(),
+  /**
+   * How volunteers share the search (issue [collab]): a claim on an edit or a hypothesis holds
+   * for `claimMinutes`; after `plateau` experiments in a row without a keep a worker changes
+   * strategy (bolder changes, a planner's hypothesis).
+   */
+  collaboration: z.object({
+    claimMinutes: z.number().gt(0).max(24 * 60).default(COLLABORATION.claimMinutes),
+    plateau: z.number().int().min(1).max(1000).default(COLLABORATION.plateau)
+  }).strict().default(COLLABORATION),
   /** What a machine needs to run this cause; a worker without it says so and stops. */
   requires: z.object({ gpu: z.boolean().default(false) }).strict().default({ gpu: false }),
   limits: z.object({

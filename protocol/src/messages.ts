@@ -11,7 +11,9 @@ export const PROTOCOL = {
   attest: '/autoresearch/attest/1.0.0',
   candidate: '/autoresearch/candidate/1.0.0',
   report: '/autoresearch/report/1.0.0',
-  history: '/autoresearch/history/1.0.0'
+  history: '/autoresearch/history/1.0.0',
+  claim: '/autoresearch/claim/1.0.0',
+  hypotheses: '/autoresearch/hypotheses/1.0.0'
 } as const
 
 /** The gossipsub topic on which a coordinator announces each new best of a cause. */
@@ -213,6 +215,8 @@ export const Announcement = z.object({ body: AnnouncementBody, signature: Signat
  */
 export const ExperimentStatus = z.enum(['keep', 'discard', 'crash', 'unconfirmed'])
 export type ExperimentStatus = z.infer<typeof ExperimentStatus>
+/** nearKey's text (protocol/src/near-key.ts). */
+export const NearKey = Text(1000)
 /** The most characters of an experiment's diff a report carries (a longer one is cut, its hash taken whole). */
 export const MAX_REPORT_DIFF_CHARS = 8 * 1024
 /** The most reports one signed batch carries. */
@@ -237,6 +241,10 @@ export const ExperimentReport = z.object({
   diff: Text(MAX_REPORT_DIFF_CHARS),
   /** The edit's normalized hash (experimentDiff): the same change made by anyone has the same hash. */
   diffHash: Sha256Hex,
+  /** Which constants the edit moves and which way (nearKey); absent when it moves none. */
+  nearKey: NearKey.optional(),
+  /** The planner's hypothesis the experiment tested, when it tested one. */
+  hypothesis: z.number().int().positive().optional(),
   time: Time
 }).strict()
 export type ExperimentReport = z.infer<typeof ExperimentReport>
@@ -256,6 +264,20 @@ export const ReportReply = z.object({ ok: z.literal(true), accepted: z.number().
 export type ReportReply = z.infer<typeof ReportReply>
 
 // history -----------------------------------------------------------------------
+/** The most open hypotheses a `history` reply carries, and the longest digest. */
+export const MAX_OPEN_HYPOTHESES = 50
+export const MAX_DIGEST_CHARS = 8000
+/** A planner's hypothesis: a short idea for workers to test, self-reported like everything shared. */
+export const Hypothesis = z.object({
+  id: z.number().int().positive(),
+  best: Oid,
+  text: Text(500),
+  author: PublicKeyHex,
+  postedAt: Time,
+  /** A worker holds an unexpired claim on it. */
+  claimed: z.boolean()
+}).strict()
+export type Hypothesis = z.infer<typeof Hypothesis>
 /** The most experiments a `history` reply carries, and the most tried hashes. */
 export const MAX_HISTORY = 100
 export const MAX_TRIED_HASHES = 4096
@@ -275,6 +297,7 @@ export const SharedExperiment = z.object({
   description: Text(300),
   diff: Text(MAX_HISTORY_DIFF_CHARS),
   diffHash: Sha256Hex,
+  hypothesis: z.number().int().positive().nullable(),
   hardware: Text(200).nullable(),
   receivedAt: Time
 }).strict()
@@ -285,9 +308,65 @@ export const HistoryReply = z.object({
   /** A selection (the best and the worst runs of each best, newest bests first), at most MAX_HISTORY. */
   experiments: z.array(SharedExperiment).max(MAX_HISTORY),
   /** The normalized diff hashes of every edit tried on the asked best (the newest MAX_TRIED_HASHES). */
-  tried: z.array(Sha256Hex).max(MAX_TRIED_HASHES)
+  tried: z.array(Sha256Hex).max(MAX_TRIED_HASHES),
+  /** The planners' hypotheses nobody has tested yet, oldest first, with whether a worker holds a claim on each. */
+  hypotheses: z.array(Hypothesis).max(MAX_OPEN_HYPOTHESES),
+  /** The latest digest of findings (`autoresearch-coordinator report`), when one was written. */
+  digest: Text(MAX_DIGEST_CHARS).nullable()
 }).strict()
 export type HistoryReply = z.infer<typeof HistoryReply>
+
+// claims ------------------------------------------------------------------------
+/**
+ * A worker says it is about to run an edit (its normalized hash) on a best, or to test a
+ * hypothesis: for the claim's time (the manifest's `collaboration.claimMinutes`) no one else
+ * is granted the same. Signed, so a claim cannot be made in another's name.
+ */
+export const ClaimBody = z.object({
+  type: z.literal('claim'),
+  causeId: CauseId,
+  publicKey: PublicKeyHex,
+  best: Oid,
+  diffHash: Sha256Hex.optional(),
+  nearKey: NearKey.optional(),
+  hypothesis: z.number().int().positive().optional(),
+  description: Text(300),
+  nonce: Nonce,
+  time: Time
+}).strict()
+export type ClaimBody = z.infer<typeof ClaimBody>
+export const ClaimRequest = z.object({ type: z.literal('claim'), body: ClaimBody, signature: SignatureHex }).strict()
+/** An edit like the claimed one (same files, same constants, same direction): tried already, or claimed by another. */
+export const NearExperiment = z.object({ description: Text(300), status: z.union([ExperimentStatus, z.literal('claimed')]), metric: Metric.nullable(), worker: PublicKeyHex }).strict()
+export type NearExperiment = z.infer<typeof NearExperiment>
+export const ClaimReply = z.object({
+  ok: z.literal(true),
+  granted: z.boolean(),
+  /** Until when the claim (ours, or the other worker's that was not granted) holds. */
+  expiresAt: Time,
+  /** Why not: tried already, or claimed by another worker. */
+  reason: Text(500).nullable(),
+  near: z.array(NearExperiment).max(20)
+}).strict()
+export type ClaimReply = z.infer<typeof ClaimReply>
+
+// hypotheses --------------------------------------------------------------------
+export const MAX_HYPOTHESES_PER_POST = 16
+export const HypothesesBody = z.object({
+  type: z.literal('hypotheses'),
+  causeId: CauseId,
+  publicKey: PublicKeyHex,
+  /** The best the planner read when it wrote them. */
+  best: Oid,
+  hypotheses: z.array(Text(500).min(1)).min(1).max(MAX_HYPOTHESES_PER_POST),
+  nonce: Nonce,
+  time: Time
+}).strict()
+export type HypothesesBody = z.infer<typeof HypothesesBody>
+export const HypothesesRequest = z.object({ type: z.literal('hypotheses'), body: HypothesesBody, signature: SignatureHex }).strict()
+/** The new hypotheses' numbers, in order (a text already open is not posted again: its number is returned). */
+export const HypothesesReply = z.object({ ok: z.literal(true), ids: z.array(z.number().int().positive()).max(MAX_HYPOTHESES_PER_POST) }).strict()
+export type HypothesesReply = z.infer<typeof HypothesesReply>
 
 export type InfoReply = z.infer<typeof InfoReply>
 export type SubmitReply = z.infer<typeof SubmitReply>
@@ -296,4 +375,4 @@ export type AttestReply = z.infer<typeof AttestReply>
 export type FetchReply = z.infer<typeof FetchReply>
 
 /** Any request a coordinator accepts, discriminated by `type`. */
-export const AnyRequest = z.discriminatedUnion('type', [InfoRequest, FetchRequest, SubmitRequest, LeaseRequest, AttestRequest, CandidateStatusRequest, ReportRequest, HistoryRequest])
+export const AnyRequest = z.discriminatedUnion('type', [InfoRequest, FetchRequest, SubmitRequest, LeaseRequest, AttestRequest, CandidateStatusRequest, ReportRequest, HistoryRequest, ClaimRequest, HypothesesRequest])

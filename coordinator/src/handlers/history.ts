@@ -1,6 +1,7 @@
-import { MAX_HISTORY, MAX_HISTORY_DIFF_CHARS, MAX_TRIED_HASHES, UnknownCommitError, type Handler, type HistoryReply, type HistoryRequest, type SharedExperiment } from '@autoresearch/protocol'
+import { MAX_DIGEST_CHARS, MAX_HISTORY, MAX_HISTORY_DIFF_CHARS, MAX_OPEN_HYPOTHESES, MAX_TRIED_HASHES, UnknownCommitError, type Handler, type HistoryReply, type HistoryRequest, type SharedExperiment } from '@autoresearch/protocol'
 import type { z } from 'zod'
 import type { Coordinator } from '../coordinator.ts'
+import { hypothesisKey } from '../claims.ts'
 import { pickHistory } from '../rules/history.ts'
 import type { ExperimentRow, Store } from '../store/index.ts'
 
@@ -9,7 +10,7 @@ export const HISTORY_DEPTH = 3
 /** Reports read per best for the selection (the newest). */
 const READ_PER_BEST = 500
 
-export type HistoryDeps = Pick<Coordinator, 'manifest'> & { store: Pick<Store, 'merges' | 'isMergedCommit' | 'latestExperimentsOn' | 'triedHashes'> }
+export type HistoryDeps = Pick<Coordinator, 'manifest'> & { store: Pick<Store, 'merges' | 'isMergedCommit' | 'latestExperimentsOn' | 'triedHashes' | 'openHypotheses' | 'latestDigest'>, claims: Pick<Coordinator['claims'], 'holder'> }
 
 /** `best` and the bests it was built on, newest first, up to `depth` of them. */
 export function bestsBack (store: Pick<Store, 'merges'>, best: string, depth: number): string[] {
@@ -23,16 +24,26 @@ export function bestsBack (store: Pick<Store, 'merges'>, best: string, depth: nu
 export function sharedExperiment (row: ExperimentRow, bestsBack: number): SharedExperiment {
   return {
     seq: row.seq, best: row.best_oid, bestsBack, worker: row.worker, status: row.status, metric: row.metric, noise: row.noise,
-    description: row.description, diff: row.diff.slice(0, MAX_HISTORY_DIFF_CHARS), diffHash: row.diff_hash, hardware: row.hardware, receivedAt: row.received_at
+    description: row.description, diff: row.diff.slice(0, MAX_HISTORY_DIFF_CHARS), diffHash: row.diff_hash, hypothesis: row.hypothesis, hardware: row.hardware, receivedAt: row.received_at
   }
 }
 
-/** What the network tried on a best and the bests before it, for a worker's agent (a selection), and every edit tried on the best. */
-export function history (c: HistoryDeps, best: string, limit = MAX_HISTORY): Omit<HistoryReply, 'ok'> {
+/**
+ * What the network tried on a best and the bests before it, for a worker's agent (a
+ * selection), every edit tried on the best, the hypotheses still open and the latest digest.
+ */
+export function history (c: HistoryDeps, best: string, limit = MAX_HISTORY, now = Date.now()): Omit<HistoryReply, 'ok'> {
   if (!c.store.isMergedCommit(best)) throw new UnknownCommitError(`${best} was never a best commit here`)
   const levels = bestsBack(c.store, best, HISTORY_DEPTH).map((b) => c.store.latestExperimentsOn(b, READ_PER_BEST))
   const picked = pickHistory(levels, c.manifest.metric.direction, Math.min(limit, MAX_HISTORY))
-  return { best, experiments: picked.map((p) => sharedExperiment(p.row, p.bestsBack)), tried: c.store.triedHashes(best, MAX_TRIED_HASHES) }
+  const hypotheses = c.store.openHypotheses(MAX_OPEN_HYPOTHESES).map((h) => ({ id: h.id, best: h.best_oid, text: h.text, author: h.author, postedAt: h.posted_at, claimed: c.claims.holder(hypothesisKey(h.id), now) !== undefined }))
+  return {
+    best,
+    experiments: picked.map((p) => sharedExperiment(p.row, p.bestsBack)),
+    tried: c.store.triedHashes(best, MAX_TRIED_HASHES),
+    hypotheses,
+    digest: c.store.latestDigest()?.text.slice(0, MAX_DIGEST_CHARS) ?? null
+  }
 }
 
 export function historyHandler (c: HistoryDeps): Handler<z.infer<typeof HistoryRequest>> {

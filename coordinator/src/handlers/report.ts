@@ -1,9 +1,9 @@
 import type { Handler, ReportReply, ReportRequest } from '@autoresearch/protocol'
 import type { z } from 'zod'
 import type { Coordinator } from '../coordinator.ts'
-import { acceptReports } from '../report-intake.ts'
+import { acceptReports } from '../shared-intake.ts'
 
-export type ReportDeps = Pick<Coordinator, 'causeId' | 'store' | 'reportRate' | 'emit'>
+export type ReportDeps = Pick<Coordinator, 'sharedContext' | 'emit'>
 
 /**
  * `report`: a signed batch of experiment reports. Not in the serial queue: a report changes
@@ -12,7 +12,7 @@ export type ReportDeps = Pick<Coordinator, 'causeId' | 'store' | 'reportRate' | 
  */
 export function reportHandler (c: ReportDeps): Handler<z.infer<typeof ReportRequest>> {
   return async (req): Promise<ReportReply> => {
-    const { accepted, firstSeq } = acceptReports({ causeId: c.causeId, store: c.store, rate: c.reportRate }, req.body, req.signature)
+    const { accepted, firstSeq } = acceptReports(c.sharedContext(), req.body, req.signature)
     c.emit('event', { type: 'experiments-reported', worker: req.body.publicKey, count: accepted, firstSeq })
     return { ok: true, accepted, firstSeq }
   }

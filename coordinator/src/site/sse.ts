@@ -21,6 +21,8 @@ export function publicEvent (e: CoordinatorEvent): Record<string, unknown> {
     case 'merged': return { type: e.type, mergeSeq: e.mergeSeq, candidateSeq: e.candidateSeq, commit: e.commit, metric: e.metric, baselineMetric: e.baselineMetric }
     case 'best-changed': return { type: e.type, commit: e.commit, seq: e.seq, kind: e.kind }
     case 'experiments-reported': return { type: e.type, count: e.count, firstSeq: e.firstSeq }
+    case 'hypotheses-posted': return { type: e.type, ids: e.ids }
+    case 'digest-written': return { type: e.type, seq: e.seq }
   }
 }
 

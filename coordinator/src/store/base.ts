@@ -3,7 +3,7 @@ import { MigrationError, migrate, SCHEMA_VERSION } from './migrations.ts'
 
 /** Tables a test may read whole, each in its key's order (see `dump`). */
 const TABLES = {
-  candidates: 'seq', nonces: 'public_key, nonce', jobs: 'id', attestations: 'id', merges: 'seq', identities: 'public_key', seed_pools: 'best_commit', meta: 'key', experiments: 'seq'
+  candidates: 'seq', nonces: 'public_key, nonce', jobs: 'id', attestations: 'id', merges: 'seq', identities: 'public_key', seed_pools: 'best_commit', meta: 'key', experiments: 'seq', hypotheses: 'id', digests: 'seq'
 } as const
 
 /**

@@ -1,6 +1,6 @@
 import type { ExperimentReport } from '@autoresearch/protocol'
 import { JobStore } from './jobs.ts'
-import { decodeExperiment, maybe, type ExperimentRow } from './rows.ts'
+import { decodeDigest, decodeExperiment, decodeHypothesis, maybe, type DigestRow, type ExperimentRow, type HypothesisRow } from './rows.ts'
 
 /** Which experiments a read wants: on one best or any, after a log position, at most `limit`. */
 export interface ExperimentQuery { best?: string, since?: number, limit: number }
@@ -17,8 +17,8 @@ export class ExperimentStore extends JobStore {
       this.sql('INSERT INTO nonces (public_key, nonce, seen_at) VALUES (?, ?, ?)').run(batch.worker, batch.nonce, batch.receivedAt)
       let first = 0
       for (const r of batch.reports) {
-        const seq = Number(this.sql(`INSERT INTO experiments (worker, best_oid, commit_oid, status, metric, noise, seed, description, diff, diff_hash, hardware, reported_at, received_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(batch.worker, r.best, r.commit, r.status, r.metric, r.noise, r.seed, r.description, r.diff, r.diffHash, batch.hardware, r.time, batch.receivedAt).lastInsertRowid)
+        const seq = Number(this.sql(`INSERT INTO experiments (worker, best_oid, commit_oid, status, metric, noise, seed, description, diff, diff_hash, near_key, hypothesis, hardware, reported_at, received_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(batch.worker, r.best, r.commit, r.status, r.metric, r.noise, r.seed, r.description, r.diff, r.diffHash, r.nearKey ?? null, r.hypothesis ?? null, batch.hardware, r.time, batch.receivedAt).lastInsertRowid)
         if (first === 0) first = seq
       }
       return first
@@ -56,5 +56,61 @@ export class ExperimentStore extends JobStore {
   experimentCount (best?: string): number {
     const row = best === undefined ? this.sql('SELECT COUNT(*) AS n FROM experiments').get() : this.sql('SELECT COUNT(*) AS n FROM experiments WHERE best_oid = ?').get(best)
     return (row as { n: number }).n
+  }
+
+  /** Whether an edit with this hash was reported on `best`. */
+  wasTried (best: string, diffHash: string): boolean {
+    return this.sql('SELECT 1 FROM experiments WHERE best_oid = ? AND diff_hash = ? LIMIT 1').get(best, diffHash) !== undefined
+  }
+
+  /** Reports on `best` whose edit has `nearKey` (same files, constants and direction), newest first. */
+  nearExperiments (best: string, nearKey: string, limit: number): ExperimentRow[] {
+    return this.sql('SELECT * FROM experiments WHERE best_oid = ? AND near_key = ? ORDER BY seq DESC LIMIT ?').all(best, nearKey, limit).map(decodeExperiment)
+  }
+
+  // hypotheses -------------------------------------------------------------------
+
+  /**
+   * Records a planner's hypotheses and its nonce in one transaction; a text already open
+   * (posted and not tested yet) is not recorded again. Returns each text's id.
+   */
+  insertHypotheses (post: { author: string, best: string, texts: string[], nonce: string, at: number }): number[] {
+    return this.db.transaction(() => {
+      this.sql('INSERT INTO nonces (public_key, nonce, seen_at) VALUES (?, ?, ?)').run(post.author, post.nonce, post.at)
+      return post.texts.map((text) => {
+        const open = this.sql('SELECT id FROM hypotheses h WHERE text = ? AND NOT EXISTS (SELECT 1 FROM experiments e WHERE e.hypothesis = h.id) LIMIT 1').get(text) as { id: number } | undefined
+        if (open !== undefined) return open.id
+        return Number(this.sql('INSERT INTO hypotheses (best_oid, text, author, posted_at) VALUES (?, ?, ?, ?)').run(post.best, text, post.author, post.at).lastInsertRowid)
+      })
+    })()
+  }
+
+  hypothesis (id: number): HypothesisRow | undefined {
+    return maybe(decodeHypothesis)(this.sql('SELECT * FROM hypotheses WHERE id = ?').get(id))
+  }
+
+  /** Hypotheses no experiment has tested yet, oldest first. */
+  openHypotheses (limit: number): HypothesisRow[] {
+    return this.sql('SELECT * FROM hypotheses h WHERE NOT EXISTS (SELECT 1 FROM experiments e WHERE e.hypothesis = h.id) ORDER BY id LIMIT ?').all(limit).map(decodeHypothesis)
+  }
+
+  /** Every hypothesis, newest first, at most `limit`. */
+  hypotheses (limit: number): HypothesisRow[] {
+    return this.sql('SELECT * FROM hypotheses ORDER BY id DESC LIMIT ?').all(limit).map(decodeHypothesis)
+  }
+
+  /** The experiments that tested hypothesis `id`, in arrival order. */
+  experimentsOfHypothesis (id: number): ExperimentRow[] {
+    return this.sql('SELECT * FROM experiments WHERE hypothesis = ? ORDER BY seq').all(id).map(decodeExperiment)
+  }
+
+  // digests ----------------------------------------------------------------------
+
+  insertDigest (text: string, at: number): number {
+    return Number(this.sql('INSERT INTO digests (written_at, text) VALUES (?, ?)').run(at, text).lastInsertRowid)
+  }
+
+  latestDigest (): DigestRow | undefined {
+    return maybe(decodeDigest)(this.sql('SELECT * FROM digests ORDER BY seq DESC LIMIT 1').get())
   }
 }

@@ -5,7 +5,7 @@ import type { StoredVerdict } from './verdict.ts'
 import { StoreViews } from './views.ts'
 
 export { CANDIDATE_STATES, CorruptRowError } from './rows.ts'
-export type { AttestationRow, CandidateRow, CandidateState, ExperimentRow, IdentityRow, JobRole, JobRow, MergeRow } from './rows.ts'
+export type { AttestationRow, CandidateRow, CandidateState, DigestRow, ExperimentRow, HypothesisRow, IdentityRow, JobRole, JobRow, MergeRow } from './rows.ts'
 export type { ExperimentQuery } from './experiments.ts'
 export type { IdentityCounter } from './ledger.ts'
 export type { StoreOptions } from './base.ts'

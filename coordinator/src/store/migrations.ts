@@ -136,7 +136,7 @@ CREATE TABLE IF NOT EXISTS group_members (
 CREATE INDEX IF NOT EXISTS group_members_member ON group_members(member_seq);
 `
 
-/** The shared experiment log (issue [collab]): self-reported runs, read by best and in arrival order. */
+/** The shared experiment log (issue [collab]): self-reported runs, read by best and in arrival order; planners' hypotheses; the reporter's digests. */
 const EXPERIMENTS = `
 CREATE TABLE IF NOT EXISTS experiments (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -150,12 +150,28 @@ CREATE TABLE IF NOT EXISTS experiments (
   description TEXT NOT NULL,
   diff TEXT NOT NULL,
   diff_hash TEXT NOT NULL,
+  near_key TEXT,
+  hypothesis INTEGER,
   hardware TEXT,
   reported_at INTEGER NOT NULL,
   received_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS experiments_best ON experiments(best_oid, seq);
 CREATE INDEX IF NOT EXISTS experiments_best_hash ON experiments(best_oid, diff_hash);
+CREATE INDEX IF NOT EXISTS experiments_best_near ON experiments(best_oid, near_key) WHERE near_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS experiments_hypothesis ON experiments(hypothesis) WHERE hypothesis IS NOT NULL;
+CREATE TABLE IF NOT EXISTS hypotheses (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  best_oid TEXT NOT NULL,
+  text TEXT NOT NULL,
+  author TEXT NOT NULL,
+  posted_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS digests (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  written_at INTEGER NOT NULL,
+  text TEXT NOT NULL
+);
 `
 
 const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [

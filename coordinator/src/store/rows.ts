@@ -112,11 +112,19 @@ const Experiment = z.object({
   description: z.string(),
   diff: z.string(),
   diff_hash: z.string(),
+  near_key: z.string().nullable(),
+  hypothesis: z.number().int().nullable(),
   hardware: z.string().nullable(),
   reported_at: z.number(),
   received_at: z.number()
 })
 export type ExperimentRow = z.output<typeof Experiment>
+
+const Hypothesis = z.object({ id: z.number().int(), best_oid: z.string(), text: z.string(), author: z.string(), posted_at: z.number() })
+export type HypothesisRow = z.output<typeof Hypothesis>
+
+const Digest = z.object({ seq: z.number().int(), written_at: z.number(), text: z.string() })
+export type DigestRow = z.output<typeof Digest>
 
 /** A row as read, or a CorruptRowError naming the table and what did not match. */
 export function decoder<T extends z.ZodType> (table: string, schema: T): (row: unknown) => z.output<T> {
@@ -134,6 +142,8 @@ export const decodeMerge = decoder('merges', Merge)
 export const decodeIdentity = decoder('identities', Identity)
 export const decodeAttestation = decoder('attestations', Attestation)
 export const decodeExperiment = decoder('experiments', Experiment)
+export const decodeHypothesis = decoder('hypotheses', Hypothesis)
+export const decodeDigest = decoder('digests', Digest)
 export const decodeSeeds = decoder('seed_pools', json(z.array(z.number().int())))
 
 /** Absent stays absent; a row present is decoded. */

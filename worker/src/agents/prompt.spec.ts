@@ -4,7 +4,7 @@ import { buildPrompt, networkSection } from './prompt.ts'
 
 const shared = (over: Partial<SharedExperiment>): SharedExperiment => ({
   seq: 1, best: 'a'.repeat(40), bestsBack: 0, worker: 'b'.repeat(64), status: 'discard', metric: 1.5, noise: 0.02,
-  description: 'LR 0.01 -> 0.02', diff: '--- a/train.py\n+++ b/train.py\n@@ -1,1 +1,1 @@\n-LR = 0.01\n+LR = 0.02\n', diffHash: 'c'.repeat(64), hardware: null, receivedAt: 1, ...over
+  description: 'LR 0.01 -> 0.02', diff: '--- a/train.py\n+++ b/train.py\n@@ -1,1 +1,1 @@\n-LR = 0.01\n+LR = 0.02\n', diffHash: 'c'.repeat(64), hypothesis: null, hardware: null, receivedAt: 1, ...over
 })
 const base = { program: 'Try things.', manifest: { metric: { name: 'loss', direction: 'minimize' }, editable: ['train.py'] }, files: { 'train.py': 'LR = 0.01\n' }, recent: [] }
 

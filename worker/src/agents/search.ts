@@ -1,11 +1,9 @@
-import { experimentDiff } from '@autoresearch/protocol'
+import { CONSTANT, experimentDiff } from '@autoresearch/protocol'
 import type { Agent, AgentContext, Proposal } from './types.ts'
 
 /** Draws per proposal at most: past them every edit drawn was tried already, and the agent proposes nothing. */
 export const MAX_DRAWS = 16
 
-/** A module-level `NAME = number` line; only these are mutated. */
-const CONSTANT = /^([A-Z][A-Z0-9_]*)(\s*=\s*)(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(.*)$/
 
 /** Small deterministic PRNG (mulberry32) so a search is reproducible from its seed. */
 export function prng (seed: number): () => number {

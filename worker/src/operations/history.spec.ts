@@ -20,7 +20,7 @@ function fakeClient (replies: Array<HistoryReply | Error>): { history: (best: st
     }
   }
 }
-const reply = (best: string, tried: string[]): HistoryReply => ({ ok: true, best, experiments: [], tried })
+const reply = (best: string, tried: string[]): HistoryReply => ({ ok: true, best, experiments: [], tried, hypotheses: [], digest: null })
 
 describe('what the network tried', () => {
   it('is read once per refresh interval and again when the best moves', async () => {

@@ -2,9 +2,10 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { experimentDiff, Identity, type ReportBatchBody } from '@autoresearch/protocol'
+import { COLLABORATION, experimentDiff, Identity, nearKey, type ClaimBody, type ReportBatchBody } from '@autoresearch/protocol'
+import { Claims } from './claims.ts'
 import { history } from './handlers/history.ts'
-import { acceptReports, ReportRate } from './report-intake.ts'
+import { acceptClaim, acceptHypotheses, acceptReports, ReportRate } from './shared-intake.ts'
 import { Store } from './store/index.ts'
 
 const CAUSE = 'cause/1'
@@ -14,14 +15,14 @@ const NEXT = '2'.repeat(40)
 function setup (limits = {}): { store: Store, ctx: Parameters<typeof acceptReports>[0] } {
   const store = new Store(join(mkdtempSync(join(tmpdir(), 'ar-reports-')), 'db.sqlite'))
   store.insertMerge({ commit_oid: INITIAL, parent_oid: null, candidate_seq: null, metric: 1, baseline_metric: null, merged_at: 1, kind: 'initial' })
-  return { store, ctx: { causeId: CAUSE, store, rate: new ReportRate(limits) } }
+  return { store, ctx: { causeId: CAUSE, store, rate: new ReportRate(limits), planRate: new ReportRate({ perMinute: 30, burst: 60 }), claims: new Claims(), manifest: { collaboration: COLLABORATION } } }
 }
 
 let nonce = 0
 function batch (identity: Identity, n: number, over: Partial<ReportBatchBody> = {}, best = INITIAL): { body: ReportBatchBody, signature: string } {
   const reports = Array.from({ length: n }, (_, i) => ({
     best, commit: 'c'.repeat(40), status: 'discard' as const, metric: 1 + i / 100, noise: 0.01, seed: 1, description: `idea ${i}`,
-    ...experimentDiff({ 'train.py': 'A = 1\n' }, { 'train.py': `A = ${i + 2}\n` }), time: Date.now()
+    ...experimentDiff({ 'train.py': 'A = 1\n' }, { 'train.py': `A = ${i + 2}\n` }), nearKey: 'train.py:A:up', time: Date.now()
   })).map(({ truncated: _t, ...r }) => r)
   const body: ReportBatchBody = { type: 'experiment-reports', causeId: CAUSE, publicKey: identity.publicKey, reports, nonce: (++nonce).toString(16).padStart(32, '0'), time: Date.now(), ...over }
   return { body, signature: identity.sign('experiment-reports', body) }
@@ -85,9 +86,68 @@ describe('history', () => {
     const now = batch(worker, 2, {}, NEXT)
     acceptReports(ctx, now.body, now.signature)
     const manifest = { metric: { name: 'loss', direction: 'minimize' as const } } as unknown as Parameters<typeof history>[0]['manifest']
-    const reply = history({ manifest, store }, NEXT)
+    const reply = history({ manifest, store, claims: ctx.claims }, NEXT)
     expect(reply.experiments.map((e) => [e.bestsBack, e.description])).toEqual([[0, 'idea 0'], [0, 'idea 1'], [1, 'idea 0'], [1, 'idea 1'], [1, 'idea 2'], [1, 'idea 3']])
     expect(new Set(reply.tried)).toEqual(new Set(now.body.reports.map((r) => r.diffHash)))
-    expect(() => history({ manifest, store }, '3'.repeat(40))).toThrow(expect.objectContaining({ name: 'UnknownCommitError' }))
+    expect(() => history({ manifest, store, claims: ctx.claims }, '3'.repeat(40))).toThrow(expect.objectContaining({ name: 'UnknownCommitError' }))
+  })
+})
+
+describe('claims and hypotheses', () => {
+  const claimBy = (identity: Identity, over: Partial<ClaimBody>): { body: ClaimBody, signature: string } => {
+    const body: ClaimBody = { type: 'claim', causeId: CAUSE, publicKey: identity.publicKey, best: INITIAL, description: 'A up', nonce: (++nonce).toString(16).padStart(32, '0'), time: Date.now(), ...over }
+    return { body, signature: identity.sign('claim', body) }
+  }
+  const edit = experimentDiff({ 'train.py': 'A = 1\n' }, { 'train.py': 'A = 50\n' })
+  const near = nearKey({ 'train.py': 'A = 1\n' }, { 'train.py': 'A = 50\n' }) as string
+
+  it('grants an edit to the first worker, tells a second to choose another, and flags near-duplicates', () => {
+    const { ctx } = setup()
+    const [a, b] = [Identity.generate(), Identity.generate()]
+    const t = Date.now()
+    const first = claimBy(a, { diffHash: edit.diffHash, nearKey: near })
+    expect(acceptClaim(ctx, first.body, first.signature, t)).toMatchObject({ granted: true, expiresAt: t + 15 * 60_000, reason: null, near: [] })
+    const second = claimBy(b, { diffHash: edit.diffHash, nearKey: near })
+    expect(acceptClaim(ctx, second.body, second.signature, t + 1000)).toMatchObject({ granted: false, reason: expect.stringMatching(/another worker .* choose another/) })
+    // A different value of the same constant, the same way: near the claimed one.
+    const other = experimentDiff({ 'train.py': 'A = 1\n' }, { 'train.py': 'A = 60\n' })
+    const third = claimBy(b, { diffHash: other.diffHash, nearKey: near, description: 'A up more' })
+    expect(acceptClaim(ctx, third.body, third.signature, t + 2000)).toMatchObject({ granted: true, near: [{ description: 'A up', status: 'claimed', worker: a.publicKey }] })
+    // After the claim time the edit is free again (a fresh claim: the clock check bounds a message's age at 10 minutes).
+    const later = claimBy(b, { diffHash: edit.diffHash, time: t + 15 * 60_000 })
+    expect(acceptClaim(ctx, later.body, later.signature, t + 15 * 60_000)).toMatchObject({ granted: true })
+  })
+
+  it('refuses an edit tried on the best, and a report releases the claim it tested', () => {
+    const { ctx } = setup()
+    const worker = Identity.generate()
+    const reported = batch(worker, 1)
+    const hash = reported.body.reports[0]!.diffHash
+    const claim = claimBy(worker, { diffHash: hash })
+    expect(acceptClaim(ctx, claim.body, claim.signature)).toMatchObject({ granted: true })
+    acceptReports(ctx, reported.body, reported.signature)
+    const again = claimBy(Identity.generate(), { diffHash: hash, nearKey: 'train.py:A:up' })
+    expect(acceptClaim(ctx, again.body, again.signature)).toMatchObject({ granted: false, reason: expect.stringMatching(/already tried/), near: [] })
+  })
+
+  it('stores a planner\'s hypotheses once while open; one is claimed once, and closed by a report that tested it', () => {
+    const { store, ctx } = setup()
+    const planner = Identity.generate()
+    const post = (texts: string[]) => {
+      const body = { type: 'hypotheses' as const, causeId: CAUSE, publicKey: planner.publicKey, best: INITIAL, hypotheses: texts, nonce: (++nonce).toString(16).padStart(32, '0'), time: Date.now() }
+      return acceptHypotheses(ctx, body, planner.sign('hypotheses', body))
+    }
+    expect(post(['raise A', 'lower A'])).toEqual([1, 2])
+    expect(post(['raise A', 'raise B'])).toEqual([1, 3])
+    const [a, b] = [Identity.generate(), Identity.generate()]
+    const ca = claimBy(a, { hypothesis: 1 })
+    expect(acceptClaim(ctx, ca.body, ca.signature)).toMatchObject({ granted: true })
+    const cb = claimBy(b, { hypothesis: 1 })
+    expect(acceptClaim(ctx, cb.body, cb.signature)).toMatchObject({ granted: false })
+    const tested = batch(a, 1)
+    tested.body.reports[0]!.hypothesis = 1
+    acceptReports(ctx, tested.body, a.sign('experiment-reports', tested.body))
+    expect(store.openHypotheses(10).map((h) => h.id)).toEqual([2, 3])
+    expect(acceptClaim(ctx, cb.body, cb.signature)).toMatchObject({ granted: false, reason: 'hypothesis #1 was tested already' })
   })
 })

@@ -1,0 +1,121 @@
+import {
+  assertSignature, BannedError, QuotaExceededError, ReplayedNonceError, UnknownParentError, WrongCauseError,
+  type ClaimBody, type ClaimReply, type HypothesesBody, type Manifest, type ReportBatchBody, type SignatureDomain
+} from '@autoresearch/protocol'
+import { editKey, hypothesisKey, type Claims } from './claims.ts'
+import { assertFresh } from './intake.ts'
+import { REPORT_RATE, takeReports, type Bucket, type RateLimits } from './rules/report-rate.ts'
+import type { Store } from './store/index.ts'
+
+/** Identities whose buckets are remembered; past it the least recently seen are forgotten (a forgotten bucket starts full). */
+const MAX_BUCKETS = 100_000
+
+/** Hypotheses (and claims) one identity may post per minute, and at once: a planner posts a handful per round. */
+export const HYPOTHESIS_RATE = { perMinute: 30, burst: 60 }
+
+/** Each identity's allowance of something shared (reports; claims and hypotheses), in memory: a restart refills them. */
+export class ReportRate {
+  readonly limits: RateLimits
+  readonly #what: string
+  readonly #buckets = new Map<string, Bucket>()
+
+  constructor (limits: Partial<RateLimits> = {}, what = 'experiments') {
+    this.limits = { ...REPORT_RATE, ...limits }
+    this.#what = what
+  }
+
+  /** Takes `n` from `key`'s bucket, or throws QuotaExceededError saying when to send again. */
+  take (key: string, n: number, now: number): void {
+    const t = takeReports(this.#buckets.get(key), n, now, this.limits)
+    this.#buckets.delete(key)
+    this.#buckets.set(key, t.bucket)
+    if (this.#buckets.size > MAX_BUCKETS) this.#buckets.delete(this.#buckets.keys().next().value as string)
+    if (!t.ok) {
+      const when = Number.isFinite(t.retryAfterMs) ? `send them again in ${Math.ceil(t.retryAfterMs / 1000)} s` : `send at most ${this.limits.burst} at once`
+      throw new QuotaExceededError(`this identity may send ${this.limits.perMinute} ${this.#what} per minute (${this.limits.burst} at once); ${when}`)
+    }
+  }
+}
+
+export interface SharedContext {
+  causeId: string
+  store: Pick<Store, 'nonceSeen' | 'identity' | 'isMergedCommit' | 'insertReports' | 'wasTried' | 'nearExperiments' | 'insertHypotheses' | 'hypothesis' | 'experimentsOfHypothesis'>
+  /** Reports' allowance. */
+  rate: ReportRate
+  /** Claims' and hypotheses' allowance. */
+  planRate: ReportRate
+  claims: Claims
+  manifest: Pick<Manifest, 'collaboration'>
+}
+
+/** The checks every shared message passes, cheapest first: cause, clock, signature, nonce (when it is kept), ban. */
+function assertShared (ctx: SharedContext, domain: SignatureDomain, body: { causeId: string, publicKey: string, time: number, nonce: string }, signature: string, now: number, nonce: boolean): void {
+  if (body.causeId !== ctx.causeId) throw new WrongCauseError(`this coordinator hosts ${ctx.causeId}, not ${body.causeId}`)
+  assertFresh(body.time, now)
+  assertSignature(domain, body, signature, body.publicKey)
+  if (nonce && ctx.store.nonceSeen(body.publicKey, body.nonce)) throw new ReplayedNonceError(`nonce ${body.nonce} was already used by this identity`)
+  if (ctx.store.identity(body.publicKey).banned === 1) throw new BannedError(`identity ${body.publicKey.slice(0, 16)}… is banned from this cause`)
+}
+
+function assertBest (ctx: SharedContext, best: string): void {
+  if (!ctx.store.isMergedCommit(best)) throw new UnknownParentError(`${best} was never a best commit of ${ctx.causeId}; use the best you fetched`)
+}
+
+/**
+ * Intake of a signed batch of experiment reports: cheap checks only (no pack, no sandbox),
+ * the signature before anything is charged to the key, then one transaction. Reports are
+ * information and never touch the best; each must name a commit that was a best here. What
+ * they tested is no longer claimed.
+ */
+export function acceptReports (ctx: SharedContext, body: ReportBatchBody, signature: string, now = Date.now()): { accepted: number, firstSeq: number } {
+  assertShared(ctx, 'experiment-reports', body, signature, now, true)
+  for (const best of new Set(body.reports.map((r) => r.best))) assertBest(ctx, best)
+  ctx.rate.take(body.publicKey, body.reports.length, now)
+  const firstSeq = ctx.store.insertReports({ worker: body.publicKey, hardware: body.hardware?.class ?? null, nonce: body.nonce, receivedAt: now, reports: body.reports })
+  for (const r of body.reports) {
+    ctx.claims.release(editKey(r.best, r.diffHash))
+    if (r.hypothesis !== undefined) ctx.claims.release(hypothesisKey(r.hypothesis))
+  }
+  return { accepted: body.reports.length, firstSeq }
+}
+
+/**
+ * A claim on an edit of a best (its normalized hash) or on a hypothesis, for the manifest's
+ * claim time. Not granted: the edit was tried on that best already, a hypothesis was tested,
+ * or another worker holds it. Either way the answer names near-duplicates (same files, same
+ * constants, same direction) tried or claimed on the best. No nonce is kept: a replayed claim
+ * only renews its signer's own.
+ */
+export function acceptClaim (ctx: SharedContext, body: ClaimBody, signature: string, now = Date.now()): Omit<ClaimReply, 'ok'> {
+  assertShared(ctx, 'claim', body, signature, now, false)
+  assertBest(ctx, body.best)
+  ctx.planRate.take(body.publicKey, 1, now)
+  const ttlMs = ctx.manifest.collaboration.claimMinutes * 60_000
+  const near = body.nearKey === undefined
+    ? []
+    : [
+        ...ctx.store.nearExperiments(body.best, body.nearKey, 10).filter((r) => r.diff_hash !== body.diffHash).map((r) => ({ description: r.description, status: r.status, metric: r.metric, worker: r.worker })),
+        ...ctx.claims.near(body.best, body.nearKey, body.publicKey, now).slice(0, 10).map((c) => ({ description: c.description, status: 'claimed' as const, metric: null, worker: c.worker }))
+      ]
+  const refuse = (reason: string, expiresAt = now): Omit<ClaimReply, 'ok'> => ({ granted: false, expiresAt, reason, near })
+  if (body.diffHash !== undefined && ctx.store.wasTried(body.best, body.diffHash)) return refuse('this edit was already tried on this best; choose another')
+  if (body.hypothesis !== undefined) {
+    if (ctx.store.hypothesis(body.hypothesis) === undefined) return refuse(`there is no hypothesis #${body.hypothesis}`)
+    if (ctx.store.experimentsOfHypothesis(body.hypothesis).length > 0) return refuse(`hypothesis #${body.hypothesis} was tested already`)
+  }
+  const keys = [...(body.diffHash === undefined ? [] : [editKey(body.best, body.diffHash)]), ...(body.hypothesis === undefined ? [] : [hypothesisKey(body.hypothesis)])]
+  const wanted = { worker: body.publicKey, best: body.best, description: body.description, nearKey: body.nearKey ?? null }
+  for (const key of keys) {
+    const decision = ctx.claims.claim(key, wanted, now, ttlMs)
+    if (!decision.granted) return refuse(`another worker (${decision.holder.worker.slice(0, 16)}…) claimed it until ${new Date(decision.holder.expiresAt).toISOString()}: "${decision.holder.description}"; choose another`, decision.holder.expiresAt)
+  }
+  return { granted: true, expiresAt: now + ttlMs, reason: null, near }
+}
+
+/** A planner's hypotheses: signed, rate-limited, stored (an open text once). */
+export function acceptHypotheses (ctx: SharedContext, body: HypothesesBody, signature: string, now = Date.now()): number[] {
+  assertShared(ctx, 'hypotheses', body, signature, now, true)
+  assertBest(ctx, body.best)
+  ctx.planRate.take(body.publicKey, body.hypotheses.length, now)
+  return ctx.store.insertHypotheses({ author: body.publicKey, best: body.best, texts: body.hypotheses, nonce: body.nonce, at: now })
+}
