@@ -88,7 +88,7 @@ describe('a network that shares its experiments (issue 15, points 1 and 2)', () 
       // B proposed the same change in other words: refused before it ran, and the agent told why.
       expect(b.filter((e) => e.type === 'duplicate')).toEqual([expect.objectContaining({ description: 'try a tiny step size', by: 'network' })])
       expect(second.requests).toHaveLength(2)
-      expect(second.requests[1]?.messages.map((m) => m.content).join('\n')).toContain('do not propose again: "try a tiny step size"')
+      expect(second.requests[1]?.messages.map((m) => m.content).join('\n')).toContain('- "try a tiny step size" was not run: tried on this best by the network')
       expect(b.filter((e) => e.type === 'experiment')).toEqual([expect.objectContaining({ row: expect.objectContaining({ description: 'wider hidden layer' }) })])
       const listed = await apiExperiments(net)
       expect(listed.map((e) => e.description)).toEqual(['much slower learning', 'wider hidden layer'])

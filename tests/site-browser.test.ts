@@ -48,6 +48,17 @@ describe.skipIf(missing && !ci)('leaderboard site in headless Chromium', () => {
     seqs.hostile = await d.submit(HOSTILE, (t) => `${t}\n# ${'w'.repeat(5000)}\n`)
     await d.verify(seqs.hostile, 'pass')
     seqs.pending = await d.submit('Waiting for a verifier')
+    // Shared experiments, a planner's hypotheses (one hostile) and a digest with a long line: the pages that show them must hold.
+    const store = running.coordinator.store
+    const best = running.coordinator.bestCommit()
+    const [hypothesis] = store.insertHypotheses({ author: 'a'.repeat(64), best, texts: [HOSTILE, 'Raise LEARNING_RATE in train.py'], nonce: 'b'.repeat(32), at: Date.now() })
+    store.insertReports({
+      worker: 'c'.repeat(64), hardware: null, nonce: 'd'.repeat(32), receivedAt: Date.now(), reports: [
+        { best, commit: 'e'.repeat(40), status: 'discard', metric: 1.5, noise: 0.01, seed: 1, description: HOSTILE, diff: `+${'x'.repeat(3000)}\n`, diffHash: 'f'.repeat(64), hypothesis, time: Date.now() },
+        { best, commit: '1'.repeat(40), status: 'crash', metric: null, noise: null, seed: 1, description: 'crashed', diff: '', diffHash: '2'.repeat(64), time: Date.now() }
+      ]
+    })
+    running.coordinator.writeDigest()
     mkdirSync(SHOTS, { recursive: true })
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -63,7 +74,7 @@ describe.skipIf(missing && !ci)('leaderboard site in headless Chromium', () => {
 
   it('renders every page at desktop and phone widths without script errors, dialogs or sideways overflow', async () => {
     const pages: Record<string, string> = {
-      overview: '/', queue: '/queue', contributors: '/contributors', about: '/about',
+      overview: '/', queue: '/queue', contributors: '/contributors', about: '/about', hypotheses: '/hypotheses',
       candidate: `/candidates/${seqs.hostile}`, rejected: `/candidates/${seqs.noise}`, pending: `/candidates/${seqs.pending}`,
       'initial-commit': `/commits/${running.coordinator.store.merges()[0]!.commit_oid}`, 'not-found': '/candidates/424242'
     }

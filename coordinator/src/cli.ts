@@ -9,6 +9,7 @@ import { candidatesReport, credits, revertLatestMerge } from './admin.ts'
 import { CauseCheckError, checkCause, describeCheck } from './check.ts'
 import { describeEvent } from './events.ts'
 import { BEST_REF, homePaths, initHome, loadConfig } from './home.ts'
+import { reportDigest } from './report.ts'
 import { serveCoordinator } from './serve.ts'
 import { Store } from './store/index.ts'
 import { TEMPLATES, templateDir } from './templates.ts'
@@ -93,9 +94,10 @@ program.command('serve')
   .option('--listen <multiaddr...>', 'libp2p listen addresses', ['/ip4/0.0.0.0/tcp/4001'])
   .option('--http-port <port>', 'HTTP port for the status API (0 picks a free one)', wholeNumber(0, 65535), 8080)
   .option('--http-host <host>', 'HTTP bind address', '127.0.0.1')
+  .option('--report-every <minutes>', 'write a digest of findings this often when experiments came in since the last (0: never; `report` writes one by hand)', wholeNumber(0), 30)
   .option('--json', 'print events as JSON lines instead of text')
-  .action(async (opts: { home: string, listen: string[], httpPort: number, httpHost: string, json?: boolean }) => {
-    const running = await serveCoordinator({ home: resolve(opts.home), listen: opts.listen, httpPort: opts.httpPort, httpHost: opts.httpHost })
+  .action(async (opts: { home: string, listen: string[], httpPort: number, httpHost: string, reportEvery: number, json?: boolean }) => {
+    const running = await serveCoordinator({ home: resolve(opts.home), listen: opts.listen, httpPort: opts.httpPort, httpHost: opts.httpHost, reportEveryMs: opts.reportEvery * 60_000 })
     const print = (line: string, json: object): void => { console.log(opts.json === true ? JSON.stringify(json) : line) }
     print([`coordinator ready: ${running.coordinator.causeId}`, ...running.multiaddrs.map((a) => `  libp2p ${a}`), `  http   ${running.httpUrl}`].join('\n'),
       { event: 'ready', causeId: running.coordinator.causeId, multiaddrs: running.multiaddrs, http: running.httpUrl })
@@ -108,6 +110,19 @@ program.command('serve')
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
+  })
+
+program.command('report')
+  .description('write a digest of the findings so far (what helped, what did not, crashes, open questions); the site shows the latest and workers\' agents read it')
+  .requiredOption('--home <dir>', 'coordinator home')
+  .option('--json', 'print JSON')
+  .action(async (opts: { home: string, json?: boolean }) => {
+    const { store, paths } = openStore(opts.home)
+    const best = store.lastMerge()?.commit_oid as string
+    const manifest = parseManifestText(await readFileAt(paths.gitdir, best, MANIFEST_FILE) ?? '')
+    const digest = reportDigest(store, manifest)
+    store.close()
+    console.log(opts.json === true ? JSON.stringify(digest) : `digest #${digest.seq}\n\n${digest.text}`)
   })
 
 program.command('candidates')

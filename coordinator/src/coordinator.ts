@@ -27,6 +27,7 @@ import { buildGroup } from './group.ts'
 import { CarryPlanner } from './carry-plan.ts'
 import { WarmRoster } from './warm-roster.ts'
 import { rebaseCandidate, type RebaseOutcome } from './rebase.ts'
+import { reportDigest } from './report.ts'
 import { causeStatus, type CauseStatus } from './status.ts'
 import { Store, type MergeRow } from './store/index.ts'
 import type { VerificationContext } from './verification.ts'
@@ -73,6 +74,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly claims = new Claims()
   readonly #carry: CarryPlanner
   #unlock = (): void => {}
+  #reporting?: NodeJS.Timeout
 
   private constructor (paths: HomePaths, store: Store, identity: Identity, config: Config, manifest: Manifest, program: string) {
     super()
@@ -244,12 +246,36 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     return await run
   }
 
+  /** Writes a digest of the findings so far (report.ts) and says so. */
+  writeDigest (at = Date.now()): { seq: number, text: string } {
+    const digest = reportDigest(this.store, this.manifest, at)
+    this.emit('event', { type: 'digest-written', seq: digest.seq })
+    return digest
+  }
+
+  /** Writes a digest every `intervalMs` when experiments came in since the last one (`serve --report-every`). */
+  reportEvery (intervalMs: number): void {
+    let seen = this.store.experimentCount()
+    this.#reporting = setInterval(() => {
+      const now = this.store.experimentCount()
+      if (now === seen) return
+      seen = now
+      try {
+        this.writeDigest()
+      } catch (err) {
+        log.error('writing the digest failed: %e', err)
+      }
+    }, intervalMs)
+    this.#reporting.unref()
+  }
+
   /** Notices a best moved by another process (the admin `revert`) and announces it. */
   watchBest (intervalMs = 2000): void {
     this.#announcer.watch(intervalMs)
   }
 
   async stop (): Promise<void> {
+    if (this.#reporting !== undefined) clearInterval(this.#reporting)
     this.leaseHolds.close()
     this.#announcer.stop()
     await this.node?.stop()

@@ -13,6 +13,8 @@ export interface ServeOptions {
   connections?: NodeOptions['connections']
   /** The HTTP surface's rate limit and live-stream caps. */
   http?: HttpOptions
+  /** Write a digest of findings this often when experiments came in (0 or absent: never). */
+  reportEveryMs?: number
 }
 
 export interface RunningCoordinator {
@@ -40,6 +42,7 @@ export async function serveCoordinator (opts: ServeOptions): Promise<RunningCoor
     throw err
   }
   const port = (server.address() as AddressInfo).port
+  if (opts.reportEveryMs !== undefined && opts.reportEveryMs > 0) coordinator.reportEvery(opts.reportEveryMs)
   return {
     coordinator,
     multiaddrs: coordinator.node?.getMultiaddrs().map(String) ?? [],

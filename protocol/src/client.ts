@@ -6,8 +6,8 @@ import { exportPack, hasCommit, objectsMissing, sha256Hex } from './git.ts'
 import type { Identity } from './identity.ts'
 import type { Manifest } from './manifest.ts'
 import {
-  AttestReply, CandidateStatusReply, FetchReply, HistoryReply, InfoReply, LeaseReply, PROTOCOL, ReportReply, SubmitReply,
-  type AttestationBody, type ExperimentReport, type Hardware, type LeaseRequestBody, type ReportBatchBody, type SubmissionBody
+  AttestReply, CandidateStatusReply, ClaimReply, FetchReply, HistoryReply, HypothesesReply, InfoReply, LeaseReply, PROTOCOL, ReportReply, SubmitReply,
+  type AttestationBody, type ClaimBody, type ExperimentReport, type Hardware, type HypothesesBody, type LeaseRequestBody, type ReportBatchBody, type SubmissionBody
 } from './messages.ts'
 import type { AutoresearchNode } from './node.ts'
 import { fetchRules, importPack } from './pack-check.ts'
@@ -112,6 +112,22 @@ export class CoordinatorClient {
   async history (best: string, opts: CallOptions & { limit?: number } = {}): Promise<HistoryReply> {
     const { limit, ...call } = opts
     const { reply, framed } = await request(this.node, this.address, PROTOCOL.history, { type: 'history', best, ...(limit === undefined ? {} : { limit }) }, HistoryReply, call)
+    await framed.close()
+    return reply
+  }
+
+  /** Claims an edit of `best` (its normalized hash) or a hypothesis before running it; the reply says whether to go on. */
+  async claim (identity: Identity, causeId: string, claim: Omit<ClaimBody, 'type' | 'causeId' | 'publicKey' | 'nonce' | 'time'>, opts: CallOptions = {}): Promise<ClaimReply> {
+    const body: ClaimBody = { type: 'claim', causeId, publicKey: identity.publicKey, ...claim, nonce: newNonce(), time: Date.now() }
+    const { reply, framed } = await request(this.node, this.address, PROTOCOL.claim, { type: 'claim', body, signature: identity.sign('claim', body) }, ClaimReply, opts)
+    await framed.close()
+    return reply
+  }
+
+  /** Posts a planner's hypotheses (made on `best`); returns their numbers. */
+  async postHypotheses (identity: Identity, causeId: string, best: string, hypotheses: string[], opts: CallOptions = {}): Promise<HypothesesReply> {
+    const body: HypothesesBody = { type: 'hypotheses', causeId, publicKey: identity.publicKey, best, hypotheses, nonce: newNonce(), time: Date.now() }
+    const { reply, framed } = await request(this.node, this.address, PROTOCOL.hypotheses, { type: 'hypotheses', body, signature: identity.sign('hypotheses', body) }, HypothesesReply, opts)
     await framed.close()
     return reply
   }

@@ -297,6 +297,7 @@ export const SharedExperiment = z.object({
   description: Text(300),
   diff: Text(MAX_HISTORY_DIFF_CHARS),
   diffHash: Sha256Hex,
+  nearKey: NearKey.nullable(),
   hypothesis: z.number().int().positive().nullable(),
   hardware: Text(200).nullable(),
   receivedAt: Time

@@ -9,6 +9,8 @@ import { openaiAgent } from './agents/openai.ts'
 import { searchAgent } from './agents/search.ts'
 import type { Agent } from './agents/types.ts'
 import { describeVerifierEvent, Verifier } from 'autoresearch-verifier'
+import { Planner } from './planner/planner.ts'
+import { openaiPlanner, rulePlanner, type HypothesisSource } from './planner/sources.ts'
 import { StatusLine } from './status-line.ts'
 import { Worker, type WorkerEvent } from './worker.ts'
 
@@ -35,7 +37,10 @@ function describe (e: WorkerEvent): string | undefined {
     case 'reports-sent': return undefined
     case 'report-failed': return e.dropped > 0 ? `${e.dropped} experiment report(s) refused (${e.error}: ${e.message}); not sent again` : `experiment reports not sent yet (${e.error}: ${e.message}); they go with the next ones`
     case 'history-failed': return `what the network tried could not be read (${e.error}: ${e.message}); the agent works without it this time`
-    case 'duplicate': return `experiment ${e.n}: "${e.description}" was already tried on this best${e.by === 'network' ? ' by the network' : ' here'}; asking the agent for another`
+    case 'duplicate': return `experiment ${e.n}: "${e.description}" ${e.by === 'claimed' ? 'is claimed by another worker' : `was already tried on this best${e.by === 'network' ? ' by the network' : ' here'}`}; asking the agent for another`
+    case 'near-duplicate': return `experiment ${e.n}: "${e.description}" is close to ${e.near} edit(s) tried or claimed on this best; asking the agent once more`
+    case 'hypothesis': return `testing the planner's hypothesis #${e.id}: ${e.text}`
+    case 'plateau': return `${e.experiments} experiments without a keep on this best: asking the agent for bolder changes`
     case 'help-failed': return e.stopped ? `--also-verify is off: ${e.message}` : `verifying for the network failed (${e.error}: ${e.message}); research goes on`
   }
 }
@@ -104,9 +109,14 @@ const program = new Command('autoresearch-worker')
   .option('--image <image>', 'container image for --sandbox docker|podman')
   .option('--also-verify', 'between experiments, take a verification job when the cause\'s verifiers are all busy (never one of your own candidates); your key must be on the coordinator\'s verifier allowlist, or the coordinator must run open verification')
   .option('--no-lookahead', 'let the agent propose only after each run has finished (by default it proposes the next experiment while one runs, and a proposal made before a kept result or a new best is dropped)')
+  .option('--role <role>', 'worker (default): run experiments, testing the planners\' hypotheses when there are open ones; planner: run nothing, post hypotheses for workers to test (from rules with --agent search, from the model with --agent openai)', 'worker')
+  .option('--plan-interval <seconds>', 'planner: time between planning rounds', wholeNumber(1), 60)
+  .option('--max-rounds <n>', 'planner: stop after this many rounds', wholeNumber(1))
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: AgentFlags & { coordinator: string, identity: string, state: string, seed: number, maxExperiments?: number, once?: boolean, json?: boolean, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string, alsoVerify?: boolean, lookahead: boolean }) => {
+  .action(async (opts: AgentFlags & { coordinator: string, identity: string, state: string, seed: number, maxExperiments?: number, once?: boolean, json?: boolean, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string, alsoVerify?: boolean, lookahead: boolean, role: string, planInterval: number, maxRounds?: number }) => {
+    if (opts.role === 'planner') { await runPlanner(opts); return }
+    if (opts.role !== 'worker') throw new UsageError(`--role is worker or planner, not "${opts.role}" (the reporter runs at the coordinator: autoresearch-coordinator report)`)
     const backend = selectBackend({ sandbox: opts.sandbox as SandboxKind | undefined, image: opts.image, warn: (m) => { console.error(m) } })
     const agent = makeAgent(opts)
     if (opts.gpu !== undefined) process.env.CUDA_VISIBLE_DEVICES = opts.gpu
@@ -154,6 +164,34 @@ const program = new Command('autoresearch-worker')
     if (controller.signal.aborted) console.error(`stopped after experiment ${worker.experiments}; state and results.tsv are saved in ${resolve(opts.state)}; run the same command to resume`)
     await node.stop()
   })
+
+/** `--role planner`: posts hypotheses each round; runs no experiment, so it needs no sandbox. */
+async function runPlanner (opts: AgentFlags & { coordinator: string, identity: string, state: string, json?: boolean, planInterval: number, maxRounds?: number }): Promise<void> {
+  let source: HypothesisSource
+  if (opts.agent === 'search') source = rulePlanner()
+  else if (opts.agent === 'openai') {
+    if (opts.model === undefined) throw new UsageError('--agent openai needs --model (or OPENAI_MODEL)')
+    source = openaiPlanner({
+      baseUrl: opts.baseUrl, model: opts.model, apiKey: process.env[opts.apiKeyEnv], timeoutMs: opts.agentTimeout * 1000,
+      temperature: opts.temperature === false ? null : opts.temperature, maxTokens: opts.maxTokens, tokenLimit: opts.maxCompletionTokens === true ? 'max_completion_tokens' : 'max_tokens', requestRetries: opts.requestRetries,
+      onRequestRetry: (reason, ms) => { console.error(`planner request failed (${reason}); asking again in ${ms / 1000} s`) }
+    })
+  } else throw new UsageError('--role planner takes --agent search (rules, offline) or --agent openai')
+  const { identity, created } = Identity.loadOrCreate(resolve(opts.identity))
+  if (created) console.error(`created your identity ${identity.publicKey} in ${opts.identity}`)
+  const node = await createNode({ identity })
+  const controller = abortOnSignals()
+  const planner = new Planner({ client: new CoordinatorClient(node, opts.coordinator), identity, source, stateDir: join(resolve(opts.state), 'planner'), intervalMs: opts.planInterval * 1000 })
+  planner.on('event', (e) => {
+    if (opts.json === true) { console.log(JSON.stringify({ event: e.type, ...e })); return }
+    if (e.type === 'planned') console.log(`posted hypotheses ${e.ids.map((id, i) => `#${id} "${e.hypotheses[i] ?? ''}"`).join(', ')}`)
+    else if (e.type === 'nothing-to-plan') console.log(`nothing new to suggest on best ${e.best.slice(0, 10)}`)
+    else console.error(`planning failed (${e.error}: ${e.message}); trying again in ${opts.planInterval} s`)
+  })
+  console.error(`planner ${identity.publicKey.slice(0, 16)}… (${source.name}) on ${opts.coordinator}`)
+  await planner.run({ signal: controller.signal, maxRounds: opts.maxRounds })
+  await node.stop()
+}
 
 program.parseAsync().catch((err: Error) => {
   console.error(`autoresearch-worker: ${err.name}: ${err.message}`)

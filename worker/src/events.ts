@@ -27,8 +27,14 @@ export type WorkerEvent =
   | { type: 'report-failed', error: string, message: string, dropped: number }
   /** What the network tried could not be read: the agent works without it this time. */
   | { type: 'history-failed', error: string, message: string }
-  /** The agent proposed an edit already tried on this best (by this worker or another): it is asked for another. */
-  | { type: 'duplicate', n: number, description: string, diffHash: string, by: 'network' | 'self' }
+  /** The agent proposed an edit already tried on this best (by this worker or another) or claimed by another worker: it is asked for another. */
+  | { type: 'duplicate', n: number, description: string, diffHash: string, by: 'network' | 'self' | 'claimed' }
+  /** The proposal is close to `near` edits tried or claimed on this best (same constants, same direction): the agent is told and asked once more. */
+  | { type: 'near-duplicate', n: number, description: string, near: number }
+  /** This worker claimed a planner's hypothesis: its agent is asked to test it. */
+  | { type: 'hypothesis', id: number, text: string }
+  /** `experiments` in a row without a keep on this best: the agent is asked for bolder changes. */
+  | { type: 'plateau', experiments: number }
   /** `--also-verify`: a verification job could not be taken or finished; `stopped`: the coordinator does not let this key verify, so the worker stops asking. */
   | { type: 'help-failed', error: string, message: string, stopped: boolean }
 

@@ -8,3 +8,5 @@ export { SecretLeakError, findLeaks, assertNoLeaks, identitySecrets, environment
 export { parseEdits, applyEdits } from './agents/edits.ts'
 export { buildPrompt } from './agents/prompt.ts'
 export { AgentCommandError, AgentRequestError, BestUnrunnableError, EditFormatError } from './errors.ts'
+export { Planner, type PlannerEvent, type PlannerOptions } from './planner/planner.ts'
+export { openaiPlanner, planPrompt, rulePlanner, type HypothesisSource, type PlanContext } from './planner/sources.ts'

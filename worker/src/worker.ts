@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { logger } from '@libp2p/logger'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
-import { commitTree, ensureBareRepo, experimentDiff, hasCommit, type CoordinatorClient, type Hardware, type Identity, type InfoReply } from '@autoresearch/protocol'
+import { commitTree, ensureBareRepo, experimentDiff, hasCommit, nearKey, type CoordinatorClient, type Hardware, type Identity, type InfoReply } from '@autoresearch/protocol'
 import { runCommit, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
 import type { Trial, WorkerComponents } from './components.ts'
@@ -16,9 +16,10 @@ import { experiment } from './operations/experiment.ts'
 import { moveToBest } from './operations/follow.ts'
 import { agentPause, type AgentTrouble } from './operations/agent-backoff.ts'
 import { editableFiles } from './operations/editable-files.ts'
-import { NetworkHistory } from './operations/history.ts'
+import { NetworkHistory, type KnownHistory } from './operations/history.ts'
 import { Lookahead } from './operations/lookahead.ts'
-import { propose, repeatOf } from './operations/propose.ts'
+import { propose, type ProposeArgs, type Proposed } from './operations/propose.ts'
+import { MAX_REPEATS, nearNote, vet } from './operations/vet.ts'
 import { experimentReport, Reporter, type ReportOf } from './operations/reports.ts'
 import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
@@ -115,6 +116,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #history: NetworkHistory
   /** Every experiment, sent to the network (operations/reports.ts). */
   readonly #reporter: Reporter
+  /** Experiments in a row without a keep on `#plateauBest`. */
+  #sinceKeep = 0
+  #plateauBest?: string
   submissions = 0
 
   constructor (opts: WorkerOptions) {
@@ -216,16 +220,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const n = ++this.#experiments
     this.#phase('proposing')
     const history = await this.#history.on(at.base.commit, options)
-    const on = { base: at.base.commit, local: at.local.commit }
-    const args = { info, commit: at.local.commit, n, history }
-    const made = this.#lookahead === undefined ? { stale: false } : await this.#lookahead.take(on)
-    let proposal = 'proposal' in made ? made.proposal : await propose(this.#components, args, options)
-    // Made ahead, before the history it was checked against was read again.
-    const by = proposal === undefined ? undefined : repeatOf(history, proposal.change.diffHash)
-    if (proposal !== undefined && by !== undefined) {
-      this.emit('event', { type: 'duplicate', n, description: proposal.description, diffHash: proposal.change.diffHash, by })
-      proposal = await propose(this.#components, args, options)
-    }
+    const bold = this.#plateau(info, at.base.commit)
+    const args: ProposeArgs = { info, commit: at.local.commit, n, history, ...(bold ? { bold } : {}) }
+    const proposal = await this.#proposal(info, at, args, options)
     if (proposal === undefined) return false
     // Reset here, not on the experiment's event: a proposal made ahead may already have failed by then.
     Object.assign(this.#agentTrouble, { errors: 0, empty: 0 })
@@ -237,7 +234,11 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       return false
     }
     this.#history.ran(at.base.commit, proposal.change.diffHash)
-    this.#report(info, { best: at.base.commit, commit: row.commit, status: row.status, metric: row.status === 'crash' ? null : row.metric, noise: at.noise, seed: at.seeds.experiment, description: proposal.description, change: proposal.change })
+    this.#report(info, {
+      best: at.base.commit, commit: row.commit, status: row.status, metric: row.status === 'crash' ? null : row.metric, noise: at.noise, seed: at.seeds.experiment,
+      description: proposal.description, change: proposal.change, nearKey: proposal.nearKey, hypothesis: proposal.hypothesis
+    })
+    this.#sinceKeep = row.status === 'keep' ? 0 : this.#sinceKeep + 1
     if (row.status === 'keep') {
       at.local = { commit: row.commit, metric: row.metric }
       at.keptSinceBase.push(proposal.description)
@@ -246,6 +247,68 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     await this.#maybeSubmit(info, at, options)
     this.#save()
     return true
+  }
+
+  /**
+   * The proposal to run: the one made ahead when it still applies, else the agent's (testing
+   * a planner's hypothesis when one is open and this worker gets the claim). An edit tried on
+   * this best, or claimed by another worker, is not run; nor, once, one close to others (same
+   * constants, same direction): the agent is told why and asked again, MAX_REPEATS times at most.
+   */
+  async #proposal (info: InfoReply, at: Position, args: ProposeArgs, options: { signal?: AbortSignal }): Promise<Proposed | undefined> {
+    const made = this.#lookahead === undefined ? { stale: false } : await this.#lookahead.take({ base: at.base.commit, local: at.local.commit })
+    let proposal = 'proposal' in made ? made.proposal : undefined
+    const hypothesis = 'proposal' in made ? undefined : await this.#takeHypothesis(info, at.base.commit, args.history, options)
+    const asked = { ...args, ...(hypothesis === undefined ? {} : { hypothesis }) }
+    if (!('proposal' in made)) proposal = await propose(this.#components, asked, options)
+    const notes: string[] = []
+    let nearAsked = false
+    for (let turn = 0; proposal !== undefined; turn++) {
+      const v = await vet(this.#components, { causeId: info.causeId, best: at.base.commit, proposal, history: args.history }, options)
+      if (v.run && (v.near.length === 0 || nearAsked)) return proposal
+      if (v.run) {
+        nearAsked = true
+        this.emit('event', { type: 'near-duplicate', n: args.n, description: proposal.description, near: v.near.length })
+        notes.push(nearNote(proposal.description, v.near))
+      } else {
+        this.emit('event', { type: 'duplicate', n: args.n, description: proposal.description, diffHash: proposal.change.diffHash, by: v.by })
+        notes.push(`"${proposal.description}" was not run: ${v.reason}`)
+      }
+      if (turn + 1 > MAX_REPEATS) break
+      proposal = await propose(this.#components, { ...asked, notes }, options)
+    }
+    // Every turn was a repeat (an agent that had nothing said so itself).
+    if (proposal !== undefined) this.emit('event', { type: 'no-proposal', n: args.n })
+    return undefined
+  }
+
+  /** Claims the oldest open hypothesis nobody holds, for the agent to test (none when there is none, or the claim is refused). */
+  async #takeHypothesis (info: InfoReply, best: string, history: KnownHistory | undefined, options: { signal?: AbortSignal }): Promise<{ id: number, text: string } | undefined> {
+    for (const h of (history?.hypotheses ?? []).filter((x) => !x.claimed).slice(0, 3)) {
+      this.#history.taken(h.id)
+      try {
+        const reply = await this.#components.client.claim(this.#components.identity, info.causeId, { best, hypothesis: h.id, description: h.text.slice(0, 300) }, options)
+        if (!reply.granted) continue
+        this.emit('event', { type: 'hypothesis', id: h.id, text: h.text })
+        return { id: h.id, text: h.text }
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+        log('hypothesis #%d not claimed: %e', h.id, err)
+        return undefined
+      }
+    }
+    return undefined
+  }
+
+  /** Whether the loop is on a plateau on `best` (no keep in the manifest's `collaboration.plateau` experiments); says so once when it gets there. */
+  #plateau (info: InfoReply, best: string): boolean {
+    if (this.#plateauBest !== best) {
+      this.#plateauBest = best
+      this.#sinceKeep = 0
+    }
+    const plateau = info.manifest.collaboration.plateau
+    if (this.#sinceKeep === plateau) this.emit('event', { type: 'plateau', experiments: plateau })
+    return this.#sinceKeep >= plateau
   }
 
   /** Queues an experiment's report and sends what is queued, without waiting for it. */
@@ -290,7 +353,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const [before, after] = await Promise.all([editableFiles(gitdir, info.manifest, at.base.commit), editableFiles(gitdir, info.manifest, at.local.commit)])
     const change = experimentDiff(before, after)
     this.#history.ran(at.base.commit, change.diffHash)
-    this.#report(info, { best: at.base.commit, commit: at.local.commit, status: 'unconfirmed', metric, noise: at.noise, seed: at.seeds.confirm, description: at.keptSinceBase.join('; '), change })
+    this.#report(info, { best: at.base.commit, commit: at.local.commit, status: 'unconfirmed', metric, noise: at.noise, seed: at.seeds.confirm, description: at.keptSinceBase.join('; '), change, nearKey: nearKey(before, after) })
     Object.assign(at, { local: { ...at.base }, keptSinceBase: [] })
   }
 

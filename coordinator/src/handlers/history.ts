@@ -24,7 +24,7 @@ export function bestsBack (store: Pick<Store, 'merges'>, best: string, depth: nu
 export function sharedExperiment (row: ExperimentRow, bestsBack: number): SharedExperiment {
   return {
     seq: row.seq, best: row.best_oid, bestsBack, worker: row.worker, status: row.status, metric: row.metric, noise: row.noise,
-    description: row.description, diff: row.diff.slice(0, MAX_HISTORY_DIFF_CHARS), diffHash: row.diff_hash, hypothesis: row.hypothesis, hardware: row.hardware, receivedAt: row.received_at
+    description: row.description, diff: row.diff.slice(0, MAX_HISTORY_DIFF_CHARS), diffHash: row.diff_hash, nearKey: row.near_key, hypothesis: row.hypothesis, hardware: row.hardware, receivedAt: row.received_at
   }
 }
 

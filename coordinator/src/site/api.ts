@@ -7,6 +7,7 @@ import { candidatesCsv, contributorsCsv, resultsTsv } from './csv.ts'
 import { answerOf, BadRequest, NotFound } from './errors.ts'
 import { joinInfo, oidParam, positionParam, seqParam } from './params.ts'
 import { DEFAULT_EXPERIMENTS_PAGE, MAX_EXPERIMENTS_PAGE } from './queries/experiments.ts'
+import { HYPOTHESIS_STATES } from './queries/hypotheses.ts'
 import type { SiteDeps, SiteQueries } from './queries/index.ts'
 import { apiHeaders, NO_STORE, readOnly, send, sendJson } from './respond.ts'
 import { EventStreams, SSE_HEADERS, type EventFeed, type SseOptions } from './sse.ts'
@@ -14,6 +15,7 @@ import { EventStreams, SSE_HEADERS, type EventFeed, type SseOptions } from './ss
 const log = logger('autoresearch:coordinator:site')
 
 const STATES: ReadonlySet<string> = new Set(CANDIDATE_STATES)
+const HYPOTHESIS_STATE_SET: ReadonlySet<string> = new Set(HYPOTHESIS_STATES)
 
 /** The `best` a query filters on: absent, or a commit id (anything else is a 400). */
 function bestQuery (c: Context): string | undefined {
@@ -58,7 +60,7 @@ export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opt
   })
   api.get('/overview', (c) => {
     const v = queries.overview(joinInfo(deps).line)
-    return sendJson(c, { ...v.status, description: v.description, selfReported: v.selfReported, totalGain: v.totalGain, recentMerges: v.recentMerges, chart: v.chart, network: v.network, tried: v.tried, join: v.join })
+    return sendJson(c, { ...v.status, description: v.description, selfReported: v.selfReported, totalGain: v.totalGain, recentMerges: v.recentMerges, chart: v.chart, network: v.network, tried: v.tried, digest: v.digest, join: v.join })
   })
   api.get('/merges', (c) => sendJson(c, { merges: queries.merges() }))
   api.get('/candidates', (c) => {
@@ -99,6 +101,13 @@ export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opt
     const next = page.more && last !== undefined ? `/api/experiments?${new URLSearchParams({ ...(best === undefined ? {} : { best }), since: String(last.seq), limit: String(limit) }).toString()}` : null
     return sendJson(c, { experiments: page.experiments, next })
   })
+  api.get('/hypotheses', (c) => {
+    const state = c.req.query('state')
+    if (state !== undefined && !HYPOTHESIS_STATE_SET.has(state)) throw new BadRequest(`state must be one of ${HYPOTHESIS_STATES.join(', ')}`)
+    const all = queries.hypotheses()
+    return sendJson(c, { hypotheses: state === undefined ? all : all.filter((x) => x.state === state) })
+  })
+  api.get('/digest', (c) => sendJson(c, { digest: queries.digest() }))
   api.get('/contributors', (c) => sendJson(c, { contributors: queries.contributors(), teams: queries.teams() }))
   api.get('/queue', (c) => sendJson(c, queries.queue()))
   api.get('/network', (c) => sendJson(c, queries.network()))

@@ -119,7 +119,7 @@ describe('experiment reports on the site', () => {
     expect(all.next).toBeNull()
     expect(all.experiments[5]).toEqual({
       seq: 6, worker: BOB, best: MERGED, commit: commitOf(6), status: 'discard', metric: 0.81, noise: 0.002, seed: 6, description: HOSTILE,
-      diff: report(MERGED, 6, 'discard', 0.81, HOSTILE).diff, diffHash: hex(6, 64), hardware: null, reportedAt: 10_006, receivedAt: 4000, selfReported: true
+      diff: report(MERGED, 6, 'discard', 0.81, HOSTILE).diff, diffHash: hex(6, 64), nearKey: null, hypothesis: null, hardware: null, reportedAt: 10_006, receivedAt: 4000, selfReported: true
     })
     expect(all.experiments[2]).toMatchObject({ status: 'crash', metric: null, noise: null, hardware: 'cpu' })
   })

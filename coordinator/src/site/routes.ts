@@ -6,6 +6,7 @@ import { answerOf, NotFound } from './errors.ts'
 import { h, type Html } from './html.ts'
 import { layout } from './layout.ts'
 import { candidatePage, initialCommitPage } from './pages/candidate.ts'
+import { hypothesesPage } from './pages/hypotheses.ts'
 import { aboutPage, contributorsPage, notFoundPage, queuePage } from './pages/lists.ts'
 import { overviewPage } from './pages/overview.ts'
 import { joinInfo, oidParam, seqParam } from './params.ts'
@@ -49,6 +50,7 @@ export function registerPages (app: Hono, deps: Pick<SiteDeps, 'manifest' | 'sta
 
   app.get('/', (c) => page(c, 'Overview', overviewPage(queries.overview(joinInfo(deps).line))))
   app.get('/queue', (c) => page(c, 'Queue', queuePage(queries.queue(), manifest)))
+  app.get('/hypotheses', (c) => page(c, 'Hypotheses', hypothesesPage(queries.hypotheses(), manifest)))
   app.get('/contributors', (c) => page(c, 'Contributors', contributorsPage(queries.contributors(), queries.teams(), manifest)))
   app.get('/about', (c) => {
     const join = joinInfo(deps)

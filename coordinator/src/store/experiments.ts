@@ -33,6 +33,11 @@ export class ExperimentStore extends JobStore {
     return rows.map(decodeExperiment)
   }
 
+  /** The newest `limit` reports on any best, newest first. */
+  recentExperiments (limit: number): ExperimentRow[] {
+    return this.sql('SELECT * FROM experiments ORDER BY seq DESC LIMIT ?').all(limit).map(decodeExperiment)
+  }
+
   /** The newest `limit` reports on `best`, newest first. */
   latestExperimentsOn (best: string, limit: number): ExperimentRow[] {
     return this.sql('SELECT * FROM experiments WHERE best_oid = ? ORDER BY seq DESC LIMIT ?').all(best, limit).map(decodeExperiment)

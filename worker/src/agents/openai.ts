@@ -40,8 +40,11 @@ const ChatReply = z.object({
 
 
 /** Asks any OpenAI-compatible chat endpoint for an edit in the strict search/replace format. */
+/** The chat completions endpoint under an OpenAI-compatible base URL. */
+export const chatUrl = (baseUrl: string): string => `${baseUrl.replace(/\/+$/, '')}/chat/completions`
+
 export function openaiAgent (opts: OpenAIAgentOptions): Agent {
-  const url = `${opts.baseUrl.replace(/\/+$/, '')}/chat/completions`
+  const url = chatUrl(opts.baseUrl)
   const attempts = opts.attempts ?? 3
   return {
     name: 'openai',
@@ -72,7 +75,7 @@ export function openaiAgent (opts: OpenAIAgentOptions): Agent {
  * no connection) is sent again after the wait the server asks for or a doubling backoff
  * (request-retry.ts); a proposal then costs time, never an experiment.
  */
-async function chat (url: string, opts: OpenAIAgentOptions, messages: unknown[], signal?: AbortSignal): Promise<string> {
+export async function chat (url: string, opts: OpenAIAgentOptions, messages: unknown[], signal?: AbortSignal): Promise<string> {
   const body = JSON.stringify({
     model: opts.model, messages, [opts.tokenLimit ?? 'max_tokens']: opts.maxTokens ?? 2048,
     ...(opts.temperature === null ? {} : { temperature: opts.temperature ?? 0.7 })

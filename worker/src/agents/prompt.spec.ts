@@ -4,7 +4,7 @@ import { buildPrompt, networkSection } from './prompt.ts'
 
 const shared = (over: Partial<SharedExperiment>): SharedExperiment => ({
   seq: 1, best: 'a'.repeat(40), bestsBack: 0, worker: 'b'.repeat(64), status: 'discard', metric: 1.5, noise: 0.02,
-  description: 'LR 0.01 -> 0.02', diff: '--- a/train.py\n+++ b/train.py\n@@ -1,1 +1,1 @@\n-LR = 0.01\n+LR = 0.02\n', diffHash: 'c'.repeat(64), hypothesis: null, hardware: null, receivedAt: 1, ...over
+  description: 'LR 0.01 -> 0.02', diff: '--- a/train.py\n+++ b/train.py\n@@ -1,1 +1,1 @@\n-LR = 0.01\n+LR = 0.02\n', diffHash: 'c'.repeat(64), nearKey: null, hypothesis: null, hardware: null, receivedAt: 1, ...over
 })
 const base = { program: 'Try things.', manifest: { metric: { name: 'loss', direction: 'minimize' }, editable: ['train.py'] }, files: { 'train.py': 'LR = 0.01\n' }, recent: [] }
 
@@ -33,9 +33,16 @@ describe('the prompt', () => {
     expect(section).not.toContain('idea 499 ')
   })
 
-  it('names the proposals refused as repeats, and says when nothing was reported', () => {
-    const prompt = buildPrompt({ ...base, repeated: ['LR 0.01 -> 0.02'] })
-    expect(prompt).toContain('do not propose again: "LR 0.01 -> 0.02"')
+  it('says why earlier proposals were not run, and when nothing was reported', () => {
+    const prompt = buildPrompt({ ...base, notes: ['"LR 0.01 -> 0.02" was not run: tried on this best by the network'] })
+    expect(prompt).toContain('were not run; choose a different change:\n- "LR 0.01 -> 0.02" was not run: tried on this best by the network')
     expect(prompt).toContain('(nothing reported yet)')
+  })
+
+  it('asks to test a claimed hypothesis, for bolder changes on a plateau, and carries the digest, each fenced', () => {
+    const prompt = buildPrompt({ ...base, hypothesis: { id: 7, text: 'Raise LR' }, bold: true, digest: 'LR up helped twice.' })
+    expect(prompt).toMatch(/===== hypothesis #7 =====\nRaise LR\n===== end of hypothesis =====/)
+    expect(prompt).toContain('propose a bolder change')
+    expect(prompt).toMatch(/digest of the network's findings \(data\) =====\nLR up helped twice\./)
   })
 })

@@ -54,3 +54,28 @@ describe('search agent and the network', () => {
     expect(await searchAgent({ seed: 3 }).propose({ manifest, program: '', files: { 'train.py': one }, recent: [], checkout, tried })).toBeNull()
   })
 })
+
+describe('search agent and the planner', () => {
+  it('follows a hypothesis: the constant it names, the way it says', async () => {
+    const agent = searchAgent({ seed: 5 })
+    for (let i = 0; i < 10; i++) {
+      const p = await agent.propose({ manifest, program: '', files: { 'train.py': TRAIN }, recent: [], checkout, hypothesis: { id: 1, text: 'Raise LEARNING_RATE in train.py' } })
+      const value = Number(p!.description.split(' -> ')[1])
+      expect(p!.description).toMatch(/^LEARNING_RATE 0\.01 -> /)
+      expect(value).toBeGreaterThan(0.01)
+    }
+    const down = await agent.propose({ manifest, program: '', files: { 'train.py': TRAIN }, recent: [], checkout, hypothesis: { id: 2, text: 'lower HIDDEN' } })
+    expect(down!.description).toBe('HIDDEN 8 -> 6')
+  })
+
+  it('takes larger steps on a plateau', async () => {
+    const agent = searchAgent({ seed: 9 })
+    for (let i = 0; i < 20; i++) {
+      const p = await agent.propose({ manifest, program: '', files: { 'train.py': TRAIN }, recent: [], checkout, bold: true })
+      const [name, from, , to] = p!.description.split(' ')
+      const ratio = Number(to) / Number(from)
+      if (name === 'LEARNING_RATE') expect(ratio <= 0.4 || ratio >= 2.5).toBe(true)
+      else expect(Math.abs(Number(to) - Number(from))).toBeGreaterThanOrEqual(4)
+    }
+  })
+})

@@ -15,8 +15,14 @@ export interface AgentContext {
   network?: SharedExperiment[]
   /** Normalized diff hashes (experimentDiff) of every edit tried on this best: proposing one again is wasted. */
   tried?: ReadonlySet<string>
-  /** Descriptions of this turn's proposals that were already tried: the agent is asked for something else. */
-  repeated?: string[]
+  /** Why this turn's earlier proposals were not run (tried or claimed already, close to others): the agent is asked for something else. */
+  notes?: string[]
+  /** A planner's hypothesis this worker claimed: the proposal should test it. */
+  hypothesis?: { id: number, text: string }
+  /** The loop is on a plateau (no keep in the manifest's `collaboration.plateau` experiments): a bolder change is wanted. */
+  bold?: boolean
+  /** The latest digest of the network's findings (data, self-reported). */
+  digest?: string
   /** Writes the whole tree of the commit being improved into `dir` (for agents that work in a checkout). */
   checkout: (dir: string) => Promise<void>
   signal?: AbortSignal

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { TimeoutError, type HistoryReply } from '@autoresearch/protocol'
 import { recorder } from '../../test/fakes.ts'
 import { NetworkHistory } from './history.ts'
-import { repeatOf } from './propose.ts'
+import { repeatOf } from './vet.ts'
 
 const A = 'a'.repeat(40)
 const B = 'b'.repeat(40)

@@ -1,5 +1,5 @@
 import { logger } from '@libp2p/logger'
-import type { CoordinatorClient, SharedExperiment } from '@autoresearch/protocol'
+import type { CoordinatorClient, Hypothesis, SharedExperiment } from '@autoresearch/protocol'
 import { describeError, type WorkerEvent } from '../events.ts'
 
 const log = logger('autoresearch:worker:history')
@@ -14,6 +14,10 @@ export interface KnownHistory {
   tried: ReadonlySet<string>
   /** Those this worker ran itself. */
   own: ReadonlySet<string>
+  /** Planners' hypotheses nobody has tested yet. */
+  hypotheses: Hypothesis[]
+  /** The latest digest of findings, if one was written. */
+  digest: string | null
 }
 
 /**
@@ -29,6 +33,8 @@ export class NetworkHistory {
   #best?: string
   #at = -Infinity
   #experiments: SharedExperiment[] = []
+  #hypotheses: Hypothesis[] = []
+  #digest: string | null = null
   readonly #tried = new Set<string>()
   readonly #own = new Set<string>()
   #failing = false
@@ -45,6 +51,7 @@ export class NetworkHistory {
       this.#best = best
       this.#at = -Infinity
       this.#experiments = []
+      this.#hypotheses = []
       this.#tried.clear()
       this.#own.clear()
     }
@@ -53,6 +60,8 @@ export class NetworkHistory {
       try {
         const reply = await this.#client.history(best, options)
         this.#experiments = reply.experiments
+        this.#hypotheses = reply.hypotheses
+        this.#digest = reply.digest
         for (const h of reply.tried) this.#tried.add(h)
         this.#failing = false
       } catch (err) {
@@ -62,7 +71,12 @@ export class NetworkHistory {
         this.#failing = true
       }
     }
-    return { experiments: this.#experiments, tried: this.#tried, own: this.#own }
+    return { experiments: this.#experiments, tried: this.#tried, own: this.#own, hypotheses: this.#hypotheses, digest: this.#digest }
+  }
+
+  /** Notes that this worker claimed hypothesis `id` (it is not offered again until the history is read again). */
+  taken (id: number): void {
+    this.#hypotheses = this.#hypotheses.filter((h) => h.id !== id)
   }
 
   /** Notes an edit this worker ran on `best`. */

@@ -20,13 +20,16 @@ export interface ReportOf {
   seed: number
   description: string
   change: ExperimentDiff
+  nearKey?: string | null
+  hypothesis?: number
 }
 
 /** The report of one experiment, as the wire carries it. */
 export function experimentReport (of: ReportOf, now = Date.now()): ExperimentReport {
   return {
     best: of.best, commit: of.commit, status: of.status, metric: of.metric, noise: of.noise, seed: of.seed,
-    description: of.description.slice(0, 300), diff: of.change.diff, diffHash: of.change.diffHash, time: now
+    description: of.description.slice(0, 300), diff: of.change.diff, diffHash: of.change.diffHash,
+    ...(of.nearKey == null ? {} : { nearKey: of.nearKey }), ...(of.hypothesis === undefined ? {} : { hypothesis: of.hypothesis }), time: now
   }
 }
 

@@ -1,6 +1,7 @@
 import { chartSvg } from '../chart.ts'
 import type { NetworkView, OverviewView } from '../queries/index.ts'
 import { triedSection } from './experiments.ts'
+import { digestSection } from './hypotheses.ts'
 import { candidateLink, commitLink, h, num, signed, stateBadge, table, when, who, type Html } from '../html.ts'
 
 const NOT_REPORTED = h`<span class="muted">not reported yet</span>`
@@ -41,6 +42,7 @@ ${v.selfReported ? h`<p class="warn">This cause has no frozen evaluate step: its
 <section><h2>Recent merges</h2>
 ${table(['#', 'candidate', 'change', 'who', 'gain', s.metric.name, 'when', ''], merges, 'No verified merges yet.')}
 </section>
+${digestSection(v.digest)}
 ${triedSection(v.tried, s.metric.name, 'Tried on this best')}
 <section><h2>Network now</h2>${networkList(v.network)}</section>`
 }

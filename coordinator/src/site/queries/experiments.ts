@@ -25,6 +25,10 @@ export interface ExperimentView {
   /** The edit as a unified diff, cut at 8 KiB. */
   diff: string
   diffHash: string
+  /** Which constants the edit moves and which way (e.g. `train.py:LR:up`); null when it moves none. */
+  nearKey: string | null
+  /** The planner's hypothesis the worker said this experiment tested (an id in `/api/hypotheses`), or null. */
+  hypothesis: number | null
   /** The hardware class the worker's batch said it ran on, if it said. */
   hardware: string | null
   reportedAt: number
@@ -64,6 +68,8 @@ export const experimentView = (r: ExperimentRow): ExperimentView => ({
   description: r.description,
   diff: r.diff,
   diffHash: r.diff_hash,
+  nearKey: r.near_key,
+  hypothesis: r.hypothesis,
   hardware: r.hardware,
   reportedAt: r.reported_at,
   receivedAt: r.received_at,

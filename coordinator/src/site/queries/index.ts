@@ -5,6 +5,7 @@ import { contributors, teams, type ContributorView, type TeamView } from './cont
 import type { SiteDeps } from './deps.ts'
 import { experimentsPage, experimentsTsv, tried, type ExperimentView, type TriedView } from './experiments.ts'
 import { CommitFiles } from './files.ts'
+import { hypotheses, latestDigest, type DigestView, type HypothesisView } from './hypotheses.ts'
 import { merges, type MergeView } from './merges.ts'
 import { network, type NetworkView } from './network.ts'
 import { chart, overview, type ChartView, type OverviewView } from './overview.ts'
@@ -16,6 +17,7 @@ export type { ContributorView, TeamView } from './contributors.ts'
 export type { SiteDeps, SiteStore } from './deps.ts'
 export type { ExperimentView, TriedView } from './experiments.ts'
 export type { FileDiff } from './files.ts'
+export type { DigestView, HypothesisState, HypothesisView } from './hypotheses.ts'
 export type { MergeView } from './merges.ts'
 export type { NetworkView } from './network.ts'
 export type { ChartView, OverviewView } from './overview.ts'
@@ -66,8 +68,14 @@ export class SiteQueries {
   /** The experiment log (on `best` when given) as results.tsv. */
   experimentsTsv (best?: string): string { return this.#cache.get(`experiments.tsv:${best ?? ''}`, () => experimentsTsv(this.#deps, best)) }
 
+  /** The newest hypotheses (at most MAX_HYPOTHESES), newest first, each with the experiments that tested it. */
+  hypotheses (): HypothesisView[] { return this.#cache.get('hypotheses', () => hypotheses(this.#deps)) }
+
+  /** The latest digest of findings, or null before one was written. */
+  digest (): DigestView | null { return this.#cache.get('digest', () => latestDigest(this.#deps)) }
+
   overview (join: string): OverviewView {
-    return this.#cache.get('overview', () => overview(this.#deps, { merges: this.merges(), chart: this.chart(), network: this.network(), tried: this.tried(this.#deps.status().best.commit), join }))
+    return this.#cache.get('overview', () => overview(this.#deps, { merges: this.merges(), chart: this.chart(), network: this.network(), tried: this.tried(this.#deps.status().best.commit), digest: this.digest(), join }))
   }
 
   async candidate (seq: number): Promise<CandidateDetail | undefined> {

@@ -4,6 +4,7 @@ import type { CandidateState } from '../../store/index.ts'
 import type { CandidateSummary } from './candidates.ts'
 import type { SiteDeps } from './deps.ts'
 import type { TriedView } from './experiments.ts'
+import type { DigestView } from './hypotheses.ts'
 import type { MergeView } from './merges.ts'
 import type { NetworkView } from './network.ts'
 
@@ -23,6 +24,8 @@ export interface OverviewView {
   network: NetworkView
   /** What workers reported trying on the current best (self-reported, unverified). */
   tried: TriedView
+  /** The latest digest of findings a reporter wrote (self-reported), or null. */
+  digest: DigestView | null
   join: string
 }
 
@@ -41,7 +44,7 @@ export function chart (candidates: CandidateSummary[], merges: MergeView[], init
 }
 
 /** The front page: the best so far, the latest merges, the chart and who takes part. */
-export function overview (deps: Pick<SiteDeps, 'manifest' | 'status'>, parts: { merges: MergeView[], chart: ChartView, network: NetworkView, tried: TriedView, join: string }): OverviewView {
+export function overview (deps: Pick<SiteDeps, 'manifest' | 'status'>, parts: { merges: MergeView[], chart: ChartView, network: NetworkView, tried: TriedView, digest: DigestView | null, join: string }): OverviewView {
   const status = deps.status()
   const bestMetric = status.best.metric
   return {
@@ -53,6 +56,7 @@ export function overview (deps: Pick<SiteDeps, 'manifest' | 'status'>, parts: { 
     chart: parts.chart,
     network: parts.network,
     tried: parts.tried,
+    digest: parts.digest,
     join: parts.join
   }
 }

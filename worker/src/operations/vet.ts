@@ -1,0 +1,50 @@
+import { logger } from '@libp2p/logger'
+import type { NearExperiment } from '@autoresearch/protocol'
+import type { WorkerComponents } from '../components.ts'
+import type { KnownHistory } from './history.ts'
+import type { Proposed } from './propose.ts'
+
+const log = logger('autoresearch:worker:vet')
+
+/** Proposals in a row that are not run before the agent's turn counts as a proposal of nothing. */
+export const MAX_REPEATS = 3
+
+export type Vetting =
+  | { run: true, near: NearExperiment[] }
+  | { run: false, by: 'self' | 'network' | 'claimed', reason: string }
+
+/** Who already tried an edit on this best, as the worker knows: itself, the network, or no one (undefined). */
+export function repeatOf (history: KnownHistory | undefined, diffHash: string): 'self' | 'network' | undefined {
+  if (history === undefined || !history.tried.has(diffHash)) return undefined
+  return history.own.has(diffHash) ? 'self' : 'network'
+}
+
+/**
+ * Whether a proposal should run: not when its edit was tried on this best (what the worker
+ * knows first, then the coordinator's claim answer), nor while another worker holds a claim on
+ * it. A granted claim comes with the near-duplicates tried or claimed on the best. A
+ * coordinator that cannot answer a claim (an older one, or gone) does not stop the run.
+ */
+export async function vet (components: Pick<WorkerComponents, 'client' | 'identity'>, args: { causeId: string, best: string, proposal: Proposed, history?: KnownHistory }, options: { signal?: AbortSignal } = {}): Promise<Vetting> {
+  const { proposal } = args
+  const by = repeatOf(args.history, proposal.change.diffHash)
+  if (by !== undefined) return { run: false, by, reason: by === 'self' ? 'this worker tried it on this best' : 'tried on this best by the network' }
+  try {
+    const reply = await components.client.claim(components.identity, args.causeId, {
+      best: args.best, diffHash: proposal.change.diffHash, description: proposal.description.slice(0, 300),
+      ...(proposal.nearKey === null ? {} : { nearKey: proposal.nearKey })
+    }, options)
+    if (!reply.granted) return { run: false, by: 'claimed', reason: reply.reason ?? 'claimed by another worker' }
+    return { run: true, near: reply.near }
+  } catch (err) {
+    if (options.signal?.aborted === true) throw err
+    log('the claim could not be made, running anyway: %e', err)
+    return { run: true, near: [] }
+  }
+}
+
+/** One line for the agent about edits close to its proposal. */
+export function nearNote (description: string, near: NearExperiment[]): string {
+  const list = near.slice(0, 5).map((e) => `"${e.description}" (${e.status}${e.metric === null ? '' : ` ${e.metric.toPrecision(6)}`})`).join(', ')
+  return `"${description}" is close to edits already tried or claimed on this code (same constants, same direction): ${list}`
+}
