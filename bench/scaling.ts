@@ -37,6 +37,8 @@ export interface ScalingRow {
   verifyComputeFraction: number
   /** Jobs taken by workers that also verify, mean over the seeds. */
   helperJobs: number
+  /** Experiments that repeated an edit some worker had run on the same best, mean over the seeds. */
+  duplicates: number
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
@@ -80,7 +82,8 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
       verifierRuns: round(mean(rs.map((r) => r.verifierSide.runs)), 1),
       secondsPerRun: round(mean(rs.map((r) => r.workerSide.seconds / Math.max(1, r.workerSide.runs)))),
       verifyComputeFraction: round(verifierSeconds / Math.max(1e-9, verifierSeconds + rs.reduce((a, r) => a + r.workerSide.seconds, 0)), 3),
-      helperJobs: round(mean(rs.map((r) => r.helperJobs)), 1)
+      helperJobs: round(mean(rs.map((r) => r.helperJobs)), 1),
+      duplicates: round(mean(rs.map((r) => r.duplicates)), 1)
     }
   })
   return { rows, runs }
@@ -103,6 +106,6 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   return {
     cause: 'sim-cost', ...opts, verifiers: 'max(1, floor(workers / 4))', rows,
     verifyComputeFraction: round(verifier / Math.max(1e-9, verifier + worker), 3),
-    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
+    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, duplicates: r.duplicates, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
   }
 }

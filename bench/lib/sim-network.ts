@@ -75,6 +75,8 @@ export interface RaceOptions {
   verifiers?: number
   /** Every worker also verifies (`autoresearch-worker --also-verify`), its key allowlisted. */
   alsoVerify?: boolean
+  /** Workers share their experiments (WorkerOptions.share, default true). */
+  share?: boolean
   log?: (line: string) => void
 }
 
@@ -102,6 +104,8 @@ export interface RaceResult {
   rejectedLosers: { count: number, trials: number, runs: number }
   /** Errors that interrupted a worker's or verifier's loop (each resumed a second later). */
   errors: string[]
+  /** Experiments that ran an edit some worker had already run on the same best. */
+  duplicates: number
 }
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
@@ -151,6 +155,9 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
     })
   /** Honest submissions the losers have followed. */
   const followed = new Set<number>()
+  /** Edits run on each best by any worker, and how many runs repeated one. */
+  const ran = new Set<string>()
+  let duplicates = 0
   /** Workers' verifiers (`alsoVerify`): their runs are verification, counted on the verifier side. */
   const helpers: Verifier[] = []
   const workers = await Promise.all(workerIds.map(async (identity, i) => {
@@ -162,11 +169,16 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
     const worker = new Worker({
       // The hardware the CLI reports (cli.ts): the verifiers' runs of a best on this class stand for the worker's.
       client, identity, agent: searchAgent({ seed: opts.seed * 1000 + i }), seed: 10 * i + 1, alsoVerify: helper, hardware: describeHardware(),
-      stateDir: join(net.scratch, `worker-${i}`), backend: countingBackend(sandbox, workerSide, manifest.train.command), name: `w${i}`
+      stateDir: join(net.scratch, `worker-${i}`), backend: countingBackend(sandbox, workerSide, manifest.train.command), name: `w${i}`, share: opts.share
     })
     /** This worker's own measurement of each best it moved onto: the base its claims are gains over. */
     const measured = new Map<string, number>()
     worker.on('event', (e) => {
+      if (e.type === 'experiment' && e.best !== undefined && e.diffHash !== undefined) {
+        const key = `${e.best}:${e.diffHash}`
+        if (ran.has(key)) duplicates++
+        ran.add(key)
+      }
       if (e.type === 'best') measured.set(e.commit, e.localMetric)
       if (e.type !== 'submitted') return
       log(`  w${i} submitted #${e.receipt.candidateSeq} claiming ${e.claimedMetric.toFixed(3)}`)
@@ -238,7 +250,8 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       loserSubmissions: losers?.submitted ?? 0,
       losersRejected: losers?.rejected ?? 0,
       rejectedLosers: { ...rejectedLosers },
-      errors: [...errors]
+      errors: [...errors],
+      duplicates
     }
   }
   coordinator.on('event', (e) => {

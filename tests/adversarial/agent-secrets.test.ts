@@ -141,6 +141,10 @@ describe('a cause\'s text cannot make the volunteer\'s agent leak the volunteer\
     expect(events.some((e) => e.type === 'submitted')).toBe(false)
     expect(JSON.parse(readFileSync(join(v.dir, 'state', 'state.json'), 'utf8')).unsent).toEqual([])
 
+    // Nor is the experiment reported: its diff carries both secrets (what the worker did report has gone out by now).
+    expect(events.filter((e) => e.type === 'report-failed')).toEqual([expect.objectContaining({ error: 'SecretLeakError', dropped: 1 })])
+    await worker.flushReports()
+
     // The coordinator holds no candidate, not the leaked file's object, and no byte of either secret.
     const { store, paths } = net.running.coordinator
     expect(store.dump('candidates')).toEqual([])

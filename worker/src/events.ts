@@ -9,7 +9,8 @@ export type WorkerEvent =
   | { type: 'phase', phase: WorkerPhase, n: number }
   | { type: 'resumed', experiments: number, base: string, local: string }
   | { type: 'rebased-local', commit: string, metric: number }
-  | { type: 'experiment', n: number, row: ResultRow, localBest: number, logTail?: string }
+  /** `best`: the network best it ran on; `diffHash`: its edit's normalized hash (experimentDiff). */
+  | { type: 'experiment', n: number, row: ResultRow, localBest: number, best?: string, diffHash?: string, logTail?: string }
   | { type: 'confirm', commit: string, baseline: number | null, candidate: number | null, passed: boolean }
   | { type: 'submitted', receipt: ReceiptBody, claimedMetric: number }
   | { type: 'submit-failed', error: string, message: string, willRetry: boolean }

@@ -20,7 +20,7 @@ import { NetworkHistory, type KnownHistory } from './operations/history.ts'
 import { Lookahead } from './operations/lookahead.ts'
 import { propose, type ProposeArgs, type Proposed } from './operations/propose.ts'
 import { MAX_REPEATS, nearNote, vet } from './operations/vet.ts'
-import { experimentReport, Reporter, type ReportOf } from './operations/reports.ts'
+import { experimentReport, leaksInReport, Reporter, type ReportOf } from './operations/reports.ts'
 import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
 import { squash, submissionFields, worthSubmitting } from './operations/submission.ts'
@@ -76,6 +76,12 @@ export interface WorkerOptions {
    * costs a slow agent one proposal; false makes every proposal wait for the run before it.
    */
   lookahead?: boolean
+  /**
+   * Share experiments with the network (default true): report every run, read what others
+   * tried, claim edits and hypotheses. False keeps the worker to itself, as workers were before
+   * (the `shared` bench compares the two); it still never runs an edit twice on one best itself.
+   */
+  share?: boolean
 }
 
 /** Where the loop stands once it follows the network: the cause and its position on the best. */
@@ -116,6 +122,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #history: NetworkHistory
   /** Every experiment, sent to the network (operations/reports.ts). */
   readonly #reporter: Reporter
+  readonly #share: boolean
   /** Experiments in a row without a keep on `#plateauBest`. */
   #sinceKeep = 0
   #plateauBest?: string
@@ -156,7 +163,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       for (const u of this.#restored.unsent ?? []) this.#unsent.set(u.fields.candidate, u)
     }
     const emit = this.#components.emit
-    this.#history = new NetworkHistory(opts.client, emit)
+    this.#share = opts.share !== false
+    this.#history = new NetworkHistory(this.#share ? opts.client : undefined, emit)
     this.#reporter = new Reporter({ client: opts.client, identity: opts.identity, hardware: opts.hardware, emit }, this.#restored?.reports)
   }
 
@@ -227,7 +235,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     // Reset here, not on the experiment's event: a proposal made ahead may already have failed by then.
     Object.assign(this.#agentTrouble, { errors: 0, empty: 0 })
     if (options.ahead === true) this.#lookahead?.start(this.#components, { ...args, base: at.base.commit, n: n + 1 }, options)
-    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n }, options)
+    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n, best: at.base.commit, diffHash: proposal.change.diffHash }, options)
     if (row === undefined) {
       // Stopped, not run: the next run (after a restart too) takes its number.
       this.#experiments = n - 1
@@ -258,13 +266,13 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   async #proposal (info: InfoReply, at: Position, args: ProposeArgs, options: { signal?: AbortSignal }): Promise<Proposed | undefined> {
     const made = this.#lookahead === undefined ? { stale: false } : await this.#lookahead.take({ base: at.base.commit, local: at.local.commit })
     let proposal = 'proposal' in made ? made.proposal : undefined
-    const hypothesis = 'proposal' in made ? undefined : await this.#takeHypothesis(info, at.base.commit, args.history, options)
+    const hypothesis = 'proposal' in made || !this.#share ? undefined : await this.#takeHypothesis(info, at.base.commit, args.history, options)
     const asked = { ...args, ...(hypothesis === undefined ? {} : { hypothesis }) }
     if (!('proposal' in made)) proposal = await propose(this.#components, asked, options)
     const notes: string[] = []
     let nearAsked = false
     for (let turn = 0; proposal !== undefined; turn++) {
-      const v = await vet(this.#components, { causeId: info.causeId, best: at.base.commit, proposal, history: args.history }, options)
+      const v = await vet(this.#components, { causeId: info.causeId, best: at.base.commit, proposal, history: args.history, claim: this.#share }, options)
       if (v.run && (v.near.length === 0 || nearAsked)) return proposal
       if (v.run) {
         nearAsked = true
@@ -313,7 +321,14 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
 
   /** Queues an experiment's report and sends what is queued, without waiting for it. */
   #report (info: InfoReply, of: ReportOf): void {
-    this.#reporter.add(info.causeId, experimentReport(of))
+    if (!this.#share) return
+    const report = experimentReport(of)
+    const leaks = leaksInReport(report, this.#components.secrets)
+    if (leaks.length > 0) {
+      this.emit('event', { type: 'report-failed', error: 'SecretLeakError', message: `experiment ${of.commit.slice(0, 10)} contains ${leaks.map((l) => `${l.label} in ${l.path}`).join(', ')}; its report is not sent`, dropped: 1 })
+      return
+    }
+    this.#reporter.add(info.causeId, report)
     void this.#reporter.flush()
   }
 

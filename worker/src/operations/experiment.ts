@@ -18,6 +18,9 @@ export interface ExperimentArgs {
   /** The position's experiment seed (operations/seeds.ts): the local best's metric is on it. */
   seed: number
   n: number
+  /** The network best and the edit's normalized hash, for the event (who watches counts repeats by them). */
+  best?: string
+  diffHash?: string
 }
 
 /**
@@ -25,7 +28,7 @@ export interface ExperimentArgs {
  * row, or undefined when the run was stopped (not a crash of the candidate: nothing is logged).
  */
 export async function experiment (components: Pick<WorkerComponents, 'gitdir' | 'trial' | 'name' | 'results' | 'emit'>, args: ExperimentArgs, options: { signal?: AbortSignal } = {}): Promise<ResultRow | undefined> {
-  const { manifest, local, proposal, seed, n } = args
+  const { manifest, local, proposal, seed, n, best, diffHash } = args
   const commit = await commitWithChanges(components.gitdir, local.commit, proposal.edits, proposal.description, components.name)
   components.emit({ type: 'phase', phase: 'training', n })
   const result = await components.trial({ manifest, commit, seed }, options)
@@ -33,6 +36,6 @@ export async function experiment (components: Pick<WorkerComponents, 'gitdir' | 
   const row = judge(manifest, local, commit, proposal.description, result)
   components.results.append(row)
   const localBest = row.status === 'keep' ? row.metric : local.metric
-  components.emit({ type: 'experiment', n, row, localBest, ...(result.ok ? {} : { logTail: result.logTail }) })
+  components.emit({ type: 'experiment', n, row, localBest, ...(best === undefined ? {} : { best }), ...(diffHash === undefined ? {} : { diffHash }), ...(result.ok ? {} : { logTail: result.logTail }) })
   return row
 }

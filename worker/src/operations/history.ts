@@ -27,7 +27,8 @@ export interface KnownHistory {
  * cannot answer costs the agent that context, never the loop (an event says so, once per failure streak).
  */
 export class NetworkHistory {
-  readonly #client: Pick<CoordinatorClient, 'history'>
+  /** Undefined: the worker does not share (WorkerOptions.share), and knows only its own runs. */
+  readonly #client: Pick<CoordinatorClient, 'history'> | undefined
   readonly #emit: (event: WorkerEvent) => void
   readonly #refreshMs: number
   #best?: string
@@ -39,7 +40,7 @@ export class NetworkHistory {
   readonly #own = new Set<string>()
   #failing = false
 
-  constructor (client: Pick<CoordinatorClient, 'history'>, emit: (event: WorkerEvent) => void, refreshMs = HISTORY_REFRESH_MS) {
+  constructor (client: Pick<CoordinatorClient, 'history'> | undefined, emit: (event: WorkerEvent) => void, refreshMs = HISTORY_REFRESH_MS) {
     this.#client = client
     this.#emit = emit
     this.#refreshMs = refreshMs
@@ -55,7 +56,7 @@ export class NetworkHistory {
       this.#tried.clear()
       this.#own.clear()
     }
-    if (now - this.#at >= this.#refreshMs) {
+    if (this.#client !== undefined && now - this.#at >= this.#refreshMs) {
       this.#at = now
       try {
         const reply = await this.#client.history(best, options)

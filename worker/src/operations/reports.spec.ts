@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { experimentDiff, Identity, MAX_REPORTS_PER_BATCH, QuotaExceededError, UnknownParentError, type CoordinatorClient, type ExperimentReport } from '@autoresearch/protocol'
 import { recorder } from '../../test/fakes.ts'
-import { experimentReport, Reporter } from './reports.ts'
+import { experimentReport, leaksInReport, Reporter } from './reports.ts'
 
 const identity = Identity.generate()
 const report = (i: number): ExperimentReport => experimentReport({
@@ -66,5 +66,16 @@ describe('the reporter', () => {
     reporter.add('cause', report(1))
     await Promise.all([reporter.flush(), reporter.flush()])
     expect(client.batches).toHaveLength(1)
+  })
+})
+
+describe('a report that would carry a secret', () => {
+  const secrets = [{ label: 'OPENAI_API_KEY', value: 'sk-live-0123456789abcdef' }]
+  it('is found in the lines the diff adds and in the description, not in lines it removes', () => {
+    const leaking = experimentDiff({ 'train.py': 'A = 1\n' }, { 'train.py': 'A = 1\nKEY = "sk-live-0123456789abcdef"\n' })
+    expect(leaksInReport({ description: 'x', diff: leaking.diff }, secrets)).toEqual([{ label: 'OPENAI_API_KEY', path: 'the diff' }])
+    expect(leaksInReport({ description: 'use sk-live-0123456789abcdef', diff: '' }, secrets)).toEqual([{ label: 'OPENAI_API_KEY', path: 'the description' }])
+    const removing = experimentDiff({ 'train.py': 'KEY = "sk-live-0123456789abcdef"\n' }, { 'train.py': 'KEY = ""\n' })
+    expect(leaksInReport({ description: 'x', diff: removing.diff }, secrets)).toEqual([])
   })
 })

@@ -1,6 +1,7 @@
 import { logger } from '@libp2p/logger'
 import { MAX_REPORTS_PER_BATCH, type CoordinatorClient, type ExperimentDiff, type ExperimentReport, type ExperimentStatus, type Hardware, type Identity } from '@autoresearch/protocol'
 import type { WorkerEvent } from '../events.ts'
+import { findLeaks, type Leak, type Secret } from '../secrets.ts'
 
 const log = logger('autoresearch:worker:reports')
 
@@ -31,6 +32,16 @@ export function experimentReport (of: ReportOf, now = Date.now()): ExperimentRep
     description: of.description.slice(0, 300), diff: of.change.diff, diffHash: of.change.diffHash,
     ...(of.nearKey == null ? {} : { nearKey: of.nearKey }), ...(of.hypothesis === undefined ? {} : { hypothesis: of.hypothesis }), time: now
   }
+}
+
+/**
+ * The volunteer's secrets a report would carry: in its description, or in the lines its diff
+ * adds (an agent that copied a key into the code). Such a report is never sent, as a
+ * submission that carries one is not (secrets.ts).
+ */
+export function leaksInReport (report: Pick<ExperimentReport, 'description' | 'diff'>, secrets: Secret[]): Leak[] {
+  const added = report.diff.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++ ')).map((l) => l.slice(1)).join('\n')
+  return findLeaks([{ path: 'the description', after: report.description }, { path: 'the diff', after: added }], secrets)
 }
 
 export interface ReporterDeps {

@@ -1,6 +1,7 @@
 import { logger } from '@libp2p/logger'
 import type { NearExperiment } from '@autoresearch/protocol'
 import type { WorkerComponents } from '../components.ts'
+import { findLeaks } from '../secrets.ts'
 import type { KnownHistory } from './history.ts'
 import type { Proposed } from './propose.ts'
 
@@ -25,13 +26,16 @@ export function repeatOf (history: KnownHistory | undefined, diffHash: string): 
  * it. A granted claim comes with the near-duplicates tried or claimed on the best. A
  * coordinator that cannot answer a claim (an older one, or gone) does not stop the run.
  */
-export async function vet (components: Pick<WorkerComponents, 'client' | 'identity'>, args: { causeId: string, best: string, proposal: Proposed, history?: KnownHistory }, options: { signal?: AbortSignal } = {}): Promise<Vetting> {
+export async function vet (components: Pick<WorkerComponents, 'client' | 'identity' | 'secrets'>, args: { causeId: string, best: string, proposal: Proposed, history?: KnownHistory, claim?: boolean }, options: { signal?: AbortSignal } = {}): Promise<Vetting> {
   const { proposal } = args
   const by = repeatOf(args.history, proposal.change.diffHash)
   if (by !== undefined) return { run: false, by, reason: by === 'self' ? 'this worker tried it on this best' : 'tried on this best by the network' }
+  if (args.claim === false) return { run: true, near: [] }
   try {
+    // Other workers see a claim's description: one that would carry a secret is not sent.
+    const description = findLeaks([{ path: 'the description', after: proposal.description }], components.secrets).length === 0 ? proposal.description.slice(0, 300) : '(withheld)'
     const reply = await components.client.claim(components.identity, args.causeId, {
-      best: args.best, diffHash: proposal.change.diffHash, description: proposal.description.slice(0, 300),
+      best: args.best, diffHash: proposal.change.diffHash, description,
       ...(proposal.nearKey === null ? {} : { nearKey: proposal.nearKey })
     }, options)
     if (!reply.granted) return { run: false, by: 'claimed', reason: reply.reason ?? 'claimed by another worker' }
