@@ -5,6 +5,7 @@ import { selectBackend, type SandboxKind } from '@autoresearch/runner'
 import { logger } from '@libp2p/logger'
 import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity, retryWithBackoff, numberIn, UsageError, wholeNumber } from '@autoresearch/protocol'
 import { commandAgent } from './agents/command.ts'
+import { AGENT_TEMPLATES } from './agents/templates.ts'
 import { openaiAgent } from './agents/openai.ts'
 import { searchAgent } from './agents/search.ts'
 import type { Agent } from './agents/types.ts'
@@ -67,6 +68,17 @@ function makeAgent (opts: AgentFlags): Agent | undefined {
         onRetry: (e) => { console.error(`agent answer refused: ${e}`) },
         onRequestRetry: (reason, ms) => { console.error(`agent request failed (${reason}); asking again in ${ms / 1000} s`) }
       })
+    case 'claude':
+    case 'codex':
+    case 'opencode': {
+      const template = AGENT_TEMPLATES[opts.agent]
+      if (opts.agentSandbox !== undefined && opts.agentSandbox !== 'bwrap' && opts.agentSandbox !== 'none') throw new UsageError(`--agent-sandbox is bwrap or none, not "${opts.agentSandbox}"`)
+      return commandAgent({
+        command: opts.agentCommand ?? template.command, stdin: template.stdin, timeoutMs, passEnv: [...template.env, ...(opts.agentEnv ?? [])], expose: opts.agentExpose, sandbox: opts.agentSandbox,
+        warn: (m) => { console.error(`WARNING: ${m}`) },
+        onReverted: (paths) => { console.error(`agent changed protected files, reverted: ${paths.join(', ')}`) }
+      })
+    }
     case 'command':
       if (opts.agentCommand === undefined) throw new UsageError('--agent command needs --agent-command "<cli agent>"')
       if (opts.agentSandbox !== undefined && opts.agentSandbox !== 'bwrap' && opts.agentSandbox !== 'none') throw new UsageError(`--agent-sandbox is bwrap or none, not "${opts.agentSandbox}"`)
@@ -75,14 +87,14 @@ function makeAgent (opts: AgentFlags): Agent | undefined {
         warn: (m) => { console.error(`WARNING: ${m}`) },
         onReverted: (paths) => { console.error(`agent changed protected files, reverted: ${paths.join(', ')}`) }
       })
-    default: throw new UsageError(`unknown agent "${opts.agent}"; available: search, openai, command`)
+    default: throw new UsageError(`unknown agent "${opts.agent}"; available: search, openai, command, ${Object.keys(AGENT_TEMPLATES).join(', ')}`)
   }
 }
 
 const program = new Command('autoresearch-worker')
   .description('Join an autoresearch cause: your agent edits the cause\'s code, runs short experiments, and submits improvements for verification.')
   .requiredOption('--coordinator <multiaddr>', 'the cause\'s coordinator (or set AUTORESEARCH_COORDINATOR)', process.env.AUTORESEARCH_COORDINATOR)
-  .option('--agent <name>', 'agent that proposes edits: search (offline numeric search), openai (any OpenAI-compatible chat API), command (a CLI coding agent)', 'search')
+  .option('--agent <name>', `agent that proposes edits: search (offline numeric search), openai (any OpenAI-compatible chat API), command (a CLI coding agent: --agent-command), or a ready template for one: ${Object.entries(AGENT_TEMPLATES).map(([name, t]) => `${name} (${t.about}: ${t.command}; passes ${t.env.join(', ')})`).join('; ')}`, 'search')
   .option('--base-url <url>', 'openai agent: API base URL, e.g. http://127.0.0.1:8080/v1 for llama.cpp', process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1')
   .option('--model <name>', 'openai agent: model name', process.env.OPENAI_MODEL)
   .option('--api-key-env <var>', 'openai agent: environment variable holding the API key', 'OPENAI_API_KEY')
@@ -92,7 +104,7 @@ const program = new Command('autoresearch-worker')
   .option('--max-completion-tokens', 'openai agent: send the limit as max_completion_tokens (reasoning models require it) instead of max_tokens')
   .option('--agent-attempts <n>', 'openai agent: answers asked for per proposal when one cannot be used (malformed, a protected file, text that does not match)', wholeNumber(1, 20), 3)
   .option('--request-retries <n>', 'openai agent: times a request is sent again after a rate limit (429, honouring Retry-After), a server error (5xx), a timeout or no connection', wholeNumber(0, 20), 4)
-  .option('--agent-command <command>', 'command agent: e.g. "claude -p", "codex exec", "opencode run"; the prompt is its last argument')
+  .option('--agent-command <command>', 'command agent: e.g. "claude -p", "codex exec", "opencode run"; the prompt is its last argument (with --agent claude|codex|opencode: instead of the template\'s command)')
   .option('--agent-timeout <seconds>', 'time limit for one agent proposal', wholeNumber(1), 1800)
   .option('--agent-env <names>', 'command agent: variables it gets from your environment, e.g. ANTHROPIC_API_KEY (it gets no others but PATH and LANG)', list)
   .option('--agent-expose <path>', 'command agent: a path outside /usr and /opt it may read (its installation), shown read-only', list)

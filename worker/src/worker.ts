@@ -235,7 +235,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     // Reset here, not on the experiment's event: a proposal made ahead may already have failed by then.
     Object.assign(this.#agentTrouble, { errors: 0, empty: 0 })
     if (options.ahead === true) this.#lookahead?.start(this.#components, { ...args, base: at.base.commit, n: n + 1 }, options)
-    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n, best: at.base.commit, diffHash: proposal.change.diffHash }, options)
+    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n, best: at.base.commit, diffHash: proposal.change.diffHash, noise: at.noise }, options)
     if (row === undefined) {
       // Stopped, not run: the next run (after a restart too) takes its number.
       this.#experiments = n - 1

@@ -26,7 +26,18 @@ export interface CommandAgentOptions {
   warn?: (message: string) => void
   /** Where `passEnv` is read from (default: process.env). */
   env?: Record<string, string | undefined>
+  /** Whether the prompt also goes to the agent's stdin (default true; agents/templates.ts says per agent). */
+  stdin?: boolean
+  /**
+   * Times an agent that ended without changing an editable file is run again in the same
+   * work tree, told to go on (default 2), as autoresearch's launcher did with an agent that
+   * stopped early.
+   */
+  reinvoke?: number
 }
+
+/** Added to the prompt when an agent is run again after it stopped without an edit. */
+export const CONTINUE_PROMPT = 'Your previous run in this directory ended without changing any editable file. Continue from where you stopped and make the change now.'
 
 /** What every agent gets: enough to find programs and print text; never HOME, keys, tokens or sockets. */
 export const AGENT_BASE_ENV = ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TERM', 'TZ'] as const
@@ -123,34 +134,43 @@ export function commandAgent (opts: CommandAgentOptions): Agent {
         fs.chmodSync(promptDir, 0o755)
         fs.chmodSync(promptFile, 0o644)
         const contents = new Map([...before.keys()].map((p) => [p, fs.readFileSync(join(work, p), 'utf8')]))
-        const env = { ...agentEnvironment(opts.env ?? process.env, opts.passEnv), HOME: home, TMPDIR: tmp, AUTORESEARCH_PROMPT: prompt, AUTORESEARCH_PROMPT_FILE: promptFile }
         const timeoutMs = opts.timeoutMs ?? 30 * 60_000
-        const outcome = await backend.run({
-          command: ['/bin/sh', '-c', `${opts.command} "$AUTORESEARCH_PROMPT" < "$AUTORESEARCH_PROMPT_FILE"`],
-          cwd: work, env, timeoutMs, writable: [work, home, tmp], readOnly: [promptDir], maxOutputBytes: 64 * 1024, network: true, devices: [], signal: ctx.signal
-        })
-        const tail = outcome.output.slice(-500)
-        if (outcome.aborted || ctx.signal?.aborted === true) throw new AgentCommandError('aborted')
-        if (outcome.sandboxError !== undefined) throw new AgentCommandError(`the agent's sandbox could not start: ${outcome.sandboxError}`)
-        if (outcome.timedOut) throw new AgentCommandError(`agent command ran past ${timeoutMs / 1000} s: ${tail}`)
-        if (outcome.signal !== null || outcome.exitCode !== 0) throw new AgentCommandError(`agent command exited ${outcome.signal ?? outcome.exitCode}: ${tail}`)
-
-        const after = regularFiles(work)
-        const changed = new Set([...before.keys()].filter((p) => !after.has(p)))
-        for (const [p, size] of after) {
-          if (size < 0 || before.get(p) !== size || contents.get(p) !== fs.readFileSync(join(work, p), 'utf8')) changed.add(p)
-        }
+        const input = opts.stdin === false ? '/dev/null' : '"$AUTORESEARCH_PROMPT_FILE"'
         const editable = (p: string): boolean => isEditable(ctx.manifest, p)
         const maxBytes = ctx.manifest.limits.maxFileBytes
-        // A deleted, linked or oversized editable file is not a proposal the worker can commit.
-        const usable = (p: string): boolean => { const size = after.get(p); return size !== undefined && size >= 0 && size <= maxBytes }
-        const reverted = [...changed].filter((p) => !editable(p) || !usable(p))
-        if (reverted.length > 0) opts.onReverted?.(reverted.sort())
-        const edits: Record<string, string> = {}
-        for (const p of changed) if (editable(p) && usable(p)) edits[p] = fs.readFileSync(join(work, p), 'utf8')
-        if (Object.keys(edits).length === 0) return null
-        const description = outcome.output.match(/^DESCRIPTION:\s*(.+)$/m)?.[1]?.trim().slice(0, 300) ?? `${opts.command.split(' ')[0]} edited ${Object.keys(edits).join(', ')}`
-        return { edits, description }
+        for (let run = 0; ; run++) {
+          const text = run === 0 ? prompt : `${prompt}\n\n${CONTINUE_PROMPT}`
+          if (run > 0) fs.writeFileSync(promptFile, text)
+          const env = { ...agentEnvironment(opts.env ?? process.env, opts.passEnv), HOME: home, TMPDIR: tmp, AUTORESEARCH_PROMPT: text, AUTORESEARCH_PROMPT_FILE: promptFile }
+          const outcome = await backend.run({
+            command: ['/bin/sh', '-c', `${opts.command} "$AUTORESEARCH_PROMPT" < ${input}`],
+            cwd: work, env, timeoutMs, writable: [work, home, tmp], readOnly: [promptDir], maxOutputBytes: 64 * 1024, network: true, devices: [], signal: ctx.signal
+          })
+          const tail = outcome.output.slice(-500)
+          if (outcome.aborted || ctx.signal?.aborted === true) throw new AgentCommandError('aborted')
+          if (outcome.sandboxError !== undefined) throw new AgentCommandError(`the agent's sandbox could not start: ${outcome.sandboxError}`)
+          if (outcome.timedOut) throw new AgentCommandError(`agent command ran past ${timeoutMs / 1000} s: ${tail}`)
+          if (outcome.signal !== null || outcome.exitCode !== 0) throw new AgentCommandError(`agent command exited ${outcome.signal ?? outcome.exitCode}: ${tail}`)
+
+          const after = regularFiles(work)
+          const changed = new Set([...before.keys()].filter((p) => !after.has(p)))
+          for (const [p, size] of after) {
+            if (size < 0 || before.get(p) !== size || contents.get(p) !== fs.readFileSync(join(work, p), 'utf8')) changed.add(p)
+          }
+          // A deleted, linked or oversized editable file is not a proposal the worker can commit.
+          const usable = (p: string): boolean => { const size = after.get(p); return size !== undefined && size >= 0 && size <= maxBytes }
+          const edits: Record<string, string> = {}
+          for (const p of changed) if (editable(p) && usable(p)) edits[p] = fs.readFileSync(join(work, p), 'utf8')
+          if (Object.keys(edits).length === 0 && run < (opts.reinvoke ?? 2)) {
+            log('the agent stopped without an edit; running it again (%d)', run + 1)
+            continue
+          }
+          const reverted = [...changed].filter((p) => !editable(p) || !usable(p))
+          if (reverted.length > 0) opts.onReverted?.(reverted.sort())
+          if (Object.keys(edits).length === 0) return null
+          const description = outcome.output.match(/^DESCRIPTION:\s*(.+)$/m)?.[1]?.trim().slice(0, 300) ?? `${opts.command.split(' ')[0]} edited ${Object.keys(edits).join(', ')}`
+          return { edits, description }
+        }
       } finally {
         fs.rmSync(root, { recursive: true, force: true })
       }

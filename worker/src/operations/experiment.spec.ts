@@ -17,4 +17,11 @@ describe('keep or discard', () => {
     expect(judge(manifestOf({ direction: 'maximize' }), local, 'c', 'higher', ok(1.1)).status).toBe('keep')
     expect(judge(manifestOf({ direction: 'maximize' }), local, 'c', 'lower', ok(0.9)).status).toBe('discard')
   })
+
+  it('keeps only a gain beyond the worker\'s own noise, once it has an estimate', () => {
+    const m = manifestOf()
+    expect(judge(m, local, 'c', 'a little lower', ok(0.97), 0.05).status).toBe('discard')
+    expect(judge(m, local, 'c', 'much lower', ok(0.9), 0.05).status).toBe('keep')
+    expect(judge(m, local, 'c', 'a little lower', ok(0.97), null).status).toBe('keep')
+  })
 })

@@ -4,10 +4,15 @@ import type { Proposal } from '../agents/types.ts'
 import type { Local, WorkerComponents } from '../components.ts'
 import type { ResultRow } from '../results.ts'
 
-/** The results.tsv row of one experiment: a crash, a gain over the local best (keep), or not (discard). */
-export function judge (manifest: Manifest, local: Local, commit: string, description: string, result: TrialResult): ResultRow {
+/**
+ * The results.tsv row of one experiment: a crash, a gain over the local best beyond the
+ * worker's own noise σ on this best (keep: a smaller one is most likely that noise, and a chain
+ * of them would be spent on a confirmation that fails), or not (discard). Without an estimate
+ * yet (`noise` null) any gain is kept.
+ */
+export function judge (manifest: Manifest, local: Local, commit: string, description: string, result: TrialResult, noise: number | null = null): ResultRow {
   if (!result.ok) return { commit, metric: 0, memoryGb: 0, status: 'crash', description: `${description} (${result.reason})` }
-  const status = improvement(manifest, local.metric, result.metric) > 0 ? 'keep' : 'discard'
+  const status = improvement(manifest, local.metric, result.metric) > (noise ?? 0) ? 'keep' : 'discard'
   return { commit, metric: result.metric, memoryGb: result.memoryGb, status, description }
 }
 
@@ -17,6 +22,8 @@ export interface ExperimentArgs {
   proposal: Proposal
   /** The position's experiment seed (operations/seeds.ts): the local best's metric is on it. */
   seed: number
+  /** The worker's noise σ on this best: a keep must beat it (judge). */
+  noise?: number | null
   n: number
   /** The network best and the edit's normalized hash, for the event (who watches counts repeats by them). */
   best?: string
@@ -28,12 +35,12 @@ export interface ExperimentArgs {
  * row, or undefined when the run was stopped (not a crash of the candidate: nothing is logged).
  */
 export async function experiment (components: Pick<WorkerComponents, 'gitdir' | 'trial' | 'name' | 'results' | 'emit'>, args: ExperimentArgs, options: { signal?: AbortSignal } = {}): Promise<ResultRow | undefined> {
-  const { manifest, local, proposal, seed, n, best, diffHash } = args
+  const { manifest, local, proposal, seed, n, best, diffHash, noise } = args
   const commit = await commitWithChanges(components.gitdir, local.commit, proposal.edits, proposal.description, components.name)
   components.emit({ type: 'phase', phase: 'training', n })
   const result = await components.trial({ manifest, commit, seed }, options)
   if (!result.ok && result.reason === 'aborted') return undefined
-  const row = judge(manifest, local, commit, proposal.description, result)
+  const row = judge(manifest, local, commit, proposal.description, result, noise ?? null)
   components.results.append(row)
   const localBest = row.status === 'keep' ? row.metric : local.metric
   components.emit({ type: 'experiment', n, row, localBest, ...(best === undefined ? {} : { best }), ...(diffHash === undefined ? {} : { diffHash }), ...(result.ok ? {} : { logTail: result.logTail }) })
