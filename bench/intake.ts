@@ -1,13 +1,13 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { deflateSync } from 'node:zlib'
 import git from 'isomorphic-git'
 import {
-  commitWithChanges, CoordinatorClient, createNode, ensureBareRepo, gitFs, Identity, objectsMissing, packForSubmission, readFileAt, sha256Hex, type AutoresearchNode
+  commitWithChanges, gitFs, Identity, objectsMissing, packForSubmission, readFileAt, sha256Hex
 } from '@autoresearch/protocol'
-import { homePaths, initHome, serveCoordinator } from 'autoresearch-coordinator'
+import { freshCoordinator } from './lib/fresh-coordinator.ts'
 
 const SUBMISSIONS = 300
 const SUBMITTERS = 20
@@ -44,21 +44,7 @@ function handPack (objects: Array<{ type: 'commit' | 'tree' | 'blob', content: U
   return Buffer.concat([body, createHash('sha1').update(body).digest()])
 }
 
-/** A coordinator on a fresh home (refusals per address unbounded: attacker and honest peers share 127.0.0.1). */
-async function coordinator (scratch: string, name: string): Promise<{ running: Awaited<ReturnType<typeof serveCoordinator>>, node: AutoresearchNode, client: CoordinatorClient, gitdir: string, best: string, causeId: string }> {
-  const home = join(scratch, name)
-  await initHome(home, resolve(import.meta.dirname, '..', 'examples', 'toy-regression'))
-  const configPath = homePaths(home).config
-  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), refusalsPerAddress: 1_000_000 }))
-  const running = await serveCoordinator({ home, listen: ['/ip4/127.0.0.1/tcp/0'], httpPort: 0 })
-  const node = await createNode()
-  const client = new CoordinatorClient(node, running.multiaddrs[0] as string)
-  const gitdir = join(scratch, `${name}-submitter.git`)
-  await ensureBareRepo(gitdir)
-  const info = await client.info()
-  await client.sync(gitdir, info.best.commit, [])
-  return { running, node, client, gitdir, best: info.best.commit, causeId: info.causeId }
-}
+const coordinator = freshCoordinator
 
 async function prepare (gitdir: string, best: string, tag: string): Promise<Prepared[]> {
   const text = await readFileAt(gitdir, best, 'train.py') as string

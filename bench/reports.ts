@@ -1,11 +1,12 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import {
-  commitWithChanges, CoordinatorClient, createNode, ensureBareRepo, experimentDiff, Identity, MAX_REPORTS_PER_BATCH, newNonce, packForSubmission, PROTOCOL, readFileAt, ReportReply,
-  request, sha256Hex, type AutoresearchNode, type ExperimentReport, type ReportBatchBody
+  commitWithChanges, experimentDiff, Identity, MAX_REPORTS_PER_BATCH, newNonce, packForSubmission, PROTOCOL, readFileAt, ReportReply,
+  request, sha256Hex, type ExperimentReport, type ReportBatchBody
 } from '@autoresearch/protocol'
-import { homePaths, initHome, serveCoordinator, REPORT_RATE } from 'autoresearch-coordinator'
+import { REPORT_RATE } from 'autoresearch-coordinator'
+import { freshCoordinator, type FreshCoordinator } from './lib/fresh-coordinator.ts'
 
 /** Identities reporting; each sends its whole burst allowance (REPORT_RATE.burst), so the default limits hold. */
 const REPORTERS = 32
@@ -18,24 +19,8 @@ const PACED_PER_SEC = 1000
 /** Submissions sent untimed before the first timed run. */
 const WARM_UP = 30
 
-type Running = Awaited<ReturnType<typeof serveCoordinator>>
-interface Net { running: Running, node: AutoresearchNode, client: CoordinatorClient, gitdir: string, best: string, causeId: string, database: string }
-
-async function coordinator (scratch: string, name: string): Promise<Net> {
-  const home = join(scratch, name)
-  await initHome(home, resolve(import.meta.dirname, '..', 'examples', 'toy-regression'))
-  const configPath = homePaths(home).config
-  // Only the address refusal bound is lifted (every peer here is 127.0.0.1); the report limits are the defaults.
-  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), refusalsPerAddress: 1_000_000 }))
-  const running = await serveCoordinator({ home, listen: ['/ip4/127.0.0.1/tcp/0'], httpPort: 0 })
-  const node = await createNode()
-  const client = new CoordinatorClient(node, running.multiaddrs[0] as string)
-  const gitdir = join(scratch, `${name}-worker.git`)
-  await ensureBareRepo(gitdir)
-  const info = await client.info()
-  await client.sync(gitdir, info.best.commit, [])
-  return { running, node, client, gitdir, best: info.best.commit, causeId: info.causeId, database: homePaths(home).database }
-}
+type Net = FreshCoordinator
+const coordinator = freshCoordinator
 
 /** Signed batches as workers send them: each report one constant of train.py changed, with its diff and hash. */
 async function batches (net: Net): Promise<Array<{ body: ReportBatchBody, signature: string }>> {

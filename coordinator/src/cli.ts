@@ -28,6 +28,12 @@ function openStore (home: string): { store: Store, paths: ReturnType<typeof home
   return { store: new Store(paths.database), paths }
 }
 
+/** The manifest of a home's current best (what an admin command reads the cause's rules from). */
+async function bestManifest (store: Store, paths: ReturnType<typeof homePaths>): Promise<ReturnType<typeof parseManifestText>> {
+  const best = store.lastMerge()?.commit_oid as string
+  return parseManifestText(await readFileAt(paths.gitdir, best, MANIFEST_FILE) ?? '')
+}
+
 function publicKey (key: string): string {
   const parsed = PublicKeyHex.safeParse(key)
   if (!parsed.success) throw new InvalidPublicKeyError(`"${key}" is not a public key (64 lowercase hex digits)`)
@@ -118,9 +124,7 @@ program.command('report')
   .option('--json', 'print JSON')
   .action(async (opts: { home: string, json?: boolean }) => {
     const { store, paths } = openStore(opts.home)
-    const best = store.lastMerge()?.commit_oid as string
-    const manifest = parseManifestText(await readFileAt(paths.gitdir, best, MANIFEST_FILE) ?? '')
-    const digest = reportDigest(store, manifest)
+    const digest = reportDigest(store, await bestManifest(store, paths))
     store.close()
     console.log(opts.json === true ? JSON.stringify(digest) : `digest #${digest.seq}\n\n${digest.text}`)
   })
@@ -143,9 +147,7 @@ program.command('credits')
   .option('--json', 'print JSON')
   .action(async (opts: { home: string, json?: boolean }) => {
     const { store, paths } = openStore(opts.home)
-    const best = store.lastMerge()?.commit_oid as string
-    const manifest = parseManifestText(await readFileAt(paths.gitdir, best, MANIFEST_FILE) ?? '')
-    const rows = credits(store, manifest)
+    const rows = credits(store, await bestManifest(store, paths))
     store.close()
     if (opts.json === true) { console.log(JSON.stringify(rows, null, 2)); return }
     for (const r of rows) console.log(`${r.publicKey.slice(0, 16)}  gain ${r.verifiedGain.toPrecision(4)}  merges ${r.merges}  runs ${r.verificationRuns}  quota ${r.quota}${r.banned ? '  BANNED' : ''}`)

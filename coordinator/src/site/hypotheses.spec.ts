@@ -1,19 +1,13 @@
-import { EventEmitter } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseManifest, type ExperimentReport, type ExperimentStatus } from '@autoresearch/protocol'
-import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Coordinator } from '../coordinator.ts'
-import { SSE_DEFAULTS } from '../http.ts'
-import { causeStatus } from '../status.ts'
 import { Store } from '../store/index.ts'
-import { createApi } from './api.ts'
+import type { Hono } from 'hono'
+import { siteApp } from '../../test/site-app.ts'
 import type { ExperimentView } from './queries/experiments.ts'
 import type { DigestView, HypothesisView } from './queries/hypotheses.ts'
-import { SiteQueries } from './queries/index.ts'
-import { registerPages } from './routes.ts'
 
 const manifest = parseManifest({
   name: 'toy', editable: ['train.py'], train: { command: ['python', 'train.py'] }, metric: { name: 'loss', direction: 'minimize', stdoutPattern: 'loss=(\\S+)' }, verification: { minImprovement: 0.01 }
@@ -49,17 +43,7 @@ class Scenario {
     this.dir = mkdtempSync(join(tmpdir(), 'ar-site-hypotheses-'))
     const store = this.store = new Store(join(this.dir, 'coordinator.db'))
     store.insertMerge({ commit_oid: INITIAL, parent_oid: null, candidate_seq: null, metric: null, baseline_metric: null, merged_at: 1000, kind: 'initial' })
-    const events = new EventEmitter()
-    const deps = {
-      manifest, causeId: 'toy', paths: { gitdir: join(this.dir, 'missing.git') }, store,
-      status: () => causeStatus({ causeId: 'toy', manifest, node: undefined, store }),
-      on: events.on.bind(events) as unknown as Coordinator['on'], off: events.off.bind(events) as unknown as Coordinator['off']
-    }
-    const queries = new SiteQueries(deps)
-    const { api } = createApi(deps, queries, { sse: SSE_DEFAULTS, clientKey: () => 'test' })
-    this.app = new Hono()
-    this.app.route('/api', api)
-    registerPages(this.app, deps, queries)
+    this.app = siteApp(store, manifest, this.dir)
   }
 
   /**
