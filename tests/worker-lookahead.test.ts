@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Identity } from '@autoresearch/protocol'
-import { searchAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
+import { Worker, type Agent, type WorkerEvent } from 'autoresearch-worker'
 import { ROOT } from './processes.ts'
 import { TestNetwork } from './network.ts'
 
@@ -14,15 +14,17 @@ describe('the agent proposes while the worker\'s runs go on (point 5)', () => {
   it('a slow agent is asked for the next experiment before the current one has its result; nothing it proposed ahead of a keep is run', async () => {
     net = await TestNetwork.start(NOISY)
     const identity = Identity.generate()
-    const search = searchAgent({ seed: 11 })
     const timeline: string[] = []
     let asked = 0
-    const agent = {
-      name: 'slow search',
-      propose: async (ctx: Parameters<typeof search.propose>[0]) => {
-        timeline.push(`asked ${++asked}`)
+    // A slow agent whose every proposal is a new edit (a repeat would be asked for again, for another reason than a keep).
+    const agent: Agent = {
+      name: 'slow',
+      propose: async (ctx) => {
+        const n = ++asked
+        timeline.push(`asked ${n}`)
         await new Promise((resolve) => setTimeout(resolve, 300))
-        return await search.propose(ctx)
+        const train = ctx.files['train.py'] ?? ''
+        return { edits: { 'train.py': train.replace(/^BONUS = .*$/m, `BONUS = ${(0.5 + n / 100).toFixed(2)}`) }, description: `BONUS -> ${(0.5 + n / 100).toFixed(2)}` }
       }
     }
     const worker = new Worker({ client: await net.client(identity), identity, agent, stateDir: join(net.scratch, 'worker') })

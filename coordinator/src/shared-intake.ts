@@ -83,7 +83,8 @@ export function acceptReports (ctx: SharedContext, body: ReportBatchBody, signat
  * A claim on an edit of a best (its normalized hash) or on a hypothesis, for the manifest's
  * claim time. Not granted: the edit was tried on that best already, a hypothesis was tested,
  * or another worker holds it. Either way the answer names near-duplicates (same files, same
- * constants, same direction) tried or claimed on the best. No nonce is kept: a replayed claim
+ * constants, same direction) other workers tried or claimed on the best (the worker's own
+ * runs are in its agent's prompt already). No nonce is kept: a replayed claim
  * only renews its signer's own.
  */
 export function acceptClaim (ctx: SharedContext, body: ClaimBody, signature: string, now = Date.now()): Omit<ClaimReply, 'ok'> {
@@ -94,7 +95,7 @@ export function acceptClaim (ctx: SharedContext, body: ClaimBody, signature: str
   const near = body.nearKey === undefined
     ? []
     : [
-        ...ctx.store.nearExperiments(body.best, body.nearKey, 10).filter((r) => r.diff_hash !== body.diffHash).map((r) => ({ description: r.description, status: r.status, metric: r.metric, worker: r.worker })),
+        ...ctx.store.nearExperiments(body.best, body.nearKey, 20).filter((r) => r.diff_hash !== body.diffHash && r.worker !== body.publicKey).slice(0, 10).map((r) => ({ description: r.description, status: r.status, metric: r.metric, worker: r.worker })),
         ...ctx.claims.near(body.best, body.nearKey, body.publicKey, now).slice(0, 10).map((c) => ({ description: c.description, status: 'claimed' as const, metric: null, worker: c.worker }))
       ]
   const refuse = (reason: string, expiresAt = now): Omit<ClaimReply, 'ok'> => ({ granted: false, expiresAt, reason, near })

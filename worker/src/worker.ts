@@ -261,7 +261,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
    * The proposal to run: the one made ahead when it still applies, else the agent's (testing
    * a planner's hypothesis when one is open and this worker gets the claim). An edit tried on
    * this best, or claimed by another worker, is not run; nor, once, one close to others (same
-   * constants, same direction): the agent is told why and asked again, MAX_REPEATS times at most.
+   * constants, same direction) that were not kept or are claimed: the agent is told why and
+   * asked again, MAX_REPEATS times at most.
    */
   async #proposal (info: InfoReply, at: Position, args: ProposeArgs, options: { signal?: AbortSignal }): Promise<Proposed | undefined> {
     const made = this.#lookahead === undefined ? { stale: false } : await this.#lookahead.take({ base: at.base.commit, local: at.local.commit })
@@ -273,7 +274,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     let nearAsked = false
     for (let turn = 0; proposal !== undefined; turn++) {
       const v = await vet(this.#components, { causeId: info.causeId, best: at.base.commit, proposal, history: args.history, claim: this.#share }, options)
-      if (v.run && (v.near.length === 0 || nearAsked)) return proposal
+      // Close to edits that were kept is a direction that works: only a near miss or another's claim is worth a second thought.
+      if (v.run && (nearAsked || v.near.every((e) => e.status === 'keep'))) return proposal
       if (v.run) {
         nearAsked = true
         this.emit('event', { type: 'near-duplicate', n: args.n, description: proposal.description, near: v.near.length })
