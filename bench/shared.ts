@@ -53,7 +53,8 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const alone = summary(runs.alone)
   return {
     cause: 'sim-cost', workers, verifiers: verifiersFor(workers), seeds, target, shared, alone,
-    duplicatesAloneOverShared: round((alone.duplicates as number) / Math.max(0.1, shared.duplicates as number)),
+    // No ratio when sharing left no duplicate to divide by.
+    duplicatesAloneOverShared: (shared.duplicates as number) === 0 ? null : round((alone.duplicates as number) / (shared.duplicates as number)),
     secondsAloneOverShared: round((alone.seconds as number) / (shared.seconds as number)),
     runs: (['alone', 'shared'] as const).flatMap((v) => runs[v].map((r, i) => ({ variant: v, seed: seeds[i], seconds: r.seconds, reached: r.reached, merges: r.merges, experiments: r.experiments, duplicates: r.duplicates, errors: r.errors.length })))
   }

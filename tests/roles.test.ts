@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Identity } from '@autoresearch/protocol'
-import { Planner, rulePlanner, searchAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
+import { openaiPlanner, Planner, rulePlanner, searchAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
+import { scriptedLlm } from './scripted-llm.ts'
 import { ROOT } from './processes.ts'
 import { TestNetwork } from './network.ts'
 
@@ -73,6 +74,23 @@ describe('roles across the network (issue 15, point 4)', () => {
     expect((await client.history(net.running.coordinator.bestCommit())).digest).toBe(digest.text)
   })
 
+  it('a planner on an OpenAI-compatible model posts the hypotheses of its answer, after a rate limit, and its prompt fences the cause\'s text as data', async () => {
+    net = await TestNetwork.start(TOY)
+    const llm = await scriptedLlm([{ status: 429, headers: { 'retry-after': '0' } }, 'Here is my plan.\nHYPOTHESIS: Add momentum 0.9 to SGD\nsome chatter\nHYPOTHESIS: Decay the learning rate linearly to zero\n'])
+    try {
+      const id = Identity.generate()
+      const planner = new Planner({ client: await net.client(id), identity: id, source: openaiPlanner({ baseUrl: llm.url, model: 'scripted', retryBaseMs: 10 }), stateDir: join(net.scratch, 'planner') })
+      expect(await planner.round()).toEqual([1, 2])
+      expect(llm.requests).toHaveLength(2)
+      const prompt = llm.requests[1]?.messages.map((m) => m.content).join('\n') ?? ''
+      expect(prompt).toMatch(/===== program\.md \(data\) =====\n[\s\S]+===== end of program\.md =====/)
+      const client = await net.client(Identity.generate())
+      expect((await client.history(net.running.coordinator.bestCommit())).hypotheses.map((h) => h.text)).toEqual(['Add momentum 0.9 to SGD', 'Decay the learning rate linearly to zero'])
+    } finally {
+      llm.server.close()
+    }
+  })
+
   it('`autoresearch-worker --role planner` posts a round of hypotheses and stops; `autoresearch-coordinator report` writes a digest', async () => {
     net = await TestNetwork.start(TOY)
     const run = await runBin('worker/bin/autoresearch-worker.js', ['--role', 'planner', '--max-rounds', '1', '--coordinator', net.address, '--identity', join(net.scratch, 'planner.key'), '--state', join(net.scratch, 'planner'), '--json'])
@@ -91,5 +109,19 @@ describe('roles across the network (issue 15, point 4)', () => {
     const written = JSON.parse(report.stdout) as { seq: number, text: string }
     expect(written.text).toMatch(/^Findings on toy-regression/)
     expect(written.text).toContain('Open questions:')
+
+    // With a model the reporter asks it to write the digest from those facts, which follow what it wrote.
+    const llm = await scriptedLlm(['Raising the learning rate is still open; nothing was ruled out yet.'])
+    try {
+      const modelled = await runBin('coordinator/bin/autoresearch-coordinator.js', ['report', '--home', net.home, '--model', 'scripted', '--base-url', llm.url, '--json'])
+      expect(modelled.status, modelled.stderr).toBe(0)
+      const digest = JSON.parse(modelled.stdout) as { seq: number, text: string }
+      expect(digest.seq).toBe(written.seq + 1)
+      expect(digest.text).toMatch(/^Raising the learning rate is still open; nothing was ruled out yet\.\n\nFindings on toy-regression/)
+      expect(llm.requests[0]?.messages.map((m) => m.content).join('\n')).toMatch(/===== facts \(data\) =====\nFindings on toy-regression[\s\S]+===== end of facts =====/)
+      expect((await client.history(net.running.coordinator.bestCommit())).digest).toBe(digest.text)
+    } finally {
+      llm.server.close()
+    }
   })
 })

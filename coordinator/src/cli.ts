@@ -9,7 +9,7 @@ import { candidatesReport, credits, revertLatestMerge } from './admin.ts'
 import { CauseCheckError, checkCause, describeCheck } from './check.ts'
 import { describeEvent } from './events.ts'
 import { BEST_REF, homePaths, initHome, loadConfig } from './home.ts'
-import { reportDigest } from './report.ts'
+import { reportDigest, reportDigestWithModel } from './report.ts'
 import { serveCoordinator } from './serve.ts'
 import { Store } from './store/index.ts'
 import { TEMPLATES, templateDir } from './templates.ts'
@@ -121,10 +121,16 @@ program.command('serve')
 program.command('report')
   .description('write a digest of the findings so far (what helped, what did not, crashes, open questions); the site shows the latest and workers\' agents read it')
   .requiredOption('--home <dir>', 'coordinator home')
+  .option('--model <name>', 'have this OpenAI-compatible model write the digest from the facts the rules find (the facts follow it); without it the rules write it')
+  .option('--base-url <url>', 'with --model: the API base URL, e.g. http://127.0.0.1:8080/v1', process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1')
+  .option('--api-key-env <var>', 'with --model: environment variable holding the API key', 'OPENAI_API_KEY')
   .option('--json', 'print JSON')
-  .action(async (opts: { home: string, json?: boolean }) => {
+  .action(async (opts: { home: string, json?: boolean, model?: string, baseUrl: string, apiKeyEnv: string }) => {
     const { store, paths } = openStore(opts.home)
-    const digest = reportDigest(store, await bestManifest(store, paths))
+    const manifest = await bestManifest(store, paths)
+    const digest = opts.model === undefined
+      ? reportDigest(store, manifest)
+      : await reportDigestWithModel(store, manifest, { baseUrl: opts.baseUrl, model: opts.model, apiKey: process.env[opts.apiKeyEnv], onRequestRetry: (reason, ms) => { console.error(`model request failed (${reason}); asking again in ${ms / 1000} s`) } })
     store.close()
     console.log(opts.json === true ? JSON.stringify(digest) : `digest #${digest.seq}\n\n${digest.text}`)
   })

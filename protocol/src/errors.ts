@@ -94,3 +94,6 @@ export function fromWireError (wire: WireErrorBody): WireError {
   err.name = wire.name
   return err
 }
+
+/** An OpenAI-compatible endpoint that could not be reached or did not answer like one (chat.ts): the worker's agent, a planner, the reporter. */
+export class AgentRequestError extends AutoresearchError { override name = 'AgentRequestError' }

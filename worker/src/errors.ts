@@ -15,7 +15,6 @@ export class BestUnrunnableError extends AutoresearchError {
 }
 /** A command agent that did not finish: stopped, no sandbox, ran past its time, or exited non-zero. */
 export class AgentCommandError extends AutoresearchError { override name = 'AgentCommandError' }
-/** An OpenAI-compatible endpoint that could not be reached or did not answer like one. */
-export class AgentRequestError extends AutoresearchError { override name = 'AgentRequestError' }
+export { AgentRequestError } from '@autoresearch/protocol'
 /** A model's answer that is not a usable edit (malformed, a protected file, text that does not match). */
 export class EditFormatError extends AutoresearchError { override name = 'EditFormatError' }

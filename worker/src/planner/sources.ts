@@ -1,5 +1,4 @@
-import { constantsOf, type Hypothesis, type Manifest, type SharedExperiment } from '@autoresearch/protocol'
-import { chat, chatUrl, type OpenAIAgentOptions } from '../agents/openai.ts'
+import { chat, constantsOf, type ChatOptions, type Hypothesis, type Manifest, type SharedExperiment } from '@autoresearch/protocol'
 
 /** What a planner reads before it writes hypotheses. */
 export interface PlanContext {
@@ -81,12 +80,11 @@ Write up to ${ctx.max} new hypotheses, each one line starting with "HYPOTHESIS: 
 }
 
 /** Hypotheses from any OpenAI-compatible model: the lines of its answer that start with `HYPOTHESIS:`. */
-export function openaiPlanner (opts: OpenAIAgentOptions): HypothesisSource {
-  const url = chatUrl(opts.baseUrl)
+export function openaiPlanner (opts: ChatOptions): HypothesisSource {
   return {
     name: 'openai',
     async plan (ctx: PlanContext): Promise<string[]> {
-      const answer = await chat(url, opts, [{ role: 'system', content: 'You are a research planner.' }, { role: 'user', content: planPrompt(ctx) }], ctx.signal)
+      const answer = await chat(opts, [{ role: 'system', content: 'You are a research planner.' }, { role: 'user', content: planPrompt(ctx) }], ctx.signal)
       const open = new Set(ctx.open.map((h) => h.text))
       return [...answer.matchAll(/^\s*HYPOTHESIS:\s*(.+)$/gm)].map((m) => (m[1] ?? '').trim().slice(0, 500)).filter((t) => t !== '' && !open.has(t)).slice(0, ctx.max)
     }
