@@ -17,14 +17,14 @@ export interface FreshCoordinator {
 
 /**
  * A coordinator of the toy-regression cause on a fresh home in `scratch`, served on loopback,
- * with a peer that has fetched its best. The per-address refusal bound is lifted: every peer of
- * a bench shares 127.0.0.1, so it would measure that bound instead of the work.
+ * with a peer that has fetched its best. The per-address bounds (refusals, shared messages) are
+ * lifted: every peer of a bench shares 127.0.0.1, so it would measure them instead of the work.
  */
 export async function freshCoordinator (scratch: string, name: string): Promise<FreshCoordinator> {
   const home = join(scratch, name)
   await initHome(home, resolve(import.meta.dirname, '..', '..', 'examples', 'toy-regression'))
   const configPath = homePaths(home).config
-  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), refusalsPerAddress: 1_000_000 }))
+  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), refusalsPerAddress: 1_000_000, sharedPerAddress: 1000 }))
   const running = await serveCoordinator({ home, listen: ['/ip4/127.0.0.1/tcp/0'], httpPort: 0 })
   const node = await createNode()
   const client = new CoordinatorClient(node, running.multiaddrs[0] as string)

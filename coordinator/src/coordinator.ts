@@ -19,7 +19,8 @@ import { route, type Route } from './handlers/route.ts'
 import { Claims } from './claims.ts'
 import { claimHandler } from './handlers/claim.ts'
 import { hypothesesHandler } from './handlers/hypotheses.ts'
-import { HYPOTHESIS_RATE, ReportRate, type SharedContext } from './shared-intake.ts'
+import { HYPOTHESIS_RATE, ReportRate, SHARED_PER_ADDRESS, type SharedContext } from './shared-intake.ts'
+import { addressKey } from './policy.ts'
 import { submitHandler } from './handlers/submit.ts'
 import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import type { IntakeContext } from './intake.ts'
@@ -70,6 +71,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   /** Each identity's allowance of experiment reports, and of claims and hypotheses (shared-intake.ts). */
   readonly reportRate: ReportRate
   readonly planRate = new ReportRate(HYPOTHESIS_RATE, 'claims or hypotheses')
+  readonly #addressRate: ReportRate
+  readonly #addressPlanRate: ReportRate
   /** Workers' claims on edits and hypotheses (claims.ts). */
   readonly claims = new Claims()
   readonly #carry: CarryPlanner
@@ -88,6 +91,9 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.#carry = new CarryPlanner({ store, manifest })
     this.bestRuns = new BestRunsMemo(store)
     this.reportRate = new ReportRate({ ...(config.reportsPerMinute === undefined ? {} : { perMinute: config.reportsPerMinute }), ...(config.reportBurst === undefined ? {} : { burst: config.reportBurst }) })
+    const perAddress = config.sharedPerAddress ?? SHARED_PER_ADDRESS
+    this.#addressRate = this.reportRate.times(perAddress, 'this address')
+    this.#addressPlanRate = this.planRate.times(perAddress, 'this address')
     this.on('event', (e) => {
       const n = verifiersToWake(e, manifest.verification.quorum)
       if (n > 0) this.leaseHolds.wake(n)
@@ -192,9 +198,12 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     return { causeId: this.causeId, manifest: this.manifest, store: this.store, verifierMode: this.config.verifierMode, verifiers: new Set(this.config.verifiers), trustAfterAgreements: this.config.trustAfterAgreements, leaseMs: this.leaseMs, bestCommit: () => this.bestCommit() }
   }
 
-  /** What the intake of shared messages (reports, claims, hypotheses) reads and writes. */
-  sharedContext (): SharedContext {
-    return { causeId: this.causeId, store: this.store, rate: this.reportRate, planRate: this.planRate, claims: this.claims, manifest: this.manifest }
+  /** What the intake of shared messages (reports, claims, hypotheses) from `remoteAddr` reads and writes. */
+  sharedContext (remoteAddr?: string): SharedContext {
+    return {
+      causeId: this.causeId, store: this.store, rate: this.reportRate, planRate: this.planRate, claims: this.claims, manifest: this.manifest,
+      address: addressKey(remoteAddr), addressRate: this.#addressRate, addressPlanRate: this.#addressPlanRate
+    }
   }
 
   intakeContext (): IntakeContext {

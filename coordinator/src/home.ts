@@ -21,7 +21,9 @@ export const ConfigSchema = z.object({
   refusalsPerAddress: z.number().int().positive().optional(),
   /** Experiment reports one identity may send per minute, and at once (default REPORT_RATE, rules/report-rate.ts). */
   reportsPerMinute: z.number().int().positive().optional(),
-  reportBurst: z.number().int().positive().optional()
+  reportBurst: z.number().int().positive().optional(),
+  /** Identities' worth of those allowances (and of claims and hypotheses) one address gets (default SHARED_PER_ADDRESS, shared-intake.ts). */
+  sharedPerAddress: z.number().int().positive().optional()
 }).strict()
 export type Config = z.infer<typeof ConfigSchema>
 

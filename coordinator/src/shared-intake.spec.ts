@@ -15,7 +15,15 @@ const NEXT = '2'.repeat(40)
 function setup (limits = {}): { store: Store, ctx: Parameters<typeof acceptReports>[0] } {
   const store = new Store(join(mkdtempSync(join(tmpdir(), 'ar-reports-')), 'db.sqlite'))
   store.insertMerge({ commit_oid: INITIAL, parent_oid: null, candidate_seq: null, metric: 1, baseline_metric: null, merged_at: 1, kind: 'initial' })
-  return { store, ctx: { causeId: CAUSE, store, rate: new ReportRate(limits), planRate: new ReportRate({ perMinute: 30, burst: 60 }), claims: new Claims(), manifest: { collaboration: COLLABORATION } } }
+  const rate = new ReportRate(limits)
+  const planRate = new ReportRate({ perMinute: 30, burst: 60 }, 'claims or hypotheses')
+  return {
+    store,
+    ctx: {
+      causeId: CAUSE, store, rate, planRate, claims: new Claims(), manifest: { collaboration: COLLABORATION },
+      address: '127.0.0.1', addressRate: rate.times(3, 'this address'), addressPlanRate: planRate.times(3, 'this address')
+    }
+  }
 }
 
 let nonce = 0
@@ -67,6 +75,20 @@ describe('experiment report intake', () => {
     expect(store.experimentCount()).toBe(10)
   })
 
+  it('bounds an address however many identities it makes', () => {
+    const { store, ctx } = setup({ perMinute: 60, burst: 5 })
+    for (let i = 0; i < 3; i++) {
+      const full = batch(Identity.generate(), 5)
+      acceptReports(ctx, full.body, full.signature)
+    }
+    const fourth = batch(Identity.generate(), 1)
+    expect(() => acceptReports(ctx, fourth.body, fourth.signature)).toThrow(/this address may send 180 experiments per minute \(15 at once\)/)
+    expect(store.experimentCount()).toBe(15)
+    // Another address is not held back by it.
+    acceptReports({ ...ctx, address: '10.0.0.1' }, fourth.body, fourth.signature)
+    expect(store.experimentCount()).toBe(16)
+  })
+
   it('refuses a banned identity', () => {
     const { store, ctx } = setup()
     const banned = Identity.generate()
@@ -90,6 +112,15 @@ describe('history', () => {
     expect(reply.experiments.map((e) => [e.bestsBack, e.description])).toEqual([[0, 'idea 0'], [0, 'idea 1'], [1, 'idea 0'], [1, 'idea 1'], [1, 'idea 2'], [1, 'idea 3']])
     expect(new Set(reply.tried)).toEqual(new Set(now.body.reports.map((r) => r.diffHash)))
     expect(() => history({ manifest, store, claims: ctx.claims }, '3'.repeat(40))).toThrow(expect.objectContaining({ name: 'UnknownCommitError' }))
+
+    // Kept until the database changes, and read again after a write.
+    const memo = new Map()
+    const first = history({ manifest, store, claims: ctx.claims }, NEXT, 100, Date.now(), memo)
+    expect(history({ manifest, store, claims: ctx.claims }, NEXT, 100, Date.now(), memo).experiments).toBe(first.experiments)
+    const more = batch(worker, 1, {}, NEXT)
+    more.body.reports[0]!.description = 'after'
+    acceptReports(ctx, more.body, worker.sign('experiment-reports', more.body))
+    expect(history({ manifest, store, claims: ctx.claims }, NEXT, 100, Date.now(), memo).experiments.map((e) => e.description)).toContain('after')
   })
 })
 
@@ -116,6 +147,12 @@ describe('claims and hypotheses', () => {
     // After the claim time the edit is free again (a fresh claim: the clock check bounds a message's age at 10 minutes).
     const later = claimBy(b, { diffHash: edit.diffHash, time: t + 15 * 60_000 })
     expect(acceptClaim(ctx, later.body, later.signature, t + 15 * 60_000)).toMatchObject({ granted: true })
+  })
+
+  it('refuses a claim that names neither an edit nor a hypothesis', () => {
+    const { ctx } = setup()
+    const empty = claimBy(Identity.generate(), {})
+    expect(() => acceptClaim(ctx, empty.body, empty.signature)).toThrow(expect.objectContaining({ name: 'InvalidMessageError' }))
   })
 
   it('refuses an edit tried on the best, and a report releases the claim it tested', () => {

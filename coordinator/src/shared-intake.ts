@@ -1,9 +1,9 @@
 import {
-  assertSignature, BannedError, QuotaExceededError, ReplayedNonceError, UnknownParentError, WrongCauseError,
+  assertSignature, BannedError, InvalidMessageError, QuotaExceededError, StaleMessageError, ReplayedNonceError, UnknownParentError, WrongCauseError,
   type ClaimBody, type ClaimReply, type HypothesesBody, type Manifest, type ReportBatchBody, type SignatureDomain
 } from '@autoresearch/protocol'
 import { editKey, hypothesisKey, type Claims } from './claims.ts'
-import { assertFresh } from './intake.ts'
+import { assertFresh, CLOCK_SKEW_MS } from './intake.ts'
 import { REPORT_RATE, takeReports, type Bucket, type RateLimits } from './rules/report-rate.ts'
 import type { Store } from './store/index.ts'
 
@@ -13,15 +13,29 @@ const MAX_BUCKETS = 100_000
 /** Hypotheses (and claims) one identity may post per minute, and at once: a planner posts a handful per round. */
 export const HYPOTHESIS_RATE = { perMinute: 30, burst: 60 }
 
-/** Each identity's allowance of something shared (reports; claims and hypotheses), in memory: a restart refills them. */
+/**
+ * Identities' worth of allowance one address gets (an IPv4 address, an IPv6 /64: `addressKey`):
+ * keys are free, so without it one machine could store without bound by making keys. A lab
+ * behind one NAT shares it (`sharedPerAddress` in config.json).
+ */
+export const SHARED_PER_ADDRESS = 10
+
+/** An allowance of something shared (reports; claims and hypotheses) per identity or per address, in memory: a restart refills them. */
 export class ReportRate {
   readonly limits: RateLimits
   readonly #what: string
+  readonly #who: string
   readonly #buckets = new Map<string, Bucket>()
 
-  constructor (limits: Partial<RateLimits> = {}, what = 'experiments') {
+  constructor (limits: Partial<RateLimits> = {}, what = 'experiments', who = 'this identity') {
     this.limits = { ...REPORT_RATE, ...limits }
     this.#what = what
+    this.#who = who
+  }
+
+  /** The same allowance `times` over, for many senders together (an address's). */
+  times (n: number, who: string): ReportRate {
+    return new ReportRate({ perMinute: this.limits.perMinute * n, burst: this.limits.burst * n }, this.#what, who)
   }
 
   /** Takes `n` from `key`'s bucket, or throws QuotaExceededError saying when to send again. */
@@ -32,20 +46,30 @@ export class ReportRate {
     if (this.#buckets.size > MAX_BUCKETS) this.#buckets.delete(this.#buckets.keys().next().value as string)
     if (!t.ok) {
       const when = Number.isFinite(t.retryAfterMs) ? `send them again in ${Math.ceil(t.retryAfterMs / 1000)} s` : `send at most ${this.limits.burst} at once`
-      throw new QuotaExceededError(`this identity may send ${this.limits.perMinute} ${this.#what} per minute (${this.limits.burst} at once); ${when}`)
+      throw new QuotaExceededError(`${this.#who} may send ${this.limits.perMinute} ${this.#what} per minute (${this.limits.burst} at once); ${when}`)
     }
   }
 }
 
 export interface SharedContext {
   causeId: string
-  store: Pick<Store, 'nonceSeen' | 'identity' | 'isMergedCommit' | 'insertReports' | 'wasTried' | 'nearExperiments' | 'insertHypotheses' | 'hypothesis' | 'experimentsOfHypothesis'>
+  store: Pick<Store, 'nonceSeen' | 'identity' | 'isMergedCommit' | 'insertReports' | 'wasTried' | 'nearExperiments' | 'insertHypotheses' | 'hypothesis' | 'hypothesisTested'>
   /** Reports' allowance. */
   rate: ReportRate
   /** Claims' and hypotheses' allowance. */
   planRate: ReportRate
   claims: Claims
   manifest: Pick<Manifest, 'collaboration'>
+  /** The sender's address (`addressKey`; null for a transport without one), and the per-address allowances. */
+  address: string | null
+  addressRate?: ReportRate
+  addressPlanRate?: ReportRate
+}
+
+/** Takes from the sender's address's allowance (when it has an address), then from its identity's. */
+function take (ctx: SharedContext, rates: [ReportRate | undefined, ReportRate], publicKey: string, n: number, now: number): void {
+  if (ctx.address !== null) rates[0]?.take(ctx.address, n, now)
+  rates[1].take(publicKey, n, now)
 }
 
 /** The checks every shared message passes, cheapest first: cause, clock, signature, nonce (when it is kept), ban. */
@@ -69,8 +93,10 @@ function assertBest (ctx: SharedContext, best: string): void {
  */
 export function acceptReports (ctx: SharedContext, body: ReportBatchBody, signature: string, now = Date.now()): { accepted: number, firstSeq: number } {
   assertShared(ctx, 'experiment-reports', body, signature, now, true)
+  // A report may wait offline in the worker's queue, so it may be old, never from the future.
+  if (body.reports.some((r) => r.time > now + CLOCK_SKEW_MS)) throw new StaleMessageError(`a report's time is more than ${CLOCK_SKEW_MS / 60000} minutes ahead of the coordinator's clock; check your system time`)
   for (const best of new Set(body.reports.map((r) => r.best))) assertBest(ctx, best)
-  ctx.rate.take(body.publicKey, body.reports.length, now)
+  take(ctx, [ctx.addressRate, ctx.rate], body.publicKey, body.reports.length, now)
   const firstSeq = ctx.store.insertReports({ worker: body.publicKey, hardware: body.hardware?.class ?? null, nonce: body.nonce, receivedAt: now, reports: body.reports })
   for (const r of body.reports) {
     ctx.claims.release(editKey(r.best, r.diffHash))
@@ -88,9 +114,10 @@ export function acceptReports (ctx: SharedContext, body: ReportBatchBody, signat
  * only renews its signer's own.
  */
 export function acceptClaim (ctx: SharedContext, body: ClaimBody, signature: string, now = Date.now()): Omit<ClaimReply, 'ok'> {
+  if (body.diffHash === undefined && body.hypothesis === undefined) throw new InvalidMessageError('a claim names an edit (diffHash) or a hypothesis, or both')
   assertShared(ctx, 'claim', body, signature, now, false)
   assertBest(ctx, body.best)
-  ctx.planRate.take(body.publicKey, 1, now)
+  take(ctx, [ctx.addressPlanRate, ctx.planRate], body.publicKey, 1, now)
   const ttlMs = ctx.manifest.collaboration.claimMinutes * 60_000
   const near = body.nearKey === undefined
     ? []
@@ -102,7 +129,7 @@ export function acceptClaim (ctx: SharedContext, body: ClaimBody, signature: str
   if (body.diffHash !== undefined && ctx.store.wasTried(body.best, body.diffHash)) return refuse('this edit was already tried on this best; choose another')
   if (body.hypothesis !== undefined) {
     if (ctx.store.hypothesis(body.hypothesis) === undefined) return refuse(`there is no hypothesis #${body.hypothesis}`)
-    if (ctx.store.experimentsOfHypothesis(body.hypothesis).length > 0) return refuse(`hypothesis #${body.hypothesis} was tested already`)
+    if (ctx.store.hypothesisTested(body.hypothesis)) return refuse(`hypothesis #${body.hypothesis} was tested already`)
   }
   const keys = [...(body.diffHash === undefined ? [] : [editKey(body.best, body.diffHash)]), ...(body.hypothesis === undefined ? [] : [hypothesisKey(body.hypothesis)])]
   const wanted = { worker: body.publicKey, best: body.best, description: body.description, nearKey: body.nearKey ?? null }
@@ -117,6 +144,6 @@ export function acceptClaim (ctx: SharedContext, body: ClaimBody, signature: str
 export function acceptHypotheses (ctx: SharedContext, body: HypothesesBody, signature: string, now = Date.now()): number[] {
   assertShared(ctx, 'hypotheses', body, signature, now, true)
   assertBest(ctx, body.best)
-  ctx.planRate.take(body.publicKey, body.hypotheses.length, now)
+  take(ctx, [ctx.addressPlanRate, ctx.planRate], body.publicKey, body.hypotheses.length, now)
   return ctx.store.insertHypotheses({ author: body.publicKey, best: body.best, texts: body.hypotheses, nonce: body.nonce, at: now })
 }

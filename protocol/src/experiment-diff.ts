@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { editScript, lineDiff } from './line-diff.ts'
+import { editScript, hunksOf } from './line-diff.ts'
 import { MAX_REPORT_DIFF_CHARS } from './messages.ts'
 
 export interface ExperimentDiff {
@@ -27,13 +27,14 @@ export function experimentDiff (before: Record<string, string>, edits: Record<st
     const old = before[path] ?? ''
     const next = edits[path] ?? ''
     if (old === next) continue
+    const script = editScript(old, next)
     hash.update(`${path}\0`)
-    for (const l of editScript(old, next).ops) {
+    for (const l of script.ops) {
       const text = normalized(l.text)
       if (l.op !== ' ' && text !== '') hash.update(`${l.op}${text}\n`)
     }
     parts.push(`--- a/${path}\n+++ b/${path}\n`)
-    for (const h of lineDiff(old, next).hunks) {
+    for (const h of hunksOf(script).hunks) {
       parts.push(`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@\n`)
       for (const l of h.lines) parts.push(`${l.op}${l.text}\n`)
     }

@@ -68,7 +68,12 @@ export function editScript (before: string, after: string): { ops: DiffLine[], a
 }
 
 export function lineDiff (before: string, after: string): LineDiff {
-  const { ops: all, approximate } = editScript(before, after)
+  return hunksOf(editScript(before, after))
+}
+
+/** An edit script grouped into capped hunks with context (what lineDiff shows). */
+export function hunksOf (script: { ops: DiffLine[], approximate: boolean }): LineDiff {
+  const { ops: all, approximate } = script
   const result: LineDiff = { hunks: [], added: 0, removed: 0, approximate, truncated: false }
   for (const l of all) { if (l.op === '+') result.added++; else if (l.op === '-') result.removed++ }
 

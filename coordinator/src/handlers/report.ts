@@ -11,8 +11,8 @@ export type ReportDeps = Pick<Coordinator, 'sharedContext' | 'emit'>
  * verdicts never wait behind a stream of reports.
  */
 export function reportHandler (c: ReportDeps): Handler<z.infer<typeof ReportRequest>> {
-  return async (req): Promise<ReportReply> => {
-    const { accepted, firstSeq } = acceptReports(c.sharedContext(), req.body, req.signature)
+  return async (req, { remoteAddr }): Promise<ReportReply> => {
+    const { accepted, firstSeq } = acceptReports(c.sharedContext(remoteAddr), req.body, req.signature)
     c.emit('event', { type: 'experiments-reported', worker: req.body.publicKey, count: accepted, firstSeq })
     return { ok: true, accepted, firstSeq }
   }

@@ -104,9 +104,14 @@ export class ExperimentStore extends JobStore {
     return this.sql('SELECT * FROM hypotheses ORDER BY id DESC LIMIT ?').all(limit).map(decodeHypothesis)
   }
 
-  /** The experiments that tested hypothesis `id`, in arrival order. */
-  experimentsOfHypothesis (id: number): ExperimentRow[] {
-    return this.sql('SELECT * FROM experiments WHERE hypothesis = ? ORDER BY seq').all(id).map(decodeExperiment)
+  /** The first `limit` experiments that tested hypothesis `id`, in arrival order. */
+  experimentsOfHypothesis (id: number, limit: number): ExperimentRow[] {
+    return this.sql('SELECT * FROM experiments WHERE hypothesis = ? ORDER BY seq LIMIT ?').all(id, limit).map(decodeExperiment)
+  }
+
+  /** Whether some experiment reported testing hypothesis `id`. */
+  hypothesisTested (id: number): boolean {
+    return this.sql('SELECT 1 FROM experiments WHERE hypothesis = ? LIMIT 1').get(id) !== undefined
   }
 
   // digests ----------------------------------------------------------------------

@@ -167,6 +167,8 @@ CREATE TABLE IF NOT EXISTS hypotheses (
   author TEXT NOT NULL,
   posted_at INTEGER NOT NULL
 );
+-- A planner's text is stored once while open: intake looks it up by text.
+CREATE INDEX IF NOT EXISTS hypotheses_text ON hypotheses(text);
 CREATE TABLE IF NOT EXISTS digests (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   written_at INTEGER NOT NULL,

@@ -20,7 +20,7 @@ export interface HypothesisView {
   postedAt: number
   /** `tested` once some experiment reported testing it. */
   state: HypothesisState
-  /** The experiments that tested it, in arrival order. */
+  /** The first MAX_RESULTS experiments that tested it, in arrival order. */
   results: ExperimentView[]
   selfReported: true
 }
@@ -32,8 +32,9 @@ export interface DigestView {
   text: string
 }
 
-/** Hypotheses the site lists at most (the newest). */
+/** Hypotheses the site lists at most (the newest), and results it shows of each (the first). */
 export const MAX_HYPOTHESES = 500
+export const MAX_RESULTS = 20
 
 export function hypothesisView (r: HypothesisRow, results: ExperimentView[]): HypothesisView {
   return { id: r.id, best: r.best_oid, text: r.text, author: r.author, postedAt: r.posted_at, state: results.length === 0 ? 'open' : 'tested', results, selfReported: true }
@@ -41,7 +42,7 @@ export function hypothesisView (r: HypothesisRow, results: ExperimentView[]): Hy
 
 /** The newest hypotheses, newest first, each with its results (one indexed read per hypothesis). */
 export function hypotheses (deps: Pick<SiteDeps, 'store'>, limit = MAX_HYPOTHESES): HypothesisView[] {
-  return deps.store.hypotheses(limit).map((r) => hypothesisView(r, deps.store.experimentsOfHypothesis(r.id).map(experimentView)))
+  return deps.store.hypotheses(limit).map((r) => hypothesisView(r, deps.store.experimentsOfHypothesis(r.id, MAX_RESULTS).map(experimentView)))
 }
 
 export const digestView = (r: DigestRow): DigestView => ({ seq: r.seq, writtenAt: r.written_at, text: r.text })
