@@ -2,7 +2,7 @@
  * The local demo network: one coordinator, one verifier and two workers on
  * 127.0.0.1 with the toy-regression cause, each a real process talking libp2p.
  */
-import { AutoresearchError } from '@autoresearch/protocol'
+import { AutoresearchError } from '../protocol/src/errors.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,9 +10,11 @@ import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { describeEvent, homePaths, initHome, type CauseStatus, type CoordinatorEvent } from 'autoresearch-coordinator'
+import type { CauseStatus, CoordinatorEvent } from 'autoresearch-coordinator'
+import { ensurePrerequisites } from './prerequisites.ts'
+import { deathReport, type Member, type Role } from './src/watch.ts'
 
-/** A process of the demo network stopped before it was up. */
+/** Processes of the demo network died and the rest cannot make progress without them. */
 class DemoProcessError extends AutoresearchError { override name = 'DemoProcessError' }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -20,18 +22,24 @@ const HELP = `npm run demo -- [options]
 
 Starts a coordinator, one verifier and two workers on 127.0.0.1 with the
 toy-regression cause and shows experiments, submissions, verdicts and merges.
+First installs the system packages it needs (python3, bubblewrap) with apt-get
+when they are missing (as root, or through passwordless sudo), or stops and
+says how to install them. Exits 1 when the processes it started die.
 
   --merges <n>        exit 0 after n verified merges (last stdout line: JSON summary)
   --port <port>       HTTP port of the coordinator's status API (default 8080; 0 = any)
   --home <dir>        keep the coordinator's home here (default: a temporary folder)
   --workers <n>       number of workers (default 2)
+  --agent <name>      the workers' agent (default search; see autoresearch-worker --help)
+  --no-install        never install system packages: only say which are missing
   --timeout <seconds> give up (exit 1) after this long when --merges is set (default 600)
   --help              this text`
 
 const { values } = parseArgs({
   options: {
     merges: { type: 'string' }, port: { type: 'string', default: '8080' }, home: { type: 'string' },
-    workers: { type: 'string', default: '2' }, timeout: { type: 'string', default: '600' }, help: { type: 'boolean' }
+    workers: { type: 'string', default: '2' }, timeout: { type: 'string', default: '600' }, help: { type: 'boolean' },
+    agent: { type: 'string', default: 'search' }, 'no-install': { type: 'boolean' }
   }
 })
 if (values.help === true) { console.log(HELP); process.exit(0) }
@@ -40,15 +48,45 @@ const targetMerges = values.merges === undefined ? undefined : Number(values.mer
 const scratch = mkdtempSync(join(tmpdir(), 'autoresearch-demo-'))
 const home = resolve(values.home ?? join(scratch, 'coordinator'))
 const children: ChildProcess[] = []
+const members: Array<Member & { lastLines: string[] }> = []
 const say = (who: string, line: string): void => { process.stdout.write(`[${who}] ${line}\n`) }
+const LINES_KEPT = 10
 
-function start (who: string, bin: string, args: string[], onLine?: (line: string) => void): ChildProcess {
+function start (who: string, role: Role, bin: string, args: string[], onLine?: (line: string) => void): ChildProcess {
   const child = spawn(process.execPath, [join(root, bin), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } })
   children.push(child)
-  createInterface({ input: child.stdout! }).on('line', (line) => { if (onLine !== undefined) onLine(line); else say(who, line) })
-  createInterface({ input: child.stderr! }).on('line', (line) => { say(who, line) })
-  child.on('exit', (code, signal) => { if (!stopping) say(who, `exited (${signal ?? code})`) })
+  const member: Member & { lastLines: string[] } = { name: who, role, lastLines: [] }
+  members.push(member)
+  const keep = (line: string): void => { member.lastLines.push(line); if (member.lastLines.length > LINES_KEPT) member.lastLines.shift() }
+  createInterface({ input: child.stdout! }).on('line', (line) => { keep(line); if (onLine !== undefined) onLine(line); else say(who, line) })
+  createInterface({ input: child.stderr! }).on('line', (line) => { keep(line); say(who, line) })
+  // 'close' comes after the last line was read, so the report below has them all.
+  child.on('close', (code, signal) => {
+    if (stopping) return
+    member.exit = signal ?? `code ${code}`
+    say(who, `exited (${member.exit})`)
+    scheduleCheck()
+  })
   return child
+}
+
+/** Processes that die together (no sandbox: the verifier and every worker) are reported together. */
+const SETTLE_MS = 1000
+let checkTimer: NodeJS.Timeout | undefined
+function scheduleCheck (): void {
+  if (checkTimer !== undefined) return
+  checkTimer = setTimeout(() => {
+    checkTimer = undefined
+    const report = deathReport(members, LINES_KEPT)
+    if (report !== undefined) void fail(new DemoProcessError(report))
+  }, SETTLE_MS)
+}
+
+/** Stops every process left and exits 1 with the reason. */
+async function fail (err: Error): Promise<never> {
+  await stopAll()
+  console.error(`demo: ${err.message}`)
+  process.exit(1)
 }
 
 let stopping = false
@@ -66,6 +104,14 @@ async function stopAll (): Promise<void> {
 process.on('SIGINT', () => { void stopAll().then(() => process.exit(130)) })
 process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL') })
 
+try {
+  await ensurePrerequisites(root, { install: values['no-install'] !== true, say: (line) => { say('setup', line) } })
+} catch (err) {
+  await fail(err as Error)
+}
+// Loaded after the check, which then answers in a second or two instead of after libp2p loads.
+const { describeEvent, homePaths, initHome } = await import('autoresearch-coordinator')
+
 if (!existsSync(homePaths(home).config)) {
   const { causeId } = await initHome(home, join(root, 'examples', 'toy-regression'))
   say('demo', `coordinator home ${home} for ${causeId}`)
@@ -73,8 +119,9 @@ if (!existsSync(homePaths(home).config)) {
   say('demo', `reusing coordinator home ${home}`)
 }
 
-const ready = await new Promise<{ multiaddrs: string[], http: string }>((resolve, reject) => {
-  const child = start('coordinator', 'coordinator/bin/autoresearch-coordinator.js',
+// A coordinator that exits before it is ready is reported by the check above, which exits.
+const ready = await new Promise<{ multiaddrs: string[], http: string }>((resolve) => {
+  start('coordinator', 'coordinator', 'coordinator/bin/autoresearch-coordinator.js',
     ['serve', '--home', home, '--listen', '/ip4/127.0.0.1/tcp/0', '--http-port', String(values.port), '--json'], (line) => {
       // With --json every event is one JSON line; anything else (a warning) is shown as it is.
       if (!line.startsWith('{"event":')) { say('coordinator', line); return }
@@ -82,18 +129,20 @@ const ready = await new Promise<{ multiaddrs: string[], http: string }>((resolve
       if (event.event === 'ready') resolve(event as unknown as { multiaddrs: string[], http: string })
       // Each worker line already shows its experiment; the coordinator's receipt of its report would repeat it.
       else if (event.event === 'experiments-reported') return
+      // Connections of the demo's own processes on loopback tell the viewer nothing.
+      else if (event.event === 'peer' || event.event === 'peers-summary') return
       else say('coordinator', describeEvent({ ...event, type: event.event } as unknown as CoordinatorEvent))
     })
-  child.once('exit', (code) => { reject(new DemoProcessError(`coordinator exited (${code}) before it was ready`)) })
 })
 const address = ready.multiaddrs.find((a) => a.includes('/p2p/')) ?? ready.multiaddrs[0] as string
 say('demo', `coordinator at ${address}; status: ${ready.http}/api/status`)
+say('demo', `site: ${ready.http}/   clone the cause: git clone ${ready.http}/cause.git`)
 
-start('verifier', 'verifier/bin/autoresearch-verifier.js', ['--coordinator', address, '--identity', homePaths(home).verifierIdentity, '--state', join(scratch, 'verifier')])
+start('verifier', 'verifier', 'verifier/bin/autoresearch-verifier.js', ['--coordinator', address, '--identity', homePaths(home).verifierIdentity, '--state', join(scratch, 'verifier')])
 for (let i = 1; i <= Number(values.workers); i++) {
   const dir = join(scratch, `worker-${i}`)
   mkdirSync(dir, { recursive: true })
-  start(`worker-${i}`, 'worker/bin/autoresearch-worker.js', ['--coordinator', address, '--agent', 'search', '--identity', join(dir, 'identity.key'), '--state', dir, '--seed', String(i)])
+  start(`worker-${i}`, 'worker', 'worker/bin/autoresearch-worker.js', ['--coordinator', address, '--agent', String(values.agent), '--identity', join(dir, 'identity.key'), '--state', dir, '--seed', String(i)])
 }
 
 async function status (): Promise<CauseStatus> {
@@ -116,8 +165,11 @@ if (targetMerges === undefined) {
   const deadline = Date.now() + Number(values.timeout) * 1000
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 1000))
-    const s = await status()
-    if (s.merges >= targetMerges) {
+    if (stopping) continue
+    // Unreachable when the coordinator died, which the check above reports; else kept for the timeout's message.
+    let statusError: unknown
+    const s = await status().catch((err: unknown) => { statusError = err; return undefined })
+    if (s !== undefined && s.merges >= targetMerges) {
       const tried = await experiments()
       await stopAll()
       console.log(JSON.stringify({ merges: s.merges, baselineMetric: s.baselineMetric, bestMetric: s.best.metric, bestCommit: s.best.commit, metric: s.metric.name, experiments: tried, home }))
@@ -125,7 +177,7 @@ if (targetMerges === undefined) {
     }
     if (Date.now() > deadline) {
       await stopAll()
-      console.error(`demo: only ${s.merges} of ${targetMerges} merges after ${values.timeout} s`)
+      console.error(`demo: ${s === undefined ? `the status API did not answer (${String(statusError)})` : `only ${s.merges} of ${targetMerges} merges`} after ${values.timeout} s`)
       process.exit(1)
     }
   }

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile, execFileSync, spawnSync } from 'node:child_process'
 import { promisify } from 'node:util'
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -39,5 +39,27 @@ describe('the published worker package', () => {
     const rows = readFileSync(join(empty, 'state', 'results.tsv'), 'utf8').trim().split('\n')
     expect(rows[0]).toBe('commit\tmetric\tmemory_gb\tstatus\tdescription')
     expect(rows.length).toBeGreaterThanOrEqual(3)
+  })
+
+  it('refuses `npm publish` of a workspace as it is, pointing at the real release step', () => {
+    // --offline: the refusal comes before npm would ask the registry anything.
+    const publish = (workspace: string, ...flags: string[]): { status: number | null, output: string } => {
+      const r = spawnSync('npm', ['publish', '--dry-run', '--offline', ...flags, '-w', workspace], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+      return { status: r.status, output: r.stdout + r.stderr }
+    }
+    const worker = publish('worker')
+    expect(worker.status, worker.output).not.toBe(0)
+    expect(worker.output).toContain('refusing to publish autoresearch-worker from its workspace')
+    expect(worker.output).toContain('`npm run pack -w worker`, then `npm publish worker/dist/autoresearch-worker-')
+    for (const [workspace, name] of [['verifier', 'autoresearch-verifier'], ['coordinator', 'autoresearch-coordinator']]) {
+      const r = publish(workspace as string)
+      expect(r.status, r.output).not.toBe(0)
+      expect(r.output).toContain(`refusing to publish ${name as string} from its workspace`)
+      expect(r.output).toContain('is not published yet')
+    }
+    // Without scripts "private" still stops it before anything is sent.
+    const unscripted = publish('worker', '--ignore-scripts')
+    expect(unscripted.output).toContain('Skipping workspace autoresearch-worker, marked as private')
+    expect(unscripted.output).not.toContain('Publishing to')
   })
 })
