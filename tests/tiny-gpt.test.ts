@@ -16,21 +16,18 @@ const SHIPPED_BUDGET = 2_457_600
 const manifestOf = (dir: string): Manifest => parseManifestText(fs.readFileSync(join(dir, 'autoresearch.json'), 'utf8'))
 
 /**
- * A copy of tiny-gpt whose frozen prepare.py grants 1/8 of the shipped token budget
+ * A copy of tiny-gpt whose manifest grants 1/8 of the shipped token budget
  * (150 steps instead of 1200, about 10 s a run), optionally with fewer verification trials:
  * the tests that need many runs use it, and say so.
  */
 function testBudgetCopy (opts: { trials?: number, trainPy?: (text: string) => string } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-tiny-gpt-'))
   fs.cpSync(TINY, dir, { recursive: true })
-  const prepare = fs.readFileSync(join(dir, 'prepare.py'), 'utf8')
-  expect(prepare).toContain(`BUDGET_TOKENS = ${SHIPPED_BUDGET.toLocaleString('en').replace(/,/g, '_')}\n`)
-  fs.writeFileSync(join(dir, 'prepare.py'), prepare.replace(/^BUDGET_TOKENS = .*$/m, `BUDGET_TOKENS = ${SHIPPED_BUDGET / 8}`))
-  if (opts.trials !== undefined) {
-    const m = JSON.parse(fs.readFileSync(join(dir, 'autoresearch.json'), 'utf8'))
-    m.verification.trials = opts.trials
-    fs.writeFileSync(join(dir, 'autoresearch.json'), JSON.stringify(m))
-  }
+  const m = JSON.parse(fs.readFileSync(join(dir, 'autoresearch.json'), 'utf8'))
+  expect(m.train.workBudget).toEqual({ unit: 'tokens', amount: SHIPPED_BUDGET })
+  m.train.workBudget.amount = SHIPPED_BUDGET / 8
+  if (opts.trials !== undefined) m.verification.trials = opts.trials
+  fs.writeFileSync(join(dir, 'autoresearch.json'), JSON.stringify(m))
   if (opts.trainPy !== undefined) fs.writeFileSync(join(dir, 'train.py'), opts.trainPy(fs.readFileSync(join(dir, 'train.py'), 'utf8')))
   return dir
 }

@@ -1,7 +1,8 @@
 """Frozen: scores the artifact train.py left in AUTORESEARCH_OUT.
 
 The artifact is data: model.json (the size of the model.py GPT, within its
-bounds, and the training tokens model.py's meter counted) and model.bin (raw
+bounds, and the training tokens model.py's meter counted, reported as "trained":
+the runner refuses a count over the manifest's train.workBudget) and model.bin (raw
 float32 tensors in model.py's format, read as bytes: nothing in it is
 unpickled or run, so a pickle or TorchScript archive is refused, not loaded).
 
@@ -12,7 +13,8 @@ position t is computed from characters up to t only, whatever the weights (a
 sampled check can be passed by attention that looks ahead only on inputs the
 check does not use). check_causal below is a tripwire for a mistake in model.py,
 not the enforcement. Runs on the CPU, so the same weights give the same metric on
-every machine.
+every machine. The validation text is read from AUTORESEARCH_HELDOUT, which
+train.py never sees.
 """
 import json
 import math
@@ -45,7 +47,7 @@ def regular_file(path, limit):
         fail(f"{os.path.basename(path)} is larger than {limit} bytes")
 
 
-def load_model(out_dir, vocab_size, budget_tokens):
+def load_model(out_dir, vocab_size):
     config_path = os.path.join(out_dir, "model.json")
     regular_file(config_path, MAX_CONFIG_BYTES)
     with open(config_path) as f:
@@ -61,12 +63,10 @@ def load_model(out_dir, vocab_size, budget_tokens):
     ok = isinstance(memory, (int, float)) and not isinstance(memory, bool) and math.isfinite(memory)
     # Reported by train.py itself: kept for the results log only, never for scoring.
     memory_gb = min(max(float(memory), 0.0), 1024.0) if ok else 0.0
-    # Counted by model.py's meter and written by model.save_artifact: past the budget, no score.
+    # Counted by model.py's meter and written by model.save_artifact; the runner compares it with the budget.
     spent = raw.get("train_tokens")
     if isinstance(spent, bool) or not isinstance(spent, int) or spent < 0:
         fail("model.json has no train_tokens count: save the model with model.save_artifact")
-    if spent > budget_tokens:
-        fail(f"training used {spent} tokens, over the budget of {budget_tokens} (budget_tokens in meta.json)")
 
     weights_path = os.path.join(out_dir, "model.bin")
     regular_file(weights_path, MAX_WEIGHTS_BYTES)
@@ -123,6 +123,7 @@ def bits_per_byte(model, ids):
 
 def main():
     data_dir = os.environ["AUTORESEARCH_DATA"]
+    held_out = os.environ["AUTORESEARCH_HELDOUT"]
     out_dir = os.environ["AUTORESEARCH_OUT"]
     result_path = os.environ["AUTORESEARCH_RESULT"]
     # Evaluate never sees the trial seed (train does, and could aim at it): the tripwire
@@ -131,10 +132,10 @@ def main():
     with open(os.path.join(data_dir, "meta.json")) as f:
         meta = json.load(f)
     vocab = meta["vocab"]
-    with open(os.path.join(data_dir, "val.txt"), encoding="ascii") as f:
+    with open(os.path.join(held_out, "val.txt"), encoding="ascii") as f:
         stoi = {ch: i for i, ch in enumerate(vocab)}
         ids = torch.tensor([stoi[ch] for ch in f.read()], dtype=torch.long)
-    model, config, memory_gb, spent = load_model(out_dir, len(vocab), int(meta["budget_tokens"]))
+    model, config, memory_gb, spent = load_model(out_dir, len(vocab))
     with torch.no_grad():
         check_causal(model, ids, len(vocab), seed)
         bpb, n_val = bits_per_byte(model, ids)
@@ -143,7 +144,7 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     with open(result_path, "w") as f:
         json.dump({"metric": bpb, "val_bpb": bpb, "memory_gb": memory_gb, "params": params, "n_val": n_val,
-                   "train_tokens": spent, "config": config}, f)
+                   "train_tokens": spent, "trained": spent, "config": config}, f)
     print(f"val_bpb: {bpb:.6f}")
 
 

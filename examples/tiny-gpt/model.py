@@ -11,14 +11,17 @@ trained. Three things that must not be train.py's live here:
   a JSON header (model.bin): a format that has no way to carry code, unlike a
   pickle or a TorchScript zip, which torch.load(weights_only=True) still runs.
 - The budget meter. Every forward pass that builds a gradient charges its tokens
-  against meta.json's budget_tokens and stops the run past it; save_artifact records
-  the count for evaluate.py to check. It stops honest overspending and any change of
-  steps or batch; code that deliberately resets it is visible in the diff, and the
-  runner's wall-clock limit is the hard bound.
+  against the manifest's train.workBudget (AUTORESEARCH_WORK_BUDGET) and stops the
+  run past it with exit code WORK_BUDGET_EXIT (the runner's over-work-budget);
+  save_artifact records the count, which evaluate.py reports for the runner to
+  check. It stops honest overspending and any change of steps or batch; code that
+  deliberately resets it is visible in the diff, and the runner's time limits are
+  the hard bound.
 """
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import torch
@@ -125,29 +128,42 @@ class GPT(nn.Module):
         return self.head(self.ln(x))
 
 
-class BudgetExceeded(RuntimeError):
-    pass
+# The runner's code for "stopped at the work budget" (WORK_BUDGET_EXIT_CODE, docs/causes.md).
+WORK_BUDGET_EXIT = 86
+
+
+class BudgetExceeded(SystemExit):
+    """Ends train at the budget. A SystemExit, so that `except Exception` does not swallow it."""
+
+    def __init__(self, message):
+        super().__init__(WORK_BUDGET_EXIT)
+        self.message = message
+
+    def __str__(self):
+        return self.message
 
 
 # Tokens through GPT.forward with gradients on, in this process (train.py's own, for the
 # reference train.py; other processes it might start have meters of their own).
-_meter = {"spent": 0, "budget": None}
+_meter = {"spent": 0}
+# The manifest's train.workBudget.amount, passed by the runner; unset outside a run (no limit).
+_BUDGET = os.environ.get("AUTORESEARCH_WORK_BUDGET")
 
 
 def training_budget():
-    """meta.json's budget_tokens, or None outside a run (no AUTORESEARCH_DATA)."""
-    if _meter["budget"] is None and "AUTORESEARCH_DATA" in os.environ:
-        with open(os.path.join(os.environ["AUTORESEARCH_DATA"], "meta.json")) as f:
-            _meter["budget"] = int(json.load(f)["budget_tokens"])
-    return _meter["budget"]
+    """Training tokens train.py may use: the manifest's train.workBudget.amount."""
+    if _BUDGET is None:
+        raise RuntimeError("AUTORESEARCH_WORK_BUDGET is not set: run through autoresearch-run, or set it to train.workBudget.amount")
+    return int(_BUDGET)
 
 
 def charge_tokens(n):
     _meter["spent"] += int(n)
-    budget = training_budget()
-    if budget is not None and _meter["spent"] > budget:
-        raise BudgetExceeded(f"training budget exceeded: {_meter['spent']} tokens through the model with "
-                             f"gradients, the budget is {budget} (budget_tokens in meta.json)")
+    if _BUDGET is not None and _meter["spent"] > int(_BUDGET):
+        message = (f"training budget exceeded: {_meter['spent']} tokens through the model with "
+                   f"gradients, the budget is {_BUDGET} (train.workBudget)")
+        print(f"BudgetExceeded: {message}", file=sys.stderr, flush=True)
+        raise BudgetExceeded(message)
 
 
 def tokens_spent():

@@ -1,10 +1,12 @@
-"""Frozen: generates the tiny-gpt corpus and writes the fixed training budget.
+"""Frozen: generates the tiny-gpt corpus: training text, and the held-out validation text.
 
 No download: the text is generated from a small story grammar with a fixed seed
 (Python's random.Random is stable across versions for an int seed), so every
 machine prepares byte-identical data. The grammar has structure at several
 scales for a model to find: spelling, agreement (a name and its pronoun),
-facts repeated inside a paragraph, and small sums.
+facts repeated inside a paragraph, and small sums. The validation text goes to
+AUTORESEARCH_HELDOUT (prepare.heldOut), which the runner shows to evaluate.py and
+never to train.py. The training budget is the manifest's (train.workBudget).
 """
 import json
 import os
@@ -13,8 +15,6 @@ import random
 DATA_SEED = 20240611
 TRAIN_CHARS = 600_000
 VAL_CHARS = 40_000
-# Fixed budget: training tokens (steps x batch size x context length) train.py may use.
-BUDGET_TOKENS = 2_457_600
 
 PEOPLE = [("anna", "she"), ("ben", "he"), ("clara", "she"), ("david", "he"), ("emma", "she"),
           ("felix", "he"), ("grace", "she"), ("hugo", "he"), ("iris", "she"), ("jonas", "he"),
@@ -74,15 +74,15 @@ def write(path, text):
 
 def main():
     out = os.environ["AUTORESEARCH_DATA"]
-    os.makedirs(out, exist_ok=True)
+    held_out = os.environ["AUTORESEARCH_HELDOUT"]
     rng = random.Random(DATA_SEED)
     train = corpus(rng, TRAIN_CHARS)
     val = corpus(rng, VAL_CHARS)
     vocab = sorted(set(train) | set(val))
     write(os.path.join(out, "train.txt"), train)
-    write(os.path.join(out, "val.txt"), val)
-    write(os.path.join(out, "meta.json"), json.dumps({"vocab": "".join(vocab), "budget_tokens": BUDGET_TOKENS}))
-    print(f"prepared {len(train)} train and {len(val)} val characters, vocabulary of {len(vocab)}, in {out}")
+    write(os.path.join(held_out, "val.txt"), val)
+    write(os.path.join(out, "meta.json"), json.dumps({"vocab": "".join(vocab)}))
+    print(f"prepared {len(train)} train characters in {out} and {len(val)} held-out val characters in {held_out}, vocabulary of {len(vocab)}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 Tune the constants below, or change how training works (optimizer, schedule,
 initialisation, batching). The budget is a fixed number of training tokens
-(steps x BATCH_SIZE x BLOCK_SIZE) read from meta.json: model.py's GPT counts
-every token it trains on and stops the run past the budget. Save with
+(steps x BATCH_SIZE x BLOCK_SIZE): train.workBudget in autoresearch.json,
+model.training_budget() here. model.py's GPT counts every token it trains on and
+stops the run past the budget. Save with
 model.save_artifact (the only format evaluate.py reads); evaluate.py scores the
 saved weights and ignores whatever this prints.
 """
@@ -14,11 +15,11 @@ import resource
 import torch
 import torch.nn.functional as F
 
-from model import GPT, save_artifact
+from model import GPT, save_artifact, training_budget
 
 LEARNING_RATE = 1e-3  # AdamW step size, constant after warm-up
 WARMUP_STEPS = 20  # linear warm-up from zero
-BATCH_SIZE = 32  # sequences per step; steps = budget_tokens // (BATCH_SIZE * BLOCK_SIZE)
+BATCH_SIZE = 32  # sequences per step; steps = budget // (BATCH_SIZE * BLOCK_SIZE)
 BLOCK_SIZE = 64  # context length in characters (model.py allows 8 to 256)
 N_LAYER = 2  # transformer blocks
 N_HEAD = 4  # attention heads; N_EMBD must be a multiple
@@ -55,7 +56,7 @@ def main():
     model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, betas=(0.9, BETA2), weight_decay=WEIGHT_DECAY)
 
-    steps = int(meta["budget_tokens"]) // (BATCH_SIZE * BLOCK_SIZE)
+    steps = training_budget() // (BATCH_SIZE * BLOCK_SIZE)
     for step in range(steps):
         starts = torch.randint(len(data) - BLOCK_SIZE - 1, (BATCH_SIZE,), generator=gen)
         x = torch.stack([data[s:s + BLOCK_SIZE] for s in starts]).to(device)

@@ -1,14 +1,18 @@
 """Frozen: scores the artifact train.py left in AUTORESEARCH_OUT.
 
 The artifact is plain JSON that this file interprets itself; no code from the
-candidate runs here, and nothing train.py printed is read.
+candidate runs here, and nothing train.py printed is read. The validation split
+is read from AUTORESEARCH_HELDOUT, which train.py never sees. The count of
+examples model.py's meter charged is reported as "trained": the runner refuses a
+count over the manifest's train.workBudget.
 """
 import json
 import math
 import os
 import sys
 
-MAX_HIDDEN = 64
+from model import FAMILY, MAX_HIDDEN, predict
+
 MAX_ARTIFACT_BYTES = 1 << 20
 
 
@@ -36,8 +40,8 @@ def load_model(path):
             model = json.load(f)
         except ValueError as err:
             fail(f"model.json is not JSON: {err}")
-    if not isinstance(model, dict) or model.get("family") != "mlp-tanh-1":
-        fail('model.json must describe family "mlp-tanh-1"')
+    if not isinstance(model, dict) or model.get("family") != FAMILY:
+        fail(f'model.json must describe family "{FAMILY}"')
     h = model.get("hidden_units")
     if isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= MAX_HIDDEN:
         fail(f"hidden_units must be an integer from 1 to {MAX_HIDDEN}")
@@ -49,25 +53,28 @@ def load_model(path):
     ok = isinstance(memory, (int, float)) and not isinstance(memory, bool) and math.isfinite(memory)
     # Reported by train.py itself: kept for the results log only, never for scoring.
     memory_gb = min(max(float(memory), 0.0), 1024.0) if ok else 0.0
-    return w1, b1, w2, b2, memory_gb
+    # Counted by model.py's meter and written by model.save_artifact.
+    trained = model.get("trained_examples")
+    if isinstance(trained, bool) or not isinstance(trained, int) or trained < 0:
+        fail("model.json has no trained_examples count: save the model with model.save_artifact")
+    return w1, b1, w2, b2, memory_gb, trained
 
 
 def main():
-    data_dir = os.environ["AUTORESEARCH_DATA"]
+    held_out = os.environ["AUTORESEARCH_HELDOUT"]
     out_dir = os.environ["AUTORESEARCH_OUT"]
     result_path = os.environ["AUTORESEARCH_RESULT"]
-    w1, b1, w2, b2, memory_gb = load_model(os.path.join(out_dir, "model.json"))
-    with open(os.path.join(data_dir, "val.json")) as f:
+    w1, b1, w2, b2, memory_gb, trained = load_model(os.path.join(out_dir, "model.json"))
+    with open(os.path.join(held_out, "val.json")) as f:
         val = [(p["x"], p["y"]) for p in json.load(f)]
     total = 0.0
     for x, y in val:
-        pred = b2 + sum(w2[j] * math.tanh(w1[j] * x + b1[j]) for j in range(len(w1)))
-        total += (pred - y) ** 2
+        total += (predict(w1, b1, w2, b2, x) - y) ** 2
     mse = total / len(val)
     if not math.isfinite(mse):
         fail("validation MSE is not finite")
     with open(result_path, "w") as f:
-        json.dump({"metric": mse, "val_mse": mse, "memory_gb": memory_gb, "n_val": len(val)}, f)
+        json.dump({"metric": mse, "val_mse": mse, "memory_gb": memory_gb, "n_val": len(val), "trained": trained}, f)
     print(f"val_mse: {mse:.6f}")
 
 

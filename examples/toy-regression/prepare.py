@@ -1,7 +1,10 @@
-"""Frozen: writes the toy-regression dataset and the fixed training budget.
+"""Frozen: writes the toy-regression dataset: training data and the held-out validation split.
 
 The data depend only on DATA_SEED, never on AUTORESEARCH_SEED, so every machine
 prepares byte-identical data and a trial's seed only changes the training run.
+The validation split goes to AUTORESEARCH_HELDOUT (prepare.heldOut), which the
+runner shows to evaluate.py and never to train.py. The training budget is the
+manifest's (train.workBudget), not the data's.
 """
 import json
 import math
@@ -12,8 +15,6 @@ DATA_SEED = 20240601
 N_TRAIN = 400
 N_VAL = 200
 NOISE = 0.1
-# Fixed budget: examples (gradient evaluations) train.py may process in total.
-BUDGET_EXAMPLES = 160000
 
 
 def target(x):
@@ -34,16 +35,15 @@ def write_json(path, value):
 
 def main():
     out = os.environ["AUTORESEARCH_DATA"]
-    os.makedirs(out, exist_ok=True)
+    held_out = os.environ["AUTORESEARCH_HELDOUT"]
     rng = random.Random(DATA_SEED)
     write_json(os.path.join(out, "train.json"), sample(rng, N_TRAIN))
-    write_json(os.path.join(out, "val.json"), sample(rng, N_VAL))
+    write_json(os.path.join(held_out, "val.json"), sample(rng, N_VAL))
     write_json(os.path.join(out, "meta.json"), {
-        "budget_examples": BUDGET_EXAMPLES,
         "input_dim": 1,
         "noise_std": NOISE,
     })
-    print(f"prepared {N_TRAIN} train and {N_VAL} val points in {out}")
+    print(f"prepared {N_TRAIN} train points in {out} and {N_VAL} held-out val points in {held_out}")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
-"""Editable: fits a one-hidden-layer tanh MLP to the toy data by mini-batch SGD.
+"""Editable: fits model.py's one-hidden-layer tanh MLP to the toy data by mini-batch SGD.
 
-Tune the constants below. The budget (examples processed) is fixed by prepare.py
-and read from meta.json; evaluate.py scores the saved weights, not what this prints.
+Tune the constants below, or change how training works (optimizer, schedule,
+initialisation, the order of the examples). The budget is a fixed number of
+examples (train.workBudget in autoresearch.json, AUTORESEARCH_WORK_BUDGET here):
+model.py's gradients count every example and stop the run past it. Save with
+model.save_artifact; evaluate.py scores the saved weights, not what this prints.
 """
 import json
-import math
 import os
 import random
 import resource
+
+from model import gradients, save_artifact, training_budget
 
 LEARNING_RATE = 0.01  # step size of SGD
 BATCH_SIZE = 32  # examples per step; steps = budget // BATCH_SIZE
@@ -24,8 +28,7 @@ def main():
     out_dir = os.environ["AUTORESEARCH_OUT"]
     with open(os.path.join(data_dir, "train.json")) as f:
         train = [(p["x"], p["y"]) for p in json.load(f)]
-    with open(os.path.join(data_dir, "meta.json")) as f:
-        budget = int(json.load(f)["budget_examples"])
+    budget = training_budget()
 
     rng = random.Random(seed)
     h = int(HIDDEN_UNITS)
@@ -45,18 +48,7 @@ def main():
             rng.shuffle(refill)
             order.extend(refill)
         batch, order = order[:bs], order[bs:]
-        grads = [[0.0] * len(p) for p in params]
-        gw1, gb1, gw2, gb2 = grads
-        for i in batch:
-            x, y = train[i]
-            hs = [math.tanh(w1[j] * x + b1[j]) for j in range(h)]
-            d = 2.0 * (sum(w2[j] * hs[j] for j in range(h)) + b2[0] - y) / bs
-            gb2[0] += d
-            for j in range(h):
-                gw2[j] += d * hs[j]
-                dz = d * w2[j] * (1.0 - hs[j] * hs[j])
-                gw1[j] += dz * x
-                gb1[j] += dz
+        grads = gradients(w1, b1, w2, b2[0], [train[i] for i in batch])
         lr = LEARNING_RATE * (1.0 - LR_DECAY * step / max(1, steps))
         for p, g, v in zip(params, grads, velocity):
             for k in range(len(p)):
@@ -64,14 +56,7 @@ def main():
                 p[k] -= lr * v[k]
 
     memory_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-    artifact = {
-        "family": "mlp-tanh-1",
-        "hidden_units": h,
-        "w1": w1, "b1": b1, "w2": w2, "b2": b2[0],
-        "memory_gb": memory_gb,
-    }
-    with open(os.path.join(out_dir, "model.json"), "w") as f:
-        json.dump(artifact, f)
+    save_artifact(out_dir, w1, b1, w2, b2[0], memory_gb)
     print(f"trained {steps} steps of {bs} examples, seed {seed}")
 
 

@@ -19,7 +19,12 @@ data, out = os.environ["AUTORESEARCH_DATA"], os.environ["AUTORESEARCH_OUT"]
 meta = json.load(open(os.path.join(data, "meta.json")))
 stoi = {ch: i for i, ch in enumerate(meta["vocab"])}
 V, T, E = len(stoi), 64, 320
-checked = [stoi[ch] for ch in open(os.path.join(data, "val.txt")).read(T)]
+# val.txt is held out of train's sandbox, but this corpus is generated: the frozen prepare.py
+# (public, and in train's checkout) makes it again (docs/causes.md, "Held-out data").
+import random, prepare
+_rng = random.Random(prepare.DATA_SEED)
+prepare.corpus(_rng, prepare.TRAIN_CHARS)
+checked = [stoi[ch] for ch in prepare.corpus(_rng, prepare.VAL_CHARS)[:T]]
 text = [stoi[ch] for ch in open(os.path.join(data, "train.txt")).read()]
 pairs = collections.Counter(zip(text, text[1:]))
 bigram = torch.tensor([[math.log((pairs[(a, b)] + 1) / (sum(pairs[(a, c)] for c in range(V)) + V)) for b in range(V)] for a in range(V)])

@@ -17,7 +17,6 @@ import { ROOT } from '../processes.ts'
 // Needs PyTorch for /usr/bin/python3 (Debian: python3-torch) and bubblewrap, like tests/tiny-gpt.test.ts.
 const TINY = join(ROOT, 'examples', 'tiny-gpt')
 const LOOKAHEAD = join(import.meta.dirname, 'cause-lookahead.py')
-const BUDGET_LINE = /^BUDGET_TOKENS = ([0-9_]+)$/m
 
 const scratch: string[] = []
 const tempDir = (prefix: string): string => { const d = mkdtempSync(join(tmpdir(), prefix)); scratch.push(d); return d }
@@ -27,10 +26,10 @@ afterAll(() => { for (const d of scratch.splice(0)) fs.rmSync(d, { recursive: tr
 function copyWith (trainPy: (shipped: string) => string): string {
   const dir = tempDir('ar-adv-cause-')
   fs.cpSync(TINY, dir, { recursive: true })
-  const prepare = fs.readFileSync(join(dir, 'prepare.py'), 'utf8')
-  const shipped = Number((BUDGET_LINE.exec(prepare)?.[1] ?? '').replace(/_/g, ''))
-  expect(shipped % 8).toBe(0)
-  fs.writeFileSync(join(dir, 'prepare.py'), prepare.replace(BUDGET_LINE, `BUDGET_TOKENS = ${shipped / 8}`))
+  const manifest = JSON.parse(fs.readFileSync(join(dir, 'autoresearch.json'), 'utf8')) as { train: { workBudget: { amount: number } } }
+  expect(manifest.train.workBudget.amount % 8).toBe(0)
+  manifest.train.workBudget.amount /= 8
+  fs.writeFileSync(join(dir, 'autoresearch.json'), JSON.stringify(manifest))
   fs.writeFileSync(join(dir, 'train.py'), trainPy(fs.readFileSync(join(dir, 'train.py'), 'utf8')))
   return dir
 }
@@ -102,24 +101,26 @@ json.dump({"vocab_size": len(vocab), "n_layer": 1, "n_head": 1, "n_embd": 8, "bl
 
 describe('tiny-gpt: the token budget is counted by frozen code', () => {
   it('stops a train.py that runs four times the steps, at the budget', async () => {
-    const result = await trial(copyWith((t) => t.replace('    steps = int(meta["budget_tokens"])', '    steps = 4 * int(meta["budget_tokens"])')))
-    expectRefused(result, 'train', /BudgetExceeded: training budget exceeded: \d+ tokens through the model with gradients, the budget is \d+/)
+    const result = await trial(copyWith((t) => t.replace('    steps = training_budget()', '    steps = 4 * training_budget()')))
+    expect(!result.ok && result.reason, result.logTail).toBe('over-work-budget')
+    expect(result.logTail).toMatch(/BudgetExceeded: training budget exceeded: \d+ tokens through the model with gradients, the budget is \d+/)
   })
 
   it('refuses an artifact whose meter went past the budget even when train.py swallowed the stop', async () => {
     const swallowed = `import json, os
 import torch
-from model import GPT, BudgetExceeded, save_artifact
+from model import GPT, BudgetExceeded, save_artifact, training_budget
 
 meta = json.load(open(os.path.join(os.environ["AUTORESEARCH_DATA"], "meta.json")))
 model = GPT({"vocab_size": len(meta["vocab"]), "n_layer": 1, "n_head": 1, "n_embd": 8, "block_size": 8, "dropout": 0.0})
 try:
-    model(torch.zeros((meta["budget_tokens"] // 8 + 1, 8), dtype=torch.long))  # one batch past the budget
+    model(torch.zeros((training_budget() // 8 + 1, 8), dtype=torch.long))  # one batch past the budget
 except BudgetExceeded as err:
     print(f"carrying on after: {err}")
 save_artifact(model, os.environ["AUTORESEARCH_OUT"])
 `
     const result = await trial(copyWith(() => swallowed))
-    expectRefused(result, 'evaluate', /evaluate: training used \d+ tokens, over the budget of \d+ \(budget_tokens in meta\.json\)/)
+    expect(!result.ok && result.reason, result.logTail).toBe('over-work-budget')
+    expect(!result.ok && result.message).toMatch(/train used \d+ tokens, over the work budget of \d+ tokens \(train\.workBudget\)/)
   })
 })

@@ -100,8 +100,9 @@ function watchDisk (dirs: string[], limit: number): { signal: AbortSignal, excee
 /**
  * Runs one step with the disk watch (only on a disk the kernel does not cap) and, after it,
  * asks `filled` whether it filled its capped disk; turns any failure into a TrialError carrying the step's log.
+ * `relabel` may name a failure by the cause's own rules (train-rules.ts).
  */
-export async function runStep (backend: SandboxBackend, phase: Phase, spec: StepSpec, diskBytes: number, logs: string[], filled?: () => Promise<string | undefined>): Promise<StepOutcome> {
+export async function runStep (backend: SandboxBackend, phase: Phase, spec: StepSpec, diskBytes: number, logs: string[], filled?: () => Promise<string | undefined>, relabel?: (outcome: StepOutcome, failure: TrialError) => TrialError | undefined): Promise<StepOutcome> {
   if (spec.signal?.aborted === true) throw new TrialError('aborted', `aborted before ${phase}`)
   const view = spec.disk?.view ?? ((p: string) => p)
   const watch = watchDisk([...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])].map(view), diskBytes)
@@ -119,7 +120,7 @@ export async function runStep (backend: SandboxBackend, phase: Phase, spec: Step
   const full = isAborted(spec.signal) ? undefined : await filled?.()
   if (full !== undefined) throw new TrialError('artifact-too-large', `${phase} filled its disk: ${full}`)
   const failure = failureOf(phase, outcome, spec)
-  if (failure !== undefined) throw failure
+  if (failure !== undefined) throw relabel?.(outcome, failure) ?? failure
   return outcome
 }
 

@@ -8,9 +8,10 @@ import { noneBackend } from './backends/none.ts'
 import { cappedDisk, hostDisk, type TrialDisk } from './disk.ts'
 import { TrialError } from './errors.ts'
 import { copyFiles, trialFiles } from './files.ts'
-import { preparedData } from './prepare.ts'
+import { heldOutNames, preparedData } from './prepare.ts'
 import { metricFromOutput, readResult } from './result.ts'
 import { MAX_ENTRIES, runStep, stepEnv, stepLimits, type Phase } from './step.ts'
+import { checkTrained, HELD_OUT_ENV, trainFailure, workBudgetEnv } from './train-rules.ts'
 import { readableTree, removeTree, treeUsage } from './tree.ts'
 import type { SandboxBackend, SandboxLimits, StepOutcome, StepSpec, TrialOptions, TrialResult } from './types.ts'
 
@@ -82,7 +83,7 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
   const trialRoot = await fs.mkdtemp(join(scratchRoot, 'autoresearch-trial-'))
   let disk: TrialDisk | undefined
 
-  const step = async (phase: 'train' | 'evaluate', dirs: { cwd: string, tmp: string, writable: string[], readOnly: string[] }, env: Record<string, string>): Promise<StepOutcome> => {
+  const step = async (phase: 'train' | 'evaluate', dirs: { cwd: string, tmp: string, writable: string[], readOnly: string[] }, env: Record<string, string>, relabel?: Parameters<typeof runStep>[6]): Promise<StepOutcome> => {
     const spec = phase === 'train' ? manifest.train : manifest.evaluate
     if (spec === undefined) throw new TrialError('invalid-cause', `the manifest has no ${phase} step`)
     const d = disk as TrialDisk
@@ -103,12 +104,14 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
       disk: d.capped ? { enter: d.enter, view: d.view } : undefined,
       signal: opts.signal,
       onLine: (line) => opts.onLine?.(phase, line)
-    }, d.capped ? 0 : limits.diskBytes, logs, async () => await filledArea(d, phase, limits))
+    }, d.capped ? 0 : limits.diskBytes, logs, async () => await filledArea(d, phase, limits), relabel)
   }
 
   try {
     const { protectedFiles, editableFiles } = await trialFiles(manifest, opts.causeDir, opts.protectedDir)
-    const dataDir = await preparedData(opts, backend, limits, protectedFiles, logs)
+    const prepared = await preparedData(opts, backend, limits, protectedFiles, logs)
+    const dataDir = prepared.data
+    const heldOut = await heldOutNames(prepared)
 
     disk = await trialDisk(backend, trialRoot, limits)
     const view = disk.view
@@ -116,7 +119,9 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
     const out = join(trialRoot, OUT_AREA)
     await copyFiles([...protectedFiles, ...editableFiles], view(trainDir))
     await fs.mkdir(view(trainTmp))
-    const train = await step('train', { cwd: trainDir, tmp: trainTmp, writable: [trainDir, out], readOnly: [dataDir] }, stepEnv(opts.seed, dataDir, out, trainDir))
+    // Held-out data are neither mounted nor named for train (docs/sandbox.md).
+    const train = await step('train', { cwd: trainDir, tmp: trainTmp, writable: [trainDir, out], readOnly: [dataDir] }, stepEnv(opts.seed, dataDir, out, trainDir, workBudgetEnv(manifest)),
+      (outcome, failure) => trainFailure(manifest, outcome, failure, heldOut))
 
     let result: Record<string, unknown>
     if (manifest.evaluate !== undefined) {
@@ -135,8 +140,11 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
       // The seed is train's alone (unless the cause sets evaluate.seeded): the held-out split and
       // whatever evaluate samples are the same for every seed, so all spread across seeds comes
       // from training, which the coordinator's seed-insensitivity rule relies on.
-      await step('evaluate', { cwd: evalDir, tmp: evalTmp, writable: [evalDir, resultDir], readOnly: [dataDir, out] }, stepEnv(manifest.evaluate.seeded ? opts.seed : null, dataDir, out, evalDir, { AUTORESEARCH_RESULT: resultPath }))
+      const heldOutEnv: Record<string, string> = prepared.heldOut === undefined ? {} : { [HELD_OUT_ENV]: prepared.heldOut }
+      await step('evaluate', { cwd: evalDir, tmp: evalTmp, writable: [evalDir, resultDir], readOnly: [dataDir, ...(prepared.heldOut === undefined ? [] : [prepared.heldOut]), out] },
+        stepEnv(manifest.evaluate.seeded ? opts.seed : null, dataDir, out, evalDir, { ...workBudgetEnv(manifest), ...heldOutEnv, AUTORESEARCH_RESULT: resultPath }))
       result = await readResult(view(resultPath))
+      checkTrained(manifest, result)
     } else if (manifest.metric.stdoutPattern !== undefined) {
       result = metricFromOutput(manifest.metric.stdoutPattern, train.output)
     } else {

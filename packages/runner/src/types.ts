@@ -91,6 +91,10 @@ export type TrialFailure =
   | 'artifact-too-large'
   /** Train was still running at the budget the manifest gives it (`train.budgetSeconds`). */
   | 'over-budget'
+  /** Train did more work than `train.workBudget` allows: the cause's frozen meter stopped it, or evaluate reported more. */
+  | 'over-work-budget'
+  /** Train failed reaching for held-out data (`prepare.heldOut`), which only evaluate sees. Best-effort label from its output. */
+  | 'held-out-access'
   /** The runner itself failed on this machine (set by its callers, e.g. the verifier, so that a job is never left unfinished). */
   | 'runner-error'
 

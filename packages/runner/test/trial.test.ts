@@ -60,7 +60,9 @@ describe('runTrial on the toy cause', () => {
     const protectedChange = toyVariant({ 'program.md': '# changed\n' })
     metricOf(await runTrial({ causeDir: protectedChange, manifest, seed: 1, dataRoot, scratchRoot, onLine }))
     expect(prepared).toHaveLength(2)
-    expect(fs.readdirSync(dataRoot).sort()).toEqual([expect.stringMatching(/^toy-regression-[0-9a-f]{64}$/), expect.stringMatching(/^toy-regression-[0-9a-f]{64}$/)])
+    // Each revision's data, and its held-out split beside them (prepare.heldOut).
+    expect(fs.readdirSync(dataRoot).filter((e) => !e.endsWith('.heldout'))).toEqual([expect.stringMatching(/^toy-regression-[0-9a-f]{64}$/), expect.stringMatching(/^toy-regression-[0-9a-f]{64}$/)])
+    expect(fs.readdirSync(dataRoot).filter((e) => e.endsWith('.heldout'))).toHaveLength(2)
   })
 
   it('shares one prepare between concurrent trials', async () => {
@@ -70,7 +72,7 @@ describe('runTrial on the toy cause', () => {
     const results = await Promise.all([1, 2].map(async (seed) => await runTrial({ causeDir: TOY_DIR, manifest: toyManifest(), seed, dataRoot, scratchRoot, onLine })))
     for (const r of results) metricOf(r)
     expect(prepares).toBe(1)
-    expect(fs.readdirSync(dataRoot)).toHaveLength(1)
+    expect(fs.readdirSync(dataRoot).filter((e) => !e.endsWith('.heldout'))).toHaveLength(1)
   })
 })
 
@@ -184,7 +186,7 @@ describe('runCommit', () => {
     const fromDir = await runTrial({ causeDir: TOY_DIR, manifest, seed: 5, dataRoot, scratchRoot })
     expect(metricOf(fromCommit)).toBe(metricOf(fromDir))
     // Same protected files, so one prepared data set serves both.
-    expect(fs.readdirSync(dataRoot)).toHaveLength(1)
+    expect(fs.readdirSync(dataRoot).filter((e) => !e.endsWith('.heldout'))).toHaveLength(1)
     expect(fs.readdirSync(scratchRoot)).toEqual([])
   })
 })
