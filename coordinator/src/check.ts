@@ -4,7 +4,11 @@ import { join } from 'node:path'
 import { editableProblems, InvalidManifestError, MANIFEST_FILE, metricSource, parseManifestText, UsageError, type Manifest } from '@autoresearch/protocol'
 import { gpuDevices, runTrial, selectBackend, type SandboxBackend, type SelectBackendOptions, type TrialResult } from '@autoresearch/runner'
 import { listCause } from './cause-files.ts'
-import { studentTCdf } from './stats.ts'
+import { describeFrozenImport, frozenStepImports } from './check-imports.ts'
+import { trialTradeOff, type TradeOff } from './rules/trial-power.ts'
+import { tQuantile } from './stats.ts'
+
+export { tQuantile } from './stats.ts'
 
 /** A cause that cannot be hosted as it stands; `problems` says every reason found. */
 export class CauseCheckError extends UsageError {
@@ -38,21 +42,12 @@ export function inspectCause (dir: string): Manifest {
       if (/^[\w./-]+\.(py|sh|js|ts|rb|pl)$/.test(arg) && !arg.startsWith('/') && !has(arg.replace(/^\.\//, ''))) problems.push(`the ${step} step runs "${arg}", which is not in ${dir}`)
     }
   }
+  // Prepare and evaluate run only the protected files: an import of an editable one fails there.
+  const read = (p: string): string => fs.readFileSync(join(dir, p), 'utf8')
+  for (const found of frozenStepImports(manifest, listing.files, read)) problems.push(describeFrozenImport(found, manifest))
   for (const link of listing.links) problems.push(`"${link}" is a symbolic link; a cause may hold only regular files and directories`)
   if (problems.length > 0) throw new CauseCheckError(problems)
   return manifest
-}
-
-/** The `p` quantile of Student's t with `df` degrees of freedom (bisection on the CDF). */
-export function tQuantile (p: number, df: number): number {
-  let lo = -100
-  let hi = 100
-  for (let i = 0; i < 200; i++) {
-    const mid = (lo + hi) / 2
-    if (studentTCdf(mid, df) < p) lo = mid
-    else hi = mid
-  }
-  return (lo + hi) / 2
 }
 
 const roundSig = (x: number, digits: number): number => Number(x.toPrecision(digits))
@@ -103,12 +98,17 @@ export interface CheckReport {
   metricSource: 'evaluator' | 'stdout'
   sandbox: string
   verification: Manifest['verification']
-  trials: Array<{ seed: number, ok: boolean, metric: number | null, seconds: number, reason?: string, message?: string }>
-  /** Seconds of one run (train + evaluate): the median of the runs after the first, which also prepared the data. */
+  /** `prepared`: this trial ran prepare (the data cache appeared during it), so its time includes prepare's. */
+  trials: Array<{ seed: number, ok: boolean, metric: number | null, seconds: number, prepared: boolean, reason?: string, message?: string }>
+  /** Seconds of one run (train + evaluate): the median of the trials that did not run prepare (all trials when each did). */
   runSeconds: number
-  /** Seconds of the first trial, prepare included. */
-  firstTrialSeconds: number
+  /** The trial that ran prepare, if one did, and how much longer it took than one run. */
+  prepare: { seed: number, extraSeconds: number } | null
+  /** The slowest trial. */
+  slowest: { seed: number, seconds: number } | null
   noise: NoiseSuggestion | null
+  /** What each trial count buys: power against a gain worth having, and the time of one verification. */
+  tradeOff: TradeOff | null
   /** A failed trial's log tail, for the author. */
   failureLog?: string
   warnings: string[]
@@ -140,29 +140,38 @@ export async function checkCause (opts: CheckOptions): Promise<CheckReport> {
   const dataRoot = opts.dataRoot ?? fs.mkdtempSync(join(tmpdir(), 'autoresearch-check-'))
   const trials: CheckReport['trials'] = []
   let failureLog: string | undefined
+  // Prepared data land in a new directory of the data root: a trial after which one appeared ran prepare.
+  const cached = (): string[] => fs.existsSync(dataRoot) ? fs.readdirSync(dataRoot).filter((e) => !e.startsWith('.')) : []
   try {
     for (let i = 0; i < n; i++) {
       const seed = seedBase + i
+      const before = new Set(cached())
       const result = await runTrial({ causeDir: opts.causeDir, manifest, seed, dataRoot, scratchRoot: opts.scratchRoot, backend, signal: opts.signal })
+      const prepared = manifest.prepare !== undefined && cached().some((e) => !before.has(e))
       opts.onTrial?.({ seed, result }, i, n)
       trials.push(result.ok
-        ? { seed, ok: true, metric: result.metric, seconds: result.durationMs / 1000 }
-        : { seed, ok: false, metric: null, seconds: result.durationMs / 1000, reason: result.reason, message: result.message })
+        ? { seed, ok: true, metric: result.metric, seconds: result.durationMs / 1000, prepared }
+        : { seed, ok: false, metric: null, seconds: result.durationMs / 1000, prepared, reason: result.reason, message: result.message })
       if (!result.ok) { failureLog = result.logTail; break }
     }
   } finally {
     if (opts.dataRoot === undefined) fs.rmSync(dataRoot, { recursive: true, force: true })
   }
-  const seconds = trials.map((t) => t.seconds)
-  // The first trial also ran prepare; the others time one run alone.
-  const later = (seconds.length > 1 ? seconds.slice(1) : seconds).sort((a, b) => a - b)
-  const mid = Math.floor(later.length / 2)
-  const runSeconds = later.length === 0 ? 0 : later.length % 2 === 1 ? later[mid] as number : ((later[mid - 1] as number) + (later[mid] as number)) / 2
+  const plain = trials.filter((t) => !t.prepared)
+  const runSeconds = median((plain.length > 0 ? plain : trials).map((t) => t.seconds))
+  const preparing = trials.find((t) => t.prepared)
+  const slowest = trials.reduce<CheckReport['trials'][number] | undefined>((a, t) => a === undefined || t.seconds > a.seconds ? t : a, undefined)
   const ok = trials.every((t) => t.ok)
   const metrics = trials.filter((t) => t.ok).map((t) => t.metric as number)
   const noise = ok ? suggestVerification(metrics, manifest.verification.confidence, manifest.verification) : null
-  if (noise !== null && noise.n >= 2 && noise.sd === 0) warnings.push('the metric was identical on every seed: does the cause use AUTORESEARCH_SEED? Without seed noise the verifier\'s test cannot tell luck from a gain')
-  if (noise !== null && noise.n < 5) warnings.push(`σ from ${noise.n} runs is rough (it can be off by a factor of two); --trials 8 or more gives a firmer figure`)
+  const tradeOff = noise === null || noise.n < 2
+    ? null
+    : trialTradeOff({ sd: noise.sd, runs: noise.n, runSeconds, minImprovement: manifest.verification.minImprovement, confidence: noise.confidence, extraTrials: [manifest.verification.trials, ...(noise.minImprovement === null ? [] : [noise.trials])] })
+  // A cause that declares itself deterministic (the seed rule off) is expected not to vary.
+  const deterministic = manifest.verification.seedInsensitivity.varianceRatio === 0
+  if (noise !== null && noise.n >= 2 && noise.sd === 0 && !deterministic) warnings.push('the metric was identical on every seed: does the cause use AUTORESEARCH_SEED? Without seed noise the verifier\'s test cannot tell luck from a gain; a deterministic cause says so with "seedInsensitivity": { "varianceRatio": 0 } (docs/causes.md)')
+  if (noise !== null && noise.n >= 2 && noise.sd > 0 && deterministic) warnings.push('the manifest turns the seed rule off ("varianceRatio": 0), as for a deterministic cause, but the metric varied across seeds')
+  if (noise !== null && noise.n < 5 && noise.sd > 0) warnings.push(`σ from ${noise.n} runs is rough (see its range above); --trials 8 or more gives a firmer figure`)
   return {
     cause: manifest.name,
     metric: manifest.metric,
@@ -171,11 +180,34 @@ export async function checkCause (opts: CheckOptions): Promise<CheckReport> {
     verification: manifest.verification,
     trials,
     runSeconds,
-    firstTrialSeconds: seconds[0] ?? 0,
+    prepare: preparing === undefined || plain.length === 0 ? null : { seed: preparing.seed, extraSeconds: Math.max(0, preparing.seconds - runSeconds) },
+    slowest: slowest === undefined ? null : { seed: slowest.seed, seconds: slowest.seconds },
     noise,
+    tradeOff,
     ...(failureLog === undefined ? {} : { failureLog }),
     warnings
   }
+}
+
+function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length === 0 ? 0 : s.length % 2 === 1 ? s[mid] as number : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+
+const minutes = (seconds: number): string => seconds < 90 ? `${seconds.toFixed(0)} s` : `${(seconds / 60).toFixed(1)} min`
+
+/** The trade-off table: for each trial count, the time of one verification and the power. */
+function describeTradeOff (t: TradeOff, v: CheckReport['verification']): string[] {
+  const pct = (p: number): string => `${Math.round(p * 100)} %`
+  const lines = [`trials against time: power = the chance a candidate truly gaining ${fmt(t.gain)} (${v.minImprovement > 0 ? `the margin ${v.minImprovement} and as much again` : 'no margin: one σ'}) passes at confidence ${v.confidence}${t.sd > 0 ? `; in brackets, at the ends of σ's range` : '; σ = 0, so any gain above the margin passes'}`]
+  lines.push('  trials  one verification  power               gain passing 80 %')
+  for (const row of t.rows) {
+    const power = t.sd > 0 ? `${pct(row.power)} (${pct(row.powerRange[0])}–${pct(row.powerRange[1])})` : pct(row.power)
+    lines.push(`  ${String(row.trials).padStart(6)}  ${minutes(row.seconds).padStart(16)}  ${power.padEnd(18)}  ${t.sd > 0 ? fmt(row.gainFor80) : `> ${v.minImprovement}`}${row.trials === v.trials ? '   ← the manifest' : ''}`)
+  }
+  lines.push(`  rule: ${t.rule}`)
+  return lines
 }
 
 const fmt = (x: number): string => (Math.abs(x) >= 1e-3 || x === 0 ? x.toPrecision(4) : x.toExponential(2))
@@ -185,19 +217,30 @@ export function describeCheck (r: CheckReport): string[] {
   const v = r.verification
   const lines = [`cause ${r.cause}: manifest ok; metric ${r.metric.name} (${r.metric.direction}, from ${r.metricSource === 'evaluator' ? 'the evaluate step' : 'train\'s stdout, self-reported'}); sandbox ${r.sandbox}`]
   for (const t of r.trials) {
-    lines.push(t.ok ? `  seed ${t.seed}: ${r.metric.name} = ${fmt(t.metric as number)}  (${t.seconds.toFixed(1)} s)` : `  seed ${t.seed}: FAILED ${t.reason}: ${t.message}  (${t.seconds.toFixed(1)} s)`)
+    const took = `(${t.seconds.toFixed(1)} s${t.prepared ? ', prepare included' : ''})`
+    lines.push(t.ok ? `  seed ${t.seed}: ${r.metric.name} = ${fmt(t.metric as number)}  ${took}` : `  seed ${t.seed}: FAILED ${t.reason}: ${t.message}  ${took}`)
   }
   const noise = r.noise
   if (noise !== null) {
-    lines.push(`noise: mean ${fmt(noise.mean)}, σ ${fmt(noise.sd)} over ${noise.n} seeds; one run takes ${r.runSeconds.toFixed(1)} s${r.trials.length > 1 ? ` (median of the runs after the first, which also ran prepare and took ${r.firstTrialSeconds.toFixed(1)} s)` : ' (prepare included)'}`)
-    if (noise.minImprovement === null) lines.push(`suggestion: no seed noise measured; choose minImprovement as the smallest gain worth a merge, with trials 2`)
+    const range = r.tradeOff?.sdRange
+    const plain = r.trials.filter((t) => !t.prepared).length
+    lines.push(`noise: mean ${fmt(noise.mean)}, σ ${fmt(noise.sd)} over ${noise.n} seeds${range !== undefined && range !== null && noise.sd > 0 ? ` (${Math.round(r.tradeOff!.coverage * 100)} % range of σ from ${noise.n} runs: ${fmt(range[0])} to ${fmt(range[1])})` : ''}; one run takes ${r.runSeconds.toFixed(1)} s${plain > 0 ? ` (median of the ${plain} run${plain === 1 ? '' : 's'} that found the data prepared)` : ' (prepare included: no run without it)'}`)
+    const slow = r.slowest
+    const preparedBy = r.trials.find((t) => t.prepared)
+    const prep = r.prepare !== null
+      ? `seed ${r.prepare.seed} also ran prepare: about ${r.prepare.extraSeconds.toFixed(1)} s more`
+      : preparedBy !== undefined ? `seed ${preparedBy.seed} also ran prepare (no run without it to compare with)` : 'no trial ran prepare (the data were prepared already)'
+    lines.push(`  ${prep}${slow === null ? '' : `; slowest run: seed ${slow.seed}, ${slow.seconds.toFixed(1)} s`}`)
+    if (noise.minImprovement === null && v.seedInsensitivity.varianceRatio === 0) lines.push('suggestion: the metric does not vary (a deterministic cause): "trials": 2 suffice, and minImprovement is the smallest gain worth a merge')
+    else if (noise.minImprovement === null) lines.push(`suggestion: no seed noise measured; choose minImprovement as the smallest gain worth a merge, with trials 2`)
     else {
       lines.push(`suggestion: "minImprovement": ${noise.minImprovement}, "trials": ${noise.trials} (at confidence ${noise.confidence})`)
       lines.push(`  rule: ${noise.rule}`)
       if (noise.pairNoise !== null) lines.push(`suggestion: "sequential": { "noise": ${noise.pairNoise} } lets verifiers reject a clear loser before its last pair (docs/trust.md, "Stopping early")`)
     }
     if (noise.manifestPassingGain !== null) lines.push(`manifest now: minImprovement ${v.minImprovement}, ${v.trials} trials: a true gain of about ${fmt(noise.manifestPassingGain)} is needed to pass half the time`)
-    lines.push(`verifying one candidate costs about ${v.trials} × 2 runs ≈ ${(v.trials * 2 * r.runSeconds / 60).toFixed(1)} min on this machine (half with a warm baseline cache)`)
+    if (r.tradeOff !== null) lines.push(...describeTradeOff(r.tradeOff, v))
+    lines.push(`verifying one candidate costs about ${v.trials} × 2 runs ≈ ${minutes(v.trials * 2 * r.runSeconds)} on this machine (half with a warm baseline cache)`)
   }
   for (const w of r.warnings) lines.push(`warning: ${w}`)
   if (r.failureLog !== undefined) lines.push('log of the failed trial (end):', ...r.failureLog.trimEnd().split('\n').map((l) => `  | ${l}`))

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { UsageError } from '@autoresearch/protocol'
 
 /** Example causes that `init --template` can start a home from. */
-export const TEMPLATES = ['toy-regression', 'tiny-gpt'] as const
+export const TEMPLATES = ['toy-regression', 'tiny-gpt', 'compressor'] as const
 export type TemplateName = typeof TEMPLATES[number]
 
 /** The repository's examples folder, found from this file (coordinator/src/ in a checkout). */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { MANIFEST_FILE, metricSource, parseManifestText } from '@autoresearch/protocol'
-import { CauseCheckError, checkCause, inspectCause, suggestVerification, tQuantile } from '../src/check.ts'
+import { CauseCheckError, checkCause, inspectCause, suggestVerification, tQuantile, type CheckReport } from '../src/check.ts'
 import { initHome, serveCoordinator } from '../src/index.ts'
 import { EXAMPLES_DIR, templateDir } from '../src/templates.ts'
 
@@ -55,6 +55,28 @@ describe('check: what is wrong with a cause, before anything runs', () => {
     expect(problemsOf(brokenToy((m) => m, ['train.py', 'program.md']))).toMatch(/3 problems:\n  - program .*\n  - editable .*\n  - the train step runs/)
   })
 
+  it('catches a frozen step that imports an editable file, before anything runs: the file, the line and the import', () => {
+    const importsTrain = brokenToy((m) => m)
+    const evaluate = fs.readFileSync(join(importsTrain, 'evaluate.py'), 'utf8')
+    fs.writeFileSync(join(importsTrain, 'evaluate.py'), evaluate.replace('import sys\n', 'import sys\n\nfrom train import HIDDEN_UNITS\n'))
+    const line = fs.readFileSync(join(importsTrain, 'evaluate.py'), 'utf8').split('\n').indexOf('from train import HIDDEN_UNITS') + 1
+    expect(problemsOf(importsTrain)).toBe(`the evaluate step's evaluate.py, line ${line}: "from train import HIDDEN_UNITS" imports train.py, which is editable ("train.py"): the evaluate step runs only the protected files, so this fails there after a whole train (and could let a candidate change its own score); move what it needs into a protected file`)
+    // The command says so and runs no trial; --json lists it among the problems.
+    const text = cli(['check', importsTrain])
+    expect(text.status).toBe(1)
+    expect(text.stderr).toContain(`evaluate.py, line ${line}: "from train import HIDDEN_UNITS" imports train.py, which is editable`)
+    expect(text.stderr).not.toMatch(/trial 1/)
+    const json = cli(['check', importsTrain, '--json'])
+    expect(JSON.parse(json.stdout)).toEqual({ ok: false, problems: [expect.stringContaining('imports train.py, which is editable')] })
+    // Through a protected helper, in prepare, into an editable directory.
+    const viaHelper = brokenToy((m) => ({ ...m, editable: ['train.py', 'lib/'] }))
+    fs.mkdirSync(join(viaHelper, 'lib'))
+    fs.writeFileSync(join(viaHelper, 'lib', 'vocab.py'), 'SIZE = 3\n')
+    fs.writeFileSync(join(viaHelper, 'helpers.py'), 'import os\nfrom lib import vocab\n')
+    fs.writeFileSync(join(viaHelper, 'prepare.py'), 'import helpers\n' + fs.readFileSync(join(viaHelper, 'prepare.py'), 'utf8'))
+    expect(problemsOf(viaHelper)).toMatch(/^the prepare step's helpers.py \(imported by prepare.py\), line 2: "from lib import vocab" imports lib\/, which is editable \("lib\/"\)/)
+  })
+
   it('accepts an editable directory ("src/"); check and init refuse one that holds no file, or names a file', async () => {
     expect(inspectCause(EDITABLE_DIR).editable).toEqual(['src/'])
     const asDirectory = brokenToy((m) => ({ ...m, editable: ['train.py/'] }))
@@ -89,16 +111,37 @@ describe('check: what is wrong with a cause, before anything runs', () => {
     expect(report.noise?.minImprovement).toBeGreaterThan(0)
     expect(report.noise?.trials).toBeGreaterThanOrEqual(2)
     expect(report.runSeconds).toBeGreaterThan(0)
+    expect(report.trials.map((t) => t.prepared)).toEqual([true, false, false])
+    // With the data already prepared (the same data root again), no trial runs prepare: each times one run.
+    const dataRoot = fs.mkdtempSync(join(tmpdir(), 'ar-check-data-'))
+    await checkCause({ causeDir: TOY, trials: 1, dataRoot })
+    const warm = await checkCause({ causeDir: TOY, trials: 2, dataRoot })
+    expect(warm.trials.map((t) => t.prepared)).toEqual([false, false])
+    expect(warm.prepare).toBeNull()
   })
 
   it('as a command: a text report, JSON, exit 1 with the reasons for a broken cause, a failing trial with its log', () => {
     const text = cli(['check', TOY, '--trials', '2'])
     expect(text.status, text.stderr).toBe(0)
-    expect(text.stdout).toMatch(/noise: mean [0-9.]+, σ [0-9.e-]+ over 2 seeds; one run takes/)
+    expect(text.stdout).toMatch(/noise: mean [0-9.]+, σ [0-9.e-]+ over 2 seeds \(90 % range of σ from 2 runs: [0-9.e-]+ to [0-9.e-]+\); one run takes [0-9.]+ s \(median of the 1 run that found the data prepared\)/)
+    expect(text.stdout).toMatch(/seed 1 also ran prepare: about [0-9.]+ s more; slowest run: seed [12], [0-9.]+ s/)
+    // The trade-off: power and time for 2, 3, 5 (the manifest's) and 8 trials.
+    expect(text.stdout).toMatch(/trials against time: power = the chance a candidate truly gaining 0.01000 \(the margin 0.005 and as much again\)/)
+    for (const n of [2, 3, 5, 8]) expect(text.stdout).toMatch(new RegExp(`\\n +${n} +[0-9.]+ (s|min) +\\d+ % \\(\\d+ %–\\d+ %\\) +[0-9.e-]+${n === 5 ? '   ← the manifest' : ''}\\n`))
     expect(text.stdout).toMatch(/suggestion: "minImprovement": [0-9.e-]+, "trials": \d+/)
     expect(text.stdout).toMatch(/suggestion: "sequential": \{ "noise": [0-9.e-]+ \} lets verifiers reject a clear loser/)
     const json = cli(['check', TOY, '--trials', '2', '--seed-base', '7', '--json'])
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, cause: 'toy-regression', metricSource: 'evaluator', trials: [{ seed: 7, ok: true }, { seed: 8, ok: true }] })
+    const report = JSON.parse(json.stdout) as CheckReport
+    expect(report).toMatchObject({ ok: true, cause: 'toy-regression', metricSource: 'evaluator', trials: [{ seed: 7, ok: true, prepared: true }, { seed: 8, ok: true, prepared: false }] })
+    expect(report.runSeconds).toBe(report.trials[1]?.seconds)
+    expect(report.prepare?.seed).toBe(7)
+    const rows = report.tradeOff?.rows ?? []
+    expect(rows.map((r) => r.trials)).toEqual(expect.arrayContaining([2, 3, 5, 8]))
+    for (const r of rows) {
+      expect(r.seconds).toBeCloseTo(r.trials * 2 * report.runSeconds, 6)
+      expect(r.powerRange[0]).toBeLessThanOrEqual(r.power)
+      expect(r.power).toBeLessThanOrEqual(r.powerRange[1])
+    }
 
     const broken = cli(['check', brokenToy((m) => ({ ...m, editable: ['train.py', 'evaluate.py'], extra: true }))])
     expect(broken.status).toBe(1)
@@ -118,8 +161,8 @@ describe('check: what is wrong with a cause, before anything runs', () => {
     const ok = cli(['init', '--home', join(scratch, 'h1'), '--template', 'tiny-gpt'])
     expect(ok.status, ok.stderr).toBe(0)
     expect(ok.stdout).toMatch(/initialised tiny-gpt\/[0-9a-f]{12}/)
-    expect(cli(['init', '--home', join(scratch, 'h2'), '--template', 'nope']).stderr).toMatch(/unknown template "nope" \(choose toy-regression, tiny-gpt\)/)
-    expect(cli(['init', '--home', join(scratch, 'h3'), '--template', 'toy-regression', '--from', TOY]).stderr).toMatch(/either --from <cause dir> or --template <name>/)
+    expect(cli(['init', '--home', join(scratch, 'h2'), '--template', 'nope']).stderr).toMatch(/unknown template "nope" \(choose toy-regression, tiny-gpt, compressor\)/)
+    expect(cli(['init', '--home', join(scratch, 'h3'), '--template', 'toy-regression', '--from', TOY]).stderr).toMatch(/give one of --from <cause dir or git repository>, --template <name> or --new <name>/)
     expect(cli(['init', '--home', join(scratch, 'h4')]).status).toBe(1)
   })
 
