@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import type { Coordinator } from './coordinator.ts'
+import { createGitApp, type GitHttpOptions } from './git-http/routes.ts'
 import { createApi } from './site/api.ts'
 import { RateLimited } from './site/errors.ts'
 import { clientKey, rateLimit, type RateLimitOptions } from './site/middleware/rate-limit/index.ts'
@@ -12,6 +13,8 @@ export interface HttpOptions {
   rateLimit?: Partial<RateLimitOptions> | false
   /** Live event streams (default: SSE_DEFAULTS). */
   sse?: Partial<SseOptions>
+  /** `git clone http://HOST:PORT/cause.git` (git-http/): its limits. */
+  git?: Pick<GitHttpOptions, 'limits' | 'git'>
 }
 
 /** 500 live streams at most, 4 from one client, a ping every 15 s, a reconnect after 30 min. */
@@ -25,10 +28,11 @@ export function closeEventStreams (app: Hono): void {
 }
 
 /**
- * The coordinator's HTTP surface: the public site, and under /api its JSON, CSV and
- * TSV with `/api/status` (see docs/site.md and docs/api.md). Read-only, rate-limited,
- * every stranger's text escaped. Each of the two apps answers its own errors, once, in
- * its onError: JSON under /api, a page elsewhere, never a stack trace.
+ * The coordinator's HTTP surface: the public site, under /api its JSON, CSV and TSV
+ * with `/api/status` (see docs/site.md and docs/api.md), and under /cause.git the cause's
+ * repository for git clients (git-http/). Read-only, rate-limited, every stranger's text
+ * escaped. Each of the three apps answers its own errors, once, in its onError: JSON under
+ * /api, plain text under /cause.git, a page elsewhere, never a stack trace.
  */
 export function createHttpApp (coordinator: Coordinator, opts: HttpOptions = {}): Hono {
   const queries = new SiteQueries(coordinator)
@@ -42,6 +46,7 @@ export function createHttpApp (coordinator: Coordinator, opts: HttpOptions = {})
 
   const app = new Hono()
   app.route('/api', api)
+  app.route('/cause.git', createGitApp(coordinator.paths.gitdir, { ...opts.git, limit }))
   registerPages(app, coordinator, queries, limit)
   streamsOf.set(app, streams)
   return app
