@@ -3,16 +3,18 @@ import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import { selectBackend, type SandboxKind } from '@autoresearch/runner'
 import { logger } from '@libp2p/logger'
-import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, Identity, retryWithBackoff, numberIn, UsageError, wholeNumber } from '@autoresearch/protocol'
+import { abortOnSignals, configDir, CoordinatorClient, createNode, dataDir, describeHardware, detectGpus, HARDWARE_CLASS_ENV, hardwareClassArg, Identity, retryWithBackoff, numberIn, UsageError, wholeNumber } from '@autoresearch/protocol'
 import { commandAgent } from './agents/command.ts'
 import { AGENT_TEMPLATES } from './agents/templates.ts'
 import { openaiAgent } from './agents/openai.ts'
 import { searchAgent } from './agents/search.ts'
 import type { Agent } from './agents/types.ts'
-import { describeVerifierEvent, Verifier } from 'autoresearch-verifier'
+import { describeVerifierEvent, Verifier, verifierHardware } from 'autoresearch-verifier'
 import { Planner } from './planner/planner.ts'
 import { openaiPlanner, rulePlanner, type HypothesisSource } from './planner/sources.ts'
+import { lockStateDir } from './state-lock.ts'
 import { StatusLine } from './status-line.ts'
+import { describeMeasuring } from './events.ts'
 import { Worker, type WorkerEvent } from './worker.ts'
 
 const log = logger('autoresearch:worker:cli')
@@ -22,7 +24,7 @@ const fmt = (x: number | null): string => (x === null ? 'n/a' : x.toPrecision(6)
 function describe (e: WorkerEvent): string | undefined {
   switch (e.type) {
     case 'best': return `following best ${e.commit.slice(0, 10)} (network ${fmt(e.networkMetric)}, ${e.verifiedRuns > 0 ? `verifiers' run on this hardware class ${fmt(e.localMetric)}, not run again` : `measured here ${fmt(e.localMetric)}`}, noise σ ${fmt(e.noise)})`
-    case 'experiment': return `experiment ${e.n}: ${e.row.status.padEnd(7)} ${e.row.status === 'crash' ? '   crash' : fmt(e.row.metric)}  ${e.row.description}  (local best ${fmt(e.localBest)})`
+    case 'experiment': return `experiment ${e.n}: ${e.row.status.padEnd(7)} ${e.row.status === 'crash' ? '   crash' : fmt(e.row.metric)}  ${e.row.description}  (local best ${fmt(e.localBest)})${e.row.status === 'crash' && e.log !== undefined ? `\n  its log: ${e.log}` : ''}`
     case 'confirm': return `confirmation run: baseline ${fmt(e.baseline)} vs candidate ${fmt(e.candidate)}: ${e.passed ? 'confirmed' : 'not confirmed; back to the network best'}`
     case 'submitted': return `submitted candidate #${e.receipt.candidateSeq} (${e.receipt.candidate.slice(0, 10)}) claiming ${fmt(e.claimedMetric)}`
     case 'submit-failed': return e.willRetry ? `submission not answered (${e.error}: ${e.message}); it is kept and sent again on the next step` : `submission refused: ${e.error}: ${e.message}`
@@ -30,6 +32,7 @@ function describe (e: WorkerEvent): string | undefined {
     case 'agent-error': return `experiment ${e.n}: the agent failed: ${e.error}: ${e.message}`
     case 'verdict': return `candidate #${e.status.seq}: ${e.status.state}${e.status.reason === null ? '' : `: ${e.status.reason}`}`
     case 'phase': return undefined
+    case 'measuring': return `${describeMeasuring(e)} (${e.commit.slice(0, 10)}, seed ${e.seed}) …`
     case 'resumed': return `resumed after experiment ${e.experiments} on best ${e.base.slice(0, 10)} (local ${e.local.slice(0, 10)})`
     case 'rebased-local': return `carried local improvements onto the new best: ${fmt(e.metric)} (${e.commit.slice(0, 10)})`
     case 'waiting': return `nothing to do on best ${e.commit.slice(0, 10)} (${e.reason}): waiting for a new best, ${e.retryInMs / 1000} s at the most`
@@ -115,6 +118,7 @@ const program = new Command('autoresearch-worker')
   .option('--name <name>', 'your name on the leaderboard')
   .option('--team <team>', 'your team on the leaderboard')
   .option('--gpu <index>', 'use only this GPU (sets CUDA_VISIBLE_DEVICES for experiments)')
+  .option('--hardware-class <class>', `the hardware class this machine reports, instead of the one detected (or set ${HARDWARE_CLASS_ENV})`, hardwareClassArg, process.env[HARDWARE_CLASS_ENV])
   .option('--max-experiments <n>', 'stop after this many experiments', wholeNumber(1))
   .option('--once', 'run one experiment, then exit (same as --max-experiments 1)')
   .option('--sandbox <kind>', 'where experiments run: bwrap (default), docker, podman, or none (no isolation; prints a warning on every run)')
@@ -126,21 +130,22 @@ const program = new Command('autoresearch-worker')
   .option('--max-rounds <n>', 'planner: stop after this many rounds', wholeNumber(1))
   .option('--json', 'print events as JSON lines')
   .showHelpAfterError()
-  .action(async (opts: AgentFlags & { coordinator: string, identity: string, state: string, seed: number, maxExperiments?: number, once?: boolean, json?: boolean, name?: string, team?: string, gpu?: string, sandbox?: string, image?: string, alsoVerify?: boolean, lookahead: boolean, role: string, planInterval: number, maxRounds?: number }) => {
+  .action(async (opts: AgentFlags & { coordinator: string, identity: string, state: string, seed: number, maxExperiments?: number, once?: boolean, json?: boolean, name?: string, team?: string, gpu?: string, hardwareClass?: string, sandbox?: string, image?: string, alsoVerify?: boolean, lookahead: boolean, role: string, planInterval: number, maxRounds?: number }) => {
+    if (opts.role !== 'worker' && opts.role !== 'planner') throw new UsageError(`--role is worker or planner, not "${opts.role}" (the reporter runs at the coordinator: autoresearch-coordinator report)`)
+    lockStateDir(resolve(opts.state))
     if (opts.role === 'planner') { await runPlanner(opts); return }
-    if (opts.role !== 'worker') throw new UsageError(`--role is worker or planner, not "${opts.role}" (the reporter runs at the coordinator: autoresearch-coordinator report)`)
     const backend = selectBackend({ sandbox: opts.sandbox as SandboxKind | undefined, image: opts.image, warn: (m) => { console.error(m) } })
     const agent = makeAgent(opts)
     if (opts.gpu !== undefined) process.env.CUDA_VISIBLE_DEVICES = opts.gpu
     const gpus = detectGpus()
-    const hardware = describeHardware(gpus)
+    const hardware = describeHardware(gpus, opts.hardwareClass)
     const { identity, created } = Identity.loadOrCreate(resolve(opts.identity))
     if (created) console.error(`created your identity ${identity.publicKey} in ${opts.identity}`)
     const node = await createNode({ identity })
     const controller = abortOnSignals()
     const { seed } = opts
     const client = new CoordinatorClient(node, opts.coordinator)
-    const alsoVerify = opts.alsoVerify === true ? new Verifier({ client, identity, stateDir: join(resolve(opts.state), 'verifier'), backend, help: true }) : undefined
+    const alsoVerify = opts.alsoVerify === true ? new Verifier({ client, identity, stateDir: join(resolve(opts.state), 'verifier'), backend, help: true, hardware: verifierHardware(gpus, opts.hardwareClass) }) : undefined
     const worker = new Worker({ client, identity, agent: agent ?? searchAgent({ seed: seed * 7919 + 17 }), stateDir: resolve(opts.state), seed, name: opts.name, team: opts.team, hardware, backend, secretEnv: [opts.apiKeyEnv, ...(opts.agentEnv ?? [])], alsoVerify, lookahead: opts.lookahead })
     const status = opts.json !== true && process.stdout.isTTY ? new StatusLine(process.stdout) : undefined
     const print = (line: string | undefined): void => {

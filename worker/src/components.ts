@@ -5,8 +5,8 @@ import type { WorkerEvent } from './events.ts'
 import type { ResultsLog } from './results.ts'
 import type { Secret } from './secrets.ts'
 
-/** One measurement of a commit on one seed, in the worker's sandbox (tests pass a fake). */
-export type Trial = (run: TrialRun, options?: { signal?: AbortSignal }) => Promise<TrialResult>
+/** One measurement of a commit on one seed, in the worker's sandbox (tests pass a fake); `log`: where its output is kept (run-logs.ts). */
+export type Trial = (run: TrialRun, options?: { signal?: AbortSignal }) => Promise<TrialResult & { log?: string }>
 export interface TrialRun { manifest: Manifest, commit: string, seed: number }
 
 /**

@@ -1,4 +1,4 @@
-import { AutoresearchError } from '@autoresearch/protocol'
+import { AutoresearchError, UsageError } from '@autoresearch/protocol'
 
 // The worker's own conditions: local ones, never sent to a peer (they join the one
 // hierarchy of protocol/src/errors.ts, matched by `.name`).
@@ -18,3 +18,5 @@ export class AgentCommandError extends AutoresearchError { override name = 'Agen
 export { AgentRequestError } from '@autoresearch/protocol'
 /** A model's answer that is not a usable edit (malformed, a protected file, text that does not match). */
 export class EditFormatError extends AutoresearchError { override name = 'EditFormatError' }
+/** Another worker (or planner) on this machine uses the same state directory: the two would overwrite each other's state. */
+export class StateInUseError extends UsageError { override name = 'StateInUseError' }

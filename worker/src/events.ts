@@ -1,6 +1,14 @@
 import type { AnnouncementBody, CandidateStatusReply, ReceiptBody } from '@autoresearch/protocol'
 import type { ResultRow } from './results.ts'
 
+export type MeasuringWhat = 'best' | 'carried' | 'baseline' | 'candidate'
+
+/** A `measuring` event in words: "measuring the best: seed 1/3". */
+export function describeMeasuring (e: { what: MeasuringWhat, run: number, runs: number }): string {
+  const what = { best: 'measuring the best', carried: 'measuring local gains carried onto the best', baseline: 'confirming on a second seed: the best', candidate: 'confirming on a second seed: the local best' }[e.what]
+  return `${what}: ${e.what === 'best' ? 'seed ' : 'run '}${e.run}/${e.runs}`
+}
+
 export type WorkerPhase = 'syncing' | 'measuring' | 'proposing' | 'training' | 'confirming' | 'submitting'
 
 export type WorkerEvent =
@@ -8,9 +16,14 @@ export type WorkerEvent =
   | { type: 'best', commit: string, networkMetric: number | null, localMetric: number, noise: number | null, verifiedRuns: number }
   | { type: 'phase', phase: WorkerPhase, n: number }
   | { type: 'resumed', experiments: number, base: string, local: string }
+  /**
+   * A run starts that the loop waits for outside an experiment: `best` (the new best on this machine, then its noise),
+   * `carried` (local gains carried onto it), `baseline` and `candidate` (the confirmation on a second seed); `run` of `runs`.
+   */
+  | { type: 'measuring', what: MeasuringWhat, commit: string, seed: number, run: number, runs: number, n: number }
   | { type: 'rebased-local', commit: string, metric: number }
-  /** `best`: the network best it ran on; `diffHash`: its edit's normalized hash (experimentDiff). */
-  | { type: 'experiment', n: number, row: ResultRow, localBest: number, best?: string, diffHash?: string, logTail?: string }
+  /** `best`: the network best it ran on; `diffHash`: its edit's normalized hash (experimentDiff); `log`: the run's kept log (run-logs.ts). */
+  | { type: 'experiment', n: number, row: ResultRow, localBest: number, best?: string, diffHash?: string, logTail?: string, log?: string }
   | { type: 'confirm', commit: string, baseline: number | null, candidate: number | null, passed: boolean }
   | { type: 'submitted', receipt: ReceiptBody, claimedMetric: number }
   | { type: 'submit-failed', error: string, message: string, willRetry: boolean }

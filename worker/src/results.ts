@@ -6,7 +6,8 @@ export type ResultStatus = 'keep' | 'discard' | 'crash'
 /** One row of autoresearch's results.tsv. */
 export interface ResultRow {
   commit: string
-  metric: number
+  /** Null for a crash (an empty cell: a 0 would plot as the best result of a minimised metric). */
+  metric: number | null
   memoryGb: number
   status: ResultStatus
   description: string
@@ -14,7 +15,7 @@ export interface ResultRow {
 
 /**
  * Append-only results.tsv in autoresearch's columns (commit, metric, memory_gb,
- * status, description; crashes logged with metric 0). Each row is one appendFileSync
+ * status, description; a crash with an empty metric and its reason in the description). Each row is one appendFileSync
  * call, so a crash loses at most the row being written, never earlier ones.
  */
 export class ResultsLog {
@@ -34,7 +35,7 @@ export class ResultsLog {
     return lines.flatMap((line) => {
       const [commit, metric, memoryGb, status, description] = line.split('\t')
       if (commit === undefined || status === undefined) return []
-      return [{ commit, metric: Number(metric), memoryGb: Number(memoryGb), status: status as ResultStatus, description: description ?? '' }]
+      return [{ commit, metric: metric === undefined || metric.trim() === '' ? null : Number(metric), memoryGb: Number(memoryGb), status: status as ResultStatus, description: description ?? '' }]
     })
   }
 }

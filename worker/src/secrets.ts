@@ -94,3 +94,26 @@ export function assertNoLeaks (candidate: string, changes: FileChange[], secrets
   throw new SecretLeakError(`candidate ${candidate.slice(0, 10)} contains ${where}; it is not sent, and the local work built on it is dropped. ` +
     'An agent copied a secret into the code, perhaps on instructions in the cause\'s text; check what your agent can read')
 }
+
+/**
+ * A path on this machine: absolute, in the home (`~/`) or on a drive (`C:\`), or a file URL,
+ * standing where a word starts. A relative path (`src/model.py`) is the cause's and stays.
+ */
+const LOCAL_PATH = /(?<=^|[\s'"`(=:,[])(?:file:\/\/)?(?:~|[A-Za-z]:)?(?:[\\/][^\s\\/'"`:;,()[\]<>]+)+[\\/]?/g
+/** Last components that may stand alone: a file name with its extension, or a program deep in a tree (`/usr/bin/python3`). */
+const keepLast = (parts: string[]): boolean => parts.length >= 3 || /\.[A-Za-z0-9]{1,8}$/.test(parts.at(-1) ?? '')
+
+/**
+ * The one form in which a description leaves the machine (results shared with the network, claims,
+ * submissions): one line, at most `max` characters, and no path of this machine in it (a
+ * volunteer's home, user name or tree layout), each cut to its file name (`/home/ann/tweak.sh`:
+ * `tweak.sh`) or, when that would be a directory such as the home, to `<path>`.
+ */
+export function publicText (text: string, max = 300): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim()
+  const scrubbed = oneLine.replace(LOCAL_PATH, (path) => {
+    const parts = path.replace(/^file:\/\//, '').split(/[\\/]+/).filter((p) => p !== '' && p !== '~' && !/^[A-Za-z]:$/.test(p))
+    return keepLast(parts) ? parts.at(-1) as string : '<path>'
+  })
+  return scrubbed.slice(0, max)
+}

@@ -1,4 +1,5 @@
 import { clearLine, cursorTo } from 'node:readline'
+import { describeMeasuring } from './events.ts'
 import type { WorkerEvent } from './worker.ts'
 
 const fmt = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : x.toPrecision(5))
@@ -28,6 +29,7 @@ export class StatusLine {
   update (e: WorkerEvent): void {
     switch (e.type) {
       case 'phase': this.#n = e.n; this.#phase = e.phase; this.#since = Date.now(); break
+      case 'measuring': this.#phase = describeMeasuring(e); this.#since = Date.now(); break
       case 'best': this.#local = e.localMetric; this.#network = e.networkMetric; break
       case 'announcement': this.#network = e.body.best.metric; this.#networkSeq = e.body.best.seq; break
       case 'experiment': this.#local = e.localBest; this.#phase = 'idle'; break

@@ -26,6 +26,7 @@ import { send } from './operations/send.ts'
 import { squash, submissionFields, worthSubmitting } from './operations/submission.ts'
 import { checkVerdicts } from './operations/verdicts.ts'
 import { ResultsLog } from './results.ts'
+import { RunLogs } from './run-logs.ts'
 import { environmentSecrets, identitySecrets } from './secrets.ts'
 import { loadState, saveState, type Position, type SavedState, type UnsentSubmission } from './state.ts'
 
@@ -95,6 +96,8 @@ interface Followed { info: InfoReply, at: Position }
  */
 export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly results: ResultsLog
+  /** The last runs' output (`<state>/logs`): a run's scratch directory goes with it. */
+  readonly runLogs: RunLogs
   readonly #components: WorkerComponents
   readonly #runs: BaseRuns
   readonly #statePath: string
@@ -134,13 +137,17 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const gitdir = join(opts.stateDir, 'cause.git')
     const backend = opts.backend ?? selectBackend()
     this.results = new ResultsLog(join(opts.stateDir, 'results.tsv'))
+    this.runLogs = new RunLogs(join(opts.stateDir, 'logs'))
     // Prepare and evaluate always come from the network best's protected files.
     const measure: Trial = async ({ manifest, commit, seed }, options = {}) => {
       const best = this.#runs.base
-      return runCommit({
+      const runLog = this.runLogs.start(commit, seed)
+      const result = await runCommit({
         gitdir, commit, manifest, seed, dataRoot: join(opts.stateDir, 'data'), scratchRoot: join(opts.stateDir, 'scratch'),
-        backend, signal: options.signal, ...(best === undefined ? {} : { protectedFrom: { gitdir, commit: best } })
+        backend, signal: options.signal, onLine: (phase, line) => { runLog.line(phase, line) }, ...(best === undefined ? {} : { protectedFrom: { gitdir, commit: best } })
       })
+      runLog.finish(result)
+      return { ...result, log: runLog.path }
     }
     this.#runs = new BaseRuns(measure)
     this.#components = {
@@ -244,10 +251,11 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#history.ran(at.base.commit, proposal.change.diffHash)
     this.#report(info, {
       best: at.base.commit, commit: row.commit, status: row.status, metric: row.status === 'crash' ? null : row.metric, noise: at.noise, seed: at.seeds.experiment,
-      description: proposal.description, change: proposal.change, nearKey: proposal.nearKey, hypothesis: proposal.hypothesis
+      // A crash goes out with its reason, as results.tsv has it (publicText cuts any local path in it).
+      description: row.status === 'crash' ? row.description : proposal.description, change: proposal.change, nearKey: proposal.nearKey, hypothesis: proposal.hypothesis
     })
     this.#sinceKeep = row.status === 'keep' ? 0 : this.#sinceKeep + 1
-    if (row.status === 'keep') {
+    if (row.status === 'keep' && row.metric !== null) {
       at.local = { commit: row.commit, metric: row.metric }
       at.keptSinceBase.push(proposal.description)
     }
@@ -406,8 +414,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       await this.#helper.runOnce(signal)
     } catch (err) {
       if (signal?.aborted === true) throw err
-      // Not on this coordinator's verifier allowlist (or banned): asking again would be refused again.
-      const stopped = err instanceof Error && err.name === 'NotAuthorizedError'
+      // Not on this coordinator's verifier allowlist (or banned), or not of the hardware class it verifies on: asking again would be refused again.
+      const stopped = err instanceof Error && (err.name === 'NotAuthorizedError' || err.name === 'HardwareClassError')
       if (stopped) this.#helper = undefined
       this.emit('event', { type: 'help-failed', ...describeError(err), stopped })
     }

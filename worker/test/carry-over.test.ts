@@ -37,7 +37,7 @@ describe('carrying local gains onto a new best', () => {
     expect(await readFileAt(gitdir, commit, 'b.py')).toBe(B.replace('WIDTH = 8', 'WIDTH = 16'))
     expect(carried).toEqual({ local: { commit, metric: 0.5 }, keptSinceBase: ['lr up', 'more steps'] })
     expect(runs).toEqual([{ manifest, commit, seed: 1 }])
-    expect(events).toEqual([{ type: 'rebased-local', commit, metric: 0.5 }])
+    expect(events).toEqual([{ type: 'measuring', what: 'carried', commit, seed: 1, run: 1, runs: 1, n: 0 }, { type: 'rebased-local', commit, metric: 0.5 }])
     expect(results(gitdir).read()).toEqual([{ commit: commit.slice(0, 7), metric: 0.5, memoryGb: 0.5, status: 'keep', description: 'carried over: lr up; more steps' }])
   })
 
@@ -60,6 +60,24 @@ describe('carrying local gains onto a new best', () => {
     const slow = fakeTrial(() => ok(0.9))
     expect(await carryOver({ gitdir: worse.gitdir, trial: slow.trial, results: results(worse.gitdir), emit: () => {} }, { manifest, seed: 1, local: worse.local, oldBase: worse.oldBase, base: { commit: worse.newBest, metric: 0.8 }, kept: ['lr up'] })).toBeUndefined()
     expect(slow.runs).toHaveLength(1)
+  })
+
+  it('describes only what remains of the chain: a kept edit the new best already holds drops out', async () => {
+    const { gitdir, root: oldBase } = await repoWith({ 'a.py': A, 'b.py': B })
+    const first = await change(gitdir, oldBase, { 'a.py': A.replace('0.01', '0.1') })
+    const second = await change(gitdir, first, { 'a.py': A.replace('0.01', '0.1').replace('STEPS = 10', 'STEPS = 20') })
+    // Another worker's best holds the first edit, and a change of its own to b.py.
+    const newBest = await change(gitdir, oldBase, { 'a.py': A.replace('0.01', '0.1'), 'b.py': B.replace('DEPTH = 2', 'DEPTH = 3') })
+    const { trial, runs } = fakeTrial(() => ok(0.5))
+    const carried = await carryOver({ gitdir, trial, results: results(gitdir), emit: () => {} }, { manifest, seed: 1, local: second, oldBase, base: { commit: newBest, metric: 0.8 }, kept: ['lr up', 'more steps'] })
+    expect(carried?.keptSinceBase).toEqual(['more steps'])
+    expect(runs).toHaveLength(1)
+    expect(await readFileAt(gitdir, carried!.local.commit, 'a.py')).toBe(A.replace('0.01', '0.1').replace('STEPS = 10', 'STEPS = 20'))
+    expect(await readFileAt(gitdir, carried!.local.commit, 'b.py')).toBe(B.replace('DEPTH = 2', 'DEPTH = 3'))
+    expect(results(gitdir).read().at(-1)?.description).toBe('carried over: more steps')
+    // Every edit in the new best already: nothing is carried.
+    const all = await change(gitdir, newBest, { 'a.py': A.replace('0.01', '0.1').replace('STEPS = 10', 'STEPS = 20') })
+    expect(await carryOver({ gitdir, trial, results: results(gitdir), emit: () => {} }, { manifest, seed: 1, local: second, oldBase, base: { commit: all, metric: 0.8 }, kept: ['lr up', 'more steps'] })).toBeUndefined()
   })
 
   it('after a revert to an older best, carries only the local change, not the reverted merge', async () => {
@@ -93,6 +111,8 @@ describe('moving onto a new best', () => {
       expect(at.noise).toBeCloseTo(0.0015275, 6)
       expect(at.lastClaim).toBeUndefined()
       expect(events.filter((e) => e.type === 'phase')).toEqual([{ type: 'phase', phase: 'syncing', n: 4 }, { type: 'phase', phase: 'measuring', n: 4 }])
+      // "measuring the best: seed 1/3", one event as each run starts.
+      expect(events.filter((e) => e.type === 'measuring' && e.what === 'best')).toEqual([1, 3, 4].map((seed, i) => ({ type: 'measuring', what: 'best', commit: newBest, seed, run: i + 1, runs: 3, n: 4 })))
       expect(events.find((e) => e.type === 'best')).toEqual({ type: 'best', commit: newBest, networkMetric: 0.8, localMetric: 0.801, noise: at.noise, verifiedRuns: 0 })
       if (carried) {
         expect(at.local.metric).toBe(0.5)
@@ -165,6 +185,8 @@ describe('moving onto a new best', () => {
     expect(at).toMatchObject({ base: { commit: newBest, metric: 0.7 }, seeds: { experiment: 70, confirm: 71 }, local: { metric: 0.5 }, noiseAge: 0, noiseHardware: 'gpu' })
     expect(at.noise).toBeCloseTo(0.02, 9)
     expect(events.find((e) => e.type === 'best')).toMatchObject({ localMetric: 0.7, verifiedRuns: 3 })
+    // Nothing ran for the best here: no progress is announced for it.
+    expect(events.filter((e) => e.type === 'measuring' && e.what === 'best')).toEqual([])
     // The confirmation's baseline is the verifiers' run on the second seed.
     expect(await runsCache.trial({ manifest, commit: newBest, seed: 71 })).toMatchObject({ ok: true, metric: 0.72 })
     expect(runs).toHaveLength(1)
@@ -187,6 +209,8 @@ describe('moving onto a new best', () => {
     expect(at.base).toEqual({ commit: candidate, metric: 0.5 })
     expect(at.local.metric).toBe(0.4)
     expect(await readFileAt(gitdir, at.local.commit, 'b.py')).toBe(B.replace('WIDTH = 8', 'WIDTH = 16'))
-    expect(at.keptSinceBase).toEqual(['lr up', 'wider'])
+    // 'lr up' is in the new best already: the carried chain is described by what remains of it.
+    expect(at.keptSinceBase).toEqual(['wider'])
+    expect(results(gitdir).read().at(-1)?.description).toBe('carried over: wider')
   })
 })

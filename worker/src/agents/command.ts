@@ -2,9 +2,11 @@ import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { logger } from '@libp2p/logger'
+import git from 'isomorphic-git'
 import { isEditable } from '@autoresearch/protocol'
 import { noneBackend, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import { AgentCommandError } from '../errors.ts'
+import { describeEdit } from './describe.ts'
 import { buildPrompt } from './prompt.ts'
 import type { Agent, AgentContext, Proposal } from './types.ts'
 
@@ -95,6 +97,8 @@ function regularFiles (dir: string): Map<string, number> {
   const out = new Map<string, number>()
   const walk = (d: string): void => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      // The work tree's own repository (workTreeRepo) is the agent's to use, never part of a proposal.
+      if (d === dir && e.name === '.git') continue
       const full = join(d, e.name)
       const rel = relative(dir, full).split(sep).join('/')
       if (e.isDirectory()) walk(full)
@@ -105,9 +109,31 @@ function regularFiles (dir: string): Map<string, number> {
   return out
 }
 
+/** The agent's git identity, and leave to use a repository another uid made (bubblewrap as root runs the agent as another). */
+const AGENT_GITCONFIG = '[user]\n\tname = autoresearch agent\n\temail = agent@autoresearch.invalid\n[safe]\n\tdirectory = *\n'
+
 /**
- * Runs a CLI coding agent in a fresh work tree of the local best. The prompt is the
- * last argument, on stdin and in AUTORESEARCH_PROMPT_FILE. Only changes to editable
+ * Makes the work tree a git repository with the local best as its one commit, so that
+ * `git diff` and `git status` inside it show the agent what it changed (CLI agents use them).
+ */
+async function workTreeRepo (work: string, home: string): Promise<void> {
+  await git.init({ fs, dir: work, defaultBranch: 'main' })
+  await git.add({ fs, dir: work, filepath: '.' })
+  const author = { name: 'autoresearch', email: 'worker@autoresearch.invalid', timestamp: 0, timezoneOffset: 0 }
+  await git.commit({ fs, dir: work, message: 'the local best\n', author, committer: author })
+  fs.writeFileSync(join(home, '.gitconfig'), AGENT_GITCONFIG)
+}
+
+/** The agent's `DESCRIPTION:` line (its last), or else what the diff shows (never the command line: it may hold a local path). */
+export function agentDescription (output: string, before: Record<string, string>, edits: Record<string, string>): string {
+  const said = [...output.matchAll(/^DESCRIPTION:\s*(.+)$/gm)].at(-1)?.[1]?.trim()
+  return said === undefined || said === '' ? describeEdit(before, edits) : said
+}
+
+/**
+ * Runs a CLI coding agent in a fresh work tree of the local best (a git repository: `git diff`
+ * shows what it changed). The prompt is the last argument, on stdin and in
+ * AUTORESEARCH_PROMPT_FILE. Only changes to editable
  * paths become the proposal (new files under an editable directory included); anything
  * else it touched is reported and dropped.
  * The prompt carries the cause's own text, which may tell the agent to do anything, so
@@ -126,6 +152,7 @@ export function commandAgent (opts: CommandAgentOptions): Agent {
       try {
         for (const d of [work, home, tmp, promptDir]) fs.mkdirSync(d)
         await ctx.checkout(work)
+        await workTreeRepo(work, home)
         const before = regularFiles(work)
         const prompt = `${buildPrompt(ctx)}\nEdit the files in the current directory directly. Finish with one line "DESCRIPTION: <what you changed>".`
         const promptFile = join(promptDir, 'prompt.md')
@@ -168,8 +195,7 @@ export function commandAgent (opts: CommandAgentOptions): Agent {
           const reverted = [...changed].filter((p) => !editable(p) || !usable(p))
           if (reverted.length > 0) opts.onReverted?.(reverted.sort())
           if (Object.keys(edits).length === 0) return null
-          const description = outcome.output.match(/^DESCRIPTION:\s*(.+)$/m)?.[1]?.trim().slice(0, 300) ?? `${opts.command.split(' ')[0]} edited ${Object.keys(edits).join(', ')}`
-          return { edits, description }
+          return { edits, description: agentDescription(outcome.output, Object.fromEntries(contents), edits) }
         }
       } finally {
         fs.rmSync(root, { recursive: true, force: true })

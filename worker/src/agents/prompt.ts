@@ -12,7 +12,7 @@ export interface PromptContext {
   program: string
   manifest: { metric: { name: string, direction: string }, editable: string[] }
   files: Record<string, string>
-  recent: Array<{ commit: string, metric: number, status: string, description: string }>
+  recent: Array<{ commit: string, metric: number | null, status: string, description: string }>
   network?: SharedExperiment[]
   notes?: string[]
   hypothesis?: { id: number, text: string }
@@ -53,7 +53,7 @@ export function networkSection (network: SharedExperiment[], budget = NETWORK_PR
  * agent runs with the volunteer's access, and none of it may steer more than the research.
  */
 export function buildPrompt (ctx: PromptContext): string {
-  const results = ctx.recent.map((r) => `${r.commit.slice(0, 7)}\t${r.metric.toFixed(6)}\t${r.status}\t${oneLine(r.description)}`).join('\n')
+  const results = ctx.recent.map((r) => `${r.commit.slice(0, 7)}\t${r.metric === null ? '' : r.metric.toFixed(6)}\t${r.status}\t${oneLine(r.description)}`).join('\n')
   const files = Object.entries(ctx.files).map(([path, text]) => `--- ${path} ---\n${text}`).join('\n')
   const network = ctx.network ?? []
   const notes = ctx.notes ?? []

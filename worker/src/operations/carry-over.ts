@@ -15,26 +15,68 @@ export interface CarryOverArgs {
   kept: string[]
   /** The cache behind `trial`: a carried commit with the local best's own tree reuses its runs. */
   runs?: Pick<BaseRuns, 'sameTree'>
+  /** The current experiment's number, for the progress event. */
+  n?: number
+}
+
+/** The commits from `base` (excluded) to `tip`, oldest first, when `tip` is `steps` first-parent commits above `base`; else undefined. */
+async function chainOf (gitdir: string, tip: string, base: string, steps: number): Promise<string[] | undefined> {
+  const chain: string[] = []
+  for (let at = tip; at !== base; at = (await commitTree(gitdir, at)).parents[0] ?? '') {
+    if (at === '' || chain.length === steps) return undefined
+    chain.unshift(at)
+  }
+  return chain.length === steps ? chain : undefined
 }
 
 /**
- * Three-way merge of local improvements onto the new best; kept only if clean, not a
- * no-op and still better than the new best. Only the local change (from the old base) is
- * carried: after a revert the new best is older than the old base, and the reverted merge
- * must not come back. Returns the new local best, or undefined to restart from the best.
+ * The local chain replayed onto `onto` one kept edit at a time, each as a cherry-pick: an
+ * edit the new best holds already (our own submission merged, another worker's same change)
+ * is a no-op there and is left out, with its description. Undefined on a conflict.
+ */
+async function replay (components: Pick<WorkerComponents, 'gitdir' | 'name'>, chain: string[], kept: string[], oldBase: string, onto: string): Promise<{ commit: string, tree: string, kept: string[] } | undefined> {
+  const { gitdir } = components
+  let at = { commit: onto, tree: (await commitTree(gitdir, onto)).tree, kept: [] as string[] }
+  let parent = oldBase
+  for (const [i, step] of chain.entries()) {
+    const merged = await mergeTrees(gitdir, step, at.commit, { base: parent })
+    parent = step
+    if ('conflicts' in merged) return undefined
+    if (merged.tree === at.tree) continue
+    const description = kept[i] ?? ''
+    at = { commit: await commitTreeOn(gitdir, merged.tree, at.commit, description, components.name), tree: merged.tree, kept: [...at.kept, description] }
+  }
+  return at
+}
+
+/**
+ * Local improvements carried onto the new best; kept only if clean, not a no-op and still
+ * better than the new best. Only the local change (from the old base) is carried: after a
+ * revert the new best is older than the old base, and the reverted merge must not come back.
+ * Each kept edit is replayed on its own (one commit per kept description, as the loop made
+ * them), so an edit the new best already holds drops out of the chain's description; a chain
+ * not made that way (an older state) is merged whole and keeps its descriptions. Returns the
+ * new local best, or undefined to restart from the best.
  */
 export async function carryOver (components: Pick<WorkerComponents, 'gitdir' | 'trial' | 'name' | 'results' | 'emit'>, args: CarryOverArgs, options: { signal?: AbortSignal } = {}): Promise<{ local: Local, keptSinceBase: string[] } | undefined> {
   const { gitdir } = components
   const { base, kept } = args
-  const merged = await mergeTrees(gitdir, args.local, base.commit, { base: args.oldBase })
-  if ('conflicts' in merged || merged.tree === (await commitTree(gitdir, base.commit)).tree) return undefined
-  const description = `carried over: ${kept.join('; ')}`.slice(0, 300)
-  const commit = await commitTreeOn(gitdir, merged.tree, base.commit, description, components.name)
+  const chain = await chainOf(gitdir, args.local, args.oldBase, kept.length)
+  let carried: { commit: string, tree: string, kept: string[] } | undefined
+  if (chain !== undefined) carried = await replay(components, chain, kept, args.oldBase, base.commit)
+  else {
+    const merged = await mergeTrees(gitdir, args.local, base.commit, { base: args.oldBase })
+    if (!('conflicts' in merged)) carried = { commit: await commitTreeOn(gitdir, merged.tree, base.commit, kept.join('; ').slice(0, 300), components.name), tree: merged.tree, kept: [...kept] }
+  }
+  if (carried === undefined || carried.tree === (await commitTree(gitdir, base.commit)).tree) return undefined
+  const { commit } = carried
+  const description = `carried over: ${carried.kept.join('; ')}`.slice(0, 300)
   // The new best was in the local chain already (our own submission merged): nothing changed, nothing to run again.
-  if (merged.tree === (await commitTree(gitdir, args.local)).tree) args.runs?.sameTree(commit, args.local)
+  if (carried.tree === (await commitTree(gitdir, args.local)).tree) args.runs?.sameTree(commit, args.local)
+  else components.emit({ type: 'measuring', what: 'carried', commit, seed: args.seed, run: 1, runs: 1, n: args.n ?? 0 })
   const result = await components.trial({ manifest: args.manifest, commit, seed: args.seed }, options)
   if (!result.ok || improvement(args.manifest, base.metric, result.metric) <= 0) return undefined
   components.results.append({ commit, metric: result.metric, memoryGb: result.memoryGb, status: 'keep', description })
   components.emit({ type: 'rebased-local', commit, metric: result.metric })
-  return { local: { commit, metric: result.metric }, keptSinceBase: [...kept] }
+  return { local: { commit, metric: result.metric }, keptSinceBase: carried.kept }
 }

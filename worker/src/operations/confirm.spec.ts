@@ -12,7 +12,13 @@ describe('the confirmation run', () => {
     const { emit, events } = recorder()
     expect(await confirm({ trial, emit }, { manifest, base, local, seed: 5, n: 3 })).toEqual({ passed: true, metric: 0.85, logDigest: 'l'.repeat(64) })
     expect(runs.map((r) => [r.commit, r.seed])).toEqual([['b', 5], ['l', 5]])
-    expect(events).toEqual([{ type: 'phase', phase: 'confirming', n: 3 }, { type: 'confirm', commit: 'l', baseline: 1, candidate: 0.85, passed: true }])
+    expect(events).toEqual([
+      { type: 'phase', phase: 'confirming', n: 3 },
+      // Each run is announced as it starts: a real cause's runs take minutes.
+      { type: 'measuring', what: 'baseline', commit: 'b', seed: 5, run: 1, runs: 2, n: 3 },
+      { type: 'measuring', what: 'candidate', commit: 'l', seed: 5, run: 2, runs: 2, n: 3 },
+      { type: 'confirm', commit: 'l', baseline: 1, candidate: 0.85, passed: true }
+    ])
   })
 
   it('fails a gain within the margin and a run that crashes', async () => {

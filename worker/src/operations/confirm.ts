@@ -13,7 +13,9 @@ export type Confirmation = { passed: true, metric: number, logDigest: string } |
 export async function confirm (components: Pick<WorkerComponents, 'trial' | 'emit'>, args: { manifest: Manifest, base: Local, local: Local, seed: number, n: number }, options: { signal?: AbortSignal } = {}): Promise<Confirmation> {
   const { manifest, base, local, seed, n } = args
   components.emit({ type: 'phase', phase: 'confirming', n })
+  components.emit({ type: 'measuring', what: 'baseline', commit: base.commit, seed, run: 1, runs: 2, n })
   const baseline = await components.trial({ manifest, commit: base.commit, seed }, options)
+  components.emit({ type: 'measuring', what: 'candidate', commit: local.commit, seed, run: 2, runs: 2, n })
   const candidate = await components.trial({ manifest, commit: local.commit, seed }, options)
   const passed = baseline.ok && candidate.ok && improvement(manifest, baseline.metric, candidate.metric) > manifest.verification.minImprovement
   components.emit({ type: 'confirm', commit: local.commit, baseline: baseline.ok ? baseline.metric : null, candidate: candidate.ok ? candidate.metric : null, passed })

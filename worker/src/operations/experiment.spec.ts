@@ -5,12 +5,12 @@ import { judge } from './experiment.ts'
 const local = { commit: 'l', metric: 1 }
 
 describe('keep or discard', () => {
-  it('keeps a lower loss, discards an equal or higher one, logs a crash with metric 0 and its reason', () => {
+  it('keeps a lower loss, discards an equal or higher one, logs a crash with no metric and its reason', () => {
     const m = manifestOf()
     expect(judge(m, local, 'c', 'lower', ok(0.9))).toEqual({ commit: 'c', metric: 0.9, memoryGb: 0.5, status: 'keep', description: 'lower' })
     expect(judge(m, local, 'c', 'same', ok(1)).status).toBe('discard')
     expect(judge(m, local, 'c', 'higher', ok(1.1)).status).toBe('discard')
-    expect(judge(m, local, 'c', 'broke it', crash())).toEqual({ commit: 'c', metric: 0, memoryGb: 0, status: 'crash', description: 'broke it (crash)' })
+    expect(judge(m, local, 'c', 'broke it', crash())).toEqual({ commit: 'c', metric: null, memoryGb: 0, status: 'crash', description: 'broke it (crash: boom: Traceback)' })
   })
 
   it('follows the metric\'s direction', () => {

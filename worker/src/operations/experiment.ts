@@ -3,15 +3,16 @@ import type { TrialResult } from '@autoresearch/runner'
 import type { Proposal } from '../agents/types.ts'
 import type { Local, WorkerComponents } from '../components.ts'
 import type { ResultRow } from '../results.ts'
+import { crashReason } from '../run-logs.ts'
 
 /**
  * The results.tsv row of one experiment: a crash, a gain over the local best beyond the
  * worker's own noise σ on this best (keep: a smaller one is most likely that noise, and a chain
  * of them would be spent on a confirmation that fails), or not (discard). Without an estimate
- * yet (`noise` null) any gain is kept.
+ * yet (`noise` null) any gain is kept. A crash has no metric and says why in its description.
  */
 export function judge (manifest: Manifest, local: Local, commit: string, description: string, result: TrialResult, noise: number | null = null): ResultRow {
-  if (!result.ok) return { commit, metric: 0, memoryGb: 0, status: 'crash', description: `${description} (${result.reason})` }
+  if (!result.ok) return { commit, metric: null, memoryGb: 0, status: 'crash', description: `${description} (${result.reason}: ${crashReason(result)})` }
   const status = improvement(manifest, local.metric, result.metric) > (noise ?? 0) ? 'keep' : 'discard'
   return { commit, metric: result.metric, memoryGb: result.memoryGb, status, description }
 }
@@ -42,7 +43,7 @@ export async function experiment (components: Pick<WorkerComponents, 'gitdir' | 
   if (!result.ok && result.reason === 'aborted') return undefined
   const row = judge(manifest, local, commit, proposal.description, result, noise ?? null)
   components.results.append(row)
-  const localBest = row.status === 'keep' ? row.metric : local.metric
-  components.emit({ type: 'experiment', n, row, localBest, ...(best === undefined ? {} : { best }), ...(diffHash === undefined ? {} : { diffHash }), ...(result.ok ? {} : { logTail: result.logTail }) })
+  const localBest = row.status === 'keep' && row.metric !== null ? row.metric : local.metric
+  components.emit({ type: 'experiment', n, row, localBest, ...(best === undefined ? {} : { best }), ...(diffHash === undefined ? {} : { diffHash }), ...(result.ok ? {} : { logTail: result.logTail }), ...(result.log === undefined ? {} : { log: result.log }) })
   return row
 }

@@ -4,7 +4,7 @@ import type { WorkerComponents } from '../components.ts'
 import type { Position } from '../state.ts'
 import type { BaseRuns } from './base-runs.ts'
 import { carryOver } from './carry-over.ts'
-import { estimateNoise, reusableNoise } from './noise.ts'
+import { estimateNoise, NOISE_SEEDS, reusableNoise } from './noise.ts'
 import { ownSeeds, planSeeds, type Seeds } from './seeds.ts'
 
 export interface MoveArgs {
@@ -43,19 +43,24 @@ export async function moveToBest (components: { client: Pick<CoordinatorClient, 
   const plan = own ? { seeds: previous?.seeds ?? ownSeeds(components.seed), verified: [], noise: null } : planSeeds(components.seed, info.bestRuns, hardware)
   for (const run of plan.verified) runs.know(run.seed, run.metric)
   const { seeds } = plan
-  const measured = await components.trial({ manifest, commit: best.commit, seed: seeds.experiment }, options)
-  if (!measured.ok) throw new BestUnrunnableError(`the published best does not run here (${measured.reason}): ${measured.message}\n${measured.logTail}`, best.commit)
-  const base = { commit: best.commit, metric: measured.metric }
   const noiseHardware = hardware === undefined ? {} : { noiseHardware: hardware }
-  const estimate = reusableNoise(previous, { own, hardware }) ??
-    (plan.noise !== null ? { noise: plan.noise, noiseAge: 0, ...noiseHardware } : undefined) ??
-    { noise: await estimateNoise(components, manifest, best.commit, measured.metric, options), noiseAge: 0, ...noiseHardware }
+  const reused = reusableNoise(previous, { own, hardware }) ?? (plan.noise !== null ? { noise: plan.noise, noiseAge: 0, ...noiseHardware } : undefined)
+  // Runs take minutes on a real cause: each one is announced ("measuring the best: seed 1/3"), cached ones are not.
+  const runsBest = !own && !plan.verified.some((r) => r.seed === seeds.experiment)
+  const runsHere = (runsBest ? 1 : 0) + (reused === undefined ? NOISE_SEEDS : 0)
+  let run = 0
+  const announce = (seed: number): void => { components.emit({ type: 'measuring', what: 'best', commit: best.commit, seed, run: ++run, runs: runsHere, n }) }
+  if (runsBest) announce(seeds.experiment)
+  const measured = await components.trial({ manifest, commit: best.commit, seed: seeds.experiment }, options)
+  if (!measured.ok) throw new BestUnrunnableError(`the published best does not run here (${measured.reason}): ${measured.message}${measured.log === undefined ? '' : ` (its log: ${measured.log})`}\n${measured.logTail}`, best.commit)
+  const base = { commit: best.commit, metric: measured.metric }
+  const estimate = reused ?? { noise: await estimateNoise(components, manifest, best.commit, measured.metric, { signal: options.signal, onRun: announce }), noiseAge: 0, ...noiseHardware }
   const { noise } = estimate
   const verified = plan.verified.length
   components.results.append({ commit: best.commit, metric: measured.metric, memoryGb: measured.memoryGb, status: 'keep', description: `network best (${best.seq === 0 ? 'initial' : `merge ${best.seq}`})${verified > 0 ? ', verifiers\' runs' : ''}` })
   components.emit({ type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric, noise, verifiedRuns: verified })
   const fresh: Position = { base, seeds, local: { ...base }, keptSinceBase: [], ...estimate }
   if (previous === undefined || previous.local.commit === previous.base.commit) return fresh
-  const carried = await carryOver(components, { manifest, local: previous.local.commit, oldBase: previous.base.commit, base, seed: seeds.experiment, kept: previous.keptSinceBase, runs }, options)
+  const carried = await carryOver(components, { manifest, local: previous.local.commit, oldBase: previous.base.commit, base, seed: seeds.experiment, kept: previous.keptSinceBase, runs, n }, options)
   return carried === undefined ? fresh : { ...fresh, ...carried }
 }

@@ -19,10 +19,12 @@ export function sampleSd (values: number[]): number | null {
 }
 
 /** Run-to-run noise of `commit` on this machine: its metric on the worker's seed (`first`) and NOISE_SEEDS more. */
-export async function estimateNoise (components: Pick<WorkerComponents, 'trial' | 'seed'>, manifest: Manifest, commit: string, first: number, options: { signal?: AbortSignal } = {}): Promise<number | null> {
+export async function estimateNoise (components: Pick<WorkerComponents, 'trial' | 'seed'>, manifest: Manifest, commit: string, first: number, options: { signal?: AbortSignal, onRun?: (seed: number) => void } = {}): Promise<number | null> {
   const metrics = [first]
   for (let i = 0; i < NOISE_SEEDS; i++) {
-    const r = await components.trial({ manifest, commit, seed: components.seed + 2 + i }, options)
+    const seed = components.seed + 2 + i
+    options.onRun?.(seed)
+    const r = await components.trial({ manifest, commit, seed }, { signal: options.signal })
     if (r.ok) metrics.push(r.metric)
   }
   return sampleSd(metrics)

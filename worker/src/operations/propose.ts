@@ -1,6 +1,8 @@
 import { logger } from '@libp2p/logger'
 import { experimentDiff, isEditable, nearKey, writeTreeTo, type ExperimentDiff, type InfoReply } from '@autoresearch/protocol'
+import { describeEdit } from '../agents/describe.ts'
 import type { Proposal } from '../agents/types.ts'
+import { publicText } from '../secrets.ts'
 import type { WorkerComponents } from '../components.ts'
 import { describeError } from '../events.ts'
 import { editableFiles } from './editable-files.ts'
@@ -66,5 +68,7 @@ export async function propose (components: Pick<WorkerComponents, 'agent' | 'git
     return undefined
   }
   const edits = Object.fromEntries(Object.entries(proposal.edits).filter(([path]) => isEditable(info.manifest, path)))
-  return { edits, description: proposal.description, change: experimentDiff(files, edits), nearKey: nearKey(files, edits), ...(hypothesis === undefined ? {} : { hypothesis: hypothesis.id }) }
+  // The description goes to the network with the run: no local path in it, and never empty.
+  const description = publicText(proposal.description) || describeEdit(files, edits)
+  return { edits, description, change: experimentDiff(files, edits), nearKey: nearKey(files, edits), ...(hypothesis === undefined ? {} : { hypothesis: hypothesis.id }) }
 }

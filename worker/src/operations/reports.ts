@@ -1,7 +1,7 @@
 import { logger } from '@libp2p/logger'
 import { MAX_REPORTS_PER_BATCH, type CoordinatorClient, type ExperimentDiff, type ExperimentReport, type ExperimentStatus, type Hardware, type Identity } from '@autoresearch/protocol'
 import type { WorkerEvent } from '../events.ts'
-import { findLeaks, type Leak, type Secret } from '../secrets.ts'
+import { findLeaks, publicText, type Leak, type Secret } from '../secrets.ts'
 
 const log = logger('autoresearch:worker:reports')
 
@@ -29,7 +29,7 @@ export interface ReportOf {
 export function experimentReport (of: ReportOf, now = Date.now()): ExperimentReport {
   return {
     best: of.best, commit: of.commit, status: of.status, metric: of.metric, noise: of.noise, seed: of.seed,
-    description: of.description.slice(0, 300), diff: of.change.diff, diffHash: of.change.diffHash,
+    description: publicText(of.description), diff: of.change.diff, diffHash: of.change.diffHash,
     ...(of.nearKey == null ? {} : { nearKey: of.nearKey }), ...(of.hypothesis === undefined ? {} : { hypothesis: of.hypothesis }), time: now
   }
 }

@@ -1,5 +1,6 @@
 import { commitTree, commitTreeOn, improvement, type InfoReply, type Manifest } from '@autoresearch/protocol'
 import type { Local, WorkerComponents } from '../components.ts'
+import { publicText } from '../secrets.ts'
 import type { Position, SubmissionFields } from '../state.ts'
 
 /**
@@ -32,6 +33,6 @@ export function submissionFields (components: Pick<WorkerComponents, 'name' | 't
   const profile = { ...(name === undefined ? {} : { name }), ...(team === undefined ? {} : { team }) }
   return {
     causeId: info.causeId, parent: args.base.commit, candidate: args.candidate, claimedMetric: (args.local.metric + args.confirmed.metric) / 2,
-    logDigest: args.confirmed.logDigest, description: args.description, ...(hardware === undefined ? {} : { hardware }), profile
+    logDigest: args.confirmed.logDigest, description: publicText(args.description, 500), ...(hardware === undefined ? {} : { hardware }), profile
   }
 }

@@ -1,7 +1,7 @@
 import { logger } from '@libp2p/logger'
 import type { NearExperiment } from '@autoresearch/protocol'
 import type { WorkerComponents } from '../components.ts'
-import { findLeaks } from '../secrets.ts'
+import { findLeaks, publicText } from '../secrets.ts'
 import type { KnownHistory } from './history.ts'
 import type { Proposed } from './propose.ts'
 
@@ -33,7 +33,7 @@ export async function vet (components: Pick<WorkerComponents, 'client' | 'identi
   if (args.claim === false) return { run: true, near: [] }
   try {
     // Other workers see a claim's description: one that would carry a secret is not sent.
-    const description = findLeaks([{ path: 'the description', after: proposal.description }], components.secrets).length === 0 ? proposal.description.slice(0, 300) : '(withheld)'
+    const description = findLeaks([{ path: 'the description', after: proposal.description }], components.secrets).length === 0 ? publicText(proposal.description) : '(withheld)'
     const reply = await components.client.claim(components.identity, args.causeId, {
       best: args.best, diffHash: proposal.change.diffHash, description,
       ...(proposal.nearKey === null ? {} : { nearKey: proposal.nearKey })

@@ -6,6 +6,7 @@ import { logger } from '@libp2p/logger'
 import { ensureBareRepo, MAX_HYPOTHESES_PER_POST, type CoordinatorClient, type Identity } from '@autoresearch/protocol'
 import { describeError } from '../events.ts'
 import { editableFiles } from '../operations/editable-files.ts'
+import { publicText } from '../secrets.ts'
 import type { HypothesisSource } from './sources.ts'
 
 const log = logger('autoresearch:worker:planner')
@@ -63,7 +64,9 @@ export class Planner extends EventEmitter<{ event: [PlannerEvent] }> {
     if (history.hypotheses.length >= (this.#opts.maxOpen ?? 20)) return []
     const files = await editableFiles(this.#gitdir, info.manifest, info.best.commit)
     const max = Math.min(this.#opts.perRound ?? 5, MAX_HYPOTHESES_PER_POST)
-    const texts = await source.plan({ manifest: info.manifest, program: info.program, files, network: history.experiments, open: history.hypotheses, digest: history.digest, max, signal: options.signal })
+    const planned = await source.plan({ manifest: info.manifest, program: info.program, files, network: history.experiments, open: history.hypotheses, digest: history.digest, max, signal: options.signal })
+    // Every worker's agent reads them: no path of this machine in them (secrets.ts).
+    const texts = planned.map((t) => publicText(t, 500)).filter((t) => t !== '')
     if (texts.length === 0) {
       this.emit('event', { type: 'nothing-to-plan', best: info.best.commit })
       return []
