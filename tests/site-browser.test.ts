@@ -46,7 +46,11 @@ describe.skipIf(missing && !ci)('leaderboard site in headless Chromium', () => {
     seqs.noise = await d.submit('Noise that verification sees through')
     await d.verify(seqs.noise, 'fail')
     seqs.hostile = await d.submit(HOSTILE, (t) => `${t}\n# ${'w'.repeat(5000)}\n`)
+    // On the same best and the same last line as the hostile one: once that merges, this one cannot be carried over.
+    seqs.stale = await d.submit('Goes stale when the best moves', (t) => `${t}\n# a different last line\n`)
     await d.verify(seqs.hostile, 'pass')
+    await running.coordinator.rebaseStale()
+    expect(running.coordinator.store.candidate(seqs.stale)?.state).toBe('stale')
     seqs.pending = await d.submit('Waiting for a verifier')
     // Shared experiments, a planner's hypotheses (one hostile) and a digest with a long line: the pages that show them must hold.
     const store = running.coordinator.store
@@ -76,7 +80,8 @@ describe.skipIf(missing && !ci)('leaderboard site in headless Chromium', () => {
     const pages: Record<string, string> = {
       overview: '/', queue: '/queue', contributors: '/contributors', about: '/about', hypotheses: '/hypotheses',
       candidate: `/candidates/${seqs.hostile}`, rejected: `/candidates/${seqs.noise}`, pending: `/candidates/${seqs.pending}`,
-      'initial-commit': `/commits/${running.coordinator.store.merges()[0]!.commit_oid}`, 'not-found': '/candidates/424242'
+      'initial-commit': `/commits/${running.coordinator.store.merges()[0]!.commit_oid}`, 'not-found': '/candidates/424242',
+      stale: `/candidates/${seqs.stale}`, files: '/files', program: `/files/${running.coordinator.store.merges()[0]!.commit_oid}/program.md`
     }
     for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       const context = await browser.newContext({ viewport })
@@ -109,6 +114,39 @@ describe.skipIf(missing && !ci)('leaderboard site in headless Chromium', () => {
     expect(pre.overflowX).toBe('auto')
     expect(pre.scroll).toBeGreaterThan(pre.client)
     expect(w.dialogs).toEqual([])
+    await page.close()
+  })
+
+  it('labels the chart\'s y axis with round, evenly spaced ticks that fit its margin and never overlap', async () => {
+    const page = await browser.newPage({ viewport: VIEWPORTS.phone })
+    await page.goto(running.httpUrl)
+    const ticks = await page.evaluate<Array<{ text: string, x: number, top: number, bottom: number }>>(`[...document.querySelectorAll('figure.chart text.y-tick')].map((t) => { const b = t.getBBox(); return { text: t.textContent, x: b.x, top: b.y, bottom: b.y + b.height } })`)
+    expect(ticks.length).toBeGreaterThanOrEqual(3)
+    const values = ticks.map((t) => Number(t.text))
+    const step = Math.abs((values[1] as number) - (values[0] as number))
+    const norm = step / 10 ** Math.floor(Math.log10(step) + 1e-9)
+    expect([1, 2, 5, 10].some((n) => Math.abs(norm - n) < 1e-6), ticks.map((t) => t.text).join(' ')).toBe(true)
+    values.forEach((v, i) => { if (i > 0) expect(Math.abs(Math.abs(v - (values[i - 1] as number)) - step)).toBeLessThan(step * 1e-6) })
+    // Inside the SVG's left margin, and no two labels share a line.
+    for (const t of ticks) expect(t.x, t.text).toBeGreaterThanOrEqual(0)
+    const byTop = [...ticks].sort((a, b) => a.top - b.top)
+    byTop.forEach((t, i) => { if (i > 0) expect(t.top, t.text).toBeGreaterThanOrEqual((byTop[i - 1] as { bottom: number }).bottom) })
+    await page.close()
+  })
+
+  it('shows a stale candidate as closed with its reason, and the cause\'s program.md as text', async () => {
+    const page = await browser.newPage({ viewport: VIEWPORTS.phone })
+    await page.goto(`${running.httpUrl}/candidates/${seqs.stale}`)
+    const outcome = page.locator('#outcome')
+    expect(await outcome.isVisible()).toBe(true)
+    expect(await outcome.textContent()).toMatch(/^Stale\. Closed without a verdict.*Reason: /s)
+    expect(await page.locator('main').textContent()).not.toContain('No verdict yet')
+    await page.goto(`${running.httpUrl}/files`)
+    await page.locator('a', { hasText: 'program.md' }).first().click()
+    await page.waitForURL(/\/files\/[0-9a-f]{40}\/program\.md$/)
+    expect(await page.locator('pre.file').textContent()).toContain('toy')
+    await page.goto(running.httpUrl)
+    expect(await page.locator('p.join').textContent()).toMatch(/^Lend a spare machine \(a CPU is enough\):/)
     await page.close()
   })
 

@@ -1,7 +1,8 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { describeHardware, Identity, type Hardware } from '@autoresearch/protocol'
+import { Identity, type Hardware } from '@autoresearch/protocol'
 import { selectBackend } from '@autoresearch/runner'
+import { verifierHardware } from 'autoresearch-verifier'
 import { searchAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
 import { countingBackend, type Tally } from '../bench/lib/sim-network.ts'
 import { ROOT } from './processes.ts'
@@ -37,10 +38,11 @@ describe('a worker follows a best with the verifiers\' runs of it (point 5)', ()
     const info = await (await net.client(Identity.generate())).info()
     const trials = coordinator.store.candidate(seq)?.verdict?.trials ?? []
     // What `info` gives: the merged candidate's side of every verified pair, with the verifier's class.
-    expect(info.bestRuns).toEqual(trials.map((t) => ({ seed: t.seed, metric: t.candidate, hardware: describeHardware().class })))
+    expect(info.bestRuns).toEqual(trials.map((t) => ({ seed: t.seed, metric: t.candidate, hardware: verifierHardware().class })))
     expect(info.bestRuns?.length).toBe(5)
 
-    const here = await oneExperiment(describeHardware())
+    // A worker whose class is the verifiers' (what one verifier run sees: the CPU here, or one GPU).
+    const here = await oneExperiment(verifierHardware())
     const best = here.events.find((e) => e.type === 'best')
     expect(best).toMatchObject({ commit: info.best.commit, localMetric: info.bestRuns?.[0]?.metric, verifiedRuns: 5 })
     // The experiment ran, and a confirmation's candidate run if there was one: the best's baseline runs are the verifiers'.

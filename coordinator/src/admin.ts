@@ -1,13 +1,35 @@
 import { improvement, UsageError, type Manifest } from '@autoresearch/protocol'
 import { authorsOf, membersOf } from './group-members.ts'
 import { dailyQuota, verifierReputation } from './policy.ts'
-import type { Store } from './store/index.ts'
+import type { Store, StoredVerdict } from './store/index.ts'
 
 /** The operator asked for a revert while the best is not a verified merge. */
 export class NothingToRevertError extends UsageError { override name = 'NothingToRevertError' }
 
+/** One candidate with its state, seeds, trials and the test's figures. */
+export interface CandidateReport {
+  seq: number
+  commit: string
+  parent: string
+  tree: string
+  submitter: string
+  originSeq: number | null
+  state: string
+  reason: string | null
+  claimedMetric: number
+  description: string
+  receivedAt: number
+  seeds: number[]
+  rounds: number
+  trials: StoredVerdict['trials']
+  test: StoredVerdict['test']
+  baselineMetric: number | null
+  candidateMetric: number | null
+  claimContradicted: boolean
+}
+
 /** Every candidate with its state, seeds, trials and the test's figures (the `candidates --json` view). */
-export function candidatesReport (store: Pick<Store, 'candidates'>): unknown[] {
+export function candidatesReport (store: Pick<Store, 'candidates'>): CandidateReport[] {
   return store.candidates().map((c) => {
     const verdict = c.verdict
     return {

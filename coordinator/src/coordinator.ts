@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import * as fs from 'node:fs'
 import git from 'isomorphic-git'
 import { logger } from '@libp2p/logger'
 import {
@@ -22,7 +23,8 @@ import { hypothesesHandler } from './handlers/hypotheses.ts'
 import { HYPOTHESIS_RATE, ReportRate, SHARED_PER_ADDRESS, type SharedContext } from './shared-intake.ts'
 import { addressKey } from './policy.ts'
 import { submitHandler } from './handlers/submit.ts'
-import { BEST_REF, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
+import { writeVerdictNotes } from './git-http/notes.ts'
+import { BEST_REF, ensureHeadIsBest, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import type { IntakeContext } from './intake.ts'
 import { buildGroup } from './group.ts'
 import { CarryPlanner } from './carry-plan.ts'
@@ -33,17 +35,21 @@ import { causeStatus, type CauseStatus } from './status.ts'
 import { Store, type MergeRow } from './store/index.ts'
 import type { VerificationContext } from './verification.ts'
 import type { CoordinatorEvent } from './events.ts'
+import { CONNECTION_LOG, ConnectionLog, type PeerChange, type PeerSummary } from './connection-log.ts'
 
 export type { CauseStatus, CoordinatorEvent }
 
 const log = logger('autoresearch:coordinator')
+
+/** Loopback only: a host opens the cause to other machines on purpose (`serve --listen /ip4/0.0.0.0/tcp/4001`). */
+export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/4001']
 
 /** The home's database or repository lacks what `init` wrote; the operator restores it from a backup. */
 export class DamagedHomeError extends UsageError { override name = 'DamagedHomeError' }
 
 export interface CoordinatorOptions {
   home: string
-  /** libp2p listen multiaddrs (default: all interfaces, TCP 4001). */
+  /** libp2p listen multiaddrs (default: DEFAULT_LISTEN, loopback only). */
   listen?: string[]
 }
 
@@ -51,13 +57,17 @@ export interface CoordinatorOptions {
  * Hosts one cause: publishes its best, takes submissions, leases verification and merges.
  * Each wire message has its handler in handlers/ (the table is in `start`).
  */
-export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
+/** The operator's view of peers coming and going (the `serve` command prints it; never on the public site, it holds addresses). */
+export type PeerEvent = ({ type: 'peer' } & PeerChange) | ({ type: 'peers-summary' } & PeerSummary)
+
+export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer: [PeerEvent] }> {
   readonly paths: HomePaths
   readonly store: Store
   readonly identity: Identity
-  readonly config: Config
+  #config: Config
   readonly manifest: Manifest
-  readonly program: string
+  /** The program (program.md) at a best: `program` updates change it while serving (program-update.ts). */
+  #program: { commit: string, text: string }
   readonly causeId: string
   node?: AutoresearchNode
   #intakeChain: Promise<unknown> = Promise.resolve()
@@ -78,15 +88,17 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly #carry: CarryPlanner
   #unlock = (): void => {}
   #reporting?: NodeJS.Timeout
+  #peerWindows?: NodeJS.Timeout
+  #configWatch?: NodeJS.Timeout
 
-  private constructor (paths: HomePaths, store: Store, identity: Identity, config: Config, manifest: Manifest, program: string) {
+  private constructor (paths: HomePaths, store: Store, identity: Identity, config: Config, manifest: Manifest, program: { commit: string, text: string }) {
     super()
     this.paths = paths
     this.store = store
     this.identity = identity
-    this.config = config
+    this.#config = config
     this.manifest = manifest
-    this.program = program
+    this.#program = program
     this.causeId = config.causeId
     this.#carry = new CarryPlanner({ store, manifest })
     this.bestRuns = new BestRunsMemo(store)
@@ -122,7 +134,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       if (manifestText === undefined) throw new DamagedHomeError(`best commit ${best.commit_oid} has no ${MANIFEST_FILE}; the home is damaged`)
       const manifest = parseManifestText(manifestText)
       const program = await readFileAt(paths.gitdir, best.commit_oid, manifest.program) ?? ''
-      const coordinator = new Coordinator(paths, store, identity, config, manifest, program)
+      const coordinator = new Coordinator(paths, store, identity, config, manifest, { commit: best.commit_oid, text: program })
       coordinator.#unlock = unlock
       // The home is locked to this process, so a file still being written was left by a crash.
       await removePartialFiles(paths.gitdir)
@@ -134,7 +146,10 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     }
   }
 
-  /** After a crash between the database commit and the ref write, the ref follows the database. */
+  /**
+   * After a crash between the database commit and the ref write, the ref follows the
+   * database; so do the merges' verdict notes (git-http/notes.ts), which a clone fetches.
+   */
   async recover (): Promise<void> {
     const best = this.bestCommit()
     let ref: string | undefined
@@ -144,6 +159,9 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       log('%s cannot be read, writing it again: %e', BEST_REF, err)
     }
     if (ref !== best) await git.writeRef({ fs: gitFs, gitdir: this.paths.gitdir, ref: BEST_REF, value: best, force: true })
+    await ensureHeadIsBest(this.paths.gitdir)
+    // A note is a nicety beside the merge: a failure is retried at the next merge, revert or start.
+    await writeVerdictNotes(this.paths.gitdir, this.store, this.manifest).catch((err) => { log.error('writing verdict notes failed: %e', err) })
   }
 
   /**
@@ -186,6 +204,41 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
 
   bestCommit (): string {
     return this.bestMerge().commit_oid
+  }
+
+  /** The program at the start-up best (see currentProgram). */
+  get program (): string {
+    return this.#program.text
+  }
+
+  /** The cause's program as of `best` (read again only when the best moved: merges keep it, a `program` update changes it). */
+  async currentProgram (best = this.bestCommit()): Promise<string> {
+    if (this.#program.commit !== best) this.#program = { commit: best, text: await readFileAt(this.paths.gitdir, best, this.manifest.program) ?? '' }
+    return this.#program.text
+  }
+
+  /** The home's config.json; `verifiers` follows the file while serving (watchConfig), the rest is read at start-up. */
+  get config (): Config {
+    return this.#config
+  }
+
+  /** Takes up a changed verifier allowlist (`verifiers add|remove`, another process) within `intervalMs`. */
+  watchConfig (intervalMs = 2000): void {
+    let seen = fs.statSync(this.paths.config).mtimeMs
+    this.#configWatch = setInterval(() => {
+      try {
+        const mtime = fs.statSync(this.paths.config).mtimeMs
+        if (mtime === seen) return
+        seen = mtime
+        const { verifiers } = loadConfig(this.paths)
+        this.#config = { ...this.#config, verifiers }
+        log('verifier allowlist reloaded: %d key(s)', verifiers.length)
+      } catch (err) {
+        // A config.json broken by hand keeps the allowlist it replaced; the next change is read again.
+        log.error('could not reload %s: %e', this.paths.config, err)
+      }
+    }, intervalMs)
+    this.#configWatch.unref()
   }
 
   get leaseMs (): number {
@@ -232,12 +285,28 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   }
 
   async start (opts: { listen?: string[], connections?: NodeOptions['connections'] } = {}): Promise<void> {
-    const node = await createNode({ identity: this.identity, listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/4001'], connections: opts.connections })
+    const node = await createNode({ identity: this.identity, listen: opts.listen ?? DEFAULT_LISTEN, connections: opts.connections })
     this.node = node
+    this.#logPeers(node)
     node.services.pubsub.subscribe(bestTopic(this.causeId))
     await this.announceIfMoved()
     this.watchBest()
+    this.watchConfig()
     for (const r of this.#routes()) await r.register(node)
+  }
+
+  /** Emits `peer` events for connections opened and closed, as ConnectionLog rations them. */
+  #logPeers (node: AutoresearchNode): void {
+    const peers = new ConnectionLog()
+    const emit = (out: { line?: PeerChange, summary?: PeerSummary }): void => {
+      if (out.summary !== undefined) this.emit('peer', { type: 'peers-summary', ...out.summary })
+      if (out.line !== undefined) this.emit('peer', { type: 'peer', ...out.line })
+    }
+    for (const [name, change] of [['connection:open', 'connected'], ['connection:close', 'disconnected']] as const) {
+      node.addEventListener(name, (evt) => { emit(peers.note({ change, peer: evt.detail.remotePeer.toString(), address: evt.detail.remoteAddr.toString() }, Date.now())) })
+    }
+    this.#peerWindows = setInterval(() => { emit({ summary: peers.close(Date.now()) }) }, CONNECTION_LOG.windowMs)
+    this.#peerWindows.unref()
   }
 
   /**
@@ -285,6 +354,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
 
   async stop (): Promise<void> {
     if (this.#reporting !== undefined) clearInterval(this.#reporting)
+    if (this.#peerWindows !== undefined) clearInterval(this.#peerWindows)
+    if (this.#configWatch !== undefined) clearInterval(this.#configWatch)
     this.leaseHolds.close()
     this.#announcer.stop()
     await this.node?.stop()

@@ -1,3 +1,4 @@
+import type { PeerEvent } from './coordinator.ts'
 import type { StoredVerdict } from './store/index.ts'
 
 /** What the coordinator reports as it works (the `serve` command prints them, the site streams them). */
@@ -7,7 +8,7 @@ export type CoordinatorEvent =
   | { type: 'leased', jobId: number, candidateSeq: number, verifier: string }
   | { type: 'stale', candidateSeq: number, reason: string }
   | { type: 'rebased', candidateSeq: number, newSeq: number }
-  | { type: 'best-changed', commit: string, seq: number, kind: 'merge' | 'revert' }
+  | { type: 'best-changed', commit: string, seq: number, kind: 'merge' | 'revert' | 'program' }
   | { type: 'verdict', verdict: StoredVerdict }
   | { type: 'merged', mergeSeq: number, candidateSeq: number, commit: string, metric: number, baselineMetric: number }
   | { type: 'experiments-reported', worker: string, count: number, firstSeq: number }
@@ -31,4 +32,10 @@ export function describeEvent (e: CoordinatorEvent): string {
     case 'digest-written': return `digest #${e.seq} written`
     case 'merged': return `MERGED candidate #${e.candidateSeq} as merge ${e.mergeSeq}: ${e.baselineMetric.toPrecision(5)} -> ${e.metric.toPrecision(5)} (commit ${short(e.commit)})`
   }
+}
+
+/** One line per peer event for the operator's terminal (`serve`). */
+export function describePeerEvent (e: PeerEvent): string {
+  if (e.type === 'peer') return `peer ${e.peer} ${e.change} (${e.address})`
+  return `peers: ${e.connected} more connection(s) and ${e.disconnected} disconnection(s) in the last ${e.windowMs / 1000} s were not shown one by one`
 }

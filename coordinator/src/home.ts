@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import { join } from 'node:path'
 import git from 'isomorphic-git'
 import { z } from 'zod'
-import { editableProblems, gitFs, Identity, MANIFEST_FILE, writeNestedTree, parseManifestText, PublicKeyHex, InvalidManifestError, UsageError, type Manifest } from '@autoresearch/protocol'
+import { claimPidLock, editableProblems, gitFs, Identity, MANIFEST_FILE, writeNestedTree, parseManifestText, PublicKeyHex, InvalidManifestError, UsageError, type Manifest } from '@autoresearch/protocol'
 import { listCause } from './cause-files.ts'
 import { Store } from './store/index.ts'
 
@@ -54,35 +54,15 @@ export class HomeInUseError extends UsageError {
   override name = 'HomeInUseError'
 }
 
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /**
  * Claims the home for one serving process: two coordinators on one database and
  * repository would hand out the same sequence numbers. A lock whose process is
  * gone (killed with SIGKILL, the machine rebooted) is taken over.
  */
 export function lockHome (paths: HomePaths): () => void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(paths.lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 })
-      return () => { fs.rmSync(paths.lock, { force: true }) }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      const pid = Number(fs.readFileSync(paths.lock, 'utf8').trim())
-      if (Number.isSafeInteger(pid) && pid > 0 && isAlive(pid)) {
-        throw new HomeInUseError(`${paths.home} is already served by process ${pid}; stop it first (or remove ${paths.lock} if that process is not a coordinator)`)
-      }
-      fs.rmSync(paths.lock, { force: true })
-    }
-  }
-  throw new HomeInUseError(`could not claim ${paths.lock}`)
+  return claimPidLock(paths.lock, (pid) => new HomeInUseError(pid > 0
+    ? `${paths.home} is already served by process ${pid}; stop it first (or remove ${paths.lock} if that process is not a coordinator)`
+    : `could not claim ${paths.lock}`))
 }
 
 export class HomeExistsError extends UsageError {
@@ -102,19 +82,29 @@ export async function initHome (home: string, causeDir: string): Promise<{ paths
   const manifest = parseManifestText(fs.readFileSync(manifestPath, 'utf8'))
   const { files, links } = listCause(causeDir)
   if (links.length > 0) throw new InvalidManifestError(`${join(causeDir, links[0] as string)} is a symlink; a cause may hold only regular files`)
-  // The same rule as `check` (protocol's editableProblems): a directory entry must hold files.
-  const problems = [
-    ...(files.includes(manifest.program) ? [] : [`${MANIFEST_FILE} names ${manifest.program}, which is not in ${causeDir}`]),
-    ...editableProblems(manifest, files, causeDir)
-  ]
-  if (problems.length > 0) throw new InvalidManifestError(problems.join('; '))
+  assertCauseFiles(manifest, files, causeDir)
 
   fs.mkdirSync(home, { recursive: true, mode: 0o700 })
   const { gitdir } = paths
+  // HEAD names refs/heads/best, so `git clone http://HOST:PORT/cause.git` checks out the best (git-http/).
   await git.init({ fs: gitFs, dir: gitdir, gitdir, bare: true, defaultBranch: 'best' })
   const commit = await commitDirectory(gitdir, causeDir, files, `cause ${manifest.name}: initial best`)
   await git.writeRef({ fs: gitFs, gitdir, ref: BEST_REF, value: commit, force: true })
 
+  return { paths, manifest, commit, causeId: recordHome(paths, manifest, commit) }
+}
+
+/** What `init` checks of a cause's files, from a directory or a git commit; the same rule as `check` (protocol's editableProblems): a directory entry must hold files. */
+export function assertCauseFiles (manifest: Manifest, files: string[], where: string): void {
+  const problems = [
+    ...(files.includes(manifest.program) ? [] : [`${MANIFEST_FILE} names ${manifest.program}, which is not in ${where}`]),
+    ...editableProblems(manifest, files, where)
+  ]
+  if (problems.length > 0) throw new InvalidManifestError(problems.join('; '))
+}
+
+/** Writes the rest of a home around a repository whose best is `commit`: the database, the identities, config.json (last). Returns the cause id. */
+export function recordHome (paths: HomePaths, manifest: Manifest, commit: string): string {
   const causeId = `${manifest.name}/${commit.slice(0, 12)}`
   const store = new Store(paths.database)
   store.transaction(() => {
@@ -128,7 +118,7 @@ export async function initHome (home: string, causeDir: string): Promise<{ paths
   const config: Config = { causeId, verifiers: [verifier.publicKey], verifierMode: 'allowlist' }
   // Written last: its presence marks a finished init.
   fs.writeFileSync(paths.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
-  return { paths, manifest, causeId, commit }
+  return causeId
 }
 
 async function commitDirectory (gitdir: string, dir: string, files: string[], message: string): Promise<string> {
@@ -139,9 +129,22 @@ async function commitDirectory (gitdir: string, dir: string, files: string[], me
   return git.writeCommit({ fs: gitFs, gitdir, commit: { tree, parent: [], author, committer: author, message: message + '\n' } })
 }
 
+/** Points the bare repository's HEAD at the best (a clone checks out what HEAD names), if it names anything else. */
+export async function ensureHeadIsBest (gitdir: string): Promise<void> {
+  const head = await git.resolveRef({ fs: gitFs, gitdir, ref: 'HEAD', depth: 2 }).catch(() => undefined)
+  if (head !== BEST_REF) await git.writeRef({ fs: gitFs, gitdir, ref: 'HEAD', value: BEST_REF, symbolic: true, force: true })
+}
+
 /** A directory given as a home that `init` never made. */
 export class NotAHomeError extends UsageError {
   override name = 'NotAHomeError'
+}
+
+/** Writes config.json whole or not at all (a running `serve` re-reads it: see Coordinator's config watch). */
+export function writeConfig (paths: HomePaths, config: Config): void {
+  const temporary = `${paths.config}.${process.pid}.partial`
+  fs.writeFileSync(temporary, JSON.stringify(ConfigSchema.parse(config), null, 2) + '\n', { mode: 0o600 })
+  fs.renameSync(temporary, paths.config)
 }
 
 export function loadConfig (paths: HomePaths): Config {

@@ -3,19 +3,20 @@
  * pure, each with its spec) and store what those decide.
  */
 import {
-  assertSignature, InvalidMessageError, LeaseExpiredError, NotAuthorizedError, stopEarly, UnknownJobError, WrongCauseError,
+  assertSignature, HardwareClassError, InvalidMessageError, LeaseExpiredError, NotAuthorizedError, stopEarly, UnknownJobError, WrongCauseError,
   type AttestationBody, type Job, type LeaseRequestBody
 } from '@autoresearch/protocol'
 import { randomInt } from 'node:crypto'
 import { authorsOf, membersOf } from './group-members.ts'
 import { assertFresh } from './intake.ts'
 import { OPEN_VERIFICATION } from './policy.ts'
+import { leaseClass } from './rules/hardware-class.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import { openSeeds, partSize, partsTally, splittable } from './rules/parts.ts'
 import { countingAttestations, countingJobs, fullWith, openForCounting, pickShadow, shadowSlot, tally, type RoundFacts } from './rules/quorum.ts'
 import { decide, notCounted, pendingVerdict, trialsOf, type Decision } from './rules/verdict.ts'
 import { trialReport } from './rules/trial-report.ts'
-import { isSpotCheck } from './rules/verifier-trust.ts'
+import { counts as standingCounts, isSpotCheck } from './rules/verifier-trust.ts'
 import { drawRound } from './seeds.ts'
 import type { AttestationRow, CandidateRow, JobRole, JobRow, Store, StoredVerdict } from './store/index.ts'
 import { countsNow, judgeRound, recordOutliers, standingOf, trustPolicy, type TrustContext } from './verifier-trust.ts'
@@ -28,7 +29,8 @@ import { countsNow, judgeRound, recordOutliers, standingOf, trustPolicy, type Tr
 export interface VerificationContext extends TrustContext {
   store: TrustContext['store'] & Pick<Store,
     'transaction' | 'expireLeases' | 'candidatesOn' | 'candidate' | 'jobRoles' | 'jobsFor' | 'job' | 'insertJob' | 'setJobRole' |
-    'setCandidateState' | 'recordAttestation' | 'addRound' | 'bumpIdentity' | 'insertMerge' | 'seedPool' | 'setSeedPool' | 'firstLeaseExpiry' | 'groupMembers'>
+    'setCandidateState' | 'recordAttestation' | 'addRound' | 'bumpIdentity' | 'insertMerge' | 'seedPool' | 'setSeedPool' | 'firstLeaseExpiry' | 'groupMembers' |
+    'hardwareReference' | 'recordHardwareReference'>
   causeId: string
   leaseMs: number
   bestCommit: () => string
@@ -89,6 +91,7 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
   const now = Date.now()
   const { standing, run } = standingOf(ctx, body.publicKey)
   return store.transaction(() => {
+    assertHardwareClass(ctx, body.hardware.class, standingCounts(standing))
     store.expireLeases(now)
     const best = ctx.bestCommit()
     if (standing === 'probation') return { job: leaseShadow(ctx, body.publicKey, best, now), forOthers: false }
@@ -115,6 +118,17 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
     }
     return { job: null, forOthers }
   })
+}
+
+/**
+ * A cause verified per hardware class (rules/hardware-class.ts) leases only to its reference
+ * class, and records the first counting verifier's class as that reference. Checked on every
+ * look, a held request's included, so a wrong class is never served nor held.
+ */
+function assertHardwareClass (ctx: VerificationContext, requester: string, counting: boolean): void {
+  const decision = leaseClass({ hardware: ctx.manifest.hardware, recorded: ctx.store.hardwareReference(), requester, counts: counting })
+  if (decision.kind === 'mismatch') throw new HardwareClassError(decision.reason)
+  if (decision.kind === 'match' && decision.record) ctx.store.recordHardwareReference(decision.reference)
 }
 
 /** Uniform in [0, 1), from the CSPRNG: a verifier must not predict which of its jobs are checked. */

@@ -12,10 +12,10 @@ describe('leaderboard site: API, exports, headers, live updates', () => {
     expect(Object.keys(status)).toEqual(expect.arrayContaining(['baselineMetric', 'best', 'candidates', 'cause', 'causeId', 'merges', 'metric', 'multiaddrs', 'verification']))
     expect(status).toEqual(JSON.parse(JSON.stringify(s.f.running.coordinator.status())))
     expect(status.peers).toBeGreaterThanOrEqual(1) // the fixture's own peer
-    const overview = await (await get('/api/overview')).json() as { chart: { points: unknown[] }, recentMerges: Array<{ description: string }>, network: { experimentsPerHour: null } }
+    const overview = await (await get('/api/overview')).json() as { chart: { points: unknown[] }, recentMerges: Array<{ description: string }>, network: { experimentsPerHour: number } }
     expect(overview.chart.points).toHaveLength(2)
     expect(overview.recentMerges[0]?.description).toBe(HOSTILE)
-    expect(overview.network.experimentsPerHour).toBeNull()
+    expect(overview.network).toMatchObject({ experimentsPerHour: 0, activeWorkersLastHour: 0, experimentsTotal: 0 })
     const merges = await (await get('/api/merges')).json() as { merges: Array<{ kind: string, seq: number }> }
     expect(merges.merges.map((m) => [m.seq, m.kind])).toEqual([[0, 'initial'], [1, 'merge']])
     const all = await (await get('/api/candidates')).json() as { candidates: Array<{ seq: number, state: string }>, next: null }
@@ -69,7 +69,7 @@ describe('leaderboard site: API, exports, headers, live updates', () => {
     expect(rows.every((r) => r.length === header.length)).toBe(true)
 
     const contributors = parseCsv(await (await get('/api/contributors.csv')).text())
-    expect(contributors[0]).toEqual(['rank', 'public_key', 'name', 'team', 'verified_gain', 'merges', 'verification_runs', 'submitted', 'accepted', 'rejected', 'contradicted', 'banned'])
+    expect(contributors[0]).toEqual(['rank', 'public_key', 'name', 'team', 'verified_gain', 'merges', 'verification_runs', 'submitted', 'accepted', 'rejected', 'contradicted', 'banned', 'state_queued', 'state_verifying', 'state_passed', 'state_merged', 'state_rejected', 'state_stale', 'state_rebased', 'state_reverted'])
     expect(contributors[1]?.slice(0, 2)).toEqual(['1', s.d.submitter.publicKey])
   })
 

@@ -12,13 +12,13 @@ import type { Store } from '../src/store/index.ts'
 
 /**
  * The site (API at /api and the pages) over a store, with no coordinator running: what the
- * site's specs send `app.request()` to. `dir` holds nothing the site reads but a missing
- * repository (pages that show files say so).
+ * site's specs send `app.request()` to. The repository is `gitdir` when given, else a
+ * missing one under `dir` (pages that show files say so).
  */
-export function siteApp (store: Store, manifest: Manifest, dir: string): Hono {
+export function siteApp (store: Store, manifest: Manifest, dir: string, opts: { gitdir?: string } = {}): Hono {
   const events = new EventEmitter()
   const deps = {
-    manifest, causeId: 'toy', paths: { gitdir: join(dir, 'missing.git') }, store,
+    manifest, causeId: 'toy', paths: { gitdir: opts.gitdir ?? join(dir, 'missing.git') }, store,
     status: () => causeStatus({ causeId: 'toy', manifest, node: undefined, store }),
     // Nothing here emits; the API's event stream only needs somewhere to listen.
     on: events.on.bind(events) as unknown as Coordinator['on'], off: events.off.bind(events) as unknown as Coordinator['off']

@@ -45,7 +45,7 @@ describe('leaderboard site: pages', () => {
 
   it('rejected candidate shows the reason; a pending one hides its change', async () => {
     const bad = await (await get(`/candidates/${s.rejected}`)).text()
-    expect(bad).toContain('Rejected:')
+    expect(bad).toContain('<strong>Rejected.</strong>')
     expect(bad).toMatch(/does not beat minImprovement 0\.005/)
     expect(bad).toContain('=HYPERLINK(&quot;http://evil.example/?a,b&quot;,&quot;click&quot;)')
     const wait = await (await get(`/candidates/${s.pending}`)).text()

@@ -53,6 +53,8 @@ export class BannedError extends WireError { override name = 'BannedError' }
 export class QuotaExceededError extends WireError { override name = 'QuotaExceededError' }
 export class StaleParentError extends WireError { override name = 'StaleParentError' }
 export class StorageFullError extends WireError { override name = 'StorageFullError' }
+/** A cause whose results depend on the machine (manifest `hardware.matters: "class"`) verifies only on its reference class; this verifier is of another. */
+export class HardwareClassError extends WireError { override name = 'HardwareClassError' }
 /** The peer failed in a way it did not name (its own bug): nothing the sender can correct. */
 export class InternalError extends WireError { override name = 'InternalError' }
 /** A peer's rejection whose name this version does not know; `name` is the peer's. */
@@ -63,7 +65,7 @@ const WIRE_ERRORS: ReadonlyArray<new (message: string) => WireError> = [
   WrongCauseError, UnknownParentError, UnknownCommitError, ProtectedPathError, ForbiddenEntryError, CorruptPackError,
   PackTooLargeError, TooManyObjectsError, DuplicateTreeError, EmptyChangeError, NotAuthorizedError, UnknownJobError,
   UnknownCandidateError, LeaseExpiredError, InvalidManifestError, BannedError, QuotaExceededError, StaleParentError,
-  StorageFullError, InternalError
+  StorageFullError, InternalError, HardwareClassError
 ]
 const BY_NAME = new Map(WIRE_ERRORS.map((cls) => [new cls('').name, cls]))
 

@@ -38,11 +38,23 @@ export const ManifestSchema = z.object({
   program: RepoPath.default('program.md'),
   editable: z.array(EditableEntry).min(1).max(64),
   /** `network: true`: prepare may reach the internet through its own network namespace, never the host's loopback or private ranges (docs/sandbox.md). */
-  prepare: Step.extend({ network: z.boolean().default(false) }).strict().optional(),
+  prepare: Step.extend({
+    network: z.boolean().default(false),
+    /** `true`: prepare also writes held-out data into AUTORESEARCH_HELDOUT, which the runner shows to evaluate and never to train (docs/causes.md). */
+    heldOut: z.boolean().optional()
+  }).strict().optional(),
   train: Step.extend({
     /** Wall time train may take, enforced by the runner: SIGTERM at the budget, SIGKILL `graceSeconds` (default 10) later; a train still running at its budget fails. */
     budgetSeconds: z.number().positive().max(24 * 3600).optional(),
-    graceSeconds: z.number().min(0).max(600).optional()
+    graceSeconds: z.number().min(0).max(600).optional(),
+    /**
+     * A budget of work (examples, tokens, steps) that frozen code counts in train and evaluate
+     * reports as the result's `trained`; the runner refuses a result over `amount` (docs/causes.md).
+     */
+    workBudget: z.object({
+      unit: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a lowercase word, such as "tokens" or "examples"'),
+      amount: z.number().int().positive().max(Number.MAX_SAFE_INTEGER)
+    }).strict().optional()
   }).strict(),
   /**
    * `seeded: true` gives evaluate the trial's AUTORESEARCH_SEED; by default it does not see it,
@@ -98,6 +110,16 @@ export const ManifestSchema = z.object({
   }).strict().default(COLLABORATION),
   /** What a machine needs to run this cause; a worker without it says so and stops. */
   requires: z.object({ gpu: z.boolean().default(false) }).strict().default({ gpu: false }),
+  /**
+   * How results depend on the machine (docs/causes.md, hardware classes). `any`: they compare
+   * across machines (a fixed step budget). `class`: they do not (a wall-clock budget), so
+   * verification is leased only to verifiers of the reference class: `reference` when given,
+   * else the class of the first counting verifier to ask for work, which the coordinator records.
+   */
+  hardware: z.object({
+    matters: z.enum(['any', 'class']).default('any'),
+    reference: z.string().trim().min(1).max(200).optional()
+  }).strict().default({ matters: 'any' }),
   limits: z.object({
     maxPackBytes: z.number().int().positive().max(256 * 1024 * 1024).default(8 * 1024 * 1024),
     maxFileBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024)
@@ -111,6 +133,12 @@ export const ManifestSchema = z.object({
   if (m.train.graceSeconds !== undefined && m.train.budgetSeconds === undefined) {
     ctx.addIssue({ code: 'custom', path: ['train', 'graceSeconds'], message: 'graceSeconds only means something with train.budgetSeconds' })
   }
+  if (m.hardware.reference !== undefined && m.hardware.matters !== 'class') {
+    ctx.addIssue({ code: 'custom', path: ['hardware', 'reference'], message: 'a reference class only means something with hardware.matters "class"' })
+  }
+  // Both are checked by or shown to the frozen evaluate step alone.
+  if (m.evaluate === undefined && m.prepare?.heldOut === true) ctx.addIssue({ code: 'custom', path: ['prepare', 'heldOut'], message: 'held-out data are for the evaluate step, and this cause has none' })
+  if (m.evaluate === undefined && m.train.workBudget !== undefined) ctx.addIssue({ code: 'custom', path: ['train', 'workBudget'], message: 'the evaluate step reports the work train did, and this cause has none' })
   if (m.evaluate === undefined && m.metric.stdoutPattern === undefined) {
     ctx.addIssue({ code: 'custom', path: ['metric', 'stdoutPattern'], message: 'a cause without an evaluate step must give metric.stdoutPattern' })
   }

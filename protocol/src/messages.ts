@@ -147,6 +147,25 @@ export type WarmSeeds = z.infer<typeof WarmSeeds>
 export const LeaseReply = z.object({ ok: z.literal(true), job: Job.nullable(), retryAfterMs: z.number().int().min(0), warm: WarmSeeds.optional() }).strict()
 
 // attest -------------------------------------------------------------------
+/** At most this many extra figures per run travel with a trial. */
+export const MAX_RESULT_EXTRAS = 8
+const ExtraName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,39}$/, 'a name of letters, digits, _ . - (at most 40)')
+/**
+ * Figures a cause's evaluate step wrote beside `metric` in its result (`params`,
+ * `val_acc`, ...): a few finite numbers, shown on the site and never used in a decision.
+ */
+export const ResultExtras = z.record(ExtraName, Metric).refine((r) => Object.keys(r).length <= MAX_RESULT_EXTRAS, `at most ${MAX_RESULT_EXTRAS} extra figures`)
+export type ResultExtras = z.infer<typeof ResultExtras>
+
+/** The numeric fields of a run's result other than `metric`, that ResultExtras accepts: by name, the first MAX_RESULT_EXTRAS; undefined for none. */
+export function resultExtras (result: Record<string, unknown>): ResultExtras | undefined {
+  const picked = Object.entries(result)
+    .filter((e): e is [string, number] => e[0] !== 'metric' && typeof e[1] === 'number' && Number.isFinite(e[1]) && ExtraName.safeParse(e[0]).success)
+    .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
+    .slice(0, MAX_RESULT_EXTRAS)
+  return picked.length === 0 ? undefined : Object.fromEntries(picked)
+}
+
 export const Trial = z.object({
   seed: z.number().int().min(0),
   baseline: Metric.nullable(),
@@ -154,7 +173,10 @@ export const Trial = z.object({
   baselineLogDigest: Sha256Hex,
   candidateLogDigest: Sha256Hex,
   /** Why a side produced no metric (timeout, no-result, …); absent when both did. */
-  failure: Text(500).optional()
+  failure: Text(500).optional(),
+  /** What each side's evaluate wrote beside the metric (resultExtras), when it wrote any. */
+  baselineExtras: ResultExtras.optional(),
+  candidateExtras: ResultExtras.optional()
 }).strict()
 export type Trial = z.infer<typeof Trial>
 
@@ -201,8 +223,8 @@ export const AnnouncementBody = z.object({
   type: z.literal('announcement'),
   causeId: CauseId,
   best: Best,
-  /** `merge` for a verified merge, `revert` when an operator moved the best back. */
-  kind: z.enum(['merge', 'revert']),
+  /** `merge` for a verified merge, `revert` when an operator moved the best back, `program` when the host updated the cause's program.md. */
+  kind: z.enum(['merge', 'revert', 'program']),
   time: Time
 }).strict()
 export type AnnouncementBody = z.infer<typeof AnnouncementBody>

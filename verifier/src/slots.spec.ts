@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { SandboxBackend, StepSpec } from '@autoresearch/runner'
-import { slotDevices, Slots } from './slots.ts'
+import { parseNvidiaSmi } from '@autoresearch/protocol'
+import { slotDevices, Slots, verifierHardware } from './slots.ts'
 
 const seen: Array<Record<string, string>> = []
 const backend: SandboxBackend = {
@@ -13,6 +14,13 @@ const backend: SandboxBackend = {
 const spec = (): StepSpec => ({ command: ['true'], cwd: '/', env: { CUDA_VISIBLE_DEVICES: '0,1' }, timeoutMs: 1000, writable: [], readOnly: [], maxOutputBytes: 0 })
 
 describe('verifier slots', () => {
+  it('reports the class of what one run sees, one GPU, and lists every GPU; a given class replaces it', () => {
+    const two = parseNvidiaSmi('0, NVIDIA H100 80GB HBM3, 81559\n1, NVIDIA H100 80GB HBM3, 81559\n')
+    expect(verifierHardware(two)).toMatchObject({ class: 'gpu:NVIDIA H100 80GB HBM3 (80 GiB) x1', gpus: ['NVIDIA H100 80GB HBM3 (80 GiB)', 'NVIDIA H100 80GB HBM3 (80 GiB)'] })
+    expect(verifierHardware(two, 'gpu:mine').class).toBe('gpu:mine')
+    expect(verifierHardware([]).class).toMatch(/^cpu:/)
+  })
+
   it('spreads over CUDA_VISIBLE_DEVICES when set, else one device per GPU found, none on a CPU machine', () => {
     expect(slotDevices(4, { CUDA_VISIBLE_DEVICES: '2, 3' })).toEqual(['2', '3'])
     expect(slotDevices(2, {})).toEqual(['0', '1'])

@@ -1,3 +1,4 @@
+import { describeHardware, detectGpus, type Gpu, type Hardware } from '@autoresearch/protocol'
 import type { SandboxBackend } from '@autoresearch/runner'
 
 /** One place a pair of trials runs; with GPUs, its own device. */
@@ -19,6 +20,17 @@ export function slotDevices (gpusFound: number, env: NodeJS.ProcessEnv = process
   const visible = env.CUDA_VISIBLE_DEVICES?.split(',').map((d) => d.trim()).filter((d) => d !== '')
   if (visible !== undefined) return visible
   return Array.from({ length: gpusFound }, (_, i) => String(i))
+}
+
+/**
+ * What a verifier reports: every GPU it has, and as its class what one run sees. Each pair
+ * runs on a slot with one device (below), so two H100s verify as `… x1`, like one; a machine
+ * with GPUs of several models runs one verifier per model (CUDA_VISIBLE_DEVICES). `cls`
+ * (`--hardware-class`) replaces the class.
+ */
+export function verifierHardware (gpus: Gpu[] = detectGpus(), cls?: string): Hardware {
+  const all = describeHardware(gpus, cls)
+  return cls === undefined || cls.trim() === '' ? { ...all, class: describeHardware(gpus.slice(0, 1)).class } : all
 }
 
 /** `backend` with the slot's device as the only one a step sees. */

@@ -1,13 +1,13 @@
 import { EventEmitter, setMaxListeners } from 'node:events'
 import { join } from 'node:path'
 import {
-  changedPaths, commitTree, CoordinatorClient, describeHardware, ensureBareRepo, ProtectedPathError, protectedChanges, sha256Hex, stopEarly,
-  type Identity, type InfoReply, type Job, type LeaseReply, type Trial, type Verdict, type WarmSeeds
+  changedPaths, commitTree, CoordinatorClient, ensureBareRepo, ProtectedPathError, protectedChanges, resultExtras, sha256Hex, stopEarly,
+  type Hardware, type Identity, type InfoReply, type Job, type LeaseReply, type Trial, type Verdict, type WarmSeeds
 } from '@autoresearch/protocol'
 import { logger } from '@libp2p/logger'
 import { runCommit, selectBackend, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
 import { BaselineCache } from './baseline-cache.ts'
-import { slotDevices, Slots, type Slot } from './slots.ts'
+import { slotDevices, Slots, verifierHardware, type Slot } from './slots.ts'
 
 const log = logger('autoresearch:verifier')
 
@@ -36,6 +36,12 @@ export interface VerifierOptions {
    * and the coordinator gives it a job only when no verifier is waiting for one.
    */
   help?: boolean
+  /**
+   * What this machine is, sent with each lease request and attestation (default: detected,
+   * slots.ts verifierHardware). A cause verified per hardware class leases only to its
+   * reference class (docs/causes.md); `--hardware-class` sets the class from the command line.
+   */
+  hardware?: Hardware
 }
 
 export type VerifierEvent =
@@ -56,6 +62,12 @@ const DEFAULT_WAIT_MS = 20_000
  * (current best) and the candidate, on the same machine and slot, with the coordinator's
  * seeds; the pairs of a job run side by side on the slots.
  */
+/** A run's extra result figures under `key`, or nothing when it failed or wrote none. */
+function extrasOf<K extends 'baselineExtras' | 'candidateExtras'> (key: K, run: TrialResult): Partial<Record<K, Record<string, number>>> {
+  const extras = run.ok ? resultExtras(run.result) : undefined
+  return extras === undefined ? {} : { [key]: extras } as Partial<Record<K, Record<string, number>>>
+}
+
 export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
   readonly #opts: VerifierOptions
   readonly #gitdir: string
@@ -64,7 +76,7 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
   readonly #cache?: BaselineCache
   #info?: InfoReply
   /** Detected once: nvidia-smi is not free to call before every lease. */
-  readonly #hardware = describeHardware()
+  readonly #hardware: Hardware
   readonly #slots: Slots
   /** Warm-ups under way; `run` waits for them before it returns. */
   readonly #warming = new Set<Promise<void>>()
@@ -72,6 +84,7 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
   constructor (opts: VerifierOptions) {
     super()
     this.#opts = opts
+    this.#hardware = opts.hardware ?? verifierHardware()
     this.#gitdir = join(opts.stateDir, 'cause.git')
     const backend = opts.backend ?? selectBackend()
     this.#slots = new Slots(opts.slots ?? 1, backend, opts.gpus ?? slotDevices(this.#hardware.gpus.length))
@@ -155,6 +168,9 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
   async #pairs (info: InfoReply, job: Job, signal?: AbortSignal): Promise<Trial[]> {
     const stop = new AbortController()
     const pairSignal = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal])
+    // Every pair listens on it while it waits for a slot, and each running step too: a job of
+    // more than ten trials legitimately has more listeners than Node's default warns at.
+    setMaxListeners(2 * job.seeds.length + 10, pairSignal)
     const done = new Map<number, Trial>()
     const measured = (): Trial[] => job.seeds.flatMap((_, i) => done.get(i) ?? [])
     await Promise.all(job.seeds.map(async (seed, i) => {
@@ -187,7 +203,9 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
       candidate: candidate.ok ? candidate.metric : null,
       baselineLogDigest: baseline.logDigest,
       candidateLogDigest: candidate.logDigest,
-      ...(failure === '' ? {} : { failure: failure.slice(0, 500) })
+      ...(failure === '' ? {} : { failure: failure.slice(0, 500) }),
+      // Figures evaluate wrote beside the metric (params, ...), for the site to show.
+      ...extrasOf('baselineExtras', baseline), ...extrasOf('candidateExtras', candidate)
     }
   }
 
@@ -298,7 +316,9 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
 
 export async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => { clearTimeout(timer); resolve() }, { once: true })
+    // The listener goes with the timer: left on the run's long-lived signal, one per retry would pile up (MaxListenersExceededWarning).
+    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
   })
 }

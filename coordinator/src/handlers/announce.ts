@@ -10,7 +10,7 @@ export type AnnounceDeps = Pick<Coordinator, 'causeId' | 'identity' | 'node' | '
 
 /**
  * The `announcement` on the cause's pubsub topic: a signed note that the best moved, by a
- * merge here or a revert from the admin command (another process, noticed by polling).
+ * merge here, or a revert or program update from an admin command (another process, noticed by polling).
  */
 export class Announcer {
   readonly #c: AnnounceDeps
@@ -30,7 +30,7 @@ export class Announcer {
     const first = this.#announced === undefined
     this.#announced = best.commit_oid
     if (first) return
-    const kind = best.kind === 'revert' ? 'revert' : 'merge'
+    const kind = best.kind === 'revert' || best.kind === 'program' ? best.kind : 'merge'
     const body: AnnouncementBody = { type: 'announcement', causeId: c.causeId, best: wireBest(best), kind, time: Date.now() }
     c.emit('event', { type: 'best-changed', commit: best.commit_oid, seq: body.best.seq, kind })
     const data = new TextEncoder().encode(JSON.stringify({ body, signature: c.identity.sign('announcement', body) }))

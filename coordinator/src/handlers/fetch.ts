@@ -12,10 +12,16 @@ export type FetchDeps = Pick<Coordinator, 'paths' | 'config'> & { store: Pick<St
  * still owns it).
  */
 export function fetchHandler (c: FetchDeps): Handler<z.infer<typeof FetchRequest>> {
-  const verifierPeers = new Set(c.config.verifiers.map(peerIdOf))
+  // The allowlist can change while serving (`verifiers add|remove`): the peer ids follow it.
+  let peersOf: { verifiers: string[], peers: Set<string> } | undefined
+  const verifierPeers = (): Set<string> => {
+    const { verifiers } = c.config
+    if (peersOf?.verifiers !== verifiers) peersOf = { verifiers, peers: new Set(verifiers.map(peerIdOf)) }
+    return peersOf.peers
+  }
   return async (req, ctx) => {
     const published = c.store.isMergedCommit(req.want)
-    const mayVerify = c.config.verifierMode === 'open' || verifierPeers.has(ctx.remotePeer)
+    const mayVerify = c.config.verifierMode === 'open' || verifierPeers().has(ctx.remotePeer)
     const verifiable = !published && mayVerify && c.store.candidateByCommit(req.want) !== undefined
     if (!published && !verifiable) throw new UnknownCommitError(`commit ${req.want} is not published by this coordinator`)
     const oids = await objectsMissing(c.paths.gitdir, req.want, req.have)

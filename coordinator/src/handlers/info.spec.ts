@@ -14,7 +14,7 @@ describe('info', () => {
     const identity = Identity.generate()
     const manifest = parseManifest({ name: 'toy', editable: ['train.py'], train: { command: ['python', 'train.py'] }, metric: { name: 'loss', direction: 'minimize', stdoutPattern: 'loss=(\\S+)' }, verification: { minImprovement: 0.1 } })
     const runs = [{ seed: 7, metric: 0.5, hardware: 'cpu' }]
-    const handler = infoHandler({ causeId: 'cause', identity, manifest, program: '# program', bestMerge: () => merge, bestRuns: { runs: () => runs } })
+    const handler = infoHandler({ causeId: 'cause', identity, manifest, currentProgram: async () => '# program', bestMerge: () => merge, bestRuns: { runs: () => runs } })
     expect(await handler({ type: 'info' }, undefined as never)).toEqual({
       ok: true, causeId: 'cause', coordinatorKey: identity.publicKey, manifest, program: '# program', best: { commit: 'c'.repeat(40), metric: 0.5, seq: 2 }, bestRuns: runs
     })

@@ -4,7 +4,7 @@ import type { Coordinator } from '../coordinator.ts'
 import type { BestRunsMemo } from '../best-runs.ts'
 import type { MergeRow } from '../store/index.ts'
 
-export type InfoDeps = Pick<Coordinator, 'causeId' | 'identity' | 'manifest' | 'program' | 'bestMerge'> & { bestRuns: Pick<BestRunsMemo, 'runs'> }
+export type InfoDeps = Pick<Coordinator, 'causeId' | 'identity' | 'manifest' | 'currentProgram' | 'bestMerge'> & { bestRuns: Pick<BestRunsMemo, 'runs'> }
 
 /** A merge row as the wire names the best (info, announcements, status). */
 export function wireBest (row: MergeRow): InfoReply['best'] {
@@ -20,7 +20,7 @@ export function infoHandler (c: InfoDeps): Handler<z.infer<typeof InfoRequest>> 
   return async (): Promise<InfoReply> => {
     const best = c.bestMerge()
     return {
-      ok: true, causeId: c.causeId, coordinatorKey: c.identity.publicKey, manifest: c.manifest, program: c.program, best: wireBest(best), bestRuns: c.bestRuns.runs(best)
+      ok: true, causeId: c.causeId, coordinatorKey: c.identity.publicKey, manifest: c.manifest, program: await c.currentProgram(best.commit_oid), best: wireBest(best), bestRuns: c.bestRuns.runs(best)
     }
   }
 }

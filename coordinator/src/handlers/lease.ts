@@ -32,7 +32,8 @@ function warmSeeds (ctx: VerificationContext, roster: WarmRoster, publicKey: str
  * Candidates left on an old best are rebased first, in batches, each its own turn in the
  * queue, so submissions are taken in between. With `waitMs` a key that counts is held (capped,
  * and counted per peer and in all) until a job exists, the cap passes, or the coordinator stops;
- * its first look (signature, standing) comes before any wait.
+ * its first look (signature, standing, hardware class: rules/hardware-class.ts) comes before
+ * any wait, so a verifier of the wrong class is refused at once and never held.
  */
 export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest>> {
   return async (req, { signal, remotePeer }): Promise<LeaseReply> => {

@@ -60,9 +60,10 @@ export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opt
   })
   api.get('/overview', (c) => {
     const v = queries.overview(joinInfo(deps).line)
-    return sendJson(c, { ...v.status, description: v.description, selfReported: v.selfReported, totalGain: v.totalGain, recentMerges: v.recentMerges, chart: v.chart, network: v.network, tried: v.tried, digest: v.digest, join: v.join })
+    return sendJson(c, { ...v.status, description: v.description, selfReported: v.selfReported, requiresGpu: v.requiresGpu, totalGain: v.totalGain, recentMerges: v.recentMerges, chart: v.chart, network: v.network, tried: v.tried, digest: v.digest, join: v.join })
   })
   api.get('/merges', (c) => sendJson(c, { merges: queries.merges() }))
+  api.get('/hardware', (c) => sendJson(c, queries.hardware()))
   api.get('/candidates', (c) => {
     const state = c.req.query('state')
     if (state !== undefined && !STATES.has(state)) throw new BadRequest(`state must be one of ${[...STATES].join(', ')}`)
@@ -89,6 +90,24 @@ export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opt
     const detail = await queries.candidate(found.seq)
     return sendJson(c, { kind: 'candidate', ...detail, tried: detail === undefined ? null : queries.triedOn(detail) })
   })
+  api.get('/files', async (c) => {
+    const v = await queries.code(deps.status().best.commit)
+    if (v === undefined) throw new NotFound('the best commit\'s files cannot be read yet')
+    return sendJson(c, v)
+  })
+  api.get('/files/:oid', async (c) => {
+    const oid = oidParam(c.req.param('oid'))
+    const v = oid === undefined ? undefined : await queries.code(oid)
+    if (v === undefined) throw new NotFound(`${c.req.param('oid')} is not a commit that was the best here; files are shown for the initial commit and every merged best`)
+    return sendJson(c, v)
+  })
+  api.get('/files/:oid/:path{.+}', async (c) => {
+    const oid = oidParam(c.req.param('oid'))
+    const path = c.req.param('path')
+    const v = oid === undefined ? undefined : await queries.file(oid, path)
+    if (v === undefined) throw new NotFound(`there is no file ${path} at ${c.req.param('oid')}`)
+    return sendJson(c, v)
+  })
   api.get('/experiments', (c) => {
     const best = bestQuery(c)
     const sinceText = c.req.query('since')
@@ -113,7 +132,7 @@ export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opt
   api.get('/network', (c) => sendJson(c, queries.network()))
   api.get('/about', (c) => {
     const join = joinInfo(deps)
-    return sendJson(c, { cause: manifest.name, causeId: deps.causeId, join: join.line, multiaddrs: join.multiaddrs, verification: manifest.verification, editable: manifest.editable, metric: manifest.metric })
+    return sendJson(c, { cause: manifest.name, causeId: deps.causeId, join: join.line, multiaddrs: join.multiaddrs, verification: manifest.verification, editable: manifest.editable, metric: manifest.metric, requires: manifest.requires })
   })
 
   // Exports.

@@ -1,5 +1,6 @@
 import type { ChartView } from './queries/index.ts'
 import { h, num, type Html } from './html.ts'
+import { niceScale, tickLabel } from './ticks.ts'
 
 const W = 760
 const H = 300
@@ -27,16 +28,18 @@ export function chartSvg (chart: ChartView, metric: { name: string, direction: s
   // Not `now`: the same data must render the same bytes (the ETag depends on it).
   let t1 = Math.max(...times)
   if (t1 - t0 < 60_000) { t0 -= 30_000; t1 += 30_000 }
-  let v0 = Math.min(...values)
-  let v1 = Math.max(...values)
-  const pad = (v1 - v0) * 0.08 || Math.abs(v0) * 0.05 || 1
-  v0 -= pad
-  v1 += pad
+  const lo = Math.min(...values)
+  const hi = Math.max(...values)
+  // A little room so no point sits on the frame, then round ends and ticks (1, 2, 5 × 10^k).
+  const pad = (hi - lo) * 0.04
+  const scale = niceScale(lo - pad, hi + pad)
+  const v0 = scale.min
+  const v1 = scale.max
   const x = (t: number): number => M.left + (t - t0) / (t1 - t0) * (W - M.left - M.right)
   const y = (v: number): number => M.top + (v1 - v) / (v1 - v0) * (H - M.top - M.bottom)
   const f = (n: number): string => n.toFixed(1)
 
-  const yTicks = Array.from({ length: 5 }, (_, i) => v0 + pad + (v1 - v0 - 2 * pad) * i / 4)
+  const yTicks = scale.ticks
   const xTicks = Array.from({ length: 4 }, (_, i) => t0 + (t1 - t0) * i / 3)
   let path = ''
   best.forEach((b, i) => { path += i === 0 ? `M${f(x(b.time))},${f(y(b.metric))}` : `H${f(x(b.time))}V${f(y(b.metric))}` })
@@ -48,7 +51,7 @@ export function chartSvg (chart: ChartView, metric: { name: string, direction: s
 <svg viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="chart-title" preserveAspectRatio="xMidYMid meet">
 <title id="chart-title">Best ${metric.name} over time (${better}) with ${points.length} verified candidate(s)</title>
 <g class="grid">${yTicks.map((v) => h`<line x1="${M.left}" x2="${W - M.right}" y1="${f(y(v))}" y2="${f(y(v))}"/>`)}</g>
-<g class="axis">${yTicks.map((v) => h`<text x="${M.left - 6}" y="${f(y(v) + 4)}" text-anchor="end">${num(v, 4)}</text>`)}
+<g class="axis">${yTicks.map((v) => h`<text class="y-tick" x="${M.left - 6}" y="${f(y(v) + 4)}" text-anchor="end">${tickLabel(v, scale)}</text>`)}
 ${xTicks.map((t, i) => h`<text x="${f(x(t))}" y="${H - 10}" text-anchor="${i === 0 ? 'start' : i === xTicks.length - 1 ? 'end' : 'middle'}">${fmtTime(t, t1 - t0)}</text>`)}</g>
 ${path === '' ? '' : h`<path class="best" d="${path}"/>`}
 <g class="points">${points.map((p) => h`<a href="/candidates/${p.seq}"><circle class="${cls(p.state)}" cx="${f(x(p.time))}" cy="${f(y(p.metric))}" r="5"><title>#${p.seq} ${p.state}: ${metric.name} ${num(p.metric)}</title></circle></a>`)}</g>

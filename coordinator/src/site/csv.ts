@@ -1,4 +1,5 @@
 import { RESULTS_TSV_HEADER, resultsTsvLine, tsvText } from '@autoresearch/protocol'
+import { CANDIDATE_STATES } from '../store/index.ts'
 import type { CandidateSummary, ContributorView, MergeView } from './queries/index.ts'
 
 /**
@@ -24,8 +25,9 @@ export const toCsv = (header: string[], rows: Cell[][]): string => [header, ...r
 const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
 
 export function contributorsCsv (rows: ContributorView[]): string {
-  return toCsv(['rank', 'public_key', 'name', 'team', 'verified_gain', 'merges', 'verification_runs', 'submitted', 'accepted', 'rejected', 'contradicted', 'banned'],
-    rows.map((c) => [c.rank, c.publicKey, c.name, c.team, c.verifiedGain, c.merges, c.verificationRuns, c.submitted, c.accepted, c.rejected, c.contradicted, c.banned]))
+  // The state columns come last, so that readers of the earlier columns keep working.
+  return toCsv(['rank', 'public_key', 'name', 'team', 'verified_gain', 'merges', 'verification_runs', 'submitted', 'accepted', 'rejected', 'contradicted', 'banned', ...CANDIDATE_STATES.map((st) => `state_${st}`)],
+    rows.map((c) => [c.rank, c.publicKey, c.name, c.team, c.verifiedGain, c.merges, c.verificationRuns, c.submitted, c.accepted, c.rejected, c.contradicted, c.banned, ...CANDIDATE_STATES.map((st) => c.states[st])]))
 }
 
 export function candidatesCsv (rows: CandidateSummary[]): string {

@@ -155,12 +155,12 @@ describe('experiment reports on the site', () => {
     expect(lines.slice(1).map((l) => l.split('\t'))).toEqual([
       [short(1), '0.950000', '0.0', 'keep', 'lower lr'],
       [short(2), '1.020000', '0.0', 'discard', `'${FORMULA}`],
-      [short(3), '0.000000', '0.0', 'crash', 'bigger model'],
+      [short(3), '', '0.0', 'crash', 'bigger model'],
       [short(4), '0.970000', '0.0', 'discard', `initial ${HOSTILE} (not confirmed on a second seed)`],
       [short(5), '0.950000', '0.0', 'keep', 'same gain, later'],
       [short(6), '0.810000', '0.0', 'discard', HOSTILE],
       [short(7), '0.790000', '0.0', 'keep', 'warmup'],
-      [short(8), '0.000000', '0.0', 'crash', 'oom'],
+      [short(8), '', '0.0', 'crash', 'oom'],
       [short(9), '1.100000', '0.0', 'discard', 'late']
     ])
     const onMerged = await s.get(`/api/experiments.tsv?best=${MERGED}`)

@@ -1,6 +1,6 @@
 import { h, type Html } from './html.ts'
 
-const NAV: Array<[string, string]> = [['/', 'Overview'], ['/queue', 'Queue'], ['/hypotheses', 'Hypotheses'], ['/contributors', 'Contributors'], ['/about', 'About']]
+const NAV: Array<[string, string]> = [['/', 'Overview'], ['/queue', 'Queue'], ['/hypotheses', 'Hypotheses'], ['/contributors', 'Contributors'], ['/files', 'Files'], ['/about', 'About']]
 
 /** The page shell: one stylesheet, one deferred script, no inline code (see the CSP in respond.ts). */
 export function layout (opts: { title: string, cause: string, path: string, body: Html }): string {

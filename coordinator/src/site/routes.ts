@@ -6,6 +6,7 @@ import { answerOf, NotFound } from './errors.ts'
 import { h, type Html } from './html.ts'
 import { layout } from './layout.ts'
 import { candidatePage, initialCommitPage } from './pages/candidate.ts'
+import { codePage, filePage } from './pages/code.ts'
 import { hypothesesPage } from './pages/hypotheses.ts'
 import { aboutPage, contributorsPage, notFoundPage, queuePage } from './pages/lists.ts'
 import { overviewPage } from './pages/overview.ts'
@@ -48,7 +49,7 @@ export function registerPages (app: Hono, deps: Pick<SiteDeps, 'manifest' | 'sta
   app.get('/assets/favicon.svg', (c) => send(c, icon, 'image/svg+xml', { cache: ASSET }))
   app.get('/favicon.ico', (c) => send(c, icon, 'image/svg+xml', { cache: ASSET }))
 
-  app.get('/', (c) => page(c, 'Overview', overviewPage(queries.overview(joinInfo(deps).line))))
+  app.get('/', (c) => page(c, 'Overview', overviewPage(queries.overview(joinInfo(deps).line), queries.hardware())))
   app.get('/queue', (c) => page(c, 'Queue', queuePage(queries.queue(), manifest)))
   app.get('/hypotheses', (c) => page(c, 'Hypotheses', hypothesesPage(queries.hypotheses(), manifest)))
   app.get('/contributors', (c) => page(c, 'Contributors', contributorsPage(queries.contributors(), queries.teams(), manifest)))
@@ -70,6 +71,25 @@ export function registerPages (app: Hono, deps: Pick<SiteDeps, 'manifest' | 'sta
     const detail = await queries.candidate(found.seq)
     if (detail === undefined) throw new NotFound(`This coordinator has no commit ${oid}.`)
     return page(c, `Candidate #${detail.seq}`, candidatePage(detail, manifest, queries.triedOn(detail)))
+  })
+
+  app.get('/files', async (c) => {
+    const v = await queries.code(deps.status().best.commit)
+    if (v === undefined) throw new NotFound('The best commit\'s files cannot be read yet.')
+    return page(c, 'Files', codePage(v))
+  })
+  app.get('/files/:oid', async (c) => {
+    const oid = oidParam(c.req.param('oid'))
+    const v = oid === undefined ? undefined : await queries.code(oid)
+    if (v === undefined) throw new NotFound(`${c.req.param('oid')} is not a commit that was the best here; files are shown for the initial commit and every merged best.`)
+    return page(c, `Files at ${v.commit.slice(0, 10)}`, codePage(v))
+  })
+  app.get('/files/:oid/:path{.+}', async (c) => {
+    const oid = oidParam(c.req.param('oid'))
+    const path = c.req.param('path')
+    const v = oid === undefined ? undefined : await queries.file(oid, path)
+    if (v === undefined) throw new NotFound(`There is no file ${path} at ${c.req.param('oid')} (files are shown for the initial commit and every merged best).`)
+    return page(c, v.path, filePage(v))
   })
 
   app.notFound((c) => errorPage(c, new NotFound(`There is no page at ${c.req.path}.`)))

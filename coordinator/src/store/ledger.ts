@@ -1,9 +1,11 @@
 import { StoreBase } from './base.ts'
 import { decodeIdentity, decodeSeeds, maybe, type IdentityRow } from './rows.ts'
 
+const HARDWARE_REFERENCE_KEY = 'hardware_reference_class'
+
 export type IdentityCounter = 'accepted' | 'rejected' | 'contradicted' | 'verifier_agreed' | 'verifier_disagreed'
 
-/** Who may do what: nonces, identities' counters and bans, refusals, seed pools. */
+/** Who may do what: nonces, identities' counters and bans, refusals, seed pools, the reference hardware class. */
 export class LedgerStore extends StoreBase {
   nonceSeen (publicKey: string, nonce: string): boolean {
     return this.sql('SELECT 1 FROM nonces WHERE public_key = ? AND nonce = ?').get(publicKey, nonce) !== undefined
@@ -59,5 +61,19 @@ export class LedgerStore extends StoreBase {
 
   setSeedPool (bestCommit: string, seeds: number[]): void {
     this.sql('INSERT INTO seed_pools (best_commit, seeds) VALUES (?, ?) ON CONFLICT(best_commit) DO UPDATE SET seeds = excluded.seeds').run(bestCommit, JSON.stringify(seeds))
+  }
+
+  /** The reference hardware class recorded for a cause verified per class (rules/hardware-class.ts); undefined until one is. */
+  hardwareReference (): string | undefined {
+    return this.getMeta(HARDWARE_REFERENCE_KEY)
+  }
+
+  recordHardwareReference (cls: string): void {
+    this.setMeta(HARDWARE_REFERENCE_KEY, cls)
+  }
+
+  /** Forgets the recorded reference class: the next counting verifier to ask for work sets it again. */
+  forgetHardwareReference (): void {
+    this.sql('DELETE FROM meta WHERE key = ?').run(HARDWARE_REFERENCE_KEY)
   }
 }

@@ -79,7 +79,7 @@ const Merge = z.object({
   metric: z.number().nullable(),
   baseline_metric: z.number().nullable(),
   merged_at: z.number(),
-  kind: z.enum(['initial', 'merge', 'revert']),
+  kind: z.enum(['initial', 'merge', 'revert', 'program']),
   reverted_at: z.number().nullable()
 }).transform((m) => ({ ...m, index: mergeIndex(m.seq) }))
 /** `index`: the merge's number on the wire and the site (0 is the initial commit); `seq` is the row's key. */

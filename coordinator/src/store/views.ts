@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3'
 import { z } from 'zod'
 import { AttestationBody } from '@autoresearch/protocol'
-import { CANDIDATE_STATES, decoder, json, SignedSubmission } from './rows.ts'
+import { CANDIDATE_STATES, decoder, json, SignedSubmission, type CandidateState } from './rows.ts'
 
 /**
  * The public site's reads: aggregates and projections no other caller needs, each one
@@ -14,7 +14,8 @@ const VerifiedAt = z.object({ seq: z.number(), at: z.number() })
 const bodies = decoder('attestations', z.array(z.object({ body: json(AttestationBody) }).transform(({ body }) => body)))
 const Submission = z.object({ submitter: z.string(), submission: json(SignedSubmission) })
   .transform(({ submitter, submission }) => ({ submitter, body: submission.body }))
-const Submitted = z.object({ submitter: z.string(), n: z.number() })
+const Submitted = z.object({ submitter: z.string(), state: z.enum(CANDIDATE_STATES), n: z.number() })
+const Activity = z.object({ worker: z.string(), received_at: z.number() })
 const Relative = z.object({ seq: z.number(), state: z.enum(CANDIDATE_STATES) })
 
 export type OriginalSubmission = z.output<typeof Submission>
@@ -75,10 +76,29 @@ export class StoreViews {
     return decoder('candidates', z.array(Submission))(this.#db.prepare('SELECT submitter, submission FROM candidates WHERE origin_seq IS NULL ORDER BY seq').all())
   }
 
-  /** Submissions (coordinator rebases not counted) per submitter. */
-  submittedPerSubmitter (): Map<string, number> {
-    const rows = z.array(Submitted).parse(this.#db.prepare('SELECT submitter, COUNT(*) AS n FROM candidates WHERE origin_seq IS NULL GROUP BY submitter').all())
-    return new Map(rows.map((r) => [r.submitter, r.n]))
+  /** Submissions (coordinator rebases not counted) per submitter, by the state each is in now. */
+  submissionStatesPerSubmitter (): Map<string, Partial<Record<CandidateState, number>>> {
+    const rows = z.array(Submitted).parse(this.#db.prepare('SELECT submitter, state, COUNT(*) AS n FROM candidates WHERE origin_seq IS NULL GROUP BY submitter, state ORDER BY submitter').all())
+    const out = new Map<string, Partial<Record<CandidateState, number>>>()
+    for (const r of rows) out.set(r.submitter, { ...out.get(r.submitter), [r.state]: r.n })
+    return out
+  }
+
+  /**
+   * Experiment reports received since `since`, and how many workers sent them. Rows arrive
+   * in time order, so this walks back from the newest by seq (the table's key) and stops at
+   * the first older row: it reads the last hour's rows, not the whole log; at most `cap`.
+   */
+  experimentsSince (since: number, cap = 100_000): { experiments: number, workers: number } {
+    const workers = new Set<string>()
+    let experiments = 0
+    for (const row of this.#db.prepare('SELECT worker, received_at FROM experiments ORDER BY seq DESC').iterate()) {
+      const r = Activity.parse(row)
+      if (r.received_at < since || experiments >= cap) break
+      experiments++
+      workers.add(r.worker)
+    }
+    return { experiments, workers: workers.size }
   }
 
   /** The coordinator's rebases of candidate `origin`, by seq. */

@@ -1,5 +1,7 @@
 import type { Manifest } from '@autoresearch/protocol'
 import type { CandidateSummary, ContributorView, TeamView } from '../queries/index.ts'
+import { CANDIDATE_STATES } from '../../store/index.ts'
+import { lendLine } from './overview.ts'
 import { candidateLink, h, num, signed, stateBadge, table, when, who, type Html } from '../html.ts'
 
 /** Rows shown per table; the CSV exports hold everything. */
@@ -7,16 +9,19 @@ export const PAGE_ROWS = 200
 
 const more = (n: number): Html => n > PAGE_ROWS ? h`<p class="muted">Showing ${PAGE_ROWS} of ${n}; <a href="/api/candidates.csv">candidates.csv</a> has them all.</p>` : h``
 
+/** A submitter's submissions by the state each is in now: "1 stale", "2 merged 1 queued"; nothing for none. */
+const byState = (c: ContributorView): Html[] => CANDIDATE_STATES.filter((st) => c.states[st] > 0).map((st) => h`<span class="chip">${c.states[st]} ${st}</span>`)
+
 export function contributorsPage (rows: ContributorView[], teams: TeamView[] | null, manifest: Manifest): Html {
   // Teams are optional free text from submissions: the column shows only once someone names one.
   const withTeams = teams !== null
   const body = rows.slice(0, PAGE_ROWS).map((c) => h`<tr><td>${c.rank}</td><td>${who(c.publicKey, c.name)}${c.banned ? h` <span class="badge s-rejected">banned</span>` : ''}</td>
-<td class="n">${signed(c.verifiedGain)}</td><td class="n">${c.merges}</td><td class="n">${c.verificationRuns}</td>${withTeams ? h`<td class="name">${c.team ?? ''}</td>` : ''}<td class="n">${c.submitted}</td>
+<td class="n">${signed(c.verifiedGain)}</td><td class="n">${c.merges}</td><td class="n">${c.verificationRuns}</td>${withTeams ? h`<td class="name">${c.team ?? ''}</td>` : ''}<td class="n">${c.submitted}</td><td>${byState(c)}</td>
 <td class="n">${c.accepted}</td><td class="n">${c.rejected}</td><td class="n">${c.contradicted}</td></tr>`)
-  const head = ['rank', 'identity', 'verified gain', 'merges', 'verification runs', ...(withTeams ? ['team'] : []), 'submitted', 'accepted', 'rejected', 'contradicted claims']
+  const head = ['rank', 'identity', 'verified gain', 'merges', 'verification runs', ...(withTeams ? ['team'] : []), 'submitted', 'by state now', 'accepted', 'rejected', 'contradicted claims']
   const teamRows = (teams ?? []).slice(0, PAGE_ROWS).map((t, i) => h`<tr><td>${i + 1}</td><td class="name">${t.team}</td><td class="n">${signed(t.verifiedGain)}</td><td class="n">${t.merges}</td><td class="n">${t.verificationRuns}</td><td class="n">${t.members}</td></tr>`)
   return h`<h1>Contributors</h1>
-<p class="lead">Ranked by verified credit: the ${manifest.metric.name} gain verifiers measured for each standing merge, never the claim. Verifiers are credited two runs per trial they attested. Names and teams are what submitters wrote; the key is the identity.</p>
+<p class="lead">Ranked by verified credit: the ${manifest.metric.name} gain verifiers measured for each standing merge, never the claim. Verifiers are credited two runs per trial they attested. Everyone who submitted is listed, with each submission's state now (a stale one was never verified). Names and teams are what submitters wrote; the key is the identity.</p>
 ${table(head, body, 'Nobody has contributed yet.')}
 ${rows.length > PAGE_ROWS ? h`<p class="muted">Showing ${PAGE_ROWS} of ${rows.length}; <a href="/api/contributors.csv">contributors.csv</a> has them all.</p>` : ''}
 ${withTeams ? h`<h2>Teams</h2>${table(['rank', 'team', 'verified gain', 'merges', 'verification runs', 'members'], teamRows, '')}` : ''}`
@@ -44,7 +49,7 @@ ${more(q.closed.length)}`
 export function aboutPage (v: { cause: string, join: string, multiaddrs: string[], manifest: Manifest }): Html {
   const ver = v.manifest.verification
   return h`<h1>Join ${v.cause}</h1>
-<p class="lead">Lend a spare GPU (or CPU, for small causes): your agent proposes edits, runs short fixed-budget training, and submits what helps. Verified improvements are merged and credited to you on the <a href="/contributors">leaderboard</a>.</p>
+<p class="lead">${lendLine(v.manifest.requires.gpu)}${v.manifest.requires.gpu ? ' (this cause needs one)' : ''}: your agent proposes edits, runs short fixed-budget experiments, and submits what helps. Verified improvements are merged and credited to you on the <a href="/contributors">leaderboard</a>.</p>
 <h2>Run a worker</h2>
 <pre class="cmd">${v.join}</pre>
 ${v.multiaddrs.length > 1 ? h`<p>This coordinator listens on:</p><ul class="files">${v.multiaddrs.map((a) => h`<li><code>${a}</code></li>`)}</ul>` : ''}

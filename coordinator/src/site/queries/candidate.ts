@@ -3,6 +3,7 @@ import type { PairedTest } from '../../stats.ts'
 import type { CandidateRow, CandidateState } from '../../store/index.ts'
 import { extrasOf, summaryOf, type CandidateSummary } from './candidates.ts'
 import type { SiteDeps } from './deps.ts'
+import { extraFigures, type ExtraFigure } from './extras.ts'
 import type { CommitFiles, FileDiff } from './files.ts'
 import type { MergeView } from './merges.ts'
 
@@ -16,6 +17,8 @@ export interface CandidateDetail extends CandidateSummary {
   rounds: number
   trials: Array<Trial & { verifier: string }>
   test: PairedTest | null
+  /** Figures evaluate wrote beside the metric (params, ...), each side's mean over the trials; empty when none. */
+  extras: ExtraFigure[]
   disagreeing: string[]
   attestations: AttestationView[]
   rebasedFrom: number | null
@@ -53,14 +56,16 @@ export async function candidate (deps: Pick<SiteDeps, 'store'>, files: Pick<Comm
   const rebases = deps.store.views.rebasesOf(c.origin_seq ?? c.seq)
   const merge = merges.findLast((m) => m.kind === 'merge' && m.candidateSeq === seq)
   const hidden = diffHidden(c, rebases)
+  const trials = v?.trials ?? attestations.flatMap((a) => a.body.trials.map((t) => ({ ...t, verifier: a.verifier })))
   return {
     ...summaryOf(c, attestations.length > 0 ? Math.max(...attestations.map((a) => a.received_at)) : null),
     tree: c.tree_oid,
     workerHardware: extrasOf(c.submission.body).hardware,
     seeds: c.seeds.flat(),
     rounds: c.rounds,
-    trials: v?.trials ?? attestations.flatMap((a) => a.body.trials.map((t) => ({ ...t, verifier: a.verifier }))),
+    trials,
     test: v?.test ?? null,
+    extras: extraFigures(trials),
     disagreeing: v?.disagreeing ?? [],
     attestations: attestations.map((a) => ({ verifier: a.verifier, round: a.round, receivedAt: a.received_at, hardware: a.body.hardware, trials: a.body.trials.length })),
     rebasedFrom: c.origin_seq,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { teams, type ContributorView } from './contributors.ts'
+import { stateCounts, teams, type ContributorView } from './contributors.ts'
 
 const contributor = (publicKey: string, team: string | null, verifiedGain: number, merges: number, verificationRuns = 0): ContributorView => ({
-  rank: 0, publicKey, name: null, team, verifiedGain, merges, verificationRuns, submitted: 1, accepted: merges, rejected: 0, contradicted: 0, banned: false
+  rank: 0, publicKey, name: null, team, verifiedGain, merges, verificationRuns, submitted: 1, states: stateCounts({ merged: merges }), accepted: merges, rejected: 0, contradicted: 0, banned: false
 })
 
 describe('teams view', () => {

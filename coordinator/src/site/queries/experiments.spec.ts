@@ -5,9 +5,9 @@ const commit = '0123456789abcdef0123456789abcdef01234567'
 const cells = (line: string): string[] => line.split('\t')
 
 describe('an experiment as a results.tsv line', () => {
-  it('keeps keep, discard and crash (a crash\'s metric written as 0)', () => {
+  it('keeps keep, discard and crash (a crash\'s metric left empty)', () => {
     expect(experimentTsvLine({ commit, metric: 0.5, status: 'keep', description: 'lower lr' })).toBe('0123456\t0.500000\t0.0\tkeep\tlower lr')
-    expect(cells(experimentTsvLine({ commit, metric: null, status: 'crash', description: 'oom' }))).toEqual(['0123456', '0.000000', '0.0', 'crash', 'oom'])
+    expect(cells(experimentTsvLine({ commit, metric: null, status: 'crash', description: 'oom' }))).toEqual(['0123456', '', '0.0', 'crash', 'oom'])
   })
 
   it('writes unconfirmed as a discard that says why, the note kept past the 300-character cut', () => {

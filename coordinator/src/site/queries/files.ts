@@ -8,6 +8,9 @@ export interface FileDiff { path: string, change: string, binary: boolean, unava
 
 const MAX_DIFFS = 200
 
+/** A file's text as the site shows it: null for a binary file, cut at a bound (`truncated`). */
+export interface FileText { binary: boolean, chars: number, truncated: boolean, text: string | null }
+
 /** Reads a commit's changes and files from the coordinator's repository; diffs are kept, as commits never change. */
 export class CommitFiles {
   readonly #gitdir: string
@@ -48,6 +51,14 @@ export class CommitFiles {
       log.error('could not diff %s..%s: %e', parent, commit, err)
       return [{ path: '(all files)', change: 'modified', binary: false, unavailable: true, diff: null }]
     }
+  }
+
+  /** One file of `commit` as text, cut at `maxChars`; undefined when the commit has no such file (or it cannot be read). */
+  async text (commit: string, path: string, maxChars: number): Promise<FileText | undefined> {
+    const text = await readFileAt(this.#gitdir, commit, path)
+    if (text === undefined) return undefined
+    if (text.includes('\u0000')) return { binary: true, chars: text.length, truncated: false, text: null }
+    return { binary: false, chars: text.length, truncated: text.length > maxChars, text: text.slice(0, maxChars) }
   }
 
   /** The paths in `commit`'s tree, sorted; none when its objects cannot be read. */

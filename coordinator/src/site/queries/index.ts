@@ -1,10 +1,12 @@
 import { candidate, type CandidateDetail } from './candidate.ts'
 import { candidates, type CandidateSummary } from './candidates.ts'
 import { ViewCache } from './cache.ts'
+import { code, file, type CodeView, type FileView } from './code.ts'
 import { contributors, teams, type ContributorView, type TeamView } from './contributors.ts'
 import type { SiteDeps } from './deps.ts'
 import { experimentsPage, experimentsTsv, tried, type ExperimentView, type TriedView } from './experiments.ts'
 import { CommitFiles } from './files.ts'
+import { hardware, type HardwareView } from './hardware.ts'
 import { hypotheses, latestDigest, type DigestView, type HypothesisView } from './hypotheses.ts'
 import { merges, type MergeView } from './merges.ts'
 import { network, type NetworkView } from './network.ts'
@@ -13,10 +15,13 @@ import { queue, type QueueView } from './queue.ts'
 
 export type { AttestationView, CandidateDetail } from './candidate.ts'
 export type { CandidateSummary } from './candidates.ts'
+export type { CodeFile, CodeView, FileView } from './code.ts'
 export type { ContributorView, TeamView } from './contributors.ts'
 export type { SiteDeps, SiteStore } from './deps.ts'
 export type { ExperimentView, TriedView } from './experiments.ts'
+export type { ExtraFigure } from './extras.ts'
 export type { FileDiff } from './files.ts'
+export type { ClassBest, HardwareView } from './hardware.ts'
 export type { DigestView, HypothesisState, HypothesisView } from './hypotheses.ts'
 export type { MergeView } from './merges.ts'
 export type { NetworkView } from './network.ts'
@@ -47,6 +52,8 @@ export class SiteQueries {
   merges (): MergeView[] { return this.#cache.get('merges', () => merges(this.#deps)) }
   chart (): ChartView { return this.#cache.get('chart', () => chart(this.candidates(), this.merges(), this.#deps.status().baselineMetric)) }
   network (): NetworkView { return this.#cache.get('network', () => network(this.#deps)) }
+  /** How hardware matters to the cause, its reference class, and the best verified on each class. */
+  hardware (): HardwareView { return this.#cache.get('hardware', () => hardware(this.#deps)) }
   contributors (): ContributorView[] { return this.#cache.get('contributors', () => contributors(this.#deps)) }
   teams (): TeamView[] | null { return this.#cache.get('teams', () => teams(this.contributors())) }
   queue (): QueueView { return this.#cache.get('queue', () => queue(this.#deps.manifest, this.candidates())) }
@@ -81,6 +88,12 @@ export class SiteQueries {
   async candidate (seq: number): Promise<CandidateDetail | undefined> {
     return candidate(this.#deps, this.#files, this.merges(), seq)
   }
+
+  /** The files of a commit that is or was the best, marked editable or protected; undefined for any other commit. */
+  async code (commit: string): Promise<CodeView | undefined> { return code(this.#deps, this.#files, this.merges(), commit) }
+
+  /** One file of a commit that is or was the best, size-capped; undefined when there is none. */
+  async file (commit: string, path: string): Promise<FileView | undefined> { return file(this.#deps, this.#files, this.merges(), commit, path) }
 
   /** The initial commit, or a commit some candidate made; undefined if this coordinator never published or received it. */
   async commit (oid: string): Promise<CommitView | undefined> {

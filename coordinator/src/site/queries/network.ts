@@ -10,8 +10,12 @@ export interface NetworkView {
   verificationRunsLastHour: number
   openLeases: number
   verifierHardware: Array<{ class: string, verifiers: number, gpus: string[] }>
-  /** Not recorded by the protocol yet: workers do not report their own experiments. */
-  experimentsPerHour: null
+  /** Experiment reports received in the last hour (self-reported runs, kept or not). */
+  experimentsPerHour: number
+  /** Workers that reported an experiment in the last hour: who is busy now, even with nothing to submit. */
+  activeWorkersLastHour: number
+  /** Experiment reports received ever. */
+  experimentsTotal: number
   /** From each submitter's latest submission that carried it; null when none did. */
   workerHardware: Array<{ class: string, workers: number, gpus: string[] }> | null
 }
@@ -35,6 +39,7 @@ export function network (deps: Pick<SiteDeps, 'store'>, now = Date.now()): Netwo
   const views = deps.store.views
   const verifierHw = views.latestAttestationPerVerifier().map((a) => a.hardware)
   const workerHw = [...latestExtras(deps).values()].flatMap((e) => e.hardware ?? [])
+  const lastHour = views.experimentsSince(now - HOUR)
   return {
     submitters: { total: views.submittersSince(), last24h: views.submittersSince(now - DAY) },
     verifiers: { total: views.verifiersSince(), last24h: views.verifiersSince(now - DAY) },
@@ -44,7 +49,9 @@ export function network (deps: Pick<SiteDeps, 'store'>, now = Date.now()): Netwo
     verificationRunsLastHour: views.attestationsSince(now - HOUR).reduce((n, a) => n + 2 * a.trials.length, 0),
     openLeases: views.openLeases(now),
     verifierHardware: hardwareClasses(verifierHw).map((c) => ({ class: c.class, verifiers: c.count, gpus: c.gpus })),
-    experimentsPerHour: null,
+    experimentsPerHour: lastHour.experiments,
+    activeWorkersLastHour: lastHour.workers,
+    experimentsTotal: deps.store.experimentCount(),
     workerHardware: workerHw.length === 0 ? null : hardwareClasses(workerHw).map((c) => ({ class: c.class, workers: c.count, gpus: c.gpus }))
   }
 }

@@ -17,6 +17,10 @@ export interface OverviewView {
   status: CauseStatus
   description: string | null
   selfReported: boolean
+  /** The manifest's `requires.gpu`: whether a volunteer needs a GPU, which the call to join says. */
+  requiresGpu: boolean
+  /** The path of the cause's program.md (the agents' instructions), read at `/files/<best>/<program>`. */
+  program: string
   /** Total verified gain of the standing merges over the first measured baseline. */
   totalGain: number | null
   recentMerges: MergeView[]
@@ -51,6 +55,8 @@ export function overview (deps: Pick<SiteDeps, 'manifest' | 'status'>, parts: { 
     status,
     description: deps.manifest.description ?? null,
     selfReported: deps.manifest.evaluate === undefined,
+    requiresGpu: deps.manifest.requires.gpu,
+    program: deps.manifest.program,
     totalGain: status.baselineMetric !== null && bestMetric !== null ? improvement(deps.manifest, status.baselineMetric, bestMetric) : null,
     recentMerges: parts.merges.filter((m) => m.kind === 'merge').reverse().slice(0, 10),
     chart: parts.chart,

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest'
+import { CANDIDATE_STATES } from '../store/index.ts'
+import { outcomeOf } from './outcome.ts'
+
+describe('a candidate\'s outcome', () => {
+  it('calls only queued, verifying and passed candidates pending', () => {
+    const pending = CANDIDATE_STATES.filter((s) => outcomeOf(s, 1, [1]).pending)
+    expect(pending).toEqual(['queued', 'verifying', 'passed'])
+  })
+
+  it('says a stale candidate is closed and will not be verified, never "not yet"', () => {
+    const o = outcomeOf('stale', 1, [4, 5])
+    expect(o.title).toBe('Stale')
+    expect(o.noVerdict).toMatch(/will not be verified/)
+    expect(`${o.text} ${o.noVerdict}`).not.toMatch(/yet/)
+  })
+
+  it('gives every terminal state a line of its own instead of the pending one', () => {
+    const terminal = CANDIDATE_STATES.filter((s) => !outcomeOf(s, 1, [1]).pending)
+    expect(terminal).toEqual(['merged', 'rejected', 'stale', 'rebased', 'reverted'])
+    for (const s of terminal) expect(outcomeOf(s, 2, [7, 8]).noVerdict, s).not.toMatch(/yet|seeds 7, 8/)
+    expect(outcomeOf('queued', 2, [7, 8]).noVerdict).toBe('No verdict yet (2 round(s) asked for, seeds 7, 8).')
+  })
+})
