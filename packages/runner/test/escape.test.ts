@@ -173,11 +173,13 @@ except OSError as e:
       const envLine = ctx.lines.find((l) => l.startsWith('ENV:'))
       expect(envLine).toBeDefined()
       const env = JSON.parse((envLine as string).slice(4)) as Record<string, string>
-      const allowed = new Set(['PATH', 'HOME', 'LANG', 'PYTHONDONTWRITEBYTECODE', 'PYTHONHASHSEED', 'AUTORESEARCH_SEED', 'AUTORESEARCH_DATA', 'AUTORESEARCH_OUT', ...PASSED_ENV])
+      // The work budget the toy cause declares (train.workBudget), and never the held-out directory.
+      const allowed = new Set(['PATH', 'HOME', 'LANG', 'PYTHONDONTWRITEBYTECODE', 'PYTHONHASHSEED', 'AUTORESEARCH_SEED', 'AUTORESEARCH_DATA', 'AUTORESEARCH_OUT', 'AUTORESEARCH_WORK_BUDGET', 'AUTORESEARCH_WORK_UNIT', ...PASSED_ENV])
       // PWD comes from bwrap's --chdir; SHLVL, _ and PYENV_* from an interpreter shim (pyenv), not from the runner.
       const added = (k: string): boolean => ['PWD', 'SHLVL', '_'].includes(k) || /^_?PYENV_/.test(k)
       expect(Object.keys(env).filter((k) => !allowed.has(k) && !added(k))).toEqual([])
       expect(env.AUTORESEARCH_RESULT).toBeUndefined()
+      expect(env.AUTORESEARCH_HELDOUT).toBeUndefined()
       expect(env.HOME).not.toBe(ctx.home)
       expect(leaked(ctx.apiKey, ctx.home)).toEqual([])
       noLeftovers()

@@ -12,7 +12,8 @@ const metricOf = (r: TrialResult): number => {
   if (!r.ok) throw new Error(`trial failed (${r.reason}): ${r.message}\n${r.logTail}`)
   return r.metric
 }
-const FORGED_EVALUATE = 'import json, os\njson.dump({"metric": 1e-9}, open(os.environ["AUTORESEARCH_RESULT"], "w"))\n'
+// Reports a work count too: the toy cause declares train.workBudget, and a result without one is no result.
+const FORGED_EVALUATE = 'import json, os\njson.dump({"metric": 1e-9, "trained": 0}, open(os.environ["AUTORESEARCH_RESULT"], "w"))\n'
 const FASTER = toyTrain().replace(/^LEARNING_RATE = .*$/m, 'LEARNING_RATE = 0.05')
 
 let sandbox: SandboxBackend | undefined
@@ -42,7 +43,7 @@ describe('protected files come from the best\'s revision', () => {
   it('gives evaluate only the protected files', async () => {
     const { dataRoot, scratchRoot } = roots()
     const lines: string[] = []
-    const evaluate = `import json, os\nprint("FILES:" + ",".join(sorted(os.listdir("."))))\njson.dump({"metric": 1.0}, open(os.environ["AUTORESEARCH_RESULT"], "w"))\n`
+    const evaluate = `import json, os\nprint("FILES:" + ",".join(sorted(os.listdir("."))))\njson.dump({"metric": 1.0, "trained": 0}, open(os.environ["AUTORESEARCH_RESULT"], "w"))\n`
     const r = await runTrial({ causeDir: toyVariant({ 'evaluate.py': evaluate }), manifest: toyManifest(), seed: 1, dataRoot, scratchRoot, onLine: (p, l) => { if (p === 'evaluate') lines.push(l) } })
     expect(metricOf(r)).toBe(1)
     expect(lines).toContain(`FILES:${TOY_FILES.filter((f) => f !== 'train.py').sort().join(',')}`)
