@@ -90,6 +90,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   #reporting?: NodeJS.Timeout
   #peerWindows?: NodeJS.Timeout
   #configWatch?: NodeJS.Timeout
+  /** Merges whose verdict note is written, with their reverted_at then (git-http/notes.ts). */
+  readonly #noted = new Map<number, number | null>()
 
   private constructor (paths: HomePaths, store: Store, identity: Identity, config: Config, manifest: Manifest, program: { commit: string, text: string }) {
     super()
@@ -161,7 +163,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     if (ref !== best) await git.writeRef({ fs: gitFs, gitdir: this.paths.gitdir, ref: BEST_REF, value: best, force: true })
     await ensureHeadIsBest(this.paths.gitdir)
     // A note is a nicety beside the merge: a failure is retried at the next merge, revert or start.
-    await writeVerdictNotes(this.paths.gitdir, this.store, this.manifest).catch((err) => { log.error('writing verdict notes failed: %e', err) })
+    await writeVerdictNotes(this.paths.gitdir, this.store, this.manifest, this.#noted).catch((err) => { log.error('writing verdict notes failed: %e', err) })
   }
 
   /**
