@@ -46,9 +46,21 @@ const SavedStateSchema = PositionSchema.extend({
   experiments: z.number(),
   unsent: z.array(UnsentSchema).optional(),
   /** Experiment reports not sent yet (operations/reports.ts). */
-  reports: z.array(ExperimentReport).optional()
+  reports: z.array(ExperimentReport).optional(),
+  /** Local bests already confirmed once, oldest first (absent from older state files). */
+  tried: z.array(z.string()).optional(),
+  /** Trees of our receipted submissions, oldest first (absent from older state files). */
+  submittedTrees: z.array(z.string()).optional()
 })
 export type SavedState = z.infer<typeof SavedStateSchema>
+
+/**
+ * How many of `tried` and `submittedTrees` state.json keeps, the newest. They only matter
+ * while the local best can still come back to one of them (a carry-over onto a new best
+ * rebuilds the tree of a pending submission): a handful of bests at a time, far under this
+ * bound, which keeps a worker that runs for months from growing its state file without end.
+ */
+export const REMEMBERED = 256
 
 /** The saved state, or undefined when there is none or it cannot be read (the loop then starts from the best). */
 export function loadState (path: string): SavedState | undefined {
@@ -69,6 +81,12 @@ export function loadState (path: string): SavedState | undefined {
 
 /** Written after every step (temp file + rename), so a crash or Ctrl-C loses at most the step in flight. */
 export function saveState (path: string, state: SavedState): void {
-  fs.writeFileSync(`${path}.tmp`, JSON.stringify(state))
+  const { tried, submittedTrees } = state
+  const bounded = {
+    ...state,
+    ...(tried === undefined ? {} : { tried: tried.slice(-REMEMBERED) }),
+    ...(submittedTrees === undefined ? {} : { submittedTrees: submittedTrees.slice(-REMEMBERED) })
+  }
+  fs.writeFileSync(`${path}.tmp`, JSON.stringify(bounded))
   fs.renameSync(`${path}.tmp`, path)
 }

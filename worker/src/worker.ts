@@ -103,9 +103,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #statePath: string
   /** Commits whose objects are here (the `have` list of a fetch). */
   readonly #known = new Set<string>()
-  /** Local bests already confirmed once: never confirmed again. */
+  /** Local bests already confirmed once: never confirmed again (the newest kept in state.json across restarts). */
   readonly #tried = new Set<string>()
-  /** Trees of our submissions the coordinator has receipted: the same files are never sent again. */
+  /** Trees of our submissions the coordinator has receipted: the same files are never sent again (the newest kept in state.json). */
   readonly #submittedTrees = new Set<string>()
   /** Our submissions whose fate is not known yet, by candidate sequence number. */
   readonly #pending = new Set<number>()
@@ -168,6 +168,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     if (this.#restored !== undefined) {
       this.#experiments = this.#restored.experiments
       for (const u of this.#restored.unsent ?? []) this.#unsent.set(u.fields.candidate, u)
+      for (const commit of this.#restored.tried ?? []) this.#tried.add(commit)
+      for (const tree of this.#restored.submittedTrees ?? []) this.#submittedTrees.add(tree)
     }
     const emit = this.#components.emit
     this.#share = opts.share !== false
@@ -181,7 +183,11 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
 
   #save (): void {
     if (this.#at === undefined) return
-    saveState(this.#statePath, { ...this.#at, pending: [...this.#pending], experiments: this.#experiments, unsent: [...this.#unsent.values()], reports: this.#reporter.queued })
+    saveState(this.#statePath, {
+      ...this.#at, pending: [...this.#pending], experiments: this.#experiments, unsent: [...this.#unsent.values()], reports: this.#reporter.queued,
+      // Sets keep insertion order: saveState keeps the newest of these.
+      tried: [...this.#tried], submittedTrees: [...this.#submittedTrees]
+    })
   }
 
   #phase (phase: WorkerPhase): void {
@@ -208,7 +214,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const restored = this.#restored
     this.#restored = undefined
     if (restored !== undefined && restored.base.commit === best.commit && await hasCommit(this.#components.gitdir, restored.local.commit)) {
-      const { pending, experiments: _e, unsent: _u, reports: _r, seeds, ...rest } = restored
+      const { pending, experiments: _e, unsent: _u, reports: _r, tried: _t, submittedTrees: _s, seeds, ...rest } = restored
       const at = { ...rest, seeds: seeds ?? ownSeeds(this.seed) }
       for (const seq of pending) this.#pending.add(seq)
       this.#known.add(best.commit)

@@ -1,0 +1,86 @@
+/**
+ * "A crash at any point loses nothing": a worker restarted on its state directory
+ * remembers the files it already submitted, so it never confirms and sends them again.
+ */
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import { afterEach, describe, expect, it } from 'vitest'
+import { commitTree, Identity } from '@autoresearch/protocol'
+import { Worker, type Agent, type WorkerEvent } from 'autoresearch-worker'
+import { ROOT } from './processes.ts'
+import { setConstant, TestNetwork } from './network.ts'
+
+const NOISY = join(ROOT, 'tests', 'fixtures', 'noisy-cause')
+
+/** A scripted agent: each call takes the next edit of train.py; a step may wait for the test first. */
+function scripted (steps: Array<{ edit: (text: string) => string, description: string, before?: Promise<void> }>): Agent {
+  let n = 0
+  return {
+    name: 'scripted',
+    propose: async (ctx) => {
+      const step = steps[n++]
+      if (step === undefined) return null
+      await step.before
+      return { edits: { 'train.py': step.edit(ctx.files['train.py'] ?? '') }, description: step.description }
+    }
+  }
+}
+
+describe('a restarted worker (a crash loses nothing)', () => {
+  let net: TestNetwork | undefined
+  afterEach(async () => { await net?.stop(); net = undefined })
+
+  it('does not confirm or submit again the files it submitted before the restart', async () => {
+    net = await TestNetwork.start(NOISY)
+    const identity = Identity.generate()
+    const stateDir = join(net.scratch, 'worker')
+    const client = await net.client(identity)
+
+    // The first worker submits QUALITY (#1); its second proposal waits while #1 is verified and
+    // merged, so it keeps BONUS on the old best and submits both edits together (#2) on it.
+    let merged!: () => void
+    let verifyError: unknown
+    // Bounded: if #1 never comes, the second proposal goes on and the checks below say why.
+    const mergedFirst = Promise.race([new Promise<void>((resolve) => { merged = resolve }), delay(60_000)])
+    const first = new Worker({
+      client, identity, stateDir, lookahead: false,
+      agent: scripted([
+        { edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' },
+        { edit: setConstant('BONUS', 0.2), description: 'BONUS 0.5 -> 0.2', before: mergedFirst }
+      ])
+    })
+    const firstEvents: WorkerEvent[] = []
+    first.on('event', (e) => {
+      firstEvents.push(e)
+      if (e.type === 'submitted' && e.receipt.candidateSeq === 1) {
+        void net?.verifyAll().catch((err: unknown) => { verifyError = err }).finally(merged)
+      }
+    })
+    await first.run({ maxExperiments: 2 })
+    const submitted = (events: WorkerEvent[]): Array<{ seq: number, tree: string }> => events.flatMap((e) => e.type === 'submitted' ? [{ seq: e.receipt.candidateSeq, tree: e.receipt.tree }] : [])
+    expect(verifyError).toBeUndefined()
+    expect(net.state(1)).toBe('merged')
+    expect(submitted(firstEvents).map((s) => s.seq), JSON.stringify(firstEvents.filter((e) => e.type !== 'phase'))).toEqual([1, 2])
+    const both = submitted(firstEvents)[1]?.tree as string
+    // Stopped before #2 is decided: it waits, on the old best, for the next lease.
+    expect(net.state(2)).toBe('queued')
+
+    // The restart: a new Worker on the same state. Carried onto the new best (#1), its local
+    // best is #2's files again (QUALITY is there already); its own experiment is a discard.
+    const second = new Worker({ client, identity, stateDir, lookahead: false, agent: scripted([{ edit: setConstant('BONUS', 0.9), description: 'BONUS 0.2 -> 0.9' }]) })
+    const secondEvents: WorkerEvent[] = []
+    second.on('event', (e) => secondEvents.push(e))
+    await second.run({ maxExperiments: 3 })
+    const carried = secondEvents.find((e) => e.type === 'rebased-local')
+    expect(carried, JSON.stringify(secondEvents.filter((e) => e.type !== 'phase'))).toBeDefined()
+    expect((await commitTree(join(stateDir, 'cause.git'), carried?.type === 'rebased-local' ? carried.commit : '')).tree).toBe(both)
+    expect(secondEvents.filter((e) => e.type === 'experiment').map((e) => e.type === 'experiment' && e.row.status)).toEqual(['discard'])
+
+    // No second confirmation, no second submission, by the worker's count or the coordinator's.
+    expect(secondEvents.filter((e) => e.type === 'confirm' || e.type === 'submitted' || e.type === 'submit-failed')).toEqual([])
+    expect(second.submissions).toBe(0)
+    const sent = net.running.coordinator.store.candidates().filter((c) => c.submitter === identity.publicKey && c.origin_seq === null)
+    expect(sent.map((c) => c.seq)).toEqual([1, 2])
+    expect(sent.filter((c) => c.tree_oid === both)).toHaveLength(1)
+  })
+})
