@@ -91,6 +91,15 @@ describe('git clone and fetch from the coordinator with the real git client', ()
     expect(await git(v2, 'rev-parse', 'HEAD')).toBe(await statusBest())
   })
 
+  it('serves two clones at once from one address, within its share of the upload-pack slots', async () => {
+    // A clone asks one request at a time, so two from 127.0.0.1 fit its share (GIT_HTTP_DEFAULTS.maxPerClient).
+    expect(GIT_HTTP_DEFAULTS.maxPerClient).toBeGreaterThanOrEqual(2)
+    expect(GIT_HTTP_DEFAULTS.maxPerClient).toBeLessThan(GIT_HTTP_DEFAULTS.maxConcurrent)
+    const dirs = [join(net.scratch, 'clone-a'), join(net.scratch, 'clone-b')]
+    await Promise.all(dirs.map(async (dir, i) => git(net.scratch, '-c', `protocol.version=${i + 1}`, 'clone', url, dir)))
+    for (const dir of dirs) expect(await git(dir, 'rev-parse', 'HEAD')).toBe(await statusBest())
+  })
+
   it('is read-only, bounds request bodies and refuses what git would not send', async () => {
     await expect(git(clone, 'push', 'origin', 'HEAD:refs/heads/mine')).rejects.toThrow(/403/)
     const refusal = await fetch(`${url}/info/refs?service=git-receive-pack`)

@@ -40,13 +40,13 @@ export function createHttpApp (coordinator: Coordinator, opts: HttpOptions = {})
   const limit = opts.rateLimit === false
     ? undefined
     : rateLimit({ burst: 120, perSecond: 2, ...opts.rateLimit, onLimited: (_c, retryAfter) => { throw new RateLimited(retryAfter) } })
-  // Streams are counted per client by the rate limit's own key (a proxy's header, where one is configured).
+  // Streams and git fetches are counted per client by the rate limit's own key (a proxy's header, where one is configured).
   const key = (opts.rateLimit === false ? undefined : opts.rateLimit?.key) ?? clientKey
   const { api, streams } = createApi(coordinator, queries, { sse: { ...SSE_DEFAULTS, ...opts.sse }, clientKey: key, limit })
 
   const app = new Hono()
   app.route('/api', api)
-  app.route('/cause.git', createGitApp(coordinator.paths.gitdir, { ...opts.git, limit }))
+  app.route('/cause.git', createGitApp(coordinator.paths.gitdir, { ...opts.git, limit, key }))
   registerPages(app, coordinator, queries, limit)
   streamsOf.set(app, streams)
   return app

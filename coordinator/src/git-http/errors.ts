@@ -34,6 +34,20 @@ export class GitBusy extends SiteHttpError {
   constructor (retryAfterSeconds: number) { super(503, 'Busy', `too many git fetches at once; retry in ${retryAfterSeconds} s`, { 'Retry-After': String(retryAfterSeconds) }) }
 }
 
+/** The client's address already holds its share of the slots, so one address cannot take them all. */
+export class GitClientBusy extends SiteHttpError {
+  override name = 'GitClientBusy'
+  constructor (perClient: number, retryAfterSeconds: number) {
+    super(503, 'Busy', `your address already runs ${perClient} git fetch${perClient === 1 ? '' : 'es'} at once, the most one address may; retry in ${retryAfterSeconds} s, once one has finished`, { 'Retry-After': String(retryAfterSeconds) })
+  }
+}
+
+/** The request body stopped arriving (or dripped past the total time), so it was not waited for. */
+export class GitRequestTimedOut extends SiteHttpError {
+  override name = 'GitRequestTimedOut'
+  constructor (why: string) { super(408, 'Request timeout', `the git-upload-pack request did not arrive in time: ${why}; retry`) }
+}
+
 /** The host has no `git` on its PATH: the coordinator serves its site but not clones. */
 export class GitUnavailable extends SiteHttpError {
   override name = 'GitUnavailable'
@@ -43,4 +57,10 @@ export class GitUnavailable extends SiteHttpError {
 export class GitTimedOut extends SiteHttpError {
   override name = 'GitTimedOut'
   constructor (seconds: number) { super(504, 'Timed out', `git-upload-pack ran past ${seconds} s and was stopped; retry, or fetch less at once`) }
+}
+
+/** Upload-pack's answer moved no bytes for the idle limit (git hung, or the client stopped reading). */
+export class GitStalled extends SiteHttpError {
+  override name = 'GitStalled'
+  constructor (seconds: number) { super(504, 'Timed out', `git-upload-pack moved no bytes for ${seconds} s and was stopped; retry`) }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { RateLimited } from '../site/errors.ts'
 import { rateLimit } from '../site/middleware/rate-limit/index.ts'
+import { readLimit } from './body.ts'
 import { advertisementPrefix, checkRequestType, gitProtocolOf, isGzip, pktLine, serviceOf } from './request.ts'
 import { createGitApp } from './routes.ts'
 
@@ -52,6 +53,23 @@ describe('git routes', () => {
     expect(big.status).toBe(413)
     const wrongType = await app.request('/git-upload-pack', { method: 'POST', body: 'x' })
     expect(wrongType.status).toBe(400)
+  })
+
+  it('answers 408 to a request body that stops arriving, after the idle limit and not the total', async () => {
+    const slow = createGitApp('/nonexistent/cause.git', { git: () => undefined, limits: { idleSeconds: 0.2, timeoutSeconds: 60 } })
+    const drip = new ReadableStream<Uint8Array>({ start (controller) { controller.enqueue(new Uint8Array(8)) } })
+    const started = Date.now()
+    const res = await slow.request('/git-upload-pack', { method: 'POST', body: drip, duplex: 'half', headers: { 'Content-Type': 'application/x-git-upload-pack-request' } } as RequestInit)
+    expect(res.status).toBe(408)
+    expect(await res.text()).toMatch(/did not arrive in time: no bytes came for 0\.2 s/)
+    expect(Date.now() - started).toBeLessThan(5_000)
+  })
+
+  it('waits for each chunk of a body up to the idle limit, and for the whole up to the total', () => {
+    const limits = { idleSeconds: 20, timeoutSeconds: 120 }
+    expect(readLimit(120_000, limits)).toEqual({ ms: 20_000, why: 'no bytes came for 20 s' })
+    expect(readLimit(5_000, limits)).toEqual({ ms: 5_000, why: 'the body took over 120 s' })
+    expect(readLimit(-1, limits).ms).toBe(0)
   })
 
   it('answers 503 with Retry-After when every upload-pack slot is taken', async () => {

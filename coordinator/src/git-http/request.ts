@@ -12,12 +12,20 @@ export interface GitHttpLimits {
   maxRequestBytes: number
   /** Seconds one upload-pack may run (packing and sending). */
   timeoutSeconds: number
+  /**
+   * Seconds without a byte moved: of the request body arriving, of upload-pack's answer
+   * reaching the client (git sends a keep-alive every 5 s while it packs), so a client that
+   * stops reading or drips its body lets go of its slot long before `timeoutSeconds`.
+   */
+  idleSeconds: number
   /** Upload-packs running at once, over all clients. */
   maxConcurrent: number
+  /** Of those, at most this many for one client (its address: a clone needs one at a time). */
+  maxPerClient: number
 }
 
-/** 4 MiB requests, 120 s per upload-pack, 4 at once. */
-export const GIT_HTTP_DEFAULTS: GitHttpLimits = { maxRequestBytes: 4 * 1024 * 1024, timeoutSeconds: 120, maxConcurrent: 4 }
+/** 4 MiB requests, 120 s per upload-pack, 20 s idle, 4 at once, 2 of them per client. */
+export const GIT_HTTP_DEFAULTS: GitHttpLimits = { maxRequestBytes: 4 * 1024 * 1024, timeoutSeconds: 120, idleSeconds: 20, maxConcurrent: 4, maxPerClient: 2 }
 
 /** `?service=` of `GET info/refs`: upload-pack, or a refusal that says why. */
 export function serviceOf (service: string | undefined): typeof UPLOAD_PACK {

@@ -1,14 +1,13 @@
-import { promisify } from 'node:util'
-import { gunzip } from 'node:zlib'
-import { Hono, type MiddlewareHandler } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { logger } from '@libp2p/logger'
 import { answerOf, NotFound } from '../site/errors.ts'
-import { BadGitRequest, GitRequestTooLarge, ReadOnlyRepository } from './errors.ts'
-import { advertisementPrefix, checkRequestType, GIT_HTTP_DEFAULTS, gitProtocolOf, isGzip, serviceOf, UPLOAD_PACK, type GitHttpLimits } from './request.ts'
+import { clientKey } from '../site/middleware/rate-limit/index.ts'
+import { readRequest } from './body.ts'
+import { ReadOnlyRepository } from './errors.ts'
+import { advertisementPrefix, checkRequestType, GIT_HTTP_DEFAULTS, gitProtocolOf, serviceOf, UPLOAD_PACK, type GitHttpLimits } from './request.ts'
 import { findGit, UploadPack } from './upload-pack.ts'
 
 const log = logger('autoresearch:coordinator:git-http')
-const unzip = promisify(gunzip)
 const NO_CACHE = { 'Cache-Control': 'no-cache, max-age=0, must-revalidate', Pragma: 'no-cache' }
 
 export interface GitHttpOptions {
@@ -17,6 +16,8 @@ export interface GitHttpOptions {
   limit?: MiddlewareHandler
   /** Where git is (default: the first on the PATH); undefined answers 503. */
   git?: () => string | undefined
+  /** Who a request is from, for `maxPerClient` (default: the site's clientKey, the rate limit's key). */
+  key?: (c: Context) => string
 }
 
 /**
@@ -28,20 +29,21 @@ export interface GitHttpOptions {
 export function createGitApp (gitdir: string, opts: GitHttpOptions = {}): Hono {
   const limits = { ...GIT_HTTP_DEFAULTS, ...opts.limits }
   const uploadPack = new UploadPack(gitdir, limits, opts.git ?? findGit)
+  const key = opts.key ?? clientKey
   const app = new Hono()
   if (opts.limit !== undefined) app.use(opts.limit)
 
   app.get('/info/refs', async (c) => {
     serviceOf(c.req.query('service'))
     const gitProtocol = gitProtocolOf(c.req.header('git-protocol'))
-    const refs = await uploadPack.advertise(gitProtocol, c.req.raw.signal)
+    const refs = await uploadPack.advertise(gitProtocol, { client: key(c), signal: c.req.raw.signal })
     return c.body(new Uint8Array(Buffer.concat([advertisementPrefix(gitProtocol), refs])), 200, { 'Content-Type': `application/x-${UPLOAD_PACK}-advertisement`, ...NO_CACHE })
   })
 
   app.post(`/${UPLOAD_PACK}`, async (c) => {
     checkRequestType(c.req.header('content-type'))
-    const request = await readRequest(c.req.raw, limits.maxRequestBytes)
-    const body = await uploadPack.serve(request, gitProtocolOf(c.req.header('git-protocol')), c.req.raw.signal)
+    const request = await readRequest(c.req.raw, limits)
+    const body = await uploadPack.serve(request, gitProtocolOf(c.req.header('git-protocol')), { client: key(c), signal: c.req.raw.signal })
     return c.body(body, 200, { 'Content-Type': `application/x-${UPLOAD_PACK}-result`, ...NO_CACHE })
   })
 
@@ -58,28 +60,4 @@ function answer (err: Error): Response {
   if (a.status >= 500) log.error('git request failed: %e', err)
   else log('git request refused: %s', a.message)
   return new Response(`${a.message}\n`, { status: a.status, headers: { ...a.headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } })
-}
-
-/** The request body, at most `max` bytes before and after gzip (a gzip bomb stops at the cap). */
-async function readRequest (req: Request, max: number): Promise<Buffer> {
-  const gzipped = isGzip(req.headers.get('content-encoding') ?? undefined)
-  const declared = Number(req.headers.get('content-length') ?? NaN)
-  if (declared > max) throw new GitRequestTooLarge(max)
-  const chunks: Uint8Array[] = []
-  let total = 0
-  if (req.body !== null) {
-    for await (const chunk of req.body) {
-      total += chunk.byteLength
-      if (total > max) throw new GitRequestTooLarge(max)
-      chunks.push(chunk)
-    }
-  }
-  const raw = Buffer.concat(chunks)
-  if (!gzipped) return raw
-  try {
-    return await unzip(raw, { maxOutputLength: max })
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new GitRequestTooLarge(max)
-    throw new BadGitRequest('the gzip request body is corrupt')
-  }
 }
