@@ -27,12 +27,13 @@ function countLeases (client: CoordinatorClient): { count: number } {
 }
 
 /**
- * A network whose allowlist holds `keys` too, each with one lease request held, in the order
- * of `keys` (the first waited longest), and a count of the lease handler's looks at the queue
- * from then on (each starts with rebaseStale).
+ * A network whose allowlist holds `keys` too (and its config `opts.config`), each with one
+ * lease request held after `opts.before`, in the order of `keys` (the first waited longest),
+ * and a count of the lease handler's looks at the queue from then on (each starts with rebaseStale).
  */
-async function heldInOrder (cause: string, keys: Identity[]): Promise<{ net: TestNetwork, replies: Array<Promise<LeaseReply>>, looks: () => number }> {
-  const net = await TestNetwork.start(cause, (config) => ({ verifiers: [...config.verifiers, ...keys.map((k) => k.publicKey)] }))
+async function heldInOrder (cause: string, keys: Identity[], opts: { config?: Record<string, unknown>, before?: (net: TestNetwork) => Promise<void> } = {}): Promise<{ net: TestNetwork, replies: Array<Promise<LeaseReply>>, looks: () => number }> {
+  const net = await TestNetwork.start(cause, (config) => ({ ...opts.config, verifiers: [...config.verifiers, ...keys.map((k) => k.publicKey)] }))
+  await opts.before?.(net)
   const { coordinator } = net.running
   const replies: Array<Promise<LeaseReply>> = []
   for (const key of keys) {
@@ -100,6 +101,34 @@ describe('push, not poll: held lease requests and warm baselines', () => {
     await net.running.stop()
     expect((await held.replies[0]!).job).toBeNull()
     expect((await held.replies[6]!).job).toBeNull()
+    await net.serveAgain()
+  })
+
+  it('a lease that runs out wakes one held request, not all, and its candidate is leased again at once', async () => {
+    const keys = Array.from({ length: 5 }, () => Identity.generate())
+    let seq = 0
+    let ends = 0
+    // Every key waits while the host's verifier holds the only job, on a 3-s lease it lets run out.
+    const held = await heldInOrder(NOISY, keys, {
+      config: { leaseSeconds: 3 },
+      before: async (net) => {
+        seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8))
+        const { job } = await (await net.client(net.verifierIdentity)).lease(net.verifierIdentity, net.running.coordinator.causeId, HARDWARE)
+        expect(job?.candidateSeq).toBe(seq)
+        ends = job!.leaseExpiresAt
+      }
+    })
+    net = held.net
+    expect(Date.now()).toBeLessThan(ends)
+    // The key that waited longest takes the job back as soon as the lease ends; the other four never look.
+    const first = await held.replies[0]!
+    expect(first.job?.candidateSeq).toBe(seq)
+    expect(Date.now() - ends).toBeLessThan(2_000)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(held.looks()).toBe(1)
+    expect(net.running.coordinator.leaseHolds.waiting).toBe(4)
+    await net.running.stop()
+    for (const reply of held.replies.slice(1)) expect((await reply).job).toBeNull()
     await net.serveAgain()
   })
 

@@ -15,6 +15,7 @@ import { historyHandler } from './handlers/history.ts'
 import { infoHandler } from './handlers/info.ts'
 import { leaseHandler } from './handlers/lease.ts'
 import { LeaseHolds, verifiersToWake } from './handlers/lease-holds.ts'
+import { LeaseExpiry } from './handlers/lease-expiry.ts'
 import { reportHandler } from './handlers/report.ts'
 import { route, type Route } from './handlers/route.ts'
 import { Claims } from './claims.ts'
@@ -74,6 +75,10 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   readonly #announcer = new Announcer(this)
   /** Lease requests held open until there is work (handlers/lease.ts); an event that may make a job leasable wakes as many as may take it. */
   readonly leaseHolds = new LeaseHolds()
+  /** A timer at the first lease that may run out: its job goes back to the queue and as many held requests as may take it look (handlers/lease-expiry.ts). */
+  readonly leaseExpiry = new LeaseExpiry(() => { void this.#leasesRanOut() })
+  /** Leases that ended before this were counted by #leasesRanOut (or before this process began, when no request was held). */
+  #expiredUpTo = Date.now()
   /** Which verifiers warm the current best's baselines (warm-roster.ts). */
   readonly warmRoster = new WarmRoster()
   /** The current best's verified runs, for `info` (best-runs.ts). */
@@ -112,6 +117,28 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
       const n = verifiersToWake(e, manifest.verification.quorum)
       if (n > 0) this.leaseHolds.wake(n)
     })
+  }
+
+  /**
+   * Leases past their end go back to the queue, each waking as a verdict would, and the timer
+   * is set for the next. Those a lease request expired as it looked (verification.ts) count
+   * too: it took one job, and any others must not wait for a held request's cap.
+   */
+  async #leasesRanOut (): Promise<void> {
+    try {
+      const { expired, next } = await this.serially(async () => {
+        const now = Date.now()
+        this.store.expireLeases(now)
+        const expired = this.store.expiredBetween(this.#expiredUpTo, now)
+        this.#expiredUpTo = now
+        return { expired, next: this.store.firstLeaseExpiry(this.bestCommit()) }
+      })
+      if (expired > 0) this.leaseHolds.wake(expired * verifiersToWake({ type: 'lease-ran-out' }, this.manifest.verification.quorum))
+      this.leaseExpiry.watch(next)
+    } catch (err) {
+      // The store closed under a stopping coordinator; else the next lease request expires them as it looks.
+      log.error('putting leases that ran out back in the queue failed: %e', err)
+    }
   }
 
   static async open (home: string): Promise<Coordinator> {
@@ -294,6 +321,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     await this.announceIfMoved()
     this.watchBest()
     this.watchConfig()
+    // Leases handed out before a restart run out as their jobs would have.
+    this.leaseExpiry.watch(this.store.firstLeaseExpiry(this.bestCommit()))
     for (const r of this.#routes()) await r.register(node)
   }
 
@@ -358,6 +387,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     if (this.#reporting !== undefined) clearInterval(this.#reporting)
     if (this.#peerWindows !== undefined) clearInterval(this.#peerWindows)
     if (this.#configWatch !== undefined) clearInterval(this.#configWatch)
+    this.leaseExpiry.close()
     this.leaseHolds.close()
     this.#announcer.stop()
     await this.node?.stop()

@@ -15,6 +15,7 @@ import { STALE_BATCH } from '../../../coordinator/src/handlers/lease.ts'
 import { assertMaySubmit } from '../../../coordinator/src/policy.ts'
 import { CarryPlanner } from '../../../coordinator/src/carry-plan.ts'
 import { WarmRoster } from '../../../coordinator/src/warm-roster.ts'
+import { splittable } from '../../../coordinator/src/rules/parts.ts'
 import { BestRunsMemo } from '../../../coordinator/src/best-runs.ts'
 import { newCandidate, type CandidateContext, type CandidateFields } from '../../../coordinator/src/new-candidate.ts'
 import type { CandidateRow, MergeRow, Store } from '../../../coordinator/src/store/index.ts'
@@ -102,7 +103,7 @@ export class SimCoordinator {
 
   /** Whether the lease handler would tell this verifier the best's seed pool (its `warmSeeds`, warm-roster.ts). */
   mayWarm (verifier: Identity): boolean {
-    return this.#roster.mayWarm(this.best(), verifier.publicKey, this.manifest.verification.quorum)
+    return this.#roster.mayWarm(this.best(), verifier.publicKey, { quorum: this.manifest.verification.quorum, split: splittable(this.ctx.verifierMode, this.manifest.verification) })
   }
 
   /**
@@ -161,7 +162,7 @@ export class SimCoordinator {
       report(carried, on)
       const body: LeaseRequestBody = { type: 'lease-request', causeId: CAUSE, publicKey: verifier.publicKey, hardware: HARDWARE, nonce: nonce(), time: Date.now(), ...(opts.help === true ? { help: true } : {}) }
       const outcome = leaseOutcome(this.ctx, body, verifier.sign('lease-request', body), opts)
-      if (outcome.job !== null) this.#roster.served(outcome.job.baseline, verifier.publicKey)
+      if (outcome.job !== null) this.#roster.served(outcome.job.baseline, verifier.publicKey, outcome.job.candidateSeq)
       if (outcome.job !== null || remaining === 0) return outcome
     }
   }

@@ -36,8 +36,9 @@ describe('held lease requests', () => {
     await holds.wait(60_000, holds.generation)
   })
 
-  it('wakes as many as may take the work an event makes leasable: quorum for a candidate, all for a new best, none for a lease or a refused submission', () => {
+  it('wakes as many as may take the work an event makes leasable: quorum for a candidate or a lease that ran out, all for a new best, none for a lease or a refused submission', () => {
     expect(verifiersToWake({ type: 'receipt' }, 1)).toBe(1)
+    expect(verifiersToWake({ type: 'lease-ran-out' }, 2)).toBe(2)
     expect(verifiersToWake({ type: 'rebased' }, 2)).toBe(2)
     expect(verifiersToWake({ type: 'best-changed' }, 1)).toBe(Infinity)
     expect(verifiersToWake({ type: 'leased' }, 1)).toBe(0)

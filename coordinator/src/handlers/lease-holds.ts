@@ -11,16 +11,19 @@ export const MAX_HOLD_MS = 20_000
 /** Held lease requests at once: per peer (a verifier with a few slots needs one) and in all. */
 export const HOLD_LIMITS = { perPeer: 4, total: 128 }
 
+/** A lease that ran out (lease-expiry.ts): not an event the coordinator reports, but one that wakes verifiers. */
+export interface LeaseRanOut { type: 'lease-ran-out' }
+
 /**
- * How many held lease requests an event wakes: a receipt, a rebase or a verdict (another
- * round, a lease returned) makes at most one candidate leasable, which `quorum` verifiers
- * take; a new best changes every waiting verifier's work (its warm seeds, the candidates
- * carried onto it), so it wakes them all. Waking every held request on every event made each
- * event cost one turn of the serial queue per idle verifier.
+ * How many held lease requests an event wakes: a receipt, a rebase, a verdict (another
+ * round, a lease returned) or a lease that ran out makes at most one candidate leasable, which
+ * `quorum` verifiers take; a new best changes every waiting verifier's work (its warm seeds,
+ * the candidates carried onto it), so it wakes them all. Waking every held request on every
+ * event made each event cost one turn of the serial queue per idle verifier.
  */
-export function verifiersToWake (e: Pick<CoordinatorEvent, 'type'>, quorum: number): number {
+export function verifiersToWake (e: Pick<CoordinatorEvent, 'type'> | LeaseRanOut, quorum: number): number {
   if (e.type === 'merged' || e.type === 'best-changed') return Infinity
-  return e.type === 'receipt' || e.type === 'rebased' || e.type === 'verdict' ? quorum : 0
+  return e.type === 'receipt' || e.type === 'rebased' || e.type === 'verdict' || e.type === 'lease-ran-out' ? quorum : 0
 }
 
 /**

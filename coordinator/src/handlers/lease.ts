@@ -1,6 +1,7 @@
 import type { Handler, Job, LeaseReply, LeaseRequest, WarmSeeds } from '@autoresearch/protocol'
 import type { z } from 'zod'
 import type { Coordinator } from '../coordinator.ts'
+import { splittable } from '../rules/parts.ts'
 import { nextRound } from '../seeds.ts'
 import { leaseOutcome, type VerificationContext } from '../verification.ts'
 import { countsNow } from '../verifier-trust.ts'
@@ -13,7 +14,7 @@ export const STALE_BATCH = 8
 /** When a verifier that did not ask to wait (or waited the whole cap) should ask again. */
 const RETRY_AFTER_MS = 2000
 
-export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'verificationContext' | 'emit' | 'leaseHolds' | 'warmRoster'>
+export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'verificationContext' | 'emit' | 'leaseHolds' | 'leaseExpiry' | 'warmRoster'>
 
 /**
  * The seeds of the next first round on the current best, for a key that counts as a
@@ -23,7 +24,7 @@ export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'verifica
 function warmSeeds (ctx: VerificationContext, roster: WarmRoster, publicKey: string): WarmSeeds | undefined {
   if (!countsNow(ctx, publicKey)) return undefined
   const best = ctx.bestCommit()
-  if (!roster.mayWarm(best, publicKey, ctx.manifest.verification.quorum)) return undefined
+  if (!roster.mayWarm(best, publicKey, { quorum: ctx.manifest.verification.quorum, split: splittable(ctx.verifierMode, ctx.manifest.verification) })) return undefined
   return { best, seeds: nextRound(ctx.store, best, ctx.manifest.verification.trials) }
 }
 
@@ -47,16 +48,17 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
         let job: Job | null = null
         let forOthers = false
         let warm: WarmSeeds | undefined
-        let expires = Infinity
         for (let remaining = 1; job === null && remaining > 0;) {
-          ({ job, forOthers, remaining, warm, expires } = await c.serially(async () => {
+          ({ job, forOthers, remaining, warm } = await c.serially(async () => {
             const remaining = await c.rebaseStale(STALE_BATCH)
             const ctx = c.verificationContext()
             const { job, forOthers } = leaseOutcome(ctx, req.body, req.signature, { verifiersWaiting: c.leaseHolds.held, verifiersIdle: c.leaseHolds.waiting })
-            if (job !== null) c.warmRoster.served(job.baseline, req.body.publicKey)
-            return { job, forOthers, remaining, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey) : undefined, expires: job === null ? ctx.store.firstLeaseExpiry(ctx.bestCommit()) : Infinity }
+            if (job !== null) c.warmRoster.served(job.baseline, req.body.publicKey, job.candidateSeq)
+            return { job, forOthers, remaining, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey) : undefined }
           }, { signal }))
         }
+        // The coordinator wakes as many held requests as may take the job back if its lease runs out.
+        if (job !== null) c.leaseExpiry.watch(job.leaseExpiresAt)
         // Work left for others (its own candidate, the rest of a split round) goes to a request that has not looked since.
         if (forOthers) c.leaseHolds.relay()
         const now = Date.now()
@@ -66,8 +68,7 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
           if (job !== null) c.emit('event', { type: 'leased', jobId: job.jobId, candidateSeq: job.candidateSeq, verifier: req.body.publicKey })
           return { ok: true, job, retryAfterMs: job !== null || holdMs > 0 ? 0 : RETRY_AFTER_MS, ...(warm === undefined ? {} : { warm }) }
         }
-        // An expired lease wakes no one: the wait ends when it runs out.
-        await c.leaseHolds.wait(Math.min(deadline, expires + 1) - now, since, { signal, warm: warm !== undefined && warm.best === req.body.warmBest })
+        await c.leaseHolds.wait(deadline - now, since, { signal, warm: warm !== undefined && warm.best === req.body.warmBest })
         // The coordinator is stopping: no further turn in its queue.
         if (c.leaseHolds.closed) return { ok: true, job: null, retryAfterMs: RETRY_AFTER_MS }
       }

@@ -30,6 +30,11 @@ export class JobStore extends LedgerStore {
     return row.at ?? Infinity
   }
 
+  /** Leases that ran out with their end in [from, to): whoever marked them expired (expireLeases), each put a job back in the queue. */
+  expiredBetween (from: number, to: number): number {
+    return (this.sql("SELECT COUNT(*) AS n FROM jobs WHERE state = 'expired' AND lease_expires_at >= ? AND lease_expires_at < ?").get(from, to) as { n: number }).n
+  }
+
   /** Marks leases past their end as expired and puts their candidates back in the queue. */
   expireLeases (now: number): number {
     return this.db.transaction(() => {
