@@ -120,10 +120,11 @@ describe('push, not poll: held lease requests and warm baselines', () => {
     })
     net = held.net
     expect(Date.now()).toBeLessThan(ends)
-    // The key that waited longest takes the job back as soon as the lease ends; the other four never look.
+    // The key that waited longest takes the job back when the lease ends, not when its 20-s hold does
+    // (the code before the expiry timer: 12 s late); the other four never look.
     const first = await held.replies[0]!
     expect(first.job?.candidateSeq).toBe(seq)
-    expect(Date.now() - ends).toBeLessThan(2_000)
+    expect(Date.now() - ends).toBeLessThan(8_000)
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(held.looks()).toBe(1)
     expect(net.running.coordinator.leaseHolds.waiting).toBe(4)
