@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- simulate [--volunteers 1,10,100,1000] [--variants serial,whole,now,helping] [--slots 1] [--hours 24] [--seed 1]
- * [--p 0.03] [--c 0.1] [--gain-mean 3] [--noise 0.01] [--run-seconds 300] [--trials 3] [--max-events 3000000] [--big-hours 6] [--max-wall 120]`
+ * [--p 0.03] [--c 0.1] [--conflict-per carry|change] [--gain-mean 3] [--noise 0.01] [--run-seconds 300] [--trials 3] [--max-events 3000000] [--big-hours 6] [--max-wall 120]`
  *
  * A discrete-event simulation of the network at real scale (300-s runs) driving the
  * coordinator's real decision code on a virtual clock (bench/lib/sim/), for each variant of
@@ -24,7 +24,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     args,
     options: {
       volunteers: { type: 'string', default: '1,10,100,1000' }, variants: { type: 'string', default: 'serial,whole,now,helping' }, slots: { type: 'string', default: '1' }, hours: { type: 'string', default: '24' }, 'big-hours': { type: 'string', default: '6' },
-      seed: { type: 'string', default: '1' }, p: { type: 'string', default: '0.03' }, c: { type: 'string', default: '0.1' },
+      seed: { type: 'string', default: '1' }, p: { type: 'string', default: '0.03' }, c: { type: 'string', default: '0.1' }, 'conflict-per': { type: 'string', default: 'carry' },
       'gain-mean': { type: 'string', default: '3' }, noise: { type: 'string', default: '0.01' }, 'run-seconds': { type: 'string', default: '300' },
       trials: { type: 'string', default: '3' }, 'max-events': { type: 'string', default: '3000000' }, 'max-wall': { type: 'string', default: '120' }
     }
@@ -38,6 +38,8 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   if (volunteers.some((n) => !Number.isInteger(n) || n < 1)) throw new SimulateUsageError('--volunteers is a comma-separated list of positive integers')
   const model = { p: num('p'), c: num('c'), gainMean: num('gain-mean'), noise: num('noise'), runSeconds: num('run-seconds'), trials: num('trials'), seed: num('seed'), maxEvents: num('max-events'), maxWallSeconds: num('max-wall') }
   if (model.p > 1 || model.c > 1) throw new SimulateUsageError('--p and --c are probabilities in [0, 1]')
+  const conflictPer = values['conflict-per']
+  if (conflictPer !== 'carry' && conflictPer !== 'change') throw new SimulateUsageError('--conflict-per is carry (c for each carry onto a new best) or change (c for each change merged since the candidate\'s parent)')
   const variants = values.variants.split(',')
   const unknown = variants.filter((v) => !(v in VARIANTS))
   if (unknown.length > 0) throw new SimulateUsageError(`unknown variant(s) ${unknown.join(', ')}; the variants are ${Object.keys(VARIANTS).join(', ')}`)
@@ -52,7 +54,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
       const features = variant === 'serial' ? base : { ...base, slots }
       process.stderr.write(`${variant}: ${n} volunteer(s), ${hours} simulated hours… `)
       const started = performance.now()
-      const row = simulate({ ...model, volunteers: n, hours, features })
+      const row = simulate({ ...model, conflictPer, volunteers: n, hours, features })
       const wallSeconds = Number(((performance.now() - started) / 1000).toFixed(1))
       process.stderr.write(`${row.merges} merges (${row.mergesPerHour}/h), ${row.merged} submissions merged (${row.mergedPerHour}/h), ${row.groups} groups, verify share ${row.verifyShare}, ${row.events} events in ${wallSeconds} s${row.capped ? ` (cap hit at ${row.hours} simulated hours)` : ''}\n`)
       rows.push({ variant, ...row, wallSeconds })
@@ -61,7 +63,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const ratio = (x: number, y: number | undefined): number | null => y === undefined || y === 0 ? null : Number((x / y).toFixed(2))
   const rate = (variant: string, n: number | undefined): number | undefined => rows.find((r) => r.variant === variant && r.volunteers === n)?.mergedPerHour
   return {
-    model: { ...model, slots, hours: num('hours'), bigHours: num('big-hours'), bigFrom: BIG, sizes: 'exponential, mean gain-mean × minImprovement (0.05)' },
+    model: { ...model, conflictPer, slots, hours: num('hours'), bigHours: num('big-hours'), bigFrom: BIG, sizes: 'exponential, mean gain-mean × minImprovement (0.05)' },
     variants: Object.fromEntries(variants.map((v) => [v, VARIANTS[v as keyof typeof VARIANTS]])),
     rows,
     ratios: rows.map((r) => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Store } from '../coordinator/src/store/index.ts'
 import { simulate, VARIANTS, type SimOptions } from '../bench/lib/sim/simulation.ts'
+import { conflictChance } from '../bench/lib/sim/model.ts'
 
 // A generous p so that two simulated hours of a few volunteers see merges; no timing is asserted.
 const tiny: Omit<SimOptions, 'volunteers'> = { hours: 2, seed: 7, p: 0.3, c: 0.1, gainMean: 3, noise: 0.01, runSeconds: 300, trials: 3, maxEvents: 100_000 }
@@ -76,5 +77,16 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
     }
     expect(spread.whole).toBe(0)
     expect(spread.split).toBeGreaterThan(0)
+  })
+
+  it('models conflicts per carry, or per change merged since the parent (--conflict-per change), and runs either way', () => {
+    expect(conflictChance(0.1, 'carry', 24)).toBe(0.1)
+    expect(conflictChance(0.1, 'change', 1)).toBeCloseTo(0.1)
+    expect(conflictChance(0.1, 'change', 3)).toBeCloseTo(1 - 0.9 ** 3)
+    // A carry always reconciles at least one change.
+    expect(conflictChance(0.1, 'change', 0)).toBeCloseTo(0.1)
+    const row = simulate({ ...tiny, conflictPer: 'change', volunteers: 4, features: VARIANTS.whole })
+    expect(row.merged).toBeGreaterThan(0)
+    expect(row.merged + row.rejected + row.stale + row.queueAtEnd).toBe(row.submitted)
   })
 })

@@ -19,6 +19,7 @@ import { splittable } from '../../../coordinator/src/rules/parts.ts'
 import { BestRunsMemo } from '../../../coordinator/src/best-runs.ts'
 import { newCandidate, type CandidateContext, type CandidateFields } from '../../../coordinator/src/new-candidate.ts'
 import type { CandidateRow, MergeRow, Store } from '../../../coordinator/src/store/index.ts'
+import { conflictChance } from './model.ts'
 import { attest, leaseOutcome, type AttestOutcome, type LeaseOptions, type LeaseOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
 
 const CAUSE = 'simulated'
@@ -57,20 +58,26 @@ export class SimCoordinator {
   readonly ctx: VerificationContext
   readonly #random: () => number
   readonly #conflict: number
+  readonly #conflictPer: 'carry' | 'change'
+  /** Submissions merged up to each best (a group counts its members): what a carry onto it must reconcile. */
+  readonly #changes = new Map<string, number>()
 
   readonly #carry: CarryPlanner
   readonly #candidates: CandidateContext
   readonly #roster = new WarmRoster()
   readonly #bestRuns: BestRunsMemo
 
-  constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, random: () => number, runSeconds: number, groups: boolean }) {
+  constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, conflictPer?: 'carry' | 'change', random: () => number, runSeconds: number, groups: boolean }) {
     this.#carry = new CarryPlanner({ store, manifest: opts.manifest }, { groups: opts.groups })
     this.store = store
     this.#bestRuns = new BestRunsMemo(store)
     this.manifest = opts.manifest
     this.#conflict = opts.conflict
+    this.#conflictPer = opts.conflictPer ?? 'carry'
     this.#random = opts.random
-    store.insertMerge({ commit_oid: oid(), parent_oid: null, candidate_seq: null, metric: null, baseline_metric: null, merged_at: Date.now(), kind: 'initial' })
+    const initial = oid()
+    store.insertMerge({ commit_oid: initial, parent_oid: null, candidate_seq: null, metric: null, baseline_metric: null, merged_at: Date.now(), kind: 'initial' })
+    this.#changes.set(initial, 0)
     // As Coordinator.leaseMs: two runs per trial and a minute of slack.
     const leaseMs = (opts.runSeconds * opts.manifest.verification.trials * 2 + 60) * 1000
     this.ctx = {
@@ -117,8 +124,9 @@ export class SimCoordinator {
     const rebased: Array<[number, number]> = []
     const grouped: Array<[number[], number]> = []
     for (const members of plan.groups) {
-      // Each member's merge modelled, as group.ts merges them one after another.
-      const taken = members.filter((m) => !this.#conflicts(m, best))
+      // Each member's merge modelled, as group.ts merges them one after another (each onto the members taken before it).
+      const taken: CandidateRow[] = []
+      for (const m of members) if (!this.#conflicts(m, best, taken.length)) taken.push(m)
       if (taken.length === 1) rebased.push(this.#rebase(taken[0] as CandidateRow, best))
       if (taken.length < 2) continue
       const first = taken[0] as CandidateRow
@@ -135,9 +143,14 @@ export class SimCoordinator {
     return { remaining: plan.remaining, rebased, grouped }
   }
 
-  /** A modelled three-way merge onto `best`: it conflicts with probability `c`, and the candidate is then stale as rebase.ts marks it. */
-  #conflicts (candidate: CandidateRow, best: string): boolean {
-    if (this.#random() >= this.#conflict) return false
+  /**
+   * A modelled three-way merge onto `best` (and `extra` group members merged before it): it
+   * conflicts with probability `c`, per carry or per change merged since the candidate's
+   * parent (conflictChance), and the candidate is then stale as rebase.ts marks it.
+   */
+  #conflicts (candidate: CandidateRow, best: string, extra = 0): boolean {
+    const changes = (this.#changes.get(best) ?? 0) - (this.#changes.get(candidate.parent_oid) ?? 0) + extra
+    if (this.#random() >= conflictChance(this.#conflict, this.#conflictPer, changes)) return false
     this.store.setCandidateState(candidate.seq, 'stale', `its change conflicts with the new best ${best.slice(0, 10)} in train.py; start from the new best`)
     return true
   }
@@ -178,7 +191,12 @@ export class SimCoordinator {
       type: 'attestation', causeId: CAUSE, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline,
       trials: trials.map((t): Trial => ({ ...t, baselineLogDigest: DIGEST, candidateLogDigest: DIGEST })), hardware: HARDWARE, publicKey: verifier.publicKey, time: Date.now()
     }
+    const before = this.best()
     const outcome = attest(this.ctx, body, verifier.sign('attestation', body))
+    if (outcome.merged !== undefined) {
+      const members = this.store.groupMembers(outcome.merged.candidate.seq).length
+      this.#changes.set(this.best(), (this.#changes.get(before) ?? 0) + Math.max(1, members))
+    }
     if (outcome.passedOnStaleParent !== undefined || outcome.split !== undefined) report(this.rebaseStale(), on)
     return outcome
   }

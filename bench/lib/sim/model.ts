@@ -9,6 +9,12 @@ export interface ModelOptions {
   p: number
   /** Probability that a candidate's change conflicts with the new best when it must be rebased (it is then stale). */
   c: number
+  /**
+   * What `c` is per: `carry` (the default), each carry onto a new best, however many
+   * changes that best merged; `change`, each change merged since the candidate's parent, so
+   * a carry over a step that merged k submissions conflicts with probability 1 − (1 − c)^k.
+   */
+  conflictPer?: 'carry' | 'change'
   /** Mean size of a real improvement, in multiples of the cause's minImprovement (exponential). */
   gainMean: number
   /** Run-to-run noise σ of the metric (the sim-cost cause's NOISE). */
@@ -36,3 +42,8 @@ export function drawGain (m: ModelOptions, random: Random): number {
 /** One measured difference of two runs on one machine (base minus candidate): the true gain plus two runs' noise. */
 export const observedGain = (m: ModelOptions, random: Random, gain: number): number =>
   gain + random.gaussian(m.noise) - random.gaussian(m.noise)
+
+/** Probability that a three-way merge over `changes` changes merged since the candidate's parent conflicts (ModelOptions.conflictPer). */
+export function conflictChance (c: number, per: 'carry' | 'change', changes: number): number {
+  return per === 'carry' ? c : 1 - (1 - c) ** Math.max(1, changes)
+}
