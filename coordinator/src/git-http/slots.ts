@@ -28,9 +28,11 @@ export class UploadPackSlots {
    * returned gives the slot back; calling it again does nothing.
    */
   take (client: string): () => void {
-    if (this.#perClient.count(client) >= this.#maxPerClient) throw new GitClientBusy(this.#maxPerClient, GIT_RETRY_AFTER_SECONDS)
-    if (this.#running >= this.#maxConcurrent) throw new GitBusy(GIT_RETRY_AFTER_SECONDS)
-    this.#perClient.take(client)
+    if (!this.#perClient.take(client)) throw new GitClientBusy(this.#maxPerClient, GIT_RETRY_AFTER_SECONDS)
+    if (this.#running >= this.#maxConcurrent) {
+      this.#perClient.release(client)
+      throw new GitBusy(GIT_RETRY_AFTER_SECONDS)
+    }
     this.#running++
     let held = true
     return () => {
