@@ -104,6 +104,27 @@ describe('push, not poll: held lease requests and warm baselines', () => {
     await net.serveAgain()
   })
 
+  it('with split rounds a new best wakes every held request at once, and the first to look still shares the round with the others', async () => {
+    const keys = Array.from({ length: 3 }, () => Identity.generate())
+    const held = await heldInOrder(SPLIT, keys)
+    net = held.net
+    const holds = net.running.coordinator.leaseHolds
+    // The candidate comes in unseen (its receipt wakes no one), then every request is woken, as a merge wakes them.
+    const wake = holds.wake.bind(holds)
+    holds.wake = () => {}
+    const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8))
+    holds.wake = wake
+    expect(holds.waiting).toBe(3)
+    holds.wake()
+    // None waits while they look in turn; each counts the others without a job. Before, the
+    // first took all 5 pairs and the other two waited out their holds.
+    const jobs = await Promise.all(held.replies)
+    expect(jobs.map((r) => r.job?.candidateSeq)).toEqual([seq, seq, seq])
+    expect(jobs.map((r) => r.job?.seeds.length)).toEqual([2, 2, 1])
+    expect(new Set(jobs.flatMap((r) => r.job?.seeds ?? [])).size).toBe(5)
+    expect(holds.held).toBe(0)
+  })
+
   it('a lease that runs out wakes one held request, not all, and its candidate is leased again at once', async () => {
     const keys = Array.from({ length: 5 }, () => Identity.generate())
     let seq = 0

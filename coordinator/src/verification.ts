@@ -66,7 +66,7 @@ export interface LeaseOutcome {
 export interface LeaseOptions {
   /** Lease requests held open (a worker's `help` gets a job only when there are none). */
   verifiersWaiting?: number
-  /** Of those, how many are waiting for work right now: a round is split with them (rules/parts.ts). */
+  /** Of those, how many besides this one are still without a job (waiting, or woken and yet to look): a round is split with them (rules/parts.ts). */
   verifiersIdle?: number
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LeaseHolds, verifiersToWake } from './lease-holds.ts'
+import { LeaseHolds, verifiersToWake, type Hold } from './lease-holds.ts'
 
 describe('held lease requests', () => {
   it('refuses beyond the per-peer and total caps with QuotaExceededError, and frees a slot on release', () => {
@@ -9,10 +9,32 @@ describe('held lease requests', () => {
     expect(() => holds.enter('a')).toThrow(expect.objectContaining({ name: 'QuotaExceededError' }))
     holds.enter('b')
     expect(() => holds.enter('c')).toThrow(expect.objectContaining({ name: 'QuotaExceededError' }))
-    a1()
-    a1()
+    a1.release()
+    a1.release()
     expect(holds.held).toBe(2)
     expect(() => holds.enter('a')).not.toThrow()
+  })
+
+  it('counts as idle every held request without a job, woken or not: a new best wakes them all, and each that looks sees the others', async () => {
+    const holds = new LeaseHolds()
+    const [a, b, c] = ['a', 'b', 'c'].map((peer) => holds.enter(peer)) as [Hold, Hold, Hold]
+    const waits = [holds.wait(60_000, holds.generation), holds.wait(60_000, holds.generation), holds.wait(60_000, holds.generation)]
+    expect(holds.idle).toBe(3)
+    holds.wake()
+    await Promise.all(waits)
+    // None waits now, and none has a job: all three are still idle.
+    expect(holds.waiting).toBe(0)
+    expect(holds.idle).toBe(3)
+    a.served()
+    a.served()
+    expect(holds.idle).toBe(2)
+    a.release()
+    expect(holds.idle).toBe(2)
+    b.release()
+    c.served()
+    expect(holds.idle).toBe(0)
+    c.release()
+    expect([holds.held, holds.idle]).toEqual([0, 0])
   })
 
   it('a wait ends on wake, at once when work came after the request looked, on abort and on close', async () => {

@@ -11,6 +11,12 @@ export const MAX_HOLD_MS = 20_000
 /** Held lease requests at once: per peer (a verifier with a few slots needs one) and in all. */
 export const HOLD_LIMITS = { perPeer: 4, total: 128 }
 
+/** One held request's place in the counts: `served` when it takes a job, `release` when it answers (each once). */
+export interface Hold {
+  served: () => void
+  release: () => void
+}
+
 /** A lease that ran out (lease-expiry.ts): not an event the coordinator reports, but one that wakes verifiers. */
 export interface LeaseRanOut { type: 'lease-ran-out' }
 
@@ -40,6 +46,8 @@ export class LeaseHolds {
   /** Each waiting request's wake-up, with the generation it last looked at and whether it warmed the best; in the order they began to wait. */
   readonly #waiters = new Map<() => void, { since: number, warm: boolean }>()
   #held = 0
+  /** Held requests that took a job and are answering. */
+  #served = 0
   #generation = 0
   #closed = false
 
@@ -52,22 +60,37 @@ export class LeaseHolds {
   get held (): number { return this.#held }
   /** Requests waiting now (held ones between their looks). */
   get waiting (): number { return this.#waiters.size }
+  /**
+   * Held requests still without a job: those waiting and those woken that have not looked
+   * yet. A new best wakes every one at once, so `waiting` is then 0 while each looks in turn;
+   * these are the verifiers a split round can be shared with (rules/parts.ts).
+   */
+  get idle (): number { return this.#held - this.#served }
 
-  /** Counts a held request against the caps; the returned function releases it. */
-  enter (peer: string): () => void {
+  /** Counts a held request against the caps. */
+  enter (peer: string): Hold {
     const mine = this.#perPeer.get(peer) ?? 0
     if (mine >= this.#limits.perPeer) throw new QuotaExceededError(`this peer already has ${mine} lease requests held open (at most ${this.#limits.perPeer})`)
     if (this.#held >= this.#limits.total) throw new QuotaExceededError(`the coordinator holds ${this.#held} lease requests open (at most ${this.#limits.total}); ask again without waitMs`)
     this.#perPeer.set(peer, mine + 1)
     this.#held++
     let released = false
-    return () => {
-      if (released) return
-      released = true
-      this.#held--
-      const left = (this.#perPeer.get(peer) ?? 1) - 1
-      if (left === 0) this.#perPeer.delete(peer)
-      else this.#perPeer.set(peer, left)
+    let served = false
+    return {
+      served: () => {
+        if (served || released) return
+        served = true
+        this.#served++
+      },
+      release: () => {
+        if (released) return
+        released = true
+        this.#held--
+        if (served) this.#served--
+        const left = (this.#perPeer.get(peer) ?? 1) - 1
+        if (left === 0) this.#perPeer.delete(peer)
+        else this.#perPeer.set(peer, left)
+      }
     }
   }
 

@@ -41,7 +41,7 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
     // Only a key that counts is held: keys on probation cost nothing to make, and must not fill the holds.
     const holdMs = countsNow(c.verificationContext(), req.body.publicKey) && req.body.help !== true ? Math.min(req.body.waitMs ?? 0, MAX_HOLD_MS) : 0
     const deadline = Date.now() + holdMs
-    const release = holdMs > 0 ? c.leaseHolds.enter(remotePeer) : () => {}
+    const hold = holdMs > 0 ? c.leaseHolds.enter(remotePeer) : undefined
     try {
       for (;;) {
         const since = c.leaseHolds.generation
@@ -52,8 +52,13 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
           ({ job, forOthers, remaining, warm } = await c.serially(async () => {
             const remaining = await c.rebaseStale(STALE_BATCH)
             const ctx = c.verificationContext()
-            const { job, forOthers } = leaseOutcome(ctx, req.body, req.signature, { verifiersWaiting: c.leaseHolds.held, verifiersIdle: c.leaseHolds.waiting })
-            if (job !== null) c.warmRoster.served(job.baseline, req.body.publicKey, job.candidateSeq)
+            // The other held requests without a job share a split round with this one.
+            const verifiersIdle = c.leaseHolds.idle - (hold === undefined ? 0 : 1)
+            const { job, forOthers } = leaseOutcome(ctx, req.body, req.signature, { verifiersWaiting: c.leaseHolds.held, verifiersIdle })
+            if (job !== null) {
+              hold?.served()
+              c.warmRoster.served(job.baseline, req.body.publicKey, job.candidateSeq)
+            }
             return { job, forOthers, remaining, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey) : undefined }
           }, { signal }))
         }
@@ -73,7 +78,7 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
         if (c.leaseHolds.closed) return { ok: true, job: null, retryAfterMs: RETRY_AFTER_MS }
       }
     } finally {
-      release()
+      hold?.release()
       // A request that was woken and went away before it looked passes its wake on.
       if (signal?.aborted === true) c.leaseHolds.relay()
     }
