@@ -13,6 +13,10 @@ export interface ScalingOptions {
   alsoVerify?: boolean
   /** train.py's constants at the start (default: the cause's own, loss 4.3). */
   start?: Record<string, number>
+  /** Each worker and verifier in a process of its own (RaceOptions.processes, `--processes`). */
+  processes?: boolean
+  /** Event trace files, one per race: `<trace>-<workers>w-s<seed>.txt` (RaceOptions.trace). */
+  trace?: string
   log?: (line: string) => void
 }
 
@@ -67,7 +71,10 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
   for (const seed of opts.seeds) {
     for (const workers of opts.workers) {
       opts.log?.(`${workers} worker(s), seed ${seed}`)
-      const result = await race({ cause, workers, verifiers: verifiersFor(workers), alsoVerify: opts.alsoVerify, seed, target: opts.target, timeoutSeconds: opts.timeoutSeconds, log: opts.log })
+      const result = await race({
+        cause, workers, verifiers: verifiersFor(workers), alsoVerify: opts.alsoVerify, seed, target: opts.target, timeoutSeconds: opts.timeoutSeconds, processes: opts.processes, log: opts.log,
+        ...(opts.trace === undefined ? {} : { trace: `${opts.trace}-${workers}w-s${seed}.txt` })
+      })
       opts.log?.(`  ${result.reached ? 'reached' : 'did not reach'} ${opts.target} in ${result.seconds} s: ${result.merges} merges, ${result.experiments} experiments`)
       runs.push({ ...result, workers, seed })
     }
@@ -102,19 +109,22 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
   return { rows, runs }
 }
 
-/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--also-verify]` */
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--also-verify] [--processes] [--trace PREFIX]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
     args,
     options: {
       workers: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.3' },
       'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }, 'also-verify': { type: 'boolean', default: false },
-      start: { type: 'string', default: 'far' }
+      start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }
     }
   })
   if (!['far', 'cause'].includes(values.start)) throw new Error('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
   const list = (s: string): number[] => s.split(',').map(Number)
-  const opts = { workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout), alsoVerify: values['also-verify'], start: values.start }
+  const opts = {
+    workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),
+    alsoVerify: values['also-verify'], start: values.start, processes: values.processes, ...(values.trace === undefined ? {} : { trace: values.trace })
+  }
   const { start, ...rest } = opts
   const { rows, runs } = await scaling({ ...rest, ...(start === 'far' ? { start: FAR_START } : {}), log: (line) => { process.stderr.write(`${line}\n`) } })
   const verifier = runs.reduce((a, r) => a + r.verifierSide.seconds, 0)

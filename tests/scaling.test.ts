@@ -18,4 +18,19 @@ describe('the scaling benchmark', () => {
     }
     expect(rows[0]).toMatchObject({ speedup: 1, efficiency: 1 })
   })
+
+  it('with every worker and verifier in a process of its own (`--processes`), two workers reach the target and every count comes back', async () => {
+    const { rows, runs } = await scaling({ workers: [2], seeds: [1], target: 3.5, trainSeconds: 0.1, timeoutSeconds: 200, processes: true })
+    const [run] = runs
+    expect(run).toMatchObject({ reached: true, errors: [] })
+    expect(run!.merges).toBeGreaterThan(0)
+    // Counted in the participants' processes and sent back: runs on both sides, the workers' experiments, the verifier's jobs.
+    expect(run!.workerSide.runs).toBeGreaterThanOrEqual(run!.experiments)
+    expect(run!.verifierSide.runs).toBeGreaterThan(0)
+    expect(run!.experiments).toBeGreaterThan(0)
+    expect(run!.submissions).toBeGreaterThanOrEqual(run!.merges)
+    expect(run!.jobs).toBeGreaterThanOrEqual(run!.merges)
+    expect(run!.cache.hits + run!.cache.misses).toBeGreaterThan(0)
+    for (const [key, value] of Object.entries(rows[0]!)) expect(Number.isFinite(value), key).toBe(true)
+  })
 })

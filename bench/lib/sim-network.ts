@@ -4,15 +4,17 @@
  * in this process over real libp2p, every trial run in the real sandbox and counted.
  */
 import { setMaxListeners } from 'node:events'
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describeHardware, Identity, improvement, retryWithBackoff } from '@autoresearch/protocol'
 import { selectBackend, type SandboxBackend } from '@autoresearch/runner'
-import { searchAgent, Worker } from 'autoresearch-worker'
+import { searchAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
 import { Verifier, type VerifierEvent } from 'autoresearch-verifier'
 import { setConstant, TestNetwork } from '../../tests/network.ts'
 import { LoserSource } from './losers.ts'
+import type { ParticipantSpec } from './participant.ts'
+import { RemoteParticipant } from './remote.ts'
 
 export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
 
@@ -77,6 +79,13 @@ export interface RaceOptions {
   alsoVerify?: boolean
   /** Workers share their experiments (WorkerOptions.share, default true). */
   share?: boolean
+  /**
+   * Every worker and verifier in a process of its own (bench/lib/participant.ts), as volunteers'
+   * machines are; default false: all in this process. Not with `losers`.
+   */
+  processes?: boolean
+  /** Appends every coordinator, verifier and worker event to this file, one line each with its second of the race. */
+  trace?: string
   log?: (line: string) => void
 }
 
@@ -110,6 +119,39 @@ export interface RaceResult {
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
 
+/** What the race reads of a verifier, in this process or in one of its own (RemoteParticipant). */
+interface Member {
+  on: (type: 'event', listener: (e: VerifierEvent) => void) => unknown
+  readonly cacheStats: { hits: number, misses: number }
+}
+
+/** What the race reads of a worker, here or in a process of its own. */
+interface WorkerMember {
+  on: (type: 'event', listener: (e: WorkerEvent) => void) => unknown
+  readonly experiments: number
+  readonly submissions: number
+}
+
+/** `RaceOptions.trace`: each event of each emitter as a line, `<second> <who> <json>`, without the bulky fields. */
+function traceEvents (path: string, started: number, emitters: Record<string, { on: (type: 'event', listener: (e: object) => void) => unknown }>): void {
+  for (const [who, emitter] of Object.entries(emitters)) {
+    emitter.on('event', (e) => {
+      const { log: _l, logTail: _t, row, receipt, verdict, job, result, status: _s, body: _b, ...rest } = e as Record<string, unknown> & {
+        row?: { status: string, metric: number | null }, receipt?: { candidateSeq: number }, verdict?: { state: string, candidateSeq: number }, job?: { jobId: number, candidateSeq: number, seeds: number[] }, result?: { durationMs: number }
+      }
+      const brief = {
+        ...rest,
+        ...(receipt === undefined ? {} : { seq: receipt.candidateSeq }),
+        ...(verdict === undefined ? {} : { state: verdict.state, seq: verdict.candidateSeq }),
+        ...(job === undefined ? {} : { jobId: job.jobId, seq: job.candidateSeq, seeds: job.seeds.length }),
+        ...(result === undefined ? {} : { ms: result.durationMs }),
+        ...(row === undefined ? {} : { status: row.status, metric: row.metric })
+      }
+      appendFileSync(path, `${((performance.now() - started) / 1000).toFixed(2)} ${who} ${JSON.stringify(brief)}\n`)
+    })
+  }
+}
+
 /** Runs one network until the target metric or merge count, then stops everything and reports. */
 export async function race (opts: RaceOptions): Promise<RaceResult> {
   const log = opts.log ?? (() => {})
@@ -142,11 +184,32 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   })
 
   // The host's own verifier (the one the coordinator allowlists by default), then the others.
-  const verifierBackend = countingBackend(sandbox, verifierSide, manifest.train.command)
-  const verifiers = await Promise.all([net.verifierIdentity, ...extraVerifiers].map(async (identity, i) => new Verifier({
-    client: await net.client(identity), identity, stateDir: join(net.scratch, `verifier-${i}`), backend: verifierBackend, baselineCache: opts.baselineCache
-  })))
+  const verifierIds = [net.verifierIdentity, ...extraVerifiers]
   const perSubmission = opts.losers ?? 0
+  if (opts.processes === true && perSubmission > 0) throw new Error('losers are submitted from the race\'s own process: run them without processes')
+  const remotes: RemoteParticipant[] = []
+  const remote = (spec: Omit<ParticipantSpec, 'address' | 'trainCommand' | 'baselineCache'>): RemoteParticipant => {
+    const r = new RemoteParticipant({ ...spec, address: net.address, trainCommand: manifest.train.command, baselineCache: opts.baselineCache }, {
+      onRun: (side, train, seconds) => {
+        const tally = side === 'worker' ? workerSide : verifierSide
+        tally.seconds += seconds
+        if (train) tally.runs++
+      },
+      onLoopError: (message) => {
+        errors.push(`${spec.role}: ${message}`)
+        log(`  ${spec.role}: ${message}`)
+      }
+    })
+    remotes.push(r)
+    return r
+  }
+  const hex = (id: Identity): string => Buffer.from(id.seed).toString('hex')
+  const verifierBackend = countingBackend(sandbox, verifierSide, manifest.train.command)
+  const verifiers: Member[] = opts.processes === true
+    ? verifierIds.map((identity, i) => remote({ role: 'verifier', seed: hex(identity), stateDir: join(net.scratch, `verifier-${i}`) }))
+    : await Promise.all(verifierIds.map(async (identity, i) => new Verifier({
+      client: await net.client(identity), identity, stateDir: join(net.scratch, `verifier-${i}`), backend: verifierBackend, baselineCache: opts.baselineCache
+    })))
   const losers = perSubmission === 0
     ? undefined
     : new LoserSource({
@@ -159,21 +222,29 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   const ran = new Set<string>()
   let duplicates = 0
   /** Workers' verifiers (`alsoVerify`): their runs are verification, counted on the verifier side. */
-  const helpers: Verifier[] = []
-  const workers = await Promise.all(workerIds.map(async (identity, i) => {
+  const helpers: Member[] = []
+  const workers: WorkerMember[] = await Promise.all(workerIds.map(async (identity, i) => {
+    // The hardware the CLI reports (cli.ts): the verifiers' runs of a best on this class stand for the worker's.
+    const worker = { agentSeed: opts.seed * 1000 + i, workerSeed: 10 * i + 1, stateDir: join(net.scratch, `worker-${i}`), name: `w${i}`, share: opts.share }
+    if (opts.processes === true) {
+      const r = remote({ role: 'worker', seed: hex(identity), alsoVerify: opts.alsoVerify, ...worker })
+      if (opts.alsoVerify === true) helpers.push({ on: (_type, fn) => { r.on('helper-event', fn) }, get cacheStats () { return r.cacheStats } })
+      return r
+    }
     const client = await net.client(identity)
     const helper = opts.alsoVerify === true
-      ? new Verifier({ client, identity, stateDir: join(net.scratch, `worker-${i}`, 'verifier'), backend: verifierBackend, baselineCache: opts.baselineCache, help: true })
+      ? new Verifier({ client, identity, stateDir: join(worker.stateDir, 'verifier'), backend: verifierBackend, baselineCache: opts.baselineCache, help: true })
       : undefined
     if (helper !== undefined) helpers.push(helper)
-    const worker = new Worker({
-      // The hardware the CLI reports (cli.ts): the verifiers' runs of a best on this class stand for the worker's.
-      client, identity, agent: searchAgent({ seed: opts.seed * 1000 + i }), seed: 10 * i + 1, alsoVerify: helper, hardware: describeHardware(),
-      stateDir: join(net.scratch, `worker-${i}`), backend: countingBackend(sandbox, workerSide, manifest.train.command), name: `w${i}`, share: opts.share
+    return new Worker({
+      client, identity, agent: searchAgent({ seed: worker.agentSeed }), seed: worker.workerSeed, alsoVerify: helper, hardware: describeHardware(),
+      stateDir: worker.stateDir, backend: countingBackend(sandbox, workerSide, manifest.train.command), name: worker.name, share: worker.share
     })
+  }))
+  workers.forEach((worker, i) => {
     /** This worker's own measurement of each best it moved onto: the base its claims are gains over. */
     const measured = new Map<string, number>()
-    worker.on('event', (e) => {
+    worker.on('event', (e: WorkerEvent) => {
       if (e.type === 'experiment' && e.best !== undefined && e.diffHash !== undefined) {
         const key = `${e.best}:${e.diffHash}`
         if (ran.has(key)) duplicates++
@@ -193,8 +264,8 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       }
       losers.onSubmission(improvement(net.running.coordinator.manifest, base, e.claimedMetric))
     })
-    return worker
-  }))
+  })
+  await Promise.all(remotes.map(async (r) => { await r.ready }))
   const coordinator = net.running.coordinator
   let jobs = 0
   let savedSeconds = 0
@@ -231,7 +302,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   }
   // Taken inside the coordinator's event, before the verifier hears its verdict: what runs
   // after it (the next job, the experiments in flight) is not part of the race.
-  const sum = (f: (v: Verifier) => number): number => [...verifiers, ...helpers].reduce((a, v) => a + f(v), 0)
+  const sum = (f: (v: Member) => number): number => [...verifiers, ...helpers].reduce((a, v) => a + f(v), 0)
   const snapshot = (): RaceResult => {
     const status = coordinator.status()
     return {
@@ -261,17 +332,21 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
     if (done()) finish(snapshot())
   })
   const started = performance.now()
+  if (opts.trace !== undefined) traceEvents(opts.trace, started, { C: coordinator, ...Object.fromEntries(verifiers.map((v, i) => [`V${i}`, v])), ...Object.fromEntries(workers.map((w, i) => [`w${i}`, w])) })
+  for (const r of remotes) r.go()
   const timer = setTimeout(() => { finish(snapshot()) }, opts.timeoutSeconds * 1000)
-  const loops = [
-    ...verifiers.map(async (v, i) => keepRunning(`verifier ${i}`, async () => v.run({ signal: controller.signal }))),
-    ...workers.map(async (w, i) => keepRunning(`worker ${i}`, async () => w.run({ signal: controller.signal })))
-  ]
+  const loops = opts.processes === true
+    ? []
+    : [
+        ...(verifiers as Verifier[]).map(async (v, i) => keepRunning(`verifier ${i}`, async () => v.run({ signal: controller.signal }))),
+        ...(workers as Worker[]).map(async (w, i) => keepRunning(`worker ${i}`, async () => w.run({ signal: controller.signal })))
+      ]
   try {
     return await finished
   } finally {
     clearTimeout(timer)
     controller.abort()
-    await Promise.all(loops)
+    await Promise.all([...loops, ...remotes.map(async (r) => { await r.stop() })])
     await losers?.settled()
     await net.stop()
   }
