@@ -1,7 +1,8 @@
 /**
  * Shared by the scaling and verification benchmarks (and tests/scaling.test.ts): a
- * coordinator on loopback hosting the sim-cost cause, its verifier and N search workers
- * in this process over real libp2p, every trial run in the real sandbox and counted.
+ * coordinator on loopback hosting the sim-cost cause, its verifiers and N search workers
+ * in this process (or each in one of its own: `processes`) over real libp2p, every trial
+ * run in the real sandbox and counted.
  */
 import { setMaxListeners } from 'node:events'
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -224,7 +225,6 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   /** Workers' verifiers (`alsoVerify`): their runs are verification, counted on the verifier side. */
   const helpers: Member[] = []
   const workers: WorkerMember[] = await Promise.all(workerIds.map(async (identity, i) => {
-    // The hardware the CLI reports (cli.ts): the verifiers' runs of a best on this class stand for the worker's.
     const worker = { agentSeed: opts.seed * 1000 + i, workerSeed: 10 * i + 1, stateDir: join(net.scratch, `worker-${i}`), name: `w${i}`, share: opts.share }
     if (opts.processes === true) {
       const r = remote({ role: 'worker', seed: hex(identity), alsoVerify: opts.alsoVerify, ...worker })
@@ -237,6 +237,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       : undefined
     if (helper !== undefined) helpers.push(helper)
     return new Worker({
+      // The hardware the CLI reports (cli.ts): the verifiers' runs of a best on this class stand for the worker's.
       client, identity, agent: searchAgent({ seed: worker.agentSeed }), seed: worker.workerSeed, alsoVerify: helper, hardware: describeHardware(),
       stateDir: worker.stateDir, backend: countingBackend(sandbox, workerSide, manifest.train.command), name: worker.name, share: worker.share
     })
