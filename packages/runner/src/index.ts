@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256Hex, UnknownCommitError, writeTreeTo } from '@autoresearch/protocol'
 import { runTrial } from './trial.ts'
-import { removeTree } from './tree.ts'
+import { removeOwnTree } from './tree.ts'
 import type { TrialOptions, TrialResult } from './types.ts'
 
 export type { SandboxBackend, SandboxLimits, StepLimits, StepSpec, StepOutcome, TrialFailure, TrialResult, TrialOptions } from './types.ts'
@@ -61,6 +61,6 @@ export async function runCommit (opts: RunCommitOptions): Promise<TrialResult> {
     const { gitdir: _g, commit: _c, protectedFrom: _p, ...rest } = opts
     return await runTrial({ ...rest, causeDir, protectedDir, scratchRoot })
   } finally {
-    for (const dir of dirs) await removeTree(dir)
+    for (const dir of dirs) await removeOwnTree(dir)
   }
 }

@@ -12,7 +12,7 @@ import { heldOutNames, preparedData } from './prepare.ts'
 import { metricFromOutput, readResult } from './result.ts'
 import { MAX_ENTRIES, runStep, stepEnv, stepLimits, type Phase } from './step.ts'
 import { checkTrained, HELD_OUT_ENV, trainFailure, workBudgetEnv } from './train-rules.ts'
-import { readableTree, removeTree, treeUsage } from './tree.ts'
+import { measureAndShare, removeTree } from './tree.ts'
 import type { SandboxBackend, SandboxLimits, StepOutcome, StepSpec, TrialOptions, TrialResult } from './types.ts'
 
 const log = logger('autoresearch:runner:trial')
@@ -126,9 +126,9 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
     let result: Record<string, unknown>
     if (manifest.evaluate !== undefined) {
       // Train has ended with all its processes: the out dir is final, whatever it holds.
-      const artifacts = await treeUsage([view(out)])
+      const artifacts = await measureAndShare(view(out))
       if (artifacts.bytes > limits.artifactBytes) throw new TrialError('artifact-too-large', `train left ${artifacts.bytes} bytes in its out dir, over the limit of ${limits.artifactBytes}`)
-      await readableTree(view(out)).catch((err: unknown) => { throw new TrialError('crash', `train's out dir cannot be read: ${(err as Error).message}`) })
+      if (artifacts.unreadable !== undefined) throw new TrialError('crash', `train's out dir cannot be read: ${artifacts.unreadable}`)
       // Only the protected files, in a copy, with a result path made only now: train can
       // neither alter the frozen evaluate code nor know or plant the result in advance.
       const evalDir = join(trialRoot, EVAL_AREA, 'evaluate')

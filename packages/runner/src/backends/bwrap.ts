@@ -4,7 +4,7 @@ import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { logger } from '@libp2p/logger'
-import { chownTree } from '../tree.ts'
+import { chownOwnTree, chownTree } from '../tree.ts'
 import type { SandboxBackend, StepLimits, StepOutcome, StepSpec } from '../types.ts'
 import { INSIDE_ROOT, mountPlan } from './mounts.ts'
 import { networkHelpers, openNetwork, SLIRP_DNS } from './network.ts'
@@ -240,7 +240,7 @@ export function bwrapBackend (helpers: BwrapHelpers, opts: BwrapOptions = {}): S
       const view = spec.disk?.view ?? ((p: string) => p)
       const owned = [...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])].map(view)
       const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
-      if (ctx.root) await chownTree(owned, ctx.uid, ctx.uid)
+      if (ctx.root) await chownOwnTree(owned, ctx.uid, ctx.uid)
       let resolvDir: string | undefined
       try {
         if (network !== undefined) {

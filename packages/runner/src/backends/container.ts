@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { SandboxSetupError } from '../errors.ts'
 import { isRoot, gpuDevices } from './bwrap.ts'
-import { chownTree } from '../tree.ts'
+import { chownOwnTree, chownTree } from '../tree.ts'
 import type { SandboxBackend, StepSpec } from '../types.ts'
 import { mountPlan } from './mounts.ts'
 import { runSpawned } from './spawn.ts'
@@ -98,7 +98,7 @@ export function containerBackend (engine: ContainerEngine, image: string, progra
         user: root ? `${NOBODY}:${NOBODY}` : `${process.getuid?.() ?? NOBODY}:${process.getgid?.() ?? NOBODY}`
       }
       const owned = [...spec.writable, ...(spec.tmpDir === undefined ? [] : [spec.tmpDir])]
-      if (root) await chownTree(owned, NOBODY, NOBODY)
+      if (root) await chownOwnTree(owned, NOBODY, NOBODY)
       const stop = async (): Promise<void> => { await engineCommand(program, ['rm', '-f', ctx.name]) }
       try {
         const term = async (): Promise<void> => { await engineCommand(program, ['kill', '--signal', 'TERM', ctx.name]) }

@@ -1,0 +1,108 @@
+import * as fs from 'node:fs'
+import { createRequire, syncBuiltinESMExports } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import git from 'isomorphic-git'
+import { commitWithChanges, ensureBareRepo, parseManifestText } from '@autoresearch/protocol'
+import { runCommit, selectBackend } from '@autoresearch/runner'
+import { simCostCause } from './lib/sim-network.ts'
+
+/** The builtin's own object, whose properties its ESM named exports are synced from. */
+const childProcess = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process')
+
+interface Spawned { count: number, ms: number }
+
+/**
+ * Counts every child the process starts and the time `spawn` holds the event loop (libuv
+ * forks, then waits until the child has exec'd): builtin modules' named imports follow
+ * the patched function once syncBuiltinESMExports has run.
+ */
+function watchSpawns (): { byProgram: Map<string, Spawned>, stop: () => void } {
+  const original = childProcess.spawn
+  const byProgram = new Map<string, Spawned>()
+  const counted = function (this: unknown, ...args: Parameters<typeof original>): ReturnType<typeof original> {
+    const started = performance.now()
+    const child = original.apply(this, args)
+    const file = String(args[0]).split('/').at(-1) as string
+    const s = byProgram.get(file) ?? { count: 0, ms: 0 }
+    byProgram.set(file, { count: s.count + 1, ms: s.ms + performance.now() - started })
+    return child
+  } as typeof original
+  Object.assign(childProcess, { spawn: counted })
+  syncBuiltinESMExports()
+  return { byProgram, stop: () => { Object.assign(childProcess, { spawn: original }); syncBuiltinESMExports() } }
+}
+
+/** A bare repository of the sim-cost cause and a candidate one comment away: what a verifier checks out for a trial. */
+async function simCostRepo (trainSeconds: number): Promise<{ gitdir: string, best: string, candidate: string, manifestText: string }> {
+  const dir = simCostCause(trainSeconds)
+  const gitdir = join(dir, 'repo.git')
+  await ensureBareRepo(gitdir)
+  const when = { name: 'bench', email: 'bench@localhost', timestamp: 1, timezoneOffset: 0 }
+  const root = await git.writeCommit({ fs, gitdir, commit: { tree: await git.writeTree({ fs, gitdir, tree: [] }), parent: [], author: when, committer: when, message: 'empty\n' } })
+  const files: Record<string, string> = {}
+  for (const name of fs.readdirSync(dir)) if (fs.statSync(join(dir, name)).isFile()) files[name] = fs.readFileSync(join(dir, name), 'utf8')
+  const best = await commitWithChanges(gitdir, root, files, 'sim-cost')
+  const candidate = await commitWithChanges(gitdir, best, { 'train.py': `${files['train.py'] ?? ''}\n# candidate\n` }, 'candidate')
+  return { gitdir, best, candidate, manifestText: files['autoresearch.json'] ?? '' }
+}
+
+/**
+ * What one trial costs the runner's machine besides its training: sim-cost trials (a
+ * candidate on the best, checked out from git as a verifier does) in the bubblewrap
+ * sandbox, first one at a time, then `--concurrency` at once in one process as in the
+ * scaling bench, side by side. Reports seconds per trial against the simulated training,
+ * the children each trial starts by program, and how long their spawns held the event loop.
+ *
+ * `npm run bench -- sandbox [--trials 48] [--concurrency 8] [--train-seconds 1]`
+ */
+export async function run (args: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({ args, options: { trials: { type: 'string', default: '48' }, concurrency: { type: 'string', default: '8' }, 'train-seconds': { type: 'string', default: '1' } } })
+  const trials = Number(values.trials)
+  const concurrency = Number(values.concurrency)
+  const trainSeconds = Number(values['train-seconds'])
+  if (![trials, concurrency].every((n) => Number.isInteger(n) && n > 0) || !(trainSeconds >= 0)) throw new Error('--trials and --concurrency take positive integers, --train-seconds a number ≥ 0')
+  const repo = await simCostRepo(trainSeconds)
+  const manifest = parseManifestText(repo.manifestText)
+  const backend = selectBackend({ sandbox: 'bwrap' })
+  const dataRoot = fs.mkdtempSync(join(tmpdir(), 'ar-bench-sandbox-data-'))
+  const trial = async (seed: number): Promise<void> => {
+    const r = await runCommit({ gitdir: repo.gitdir, commit: repo.candidate, protectedFrom: { gitdir: repo.gitdir, commit: repo.best }, manifest, seed, backend, dataRoot })
+    if (!r.ok) throw new Error(`trial ${seed} failed: ${r.reason}: ${r.message}`)
+  }
+  await trial(0) // prepare's cache, which every later trial shares
+
+  const measure = async (parallel: number): Promise<Record<string, unknown>> => {
+    const n = Math.max(parallel, Math.round(trials / parallel) * parallel)
+    const spawns = watchSpawns()
+    const loop = performance.eventLoopUtilization()
+    const started = performance.now()
+    let next = 0
+    try {
+      await Promise.all(Array.from({ length: parallel }, async () => {
+        while (next < n) await trial(++next)
+      }))
+    } finally {
+      spawns.stop()
+    }
+    const seconds = (performance.now() - started) / 1000
+    const all = [...spawns.byProgram.values()]
+    console.error(`  ${n} trials, ${parallel} at once: ${seconds.toFixed(1)} s`)
+    return {
+      concurrency: parallel,
+      trials: n,
+      seconds: Number(seconds.toFixed(2)),
+      secondsPerTrial: Number((seconds * parallel / n).toFixed(3)),
+      overheadPerTrial: Number((seconds * parallel / n - trainSeconds).toFixed(3)),
+      spawnsPerTrial: Number((all.reduce((a, s) => a + s.count, 0) / n).toFixed(2)),
+      spawnMsPerTrial: Number((all.reduce((a, s) => a + s.ms, 0) / n).toFixed(1)),
+      byProgram: Object.fromEntries([...spawns.byProgram].map(([file, s]) => [file, { perTrial: Number((s.count / n).toFixed(2)), msEach: Number((s.ms / s.count).toFixed(1)) }])),
+      eventLoopUtilization: Number(performance.eventLoopUtilization(loop).utilization.toFixed(2))
+    }
+  }
+  const alone = await measure(1)
+  const together = await measure(concurrency)
+  return { trials, concurrency, trainSeconds, sandbox: backend.name, rows: [alone, together], slowdown: Number(((together.secondsPerTrial as number) / (alone.secondsPerTrial as number)).toFixed(2)) }
+}

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest'
+import { run } from '../bench/sandbox.ts'
+
+describe('the sandbox benchmark', () => {
+  it('runs trials alone and side by side, and counts the children each trial starts: the tree tools only for trees a step wrote', async () => {
+    const result = await run(['--trials', '2', '--concurrency', '2', '--train-seconds', '0.1'])
+    const rows = result.rows as Array<Record<string, unknown> & { byProgram: Record<string, { perTrial: number }> }>
+    expect(rows.map((r) => r.concurrency)).toEqual([1, 2])
+    for (const row of rows) {
+      expect(row.secondsPerTrial as number).toBeGreaterThan(0.1)
+      // The capped disk's holder, nsenter into it for train and evaluate, one sh that measures
+      // train's output and makes it readable, and (as root) a chown that hands each step's files back.
+      expect(row.byProgram).toMatchObject({ bwrap: { perTrial: 1 }, nsenter: { perTrial: 2 }, sh: { perTrial: 1 } })
+      expect(Object.keys(row.byProgram).sort()).toEqual(process.getuid?.() === 0 ? ['bwrap', 'chown', 'nsenter', 'sh'] : ['bwrap', 'nsenter', 'sh'])
+      expect(row.spawnsPerTrial).toBe(process.getuid?.() === 0 ? 6 : 4)
+    }
+    expect(Number.isFinite(result.slowdown)).toBe(true)
+  })
+})
