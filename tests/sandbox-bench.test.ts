@@ -8,11 +8,11 @@ describe('the sandbox benchmark', () => {
     expect(rows.map((r) => r.concurrency)).toEqual([1, 2])
     for (const row of rows) {
       expect(row.secondsPerTrial as number).toBeGreaterThan(0.1)
-      // The capped disk's holder, nsenter into it for train and evaluate, one sh that measures
-      // train's output and makes it readable, and (as root) a chown that hands each step's files back.
-      expect(row.byProgram).toMatchObject({ bwrap: { perTrial: 1 }, nsenter: { perTrial: 2 }, sh: { perTrial: 1 } })
-      expect(Object.keys(row.byProgram).sort()).toEqual(process.getuid?.() === 0 ? ['bwrap', 'chown', 'nsenter', 'sh'] : ['bwrap', 'nsenter', 'sh'])
-      expect(row.spawnsPerTrial).toBe(process.getuid?.() === 0 ? 6 : 4)
+      // The capped disk's holder, nsenter into it for train and evaluate, and one sh that measures
+      // train's output and makes it readable: the trees the runner wrote itself are handed to the
+      // sandbox's user in-process, and nothing is handed back from a trial it then removes.
+      expect(row.byProgram).toEqual({ bwrap: expect.objectContaining({ perTrial: 1 }), nsenter: expect.objectContaining({ perTrial: 2 }), sh: expect.objectContaining({ perTrial: 1 }) })
+      expect(row.spawnsPerTrial).toBe(4)
     }
     expect(Number.isFinite(result.slowdown)).toBe(true)
   })

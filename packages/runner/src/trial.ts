@@ -102,6 +102,8 @@ export async function runTrial (opts: TrialOptions): Promise<TrialResult> {
       limits: stepLimits(limits, spec.timeoutSeconds, true),
       maxOutputBytes: limits.outputBytes,
       disk: d.capped ? { enter: d.enter, view: d.view } : undefined,
+      // Removed with the trial, and what the runner reads of it first it reads as root.
+      handBack: false,
       signal: opts.signal,
       onLine: (line) => opts.onLine?.(phase, line)
     }, d.capped ? 0 : limits.diskBytes, logs, async () => await filledArea(d, phase, limits), relabel)

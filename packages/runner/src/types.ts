@@ -33,6 +33,12 @@ export interface StepSpec {
    * The backend runs the step through `enter`, and reaches those paths itself through `view`.
    */
   disk?: { enter: string[], view: (path: string) => string }
+  /**
+   * Whether a backend that runs as root gives the step's writable trees back to the runner's
+   * user afterwards (default true). A trial's caller says false: it reads what the step left
+   * as root (which needs no ownership) and then removes it, and a chown(1) is one more fork.
+   */
+  handBack?: boolean
   /** Device nodes passed through; default: the GPU nodes present (/dev/nvidia*, /dev/dri, /dev/kfd). */
   devices?: string[]
   signal?: AbortSignal

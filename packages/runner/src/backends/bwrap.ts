@@ -260,7 +260,7 @@ export function bwrapBackend (helpers: BwrapHelpers, opts: BwrapOptions = {}): S
         await network?.close()
         if (resolvDir !== undefined) fs.rmSync(resolvDir, { recursive: true, force: true })
         // Every process of the step has ended: hand its files back to the runner.
-        if (ctx.root) await chownTree(owned, me.uid, me.gid).catch((err: unknown) => { log.error('could not hand %s back: %e', owned.join(', '), err) })
+        if (ctx.root && spec.handBack !== false) await chownTree(owned, me.uid, me.gid).catch((err: unknown) => { log.error('could not hand %s back: %e', owned.join(', '), err) })
       }
     }
   }

@@ -110,7 +110,7 @@ export function containerBackend (engine: ContainerEngine, image: string, progra
         return outcome
       } finally {
         fs.rmSync(ctx.cidfile as string, { force: true })
-        if (root) await chownTree(owned, 0, 0).catch((err: unknown) => { log.error('could not hand %s back: %e', owned.join(', '), err) })
+        if (root && spec.handBack !== false) await chownTree(owned, 0, 0).catch((err: unknown) => { log.error('could not hand %s back: %e', owned.join(', '), err) })
       }
     }
   }
