@@ -1,6 +1,7 @@
 /**
- * "A crash at any point loses nothing": a worker restarted on its state directory
- * remembers the files it already submitted, so it never confirms and sends them again.
+ * A worker's submitted files. "A crash at any point loses nothing": a worker restarted on its
+ * state directory remembers the files it already submitted, so it never confirms and sends
+ * them again. And files the network never judged (their submission went stale) are sent again.
  */
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -82,5 +83,61 @@ describe('a restarted worker (a crash loses nothing)', () => {
     const sent = net.running.coordinator.store.candidates().filter((c) => c.submitter === identity.publicKey && c.origin_seq === null)
     expect(sent.map((c) => c.seq)).toEqual([1, 2])
     expect(sent.filter((c) => c.tree_oid === both)).toHaveLength(1)
+  })
+})
+
+describe('a submission that went stale (the network never judged it)', () => {
+  let net: TestNetwork | undefined
+  afterEach(async () => { await net?.stop(); net = undefined })
+
+  it('is sent again by its worker when carrying its edits onto the new best gives the same files, and merges', async () => {
+    net = await TestNetwork.start(NOISY)
+    const identity = Identity.generate()
+    const client = await net.client(identity)
+    // #1 sets QUALITY 0.5; while it is verified and merged the second proposal waits, then
+    // moves QUALITY on to 0.25 on the old best, and #2 carries both edits. On the new best
+    // (#1) the coordinator's three-way merge of #2 conflicts on QUALITY's line, so #2 goes
+    // stale; the worker replays its two edits onto #1 and gets #2's files exactly.
+    let merged!: () => void
+    let verifyError: unknown
+    const mergedFirst = Promise.race([new Promise<void>((resolve) => { merged = resolve }), delay(60_000)])
+    const worker = new Worker({
+      client, identity, stateDir: join(net.scratch, 'worker'), lookahead: false,
+      agent: scripted([
+        { edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' },
+        { edit: setConstant('QUALITY', 0.25), description: 'QUALITY 0.5 -> 0.25', before: mergedFirst },
+        { edit: setConstant('BONUS', 0.9), description: 'BONUS 0.5 -> 0.9' }
+      ])
+    })
+    const events: WorkerEvent[] = []
+    worker.on('event', (e) => {
+      events.push(e)
+      if (e.type === 'submitted' && e.receipt.candidateSeq === 1) {
+        void net?.verifyAll().catch((err: unknown) => { verifyError = err }).finally(merged)
+      }
+    })
+    await worker.run({ maxExperiments: 2 })
+    expect(verifyError).toBeUndefined()
+    const log = (): string => JSON.stringify(events.filter((e) => e.type !== 'phase'))
+    const receipts = (): Array<{ seq: number, tree: string }> => events.flatMap((e) => e.type === 'submitted' ? [{ seq: e.receipt.candidateSeq, tree: e.receipt.tree }] : [])
+    expect(receipts().map((r) => r.seq), log()).toEqual([1, 2])
+    const both = receipts()[1]?.tree as string
+    // The next lease turn carries #2 onto the new best: it conflicts.
+    await net.verifyAll()
+    expect(net.state(2)).toBe('stale')
+
+    // The worker's next step hears it, carries its chain onto #1 (#2's files), and sends them again.
+    await worker.run({ maxExperiments: 3 })
+    const again = receipts()[2]
+    expect(again, log()).toBeDefined()
+    expect(again?.tree).toBe(both)
+    const store = net.running.coordinator.store
+    expect(store.candidate(again?.seq ?? 0)).toMatchObject({ origin_seq: 2, parent_oid: store.candidate(1)?.commit_oid, state: 'queued' })
+    expect(store.candidate(2)).toMatchObject({ state: 'rebased' })
+    expect(store.candidate(2)?.reason).toMatch(/carried onto .* by its submitter/)
+
+    // Verified on the new best like any candidate, and merged: QUALITY 0.25 is the network's.
+    await net.verifyAll()
+    expect(net.state(again?.seq ?? 0)).toBe('merged')
   })
 })

@@ -5,14 +5,22 @@ import {
 } from '@autoresearch/protocol'
 import { logger } from '@libp2p/logger'
 import { addressKey, assertAddressMaySubmit, assertMaySubmit, REFUSALS } from './policy.ts'
-import type { Store } from './store/index.ts'
+import type { CandidateRow, Store } from './store/index.ts'
 import { newCandidate } from './new-candidate.ts'
+import { sameTree } from './rules/same-tree.ts'
 
 const log = logger('autoresearch:coordinator:intake')
 
 /** What intake reads and writes: the receipt ledger, the quotas and the seed pools. */
 export type IntakeStore = Pick<Store, 'recordRefusal' | 'nonceSeen' | 'isMergedCommit' | 'candidateByTree' | 'nextSeq' | 'insertCandidate' |
-'identity' | 'submissionsSince' | 'refusalsSince' | 'seedPool' | 'setSeedPool'>
+'identity' | 'submissionsSince' | 'refusalsSince' | 'seedPool' | 'setSeedPool' | 'candidate' | 'latestRebase' | 'setCandidateState' | 'transaction'>
+
+/** Where a candidate's lineage stands: the latest copy it was carried or grouped as, or the candidate itself. */
+function lineageOf (store: Pick<Store, 'candidate' | 'latestRebase'>, first: CandidateRow): CandidateRow {
+  if (first.state !== 'rebased') return first
+  const latest = store.latestRebase(first.seq)
+  return (latest === undefined ? undefined : store.candidate(latest)) ?? first
+}
 
 /** How far a signed message's clock may be from ours. */
 export const CLOCK_SKEW_MS = 10 * 60 * 1000
@@ -83,12 +91,10 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
     throw new UnknownParentError(`candidate ${body.candidate} must have exactly one parent, ${body.parent}`)
   }
   const first = store.candidateByTree(tree)
-  if (first !== undefined && first.submitter === body.publicKey && first.origin_seq === null) {
-    // The submitter sends the same files again, most likely because the connection
-    // broke before our receipt arrived: the receipt it missed is the answer.
-    return first.receipt
-  }
-  if (first !== undefined) throw new DuplicateTreeError(`this tree was already submitted as candidate #${first.seq} by ${first.submitter.slice(0, 16)}…; the first submitter owns it`)
+  const lineage = first === undefined ? undefined : lineageOf(store, first)
+  const same = first === undefined || lineage === undefined ? undefined : sameTree(first, lineage, body.publicKey, body.parent)
+  if (same === 'repeat') return (first as CandidateRow).receipt
+  if (same === 'duplicate') throw new DuplicateTreeError(`this tree was already submitted as candidate #${first?.seq} by ${first?.submitter.slice(0, 16)}…; the first submitter owns it`)
 
   const stored = await storeObjects(gitdir, missing)
   try {
@@ -102,9 +108,13 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
     }
     const row = newCandidate(ctx, {
       commit: body.candidate, tree, parent: body.parent, submitter: body.publicKey, claimedMetric: body.claimedMetric,
-      description: body.description, submission: { body, signature }, origin: null
+      description: body.description, submission: { body, signature }, origin: same === 'carried' ? (first as CandidateRow).seq : null
     })
-    store.insertCandidate(row, body.nonce)
+    store.transaction(() => {
+      store.insertCandidate(row, body.nonce)
+      // Where the lineage stood is now carried on, by its owner, as a rebase would have.
+      if (same === 'carried') store.setCandidateState((lineage as CandidateRow).seq, 'rebased', `carried onto ${body.parent.slice(0, 10)} by its submitter as candidate #${row.seq}`)
+    })
     return row.receipt
   } catch (err) {
     await stored.discard()

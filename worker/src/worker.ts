@@ -105,10 +105,12 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #known = new Set<string>()
   /** Local bests already confirmed once: never confirmed again (the newest kept in state.json across restarts). */
   readonly #tried = new Set<string>()
-  /** Trees of our submissions the coordinator has receipted: the same files are never sent again (the newest kept in state.json). */
+  /** Trees of our submissions the coordinator has receipted: the same files are not sent again unless that submission went stale (the newest kept in state.json). */
   readonly #submittedTrees = new Set<string>()
   /** Our submissions whose fate is not known yet, by candidate sequence number. */
   readonly #pending = new Set<number>()
+  /** The tree each submission in `#pending` sent, while this process runs (not kept across a restart). */
+  readonly #pendingTrees = new Map<number, string>()
   /** Submissions not answered yet, by candidate commit; kept in state.json across restarts. */
   readonly #unsent = new Map<string, UnsentSubmission>()
   readonly #announced = new AnnouncedBest()
@@ -205,8 +207,10 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       subscribeAnnouncements(this.#components, info, this.#announced)
     }
     if (this.#pending.size > 0) {
-      const { claimWithdrawn } = await checkVerdicts(this.#components, this.#pending, options)
+      const { claimWithdrawn, released } = await checkVerdicts(this.#components, this.#pending, { ...options, trees: this.#pendingTrees })
       if (claimWithdrawn && this.#at !== undefined) this.#at.lastClaim = undefined
+      // Never judged: carried onto the new best, the same files may be sent again (rules/same-tree.ts at the coordinator).
+      for (const tree of released) this.#submittedTrees.delete(tree)
     }
     const best = info.best
     if (this.#at !== undefined && this.#at.base.commit === best.commit) return { info, at: this.#at }
@@ -403,6 +407,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       this.#submittedTrees.add(outcome.receipt.tree)
       this.submissions++
       this.#pending.add(outcome.receipt.candidateSeq)
+      this.#pendingTrees.set(outcome.receipt.candidateSeq, outcome.receipt.tree)
       this.emit('event', { type: 'submitted', receipt: outcome.receipt, claimedMetric: fields.claimedMetric })
     } else {
       // Work that carries a secret is not built on: the loop goes on from the network best.

@@ -14,14 +14,25 @@ describe('the verdicts on our submissions', () => {
     const { emit, events } = recorder()
     const pending = new Set([1, 2, 3, 4])
     const client = clientOf({ 1: status(1, 'verifying'), 3: status(3, 'merged'), 4: status(4, 'rebased', 9) })
-    expect(await checkVerdicts({ client, emit }, pending)).toEqual({ claimWithdrawn: false })
+    expect(await checkVerdicts({ client, emit }, pending)).toEqual({ claimWithdrawn: false, released: [] })
     expect([...pending].sort()).toEqual([1, 2, 9])
     expect(events.map((e) => e.type === 'verdict' ? e.status.seq : e.type)).toEqual([3, 4])
   })
 
   it.each(['rejected', 'stale'] as const)('says a %s claim no longer stands', async (state) => {
     const pending = new Set([5])
-    expect(await checkVerdicts({ client: clientOf({ 5: status(5, state) }), emit: () => {} }, pending)).toEqual({ claimWithdrawn: true })
+    expect(await checkVerdicts({ client: clientOf({ 5: status(5, state) }), emit: () => {} }, pending)).toEqual({ claimWithdrawn: true, released: [] })
     expect(pending.size).toBe(0)
+  })
+
+  it('releases the files of a submission that went stale, followed through a rebase, and never those of a rejected one', async () => {
+    const pending = new Set([1, 2, 3])
+    const trees = new Map([[1, 'tree-a'], [2, 'tree-b'], [3, 'tree-c']])
+    const client = clientOf({ 1: status(1, 'rebased', 7), 2: status(2, 'rejected'), 3: status(3, 'stale') })
+    expect(await checkVerdicts({ client, emit: () => {} }, pending, { trees })).toEqual({ claimWithdrawn: true, released: ['tree-c'] })
+    expect([...trees]).toEqual([[7, 'tree-a']])
+    // The copy the coordinator carried #1 as goes stale in turn: #1's files are free again.
+    expect(await checkVerdicts({ client: clientOf({ 7: status(7, 'stale') }), emit: () => {} }, pending, { trees })).toEqual({ claimWithdrawn: true, released: ['tree-a'] })
+    expect(trees.size).toBe(0)
   })
 })

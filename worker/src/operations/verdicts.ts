@@ -4,17 +4,27 @@ import type { WorkerComponents } from '../components.ts'
 /**
  * Asks about our submissions still in flight (`pending`, updated in place) and reports
  * each one that was decided. Returns whether a claim was refused or went stale: it no
- * longer stands, so the next submission need not beat it.
+ * longer stands, so the next submission need not beat it. `trees` (the tree each pending
+ * submission sent, updated in place) gives `released`: the trees of those that went stale,
+ * which the network never judged, so their files may be sent again on the new best.
  */
-export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> & { client: Pick<CoordinatorClient, 'candidate'> }, pending: Set<number>, options: { signal?: AbortSignal } = {}): Promise<{ claimWithdrawn: boolean }> {
+export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> & { client: Pick<CoordinatorClient, 'candidate'> }, pending: Set<number>, options: { signal?: AbortSignal, trees?: Map<number, string> } = {}): Promise<{ claimWithdrawn: boolean, released: string[] }> {
   let claimWithdrawn = false
+  const released: string[] = []
+  const trees = options.trees ?? new Map<number, string>()
   for (const seq of [...pending]) {
     const status = await components.client.candidate(seq, options)
     if (status.state === 'queued' || status.state === 'verifying' || status.state === 'passed') continue
     pending.delete(seq)
-    if (status.state === 'rebased' && status.rebasedAs !== null) pending.add(status.rebasedAs)
+    const tree = trees.get(seq)
+    trees.delete(seq)
+    if (status.state === 'rebased' && status.rebasedAs !== null) {
+      pending.add(status.rebasedAs)
+      if (tree !== undefined) trees.set(status.rebasedAs, tree)
+    }
     if (status.state === 'rejected' || status.state === 'stale') claimWithdrawn = true
+    if (status.state === 'stale' && tree !== undefined) released.push(tree)
     components.emit({ type: 'verdict', status })
   }
-  return { claimWithdrawn }
+  return { claimWithdrawn, released }
 }
