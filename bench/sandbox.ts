@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import git from 'isomorphic-git'
-import { commitWithChanges, ensureBareRepo, parseManifestText } from '@autoresearch/protocol'
+import { commitWithChanges, readFileAt, type Manifest } from '@autoresearch/protocol'
+import { initHome } from 'autoresearch-coordinator'
 import { runCommit, selectBackend } from '@autoresearch/runner'
 import { simCostCause } from './lib/sim-network.ts'
 
@@ -35,18 +35,13 @@ function watchSpawns (): { byProgram: Map<string, Spawned>, stop: () => void } {
   return { byProgram, stop: () => { Object.assign(childProcess, { spawn: original }); syncBuiltinESMExports() } }
 }
 
-/** A bare repository of the sim-cost cause and a candidate one comment away: what a verifier checks out for a trial. */
-async function simCostRepo (trainSeconds: number): Promise<{ gitdir: string, best: string, candidate: string, manifestText: string }> {
-  const dir = simCostCause(trainSeconds)
-  const gitdir = join(dir, 'repo.git')
-  await ensureBareRepo(gitdir)
-  const when = { name: 'bench', email: 'bench@localhost', timestamp: 1, timezoneOffset: 0 }
-  const root = await git.writeCommit({ fs, gitdir, commit: { tree: await git.writeTree({ fs, gitdir, tree: [] }), parent: [], author: when, committer: when, message: 'empty\n' } })
-  const files: Record<string, string> = {}
-  for (const name of fs.readdirSync(dir)) if (fs.statSync(join(dir, name)).isFile()) files[name] = fs.readFileSync(join(dir, name), 'utf8')
-  const best = await commitWithChanges(gitdir, root, files, 'sim-cost')
-  const candidate = await commitWithChanges(gitdir, best, { 'train.py': `${files['train.py'] ?? ''}\n# candidate\n` }, 'candidate')
-  return { gitdir, best, candidate, manifestText: files['autoresearch.json'] ?? '' }
+/** The sim-cost cause hosted as a coordinator home would hold it, and a candidate one comment away: what a verifier checks out for a trial. */
+async function simCostRepo (trainSeconds: number): Promise<{ gitdir: string, best: string, candidate: string, manifest: Manifest }> {
+  const cause = simCostCause(trainSeconds)
+  const { paths: { gitdir }, commit: best, manifest } = await initHome(join(cause, 'home'), cause)
+  const train = await readFileAt(gitdir, best, 'train.py') ?? ''
+  const candidate = await commitWithChanges(gitdir, best, { 'train.py': `${train}\n# candidate\n` }, 'candidate')
+  return { gitdir, best, candidate, manifest }
 }
 
 /**
@@ -65,7 +60,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const trainSeconds = Number(values['train-seconds'])
   if (![trials, concurrency].every((n) => Number.isInteger(n) && n > 0) || !(trainSeconds >= 0)) throw new Error('--trials and --concurrency take positive integers, --train-seconds a number ≥ 0')
   const repo = await simCostRepo(trainSeconds)
-  const manifest = parseManifestText(repo.manifestText)
+  const { manifest } = repo
   const backend = selectBackend({ sandbox: 'bwrap' })
   const dataRoot = fs.mkdtempSync(join(tmpdir(), 'ar-bench-sandbox-data-'))
   const trial = async (seed: number): Promise<void> => {

@@ -91,10 +91,11 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
     throw new UnknownParentError(`candidate ${body.candidate} must have exactly one parent, ${body.parent}`)
   }
   const first = store.candidateByTree(tree)
-  const lineage = first === undefined ? undefined : lineageOf(store, first)
-  const same = first === undefined || lineage === undefined ? undefined : sameTree(first, lineage, body.publicKey, body.parent)
-  if (same === 'repeat') return (first as CandidateRow).receipt
-  if (same === 'duplicate') throw new DuplicateTreeError(`this tree was already submitted as candidate #${first?.seq} by ${first?.submitter.slice(0, 16)}…; the first submitter owns it`)
+  const known = first === undefined ? undefined : { first, lineage: lineageOf(store, first) }
+  const same = known === undefined ? undefined : sameTree(known.first, known.lineage, body.publicKey, body.parent)
+  if (known !== undefined && same === 'repeat') return known.first.receipt
+  if (known !== undefined && same === 'duplicate') throw new DuplicateTreeError(`this tree was already submitted as candidate #${known.first.seq} by ${known.first.submitter.slice(0, 16)}…; the first submitter owns it`)
+  const carried = same === 'carried' ? known : undefined
 
   const stored = await storeObjects(gitdir, missing)
   try {
@@ -108,12 +109,12 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
     }
     const row = newCandidate(ctx, {
       commit: body.candidate, tree, parent: body.parent, submitter: body.publicKey, claimedMetric: body.claimedMetric,
-      description: body.description, submission: { body, signature }, origin: same === 'carried' ? (first as CandidateRow).seq : null
+      description: body.description, submission: { body, signature }, origin: carried?.first.seq ?? null
     })
     store.transaction(() => {
       store.insertCandidate(row, body.nonce)
       // Where the lineage stood is now carried on, by its owner, as a rebase would have.
-      if (same === 'carried') store.setCandidateState((lineage as CandidateRow).seq, 'rebased', `carried onto ${body.parent.slice(0, 10)} by its submitter as candidate #${row.seq}`)
+      if (carried !== undefined) store.setCandidateState(carried.lineage.seq, 'rebased', `carried onto ${body.parent.slice(0, 10)} by its submitter as candidate #${row.seq}`)
     })
     return row.receipt
   } catch (err) {

@@ -13,7 +13,7 @@ export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> 
   const released: string[] = []
   const trees = options.trees ?? new Map<number, string>()
   for (const seq of [...pending]) {
-    const status = await components.client.candidate(seq, options)
+    const status = await components.client.candidate(seq, { signal: options.signal })
     if (status.state === 'queued' || status.state === 'verifying' || status.state === 'passed') continue
     pending.delete(seq)
     const tree = trees.get(seq)
