@@ -90,7 +90,11 @@ describe('a submission that went stale (the network never judged it)', () => {
   let net: TestNetwork | undefined
   afterEach(async () => { await net?.stop(); net = undefined })
 
-  it('is sent again by its worker when carrying its edits onto the new best gives the same files, and merges', async () => {
+  // Restarted, the worker still knows which files its pending submission sent (state.json).
+  it.each([
+    { how: 'by the same process' },
+    { how: 'after a restart in between' }
+  ])('is sent again by its worker ($how) when carrying its edits onto the new best gives the same files, and merges', async ({ how }) => {
     net = await TestNetwork.start(NOISY)
     const identity = Identity.generate()
     const client = await net.client(identity)
@@ -101,21 +105,21 @@ describe('a submission that went stale (the network never judged it)', () => {
     let merged!: () => void
     let verifyError: unknown
     const mergedFirst = Promise.race([new Promise<void>((resolve) => { merged = resolve }), delay(60_000)])
-    const worker = new Worker({
-      client, identity, stateDir: join(net.scratch, 'worker'), lookahead: false,
-      agent: scripted([
-        { edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' },
-        { edit: setConstant('QUALITY', 0.25), description: 'QUALITY 0.5 -> 0.25', before: mergedFirst },
-        { edit: setConstant('BONUS', 0.9), description: 'BONUS 0.5 -> 0.9' }
-      ])
-    })
+    const stateDir = join(net.scratch, 'worker')
+    const steps = [
+      { edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' },
+      { edit: setConstant('QUALITY', 0.25), description: 'QUALITY 0.5 -> 0.25', before: mergedFirst },
+      { edit: setConstant('BONUS', 0.9), description: 'BONUS 0.5 -> 0.9' }
+    ]
     const events: WorkerEvent[] = []
-    worker.on('event', (e) => {
+    const record = (e: WorkerEvent): void => {
       events.push(e)
       if (e.type === 'submitted' && e.receipt.candidateSeq === 1) {
         void net?.verifyAll().catch((err: unknown) => { verifyError = err }).finally(merged)
       }
-    })
+    }
+    let worker = new Worker({ client, identity, stateDir, lookahead: false, agent: scripted(steps) })
+    worker.on('event', record)
     await worker.run({ maxExperiments: 2 })
     expect(verifyError).toBeUndefined()
     const log = (): string => JSON.stringify(events.filter((e) => e.type !== 'phase'))
@@ -126,6 +130,12 @@ describe('a submission that went stale (the network never judged it)', () => {
     await net.verifyAll()
     expect(net.state(2)).toBe('stale')
 
+    if (how === 'after a restart in between') {
+      // A new process on the same state, on a best that moved while it was down: the old
+      // code restored `pending` only on an unchanged best, and knew no pending trees at all.
+      worker = new Worker({ client, identity, stateDir, lookahead: false, agent: scripted(steps.slice(2)) })
+      worker.on('event', record)
+    }
     // The worker's next step hears it, carries its chain onto #1 (#2's files), and sends them again.
     await worker.run({ maxExperiments: 3 })
     const again = receipts()[2]

@@ -50,7 +50,9 @@ const SavedStateSchema = PositionSchema.extend({
   /** Local bests already confirmed once, oldest first (absent from older state files). */
   tried: z.array(z.string()).optional(),
   /** Trees of our receipted submissions, oldest first (absent from older state files). */
-  submittedTrees: z.array(z.string()).optional()
+  submittedTrees: z.array(z.string()).optional(),
+  /** The tree each submission in `pending` sent (absent from older state files): freed if it goes stale. */
+  pendingTrees: z.array(z.object({ seq: z.number().int().min(0), tree: z.string() })).optional()
 })
 export type SavedState = z.infer<typeof SavedStateSchema>
 

@@ -109,7 +109,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #submittedTrees = new Set<string>()
   /** Our submissions whose fate is not known yet, by candidate sequence number. */
   readonly #pending = new Set<number>()
-  /** The tree each submission in `#pending` sent, while this process runs (not kept across a restart). */
+  /** The tree each submission in `#pending` sent (kept in state.json with it). */
   readonly #pendingTrees = new Map<number, string>()
   /** Submissions not answered yet, by candidate commit; kept in state.json across restarts. */
   readonly #unsent = new Map<string, UnsentSubmission>()
@@ -172,6 +172,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       for (const u of this.#restored.unsent ?? []) this.#unsent.set(u.fields.candidate, u)
       for (const commit of this.#restored.tried ?? []) this.#tried.add(commit)
       for (const tree of this.#restored.submittedTrees ?? []) this.#submittedTrees.add(tree)
+      // Followed wherever the best is now: a submission that went stale meanwhile frees its files.
+      for (const seq of this.#restored.pending) this.#pending.add(seq)
+      for (const { seq, tree } of this.#restored.pendingTrees ?? []) this.#pendingTrees.set(seq, tree)
     }
     const emit = this.#components.emit
     this.#share = opts.share !== false
@@ -188,7 +191,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     saveState(this.#statePath, {
       ...this.#at, pending: [...this.#pending], experiments: this.#experiments, unsent: [...this.#unsent.values()], reports: this.#reporter.queued,
       // Sets keep insertion order: saveState keeps the newest of these.
-      tried: [...this.#tried], submittedTrees: [...this.#submittedTrees]
+      tried: [...this.#tried], submittedTrees: [...this.#submittedTrees],
+      pendingTrees: [...this.#pendingTrees].map(([seq, tree]) => ({ seq, tree }))
     })
   }
 
@@ -218,9 +222,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const restored = this.#restored
     this.#restored = undefined
     if (restored !== undefined && restored.base.commit === best.commit && await hasCommit(this.#components.gitdir, restored.local.commit)) {
-      const { pending, experiments: _e, unsent: _u, reports: _r, tried: _t, submittedTrees: _s, seeds, ...rest } = restored
+      const { pending: _p, experiments: _e, unsent: _u, reports: _r, tried: _t, submittedTrees: _s, pendingTrees: _pt, seeds, ...rest } = restored
       const at = { ...rest, seeds: seeds ?? ownSeeds(this.seed) }
-      for (const seq of pending) this.#pending.add(seq)
       this.#known.add(best.commit)
       this.#runs.rebase(best.commit)
       this.#at = at

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { CandidateStatusReply, CoordinatorClient } from '@autoresearch/protocol'
+import { UnknownCandidateError, type CandidateStatusReply, type CoordinatorClient } from '@autoresearch/protocol'
 import { recorder } from '../../test/fakes.ts'
 import { checkVerdicts } from './verdicts.ts'
 
@@ -34,5 +34,25 @@ describe('the verdicts on our submissions', () => {
     // The copy the coordinator carried #1 as goes stale in turn: #1's files are free again.
     expect(await checkVerdicts({ client: clientOf({ 7: status(7, 'stale') }), emit: () => {} }, pending, { trees })).toEqual({ claimWithdrawn: true, released: ['tree-a'] })
     expect(trees.size).toBe(0)
+  })
+  it('drops, and frees the files of, a submission the coordinator does not know (a state directory that outlived its network)', async () => {
+    const pending = new Set([4, 5])
+    const trees = new Map([[4, 'tree-d'], [5, 'tree-e']])
+    const client: Pick<CoordinatorClient, 'candidate'> = {
+      candidate: async (seq) => {
+        if (seq === 4) throw new UnknownCandidateError('there is no candidate #4')
+        return status(seq, 'queued')
+      }
+    }
+    expect(await checkVerdicts({ client, emit: () => {} }, pending, { trees })).toEqual({ claimWithdrawn: true, released: ['tree-d'] })
+    expect([...pending]).toEqual([5])
+    expect([...trees]).toEqual([[5, 'tree-e']])
+  })
+
+  it('passes on any other failure (the next step asks again)', async () => {
+    const pending = new Set([4])
+    const client: Pick<CoordinatorClient, 'candidate'> = { candidate: async () => { throw new Error('connection reset') } }
+    await expect(checkVerdicts({ client, emit: () => {} }, pending)).rejects.toThrow('connection reset')
+    expect([...pending]).toEqual([4])
   })
 })

@@ -1,4 +1,4 @@
-import type { CoordinatorClient } from '@autoresearch/protocol'
+import type { CandidateStatusReply, CoordinatorClient } from '@autoresearch/protocol'
 import type { WorkerComponents } from '../components.ts'
 
 /**
@@ -6,14 +6,24 @@ import type { WorkerComponents } from '../components.ts'
  * each one that was decided. Returns whether a claim was refused or went stale: it no
  * longer stands, so the next submission need not beat it. `trees` (the tree each pending
  * submission sent, updated in place) gives `released`: the trees of those that went stale,
- * which the network never judged, so their files may be sent again on the new best.
+ * which the network never judged, so their files may be sent again on the new best; as are
+ * those of a submission the coordinator does not know (a state directory that outlived its network).
  */
 export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> & { client: Pick<CoordinatorClient, 'candidate'> }, pending: Set<number>, options: { signal?: AbortSignal, trees?: Map<number, string> } = {}): Promise<{ claimWithdrawn: boolean, released: string[] }> {
   let claimWithdrawn = false
   const released: string[] = []
   const trees = options.trees ?? new Map<number, string>()
   for (const seq of [...pending]) {
-    const status = await components.client.candidate(seq, { signal: options.signal })
+    const status = await statusOf(components.client, seq, options.signal)
+    if (status === undefined) {
+      // Not this coordinator's (a state directory kept across a fresh network): never judged here.
+      pending.delete(seq)
+      const tree = trees.get(seq)
+      trees.delete(seq)
+      if (tree !== undefined) released.push(tree)
+      claimWithdrawn = true
+      continue
+    }
     if (status.state === 'queued' || status.state === 'verifying' || status.state === 'passed') continue
     pending.delete(seq)
     const tree = trees.get(seq)
@@ -27,4 +37,13 @@ export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> 
     components.emit({ type: 'verdict', status })
   }
   return { claimWithdrawn, released }
+}
+
+async function statusOf (client: Pick<CoordinatorClient, 'candidate'>, seq: number, signal?: AbortSignal): Promise<CandidateStatusReply | undefined> {
+  try {
+    return await client.candidate(seq, { signal })
+  } catch (err) {
+    if ((err as Error).name === 'UnknownCandidateError') return undefined
+    throw err
+  }
 }
