@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { commitTreeOn, Identity, packForSubmission, sha256Hex, type Receipt } from '@autoresearch/protocol'
+import { commitTreeOn, Identity, packForSubmission, sha256Hex, type ReceiptBody } from '@autoresearch/protocol'
 import { setConstant, TestNetwork } from '../network.ts'
 import { NOISY, snapshot } from './arena.ts'
 
@@ -21,7 +21,7 @@ describe('a stale submission sent again (the carried path)', () => {
   const aliceRepo = (): string => join(net.scratch, `repo-${alice.publicKey.slice(0, 8)}.git`)
 
   /** Sends `tree` on `parent` from `who`, as a commit of its own, packed from alice's repository (which holds every object). */
-  const sendTree = async (who: Identity, tree: string, parent: string): Promise<Receipt> => {
+  const sendTree = async (who: Identity, tree: string, parent: string): Promise<ReceiptBody> => {
     const client = await net.client(who)
     const commit = await commitTreeOn(aliceRepo(), tree, parent, `sent by ${who.publicKey.slice(0, 8)}`)
     const { receipt } = await client.submit(who, {
