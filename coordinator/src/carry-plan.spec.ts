@@ -20,12 +20,45 @@ function storeOf (rows: CandidateRow[], leases: Map<number, number> = new Map())
     leasedCandidates: (now) => new Map([...leases].filter(([, until]) => until >= now)),
     groupMembers: () => [],
     lastGroupOf: () => undefined,
+    rejectedOnDeadBases: () => rows.filter((c) => c.state === 'rejected' && rows.some((p) => p.commit_oid === c.parent_oid && ['rejected', 'stale', 'rebased'].includes(p.state))),
     views: { version: () => String(version) } as CarryStore['views']
   }
   return { store, reads, write: () => { version++ } }
 }
 
+const speculative = parseManifest({ ...manifest, verification: { ...manifest.verification, speculation: { window: 2 } } })
+
 describe('CarryPlanner', () => {
+  it('with speculation, leaves a candidate carried onto one still open waiting, merges one that passed on the new best, and carries back one rejected on a base that died', () => {
+    const rows = [
+      row(1, { commit_oid: 'c1', parent_oid: 'best', state: 'verifying' }),
+      // #2 waits on #1 (open); #3 on #2 (open, through #1).
+      row(2, { commit_oid: 'c2', parent_oid: 'c1', state: 'passed' }),
+      row(3, { commit_oid: 'c3', parent_oid: 'c2' }),
+      // #5 was carried onto #4, which was then rejected: both it and the rejection #6 measured on #4 go back.
+      row(4, { commit_oid: 'c4', parent_oid: 'best', state: 'rejected' }),
+      row(5, { commit_oid: 'c5', parent_oid: 'c4' }),
+      row(6, { commit_oid: 'c6', parent_oid: 'c4', state: 'rejected' })
+    ]
+    const { store } = storeOf(rows)
+    const plan = new CarryPlanner({ store, manifest: speculative }).plan('best', 8, 0)
+    expect(plan.rebase.map((c) => c.seq)).toEqual([5, 6])
+    expect(plan.groups).toEqual([])
+    expect(plan.promote).toEqual([])
+    // Without speculation declared, nothing waits and nothing comes back.
+    expect(new CarryPlanner({ store, manifest }).plan('best', 8, 0).rebase.map((c) => c.seq)).toEqual([3, 5])
+
+    // #1 merged: #2 passed against it, so it merges too; one that passed on it before a revert is verified again.
+    const merged = [
+      row(2, { commit_oid: 'c2', parent_oid: 'c1', state: 'passed', verdict: { passedOn: 'c1' } as CandidateRow['verdict'] }),
+      row(7, { commit_oid: 'c7', parent_oid: 'c1', state: 'passed', verdict: {} as CandidateRow['verdict'] })
+    ]
+    const after = new CarryPlanner({ store: storeOf(merged).store, manifest: speculative }).plan('c1', 8, 0)
+    expect(after.promote.map((c) => c.seq)).toEqual([2])
+    expect(after.groups.map((g) => g.map((c) => c.seq))).toEqual([[7]])
+  })
+
+
   it('rebases stale candidates best claim first, at most the limit, and says how many are left', () => {
     const { store } = storeOf([row(1, { claimed_metric: 1 }), row(2, { claimed_metric: 0.5 }), row(3, { claimed_metric: 0.9 }), row(4, { parent_oid: 'best' })])
     const plan = new CarryPlanner({ store, manifest }).plan('best', 2, 0)
@@ -53,7 +86,7 @@ describe('CarryPlanner', () => {
     const rows = [row(1, { state: 'passed' }), row(2, { state: 'verifying' })]
     const { store, reads, write } = storeOf(rows, new Map([[2, 100]]))
     const planner = new CarryPlanner({ store, manifest })
-    expect(planner.plan('best', 8, 0)).toEqual({ groups: [], rebase: [], remaining: 0 })
+    expect(planner.plan('best', 8, 0)).toEqual({ promote: [], groups: [], rebase: [], remaining: 0 })
     expect(reads.off).toBe(1)
     planner.plan('best', 8, 50)
     planner.plan('best', 8, 100)

@@ -2,19 +2,25 @@ import type { Manifest } from '@autoresearch/protocol'
 import { passerOf } from './group.ts'
 import { formGroups } from './rules/groups.ts'
 import { queueOrder } from './rules/queue-order.ts'
+import { openAhead } from './rules/speculation.ts'
 import type { CandidateRow, Store } from './store/index.ts'
 
-export type CarryStore = Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates' | 'groupMembers' | 'lastGroupOf' | 'views'>
+export type CarryStore = Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates' | 'groupMembers' | 'lastGroupOf' | 'views' | 'rejectedOnDeadBases'>
 
 /** What one turn carries onto the best: merge groups (members in queue order; one member is a plain rebase), then stale candidates to rebase. */
 export interface CarryPlan {
+  /** Passed against the best while it was still a candidate being verified (speculation): they merge now, in queue order. */
+  promote: CandidateRow[]
   groups: CandidateRow[][]
   rebase: CandidateRow[]
   /** Stale candidates left for later turns. */
   remaining: number
 }
 
-const NOTHING: CarryPlan = { groups: [], rebase: [], remaining: 0 }
+const NOTHING: CarryPlan = { promote: [], groups: [], rebase: [], remaining: 0 }
+
+/** Candidates still open: queued, under verification, or passed and waiting. */
+export const OPEN_STATES = ['queued', 'verifying', 'passed'] as const
 
 /**
  * Candidates on a best that has moved, read once per turn: those with no verification in
@@ -22,14 +28,19 @@ const NOTHING: CarryPlan = { groups: [], rebase: [], remaining: 0 }
  * (`verifying`: passers on them wait, rules/groups.ts), and when the first of those leases
  * runs out.
  */
-export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'leasedCandidates'>, best: string, now = Date.now()): { stale: CandidateRow[], verifying: Set<string>, firstExpiry: number } {
+export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates'>, best: string, now = Date.now(), opts: { speculation?: boolean } = {}): { stale: CandidateRow[], verifying: Set<string>, firstExpiry: number } {
   const leased = store.leasedCandidates(now)
   const off = store.candidatesOff(best)
+  // With speculation, a candidate carried onto one still being verified waits for that one's verdict.
+  const ahead = opts.speculation === true
+    ? openAhead(best, [...store.candidatesOn(best, [...OPEN_STATES]), ...off].map((c) => ({ seq: c.seq, commit: c.commit_oid, parent: c.parent_oid, inFlight: false })))
+    : new Set<string>()
   const stale: CandidateRow[] = []
   const verifying = new Set<string>()
   // A loop, not Math.min(...): a queue of a hundred thousand would overflow the call's arguments.
   let firstExpiry = Infinity
   for (const c of off) {
+    if (ahead.has(c.parent_oid)) continue
     const until = leased.get(c.seq)
     if (until === undefined) { stale.push(c); continue }
     verifying.add(c.parent_oid)
@@ -68,17 +79,23 @@ export class CarryPlanner {
     const quiet = this.#quiet
     if (quiet !== undefined && quiet.best === best && now <= quiet.until && quiet.version === store.views.version()) return NOTHING
     this.#quiet = undefined
-    const off = staleCandidates(store, best, now)
+    const speculation = this.#manifest.verification.speculation !== undefined
+    const off = staleCandidates(store, best, now, { speculation })
     const stale = queueOrder(this.#manifest, off.stale)
-    const passed = [...stale.filter((c) => c.state === 'passed'), ...store.candidatesOn(best, ['passed'])]
+    const onBest = queueOrder(this.#manifest, store.candidatesOn(best, ['passed']))
+    // Its paired trials were measured against exactly this commit, before it became the best.
+    const promote = onBest.filter((c) => c.verdict?.passedOn === best)
+    const passed = [...stale.filter((c) => c.state === 'passed'), ...onBest.filter((c) => c.verdict?.passedOn !== best)]
     const seqs = this.#groups ? formGroups(passed.map((c) => passerOf(store, c, best)), off.verifying).groups : passed.map((c) => [c.seq])
-    const others = stale.filter((c) => c.state !== 'passed')
+    // A rejection on top of a candidate that never merged was measured on a base that is gone: carried back.
+    const others = [...stale.filter((c) => c.state !== 'passed'), ...(speculation ? store.rejectedOnDeadBases() : [])]
     const plan = {
+      promote,
       groups: seqs.map((group) => group.map((seq) => passed.find((c) => c.seq === seq) as CandidateRow)),
       rebase: others.slice(0, limit),
       remaining: Math.max(0, others.length - limit)
     }
-    if (plan.groups.length === 0 && plan.rebase.length === 0) this.#quiet = { best, version: store.views.version(), until: off.firstExpiry }
+    if (plan.promote.length === 0 && plan.groups.length === 0 && plan.rebase.length === 0) this.#quiet = { best, version: store.views.version(), until: off.firstExpiry }
     return plan
   }
 }

@@ -4,7 +4,7 @@ import git from 'isomorphic-git'
 import { logger } from '@libp2p/logger'
 import {
   AttestRequest, bestTopic, CandidateStatusRequest, ClaimRequest, createNode, HypothesesRequest, FetchRequest, gitFs, HistoryRequest, Identity, InfoRequest, LeaseRequest, MANIFEST_FILE, parseManifestText,
-  PROTOCOL, readFileAt, removePartialFiles, ReportRequest, SubmitRequest, UsageError, type AutoresearchNode, type CandidateStatusReply, type Manifest, type NodeOptions
+  PROTOCOL, readFileAt, removePartialFiles, ReportRequest, SubmitRequest, UsageError, type AutoresearchNode, type CandidateStatusReply, type LeaseRequestBody, type Manifest, type NodeOptions
 } from '@autoresearch/protocol'
 import { Announcer } from './handlers/announce.ts'
 import { attestHandler } from './handlers/attest.ts'
@@ -33,8 +33,9 @@ import { WarmRoster } from './warm-roster.ts'
 import { rebaseCandidate, type RebaseOutcome } from './rebase.ts'
 import { reportDigest } from './report.ts'
 import { causeStatus, type CauseStatus } from './status.ts'
-import { Store, type MergeRow } from './store/index.ts'
-import type { VerificationContext } from './verification.ts'
+import { Store, type CandidateRow, type MergeRow } from './store/index.ts'
+import { promote, type LeaseOptions, type LeaseOutcome, type VerificationContext } from './verification.ts'
+import { Speculation, speculativeLease } from './speculate.ts'
 import type { CoordinatorEvent } from './events.ts'
 import { CONNECTION_LOG, ConnectionLog, type PeerChange, type PeerSummary } from './connection-log.ts'
 
@@ -91,6 +92,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   /** Workers' claims on edits and hypotheses (claims.ts). */
   readonly claims = new Claims()
   readonly #carry: CarryPlanner
+  /** The speculation window, when the cause declares `verification.speculation` (speculate.ts). */
+  readonly speculation?: Speculation
   #unlock = (): void => {}
   #reporting?: NodeJS.Timeout
   #peerWindows?: NodeJS.Timeout
@@ -108,6 +111,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     this.#program = program
     this.causeId = config.causeId
     this.#carry = new CarryPlanner({ store, manifest })
+    const declared = manifest.verification.speculation
+    if (declared !== undefined) this.speculation = new Speculation(declared.window)
     this.bestRuns = new BestRunsMemo(store)
     this.reportRate = new ReportRate({ ...(config.reportsPerMinute === undefined ? {} : { perMinute: config.reportsPerMinute }), ...(config.reportBurst === undefined ? {} : { burst: config.reportBurst }) })
     const perAddress = config.sharedPerAddress ?? SHARED_PER_ADDRESS
@@ -203,6 +208,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     const best = this.bestCommit()
     const ctx = { causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }
     const plan = this.#carry.plan(best, limit)
+    // The best moved: what is carried is planned again onto the new one (a chain merges link by link).
+    if (plan.promote.length > 0 && await this.#promote(plan.promote[0] as CandidateRow)) return this.rebaseStale(limit)
     for (const members of plan.groups) {
       const outcome = await buildGroup(ctx, members, best)
       if (outcome.state === 'grouped') for (const seq of outcome.members) this.emit('event', { type: 'rebased', candidateSeq: seq, newSeq: outcome.groupSeq })
@@ -210,6 +217,29 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     }
     for (const candidate of plan.rebase) this.#rebased(await rebaseCandidate(ctx, candidate, best))
     return plan.remaining
+  }
+
+  /**
+   * Merges a candidate that passed against the best while it was still a candidate (speculation,
+   * verification.ts `promote`); any other that passed against the same commit then goes on as a
+   * passer on an old best. The ref follows, then the announcement; a crash between leaves the
+   * merge in the database, which `recover` follows at start.
+   */
+  async #promote (candidate: CandidateRow): Promise<boolean> {
+    const merged = promote({ store: this.store, bestCommit: () => this.bestCommit() }, candidate)
+    if (merged === undefined) return false
+    this.speculation?.record('merged')
+    await this.recover()
+    this.emit('event', { type: 'merged', mergeSeq: merged.mergeIndex, candidateSeq: merged.candidate.seq, commit: merged.candidate.commit_oid, metric: merged.metric, baselineMetric: merged.baselineMetric })
+    await this.announceIfMoved()
+    return true
+  }
+
+  /** A speculative job for this verifier, or null (speculate.ts); call it in the serial queue. */
+  async speculate (body: LeaseRequestBody, signature: string, opts: LeaseOptions): Promise<LeaseOutcome | null> {
+    if (this.speculation === undefined) return null
+    const ctx = { causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }
+    return speculativeLease({ ctx: { ...this.verificationContext(), store: this.store }, rebase: ctx, speculation: this.speculation, onRebased: (o) => { this.#rebased(o) } }, body, signature, opts)
   }
 
   #rebased (outcome: RebaseOutcome): void {

@@ -14,6 +14,9 @@ export type RebaseOutcome =
   | { state: 'rebased', candidate: CandidateRow, newSeq: number }
   | { state: 'stale', candidate: CandidateRow, reason: string, conflicts: string[] }
 
+/** `ahead`: carry it onto this candidate, still being verified (speculation), not the best; when it does not fit, the candidate is left as it is. */
+export interface RebaseOptions { ahead?: CandidateRow }
+
 /** Names the reverted merge a candidate was built on, for the reasons a person reads. */
 const withoutReverted = (merge: MergeRow | undefined): string =>
   merge === undefined ? '' : `it was built on merge ${merge.index} (${merge.commit_oid.slice(0, 10)}), which the operator reverted; without that merge `
@@ -25,21 +28,22 @@ const withoutReverted = (merge: MergeRow | undefined): string =>
  * submitter, verified again against the new best; a conflict, an empty change or a
  * tree already taken makes it stale.
  */
-export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateRow, best: string): Promise<RebaseOutcome> {
+export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateRow, best: string, opts: RebaseOptions = {}): Promise<RebaseOutcome> {
   const { gitdir, store, manifest } = ctx
   const reverted = store.revertedMerge(candidate.parent_oid)
+  const { ahead } = opts
+  const goStale = (reason: string, conflicts: string[] = []): RebaseOutcome => {
+    if (ahead === undefined) store.setCandidateState(candidate.seq, 'stale', reason)
+    return { state: 'stale', candidate, reason, conflicts }
+  }
   let merged: { tree: string } | { conflicts: string[] }
   try {
     merged = await mergeTrees(gitdir, candidate.commit_oid, best, { base: candidate.parent_oid })
   } catch (err) {
-    const reason = `${withoutReverted(reverted)}it cannot be merged onto the new best ${best.slice(0, 10)}: ${(err as Error).message}`
-    store.setCandidateState(candidate.seq, 'stale', reason)
-    return { state: 'stale', candidate, reason, conflicts: [] }
+    return goStale(`${withoutReverted(reverted)}it cannot be merged onto the new best ${best.slice(0, 10)}: ${(err as Error).message}`)
   }
   if ('conflicts' in merged) {
-    const reason = `${withoutReverted(reverted)}its change conflicts with the new best ${best.slice(0, 10)} in ${merged.conflicts.join(', ') || 'its files'}; start from the new best`
-    store.setCandidateState(candidate.seq, 'stale', reason)
-    return { state: 'stale', candidate, reason, conflicts: merged.conflicts }
+    return goStale(`${withoutReverted(reverted)}its change conflicts with the new best ${best.slice(0, 10)} in ${merged.conflicts.join(', ') || 'its files'}; start from the new best`, merged.conflicts)
   }
   const mergedTree = merged.tree
 
@@ -51,16 +55,13 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
   // A reverted merge's tree stays with its first submitter too, so it is never verified again.
   if (mergedTree === bestTree || duplicate !== undefined) {
     const empty = reverted === undefined ? 'the new best already contains its change' : `${withoutReverted(reverted)}its own change is empty`
-    const reason = mergedTree === bestTree ? empty : `rebased onto the new best it equals candidate #${duplicate?.seq}`
-    store.setCandidateState(candidate.seq, 'stale', reason)
-    return { state: 'stale', candidate, reason, conflicts: [] }
+    return goStale(mergedTree === bestTree ? empty : `rebased onto the new best it equals candidate #${duplicate?.seq}`)
   }
-  const commit = await commitTreeOn(gitdir, mergedTree, best, `${candidate.description}\n\nRebased by the coordinator from candidate #${candidate.seq} (${candidate.commit_oid}).`, 'autoresearch-coordinator')
+  const onto = ahead === undefined ? '' : ` onto candidate #${ahead.seq}, still being verified`
+  const commit = await commitTreeOn(gitdir, mergedTree, best, `${candidate.description}\n\nRebased by the coordinator${onto} from candidate #${candidate.seq} (${candidate.commit_oid}).`, 'autoresearch-coordinator')
   const refused = protectedChanges(manifest, await changedPaths(gitdir, best, commit))
   if (refused.length > 0) {
-    const reason = `rebased onto the new best it would change protected files (${refused.map((c) => c.path).join(', ')})`
-    store.setCandidateState(candidate.seq, 'stale', reason)
-    return { state: 'stale', candidate, reason, conflicts: [] }
+    return goStale(`rebased onto the new best it would change protected files (${refused.map((c) => c.path).join(', ')})`)
   }
 
   return store.transaction(() => {
@@ -69,7 +70,9 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
       description: candidate.description, submission: candidate.submission, origin: candidate.origin_seq ?? candidate.seq
     })
     store.insertCandidate(row, null)
-    store.setCandidateState(candidate.seq, 'rebased', `rebased onto ${best.slice(0, 10)} as candidate #${row.seq}`)
+    store.setCandidateState(candidate.seq, 'rebased', ahead === undefined
+      ? `rebased onto ${best.slice(0, 10)} as candidate #${row.seq}`
+      : `carried onto candidate #${ahead.seq} (${best.slice(0, 10)}), still being verified, as candidate #${row.seq}: verified on top of it, it merges right after it`)
     return { state: 'rebased' as const, candidate, newSeq: row.seq }
   })
 }

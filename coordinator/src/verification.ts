@@ -30,7 +30,7 @@ export interface VerificationContext extends TrustContext {
   store: TrustContext['store'] & Pick<Store,
     'transaction' | 'expireLeases' | 'candidatesOn' | 'candidate' | 'jobRoles' | 'jobsFor' | 'job' | 'insertJob' | 'setJobRole' |
     'setCandidateState' | 'recordAttestation' | 'addRound' | 'bumpIdentity' | 'insertMerge' | 'seedPool' | 'setSeedPool' | 'firstLeaseExpiry' | 'groupMembers' |
-    'hardwareReference' | 'recordHardwareReference'>
+    'hardwareReference' | 'recordHardwareReference' | 'isMergedCommit' | 'candidateByCommit'>
   causeId: string
   leaseMs: number
   bestCommit: () => string
@@ -68,6 +68,8 @@ export interface LeaseOptions {
   verifiersWaiting?: number
   /** Of those, how many besides this one are still without a job (waiting, or woken and yet to look): a round is split with them (rules/parts.ts). */
   verifiersIdle?: number
+  /** Lease candidates on this commit, a candidate still being verified, and measure them against it (speculation, speculate.ts); default the best. */
+  on?: string
 }
 
 /**
@@ -93,8 +95,8 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
   return store.transaction(() => {
     assertHardwareClass(ctx, body.hardware.class, standingCounts(standing))
     store.expireLeases(now)
-    const best = ctx.bestCommit()
-    if (standing === 'probation') return { job: leaseShadow(ctx, body.publicKey, best, now), forOthers: false }
+    const best = opts.on ?? ctx.bestCommit()
+    if (standing === 'probation') return { job: opts.on === undefined ? leaseShadow(ctx, body.publicKey, best, now) : null, forOthers: false }
     const split = splittable(ctx.verifierMode, manifest.verification)
     let forOthers = false
     for (const candidate of queueOrder(manifest, store.candidatesOn(best, ['queued']))) {
@@ -166,6 +168,8 @@ export interface AttestOutcome {
   passedOnStaleParent?: CandidateRow
   /** Set when a merge group failed: its members are open again, and the caller carries them on in halves. */
   split?: number[]
+  /** A verdict on a candidate measured against the best (not one ahead of it): the speculation window follows these. */
+  onBest?: 'merged' | 'rejected'
 }
 
 /** Records an attestation and, once the round has its quorum, decides or asks for another round. */
@@ -211,8 +215,22 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
     const members = membersOf(store, candidate)
     // A group's claim is the coordinator's, held against nobody (as a rebase's).
     const facts = members.length === 0 ? candidate : { ...candidate, origin_seq: candidate.origin_seq ?? candidate.seq }
-    return settle(ctx, candidate, members, bodies, decide(manifest, facts, trialsOf(bodies), ctx.bestCommit(), { stopped, splitRounds: split }))
+    const ahead = aheadOf(store, candidate)
+    const outcome = settle(ctx, candidate, members, bodies, decide(manifest, facts, trialsOf(bodies), ctx.bestCommit(), { stopped, splitRounds: split, ahead: ahead === 'open' }), ahead !== 'merged')
+    // What the window learns from: merges, and rejections measured against a best.
+    const onBest = outcome.merged !== undefined ? 'merged' : outcome.verdict.state === 'rejected' && ahead === 'merged' ? 'rejected' : undefined
+    return onBest === undefined ? outcome : { ...outcome, onBest }
   })
+}
+
+/**
+ * What the candidate's parent is: a best (`merged`), or a candidate it was carried onto to be
+ * verified on top of (speculation): still `open`, or `gone` (rejected, stale or carried on).
+ */
+function aheadOf (store: VerificationContext['store'], candidate: CandidateRow): 'merged' | 'open' | 'gone' {
+  if (store.isMergedCommit(candidate.parent_oid)) return 'merged'
+  const parent = store.candidateByCommit(candidate.parent_oid)
+  return parent !== undefined && (parent.state === 'queued' || parent.state === 'verifying' || parent.state === 'passed') ? 'open' : 'gone'
 }
 
 /** Why a counting attestation of the candidate ended its job early, if one did (its report was checked against its job's seeds when it came). */
@@ -230,7 +248,7 @@ function stoppedEarly (manifest: VerificationContext['manifest'], jobs: JobRow[]
  * merge. A merge group (`members`) is credited to its members' authors; one that fails is
  * split, its members open again (`passed`) to go on in halves (rules/groups.ts).
  */
-function settle (ctx: VerificationContext, candidate: CandidateRow, members: CandidateRow[], attestations: AttestationBody[], decision: Decision): AttestOutcome {
+function settle (ctx: VerificationContext, candidate: CandidateRow, members: CandidateRow[], attestations: AttestationBody[], decision: Decision, speculative = false): AttestOutcome {
   const { store } = ctx
   const { verdict } = decision
   if (decision.kind === 'extend') {
@@ -250,7 +268,8 @@ function settle (ctx: VerificationContext, candidate: CandidateRow, members: Can
     return { verdict, split }
   }
   if (decision.kind === 'reject') {
-    store.bumpIdentity(candidate.submitter, 'rejected')
+    // Measured on top of a candidate not merged (speculation): it may yet be carried back, and is held against nobody.
+    if (!speculative) store.bumpIdentity(candidate.submitter, 'rejected')
     store.setCandidateState(candidate.seq, 'rejected', verdict.reason, verdict)
     return { verdict }
   }
@@ -265,4 +284,31 @@ function settle (ctx: VerificationContext, candidate: CandidateRow, members: Can
   for (const author of authorsOf(store, candidate)) store.bumpIdentity(author, 'accepted')
   store.setCandidateState(candidate.seq, 'merged', null, verdict)
   return { verdict, merged: { candidate, mergeIndex, metric, baselineMetric } }
+}
+
+/**
+ * Merges a candidate that passed against a candidate then still being verified (its
+ * verdict's `passedOn`), now that that one is the best: its paired trials were measured
+ * against exactly this commit, so nothing is measured again (docs/trust.md, "Speculation").
+ * Returns undefined when the candidate is not such a passer on the current best.
+ */
+export function promote (ctx: Pick<VerificationContext, 'store' | 'bestCommit'>, candidate: CandidateRow): AttestOutcome['merged'] {
+  const { store } = ctx
+  return store.transaction(() => {
+    const best = ctx.bestCommit()
+    const now = store.candidate(candidate.seq)
+    const verdict = now?.verdict
+    if (now === undefined || now.state !== 'passed' || now.parent_oid !== best || verdict?.passedOn !== best || verdict.test === null) return undefined
+    const { candidateMetric: metric, baselineMetric } = verdict
+    if (metric === null || baselineMetric === null) return undefined
+    const accepted: StoredVerdict = {
+      ...verdict,
+      state: 'accepted',
+      reason: `mean improvement ${verdict.test.mean.toPrecision(4)} over ${verdict.test.n} paired trials beats minImprovement (p=${verdict.test.pValue.toPrecision(3)}), measured against ${best.slice(0, 10)} while that was still a candidate; merged when it became the best`
+    }
+    const mergeIndex = store.insertMerge({ commit_oid: now.commit_oid, parent_oid: best, candidate_seq: now.seq, metric, baseline_metric: baselineMetric, merged_at: Date.now(), kind: 'merge' })
+    for (const author of authorsOf(store, now)) store.bumpIdentity(author, 'accepted')
+    store.setCandidateState(now.seq, 'merged', null, accepted)
+    return { candidate: now, mergeIndex, metric, baselineMetric }
+  })
 }

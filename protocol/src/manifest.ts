@@ -97,7 +97,14 @@ export const ManifestSchema = z.object({
      * whose verifiers' machines measure alike (one hardware class, or a CPU cause): the
      * seed-insensitivity test then also pools the spread across machines (docs/trust.md).
      */
-    splitRounds: z.boolean().default(false)
+    splitRounds: z.boolean().default(false),
+    /**
+     * Speculative verification (docs/trust.md, "Speculation"): while a candidate on the best is
+     * verified, the next in the queue whose change merges cleanly onto it is verified on top of
+     * it, up to `window` deep (the coordinator's window grows by one per merge on the best and
+     * halves per rejection, never past this). Absent: every candidate is verified on the best.
+     */
+    speculation: z.object({ window: z.number().int().min(1).max(16) }).strict().optional()
   }).strict(),
   /**
    * How volunteers share the search (issue [collab]): a claim on an edit or a hypothesis holds

@@ -3,7 +3,7 @@ import type { z } from 'zod'
 import type { Coordinator } from '../coordinator.ts'
 import { attest } from '../verification.ts'
 
-export type AttestDeps = Pick<Coordinator, 'serially' | 'verificationContext' | 'recover' | 'rebaseStale' | 'announceIfMoved' | 'emit'>
+export type AttestDeps = Pick<Coordinator, 'serially' | 'verificationContext' | 'recover' | 'rebaseStale' | 'announceIfMoved' | 'emit' | 'speculation'>
 
 /**
  * `attest`: a verifier's signed measurements of a job. The decision (and a merge, with
@@ -13,6 +13,7 @@ export function attestHandler (c: AttestDeps): Handler<z.infer<typeof AttestRequ
   return async (req, { signal }): Promise<AttestReply> => {
     const outcome = await c.serially(async () => {
       const result = attest(c.verificationContext(), req.body, req.signature)
+      if (result.onBest !== undefined) c.speculation?.record(result.onBest)
       if (result.merged !== undefined) await c.recover()
       if (result.passedOnStaleParent !== undefined || result.split !== undefined) await c.rebaseStale()
       return result
@@ -22,7 +23,11 @@ export function attestHandler (c: AttestDeps): Handler<z.infer<typeof AttestRequ
     if (merged !== undefined) {
       c.emit('event', { type: 'merged', mergeSeq: merged.mergeIndex, candidateSeq: merged.candidate.seq, commit: merged.candidate.commit_oid, metric: merged.metric, baselineMetric: merged.baselineMetric })
       // Not tied to this request: the merge is made, so it is announced even if the verifier has gone.
-      await c.serially(async () => { await c.announceIfMoved() })
+      await c.serially(async () => {
+        await c.announceIfMoved()
+        // Candidates that passed on top of this one (speculation) merge now, each announced after it.
+        if (c.speculation !== undefined) await c.rebaseStale()
+      })
     }
     const { candidateSeq, state, meanImprovement, reason } = outcome.verdict
     return { ok: true, verdict: { candidateSeq, state, meanImprovement, reason } }

@@ -14,7 +14,7 @@ export const STALE_BATCH = 8
 /** When a verifier that did not ask to wait (or waited the whole cap) should ask again. */
 const RETRY_AFTER_MS = 2000
 
-export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'verificationContext' | 'emit' | 'leaseHolds' | 'leaseExpiry' | 'warmRoster'>
+export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'verificationContext' | 'emit' | 'leaseHolds' | 'leaseExpiry' | 'warmRoster' | 'speculate'>
 
 /**
  * The seeds of the next first round on the current best, for a key that counts as a
@@ -54,7 +54,9 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
             const ctx = c.verificationContext()
             // The other held requests without a job share a split round with this one.
             const verifiersIdle = c.leaseHolds.idle - (hold === undefined ? 0 : 1)
-            const { job, forOthers } = leaseOutcome(ctx, req.body, req.signature, { verifiersWaiting: c.leaseHolds.held, verifiersIdle })
+            const opts = { verifiersWaiting: c.leaseHolds.held, verifiersIdle }
+            // With speculation declared, work on top of a candidate in flight comes first (speculate.ts).
+            const { job, forOthers } = await c.speculate(req.body, req.signature, opts) ?? leaseOutcome(ctx, req.body, req.signature, opts)
             if (job !== null) {
               hold?.served()
               c.warmRoster.served(job.baseline, req.body.publicKey, job.candidateSeq)

@@ -35,6 +35,15 @@ describe('the verdict', () => {
     expect(d.verdict.reason).toMatch(/^passed against aaaaaaaaaa, which is no longer the best: rebasing and verifying again \(mean improvement 0\.5000 over 3 paired trials beats minImprovement 0\.0625 \(p=.*\)\)$/)
   })
 
+  it('a pass against a candidate still ahead in verification (speculation) waits for it, saying which', () => {
+    const d = decide(manifest, candidate({ parent_oid: 'c'.repeat(40) }), by('a', clear), BEST, { ahead: true })
+    expect(d.kind).toBe('rebase')
+    expect(d.verdict).toMatchObject({ state: 'pending', passedOn: 'c'.repeat(40) })
+    expect(d.verdict.reason).toMatch(/^passed against cccccccccc, a candidate still being verified: it merges as soon as that one does \(mean improvement/)
+    // Without a pass there is nothing to wait for: a rejection is a rejection.
+    expect(decide(manifest, candidate({ parent_oid: 'c'.repeat(40) }), by('a', [1, 1, 1]), BEST, { ahead: true }).kind).toBe('reject')
+  })
+
   it('rejects a gain exactly at minImprovement, with no extra round', () => {
     const d = decide(manifest, candidate({ claimed_metric: 0.9375 }), by('a', [0.9375, 0.9375, 0.9375]), BEST)
     expect(d.kind).toBe('reject')

@@ -64,9 +64,11 @@ export interface DecideOptions {
   stopped?: string
   /** The rounds were split over several verifiers (rules/parts.ts): the seed spread is also pooled across machines. */
   splitRounds?: boolean
+  /** Its parent is a candidate still ahead of it in verification (speculation): a pass waits for that one's merge. */
+  ahead?: boolean
 }
 
-export function decide (manifest: Manifest, candidate: CandidateFacts, trials: VerifiedTrial[], best: string, { maxRounds = MAX_ROUNDS, stopped, splitRounds }: DecideOptions = {}): Decision {
+export function decide (manifest: Manifest, candidate: CandidateFacts, trials: VerifiedTrial[], best: string, { maxRounds = MAX_ROUNDS, stopped, splitRounds, ahead = false }: DecideOptions = {}): Decision {
   const { minImprovement, confidence } = manifest.verification
   const failed = trials.filter((t) => t.candidate === null || t.baseline === null)
   const measured = trials.filter((t): t is CompleteTrial => t.candidate !== null && t.baseline !== null)
@@ -98,6 +100,9 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
     return { kind: 'reject', reputation, verdict: marked({ ...base, state: 'rejected', reason: rejection ?? notBeaten(manifest, test, stopped) }) }
   }
   const verdict = marked({ ...base, state: 'accepted', reason: `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials beats minImprovement ${minImprovement} (p=${test.pValue.toPrecision(3)})` })
+  if (candidate.parent_oid !== best && ahead) {
+    return { kind: 'rebase', reputation, verdict: { ...verdict, state: 'pending', passedOn: candidate.parent_oid, reason: `passed against ${candidate.parent_oid.slice(0, 10)}, a candidate still being verified: it merges as soon as that one does (${verdict.reason})` } }
+  }
   if (candidate.parent_oid !== best) {
     return { kind: 'rebase', reputation, verdict: { ...verdict, state: 'pending', reason: `passed against ${candidate.parent_oid.slice(0, 10)}, which is no longer the best: rebasing and verifying again (${verdict.reason})` } }
   }

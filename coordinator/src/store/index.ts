@@ -62,6 +62,16 @@ export class Store extends ExperimentStore {
     return this.sql("SELECT * FROM candidates WHERE state IN ('queued', 'verifying', 'passed') AND parent_oid != ? ORDER BY seq").all(best).map(decodeCandidate)
   }
 
+  /**
+   * Candidates rejected on top of a candidate that was never merged and is no longer open
+   * (speculation, docs/trust.md): their verdict was measured on a base that never became the
+   * best, so they are carried back onto it.
+   */
+  rejectedOnDeadBases (): CandidateRow[] {
+    return this.sql(`SELECT c.* FROM candidates c JOIN candidates p ON p.commit_oid = c.parent_oid
+      WHERE c.state = 'rejected' AND p.state IN ('rejected', 'stale', 'rebased') ORDER BY c.seq`).all().map(decodeCandidate)
+  }
+
   /** The newest candidate re-verifying `originSeq`: its latest rebase, or the latest merge group holding it or a rebase of it. */
   latestRebase (originSeq: number): number | undefined {
     return (this.sql(`SELECT MAX(seq) AS seq FROM (

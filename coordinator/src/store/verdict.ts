@@ -15,6 +15,8 @@ export interface StoredVerdict extends Verdict {
   disagreeing: string[]
   /** Candidate against baseline spread across seeds (null before any complete trial). */
   seedSpread?: SeedSpread | null
+  /** Passed against this candidate's commit while that was still being verified (speculation): it merges when that one does. */
+  passedOn?: string
 }
 
 const PairedTestSchema = z.object({
@@ -35,5 +37,6 @@ export const StoredVerdictSchema: z.ZodType<StoredVerdict> = Verdict.extend({
   rounds: z.number(),
   claimContradicted: z.boolean(),
   disagreeing: z.array(z.string()),
-  seedSpread: SeedSpreadSchema.nullable().optional()
+  seedSpread: SeedSpreadSchema.nullable().optional(),
+  passedOn: z.string().optional()
 })

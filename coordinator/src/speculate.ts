@@ -1,0 +1,98 @@
+/**
+ * A speculative lease (rules/speculation.ts, docs/trust.md "Speculation"): a job on a
+ * candidate carried onto one still being verified, measured against that one.
+ */
+import type { LeaseRequestBody } from '@autoresearch/protocol'
+import { OPEN_STATES } from './carry-plan.ts'
+import { authorsOf } from './group-members.ts'
+import { rebaseCandidate, type RebaseContext, type RebaseOutcome } from './rebase.ts'
+import { queueOrder } from './rules/queue-order.ts'
+import { mayExtend, nextWindow, speculationChain } from './rules/speculation.ts'
+import { leaseOutcome, type LeaseOptions, type LeaseOutcome, type VerificationContext } from './verification.ts'
+import type { Store } from './store/index.ts'
+import { countsNow } from './verifier-trust.ts'
+
+/** Queued candidates tried per lease for a clean merge onto the chain's tip: each is a three-way merge in git, in the serial queue. */
+export const FIT_TRIES = 4
+
+/** The coordinator's window (it starts at 1), and which candidates did not fit onto which tip. */
+export class Speculation {
+  #window: number
+  readonly #max: number
+  /** `seq>tip`: a conflict, an empty change or a tree taken; forgotten when the tip changes. */
+  #unfit = new Set<string>()
+  #tip = -1
+
+  constructor (max: number) {
+    this.#max = max
+    this.#window = Math.min(1, max)
+  }
+
+  get window (): number {
+    return this.#window
+  }
+
+  /** A verdict measured against the best: the window grows by one after a merge and halves after a rejection. */
+  record (verdict: 'merged' | 'rejected'): void {
+    this.#window = nextWindow(this.#window, verdict, this.#max)
+  }
+
+  fits (seq: number, tip: number): boolean {
+    if (tip !== this.#tip) {
+      this.#tip = tip
+      this.#unfit = new Set()
+    }
+    return !this.#unfit.has(`${seq}>${tip}`)
+  }
+
+  unfit (seq: number, tip: number): void {
+    this.#unfit.add(`${seq}>${tip}`)
+  }
+}
+
+export interface SpeculateDeps {
+  ctx: VerificationContext & { store: VerificationContext['store'] & Pick<Store, 'leasedCandidates' | 'candidatesOff'> }
+  rebase: RebaseContext
+  speculation: Speculation
+  /** Told of each candidate carried onto the tip. */
+  onRebased: (outcome: RebaseOutcome) => void
+}
+
+/**
+ * For a verifier that counts (never a helper, never a key on probation): a queued candidate
+ * already carried onto the chain in flight, else, while the chain is within the window, the
+ * next candidate in the queue on the best whose change merges cleanly onto the chain's tip,
+ * carried there. Null when there is no speculative job: the caller leases on the best.
+ */
+export async function speculativeLease (deps: SpeculateDeps, body: LeaseRequestBody, signature: string, opts: LeaseOptions): Promise<LeaseOutcome | null> {
+  const { ctx, speculation } = deps
+  const { store, manifest } = ctx
+  if (manifest.verification.speculation === undefined || body.help === true || !countsNow(ctx, body.publicKey)) return null
+  const best = ctx.bestCommit()
+  const leased = store.leasedCandidates(Date.now())
+  const open = queueOrder(manifest, [...store.candidatesOn(best, [...OPEN_STATES]), ...store.candidatesOff(best)])
+  const chain = speculationChain(best, open.map((c) => ({ seq: c.seq, commit: c.commit_oid, parent: c.parent_oid, inFlight: leased.has(c.seq) || c.state === 'passed' })))
+  // leaseOutcome checks the request (signature, standing, hardware class) before anything is carried.
+  for (const head of chain) {
+    const outcome = leaseOutcome(ctx, body, signature, { ...opts, on: head.commit })
+    if (outcome.job !== null) return outcome
+  }
+  const last = chain.at(-1)
+  const tip = last === undefined ? undefined : store.candidate(last.seq)
+  if (tip === undefined || !mayExtend(chain, speculation.window)) return null
+  let tries = 0
+  for (const c of open) {
+    if (c.parent_oid !== best || c.state !== 'queued' || leased.has(c.seq) || !speculation.fits(c.seq, tip.seq)) continue
+    // Its own authors may not verify it: it waits for another verifier on the best.
+    if (authorsOf(store, c).includes(body.publicKey)) continue
+    if (tries++ >= FIT_TRIES) break
+    const outcome = await rebaseCandidate(deps.rebase, c, tip.commit_oid, { ahead: tip })
+    if (outcome.state !== 'rebased') {
+      speculation.unfit(c.seq, tip.seq)
+      continue
+    }
+    deps.onRebased(outcome)
+    return leaseOutcome(ctx, body, signature, { ...opts, on: tip.commit_oid })
+  }
+  return null
+}
