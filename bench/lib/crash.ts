@@ -22,13 +22,20 @@ import { checkAfterRestart, readStore, unfinishedWork, type Acknowledged } from 
 const TOY = join(ROOT, 'examples', 'toy-regression')
 const HARDWARE = { class: 'simulated verifier', cpus: 1, gpus: [] }
 
-export type CrashPhase = 'intake' | 'verification' | 'merge' | 'group'
+export type CrashPhase = 'intake' | 'verification' | 'merge' | 'group' | 'speculation'
 type RequestKind = 'submit' | 'lease' | 'attest'
 export const PHASES: CrashPhase[] = ['intake', 'verification', 'merge', 'group']
 
 export interface CrashOptions {
   iterations: number
   seed?: number
+  /**
+   * The phases to cycle through (default PHASES). `speculation` needs `speculative`: the cause
+   * then declares `verification.speculation`, and the kill lands in the merge of a candidate
+   * that another passed on top of (that one's merge follows it in the same request).
+   */
+  phases?: CrashPhase[]
+  speculative?: boolean
   log?: (line: string) => void
 }
 
@@ -48,6 +55,17 @@ export interface IterationResult {
 }
 
 interface Served { child: ChildProcess, address: string }
+
+/** A copy of the toy cause that declares speculation (window 2), under `scratch`. */
+function speculativeCopy (scratch: string): string {
+  const dir = join(scratch, 'speculative-cause')
+  fs.cpSync(TOY, dir, { recursive: true })
+  const path = join(dir, 'autoresearch.json')
+  const manifest = JSON.parse(fs.readFileSync(path, 'utf8')) as { verification: Record<string, unknown> }
+  manifest.verification.speculation = { window: 2 }
+  fs.writeFileSync(path, JSON.stringify(manifest, null, 2))
+  return dir
+}
 
 /** `autoresearch-coordinator serve` on `home`; resolves once it prints its ready event. */
 async function serve (home: string): Promise<Served> {
@@ -84,6 +102,7 @@ export class CrashHarness {
   #causeId = ''
   #previousBest?: string
   #expiredSoFar = 0
+  #speculative = false
   /** How long each kind of request took when nothing was killed, to aim kills inside one. */
   readonly #durations: Record<RequestKind, number[]> = { submit: [], lease: [], attest: [] }
 
@@ -98,9 +117,10 @@ export class CrashHarness {
     this.#random = prng(seed)
   }
 
-  static async start (seed = 1): Promise<CrashHarness> {
+  static async start (seed = 1, opts: { speculative?: boolean } = {}): Promise<CrashHarness> {
     const harness = new CrashHarness(mkdtempSync(join(tmpdir(), 'ar-crash-')), seed)
-    const { paths, causeId } = await initHome(harness.home, TOY)
+    harness.#speculative = opts.speculative === true
+    const { paths, causeId } = await initHome(harness.home, harness.#speculative ? speculativeCopy(harness.#scratch) : TOY)
     harness.#causeId = causeId
     // Short leases, so a job orphaned by a crash is handed out again within a second.
     const config = JSON.parse(fs.readFileSync(paths.config, 'utf8')) as Record<string, unknown>
@@ -166,6 +186,11 @@ export class CrashHarness {
           this.#good.add(commit)
           submissions.splice(1, 0, { commit, parent: info.best.commit, claimed: 0.07 })
         }
+      } else if (phase === 'speculation') {
+        // A second winner at the top of the file: carried onto the first while that is verified.
+        const top = await commitWithChanges(gitdir, info.best.commit, { 'train.py': `# top ${tag}\n${text}` }, 'top')
+        this.#good.add(top)
+        submissions.splice(1, 0, { commit: top, parent: info.best.commit, claimed: 0.07 })
       } else if (this.#previousBest !== undefined) {
         // On the previous best, with a change at the top of the file: it is rebased when leased.
         await client.sync(gitdir, this.#previousBest, [info.best.commit])
@@ -188,6 +213,15 @@ export class CrashHarness {
         const jobs: Job[] = []
         for (let i = 0; i < 3; i++) jobs.push((await this.#client.lease(this.#verifier, this.#causeId, HARDWARE)).job as Job)
         for (const job of jobs) await this.#attest(job)
+      }
+      if (phase === 'speculation') {
+        // The first winner on the best, then the second carried onto it; the second passes first
+        // and waits, and the kill lands in the first one's attestation: its merge, then the second's.
+        const head = (await this.#client.lease(this.#verifier, this.#causeId, HARDWARE)).job as Job
+        const ahead = (await this.#client.lease(this.#verifier, this.#causeId, HARDWARE)).job as Job
+        if (ahead.baseline !== head.candidate) throw new Error(`the second job is not on top of the first (${ahead.baseline} against ${head.candidate})`)
+        await this.#attest(ahead)
+        await armed('attest', true, async () => this.#attest(head))
       }
       for (let step = 0; step < 10; step++) {
         const job = (await armed('lease', phase === 'verification' && this.#random() < 0.5, async () => this.#client.lease(this.#verifier, this.#causeId, HARDWARE))).job
@@ -236,9 +270,21 @@ export class CrashHarness {
     }
   }
 
+  /** With speculation, a coordinator's copy of a good candidate (carried onto another) is good too. */
+  #copyOfGood (job: Job): boolean {
+    if (!this.#speculative) return false
+    const db = readStore(this.home)
+    try {
+      const origin = db.candidate(job.candidateSeq)?.origin_seq
+      return origin !== null && origin !== undefined && this.#good.has(db.candidate(origin)?.commit_oid ?? '')
+    } finally {
+      db.close()
+    }
+  }
+
   /** Fabricated trials: a clear gain for the workload's good candidates and merge groups, none for the rest. */
   async #attest (job: Job): Promise<{ verdict: { state: string } }> {
-    const gain = this.#good.has(job.candidate) || this.#isGroup(job) ? 0.02 : 0
+    const gain = this.#good.has(job.candidate) || this.#isGroup(job) || this.#copyOfGood(job) ? 0.02 : 0
     const trials: Trial[] = job.seeds.map((seed, i) => {
       const baseline = 0.08 + 0.003 * Math.sin(seed + i)
       return { seed, baseline, candidate: baseline - gain + 0.0005 * Math.cos(seed * 7 + i), baselineLogDigest: sha256Hex('b'), candidateLogDigest: sha256Hex('c') }
@@ -298,12 +344,13 @@ export class CrashHarness {
 
 /** Runs `iterations` kills, cycling through the phases, with random delays. */
 export async function crashLoop (opts: CrashOptions): Promise<{ results: IterationResult[], merges: number, candidates: Record<string, number>, groups: { formed: number, merged: number } }> {
-  const harness = await CrashHarness.start(opts.seed ?? 1)
+  const harness = await CrashHarness.start(opts.seed ?? 1, { speculative: opts.speculative })
   const random = prng((opts.seed ?? 1) + 1)
   const results: IterationResult[] = []
+  const phases = opts.phases ?? PHASES
   try {
     for (let i = 0; i < opts.iterations; i++) {
-      const phase = PHASES[i % PHASES.length] as CrashPhase
+      const phase = phases[i % phases.length] as CrashPhase
       const result = await harness.iterate(phase, random() * 1.5)
       results.push(result)
       opts.log?.(`kill ${i + 1}/${opts.iterations}: ${phase} +${result.delayMs} ms, ${result.answered ? 'answered' : 'unanswered'}, restart ${Math.round(result.restartMs)} ms, ${result.reissued} re-issued, ${result.keptUnanswered} kept unanswered,${result.refRepaired ? ' ref repaired,' : ''} ${result.violations.length} violation(s)${result.violations.length > 0 ? `: ${result.violations.join('; ')}` : ''}`)

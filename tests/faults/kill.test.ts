@@ -1,6 +1,7 @@
 /**
  * kill -9 of the coordinator at random points of intake, verification, merge and a merge
- * group's merge (8 kills here; `npm run bench -- faults` runs 60). After each restart: every
+ * group's merge (8 kills here; `npm run bench -- faults` runs 60), and of a merge that a
+ * speculative candidate's follows (4 kills). After each restart: every
  * receipt, attestation and merge that was answered is in the database, the best
  * ref agrees with it, no half-written file is left, and every job orphaned by the
  * crash is handed out again until every candidate is decided.
@@ -26,6 +27,14 @@ describe('kill -9 of the coordinator', () => {
     expect(candidates.verifying ?? 0).toBe(0)
     expect(candidates.passed ?? 0).toBe(0)
 
+  })
+
+  it('with speculation, loses no merge when it dies in the merge of a candidate another passed on top of', async () => {
+    const { results, merges, candidates } = await crashLoop({ iterations: 4, seed: 9, phases: ['speculation'], speculative: true })
+    expect(results.flatMap((r) => r.violations)).toEqual([])
+    // Each iteration: the first winner, and the second carried onto it, merged before or after the kill (a lost promotion is left `passed`: a violation above).
+    expect(merges).toBe(4 * 2)
+    expect(candidates.passed ?? 0).toBe(0)
   })
 
   it('refuses a second coordinator on a home that is being served, and takes over the lock of a killed one', async () => {
