@@ -17,6 +17,8 @@ export interface ScalingOptions {
   processes?: boolean
   /** Event trace files, one per race: `<trace>-<workers>w-s<seed>.txt` (RaceOptions.trace). */
   trace?: string
+  /** false: the cause's copy declares no `verification.speculation` (`--speculation off`). */
+  speculation?: boolean
   log?: (line: string) => void
 }
 
@@ -66,7 +68,7 @@ const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
  * efficiency speedup/N, where 1 would be the ideal N times faster.
  */
 export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow[], runs: Array<RaceResult & { workers: number, seed: number }> }> {
-  const cause = simCostCause(opts.trainSeconds, opts.start === undefined ? {} : { start: opts.start })
+  const cause = simCostCause(opts.trainSeconds, { ...(opts.start === undefined ? {} : { start: opts.start }), speculation: opts.speculation })
   const runs: Array<RaceResult & { workers: number, seed: number }> = []
   for (const seed of opts.seeds) {
     for (const workers of opts.workers) {
@@ -109,21 +111,22 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
   return { rows, runs }
 }
 
-/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--also-verify] [--processes] [--trace PREFIX]` */
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation on|off] [--also-verify] [--processes] [--trace PREFIX]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
     args,
     options: {
       workers: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.3' },
       'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }, 'also-verify': { type: 'boolean', default: false },
-      start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }
+      start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }, speculation: { type: 'string', default: 'on' }
     }
   })
   if (!['far', 'cause'].includes(values.start)) throw new Error('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
+  if (!['on', 'off'].includes(values.speculation)) throw new Error('--speculation is on (the cause\'s verification.speculation, the default) or off (none)')
   const list = (s: string): number[] => s.split(',').map(Number)
   const opts = {
     workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),
-    alsoVerify: values['also-verify'], start: values.start, processes: values.processes, ...(values.trace === undefined ? {} : { trace: values.trace })
+    alsoVerify: values['also-verify'], start: values.start, processes: values.processes, speculation: values.speculation === 'on', ...(values.trace === undefined ? {} : { trace: values.trace })
   }
   const { start, ...rest } = opts
   const { rows, runs } = await scaling({ ...rest, ...(start === 'far' ? { start: FAR_START } : {}), log: (line) => { process.stderr.write(`${line}\n`) } })

@@ -202,20 +202,26 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
    * Carries candidates left on an old best onto the current one, as `CarryPlanner` decides
    * (merge groups, then rebases, the best claims first, at most `limit` at a time: after a
    * merge a hundred may be waiting, and intake waits while they are rebased). Returns how
-   * many are left.
+   * many are left. `untilCarried`: stop at the first candidate carried onto the best (a lease
+   * request waits on this turn, and most carries after a merge conflict: the best claim that
+   * does not is work at once; the rest are carried in the next turns).
    */
-  async rebaseStale (limit = Infinity): Promise<number> {
+  async rebaseStale (limit = Infinity, opts: { untilCarried?: boolean } = {}): Promise<number> {
     const best = this.bestCommit()
     const ctx = { causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }
     const plan = this.#carry.plan(best, limit)
     // The best moved: what is carried is planned again onto the new one (a chain merges link by link).
-    if (plan.promote.length > 0 && await this.#promote(plan.promote[0] as CandidateRow)) return this.rebaseStale(limit)
+    if (plan.promote.length > 0 && await this.#promote(plan.promote[0] as CandidateRow)) return this.rebaseStale(limit, opts)
     for (const members of plan.groups) {
       const outcome = await buildGroup(ctx, members, best)
       if (outcome.state === 'grouped') for (const seq of outcome.members) this.emit('event', { type: 'rebased', candidateSeq: seq, newSeq: outcome.groupSeq })
       for (const o of outcome.state === 'single' ? [outcome.outcome, ...outcome.others] : outcome.others) this.#rebased(o)
     }
-    for (const candidate of plan.rebase) this.#rebased(await rebaseCandidate(ctx, candidate, best))
+    for (const [i, candidate] of plan.rebase.entries()) {
+      const outcome = await rebaseCandidate(ctx, candidate, best)
+      this.#rebased(outcome)
+      if (opts.untilCarried === true && outcome.state === 'rebased') return plan.remaining + plan.rebase.length - i - 1
+    }
     return plan.remaining
   }
 

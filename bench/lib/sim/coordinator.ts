@@ -29,11 +29,12 @@ const DIGEST = '0'.repeat(64)
 /**
  * The sim-cost cause's manifest (minImprovement 0.05, confidence 0.95, quorum 1), with `trials`
  * paired trials per round; with `sequential` its rule's pair noise is √2 × `noise`, else it has
- * none; `splitRounds` as given (a CPU cause: its machines measure alike).
+ * none; `splitRounds` as given (a CPU cause: its machines measure alike). Without
+ * `speculation`: the simulation does not model speculative leases (coordinator/src/speculate.ts).
  */
 export function simManifest (trials: number, opts: { noise: number, sequential: boolean, splitRounds: boolean }): Manifest {
   const manifest = parseManifestText(readFileSync(join(import.meta.dirname, '../../causes/sim-cost/autoresearch.json'), 'utf8'))
-  const { sequential: _, ...verification } = manifest.verification
+  const { sequential: _, speculation: _s, ...verification } = manifest.verification
   const rule = opts.sequential ? { sequential: { noise: Math.SQRT2 * opts.noise } } : {}
   return parseManifest({ ...manifest, verification: { ...verification, trials, ...rule, splitRounds: opts.splitRounds } })
 }

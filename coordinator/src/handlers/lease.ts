@@ -50,7 +50,7 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
         let warm: WarmSeeds | undefined
         for (let remaining = 1; job === null && remaining > 0;) {
           ({ job, forOthers, remaining, warm } = await c.serially(async () => {
-            const remaining = await c.rebaseStale(STALE_BATCH)
+            const remaining = await c.rebaseStale(STALE_BATCH, { untilCarried: true })
             const ctx = c.verificationContext()
             // The other held requests without a job share a split round with this one.
             const verifiersIdle = c.leaseHolds.idle - (hold === undefined ? 0 : 1)
@@ -59,7 +59,8 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
             const { job, forOthers } = await c.speculate(req.body, req.signature, opts) ?? leaseOutcome(ctx, req.body, req.signature, opts)
             if (job !== null) {
               hold?.served()
-              c.warmRoster.served(job.baseline, req.body.publicKey, job.candidateSeq)
+              // A speculative job is measured against a candidate, not the best: the roster keeps to the best.
+              if (job.baseline === ctx.bestCommit()) c.warmRoster.served(job.baseline, req.body.publicKey, job.candidateSeq)
             }
             return { job, forOthers, remaining, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey) : undefined }
           }, { signal }))
