@@ -17,8 +17,8 @@ export interface ScalingOptions {
   processes?: boolean
   /** Event trace files, one per race: `<trace>-<workers>w-s<seed>.txt` (RaceOptions.trace). */
   trace?: string
-  /** false: the cause's copy declares no `verification.speculation` (`--speculation off`). */
-  speculation?: boolean
+  /** The cause's copy declares `verification.speculation` with this window (`--speculation N`; default none). */
+  speculation?: number
   log?: (line: string) => void
 }
 
@@ -111,22 +111,23 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
   return { rows, runs }
 }
 
-/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation on|off] [--also-verify] [--processes] [--trace PREFIX]` */
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--also-verify] [--processes] [--trace PREFIX]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
     args,
     options: {
       workers: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.3' },
       'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }, 'also-verify': { type: 'boolean', default: false },
-      start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }, speculation: { type: 'string', default: 'on' }
+      start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }, speculation: { type: 'string' }
     }
   })
   if (!['far', 'cause'].includes(values.start)) throw new Error('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
-  if (!['on', 'off'].includes(values.speculation)) throw new Error('--speculation is on (the cause\'s verification.speculation, the default) or off (none)')
+  const window = values.speculation === undefined ? undefined : Number(values.speculation)
+  if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= 16)) throw new Error('--speculation is the window of verification.speculation, an integer from 1 to 16 (without it: no speculation)')
   const list = (s: string): number[] => s.split(',').map(Number)
   const opts = {
     workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),
-    alsoVerify: values['also-verify'], start: values.start, processes: values.processes, speculation: values.speculation === 'on', ...(values.trace === undefined ? {} : { trace: values.trace })
+    alsoVerify: values['also-verify'], start: values.start, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(values.trace === undefined ? {} : { trace: values.trace })
   }
   const { start, ...rest } = opts
   const { rows, runs } = await scaling({ ...rest, ...(start === 'far' ? { start: FAR_START } : {}), log: (line) => { process.stderr.write(`${line}\n`) } })

@@ -79,6 +79,28 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
     expect(spread.split).toBeGreaterThan(0)
   })
 
+  it('with speculation a candidate verified on top of another merges after it, against exactly that commit', () => {
+    for (const variant of ['ahead', 'ahead-whole'] as const) {
+      const row = simulate({ ...tiny, hours: 6, volunteers: 12, features: VARIANTS[variant] }, (s) => {
+        const mergedAt = new Map(s.merges().map((m) => [m.commit_oid, m.merged_at]))
+        const ahead = s.candidates().filter((c) => c.state === 'merged' && s.jobsFor(c.seq).some((j) => j.leased_at < (mergedAt.get(c.parent_oid) ?? 0)))
+        expect(ahead.length).toBeGreaterThan(0)
+        for (const c of ahead) {
+          // Leased while its parent was a candidate under verification; every pair of its verdict measured against that parent, which merged first.
+          expect(s.candidateByCommit(c.parent_oid)?.state).toBe('merged')
+          expect(s.jobsFor(c.seq).filter((j) => j.state === 'done').every((j) => j.baseline_oid === c.parent_oid)).toBe(true)
+          expect(c.verdict?.test?.passed).toBe(true)
+          if (c.verdict?.passedOn !== undefined) expect(c.verdict.passedOn).toBe(c.parent_oid)
+        }
+      })
+      expect(row.ahead).toBeGreaterThan(0)
+      expect(row.promoted).toBeLessThanOrEqual(row.ahead)
+      expect(row.merged + row.rejected + row.stale + row.queueAtEnd).toBe(row.submitted)
+    }
+    // Without speculation declared nothing is verified ahead.
+    expect(simulate({ ...tiny, hours: 6, volunteers: 12, features: VARIANTS.now }).ahead).toBe(0)
+  })
+
   it('models conflicts per carry, or per change merged since the parent (--conflict-per change), and runs either way', () => {
     expect(conflictChance(0.1, 'carry', 24)).toBe(0.1)
     expect(conflictChance(0.1, 'change', 1)).toBeCloseTo(0.1)

@@ -24,10 +24,10 @@ export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
  * harness); `noise` sets the metric's seed noise σ (default 0.01), `start` the constants of
  * train.py (default far from the optimum). `sequential` (default true) keeps the manifest's
  * early-stop rule, its pair noise set to √2 × `noise` when that is given (a paired gain is
- * the difference of two runs); false removes the rule. `speculation` false removes the
- * manifest's `verification.speculation` (coordinator/src/speculate.ts).
+ * the difference of two runs); false removes the rule. `speculation` declares
+ * `verification.speculation` with that window (coordinator/src/speculate.ts).
  */
-export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: boolean } = {}): string {
+export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-cost-'))
   cpSync(SIM_COST, dir, { recursive: true })
   const set = (file: string, name: string, value: number): void => {
@@ -39,7 +39,7 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   for (const [name, value] of Object.entries(opts.start ?? {})) set('train.py', name, value)
   const manifestPath = join(dir, 'autoresearch.json')
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number> } }
-  if (opts.speculation === false) delete manifest.verification.speculation
+  if (opts.speculation !== undefined) manifest.verification.speculation = { window: opts.speculation }
   if (opts.sequential === false) delete manifest.verification.sequential
   else if (opts.noise !== undefined) manifest.verification.sequential = { ...manifest.verification.sequential, noise: Number((Math.SQRT2 * opts.noise).toPrecision(4)) }
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)

@@ -35,7 +35,7 @@ import { reportDigest } from './report.ts'
 import { causeStatus, type CauseStatus } from './status.ts'
 import { Store, type CandidateRow, type MergeRow } from './store/index.ts'
 import { promote, type LeaseOptions, type LeaseOutcome, type VerificationContext } from './verification.ts'
-import { Speculation, speculativeLease } from './speculate.ts'
+import { driveCarries, Speculation, speculativeLease } from './speculate.ts'
 import type { CoordinatorEvent } from './events.ts'
 import { CONNECTION_LOG, ConnectionLog, type PeerChange, type PeerSummary } from './connection-log.ts'
 
@@ -245,7 +245,12 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   async speculate (body: LeaseRequestBody, signature: string, opts: LeaseOptions): Promise<LeaseOutcome | null> {
     if (this.speculation === undefined) return null
     const ctx = { causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }
-    return speculativeLease({ ctx: { ...this.verificationContext(), store: this.store }, rebase: ctx, speculation: this.speculation, onRebased: (o) => { this.#rebased(o) } }, body, signature, opts)
+    const steps = speculativeLease({ ctx: { ...this.verificationContext(), store: this.store }, speculation: this.speculation }, body, signature, opts)
+    return driveCarries(steps, async ({ candidate, tip }) => {
+      const outcome = await rebaseCandidate(ctx, candidate, tip.commit_oid, { ahead: tip })
+      if (outcome.state === 'rebased') this.#rebased(outcome)
+      return outcome.state === 'rebased'
+    })
   }
 
   #rebased (outcome: RebaseOutcome): void {

@@ -5,11 +5,10 @@
 import type { LeaseRequestBody } from '@autoresearch/protocol'
 import { OPEN_STATES } from './carry-plan.ts'
 import { authorsOf } from './group-members.ts'
-import { rebaseCandidate, type RebaseContext, type RebaseOutcome } from './rebase.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import { mayExtend, nextWindow, speculationChain } from './rules/speculation.ts'
 import { leaseOutcome, type LeaseOptions, type LeaseOutcome, type VerificationContext } from './verification.ts'
-import type { Store } from './store/index.ts'
+import type { CandidateRow, Store } from './store/index.ts'
 import { countsNow } from './verifier-trust.ts'
 
 /** Queued candidates tried per lease for a clean merge onto the chain's tip: each is a three-way merge in git, in the serial queue. */
@@ -52,19 +51,21 @@ export class Speculation {
 
 export interface SpeculateDeps {
   ctx: VerificationContext & { store: VerificationContext['store'] & Pick<Store, 'leasedCandidates' | 'candidatesOff'> }
-  rebase: RebaseContext
   speculation: Speculation
-  /** Told of each candidate carried onto the tip. */
-  onRebased: (outcome: RebaseOutcome) => void
 }
+
+/** What the driver is asked to do: carry `candidate` (queued on the best) onto `tip` as a new candidate, leaving it as it is when it does not fit; the answer is whether it did. */
+export interface CarryRequest { candidate: CandidateRow, tip: CandidateRow }
 
 /**
  * For a verifier that counts (never a helper, never a key on probation): a queued candidate
  * already carried onto the chain in flight, else, while the chain is within the window, the
  * next candidate in the queue on the best whose change merges cleanly onto the chain's tip,
- * carried there. Null when there is no speculative job: the caller leases on the best.
+ * carried there. Returns null when there is no speculative job: the caller leases on the
+ * best. A generator, so that one rule serves the coordinator (which carries with git,
+ * `driveCarries`) and the simulation (which models the merge, bench/lib/sim).
  */
-export async function speculativeLease (deps: SpeculateDeps, body: LeaseRequestBody, signature: string, opts: LeaseOptions): Promise<LeaseOutcome | null> {
+export function * speculativeLease (deps: SpeculateDeps, body: LeaseRequestBody, signature: string, opts: LeaseOptions): Generator<CarryRequest, LeaseOutcome | null, boolean> {
   const { ctx, speculation } = deps
   const { store, manifest } = ctx
   if (manifest.verification.speculation === undefined || body.help === true || !countsNow(ctx, body.publicKey)) return null
@@ -86,13 +87,18 @@ export async function speculativeLease (deps: SpeculateDeps, body: LeaseRequestB
     // Its own authors may not verify it: it waits for another verifier on the best.
     if (authorsOf(store, c).includes(body.publicKey)) continue
     if (tries++ >= FIT_TRIES) break
-    const outcome = await rebaseCandidate(deps.rebase, c, tip.commit_oid, { ahead: tip })
-    if (outcome.state !== 'rebased') {
+    if (!(yield { candidate: c, tip })) {
       speculation.unfit(c.seq, tip.seq)
       continue
     }
-    deps.onRebased(outcome)
     return leaseOutcome(ctx, body, signature, { ...opts, on: tip.commit_oid })
   }
   return null
+}
+
+/** Runs a generator of carry requests to its end, answering each with `carry`. */
+export async function driveCarries<R> (steps: Generator<CarryRequest, R, boolean>, carry: (request: CarryRequest) => Promise<boolean>): Promise<R> {
+  for (let step = steps.next(); ; step = steps.next(await carry(step.value))) {
+    if (step.done === true) return step.value
+  }
 }

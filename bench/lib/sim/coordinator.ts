@@ -20,7 +20,8 @@ import { BestRunsMemo } from '../../../coordinator/src/best-runs.ts'
 import { newCandidate, type CandidateContext, type CandidateFields } from '../../../coordinator/src/new-candidate.ts'
 import type { CandidateRow, MergeRow, Store } from '../../../coordinator/src/store/index.ts'
 import { conflictChance } from './model.ts'
-import { attest, leaseOutcome, type AttestOutcome, type LeaseOptions, type LeaseOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
+import { attest, leaseOutcome, promote, type AttestOutcome, type LeaseOptions, type LeaseOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
+import { Speculation, speculativeLease, type CarryRequest } from '../../../coordinator/src/speculate.ts'
 
 const CAUSE = 'simulated'
 const HARDWARE = { class: 'sim', cpus: 1, gpus: ['sim-gpu'] }
@@ -29,14 +30,15 @@ const DIGEST = '0'.repeat(64)
 /**
  * The sim-cost cause's manifest (minImprovement 0.05, confidence 0.95, quorum 1), with `trials`
  * paired trials per round; with `sequential` its rule's pair noise is √2 × `noise`, else it has
- * none; `splitRounds` as given (a CPU cause: its machines measure alike). Without
- * `speculation`: the simulation does not model speculative leases (coordinator/src/speculate.ts).
+ * none; `splitRounds` as given (a CPU cause: its machines measure alike); `speculation` its
+ * window, or none (coordinator/src/speculate.ts).
  */
-export function simManifest (trials: number, opts: { noise: number, sequential: boolean, splitRounds: boolean }): Manifest {
+export function simManifest (trials: number, opts: { noise: number, sequential: boolean, splitRounds: boolean, speculation?: number }): Manifest {
   const manifest = parseManifestText(readFileSync(join(import.meta.dirname, '../../causes/sim-cost/autoresearch.json'), 'utf8'))
-  const { sequential: _, speculation: _s, ...verification } = manifest.verification
+  const { sequential: _, ...verification } = manifest.verification
   const rule = opts.sequential ? { sequential: { noise: Math.SQRT2 * opts.noise } } : {}
-  return parseManifest({ ...manifest, verification: { ...verification, trials, ...rule, splitRounds: opts.splitRounds } })
+  const ahead = opts.speculation === undefined ? {} : { speculation: { window: opts.speculation } }
+  return parseManifest({ ...manifest, verification: { ...verification, trials, ...rule, ...ahead, splitRounds: opts.splitRounds } })
 }
 
 let oids = 0
@@ -44,10 +46,19 @@ let oids = 0
 const oid = (): string => createHash('sha1').update(`sim-${process.pid}-${++oids}`).digest('hex')
 const nonce = (): string => randomBytes(16).toString('hex')
 
-/** What the simulation learns of candidates carried onto a new best: a rebase (old seq → new), a merge group (members → group). */
-export interface Carried { rebased: (from: number, to: number) => void, grouped: (members: number[], group: number) => void }
+type Merged = NonNullable<AttestOutcome['merged']>
 
-function report (carried: { rebased: Array<[number, number]>, grouped: Array<[number[], number]> }, on: Carried): void {
+/**
+ * What the simulation learns of candidates carried onto a new best: a rebase (old seq → new;
+ * also a speculative carry onto a candidate), a merge group (members → group), and a merge
+ * without a job of its own (a candidate that passed on top of the one that just merged).
+ */
+export interface Carried { rebased: (from: number, to: number) => void, grouped: (members: number[], group: number) => void, promoted: (merged: Merged) => void }
+
+interface CarriedNow { rebased: Array<[number, number]>, grouped: Array<[number[], number]>, promoted: Merged[] }
+
+function report (carried: CarriedNow, on: Carried): void {
+  for (const m of carried.promoted) on.promoted(m)
   for (const [from, to] of carried.rebased) on.rebased(from, to)
   for (const [members, group] of carried.grouped) on.grouped(members, group)
 }
@@ -67,6 +78,7 @@ export class SimCoordinator {
   readonly #candidates: CandidateContext
   readonly #roster = new WarmRoster()
   readonly #bestRuns: BestRunsMemo
+  readonly speculation?: Speculation
 
   constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, conflictPer?: 'carry' | 'change', random: () => number, runSeconds: number, groups: boolean }) {
     this.#carry = new CarryPlanner({ store, manifest: opts.manifest }, { groups: opts.groups })
@@ -86,6 +98,8 @@ export class SimCoordinator {
       leaseMs, bestCommit: () => this.best()
     }
     this.#candidates = { causeId: CAUSE, store, manifest: opts.manifest, identity: this.identity }
+    const declared = opts.manifest.verification.speculation
+    if (declared !== undefined) this.speculation = new Speculation(declared.window)
   }
 
   best (): string {
@@ -119,9 +133,17 @@ export class SimCoordinator {
    * merge groups and the stale candidates to rebase (at most `limit`); returns how many are
    * left and the rebases and groups made.
    */
-  rebaseStale (limit = Infinity): { remaining: number, rebased: Array<[number, number]>, grouped: Array<[number[], number]> } {
-    const best = this.best()
-    const plan = this.#carry.plan(best, limit)
+  rebaseStale (limit = Infinity, promoted: Merged[] = []): { remaining: number } & CarriedNow {
+    const before = this.best()
+    const plan = this.#carry.plan(before, limit)
+    // Coordinator.rebaseStale: a candidate that passed on top of the new best merges, and the turn is planned again.
+    const merged = plan.promote[0] === undefined ? undefined : promote(this.ctx, plan.promote[0])
+    if (merged !== undefined) {
+      this.speculation?.record('merged')
+      this.#changes.set(this.best(), (this.#changes.get(before) ?? 0) + 1)
+      return this.rebaseStale(limit, [...promoted, merged])
+    }
+    const best = before
     const rebased: Array<[number, number]> = []
     const grouped: Array<[number[], number]> = []
     for (const members of plan.groups) {
@@ -141,7 +163,36 @@ export class SimCoordinator {
     for (const candidate of plan.rebase) {
       if (!this.#conflicts(candidate, best)) rebased.push(this.#rebase(candidate, best))
     }
-    return { remaining: plan.remaining, rebased, grouped }
+    return { remaining: plan.remaining, rebased, grouped, promoted }
+  }
+
+  /**
+   * A speculative carry (rebase.ts with `ahead`) with the merge modelled: onto the tip, a
+   * change conflicts as a carry over one more change would; one that does not fit is left as it is.
+   */
+  #carryOnto ({ candidate, tip }: CarryRequest, on: Carried): boolean {
+    if (this.#random() < conflictChance(this.#conflict, this.#conflictPer, 1)) return false
+    const seq = this.store.transaction(() => {
+      const next = this.#insert({ commit: oid(), parent: tip.commit_oid, submitter: candidate.submitter, claimedMetric: candidate.claimed_metric, submission: candidate.submission, origin: candidate.origin_seq ?? candidate.seq }, null)
+      this.store.setCandidateState(candidate.seq, 'rebased', `carried onto candidate #${tip.seq} as candidate #${next}`)
+      return next
+    })
+    on.rebased(candidate.seq, seq)
+    return true
+  }
+
+  /** Coordinator.speculate: the real speculativeLease, its carries modelled; null when it has no job. */
+  #speculate (body: LeaseRequestBody, signature: string, opts: LeaseOptions, on: Carried): LeaseOutcome | null {
+    if (this.speculation === undefined) return null
+    const steps = speculativeLease({ ctx: { ...this.ctx, store: this.store }, speculation: this.speculation }, body, signature, opts)
+    let step = steps.next()
+    while (step.done !== true) step = steps.next(this.#carryOnto(step.value, on))
+    return step.value?.job === null ? null : step.value
+  }
+
+  /** After a merge (handlers/attest.ts): candidates that passed on top of it merge now. */
+  afterMerge (on: Carried): void {
+    if (this.speculation !== undefined) report(this.rebaseStale(), on)
   }
 
   /**
@@ -175,7 +226,10 @@ export class SimCoordinator {
       const { remaining, ...carried } = this.rebaseStale(STALE_BATCH)
       report(carried, on)
       const body: LeaseRequestBody = { type: 'lease-request', causeId: CAUSE, publicKey: verifier.publicKey, hardware: HARDWARE, nonce: nonce(), time: Date.now(), ...(opts.help === true ? { help: true } : {}) }
-      const outcome = leaseOutcome(this.ctx, body, verifier.sign('lease-request', body), opts)
+      const signature = verifier.sign('lease-request', body)
+      const ahead = this.#speculate(body, signature, opts, on)
+      if (ahead !== null) return ahead
+      const outcome = leaseOutcome(this.ctx, body, signature, opts)
       if (outcome.job !== null) this.#roster.served(outcome.job.baseline, verifier.publicKey, outcome.job.candidateSeq)
       if (outcome.job !== null || remaining === 0) return outcome
     }
@@ -194,6 +248,7 @@ export class SimCoordinator {
     }
     const before = this.best()
     const outcome = attest(this.ctx, body, verifier.sign('attestation', body))
+    if (outcome.onBest !== undefined) this.speculation?.record(outcome.onBest)
     if (outcome.merged !== undefined) {
       const members = this.store.groupMembers(outcome.merged.candidate.seq).length
       this.#changes.set(this.best(), (this.#changes.get(before) ?? 0) + Math.max(1, members))

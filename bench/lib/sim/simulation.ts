@@ -40,9 +40,11 @@ export interface SimFeatures {
   groups: boolean
   /** The cause declares `verification.splitRounds`: a round's pairs are spread over the verifiers waiting for work (coordinator/src/rules/parts.ts), else one verifier runs them all. */
   split: boolean
+  /** The cause declares `verification.speculation` with this window (coordinator/src/speculate.ts). */
+  speculation?: number
 }
 
-export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping', SimFeatures> = {
+export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' | 'ahead-whole', SimFeatures> = {
   /** The code before issue 14: 2-s polls, no warm-up, every pair run, 3 runs per new best. */
   serial: { held: false, warm: false, sequential: false, slots: 1, workerSavings: false, helpers: false, groups: false, split: false },
   /** Today's defaults without split rounds: each round on one verifier. */
@@ -50,7 +52,11 @@ export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping', SimFeature
   /** Today's defaults. */
   now: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true },
   /** Today's defaults with every volunteer helping to verify. */
-  helping: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: true, groups: true, split: true }
+  helping: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: true, groups: true, split: true },
+  /** `now` with speculation (window 4, as the sim-cost cause declares). */
+  ahead: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, speculation: 4 },
+  /** `whole` with speculation. */
+  'ahead-whole': { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: false, speculation: 4 }
 }
 
 export interface SimOptions extends Omit<ModelOptions, 'minImprovement'> {
@@ -89,6 +95,10 @@ export interface SimRow {
   rebases: number
   /** Merge groups formed (rules/groups.ts): each carries two or more passed candidates onto the best as one. */
   groups: number
+  /** Merges of candidates verified on top of another still being verified (speculation: a job leased before its parent merged). */
+  ahead: number
+  /** Of those, the ones that passed before their parent merged, and merged with it without a job of their own. */
+  promoted: number
   jobs: number
   /** Jobs the sequential rule ended before their last pair. */
   stoppedEarly: number
@@ -152,13 +162,13 @@ class Simulation {
   #best: string
   /** Who submitted the candidate whose merge made the best (a worker does not measure its own). */
   #bestBy?: string
-  readonly #count = { refused: 0, rebases: 0, groups: 0, jobs: 0, stoppedEarly: 0, helperJobs: 0, verifierRuns: 0, warmRuns: 0, cacheHits: 0, workerRuns: 0, followRuns: 0 }
+  readonly #count = { refused: 0, rebases: 0, groups: 0, promoted: 0, jobs: 0, stoppedEarly: 0, helperJobs: 0, verifierRuns: 0, warmRuns: 0, cacheHits: 0, workerRuns: 0, followRuns: 0 }
 
   constructor (store: Store, queue: EventQueue, opts: SimOptions) {
     this.#queue = queue
     this.#opts = opts
     this.#features = opts.features ?? VARIANTS.now
-    const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential, splitRounds: this.#features.split })
+    const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential, splitRounds: this.#features.split, speculation: this.#features.speculation })
     this.#model = { ...opts, minImprovement: manifest.verification.minImprovement }
     this.#random = new Random(opts.seed)
     const count = opts.verifiers ?? Math.max(1, Math.floor(opts.volunteers / 4))
@@ -276,7 +286,27 @@ class Simulation {
       this.#count.groups++
       this.#gain.set(group, members.reduce((sum, m) => sum + (this.#gain.get(m) as number), 0))
       this.#changed('rebased')
+    },
+    // A candidate that passed on top of the one that merged: it merges without a job.
+    promoted: ({ candidate }) => {
+      this.#count.promoted++
+      this.#merged(candidate, this.#truthOf(candidate.commit_oid))
     }
+  }
+
+  /** The true loss of a commit: a best's, or a candidate's on top of its parent (speculation measures against candidates). */
+  #truthOf (commit: string): number {
+    const known = this.#truth.get(commit)
+    if (known !== undefined) return known
+    const c = this.#coord.store.candidateByCommit(commit) as CandidateRow
+    return this.#truthOf(c.parent_oid) - (this.#gain.get(c.seq) as number)
+  }
+
+  #merged (candidate: CandidateRow, loss: number): void {
+    this.#best = candidate.commit_oid
+    this.#bestBy = candidate.submitter
+    this.#truth.set(this.#best, loss)
+    this.#changed('merged')
   }
 
   /** What an event wakes: held requests as the coordinator wakes them (handlers/lease-holds.ts); pollers all ask within their interval. */
@@ -330,7 +360,7 @@ class Simulation {
    * sequential rule may end the job; the pairs measured are attested.
    */
   #job (m: Machine, job: Job, then: () => void, measured: PairResult[] = []): void {
-    const base = this.#truth.get(job.baseline) as number
+    const base = this.#truthOf(job.baseline)
     const candidate = base - (this.#gain.get(job.candidateSeq) as number)
     const wave = job.seeds.slice(measured.length, measured.length + m.slots)
     let longest = 0
@@ -360,10 +390,8 @@ class Simulation {
       this.#count.jobs++
       const outcome = this.#coord.attest(m.identity, job, measured, this.#onRebase)
       if (outcome.merged !== undefined) {
-        this.#best = outcome.merged.candidate.commit_oid
-        this.#bestBy = outcome.merged.candidate.submitter
-        this.#truth.set(this.#best, candidate)
-        this.#changed('merged')
+        this.#merged(outcome.merged.candidate, candidate)
+        this.#coord.afterMerge(this.#onRebase)
       } else this.#changed('verdict')
       then()
     })
@@ -385,6 +413,8 @@ class Simulation {
     const outcomes = submissions.map((c) => fate(c.seq))
     const n = (...states: string[]): number => outcomes.filter((s) => states.includes(s)).length
     const merges = store.standingMerges().length
+    const mergedAt = new Map(store.merges().map((m) => [m.commit_oid, m.merged_at]))
+    const ahead = candidates.filter((c) => c.state === 'merged' && store.jobsFor(c.seq).some((j) => j.state === 'done' && j.leased_at < (mergedAt.get(c.parent_oid) ?? 0))).length
     const workerSeconds = this.#count.workerRuns * this.#opts.runSeconds
     const verifierSeconds = this.#count.verifierRuns * this.#opts.runSeconds
     return {
@@ -403,6 +433,8 @@ class Simulation {
       refused: this.#count.refused,
       rebases: this.#count.rebases,
       groups: this.#count.groups,
+      ahead,
+      promoted: this.#count.promoted,
       jobs: this.#count.jobs,
       stoppedEarly: this.#count.stoppedEarly,
       helperJobs: this.#count.helperJobs,
