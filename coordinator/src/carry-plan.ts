@@ -95,7 +95,7 @@ export class CarryPlanner {
       rebase: others.slice(0, limit),
       remaining: Math.max(0, others.length - limit)
     }
-    if (plan.promote.length === 0 && plan.groups.length === 0 && plan.rebase.length === 0) this.#quiet = { best, version: store.views.version(), until: off.firstExpiry }
+    if (plan.promote.length === 0 && plan.groups.length === 0 && plan.rebase.length === 0 && plan.remaining === 0) this.#quiet = { best, version: store.views.version(), until: off.firstExpiry }
     return plan
   }
 }

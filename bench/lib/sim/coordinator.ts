@@ -192,7 +192,7 @@ export class SimCoordinator {
 
   /** After a merge (handlers/attest.ts): candidates that passed on top of it merge now. */
   afterMerge (on: Carried): void {
-    if (this.speculation !== undefined) report(this.rebaseStale(), on)
+    if (this.speculation !== undefined) report(this.rebaseStale(0), on)
   }
 
   /**

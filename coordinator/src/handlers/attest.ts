@@ -25,8 +25,9 @@ export function attestHandler (c: AttestDeps): Handler<z.infer<typeof AttestRequ
       // Not tied to this request: the merge is made, so it is announced even if the verifier has gone.
       await c.serially(async () => {
         await c.announceIfMoved()
-        // Candidates that passed on top of this one (speculation) merge now, each announced after it.
-        if (c.speculation !== undefined) await c.rebaseStale()
+        // Candidates that passed on top of this one (speculation) merge now, each announced after it;
+        // the others left on the old best are carried by the lease turns, a batch at a time.
+        if (c.speculation !== undefined) await c.rebaseStale(0)
       })
     }
     const { candidateSeq, state, meanImprovement, reason } = outcome.verdict
