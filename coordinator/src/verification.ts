@@ -7,6 +7,7 @@ import {
   type AttestationBody, type Job, type LeaseRequestBody
 } from '@autoresearch/protocol'
 import { randomInt } from 'node:crypto'
+import { OPEN_STATES } from './carry-plan.ts'
 import { authorsOf, membersOf } from './group-members.ts'
 import { assertFresh } from './intake.ts'
 import { OPEN_VERIFICATION } from './policy.ts'
@@ -230,7 +231,7 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
 function aheadOf (store: VerificationContext['store'], candidate: CandidateRow): 'merged' | 'open' | 'gone' {
   if (store.isMergedCommit(candidate.parent_oid)) return 'merged'
   const parent = store.candidateByCommit(candidate.parent_oid)
-  return parent !== undefined && (parent.state === 'queued' || parent.state === 'verifying' || parent.state === 'passed') ? 'open' : 'gone'
+  return parent !== undefined && (OPEN_STATES as readonly string[]).includes(parent.state) ? 'open' : 'gone'
 }
 
 /** Why a counting attestation of the candidate ended its job early, if one did (its report was checked against its job's seeds when it came). */

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest'
+import { driveCarries, Speculation, type CarryRequest } from './speculate.ts'
+import type { CandidateRow } from './store/index.ts'
+
+describe('Speculation', () => {
+  it('starts its window at 1, grows it per merge up to the declared window, halves it per rejection', () => {
+    const s = new Speculation(3)
+    expect(s.window).toBe(1)
+    for (const v of ['merged', 'merged', 'merged'] as const) s.record(v)
+    expect(s.window).toBe(3)
+    s.record('rejected')
+    expect(s.window).toBe(1)
+    s.record('rejected')
+    expect(s.window).toBe(0)
+  })
+
+  it('remembers what did not fit onto a tip until the tip changes', () => {
+    const s = new Speculation(2)
+    expect(s.fits(5, 1)).toBe(true)
+    s.unfit(5, 1)
+    expect(s.fits(5, 1)).toBe(false)
+    expect(s.fits(6, 1)).toBe(true)
+    // A new tip: everything may be tried again (and the old tip's memory is gone).
+    expect(s.fits(5, 2)).toBe(true)
+    expect(s.fits(5, 1)).toBe(true)
+  })
+})
+
+describe('driveCarries', () => {
+  it('answers each carry request in turn and returns what the steps return', async () => {
+    const asked: number[] = []
+    function * steps (): Generator<CarryRequest, string, boolean> {
+      for (const seq of [1, 2, 3]) {
+        if (yield { candidate: { seq } as CandidateRow, tip: { seq: 9 } as CandidateRow }) return `fit ${seq}`
+      }
+      return 'none'
+    }
+    expect(await driveCarries(steps(), async ({ candidate }) => { asked.push(candidate.seq); return candidate.seq === 2 })).toBe('fit 2')
+    expect(asked).toEqual([1, 2])
+    expect(await driveCarries(steps(), async () => false)).toBe('none')
+  })
+})
