@@ -33,6 +33,19 @@ function verifiers (net: TestNetwork): { lease: (who: Identity) => Promise<Job |
   }
 }
 
+/** A (SALT) and B (QUALITY), compatible changes, A the better claim: the host's verifier leases A, the second verifier B carried onto A. */
+async function chainOfTwo (): Promise<{ net: TestNetwork, second: Identity, start: string, authors: Identity[], a: number, b: number, first: Job, next: Job } & ReturnType<typeof verifiers>> {
+  const { net, second } = await twoVerifiers()
+  const start = net.best
+  const authors = [Identity.generate(), Identity.generate()]
+  const a = await net.submitEdit(authors[0] as Identity, setConstant('SALT', 7), { claimedMetric: 1.0 })
+  const b = await net.submitEdit(authors[1] as Identity, setConstant('QUALITY', 0.8), { claimedMetric: 1.1 })
+  const ops = verifiers(net)
+  const first = await ops.lease(net.verifierIdentity) as Job
+  const next = await ops.lease(second) as Job
+  return { net, second, start, authors, a, b, first, next, ...ops }
+}
+
 const trainPy = async (net: TestNetwork): Promise<string> => await readFileAt(homePaths(net.home).gitdir, net.best, 'train.py') as string
 
 describe('speculative verification', () => {
@@ -40,19 +53,11 @@ describe('speculative verification', () => {
   afterEach(async () => { await net?.stop(); net = undefined })
 
   it('verifies the next candidate on top of the one being verified, and merges it right after that one, without another job', async () => {
-    const { net: n, second } = await twoVerifiers()
+    const { net: n, second, start, authors, a, b, first, next, attest } = await chainOfTwo()
     net = n
-    const start = net.best
-    const authors = [Identity.generate(), Identity.generate()]
-    const a = await net.submitEdit(authors[0] as Identity, setConstant('SALT', 7), { claimedMetric: 1.0 })
-    const b = await net.submitEdit(authors[1] as Identity, setConstant('QUALITY', 0.8), { claimedMetric: 1.1 })
-    const { lease, attest } = verifiers(net)
     const store = net.running.coordinator.store
-
-    const first = await lease(net.verifierIdentity) as Job
     expect(first).toMatchObject({ candidateSeq: a, baseline: start })
     // The second verifier gets B carried onto A, measured against A.
-    const next = await lease(second) as Job
     const aCommit = store.candidate(a)?.commit_oid as string
     expect(next.baseline).toBe(aCommit)
     const copy = store.candidate(next.candidateSeq)
@@ -98,16 +103,9 @@ describe('speculative verification', () => {
   })
 
   it('when the one ahead is rejected, a candidate rejected on top of it goes back onto the best with its own change only, held against nobody', async () => {
-    const { net: n, second } = await twoVerifiers()
+    const { net: n, second, start, authors, a, b, first, next, lease, attest } = await chainOfTwo()
     net = n
-    const start = net.best
-    const authors = [Identity.generate(), Identity.generate()]
-    const a = await net.submitEdit(authors[0] as Identity, setConstant('SALT', 7), { claimedMetric: 1.0 })
-    const b = await net.submitEdit(authors[1] as Identity, setConstant('QUALITY', 0.8), { claimedMetric: 1.1 })
-    const { lease, attest } = verifiers(net)
     const store = net.running.coordinator.store
-    const first = await lease(net.verifierIdentity) as Job
-    const next = await lease(second) as Job
     expect(next.baseline).toBe(store.candidate(a)?.commit_oid)
 
     // On top of A, B's copy shows no gain (A's change spoils it, say); then A itself is rejected.
