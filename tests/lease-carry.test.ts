@@ -25,19 +25,26 @@ describe('a lease after a merge', () => {
     const conflicting = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.7), { claimedMetric: 1.05 })
     const clean = await net.submitEdit(Identity.generate(), setConstant('BONUS', 0.3), { claimedMetric: 1.1 })
     const later = await net.submitEdit(Identity.generate(), setConstant('SALT', 7), { claimedMetric: 1.2 })
+    const last = await net.submitEdit(Identity.generate(), (text) => `${text}\n# a note at the end\n`, { claimedMetric: 1.3 })
     const client = await net.client(net.verifierIdentity)
     const { causeId } = net.running.coordinator
     const job = (await client.lease(net.verifierIdentity, causeId, hardware)).job as Job
     expect(job.candidateSeq).toBe(merged)
     expect((await client.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: trials(job, 0.2), hardware })).verdict.state).toBe('accepted')
 
-    const next = (await client.lease(net.verifierIdentity, causeId, hardware)).job as Job
-    const store = net.running.coordinator.store
+    // The lease request's turn (handlers/lease.ts): carry until the first clean carry.
+    const coordinator = net.running.coordinator
+    const store = coordinator.store
+    expect(await coordinator.serially(async () => coordinator.rebaseStale(8, { untilCarried: true }))).toBe(2)
     expect(net.state(conflicting)).toBe('stale')
-    expect(store.candidate(next.candidateSeq)).toMatchObject({ origin_seq: clean, parent_oid: net.best })
-    // Not carried yet: still queued on the old best.
+    expect(net.state(clean)).toBe('rebased')
     expect(store.candidate(later)).toMatchObject({ state: 'queued', parent_oid: old })
-    const after = (await client.lease(net.verifierIdentity, causeId, hardware)).job as Job
-    expect(store.candidate(after.candidateSeq)).toMatchObject({ origin_seq: later, parent_oid: net.best })
+    // A lease's turn carries one more (SALT) and leases the best claim; what is left is carried after it, in turns of their own.
+    const next = (await client.lease(net.verifierIdentity, causeId, hardware)).job as Job
+    expect(store.candidate(next.candidateSeq)).toMatchObject({ origin_seq: clean, parent_oid: net.best })
+    expect(net.state(later)).toBe('rebased')
+    for (let i = 0; i < 100 && store.candidate(last)?.state === 'queued'; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(store.candidates().find((c) => c.origin_seq === last)).toMatchObject({ state: 'queued', parent_oid: net.best })
+    expect(old).not.toBe(net.best)
   })
 })

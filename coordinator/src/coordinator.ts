@@ -13,7 +13,7 @@ import { fetchHandler } from './handlers/fetch.ts'
 import { BestRunsMemo } from './best-runs.ts'
 import { historyHandler } from './handlers/history.ts'
 import { infoHandler } from './handlers/info.ts'
-import { leaseHandler } from './handlers/lease.ts'
+import { leaseHandler, STALE_BATCH } from './handlers/lease.ts'
 import { LeaseHolds, verifiersToWake } from './handlers/lease-holds.ts'
 import { LeaseExpiry } from './handlers/lease-expiry.ts'
 import { reportHandler } from './handlers/report.ts'
@@ -223,6 +223,30 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
       if (opts.untilCarried === true && outcome.state === 'rebased') return plan.remaining + plan.rebase.length - i - 1
     }
     return plan.remaining
+  }
+
+  #carrying = false
+
+  /**
+   * Carries what is left on an old best onto the current one in the background, a batch per
+   * turn of the serial queue (so intake goes on in between): a lease request stops at its first
+   * clean carry (handlers/lease.ts), and the others' submitters should still learn soon that
+   * theirs went stale. One such loop at a time; it ends when nothing is left or on stop.
+   */
+  carryRest (): void {
+    if (this.#carrying) return
+    this.#carrying = true
+    void (async () => {
+      try {
+        for (let remaining = 1; remaining > 0 && !this.leaseHolds.closed;) {
+          remaining = await this.serially(async () => this.leaseHolds.closed ? 0 : await this.rebaseStale(STALE_BATCH))
+        }
+      } catch (err) {
+        log.error('carrying candidates onto the best failed: %e', err)
+      } finally {
+        this.#carrying = false
+      }
+    })()
   }
 
   /**
