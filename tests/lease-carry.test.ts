@@ -2,7 +2,8 @@
  * After a merge, the candidates left on the old best are carried onto the new one before they
  * can be leased. A verifier waiting on that turn gets the first one that carries cleanly (best
  * claim first) without waiting for the others (handlers/lease.ts, `untilCarried`); the rest
- * are carried in the next turns. Real coordinator, libp2p and git; measurements given.
+ * are carried right after, a batch per turn of the serial queue (Coordinator.carryRest). Real
+ * coordinator, libp2p and git; measurements given.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { describeHardware, Identity, sha256Hex, type Job } from '@autoresearch/protocol'
@@ -18,7 +19,7 @@ describe('a lease after a merge', () => {
   let net: TestNetwork | undefined
   afterEach(async () => { await net?.stop(); net = undefined })
 
-  it('gets the first candidate that carries cleanly onto the new best, and leaves the rest for the next turns', async () => {
+  it('gets the first candidate that carries cleanly onto the new best, and the rest is carried right after, in turns of its own', async () => {
     net = await TestNetwork.start(NOISY)
     const old = net.best
     const merged = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8), { claimedMetric: 1.0 })
