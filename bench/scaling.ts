@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { MAX_SPECULATION_WINDOW } from '@autoresearch/protocol'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
 
 export interface ScalingOptions {
@@ -123,7 +124,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   })
   if (!['far', 'cause'].includes(values.start)) throw new Error('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
   const window = values.speculation === undefined ? undefined : Number(values.speculation)
-  if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= 16)) throw new Error('--speculation is the window of verification.speculation, an integer from 1 to 16 (without it: no speculation)')
+  if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= MAX_SPECULATION_WINDOW)) throw new Error(`--speculation is the window of verification.speculation, an integer from 1 to ${MAX_SPECULATION_WINDOW} (without it: no speculation)`)
   const list = (s: string): number[] => s.split(',').map(Number)
   const opts = {
     workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),

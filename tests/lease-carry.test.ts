@@ -6,14 +6,11 @@
  * coordinator, libp2p and git; measurements given.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { describeHardware, Identity, sha256Hex, type Job } from '@autoresearch/protocol'
+import { describeHardware, Identity, type Job } from '@autoresearch/protocol'
 import { NOISY } from './adversarial/arena.ts'
-import { setConstant, TestNetwork } from './network.ts'
+import { givenTrials, setConstant, TestNetwork } from './network.ts'
 
 const hardware = describeHardware()
-const digest = sha256Hex('')
-const trials = (job: Job, gain: number): Array<{ seed: number, baseline: number, candidate: number, baselineLogDigest: string, candidateLogDigest: string }> =>
-  job.seeds.map((seed, i) => ({ seed, baseline: 1.5 + seed / 1e6, candidate: 1.5 + seed / 1e6 - gain + i / 1000, baselineLogDigest: digest, candidateLogDigest: digest }))
 
 describe('a lease after a merge', () => {
   let net: TestNetwork | undefined
@@ -31,7 +28,7 @@ describe('a lease after a merge', () => {
     const { causeId } = net.running.coordinator
     const job = (await client.lease(net.verifierIdentity, causeId, hardware)).job as Job
     expect(job.candidateSeq).toBe(merged)
-    expect((await client.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: trials(job, 0.2), hardware })).verdict.state).toBe('accepted')
+    expect((await client.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, 0.2), hardware })).verdict.state).toBe('accepted')
 
     // The lease request's turn (handlers/lease.ts): carry until the first clean carry.
     const coordinator = net.running.coordinator

@@ -1,18 +1,13 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { describeHardware, Identity, readFileAt, sha256Hex, type Job } from '@autoresearch/protocol'
+import { describeHardware, Identity, readFileAt, type Job } from '@autoresearch/protocol'
 import { credits, revertLatestMerge } from 'autoresearch-coordinator'
 import { Verifier } from 'autoresearch-verifier'
 import { ROOT } from './processes.ts'
-import { setConstant, TestNetwork } from './network.ts'
+import { givenTrials, setConstant, TestNetwork } from './network.ts'
 
 const NOISY = join(ROOT, 'tests', 'fixtures', 'noisy-cause')
 const hardware = describeHardware()
-const digest = sha256Hex('')
-
-/** Trials of `job` whose candidate beats a seed-varied baseline of 1.5 by `gain`. */
-const trials = (job: Job, gain: number): Array<{ seed: number, baseline: number, candidate: number, baselineLogDigest: string, candidateLogDigest: string }> =>
-  job.seeds.map((seed, i) => ({ seed, baseline: 1.5 + seed / 1e6, candidate: 1.5 + seed / 1e6 - gain + i / 1000, baselineLogDigest: digest, candidateLogDigest: digest }))
 
 /**
  * A merges on the first best; B, C (and D) pass against that same first best afterwards,
@@ -29,7 +24,7 @@ async function passedTogether (net: TestNetwork, extra: Array<(text: string) => 
   const jobs: Job[] = []
   for (const _ of seqs) jobs.push((await client.lease(net.verifierIdentity, causeId, hardware)).job as Job)
   expect(jobs.map((j) => j.candidateSeq)).toEqual(seqs)
-  const attest = async (job: Job, gain: number): Promise<string> => (await client.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: trials(job, gain), hardware })).verdict.state
+  const attest = async (job: Job, gain: number): Promise<string> => (await client.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, gain), hardware })).verdict.state
   expect(await attest(jobs[0] as Job, 0.1)).toBe('accepted')
   for (const [i, job] of jobs.slice(1).entries()) {
     expect(await attest(job, 0.2 + i / 100)).toBe('pending')
@@ -86,7 +81,7 @@ describe('merge groups', () => {
     const { causeId } = net.running.coordinator
     const job = (await client.lease(net.verifierIdentity, causeId, hardware)).job as Job
     expect(job.candidateSeq).toBe(groupSeq)
-    const { verdict } = await client.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: trials(job, -0.1), hardware })
+    const { verdict } = await client.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, -0.1), hardware })
     expect(verdict.state).toBe('rejected')
     expect(store.candidate(groupSeq)?.reason).toMatch(/the group is split in halves/)
     // Halves of [B, C, D]: [B, C] as a new group, D rebased alone; no author was charged for the group.
@@ -114,7 +109,7 @@ describe('merge groups', () => {
     const { causeId } = net.running.coordinator
     const jobs: Job[] = []
     for (const _ of seqs) jobs.push((await client.lease(net.verifierIdentity, causeId, hardware)).job as Job)
-    const attest = async (job: Job): Promise<string> => (await client.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: trials(job, 0.2), hardware })).verdict.state
+    const attest = async (job: Job): Promise<string> => (await client.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, 0.2), hardware })).verdict.state
     expect(await attest(jobs[0] as Job)).toBe('accepted')
     expect(await attest(jobs[1] as Job)).toBe('pending')
     const [, b] = seqs as [number, number, number]

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   commitWithChanges, CoordinatorClient, createNode, ensureBareRepo, Identity, packForSubmission, readFileAt, sha256Hex,
-  type AutoresearchNode
+  type AutoresearchNode, type Job, type Trial
 } from '@autoresearch/protocol'
 import { homePaths, initHome, serveCoordinator, type RunningCoordinator } from 'autoresearch-coordinator'
 import { Verifier } from 'autoresearch-verifier'
@@ -105,6 +105,11 @@ export class TestNetwork {
     fs.rmSync(this.scratch, { recursive: true, force: true })
   }
 }
+
+/** Trials a verifier would attest for `job`, given rather than run: its candidate beats a seed-varied baseline of 1.5 by `gain` (0: no gain at all). */
+export const givenTrials = (job: Job, gain: number): Trial[] => job.seeds.map((seed, i) => ({
+  seed, baseline: 1.5 + seed / 1e6, candidate: 1.5 + seed / 1e6 - gain + i / 1000, baselineLogDigest: sha256Hex(''), candidateLogDigest: sha256Hex('')
+}))
 
 export const setConstant = (name: string, value: string | number) => (text: string): string => text.replace(new RegExp(`^${name} = .*$`, 'm'), `${name} = ${value}`)
 

@@ -6,18 +6,13 @@
  */
 import { execFileSync } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
-import { describeHardware, Identity, readFileAt, sha256Hex, type Job } from '@autoresearch/protocol'
+import { describeHardware, Identity, readFileAt, type Job } from '@autoresearch/protocol'
 import { BEST_REF, credits, homePaths } from 'autoresearch-coordinator'
-import { causeWith, NOISY } from './adversarial/arena.ts'
-import { setConstant, TestNetwork } from './network.ts'
+import { NOISY } from './adversarial/arena.ts'
+import { causeWith, givenTrials, setConstant, TestNetwork } from './network.ts'
 
 const hardware = describeHardware()
-const digest = sha256Hex('')
-const SPECULATIVE = causeWith(NOISY, (m) => { m.verification.speculation = { window: 2 } })
-
-/** Trials of `job` whose candidate beats a seed-varied baseline of 1.5 by `gain` (0: no gain at all). */
-const trials = (job: Job, gain: number): Array<{ seed: number, baseline: number, candidate: number, baselineLogDigest: string, candidateLogDigest: string }> =>
-  job.seeds.map((seed, i) => ({ seed, baseline: 1.5 + seed / 1e6, candidate: 1.5 + seed / 1e6 - gain + i / 1000, baselineLogDigest: digest, candidateLogDigest: digest }))
+const SPECULATIVE = causeWith(NOISY, { speculation: { window: 2 } })
 
 /** A network with two verifiers' keys on the allowlist (the host's and `second`), leasing and attesting by hand. */
 async function twoVerifiers (): Promise<{ net: TestNetwork, second: Identity }> {
@@ -29,7 +24,7 @@ function verifiers (net: TestNetwork): { lease: (who: Identity) => Promise<Job |
   const { causeId } = net.running.coordinator
   return {
     lease: async (who) => (await (await net.client(who)).lease(who, causeId, hardware)).job,
-    attest: async (who, job, gain) => (await (await net.client(who)).attest(who, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: trials(job, gain), hardware })).verdict.state
+    attest: async (who, job, gain) => (await (await net.client(who)).attest(who, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, gain), hardware })).verdict.state
   }
 }
 

@@ -30,7 +30,7 @@ import type { IntakeContext } from './intake.ts'
 import { buildGroup } from './group.ts'
 import { CarryPlanner } from './carry-plan.ts'
 import { WarmRoster } from './warm-roster.ts'
-import { rebaseCandidate, type RebaseOutcome } from './rebase.ts'
+import { rebaseCandidate, type RebaseContext, type RebaseOutcome } from './rebase.ts'
 import { reportDigest } from './report.ts'
 import { causeStatus, type CauseStatus } from './status.ts'
 import { Store, type CandidateRow, type MergeRow } from './store/index.ts'
@@ -208,7 +208,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
    */
   async rebaseStale (limit = Infinity, opts: { untilCarried?: boolean } = {}): Promise<number> {
     const best = this.bestCommit()
-    const ctx = { causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }
+    const ctx = this.#rebaseContext()
     const plan = this.#carry.plan(best, limit)
     // The best moved: what is carried is planned again onto the new one (a chain merges link by link).
     if (plan.promote.length > 0 && await this.#promote(plan.promote[0] as CandidateRow)) return this.rebaseStale(limit, opts)
@@ -223,6 +223,11 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
       if (opts.untilCarried === true && outcome.state === 'rebased') return plan.remaining + plan.rebase.length - i - 1
     }
     return plan.remaining
+  }
+
+  /** What a carry onto a new commit (rebase.ts, group.ts) reads and writes. */
+  #rebaseContext (): RebaseContext {
+    return { causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }
   }
 
   #carrying = false
@@ -268,7 +273,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   /** A speculative job for this verifier, or null (speculate.ts); call it in the serial queue. */
   async speculate (body: LeaseRequestBody, signature: string, opts: LeaseOptions): Promise<LeaseOutcome | null> {
     if (this.speculation === undefined) return null
-    const ctx = { causeId: this.causeId, gitdir: this.paths.gitdir, store: this.store, manifest: this.manifest, identity: this.identity }
+    const ctx = this.#rebaseContext()
     const steps = speculativeLease({ ctx: { ...this.verificationContext(), store: this.store }, speculation: this.speculation }, body, signature, opts)
     return driveCarries(steps, async ({ candidate, tip }) => {
       const outcome = await rebaseCandidate(ctx, candidate, tip.commit_oid, { ahead: tip })

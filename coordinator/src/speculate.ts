@@ -79,7 +79,7 @@ export function * speculativeLease (deps: SpeculateDeps, body: LeaseRequestBody,
     if (outcome.job !== null) return outcome
   }
   const last = chain.at(-1)
-  const tip = last === undefined ? undefined : store.candidate(last.seq)
+  const tip = last === undefined ? undefined : open.find((c) => c.seq === last.seq)
   if (tip === undefined || !mayExtend(chain, speculation.window)) return null
   let tries = 0
   for (const c of open) {

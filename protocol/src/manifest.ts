@@ -32,6 +32,9 @@ const Step = z.object({
 /** The defaults of a manifest's `collaboration`. */
 export const COLLABORATION = { claimMinutes: 15, plateau: 8 }
 
+/** The deepest `verification.speculation.window` a cause may declare. */
+export const MAX_SPECULATION_WINDOW = 16
+
 export const ManifestSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" or "-", at most 64'),
   description: z.string().max(2000).optional(),
@@ -104,7 +107,7 @@ export const ManifestSchema = z.object({
      * it, up to `window` deep (the coordinator's window grows by one per merge on the best and
      * halves per rejection, never past this). Absent: every candidate is verified on the best.
      */
-    speculation: z.object({ window: z.number().int().min(1).max(16) }).strict().optional()
+    speculation: z.object({ window: z.number().int().min(1).max(MAX_SPECULATION_WINDOW) }).strict().optional()
   }).strict(),
   /**
    * How volunteers share the search (issue [collab]): a claim on an edit or a hypothesis holds

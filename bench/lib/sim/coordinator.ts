@@ -172,12 +172,7 @@ export class SimCoordinator {
    */
   #carryOnto ({ candidate, tip }: CarryRequest, on: Carried): boolean {
     if (this.#random() < conflictChance(this.#conflict, this.#conflictPer, 1)) return false
-    const seq = this.store.transaction(() => {
-      const next = this.#insert({ commit: oid(), parent: tip.commit_oid, submitter: candidate.submitter, claimedMetric: candidate.claimed_metric, submission: candidate.submission, origin: candidate.origin_seq ?? candidate.seq }, null)
-      this.store.setCandidateState(candidate.seq, 'rebased', `carried onto candidate #${tip.seq} as candidate #${next}`)
-      return next
-    })
-    on.rebased(candidate.seq, seq)
+    on.rebased(...this.#rebase(candidate, tip.commit_oid))
     return true
   }
 
@@ -207,7 +202,7 @@ export class SimCoordinator {
     return true
   }
 
-  /** What rebase.ts stores for a clean merge: a new candidate on the best, re-verifying the old one's change. */
+  /** What rebase.ts stores for a clean merge: a new candidate on the best (or on a candidate ahead, speculation), re-verifying the old one's change. */
   #rebase (candidate: CandidateRow, best: string): [number, number] {
     return [candidate.seq, this.store.transaction(() => {
       const seq = this.#insert({ commit: oid(), parent: best, submitter: candidate.submitter, claimedMetric: candidate.claimed_metric, submission: candidate.submission, origin: candidate.origin_seq ?? candidate.seq }, null)

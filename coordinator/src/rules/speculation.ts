@@ -6,6 +6,7 @@
  * chain grows up to the coordinator's window, which grows by one each time a candidate on the
  * best merges and halves each time one is rejected, never past the cause's `window`.
  */
+import { MAX_SPECULATION_WINDOW } from '@autoresearch/protocol'
 
 /** An open candidate (queued, verifying or passed) as speculation reads it. */
 export interface OpenCandidate {
@@ -46,7 +47,7 @@ export function speculationChain (best: string, open: readonly OpenCandidate[]):
   const hasChildren = new Set(open.map((c) => c.parent))
   const chain: OpenCandidate[] = []
   let parent = best
-  for (let depth = 0; depth <= MAX_WINDOW; depth++) {
+  for (let depth = 0; depth <= MAX_SPECULATION_WINDOW; depth++) {
     const here = open.filter((c) => c.parent === parent && c.inFlight)
     const next = here.find((c) => hasChildren.has(c.commit)) ?? here[0]
     if (next === undefined) break
@@ -55,9 +56,6 @@ export function speculationChain (best: string, open: readonly OpenCandidate[]):
   }
   return chain
 }
-
-/** The most a cause may declare (protocol's manifest schema). */
-export const MAX_WINDOW = 16
 
 /** May a candidate be carried onto the chain's tip now: `chain.length` levels are in flight, at most `window` of them speculative. */
 export const mayExtend = (chain: readonly OpenCandidate[], window: number): boolean => chain.length > 0 && chain.length <= window

@@ -100,11 +100,9 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
     return { kind: 'reject', reputation, verdict: marked({ ...base, state: 'rejected', reason: rejection ?? notBeaten(manifest, test, stopped) }) }
   }
   const verdict = marked({ ...base, state: 'accepted', reason: `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials beats minImprovement ${minImprovement} (p=${test.pValue.toPrecision(3)})` })
-  if (candidate.parent_oid !== best && ahead) {
-    return { kind: 'rebase', reputation, verdict: { ...verdict, state: 'pending', passedOn: candidate.parent_oid, reason: `passed against ${candidate.parent_oid.slice(0, 10)}, a candidate still being verified: it merges as soon as that one does (${verdict.reason})` } }
-  }
   if (candidate.parent_oid !== best) {
-    return { kind: 'rebase', reputation, verdict: { ...verdict, state: 'pending', reason: `passed against ${candidate.parent_oid.slice(0, 10)}, which is no longer the best: rebasing and verifying again (${verdict.reason})` } }
+    const then = ahead ? 'a candidate still being verified: it merges as soon as that one does' : 'which is no longer the best: rebasing and verifying again'
+    return { kind: 'rebase', reputation, verdict: { ...verdict, state: 'pending', ...(ahead ? { passedOn: candidate.parent_oid } : {}), reason: `passed against ${candidate.parent_oid.slice(0, 10)}, ${then} (${verdict.reason})` } }
   }
   return { kind: 'merge', reputation, verdict, metric: metrics.candidate, baselineMetric: metrics.baseline }
 }

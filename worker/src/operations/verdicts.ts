@@ -15,19 +15,16 @@ export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> 
   const trees = options.trees ?? new Map<number, string>()
   for (const seq of [...pending]) {
     const status = await statusOf(components.client, seq, options.signal)
+    if (status !== undefined && (status.state === 'queued' || status.state === 'verifying' || status.state === 'passed')) continue
+    pending.delete(seq)
+    const tree = trees.get(seq)
+    trees.delete(seq)
     if (status === undefined) {
       // Not this coordinator's (a state directory kept across a fresh network): never judged here.
-      pending.delete(seq)
-      const tree = trees.get(seq)
-      trees.delete(seq)
       if (tree !== undefined) released.push(tree)
       claimWithdrawn = true
       continue
     }
-    if (status.state === 'queued' || status.state === 'verifying' || status.state === 'passed') continue
-    pending.delete(seq)
-    const tree = trees.get(seq)
-    trees.delete(seq)
     if (status.state === 'rebased' && status.rebasedAs !== null) {
       pending.add(status.rebasedAs)
       if (tree !== undefined) trees.set(status.rebasedAs, tree)
