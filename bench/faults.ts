@@ -1,22 +1,36 @@
 import { parseArgs } from 'node:util'
-import { crashLoop, PHASES } from './lib/crash.ts'
+import { UsageError } from '@autoresearch/protocol'
+import { crashLoop, PHASES, type CrashPhase, type IterationResult } from './lib/crash.ts'
+
+/** A flag that is not a whole number. */
+export class FaultsUsageError extends UsageError { override name = 'FaultsUsageError' }
 
 /**
- * Kill -9 of the coordinator at random points of intake, verification and merge,
- * restarted on the same home each time (see bench/lib/crash.ts for the checks).
- * `--iterations N` (default 60), `--seed N`.
+ * Kill -9 of the coordinator at random points of intake, verification, merge and a merge
+ * group's merge, restarted on the same home each time (see bench/lib/crash.ts for the checks);
+ * then, on a home whose cause declares speculation, in the merge that a speculative
+ * candidate's merge follows. `--iterations N` (default 60) kills cycle through the first
+ * four phases, `--speculation N` (default 12; 0 leaves it out) more are the last; `--seed N`.
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args, options: { iterations: { type: 'string', default: '60' }, seed: { type: 'string', default: '1' } } })
-  const iterations = Number(values.iterations)
-  const { results, merges, candidates, groups } = await crashLoop({ iterations, seed: Number(values.seed), log: (line) => process.stderr.write(`${line}\n`) })
+  const { values } = parseArgs({ args, options: { iterations: { type: 'string', default: '60' }, speculation: { type: 'string', default: '12' }, seed: { type: 'string', default: '1' } } })
+  const [iterations, speculative, seed] = [values.iterations, values.speculation, values.seed].map(Number) as [number, number, number]
+  if (![iterations, speculative, seed].every((n) => Number.isInteger(n) && n >= 0)) throw new FaultsUsageError('--iterations, --speculation and --seed are whole numbers (npm run bench -- faults [--iterations 60] [--speculation 12] [--seed 1])')
+  const log = (line: string): void => { process.stderr.write(`${line}\n`) }
+  const loops = [await crashLoop({ iterations, seed, log })]
+  if (speculative > 0) loops.push(await crashLoop({ iterations: speculative, seed, phases: ['speculation'], speculative: true, log }))
+  const results: IterationResult[] = loops.flatMap((l) => l.results)
   const restart = results.map((r) => r.restartMs).sort((a, b) => a - b)
   const pct = (p: number): number => Math.round(restart[Math.min(restart.length - 1, Math.floor(p * restart.length))] as number)
-  const byPhase = Object.fromEntries(PHASES.map((phase) => {
+  const phases: CrashPhase[] = speculative > 0 ? [...PHASES, 'speculation'] : PHASES
+  const byPhase = Object.fromEntries(phases.map((phase) => {
     const mine = results.filter((r) => r.phase === phase)
     return [phase, { kills: mine.length, answeredBeforeKill: mine.filter((r) => r.answered).length }]
   }))
   const violations = results.flatMap((r, i) => r.violations.map((v) => `kill ${i + 1}: ${v}`))
+  const sum = (key: 'merges'): number => loops.reduce((a, l) => a + l[key], 0)
+  const candidates: Record<string, number> = {}
+  for (const l of loops) for (const [state, n] of Object.entries(l.candidates)) candidates[state] = (candidates[state] ?? 0) + n
   return {
     kills: results.length,
     byPhase,
@@ -25,9 +39,9 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     keptButUnansweredSubmissions: results.reduce((a, r) => a + r.keptUnanswered, 0),
     leasesReissued: results.reduce((a, r) => a + r.reissued, 0),
     refsRepairedAtStart: results.filter((r) => r.refRepaired).length,
-    merges,
+    merges: sum('merges'),
     candidates,
-    groups,
+    groups: { formed: loops.reduce((a, l) => a + l.groups.formed, 0), merged: loops.reduce((a, l) => a + l.groups.merged, 0) },
     restartMsP50: pct(0.5),
     restartMsP99: pct(0.99)
   }

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
-import { describeHardware, Identity, readFileAt, type Job } from '@autoresearch/protocol'
+import { describeHardware, Identity, readFileAt, type CandidateStatusReply, type Job } from '@autoresearch/protocol'
 import { BEST_REF, credits, homePaths } from 'autoresearch-coordinator'
 import { NOISY } from './adversarial/arena.ts'
 import { causeWith, givenTrials, setConstant, TestNetwork } from './network.ts'
@@ -15,9 +15,9 @@ const hardware = describeHardware()
 const SPECULATIVE = causeWith(NOISY, { speculation: { window: 2 } })
 
 /** A network with two verifiers' keys on the allowlist (the host's and `second`), leasing and attesting by hand. */
-async function twoVerifiers (): Promise<{ net: TestNetwork, second: Identity }> {
+async function twoVerifiers (config: Record<string, unknown> = {}): Promise<{ net: TestNetwork, second: Identity }> {
   const second = Identity.generate()
-  return { net: await TestNetwork.start(SPECULATIVE, (c) => ({ verifiers: [...c.verifiers, second.publicKey] })), second }
+  return { net: await TestNetwork.start(SPECULATIVE, (c) => ({ ...config, verifiers: [...c.verifiers, second.publicKey] })), second }
 }
 
 function verifiers (net: TestNetwork): { lease: (who: Identity) => Promise<Job | null>, attest: (who: Identity, job: Job, gain: number) => Promise<string> } {
@@ -29,8 +29,8 @@ function verifiers (net: TestNetwork): { lease: (who: Identity) => Promise<Job |
 }
 
 /** A (SALT) and B (QUALITY), compatible changes, A the better claim: the host's verifier leases A, the second verifier B carried onto A. */
-async function chainOfTwo (): Promise<{ net: TestNetwork, second: Identity, start: string, authors: Identity[], a: number, b: number, first: Job, next: Job } & ReturnType<typeof verifiers>> {
-  const { net, second } = await twoVerifiers()
+async function chainOfTwo (config: Record<string, unknown> = {}): Promise<{ net: TestNetwork, second: Identity, start: string, authors: Identity[], a: number, b: number, first: Job, next: Job } & ReturnType<typeof verifiers>> {
+  const { net, second } = await twoVerifiers(config)
   const start = net.best
   const authors = [Identity.generate(), Identity.generate()]
   const a = await net.submitEdit(authors[0] as Identity, setConstant('SALT', 7), { claimedMetric: 1.0 })
@@ -83,6 +83,27 @@ describe('speculative verification', () => {
       expect(c?.verifiedGain).toBeCloseTo(gain + 0.001, 2)
     }
     expect(net.running.coordinator.speculation?.window).toBe(2)
+    // The window is the home's: a restarted coordinator goes on from it (a fresh one starts at 1).
+    await net.restart()
+    expect(net.running.coordinator.speculation?.window).toBe(2)
+  })
+
+  it('a speculative lease that runs out is watched like any other: a held request takes its candidate back when it ends', async () => {
+    const { net: n, first, next } = await chainOfTwo({ leaseSeconds: 3 })
+    net = n
+    const expiry = net.running.coordinator.leaseExpiry
+    expect(first.leaseExpiresAt).toBeLessThanOrEqual(next.leaseExpiresAt)
+    expect(expiry.due).toBe(first.leaseExpiresAt)
+    // A's lease runs out with no request held: the timer is set again for the copy's lease on top of A
+    // (before, only leases on the best were watched, and it stayed unset).
+    while (expiry.due === first.leaseExpiresAt) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(expiry.due).toBe(next.leaseExpiresAt)
+    const host = await net.client(net.verifierIdentity)
+    const { causeId } = net.running.coordinator
+    expect((await host.lease(net.verifierIdentity, causeId, hardware)).job?.candidateSeq).toBe(first.candidateSeq)
+    // Nothing else to do until the copy's lease ends (if it has not yet); then this held request is woken and takes it, measured against A.
+    const again = (await host.lease(net.verifierIdentity, causeId, hardware, { waitMs: 20_000 })).job
+    expect(again).toMatchObject({ candidateSeq: next.candidateSeq, baseline: first.candidate })
   })
 
   it('a change that conflicts with the one being verified is verified on the best beside it', async () => {
@@ -103,9 +124,12 @@ describe('speculative verification', () => {
     const store = net.running.coordinator.store
     expect(next.baseline).toBe(store.candidate(a)?.commit_oid)
 
-    // On top of A, B's copy shows no gain (A's change spoils it, say); then A itself is rejected.
+    // On top of A, B's copy shows no gain (A's change spoils it, say): B's author is told the rejection is provisional, and keeps following it.
     expect(await attest(second, next, 0)).toBe('rejected')
     expect(store.identity(authors[1]?.publicKey as string).rejected).toBe(0)
+    const asked = async (): Promise<CandidateStatusReply> => await (await n.client(authors[1] as Identity)).candidate(next.candidateSeq)
+    expect(await asked()).toMatchObject({ state: 'rejected', provisional: true })
+    // Then A itself is rejected.
     expect(await attest(net.verifierIdentity, first, 0)).toBe('rejected')
     expect(net.best).toBe(start)
     expect(net.running.coordinator.speculation?.window).toBe(0)
@@ -115,6 +139,7 @@ describe('speculative verification', () => {
     expect(again.baseline).toBe(start)
     expect(store.candidate(again.candidateSeq)).toMatchObject({ origin_seq: b, parent_oid: start, tree_oid: store.candidate(b)?.tree_oid })
     expect(store.candidate(next.candidateSeq)?.state).toBe('rebased')
+    expect(await asked()).toMatchObject({ state: 'rebased', rebasedAs: again.candidateSeq })
     // The window is 0 after the rejection: nothing more is carried onto a candidate in flight.
     const c = await net.submitEdit(Identity.generate(), setConstant('BONUS', 0.3), { claimedMetric: 1.2 })
     expect(await lease(second)).toMatchObject({ candidateSeq: c, baseline: start })

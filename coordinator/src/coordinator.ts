@@ -112,7 +112,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     this.causeId = config.causeId
     this.#carry = new CarryPlanner({ store, manifest })
     const declared = manifest.verification.speculation
-    if (declared !== undefined) this.speculation = new Speculation(declared.window)
+    if (declared !== undefined) this.speculation = new Speculation(declared.window, store)
     this.bestRuns = new BestRunsMemo(store)
     this.reportRate = new ReportRate({ ...(config.reportsPerMinute === undefined ? {} : { perMinute: config.reportsPerMinute }), ...(config.reportBurst === undefined ? {} : { burst: config.reportBurst }) })
     const perAddress = config.sharedPerAddress ?? SHARED_PER_ADDRESS
@@ -136,7 +136,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
         this.store.expireLeases(now)
         const expired = this.store.expiredBetween(this.#expiredUpTo, now)
         this.#expiredUpTo = now
-        return { expired, next: this.store.firstLeaseExpiry(this.bestCommit()) }
+        return { expired, next: this.store.firstLeaseExpiry() }
       })
       if (expired > 0) this.leaseHolds.wake(expired * verifiersToWake({ type: 'lease-ran-out' }, this.manifest.verification.quorum))
       this.leaseExpiry.watch(next)
@@ -392,7 +392,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     this.watchBest()
     this.watchConfig()
     // Leases handed out before a restart run out as their jobs would have.
-    this.leaseExpiry.watch(this.store.firstLeaseExpiry(this.bestCommit()))
+    this.leaseExpiry.watch(this.store.firstLeaseExpiry())
     for (const r of this.#routes()) await r.register(node)
   }
 

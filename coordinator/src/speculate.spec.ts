@@ -1,6 +1,9 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { driveCarries, Speculation, type CarryRequest } from './speculate.ts'
-import type { CandidateRow } from './store/index.ts'
+import { Store, type CandidateRow } from './store/index.ts'
 
 describe('Speculation', () => {
   it('starts its window at 1, grows it per merge up to the declared window, halves it per rejection', () => {
@@ -12,6 +15,25 @@ describe('Speculation', () => {
     expect(s.window).toBe(1)
     s.record('rejected')
     expect(s.window).toBe(0)
+  })
+
+  it('keeps its window in the store across a restart, within the window declared then', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ar-speculation-')), 'db.sqlite')
+    const store = new Store(path)
+    const s = new Speculation(4, store)
+    for (const v of ['merged', 'merged'] as const) s.record(v)
+    expect(s.window).toBe(3)
+    store.close()
+    const again = new Store(path)
+    try {
+      expect(new Speculation(4, again).window).toBe(3)
+      // A host that lowered the declared window since.
+      expect(new Speculation(2, again).window).toBe(2)
+      again.setMeta('speculation_window', 'garbage')
+      expect(new Speculation(4, again).window).toBe(1)
+    } finally {
+      again.close()
+    }
   })
 
   it('remembers what did not fit onto a tip until the tip changes', () => {

@@ -14,17 +14,23 @@ import { countsNow } from './verifier-trust.ts'
 /** Queued candidates tried per lease for a clean merge onto the chain's tip: each is a three-way merge in git, in the serial queue. */
 export const FIT_TRIES = 4
 
-/** The coordinator's window (it starts at 1), and which candidates did not fit onto which tip. */
+/** Where the window is kept between runs of the coordinator (the store's meta table); the simulation keeps none. */
+export type WindowStore = Pick<Store, 'speculationWindow' | 'setSpeculationWindow'>
+
+/** The coordinator's window (it starts at 1, or where it was at the last stop), and which candidates did not fit onto which tip. */
 export class Speculation {
   #window: number
   readonly #max: number
+  readonly #store: WindowStore | undefined
   /** `seq>tip`: a conflict, an empty change or a tree taken; forgotten when the tip changes. */
   #unfit = new Set<string>()
   #tip = -1
 
-  constructor (max: number) {
+  constructor (max: number, store?: WindowStore) {
     this.#max = max
-    this.#window = Math.min(1, max)
+    this.#store = store
+    // A window kept from before a restart, within what the manifest declares now.
+    this.#window = Math.min(store?.speculationWindow() ?? 1, max)
   }
 
   get window (): number {
@@ -34,6 +40,7 @@ export class Speculation {
   /** A verdict measured against the best: the window grows by one after a merge and halves after a rejection. */
   record (verdict: 'merged' | 'rejected'): void {
     this.#window = nextWindow(this.#window, verdict, this.#max)
+    this.#store?.setSpeculationWindow(this.#window)
   }
 
   fits (seq: number, tip: number): boolean {

@@ -30,7 +30,7 @@ import { countsNow, judgeRound, recordOutliers, standingOf, trustPolicy, type Tr
 export interface VerificationContext extends TrustContext {
   store: TrustContext['store'] & Pick<Store,
     'transaction' | 'expireLeases' | 'candidatesOn' | 'candidate' | 'jobRoles' | 'jobsFor' | 'job' | 'insertJob' | 'setJobRole' |
-    'setCandidateState' | 'recordAttestation' | 'addRound' | 'bumpIdentity' | 'insertMerge' | 'seedPool' | 'setSeedPool' | 'firstLeaseExpiry' | 'groupMembers' |
+    'setCandidateState' | 'recordAttestation' | 'addRound' | 'bumpIdentity' | 'insertMerge' | 'seedPool' | 'setSeedPool' | 'groupMembers' |
     'hardwareReference' | 'recordHardwareReference' | 'isMergedCommit' | 'candidateByCommit'>
   causeId: string
   leaseMs: number

@@ -214,7 +214,13 @@ export const CandidateStatusReply = z.object({
   reason: Text(2000).nullable(),
   /** When the coordinator carried the candidate onto a newer best: the new candidate's sequence number. */
   rebasedAs: z.number().int().positive().nullable(),
-  meanImprovement: z.number().nullable()
+  meanImprovement: z.number().nullable(),
+  /**
+   * Present (true) on a rejection measured on top of another candidate that has not merged
+   * (speculation, docs/trust.md): it stands only if that one merges; if not, the coordinator
+   * carries the candidate back onto the best and verifies it there. Follow it until this goes.
+   */
+  provisional: z.literal(true).optional()
 }).strict()
 export type CandidateStatusReply = z.infer<typeof CandidateStatusReply>
 

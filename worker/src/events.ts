@@ -22,6 +22,8 @@ export type WorkerEvent =
    */
   | { type: 'measuring', what: MeasuringWhat, commit: string, seed: number, run: number, runs: number, n: number }
   | { type: 'rebased-local', commit: string, metric: number }
+  /** The network rejected our submission of the local best `commit` (measured here at `metric`): most likely luck, so the loop goes on from the network best. */
+  | { type: 'local-dropped', commit: string, metric: number }
   /** `best`: the network best it ran on; `diffHash`: its edit's normalized hash (experimentDiff); `log`: the run's kept log (run-logs.ts). */
   | { type: 'experiment', n: number, row: ResultRow, localBest: number, best?: string, diffHash?: string, logTail?: string, log?: string }
   | { type: 'confirm', commit: string, baseline: number | null, candidate: number | null, passed: boolean }

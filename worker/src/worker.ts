@@ -196,6 +196,23 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     })
   }
 
+  /**
+   * A local best whose files the network measured and rejected was most likely a lucky run
+   * here (its confirmation too): kept, every later experiment would have to beat that luck,
+   * and a worker alone could stay there. The loop goes back to the network best, as after a
+   * confirmation that fails (`#unconfirmed`). A local best that moved on since was measured
+   * on its own and stays.
+   */
+  async #dropRejected (trees: string[]): Promise<void> {
+    const at = this.#at ?? this.#restored
+    if (trees.length === 0 || at === undefined || at.local.commit === at.base.commit) return
+    const { gitdir } = this.#components
+    if (!await hasCommit(gitdir, at.local.commit) || !trees.includes((await commitTree(gitdir, at.local.commit)).tree)) return
+    this.emit('event', { type: 'local-dropped', commit: at.local.commit, metric: at.local.metric })
+    Object.assign(at, { local: { ...at.base }, keptSinceBase: [], lastClaim: undefined })
+    this.#save()
+  }
+
   #phase (phase: WorkerPhase): void {
     this.emit('event', { type: 'phase', phase, n: this.#experiments })
   }
@@ -211,10 +228,11 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       subscribeAnnouncements(this.#components, info, this.#announced)
     }
     if (this.#pending.size > 0) {
-      const { claimWithdrawn, released } = await checkVerdicts(this.#components, this.#pending, { ...options, trees: this.#pendingTrees })
+      const { claimWithdrawn, released, rejected } = await checkVerdicts(this.#components, this.#pending, { ...options, trees: this.#pendingTrees })
       if (claimWithdrawn && this.#at !== undefined) this.#at.lastClaim = undefined
       // Never judged: carried onto the new best, the same files may be sent again (rules/same-tree.ts at the coordinator).
       for (const tree of released) this.#submittedTrees.delete(tree)
+      await this.#dropRejected(rejected)
     }
     const best = info.best
     if (this.#at !== undefined && this.#at.base.commit === best.commit) return { info, at: this.#at }

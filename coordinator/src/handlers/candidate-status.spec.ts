@@ -6,10 +6,11 @@ import { candidateStatus } from './candidate-status.ts'
 const row = (seq: number, o: Partial<CandidateRow>): CandidateRow =>
   ({ seq, state: 'queued', reason: null, origin_seq: null, verdict: null, ...o }) as CandidateRow
 
-function storeOf (rows: CandidateRow[]) {
+function storeOf (rows: CandidateRow[], merged = ['best']) {
   return {
     candidate: (seq: number) => rows.find((r) => r.seq === seq),
-    latestRebase: (origin: number) => rows.filter((r) => r.origin_seq === origin).map((r) => r.seq).at(-1)
+    latestRebase: (origin: number) => rows.filter((r) => r.origin_seq === origin).map((r) => r.seq).at(-1),
+    isMergedCommit: (commit: string) => merged.includes(commit)
   }
 }
 
@@ -30,5 +31,14 @@ describe('candidate status', () => {
     expect(candidateStatus(store, 1).rebasedAs).toBe(3)
     expect(candidateStatus(store, 2).rebasedAs).toBe(3)
     expect(candidateStatus(store, 3).rebasedAs).toBeNull()
+  })
+
+  it('says a rejection measured on top of a candidate that has not merged is provisional, one measured on a best is not', () => {
+    const rows = [row(1, { state: 'rejected', parent_oid: 'best' }), row(2, { state: 'rejected', parent_oid: 'candidate-a' }), row(3, { state: 'passed', parent_oid: 'candidate-a' })]
+    expect(candidateStatus(storeOf(rows), 1)).not.toHaveProperty('provisional')
+    expect(candidateStatus(storeOf(rows), 2).provisional).toBe(true)
+    expect(candidateStatus(storeOf(rows), 3)).not.toHaveProperty('provisional')
+    // Once the candidate it was measured on merges, the rejection stands.
+    expect(candidateStatus(storeOf(rows, ['best', 'candidate-a']), 2)).not.toHaveProperty('provisional')
   })
 })

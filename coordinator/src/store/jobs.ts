@@ -23,10 +23,13 @@ export class JobStore extends LedgerStore {
     return new Map(rows.map((r) => [r.candidate_seq, r.until]))
   }
 
-  /** When the first lease on an open candidate of `best` runs out (Infinity: none is leased). */
-  firstLeaseExpiry (best: string): number {
+  /**
+   * When the first lease on an open candidate runs out (Infinity: none is leased): on the best,
+   * on top of a candidate being verified (speculation) or on an old best (it is then carried).
+   */
+  firstLeaseExpiry (): number {
     const row = this.sql(`SELECT MIN(j.lease_expires_at) AS at FROM jobs j JOIN candidates c ON c.seq = j.candidate_seq
-      WHERE j.state = 'leased' AND c.parent_oid = ? AND c.state IN ('queued', 'verifying')`).get(best) as { at: number | null }
+      WHERE j.state = 'leased' AND c.state IN ('queued', 'verifying')`).get() as { at: number | null }
     return row.at ?? Infinity
   }
 

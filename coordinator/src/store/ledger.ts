@@ -1,7 +1,10 @@
+import { z } from 'zod'
 import { StoreBase } from './base.ts'
 import { decodeIdentity, decodeSeeds, maybe, type IdentityRow } from './rows.ts'
 
 const HARDWARE_REFERENCE_KEY = 'hardware_reference_class'
+const SPECULATION_WINDOW_KEY = 'speculation_window'
+const Window = z.string().regex(/^\d{1,2}$/).transform(Number)
 
 export type IdentityCounter = 'accepted' | 'rejected' | 'contradicted' | 'verifier_agreed' | 'verifier_disagreed'
 
@@ -70,6 +73,16 @@ export class LedgerStore extends StoreBase {
 
   recordHardwareReference (cls: string): void {
     this.setMeta(HARDWARE_REFERENCE_KEY, cls)
+  }
+
+  /** The speculation window at the last verdict (speculate.ts), or undefined before the first (or when the stored value is not a window). */
+  speculationWindow (): number | undefined {
+    const parsed = Window.safeParse(this.getMeta(SPECULATION_WINDOW_KEY))
+    return parsed.success ? parsed.data : undefined
+  }
+
+  setSpeculationWindow (window: number): void {
+    this.setMeta(SPECULATION_WINDOW_KEY, String(window))
   }
 
   /** Forgets the recorded reference class: the next counting verifier to ask for work sets it again. */

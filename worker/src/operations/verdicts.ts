@@ -8,14 +8,17 @@ import type { WorkerComponents } from '../components.ts'
  * submission sent, updated in place) gives `released`: the trees of those that went stale,
  * which the network never judged, so their files may be sent again on the new best; as are
  * those of a submission the coordinator does not know (a state directory that outlived its network).
+ * And `rejected`: the trees of those the network measured and rejected for good.
  */
-export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> & { client: Pick<CoordinatorClient, 'candidate'> }, pending: Set<number>, options: { signal?: AbortSignal, trees?: Map<number, string> } = {}): Promise<{ claimWithdrawn: boolean, released: string[] }> {
+export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> & { client: Pick<CoordinatorClient, 'candidate'> }, pending: Set<number>, options: { signal?: AbortSignal, trees?: Map<number, string> } = {}): Promise<{ claimWithdrawn: boolean, released: string[], rejected: string[] }> {
   let claimWithdrawn = false
   const released: string[] = []
+  const rejected: string[] = []
   const trees = options.trees ?? new Map<number, string>()
   for (const seq of [...pending]) {
     const status = await statusOf(components.client, seq, options.signal)
-    if (status !== undefined && (status.state === 'queued' || status.state === 'verifying' || status.state === 'passed')) continue
+    // A provisional rejection (on top of a candidate not yet merged) may still be carried back and verified on the best.
+    if (status !== undefined && (status.state === 'queued' || status.state === 'verifying' || status.state === 'passed' || status.provisional === true)) continue
     pending.delete(seq)
     const tree = trees.get(seq)
     trees.delete(seq)
@@ -31,9 +34,10 @@ export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> 
     }
     if (status.state === 'rejected' || status.state === 'stale') claimWithdrawn = true
     if (status.state === 'stale' && tree !== undefined) released.push(tree)
+    if (status.state === 'rejected' && tree !== undefined) rejected.push(tree)
     components.emit({ type: 'verdict', status })
   }
-  return { claimWithdrawn, released }
+  return { claimWithdrawn, released, rejected }
 }
 
 async function statusOf (client: Pick<CoordinatorClient, 'candidate'>, seq: number, signal?: AbortSignal): Promise<CandidateStatusReply | undefined> {

@@ -1,0 +1,78 @@
+/**
+ * A worker whose submission the network rejects. Its local best was most likely a lucky run
+ * here (a lucky confirmation too); kept, every later experiment would have to beat that luck,
+ * and a worker alone could stay there. It goes back to the network best. Real coordinator,
+ * libp2p, git and sandbox; the verifier's measurements are given (the network finds no gain).
+ */
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import { afterEach, describe, expect, it } from 'vitest'
+import { commitTree, describeHardware, Identity, type Job } from '@autoresearch/protocol'
+import { Worker, type Agent, type WorkerEvent } from 'autoresearch-worker'
+import { NOISY } from './adversarial/arena.ts'
+import { givenTrials, setConstant, TestNetwork } from './network.ts'
+
+/** A scripted agent that records the train.py each proposal was asked on; a step may wait for the test first. */
+function scripted (steps: Array<{ edit: (text: string) => string, description: string, before?: Promise<void> }>, seen: string[]): Agent {
+  let n = 0
+  return {
+    name: 'scripted',
+    propose: async (ctx) => {
+      const step = steps[n++]
+      if (step === undefined) return null
+      await step.before
+      seen.push(ctx.files['train.py'] ?? '')
+      return { edits: { 'train.py': step.edit(ctx.files['train.py'] ?? '') }, description: step.description }
+    }
+  }
+}
+
+describe('a worker whose submission the network rejects', () => {
+  let net: TestNetwork | undefined
+  afterEach(async () => { await net?.stop(); net = undefined })
+
+  it('goes back to the network best instead of building on its rejected local best', async () => {
+    net = await TestNetwork.start(NOISY)
+    const identity = Identity.generate()
+    const { causeId } = net.running.coordinator
+    const stateDir = join(net.scratch, 'worker')
+    let rejected!: () => void
+    let verdict: string | undefined
+    // Bounded: if the submission never comes, the next proposal goes on and the checks below say why.
+    const judged = Promise.race([new Promise<void>((resolve) => { rejected = resolve }), delay(60_000)])
+    const seen: string[] = []
+    const worker = new Worker({
+      client: await net.client(identity), identity, stateDir, lookahead: false,
+      agent: scripted([
+        { edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' },
+        { edit: setConstant('BONUS', 0.9), description: 'BONUS 0.5 -> 0.9', before: judged },
+        { edit: setConstant('BONUS', 0.4), description: 'BONUS 0.5 -> 0.4' }
+      ], seen)
+    })
+    const events: WorkerEvent[] = []
+    worker.on('event', (e) => {
+      events.push(e)
+      if (e.type !== 'submitted' || e.receipt.candidateSeq !== 1) return
+      // The network measures no gain: the host's verifier attests it so.
+      void (async () => {
+        const host = await net!.client(net!.verifierIdentity)
+        const job = (await host.lease(net!.verifierIdentity, causeId, describeHardware())).job as Job
+        verdict = (await host.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, 0), hardware: describeHardware() })).verdict.state
+      })().catch((err: unknown) => { verdict = String(err) }).finally(rejected)
+    })
+    await worker.run({ maxExperiments: 3 })
+    const said = JSON.stringify(events.filter((e) => e.type !== 'phase' && e.type !== 'measuring'))
+    expect(verdict, said).toBe('rejected')
+    const submitted = events.find((e) => e.type === 'submitted')
+    const dropped = events.find((e) => e.type === 'local-dropped')
+    expect(dropped, said).toMatchObject({ type: 'local-dropped', commit: expect.any(String) })
+    // It was the local best the submission sent, and it comes after the verdict.
+    expect(events.indexOf(dropped as WorkerEvent)).toBeGreaterThan(events.findIndex((e) => e.type === 'verdict' && e.status.state === 'rejected'))
+    const tree = (await commitTree(join(stateDir, 'cause.git'), dropped?.type === 'local-dropped' ? dropped.commit : '')).tree
+    expect(tree).toBe(submitted?.type === 'submitted' ? submitted.receipt.tree : undefined)
+    // The second experiment still built on QUALITY 0.5 (the verdict was not in yet); the third starts from the network best.
+    expect(seen).toHaveLength(3)
+    expect(seen[1]).toContain('QUALITY = 0.5')
+    expect(seen[2]).toContain('QUALITY = 1.0')
+  })
+})
