@@ -1,6 +1,6 @@
 /**
  * kill -9 of the coordinator at random points of intake, verification, merge and a merge
- * group's merge (8 kills here; `npm run bench -- faults` runs 60), and of a merge that a
+ * group's merge (8 kills here; `npm run bench -- faults` runs 60, and 12 with speculation), and of a merge that a
  * speculative candidate's follows (4 kills). After each restart: every
  * receipt, attestation and merge that was answered is in the database, the best
  * ref agrees with it, no half-written file is left, and every job orphaned by the
