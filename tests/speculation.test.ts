@@ -129,6 +129,9 @@ describe('speculative verification', () => {
     expect(store.identity(authors[1]?.publicKey as string).rejected).toBe(0)
     const asked = async (): Promise<CandidateStatusReply> => await (await n.client(authors[1] as Identity)).candidate(next.candidateSeq)
     expect(await asked()).toMatchObject({ state: 'rejected', provisional: true })
+    // Nor does the public site show its change: it may yet be verified on the best.
+    const site = async (seq: number): Promise<{ diff: unknown[] | null }> => await (await fetch(`${n.running.httpUrl}/api/candidates/${seq}`)).json() as { diff: unknown[] | null }
+    expect((await site(next.candidateSeq)).diff).toBeNull()
     // Then A itself is rejected.
     expect(await attest(net.verifierIdentity, first, 0)).toBe('rejected')
     expect(net.best).toBe(start)

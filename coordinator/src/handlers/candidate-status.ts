@@ -1,5 +1,6 @@
 import { UnknownCandidateError, type CandidateStatusReply, type CandidateStatusRequest, type Handler } from '@autoresearch/protocol'
 import type { z } from 'zod'
+import { provisionalRejection } from '../rules/speculation.ts'
 import type { Store } from '../store/index.ts'
 
 type StatusStore = Pick<Store, 'candidate' | 'latestRebase' | 'isMergedCommit'>
@@ -13,7 +14,7 @@ export function candidateStatus (store: StatusStore, seq: number): CandidateStat
   const c = store.candidate(seq)
   if (c === undefined) throw new UnknownCandidateError(`there is no candidate #${seq}`)
   const rebased = store.latestRebase(c.origin_seq ?? seq)
-  const provisional = c.state === 'rejected' && !store.isMergedCommit(c.parent_oid)
+  const provisional = provisionalRejection(c.state, store.isMergedCommit(c.parent_oid))
   return { ok: true, seq, state: c.state, reason: c.reason, rebasedAs: c.state === 'rebased' ? rebased ?? null : null, meanImprovement: c.verdict?.meanImprovement ?? null, ...(provisional ? { provisional } : {}) }
 }
 

@@ -64,3 +64,10 @@ export const mayExtend = (chain: readonly OpenCandidate[], window: number): bool
 export function nextWindow (window: number, verdict: 'merged' | 'rejected', max: number): number {
   return verdict === 'merged' ? Math.min(max, window + 1) : Math.floor(window / 2)
 }
+
+/**
+ * A rejection measured against a commit that never became a best (a candidate still being
+ * verified, or one that failed since) is provisional: it stands once that commit merges; if it
+ * never does, the candidate is carried back onto the best and verified there.
+ */
+export const provisionalRejection = (state: string, parentMerged: boolean): boolean => state === 'rejected' && !parentMerged

@@ -35,6 +35,7 @@ describe('the verdicts on our submissions', () => {
     expect(await checkVerdicts({ client: clientOf({ 7: status(7, 'stale') }), emit: () => {} }, pending, { trees })).toEqual({ claimWithdrawn: true, released: ['tree-a'], rejected: [] })
     expect(trees.size).toBe(0)
   })
+
   it('keeps following a provisional rejection (on top of a candidate not yet merged) to the copy the coordinator carries back', async () => {
     const { emit, events } = recorder()
     const pending = new Set([6])

@@ -1,4 +1,5 @@
 import type { Hardware, Trial } from '@autoresearch/protocol'
+import { provisionalRejection } from '../../rules/speculation.ts'
 import type { PairedTest } from '../../stats.ts'
 import type { CandidateRow, CandidateState } from '../../store/index.ts'
 import { extrasOf, summaryOf, type CandidateSummary } from './candidates.ts'
@@ -29,22 +30,49 @@ export interface CandidateDetail extends CandidateSummary {
   diffHidden: string | null
 }
 
-/** Candidates whose diff is public: verification has decided them. Pending, stale and rebased ones are not. */
+/** Candidates whose diff may be public: verification has decided them. */
 const DECIDED: ReadonlySet<CandidateState> = new Set(['merged', 'rejected', 'reverted'])
+const OPEN: ReadonlySet<CandidateState> = new Set(['queued', 'verifying', 'passed'])
+
+/** Whether a closed candidate's change is still to be verified elsewhere. */
+export interface ChangeFacts {
+  /** A rejection measured on top of a candidate that has not merged (rules/speculation.ts `provisionalRejection`). */
+  provisional: boolean
+  /** A candidate still open carries its change: a newer rebase, a merge group, or (for a failed group) its members going on in halves. */
+  carriedOpen: boolean
+}
 
 /**
  * The coordinator gives a pending candidate's objects only to verifiers (so nobody can
- * copy a change and claim a variant of it first); the site keeps the same rule.
+ * copy a change and claim a variant of it first); the site keeps the same rule, also for a
+ * change that lives on in another candidate still open.
  */
-function diffHidden (c: CandidateRow, rebases: Array<{ seq: number, state: CandidateState }>): string | null {
-  if (c.state === 'rebased') {
-    return rebases.some((f) => f.seq > c.seq && !DECIDED.has(f.state) && f.state !== 'stale' && f.state !== 'rebased')
-      ? 'Its rebase is still being verified; the change is published once verification decides.'
-      : null
-  }
-  if (c.state === 'stale') return 'The change could not be carried onto the new best; it stays private so its author can redo it.'
-  if (!DECIDED.has(c.state)) return 'The change is published once verification decides.'
+export function diffHidden (state: CandidateState, facts: ChangeFacts): string | null {
+  if (state === 'stale') return 'The change could not be carried onto the new best; it stays private so its author can redo it.'
+  if (!DECIDED.has(state) && state !== 'rebased') return 'The change is published once verification decides.'
+  if (state === 'rejected' && facts.provisional) return 'It was rejected on top of a candidate that has not merged; if that one fails, it is verified again on the best. The change is published once verification decides.'
+  if ((state === 'rebased' || state === 'rejected') && facts.carriedOpen) return 'Its change is still being verified, as a rebase or in a merge group; it is published once verification decides.'
   return null
+}
+
+type LineageStore = Pick<SiteDeps['store'], 'candidate' | 'latestRebase'>
+
+/** Whether `c` or the newest candidate carrying its change (a rebase, a merge group) is still open. */
+function lineageOpen (store: LineageStore, c: CandidateRow): boolean {
+  if (OPEN.has(c.state)) return true
+  const latest = store.latestRebase(c.origin_seq ?? c.seq)
+  const carrier = latest === undefined || latest === c.seq ? undefined : store.candidate(latest)
+  return carrier !== undefined && OPEN.has(carrier.state)
+}
+
+/** What `diffHidden` needs to know of a closed candidate's change, read from the store. */
+function changeFacts (store: LineageStore & Pick<SiteDeps['store'], 'groupMembers' | 'isMergedCommit'>, c: CandidateRow): ChangeFacts {
+  if (c.state !== 'rebased' && c.state !== 'rejected') return { provisional: false, carriedOpen: false }
+  const members = store.groupMembers(c.seq)
+  return {
+    provisional: provisionalRejection(c.state, store.isMergedCommit(c.parent_oid)),
+    carriedOpen: lineageOpen(store, c) || members.some((m) => lineageOpen(store, m))
+  }
 }
 
 /** A candidate with its trials, attestations and (once decided) its diff; undefined if unknown. */
@@ -55,7 +83,7 @@ export async function candidate (deps: Pick<SiteDeps, 'store'>, files: Pick<Comm
   const attestations = deps.store.attestationsFor(seq)
   const rebases = deps.store.views.rebasesOf(c.origin_seq ?? c.seq)
   const merge = merges.findLast((m) => m.kind === 'merge' && m.candidateSeq === seq)
-  const hidden = diffHidden(c, rebases)
+  const hidden = diffHidden(c.state, changeFacts(deps.store, c))
   const trials = v?.trials ?? attestations.flatMap((a) => a.body.trials.map((t) => ({ ...t, verifier: a.verifier })))
   return {
     ...summaryOf(c, attestations.length > 0 ? Math.max(...attestations.map((a) => a.received_at)) : null),
