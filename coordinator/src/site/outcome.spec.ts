@@ -21,4 +21,11 @@ describe('a candidate\'s outcome', () => {
     for (const s of terminal) expect(outcomeOf(s, 2, [7, 8]).noVerdict, s).not.toMatch(/yet|seeds 7, 8/)
     expect(outcomeOf('queued', 2, [7, 8]).noVerdict).toBe('No verdict yet (2 round(s) asked for, seeds 7, 8).')
   })
+
+  it('says a rejection measured on top of a candidate not merged may still be verified on the best', () => {
+    const o = outcomeOf('rejected', 1, [1], { provisional: true })
+    expect(o).toMatchObject({ pending: true, tone: 'pending' })
+    expect(o.text).toMatch(/carried back onto the best/)
+    expect(outcomeOf('rejected', 1, [1], { provisional: false }).pending).toBe(false)
+  })
 })

@@ -24,8 +24,16 @@ const OUTCOMES: Record<CandidateState, Omit<Outcome, 'noVerdict'> & { noVerdict:
   reverted: { pending: false, tone: 'bad', title: 'Reverted', text: 'It was merged, then reverted by the host: it is no longer part of the best.', noVerdict: 'No verdict of its own was recorded.' }
 }
 
-/** Where a candidate in `state` stands, said plainly; `rounds` and `seeds` fill the pending line. */
-export function outcomeOf (state: CandidateState, rounds: number, seeds: number[]): Outcome {
-  const o = OUTCOMES[state]
+/** A rejection measured on top of a candidate that has not merged (speculation): it may yet be verified on the best. */
+const PROVISIONAL: Omit<Outcome, 'noVerdict'> = {
+  pending: true,
+  tone: 'pending',
+  title: 'Rejected on top of a candidate not merged',
+  text: 'It was verified on top of another candidate still being verified (speculation) and did not beat it. The rejection stands if that one merges; if it does not, this change is carried back onto the best and verified there.'
+}
+
+/** Where a candidate in `state` stands, said plainly; `rounds` and `seeds` fill the pending line; `provisional` marks a rejection on a base not merged. */
+export function outcomeOf (state: CandidateState, rounds: number, seeds: number[], opts: { provisional?: boolean } = {}): Outcome {
+  const o = state === 'rejected' && opts.provisional === true ? { ...OUTCOMES.rejected, ...PROVISIONAL } : OUTCOMES[state]
   return { ...o, noVerdict: o.noVerdict ?? `No verdict yet (${rounds} round(s) asked for, seeds ${seeds.join(', ')}).` }
 }

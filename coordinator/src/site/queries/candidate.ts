@@ -28,6 +28,8 @@ export interface CandidateDetail extends CandidateSummary {
   /** Null while the diff is not public (see diffHidden). */
   diff: FileDiff[] | null
   diffHidden: string | null
+  /** A rejection measured on top of a candidate that has not merged: it may yet be verified on the best. */
+  provisional: boolean
 }
 
 /** Candidates whose diff may be public: verification has decided them. */
@@ -83,7 +85,8 @@ export async function candidate (deps: Pick<SiteDeps, 'store'>, files: Pick<Comm
   const attestations = deps.store.attestationsFor(seq)
   const rebases = deps.store.views.rebasesOf(c.origin_seq ?? c.seq)
   const merge = merges.findLast((m) => m.kind === 'merge' && m.candidateSeq === seq)
-  const hidden = diffHidden(c.state, changeFacts(deps.store, c))
+  const facts = changeFacts(deps.store, c)
+  const hidden = diffHidden(c.state, facts)
   const trials = v?.trials ?? attestations.flatMap((a) => a.body.trials.map((t) => ({ ...t, verifier: a.verifier })))
   return {
     ...summaryOf(c, attestations.length > 0 ? Math.max(...attestations.map((a) => a.received_at)) : null),
@@ -100,6 +103,7 @@ export async function candidate (deps: Pick<SiteDeps, 'store'>, files: Pick<Comm
     rebasedAs: c.state === 'rebased' ? rebases.filter((f) => f.seq > c.seq).map((f) => f.seq) : [],
     merge: merge === undefined ? null : { seq: merge.seq, mergedAt: merge.mergedAt, revertedAt: merge.revertedAt },
     diff: hidden === null ? await files.diff(c.parent_oid, c.commit_oid) : null,
-    diffHidden: hidden
+    diffHidden: hidden,
+    provisional: facts.provisional
   }
 }
