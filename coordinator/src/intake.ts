@@ -94,7 +94,12 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
   const known = first === undefined ? undefined : { first, lineage: lineageOf(store, first) }
   const same = known === undefined ? undefined : sameTree(known.first, known.lineage, body.publicKey, body.parent)
   if (known !== undefined && same === 'repeat') return known.first.receipt
-  if (known !== undefined && same === 'duplicate') throw new DuplicateTreeError(`this tree was already submitted as candidate #${known.first.seq} by ${known.first.submitter.slice(0, 16)}…; the first submitter owns it`)
+  if (known !== undefined && same === 'duplicate') {
+    const { first } = known
+    // The coordinator's own carry of this submitter's candidate: nothing was taken from anyone, and nothing needs sending.
+    if (first.submitter === body.publicKey && first.origin_seq !== null) throw new DuplicateTreeError(`this tree is already candidate #${first.seq}, the coordinator's rebase of your candidate #${first.origin_seq}; it is verified as that one`)
+    throw new DuplicateTreeError(`this tree was already submitted as candidate #${first.seq} by ${first.submitter.slice(0, 16)}…; the first submitter owns it`)
+  }
   const carried = same === 'carried' ? known : undefined
 
   const stored = await storeObjects(gitdir, missing)

@@ -83,4 +83,21 @@ describe('a stale submission sent again (the carried path)', () => {
     expect((await refusal(async () => sendTree(mallory, stale.tree, newBest))).name).toBe('DuplicateTreeError')
     expect(store.candidates()).toHaveLength(count)
   })
+
+  it("tells an owner whose files are the coordinator's rebase of its own candidate which one that is, and anyone else whose they are", async () => {
+    // Carol's SALT 7, sent on the old best, carries cleanly onto the new one when the next lease looks.
+    const carol = Identity.generate()
+    const seq = await net.submitEdit(carol, setConstant('SALT', 7), { parent: oldBest })
+    const { causeId } = net.running.coordinator
+    await (await net.client(net.verifierIdentity)).lease(net.verifierIdentity, causeId, { class: 'test', cpus: 1, gpus: [] })
+    const copy = net.running.coordinator.store.candidates().find((c) => c.origin_seq === seq)
+    expect(copy).toMatchObject({ parent_oid: newBest, submitter: carol.publicKey })
+    // Carol replays her edit onto the new best and arrives at the copy's files: not hers to send again, and she is told why.
+    const own = await refusal(async () => net.submitEdit(carol, setConstant('SALT', 7), { parent: newBest }))
+    expect(own.name).toBe('DuplicateTreeError')
+    expect(own.message).toContain(`candidate #${copy?.seq as number}, the coordinator's rebase of your candidate #${seq}`)
+    const other = await refusal(async () => net.submitEdit(mallory, setConstant('SALT', 7), { parent: newBest }))
+    expect(other.name).toBe('DuplicateTreeError')
+    expect(other.message).toContain('the first submitter owns it')
+  })
 })
