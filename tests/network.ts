@@ -8,6 +8,7 @@ import {
 } from '@autoresearch/protocol'
 import { homePaths, initHome, serveCoordinator, type RunningCoordinator } from 'autoresearch-coordinator'
 import { Verifier } from 'autoresearch-verifier'
+import type { Agent } from 'autoresearch-worker'
 
 /** A coordinator on loopback with real libp2p peers around it; restartable on the same home. */
 export class TestNetwork {
@@ -121,4 +122,23 @@ export function causeWith (causeDir: string, fields: Record<string, unknown>): s
   const manifest = JSON.parse(fs.readFileSync(path, 'utf8')) as { verification: Record<string, unknown> }
   fs.writeFileSync(path, JSON.stringify({ ...manifest, verification: { ...manifest.verification, ...fields } }, null, 2))
   return dir
+}
+
+/**
+ * A scripted agent for a worker: each call takes the next edit of train.py (none left: it
+ * proposes nothing); a step may wait for the test first. `seen` records the train.py each
+ * proposal was asked on.
+ */
+export function scriptedAgent (steps: Array<{ edit: (text: string) => string, description: string, before?: Promise<void> }>, seen: string[] = []): Agent {
+  let n = 0
+  return {
+    name: 'scripted',
+    propose: async (ctx) => {
+      const step = steps[n++]
+      if (step === undefined) return null
+      await step.before
+      seen.push(ctx.files['train.py'] ?? '')
+      return { edits: { 'train.py': step.edit(ctx.files['train.py'] ?? '') }, description: step.description }
+    }
+  }
 }

@@ -8,24 +8,9 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { commitTree, describeHardware, Identity, type Job } from '@autoresearch/protocol'
-import { Worker, type Agent, type WorkerEvent } from 'autoresearch-worker'
+import { Worker, type WorkerEvent } from 'autoresearch-worker'
 import { NOISY } from './adversarial/arena.ts'
-import { givenTrials, setConstant, TestNetwork } from './network.ts'
-
-/** A scripted agent that records the train.py each proposal was asked on; a step may wait for the test first. */
-function scripted (steps: Array<{ edit: (text: string) => string, description: string, before?: Promise<void> }>, seen: string[]): Agent {
-  let n = 0
-  return {
-    name: 'scripted',
-    propose: async (ctx) => {
-      const step = steps[n++]
-      if (step === undefined) return null
-      await step.before
-      seen.push(ctx.files['train.py'] ?? '')
-      return { edits: { 'train.py': step.edit(ctx.files['train.py'] ?? '') }, description: step.description }
-    }
-  }
-}
+import { givenTrials, scriptedAgent, setConstant, TestNetwork } from './network.ts'
 
 describe('a worker whose submission the network rejects', () => {
   let net: TestNetwork | undefined
@@ -43,7 +28,7 @@ describe('a worker whose submission the network rejects', () => {
     const seen: string[] = []
     const worker = new Worker({
       client: await net.client(identity), identity, stateDir, lookahead: false,
-      agent: scripted([
+      agent: scriptedAgent([
         { edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' },
         { edit: setConstant('BONUS', 0.9), description: 'BONUS 0.5 -> 0.9', before: judged },
         { edit: setConstant('BONUS', 0.4), description: 'BONUS 0.5 -> 0.4' }

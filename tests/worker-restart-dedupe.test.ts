@@ -7,25 +7,11 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { commitTree, Identity } from '@autoresearch/protocol'
-import { Worker, type Agent, type WorkerEvent } from 'autoresearch-worker'
+import { Worker, type WorkerEvent } from 'autoresearch-worker'
 import { ROOT } from './processes.ts'
-import { setConstant, TestNetwork } from './network.ts'
+import { scriptedAgent, setConstant, TestNetwork } from './network.ts'
 
 const NOISY = join(ROOT, 'tests', 'fixtures', 'noisy-cause')
-
-/** A scripted agent: each call takes the next edit of train.py; a step may wait for the test first. */
-function scripted (steps: Array<{ edit: (text: string) => string, description: string, before?: Promise<void> }>): Agent {
-  let n = 0
-  return {
-    name: 'scripted',
-    propose: async (ctx) => {
-      const step = steps[n++]
-      if (step === undefined) return null
-      await step.before
-      return { edits: { 'train.py': step.edit(ctx.files['train.py'] ?? '') }, description: step.description }
-    }
-  }
-}
 
 describe('a restarted worker (a crash loses nothing)', () => {
   let net: TestNetwork | undefined
@@ -45,7 +31,7 @@ describe('a restarted worker (a crash loses nothing)', () => {
     const mergedFirst = Promise.race([new Promise<void>((resolve) => { merged = resolve }), delay(60_000)])
     const first = new Worker({
       client, identity, stateDir, lookahead: false,
-      agent: scripted([
+      agent: scriptedAgent([
         { edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' },
         { edit: setConstant('BONUS', 0.2), description: 'BONUS 0.5 -> 0.2', before: mergedFirst }
       ])
@@ -68,7 +54,7 @@ describe('a restarted worker (a crash loses nothing)', () => {
 
     // The restart: a new Worker on the same state. Carried onto the new best (#1), its local
     // best is #2's files again (QUALITY is there already); its own experiment is a discard.
-    const second = new Worker({ client, identity, stateDir, lookahead: false, agent: scripted([{ edit: setConstant('BONUS', 0.9), description: 'BONUS 0.2 -> 0.9' }]) })
+    const second = new Worker({ client, identity, stateDir, lookahead: false, agent: scriptedAgent([{ edit: setConstant('BONUS', 0.9), description: 'BONUS 0.2 -> 0.9' }]) })
     const secondEvents: WorkerEvent[] = []
     second.on('event', (e) => secondEvents.push(e))
     await second.run({ maxExperiments: 3 })
@@ -118,7 +104,7 @@ describe('a submission that went stale (the network never judged it)', () => {
         void net?.verifyAll().catch((err: unknown) => { verifyError = err }).finally(merged)
       }
     }
-    let worker = new Worker({ client, identity, stateDir, lookahead: false, agent: scripted(steps) })
+    let worker = new Worker({ client, identity, stateDir, lookahead: false, agent: scriptedAgent(steps) })
     worker.on('event', record)
     await worker.run({ maxExperiments: 2 })
     expect(verifyError).toBeUndefined()
@@ -133,7 +119,7 @@ describe('a submission that went stale (the network never judged it)', () => {
     if (how === 'after a restart in between') {
       // A new process on the same state, on a best that moved while it was down: the old
       // code restored `pending` only on an unchanged best, and knew no pending trees at all.
-      worker = new Worker({ client, identity, stateDir, lookahead: false, agent: scripted(steps.slice(2)) })
+      worker = new Worker({ client, identity, stateDir, lookahead: false, agent: scriptedAgent(steps.slice(2)) })
       worker.on('event', record)
     }
     // The worker's next step hears it, carries its chain onto #1 (#2's files), and sends them again.
