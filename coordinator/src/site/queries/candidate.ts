@@ -1,4 +1,5 @@
 import type { Hardware, Trial } from '@autoresearch/protocol'
+import { OPEN_STATES } from '../../carry-plan.ts'
 import { provisionalRejection } from '../../rules/speculation.ts'
 import type { PairedTest } from '../../stats.ts'
 import type { CandidateRow, CandidateState } from '../../store/index.ts'
@@ -34,7 +35,7 @@ export interface CandidateDetail extends CandidateSummary {
 
 /** Candidates whose diff may be public: verification has decided them. */
 const DECIDED: ReadonlySet<CandidateState> = new Set(['merged', 'rejected', 'reverted'])
-const OPEN: ReadonlySet<CandidateState> = new Set(['queued', 'verifying', 'passed'])
+const OPEN: ReadonlySet<CandidateState> = new Set(OPEN_STATES)
 
 /** Whether a closed candidate's change is still to be verified elsewhere. */
 export interface ChangeFacts {
