@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { diffHidden } from './candidate.ts'
 
-const closed = { provisional: false, carriedOpen: false }
+const closed = { provisional: false, carriedUnjudged: false }
 
 describe("a candidate's diff on the public site", () => {
   it('is shown once verification decided it, and hidden while it is open or stale', () => {
@@ -9,10 +9,10 @@ describe("a candidate's diff on the public site", () => {
     for (const state of ['queued', 'verifying', 'passed', 'stale'] as const) expect(diffHidden(state, closed), state).not.toBeNull()
   })
 
-  it('is hidden while its change lives on in a candidate still open: a rebase, a merge group, the halves of a failed group', () => {
-    for (const state of ['rebased', 'rejected'] as const) expect(diffHidden(state, { ...closed, carriedOpen: true }), state).toMatch(/still being verified/)
+  it('is hidden while its change lives on in a candidate still open or gone stale: a rebase, a merge group, the halves of a failed group', () => {
+    for (const state of ['rebased', 'rejected'] as const) expect(diffHidden(state, { ...closed, carriedUnjudged: true }), state).toMatch(/still being verified or went stale/)
     // A merge is final, whatever carries its change.
-    expect(diffHidden('merged', { ...closed, carriedOpen: true })).toBeNull()
+    expect(diffHidden('merged', { ...closed, carriedUnjudged: true })).toBeNull()
   })
 
   it('is hidden after a provisional rejection: measured on top of a candidate that has not merged', () => {

@@ -35,14 +35,15 @@ export interface CandidateDetail extends CandidateSummary {
 
 /** Candidates whose diff may be public: verification has decided them. */
 const DECIDED: ReadonlySet<CandidateState> = new Set(['merged', 'rejected', 'reverted'])
-const OPEN: ReadonlySet<CandidateState> = new Set(OPEN_STATES)
+/** A change in a candidate in these states is not judged (yet): open, or stale (never verified; its author may redo it). */
+const UNJUDGED: ReadonlySet<CandidateState> = new Set([...OPEN_STATES, 'stale'])
 
 /** Whether a closed candidate's change is still to be verified elsewhere. */
 export interface ChangeFacts {
   /** A rejection measured on top of a candidate that has not merged (rules/speculation.ts `provisionalRejection`). */
   provisional: boolean
-  /** A candidate still open carries its change: a newer rebase, a merge group, or (for a failed group) its members going on in halves. */
-  carriedOpen: boolean
+  /** A candidate that carries its change is still open or went stale (a newer rebase, a merge group, or for a failed group its members going on in halves): the change is not judged. */
+  carriedUnjudged: boolean
 }
 
 /**
@@ -54,27 +55,27 @@ export function diffHidden (state: CandidateState, facts: ChangeFacts): string |
   if (state === 'stale') return 'The change could not be carried onto the new best; it stays private so its author can redo it.'
   if (!DECIDED.has(state) && state !== 'rebased') return 'The change is published once verification decides.'
   if (state === 'rejected' && facts.provisional) return 'It was rejected on top of a candidate that has not merged; if that one fails, it is verified again on the best. The change is published once verification decides.'
-  if ((state === 'rebased' || state === 'rejected') && facts.carriedOpen) return 'Its change is still being verified, as a rebase or in a merge group; it is published once verification decides.'
+  if ((state === 'rebased' || state === 'rejected') && facts.carriedUnjudged) return 'Its change went on as another candidate (a rebase or a merge group) that is still being verified or went stale; it is published once verification decides it.'
   return null
 }
 
 type LineageStore = Pick<SiteDeps['store'], 'candidate' | 'latestRebase'>
 
-/** Whether `c` or the newest candidate carrying its change (a rebase, a merge group) is still open. */
-function lineageOpen (store: LineageStore, c: CandidateRow): boolean {
-  if (OPEN.has(c.state)) return true
+/** Whether `c`, or the newest candidate carrying its change (a rebase, a merge group), is still open or went stale. */
+function unjudged (store: LineageStore, c: CandidateRow): boolean {
+  if (UNJUDGED.has(c.state)) return true
   const latest = store.latestRebase(c.origin_seq ?? c.seq)
   const carrier = latest === undefined || latest === c.seq ? undefined : store.candidate(latest)
-  return carrier !== undefined && OPEN.has(carrier.state)
+  return carrier !== undefined && UNJUDGED.has(carrier.state)
 }
 
 /** What `diffHidden` needs to know of a closed candidate's change, read from the store. */
 function changeFacts (store: LineageStore & Pick<SiteDeps['store'], 'groupMembers' | 'isMergedCommit'>, c: CandidateRow): ChangeFacts {
-  if (c.state !== 'rebased' && c.state !== 'rejected') return { provisional: false, carriedOpen: false }
+  if (c.state !== 'rebased' && c.state !== 'rejected') return { provisional: false, carriedUnjudged: false }
   const members = store.groupMembers(c.seq)
   return {
     provisional: provisionalRejection(c.state, store.isMergedCommit(c.parent_oid)),
-    carriedOpen: lineageOpen(store, c) || members.some((m) => lineageOpen(store, m))
+    carriedUnjudged: unjudged(store, c) || members.some((m) => unjudged(store, m))
   }
 }
 
