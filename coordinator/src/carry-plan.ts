@@ -1,4 +1,4 @@
-import type { Manifest } from '@autoresearch/protocol'
+import { OPEN_STATES, type Manifest } from '@autoresearch/protocol'
 import { passerOf } from './group.ts'
 import { formGroups } from './rules/groups.ts'
 import { queueOrder } from './rules/queue-order.ts'
@@ -19,8 +19,6 @@ export interface CarryPlan {
 
 const NOTHING: CarryPlan = { promote: [], groups: [], rebase: [], remaining: 0 }
 
-/** Candidates still open: queued, under verification, or passed and waiting. */
-export const OPEN_STATES = ['queued', 'verifying', 'passed'] as const
 
 /**
  * Candidates on a best that has moved, read once per turn: those with no verification in

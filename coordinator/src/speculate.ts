@@ -2,8 +2,7 @@
  * A speculative lease (rules/speculation.ts, docs/trust.md "Speculation"): a job on a
  * candidate carried onto one still being verified, measured against that one.
  */
-import type { LeaseRequestBody } from '@autoresearch/protocol'
-import { OPEN_STATES } from './carry-plan.ts'
+import { OPEN_STATES, type LeaseRequestBody } from '@autoresearch/protocol'
 import { authorsOf } from './group-members.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import { mayExtend, nextWindow, speculationChain } from './rules/speculation.ts'

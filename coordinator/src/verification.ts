@@ -3,11 +3,10 @@
  * pure, each with its spec) and store what those decide.
  */
 import {
-  assertSignature, HardwareClassError, InvalidMessageError, LeaseExpiredError, NotAuthorizedError, stopEarly, UnknownJobError, WrongCauseError,
+  assertSignature, HardwareClassError, InvalidMessageError, LeaseExpiredError, isOpenState, NotAuthorizedError, stopEarly, UnknownJobError, WrongCauseError,
   type AttestationBody, type Job, type LeaseRequestBody
 } from '@autoresearch/protocol'
 import { randomInt } from 'node:crypto'
-import { OPEN_STATES } from './carry-plan.ts'
 import { authorsOf, membersOf } from './group-members.ts'
 import { assertFresh } from './intake.ts'
 import { OPEN_VERIFICATION } from './policy.ts'
@@ -231,7 +230,7 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
 function aheadOf (store: VerificationContext['store'], candidate: CandidateRow): 'merged' | 'open' | 'gone' {
   if (store.isMergedCommit(candidate.parent_oid)) return 'merged'
   const parent = store.candidateByCommit(candidate.parent_oid)
-  return parent !== undefined && (OPEN_STATES as readonly string[]).includes(parent.state) ? 'open' : 'gone'
+  return parent !== undefined && isOpenState(parent.state) ? 'open' : 'gone'
 }
 
 /** Why a counting attestation of the candidate ended its job early, if one did (its report was checked against its job's seeds when it came). */

@@ -207,6 +207,9 @@ export const AttestReply = z.object({ ok: z.literal(true), verdict: Verdict }).s
 export const CandidateStatusRequest = z.object({ type: z.literal('candidate'), seq: z.number().int().positive() }).strict()
 /** `passed`: passed against a best that has moved since; it is carried onto the best (alone or in a merge group) and verified there. */
 export const CandidateState = z.enum(['queued', 'verifying', 'passed', 'merged', 'rejected', 'stale', 'rebased', 'reverted'])
+/** A candidate still open: queued, under verification, or passed and waiting to go on. */
+export const OPEN_STATES = ['queued', 'verifying', 'passed'] as const satisfies ReadonlyArray<z.infer<typeof CandidateState>>
+export const isOpenState = (state: z.infer<typeof CandidateState>): boolean => (OPEN_STATES as readonly string[]).includes(state)
 export const CandidateStatusReply = z.object({
   ok: z.literal(true),
   seq: z.number().int().positive(),

@@ -1,4 +1,4 @@
-import type { CandidateStatusReply, CoordinatorClient } from '@autoresearch/protocol'
+import { isOpenState, type CandidateStatusReply, type CoordinatorClient } from '@autoresearch/protocol'
 import type { WorkerComponents } from '../components.ts'
 
 /**
@@ -18,7 +18,7 @@ export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> 
   for (const seq of [...pending]) {
     const status = await statusOf(components.client, seq, options.signal)
     // A provisional rejection (on top of a candidate not yet merged) may still be carried back and verified on the best.
-    if (status !== undefined && (status.state === 'queued' || status.state === 'verifying' || status.state === 'passed' || status.provisional === true)) continue
+    if (status !== undefined && (isOpenState(status.state) || status.provisional === true)) continue
     pending.delete(seq)
     const tree = trees.get(seq)
     trees.delete(seq)

@@ -1,5 +1,4 @@
-import type { Hardware, Trial } from '@autoresearch/protocol'
-import { OPEN_STATES } from '../../carry-plan.ts'
+import { OPEN_STATES, type Hardware, type Trial } from '@autoresearch/protocol'
 import { provisionalRejection } from '../../rules/speculation.ts'
 import type { PairedTest } from '../../stats.ts'
 import type { CandidateRow, CandidateState } from '../../store/index.ts'
