@@ -24,7 +24,7 @@ import { experimentReport, leaksInReport, Reporter, type ReportOf } from './oper
 import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
 import { squash, submissionFields, worthSubmitting } from './operations/submission.ts'
-import { checkVerdicts } from './operations/verdicts.ts'
+import { checkVerdicts, forgetTried } from './operations/verdicts.ts'
 import { ResultsLog } from './results.ts'
 import { RunLogs } from './run-logs.ts'
 import { environmentSecrets, identitySecrets } from './secrets.ts'
@@ -232,6 +232,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       if (claimWithdrawn && this.#at !== undefined) this.#at.lastClaim = undefined
       // Never judged: carried onto the new best, the same files may be sent again (rules/same-tree.ts at the coordinator).
       for (const tree of released) this.#submittedTrees.delete(tree)
+      await forgetTried(this.#tried, released, async (commit) => await hasCommit(this.#components.gitdir, commit) ? (await commitTree(this.#components.gitdir, commit)).tree : undefined)
       await this.#dropRejected(rejected)
     }
     const best = info.best

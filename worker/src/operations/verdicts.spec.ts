@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { UnknownCandidateError, type CandidateStatusReply, type CoordinatorClient } from '@autoresearch/protocol'
 import { recorder } from '../../test/fakes.ts'
-import { checkVerdicts } from './verdicts.ts'
+import { checkVerdicts, forgetTried } from './verdicts.ts'
 
 type State = CandidateStatusReply['state']
 const status = (seq: number, state: State, rebasedAs: number | null = null): CandidateStatusReply => ({ ok: true, seq, state, reason: null, rebasedAs, meanImprovement: null })
@@ -68,5 +68,16 @@ describe('the verdicts on our submissions', () => {
     const client: Pick<CoordinatorClient, 'candidate'> = { candidate: async () => { throw new Error('connection reset') } }
     await expect(checkVerdicts({ client, emit: () => {} }, pending)).rejects.toThrow('connection reset')
     expect([...pending]).toEqual([4])
+  })
+})
+
+describe('local bests tried before', () => {
+  it('forgets those whose files were released (a submission that went stale), and only those', async () => {
+    const tried = new Set(['c1', 'c2', 'c3'])
+    const trees: Record<string, string> = { c1: 'tree-a', c2: 'tree-b' }
+    await forgetTried(tried, ['tree-b'], async (commit) => trees[commit])
+    expect([...tried]).toEqual(['c1', 'c3'])
+    await forgetTried(tried, [], async () => { throw new Error('not read when nothing was released') })
+    expect([...tried]).toEqual(['c1', 'c3'])
   })
 })

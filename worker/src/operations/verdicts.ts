@@ -40,6 +40,20 @@ export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> 
   return { claimWithdrawn, released, rejected }
 }
 
+/**
+ * Forgets, in `tried` (updated in place), the local bests whose files were `released`: they are
+ * confirmed again on the new best before they are sent. A carry onto the new best that rebuilds
+ * the same files within the same second rebuilds the very commit that was confirmed (same tree,
+ * parent, message and time), which `tried` would otherwise skip for good.
+ */
+export async function forgetTried (tried: Set<string>, released: string[], treeOf: (commit: string) => Promise<string | undefined>): Promise<void> {
+  if (released.length === 0) return
+  for (const commit of [...tried]) {
+    const tree = await treeOf(commit)
+    if (tree !== undefined && released.includes(tree)) tried.delete(commit)
+  }
+}
+
 async function statusOf (client: Pick<CoordinatorClient, 'candidate'>, seq: number, signal?: AbortSignal): Promise<CandidateStatusReply | undefined> {
   try {
     return await client.candidate(seq, { signal })
