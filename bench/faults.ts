@@ -28,7 +28,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     return [phase, { kills: mine.length, answeredBeforeKill: mine.filter((r) => r.answered).length }]
   }))
   const violations = results.flatMap((r, i) => r.violations.map((v) => `kill ${i + 1}: ${v}`))
-  const sum = (key: 'merges'): number => loops.reduce((a, l) => a + l[key], 0)
+  const total = (of: (loop: typeof loops[number]) => number): number => loops.reduce((a, l) => a + of(l), 0)
   const candidates: Record<string, number> = {}
   for (const l of loops) for (const [state, n] of Object.entries(l.candidates)) candidates[state] = (candidates[state] ?? 0) + n
   return {
@@ -39,9 +39,9 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     keptButUnansweredSubmissions: results.reduce((a, r) => a + r.keptUnanswered, 0),
     leasesReissued: results.reduce((a, r) => a + r.reissued, 0),
     refsRepairedAtStart: results.filter((r) => r.refRepaired).length,
-    merges: sum('merges'),
+    merges: total((l) => l.merges),
     candidates,
-    groups: { formed: loops.reduce((a, l) => a + l.groups.formed, 0), merged: loops.reduce((a, l) => a + l.groups.merged, 0) },
+    groups: { formed: total((l) => l.groups.formed), merged: total((l) => l.groups.merged) },
     restartMsP50: pct(0.5),
     restartMsP99: pct(0.99)
   }

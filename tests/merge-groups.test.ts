@@ -9,13 +9,6 @@ import { givenTrials, setConstant, TestNetwork } from './network.ts'
 const NOISY = join(ROOT, 'tests', 'fixtures', 'noisy-cause')
 const hardware = describeHardware()
 
-/** What the public site shows of a candidate's change: its diff, or null while it is hidden (and why). */
-async function publicDiff (net: TestNetwork, seq: number): Promise<{ diff: unknown[] | null, diffHidden: string | null }> {
-  const res = await fetch(`${net.running.httpUrl}/api/candidates/${seq}`)
-  expect(res.status).toBe(200)
-  return await res.json() as { diff: unknown[] | null, diffHidden: string | null }
-}
-
 /**
  * A merges on the first best; B, C (and D) pass against that same first best afterwards,
  * verified in parallel with A, so they cannot merge as they are.
@@ -56,7 +49,7 @@ describe('merge groups', () => {
     expect(store.candidate(groupSeq)).toMatchObject({ state: 'queued', parent_oid: aCommit })
     for (const seq of passers) expect(net.running.coordinator.candidateStatus(seq)).toMatchObject({ state: 'rebased', rebasedAs: groupSeq })
     // The members' changes stay off the public site while their group is verified.
-    for (const seq of [...passers, groupSeq]) expect(await publicDiff(net, seq)).toMatchObject({ diff: null, diffHidden: expect.any(String) })
+    for (const seq of [...passers, groupSeq]) expect(await net.publicCandidate(seq)).toMatchObject({ diff: null, diffHidden: expect.any(String) })
 
     // One real verification of the group, in the sandbox.
     const verifier = new Verifier({ client: await net.client(net.verifierIdentity), identity: net.verifierIdentity, stateDir: join(net.scratch, 'v') })
@@ -79,7 +72,7 @@ describe('merge groups', () => {
     // The coordinator, whose key signs the group's receipt, is credited nothing.
     expect(byKey.get(net.running.coordinator.identity.publicKey)?.merges ?? 0).toBe(0)
     // Decided: the changes are public.
-    for (const seq of [...passers, groupSeq]) expect((await publicDiff(net, seq)).diff).not.toBeNull()
+    for (const seq of [...passers, groupSeq]) expect((await net.publicCandidate(seq)).diff).not.toBeNull()
   })
 
   it('a group that fails is split in halves, not thrown away: a half of two is a new group, a half of one a plain rebase', async () => {
@@ -106,7 +99,7 @@ describe('merge groups', () => {
     expect(store.lastGroupOf(d)).toBe(groupSeq)
     for (const seq of passers) expect(store.identity(store.candidate(seq)?.submitter as string).rejected).toBe(0)
     // The failed group's change lives on in its halves: the site does not show it, nor its members', until they are decided.
-    for (const seq of [groupSeq, b, c, d, half]) expect(await publicDiff(net, seq)).toMatchObject({ diff: null, diffHidden: expect.any(String) })
+    for (const seq of [groupSeq, b, c, d, half]) expect(await net.publicCandidate(seq)).toMatchObject({ diff: null, diffHidden: expect.any(String) })
   })
 
   it('a candidate waiting to join a group whose parent is the best again after a revert is verified on that best again, alone', async () => {

@@ -95,6 +95,13 @@ export class TestNetwork {
     return jobs
   }
 
+  /** What the public site's API shows of a candidate: its diff, or null while it is hidden (and why). */
+  async publicCandidate (seq: number): Promise<{ diff: unknown[] | null, diffHidden: string | null, provisional: boolean }> {
+    const res = await fetch(`${this.running.httpUrl}/api/candidates/${seq}`)
+    if (res.status !== 200) throw new Error(`GET /api/candidates/${seq}: ${res.status}`)
+    return await res.json() as { diff: unknown[] | null, diffHidden: string | null, provisional: boolean }
+  }
+
   state (seq: number): string | undefined {
     return this.running.coordinator.store.candidate(seq)?.state
   }

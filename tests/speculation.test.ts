@@ -130,8 +130,7 @@ describe('speculative verification', () => {
     const asked = async (): Promise<CandidateStatusReply> => await (await n.client(authors[1] as Identity)).candidate(next.candidateSeq)
     expect(await asked()).toMatchObject({ state: 'rejected', provisional: true })
     // Nor does the public site show its change: it may yet be verified on the best.
-    const site = async (seq: number): Promise<{ diff: unknown[] | null }> => await (await fetch(`${n.running.httpUrl}/api/candidates/${seq}`)).json() as { diff: unknown[] | null }
-    expect((await site(next.candidateSeq)).diff).toBeNull()
+    expect((await n.publicCandidate(next.candidateSeq)).diff).toBeNull()
     expect(await (await fetch(`${n.running.httpUrl}/candidates/${next.candidateSeq}`)).text()).toContain('Rejected on top of a candidate not merged')
     // Then A itself is rejected.
     expect(await attest(net.verifierIdentity, first, 0)).toBe('rejected')

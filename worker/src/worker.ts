@@ -89,6 +89,14 @@ export interface WorkerOptions {
 interface Followed { info: InfoReply, at: Position }
 
 /**
+ * The loop goes on from the network best: what it kept on the best is dropped, and with
+ * `dropClaim` the claim a further submission had to beat too.
+ */
+function backToBase (at: Pick<Position, 'base' | 'local' | 'keptSinceBase' | 'lastClaim'>, opts: { dropClaim?: boolean } = {}): void {
+  Object.assign(at, { local: { ...at.base }, keptSinceBase: [] }, opts.dropClaim === true ? { lastClaim: undefined } : {})
+}
+
+/**
  * The volunteer's loop: fetch the best, let the agent propose an edit, run it,
  * keep or discard it, log it, and submit a confirmed gain beyond the cause's margin.
  * Each step is an operation of ./operations/; this class holds the loop's state and
@@ -206,11 +214,17 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   async #dropRejected (trees: string[]): Promise<void> {
     const at = this.#at ?? this.#restored
     if (trees.length === 0 || at === undefined || at.local.commit === at.base.commit) return
-    const { gitdir } = this.#components
-    if (!await hasCommit(gitdir, at.local.commit) || !trees.includes((await commitTree(gitdir, at.local.commit)).tree)) return
+    const tree = await this.#treeOf(at.local.commit)
+    if (tree === undefined || !trees.includes(tree)) return
     this.emit('event', { type: 'local-dropped', commit: at.local.commit, metric: at.local.metric })
-    Object.assign(at, { local: { ...at.base }, keptSinceBase: [], lastClaim: undefined })
+    backToBase(at, { dropClaim: true })
     this.#save()
+  }
+
+  /** The tree of a commit in the worker's repository; undefined when it is not there. */
+  async #treeOf (commit: string): Promise<string | undefined> {
+    const { gitdir } = this.#components
+    return await hasCommit(gitdir, commit) ? (await commitTree(gitdir, commit)).tree : undefined
   }
 
   #phase (phase: WorkerPhase): void {
@@ -232,7 +246,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       if (claimWithdrawn && this.#at !== undefined) this.#at.lastClaim = undefined
       // Never judged: carried onto the new best, the same files may be sent again (rules/same-tree.ts at the coordinator).
       for (const tree of released) this.#submittedTrees.delete(tree)
-      await forgetTried(this.#tried, released, async (commit) => await hasCommit(this.#components.gitdir, commit) ? (await commitTree(this.#components.gitdir, commit)).tree : undefined)
+      await forgetTried(this.#tried, released, async (commit) => await this.#treeOf(commit))
       await this.#dropRejected(rejected)
     }
     const best = info.best
@@ -411,7 +425,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const change = experimentDiff(before, after)
     this.#history.ran(at.base.commit, change.diffHash)
     this.#report(info, { best: at.base.commit, commit: at.local.commit, status: 'unconfirmed', metric, noise: at.noise, seed: at.seeds.confirm, description: at.keptSinceBase.join('; '), change, nearKey: nearKey(before, after) })
-    Object.assign(at, { local: { ...at.base }, keptSinceBase: [] })
+    backToBase(at)
   }
 
   /**
@@ -433,7 +447,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       this.emit('event', { type: 'submitted', receipt: outcome.receipt, claimedMetric: fields.claimedMetric })
     } else {
       // Work that carries a secret is not built on: the loop goes on from the network best.
-      if (outcome.leaked && this.#at !== undefined) Object.assign(this.#at, { local: { ...this.#at.base }, keptSinceBase: [], lastClaim: undefined })
+      if (outcome.leaked && this.#at !== undefined) backToBase(this.#at, { dropClaim: true })
       if (!outcome.willRetry) this.#unsent.delete(fields.candidate)
       this.emit('event', { type: 'submit-failed', ...describeError(outcome.error), willRetry: outcome.willRetry })
     }

@@ -1,3 +1,4 @@
+import { isOpenState } from '@autoresearch/protocol'
 import type { CandidateState } from '../store/index.ts'
 
 /** What a candidate's page says about where it stands. */
@@ -13,20 +14,19 @@ export interface Outcome {
   tone: 'good' | 'bad' | 'pending' | 'closed'
 }
 
-const OUTCOMES: Record<CandidateState, Omit<Outcome, 'noVerdict'> & { noVerdict: string | null }> = {
-  queued: { pending: true, tone: 'pending', title: 'Waiting for a verifier', text: 'It waits in the queue; verifiers lease candidates in queue order.', noVerdict: null },
-  verifying: { pending: true, tone: 'pending', title: 'Being verified', text: 'Verifiers are re-running the baseline and this candidate on the seeds drawn for it.', noVerdict: null },
-  passed: { pending: true, tone: 'pending', title: 'Passed against an older best', text: 'It passed against a best that has since moved; it goes on, alone or in a merge group, against the new best.', noVerdict: null },
-  merged: { pending: false, tone: 'good', title: 'Merged', text: 'Verified and merged: it is, or was, the best.', noVerdict: 'No verdict of its own: it was merged as part of a merge group.' },
-  rejected: { pending: false, tone: 'bad', title: 'Rejected', text: 'Verification decided against it (the reason says why); it is closed.', noVerdict: 'No paired test: it was rejected before one could be run.' },
-  stale: { pending: false, tone: 'closed', title: 'Stale', text: 'Closed without a verdict: the best moved and its change could not be carried onto the new best, so it will not be verified. Its author may redo it on the new best.', noVerdict: 'No verdict: it went stale before verification decided, and it will not be verified.' },
-  rebased: { pending: false, tone: 'closed', title: 'Rebased', text: 'Closed: the coordinator carried its change onto a newer best as another candidate (linked below), which is verified instead; credit goes to its original submitter.', noVerdict: 'No verdict of its own: the candidate that carries its change is verified instead.' },
-  reverted: { pending: false, tone: 'bad', title: 'Reverted', text: 'It was merged, then reverted by the host: it is no longer part of the best.', noVerdict: 'No verdict of its own was recorded.' }
+const OUTCOMES: Record<CandidateState, Omit<Outcome, 'noVerdict' | 'pending'> & { noVerdict: string | null }> = {
+  queued: { tone: 'pending', title: 'Waiting for a verifier', text: 'It waits in the queue; verifiers lease candidates in queue order.', noVerdict: null },
+  verifying: { tone: 'pending', title: 'Being verified', text: 'Verifiers are re-running the baseline and this candidate on the seeds drawn for it.', noVerdict: null },
+  passed: { tone: 'pending', title: 'Passed against an older best', text: 'It passed against a best that has since moved; it goes on, alone or in a merge group, against the new best.', noVerdict: null },
+  merged: { tone: 'good', title: 'Merged', text: 'Verified and merged: it is, or was, the best.', noVerdict: 'No verdict of its own: it was merged as part of a merge group.' },
+  rejected: { tone: 'bad', title: 'Rejected', text: 'Verification decided against it (the reason says why); it is closed.', noVerdict: 'No paired test: it was rejected before one could be run.' },
+  stale: { tone: 'closed', title: 'Stale', text: 'Closed without a verdict: the best moved and its change could not be carried onto the new best, so it will not be verified. Its author may redo it on the new best.', noVerdict: 'No verdict: it went stale before verification decided, and it will not be verified.' },
+  rebased: { tone: 'closed', title: 'Rebased', text: 'Closed: the coordinator carried its change onto a newer best as another candidate (linked below), which is verified instead; credit goes to its original submitter.', noVerdict: 'No verdict of its own: the candidate that carries its change is verified instead.' },
+  reverted: { tone: 'bad', title: 'Reverted', text: 'It was merged, then reverted by the host: it is no longer part of the best.', noVerdict: 'No verdict of its own was recorded.' }
 }
 
 /** A rejection measured on top of a candidate that has not merged (speculation): it may yet be verified on the best. */
-const PROVISIONAL: Omit<Outcome, 'noVerdict'> = {
-  pending: true,
+const PROVISIONAL: Omit<Outcome, 'noVerdict' | 'pending'> = {
   tone: 'pending',
   title: 'Rejected on top of a candidate not merged',
   text: 'It was verified on top of another candidate still being verified (speculation) and did not beat it. The rejection stands if that one merges; if it does not, this change is carried back onto the best and verified there.'
@@ -34,6 +34,8 @@ const PROVISIONAL: Omit<Outcome, 'noVerdict'> = {
 
 /** Where a candidate in `state` stands, said plainly; `rounds` and `seeds` fill the pending line; `provisional` marks a rejection on a base not merged. */
 export function outcomeOf (state: CandidateState, rounds: number, seeds: number[], opts: { provisional?: boolean } = {}): Outcome {
-  const o = state === 'rejected' && opts.provisional === true ? { ...OUTCOMES.rejected, ...PROVISIONAL } : OUTCOMES[state]
-  return { ...o, noVerdict: o.noVerdict ?? `No verdict yet (${rounds} round(s) asked for, seeds ${seeds.join(', ')}).` }
+  const provisional = state === 'rejected' && opts.provisional === true
+  const o = provisional ? { ...OUTCOMES.rejected, ...PROVISIONAL } : OUTCOMES[state]
+  // Open candidates, and a provisional rejection, may still be decided by verification.
+  return { ...o, pending: provisional || isOpenState(state), noVerdict: o.noVerdict ?? `No verdict yet (${rounds} round(s) asked for, seeds ${seeds.join(', ')}).` }
 }
