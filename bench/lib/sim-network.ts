@@ -25,9 +25,10 @@ export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
  * train.py (default far from the optimum). `sequential` (default true) keeps the manifest's
  * early-stop rule, its pair noise set to √2 × `noise` when that is given (a paired gain is
  * the difference of two runs); false removes the rule. `speculation` declares
- * `verification.speculation` with that window (coordinator/src/speculate.ts).
+ * `verification.speculation` with that window (coordinator/src/speculate.ts); `knobs` adds
+ * that many constants to the search (addKnobs).
  */
-export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number } = {}): string {
+export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, knobs?: number } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-cost-'))
   cpSync(SIM_COST, dir, { recursive: true })
   const set = (file: string, name: string, value: number): void => {
@@ -37,6 +38,7 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   set('harness.py', 'TRAIN_SECONDS', trainSeconds)
   if (opts.noise !== undefined) set('evaluate.py', 'NOISE', opts.noise)
   for (const [name, value] of Object.entries(opts.start ?? {})) set('train.py', name, value)
+  if ((opts.knobs ?? 0) > 0) addKnobs(dir, opts.knobs ?? 0)
   const manifestPath = join(dir, 'autoresearch.json')
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number> } }
   if (opts.speculation !== undefined) manifest.verification.speculation = { window: opts.speculation }
@@ -44,6 +46,22 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   else if (opts.noise !== undefined) manifest.verification.sequential = { ...manifest.verification.sequential, noise: Number((Math.SQRT2 * opts.noise).toPrecision(4)) }
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
   return dir
+}
+
+/**
+ * `knobs` more constants for the copy's search (`KNOB_1` …, each 1.0 at the optimum, evaluate.py's
+ * `KNOBS`): they start a factor of 2 off, alternately above and below, each on a line of its own
+ * between comments, so that edits to different knobs merge cleanly.
+ */
+function addKnobs (dir: string, knobs: number): void {
+  const train = join(dir, 'train.py')
+  const lines = Array.from({ length: knobs }, (_, i) => `# Knob ${i + 1} of the benchmark's copy.\nKNOB_${i + 1} = ${i % 2 === 0 ? '2.0' : '0.5'}\n\n`).join('')
+  const text = readFileSync(train, 'utf8')
+  const at = text.indexOf('if __name__ == "__main__":')
+  if (at < 0) throw new Error('sim-cost train.py has no main block to add knobs before')
+  writeFileSync(train, text.slice(0, at) + lines + text.slice(at))
+  const evaluate = join(dir, 'evaluate.py')
+  writeFileSync(evaluate, setConstant('KNOBS', knobs)(readFileSync(evaluate, 'utf8')))
 }
 
 /** Trials actually run (cache hits never reach the backend) and sandbox seconds of all their steps. */

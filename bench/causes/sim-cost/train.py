@@ -17,7 +17,8 @@ WEIGHT_DECAY = 0.1
 WIDTH_SCALE = 1.0
 
 if __name__ == "__main__":
-    params = {"learning_rate": LEARNING_RATE, "weight_decay": WEIGHT_DECAY, "width_scale": WIDTH_SCALE}
+    # Every constant above by its name in lower case (a benchmark's copy may add KNOB_1, ...).
+    params = {name.lower(): value for name, value in sorted(globals().items()) if name.isupper()}
     with open(os.path.join(os.environ["AUTORESEARCH_OUT"], "params.json"), "w") as f:
         json.dump(params, f)
     print("params", params)
