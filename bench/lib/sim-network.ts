@@ -22,11 +22,11 @@ export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
 /**
  * A copy of the sim-cost cause whose runs cost `trainSeconds` (the sleep is in its protected
  * harness); `noise` sets the metric's seed noise σ (default 0.01), `start` the constants of
- * train.py (default far from the optimum). `sequential` (default true) keeps the manifest's
- * early-stop rule, its pair noise set to √2 × `noise` when that is given (a paired gain is
- * the difference of two runs); false removes the rule. `speculation` declares
- * `verification.speculation` with that window (coordinator/src/speculate.ts); `knobs` adds
- * that many constants to the search (addKnobs).
+ * train.py (default: the cause's own; the scaling bench starts farther out). `sequential`
+ * (default true) keeps the manifest's early-stop rule, its pair noise set to √2 × `noise`
+ * when that is given (a paired gain is the difference of two runs); false removes the rule.
+ * `speculation` declares `verification.speculation` with that window
+ * (coordinator/src/speculate.ts); `knobs` adds that many constants to the search (addKnobs).
  */
 export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, knobs?: number } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-cost-'))

@@ -24,6 +24,7 @@ import { experimentReport, leaksInReport, Reporter, type ReportOf } from './oper
 import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
 import { squash, submissionFields, worthSubmitting } from './operations/submission.ts'
+import { boldNow, boldStarts } from './operations/plateau.ts'
 import { checkVerdicts, forgetTried } from './operations/verdicts.ts'
 import { ResultsLog } from './results.ts'
 import { RunLogs } from './run-logs.ts'
@@ -364,15 +365,15 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     return undefined
   }
 
-  /** Whether the loop is on a plateau on `best` (no keep in the manifest's `collaboration.plateau` experiments); says so once when it gets there. */
+  /** Whether the agent is asked for bolder changes on `best` (operations/plateau.ts); says so as each bold stretch starts. */
   #plateau (info: InfoReply, best: string): boolean {
     if (this.#plateauBest !== best) {
       this.#plateauBest = best
       this.#sinceKeep = 0
     }
     const plateau = info.manifest.collaboration.plateau
-    if (this.#sinceKeep === plateau) this.emit('event', { type: 'plateau', experiments: plateau })
-    return this.#sinceKeep >= plateau
+    if (boldStarts(this.#sinceKeep, plateau)) this.emit('event', { type: 'plateau', experiments: this.#sinceKeep, bold: plateau })
+    return boldNow(this.#sinceKeep, plateau)
   }
 
   /** Queues an experiment's report and sends what is queued, without waiting for it. */
