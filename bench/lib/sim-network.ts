@@ -38,7 +38,7 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   set('harness.py', 'TRAIN_SECONDS', trainSeconds)
   if (opts.noise !== undefined) set('evaluate.py', 'NOISE', opts.noise)
   for (const [name, value] of Object.entries(opts.start ?? {})) set('train.py', name, value)
-  if ((opts.knobs ?? 0) > 0) addKnobs(dir, opts.knobs ?? 0)
+  if (opts.knobs !== undefined && opts.knobs > 0) addKnobs(dir, opts.knobs)
   const manifestPath = join(dir, 'autoresearch.json')
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number> } }
   if (opts.speculation !== undefined) manifest.verification.speculation = { window: opts.speculation }

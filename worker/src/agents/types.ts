@@ -19,7 +19,7 @@ export interface AgentContext {
   notes?: string[]
   /** A planner's hypothesis this worker claimed: the proposal should test it. */
   hypothesis?: { id: number, text: string }
-  /** The loop is on a plateau (no keep in the manifest's `collaboration.plateau` experiments): a bolder change is wanted. */
+  /** The loop is on a plateau (operations/plateau.ts: a bold stretch after `collaboration.plateau` experiments without a keep): a bolder change is wanted. */
   bold?: boolean
   /** The latest digest of the network's findings (data, self-reported). */
   digest?: string
