@@ -1,7 +1,10 @@
 import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { MAX_SPECULATION_WINDOW } from '@autoresearch/protocol'
+import { MAX_SPECULATION_WINDOW, UsageError } from '@autoresearch/protocol'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
+
+/** A flag of `npm run bench -- scaling` out of its range; the message names the range. */
+export class ScalingUsageError extends UsageError { override name = 'ScalingUsageError' }
 
 export interface ScalingOptions {
   workers: number[]
@@ -128,11 +131,11 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
       knobs: { type: 'string', default: '0' }
     }
   })
-  if (!['far', 'cause'].includes(values.start)) throw new Error('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
+  if (!['far', 'cause'].includes(values.start)) throw new ScalingUsageError('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
   const window = values.speculation === undefined ? undefined : Number(values.speculation)
-  if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= MAX_SPECULATION_WINDOW)) throw new Error(`--speculation is the window of verification.speculation, an integer from 1 to ${MAX_SPECULATION_WINDOW} (without it: no speculation)`)
+  if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= MAX_SPECULATION_WINDOW)) throw new ScalingUsageError(`--speculation is the window of verification.speculation, an integer from 1 to ${MAX_SPECULATION_WINDOW} (without it: no speculation)`)
   const knobs = Number(values.knobs)
-  if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new Error(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
+  if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new ScalingUsageError(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
   const list = (s: string): number[] => s.split(',').map(Number)
   const opts = {
     workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),

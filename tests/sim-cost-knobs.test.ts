@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { simCostCause } from '../bench/lib/sim-network.ts'
+import { MAX_KNOBS, run } from '../bench/scaling.ts'
 import { setConstant } from './network.ts'
 
 const made: string[] = []
@@ -42,6 +43,12 @@ describe('the sim-cost cause with knobs (npm run bench -- scaling --knobs N)', (
     const train = join(dir, 'train.py')
     writeFileSync(train, setConstant('KNOB_3', 1.0)(readFileSync(train, 'utf8')))
     expect(score(dir)).toBeCloseTo(own + 4 * knob, 1)
+  })
+
+  it('refuses a knob count out of range before any race starts, naming the range', async () => {
+    for (const knobs of ['-1', '2.5', 'many', String(MAX_KNOBS + 1)]) {
+      await expect(run([`--knobs=${knobs}`])).rejects.toMatchObject({ name: 'ScalingUsageError', message: expect.stringContaining(`0 to ${MAX_KNOBS}`) })
+    }
   })
 
   it('puts each knob on a line of its own between comments, so that edits to two knobs merge cleanly', () => {
