@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { MAX_SPECULATION_WINDOW, UsageError } from '@autoresearch/protocol'
+import { MAX_BATCH_SIZE, MAX_SPECULATION_WINDOW, UsageError } from '@autoresearch/protocol'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
 
 /** A flag of `npm run bench -- scaling` out of its range; the message names the range. */
@@ -23,6 +23,8 @@ export interface ScalingOptions {
   trace?: string
   /** The cause's copy declares `verification.speculation` with this window (`--speculation N`; default none). */
   speculation?: number
+  /** The cause's copy declares `verification.batch` with this size (`--batch N`; default none). */
+  batch?: number
   /** Constants added to the cause's three (`--knobs N`, simCostCause's `knobs`; default none). */
   knobs?: number
   log?: (line: string) => void
@@ -77,7 +79,7 @@ const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
  * efficiency speedup/N, where 1 would be the ideal N times faster.
  */
 export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow[], runs: Array<RaceResult & { workers: number, seed: number }> }> {
-  const cause = simCostCause(opts.trainSeconds, { ...(opts.start === undefined ? {} : { start: opts.start }), speculation: opts.speculation, knobs: opts.knobs })
+  const cause = simCostCause(opts.trainSeconds, { ...(opts.start === undefined ? {} : { start: opts.start }), speculation: opts.speculation, batch: opts.batch, knobs: opts.knobs })
   const runs: Array<RaceResult & { workers: number, seed: number }> = []
   for (const seed of opts.seeds) {
     for (const workers of opts.workers) {
@@ -120,7 +122,7 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
   return { rows, runs }
 }
 
-/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--knobs N] [--also-verify] [--processes] [--trace PREFIX]` */
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--also-verify] [--processes] [--trace PREFIX]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
     args,
@@ -128,18 +130,20 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
       workers: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.3' },
       'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }, 'also-verify': { type: 'boolean', default: false },
       start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }, speculation: { type: 'string' },
-      knobs: { type: 'string', default: '0' }
+      knobs: { type: 'string', default: '0' }, batch: { type: 'string' }
     }
   })
   if (!['far', 'cause'].includes(values.start)) throw new ScalingUsageError('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
   const window = values.speculation === undefined ? undefined : Number(values.speculation)
   if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= MAX_SPECULATION_WINDOW)) throw new ScalingUsageError(`--speculation is the window of verification.speculation, an integer from 1 to ${MAX_SPECULATION_WINDOW} (without it: no speculation)`)
+  const batch = values.batch === undefined ? undefined : Number(values.batch)
+  if (batch !== undefined && !(Number.isInteger(batch) && batch >= 2 && batch <= MAX_BATCH_SIZE)) throw new ScalingUsageError(`--batch is the size of verification.batch, an integer from 2 to ${MAX_BATCH_SIZE} (without it: no batches)`)
   const knobs = Number(values.knobs)
   if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new ScalingUsageError(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
   const list = (s: string): number[] => s.split(',').map(Number)
   const opts = {
     workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),
-    alsoVerify: values['also-verify'], start: values.start, knobs, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(values.trace === undefined ? {} : { trace: values.trace })
+    alsoVerify: values['also-verify'], start: values.start, knobs, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(values.trace === undefined ? {} : { trace: values.trace })
   }
   const { start, ...rest } = opts
   const { rows, runs } = await scaling({ ...rest, ...(start === 'far' ? { start: FAR_START } : {}), log: (line) => { process.stderr.write(`${line}\n`) } })

@@ -26,9 +26,10 @@ export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
  * (default true) keeps the manifest's early-stop rule, its pair noise set to √2 × `noise`
  * when that is given (a paired gain is the difference of two runs); false removes the rule.
  * `speculation` declares `verification.speculation` with that window
- * (coordinator/src/speculate.ts); `knobs` adds that many constants to the search (addKnobs).
+ * (coordinator/src/speculate.ts), `batch` declares `verification.batch` with that size
+ * (coordinator/src/batch.ts); `knobs` adds that many constants to the search (addKnobs).
  */
-export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, knobs?: number } = {}): string {
+export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, batch?: number, knobs?: number } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-cost-'))
   cpSync(SIM_COST, dir, { recursive: true })
   const set = (file: string, name: string, value: number): void => {
@@ -40,8 +41,9 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   for (const [name, value] of Object.entries(opts.start ?? {})) set('train.py', name, value)
   if (opts.knobs !== undefined && opts.knobs > 0) addKnobs(dir, opts.knobs)
   const manifestPath = join(dir, 'autoresearch.json')
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number> } }
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number>, batch?: Record<string, number> } }
   if (opts.speculation !== undefined) manifest.verification.speculation = { window: opts.speculation }
+  if (opts.batch !== undefined) manifest.verification.batch = { size: opts.batch }
   if (opts.sequential === false) delete manifest.verification.sequential
   else if (opts.noise !== undefined) manifest.verification.sequential = { ...manifest.verification.sequential, noise: Number((Math.SQRT2 * opts.noise).toPrecision(4)) }
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)

@@ -71,11 +71,14 @@ export function credits (store: Pick<Store, 'identity' | 'standingMerges' | 'can
   for (const merge of store.standingMerges()) {
     const candidate = merge.candidate_seq === null ? undefined : store.candidate(merge.candidate_seq)
     if (candidate === undefined || merge.baseline_metric === null || merge.metric === null) continue
-    // A merge group credits each member's author with the gain its own verification measured.
+    // A merge group credits each member's author with the gain its own verification measured;
+    // a batch's members, never verified alone, share the group's verified gain equally (docs/trust.md).
     const members = membersOf(store, candidate)
+    const gain = improvement(manifest, merge.baseline_metric, merge.metric)
+    const unverified = members.filter((m) => m.verdict === null).length
     const shares = members.length === 0
-      ? [{ author: candidate.submitter, gain: improvement(manifest, merge.baseline_metric, merge.metric) }]
-      : members.map((m) => ({ author: m.submitter, gain: m.verdict?.meanImprovement ?? 0 }))
+      ? [{ author: candidate.submitter, gain }]
+      : members.map((m) => ({ author: m.submitter, gain: m.verdict?.meanImprovement ?? gain / unverified }))
     for (const { author, gain } of shares) {
       const c = entry(author)
       c.verifiedGain += gain

@@ -28,6 +28,8 @@ import { writeVerdictNotes } from './git-http/notes.ts'
 import { BEST_REF, ensureHeadIsBest, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import type { IntakeContext } from './intake.ts'
 import { buildGroup } from './group.ts'
+import { formBatch } from './batch.ts'
+import { countsNow } from './verifier-trust.ts'
 import { CarryPlanner } from './carry-plan.ts'
 import { WarmRoster } from './warm-roster.ts'
 import { rebaseCandidate, type RebaseContext, type RebaseOutcome } from './rebase.ts'
@@ -270,12 +272,29 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     return true
   }
 
+  /**
+   * With `verification.batch` declared, combines queued candidates on the best into one group
+   * for this verifier to lease (batch.ts); a key that does not count gets no batch made for it.
+   * Call it in the serial queue.
+   */
+  async batch (publicKey: string): Promise<void> {
+    if (this.manifest.verification.batch === undefined || !countsNow(this.verificationContext(), publicKey)) return
+    this.#batched(await formBatch(this.#rebaseContext(), publicKey, this.bestCommit()))
+  }
+
+  #batched (formed: { groupSeq: number, members: number[] } | undefined): boolean {
+    if (formed !== undefined) for (const seq of formed.members) this.emit('event', { type: 'rebased', candidateSeq: seq, newSeq: formed.groupSeq })
+    return formed !== undefined
+  }
+
   /** A speculative job for this verifier, or null (speculate.ts); call it in the serial queue. */
   async speculate (body: LeaseRequestBody, signature: string, opts: LeaseOptions): Promise<LeaseOutcome | null> {
     if (this.speculation === undefined) return null
     const ctx = this.#rebaseContext()
     const steps = speculativeLease({ ctx: { ...this.verificationContext(), store: this.store }, speculation: this.speculation }, body, signature, opts)
     return driveCarries(steps, async ({ candidate, tip }) => {
+      // With batches declared, what goes onto the tip is a batch starting from this candidate, where one forms.
+      if (this.manifest.verification.batch !== undefined && this.#batched(await formBatch(ctx, body.publicKey, this.bestCommit(), { onto: tip, from: candidate.seq }))) return true
       const outcome = await rebaseCandidate(ctx, candidate, tip.commit_oid, { ahead: tip })
       if (outcome.state === 'rebased') this.#rebased(outcome)
       return outcome.state === 'rebased'

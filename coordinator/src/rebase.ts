@@ -1,4 +1,5 @@
 import { changedPaths, commitTree, commitTreeOn, mergeTrees, protectedChanges, type Identity, type Manifest } from '@autoresearch/protocol'
+import { membersOf } from './group-members.ts'
 import type { CandidateRow, MergeRow, Store } from './store/index.ts'
 import { newCandidate } from './new-candidate.ts'
 
@@ -51,7 +52,9 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
   // Its own tree again (it already held the change that merged) is not a duplicate: it is re-verified on the new best.
   const origin = (c: CandidateRow): number => c.origin_seq ?? c.seq
   const found = store.candidateByTree(mergedTree)
-  const duplicate = found !== undefined && origin(found) !== origin(candidate) ? found : undefined
+  // A merge group's tree is its members' own: after the group failed and a half of it merged, the rest carried is that tree again.
+  const ownGroup = found !== undefined && membersOf(store, found).some((m) => origin(m) === origin(candidate))
+  const duplicate = found !== undefined && origin(found) !== origin(candidate) && !ownGroup ? found : undefined
   // A reverted merge's tree stays with its first submitter too, so it is never verified again.
   if (mergedTree === bestTree || duplicate !== undefined) {
     const empty = reverted === undefined ? 'the new best already contains its change' : `${withoutReverted(reverted)}its own change is empty`

@@ -264,7 +264,8 @@ function settle (ctx: VerificationContext, candidate: CandidateRow, members: Can
   if (decision.kind === 'reject' && members.length > 0) {
     const split = members.map((m) => m.seq)
     store.setCandidateState(candidate.seq, 'rejected', `${verdict.reason}; the group is split in halves: ${split.map((s) => `#${s}`).join(', ')}`, verdict)
-    for (const m of members) store.setCandidateState(m.seq, 'passed', `its merge group #${candidate.seq} failed; it goes on in half of that group`)
+    // A batch member was never verified on its own: it is queued again, to go on in its half (rules/batch.ts).
+    for (const m of members) store.setCandidateState(m.seq, m.verdict === null ? 'queued' : 'passed', `its merge group #${candidate.seq} failed; it goes on in half of that group`)
     return { verdict, split }
   }
   if (decision.kind === 'reject') {

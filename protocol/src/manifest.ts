@@ -35,6 +35,9 @@ export const COLLABORATION = { claimMinutes: 15, plateau: 8 }
 /** The deepest `verification.speculation.window` a cause may declare. */
 export const MAX_SPECULATION_WINDOW = 16
 
+/** The most members `verification.batch.size` may declare. */
+export const MAX_BATCH_SIZE = 16
+
 export const ManifestSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" or "-", at most 64'),
   description: z.string().max(2000).optional(),
@@ -107,7 +110,15 @@ export const ManifestSchema = z.object({
      * it, up to `window` deep (the coordinator's window grows by one per merge on the best and
      * halves per rejection, never past this). Absent: every candidate is verified on the best.
      */
-    speculation: z.object({ window: z.number().int().min(1).max(MAX_SPECULATION_WINDOW) }).strict().optional()
+    speculation: z.object({ window: z.number().int().min(1).max(MAX_SPECULATION_WINDOW) }).strict().optional(),
+    /**
+     * Batches (docs/trust.md, "Batches"): up to `size` queued candidates on the best that were
+     * never verified, from submitters with a verified merge, are combined into one group commit
+     * and verified once; a pass merges them as one step, each author credited an equal share of
+     * the group's verified gain; a failure splits the batch in halves. Absent: each candidate is
+     * verified on its own.
+     */
+    batch: z.object({ size: z.number().int().min(2).max(MAX_BATCH_SIZE) }).strict().optional()
   }).strict(),
   /**
    * How volunteers share the search (issue [collab]): a claim on an edit or a hypothesis holds

@@ -14,7 +14,7 @@ export const STALE_BATCH = 8
 /** When a verifier that did not ask to wait (or waited the whole cap) should ask again. */
 const RETRY_AFTER_MS = 2000
 
-export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'carryRest' | 'verificationContext' | 'emit' | 'leaseHolds' | 'leaseExpiry' | 'warmRoster' | 'speculate'>
+export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'carryRest' | 'verificationContext' | 'emit' | 'leaseHolds' | 'leaseExpiry' | 'warmRoster' | 'speculate' | 'batch'>
 
 /**
  * The seeds of the next first round on the current best, for a key that counts as a
@@ -56,7 +56,10 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
             const verifiersIdle = c.leaseHolds.idle - (hold === undefined ? 0 : 1)
             const opts = { verifiersWaiting: c.leaseHolds.held, verifiersIdle }
             // With speculation declared, work on top of a candidate in flight comes first (speculate.ts).
-            const { job, forOthers } = await c.speculate(req.body, req.signature, opts) ?? leaseOutcome(ctx, req.body, req.signature, opts)
+            const speculative = await c.speculate(req.body, req.signature, opts)
+            // With batches declared, queued candidates on the best that combine are verified as one (batch.ts).
+            if (speculative === null) await c.batch(req.body.publicKey)
+            const { job, forOthers } = speculative ?? leaseOutcome(ctx, req.body, req.signature, opts)
             if (job !== null) {
               // What this turn left on the old best is carried next, in turns of its own (its submitters learn soon if theirs went stale).
               if (remaining > 0) c.carryRest()

@@ -21,6 +21,9 @@ export interface Grouping {
   waiting: number[]
 }
 
+/** Which half of a failed group a member goes on in: 0, the first half (rounded up), or 1, the rest. */
+export const halfOf = (members: readonly number[], seq: number): 0 | 1 => members.indexOf(seq) < Math.ceil(members.length / 2) ? 0 : 1
+
 /**
  * Groups passers (in queue order). A passer whose parent still has a candidate under
  * verification (`verifying`: parents with a live lease) waits for it, so both can go in
@@ -34,8 +37,7 @@ export function formGroups (passers: Passer[], verifying: ReadonlySet<string>): 
   const add = (key: string, seq: number): void => { groups.set(key, [...(groups.get(key) ?? []), seq]) }
   for (const p of passers) {
     if (p.failedGroup !== undefined) {
-      const half = p.failedGroup.members.indexOf(p.seq) < Math.ceil(p.failedGroup.members.length / 2) ? 0 : 1
-      add(`split ${p.failedGroup.seq} ${half}`, p.seq)
+      add(`split ${p.failedGroup.seq} ${halfOf(p.failedGroup.members, p.seq)}`, p.seq)
     } else if (p.alone) add(`alone ${p.seq}`, p.seq)
     else if (verifying.has(p.parent_oid)) waiting.push(p.seq)
     else add('fresh', p.seq)

@@ -1,0 +1,75 @@
+/**
+ * Batches (docs/trust.md, "Batches"; rules/batch.ts decides which): queued candidates that
+ * were never verified, on the best or on an older one not yet carried, combined into one group
+ * commit, each member's own change (its parent the merge base, as a carry takes it) merged onto
+ * the best in queue order, verified once. A member that does not merge cleanly with the ones
+ * before it stays queued, to be verified (or carried) on its own or go in a later batch.
+ */
+import { changedPaths, commitTree, commitTreeOn, mergeTrees, protectedChanges } from '@autoresearch/protocol'
+import { membersOf } from './group-members.ts'
+import { newCandidate } from './new-candidate.ts'
+import type { RebaseContext } from './rebase.ts'
+import { pickBatch, type Batchable } from './rules/batch.ts'
+import { queueOrder } from './rules/queue-order.ts'
+import type { CandidateRow } from './store/index.ts'
+
+/** A queued candidate as the batching reads it. */
+function batchableOf (ctx: RebaseContext, c: CandidateRow): Batchable {
+  const { store } = ctx
+  const last = store.lastGroupOf(c.seq)
+  return {
+    seq: c.seq,
+    submitter: c.submitter,
+    started: store.jobsFor(c.seq).length > 0,
+    group: membersOf(store, c).length > 0,
+    trusted: store.identity(c.submitter).accepted > 0,
+    ...(last === undefined ? {} : { failedGroup: { seq: last, members: store.groupMembers(last).map((m) => m.seq) } })
+  }
+}
+
+/** Where a batch goes: onto the best, or (speculation) onto `onto`, a candidate still being verified, starting from the queued candidate `from`. */
+export interface BatchOptions { onto?: CandidateRow, from?: number }
+
+/**
+ * Forms the batch this verifier should get, if the cause declares `verification.batch` and
+ * the queue has one: stores the group (its members `rebased` into it, rules/batch.ts picks
+ * them) and returns its seq and members; otherwise nothing changes. With `onto` (speculation,
+ * speculate.ts) the members' changes go onto that candidate instead, and the batch is measured
+ * against it. Call it in the serial queue.
+ */
+export async function formBatch (ctx: RebaseContext, verifier: string, best: string, opts: BatchOptions = {}): Promise<{ groupSeq: number, members: number[] } | undefined> {
+  const { gitdir, store, manifest } = ctx
+  const size = manifest.verification.batch?.size
+  if (size === undefined) return undefined
+  // Queued on an older best too: its own change (its parent the merge base) goes in as a carry would take it.
+  const off = store.candidatesOff(best).filter((c) => c.state === 'queued' && store.isMergedCommit(c.parent_oid))
+  const all = queueOrder(manifest, [...store.candidatesOn(best, ['queued']), ...off])
+  const queued = opts.from === undefined ? all : all.slice(Math.max(0, all.findIndex((c) => c.seq === opts.from)))
+  const picked = new Set(pickBatch(queued.map((c) => batchableOf(ctx, c)), verifier, size))
+  if (picked.size < 2) return undefined
+  const parent = opts.onto?.commit_oid ?? best
+  const taken: CandidateRow[] = []
+  let head = parent
+  let headTree = (await commitTree(gitdir, parent)).tree
+  for (const member of queued.filter((c) => picked.has(c.seq))) {
+    const merged = await mergeTrees(gitdir, member.commit_oid, head, { base: member.parent_oid }).catch((err: Error) => ({ conflicts: [err.message] }))
+    // It stays queued: it does not combine with those before it, but it may pass alone.
+    if ('conflicts' in merged || merged.tree === headTree) continue
+    head = await commitTreeOn(gitdir, merged.tree, head, `batch: #${member.seq}`, 'autoresearch-coordinator')
+    headTree = merged.tree
+    taken.push(member)
+  }
+  // A tree someone submitted as it is stays theirs; a batch is never needed to change what no member changes.
+  if (taken.length < 2 || store.candidateByTree(headTree) !== undefined) return undefined
+  const onto = opts.onto === undefined ? '' : ` (on candidate #${opts.onto.seq}, still being verified)`
+  const description = `Batch of ${taken.map((m) => `#${m.seq}`).join(', ')}${onto}: ${taken.map((m) => m.description).join('; ')}`.slice(0, 2000)
+  const commit = await commitTreeOn(gitdir, headTree, parent, description, 'autoresearch-coordinator')
+  if (protectedChanges(manifest, await changedPaths(gitdir, parent, commit)).length > 0) return undefined
+  const first = taken[0] as CandidateRow
+  // The queue reads the claim: the batch goes where its most promising member would.
+  const row = newCandidate(ctx, {
+    commit, tree: headTree, parent, submitter: ctx.identity.publicKey, claimedMetric: first.claimed_metric, description, submission: first.submission, origin: null
+  })
+  store.insertGroup(row, taken.map((m) => m.seq))
+  return { groupSeq: row.seq, members: taken.map((m) => m.seq) }
+}
