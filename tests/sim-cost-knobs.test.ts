@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { MAX_BATCH_SIZE, parseManifestText } from '@autoresearch/protocol'
 import { simCostCause } from '../bench/lib/sim-network.ts'
 import { MAX_KNOBS, run } from '../bench/scaling.ts'
 import { setConstant } from './network.ts'
@@ -48,6 +49,15 @@ describe('the sim-cost cause with knobs (npm run bench -- scaling --knobs N)', (
   it('refuses a knob count out of range before any race starts, naming the range', async () => {
     for (const knobs of ['-1', '2.5', 'many', String(MAX_KNOBS + 1)]) {
       await expect(run([`--knobs=${knobs}`])).rejects.toMatchObject({ name: 'ScalingUsageError', message: expect.stringContaining(`0 to ${MAX_KNOBS}`) })
+    }
+  })
+
+  it('--batch: the copy declares verification.batch with the size given, and a size out of range is refused before any race', async () => {
+    const dir = simCostCause(0, { batch: 8 })
+    made.push(dir)
+    expect(parseManifestText(readFileSync(join(dir, 'autoresearch.json'), 'utf8')).verification.batch).toEqual({ size: 8 })
+    for (const size of ['1', '2.5', 'all', String(MAX_BATCH_SIZE + 1)]) {
+      await expect(run([`--batch=${size}`])).rejects.toMatchObject({ name: 'ScalingUsageError', message: expect.stringContaining(`2 to ${MAX_BATCH_SIZE}`) })
     }
   })
 

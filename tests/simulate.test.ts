@@ -101,6 +101,25 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
     expect(simulate({ ...tiny, hours: 6, volunteers: 12, features: VARIANTS.now }).ahead).toBe(0)
   })
 
+  it('with batches, candidates never verified alone merge as one group verified once, and every submission is accounted for', () => {
+    for (const variant of ['batched', 'ahead-batched'] as const) {
+      let batches = 0
+      const row = simulate({ ...tiny, hours: 6, volunteers: 12, features: VARIANTS[variant] }, (s) => {
+        for (const c of s.candidates().filter((x) => x.state === 'merged')) {
+          const members = s.groupMembers(c.seq)
+          // A batch: its members were never verified (no job, no verdict of their own); the group has every pair of its rounds.
+          if (members.length < 2 || members.some((m) => s.jobsFor(m.seq).length > 0)) continue
+          batches++
+          expect(members.every((m) => m.verdict === null)).toBe(true)
+          expect(c.verdict?.trials.length).toBe(3 * c.rounds)
+        }
+      })
+      expect(batches).toBeGreaterThan(0)
+      expect(row.merged).toBeGreaterThan(row.merges)
+      expect(row.merged + row.rejected + row.stale + row.queueAtEnd).toBe(row.submitted)
+    }
+  })
+
   it('models conflicts per carry, or per change merged since the parent (--conflict-per change), and runs either way', () => {
     expect(conflictChance(0.1, 'carry', 24)).toBe(0.1)
     expect(conflictChance(0.1, 'change', 1)).toBeCloseTo(0.1)

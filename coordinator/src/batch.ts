@@ -5,17 +5,18 @@
  * the best in queue order, verified once. A member that does not merge cleanly with the ones
  * before it stays queued, to be verified (or carried) on its own or go in a later batch.
  */
-import { changedPaths, commitTree, commitTreeOn, mergeTrees, protectedChanges } from '@autoresearch/protocol'
+import { changedPaths, commitTree, commitTreeOn, mergeTrees, protectedChanges, type Manifest } from '@autoresearch/protocol'
 import { membersOf } from './group-members.ts'
 import { newCandidate } from './new-candidate.ts'
 import type { RebaseContext } from './rebase.ts'
 import { pickBatch, type Batchable } from './rules/batch.ts'
 import { queueOrder } from './rules/queue-order.ts'
-import type { CandidateRow } from './store/index.ts'
+import type { CandidateRow, Store } from './store/index.ts'
+
+export type BatchStore = Pick<Store, 'candidatesOn' | 'candidatesOff' | 'isMergedCommit' | 'lastGroupOf' | 'groupMembers' | 'jobsFor' | 'identity'>
 
 /** A queued candidate as the batching reads it. */
-function batchableOf (ctx: RebaseContext, c: CandidateRow): Batchable {
-  const { store } = ctx
+function batchableOf (store: BatchStore, c: CandidateRow): Batchable {
   const last = store.lastGroupOf(c.seq)
   return {
     seq: c.seq,
@@ -25,6 +26,22 @@ function batchableOf (ctx: RebaseContext, c: CandidateRow): Batchable {
     trusted: store.identity(c.submitter).accepted > 0,
     ...(last === undefined ? {} : { failedGroup: { seq: last, members: store.groupMembers(last).map((m) => m.seq) } })
   }
+}
+
+/**
+ * The queued candidates rules/batch.ts picks for this verifier, in queue order, starting from
+ * `from` when given (none: no batch, or the cause declares none). The simulation (bench/lib/sim)
+ * calls this too, with the merges modelled.
+ */
+export function batchMembers (store: BatchStore, manifest: Manifest, verifier: string, best: string, from?: number): CandidateRow[] {
+  const size = manifest.verification.batch?.size
+  if (size === undefined) return []
+  // Queued on an older best too: its own change (its parent the merge base) goes in as a carry would take it.
+  const off = store.candidatesOff(best).filter((c) => c.state === 'queued' && store.isMergedCommit(c.parent_oid))
+  const all = queueOrder(manifest, [...store.candidatesOn(best, ['queued']), ...off])
+  const queued = from === undefined ? all : all.slice(Math.max(0, all.findIndex((c) => c.seq === from)))
+  const picked = new Set(pickBatch(queued.map((c) => batchableOf(store, c)), verifier, size))
+  return picked.size < 2 ? [] : queued.filter((c) => picked.has(c.seq))
 }
 
 /** Where a batch goes: onto the best, or (speculation) onto `onto`, a candidate still being verified, starting from the queued candidate `from`. */
@@ -39,19 +56,13 @@ export interface BatchOptions { onto?: CandidateRow, from?: number }
  */
 export async function formBatch (ctx: RebaseContext, verifier: string, best: string, opts: BatchOptions = {}): Promise<{ groupSeq: number, members: number[] } | undefined> {
   const { gitdir, store, manifest } = ctx
-  const size = manifest.verification.batch?.size
-  if (size === undefined) return undefined
-  // Queued on an older best too: its own change (its parent the merge base) goes in as a carry would take it.
-  const off = store.candidatesOff(best).filter((c) => c.state === 'queued' && store.isMergedCommit(c.parent_oid))
-  const all = queueOrder(manifest, [...store.candidatesOn(best, ['queued']), ...off])
-  const queued = opts.from === undefined ? all : all.slice(Math.max(0, all.findIndex((c) => c.seq === opts.from)))
-  const picked = new Set(pickBatch(queued.map((c) => batchableOf(ctx, c)), verifier, size))
-  if (picked.size < 2) return undefined
+  const members = batchMembers(store, manifest, verifier, best, opts.from)
+  if (members.length < 2) return undefined
   const parent = opts.onto?.commit_oid ?? best
   const taken: CandidateRow[] = []
   let head = parent
   let headTree = (await commitTree(gitdir, parent)).tree
-  for (const member of queued.filter((c) => picked.has(c.seq))) {
+  for (const member of members) {
     const merged = await mergeTrees(gitdir, member.commit_oid, head, { base: member.parent_oid }).catch((err: Error) => ({ conflicts: [err.message] }))
     // It stays queued: it does not combine with those before it, but it may pass alone.
     if ('conflicts' in merged || merged.tree === headTree) continue

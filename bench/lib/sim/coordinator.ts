@@ -22,6 +22,7 @@ import type { CandidateRow, MergeRow, Store } from '../../../coordinator/src/sto
 import { conflictChance } from './model.ts'
 import { attest, leaseOutcome, promote, type AttestOutcome, type LeaseOptions, type LeaseOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
 import { Speculation, speculativeLease, type CarryRequest } from '../../../coordinator/src/speculate.ts'
+import { batchMembers } from '../../../coordinator/src/batch.ts'
 
 const CAUSE = 'simulated'
 const HARDWARE = { class: 'sim', cpus: 1, gpus: ['sim-gpu'] }
@@ -31,14 +32,15 @@ const DIGEST = '0'.repeat(64)
  * The sim-cost cause's manifest (minImprovement 0.05, confidence 0.95, quorum 1), with `trials`
  * paired trials per round; with `sequential` its rule's pair noise is √2 × `noise`, else it has
  * none; `splitRounds` as given (a CPU cause: its machines measure alike); `speculation` its
- * window, or none (coordinator/src/speculate.ts).
+ * window, or none (coordinator/src/speculate.ts); `batch` its size, or none (coordinator/src/batch.ts).
  */
-export function simManifest (trials: number, opts: { noise: number, sequential: boolean, splitRounds: boolean, speculation?: number }): Manifest {
+export function simManifest (trials: number, opts: { noise: number, sequential: boolean, splitRounds: boolean, speculation?: number, batch?: number }): Manifest {
   const manifest = parseManifestText(readFileSync(join(import.meta.dirname, '../../causes/sim-cost/autoresearch.json'), 'utf8'))
   const { sequential: _, ...verification } = manifest.verification
   const rule = opts.sequential ? { sequential: { noise: Math.SQRT2 * opts.noise } } : {}
   const ahead = opts.speculation === undefined ? {} : { speculation: { window: opts.speculation } }
-  return parseManifest({ ...manifest, verification: { ...verification, trials, ...rule, ...ahead, splitRounds: opts.splitRounds } })
+  const batch = opts.batch === undefined ? {} : { batch: { size: opts.batch } }
+  return parseManifest({ ...manifest, verification: { ...verification, trials, ...rule, ...ahead, ...batch, splitRounds: opts.splitRounds } })
 }
 
 let oids = 0
@@ -140,7 +142,7 @@ export class SimCoordinator {
     const merged = plan.promote[0] === undefined ? undefined : promote(this.ctx, plan.promote[0])
     if (merged !== undefined) {
       this.speculation?.record('merged')
-      this.#changes.set(this.best(), (this.#changes.get(before) ?? 0) + 1)
+      this.#changes.set(this.best(), (this.#changes.get(before) ?? 0) + Math.max(1, this.store.groupMembers(merged.candidate.seq).length))
       return this.rebaseStale(limit, [...promoted, merged])
     }
     const best = before
@@ -170,7 +172,9 @@ export class SimCoordinator {
    * A speculative carry (rebase.ts with `ahead`) with the merge modelled: onto the tip, a
    * change conflicts as a carry over one more change would; one that does not fit is left as it is.
    */
-  #carryOnto ({ candidate, tip }: CarryRequest, on: Carried): boolean {
+  #carryOnto ({ candidate, tip }: CarryRequest, verifier: string, on: Carried): boolean {
+    // Coordinator.speculate: with batches declared, a batch starting from this candidate goes onto the tip where one forms.
+    if (this.#batch(verifier, on, { onto: tip, from: candidate.seq })) return true
     if (this.#random() < conflictChance(this.#conflict, this.#conflictPer, 1)) return false
     on.rebased(...this.#rebase(candidate, tip.commit_oid))
     return true
@@ -181,8 +185,31 @@ export class SimCoordinator {
     if (this.speculation === undefined) return null
     const steps = speculativeLease({ ctx: { ...this.ctx, store: this.store }, speculation: this.speculation }, body, signature, opts)
     let step = steps.next()
-    while (step.done !== true) step = steps.next(this.#carryOnto(step.value, on))
+    while (step.done !== true) step = steps.next(this.#carryOnto(step.value, body.publicKey, on))
     return step.value?.job === null ? null : step.value
+  }
+
+  /**
+   * Coordinator.batch (coordinator/src/batch.ts `formBatch`): the real `batchMembers` picks the
+   * members, each member's merge onto those before it is modelled (one that conflicts stays
+   * queued), and a batch of two or more is stored as formBatch stores it. Returns whether one formed.
+   */
+  #batch (verifier: string, on: Carried, opts: { onto?: CandidateRow, from?: number } = {}): boolean {
+    const members = batchMembers(this.store, this.manifest, verifier, this.best(), opts.from)
+    if (members.length < 2) return false
+    const parent = opts.onto?.commit_oid ?? this.best()
+    const ahead = opts.onto === undefined ? 0 : 1
+    const taken: CandidateRow[] = []
+    for (const m of members) if (!this.#mergeConflicts(m, this.best(), taken.length + ahead)) taken.push(m)
+    if (taken.length < 2) return false
+    const first = taken[0] as CandidateRow
+    const row = newCandidate(this.#candidates, {
+      commit: oid(), tree: oid(), parent, submitter: this.identity.publicKey, claimedMetric: first.claimed_metric,
+      description: 'simulated batch', submission: first.submission, origin: null
+    })
+    this.store.insertGroup(row, taken.map((m) => m.seq))
+    on.grouped(taken.map((m) => m.seq), row.seq)
+    return true
   }
 
   /** After a merge (handlers/attest.ts): candidates that passed on top of it merge now. */
@@ -196,10 +223,15 @@ export class SimCoordinator {
    * parent (conflictChance), and the candidate is then stale as rebase.ts marks it.
    */
   #conflicts (candidate: CandidateRow, best: string, extra = 0): boolean {
-    const changes = (this.#changes.get(best) ?? 0) - (this.#changes.get(candidate.parent_oid) ?? 0) + extra
-    if (this.#random() >= conflictChance(this.#conflict, this.#conflictPer, changes)) return false
+    if (!this.#mergeConflicts(candidate, best, extra)) return false
     this.store.setCandidateState(candidate.seq, 'stale', `its change conflicts with the new best ${best.slice(0, 10)} in train.py; start from the new best`)
     return true
+  }
+
+  /** Whether the modelled merge of the candidate's own change onto `best` and `extra` changes on top of it conflicts (conflictChance). */
+  #mergeConflicts (candidate: CandidateRow, best: string, extra: number): boolean {
+    const changes = (this.#changes.get(best) ?? 0) - (this.#changes.get(candidate.parent_oid) ?? 0) + extra
+    return this.#random() < conflictChance(this.#conflict, this.#conflictPer, changes)
   }
 
   /** What rebase.ts stores for a clean merge: a new candidate on the best (or on a candidate ahead, speculation), re-verifying the old one's change. */
@@ -224,6 +256,7 @@ export class SimCoordinator {
       const signature = verifier.sign('lease-request', body)
       const ahead = this.#speculate(body, signature, opts, on)
       if (ahead !== null) return ahead
+      this.#batch(verifier.publicKey, on)
       const outcome = leaseOutcome(this.ctx, body, signature, opts)
       if (outcome.job !== null) this.#roster.served(outcome.job.baseline, verifier.publicKey, outcome.job.candidateSeq)
       if (outcome.job !== null || remaining === 0) return outcome

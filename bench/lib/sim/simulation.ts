@@ -42,9 +42,11 @@ export interface SimFeatures {
   split: boolean
   /** The cause declares `verification.speculation` with this window (coordinator/src/speculate.ts). */
   speculation?: number
+  /** The cause declares `verification.batch` with this size (coordinator/src/batch.ts). */
+  batch?: number
 }
 
-export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' | 'ahead-whole', SimFeatures> = {
+export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' | 'ahead-whole' | 'batched' | 'ahead-batched', SimFeatures> = {
   /** The code before issue 14: 2-s polls, no warm-up, every pair run, 3 runs per new best. */
   serial: { held: false, warm: false, sequential: false, slots: 1, workerSavings: false, helpers: false, groups: false, split: false },
   /** Today's defaults without split rounds: each round on one verifier. */
@@ -56,7 +58,11 @@ export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' |
   /** `now` with speculation (window 4, as the sim-cost cause declares). */
   ahead: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, speculation: 4 },
   /** `whole` with speculation. */
-  'ahead-whole': { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: false, speculation: 4 }
+  'ahead-whole': { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: false, speculation: 4 },
+  /** `now` with batches of up to 8 (coordinator/src/batch.ts). */
+  batched: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, batch: 8 },
+  /** `ahead` with batches of up to 8: what goes on top of the candidate in flight is a batch where one forms. */
+  'ahead-batched': { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, speculation: 4, batch: 8 }
 }
 
 export interface SimOptions extends Omit<ModelOptions, 'minImprovement'> {
@@ -168,7 +174,7 @@ class Simulation {
     this.#queue = queue
     this.#opts = opts
     this.#features = opts.features ?? VARIANTS.now
-    const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential, splitRounds: this.#features.split, speculation: this.#features.speculation })
+    const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential, splitRounds: this.#features.split, speculation: this.#features.speculation, batch: this.#features.batch })
     this.#model = { ...opts, minImprovement: manifest.verification.minImprovement }
     this.#random = new Random(opts.seed)
     const count = opts.verifiers ?? Math.max(1, Math.floor(opts.volunteers / 4))
