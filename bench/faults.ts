@@ -9,20 +9,23 @@ export class FaultsUsageError extends UsageError { override name = 'FaultsUsageE
  * Kill -9 of the coordinator at random points of intake, verification, merge and a merge
  * group's merge, restarted on the same home each time (see bench/lib/crash.ts for the checks);
  * then, on a home whose cause declares speculation, in the merge that a speculative
- * candidate's merge follows. `--iterations N` (default 60) kills cycle through the first
- * four phases, `--speculation N` (default 12; 0 leaves it out) more are the last; `--seed N`.
+ * candidate's merge follows; then, on a home whose cause declares batches, in a lease that
+ * forms a batch or the batch's merge. `--iterations N` (default 60) kills cycle through the
+ * first four phases, `--speculation N` (default 12; 0 leaves it out) more are the fifth,
+ * `--batch N` (default 12; 0 leaves it out) the last; `--seed N`.
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args, options: { iterations: { type: 'string', default: '60' }, speculation: { type: 'string', default: '12' }, seed: { type: 'string', default: '1' } } })
-  const [iterations, speculative, seed] = [values.iterations, values.speculation, values.seed].map(Number) as [number, number, number]
-  if (![iterations, speculative, seed].every((n) => Number.isInteger(n) && n >= 0)) throw new FaultsUsageError('--iterations, --speculation and --seed are whole numbers (npm run bench -- faults [--iterations 60] [--speculation 12] [--seed 1])')
+  const { values } = parseArgs({ args, options: { iterations: { type: 'string', default: '60' }, speculation: { type: 'string', default: '12' }, batch: { type: 'string', default: '12' }, seed: { type: 'string', default: '1' } } })
+  const [iterations, speculative, batched, seed] = [values.iterations, values.speculation, values.batch, values.seed].map(Number) as [number, number, number, number]
+  if (![iterations, speculative, batched, seed].every((n) => Number.isInteger(n) && n >= 0)) throw new FaultsUsageError('--iterations, --speculation, --batch and --seed are whole numbers (npm run bench -- faults [--iterations 60] [--speculation 12] [--batch 12] [--seed 1])')
   const log = (line: string): void => { process.stderr.write(`${line}\n`) }
   const loops = [await crashLoop({ iterations, seed, log })]
   if (speculative > 0) loops.push(await crashLoop({ iterations: speculative, seed, phases: ['speculation'], speculative: true, log }))
+  if (batched > 0) loops.push(await crashLoop({ iterations: batched, seed, phases: ['batch'], batched: true, log }))
   const results: IterationResult[] = loops.flatMap((l) => l.results)
   const restart = results.map((r) => r.restartMs).sort((a, b) => a - b)
   const pct = (p: number): number => Math.round(restart[Math.min(restart.length - 1, Math.floor(p * restart.length))] as number)
-  const phases: CrashPhase[] = speculative > 0 ? [...PHASES, 'speculation'] : PHASES
+  const phases: CrashPhase[] = [...PHASES, ...(speculative > 0 ? ['speculation' as const] : []), ...(batched > 0 ? ['batch' as const] : [])]
   const byPhase = Object.fromEntries(phases.map((phase) => {
     const mine = results.filter((r) => r.phase === phase)
     return [phase, { kills: mine.length, answeredBeforeKill: mine.filter((r) => r.answered).length }]

@@ -1,7 +1,8 @@
 /**
  * Kill -9 fault injection: a coordinator in its own process takes submissions,
  * leases and attestations from real libp2p peers and is killed with SIGKILL at a
- * random moment inside intake, verification, a merge or a merge group's merge; it is restarted on the
+ * random moment inside intake, verification, a merge, a merge group's merge or a batch's forming or
+ * merge; it is restarted on the
  * same home and checked. Shared by `npm run bench -- faults` and tests/faults/.
  */
 import type { ChildProcess } from 'node:child_process'
@@ -22,7 +23,7 @@ import { checkAfterRestart, readStore, unfinishedWork, type Acknowledged } from 
 const TOY = join(ROOT, 'examples', 'toy-regression')
 const HARDWARE = { class: 'simulated verifier', cpus: 1, gpus: [] }
 
-export type CrashPhase = 'intake' | 'verification' | 'merge' | 'group' | 'speculation'
+export type CrashPhase = 'intake' | 'verification' | 'merge' | 'group' | 'speculation' | 'batch'
 type RequestKind = 'submit' | 'lease' | 'attest'
 export const PHASES: CrashPhase[] = ['intake', 'verification', 'merge', 'group']
 
@@ -36,6 +37,12 @@ export interface CrashOptions {
    */
   phases?: CrashPhase[]
   speculative?: boolean
+  /**
+   * The cause declares `verification.batch` (size 4); phase `batch` then has two keys with a
+   * verified merge each submit a winner, which the next lease combines into a batch, and the
+   * kill lands in that lease or in the batch's attestation (its merge).
+   */
+  batched?: boolean
   log?: (line: string) => void
 }
 
@@ -56,13 +63,13 @@ export interface IterationResult {
 
 interface Served { child: ChildProcess, address: string }
 
-/** A copy of the toy cause that declares speculation (window 2), under `scratch`. */
-function speculativeCopy (scratch: string): string {
-  const dir = join(scratch, 'speculative-cause')
+/** A copy of the toy cause whose `verification` declares `fields` (speculation, batches), under `scratch`. */
+function causeCopy (scratch: string, fields: Record<string, unknown>): string {
+  const dir = join(scratch, 'declared-cause')
   fs.cpSync(TOY, dir, { recursive: true })
   const path = join(dir, 'autoresearch.json')
   const manifest = JSON.parse(fs.readFileSync(path, 'utf8')) as { verification: Record<string, unknown> }
-  manifest.verification.speculation = { window: 2 }
+  Object.assign(manifest.verification, fields)
   fs.writeFileSync(path, JSON.stringify(manifest, null, 2))
   return dir
 }
@@ -103,6 +110,9 @@ export class CrashHarness {
   #previousBest?: string
   #expiredSoFar = 0
   #speculative = false
+  /** Phase `batch`: two keys that earn a verified merge each first, so that their candidates batch. */
+  readonly #batchAuthors = [Identity.generate(), Identity.generate()]
+  #batchAuthorsTrusted = false
   /** How long each kind of request took when nothing was killed, to aim kills inside one. */
   readonly #durations: Record<RequestKind, number[]> = { submit: [], lease: [], attest: [] }
 
@@ -117,10 +127,11 @@ export class CrashHarness {
     this.#random = prng(seed)
   }
 
-  static async start (seed = 1, opts: { speculative?: boolean } = {}): Promise<CrashHarness> {
+  static async start (seed = 1, opts: { speculative?: boolean, batched?: boolean } = {}): Promise<CrashHarness> {
     const harness = new CrashHarness(mkdtempSync(join(tmpdir(), 'ar-crash-')), seed)
     harness.#speculative = opts.speculative === true
-    const { paths, causeId } = await initHome(harness.home, harness.#speculative ? speculativeCopy(harness.#scratch) : TOY)
+    const fields = { ...(harness.#speculative ? { speculation: { window: 2 } } : {}), ...(opts.batched === true ? { batch: { size: 4 } } : {}) }
+    const { paths, causeId } = await initHome(harness.home, Object.keys(fields).length > 0 ? causeCopy(harness.#scratch, fields) : TOY)
     harness.#causeId = causeId
     // Short leases, so a job orphaned by a crash is handed out again within a second.
     const config = JSON.parse(fs.readFileSync(paths.config, 'utf8')) as Record<string, unknown>
@@ -166,8 +177,9 @@ export class CrashHarness {
       answered = true
       return reply
     }
-    const unanswered: Array<{ commit: string, parent: string, claimed: number }> = []
+    const unanswered: Array<{ commit: string, parent: string, claimed: number, by?: Identity }> = []
     try {
+      if (phase === 'batch' && !this.#batchAuthorsTrusted) await this.#earnTrust(client, gitdir)
       const info = await client.info()
       await ensureBareRepo(gitdir)
       await client.sync(gitdir, info.best.commit, [])
@@ -175,7 +187,7 @@ export class CrashHarness {
       const tag = `${Date.now()}-${Math.floor(this.#random() * 1e9)}`
       const good = await commitWithChanges(gitdir, info.best.commit, { 'train.py': `${text}\n# good ${tag}\n` }, 'good')
       const bad = await commitWithChanges(gitdir, info.best.commit, { 'train.py': `${text}\n# bad ${tag}\n` }, 'bad')
-      const submissions = [{ commit: good, parent: info.best.commit, claimed: 0.06 }, { commit: bad, parent: info.best.commit, claimed: 0.079 }]
+      const submissions: Array<{ commit: string, parent: string, claimed: number, by?: Identity }> = [{ commit: good, parent: info.best.commit, claimed: 0.06 }, { commit: bad, parent: info.best.commit, claimed: 0.079 }]
       if (phase === 'group') {
         // Two more winners, at the top and in the middle of the file: they pass against the best
         // the first one replaces, and go on together as a merge group.
@@ -185,6 +197,15 @@ export class CrashHarness {
           const commit = await commitWithChanges(gitdir, info.best.commit, { 'train.py': changed as string }, name as string)
           this.#good.add(commit)
           submissions.splice(1, 0, { commit, parent: info.best.commit, claimed: 0.07 })
+        }
+      } else if (phase === 'batch') {
+        // A winner from each trusted key, at the top and in the middle: never verified, they are combined into one batch.
+        const lines = text.split('\n')
+        const middle = [...lines.slice(0, lines.length >> 1), `# batch middle ${tag}`, ...lines.slice(lines.length >> 1)].join('\n')
+        for (const [i, changed] of [`# batch top ${tag}\n${text}`, middle].entries()) {
+          const commit = await commitWithChanges(gitdir, info.best.commit, { 'train.py': changed }, `batch ${i}`)
+          this.#good.add(commit)
+          submissions.splice(1, 0, { commit, parent: info.best.commit, claimed: 0.07, by: this.#batchAuthors[i] as Identity })
         }
       } else if (phase === 'speculation') {
         // A second winner at the top of the file: carried onto the first while that is verified.
@@ -202,13 +223,13 @@ export class CrashHarness {
       unanswered.push(...submissions)
       const targetIndex = Math.floor(this.#random() * submissions.length)
       for (const [i, s] of submissions.entries()) {
-        const reply = await armed('submit', phase === 'intake' && i === targetIndex, async () => this.#submit(client, submitter, gitdir, s))
+        const reply = await armed('submit', phase === 'intake' && i === targetIndex, async () => this.#submit(client, s.by ?? submitter, gitdir, s))
         this.#acked.receipts.push(reply)
         unanswered.splice(unanswered.indexOf(s), 1)
       }
       // Verify everything leased: the kill lands on a lease (with its rebases), a rejecting attestation, the merge
       // or the group's merge (the three winners are leased at once, so two pass against a best that has moved).
-      const target = (job: Job): boolean => phase === 'group' ? this.#isGroup(job) : phase === 'merge' ? this.#good.has(job.candidate) : phase === 'verification' && !this.#good.has(job.candidate)
+      const target = (job: Job): boolean => phase === 'group' || phase === 'batch' ? this.#isGroup(job) : phase === 'merge' ? this.#good.has(job.candidate) : phase === 'verification' && !this.#good.has(job.candidate)
       if (phase === 'group') {
         const jobs: Job[] = []
         for (let i = 0; i < 3; i++) jobs.push((await this.#client.lease(this.#verifier, this.#causeId, HARDWARE)).job as Job)
@@ -224,7 +245,8 @@ export class CrashHarness {
         await armed('attest', true, async () => this.#attest(head))
       }
       for (let step = 0; step < 10; step++) {
-        const job = (await armed('lease', phase === 'verification' && this.#random() < 0.5, async () => this.#client.lease(this.#verifier, this.#causeId, HARDWARE))).job
+        // In `batch`, a lease may be the one that forms the batch.
+        const job = (await armed('lease', (phase === 'verification' || phase === 'batch') && this.#random() < 0.5, async () => this.#client.lease(this.#verifier, this.#causeId, HARDWARE))).job
         if (job === null) break
         await armed('attest', target(job), async () => this.#attest(job))
       }
@@ -243,7 +265,7 @@ export class CrashHarness {
     // A submission whose answer the crash swallowed is sent again: kept or not, it must get a receipt now.
     let keptUnanswered = 0
     for (const s of unanswered) {
-      const receipt = await this.#submit(again, submitter, gitdir, s)
+      const receipt = await this.#submit(again, s.by ?? submitter, gitdir, s)
       if (receipt.receivedAt < restartedAt) keptUnanswered++
       this.#acked.receipts.push(receipt)
     }
@@ -258,6 +280,28 @@ export class CrashHarness {
     const pack = await packForSubmission(gitdir, s.commit, s.parent)
     const { receipt } = await client.submit(identity, { causeId: this.#causeId, parent: s.parent, candidate: s.commit, claimedMetric: s.claimed, logDigest: sha256Hex(''), description: 'crash workload' }, pack)
     return receipt
+  }
+
+  /**
+   * Before the first `batch` iteration: each batch author's first winner is verified alone and
+   * merged (a key without a verified merge never goes in a batch), with no kill armed.
+   */
+  async #earnTrust (client: CoordinatorClient, gitdir: string): Promise<void> {
+    for (const [i, author] of this.#batchAuthors.entries()) {
+      const info = await client.info()
+      await ensureBareRepo(gitdir)
+      await client.sync(gitdir, info.best.commit, [])
+      const text = await readFileAt(gitdir, info.best.commit, 'train.py') as string
+      const commit = await commitWithChanges(gitdir, info.best.commit, { 'train.py': `${text}\n# trust ${i} ${Date.now()}\n` }, 'trust')
+      this.#good.add(commit)
+      this.#acked.receipts.push(await this.#submit(client, author, gitdir, { commit, parent: info.best.commit, claimed: 0.06 }))
+      for (let step = 0; step < 10; step++) {
+        const job = (await this.#client.lease(this.#verifier, this.#causeId, HARDWARE)).job
+        if (job === null) break
+        await this.#attest(job)
+      }
+    }
+    this.#batchAuthorsTrusted = true
   }
 
   /** Whether a job is on a merge group (the coordinator makes them of winners). */
@@ -344,7 +388,7 @@ export class CrashHarness {
 
 /** Runs `iterations` kills, cycling through the phases, with random delays. */
 export async function crashLoop (opts: CrashOptions): Promise<{ results: IterationResult[], merges: number, candidates: Record<string, number>, groups: { formed: number, merged: number } }> {
-  const harness = await CrashHarness.start(opts.seed ?? 1, { speculative: opts.speculative })
+  const harness = await CrashHarness.start(opts.seed ?? 1, { speculative: opts.speculative, batched: opts.batched })
   const random = prng((opts.seed ?? 1) + 1)
   const results: IterationResult[] = []
   const phases = opts.phases ?? PHASES

@@ -1,7 +1,7 @@
 /**
  * kill -9 of the coordinator at random points of intake, verification, merge and a merge
- * group's merge (8 kills here; `npm run bench -- faults` runs 60, and 12 with speculation), and of a merge that a
- * speculative candidate's follows (4 kills). After each restart: every
+ * group's merge (8 kills here; `npm run bench -- faults` runs 60, and 12 with speculation), of a merge that a
+ * speculative candidate's follows (4 kills), and in a lease that forms a batch or the batch's merge (4 kills). After each restart: every
  * receipt, attestation and merge that was answered is in the database, the best
  * ref agrees with it, no half-written file is left, and every job orphaned by the
  * crash is handed out again until every candidate is decided.
@@ -35,6 +35,17 @@ describe('kill -9 of the coordinator', () => {
     // Each iteration: the first winner, and the second carried onto it, merged before or after the kill (a lost promotion is left `passed`: a violation above).
     expect(merges).toBe(4 * 2)
     expect(candidates.passed ?? 0).toBe(0)
+  })
+
+  it('with batches, loses nothing when it dies while a lease forms a batch or in the batch\'s merge', async () => {
+    const { results, merges, candidates, groups } = await crashLoop({ iterations: 4, seed: 11, phases: ['batch'], batched: true })
+    expect(results.flatMap((r) => r.violations)).toEqual([])
+    // Each iteration's two trusted winners merge as one batch, before or after the kill; nothing is left open.
+    expect(groups.formed).toBeGreaterThanOrEqual(4)
+    expect(groups.merged).toBe(4)
+    // Two trust merges, then per iteration the fresh key's winner and the batch.
+    expect(merges).toBe(2 + 4 * 2)
+    expect((candidates.queued ?? 0) + (candidates.verifying ?? 0) + (candidates.passed ?? 0)).toBe(0)
   })
 
   it('refuses a second coordinator on a home that is being served, and takes over the lock of a killed one', async () => {
