@@ -5,9 +5,9 @@
  * the best in queue order, verified once. A member that does not merge cleanly with the ones
  * before it stays queued, to be verified (or carried) on its own or go in a later batch.
  */
-import { changedPaths, commitTree, commitTreeOn, mergeTrees, protectedChanges, type Manifest } from '@autoresearch/protocol'
+import { changedPaths, commitTreeOn, protectedChanges, type Manifest } from '@autoresearch/protocol'
+import { mergeInOrder, storeGroup } from './group.ts'
 import { membersOf } from './group-members.ts'
-import { newCandidate } from './new-candidate.ts'
 import type { RebaseContext } from './rebase.ts'
 import { pickBatch, type Batchable } from './rules/batch.ts'
 import { queueOrder } from './rules/queue-order.ts'
@@ -59,28 +59,13 @@ export async function formBatch (ctx: RebaseContext, verifier: string, best: str
   const members = batchMembers(store, manifest, verifier, best, opts.from)
   if (members.length < 2) return undefined
   const parent = opts.onto?.commit_oid ?? best
-  const taken: CandidateRow[] = []
-  let head = parent
-  let headTree = (await commitTree(gitdir, parent)).tree
-  for (const member of members) {
-    const merged = await mergeTrees(gitdir, member.commit_oid, head, { base: member.parent_oid }).catch((err: Error) => ({ conflicts: [err.message] }))
-    // It stays queued: it does not combine with those before it, but it may pass alone.
-    if ('conflicts' in merged || merged.tree === headTree) continue
-    head = await commitTreeOn(gitdir, merged.tree, head, `batch: #${member.seq}`, 'autoresearch-coordinator')
-    headTree = merged.tree
-    taken.push(member)
-  }
+  // A member that conflicts with those before it, or adds nothing, stays queued: it may pass alone.
+  const { taken, tree } = await mergeInOrder(gitdir, members, parent, 'batch')
   // A tree someone submitted as it is stays theirs; a batch is never needed to change what no member changes.
-  if (taken.length < 2 || store.candidateByTree(headTree) !== undefined) return undefined
+  if (taken.length < 2 || store.candidateByTree(tree) !== undefined) return undefined
   const onto = opts.onto === undefined ? '' : ` (on candidate #${opts.onto.seq}, still being verified)`
   const description = `Batch of ${taken.map((m) => `#${m.seq}`).join(', ')}${onto}: ${taken.map((m) => m.description).join('; ')}`.slice(0, 2000)
-  const commit = await commitTreeOn(gitdir, headTree, parent, description, 'autoresearch-coordinator')
+  const commit = await commitTreeOn(gitdir, tree, parent, description, 'autoresearch-coordinator')
   if (protectedChanges(manifest, await changedPaths(gitdir, parent, commit)).length > 0) return undefined
-  const first = taken[0] as CandidateRow
-  // The queue reads the claim: the batch goes where its most promising member would.
-  const row = newCandidate(ctx, {
-    commit, tree: headTree, parent, submitter: ctx.identity.publicKey, claimedMetric: first.claimed_metric, description, submission: first.submission, origin: null
-  })
-  store.insertGroup(row, taken.map((m) => m.seq))
-  return { groupSeq: row.seq, members: taken.map((m) => m.seq) }
+  return { groupSeq: storeGroup(ctx, taken, { commit, tree, parent, description }), members: taken.map((m) => m.seq) }
 }

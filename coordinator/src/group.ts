@@ -30,30 +30,16 @@ export type GroupOutcome =
  */
 export async function buildGroup (ctx: RebaseContext, members: CandidateRow[], best: string): Promise<GroupOutcome> {
   const { gitdir, store, manifest } = ctx
-  const taken: CandidateRow[] = []
-  const stale: RebaseOutcome[] = []
-  let head = best
-  for (const member of members) {
-    const merged = await mergeTrees(gitdir, member.commit_oid, head, { base: member.parent_oid }).catch((err: Error) => ({ conflicts: [err.message] }))
-    if ('conflicts' in merged) {
-      const reason = `its change conflicts with the new best ${best.slice(0, 10)} or with the candidates grouped before it (${taken.map((m) => `#${m.seq}`).join(', ')}) in ${merged.conflicts.join(', ') || 'its files'}; start from the new best`
-      store.setCandidateState(member.seq, 'stale', reason)
-      stale.push({ state: 'stale', candidate: member, reason, conflicts: merged.conflicts })
-      continue
-    }
-    // An empty change (the best or the group has it already) adds nothing: the commit would equal its parent's tree.
-    if (merged.tree === (await commitTree(gitdir, head)).tree) {
-      const reason = 'the new best, with the candidates grouped before it, already contains its change'
-      store.setCandidateState(member.seq, 'stale', reason)
-      stale.push({ state: 'stale', candidate: member, reason, conflicts: [] })
-      continue
-    }
-    head = await commitTreeOn(gitdir, merged.tree, head, `group: #${member.seq}`, 'autoresearch-coordinator')
-    taken.push(member)
-  }
+  const { taken, tree, left } = await mergeInOrder(gitdir, members, best, 'group')
+  const stale: RebaseOutcome[] = left.map(({ member, conflicts, before }) => {
+    const reason = conflicts === null
+      ? 'the new best, with the candidates grouped before it, already contains its change'
+      : `its change conflicts with the new best ${best.slice(0, 10)} or with the candidates grouped before it (${before.map((m) => `#${m.seq}`).join(', ')}) in ${conflicts.join(', ') || 'its files'}; start from the new best`
+    store.setCandidateState(member.seq, 'stale', reason)
+    return { state: 'stale', candidate: member, reason, conflicts: conflicts ?? [] }
+  })
   if (taken.length === 0) return { state: 'single', outcome: stale[0] as RebaseOutcome, others: stale.slice(1) }
   if (taken.length === 1) return { state: 'single', outcome: await rebaseCandidate(ctx, taken[0] as CandidateRow, best), others: stale }
-  const tree = (await commitTree(gitdir, head)).tree
   // A tree someone submitted as it is stays theirs: the members go on one by one instead.
   if (store.candidateByTree(tree) !== undefined) {
     const [first, ...rest] = taken as [CandidateRow, ...CandidateRow[]]
@@ -64,11 +50,47 @@ export async function buildGroup (ctx: RebaseContext, members: CandidateRow[], b
   const commit = await commitTreeOn(gitdir, tree, best, description, 'autoresearch-coordinator')
   const refused = protectedChanges(manifest, await changedPaths(gitdir, best, commit))
   if (refused.length > 0) throw new Error(`a merge group would change protected files (${refused.map((c) => c.path).join(', ')}), which no member does`)
+  return { state: 'grouped', groupSeq: storeGroup(ctx, taken, { commit, tree, parent: best, description }), members: taken.map((m) => m.seq), others: stale }
+}
+
+/** A member `mergeInOrder` left out: its change conflicts (`conflicts`), or adds nothing (null); `before`, the members taken before it. */
+export interface LeftOut { member: CandidateRow, conflicts: string[] | null, before: CandidateRow[] }
+
+/**
+ * Merges each member's own change (its parent the merge base, as a carry takes it) onto `onto`
+ * and the members taken before it, in order: the rule of merge groups and batches (batch.ts).
+ * Returns the members taken, the tree they make, and those left out.
+ */
+export async function mergeInOrder (gitdir: string, members: readonly CandidateRow[], onto: string, label: string): Promise<{ taken: CandidateRow[], tree: string, left: LeftOut[] }> {
+  const taken: CandidateRow[] = []
+  const left: LeftOut[] = []
+  let head = onto
+  let tree = (await commitTree(gitdir, onto)).tree
+  for (const member of members) {
+    const merged = await mergeTrees(gitdir, member.commit_oid, head, { base: member.parent_oid }).catch((err: Error) => ({ conflicts: [err.message] }))
+    if ('conflicts' in merged) {
+      left.push({ member, conflicts: merged.conflicts, before: [...taken] })
+      continue
+    }
+    // An empty change (the commit or the members before have it already) adds nothing.
+    if (merged.tree === tree) {
+      left.push({ member, conflicts: null, before: [...taken] })
+      continue
+    }
+    head = await commitTreeOn(gitdir, merged.tree, head, `${label}: #${member.seq}`, 'autoresearch-coordinator')
+    tree = merged.tree
+    taken.push(member)
+  }
+  return { taken, tree, left }
+}
+
+/** Stores a group commit of `taken` (a merge group or a batch) as a candidate with the coordinator's receipt; returns its seq. */
+export function storeGroup (ctx: RebaseContext, taken: CandidateRow[], c: { commit: string, tree: string, parent: string, description: string }): number {
   const first = taken[0] as CandidateRow
   // The queue reads the claim: the group goes where its most promising member would.
   const row = newCandidate(ctx, {
-    commit, tree, parent: best, submitter: ctx.identity.publicKey, claimedMetric: first.claimed_metric, description, submission: first.submission, origin: null
+    ...c, submitter: ctx.identity.publicKey, claimedMetric: first.claimed_metric, submission: first.submission, origin: null
   })
-  store.insertGroup(row, taken.map((m) => m.seq))
-  return { state: 'grouped', groupSeq: row.seq, members: taken.map((m) => m.seq), others: stale }
+  ctx.store.insertGroup(row, taken.map((m) => m.seq))
+  return row.seq
 }
