@@ -28,6 +28,8 @@ const PositionSchema = z.object({
   keptSinceBase: z.array(z.string()),
   /** Our own measurement (first seed) of the last candidate submitted on this base. */
   lastClaim: z.number().optional(),
+  /** The local commit last submitted on this base: a later submission carries only what was kept after it (operations/delta.ts). */
+  submittedLocal: z.string().optional(),
   /** Standard deviation of the best's metric over this worker's seeds; null until measured. */
   noise: z.number().nullable(),
   /** Bests followed since the noise was measured (0 on the best it was measured on); see operations/noise.ts. */

@@ -12,6 +12,7 @@ import { describeError, type WorkerEvent, type WorkerPhase } from './events.ts'
 import { AnnouncedBest, subscribeAnnouncements } from './operations/announcements.ts'
 import { BaseRuns } from './operations/base-runs.ts'
 import { confirm } from './operations/confirm.ts'
+import { deltaSince } from './operations/delta.ts'
 import { experiment } from './operations/experiment.ts'
 import { moveToBest } from './operations/follow.ts'
 import { agentPause, type AgentTrouble } from './operations/agent-backoff.ts'
@@ -93,8 +94,8 @@ interface Followed { info: InfoReply, at: Position }
  * The loop goes on from the network best: what it kept on the best is dropped, and with
  * `dropClaim` the claim a further submission had to beat too.
  */
-function backToBase (at: Pick<Position, 'base' | 'local' | 'keptSinceBase' | 'lastClaim'>, opts: { dropClaim?: boolean } = {}): void {
-  Object.assign(at, { local: { ...at.base }, keptSinceBase: [] }, opts.dropClaim === true ? { lastClaim: undefined } : {})
+function backToBase (at: Pick<Position, 'base' | 'local' | 'keptSinceBase' | 'lastClaim' | 'submittedLocal'>, opts: { dropClaim?: boolean } = {}): void {
+  Object.assign(at, { local: { ...at.base }, keptSinceBase: [], submittedLocal: undefined }, opts.dropClaim === true ? { lastClaim: undefined } : {})
 }
 
 /**
@@ -402,6 +403,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const { tree } = await commitTree(this.#components.gitdir, local.commit)
     if (!worthSubmitting(info.manifest, at, this.#tried, this.#submittedTrees.has(tree))) return
     this.#tried.add(local.commit)
+    if (await this.#submitDelta(info, at, options)) return
     const confirmed = await confirm(this.#components, { manifest: info.manifest, base, local, seed: at.seeds.confirm, n: this.#experiments }, options)
     if (!confirmed.passed) {
       await this.#unconfirmed(info, at, confirmed.metric)
@@ -412,7 +414,28 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#runs.sameTree(commit, local.commit)
     this.#phase('submitting')
     at.lastClaim = local.metric
+    at.submittedLocal = local.commit
     await this.#send({ fields: submissionFields(this.#components, info, { base, local, confirmed, candidate: commit, description }), attempts: 0 }, options)
+  }
+
+  /**
+   * After a submission on this base, what was kept since goes out on its own (operations/delta.ts),
+   * confirmed as it is sent: it must beat the base by the margin on the confirmation seed, and
+   * that run is its claim. Returns false when there is no such delta or it did not confirm: the
+   * whole chain is then confirmed and sent, as the first submission on a base is.
+   */
+  async #submitDelta (info: InfoReply, at: Position, options: { signal?: AbortSignal }): Promise<boolean> {
+    const { base, local, submittedLocal } = at
+    if (submittedLocal === undefined) return false
+    const delta = await deltaSince(this.#components, { base: base.commit, local: local.commit, kept: at.keptSinceBase, since: submittedLocal })
+    if (delta === undefined || this.#submittedTrees.has(delta.tree)) return false
+    const confirmed = await confirm(this.#components, { manifest: info.manifest, base, local: { commit: delta.commit, metric: local.metric }, seed: at.seeds.confirm, n: this.#experiments }, options)
+    if (!confirmed.passed) return false
+    this.#phase('submitting')
+    at.lastClaim = local.metric
+    at.submittedLocal = local.commit
+    await this.#send({ fields: submissionFields(this.#components, info, { base, local: { commit: delta.commit, metric: confirmed.metric }, confirmed, candidate: delta.commit, description: delta.description }), attempts: 0 }, options)
+    return true
   }
 
   /**

@@ -17,10 +17,12 @@ export interface CarryOverArgs {
   runs?: Pick<BaseRuns, 'sameTree'>
   /** The current experiment's number, for the progress event. */
   n?: number
+  /** The local commit last submitted on the old base: where it lands in the replayed chain is what stays submitted. */
+  submitted?: string
 }
 
 /** The commits from `base` (excluded) to `tip`, oldest first, when `tip` is `steps` first-parent commits above `base`; else undefined. */
-async function chainOf (gitdir: string, tip: string, base: string, steps: number): Promise<string[] | undefined> {
+export async function chainOf (gitdir: string, tip: string, base: string, steps: number): Promise<string[] | undefined> {
   const chain: string[] = []
   for (let at = tip; at !== base; at = (await commitTree(gitdir, at)).parents[0] ?? '') {
     if (at === '' || chain.length === steps) return undefined
@@ -34,20 +36,26 @@ async function chainOf (gitdir: string, tip: string, base: string, steps: number
  * edit the new best holds already (our own submission merged, another worker's same change)
  * is a no-op there and is left out, with its description. Undefined on a conflict.
  */
-async function replay (components: Pick<WorkerComponents, 'gitdir' | 'name'>, chain: string[], kept: string[], oldBase: string, onto: string): Promise<{ commit: string, tree: string, kept: string[] } | undefined> {
+export async function replay (components: Pick<WorkerComponents, 'gitdir' | 'name'>, chain: string[], kept: string[], oldBase: string, onto: string): Promise<Replayed | undefined> {
   const { gitdir } = components
   let at = { commit: onto, tree: (await commitTree(gitdir, onto)).tree, kept: [] as string[] }
+  const steps: string[] = []
   let parent = oldBase
   for (const [i, step] of chain.entries()) {
     const merged = await mergeTrees(gitdir, step, at.commit, { base: parent })
     parent = step
     if ('conflicts' in merged) return undefined
-    if (merged.tree === at.tree) continue
-    const description = kept[i] ?? ''
-    at = { commit: await commitTreeOn(gitdir, merged.tree, at.commit, description, components.name), tree: merged.tree, kept: [...at.kept, description] }
+    if (merged.tree !== at.tree) {
+      const description = kept[i] ?? ''
+      at = { commit: await commitTreeOn(gitdir, merged.tree, at.commit, description, components.name), tree: merged.tree, kept: [...at.kept, description] }
+    }
+    steps.push(at.commit)
   }
-  return at
+  return { ...at, steps }
 }
+
+/** A chain replayed: its tip, and where the replay stood after each step of the chain (`onto` while every step so far was a no-op). */
+export interface Replayed { commit: string, tree: string, kept: string[], steps: string[] }
 
 /**
  * Local improvements carried onto the new best; kept only if clean, not a no-op and still
@@ -58,11 +66,11 @@ async function replay (components: Pick<WorkerComponents, 'gitdir' | 'name'>, ch
  * not made that way (an older state) is merged whole and keeps its descriptions. Returns the
  * new local best, or undefined to restart from the best.
  */
-export async function carryOver (components: Pick<WorkerComponents, 'gitdir' | 'trial' | 'name' | 'results' | 'emit'>, args: CarryOverArgs, options: { signal?: AbortSignal } = {}): Promise<{ local: Local, keptSinceBase: string[] } | undefined> {
+export async function carryOver (components: Pick<WorkerComponents, 'gitdir' | 'trial' | 'name' | 'results' | 'emit'>, args: CarryOverArgs, options: { signal?: AbortSignal } = {}): Promise<{ local: Local, keptSinceBase: string[], submittedLocal?: string } | undefined> {
   const { gitdir } = components
   const { base, kept } = args
   const chain = await chainOf(gitdir, args.local, args.oldBase, kept.length)
-  let carried: { commit: string, tree: string, kept: string[] } | undefined
+  let carried: { commit: string, tree: string, kept: string[], steps?: string[] } | undefined
   if (chain !== undefined) carried = await replay(components, chain, kept, args.oldBase, base.commit)
   else {
     const merged = await mergeTrees(gitdir, args.local, base.commit, { base: args.oldBase })
@@ -78,5 +86,7 @@ export async function carryOver (components: Pick<WorkerComponents, 'gitdir' | '
   if (!result.ok || improvement(args.manifest, base.metric, result.metric) <= 0) return undefined
   components.results.append({ commit, metric: result.metric, memoryGb: result.memoryGb, status: 'keep', description })
   components.emit({ type: 'rebased-local', commit, metric: result.metric })
-  return { local: { commit, metric: result.metric }, keptSinceBase: carried.kept }
+  // The pending submission is carried onto the new best by the coordinator as well: the edits it holds stay submitted.
+  const submitted = carried.steps?.[chain?.indexOf(args.submitted ?? '') ?? -1]
+  return { local: { commit, metric: result.metric }, keptSinceBase: carried.kept, ...(submitted === undefined || submitted === base.commit ? {} : { submittedLocal: submitted }) }
 }

@@ -61,6 +61,6 @@ export async function moveToBest (components: { client: Pick<CoordinatorClient, 
   components.emit({ type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric, noise, verifiedRuns: verified })
   const fresh: Position = { base, seeds, local: { ...base }, keptSinceBase: [], ...estimate }
   if (previous === undefined || previous.local.commit === previous.base.commit) return fresh
-  const carried = await carryOver(components, { manifest, local: previous.local.commit, oldBase: previous.base.commit, base, seed: seeds.experiment, kept: previous.keptSinceBase, runs, n }, options)
+  const carried = await carryOver(components, { manifest, local: previous.local.commit, oldBase: previous.base.commit, base, seed: seeds.experiment, kept: previous.keptSinceBase, runs, n, submitted: previous.submittedLocal }, options)
   return carried === undefined ? fresh : { ...fresh, ...carried }
 }

@@ -18,6 +18,11 @@ describe('whether a local gain is worth submitting', () => {
     expect(worthSubmitting(manifest, position(0.8), new Set(), true)).toBe(false)
   })
 
+  it('not when every edit of the local best is in a submission still pending (carried onto a new best with it)', () => {
+    expect(worthSubmitting(manifest, position(0.8, { submittedLocal: 'l' }), new Set())).toBe(false)
+    expect(worthSubmitting(manifest, position(0.8, { submittedLocal: 'k' }), new Set())).toBe(true)
+  })
+
   it('needs a gain beyond this machine\'s own noise too', () => {
     expect(worthSubmitting(manifest, position(0.8, { noise: 0.3 }), new Set())).toBe(false)
     expect(worthSubmitting(manifest, position(0.6, { noise: 0.3 }), new Set())).toBe(true)

@@ -7,22 +7,28 @@ import type { Position, SubmissionFields } from '../state.ts'
  * Whether the local best is worth confirming and submitting: a commit not tried yet, whose
  * files this worker has not submitted already (`submittedTree`: after the merge of another candidate, ours or not,
  * carrying the local best onto the new best rebuilds the tree of our pending submission,
- * which the coordinator carries onto that best itself), better than the base beyond the
+ * which the coordinator carries onto that best itself; `submittedLocal`: every edit of it is in a
+ * submission still pending, carried there the same way), better than the base beyond the
  * cause's margin and beyond this machine's own run-to-run noise, and, when a candidate was
  * already submitted on this base, better than that claim by the margin too (or it only
  * queues a near-duplicate that goes stale when the first merges).
  */
-export function worthSubmitting (manifest: Manifest, position: Pick<Position, 'base' | 'local' | 'lastClaim' | 'noise'>, tried: ReadonlySet<string>, submittedTree = false): boolean {
-  const { base, local, lastClaim, noise } = position
+export function worthSubmitting (manifest: Manifest, position: Pick<Position, 'base' | 'local' | 'lastClaim' | 'noise' | 'submittedLocal'>, tried: ReadonlySet<string>, submittedTree = false): boolean {
+  const { base, local, lastClaim, noise, submittedLocal } = position
   const margin = manifest.verification.minImprovement
-  if (local.commit === base.commit || tried.has(local.commit) || submittedTree) return false
+  if (local.commit === base.commit || local.commit === submittedLocal || tried.has(local.commit) || submittedTree) return false
   if (improvement(manifest, base.metric, local.metric) <= Math.max(margin, noise ?? 0)) return false
   return lastClaim === undefined || improvement(manifest, lastClaim, local.metric) > margin
 }
 
+/** A submission's description: its last kept edits. */
+export function describeKept (kept: string[]): string {
+  return kept.slice(-10).join('; ').slice(0, 500) || 'improvement'
+}
+
 /** One candidate commit on the network best, whatever local chain led to it, described by its last kept edits. */
 export async function squash (components: Pick<WorkerComponents, 'gitdir' | 'name'>, local: string, base: string, kept: string[]): Promise<{ commit: string, description: string }> {
-  const description = kept.slice(-10).join('; ').slice(0, 500) || 'improvement'
+  const description = describeKept(kept)
   const { tree } = await commitTree(components.gitdir, local)
   return { commit: await commitTreeOn(components.gitdir, tree, base, description, components.name), description }
 }
