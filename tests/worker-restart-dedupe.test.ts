@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { commitTree, Identity } from '@autoresearch/protocol'
+import { commitTree, Identity, readFileAt } from '@autoresearch/protocol'
 import { Worker, type WorkerEvent } from 'autoresearch-worker'
 import { ROOT } from './processes.ts'
 import { scriptedAgent, setConstant, TestNetwork } from './network.ts'
@@ -24,7 +24,8 @@ describe('a restarted worker (a crash loses nothing)', () => {
     const client = await net.client(identity)
 
     // The first worker submits QUALITY (#1); its second proposal waits while #1 is verified and
-    // merged, so it keeps BONUS on the old best and submits both edits together (#2) on it.
+    // merged, so it keeps BONUS on the old best and submits it (#2) on that best: BONUS alone,
+    // what it kept since #1 (operations/delta.ts).
     let merged!: () => void
     let verifyError: unknown
     // Bounded: if #1 never comes, the second proposal goes on and the checks below say why.
@@ -48,19 +49,23 @@ describe('a restarted worker (a crash loses nothing)', () => {
     expect(verifyError).toBeUndefined()
     expect(net.state(1)).toBe('merged')
     expect(submitted(firstEvents).map((s) => s.seq), JSON.stringify(firstEvents.filter((e) => e.type !== 'phase'))).toEqual([1, 2])
-    const both = submitted(firstEvents)[1]?.tree as string
+    const gitdir = join(stateDir, 'cause.git')
+    const delta = net.running.coordinator.store.candidate(2)
+    expect(await readFileAt(gitdir, delta?.commit_oid ?? '', 'train.py')).toBe(setConstant('BONUS', 0.2)(await readFileAt(gitdir, delta?.parent_oid ?? '', 'train.py') ?? ''))
     // Stopped before #2 is decided: it waits, on the old best, for the next lease.
     expect(net.state(2)).toBe('queued')
 
     // The restart: a new Worker on the same state. Carried onto the new best (#1), its local
-    // best is #2's files again (QUALITY is there already); its own experiment is a discard.
+    // best is what the coordinator's carry of #2 will be (QUALITY is there already, and BONUS);
+    // its own experiment is a discard.
     const second = new Worker({ client, identity, stateDir, lookahead: false, agent: scriptedAgent([{ edit: setConstant('BONUS', 0.9), description: 'BONUS 0.2 -> 0.9' }]) })
     const secondEvents: WorkerEvent[] = []
     second.on('event', (e) => secondEvents.push(e))
     await second.run({ maxExperiments: 3 })
     const carried = secondEvents.find((e) => e.type === 'rebased-local')
     expect(carried, JSON.stringify(secondEvents.filter((e) => e.type !== 'phase'))).toBeDefined()
-    expect((await commitTree(join(stateDir, 'cause.git'), carried?.type === 'rebased-local' ? carried.commit : '')).tree).toBe(both)
+    const both = (await commitTree(gitdir, carried?.type === 'rebased-local' ? carried.commit : '')).tree
+    expect((await readFileAt(gitdir, carried?.type === 'rebased-local' ? carried.commit : '', 'train.py'))).toBe(setConstant('BONUS', 0.2)(await readFileAt(gitdir, net.running.coordinator.bestCommit(), 'train.py') ?? ''))
     expect(secondEvents.filter((e) => e.type === 'experiment').map((e) => e.type === 'experiment' && e.row.status)).toEqual(['discard'])
 
     // No second confirmation, no second submission, by the worker's count or the coordinator's.
@@ -68,7 +73,7 @@ describe('a restarted worker (a crash loses nothing)', () => {
     expect(second.submissions).toBe(0)
     const sent = net.running.coordinator.store.candidates().filter((c) => c.submitter === identity.publicKey && c.origin_seq === null)
     expect(sent.map((c) => c.seq)).toEqual([1, 2])
-    expect(sent.filter((c) => c.tree_oid === both)).toHaveLength(1)
+    expect(sent.filter((c) => c.tree_oid === both)).toHaveLength(0)
   })
 })
 

@@ -248,6 +248,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       if (claimWithdrawn && this.#at !== undefined) this.#at.lastClaim = undefined
       // Never judged: carried onto the new best, the same files may be sent again (rules/same-tree.ts at the coordinator).
       for (const tree of released) this.#submittedTrees.delete(tree)
+      // What stays submitted of the local chain may have been in it: the next submission carries the whole chain again.
+      if (released.length > 0) for (const at of [this.#at, this.#restored]) if (at !== undefined) at.submittedLocal = undefined
       await forgetTried(this.#tried, released, async (commit) => await this.#treeOf(commit))
       await this.#dropRejected(rejected)
     }

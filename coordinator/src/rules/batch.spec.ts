@@ -37,4 +37,16 @@ describe('pickBatch', () => {
     const three = { seq: 21, members: [5, 3, 8] }
     expect(pickBatch([queued(8, { failedGroup: three }), queued(9)], 'v', 8)).toEqual([])
   })
+
+  it('reads the queue only as far as it must: the head that goes alone, or until the size is picked', () => {
+    const read: number[] = []
+    function * reading (q: Batchable[]): Generator<Batchable> {
+      for (const c of q) { read.push(c.seq); yield c }
+    }
+    expect(pickBatch(reading([queued(7, { submitter: 'v' }), queued(3, { trusted: false }), queued(9), queued(4)]), 'v', 8)).toEqual([])
+    expect(read).toEqual([7, 3])
+    read.length = 0
+    expect(pickBatch(reading([queued(7), queued(3), queued(9), queued(4)]), 'v', 2)).toEqual([7, 3])
+    expect(read).toEqual([7, 3])
+  })
 })

@@ -25,16 +25,27 @@ export interface Batchable {
  * two): the candidate it would otherwise lease (the first not its own) and those after it
  * that may join, never the verifier's own. A candidate from a failed batch joins only the
  * rest of its half; fresh ones join only fresh ones. A candidate that is started, a group,
- * or from a key without a verified merge goes alone, as without batches.
+ * or from a key without a verified merge goes alone, as without batches. Reads `queued` only
+ * as far as it must (the head, then until `size` are picked): the loader builds each lazily.
  */
-export function pickBatch (queued: readonly Batchable[], verifier: string, size: number): number[] {
-  const others = queued.filter((c) => c.submitter !== verifier)
-  const head = others[0]
-  if (head === undefined || head.started || head.group || !head.trusted) return []
-  const failed = head.failedGroup
-  const joins = failed === undefined
-    ? (c: Batchable): boolean => c.failedGroup === undefined && !c.started && !c.group && c.trusted
-    : (c: Batchable): boolean => c.failedGroup?.seq === failed.seq && halfOf(failed.members, c.seq) === halfOf(failed.members, head.seq) && !c.started
-  const picked = others.filter(joins).slice(0, size).map((c) => c.seq)
+export function pickBatch (queued: Iterable<Batchable>, verifier: string, size: number): number[] {
+  let joins: ((c: Batchable) => boolean) | undefined
+  const picked: number[] = []
+  for (const c of queued) {
+    if (c.submitter === verifier) continue
+    if (joins === undefined) {
+      if (c.started || c.group || !c.trusted) return []
+      joins = joinerOf(c)
+    }
+    if (joins(c)) picked.push(c.seq)
+    if (picked.length === size) break
+  }
   return picked.length >= 2 ? picked : []
+}
+
+/** Who may join a batch led by `head` (head included). */
+function joinerOf (head: Batchable): (c: Batchable) => boolean {
+  const failed = head.failedGroup
+  if (failed === undefined) return (c) => c.failedGroup === undefined && !c.started && !c.group && c.trusted
+  return (c) => c.failedGroup?.seq === failed.seq && halfOf(failed.members, c.seq) === halfOf(failed.members, head.seq) && !c.started
 }
