@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
-import { commitTree, describeHardware, Identity, type Job } from '@autoresearch/protocol'
+import { commitTree, describeHardware, Identity, readFileAt, type Job } from '@autoresearch/protocol'
 import { Worker, type WorkerEvent } from 'autoresearch-worker'
 import { NOISY } from './adversarial/arena.ts'
 import { givenTrials, scriptedAgent, setConstant, TestNetwork } from './network.ts'
@@ -59,5 +59,53 @@ describe('a worker whose submission the network rejects', () => {
     expect(seen).toHaveLength(3)
     expect(seen[1]).toContain('QUALITY = 0.5')
     expect(seen[2]).toContain('QUALITY = 1.0')
+  })
+  it('goes back to the network best when what it kept since its first submission went out alone and was rejected', async () => {
+    net = await TestNetwork.start(NOISY)
+    const identity = Identity.generate()
+    const { causeId } = net.running.coordinator
+    const stateDir = join(net.scratch, 'worker')
+    let judgedBoth!: () => void
+    const verdicts: string[] = []
+    const judged = Promise.race([new Promise<void>((resolve) => { judgedBoth = resolve }), delay(60_000)])
+    const seen: string[] = []
+    const worker = new Worker({
+      client: await net.client(identity), identity, stateDir, lookahead: false,
+      agent: scriptedAgent([
+        { edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' },
+        { edit: setConstant('BONUS', 0.2), description: 'BONUS 0.5 -> 0.2' },
+        { edit: setConstant('BONUS', 0.9), description: 'BONUS 0.2 -> 0.9', before: judged },
+        { edit: setConstant('BONUS', 0.4), description: 'BONUS 0.5 -> 0.4' }
+      ], seen)
+    })
+    const events: WorkerEvent[] = []
+    worker.on('event', (e) => {
+      events.push(e)
+      if (e.type !== 'submitted' || e.receipt.candidateSeq !== 2) return
+      // The network measures no gain in either: the host's verifier attests both so.
+      void (async () => {
+        const host = await net!.client(net!.verifierIdentity)
+        for (let i = 0; i < 2; i++) {
+          const job = (await host.lease(net!.verifierIdentity, causeId, describeHardware())).job as Job
+          verdicts.push((await host.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, 0), hardware: describeHardware() })).verdict.state)
+        }
+      })().catch((err: unknown) => { verdicts.push(String(err)) }).finally(judgedBoth)
+    })
+    await worker.run({ maxExperiments: 4 })
+    const said = JSON.stringify(events.filter((e) => e.type !== 'phase' && e.type !== 'measuring'))
+    expect(verdicts, said).toEqual(['rejected', 'rejected'])
+    const sent = events.flatMap((e) => e.type === 'submitted' ? [e.receipt] : [])
+    expect(sent.slice(0, 2).map((r) => r.candidateSeq), said).toEqual([1, 2])
+    // #2 is BONUS alone, on the network best: the local best (both edits) is neither tree.
+    const gitdir = join(stateDir, 'cause.git')
+    expect(await readFileAt(gitdir, sent[1]?.candidate ?? '', 'train.py')).toContain('QUALITY = 1.0')
+    const dropped = events.find((e) => e.type === 'local-dropped')
+    expect(dropped, said).toBeDefined()
+    expect(await readFileAt(gitdir, dropped?.type === 'local-dropped' ? dropped.commit : '', 'train.py')).toMatch(/QUALITY = 0.5[\s\S]*BONUS = 0.2|BONUS = 0.2[\s\S]*QUALITY = 0.5/)
+    // The third experiment still built on both edits (the verdicts were not in yet); the fourth starts from the network best.
+    expect(seen).toHaveLength(4)
+    expect(seen[2]).toContain('BONUS = 0.2')
+    expect(seen[3]).toContain('QUALITY = 1.0')
+    expect(seen[3]).toContain('BONUS = 0.5')
   })
 })

@@ -30,7 +30,7 @@ import { checkVerdicts, forgetTried } from './operations/verdicts.ts'
 import { ResultsLog } from './results.ts'
 import { RunLogs } from './run-logs.ts'
 import { environmentSecrets, identitySecrets } from './secrets.ts'
-import { loadState, saveState, type Position, type SavedState, type UnsentSubmission } from './state.ts'
+import { loadState, REMEMBERED, saveState, type Position, type SavedState, type UnsentSubmission } from './state.ts'
 
 export type { WorkerEvent, WorkerPhase } from './events.ts'
 
@@ -119,6 +119,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #submittedTrees = new Set<string>()
   /** Our submissions whose fate is not known yet, by candidate sequence number. */
   readonly #pending = new Set<number>()
+  /** The local best each delta submission's tree was cut from (in memory only: a restart forgets it, and the chain then stays). */
+  readonly #deltaFrom = new Map<string, string>()
   /** The tree each submission in `#pending` sent (kept in state.json with it). */
   readonly #pendingTrees = new Map<number, string>()
   /** Submissions not answered yet, by candidate commit; kept in state.json across restarts. */
@@ -210,14 +212,16 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
    * A local best whose files the network measured and rejected was most likely a lucky run
    * here (its confirmation too): kept, every later experiment would have to beat that luck,
    * and a worker alone could stay there. The loop goes back to the network best, as after a
-   * confirmation that fails (`#unconfirmed`). A local best that moved on since was measured
-   * on its own and stays.
+   * confirmation that fails (`#unconfirmed`). So does a local best whose last edits went out
+   * on their own (operations/delta.ts) and were rejected. A local best that moved on since was
+   * measured on its own and stays.
    */
   async #dropRejected (trees: string[]): Promise<void> {
     const at = this.#at ?? this.#restored
     if (trees.length === 0 || at === undefined || at.local.commit === at.base.commit) return
     const tree = await this.#treeOf(at.local.commit)
-    if (tree === undefined || !trees.includes(tree)) return
+    const deltaOfLocal = trees.some((t) => this.#deltaFrom.get(t) === at.local.commit)
+    if (!deltaOfLocal && (tree === undefined || !trees.includes(tree))) return
     this.emit('event', { type: 'local-dropped', commit: at.local.commit, metric: at.local.metric })
     backToBase(at, { dropClaim: true })
     this.#save()
@@ -436,6 +440,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#phase('submitting')
     at.lastClaim = local.metric
     at.submittedLocal = local.commit
+    this.#deltaFrom.set(delta.tree, local.commit)
+    if (this.#deltaFrom.size > REMEMBERED) this.#deltaFrom.delete(this.#deltaFrom.keys().next().value as string)
     await this.#send({ fields: submissionFields(this.#components, info, { base, local: { commit: delta.commit, metric: confirmed.metric }, confirmed, candidate: delta.commit, description: delta.description }), attempts: 0 }, options)
     return true
   }
