@@ -418,10 +418,15 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const { commit, description } = await squash(this.#components, local.commit, base.commit, at.keptSinceBase)
     // Same tree as the local best: if it merges as it is, its runs here are the new best's.
     this.#runs.sameTree(commit, local.commit)
+    await this.#submit(info, at, { local, confirmed, candidate: commit, description }, options)
+  }
+
+  /** Sends a confirmed candidate on the base, which the local best at `at` is now counted as submitted by (its claim the next must beat). */
+  async #submit (info: InfoReply, at: Position, sent: { local: Position['local'], confirmed: { metric: number, logDigest: string }, candidate: string, description: string }, options: { signal?: AbortSignal }): Promise<void> {
     this.#phase('submitting')
-    at.lastClaim = local.metric
-    at.submittedLocal = local.commit
-    await this.#send({ fields: submissionFields(this.#components, info, { base, local, confirmed, candidate: commit, description }), attempts: 0 }, options)
+    at.lastClaim = at.local.metric
+    at.submittedLocal = at.local.commit
+    await this.#send({ fields: submissionFields(this.#components, info, { base: at.base, ...sent }), attempts: 0 }, options)
   }
 
   /**
@@ -437,12 +442,10 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     if (delta === undefined || this.#submittedTrees.has(delta.tree)) return false
     const confirmed = await confirm(this.#components, { manifest: info.manifest, base, local: { commit: delta.commit, metric: local.metric }, seed: at.seeds.confirm, n: this.#experiments }, options)
     if (!confirmed.passed) return false
-    this.#phase('submitting')
-    at.lastClaim = local.metric
-    at.submittedLocal = local.commit
     this.#deltaFrom.set(delta.tree, local.commit)
     if (this.#deltaFrom.size > REMEMBERED) this.#deltaFrom.delete(this.#deltaFrom.keys().next().value as string)
-    await this.#send({ fields: submissionFields(this.#components, info, { base, local: { commit: delta.commit, metric: confirmed.metric }, confirmed, candidate: delta.commit, description: delta.description }), attempts: 0 }, options)
+    // Its claim is its own confirming run: the local best's metric is the whole chain's.
+    await this.#submit(info, at, { local: { commit: delta.commit, metric: confirmed.metric }, confirmed, candidate: delta.commit, description: delta.description }, options)
     return true
   }
 
