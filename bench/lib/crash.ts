@@ -15,7 +15,7 @@ import {
   commitWithChanges, CoordinatorClient, createNode, ensureBareRepo, gitFs, Identity, packForSubmission, readFileAt, sha256Hex,
   type AutoresearchNode, type Job, type ReceiptBody, type Trial
 } from '@autoresearch/protocol'
-import { BEST_REF, homePaths, initHome } from 'autoresearch-coordinator'
+import { BEST_REF, homePaths, initHome, membersOf } from 'autoresearch-coordinator'
 import { prng } from 'autoresearch-worker'
 import { ROOT, startBin } from '../../tests/processes.ts'
 import { checkAfterRestart, readStore, unfinishedWork, type Acknowledged } from './crash-checks.ts'
@@ -304,11 +304,15 @@ export class CrashHarness {
     this.#batchAuthorsTrusted = true
   }
 
-  /** Whether a job is on a merge group (the coordinator makes them of winners). */
+  /**
+   * Whether a job is on a merge group or batch (the coordinator makes them of winners), or on
+   * its copy carried onto a best that moved before it was verified.
+   */
   #isGroup (job: Job): boolean {
     const db = readStore(this.home)
     try {
-      return db.groupMembers(job.candidateSeq).length > 0
+      const c = db.candidate(job.candidateSeq)
+      return c !== undefined && membersOf(db, c).length > 0
     } finally {
       db.close()
     }
@@ -405,8 +409,11 @@ export async function crashLoop (opts: CrashOptions): Promise<{ results: Iterati
   const db = readStore(harness.home)
   const merges = db.merges().filter((m) => m.kind === 'merge').length
   const candidates = db.countsByState()
-  const formed = db.candidates().filter((c) => db.groupMembers(c.seq).length > 0)
+  const all = db.candidates()
+  const formed = all.filter((c) => db.groupMembers(c.seq).length > 0)
+  // A group carried onto a moved best merges as its copy: it counts as the group's merge.
+  const merged = all.filter((c) => c.state === 'merged' && membersOf(db, c).length > 0)
   db.close()
   harness.remove()
-  return { results, merges, candidates, groups: { formed: formed.length, merged: formed.filter((g) => g.state === 'merged').length } }
+  return { results, merges, candidates, groups: { formed: formed.length, merged: merged.length } }
 }
