@@ -8,7 +8,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { describeHardware, Identity, readFileAt, type Job } from '@autoresearch/protocol'
-import { credits } from 'autoresearch-coordinator'
+import { credits, describeEvent, type CoordinatorEvent } from 'autoresearch-coordinator'
 import { Verifier } from 'autoresearch-verifier'
 import { NOISY } from './adversarial/arena.ts'
 import { causeWith, givenTrials, setConstant, TestNetwork } from './network.ts'
@@ -63,10 +63,16 @@ describe('batches', () => {
     const outsider = await net.submitEdit(fresh, setConstant('SALT', 9), { claimedMetric: 1.1 })
 
     // One real verification, in the sandbox: the verifier's lease makes the batch.
+    const events: CoordinatorEvent[] = []
+    net.running.coordinator.on('event', (e) => events.push(e))
     const verifier = new Verifier({ client: await net.client(net.verifierIdentity), identity: net.verifierIdentity, stateDir: join(net.scratch, 'v') })
     expect(await verifier.runOnce()).toBe(0)
     const groupSeq = store.lastGroupOf(mine[0] as number) as number
     expect(groupSeq).toBeDefined()
+    // The operator's terminal and the site's stream hear of it once, as a batch.
+    const grouped = events.filter((e) => e.type === 'grouped')
+    expect(grouped).toEqual([{ type: 'grouped', groupSeq, members: mine, kind: 'batch' }])
+    expect(describeEvent(grouped[0] as CoordinatorEvent)).toBe(`candidates #${mine[0]}, #${mine[1]} combined into batch #${groupSeq}, verified once for all of them`)
     expect(store.groupMembers(groupSeq).map((m) => m.seq)).toEqual(mine)
     expect(store.jobsFor(groupSeq)).toHaveLength(1)
     for (const seq of mine) expect(store.jobsFor(seq)).toEqual([])

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { describeHardware, Identity, readFileAt, type Job } from '@autoresearch/protocol'
-import { credits, revertLatestMerge } from 'autoresearch-coordinator'
+import { credits, revertLatestMerge, type CoordinatorEvent } from 'autoresearch-coordinator'
 import { Verifier } from 'autoresearch-verifier'
 import { ROOT } from './processes.ts'
 import { givenTrials, setConstant, TestNetwork } from './network.ts'
@@ -40,8 +40,12 @@ describe('merge groups', () => {
 
   it('two compatible candidates that passed on the same best are verified once as a group and merged, each author credited its own gain', async () => {
     net = await TestNetwork.start(NOISY)
+    const events: CoordinatorEvent[] = []
+    net.running.coordinator.on('event', (e) => events.push(e))
     const { a, passers, authors } = await passedTogether(net)
     const store = net.running.coordinator.store
+    // Formed once, as a merge group of both passers (not one `rebased` per member).
+    expect(events.filter((e) => e.type === 'grouped')).toEqual([{ type: 'grouped', groupSeq: store.lastGroupOf(passers[0] as number), members: passers, kind: 'merge group' }])
     const aCommit = store.candidate(a)?.commit_oid as string
     expect(net.best).toBe(aCommit)
     const groupSeq = store.lastGroupOf(passers[0] as number) as number

@@ -216,7 +216,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     if (plan.promote.length > 0 && await this.#promote(plan.promote[0] as CandidateRow)) return this.rebaseStale(limit, opts)
     for (const members of plan.groups) {
       const outcome = await buildGroup(ctx, members, best)
-      if (outcome.state === 'grouped') for (const seq of outcome.members) this.emit('event', { type: 'rebased', candidateSeq: seq, newSeq: outcome.groupSeq })
+      if (outcome.state === 'grouped') this.emit('event', { type: 'grouped', groupSeq: outcome.groupSeq, members: outcome.members, kind: 'merge group' })
       for (const o of outcome.state === 'single' ? [outcome.outcome, ...outcome.others] : outcome.others) this.#rebased(o)
     }
     for (const [i, candidate] of plan.rebase.entries()) {
@@ -283,7 +283,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   }
 
   #batched (formed: { groupSeq: number, members: number[] } | undefined): boolean {
-    if (formed !== undefined) for (const seq of formed.members) this.emit('event', { type: 'rebased', candidateSeq: seq, newSeq: formed.groupSeq })
+    if (formed !== undefined) this.emit('event', { type: 'grouped', groupSeq: formed.groupSeq, members: formed.members, kind: 'batch' })
     return formed !== undefined
   }
 

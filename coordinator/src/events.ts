@@ -8,6 +8,7 @@ export type CoordinatorEvent =
   | { type: 'leased', jobId: number, candidateSeq: number, verifier: string }
   | { type: 'stale', candidateSeq: number, reason: string }
   | { type: 'rebased', candidateSeq: number, newSeq: number }
+  | { type: 'grouped', groupSeq: number, members: number[], kind: 'merge group' | 'batch' }
   | { type: 'best-changed', commit: string, seq: number, kind: 'merge' | 'revert' | 'program' }
   | { type: 'verdict', verdict: StoredVerdict }
   | { type: 'merged', mergeSeq: number, candidateSeq: number, commit: string, metric: number, baselineMetric: number }
@@ -26,6 +27,9 @@ export function describeEvent (e: CoordinatorEvent): string {
     case 'stale': return `candidate #${e.candidateSeq} is stale: ${e.reason}`
     case 'verdict': return `verdict on candidate #${e.verdict.candidateSeq}: ${e.verdict.state}: ${e.verdict.reason}`
     case 'rebased': return `candidate #${e.candidateSeq} rebased onto the new best as candidate #${e.newSeq}; verifying it again`
+    case 'grouped': return e.kind === 'batch'
+      ? `candidates ${e.members.map((m) => `#${m}`).join(', ')} combined into batch #${e.groupSeq}, verified once for all of them`
+      : `candidates ${e.members.map((m) => `#${m}`).join(', ')}, passed on the old best, combined into merge group #${e.groupSeq} on the new one, verified once for all of them`
     case 'best-changed': return `announced new best ${short(e.commit)} (${e.kind} ${e.seq})`
     case 'experiments-reported': return `${e.count} experiment report(s) from ${short(e.worker)} (#${e.firstSeq}${e.count > 1 ? `–#${e.firstSeq + e.count - 1}` : ''})`
     case 'hypotheses-posted': return `hypotheses ${e.ids.map((id) => `#${id}`).join(', ')} posted by planner ${short(e.author)}`

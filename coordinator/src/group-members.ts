@@ -9,3 +9,7 @@ export function authorsOf (store: Pick<Store, 'groupMembers'>, c: Pick<Candidate
   const members = membersOf(store, c)
   return members.length === 0 ? [c.submitter] : members.map((m) => m.submitter)
 }
+
+/** How many submissions a merge of `c` carries: its group's members, or itself. */
+export const submissionsIn = (store: Pick<Store, 'groupMembers'>, c: Pick<CandidateRow, 'seq' | 'origin_seq'>): number =>
+  Math.max(1, membersOf(store, c).length)

@@ -23,6 +23,7 @@ import { conflictChance } from './model.ts'
 import { attest, leaseOutcome, promote, type AttestOutcome, type LeaseOptions, type LeaseOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
 import { Speculation, speculativeLease, type CarryRequest } from '../../../coordinator/src/speculate.ts'
 import { batchMembers } from '../../../coordinator/src/batch.ts'
+import { submissionsIn } from '../../../coordinator/src/group-members.ts'
 
 const CAUSE = 'simulated'
 const HARDWARE = { class: 'sim', cpus: 1, gpus: ['sim-gpu'] }
@@ -142,7 +143,7 @@ export class SimCoordinator {
     const merged = plan.promote[0] === undefined ? undefined : promote(this.ctx, plan.promote[0])
     if (merged !== undefined) {
       this.speculation?.record('merged')
-      this.#changes.set(this.best(), (this.#changes.get(before) ?? 0) + Math.max(1, this.store.groupMembers(merged.candidate.seq).length))
+      this.#changes.set(this.best(), (this.#changes.get(before) ?? 0) + submissionsIn(this.store, merged.candidate))
       return this.rebaseStale(limit, [...promoted, merged])
     }
     const best = before
@@ -276,11 +277,9 @@ export class SimCoordinator {
     }
     const before = this.best()
     const outcome = attest(this.ctx, body, verifier.sign('attestation', body))
+    const carried = outcome.merged === undefined ? 1 : submissionsIn(this.store, outcome.merged.candidate)
     if (outcome.onBest !== undefined) this.speculation?.record(outcome.onBest)
-    if (outcome.merged !== undefined) {
-      const members = this.store.groupMembers(outcome.merged.candidate.seq).length
-      this.#changes.set(this.best(), (this.#changes.get(before) ?? 0) + Math.max(1, members))
-    }
+    if (outcome.merged !== undefined) this.#changes.set(this.best(), (this.#changes.get(before) ?? 0) + carried)
     if (outcome.passedOnStaleParent !== undefined || outcome.split !== undefined) report(this.rebaseStale(), on)
     return outcome
   }

@@ -62,6 +62,8 @@ describe('held lease requests', () => {
     expect(verifiersToWake({ type: 'receipt' }, 1)).toBe(1)
     expect(verifiersToWake({ type: 'lease-ran-out' }, 2)).toBe(2)
     expect(verifiersToWake({ type: 'rebased' }, 2)).toBe(2)
+    // A merge group or batch is one candidate, however many members it has.
+    expect(verifiersToWake({ type: 'grouped' }, 2)).toBe(2)
     expect(verifiersToWake({ type: 'best-changed' }, 1)).toBe(Infinity)
     expect(verifiersToWake({ type: 'leased' }, 1)).toBe(0)
     expect(verifiersToWake({ type: 'submission-rejected' }, 1)).toBe(0)

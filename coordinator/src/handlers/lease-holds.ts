@@ -21,7 +21,8 @@ export interface Hold {
 export interface LeaseRanOut { type: 'lease-ran-out' }
 
 /**
- * How many held lease requests an event wakes: a receipt, a rebase, a verdict (another
+ * How many held lease requests an event wakes: a receipt, a rebase, a merge group or batch
+ * formed (one candidate for all its members), a verdict (another
  * round, a lease returned) or a lease that ran out makes at most one candidate leasable, which
  * `quorum` verifiers take; a new best changes every waiting verifier's work (its warm seeds,
  * the candidates carried onto it), so it wakes them all. Waking every held request on every
@@ -29,7 +30,7 @@ export interface LeaseRanOut { type: 'lease-ran-out' }
  */
 export function verifiersToWake (e: Pick<CoordinatorEvent, 'type'> | LeaseRanOut, quorum: number): number {
   if (e.type === 'merged' || e.type === 'best-changed') return Infinity
-  return e.type === 'receipt' || e.type === 'rebased' || e.type === 'verdict' || e.type === 'lease-ran-out' ? quorum : 0
+  return e.type === 'receipt' || e.type === 'rebased' || e.type === 'grouped' || e.type === 'verdict' || e.type === 'lease-ran-out' ? quorum : 0
 }
 
 /**

@@ -45,7 +45,7 @@
   const source = new EventSource('/api/events')
   source.addEventListener('open', () => show('live', true))
   source.addEventListener('error', () => show('reconnecting…', false))
-  for (const type of ['receipt', 'leased', 'verdict', 'merged', 'best-changed', 'stale', 'rebased', 'experiments-reported', 'hypotheses-posted', 'digest-written']) {
+  for (const type of ['receipt', 'leased', 'verdict', 'merged', 'best-changed', 'stale', 'rebased', 'grouped', 'experiments-reported', 'hypotheses-posted', 'digest-written']) {
     source.addEventListener(type, schedule)
   }
 })()
