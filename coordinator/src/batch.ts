@@ -49,8 +49,36 @@ export function batchMembers (store: BatchStore, manifest: Manifest, verifier: s
   return picked.size < 2 ? [] : queued.filter((c) => picked.has(c.seq))
 }
 
-/** Where a batch goes: onto the best, or (speculation) onto `onto`, a candidate still being verified, starting from the queued candidate `from`. */
-export interface BatchOptions { onto?: CandidateRow, from?: number }
+/**
+ * Where a batch goes: onto the best, or (speculation) onto `onto`, a candidate still being
+ * verified, starting from the queued candidate `from`; `unformed`, the batches that did not form
+ * before, which are not merged again.
+ */
+export interface BatchOptions { onto?: CandidateRow, from?: number, unformed?: Unformed }
+
+/** How many batches that did not form are remembered (the oldest are forgotten first). */
+const UNFORMED_KEPT = 256
+
+/**
+ * Batches that did not form: members that conflict with each other or add nothing, a tree
+ * someone submitted, a protected change. Merges are deterministic, so the same members on the
+ * same parent would fail again: each lease turn would redo up to `size` git merges for nothing
+ * (a key could make it so by submitting changes that conflict with others').
+ */
+export class Unformed {
+  readonly #keys = new Set<string>()
+
+  static key (parent: string, members: readonly CandidateRow[]): string {
+    return `${parent}:${members.map((m) => m.seq).join(',')}`
+  }
+
+  has (key: string): boolean { return this.#keys.has(key) }
+
+  add (key: string): void {
+    if (this.#keys.size >= UNFORMED_KEPT) this.#keys.delete(this.#keys.values().next().value as string)
+    this.#keys.add(key)
+  }
+}
 
 /**
  * Forms the batch this verifier should get, if the cause declares `verification.batch` and
@@ -64,13 +92,17 @@ export async function formBatch (ctx: RebaseContext, verifier: string, best: str
   const members = batchMembers(store, manifest, verifier, best, opts.from)
   if (members.length < 2) return undefined
   const parent = opts.onto?.commit_oid ?? best
+  const key = Unformed.key(parent, members)
+  if (opts.unformed?.has(key) === true) return undefined
   // A member that conflicts with those before it, or adds nothing, stays queued: it may pass alone.
-  const { taken, tree } = await mergeInOrder(gitdir, members, parent, 'batch')
+  const { taken, tree, left } = await mergeInOrder(gitdir, members, parent, 'batch')
+  // What git itself failed on is not the members' doing, and is tried again.
+  const unformed = (): undefined => { if (!left.some((l) => l.failed === true)) opts.unformed?.add(key) }
   // A tree someone submitted as it is stays theirs; a batch is never needed to change what no member changes.
-  if (taken.length < 2 || store.candidateByTree(tree) !== undefined) return undefined
+  if (taken.length < 2 || store.candidateByTree(tree) !== undefined) return unformed()
   const onto = opts.onto === undefined ? '' : ` (on candidate #${opts.onto.seq}, still being verified)`
   const description = `Batch of ${taken.map((m) => `#${m.seq}`).join(', ')}${onto}: ${taken.map((m) => m.description).join('; ')}`.slice(0, 2000)
   const commit = await commitTreeOn(gitdir, tree, parent, description, 'autoresearch-coordinator')
-  if (protectedChanges(manifest, await changedPaths(gitdir, parent, commit)).length > 0) return undefined
+  if (protectedChanges(manifest, await changedPaths(gitdir, parent, commit)).length > 0) return unformed()
   return { groupSeq: storeGroup(ctx, taken, { commit, tree, parent, description }), members: taken.map((m) => m.seq) }
 }

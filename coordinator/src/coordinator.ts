@@ -28,7 +28,7 @@ import { writeVerdictNotes } from './git-http/notes.ts'
 import { BEST_REF, ensureHeadIsBest, homePaths, loadConfig, lockHome, type Config, type HomePaths } from './home.ts'
 import type { IntakeContext } from './intake.ts'
 import { buildGroup } from './group.ts'
-import { formBatch } from './batch.ts'
+import { formBatch, Unformed } from './batch.ts'
 import { countsNow } from './verifier-trust.ts'
 import { CarryPlanner } from './carry-plan.ts'
 import { WarmRoster } from './warm-roster.ts'
@@ -279,8 +279,11 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
    */
   async batch (publicKey: string): Promise<void> {
     if (this.manifest.verification.batch === undefined || !countsNow(this.verificationContext(), publicKey)) return
-    this.#batched(await formBatch(this.#rebaseContext(), publicKey, this.bestCommit()))
+    this.#batched(await formBatch(this.#rebaseContext(), publicKey, this.bestCommit(), { unformed: this.#unformed }))
   }
+
+  /** Batches that did not form, not merged again (batch.ts). */
+  readonly #unformed = new Unformed()
 
   #batched (formed: { groupSeq: number, members: number[] } | undefined): boolean {
     if (formed !== undefined) this.emit('event', { type: 'grouped', groupSeq: formed.groupSeq, members: formed.members, kind: 'batch' })
@@ -294,7 +297,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     const steps = speculativeLease({ ctx: { ...this.verificationContext(), store: this.store }, speculation: this.speculation }, body, signature, opts)
     return driveCarries(steps, async ({ candidate, tip }) => {
       // With batches declared, what goes onto the tip is a batch starting from this candidate, where one forms.
-      if (this.manifest.verification.batch !== undefined && this.#batched(await formBatch(ctx, body.publicKey, this.bestCommit(), { onto: tip, from: candidate.seq }))) return true
+      if (this.manifest.verification.batch !== undefined && this.#batched(await formBatch(ctx, body.publicKey, this.bestCommit(), { onto: tip, from: candidate.seq, unformed: this.#unformed }))) return true
       const outcome = await rebaseCandidate(ctx, candidate, tip.commit_oid, { ahead: tip })
       if (outcome.state === 'rebased') this.#rebased(outcome)
       return outcome.state === 'rebased'

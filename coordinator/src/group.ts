@@ -54,7 +54,8 @@ export async function buildGroup (ctx: RebaseContext, members: CandidateRow[], b
 }
 
 /** A member `mergeInOrder` left out: its change conflicts (`conflicts`), or adds nothing (null); `before`, the members taken before it. */
-export interface LeftOut { member: CandidateRow, conflicts: string[] | null, before: CandidateRow[] }
+/** A member left out: its conflicts (none: it added nothing), and `failed` when git itself failed on it (not a property of the change). */
+export interface LeftOut { member: CandidateRow, conflicts: string[] | null, before: CandidateRow[], failed?: true }
 
 /**
  * Merges each member's own change (its parent the merge base, as a carry takes it) onto `onto`
@@ -67,9 +68,9 @@ export async function mergeInOrder (gitdir: string, members: readonly CandidateR
   let head = onto
   let tree = (await commitTree(gitdir, onto)).tree
   for (const member of members) {
-    const merged = await mergeTrees(gitdir, member.commit_oid, head, { base: member.parent_oid }).catch((err: Error) => ({ conflicts: [err.message] }))
+    const merged = await mergeTrees(gitdir, member.commit_oid, head, { base: member.parent_oid }).catch((err: Error) => ({ conflicts: [err.message], failed: true as const }))
     if ('conflicts' in merged) {
-      left.push({ member, conflicts: merged.conflicts, before: [...taken] })
+      left.push({ member, conflicts: merged.conflicts, before: [...taken], ...('failed' in merged ? { failed: merged.failed } : {}) })
       continue
     }
     // An empty change (the commit or the members before have it already) adds nothing.
