@@ -12,6 +12,18 @@ import { Worker, type WorkerEvent } from 'autoresearch-worker'
 import { NOISY } from './adversarial/arena.ts'
 import { givenTrials, scriptedAgent, setConstant, TestNetwork } from './network.ts'
 
+/** The host's verifier leases the next `n` jobs and attests each with no gain; their verdicts' states. */
+async function attestNoGain (net: TestNetwork, n: number): Promise<string[]> {
+  const { causeId } = net.running.coordinator
+  const host = await net.client(net.verifierIdentity)
+  const states: string[] = []
+  for (let i = 0; i < n; i++) {
+    const job = (await host.lease(net.verifierIdentity, causeId, describeHardware())).job as Job
+    states.push((await host.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, 0), hardware: describeHardware() })).verdict.state)
+  }
+  return states
+}
+
 describe('a worker whose submission the network rejects', () => {
   let net: TestNetwork | undefined
   afterEach(async () => { await net?.stop(); net = undefined })
@@ -19,7 +31,6 @@ describe('a worker whose submission the network rejects', () => {
   it('goes back to the network best instead of building on its rejected local best', async () => {
     net = await TestNetwork.start(NOISY)
     const identity = Identity.generate()
-    const { causeId } = net.running.coordinator
     const stateDir = join(net.scratch, 'worker')
     let rejected!: () => void
     let verdict: string | undefined
@@ -39,11 +50,7 @@ describe('a worker whose submission the network rejects', () => {
       events.push(e)
       if (e.type !== 'submitted' || e.receipt.candidateSeq !== 1) return
       // The network measures no gain: the host's verifier attests it so.
-      void (async () => {
-        const host = await net!.client(net!.verifierIdentity)
-        const job = (await host.lease(net!.verifierIdentity, causeId, describeHardware())).job as Job
-        verdict = (await host.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, 0), hardware: describeHardware() })).verdict.state
-      })().catch((err: unknown) => { verdict = String(err) }).finally(rejected)
+      attestNoGain(net as TestNetwork, 1).then(([state]) => { verdict = state }, (err: unknown) => { verdict = String(err) }).finally(rejected)
     })
     await worker.run({ maxExperiments: 3 })
     const said = JSON.stringify(events.filter((e) => e.type !== 'phase' && e.type !== 'measuring'))
@@ -63,7 +70,6 @@ describe('a worker whose submission the network rejects', () => {
   it('goes back to the network best when what it kept since its first submission went out alone and was rejected', async () => {
     net = await TestNetwork.start(NOISY)
     const identity = Identity.generate()
-    const { causeId } = net.running.coordinator
     const stateDir = join(net.scratch, 'worker')
     let judgedBoth!: () => void
     const verdicts: string[] = []
@@ -83,13 +89,7 @@ describe('a worker whose submission the network rejects', () => {
       events.push(e)
       if (e.type !== 'submitted' || e.receipt.candidateSeq !== 2) return
       // The network measures no gain in either: the host's verifier attests both so.
-      void (async () => {
-        const host = await net!.client(net!.verifierIdentity)
-        for (let i = 0; i < 2; i++) {
-          const job = (await host.lease(net!.verifierIdentity, causeId, describeHardware())).job as Job
-          verdicts.push((await host.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, 0), hardware: describeHardware() })).verdict.state)
-        }
-      })().catch((err: unknown) => { verdicts.push(String(err)) }).finally(judgedBoth)
+      attestNoGain(net as TestNetwork, 2).then((states) => verdicts.push(...states), (err: unknown) => { verdicts.push(String(err)) }).finally(judgedBoth)
     })
     await worker.run({ maxExperiments: 4 })
     const said = JSON.stringify(events.filter((e) => e.type !== 'phase' && e.type !== 'measuring'))
@@ -107,5 +107,42 @@ describe('a worker whose submission the network rejects', () => {
     expect(seen[2]).toContain('BONUS = 0.2')
     expect(seen[3]).toContain('QUALITY = 1.0')
     expect(seen[3]).toContain('BONUS = 0.5')
+  })
+  it('after a restart, still goes back to the network best when a find it sent alone was rejected while it was stopped', async () => {
+    net = await TestNetwork.start(NOISY)
+    const identity = Identity.generate()
+    const stateDir = join(net.scratch, 'worker')
+    const first = new Worker({
+      client: await net.client(identity), identity, stateDir, lookahead: false,
+      agent: scriptedAgent([
+        { edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' },
+        { edit: setConstant('BONUS', 0.2), description: 'BONUS 0.5 -> 0.2' }
+      ])
+    })
+    const events: WorkerEvent[] = []
+    first.on('event', (e) => events.push(e))
+    await first.run({ maxExperiments: 2 })
+    const said = JSON.stringify(events.filter((e) => e.type !== 'phase' && e.type !== 'measuring'))
+    const sent = events.flatMap((e) => e.type === 'submitted' ? [e.receipt] : [])
+    expect(sent.map((r) => r.candidateSeq), said).toEqual([1, 2])
+    // #2 is BONUS alone (the local best has both edits); the network rejects both while the worker is stopped.
+    expect(await readFileAt(join(stateDir, 'cause.git'), sent[1]?.candidate ?? '', 'train.py')).toContain('QUALITY = 1.0')
+    expect(await attestNoGain(net, 2)).toEqual(['rejected', 'rejected'])
+
+    const seen: string[] = []
+    const again = new Worker({
+      client: await net.client(identity), identity, stateDir, lookahead: false,
+      agent: scriptedAgent([{ edit: setConstant('BONUS', 0.4), description: 'BONUS 0.5 -> 0.4' }], seen)
+    })
+    const later: WorkerEvent[] = []
+    again.on('event', (e) => later.push(e))
+    await again.run({ maxExperiments: 3 })
+    const saidLater = JSON.stringify(later.filter((e) => e.type !== 'phase' && e.type !== 'measuring'))
+    expect(later.find((e) => e.type === 'resumed'), saidLater).toBeDefined()
+    expect(later.find((e) => e.type === 'local-dropped'), saidLater).toBeDefined()
+    // Its next experiment starts from the network best, not from the two edits the network rejected.
+    expect(seen).toHaveLength(1)
+    expect(seen[0]).toContain('QUALITY = 1.0')
+    expect(seen[0]).toContain('BONUS = 0.5')
   })
 })

@@ -54,12 +54,14 @@ const SavedStateSchema = PositionSchema.extend({
   /** Trees of our receipted submissions, oldest first (absent from older state files). */
   submittedTrees: z.array(z.string()).optional(),
   /** The tree each submission in `pending` sent (absent from older state files): freed if it goes stale. */
-  pendingTrees: z.array(z.object({ seq: z.number().int().min(0), tree: z.string() })).optional()
+  pendingTrees: z.array(z.object({ seq: z.number().int().min(0), tree: z.string() })).optional(),
+  /** Finds sent alone (operations/delta.ts), oldest first: each one's tree and the local best it came from, dropped if it is rejected (absent from older state files). */
+  deltas: z.array(z.object({ tree: z.string(), local: z.string() })).optional()
 })
 export type SavedState = z.infer<typeof SavedStateSchema>
 
 /**
- * How many of `tried` and `submittedTrees` state.json keeps, the newest. They only matter
+ * How many of `tried`, `submittedTrees` and `deltas` state.json keeps, the newest. They only matter
  * while the local best can still come back to one of them (a carry-over onto a new best
  * rebuilds the tree of a pending submission): a handful of bests at a time, far under this
  * bound, which keeps a worker that runs for months from growing its state file without end.
@@ -85,11 +87,12 @@ export function loadState (path: string): SavedState | undefined {
 
 /** Written after every step (temp file + rename), so a crash or Ctrl-C loses at most the step in flight. */
 export function saveState (path: string, state: SavedState): void {
-  const { tried, submittedTrees } = state
+  const { tried, submittedTrees, deltas } = state
   const bounded = {
     ...state,
     ...(tried === undefined ? {} : { tried: tried.slice(-REMEMBERED) }),
-    ...(submittedTrees === undefined ? {} : { submittedTrees: submittedTrees.slice(-REMEMBERED) })
+    ...(submittedTrees === undefined ? {} : { submittedTrees: submittedTrees.slice(-REMEMBERED) }),
+    ...(deltas === undefined ? {} : { deltas: deltas.slice(-REMEMBERED) })
   }
   fs.writeFileSync(`${path}.tmp`, JSON.stringify(bounded))
   fs.renameSync(`${path}.tmp`, path)

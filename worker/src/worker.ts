@@ -119,7 +119,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #submittedTrees = new Set<string>()
   /** Our submissions whose fate is not known yet, by candidate sequence number. */
   readonly #pending = new Set<number>()
-  /** The local best each delta submission's tree was cut from (in memory only: a restart forgets it, and the chain then stays). */
+  /** The local best each delta submission's tree was cut from (kept in state.json: a rejection after a restart still drops it). */
   readonly #deltaFrom = new Map<string, string>()
   /** The tree each submission in `#pending` sent (kept in state.json with it). */
   readonly #pendingTrees = new Map<number, string>()
@@ -187,6 +187,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       // Followed wherever the best is now: a submission that went stale meanwhile frees its files.
       for (const seq of this.#restored.pending) this.#pending.add(seq)
       for (const { seq, tree } of this.#restored.pendingTrees ?? []) this.#pendingTrees.set(seq, tree)
+      for (const { tree, local } of this.#restored.deltas ?? []) this.#deltaFrom.set(tree, local)
     }
     const emit = this.#components.emit
     this.#share = opts.share !== false
@@ -204,7 +205,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       ...this.#at, pending: [...this.#pending], experiments: this.#experiments, unsent: [...this.#unsent.values()], reports: this.#reporter.queued,
       // Sets keep insertion order: saveState keeps the newest of these.
       tried: [...this.#tried], submittedTrees: [...this.#submittedTrees],
-      pendingTrees: [...this.#pendingTrees].map(([seq, tree]) => ({ seq, tree }))
+      pendingTrees: [...this.#pendingTrees].map(([seq, tree]) => ({ seq, tree })),
+      deltas: [...this.#deltaFrom].map(([tree, local]) => ({ tree, local }))
     })
   }
 
@@ -263,7 +265,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const restored = this.#restored
     this.#restored = undefined
     if (restored !== undefined && restored.base.commit === best.commit && await hasCommit(this.#components.gitdir, restored.local.commit)) {
-      const { pending: _p, experiments: _e, unsent: _u, reports: _r, tried: _t, submittedTrees: _s, pendingTrees: _pt, seeds, ...rest } = restored
+      const { pending: _p, experiments: _e, unsent: _u, reports: _r, tried: _t, submittedTrees: _s, pendingTrees: _pt, deltas: _d, seeds, ...rest } = restored
       const at = { ...rest, seeds: seeds ?? ownSeeds(this.seed) }
       this.#known.add(best.commit)
       this.#runs.rebase(best.commit)
