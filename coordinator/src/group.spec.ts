@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import git from 'isomorphic-git'
 import { describe, expect, it } from 'vitest'
 import { commitTreeOn, commitWithChanges, ensureBareRepo, readFileAt, writeNestedTree } from '@autoresearch/protocol'
-import { mergeInOrder } from './group.ts'
+import { leftOutReason, mergeInOrder } from './group.ts'
 import type { CandidateRow } from './store/index.ts'
 
 const LINES = ['A = 1', 'B = 2', 'C = 3', 'D = 4', 'E = 5'].join('\n')
@@ -37,5 +37,14 @@ describe('mergeInOrder', () => {
     expect(left.map((l) => [l.member.seq, l.failed === true])).toEqual([[3, false], [4, true]])
     expect(left[0]?.conflicts?.length).toBeGreaterThan(0)
     expect(await readFileAt(gitdir, await commitTreeOn(gitdir, tree, root, 'merged'), 'train.py')).toBe(LINES.replace('A = 1', 'A = 10').replace('E = 5', 'E = 50'))
+  })
+
+  it('says why a member went stale, naming the members before it only when there are any', () => {
+    const best = 'b'.repeat(40)
+    expect(leftOutReason(best, ['train.py'], [])).toBe('its change conflicts with the new best bbbbbbbbbb in train.py; start from the new best')
+    expect(leftOutReason(best, ['train.py'], [{ seq: 3 }, { seq: 5 }])).toBe('its change conflicts with the new best bbbbbbbbbb or with the candidates grouped before it (#3, #5) in train.py; start from the new best')
+    expect(leftOutReason(best, [], [])).toBe('its change conflicts with the new best bbbbbbbbbb in its files; start from the new best')
+    expect(leftOutReason(best, null, [])).toBe('the new best already contains its change')
+    expect(leftOutReason(best, null, [{ seq: 3 }])).toBe('the new best, with the candidates grouped before it (#3), already contains its change')
   })
 })

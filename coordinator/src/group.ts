@@ -32,9 +32,7 @@ export async function buildGroup (ctx: RebaseContext, members: CandidateRow[], b
   const { gitdir, store, manifest } = ctx
   const { taken, tree, left } = await mergeInOrder(gitdir, members, best, 'group')
   const stale: RebaseOutcome[] = left.map(({ member, conflicts, before }) => {
-    const reason = conflicts === null
-      ? 'the new best, with the candidates grouped before it, already contains its change'
-      : `its change conflicts with the new best ${best.slice(0, 10)} or with the candidates grouped before it (${before.map((m) => `#${m.seq}`).join(', ')}) in ${conflicts.join(', ') || 'its files'}; start from the new best`
+    const reason = leftOutReason(best, conflicts, before)
     store.setCandidateState(member.seq, 'stale', reason)
     return { state: 'stale', candidate: member, reason, conflicts: conflicts ?? [] }
   })
@@ -53,8 +51,19 @@ export async function buildGroup (ctx: RebaseContext, members: CandidateRow[], b
   return { state: 'grouped', groupSeq: storeGroup(ctx, taken, { commit, tree, parent: best, description }), members: taken.map((m) => m.seq), others: stale }
 }
 
-/** A member `mergeInOrder` left out: its change conflicts (`conflicts`), or adds nothing (null); `before`, the members taken before it. */
-/** A member left out: its conflicts (none: it added nothing), and `failed` when git itself failed on it (not a property of the change). */
+/** Why a member of a merge group went stale, in words its submitter reads (the members before it named only when there are any). */
+export function leftOutReason (best: string, conflicts: string[] | null, before: readonly Pick<CandidateRow, 'seq'>[]): string {
+  const others = before.map((m) => `#${m.seq}`).join(', ')
+  if (conflicts === null) return before.length === 0 ? 'the new best already contains its change' : `the new best, with the candidates grouped before it (${others}), already contains its change`
+  const onto = before.length === 0 ? `the new best ${best.slice(0, 10)}` : `the new best ${best.slice(0, 10)} or with the candidates grouped before it (${others})`
+  return `its change conflicts with ${onto} in ${conflicts.join(', ') || 'its files'}; start from the new best`
+}
+
+/**
+ * A member `mergeInOrder` left out: its change conflicts (`conflicts`), or adds nothing (null);
+ * `before`, the members taken before it; `failed` when git itself failed on it, which says
+ * nothing of the change.
+ */
 export interface LeftOut { member: CandidateRow, conflicts: string[] | null, before: CandidateRow[], failed?: true }
 
 /**

@@ -277,9 +277,8 @@ export class SimCoordinator {
     }
     const before = this.best()
     const outcome = attest(this.ctx, body, verifier.sign('attestation', body))
-    const carried = outcome.merged === undefined ? 1 : submissionsIn(this.store, outcome.merged.candidate)
     if (outcome.onBest !== undefined) this.speculation?.record(outcome.onBest)
-    if (outcome.merged !== undefined) this.#changes.set(this.best(), (this.#changes.get(before) ?? 0) + carried)
+    if (outcome.merged !== undefined) this.#changes.set(this.best(), (this.#changes.get(before) ?? 0) + submissionsIn(this.store, outcome.merged.candidate))
     if (outcome.passedOnStaleParent !== undefined || outcome.split !== undefined) report(this.rebaseStale(), on)
     return outcome
   }
