@@ -2,8 +2,11 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFile
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { Identity, readFileAt } from '@autoresearch/protocol'
+import { Worker, type WorkerEvent } from 'autoresearch-worker'
+import { NOISY } from './adversarial/arena.ts'
 import { ROOT, startBin, type Proc } from './processes.ts'
-import { TestNetwork } from './network.ts'
+import { scriptedAgent, setConstant, TestNetwork } from './network.ts'
 
 /** The noisy cause with training that takes a while, so a signal can land mid-run. */
 function slowCause (): string {
@@ -62,5 +65,44 @@ describe('stopping and resuming a worker', () => {
     const after = readFileSync(join(state, 'results.tsv'), 'utf8').trim().split('\n')
     expect(after.length).toBe(rows.length + 1)
     expect(second.lines.some((l) => l.includes('"event":"experiment"') && l.includes('"n":2'))).toBe(true)
+  })
+
+  it('a stop during the confirmation run keeps the local best, reports nothing, and the next run confirms and submits it', async () => {
+    net = await TestNetwork.start(NOISY)
+    const identity = Identity.generate()
+    const stateDir = join(net.scratch, 'worker')
+    const controller = new AbortController()
+    const first = new Worker({
+      client: await net.client(identity), identity, stateDir, lookahead: false,
+      agent: scriptedAgent([{ edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' }])
+    })
+    const events: WorkerEvent[] = []
+    first.on('event', (e) => {
+      events.push(e)
+      // Ctrl-C as the candidate's confirmation run starts.
+      if (e.type === 'measuring' && e.what === 'candidate') controller.abort(new DOMException('stopped', 'AbortError'))
+    })
+    await first.run({ signal: controller.signal, maxExperiments: 1 }).catch((err: Error) => { expect(err.name).toBe('AbortError') })
+    const said = JSON.stringify(events.filter((e) => e.type !== 'phase'))
+    expect(controller.signal.aborted, said).toBe(true)
+    // No verdict on a run cut short: not `unconfirmed`, not back to the best, nothing sent.
+    expect(events.filter((e) => e.type === 'confirm' || e.type === 'submitted'), said).toEqual([])
+    const saved = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { base: { commit: string }, local: { commit: string }, tried?: string[] }
+    expect(saved.local.commit).not.toBe(saved.base.commit)
+    expect(saved.tried ?? []).not.toContain(saved.local.commit)
+    expect(net.running.coordinator.store.countsByState()).toEqual({})
+
+    const again = new Worker({
+      client: await net.client(identity), identity, stateDir, lookahead: false,
+      agent: scriptedAgent([{ edit: setConstant('BONUS', 0.9), description: 'BONUS 0.5 -> 0.9' }])
+    })
+    const later: WorkerEvent[] = []
+    again.on('event', (e) => later.push(e))
+    await again.run({ maxExperiments: 2 })
+    const saidLater = JSON.stringify(later.filter((e) => e.type !== 'phase' && e.type !== 'measuring'))
+    expect(later.find((e) => e.type === 'resumed'), saidLater).toMatchObject({ local: saved.local.commit })
+    const sent = later.flatMap((e) => e.type === 'submitted' ? [e.receipt] : [])
+    expect(sent.length, saidLater).toBeGreaterThan(0)
+    expect(await readFileAt(join(stateDir, 'cause.git'), sent[0]?.candidate ?? '', 'train.py')).toMatch(/^QUALITY = 0\.5$/m)
   })
 })

@@ -411,8 +411,15 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const { tree } = await commitTree(this.#components.gitdir, local.commit)
     if (!worthSubmitting(info.manifest, at, this.#tried, this.#submittedTrees.has(tree))) return
     this.#tried.add(local.commit)
-    if (await this.#submitDelta(info, at, options)) return
-    const confirmed = await confirm(this.#components, { manifest: info.manifest, base, local, seed: at.seeds.confirm, n: this.#experiments }, options)
+    let confirmed: Awaited<ReturnType<typeof confirm>>
+    try {
+      if (await this.#submitDelta(info, at, options)) return
+      confirmed = await confirm(this.#components, { manifest: info.manifest, base, local, seed: at.seeds.confirm, n: this.#experiments }, options)
+    } catch (err) {
+      // Stopped before a verdict (operations/confirm.ts): the same command confirms it again.
+      if (options.signal?.aborted === true) this.#tried.delete(local.commit)
+      throw err
+    }
     if (!confirmed.passed) {
       await this.#unconfirmed(info, at, confirmed.metric)
       return

@@ -4,7 +4,7 @@ import { ResultsLog } from '../src/results.ts'
 import { BaseRuns } from '../src/operations/base-runs.ts'
 import { carryOver } from '../src/operations/carry-over.ts'
 import { moveToBest } from '../src/operations/follow.ts'
-import { fakeTrial, manifestOf, ok, recorder } from './fakes.ts'
+import { crash, fakeTrial, manifestOf, ok, recorder } from './fakes.ts'
 import type { TrialRun } from '../src/components.ts'
 import { NOISE_MAX_AGE } from '../src/operations/noise.ts'
 import { change, repoWith } from './git-fixture.ts'
@@ -39,6 +39,14 @@ describe('carrying local gains onto a new best', () => {
     expect(runs).toEqual([{ manifest, commit, seed: 1 }])
     expect(events).toEqual([{ type: 'measuring', what: 'carried', commit, seed: 1, run: 1, runs: 1, n: 0 }, { type: 'rebased-local', commit, metric: 0.5 }])
     expect(results(gitdir).read()).toEqual([{ commit: commit.slice(0, 7), metric: 0.5, memoryGb: 0.5, status: 'keep', description: 'carried over: lr up; more steps' }])
+  })
+
+  it('stops without a verdict when the worker itself stops the measuring run: the chain is not dropped for a run cut short', async () => {
+    const { gitdir, oldBase, local, newBest } = await history({ 'b.py': B.replace('WIDTH = 8', 'WIDTH = 16') })
+    const controller = new AbortController()
+    const { trial } = fakeTrial(() => { controller.abort(new DOMException('stopped', 'AbortError')); return crash('aborted') })
+    await expect(carryOver({ gitdir, trial, results: results(gitdir), emit: () => {} }, { manifest, seed: 1, local, oldBase, base: { commit: newBest, metric: 0.8 }, kept: ['lr up'] }, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' })
+    expect(results(gitdir).read()).toEqual([])
   })
 
   it('drops a change that conflicts with the new best, without running anything', async () => {

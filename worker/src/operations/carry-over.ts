@@ -1,6 +1,7 @@
 import { commitTree, commitTreeOn, improvement, mergeTrees, type Manifest } from '@autoresearch/protocol'
 import type { Local, WorkerComponents } from '../components.ts'
 import type { BaseRuns } from './base-runs.ts'
+import { stopped } from './stopped.ts'
 
 export interface CarryOverArgs {
   manifest: Manifest
@@ -82,7 +83,7 @@ export async function carryOver (components: Pick<WorkerComponents, 'gitdir' | '
   // The new best was in the local chain already (our own submission merged): nothing changed, nothing to run again.
   if (carried.tree === (await commitTree(gitdir, args.local)).tree) args.runs?.sameTree(commit, args.local)
   else components.emit({ type: 'measuring', what: 'carried', commit, seed: args.seed, run: 1, runs: 1, n: args.n ?? 0 })
-  const result = await components.trial({ manifest: args.manifest, commit, seed: args.seed }, options)
+  const result = stopped(await components.trial({ manifest: args.manifest, commit, seed: args.seed }, options), options.signal)
   if (!result.ok || improvement(args.manifest, base.metric, result.metric) <= 0) return undefined
   components.results.append({ commit, metric: result.metric, memoryGb: result.memoryGb, status: 'keep', description })
   components.emit({ type: 'rebased-local', commit, metric: result.metric })

@@ -29,4 +29,15 @@ describe('the confirmation run', () => {
     expect(await confirm({ trial: broken.trial, emit }, { manifest, base, local, seed: 2, n: 1 })).toEqual({ passed: false, metric: null })
     expect(events.at(-1)).toEqual({ type: 'confirm', commit: 'l', baseline: 1, candidate: null, passed: false })
   })
+
+  it('ends without a verdict when the worker itself stops a run: nothing is judged on a run Ctrl-C cut short', async () => {
+    const controller = new AbortController()
+    const { trial } = fakeTrial((r) => {
+      if (r.commit === 'l') controller.abort(new DOMException('stopped', 'AbortError'))
+      return r.commit === 'b' ? ok(1) : crash('aborted')
+    })
+    const { emit, events } = recorder()
+    await expect(confirm({ trial, emit }, { manifest, base, local, seed: 2, n: 1 }, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' })
+    expect(events.some((e) => e.type === 'confirm')).toBe(false)
+  })
 })

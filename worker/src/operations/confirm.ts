@@ -1,5 +1,6 @@
 import { improvement, type Manifest } from '@autoresearch/protocol'
 import type { Local, WorkerComponents } from '../components.ts'
+import { stopped } from './stopped.ts'
 
 /**
  * Confirms a local gain on a second seed (the position's confirmation seed, operations/seeds.ts)
@@ -14,9 +15,9 @@ export async function confirm (components: Pick<WorkerComponents, 'trial' | 'emi
   const { manifest, base, local, seed, n } = args
   components.emit({ type: 'phase', phase: 'confirming', n })
   components.emit({ type: 'measuring', what: 'baseline', commit: base.commit, seed, run: 1, runs: 2, n })
-  const baseline = await components.trial({ manifest, commit: base.commit, seed }, options)
+  const baseline = stopped(await components.trial({ manifest, commit: base.commit, seed }, options), options.signal)
   components.emit({ type: 'measuring', what: 'candidate', commit: local.commit, seed, run: 2, runs: 2, n })
-  const candidate = await components.trial({ manifest, commit: local.commit, seed }, options)
+  const candidate = stopped(await components.trial({ manifest, commit: local.commit, seed }, options), options.signal)
   const passed = baseline.ok && candidate.ok && improvement(manifest, baseline.metric, candidate.metric) > manifest.verification.minImprovement
   components.emit({ type: 'confirm', commit: local.commit, baseline: baseline.ok ? baseline.metric : null, candidate: candidate.ok ? candidate.metric : null, passed })
   return passed && candidate.ok ? { passed, metric: candidate.metric, logDigest: candidate.logDigest } : { passed: false, metric: candidate.ok ? candidate.metric : null }

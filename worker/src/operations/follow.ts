@@ -6,6 +6,7 @@ import type { BaseRuns } from './base-runs.ts'
 import { carryOver } from './carry-over.ts'
 import { estimateNoise, NOISE_SEEDS, reusableNoise } from './noise.ts'
 import { ownSeeds, planSeeds, type Seeds } from './seeds.ts'
+import { stopped } from './stopped.ts'
 
 export interface MoveArgs {
   info: InfoReply
@@ -51,7 +52,7 @@ export async function moveToBest (components: { client: Pick<CoordinatorClient, 
   let run = 0
   const announce = (seed: number): void => { components.emit({ type: 'measuring', what: 'best', commit: best.commit, seed, run: ++run, runs: runsHere, n }) }
   if (runsBest) announce(seeds.experiment)
-  const measured = await components.trial({ manifest, commit: best.commit, seed: seeds.experiment }, options)
+  const measured = stopped(await components.trial({ manifest, commit: best.commit, seed: seeds.experiment }, options), options.signal)
   if (!measured.ok) throw new BestUnrunnableError(`the published best does not run here (${measured.reason}): ${measured.message}${measured.log === undefined ? '' : ` (its log: ${measured.log})`}\n${measured.logTail}`, best.commit)
   const base = { commit: best.commit, metric: measured.metric }
   const estimate = reused ?? { noise: await estimateNoise(components, manifest, best.commit, measured.metric, { signal: options.signal, onRun: announce }), noiseAge: 0, ...noiseHardware }

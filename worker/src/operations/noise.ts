@@ -1,6 +1,7 @@
 import type { Manifest } from '@autoresearch/protocol'
 import type { WorkerComponents } from '../components.ts'
 import type { Position } from '../state.ts'
+import { stopped } from './stopped.ts'
 
 /** Seeds the worker measures a new best on (beyond its own) to estimate its run-to-run noise. */
 export const NOISE_SEEDS = 2
@@ -24,7 +25,7 @@ export async function estimateNoise (components: Pick<WorkerComponents, 'trial' 
   for (let i = 0; i < NOISE_SEEDS; i++) {
     const seed = components.seed + 2 + i
     options.onRun?.(seed)
-    const r = await components.trial({ manifest, commit, seed }, { signal: options.signal })
+    const r = stopped(await components.trial({ manifest, commit, seed }, { signal: options.signal }), options.signal)
     if (r.ok) metrics.push(r.metric)
   }
   return sampleSd(metrics)
