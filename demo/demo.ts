@@ -92,14 +92,19 @@ async function fail (err: Error): Promise<never> {
 let stopping = false
 async function stopAll (): Promise<void> {
   stopping = true
-  await Promise.all(children.map(async (child) => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
-  }))
+  // The coordinator (started first) goes last: what the workers send as they stop (their last experiment reports) still reaches it.
+  const [coordinator, ...rest] = children
+  await Promise.all(rest.map(stopChild))
+  if (coordinator !== undefined) await stopChild(coordinator)
+}
+
+async function stopChild (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
 }
 process.on('SIGINT', () => { void stopAll().then(() => process.exit(130)) })
 process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL') })
