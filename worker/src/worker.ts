@@ -11,7 +11,7 @@ import { BestUnrunnableError } from './errors.ts'
 import { describeError, type WorkerEvent, type WorkerPhase } from './events.ts'
 import { AnnouncedBest, subscribeAnnouncements } from './operations/announcements.ts'
 import { BaseRuns } from './operations/base-runs.ts'
-import { confirm } from './operations/confirm.ts'
+import { confirm, type Confirmation } from './operations/confirm.ts'
 import { deltaSince } from './operations/delta.ts'
 import { experiment } from './operations/experiment.ts'
 import { moveToBest } from './operations/follow.ts'
@@ -411,7 +411,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const { tree } = await commitTree(this.#components.gitdir, local.commit)
     if (!worthSubmitting(info.manifest, at, this.#tried, this.#submittedTrees.has(tree))) return
     this.#tried.add(local.commit)
-    let confirmed: Awaited<ReturnType<typeof confirm>>
+    let confirmed: Confirmation
     try {
       if (await this.#submitDelta(info, at, options)) return
       confirmed = await confirm(this.#components, { manifest: info.manifest, base, local, seed: at.seeds.confirm, n: this.#experiments }, options)
