@@ -5,7 +5,7 @@ import {
   type Hardware, type Identity, type InfoReply, type Job, type LeaseReply, type Trial, type Verdict, type WarmSeeds
 } from '@autoresearch/protocol'
 import { logger } from '@libp2p/logger'
-import { runCommit, selectBackend, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
+import { runCommit, selectBackend, stopped, type SandboxBackend, type TrialResult } from '@autoresearch/runner'
 import { BaselineCache } from './baseline-cache.ts'
 import { slotDevices, Slots, verifierHardware, type Slot } from './slots.ts'
 
@@ -194,7 +194,8 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
 
   async #pair (info: InfoReply, job: Job, seed: number, slot: Slot, signal?: AbortSignal): Promise<Trial> {
     const baseline = await this.#baseline(info, job, seed, slot, signal)
-    const candidate = await this.#runCommit(info, job.candidate, job.baseline, seed, slot, signal)
+    // A run this verifier stopped (it stops, or the job ended early) is no failed trial: it is never attested.
+    const candidate = stopped(await this.#runCommit(info, job.candidate, job.baseline, seed, slot, signal), signal)
     this.emit('event', { type: 'trial', jobId: job.jobId, seed, side: 'candidate', result: candidate, cached: false })
     const failure = [baseline.ok ? '' : `baseline ${baseline.reason}: ${baseline.message}`, candidate.ok ? '' : `candidate ${candidate.reason}: ${candidate.message}`].filter(Boolean).join('; ')
     return {
@@ -216,7 +217,7 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
     const hit = await cache?.get(key)
     const cached = hit?.ok === true ? hit : undefined
     const run = async (): Promise<TrialResult> => await this.#runCommit(info, job.baseline, job.baseline, seed, slot, signal)
-    const result = cached ?? (cache === undefined ? await run() : await cache.run(key, run))
+    const result = stopped(cached ?? (cache === undefined ? await run() : await cache.run(key, run)), signal)
     if (cached !== undefined) this.cacheStats.hits++
     else this.cacheStats.misses++
     this.emit('event', { type: 'trial', jobId: job.jobId, seed, side: 'baseline', result, cached: cached !== undefined })

@@ -1,7 +1,7 @@
 import { commitTree, commitTreeOn, improvement, mergeTrees, type Manifest } from '@autoresearch/protocol'
 import type { Local, WorkerComponents } from '../components.ts'
 import type { BaseRuns } from './base-runs.ts'
-import { stopped } from './stopped.ts'
+import { stopped } from '@autoresearch/runner'
 
 export interface CarryOverArgs {
   manifest: Manifest

@@ -1,6 +1,6 @@
 import { improvement, type Manifest } from '@autoresearch/protocol'
 import type { Local, WorkerComponents } from '../components.ts'
-import { stopped } from './stopped.ts'
+import { stopped } from '@autoresearch/runner'
 
 /**
  * Confirms a local gain on a second seed (the position's confirmation seed, operations/seeds.ts)

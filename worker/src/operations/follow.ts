@@ -6,7 +6,7 @@ import type { BaseRuns } from './base-runs.ts'
 import { carryOver } from './carry-over.ts'
 import { estimateNoise, NOISE_SEEDS, reusableNoise } from './noise.ts'
 import { ownSeeds, planSeeds, type Seeds } from './seeds.ts'
-import { stopped } from './stopped.ts'
+import { stopped } from '@autoresearch/runner'
 
 export interface MoveArgs {
   info: InfoReply

@@ -1,7 +1,7 @@
 import type { Manifest } from '@autoresearch/protocol'
 import type { WorkerComponents } from '../components.ts'
 import type { Position } from '../state.ts'
-import { stopped } from './stopped.ts'
+import { stopped } from '@autoresearch/runner'
 
 /** Seeds the worker measures a new best on (beyond its own) to estimate its run-to-run noise. */
 export const NOISE_SEEDS = 2

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { crash, ok } from '../../test/fakes.ts'
+import type { TrialResult } from './types.ts'
 import { stopped } from './stopped.ts'
+
+const crash = (reason: 'crash' | 'aborted'): TrialResult => ({ ok: false, reason, message: 'boom', logDigest: 'b'.repeat(64), logTail: '', durationMs: 1 })
+const ok = (metric: number): TrialResult => ({ ok: true, metric, result: {}, memoryGb: 0, logDigest: 'a'.repeat(64), logTail: '', durationMs: 1 })
 
 describe('a run the worker stopped', () => {
   it('ends the operation with the signal\'s reason; any other result passes through', () => {

@@ -1,9 +1,0 @@
-/**
- * A run the worker itself stopped (Ctrl-C: its signal) says nothing of what ran: the operation
- * that asked for it ends without a verdict (an AbortError), so nothing is judged, reported or
- * dropped on a run cut short, and the same command takes it up again. Other results pass through.
- */
-export function stopped<R extends { ok: boolean, reason?: string }> (result: R, signal?: AbortSignal): R {
-  if (!result.ok && result.reason === 'aborted') throw signal?.aborted === true ? signal.reason : new DOMException('the run was stopped', 'AbortError')
-  return result
-}
