@@ -267,12 +267,9 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
         const controller = new AbortController()
         this.#warmRuns.set(key, controller)
         try {
-          const result = await cache.run(key, async () => await this.#runCommit(info, warm.best, warm.best, seed, slot, AbortSignal.any([signal, controller.signal])))
+          const warming = AbortSignal.any([signal, controller.signal])
           // One stopped (a job wanted the slot, or the verifier stops) warmed nothing: not a run to report.
-          if (!result.ok && result.reason === 'aborted') {
-            log('warming %s seed %d stopped', warm.best, seed)
-            return
-          }
+          const result = stopped(await cache.run(key, async () => await this.#runCommit(info, warm.best, warm.best, seed, slot, warming)), warming)
           this.warmStats.runs++
           this.emit('event', { type: 'warmed', best: warm.best, seed, result })
         } finally {
