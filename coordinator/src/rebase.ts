@@ -1,4 +1,4 @@
-import { changedPaths, commitTree, commitTreeOn, mergeTrees, protectedChanges, type Identity, type Manifest } from '@autoresearch/protocol'
+import { changedPaths, commitTree, commitTreeOn, isStorageFull, mergeTrees, protectedChanges, type Identity, type Manifest } from '@autoresearch/protocol'
 import { membersOf } from './group-members.ts'
 import type { CandidateRow, MergeRow, Store } from './store/index.ts'
 import { newCandidate } from './new-candidate.ts'
@@ -27,7 +27,7 @@ const withoutReverted = (merge: MergeRow | undefined): string =>
  * only (mergeTrees with the parent as base), so a merge the operator reverted never comes back through
  * a candidate built on it. A clean merge becomes a new candidate, credited to the same
  * submitter, verified again against the new best; a conflict, an empty change or a
- * tree already taken makes it stale.
+ * tree already taken makes it stale. A full disk throws, leaving the candidate as it was.
  */
 export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateRow, best: string, opts: RebaseOptions = {}): Promise<RebaseOutcome> {
   const { gitdir, store, manifest } = ctx
@@ -41,6 +41,8 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
   try {
     merged = await mergeTrees(gitdir, candidate.commit_oid, best, { base: candidate.parent_oid })
   } catch (err) {
+    // A full disk is not the candidate's doing: it stays where it is, and a later turn carries it.
+    if (isStorageFull(err)) throw err
     return goStale(`${withoutReverted(reverted)}it cannot be merged onto the new best ${best.slice(0, 10)}: ${(err as Error).message}`)
   }
   if ('conflicts' in merged) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as errors from './errors.ts'
-import { AutoresearchError, fromWireError, InternalError, InvalidKeyFileError, RemoteError, StorageFullError, toWireError, UnknownCommitError, UsageError, WireError } from './errors.ts'
+import { AutoresearchError, fromWireError, InternalError, InvalidKeyFileError, isStorageFull, RemoteError, StorageFullError, toWireError, UnknownCommitError, UsageError, WireError } from './errors.ts'
 
 const classes = Object.entries(errors).filter((e): e is [string, typeof AutoresearchError] => typeof e[1] === 'function' && e[1].prototype instanceof Error)
 
@@ -39,5 +39,9 @@ describe('the error hierarchy', () => {
     const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })
     expect(toWireError(full)).toEqual({ name: 'StorageFullError', message: expect.stringContaining('out of disk space') })
     expect(fromWireError(toWireError(full))).toBeInstanceOf(StorageFullError)
+    expect(isStorageFull(full)).toBe(true)
+    expect(isStorageFull(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }))).toBe(true)
+    expect(isStorageFull(Object.assign(new Error('no such file'), { code: 'ENOENT' }))).toBe(false)
+    expect(isStorageFull(null)).toBe(false)
   })
 })

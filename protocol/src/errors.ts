@@ -71,10 +71,15 @@ const BY_NAME = new Map(WIRE_ERRORS.map((cls) => [new cls('').name, cls]))
 
 const STORAGE_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL'])
 
+/** Whether `err` is a full disk (file system or SQLite): the machine's condition, not the doing of what was being written. */
+export function isStorageFull (err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && STORAGE_FULL_CODES.has(code)
+}
+
 /** A full disk (file system or SQLite) as a StorageFullError the sender can act on; anything else unchanged. */
 export function asStorageError (err: unknown): unknown {
-  const code = (err as { code?: unknown } | null)?.code
-  if (typeof code !== 'string' || !STORAGE_FULL_CODES.has(code)) return err
+  if (!isStorageFull(err)) return err
   return new StorageFullError('the coordinator is out of disk space; nothing of this request was kept, try again later')
 }
 

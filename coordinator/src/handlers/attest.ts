@@ -1,7 +1,10 @@
+import { logger } from '@libp2p/logger'
 import type { AttestReply, AttestRequest, Handler } from '@autoresearch/protocol'
 import type { z } from 'zod'
 import type { Coordinator } from '../coordinator.ts'
 import { attest } from '../verification.ts'
+
+const log = logger('autoresearch:coordinator:attest')
 
 export type AttestDeps = Pick<Coordinator, 'serially' | 'verificationContext' | 'recover' | 'rebaseStale' | 'announceIfMoved' | 'emit' | 'speculation'>
 
@@ -15,7 +18,8 @@ export function attestHandler (c: AttestDeps): Handler<z.infer<typeof AttestRequ
       const result = attest(c.verificationContext(), req.body, req.signature)
       if (result.onBest !== undefined) c.speculation?.record(result.onBest)
       if (result.merged !== undefined) await c.recover()
-      if (result.passedOnStaleParent !== undefined || result.split !== undefined) await c.rebaseStale()
+      // The verdict is stored: a carry that fails (a full disk) is the lease turns' to try again, not this reply's.
+      if (result.passedOnStaleParent !== undefined || result.split !== undefined) await c.rebaseStale().catch((err) => { log.error('carrying after the verdict on #%d failed, left for the next turn: %e', result.verdict.candidateSeq, err) })
       return result
     }, { signal })
     c.emit('event', { type: 'verdict', verdict: outcome.verdict })
@@ -27,7 +31,7 @@ export function attestHandler (c: AttestDeps): Handler<z.infer<typeof AttestRequ
         await c.announceIfMoved()
         // Candidates that passed on top of this one (speculation) merge now, each announced after it;
         // the others left on the old best are carried by the lease turns, a batch at a time.
-        if (c.speculation !== undefined) await c.rebaseStale(0)
+        if (c.speculation !== undefined) await c.rebaseStale(0).catch((err) => { log.error('merging what passed on top of #%d failed, left for the next turn: %e', merged.candidate.seq, err) })
       })
     }
     const { candidateSeq, state, meanImprovement, reason } = outcome.verdict
