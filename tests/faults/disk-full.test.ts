@@ -97,6 +97,23 @@ describe('a really full disk at the coordinator', () => {
     return (await client.attest(who, { causeId: (await client.info()).causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: HARDWARE })).verdict.state
   }
 
+  /**
+   * With the disk full, a lease turn (which carries `seq` first) is refused and `seq` stays in
+   * `state`; once there is room, the next lease carries it onto the best. Returns that job.
+   */
+  const carriedOnceThereIsRoom = async (submitter: Submitter, client: CoordinatorClient, who: Identity, seq: number, state: string): Promise<Job> => {
+    const full = await client.lease(who, submitter.causeId, HARDWARE).then(() => undefined, (e: Error) => e)
+    expect(full?.name, full?.message).toBe('StorageFullError')
+    expect((await submitter.client.candidate(seq)).state).toBe(state)
+    fs.rmSync(inside('ballast'))
+    const carried = (await client.lease(who, submitter.causeId, HARDWARE)).job as Job
+    const status = await submitter.client.candidate(seq)
+    expect(status.state, status.reason ?? undefined).toBe('rebased')
+    expect(carried.candidateSeq).toBe(status.rebasedAs)
+    expect(carried.baseline).toBe((await submitter.client.info()).best.commit)
+    return carried
+  }
+
   afterAll(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r))
@@ -146,16 +163,7 @@ describe('a really full disk at the coordinator', () => {
       expect((await submitter.client.candidate(big)).state).toBe('queued')
 
       fill()
-      const full = await client.lease(verifier, submitter.causeId, HARDWARE).then(() => undefined, (e: Error) => e)
-      expect(full?.name, full?.message).toBe('StorageFullError')
-      expect((await submitter.client.candidate(big)).state).toBe('queued')
-
-      fs.rmSync(inside('ballast'))
-      const carried = (await client.lease(verifier, submitter.causeId, HARDWARE)).job as Job
-      const status = await submitter.client.candidate(big)
-      expect(status.state, status.reason ?? undefined).toBe('rebased')
-      expect(carried.candidateSeq).toBe(status.rebasedAs)
-      expect(carried.baseline).toBe((await submitter.client.info()).best.commit)
+      const carried = await carriedOnceThereIsRoom(submitter, client, verifier, big, 'queued')
       // Nothing left in flight for the next case.
       expect(await pass(client, verifier, carried, 0)).toBe('rejected')
     } finally {
@@ -178,15 +186,7 @@ describe('a really full disk at the coordinator', () => {
       // Its verdict is stored before the carry that fails: the verifier hears it, and the candidate waits.
       expect(await pass(other, second, jobs[1] as Job)).toBe('pending')
       expect((await submitter.client.candidate(big)).state).toBe('passed')
-      const full = await first.lease(verifier, submitter.causeId, HARDWARE).then(() => undefined, (e: Error) => e)
-      expect(full?.name, full?.message).toBe('StorageFullError')
-      expect((await submitter.client.candidate(big)).state).toBe('passed')
-
-      fs.rmSync(inside('ballast'))
-      const carried = (await first.lease(verifier, submitter.causeId, HARDWARE)).job as Job
-      const status = await submitter.client.candidate(big)
-      expect(status.state, status.reason ?? undefined).toBe('rebased')
-      expect(carried.baseline).toBe((await submitter.client.info()).best.commit)
+      await carriedOnceThereIsRoom(submitter, first, verifier, big, 'passed')
     } finally {
       await submitter.stop()
     }
