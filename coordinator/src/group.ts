@@ -4,8 +4,8 @@
  * verified once and, when it passes, merged as one step crediting each member's author
  * with the gain its own verification measured (admin.ts `credits`).
  */
-import { changedPaths, commitTree, commitTreeOn, isStorageFull, mergeTrees, protectedChanges } from '@autoresearch/protocol'
-import { rebaseCandidate, type RebaseContext, type RebaseOutcome } from './rebase.ts'
+import { changedPaths, commitTree, commitTreeOn, protectedChanges } from '@autoresearch/protocol'
+import { mergeOwnChange, rebaseCandidate, type RebaseContext, type RebaseOutcome } from './rebase.ts'
 import { membersOf } from './group-members.ts'
 import type { Passer } from './rules/groups.ts'
 import type { CandidateRow, Store } from './store/index.ts'
@@ -69,7 +69,7 @@ export interface LeftOut { member: CandidateRow, conflicts: string[] | null, bef
 /**
  * Merges each member's own change (its parent the merge base, as a carry takes it) onto `onto`
  * and the members taken before it, in order: the rule of merge groups and batches (batch.ts).
- * Returns the members taken, the tree they make, and those left out; throws on a full disk.
+ * Returns the members taken, the tree they make, and those left out; throws on a full disk (mergeOwnChange).
  */
 export async function mergeInOrder (gitdir: string, members: readonly CandidateRow[], onto: string, label: string): Promise<{ taken: CandidateRow[], tree: string, left: LeftOut[] }> {
   const taken: CandidateRow[] = []
@@ -77,13 +77,13 @@ export async function mergeInOrder (gitdir: string, members: readonly CandidateR
   let head = onto
   let tree = (await commitTree(gitdir, onto)).tree
   for (const member of members) {
-    const merged = await mergeTrees(gitdir, member.commit_oid, head, { base: member.parent_oid }).catch((err: Error) => {
-      // A full disk says nothing of any member: the whole merge stops, and every member stays as it was.
-      if (isStorageFull(err)) throw err
-      return { conflicts: [err.message], failed: true as const }
-    })
+    const merged = await mergeOwnChange(gitdir, member, head)
+    if ('failed' in merged) {
+      left.push({ member, conflicts: [merged.failed], before: [...taken], failed: true })
+      continue
+    }
     if ('conflicts' in merged) {
-      left.push({ member, conflicts: merged.conflicts, before: [...taken], ...('failed' in merged ? { failed: merged.failed } : {}) })
+      left.push({ member, conflicts: merged.conflicts, before: [...taken] })
       continue
     }
     // An empty change (the commit or the members before have it already) adds nothing.

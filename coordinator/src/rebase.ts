@@ -23,6 +23,21 @@ const withoutReverted = (merge: MergeRow | undefined): string =>
   merge === undefined ? '' : `it was built on merge ${merge.index} (${merge.commit_oid.slice(0, 10)}), which the operator reverted; without that merge `
 
 /**
+ * A candidate's own change (its parent the merge base, as every carry takes it) merged onto
+ * `onto`: the tree, the paths that conflict, or `failed` with git's message when git itself
+ * failed on it. A full disk throws: it is not the candidate's doing, so the candidate stays as it
+ * was and a later turn carries it (rebaseCandidate, and mergeInOrder for groups and batches).
+ */
+export async function mergeOwnChange (gitdir: string, candidate: Pick<CandidateRow, 'commit_oid' | 'parent_oid'>, onto: string): Promise<{ tree: string } | { conflicts: string[] } | { failed: string }> {
+  try {
+    return await mergeTrees(gitdir, candidate.commit_oid, onto, { base: candidate.parent_oid })
+  } catch (err) {
+    if (isStorageFull(err)) throw err
+    return { failed: (err as Error).message }
+  }
+}
+
+/**
  * Carries a candidate whose parent is no longer the best onto the best: its own change
  * only (mergeTrees with the parent as base), so a merge the operator reverted never comes back through
  * a candidate built on it. A clean merge becomes a new candidate, credited to the same
@@ -37,14 +52,8 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
     if (ahead === undefined) store.setCandidateState(candidate.seq, 'stale', reason)
     return { state: 'stale', candidate, reason, conflicts }
   }
-  let merged: { tree: string } | { conflicts: string[] }
-  try {
-    merged = await mergeTrees(gitdir, candidate.commit_oid, best, { base: candidate.parent_oid })
-  } catch (err) {
-    // A full disk is not the candidate's doing: it stays where it is, and a later turn carries it.
-    if (isStorageFull(err)) throw err
-    return goStale(`${withoutReverted(reverted)}it cannot be merged onto the new best ${best.slice(0, 10)}: ${(err as Error).message}`)
-  }
+  const merged = await mergeOwnChange(gitdir, candidate, best)
+  if ('failed' in merged) return goStale(`${withoutReverted(reverted)}it cannot be merged onto the new best ${best.slice(0, 10)}: ${merged.failed}`)
   if ('conflicts' in merged) {
     return goStale(`${withoutReverted(reverted)}its change conflicts with the new best ${best.slice(0, 10)} in ${merged.conflicts.join(', ') || 'its files'}; start from the new best`, merged.conflicts)
   }

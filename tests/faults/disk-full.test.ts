@@ -92,9 +92,9 @@ describe('a really full disk at the coordinator', () => {
   }
 
   /** Attests `job` as a clear gain (or, `gain` 0, as none). */
-  const pass = async (client: CoordinatorClient, who: Identity, job: Job, gain = 0.07): Promise<string> => {
+  const pass = async (submitter: Submitter, client: CoordinatorClient, who: Identity, job: Job, gain = 0.07): Promise<string> => {
     const trials = trialsFor(job, 0, () => 0).map((t, i) => ({ ...t, baseline: 0.08 + i * 0.001, candidate: 0.08 - gain + i * 0.001 }))
-    return (await client.attest(who, { causeId: (await client.info()).causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: HARDWARE })).verdict.state
+    return (await client.attest(who, { causeId: submitter.causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: HARDWARE })).verdict.state
   }
 
   /**
@@ -159,13 +159,13 @@ describe('a really full disk at the coordinator', () => {
       const client = await submitter.clientFor(verifier)
       const job = (await client.lease(verifier, submitter.causeId, HARDWARE)).job as Job
       expect(job.candidateSeq).toBe(small)
-      expect(await pass(client, verifier, job)).toBe('accepted')
+      expect(await pass(submitter, client, verifier, job)).toBe('accepted')
       expect((await submitter.client.candidate(big)).state).toBe('queued')
 
       fill()
       const carried = await carriedOnceThereIsRoom(submitter, client, verifier, big, 'queued')
       // Nothing left in flight for the next case.
-      expect(await pass(client, verifier, carried, 0)).toBe('rejected')
+      expect(await pass(submitter, client, verifier, carried, 0)).toBe('rejected')
     } finally {
       await submitter.stop()
     }
@@ -180,11 +180,11 @@ describe('a really full disk at the coordinator', () => {
       const other = await submitter.clientFor(second)
       const jobs = [(await first.lease(verifier, submitter.causeId, HARDWARE)).job as Job, (await other.lease(second, submitter.causeId, HARDWARE)).job as Job]
       expect(jobs.map((j) => j.candidateSeq)).toEqual([small, big])
-      expect(await pass(first, verifier, jobs[0] as Job)).toBe('accepted')
+      expect(await pass(submitter, first, verifier, jobs[0] as Job)).toBe('accepted')
 
       fill()
       // Its verdict is stored before the carry that fails: the verifier hears it, and the candidate waits.
-      expect(await pass(other, second, jobs[1] as Job)).toBe('pending')
+      expect(await pass(submitter, other, second, jobs[1] as Job)).toBe('pending')
       expect((await submitter.client.candidate(big)).state).toBe('passed')
       await carriedOnceThereIsRoom(submitter, first, verifier, big, 'passed')
     } finally {
