@@ -46,4 +46,40 @@ describe('the verifier\'s baseline cache', () => {
     expect(onRuns.runs).toBe(2 * trials + trials)
     expect(net.running.coordinator.status().merges).toBe(0)
   })
+
+  it.each([
+    { reuse: true, baselineRuns: 0, label: 'takes its baselines from the merged candidate\'s runs' },
+    { reuse: false, baselineRuns: 3, label: 'runs its baselines' }
+  ])('with reuseCandidateRuns $reuse, the job after a merge $label', async ({ reuse, baselineRuns }) => {
+    const dir = simCostCause(0, { sequential: false, reuse })
+    const reused = await TestNetwork.start(dir)
+    try {
+      const trials = 3
+      const train = (JSON.parse(readFileSync(join(dir, 'autoresearch.json'), 'utf8')) as { train: { command: string[] } }).train.command
+      const tally: Tally = { runs: 0, seconds: 0 }
+      const verifier = new Verifier({
+        client: await reused.client(reused.verifierIdentity), identity: reused.verifierIdentity, stateDir: join(reused.scratch, 'verifier'),
+        backend: countingBackend(selectBackend(), tally, train)
+      })
+      const submitter = Identity.generate()
+      // Two large gains one after the other: the second is submitted on the first once it is the best.
+      const first = await reused.submitEdit(submitter, setConstant('LEARNING_RATE', 0.04))
+      expect(await verifier.runOnce()).toBe(0)
+      const store = reused.running.coordinator.store
+      expect(store.candidate(first)?.state).toBe('merged')
+      expect(tally.runs).toBe(2 * trials)
+      const second = await reused.submitEdit(submitter, setConstant('WEIGHT_DECAY', 0.025))
+      expect(await verifier.runOnce()).toBe(0)
+      expect(store.candidate(second)?.state).toBe('merged')
+      expect(tally.runs).toBe(2 * trials + trials + baselineRuns)
+      expect(verifier.cacheStats).toEqual({ hits: trials - baselineRuns, misses: trials + baselineRuns })
+      // Reused, the second verdict's baselines are the first's candidate figures, seed for seed, as published.
+      const figures = (seq: number, side: 'baseline' | 'candidate'): Array<[number, number | null]> => (store.candidate(seq)?.verdict?.trials ?? []).map((t) => [t.seed, t[side]])
+      if (reuse) expect(figures(second, 'baseline')).toEqual(figures(first, 'candidate'))
+      else expect(figures(second, 'baseline').map(([seed]) => seed).some((seed) => figures(first, 'candidate').some(([s]) => s === seed))).toBe(false)
+    } finally {
+      await reused.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })

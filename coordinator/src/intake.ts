@@ -13,7 +13,7 @@ const log = logger('autoresearch:coordinator:intake')
 
 /** What intake reads and writes: the receipt ledger, the quotas and the seed pools. */
 export type IntakeStore = Pick<Store, 'recordRefusal' | 'nonceSeen' | 'isMergedCommit' | 'candidateByTree' | 'nextSeq' | 'insertCandidate' |
-'identity' | 'submissionsSince' | 'refusalsSince' | 'seedPool' | 'setSeedPool' | 'candidate' | 'latestRebase' | 'setCandidateState' | 'transaction'>
+'identity' | 'submissionsSince' | 'refusalsSince' | 'seedPool' | 'setSeedPool' | 'candidateByCommit' | 'candidate' | 'latestRebase' | 'setCandidateState' | 'transaction'>
 
 /** Where a candidate's lineage stands: the latest copy it was carried or grouped as, or the candidate itself. */
 function lineageOf (store: Pick<Store, 'candidate' | 'latestRebase'>, first: CandidateRow): CandidateRow {

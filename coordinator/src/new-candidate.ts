@@ -1,10 +1,10 @@
 import type { Identity, Manifest, ReceiptBody } from '@autoresearch/protocol'
-import { drawRound } from './seeds.ts'
+import { drawRound, type SeedStore } from './seeds.ts'
 import type { CandidateRow, NewCandidate, Store } from './store/index.ts'
 
 export interface CandidateContext {
   causeId: string
-  store: Pick<Store, 'nextSeq' | 'seedPool' | 'setSeedPool'>
+  store: Pick<Store, 'nextSeq'> & SeedStore
   manifest: Manifest
   identity: Identity
 }
@@ -33,7 +33,7 @@ export function newCandidate (ctx: CandidateContext, f: CandidateFields): NewCan
   return {
     seq: receipt.candidateSeq, commit_oid: f.commit, tree_oid: f.tree, parent_oid: f.parent, submitter: f.submitter,
     claimed_metric: f.claimedMetric, description: f.description, received_at: receipt.receivedAt, state: 'queued',
-    seeds: [drawRound(store, f.parent, ctx.manifest.verification.trials)],
+    seeds: [drawRound(store, f.parent, ctx.manifest.verification)],
     receipt: { receipt, signature: ctx.identity.sign('receipt', receipt) },
     submission: f.submission, origin_seq: f.origin
   }

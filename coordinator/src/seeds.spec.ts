@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import { drawRound, drawSeeds, nextRound } from './seeds.ts'
+import type { CandidateRow } from './store/index.ts'
 
-/** The seed pools a store keeps per best commit, in a map. */
-const pools = () => {
+/** The seed pools a store keeps per best commit, in a map; `verified` the rounds of the candidates by commit. */
+const pools = (verified: Record<string, number[][]> = {}) => {
   const map = new Map<string, number[]>()
-  return { map, seedPool: (best: string) => map.get(best), setSeedPool: (best: string, seeds: number[]) => { map.set(best, seeds) } }
+  return {
+    map,
+    seedPool: (best: string) => map.get(best),
+    setSeedPool: (best: string, seeds: number[]) => { map.set(best, seeds) },
+    candidateByCommit: (commit: string) => verified[commit] === undefined ? undefined : { seeds: verified[commit] } as unknown as CandidateRow
+  }
 }
+const THREE = { trials: 3, reuseCandidateRuns: false }
+const REUSE = { trials: 3, reuseCandidateRuns: true }
 
 describe('seeds', () => {
   it('draws non-negative 31-bit integers', () => {
@@ -16,33 +24,51 @@ describe('seeds', () => {
 
   it('draws a round from a pool of four times the trials kept per best, so rounds on one best share seeds', () => {
     const store = pools()
-    const first = drawRound(store, 'best', 3)
+    const first = drawRound(store, 'best', THREE)
     expect(first).toHaveLength(3)
     expect(new Set(first).size).toBe(3)
     const pool = store.map.get('best')!
     expect(pool).toHaveLength(12)
     expect(first.every((s) => pool.includes(s))).toBe(true)
-    expect(drawRound(store, 'best', 3).every((s) => pool.includes(s))).toBe(true)
-    drawRound(store, 'other', 3)
+    expect(drawRound(store, 'best', THREE).every((s) => pool.includes(s))).toBe(true)
+    drawRound(store, 'other', THREE)
     expect(store.map.get('other')).not.toEqual(pool)
   })
 
   it('takes the pool in its order, so every first round on one best has the seeds a verifier warmed', () => {
     const store = pools()
-    const warmed = nextRound(store, 'best', 3)
-    expect(drawRound(store, 'best', 3)).toEqual(warmed)
-    expect(drawRound(store, 'best', 3)).toEqual(store.map.get('best')!.slice(0, 3))
-    const second = drawRound(store, 'best', 3, warmed)
+    const warmed = nextRound(store, 'best', THREE)
+    expect(drawRound(store, 'best', THREE)).toEqual(warmed)
+    expect(drawRound(store, 'best', THREE)).toEqual(store.map.get('best')!.slice(0, 3))
+    const second = drawRound(store, 'best', THREE, warmed)
     expect(second).toEqual(store.map.get('best')!.slice(3, 6))
   })
 
   it('a later round avoids the seeds given, growing the pool when too few are left', () => {
     const store = pools()
     store.setSeedPool('best', [1, 2, 3, 4])
-    expect(drawRound(store, 'best', 2, [1, 2]).sort()).toEqual([3, 4])
-    const grown = drawRound(store, 'best', 3, [1, 2, 3])
+    expect(drawRound(store, 'best', { trials: 2, reuseCandidateRuns: false }, [1, 2]).sort()).toEqual([3, 4])
+    const grown = drawRound(store, 'best', THREE, [1, 2, 3])
     expect(grown).toContain(4)
     expect(grown.some((s) => [1, 2, 3].includes(s))).toBe(false)
     expect(store.map.get('best')).toHaveLength(6)
+  })
+
+  it('with reuseCandidateRuns, a commit that was a candidate offers first the seeds it was verified on, then fresh ones', () => {
+    const store = pools({ merged: [[5, 6, 7], [8, 9, 5]] })
+    expect(nextRound(store, 'merged', REUSE)).toEqual([5, 6, 7])
+    const pool = store.map.get('merged')!
+    expect(pool.slice(0, 5)).toEqual([5, 6, 7, 8, 9])
+    expect(pool).toHaveLength(12)
+    expect(new Set(pool).size).toBe(12)
+    expect(drawRound(store, 'merged', REUSE, [5, 6, 7])).toEqual([8, 9, pool[5]])
+  })
+
+  it('without it, or on a commit that was never a candidate (the cause\'s first best, a program update), the pool is all fresh', () => {
+    const off = pools({ merged: [[5, 6, 7]] })
+    expect(drawRound(off, 'merged', THREE)).not.toEqual([5, 6, 7])
+    const never = pools()
+    expect(drawRound(never, 'root', REUSE)).toHaveLength(3)
+    expect(never.map.get('root')).toHaveLength(12)
   })
 })

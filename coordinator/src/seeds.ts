@@ -1,25 +1,43 @@
 import { randomInt } from 'node:crypto'
+import type { Manifest } from '@autoresearch/protocol'
 import type { Store } from './store/index.ts'
 
 /** Pool size per best commit, in multiples of the cause's trials. */
 const POOL_FACTOR = 4
+
+/** What a round's seeds depend on in the manifest. */
+export type PoolRule = Pick<Manifest['verification'], 'trials' | 'reuseCandidateRuns'>
+
+export type SeedStore = Pick<Store, 'seedPool' | 'setSeedPool' | 'candidateByCommit'>
 
 export function drawSeeds (count: number): number[] {
   return Array.from({ length: count }, () => randomInt(0, 2 ** 31 - 1))
 }
 
 /**
- * Seeds for one verification round. The pool is drawn by the coordinator with a CSPRNG
- * once per best commit, after the first receipt on it, and rounds take its seeds in
- * the pool's (random, never published) order: every candidate's first round on one best
- * has the same seeds, so a verifier's cached or warmed baselines (per best and seed)
- * serve every job; `exclude` moves a candidate's later rounds on to seeds it has not been
+ * The pool of a commit no round has drawn on yet: CSPRNG seeds, after the first receipt on
+ * it. With `reuseCandidateRuns`, a commit that was a candidate first offers the seeds it was
+ * verified on (every round, in order), whose runs its verifiers kept as baselines of it; the
+ * pool is topped up to its size with fresh seeds.
+ */
+function firstPool (store: SeedStore, best: string, rule: PoolRule): number[] {
+  const size = rule.trials * POOL_FACTOR
+  const verified = rule.reuseCandidateRuns ? [...new Set(store.candidateByCommit(best)?.seeds.flat() ?? [])] : []
+  return [...verified, ...drawSeeds(Math.max(0, size - verified.length))]
+}
+
+/**
+ * Seeds for one verification round. The pool is kept per best commit, and rounds take its
+ * seeds in the pool's (never published) order: every candidate's first round on one best
+ * has the same seeds, so a verifier's cached or warmed baselines (per best and seed) serve
+ * every job; `exclude` moves a candidate's later rounds on to seeds it has not been
  * measured on yet.
  */
-export function drawRound (store: Pick<Store, 'seedPool' | 'setSeedPool'>, best: string, trials: number, exclude: number[] = []): number[] {
+export function drawRound (store: SeedStore, best: string, rule: PoolRule, exclude: number[] = []): number[] {
+  const { trials } = rule
   let pool = store.seedPool(best)
   if (pool === undefined) {
-    pool = drawSeeds(trials * POOL_FACTOR)
+    pool = firstPool(store, best, rule)
     store.setSeedPool(best, pool)
   }
   let available = pool.filter((s) => !exclude.includes(s))
@@ -32,6 +50,6 @@ export function drawRound (store: Pick<Store, 'seedPool' | 'setSeedPool'>, best:
 }
 
 /** The seeds a new candidate's first round on `best` will use: what a verifier warms. */
-export function nextRound (store: Pick<Store, 'seedPool' | 'setSeedPool'>, best: string, trials: number): number[] {
-  return drawRound(store, best, trials)
+export function nextRound (store: SeedStore, best: string, rule: PoolRule): number[] {
+  return drawRound(store, best, rule)
 }

@@ -252,7 +252,7 @@ function settle (ctx: VerificationContext, candidate: CandidateRow, members: Can
   const { store } = ctx
   const { verdict } = decision
   if (decision.kind === 'extend') {
-    const rounds = [...candidate.seeds, drawRound(store, candidate.parent_oid, ctx.manifest.verification.trials, candidate.seeds.flat())]
+    const rounds = [...candidate.seeds, drawRound(store, candidate.parent_oid, ctx.manifest.verification, candidate.seeds.flat())]
     store.addRound(candidate.seq, rounds)
     return { verdict }
   }

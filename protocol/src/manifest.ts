@@ -105,6 +105,14 @@ export const ManifestSchema = z.object({
      */
     splitRounds: z.boolean().default(false),
     /**
+     * A candidate's verified runs serve as baselines once it is the best (or the base of a
+     * speculative job): the pool of seeds on a commit that was a candidate begins with the seeds
+     * it was verified on, and verifiers keep their candidate runs as baseline runs of that
+     * commit, so a job after a merge mostly costs its candidate runs. The trade-off: the first
+     * round on a new best uses seeds already published with its verdict (docs/trust.md).
+     */
+    reuseCandidateRuns: z.boolean().default(false),
+    /**
      * Speculative verification (docs/trust.md, "Speculation"): while a candidate on the best is
      * verified, the next in the queue whose change merges cleanly onto it is verified on top of
      * it, up to `window` deep (the coordinator's window grows by one per merge on the best and

@@ -54,6 +54,13 @@ export class BaselineCache {
     }
   }
 
+  /** Keeps a result measured elsewhere (a candidate's run, once that commit may be a best); a failed run is not kept. */
+  keep (key: string, result: TrialResult): void {
+    if (!result.ok || this.#results.has(key)) return
+    this.#results.set(key, result)
+    this.#save()
+  }
+
   #save (): void {
     fs.mkdirSync(dirname(this.#path), { recursive: true })
     const tmp = `${this.#path}.tmp`

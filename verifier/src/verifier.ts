@@ -197,6 +197,10 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
     // A run this verifier stopped (it stops, or the job ended early) is no failed trial: it is never attested.
     const candidate = stopped(await this.#runCommit(info, job.candidate, job.baseline, seed, slot, signal), signal)
     this.emit('event', { type: 'trial', jobId: job.jobId, seed, side: 'candidate', result: candidate, cached: false })
+    // The very run a baseline of this commit on this seed would be: a candidate changes no protected
+    // file (#verify checked), so its own and the best's protected files are the same. The coordinator
+    // then offers these seeds first on this commit (coordinator/src/seeds.ts).
+    if (info.manifest.verification.reuseCandidateRuns) this.#cache?.keep(BaselineCache.key(job.candidate, seed), candidate)
     const failure = [baseline.ok ? '' : `baseline ${baseline.reason}: ${baseline.message}`, candidate.ok ? '' : `candidate ${candidate.reason}: ${candidate.message}`].filter(Boolean).join('; ')
     return {
       seed,

@@ -35,13 +35,13 @@ const DIGEST = '0'.repeat(64)
  * none; `splitRounds` as given (a CPU cause: its machines measure alike); `speculation` its
  * window, or none (coordinator/src/speculate.ts); `batch` its size, or none (coordinator/src/batch.ts).
  */
-export function simManifest (trials: number, opts: { noise: number, sequential: boolean, splitRounds: boolean, speculation?: number, batch?: number }): Manifest {
+export function simManifest (trials: number, opts: { noise: number, sequential: boolean, splitRounds: boolean, speculation?: number, batch?: number, reuseCandidateRuns?: boolean }): Manifest {
   const manifest = parseManifestText(readFileSync(join(import.meta.dirname, '../../causes/sim-cost/autoresearch.json'), 'utf8'))
   const { sequential: _, ...verification } = manifest.verification
   const rule = opts.sequential ? { sequential: { noise: Math.SQRT2 * opts.noise } } : {}
   const ahead = opts.speculation === undefined ? {} : { speculation: { window: opts.speculation } }
   const batch = opts.batch === undefined ? {} : { batch: { size: opts.batch } }
-  return parseManifest({ ...manifest, verification: { ...verification, trials, ...rule, ...ahead, ...batch, splitRounds: opts.splitRounds } })
+  return parseManifest({ ...manifest, verification: { ...verification, trials, ...rule, ...ahead, ...batch, splitRounds: opts.splitRounds, reuseCandidateRuns: opts.reuseCandidateRuns ?? false } })
 }
 
 let oids = 0

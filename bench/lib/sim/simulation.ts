@@ -44,9 +44,11 @@ export interface SimFeatures {
   speculation?: number
   /** The cause declares `verification.batch` with this size (coordinator/src/batch.ts). */
   batch?: number
+  /** The cause declares `verification.reuseCandidateRuns`: a verifier keeps its candidate runs as that commit's baselines, and its pool begins with their seeds (coordinator/src/seeds.ts). */
+  reuse?: boolean
 }
 
-export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' | 'ahead-whole' | 'batched' | 'ahead-batched', SimFeatures> = {
+export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' | 'ahead-whole' | 'batched' | 'ahead-batched' | 'reused' | 'ahead-reused', SimFeatures> = {
   /** The code before issue 14: 2-s polls, no warm-up, every pair run, 3 runs per new best. */
   serial: { held: false, warm: false, sequential: false, slots: 1, workerSavings: false, helpers: false, groups: false, split: false },
   /** Today's defaults without split rounds: each round on one verifier. */
@@ -62,7 +64,11 @@ export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' |
   /** `now` with batches of up to 8 (coordinator/src/batch.ts). */
   batched: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, batch: 8 },
   /** `ahead` with batches of up to 8: what goes on top of the candidate in flight is a batch where one forms. */
-  'ahead-batched': { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, speculation: 4, batch: 8 }
+  'ahead-batched': { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, speculation: 4, batch: 8 },
+  /** `now` with a candidate's verified runs as its baselines once it is the best. */
+  reused: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, reuse: true },
+  /** `ahead` with reuse: a speculative job's baselines are the runs of the candidate in flight, where the same verifier ran them. */
+  'ahead-reused': { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, speculation: 4, reuse: true }
 }
 
 export interface SimOptions extends Omit<ModelOptions, 'minImprovement'> {
@@ -174,7 +180,7 @@ class Simulation {
     this.#queue = queue
     this.#opts = opts
     this.#features = opts.features ?? VARIANTS.now
-    const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential, splitRounds: this.#features.split, speculation: this.#features.speculation, batch: this.#features.batch })
+    const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential, splitRounds: this.#features.split, speculation: this.#features.speculation, batch: this.#features.batch, reuseCandidateRuns: this.#features.reuse })
     this.#model = { ...opts, minImprovement: manifest.verification.minImprovement }
     this.#random = new Random(opts.seed)
     const count = opts.verifiers ?? Math.max(1, Math.floor(opts.volunteers / 4))
@@ -352,7 +358,7 @@ class Simulation {
     if (v.warmed === this.#best || !this.#coord.mayWarm(v.identity)) return
     v.warmed = this.#best
     const base = this.#truth.get(this.#best) as number
-    const seeds = nextRound(this.#coord.store, this.#best, this.#opts.trials).filter((seed) => !v.cache.has(`${this.#best}:${seed}`))
+    const seeds = nextRound(this.#coord.store, this.#best, this.#coord.manifest.verification).filter((seed) => !v.cache.has(`${this.#best}:${seed}`))
     seeds.forEach((seed, i) => {
       v.cache.set(`${this.#best}:${seed}`, { value: base + this.#random.gaussian(this.#model.noise), readyAt: this.#queue.now + (Math.floor(i / v.slots) + 1) * this.#runMs })
     })
@@ -386,7 +392,10 @@ class Simulation {
       }
       runs++
       longest = Math.max(longest, wait + this.#runMs)
-      measured.push({ seed, baseline: (m.cache.get(key) as Cached).value, candidate: candidate + this.#random.gaussian(this.#model.noise) })
+      const value = candidate + this.#random.gaussian(this.#model.noise)
+      // As the verifier keeps it (verifier.ts `#pair`): this run is the commit's baseline on this seed once it is a best.
+      if (this.#coord.manifest.verification.reuseCandidateRuns) m.cache.set(`${job.candidate}:${seed}`, { value, readyAt: now + wait + this.#runMs })
+      measured.push({ seed, baseline: (m.cache.get(key) as Cached).value, candidate: value })
     }
     this.#queue.after(longest, () => {
       this.#count.verifierRuns += runs

@@ -25,7 +25,7 @@ function warmSeeds (ctx: VerificationContext, roster: WarmRoster, publicKey: str
   if (!countsNow(ctx, publicKey)) return undefined
   const best = ctx.bestCommit()
   if (!roster.mayWarm(best, publicKey, { quorum: ctx.manifest.verification.quorum, split: splittable(ctx.verifierMode, ctx.manifest.verification) })) return undefined
-  return { best, seeds: nextRound(ctx.store, best, ctx.manifest.verification.trials) }
+  return { best, seeds: nextRound(ctx.store, best, ctx.manifest.verification) }
 }
 
 /**
