@@ -7,8 +7,30 @@ import { conflictChance } from '../bench/lib/sim/model.ts'
 const tiny: Omit<SimOptions, 'volunteers'> = { hours: 2, seed: 7, p: 0.3, c: 0.1, gainMean: 3, noise: 0.01, runSeconds: 300, trials: 3, maxEvents: 100_000 }
 
 describe('the discrete-event simulation (npm run bench -- simulate)', () => {
+  it('with reuse, a merged candidate\'s pool begins with the seeds it was verified on, and more baselines come from the cache', () => {
+    const pools = {} as Record<'now' | 'reused', { led: number, merged: number, hitsPerJob: number }>
+    for (const variant of ['now', 'reused'] as const) {
+      let led = 0
+      let merged = 0
+      const row = simulate({ ...tiny, hours: 6, volunteers: 4, features: VARIANTS[variant] }, (s) => {
+        for (const c of s.candidates().filter((c) => c.state === 'merged')) {
+          const pool = s.seedPool(c.commit_oid)
+          if (pool === undefined) continue
+          merged++
+          const verified = [...new Set(c.seeds.flat())]
+          if (verified.every((seed, i) => pool[i] === seed)) led++
+        }
+      })
+      pools[variant] = { led, merged, hitsPerJob: row.cacheHits / row.jobs }
+    }
+    expect(pools.reused.merged).toBeGreaterThan(2)
+    expect(pools.reused.led).toBe(pools.reused.merged)
+    expect(pools.now.led).toBe(0)
+    expect(pools.reused.hitsPerJob).toBeGreaterThan(pools.now.hitsPerJob)
+  })
+
   it('drives the real coordinator: merges happen, every submission is accounted for, the real verdicts are stored', () => {
-    for (const [variant, volunteers] of [['serial', 1], ['serial', 4], ['whole', 4], ['now', 4], ['helping', 4]] as const) {
+    for (const [variant, volunteers] of [['serial', 1], ['serial', 4], ['whole', 4], ['now', 4], ['helping', 4], ['reused', 4]] as const) {
       let store: Store | undefined
       let checked = false
       const before = Date.now()

@@ -48,7 +48,7 @@ export interface SimFeatures {
   reuse?: boolean
 }
 
-export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' | 'ahead-whole' | 'batched' | 'ahead-batched' | 'reused' | 'ahead-reused', SimFeatures> = {
+export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' | 'ahead-whole' | 'batched' | 'ahead-batched' | 'reused', SimFeatures> = {
   /** The code before issue 14: 2-s polls, no warm-up, every pair run, 3 runs per new best. */
   serial: { held: false, warm: false, sequential: false, slots: 1, workerSavings: false, helpers: false, groups: false, split: false },
   /** Today's defaults without split rounds: each round on one verifier. */
@@ -66,9 +66,7 @@ export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' |
   /** `ahead` with batches of up to 8: what goes on top of the candidate in flight is a batch where one forms. */
   'ahead-batched': { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, speculation: 4, batch: 8 },
   /** `now` with a candidate's verified runs as its baselines once it is the best. */
-  reused: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, reuse: true },
-  /** `ahead` with reuse: a speculative job's baselines are the runs of the candidate in flight, where the same verifier ran them. */
-  'ahead-reused': { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, speculation: 4, reuse: true }
+  reused: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, reuse: true }
 }
 
 export interface SimOptions extends Omit<ModelOptions, 'minImprovement'> {
