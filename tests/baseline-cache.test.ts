@@ -66,11 +66,12 @@ describe('the verifier\'s baseline cache', () => {
       const first = await reused.submitEdit(submitter, setConstant('LEARNING_RATE', 0.04))
       expect(await verifier.runOnce()).toBe(0)
       const store = reused.running.coordinator.store
-      expect(store.candidate(first)?.state).toBe('merged')
+      // toMatchObject, so a failure shows the verdict's reason.
+      expect(store.candidate(first)).toMatchObject({ state: 'merged' })
       expect(tally.runs).toBe(2 * trials)
       const second = await reused.submitEdit(submitter, setConstant('WEIGHT_DECAY', 0.025))
       expect(await verifier.runOnce()).toBe(0)
-      expect(store.candidate(second)?.state).toBe('merged')
+      expect(store.candidate(second)).toMatchObject({ state: 'merged' })
       expect(tally.runs).toBe(2 * trials + trials + baselineRuns)
       expect(verifier.cacheStats).toEqual({ hits: trials - baselineRuns, misses: trials + baselineRuns })
       // Reused, the second verdict's baselines are the first's candidate figures, seed for seed, as published.
