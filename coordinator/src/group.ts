@@ -10,7 +10,6 @@ import { membersOf } from './group-members.ts'
 import type { Passer } from './rules/groups.ts'
 import type { CandidateRow, Store } from './store/index.ts'
 import { newCandidate } from './new-candidate.ts'
-import { carriedClaim } from './rules/carried-claim.ts'
 
 /** A passed candidate as rules/groups.ts reads it: whether it goes alone, and the failed group it comes from. */
 export function passerOf (store: Pick<Store, 'groupMembers' | 'lastGroupOf'>, c: CandidateRow, best: string): Passer {
@@ -102,10 +101,9 @@ export async function mergeInOrder (gitdir: string, members: readonly CandidateR
 /** Stores a group commit of `taken` (a merge group or a batch) as a candidate with the coordinator's receipt; returns its seq. */
 export function storeGroup (ctx: RebaseContext, taken: CandidateRow[], c: { commit: string, tree: string, parent: string, description: string }): number {
   const first = taken[0] as CandidateRow
-  // The queue reads the claim: the group goes where its most promising member would, claimed as on the group's parent.
-  const claimedMetric = carriedClaim(first.claimed_metric, first.parent_oid, c.parent, (commit) => ctx.store.standingMergeOf(commit))
+  // The queue reads the claim: the group goes where its most promising member would.
   const row = newCandidate(ctx, {
-    ...c, submitter: ctx.identity.publicKey, claimedMetric, submission: first.submission, origin: null
+    ...c, submitter: ctx.identity.publicKey, claimedMetric: first.claimed_metric, submission: first.submission, origin: null
   })
   ctx.store.insertGroup(row, taken.map((m) => m.seq))
   return row.seq

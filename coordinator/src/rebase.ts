@@ -2,7 +2,6 @@ import { changedPaths, commitTree, commitTreeOn, isStorageFull, mergeTrees, prot
 import { membersOf } from './group-members.ts'
 import type { CandidateRow, MergeRow, Store } from './store/index.ts'
 import { newCandidate } from './new-candidate.ts'
-import { carriedClaim } from './rules/carried-claim.ts'
 
 export interface RebaseContext {
   causeId: string
@@ -81,9 +80,7 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
 
   return store.transaction(() => {
     const row = newCandidate(ctx, {
-      commit, tree: mergedTree, parent: best, submitter: candidate.submitter,
-      // Onto the best: claimed as on it. Onto a candidate still being verified: as before, nothing verified lies between.
-      claimedMetric: ahead === undefined ? carriedClaim(candidate.claimed_metric, candidate.parent_oid, best, (c) => store.standingMergeOf(c)) : candidate.claimed_metric,
+      commit, tree: mergedTree, parent: best, submitter: candidate.submitter, claimedMetric: candidate.claimed_metric,
       description: candidate.description, submission: candidate.submission, origin: candidate.origin_seq ?? candidate.seq
     })
     store.insertCandidate(row, null)

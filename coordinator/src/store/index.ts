@@ -161,11 +161,6 @@ export class Store extends ExperimentStore {
     return this.sql('SELECT 1 FROM merges WHERE commit_oid = ?').get(commit) !== undefined
   }
 
-  /** The verified merge that made `commit` the best, if one did and it still stands. */
-  standingMergeOf (commit: string): MergeRow | undefined {
-    return maybe(decodeMerge)(this.sql("SELECT * FROM merges WHERE commit_oid = ? AND kind = 'merge' AND reverted_at IS NULL ORDER BY seq DESC LIMIT 1").get(commit))
-  }
-
   /** The merge of `commit` if the operator reverted it. */
   revertedMerge (commit: string): MergeRow | undefined {
     return maybe(decodeMerge)(this.sql("SELECT * FROM merges WHERE commit_oid = ? AND kind = 'merge' AND reverted_at IS NOT NULL ORDER BY seq DESC LIMIT 1").get(commit))
