@@ -18,7 +18,6 @@ import { WarmRoster } from '../../../coordinator/src/warm-roster.ts'
 import { splittable } from '../../../coordinator/src/rules/parts.ts'
 import { BestRunsMemo } from '../../../coordinator/src/best-runs.ts'
 import { newCandidate, type CandidateContext, type CandidateFields } from '../../../coordinator/src/new-candidate.ts'
-import { carriedClaim } from '../../../coordinator/src/rules/carried-claim.ts'
 import type { CandidateRow, MergeRow, Store } from '../../../coordinator/src/store/index.ts'
 import { conflictChance } from './model.ts'
 import { attest, leaseOutcome, promote, type AttestOutcome, type LeaseOptions, type LeaseOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
@@ -158,7 +157,7 @@ export class SimCoordinator {
       if (taken.length < 2) continue
       const first = taken[0] as CandidateRow
       const row = newCandidate(this.#candidates, {
-        commit: oid(), tree: oid(), parent: best, submitter: this.identity.publicKey, claimedMetric: this.#carried(first, best),
+        commit: oid(), tree: oid(), parent: best, submitter: this.identity.publicKey, claimedMetric: first.claimed_metric,
         description: 'simulated merge group', submission: first.submission, origin: null
       })
       this.store.insertGroup(row, taken.map((m) => m.seq))
@@ -206,7 +205,7 @@ export class SimCoordinator {
     if (taken.length < 2) return false
     const first = taken[0] as CandidateRow
     const row = newCandidate(this.#candidates, {
-      commit: oid(), tree: oid(), parent, submitter: this.identity.publicKey, claimedMetric: this.#carried(first, parent),
+      commit: oid(), tree: oid(), parent, submitter: this.identity.publicKey, claimedMetric: first.claimed_metric,
       description: 'simulated batch', submission: first.submission, origin: null
     })
     this.store.insertGroup(row, taken.map((m) => m.seq))
@@ -236,15 +235,10 @@ export class SimCoordinator {
     return this.#random() < conflictChance(this.#conflict, this.#conflictPer, changes)
   }
 
-  /** The claim a candidate carries onto `onto`, as rebase.ts and group.ts make it (rules/carried-claim.ts). */
-  #carried (candidate: CandidateRow, onto: string): number {
-    return carriedClaim(candidate.claimed_metric, candidate.parent_oid, onto, (commit) => this.store.standingMergeOf(commit))
-  }
-
   /** What rebase.ts stores for a clean merge: a new candidate on the best (or on a candidate ahead, speculation), re-verifying the old one's change. */
   #rebase (candidate: CandidateRow, best: string): [number, number] {
     return [candidate.seq, this.store.transaction(() => {
-      const seq = this.#insert({ commit: oid(), parent: best, submitter: candidate.submitter, claimedMetric: this.#carried(candidate, best), submission: candidate.submission, origin: candidate.origin_seq ?? candidate.seq }, null)
+      const seq = this.#insert({ commit: oid(), parent: best, submitter: candidate.submitter, claimedMetric: candidate.claimed_metric, submission: candidate.submission, origin: candidate.origin_seq ?? candidate.seq }, null)
       this.store.setCandidateState(candidate.seq, 'rebased', `rebased onto ${best.slice(0, 10)} as candidate #${seq}`)
       return seq
     })]
