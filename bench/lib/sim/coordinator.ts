@@ -33,7 +33,8 @@ const DIGEST = '0'.repeat(64)
  * The sim-cost cause's manifest (minImprovement 0.05, confidence 0.95, quorum 1), with `trials`
  * paired trials per round; with `sequential` its rule's pair noise is √2 × `noise`, else it has
  * none; `splitRounds` as given (a CPU cause: its machines measure alike); `speculation` its
- * window, or none (coordinator/src/speculate.ts); `batch` its size, or none (coordinator/src/batch.ts).
+ * window, or none (coordinator/src/speculate.ts); `batch` its size, or none (coordinator/src/batch.ts);
+ * `reuseCandidateRuns` as given, default off (coordinator/src/seeds.ts).
  */
 export function simManifest (trials: number, opts: { noise: number, sequential: boolean, splitRounds: boolean, speculation?: number, batch?: number, reuseCandidateRuns?: boolean }): Manifest {
   const manifest = parseManifestText(readFileSync(join(import.meta.dirname, '../../causes/sim-cost/autoresearch.json'), 'utf8'))
