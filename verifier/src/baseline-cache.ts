@@ -58,7 +58,12 @@ export class BaselineCache {
   keep (key: string, result: TrialResult): void {
     if (!result.ok || this.#results.has(key)) return
     this.#results.set(key, result)
-    this.#save()
+    try {
+      this.#save()
+    } catch (err) {
+      // Only an optimisation: the job's own trial is measured either way, and it stays kept in memory.
+      log('a kept run was not written to %s: %e', this.#path, err)
+    }
   }
 
   #save (): void {
