@@ -5,7 +5,7 @@ import type { TrialResult } from '@autoresearch/runner'
 
 const log = logger('autoresearch:verifier:baseline-cache')
 
-/** Baseline results kept on disk per (best commit, seed). */
+/** Baseline results kept per (best commit, seed), in memory and on disk. */
 const MAX_CACHED = 5000
 
 /**
@@ -15,14 +15,17 @@ const MAX_CACHED = 5000
  */
 export class BaselineCache {
   readonly #path: string
+  readonly #max: number
   readonly #results = new Map<string, TrialResult>()
   readonly #running = new Map<string, Promise<TrialResult>>()
 
-  constructor (path: string) {
+  /** `max`: results kept, in memory and on disk, the oldest forgotten first (default 5,000). */
+  constructor (path: string, opts: { max?: number } = {}) {
     this.#path = path
+    this.#max = opts.max ?? MAX_CACHED
     try {
       const entries = JSON.parse(fs.readFileSync(path, 'utf8')) as Array<[string, TrialResult]>
-      for (const [key, result] of entries.slice(-MAX_CACHED)) if (result.ok) this.#results.set(key, result)
+      for (const [key, result] of entries.slice(-this.#max)) if (result.ok) this.#results.set(key, result)
     } catch (err) {
       // No cache yet, or an unreadable one: start cold.
       log('no baseline cache read from %s: %e', path, err)
@@ -45,7 +48,7 @@ export class BaselineCache {
     try {
       const result = await running
       if (result.ok) {
-        this.#results.set(key, result)
+        this.#remember(key, result)
         this.#save()
       }
       return result
@@ -57,7 +60,7 @@ export class BaselineCache {
   /** Keeps a result measured elsewhere (a candidate's run, once that commit may be a best); a failed run is not kept. */
   keep (key: string, result: TrialResult): void {
     if (!result.ok || this.#results.has(key)) return
-    this.#results.set(key, result)
+    this.#remember(key, result)
     try {
       this.#save()
     } catch (err) {
@@ -66,10 +69,19 @@ export class BaselineCache {
     }
   }
 
+  /** Adds a result, forgetting the oldest beyond `max`: memory stays as bounded as the file. */
+  #remember (key: string, result: TrialResult): void {
+    this.#results.set(key, result)
+    for (const oldest of this.#results.keys()) {
+      if (this.#results.size <= this.#max) break
+      this.#results.delete(oldest)
+    }
+  }
+
   #save (): void {
     fs.mkdirSync(dirname(this.#path), { recursive: true })
     const tmp = `${this.#path}.tmp`
-    fs.writeFileSync(tmp, JSON.stringify([...this.#results].slice(-MAX_CACHED)))
+    fs.writeFileSync(tmp, JSON.stringify([...this.#results]))
     fs.renameSync(tmp, this.#path)
   }
 }
