@@ -5,6 +5,9 @@ import { crashLoop, PHASES, type CrashPhase, type IterationResult } from './lib/
 /** A flag that is not a whole number. */
 export class FaultsUsageError extends UsageError { override name = 'FaultsUsageError' }
 
+/** The bench's options (`npm run bench -- faults --help` lists them). */
+export const options = { iterations: { type: 'string', default: '60' }, speculation: { type: 'string', default: '12' }, batch: { type: 'string', default: '12' }, seed: { type: 'string', default: '1' } } as const
+
 /**
  * Kill -9 of the coordinator at random points of intake, verification, merge and a merge
  * group's merge, restarted on the same home each time (see bench/lib/crash.ts for the checks);
@@ -15,7 +18,7 @@ export class FaultsUsageError extends UsageError { override name = 'FaultsUsageE
  * `--batch N` (default 12; 0 leaves it out) the last; `--seed N`.
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args, options: { iterations: { type: 'string', default: '60' }, speculation: { type: 'string', default: '12' }, batch: { type: 'string', default: '12' }, seed: { type: 'string', default: '1' } } })
+  const { values } = parseArgs({ args, options })
   const [iterations, speculative, batched, seed] = [values.iterations, values.speculation, values.batch, values.seed].map(Number) as [number, number, number, number]
   if (![iterations, speculative, batched, seed].every((n) => Number.isInteger(n) && n >= 0)) throw new FaultsUsageError('--iterations, --speculation, --batch and --seed are whole numbers (npm run bench -- faults [--iterations 60] [--speculation 12] [--batch 12] [--seed 1])')
   const log = (line: string): void => { process.stderr.write(`${line}\n`) }

@@ -2,15 +2,22 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { UsageError } from '@autoresearch/protocol'
 import { runLoad } from './lib/load.ts'
+
+/** A flag of `npm run bench -- load` that is not a positive integer up to 10,000. */
+export class LoadUsageError extends UsageError { override name = 'LoadUsageError' }
 
 function positive (name: string, value: string | undefined, fallback: number): number {
   const n = Number(value ?? fallback)
-  if (!Number.isSafeInteger(n) || n < 1 || n > 10_000) throw new Error(`--${name} wants a positive integer, not ${value}`)
+  if (!Number.isSafeInteger(n) || n < 1 || n > 10_000) throw new LoadUsageError(`--${name} wants a positive integer, not ${value}`)
   return n
 }
 
 const pct = (sorted: number[], p: number): number | null => sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
+
+/** The bench's options (`npm run bench -- load --help` lists them). */
+export const options = { processes: { type: 'string' }, 'peers-per-process': { type: 'string' }, merges: { type: 'string' }, submissions: { type: 'string' } } as const
 
 /**
  * Simulated volunteers as real libp2p peers in several processes around a coordinator
@@ -18,10 +25,7 @@ const pct = (sorted: number[], p: number): number | null => sorted.length === 0 
  * latency, and intake with every peer connected against intake with none.
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({
-    args,
-    options: { processes: { type: 'string' }, 'peers-per-process': { type: 'string' }, merges: { type: 'string' }, submissions: { type: 'string' } }
-  })
+  const { values } = parseArgs({ args, options })
   const opts = {
     processes: positive('processes', values.processes, 4),
     peersPerProcess: positive('peers-per-process', values['peers-per-process'], 25),

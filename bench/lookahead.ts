@@ -41,6 +41,12 @@ async function timed (cause: string, opts: { experiments: number, agentSeconds: 
   }
 }
 
+/** The bench's options (`npm run bench -- lookahead --help` lists them). */
+export const options = {
+  experiments: { type: 'string', default: '8' }, 'agent-seconds': { type: 'string', default: '2' },
+  'train-seconds': { type: 'string', default: '1' }, seeds: { type: 'string', default: '1,2' }
+} as const
+
 /**
  * What proposing ahead (worker/src/operations/lookahead.ts) saves a worker whose agent is
  * slow: wall seconds per experiment for one worker on the sim-cost cause, its agent taking
@@ -48,13 +54,7 @@ async function timed (cause: string, opts: { experiments: number, agentSeconds: 
  * off, alternating, same seeds. Ideal: max(agent, run) per experiment instead of their sum.
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      experiments: { type: 'string', default: '8' }, 'agent-seconds': { type: 'string', default: '2' },
-      'train-seconds': { type: 'string', default: '1' }, seeds: { type: 'string', default: '1,2' }
-    }
-  })
+  const { values } = parseArgs({ args, options })
   const opts = { experiments: Number(values.experiments), agentSeconds: Number(values['agent-seconds']), trainSeconds: Number(values['train-seconds']), seeds: values.seeds.split(',').map(Number) }
   const cause = simCostCause(opts.trainSeconds)
   const log = (line: string): void => { process.stderr.write(`${line}\n`) }

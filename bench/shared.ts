@@ -19,6 +19,12 @@ function summary (rs: RaceResult[]): Record<string, number> {
   }
 }
 
+/** The bench's options (`npm run bench -- shared --help` lists them). */
+export const options = {
+  workers: { type: 'string', default: '4' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.3' },
+  'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }
+} as const
+
 /**
  * Beside the scaling bench (issue [collab]): the same race, N search workers bringing the
  * sim-cost cause to the target, with workers that share their experiments (reports, the
@@ -28,13 +34,7 @@ function summary (rs: RaceResult[]): Record<string, number> {
  * `npm run bench -- shared [--workers 4] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420]`
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      workers: { type: 'string', default: '4' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.3' },
-      'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }
-    }
-  })
+  const { values } = parseArgs({ args, options })
   const workers = Number(values.workers)
   const seeds = values.seeds.split(',').map(Number)
   const target = Number(values.target)

@@ -22,16 +22,16 @@ export class SimulateUsageError extends UsageError { override name = 'SimulateUs
 
 const BIG = 100
 
+/** The bench's options (`npm run bench -- simulate --help` lists them). */
+export const options = {
+  volunteers: { type: 'string', default: '1,10,100,1000' }, variants: { type: 'string', default: 'serial,whole,now,helping' }, slots: { type: 'string', default: '1' }, hours: { type: 'string', default: '24' }, 'big-hours': { type: 'string', default: '6' },
+  seed: { type: 'string', default: '1' }, p: { type: 'string', default: '0.03' }, c: { type: 'string', default: '0.1' }, 'conflict-per': { type: 'string', default: 'carry' },
+  'gain-mean': { type: 'string', default: '3' }, noise: { type: 'string', default: '0.01' }, 'run-seconds': { type: 'string', default: '300' },
+  trials: { type: 'string', default: '3' }, 'max-events': { type: 'string', default: '3000000' }, 'max-wall': { type: 'string', default: '120' }
+} as const
+
 export async function run (args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      volunteers: { type: 'string', default: '1,10,100,1000' }, variants: { type: 'string', default: 'serial,whole,now,helping' }, slots: { type: 'string', default: '1' }, hours: { type: 'string', default: '24' }, 'big-hours': { type: 'string', default: '6' },
-      seed: { type: 'string', default: '1' }, p: { type: 'string', default: '0.03' }, c: { type: 'string', default: '0.1' }, 'conflict-per': { type: 'string', default: 'carry' },
-      'gain-mean': { type: 'string', default: '3' }, noise: { type: 'string', default: '0.01' }, 'run-seconds': { type: 'string', default: '300' },
-      trials: { type: 'string', default: '3' }, 'max-events': { type: 'string', default: '3000000' }, 'max-wall': { type: 'string', default: '120' }
-    }
-  })
+  const { values } = parseArgs({ args, options })
   const num = (name: keyof typeof values): number => {
     const x = Number(values[name])
     if (!Number.isFinite(x) || x < 0) throw new SimulateUsageError(`--${name} must be a non-negative number, not ${values[name]}`)

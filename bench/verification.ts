@@ -1,6 +1,10 @@
 import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { UsageError } from '@autoresearch/protocol'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
+
+/** A flag of `npm run bench -- verification` that is not one of its values. */
+export class VerificationUsageError extends UsageError { override name = 'VerificationUsageError' }
 
 /** `--start near`: the constants close to the optimum (loss about 0.28 instead of 4.3), where gains are small and candidates often fail verification. */
 const NEAR = { LEARNING_RATE: 0.03, WEIGHT_DECAY: 0.035, WIDTH_SCALE: 1.5 }
@@ -43,6 +47,13 @@ type Mix = 'winners' | 'losers'
 type Sequential = 'sequentialOn' | 'sequentialOff' | 'reused'
 const RULES: Sequential[] = ['reused', 'sequentialOn', 'sequentialOff']
 
+/** The bench's options (`npm run bench -- verification --help` lists them). */
+export const options = {
+  merges: { type: 'string', default: '3' }, workers: { type: 'string', default: '4' }, seeds: { type: 'string', default: '1,2' },
+  'train-seconds': { type: 'string', default: '0.5' }, noise: { type: 'string', default: '0.02' }, start: { type: 'string', default: 'far' },
+  timeout: { type: 'string', default: '180' }, cache: { type: 'string', default: 'on' }, losers: { type: 'string', default: '4' }
+} as const
+
 /**
  * What verification costs: sandbox runs the verifier does per merged improvement, and
  * the share of all sandbox time (the workers' experiments, confirmations and noise runs,
@@ -55,21 +66,14 @@ const RULES: Sequential[] = ['reused', 'sequentialOn', 'sequentialOff']
  * would have cost uncached.
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      merges: { type: 'string', default: '3' }, workers: { type: 'string', default: '4' }, seeds: { type: 'string', default: '1,2' },
-      'train-seconds': { type: 'string', default: '0.5' }, noise: { type: 'string', default: '0.02' }, start: { type: 'string', default: 'far' },
-      timeout: { type: 'string', default: '180' }, cache: { type: 'string', default: 'on' }, losers: { type: 'string', default: '4' }
-    }
-  })
+  const { values } = parseArgs({ args, options })
   const opts = {
     merges: Number(values.merges), workers: Number(values.workers), seeds: values.seeds.split(',').map(Number),
     trainSeconds: Number(values['train-seconds']), noise: Number(values.noise), start: values.start, timeoutSeconds: Number(values.timeout),
     cache: values.cache, losers: Number(values.losers)
   }
-  if (!['far', 'near'].includes(opts.start)) throw new Error('--start is far (the cause\'s own constants) or near (close to the optimum)')
-  if (!['on', 'off'].includes(opts.cache)) throw new Error('--cache is on (the verifier\'s baseline cache, the default) or off')
+  if (!['far', 'near'].includes(opts.start)) throw new VerificationUsageError('--start is far (the cause\'s own constants) or near (close to the optimum)')
+  if (!['on', 'off'].includes(opts.cache)) throw new VerificationUsageError('--cache is on (the verifier\'s baseline cache, the default) or off')
   const cause = (sequential: boolean, reuse: boolean): string => simCostCause(opts.trainSeconds, { noise: opts.noise, sequential, reuse, ...(opts.start === 'near' ? { start: NEAR } : {}) })
   const causes: Record<Sequential, string> = { reused: cause(true, true), sequentialOn: cause(true, false), sequentialOff: cause(false, false) }
   const losersPer: Record<Mix, number> = { winners: 0, losers: opts.losers }

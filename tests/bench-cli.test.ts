@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+
+/** `npm run bench -- ARGS` as a person types it (node with tsx on bench/run.ts, which is what the npm script runs). */
+function bench (...args: string[]): { status: number | null, stdout: string, stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { encoding: 'utf8', timeout: 60_000 })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+describe('npm run bench', () => {
+  it('--help lists a bench\'s options with their defaults', () => {
+    const r = bench('scaling', '--help')
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/^usage: npm run bench -- scaling .*\[--workers 1,2,4,8\].*\[--spawner\]/)
+  })
+
+  it('a flag typed wrong ends with the reason and the usage, exit code 2, and no stack', () => {
+    for (const [args, reason] of [
+      [['scaling', '--reuse=yes'], "Option '--reuse' does not take an argument"],
+      [['sandbox', '--frob'], "Unknown option '--frob'"],
+      [['scaling', '--start', 'nowhere'], '--start is far'],
+      [['verification', '--cache', 'maybe'], '--cache is on']
+    ] as Array<[string[], string]>) {
+      const r = bench(...args)
+      expect(r.status, args.join(' ')).toBe(2)
+      expect(r.stderr).toContain(`npm run bench -- ${args[0]}: ${reason}`)
+      expect(r.stderr).toContain(`usage: npm run bench -- ${args[0]}`)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    }
+  })
+
+  it('an unknown bench names the ones there are', () => {
+    const r = bench('nosuch')
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(/usage: npm run bench -- <.*scaling.*>/)
+  })
+})
