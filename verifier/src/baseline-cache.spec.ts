@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -31,5 +31,17 @@ describe('BaselineCache', () => {
     expect([1, 2].map((seed) => cache.has(BaselineCache.key('c', seed)))).toEqual([false, false])
     expect([3, 4, 5].map((seed) => cache.has(BaselineCache.key('c', seed)))).toEqual([true, true, true])
     expect((JSON.parse(readFileSync(file, 'utf8')) as unknown[]).length).toBe(3)
+  })
+
+  it('a result it cannot write to its file (the disk full, a file where its directory should be) is still returned and kept in memory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ar-cache-'))
+    dirs.push(dir)
+    writeFileSync(join(dir, 'not-a-dir'), '')
+    const cache = new BaselineCache(join(dir, 'not-a-dir', 'baseline-cache.json'))
+    const result = await cache.run(BaselineCache.key('c', 1), async () => ok(0.25))
+    expect(result).toMatchObject({ ok: true, metric: 0.25 })
+    cache.keep(BaselineCache.key('c', 2), ok(0.5))
+    expect(await cache.get(BaselineCache.key('c', 1))).toMatchObject({ metric: 0.25 })
+    expect(await cache.get(BaselineCache.key('c', 2))).toMatchObject({ metric: 0.5 })
   })
 })

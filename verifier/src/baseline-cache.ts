@@ -61,12 +61,7 @@ export class BaselineCache {
   keep (key: string, result: TrialResult): void {
     if (!result.ok || this.#results.has(key)) return
     this.#remember(key, result)
-    try {
-      this.#save()
-    } catch (err) {
-      // Only an optimisation: the job's own trial is measured either way, and it stays kept in memory.
-      log('a kept run was not written to %s: %e', this.#path, err)
-    }
+    this.#save()
   }
 
   /** Adds a result, forgetting the oldest beyond `max`: memory stays as bounded as the file. */
@@ -78,10 +73,19 @@ export class BaselineCache {
     }
   }
 
+  /**
+   * Writes the file whole (temporary file, then rename). A cache is only an optimisation: a
+   * write that fails (a full disk) is logged, the result stays in memory, and the trial that
+   * measured it is not failed; the next write tries again.
+   */
   #save (): void {
-    fs.mkdirSync(dirname(this.#path), { recursive: true })
-    const tmp = `${this.#path}.tmp`
-    fs.writeFileSync(tmp, JSON.stringify([...this.#results]))
-    fs.renameSync(tmp, this.#path)
+    try {
+      fs.mkdirSync(dirname(this.#path), { recursive: true })
+      const tmp = `${this.#path}.tmp`
+      fs.writeFileSync(tmp, JSON.stringify([...this.#results]))
+      fs.renameSync(tmp, this.#path)
+    } catch (err) {
+      log.error('baseline cache not written to %s: %e', this.#path, err)
+    }
   }
 }
