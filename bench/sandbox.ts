@@ -4,10 +4,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { commitWithChanges, readFileAt, type Manifest } from '@autoresearch/protocol'
+import { commitWithChanges, readFileAt, UsageError, type Manifest } from '@autoresearch/protocol'
 import { initHome } from 'autoresearch-coordinator'
-import { runCommit, selectBackend } from '@autoresearch/runner'
+import { runCommit, selectBackend, stopSpawner, useSpawner } from '@autoresearch/runner'
 import { simCostCause } from './lib/sim-network.ts'
+
+/** A flag of `npm run bench -- sandbox` out of its range. */
+export class SandboxUsageError extends UsageError { override name = 'SandboxUsageError' }
 
 /** The builtin's own object, whose properties its ESM named exports are synced from. */
 const childProcess = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process')
@@ -44,21 +47,25 @@ async function simCostRepo (trainSeconds: number): Promise<{ gitdir: string, bes
   return { gitdir, best, candidate, manifest }
 }
 
+/** The bench's options (`npm run bench -- sandbox --help` lists them). */
+export const options = { trials: { type: 'string', default: '48' }, concurrency: { type: 'string', default: '8' }, 'train-seconds': { type: 'string', default: '1' } } as const
+
 /**
  * What one trial costs the runner's machine besides its training: sim-cost trials (a
  * candidate on the best, checked out from git as a verifier does) in the bubblewrap
  * sandbox, first one at a time, then `--concurrency` at once in one process as in the
- * scaling bench, side by side. Reports seconds per trial against the simulated training,
+ * scaling bench, side by side, and then side by side again with every child started from
+ * the runner's spawner process (`useSpawner`). Reports seconds per trial against the simulated training,
  * the children each trial starts by program, and how long their spawns held the event loop.
  *
  * `npm run bench -- sandbox [--trials 48] [--concurrency 8] [--train-seconds 1]`
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args, options: { trials: { type: 'string', default: '48' }, concurrency: { type: 'string', default: '8' }, 'train-seconds': { type: 'string', default: '1' } } })
+  const { values } = parseArgs({ args, options })
   const trials = Number(values.trials)
   const concurrency = Number(values.concurrency)
   const trainSeconds = Number(values['train-seconds'])
-  if (![trials, concurrency].every((n) => Number.isInteger(n) && n > 0) || !(trainSeconds >= 0)) throw new Error('--trials and --concurrency take positive integers, --train-seconds a number ≥ 0')
+  if (![trials, concurrency].every((n) => Number.isInteger(n) && n > 0) || !(trainSeconds >= 0)) throw new SandboxUsageError('--trials and --concurrency take positive integers, --train-seconds a number ≥ 0')
   const repo = await simCostRepo(trainSeconds)
   const { manifest } = repo
   const backend = selectBackend({ sandbox: 'bwrap' })
@@ -99,5 +106,19 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   }
   const alone = await measure(1)
   const together = await measure(concurrency)
-  return { trials, concurrency, trainSeconds, sandbox: backend.name, rows: [alone, together], slowdown: Number(((together.secondsPerTrial as number) / (alone.secondsPerTrial as number)).toFixed(2)) }
+  // The same side by side, every child started from the spawner process (useSpawner) instead of this one.
+  useSpawner()
+  await trial(0) // the spawner process starts
+  const spawner = { ...await measure(concurrency), spawner: true }
+  stopSpawner()
+  const perTrial = (row: Record<string, unknown>): number => row.secondsPerTrial as number
+  return {
+    trials,
+    concurrency,
+    trainSeconds,
+    sandbox: backend.name,
+    rows: [alone, together, spawner],
+    slowdown: Number((perTrial(together) / perTrial(alone)).toFixed(2)),
+    ratios: { spawner: Number((perTrial(together) / perTrial(spawner)).toFixed(2)) }
+  }
 }

@@ -29,6 +29,8 @@ export interface ScalingOptions {
   knobs?: number
   /** The cause's copy declares `verification.reuseCandidateRuns` (`--reuse`; default not). */
   reuse?: boolean
+  /** In-process participants fork from the runner's spawner process (RaceOptions.spawner, `--spawner`). */
+  spawner?: boolean
   log?: (line: string) => void
 }
 
@@ -87,7 +89,7 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
     for (const workers of opts.workers) {
       opts.log?.(`${workers} worker(s), seed ${seed}`)
       const result = await race({
-        cause, workers, verifiers: verifiersFor(workers), alsoVerify: opts.alsoVerify, seed, target: opts.target, timeoutSeconds: opts.timeoutSeconds, processes: opts.processes, log: opts.log,
+        cause, workers, verifiers: verifiersFor(workers), alsoVerify: opts.alsoVerify, seed, target: opts.target, timeoutSeconds: opts.timeoutSeconds, processes: opts.processes, spawner: opts.spawner, log: opts.log,
         ...(opts.trace === undefined ? {} : { trace: `${opts.trace}-${workers}w-s${seed}.txt` })
       })
       opts.log?.(`  ${result.reached ? 'reached' : 'did not reach'} ${opts.target} in ${result.seconds} s: ${result.merges} merges, ${result.experiments} experiments`)
@@ -124,17 +126,17 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
   return { rows, runs }
 }
 
-/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--reuse] [--also-verify] [--processes] [--trace PREFIX]` */
+/** The bench's options (`npm run bench -- scaling --help` lists them). */
+export const options = {
+  workers: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.3' },
+  'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }, 'also-verify': { type: 'boolean', default: false },
+  start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }, speculation: { type: 'string' },
+  knobs: { type: 'string', default: '0' }, batch: { type: 'string' }, reuse: { type: 'boolean', default: false }, spawner: { type: 'boolean', default: false }
+} as const
+
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--reuse] [--spawner] [--also-verify] [--processes] [--trace PREFIX]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      workers: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.3' },
-      'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }, 'also-verify': { type: 'boolean', default: false },
-      start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }, speculation: { type: 'string' },
-      knobs: { type: 'string', default: '0' }, batch: { type: 'string' }, reuse: { type: 'boolean', default: false }
-    }
-  })
+  const { values } = parseArgs({ args, options })
   if (!['far', 'cause'].includes(values.start)) throw new ScalingUsageError('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
   const window = values.speculation === undefined ? undefined : Number(values.speculation)
   if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= MAX_SPECULATION_WINDOW)) throw new ScalingUsageError(`--speculation is the window of verification.speculation, an integer from 1 to ${MAX_SPECULATION_WINDOW} (without it: no speculation)`)
@@ -145,7 +147,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const list = (s: string): number[] => s.split(',').map(Number)
   const opts = {
     workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),
-    alsoVerify: values['also-verify'], start: values.start, knobs, reuse: values.reuse, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(values.trace === undefined ? {} : { trace: values.trace })
+    alsoVerify: values['also-verify'], start: values.start, knobs, reuse: values.reuse, spawner: values.spawner, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(values.trace === undefined ? {} : { trace: values.trace })
   }
   const { start, ...rest } = opts
   const { rows, runs } = await scaling({ ...rest, ...(start === 'far' ? { start: FAR_START } : {}), log: (line) => { process.stderr.write(`${line}\n`) } })

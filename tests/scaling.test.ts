@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { activeSpawner } from '../packages/runner/src/spawner/client.ts'
 import { scaling } from '../bench/scaling.ts'
 
 describe('the scaling benchmark', () => {
@@ -32,5 +33,16 @@ describe('the scaling benchmark', () => {
     expect(run!.jobs).toBeGreaterThanOrEqual(run!.merges)
     expect(run!.cache.hits + run!.cache.misses).toBeGreaterThan(0)
     for (const [key, value] of Object.entries(rows[0]!)) expect(Number.isFinite(value), key).toBe(true)
+  })
+
+  it('with the in-process participants forking from the runner\'s spawner process (`--spawner`), two workers reach the target and the process ends it', async () => {
+    const { runs } = await scaling({ workers: [2], seeds: [1], target: 3.5, trainSeconds: 0.1, timeoutSeconds: 200, spawner: true })
+    const [run] = runs
+    expect(run).toMatchObject({ reached: true, errors: [] })
+    expect(run!.merges).toBeGreaterThan(0)
+    expect(run!.workerSide.runs).toBeGreaterThanOrEqual(run!.experiments)
+    expect(run!.verifierSide.runs).toBeGreaterThan(0)
+    // The race stopped the spawner: this process forks its children itself again.
+    expect(activeSpawner()).toBeUndefined()
   })
 })

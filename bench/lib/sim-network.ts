@@ -9,7 +9,7 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describeHardware, Identity, improvement, retryWithBackoff } from '@autoresearch/protocol'
-import { selectBackend, type SandboxBackend } from '@autoresearch/runner'
+import { selectBackend, stopSpawner, useSpawner, type SandboxBackend } from '@autoresearch/runner'
 import { searchAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
 import { Verifier, type VerifierEvent } from 'autoresearch-verifier'
 import { setConstant, TestNetwork } from '../../tests/network.ts'
@@ -111,6 +111,12 @@ export interface RaceOptions {
   processes?: boolean
   /** Appends every coordinator, verifier and worker event to this file, one line each with its second of the race. */
   trace?: string
+  /**
+   * The in-process participants start their sandbox steps and tree tools from the runner's
+   * spawner process (useSpawner), so that forking them does not hold this one process's event
+   * loop, as volunteers' machines each fork from their own (default false).
+   */
+  spawner?: boolean
   log?: (line: string) => void
 }
 
@@ -186,6 +192,8 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   const allowed = [...extraVerifiers, ...(opts.alsoVerify === true ? workerIds : [])].map((id) => id.publicKey)
   const net = await TestNetwork.start(opts.cause, (c) => ({ verifiers: [...c.verifiers, ...allowed] }))
   const sandbox = selectBackend()
+  const spawner = opts.spawner === true && opts.processes !== true
+  if (spawner) await useSpawner().ready()
   const workerSide: Tally = { runs: 0, seconds: 0 }
   const verifierSide: Tally = { runs: 0, seconds: 0 }
   const controller = new AbortController()
@@ -374,5 +382,6 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
     await Promise.all([...loops, ...remotes.map(async (r) => { await r.stop() })])
     await losers?.settled()
     await net.stop()
+    if (spawner) stopSpawner()
   }
 }

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process'
 import * as fs from 'node:fs/promises'
 import { join } from 'node:path'
 import { TreeToolError } from './errors.ts'
+import { activeSpawner } from './spawner/client.ts'
+import type { ToolResult } from './spawner/messages.ts'
 
 /**
  * Whole-tree operations on directories a step wrote. A step can nest directories past
@@ -13,10 +15,13 @@ import { TreeToolError } from './errors.ts'
 const TOOL_MS = 10 * 60_000
 const TOOL_OUTPUT = 64 * 1024
 
-interface ToolResult { ok: boolean, stdout: string, stderr: string }
-
-/** Runs a coreutils command with a time cap and capped output; never rejects. */
+/** Runs a coreutils command with a time cap and capped output, from the spawner process when this process uses one; never rejects. */
 async function tool (argv: string[], timeoutMs = TOOL_MS): Promise<ToolResult> {
+  return await (activeSpawner()?.tool(argv, timeoutMs) ?? toolHere(argv, timeoutMs))
+}
+
+/** tool, spawned from this process. */
+export async function toolHere (argv: string[], timeoutMs: number): Promise<ToolResult> {
   return await new Promise((resolve) => {
     const [file, ...args] = argv as [string, ...string[]]
     const child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' } })

@@ -4,6 +4,8 @@ import { constants } from 'node:os'
 import { StringDecoder } from 'node:string_decoder'
 import type { Readable, Writable } from 'node:stream'
 import { logger } from '@libp2p/logger'
+import { activeSpawner } from '../spawner/client.ts'
+import type { SpawnedSpec } from '../spawner/messages.ts'
 import type { StepOutcome, StepSpec } from '../types.ts'
 
 const debug = logger('autoresearch:runner:spawn')
@@ -38,6 +40,22 @@ export interface SpawnPlan {
   monitor?: boolean
   /** Sends SIGTERM to what lives outside the process tree (a container). */
   term?: () => Promise<void>
+  /** Told the leader's pid once it runs (the spawner process reports it, so its runner can kill the group should it die). */
+  onSpawn?: (pid: number) => void
+}
+
+/** What runSpawned reads of a step. */
+export type SpawnedStep = SpawnedSpec & Pick<StepSpec, 'signal' | 'onLine'>
+
+/**
+ * Runs `plan.argv` for `spec` (runHere), from the spawner process when this process uses one
+ * (spawner/client.ts); a plan with callbacks of its own (a container's stop) runs here.
+ */
+export async function runSpawned (spec: SpawnedStep, plan: SpawnPlan): Promise<StepOutcome & { status?: string }> {
+  const spawner = activeSpawner()
+  if (spawner === undefined || plan.stop !== undefined || plan.term !== undefined || plan.onSpawn !== undefined) return await runHere(spec, plan)
+  const { argv, cwd, env, fd3, readFd4, exitCodeIsSignal, monitor } = plan
+  return await spawner.step(spec, { argv, cwd, env, fd3, readFd4, exitCodeIsSignal, monitor })
 }
 
 /** Keeps the first and the last half of the output, so both the start and the final lines survive a flood. */
@@ -147,7 +165,7 @@ class Tree {
  * output, enforces the wall-time limit and the abort signal, and resolves only once the group
  * and every descendant seen at kill time have ended.
  */
-export async function runSpawned (spec: StepSpec, plan: SpawnPlan): Promise<StepOutcome & { status?: string }> {
+export async function runHere (spec: SpawnedStep, plan: SpawnPlan): Promise<StepOutcome & { status?: string }> {
   const started = Date.now()
   const base = { exitCode: null, signal: null, timedOut: false, overBudget: false, output: '' }
   if (spec.signal?.aborted === true) return { ...base, aborted: true, durationMs: 0 }
@@ -161,6 +179,7 @@ export async function runSpawned (spec: StepSpec, plan: SpawnPlan): Promise<Step
   const extra = plan.readFd4 === true ? ['pipe', 'pipe'] as const : plan.fd3 !== undefined ? ['pipe'] as const : []
   const child = spawn(file, args, { cwd: plan.cwd ?? spec.cwd, env: plan.env ?? spec.env, detached: true, stdio: ['ignore', 'pipe', 'pipe', ...extra] })
   const pid = child.pid
+  if (pid !== undefined) plan.onSpawn?.(pid)
   const stdout = child.stdout as Readable
   const stderr = child.stderr as Readable
   if (plan.fd3 !== undefined) {
