@@ -16,3 +16,8 @@ export class SandboxSetupError extends AutoresearchError {
 export class TreeToolError extends AutoresearchError {
   override name = 'TreeToolError'
 }
+
+/** The runner's spawner process could not start a step or a tree tool at all (spawn refused its arguments); the message is spawn's. */
+export class SpawnerError extends AutoresearchError {
+  override name = 'SpawnerError'
+}

@@ -8,7 +8,7 @@ import type { TrialOptions, TrialResult } from './types.ts'
 
 export type { SandboxBackend, SandboxLimits, StepLimits, StepSpec, StepOutcome, TrialFailure, TrialResult, TrialOptions } from './types.ts'
 export { runTrial, metricSource, defaultLimits, PASSED_ENV } from './trial.ts'
-export { TrialError, SandboxSetupError, TreeToolError } from './errors.ts'
+export { TrialError, SandboxSetupError, TreeToolError, SpawnerError } from './errors.ts'
 export { stopped } from './stopped.ts'
 export { WORK_BUDGET_EXIT_CODE, HELD_OUT_ENV } from './train-rules.ts'
 export { noneBackend, type NoneBackendOptions } from './backends/none.ts'

@@ -62,6 +62,14 @@ describe('spawner process', () => {
     expect(again.exitCode).toBe(0)
     spawner.close()
   })
+
+  it('a step that spawn refuses is thrown here as a SpawnerError, and the spawner process goes on', async () => {
+    const spawner = new Spawner()
+    const step = { command: ['x'], cwd: tempDir(), env: { PATH: '/usr/bin:/bin' }, timeoutMs: 10_000, maxOutputBytes: 4096 }
+    await expect(spawner.step(step, { argv: ['sh\0'] })).rejects.toMatchObject({ name: 'SpawnerError', message: expect.stringContaining('null bytes') })
+    expect((await spawner.step(step, { argv: ['true'] })).exitCode).toBe(0)
+    spawner.close()
+  })
 })
 
 const bwrap = selectBackend({ sandbox: 'bwrap' })

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
+import { SpawnerError } from '../errors.ts'
 import type { StepSpec } from '../types.ts'
 import type { PlainPlan, Reply, Request, SpawnedOutcome, SpawnedSpec, ToolResult } from './messages.ts'
 
@@ -13,6 +14,7 @@ interface InFlight {
   pid?: number
   onLine?: (line: string) => void
   resolve: (value: SpawnedOutcome | ToolResult) => void
+  reject: (err: Error) => void
 }
 
 /** A step that outlived the spawner process: its process group is killed, and it ends as the runner's trouble. */
@@ -69,10 +71,10 @@ export class Spawner {
   }
 
   async #start<T extends SpawnedOutcome | ToolResult> (id: number, kind: 'step' | 'tool', request: Request, onLine?: (line: string) => void): Promise<T> {
-    return await new Promise<T>((resolve) => {
+    return await new Promise<T>((resolve, reject) => {
       // A spawner process that is ending (close) takes nothing new.
       const child = this.#child?.connected === true ? this.#child : this.#spawn()
-      this.#inFlight.set(id, { kind, child, started: Date.now(), onLine, resolve: resolve as (value: SpawnedOutcome | ToolResult) => void })
+      this.#inFlight.set(id, { kind, child, started: Date.now(), onLine, resolve: resolve as (value: SpawnedOutcome | ToolResult) => void, reject })
       this.#hold(child)
       child.send(request)
     })
@@ -121,7 +123,8 @@ export class Spawner {
     else {
       this.#inFlight.delete(reply.id)
       this.#hold(f.child)
-      f.resolve(reply.type === 'step-done' ? reply.outcome : reply.result)
+      if (reply.type === 'failed') f.reject(new SpawnerError(reply.message))
+      else f.resolve(reply.type === 'step-done' ? reply.outcome : reply.result)
     }
   }
 

@@ -30,7 +30,9 @@ process.on('message', (m: Request) => {
   }
   pending++
   if (m.type === 'tool') {
-    void toolHere(m.argv, m.timeoutMs).then((result) => { send({ type: 'tool-done', id: m.id, result }) }).finally(settle)
+    void toolHere(m.argv, m.timeoutMs).then((result) => { send({ type: 'tool-done', id: m.id, result }) })
+      .catch((err: unknown) => { send({ type: 'failed', id: m.id, message: String((err as Error)?.message ?? err) }) })
+      .finally(settle)
     return
   }
   const controller = new AbortController()
@@ -40,7 +42,10 @@ process.on('message', (m: Request) => {
     { ...m.spec, signal: controller.signal, ...(m.lines ? { onLine: (line: string) => { send({ type: 'line', id: m.id, line }) } } : {}) },
     { ...plan, ...(fd3 === undefined ? {} : { fd3: Buffer.from(fd3) }), onSpawn: (pid) => { send({ type: 'pid', id: m.id, pid }) } }
   ).then((outcome) => { send({ type: 'step-done', id: m.id, outcome }) })
-    .catch((err: unknown) => { log.error('step %d: %e', m.id, err) })
+    .catch((err: unknown) => {
+      log.error('step %d: %e', m.id, err)
+      send({ type: 'failed', id: m.id, message: String((err as Error)?.message ?? err) })
+    })
     .finally(() => { steps.delete(m.id); settle() })
 })
 

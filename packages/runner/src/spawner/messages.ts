@@ -31,3 +31,5 @@ export type Reply =
   | { type: 'line', id: number, line: string }
   | { type: 'step-done', id: number, outcome: SpawnedOutcome }
   | { type: 'tool-done', id: number, result: ToolResult }
+  /** runHere or toolHere threw (spawn refuses its arguments): thrown at the caller as a SpawnerError, as it would have been here. */
+  | { type: 'failed', id: number, message: string }
