@@ -108,9 +108,13 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const together = await measure(concurrency)
   // The same side by side, every child started from the spawner process (useSpawner) instead of this one.
   useSpawner()
-  await trial(0) // the spawner process starts
-  const spawner = { ...await measure(concurrency), spawner: true }
-  stopSpawner()
+  let spawner: Record<string, unknown>
+  try {
+    await trial(0) // the spawner process starts
+    spawner = { ...await measure(concurrency), spawner: true }
+  } finally {
+    stopSpawner()
+  }
   const perTrial = (row: Record<string, unknown>): number => row.secondsPerTrial as number
   return {
     trials,

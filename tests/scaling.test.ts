@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { activeSpawner } from '../packages/runner/src/spawner/client.ts'
+import { activeSpawner } from '@autoresearch/runner'
 import { scaling } from '../bench/scaling.ts'
 
 describe('the scaling benchmark', () => {

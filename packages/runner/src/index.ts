@@ -16,7 +16,7 @@ export { bwrapBackend, bwrapArgs, bwrapHelpers, gpuDevices, type BwrapContext, t
 export { seccompFilter } from './backends/seccomp.ts'
 export { BLOCKED_RANGES, blockRoutes, networkHelpers } from './backends/network.ts'
 export { containerBackend, containerArgs, type ContainerContext, type ContainerEngine } from './backends/container.ts'
-export { useSpawner, stopSpawner, Spawner } from './spawner/client.ts'
+export { useSpawner, stopSpawner, activeSpawner, Spawner } from './spawner/client.ts'
 export { selectBackend, probeBwrap, SandboxUnavailableError, SANDBOX_KINDS, type SandboxKind, type SelectBackendOptions } from './select.ts'
 
 export type RunCommitOptions = Omit<TrialOptions, 'causeDir' | 'protectedDir'> & {

@@ -159,6 +159,7 @@ export function stopSpawner (): void {
   active = undefined
 }
 
+/** The spawner this process starts its children from, if any (runSpawned and the tree tools ask). */
 export function activeSpawner (): Spawner | undefined {
   return active
 }
