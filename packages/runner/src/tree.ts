@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import * as fs from 'node:fs/promises'
 import { join } from 'node:path'
 import { TreeToolError } from './errors.ts'
+import { kill } from './signal.ts'
 import { activeSpawner } from './spawner/client.ts'
 import type { ToolResult } from './spawner/messages.ts'
 
@@ -30,13 +31,7 @@ export async function toolHere (argv: string[], timeoutMs: number): Promise<Tool
     child.stdout.on('data', (c: Buffer) => { if (stdout.length < TOOL_OUTPUT) stdout += c.toString('utf8') })
     child.stderr.on('data', (c: Buffer) => { if (stderr.length < TOOL_OUTPUT) stderr += c.toString('utf8') })
     // The whole group: what a shell or find started holds the pipes open too.
-    const timer = setTimeout(() => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
-      } catch {
-        // ESRCH: all of it has just ended.
-      }
-    }, timeoutMs)
+    const timer = setTimeout(() => { if (child.pid !== undefined) kill(-child.pid, 'SIGKILL') }, timeoutMs)
     child.once('error', (err) => { clearTimeout(timer); resolve({ ok: false, stdout, stderr: err.message }) })
     child.once('close', (code) => { clearTimeout(timer); resolve({ ok: code === 0, stdout, stderr }) })
   })

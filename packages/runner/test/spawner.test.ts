@@ -1,3 +1,4 @@
+import { ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import { createRequire, syncBuiltinESMExports } from 'node:module'
 import { join } from 'node:path'
@@ -30,6 +31,27 @@ describe('spawner process', () => {
     expect(parent).not.toBe(process.pid)
     expect(parentOf(parent)).toBe(process.pid)
     expect(lines.sort()).toEqual([`parent ${parent}`, 'two'])
+  })
+
+  it('a step\'s many lines cross in a few messages, whole and in order', async () => {
+    await useSpawner().ready()
+    const lines: string[] = []
+    let messages = 0
+    const emit = ChildProcess.prototype.emit
+    ChildProcess.prototype.emit = function (this: ChildProcess, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'message') messages++
+      return Reflect.apply(emit, this, [event, ...args]) as boolean
+    }
+    try {
+      const out = await noneBackend().run(spec(['seq', '20000'], { onLine: (l) => lines.push(l) }))
+      expect(out.exitCode).toBe(0)
+    } finally {
+      ChildProcess.prototype.emit = emit
+    }
+    expect(lines).toEqual(Array.from({ length: 20_000 }, (_, i) => String(i + 1)))
+    // One per line before; now one per read of the pipe (64 KiB, about 6,000 of these lines), plus the step's own.
+    expect(messages).toBeGreaterThanOrEqual(3)
+    expect(messages).toBeLessThan(100)
   })
 
   it('keeps the time limit and the abort signal', async () => {

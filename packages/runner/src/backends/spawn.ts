@@ -4,6 +4,7 @@ import { constants } from 'node:os'
 import { StringDecoder } from 'node:string_decoder'
 import type { Readable, Writable } from 'node:stream'
 import { logger } from '@libp2p/logger'
+import { kill } from '../signal.ts'
 import { activeSpawner } from '../spawner/client.ts'
 import type { SpawnedSpec } from '../spawner/messages.ts'
 import type { StepOutcome, StepSpec } from '../types.ts'
@@ -95,16 +96,6 @@ class CappedLog {
   }
 }
 
-/** False only when no such process (or group) is left, zombies included. */
-function kill (pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(pid, signal)
-    return true
-  } catch (err) {
-    debug('could not send %s to %d: %e', signal, pid, err)
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH'
-  }
-}
 
 interface ProcInfo { pid: number, ppid: number, pgrp: number, zombie: boolean, start: string }
 

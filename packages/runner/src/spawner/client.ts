@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { SpawnerError } from '../errors.ts'
+import { kill } from '../signal.ts'
 import type { StepSpec } from '../types.ts'
 import type { PlainPlan, Reply, Request, SpawnedOutcome, SpawnedSpec, ToolResult } from './messages.ts'
 
@@ -106,9 +107,7 @@ export class Spawner {
     const orphans = [...this.#inFlight].filter(([, f]) => f.child === child)
     if (orphans.length > 0) log.error('spawner process %s with %d running', why, orphans.length)
     for (const [id, f] of orphans) {
-      if (f.pid !== undefined) {
-        try { process.kill(-f.pid, 'SIGKILL') } catch { /* ESRCH: the group has ended */ }
-      }
+      if (f.pid !== undefined) kill(-f.pid, 'SIGKILL')
       this.#inFlight.delete(id)
       f.resolve(lost(f.kind, f.started, why))
     }
@@ -119,7 +118,7 @@ export class Spawner {
     const f = this.#inFlight.get(reply.id)
     if (f === undefined) return
     if (reply.type === 'pid') f.pid = reply.pid
-    else if (reply.type === 'line') f.onLine?.(reply.line)
+    else if (reply.type === 'lines') for (const line of reply.lines) f.onLine?.(line)
     else {
       this.#inFlight.delete(reply.id)
       this.#hold(f.child)

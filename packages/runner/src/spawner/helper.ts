@@ -13,9 +13,33 @@ import type { Reply, Request } from './messages.ts'
 const log = logger('autoresearch:runner:spawner')
 const steps = new Map<number, AbortController>()
 let pending = 0
+/**
+ * Lines a step printed since the last message about it: a step that prints many short lines
+ * would otherwise cost the runner one IPC message (and one wake of its event loop) each.
+ */
+const lines = new Map<number, string[]>()
 
 function send (reply: Reply): void {
   if (process.connected) process.send?.(reply)
+}
+
+/** Sends what `id` printed since the last flush, in one message. */
+function flush (id: number): void {
+  const batch = lines.get(id)
+  if (batch === undefined) return
+  lines.delete(id)
+  send({ type: 'lines', id, lines: batch })
+}
+
+function onLine (id: number, line: string): void {
+  const batch = lines.get(id)
+  if (batch !== undefined) {
+    batch.push(line)
+    return
+  }
+  lines.set(id, [line])
+  // Lines read in one turn of the loop go together; a slow printer still sees each line at once.
+  setImmediate(() => { flush(id) })
 }
 
 function settle (): void {
@@ -39,14 +63,17 @@ process.on('message', (m: Request) => {
   steps.set(m.id, controller)
   const { fd3, ...plan } = m.plan
   void runHere(
-    { ...m.spec, signal: controller.signal, ...(m.lines ? { onLine: (line: string) => { send({ type: 'line', id: m.id, line }) } } : {}) },
+    { ...m.spec, signal: controller.signal, ...(m.lines ? { onLine: (line: string) => { onLine(m.id, line) } } : {}) },
     { ...plan, ...(fd3 === undefined ? {} : { fd3: Buffer.from(fd3) }), onSpawn: (pid) => { send({ type: 'pid', id: m.id, pid }) } }
-  ).then((outcome) => { send({ type: 'step-done', id: m.id, outcome }) })
+  ).then((outcome) => {
+    flush(m.id)
+    send({ type: 'step-done', id: m.id, outcome })
+  })
     .catch((err: unknown) => {
       log.error('step %d: %e', m.id, err)
       send({ type: 'failed', id: m.id, message: String((err as Error)?.message ?? err) })
     })
-    .finally(() => { steps.delete(m.id); settle() })
+    .finally(() => { lines.delete(m.id); steps.delete(m.id); settle() })
 })
 
 send({ type: 'ready' })

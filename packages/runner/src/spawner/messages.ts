@@ -28,7 +28,8 @@ export type Request =
 export type Reply =
   | { type: 'ready' }
   | { type: 'pid', id: number, pid: number }
-  | { type: 'line', id: number, line: string }
+  /** Lines the step printed, in order, since the last such message. */
+  | { type: 'lines', id: number, lines: string[] }
   | { type: 'step-done', id: number, outcome: SpawnedOutcome }
   | { type: 'tool-done', id: number, result: ToolResult }
   /** runHere or toolHere threw (spawn refuses its arguments): thrown at the caller as a SpawnerError, as it would have been here. */
