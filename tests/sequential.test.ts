@@ -90,4 +90,60 @@ describe('sequential early stop', () => {
     const reply = await attest(job.seeds.map((s, i) => trial(s, 1.0 + i / 100))) as { verdict: { state: string } }
     expect(reply.verdict.state).toBe('accepted')
   })
+
+  describe('with early acceptance declared (`sequential.accept`)', () => {
+    let accepting: string
+    beforeAll(() => { accepting = causeWith(join(ROOT, 'tests', 'fixtures', 'noisy-cause'), { sequential: { noise: 0.01, accept: 0.02 } }) })
+    afterAll(() => { rmSync(accepting, { recursive: true, force: true }) })
+
+    it('accepts a clear winner before its last pair and merges it; the verdict says so', async () => {
+      net = await TestNetwork.start(accepting)
+      const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.5))
+      const tally: Tally = { runs: 0, seconds: 0 }
+      const train = (JSON.parse(readFileSync(join(accepting, 'autoresearch.json'), 'utf8')) as { train: { command: string[] } }).train.command
+      const verifier = new Verifier({
+        client: await net.client(net.verifierIdentity), identity: net.verifierIdentity, stateDir: join(net.scratch, 'v'),
+        backend: countingBackend(selectBackend(), tally, train), baselineCache: false
+      })
+      const events: VerifierEvent[] = []
+      verifier.on('event', (e) => events.push(e))
+      expect(await verifier.runOnce()).toBe(0)
+      const stop = events.find((e) => e.type === 'stopped')
+      expect(stop).toMatchObject({ verdict: 'accepted', planned: 5 })
+      const pairs = stop?.type === 'stopped' ? stop.pairs : 5
+      expect(pairs).toBeLessThan(5)
+      expect(tally.runs).toBe(2 * pairs)
+      expect(net.state(seq)).toBe('merged')
+      const candidate = net.running.coordinator.store.candidate(seq)
+      expect(candidate?.verdict?.reason).toMatch(/\(accepted early: after [234] of 5 pairs the mean gain 0\.\d+ clears minImprovement 0\.02 beyond doubt/)
+      expect(net.running.coordinator.store.attestationsFor(seq)[0]?.body.trials).toHaveLength(pairs)
+    })
+
+    it('takes a short attestation only where the rule accepts it, and marks only such jobs', async () => {
+      net = await TestNetwork.start(accepting)
+      const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8))
+      const client = await net.client(net.verifierIdentity)
+      const { causeId } = net.running.coordinator
+      const { job } = await client.lease(net.verifierIdentity, causeId, describeHardware())
+      expect(job).toMatchObject({ candidateSeq: seq, acceptEarly: true })
+      if (job === null) return
+      const trial = (seed: number, candidate: number): { seed: number, baseline: number, candidate: number, baselineLogDigest: string, candidateLogDigest: string } =>
+        ({ seed, baseline: 1.5 + seed / 1e6, candidate: candidate + seed / 1e6, baselineLogDigest: sha256Hex(''), candidateLogDigest: sha256Hex('') })
+      const attest = async (trials: Array<ReturnType<typeof trial>>): Promise<unknown> =>
+        await client.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: describeHardware() })
+      // A gain of 0.1 over two pairs is not beyond doubt (one degree of freedom): refused.
+      await expect(attest([trial(job.seeds[0]!, 1.4), trial(job.seeds[1]!, 1.401)])).rejects.toMatchObject({ name: 'InvalidMessageError', message: expect.stringMatching(/reports 2 of its job's 5 pairs/) })
+      // Three pairs of it, varying as the baseline does, are.
+      const reply = await attest([trial(job.seeds[0]!, 1.4), trial(job.seeds[1]!, 1.401), trial(job.seeds[2]!, 1.399)]) as { verdict: { state: string, reason: string } }
+      expect(reply.verdict).toMatchObject({ state: 'accepted', reason: expect.stringMatching(/accepted early: after 3 of 5 pairs/) })
+    })
+
+    it('a cause without it marks no job', async () => {
+      net = await TestNetwork.start(cause)
+      await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8))
+      const { job } = await (await net.client(net.verifierIdentity)).lease(net.verifierIdentity, net.running.coordinator.causeId, describeHardware())
+      expect(job).not.toBeNull()
+      expect(job?.acceptEarly).toBeUndefined()
+    })
+  })
 })

@@ -1,3 +1,7 @@
+import { fCdf, logGamma, studentTCdf, tQuantile } from '@autoresearch/protocol'
+
+export { fCdf, studentTCdf, tQuantile }
+
 /** One-sided paired test on improvements: is the mean improvement larger than `margin`? */
 export interface PairedTest {
   n: number
@@ -49,76 +53,9 @@ export function pooledVariance (groups: number[][]): { variance: number, dof: nu
   return { variance: dof > 0 ? squares / dof : 0, dof }
 }
 
-/** CDF of Student's t distribution with `df` degrees of freedom. */
-export function studentTCdf (t: number, df: number): number {
-  const x = df / (df + t * t)
-  const tail = 0.5 * regularizedIncompleteBeta(x, df / 2, 0.5)
-  return t >= 0 ? 1 - tail : tail
-}
 
-/** CDF of the F distribution with `d1` and `d2` degrees of freedom. */
-export function fCdf (x: number, d1: number, d2: number): number {
-  if (x <= 0) return 0
-  if (!Number.isFinite(x)) return 1
-  return regularizedIncompleteBeta(d1 * x / (d1 * x + d2), d1 / 2, d2 / 2)
-}
 
-function logGamma (z: number): number {
-  // Lanczos approximation (g = 7, n = 9), accurate to ~1e-15 for z > 0.
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-    -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7]
-  if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - logGamma(1 - z)
-  z -= 1
-  let x = c[0] as number
-  for (let i = 1; i < 9; i++) x += (c[i] as number) / (z + i)
-  const t = z + 7.5
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(x)
-}
 
-function regularizedIncompleteBeta (x: number, a: number, b: number): number {
-  if (x <= 0) return 0
-  if (x >= 1) return 1
-  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x))
-  if (x < (a + 1) / (a + b + 2)) return front * betaContinuedFraction(x, a, b) / a
-  return 1 - front * betaContinuedFraction(1 - x, b, a) / b
-}
-
-function betaContinuedFraction (x: number, a: number, b: number): number {
-  // Lentz's method; converges in well under 200 iterations for the df we use.
-  const tiny = 1e-300
-  let c = 1
-  let d = 1 - (a + b) * x / (a + 1)
-  if (Math.abs(d) < tiny) d = tiny
-  d = 1 / d
-  let h = d
-  for (let m = 1; m <= 300; m++) {
-    const m2 = 2 * m
-    let aa = m * (b - m) * x / ((a + m2 - 1) * (a + m2))
-    d = 1 + aa * d; if (Math.abs(d) < tiny) d = tiny
-    c = 1 + aa / c; if (Math.abs(c) < tiny) c = tiny
-    d = 1 / d; h *= d * c
-    aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))
-    d = 1 + aa * d; if (Math.abs(d) < tiny) d = tiny
-    c = 1 + aa / c; if (Math.abs(c) < tiny) c = tiny
-    d = 1 / d
-    const delta = d * c
-    h *= delta
-    if (Math.abs(delta - 1) < 1e-14) break
-  }
-  return h
-}
-
-/** The `p` quantile of Student's t with `df` degrees of freedom (bisection on the CDF). */
-export function tQuantile (p: number, df: number): number {
-  let lo = -100
-  let hi = 100
-  for (let i = 0; i < 200; i++) {
-    const mid = (lo + hi) / 2
-    if (studentTCdf(mid, df) < p) lo = mid
-    else hi = mid
-  }
-  return (lo + hi) / 2
-}
 
 /** CDF of the standard normal distribution (erfc by Chebyshev fit, relative error < 1.2e-7). */
 export function normalCdf (x: number): number {

@@ -4,12 +4,13 @@
  */
 import {
   assertSignature, HardwareClassError, InvalidMessageError, LeaseExpiredError, isOpenState, NotAuthorizedError, stopEarly, UnknownJobError, WrongCauseError,
-  type AttestationBody, type Job, type LeaseRequestBody
+  type AttestationBody, type EarlyEnd, type Job, type LeaseRequestBody
 } from '@autoresearch/protocol'
 import { randomInt } from 'node:crypto'
 import { authorsOf, membersOf } from './group-members.ts'
 import { assertFresh } from './intake.ts'
 import { OPEN_VERIFICATION } from './policy.ts'
+import { mayAcceptEarly } from './rules/accept-early.ts'
 import { leaseClass } from './rules/hardware-class.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import { openSeeds, partSize, partsTally, splittable } from './rules/parts.ts'
@@ -142,7 +143,8 @@ function issue (ctx: VerificationContext, candidate: CandidateRow, best: string,
   const row = { candidate_seq: candidate.seq, baseline_oid: best, seeds, verifier, leased_at: now, lease_expires_at: now + ctx.leaseMs, state: 'leased' as const, round }
   const jobId = ctx.store.insertJob(row)
   if (role !== undefined) ctx.store.setJobRole(jobId, role)
-  return { jobId, candidateSeq: candidate.seq, baseline: best, candidate: candidate.commit_oid, seeds, leaseExpiresAt: row.lease_expires_at }
+  const accept = mayAcceptEarly(ctx.verifierMode, ctx.manifest.verification, { round, role })
+  return { jobId, candidateSeq: candidate.seq, baseline: best, candidate: candidate.commit_oid, seeds, leaseExpiresAt: row.lease_expires_at, ...(accept ? { acceptEarly: true } : {}) }
 }
 
 /**
@@ -186,13 +188,13 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
     const candidate = store.candidate(job.candidate_seq)
     if (candidate === undefined) throw new UnknownJobError(`job ${body.jobId} belongs to no candidate`)
     if (body.candidate !== candidate.commit_oid || body.baseline !== job.baseline_oid) throw new InvalidMessageError('attestation names other commits than its job')
-    const report = trialReport(manifest, job.seeds, body.trials)
+    const roles = store.jobRoles(candidate.seq)
+    const report = trialReport(manifest, job.seeds, body.trials, { accept: acceptsEarly(ctx, job, roles) })
     if (!report.ok) throw new InvalidMessageError(report.problem)
 
     store.recordAttestation({ jobId: job.id, candidateSeq: candidate.seq, verifier: body.publicKey, body, signature, at: Date.now() })
     if (ctx.verifierMode === 'open') judgeRound(ctx, candidate.seq, job.round)
 
-    const roles = store.jobRoles(candidate.seq)
     const ignored = notCounted(roles.get(job.id), candidate.state, trustPolicy(ctx).agreementsToTrust)
     if (ignored !== null) return { verdict: pendingVerdict(candidate, ignored) }
     const counts = (v: string): boolean => countsNow(ctx, v)
@@ -203,7 +205,7 @@ export function attest (ctx: VerificationContext, body: AttestationBody, signatu
     const roundSeeds = candidate.seeds[candidate.rounds - 1] ?? []
     const split = splittable(ctx.verifierMode, manifest.verification)
     // A split round's parts are looked at together: the declared rule may reject on the pairs in so far.
-    const stopped = stoppedEarly(manifest, allJobs, attestations) ?? (split ? stopEarly(manifest, inRound.flatMap((a) => a.body.trials), roundSeeds.length) ?? undefined : undefined)
+    const stopped = stoppedEarly(ctx, allJobs, roles, attestations) ?? (split ? splitStop(manifest, inRound.flatMap((a) => a.body.trials), roundSeeds.length) : undefined)
     const round = split
       ? partsTally(roundSeeds, countingJobs(jobs, roles, counts), candidate.rounds, stopped !== undefined)
       : tally(inRound.length, jobs, roles, counts, manifest.verification.quorum, candidate.rounds)
@@ -233,14 +235,25 @@ function aheadOf (store: VerificationContext['store'], candidate: CandidateRow):
   return parent !== undefined && isOpenState(parent.state) ? 'open' : 'gone'
 }
 
-/** Why a counting attestation of the candidate ended its job early, if one did (its report was checked against its job's seeds when it came). */
-function stoppedEarly (manifest: VerificationContext['manifest'], jobs: JobRow[], attestations: AttestationRow[]): string | undefined {
+/** Whether the job may end early with an acceptance, from what the lease decided it on (rules/accept-early.ts). */
+const acceptsEarly = (ctx: VerificationContext, job: Pick<JobRow, 'id' | 'round'>, roles: ReadonlyMap<number, JobRole>): boolean =>
+  mayAcceptEarly(ctx.verifierMode, ctx.manifest.verification, { round: job.round, role: roles.get(job.id) })
+
+/** How a counting attestation of the candidate ended its job early, if one did (its report was checked against its job's seeds when it came). */
+function stoppedEarly (ctx: VerificationContext, jobs: JobRow[], roles: ReadonlyMap<number, JobRole>, attestations: AttestationRow[]): EarlyEnd | undefined {
   for (const a of attestations) {
-    const seeds = jobs.find((j) => j.id === a.job_id)?.seeds ?? []
-    const report = trialReport(manifest, seeds, a.body.trials)
+    const job = jobs.find((j) => j.id === a.job_id)
+    if (job === undefined) continue
+    const report = trialReport(ctx.manifest, job.seeds, a.body.trials, { accept: acceptsEarly(ctx, job, roles) })
     if (report.ok && report.stopped !== undefined) return report.stopped
   }
   return undefined
+}
+
+/** A split round's parts looked at together: only a rejection is ever early there. */
+function splitStop (manifest: VerificationContext['manifest'], trials: AttestationBody['trials'], planned: number): EarlyEnd | undefined {
+  const reason = stopEarly(manifest, trials, planned)
+  return reason === null ? undefined : { verdict: 'rejected', reason }
 }
 
 /**

@@ -92,10 +92,15 @@ export const ManifestSchema = z.object({
      * docs/trust.md): `noise` is the standard deviation of one paired gain (candidate minus
      * baseline on one seed) in metric units, `futility` the most a true gain of minImprovement
      * may lose per look (default 0.01). Absent: only a failed pair stops a job early.
+     * `accept`: the share of the false-acceptance rate (1 − confidence) spent on early
+     * acceptance, at most half of it; the whole round is then tested at confidence + accept
+     * (protocol/src/sequential.ts `acceptEarly`, `finalConfidence`). Absent: acceptance
+     * always reads the whole round.
      */
     sequential: z.object({
       noise: z.number().positive(),
-      futility: z.number().gt(0).max(0.2).default(0.01)
+      futility: z.number().gt(0).max(0.2).default(0.01),
+      accept: z.number().gt(0).max(0.25).optional()
     }).strict().optional(),
     /**
      * Lets the coordinator spread the pairs of one round over the verifiers waiting for work
@@ -161,6 +166,13 @@ export const ManifestSchema = z.object({
   }
   if (m.train.graceSeconds !== undefined && m.train.budgetSeconds === undefined) {
     ctx.addIssue({ code: 'custom', path: ['train', 'graceSeconds'], message: 'graceSeconds only means something with train.budgetSeconds' })
+  }
+  const accept = m.verification.sequential?.accept
+  if (accept !== undefined && accept > (1 - m.verification.confidence) / 2) {
+    ctx.addIssue({ code: 'custom', path: ['verification', 'sequential', 'accept'], message: `accept (${accept}) may spend at most half of the false-acceptance rate 1 − confidence (${(1 - m.verification.confidence).toPrecision(3)}); the whole round keeps the rest` })
+  }
+  if (accept !== undefined && m.verification.trials < 3) {
+    ctx.addIssue({ code: 'custom', path: ['verification', 'sequential', 'accept'], message: `an early acceptance looks after two pairs and before the last, so it needs trials of at least 3 (this cause has ${m.verification.trials})` })
   }
   if (m.hardware.reference !== undefined && m.hardware.matters !== 'class') {
     ctx.addIssue({ code: 'custom', path: ['hardware', 'reference'], message: 'a reference class only means something with hardware.matters "class"' })

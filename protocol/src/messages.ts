@@ -134,7 +134,9 @@ export const Job = z.object({
   baseline: Oid,
   candidate: Oid,
   seeds: z.array(Seed).min(1).max(64),
-  leaseExpiresAt: Time
+  leaseExpiresAt: Time,
+  /** The verifier may end this job early with an acceptance (sequential.ts `acceptEarly`); absent, only with a rejection. */
+  acceptEarly: z.literal(true).optional()
 }).strict()
 export type Job = z.infer<typeof Job>
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseManifest } from './manifest.ts'
-import { normalQuantile, stopEarly } from './sequential.ts'
+import { normalQuantile, studentTCdf } from './distributions.ts'
+import { acceptEarly, endsEarly, finalConfidence, stopEarly } from './sequential.ts'
 
 const base = { name: 't', editable: ['train.py'], train: { command: ['python3', 'train.py'] }, evaluate: { command: ['python3', 'evaluate.py'] }, metric: { name: 'loss', direction: 'minimize' } }
 const withRule = parseManifest({ ...base, verification: { minImprovement: 0.05, sequential: { noise: 0.014 } } })
@@ -96,5 +97,77 @@ describe('stopEarly', () => {
     // P(N(0, 0.014) < 0.05 − 2.326 × 0.014) = Φ(1.245) ≈ 0.89.
     expect(stopped / 2000).toBeGreaterThan(0.86)
     expect(stopped / 2000).toBeLessThan(0.92)
+  })
+})
+
+describe('acceptEarly', () => {
+  const accepting = parseManifest({ ...base, verification: { minImprovement: 0.05, sequential: { noise: 0.014, accept: 0.02 } } })
+  /** A pair whose baseline varies with the seed as training does, and whose candidate varies as much. */
+  const seeded = (gain: number, i: number): { baseline: number, candidate: number } => ({ baseline: 1 + 0.01 * i, candidate: 1 + 0.01 * i - gain + 0.003 * (i % 2) })
+
+  it('accepts a gain beyond doubt after two of three pairs, saying why', () => {
+    expect(acceptEarly(accepting, [seeded(0.5, 0), seeded(0.5, 1)], 3)).toMatch(/^after 2 of 3 pairs the mean gain 0\.49\d clears minImprovement 0\.05 beyond doubt \(t=.*p=.* < 0\.0200\)$/)
+    expect(endsEarly(accepting, [seeded(0.5, 0), seeded(0.5, 1)], 3, { accept: true })).toMatchObject({ verdict: 'accepted' })
+  })
+
+  it('never where the job may not, the cause did not declare it, on one pair, on a whole round, or after a failed pair', () => {
+    const two = [seeded(0.5, 0), seeded(0.5, 1)]
+    expect(endsEarly(accepting, two, 3, { accept: false })).toBeNull()
+    expect(acceptEarly(withRule, two, 3)).toBeNull()
+    expect(acceptEarly(accepting, two.slice(0, 1), 3)).toBeNull()
+    expect(acceptEarly(accepting, [...two, seeded(0.5, 2)], 3)).toBeNull()
+    expect(acceptEarly(accepting, [...two, { baseline: 1, candidate: null }], 4)).toBeNull()
+  })
+
+  it('needs more than a gain of about 11 pair noises after two pairs (one degree of freedom), and less after more pairs', () => {
+    // t(1) at 1 − 0.02: 15.9, over √2: 11.2 noises of 0.014 beyond 0.05 is 0.207.
+    expect(acceptEarly(accepting, [seeded(0.2, 0), seeded(0.2, 1)], 3)).toBeNull()
+    expect(acceptEarly(accepting, [seeded(0.22, 0), seeded(0.22, 1)], 3)).not.toBeNull()
+    // With five trials the 0.02 is shared by three looks, and at four pairs (3 dof) 0.1 is plenty.
+    expect(acceptEarly(accepting, [0, 1, 2, 3].map((i) => seeded(0.1, i)), 5)).not.toBeNull()
+  })
+
+  it('takes the pairs\' own spread when it is larger than the declared noise', () => {
+    expect(acceptEarly(accepting, [seeded(0.9, 0), seeded(0.1, 1)], 3)).toBeNull()
+  })
+
+  it('leaves a candidate that does not vary with the seed to its whole round', () => {
+    const fixed = [0, 1].map((i) => ({ baseline: 1 + 0.01 * i, candidate: 0.5 }))
+    expect(acceptEarly(accepting, fixed, 3)).toBeNull()
+    const off = parseManifest({ ...base, verification: { minImprovement: 0.05, seedInsensitivity: { varianceRatio: 0 }, sequential: { noise: 0.014, accept: 0.02 } } })
+    expect(acceptEarly(off, fixed, 3)).not.toBeNull()
+  })
+
+  it('keeps the declared false-acceptance rate: a gain of exactly minImprovement passes early at most `accept` and in all at most 1 − confidence, even when made noisy', () => {
+    const normal = normals(3)
+    const runs = 20_000
+    const level = 1 - finalConfidence(accepting)
+    for (const sd of [0.014, 0.14]) {
+      let early = 0
+      let passed = 0
+      for (let i = 0; i < runs; i++) {
+        const pairs = [0, 1, 2].map((s) => ({ baseline: 1 + 0.01 * normal(), candidate: 0, seed: s })).map((p) => ({ ...p, candidate: p.baseline - 0.05 - sd * normal() }))
+        if (acceptEarly(accepting, pairs.slice(0, 2), 3) !== null) {
+          early++
+          passed++
+          continue
+        }
+        // The whole round's test, as the coordinator's (stats.ts pairedOneSidedTest) at finalConfidence.
+        const gains = pairs.map((p) => p.baseline - p.candidate)
+        const mean = gains.reduce((a, b) => a + b, 0) / 3
+        const s = Math.sqrt(gains.reduce((a, g) => a + (g - mean) ** 2, 0) / 2)
+        if (1 - studentTCdf((mean - 0.05) / (s / Math.sqrt(3)), 2) < level) passed++
+      }
+      // Binomial sd over 20,000 runs: 0.1 % at 2 %, 0.15 % at 5 %.
+      expect(early / runs).toBeLessThan(0.02 + 0.003)
+      expect(passed / runs).toBeLessThan(0.05 + 0.004)
+    }
+  })
+
+  it('is refused by the manifest where it would spend more than half the rate, or has no look to spend it on', () => {
+    expect(() => parseManifest({ ...base, verification: { minImprovement: 0.05, sequential: { noise: 0.014, accept: 0.03 } } })).toThrow(/at most half of the false-acceptance rate/)
+    expect(() => parseManifest({ ...base, verification: { minImprovement: 0.05, trials: 2, sequential: { noise: 0.014, accept: 0.01 } } })).toThrow(/needs trials of at least 3/)
+    expect(finalConfidence(accepting)).toBeCloseTo(0.97, 12)
+    expect(finalConfidence(withRule)).toBe(0.95)
   })
 })

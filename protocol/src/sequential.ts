@@ -2,10 +2,78 @@
  * When a verifier may stop a job before its last pair (docs/trust.md, "Stopping early").
  * The verifier applies it after each pair; the coordinator applies it again to an
  * attestation that reports fewer pairs than its job's seeds, and refuses one the rule does
- * not allow. Only rejection is ever early: acceptance always reads the whole round.
+ * not allow. Rejection may be early wherever the cause declares the rule; acceptance only
+ * where it also declares `accept` and the coordinator marked the job (`Job.acceptEarly`).
  */
 import { improvement, type Manifest } from './manifest.ts'
 import type { Trial } from './messages.ts'
+import { normalQuantile, studentTCdf } from './distributions.ts'
+
+type Pair = Pick<Trial, 'baseline' | 'candidate'>
+
+/** How a job ended before its last pair, and why. */
+export interface EarlyEnd {
+  verdict: 'rejected' | 'accepted'
+  reason: string
+}
+
+/** Whether the pairs so far end the job: a rejection (`stopEarly`), else, where the job allows one, an acceptance (`acceptEarly`). */
+export function endsEarly (manifest: Manifest, trials: Pair[], planned: number, { accept }: { accept: boolean }): EarlyEnd | null {
+  const rejected = stopEarly(manifest, trials, planned)
+  if (rejected !== null) return { verdict: 'rejected', reason: rejected }
+  const accepted = accept ? acceptEarly(manifest, trials, planned) : null
+  return accepted === null ? null : { verdict: 'accepted', reason: accepted }
+}
+
+/**
+ * The confidence of the test on a whole round. A cause that declares `sequential.accept`
+ * spends that much of its false-acceptance rate on the early looks, so the whole round is
+ * tested at what is left: over both, a candidate without the margin passes with probability
+ * at most 1 − confidence, as declared (docs/trust.md).
+ */
+export function finalConfidence (manifest: Manifest): number {
+  return manifest.verification.confidence + (manifest.verification.sequential?.accept ?? 0)
+}
+
+/**
+ * Why the pairs so far already show the gain beyond doubt (an acceptance), or null to go on.
+ * At k pairs (2 ≤ k < planned, none failed) the paired one-sided t-test of mean gain >
+ * minImprovement must hold at `accept / (planned − 2)` (the looks share what the cause
+ * spends on them), with the spread taken as the larger of the pairs' own and the declared
+ * pair noise, on k − 1 degrees of freedom: a candidate made noisy on purpose gains nothing.
+ * The seed-insensitivity test needs three seeds, so the candidate must also vary across these
+ * seeds at least `varianceRatio` times as much as the baseline does; one that does not goes on
+ * to its whole round, where that test reads it.
+ */
+export function acceptEarly (manifest: Manifest, trials: Pair[], planned: number): string | null {
+  const { sequential: rule, minImprovement, seedInsensitivity } = manifest.verification
+  const k = trials.length
+  if (rule?.accept === undefined || k < 2 || k >= planned) return null
+  if (trials.some((t) => t.baseline === null || t.candidate === null)) return null
+  const complete = trials as Array<{ baseline: number, candidate: number }>
+  const gains = complete.map((t) => improvement(manifest, t.baseline, t.candidate))
+  const mean = gains.reduce((a, b) => a + b, 0) / k
+  const sd = Math.max(Math.sqrt(variance(gains)), rule.noise)
+  const t = (mean - minImprovement) / (sd / Math.sqrt(k))
+  const level = rule.accept / (planned - 2)
+  const p = 1 - studentTCdf(t, k - 1)
+  if (!(p < level)) return null
+  if (ignoresSeeds(complete, seedInsensitivity.varianceRatio)) return null
+  return `after ${k} of ${planned} pairs the mean gain ${mean.toPrecision(3)} clears minImprovement ${minImprovement} beyond doubt (t=${t.toPrecision(3)}, spread ${sd.toPrecision(3)}, p=${p.toPrecision(3)} < ${level.toPrecision(3)})`
+}
+
+const variance = (xs: number[]): number => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length
+  return xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)
+}
+
+/** The candidate's spread across the seeds is below `ratio` times the baseline's (log scale when every metric is positive, as the seed-insensitivity test). */
+function ignoresSeeds (trials: Array<{ baseline: number, candidate: number }>, ratio: number): boolean {
+  if (ratio <= 0) return false
+  const f = trials.every((t) => t.baseline > 0 && t.candidate > 0) ? Math.log : (x: number): number => x
+  const baseline = variance(trials.map((t) => f(t.baseline)))
+  return baseline > 0 && variance(trials.map((t) => f(t.candidate))) < ratio * baseline
+}
 
 /**
  * Why the pairs measured so far already decide the job (a rejection), or null to go on.
@@ -14,7 +82,7 @@ import type { Trial } from './messages.ts'
  * after k pairs — is below minImprovement: a candidate whose true gain reaches
  * minImprovement stops that way with probability at most `futility` per look.
  */
-export function stopEarly (manifest: Manifest, trials: Array<Pick<Trial, 'baseline' | 'candidate'>>, planned: number): string | null {
+export function stopEarly (manifest: Manifest, trials: Pair[], planned: number): string | null {
   const k = trials.length
   if (k === 0 || k >= planned) return null
   const failed = trials.filter((t) => t.baseline === null || t.candidate === null).length
@@ -27,23 +95,4 @@ export function stopEarly (manifest: Manifest, trials: Array<Pick<Trial, 'baseli
   const { minImprovement } = manifest.verification
   if (bound >= minImprovement) return null
   return `after ${k} of ${planned} pairs the mean gain ${mean.toPrecision(3)} is so far below minImprovement ${minImprovement} that even its optimistic bound ${bound.toPrecision(3)} (futility ${rule.futility}, pair noise ${rule.noise}) misses it`
-}
-
-/**
- * The standard normal's quantile, by P. J. Acklam's rational approximation (relative
- * error below 1.2e-9), which is ample for a stopping bound.
- */
-export function normalQuantile (p: number): number {
-  if (!(p > 0 && p < 1)) throw new RangeError(`a probability strictly between 0 and 1, not ${p}`)
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239]
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572]
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783]
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416]
-  const tail = (q: number): number =>
-    (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1)
-  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)))
-  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)))
-  const q = p - 0.5
-  const r = q * q
-  return (((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1)
 }

@@ -8,7 +8,7 @@ export function describeVerifierEvent (e: VerifierEvent): string | undefined {
     case 'trial': return `job ${e.jobId} seed ${e.seed} ${e.side}: ${e.result.ok ? e.result.metric.toPrecision(6) : `failed (${e.result.reason})`}${e.cached ? ' (cached)' : ''}`
     case 'warmed': return `warmed baseline of best ${e.best.slice(0, 10)} seed ${e.seed}: ${e.result.ok ? e.result.metric.toPrecision(6) : `failed (${e.result.reason})`}`
     case 'refused': return `job ${e.jobId} refused: ${e.reason}`
-    case 'stopped': return `job ${e.jobId} stopped after ${e.pairs} of ${e.planned} pairs: ${e.reason}`
+    case 'stopped': return `job ${e.jobId} ${e.verdict === 'accepted' ? 'accepted' : 'stopped'} after ${e.pairs} of ${e.planned} pairs: ${e.reason}`
     case 'attested': return `job ${e.jobId} attested: ${e.verdict.state}: ${e.verdict.reason}`
   }
 }

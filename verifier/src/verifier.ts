@@ -1,7 +1,7 @@
 import { EventEmitter, setMaxListeners } from 'node:events'
 import { join } from 'node:path'
 import {
-  changedPaths, commitTree, CoordinatorClient, ensureBareRepo, ProtectedPathError, protectedChanges, resultExtras, sha256Hex, stopEarly,
+  changedPaths, commitTree, CoordinatorClient, endsEarly, ensureBareRepo, ProtectedPathError, protectedChanges, resultExtras, sha256Hex,
   type Hardware, type Identity, type InfoReply, type Job, type LeaseReply, type Trial, type Verdict, type WarmSeeds
 } from '@autoresearch/protocol'
 import { logger } from '@libp2p/logger'
@@ -50,8 +50,8 @@ export type VerifierEvent =
   | { type: 'trial', jobId: number, seed: number, side: 'baseline' | 'candidate', result: TrialResult, cached: boolean }
   | { type: 'warmed', best: string, seed: number, result: TrialResult }
   | { type: 'refused', jobId: number, reason: string }
-  /** The pairs measured so far already reject the candidate (protocol's `stopEarly`): the rest were not run. */
-  | { type: 'stopped', jobId: number, pairs: number, planned: number, reason: string }
+  /** The pairs measured so far already decide the job (protocol's `endsEarly`): the rest were not run. */
+  | { type: 'stopped', jobId: number, pairs: number, planned: number, verdict: 'rejected' | 'accepted', reason: string }
   | { type: 'attested', jobId: number, verdict: Verdict }
 
 const EMPTY_DIGEST = sha256Hex('')
@@ -161,7 +161,7 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
 
   /**
    * Each pair holds one slot for both its runs. After each pair the sequential rule may end
-   * the job: pairs still running or waiting are stopped, and only those measured before
+   * the job (with an acceptance only where the job allows one): pairs still running or waiting are stopped, and only those measured before
    * the decision are reported (in seed order, the set the rule decided on), so the
    * coordinator reaches the same decision from the attestation.
    */
@@ -180,10 +180,10 @@ export class Verifier extends EventEmitter<{ event: [VerifierEvent] }> {
           const trial = await this.#pair(info, job, seed, slot, pairSignal)
           if (stop.signal.aborted) return
           done.set(i, trial)
-          const reason = stopEarly(info.manifest, measured(), job.seeds.length)
-          if (reason === null) return
+          const end = endsEarly(info.manifest, measured(), job.seeds.length, { accept: job.acceptEarly === true })
+          if (end === null) return
           stop.abort()
-          this.emit('event', { type: 'stopped', jobId: job.jobId, pairs: done.size, planned: job.seeds.length, reason })
+          this.emit('event', { type: 'stopped', jobId: job.jobId, pairs: done.size, planned: job.seeds.length, verdict: end.verdict, reason: end.reason })
         }, { signal: pairSignal })
       } catch (err) {
         if (!stop.signal.aborted || signal?.aborted === true) throw err

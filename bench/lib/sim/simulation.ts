@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Identity, stopEarly, type Job } from '@autoresearch/protocol'
+import { endsEarly, Identity, type Job } from '@autoresearch/protocol'
 import { logger } from '@libp2p/logger'
 import { verifiersToWake } from '../../../coordinator/src/handlers/lease-holds.ts'
 import { nextRound } from '../../../coordinator/src/seeds.ts'
@@ -24,7 +24,7 @@ export interface SimFeatures {
   held: boolean
   /** An idle verifier runs the baselines of the current best's next round (coordinator/src/seeds.ts `nextRound`). */
   warm: boolean
-  /** The cause declares `verification.sequential`: a job stops when its pairs already reject (protocol's `stopEarly`). */
+  /** The cause declares `verification.sequential`: a job stops when its pairs already decide it (protocol's `endsEarly`). */
   sequential: boolean
   /** Pairs of one job a verifier runs side by side (`--slots`). */
   slots: number
@@ -397,7 +397,7 @@ class Simulation {
     }
     this.#queue.after(longest, () => {
       this.#count.verifierRuns += runs
-      const stop = stopEarly(this.#coord.manifest, measured, job.seeds.length) !== null
+      const stop = endsEarly(this.#coord.manifest, measured, job.seeds.length, { accept: job.acceptEarly === true }) !== null
       if (!stop && measured.length < job.seeds.length) { this.#job(m, job, then, measured); return }
       if (stop && measured.length < job.seeds.length) this.#count.stoppedEarly++
       this.#count.jobs++

@@ -3,9 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { decide, notCounted, pendingVerdict, trialsOf, type CandidateFacts, type VerifiedTrial } from './verdict.ts'
 
 // minImprovement 1/16, so gains built from binary-exact numbers sit exactly on it.
-const manifest = parseManifest({
-  name: 'toy', editable: ['train.py'], train: { command: ['python', 'train.py'] }, metric: { name: 'loss', direction: 'minimize', stdoutPattern: 'loss=(\\S+)' }, verification: { minImprovement: 0.0625 }
-})
+const manifestInput = { name: 'toy', editable: ['train.py'], train: { command: ['python', 'train.py'] }, metric: { name: 'loss', direction: 'minimize', stdoutPattern: 'loss=(\\S+)' } }
+const manifest = parseManifest({ ...manifestInput, verification: { minImprovement: 0.0625 } })
 const BEST = 'b'.repeat(40)
 const digest = 'd'.repeat(64)
 /** One verifier's trials on seeds 100, 101, …: a baseline of 1 (unless given) and these candidate metrics. */
@@ -52,12 +51,26 @@ describe('the verdict', () => {
   })
 
   it('a job stopped early rejects with the rule\'s reason, and its one pair contradicts no claim', () => {
-    const d = decide(manifest, candidate({ claimed_metric: 0.5 }), by('a', [1.5]), BEST, { stopped: 'after 1 of 3 pairs …' })
+    const d = decide(manifest, candidate({ claimed_metric: 0.5 }), by('a', [1.5]), BEST, { stopped: { verdict: 'rejected', reason: 'after 1 of 3 pairs …' } })
     expect(d.kind).toBe('reject')
     expect(d.verdict.reason).toBe('stopped early: after 1 of 3 pairs …')
     expect(d.verdict.claimContradicted).toBe(false)
     // The same pair without the stop contradicts the claim: the bound has one pair and no spread.
     expect(decide(manifest, candidate({ claimed_metric: 0.5 }), by('a', [1.5]), BEST).verdict.claimContradicted).toBe(true)
+  })
+
+  it('a job accepted early merges on its pairs, saying so; the whole round is tested at the confidence early acceptance leaves', () => {
+    const accepting = parseManifest({ ...manifestInput, verification: { minImprovement: 0.0625, sequential: { noise: 0.01, accept: 0.02 } } })
+    const d = decide(accepting, candidate(), by('a', [0.5, 0.49]), BEST, { stopped: { verdict: 'accepted', reason: 'after 2 of 3 pairs …' } })
+    expect(d.kind).toBe('merge')
+    expect(d.verdict.reason).toMatch(/^mean improvement 0\.5050 over 2 paired trials beats minImprovement 0\.0625 \(p=.*\) \(accepted early: after 2 of 3 pairs …\)$/)
+    expect(d.verdict.test?.confidence).toBeCloseTo(0.97, 10)
+    // Three pairs whose p-value lies between 0.03 and 0.05 pass at 0.95 and not at 0.97.
+    const between = by('a', [0.88, 0.85, 0.91])
+    expect(decide(manifest, candidate(), between, BEST).verdict.test?.pValue).toBeGreaterThan(0.03)
+    expect(decide(manifest, candidate(), between, BEST).verdict.test?.pValue).toBeLessThan(0.05)
+    expect(decide(manifest, lastRound, between, BEST).kind).toBe('merge')
+    expect(decide(accepting, lastRound, between, BEST).kind).toBe('reject')
   })
 
   it('rejects a failed trial at once, naming the failures', () => {

@@ -3,7 +3,7 @@
  * passed (merged, or rebased first when the best moved meanwhile), with the numbers. The
  * handler (verification.ts `attest`) stores what this returns.
  */
-import { improvement, type AttestationBody, type Manifest, type Trial } from '@autoresearch/protocol'
+import { finalConfidence, improvement, type AttestationBody, type EarlyEnd, type Manifest, type Trial } from '@autoresearch/protocol'
 import { MAX_ROUNDS } from '../policy.ts'
 import { mean, pairedOneSidedTest, type PairedTest } from '../stats.ts'
 import type { CandidateState, JobRole, StoredVerdict } from '../store/index.ts'
@@ -55,13 +55,15 @@ export const trialsOf = (attestations: AttestationBody[]): VerifiedTrial[] =>
  * (rules/near-tie.ts); a failed trial, a lasting split, a candidate that ignores the seed
  * (rules/seed-insensitivity.ts) or a gain the paired test cannot show above minImprovement
  * reject it; a claim far beyond the measured gain is marked (rules/claim-bound.ts). A job a
- * verifier ended early (`stopped`) can only be rejected by it: a pass needs the full test.
+ * verifier ended early (`stopped`) with a rejection is rejected; one it ended with an
+ * acceptance passes the same test as a whole round, which its early rule implies. The whole
+ * round is tested at `finalConfidence` (the cause's confidence, less what early acceptance spends).
  */
 export interface DecideOptions {
   /** Rounds a candidate may get (policy.ts MAX_ROUNDS). */
   maxRounds?: number
-  /** Why a verifier ended its job before the last pair (protocol's `stopEarly`), when one did. */
-  stopped?: string
+  /** How and why a verifier ended its job before the last pair (protocol's `endsEarly`), when one did. */
+  stopped?: EarlyEnd
   /** The rounds were split over several verifiers (rules/parts.ts): the seed spread is also pooled across machines. */
   splitRounds?: boolean
   /** Its parent is a candidate still ahead of it in verification (speculation): a pass waits for that one's merge. */
@@ -69,7 +71,8 @@ export interface DecideOptions {
 }
 
 export function decide (manifest: Manifest, candidate: CandidateFacts, trials: VerifiedTrial[], best: string, { maxRounds = MAX_ROUNDS, stopped, splitRounds, ahead = false }: DecideOptions = {}): Decision {
-  const { minImprovement, confidence } = manifest.verification
+  const { minImprovement } = manifest.verification
+  const confidence = finalConfidence(manifest)
   const failed = trials.filter((t) => t.candidate === null || t.baseline === null)
   const measured = trials.filter((t): t is CompleteTrial => t.candidate !== null && t.baseline !== null)
   const gain = (t: CompleteTrial): number => improvement(manifest, t.baseline, t.candidate)
@@ -99,7 +102,8 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
   if (rejection !== null || metrics === null) {
     return { kind: 'reject', reputation, verdict: marked({ ...base, state: 'rejected', reason: rejection ?? notBeaten(manifest, test, stopped) }) }
   }
-  const verdict = marked({ ...base, state: 'accepted', reason: `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials beats minImprovement ${minImprovement} (p=${test.pValue.toPrecision(3)})` })
+  const early = stopped?.verdict === 'accepted' ? ` (accepted early: ${stopped.reason})` : ''
+  const verdict = marked({ ...base, state: 'accepted', reason: `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials beats minImprovement ${minImprovement} (p=${test.pValue.toPrecision(3)})${early}` })
   if (candidate.parent_oid !== best) {
     const then = ahead ? 'a candidate still being verified: it merges as soon as that one does' : 'which is no longer the best: rebasing and verifying again'
     return { kind: 'rebase', reputation, verdict: { ...verdict, state: 'pending', ...(ahead ? { passedOn: candidate.parent_oid } : {}), reason: `passed against ${candidate.parent_oid.slice(0, 10)}, ${then} (${verdict.reason})` } }
@@ -108,7 +112,7 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
 }
 
 /** Why a decided round rejects the candidate, or null when it passes. */
-function rejectionReason (manifest: Manifest, r: { failed: VerifiedTrial[], twoWaySplit: boolean, rounds: number, spread: SeedSpread | null, test: PairedTest, stopped?: string }): string | null {
+function rejectionReason (manifest: Manifest, r: { failed: VerifiedTrial[], twoWaySplit: boolean, rounds: number, spread: SeedSpread | null, test: PairedTest, stopped?: EarlyEnd }): string | null {
   if (r.failed.length > 0) return `${r.failed.length} trial(s) produced no metric: ${r.failed.map((t) => t.failure ?? 'unknown').join('; ').slice(0, 500)}`
   // Still two camps after the last round and no majority to tell which one lies: never merge on that.
   if (r.twoWaySplit) return `verifiers still disagree after ${r.rounds} rounds and no third measurement settled it`
@@ -121,6 +125,6 @@ function ignoresSeed (manifest: Manifest, spread: SeedSpread): string {
   return `the candidate's ${manifest.metric.name} barely varies across ${spread.seeds} seeds: its variance is ${(spread.ratio ?? 0).toPrecision(3)} times the baseline's, below ${varianceRatio} (F test p=${spread.pValue.toPrecision(3)} < ${significance}); it ignores AUTORESEARCH_SEED (a fixed lucky seed is not an improvement)`
 }
 
-const notBeaten = (manifest: Manifest, test: PairedTest, stopped?: string): string => stopped !== undefined
-  ? `stopped early: ${stopped}`
-  : `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials does not beat minImprovement ${manifest.verification.minImprovement} at confidence ${manifest.verification.confidence} (p=${test.pValue.toPrecision(3)})`
+const notBeaten = (manifest: Manifest, test: PairedTest, stopped?: EarlyEnd): string => stopped?.verdict === 'rejected'
+  ? `stopped early: ${stopped.reason}`
+  : `mean improvement ${test.mean.toPrecision(4)} over ${test.n} paired trials does not beat minImprovement ${manifest.verification.minImprovement} at confidence ${test.confidence} (p=${test.pValue.toPrecision(3)})`
