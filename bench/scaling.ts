@@ -29,6 +29,8 @@ export interface ScalingOptions {
   knobs?: number
   /** The cause's copy declares `verification.reuseCandidateRuns` (`--reuse`; default not). */
   reuse?: boolean
+  /** The cause's copy declares `sequential.accept` with this rate, split rounds off (`--accept ALPHA`; default not). */
+  accept?: number
   /** In-process participants fork from the runner's spawner process (RaceOptions.spawner, `--spawner`). */
   spawner?: boolean
   log?: (line: string) => void
@@ -72,6 +74,8 @@ export interface ScalingRow {
   helperJobs: number
   /** Experiments that repeated an edit some worker had run on the same best, mean over the seeds. */
   duplicates: number
+  /** Jobs a verifier ended before their last pair (a rejection, or with `--accept` an acceptance), mean over the seeds. */
+  stoppedEarly: number
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
@@ -83,7 +87,7 @@ const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
  * efficiency speedup/N, where 1 would be the ideal N times faster.
  */
 export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow[], runs: Array<RaceResult & { workers: number, seed: number }> }> {
-  const cause = simCostCause(opts.trainSeconds, { ...(opts.start === undefined ? {} : { start: opts.start }), speculation: opts.speculation, batch: opts.batch, knobs: opts.knobs, reuse: opts.reuse })
+  const cause = simCostCause(opts.trainSeconds, { ...(opts.start === undefined ? {} : { start: opts.start }), speculation: opts.speculation, batch: opts.batch, knobs: opts.knobs, reuse: opts.reuse, ...(opts.accept === undefined ? {} : { accept: opts.accept }) })
   const runs: Array<RaceResult & { workers: number, seed: number }> = []
   for (const seed of opts.seeds) {
     for (const workers of opts.workers) {
@@ -120,7 +124,8 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
       secondsPerRun: round(mean(rs.map((r) => r.workerSide.seconds / Math.max(1, r.workerSide.runs)))),
       verifyComputeFraction: round(verifierSeconds / Math.max(1e-9, verifierSeconds + rs.reduce((a, r) => a + r.workerSide.seconds, 0)), 3),
       helperJobs: round(mean(rs.map((r) => r.helperJobs)), 1),
-      duplicates: round(mean(rs.map((r) => r.duplicates)), 1)
+      duplicates: round(mean(rs.map((r) => r.duplicates)), 1),
+      stoppedEarly: round(mean(rs.map((r) => r.stoppedEarly)), 1)
     }
   })
   return { rows, runs }
@@ -131,10 +136,11 @@ export const options = {
   workers: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.3' },
   'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }, 'also-verify': { type: 'boolean', default: false },
   start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }, speculation: { type: 'string' },
-  knobs: { type: 'string', default: '0' }, batch: { type: 'string' }, reuse: { type: 'boolean', default: false }, spawner: { type: 'boolean', default: false }
+  knobs: { type: 'string', default: '0' }, batch: { type: 'string' }, reuse: { type: 'boolean', default: false }, spawner: { type: 'boolean', default: false },
+  accept: { type: 'string' }
 } as const
 
-/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--reuse] [--spawner] [--also-verify] [--processes] [--trace PREFIX]` */
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--reuse] [--accept ALPHA] [--spawner] [--also-verify] [--processes] [--trace PREFIX]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
   if (!['far', 'cause'].includes(values.start)) throw new ScalingUsageError('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
@@ -144,10 +150,12 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   if (batch !== undefined && !(Number.isInteger(batch) && batch >= 2 && batch <= MAX_BATCH_SIZE)) throw new ScalingUsageError(`--batch is the size of verification.batch, an integer from 2 to ${MAX_BATCH_SIZE} (without it: no batches)`)
   const knobs = Number(values.knobs)
   if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new ScalingUsageError(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
+  const accept = values.accept === undefined ? undefined : Number(values.accept)
+  if (accept !== undefined && !(accept > 0 && accept <= 0.025)) throw new ScalingUsageError('--accept is the false-acceptance rate early acceptance spends (sequential.accept): above 0 and at most 0.025, half of 1 − confidence (without it: no early acceptance)')
   const list = (s: string): number[] => s.split(',').map(Number)
   const opts = {
     workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),
-    alsoVerify: values['also-verify'], start: values.start, knobs, reuse: values.reuse, spawner: values.spawner, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(values.trace === undefined ? {} : { trace: values.trace })
+    alsoVerify: values['also-verify'], start: values.start, knobs, reuse: values.reuse, spawner: values.spawner, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(values.trace === undefined ? {} : { trace: values.trace })
   }
   const { start, ...rest } = opts
   const { rows, runs } = await scaling({ ...rest, ...(start === 'far' ? { start: FAR_START } : {}), log: (line) => { process.stderr.write(`${line}\n`) } })

@@ -28,9 +28,11 @@ export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
  * `speculation` declares `verification.speculation` with that window
  * (coordinator/src/speculate.ts), `batch` declares `verification.batch` with that size
  * (coordinator/src/batch.ts); `knobs` adds that many constants to the search (addKnobs);
- * `reuse` declares `verification.reuseCandidateRuns` (coordinator/src/seeds.ts).
+ * `reuse` declares `verification.reuseCandidateRuns` (coordinator/src/seeds.ts); `accept`
+ * declares `sequential.accept` (early acceptance, protocol/src/sequential.ts) and, as it
+ * requires, turns split rounds off.
  */
-export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, batch?: number, knobs?: number, reuse?: boolean } = {}): string {
+export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, batch?: number, knobs?: number, reuse?: boolean, accept?: number } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-cost-'))
   cpSync(SIM_COST, dir, { recursive: true })
   const set = (file: string, name: string, value: number): void => {
@@ -42,12 +44,16 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   for (const [name, value] of Object.entries(opts.start ?? {})) set('train.py', name, value)
   if (opts.knobs !== undefined && opts.knobs > 0) addKnobs(dir, opts.knobs)
   const manifestPath = join(dir, 'autoresearch.json')
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number>, batch?: Record<string, number>, reuseCandidateRuns?: boolean } }
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number>, batch?: Record<string, number>, reuseCandidateRuns?: boolean, splitRounds?: boolean } }
   if (opts.speculation !== undefined) manifest.verification.speculation = { window: opts.speculation }
   if (opts.batch !== undefined) manifest.verification.batch = { size: opts.batch }
   if (opts.reuse === true) manifest.verification.reuseCandidateRuns = true
   if (opts.sequential === false) delete manifest.verification.sequential
   else if (opts.noise !== undefined) manifest.verification.sequential = { ...manifest.verification.sequential, noise: Number((Math.SQRT2 * opts.noise).toPrecision(4)) }
+  if (opts.accept !== undefined && opts.sequential !== false) {
+    manifest.verification.sequential = { ...manifest.verification.sequential, accept: opts.accept }
+    manifest.verification.splitRounds = false
+  }
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
   return dir
 }
