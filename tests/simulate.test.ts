@@ -82,6 +82,25 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
     }
   })
 
+  it('with early acceptance some merges end after two pairs of three, each saying so, and every merge passed its test', () => {
+    let early = 0
+    let merges = 0
+    const row = simulate({ ...tiny, hours: 6, volunteers: 4, features: VARIANTS.accepting }, (s) => {
+      for (const c of s.candidates().filter((c) => c.state === 'merged')) {
+        merges++
+        expect(c.verdict?.test?.passed).toBe(true)
+        expect(c.verdict?.test?.confidence).toBeCloseTo(0.97, 10)
+        if ((c.verdict?.trials.length ?? 0) < 3 * c.rounds) {
+          early++
+          expect(c.verdict?.reason).toMatch(/\(accepted early: after 2 of 3 pairs/)
+        }
+      }
+    })
+    expect(merges).toBeGreaterThan(2)
+    expect(early).toBeGreaterThan(0)
+    expect(row.submitted).toBe(row.merged + row.rejected + row.stale + row.queueAtEnd)
+  })
+
   it('with split rounds the pairs of a round go to several verifiers, and a merge still has every pair of its rounds', () => {
     const spread = { whole: 0, split: 0 }
     for (const variant of ['whole', 'now'] as const) {

@@ -30,9 +30,10 @@ export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
  * (coordinator/src/batch.ts); `knobs` adds that many constants to the search (addKnobs);
  * `reuse` declares `verification.reuseCandidateRuns` (coordinator/src/seeds.ts); `accept`
  * declares `sequential.accept` (early acceptance, protocol/src/sequential.ts) and, as it
- * requires, turns split rounds off.
+ * requires, turns split rounds off; `wholeRounds` turns them off alone (the same rounds
+ * without early acceptance, to compare with).
  */
-export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, batch?: number, knobs?: number, reuse?: boolean, accept?: number } = {}): string {
+export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, batch?: number, knobs?: number, reuse?: boolean, accept?: number, wholeRounds?: boolean } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-cost-'))
   cpSync(SIM_COST, dir, { recursive: true })
   const set = (file: string, name: string, value: number): void => {
@@ -50,10 +51,8 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   if (opts.reuse === true) manifest.verification.reuseCandidateRuns = true
   if (opts.sequential === false) delete manifest.verification.sequential
   else if (opts.noise !== undefined) manifest.verification.sequential = { ...manifest.verification.sequential, noise: Number((Math.SQRT2 * opts.noise).toPrecision(4)) }
-  if (opts.accept !== undefined && opts.sequential !== false) {
-    manifest.verification.sequential = { ...manifest.verification.sequential, accept: opts.accept }
-    manifest.verification.splitRounds = false
-  }
+  if (opts.accept !== undefined && opts.sequential !== false) manifest.verification.sequential = { ...manifest.verification.sequential, accept: opts.accept }
+  if (opts.accept !== undefined || opts.wholeRounds === true) manifest.verification.splitRounds = false
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
   return dir
 }

@@ -36,10 +36,10 @@ const DIGEST = '0'.repeat(64)
  * window, or none (coordinator/src/speculate.ts); `batch` its size, or none (coordinator/src/batch.ts);
  * `reuseCandidateRuns` as given, default off (coordinator/src/seeds.ts).
  */
-export function simManifest (trials: number, opts: { noise: number, sequential: boolean, splitRounds: boolean, speculation?: number, batch?: number, reuseCandidateRuns?: boolean }): Manifest {
+export function simManifest (trials: number, opts: { noise: number, sequential: boolean, splitRounds: boolean, speculation?: number, batch?: number, reuseCandidateRuns?: boolean, accept?: number }): Manifest {
   const manifest = parseManifestText(readFileSync(join(import.meta.dirname, '../../causes/sim-cost/autoresearch.json'), 'utf8'))
   const { sequential: _, ...verification } = manifest.verification
-  const rule = opts.sequential ? { sequential: { noise: Math.SQRT2 * opts.noise } } : {}
+  const rule = opts.sequential ? { sequential: { noise: Math.SQRT2 * opts.noise, ...(opts.accept === undefined ? {} : { accept: opts.accept }) } } : {}
   const ahead = opts.speculation === undefined ? {} : { speculation: { window: opts.speculation } }
   const batch = opts.batch === undefined ? {} : { batch: { size: opts.batch } }
   return parseManifest({ ...manifest, verification: { ...verification, trials, ...rule, ...ahead, ...batch, splitRounds: opts.splitRounds, reuseCandidateRuns: opts.reuseCandidateRuns ?? false } })

@@ -46,9 +46,11 @@ export interface SimFeatures {
   batch?: number
   /** The cause declares `verification.reuseCandidateRuns`: a verifier keeps its candidate runs as that commit's baselines, and its pool begins with their seeds (coordinator/src/seeds.ts). */
   reuse?: boolean
+  /** The cause declares `verification.sequential.accept` at this rate: a job may end early with an acceptance (protocol/src/sequential.ts `acceptEarly`; never with split rounds). */
+  accept?: number
 }
 
-export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' | 'ahead-whole' | 'batched' | 'ahead-batched' | 'reused', SimFeatures> = {
+export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' | 'ahead-whole' | 'batched' | 'ahead-batched' | 'reused' | 'accepting', SimFeatures> = {
   /** The code before issue 14: 2-s polls, no warm-up, every pair run, 3 runs per new best. */
   serial: { held: false, warm: false, sequential: false, slots: 1, workerSavings: false, helpers: false, groups: false, split: false },
   /** Today's defaults without split rounds: each round on one verifier. */
@@ -66,7 +68,9 @@ export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' |
   /** `ahead` with batches of up to 8: what goes on top of the candidate in flight is a batch where one forms. */
   'ahead-batched': { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, speculation: 4, batch: 8 },
   /** `now` with a candidate's verified runs as its baselines once it is the best. */
-  reused: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, reuse: true }
+  reused: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, reuse: true },
+  /** `whole` with early acceptance spending 0.02 of the 0.05 false-acceptance rate (split rounds exclude it). */
+  accepting: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: false, accept: 0.02 }
 }
 
 export interface SimOptions extends Omit<ModelOptions, 'minImprovement'> {
@@ -178,7 +182,7 @@ class Simulation {
     this.#queue = queue
     this.#opts = opts
     this.#features = opts.features ?? VARIANTS.now
-    const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential, splitRounds: this.#features.split, speculation: this.#features.speculation, batch: this.#features.batch, reuseCandidateRuns: this.#features.reuse })
+    const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential, splitRounds: this.#features.split, speculation: this.#features.speculation, batch: this.#features.batch, reuseCandidateRuns: this.#features.reuse, accept: this.#features.accept })
     this.#model = { ...opts, minImprovement: manifest.verification.minImprovement }
     this.#random = new Random(opts.seed)
     const count = opts.verifiers ?? Math.max(1, Math.floor(opts.volunteers / 4))

@@ -65,6 +65,9 @@ describe('the verdict', () => {
     expect(d.kind).toBe('merge')
     expect(d.verdict.reason).toMatch(/^mean improvement 0\.5050 over 2 paired trials beats minImprovement 0\.0625 \(p=.*\) \(accepted early: after 2 of 3 pairs …\)$/)
     expect(d.verdict.test?.confidence).toBeCloseTo(0.97, 10)
+    expect(d.verdict.claimContradicted).toBe(false)
+    // Two pairs bound a claim as a whole round's do: one of twice the gain is marked.
+    expect(decide(accepting, candidate({ claimed_metric: 0 }), by('a', [0.5, 0.49]), BEST, { stopped: { verdict: 'accepted', reason: '…' } }).verdict.claimContradicted).toBe(true)
     // Three pairs whose p-value lies between 0.03 and 0.05 pass at 0.95 and not at 0.97.
     const between = by('a', [0.88, 0.85, 0.91])
     expect(decide(manifest, candidate(), between, BEST).verdict.test?.pValue).toBeGreaterThan(0.03)

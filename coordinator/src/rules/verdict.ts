@@ -95,8 +95,9 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
     return { kind: 'extend', verdict: { ...base, state: 'pending', rounds, reason: `${why}: round ${rounds} of at most ${maxRounds} on fresh seeds` } }
   }
   const reputation = reputationMoves([...new Set(measured.map((t) => t.verifier))], outliers)
-  // A job cut short has too few pairs to bound a claim: a stop costs the submitter no more than a full round would.
-  const contradiction = stopped === undefined ? claimContradiction(manifest, candidate, base.baselineMetric, test) : null
+  // A job rejected early has too few pairs to bound a claim: a stop costs the submitter no more than a full round would.
+  // One accepted early has at least two, which bound it as a whole round's do.
+  const contradiction = stopped?.verdict !== 'rejected' ? claimContradiction(manifest, candidate, base.baselineMetric, test) : null
   const marked = (v: StoredVerdict): StoredVerdict => contradiction === null ? v : { ...v, claimContradicted: true, reason: v.reason + contradiction }
   const rejection = rejectionReason(manifest, { failed, twoWaySplit, rounds: candidate.rounds, spread, test, stopped })
   if (rejection !== null || metrics === null) {
