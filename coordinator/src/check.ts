@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { editableProblems, InvalidManifestError, MANIFEST_FILE, metricSource, parseManifestText, UsageError, type Manifest } from '@autoresearch/protocol'
+import { editableProblems, finalConfidence, InvalidManifestError, MANIFEST_FILE, metricSource, parseManifestText, UsageError, type Manifest } from '@autoresearch/protocol'
 import { gpuDevices, runTrial, selectBackend, type SandboxBackend, type SelectBackendOptions, type TrialResult } from '@autoresearch/runner'
 import { listCause } from './cause-files.ts'
 import { describeFrozenImport, frozenStepImports } from './check-imports.ts'
@@ -163,7 +163,8 @@ export async function checkCause (opts: CheckOptions): Promise<CheckReport> {
   const slowest = trials.reduce<CheckReport['trials'][number] | undefined>((a, t) => a === undefined || t.seconds > a.seconds ? t : a, undefined)
   const ok = trials.every((t) => t.ok)
   const metrics = trials.filter((t) => t.ok).map((t) => t.metric as number)
-  const noise = ok ? suggestVerification(metrics, manifest.verification.confidence, manifest.verification) : null
+  // The whole round's test: with early acceptance declared, at the confidence it leaves.
+  const noise = ok ? suggestVerification(metrics, finalConfidence(manifest), manifest.verification) : null
   const tradeOff = noise === null || noise.n < 2
     ? null
     : trialTradeOff({ sd: noise.sd, runs: noise.n, runSeconds, minImprovement: manifest.verification.minImprovement, confidence: noise.confidence, extraTrials: [manifest.verification.trials, ...(noise.minImprovement === null ? [] : [noise.trials])] })
@@ -198,9 +199,9 @@ function median (xs: number[]): number {
 const minutes = (seconds: number): string => seconds < 90 ? `${seconds.toFixed(0)} s` : `${(seconds / 60).toFixed(1)} min`
 
 /** The trade-off table: for each trial count, the time of one verification and the power. */
-function describeTradeOff (t: TradeOff, v: CheckReport['verification']): string[] {
+function describeTradeOff (t: TradeOff, v: CheckReport['verification'], confidence: number): string[] {
   const pct = (p: number): string => `${Math.round(p * 100)} %`
-  const lines = [`trials against time: power = the chance a candidate truly gaining ${fmt(t.gain)} (${v.minImprovement > 0 ? `the margin ${v.minImprovement} and as much again` : 'no margin: one σ'}) passes at confidence ${v.confidence}${t.sd > 0 ? `; in brackets, at the ends of σ's range` : '; σ = 0, so any gain above the margin passes'}`]
+  const lines = [`trials against time: power = the chance a candidate truly gaining ${fmt(t.gain)} (${v.minImprovement > 0 ? `the margin ${v.minImprovement} and as much again` : 'no margin: one σ'}) passes at confidence ${confidence}${t.sd > 0 ? `; in brackets, at the ends of σ's range` : '; σ = 0, so any gain above the margin passes'}`]
   lines.push('  trials  one verification  power               gain passing 80 %')
   for (const row of t.rows) {
     const power = t.sd > 0 ? `${pct(row.power)} (${pct(row.powerRange[0])}–${pct(row.powerRange[1])})` : pct(row.power)
@@ -239,7 +240,7 @@ export function describeCheck (r: CheckReport): string[] {
       if (noise.pairNoise !== null) lines.push(`suggestion: "sequential": { "noise": ${noise.pairNoise} } lets verifiers reject a clear loser before its last pair (docs/trust.md, "Stopping early")`)
     }
     if (noise.manifestPassingGain !== null) lines.push(`manifest now: minImprovement ${v.minImprovement}, ${v.trials} trials: a true gain of about ${fmt(noise.manifestPassingGain)} is needed to pass half the time`)
-    if (r.tradeOff !== null) lines.push(...describeTradeOff(r.tradeOff, v))
+    if (r.tradeOff !== null) lines.push(...describeTradeOff(r.tradeOff, v, noise.confidence))
     lines.push(`verifying one candidate costs about ${v.trials} × 2 runs ≈ ${minutes(v.trials * 2 * r.runSeconds)} on this machine (half with a warm baseline cache)`)
   }
   for (const w of r.warnings) lines.push(`warning: ${w}`)

@@ -32,7 +32,8 @@ export function endsEarly (manifest: Manifest, trials: Pair[], planned: number, 
  * at most 1 − confidence, as declared (docs/trust.md).
  */
 export function finalConfidence (manifest: Manifest): number {
-  return manifest.verification.confidence + (manifest.verification.sequential?.accept ?? 0)
+  // Rounded, so that 0.9 + 0.05 reads 0.95 wherever the verdict prints it.
+  return Number((manifest.verification.confidence + (manifest.verification.sequential?.accept ?? 0)).toPrecision(12))
 }
 
 /**
