@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { describeHardware, Identity, sha256Hex } from '@autoresearch/protocol'
+import { describeHardware, Identity, sha256Hex, type Job } from '@autoresearch/protocol'
 import { selectBackend } from '@autoresearch/runner'
 import { Verifier, type VerifierEvent } from 'autoresearch-verifier'
 import { countingBackend, type Tally } from '../bench/lib/sim-network.ts'
@@ -11,6 +11,21 @@ import { causeWith, setConstant, TestNetwork } from './network.ts'
 /** The noisy test cause (5 pairs per job, minImprovement 0.02) with the sequential rule declared. */
 // The paired gain's noise here is σ_own·√2 ≈ 0.007; 0.01 is on the cautious side.
 const sequentialCause = (): string => causeWith(join(ROOT, 'tests', 'fixtures', 'noisy-cause'), { sequential: { noise: 0.01 } })
+
+interface HandTrial { seed: number, baseline: number, candidate: number, baselineLogDigest: string, candidateLogDigest: string }
+
+/** The host's verifier by hand: one leased job, a trial of it with a baseline of 1.5, and its attestation as sent. */
+async function byHand (net: TestNetwork): Promise<{ job: Job, trial: (seed: number, candidate: number) => HandTrial, attest: (trials: HandTrial[]) => Promise<unknown> }> {
+  const client = await net.client(net.verifierIdentity)
+  const { causeId } = net.running.coordinator
+  const { job } = await client.lease(net.verifierIdentity, causeId, describeHardware())
+  if (job === null) throw new Error('no job was leased')
+  return {
+    job,
+    trial: (seed, candidate) => ({ seed, baseline: 1.5 + seed / 1e6, candidate: candidate + seed / 1e6, baselineLogDigest: sha256Hex(''), candidateLogDigest: sha256Hex('') }),
+    attest: async (trials) => await client.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: describeHardware() })
+  }
+}
 
 describe('sequential early stop', () => {
   let cause: string
@@ -74,15 +89,8 @@ describe('sequential early stop', () => {
   it('refuses a short attestation the rule does not allow: a verifier may not skip pairs of a promising candidate', async () => {
     net = await TestNetwork.start(cause)
     const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8))
-    const client = await net.client(net.verifierIdentity)
-    const { causeId } = net.running.coordinator
-    const { job } = await client.lease(net.verifierIdentity, causeId, describeHardware())
-    expect(job?.candidateSeq).toBe(seq)
-    if (job === null) return
-    const trial = (seed: number, candidate: number): { seed: number, baseline: number, candidate: number, baselineLogDigest: string, candidateLogDigest: string } =>
-      ({ seed, baseline: 1.5 + seed / 1e6, candidate: candidate + seed / 1e6, baselineLogDigest: sha256Hex(''), candidateLogDigest: sha256Hex('') })
-    const attest = async (trials: Array<ReturnType<typeof trial>>): Promise<unknown> =>
-      await client.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: describeHardware() })
+    const { job, trial, attest } = await byHand(net)
+    expect(job.candidateSeq).toBe(seq)
     await expect(attest([trial(job.seeds[0]!, 1.49)])).rejects.toMatchObject({ name: 'InvalidMessageError', message: expect.stringMatching(/reports 1 of its job's 5 pairs/) })
     await expect(attest([trial(job.seeds[1]!, 1.0), trial(job.seeds[0]!, 1.0)])).rejects.toMatchObject({ name: 'InvalidMessageError', message: expect.stringMatching(/in order/) })
     expect(net.state(seq)).toBe('verifying')
@@ -122,15 +130,8 @@ describe('sequential early stop', () => {
     it('takes a short attestation only where the rule accepts it, and marks only such jobs', async () => {
       net = await TestNetwork.start(accepting)
       const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8))
-      const client = await net.client(net.verifierIdentity)
-      const { causeId } = net.running.coordinator
-      const { job } = await client.lease(net.verifierIdentity, causeId, describeHardware())
+      const { job, trial, attest } = await byHand(net)
       expect(job).toMatchObject({ candidateSeq: seq, acceptEarly: true })
-      if (job === null) return
-      const trial = (seed: number, candidate: number): { seed: number, baseline: number, candidate: number, baselineLogDigest: string, candidateLogDigest: string } =>
-        ({ seed, baseline: 1.5 + seed / 1e6, candidate: candidate + seed / 1e6, baselineLogDigest: sha256Hex(''), candidateLogDigest: sha256Hex('') })
-      const attest = async (trials: Array<ReturnType<typeof trial>>): Promise<unknown> =>
-        await client.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials, hardware: describeHardware() })
       // A gain of 0.1 over two pairs is not beyond doubt (one degree of freedom): refused.
       await expect(attest([trial(job.seeds[0]!, 1.4), trial(job.seeds[1]!, 1.401)])).rejects.toMatchObject({ name: 'InvalidMessageError', message: expect.stringMatching(/reports 2 of its job's 5 pairs/) })
       // Three pairs of it, varying as the baseline does, are.
