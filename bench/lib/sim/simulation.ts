@@ -260,9 +260,17 @@ class Simulation {
         return
       }
     }
-    this.#runs(v, 1, () => {
+    // A finished experiment is judged on the best it ran on even when a new one came meanwhile:
+    // the worker keeps a find, confirms and submits it on that best (the coordinator carries
+    // it), and moves on after (worker.ts `step`, follow.ts carries local gains over).
+    this.#queue.after(this.#runMs, () => {
+      this.#count.workerRuns++
       const gain = drawGain(this.#model, this.#random)
-      if (observedGain(this.#model, this.#random, gain) <= 0) { this.#experiment(v); return }
+      if (observedGain(this.#model, this.#random, gain) <= 0) {
+        if (this.#best !== v.followed) this.#follow(v)
+        else this.#experiment(v)
+        return
+      }
       // The base's run on the confirmation seed is cached per best (base-runs.ts).
       const runs = v.confirmBaseCached ? 1 : 2
       v.confirmBaseCached = true
