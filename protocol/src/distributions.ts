@@ -93,3 +93,10 @@ function betaContinuedFraction (x: number, a: number, b: number): number {
   }
   return h
 }
+
+/** Sample standard deviation; null with fewer than two values. */
+export function sampleSd (values: number[]): number | null {
+  if (values.length < 2) return null
+  const mean = values.reduce((a, b) => a + b, 0) / values.length
+  return Math.sqrt(values.reduce((a, m) => a + (m - mean) ** 2, 0) / (values.length - 1))
+}

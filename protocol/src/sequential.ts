@@ -7,7 +7,7 @@
  */
 import { improvement, type Manifest } from './manifest.ts'
 import type { Trial } from './messages.ts'
-import { normalQuantile, studentTCdf } from './distributions.ts'
+import { normalQuantile, sampleSd, studentTCdf } from './distributions.ts'
 
 type Pair = Pick<Trial, 'baseline' | 'candidate'>
 
@@ -54,7 +54,7 @@ export function acceptEarly (manifest: Manifest, trials: Pair[], planned: number
   const complete = trials as Array<{ baseline: number, candidate: number }>
   const gains = complete.map((t) => improvement(manifest, t.baseline, t.candidate))
   const mean = gains.reduce((a, b) => a + b, 0) / k
-  const sd = Math.max(Math.sqrt(variance(gains)), rule.noise)
+  const sd = Math.max(sampleSd(gains) as number, rule.noise)
   const t = (mean - minImprovement) / (sd / Math.sqrt(k))
   const level = rule.accept / (planned - 2)
   const p = 1 - studentTCdf(t, k - 1)
@@ -63,10 +63,8 @@ export function acceptEarly (manifest: Manifest, trials: Pair[], planned: number
   return `after ${k} of ${planned} pairs the mean gain ${mean.toPrecision(3)} clears minImprovement ${minImprovement} beyond doubt (t=${t.toPrecision(3)}, spread ${sd.toPrecision(3)}, p=${p.toPrecision(3)} < ${level.toPrecision(3)})`
 }
 
-const variance = (xs: number[]): number => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length
-  return xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)
-}
+/** Sample variance of two or more values (every caller here has at least two). */
+const variance = (xs: number[]): number => (sampleSd(xs) as number) ** 2
 
 /** The candidate's spread across the seeds is below `ratio` times the baseline's (log scale when every metric is positive, as the seed-insensitivity test). */
 function ignoresSeeds (trials: Array<{ baseline: number, candidate: number }>, ratio: number): boolean {

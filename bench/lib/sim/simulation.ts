@@ -245,6 +245,12 @@ class Simulation {
     })
   }
 
+  /** After an operation: the new best if one came meanwhile, else the next experiment. */
+  #next (v: Volunteer): void {
+    if (this.#best !== v.followed) this.#follow(v)
+    else this.#experiment(v)
+  }
+
   /**
    * One experiment; kept locally when it beats the base, then confirmed on a second seed
    * (confirm.ts) before it is submitted. A volunteer that also verifies first takes a job
@@ -256,7 +262,7 @@ class Simulation {
       const { job } = this.#coord.lease(v.identity, this.#onRebase, { help: true, verifiersWaiting: waiting })
       if (job !== null) {
         this.#count.helperJobs++
-        this.#job(v, job, () => { if (this.#best !== v.followed) this.#follow(v); else this.#experiment(v) })
+        this.#job(v, job, () => { this.#next(v) })
         return
       }
     }
@@ -266,19 +272,14 @@ class Simulation {
     this.#queue.after(this.#runMs, () => {
       this.#count.workerRuns++
       const gain = drawGain(this.#model, this.#random)
-      if (observedGain(this.#model, this.#random, gain) <= 0) {
-        if (this.#best !== v.followed) this.#follow(v)
-        else this.#experiment(v)
-        return
-      }
+      if (observedGain(this.#model, this.#random, gain) <= 0) { this.#next(v); return }
       // The base's run on the confirmation seed is cached per best (base-runs.ts).
       const runs = v.confirmBaseCached ? 1 : 2
       v.confirmBaseCached = true
       this.#queue.after(runs * this.#runMs, () => {
         this.#count.workerRuns += runs
         if (observedGain(this.#model, this.#random, gain) > this.#model.minImprovement) this.#submit(v, gain)
-        if (this.#best !== v.followed) this.#follow(v)
-        else this.#experiment(v)
+        this.#next(v)
       })
     })
   }

@@ -1,4 +1,4 @@
-import type { Manifest } from '@autoresearch/protocol'
+import { sampleSd, type Manifest } from '@autoresearch/protocol'
 import type { WorkerComponents } from '../components.ts'
 import type { Position } from '../state.ts'
 import { stopped } from '@autoresearch/runner'
@@ -12,12 +12,7 @@ export const NOISE_SEEDS = 2
  */
 export const NOISE_MAX_AGE = 4
 
-/** Sample standard deviation; null with fewer than two values. */
-export function sampleSd (values: number[]): number | null {
-  if (values.length < 2) return null
-  const mean = values.reduce((a, b) => a + b, 0) / values.length
-  return Math.sqrt(values.reduce((a, m) => a + (m - mean) ** 2, 0) / (values.length - 1))
-}
+export { sampleSd }
 
 /** Run-to-run noise of `commit` on this machine: its metric on the worker's seed (`first`) and NOISE_SEEDS more. */
 export async function estimateNoise (components: Pick<WorkerComponents, 'trial' | 'seed'>, manifest: Manifest, commit: string, first: number, options: { signal?: AbortSignal, onRun?: (seed: number) => void } = {}): Promise<number | null> {

@@ -96,7 +96,6 @@ class CappedLog {
   }
 }
 
-
 interface ProcInfo { pid: number, ppid: number, pgrp: number, zombie: boolean, start: string }
 
 async function processes (): Promise<ProcInfo[]> {
