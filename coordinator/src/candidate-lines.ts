@@ -17,7 +17,7 @@ export function candidateLines (c: CandidateReport): string[] {
   if (c.baselineMetric !== null || c.candidateMetric !== null) lines.push(`  baseline ${figure(c.baselineMetric)}, candidate ${figure(c.candidateMetric)}${c.claimContradicted ? ' (contradicts the claim)' : ''}`)
   const t = c.test
   if (t !== null) {
-    lines.push(`  test: mean improvement ${figure(t.mean)} (sd ${figure(t.sd)}, n ${t.n}) against minImprovement ${figure(t.margin)}: t ${figure(t.t)}, p ${figure(t.pValue)} at ${Math.round(t.confidence * 100)}% confidence, ${t.passed ? 'passed' : 'not passed'}`)
+    lines.push(`  test: mean improvement ${figure(t.mean)} (sd ${figure(t.sd)}, n ${t.n}) against minImprovement ${figure(t.margin)}: t ${figure(t.t)}, p ${figure(t.pValue)} at ${figure(t.confidence * 100)}% confidence, ${t.passed ? 'passed' : 'not passed'}`)
   }
   if (c.reason !== null && c.reason !== '') lines.push(`  reason: ${c.reason}`)
   return lines

@@ -1,12 +1,13 @@
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { editableProblems, finalConfidence, InvalidManifestError, MANIFEST_FILE, metricSource, parseManifestText, UsageError, type Manifest } from '@autoresearch/protocol'
+import { editableProblems, InvalidManifestError, MANIFEST_FILE, metricSource, parseManifestText, roundConfidence, UsageError, type Manifest } from '@autoresearch/protocol'
 import { gpuDevices, runTrial, selectBackend, type SandboxBackend, type SelectBackendOptions, type TrialResult } from '@autoresearch/runner'
 import { listCause } from './cause-files.ts'
 import { describeFrozenImport, frozenStepImports } from './check-imports.ts'
 import { trialTradeOff, type TradeOff } from './rules/trial-power.ts'
 import { tQuantile } from './stats.ts'
+import { MAX_ROUNDS } from './policy.ts'
 
 export { tQuantile } from './stats.ts'
 
@@ -163,8 +164,8 @@ export async function checkCause (opts: CheckOptions): Promise<CheckReport> {
   const slowest = trials.reduce<CheckReport['trials'][number] | undefined>((a, t) => a === undefined || t.seconds > a.seconds ? t : a, undefined)
   const ok = trials.every((t) => t.ok)
   const metrics = trials.filter((t) => t.ok).map((t) => t.metric as number)
-  // The whole round's test: with early acceptance declared, at the confidence it leaves.
-  const noise = ok ? suggestVerification(metrics, finalConfidence(manifest), manifest.verification) : null
+  // The first round's test, at its share of the false-acceptance rate (a near-tie's further rounds only add to the power).
+  const noise = ok ? suggestVerification(metrics, roundConfidence(manifest, 1, MAX_ROUNDS), manifest.verification) : null
   const tradeOff = noise === null || noise.n < 2
     ? null
     : trialTradeOff({ sd: noise.sd, runs: noise.n, runSeconds, minImprovement: manifest.verification.minImprovement, confidence: noise.confidence, extraTrials: [manifest.verification.trials, ...(noise.minImprovement === null ? [] : [noise.trials])] })
@@ -201,7 +202,7 @@ const minutes = (seconds: number): string => seconds < 90 ? `${seconds.toFixed(0
 /** The trade-off table: for each trial count, the time of one verification and the power. */
 function describeTradeOff (t: TradeOff, v: CheckReport['verification'], confidence: number): string[] {
   const pct = (p: number): string => `${Math.round(p * 100)} %`
-  const lines = [`trials against time: power = the chance a candidate truly gaining ${fmt(t.gain)} (${v.minImprovement > 0 ? `the margin ${v.minImprovement} and as much again` : 'no margin: one σ'}) passes at confidence ${confidence}${t.sd > 0 ? `; in brackets, at the ends of σ's range` : '; σ = 0, so any gain above the margin passes'}`]
+  const lines = [`trials against time: power = the chance a candidate truly gaining ${fmt(t.gain)} (${v.minImprovement > 0 ? `the margin ${v.minImprovement} and as much again` : 'no margin: one σ'}) passes its first round, tested at confidence ${confidence}${t.sd > 0 ? `; in brackets, at the ends of σ's range` : '; σ = 0, so any gain above the margin passes'}`]
   lines.push('  trials  one verification  power               gain passing 80 %')
   for (const row of t.rows) {
     const power = t.sd > 0 ? `${pct(row.power)} (${pct(row.powerRange[0])}–${pct(row.powerRange[1])})` : pct(row.power)
@@ -235,7 +236,7 @@ export function describeCheck (r: CheckReport): string[] {
     if (noise.minImprovement === null && v.seedInsensitivity.varianceRatio === 0) lines.push('suggestion: the metric does not vary (a deterministic cause): "trials": 2 suffice, and minImprovement is the smallest gain worth a merge')
     else if (noise.minImprovement === null) lines.push(`suggestion: no seed noise measured; choose minImprovement as the smallest gain worth a merge, with trials 2`)
     else {
-      lines.push(`suggestion: "minImprovement": ${noise.minImprovement}, "trials": ${noise.trials} (at confidence ${noise.confidence})`)
+      lines.push(`suggestion: "minImprovement": ${noise.minImprovement}, "trials": ${noise.trials} (a first round at confidence ${noise.confidence})`)
       lines.push(`  rule: ${noise.rule}`)
       if (noise.pairNoise !== null) lines.push(`suggestion: "sequential": { "noise": ${noise.pairNoise} } lets verifiers reject a clear loser before its last pair (docs/trust.md, "Stopping early")`)
     }

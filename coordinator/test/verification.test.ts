@@ -64,7 +64,7 @@ describe('leases, attestations and merge', () => {
     const { job } = await f.client.lease(f.verifier, f.running.coordinator.causeId, hardware)
     const { verdict } = await f.client.attest(f.verifier, { causeId: f.running.coordinator.causeId, jobId: job!.jobId, candidate: job!.candidate, baseline: job!.baseline, trials: trials(job!, 0.05, (i) => [0.03, 0.06, 0.055, 0.045, 0.07][i] as number), hardware })
     expect(verdict.state).toBe('rejected')
-    expect(verdict.reason).toMatch(/does not beat minImprovement 0.005 at confidence 0.95 \(p=/)
+    expect(verdict.reason).toMatch(/does not beat minImprovement 0.005 at confidence 0.975 \(p=/)
     expect(f.running.coordinator.status().best.commit).not.toBe(job!.candidate)
   })
 })

@@ -100,3 +100,21 @@ export function sampleSd (values: number[]): number | null {
   const mean = values.reduce((a, b) => a + b, 0) / values.length
   return Math.sqrt(values.reduce((a, m) => a + (m - mean) ** 2, 0) / (values.length - 1))
 }
+
+/** A small seeded PRNG (mulberry32): uniform draws in [0, 1), the same from the same seed. */
+export function prng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** One standard normal draw (Box–Muller) from a uniform source such as `prng`. */
+export function normalDraw (uniform: () => number): number {
+  const u = 1 - uniform()
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform())
+}

@@ -76,6 +76,7 @@ export const ManifestSchema = z.object({
   verification: z.object({
     trials: z.number().int().min(1).max(32).default(3),
     quorum: z.number().int().min(1).max(16).default(1),
+    /** 1 − confidence: how often at most a candidate without the margin is accepted, spent over its rounds (spending.ts). */
     confidence: z.number().gt(0.5).lt(1).default(0.95),
     minImprovement: z.number().min(0),
     /**
@@ -93,8 +94,8 @@ export const ManifestSchema = z.object({
      * baseline on one seed) in metric units, `futility` the most a true gain of minImprovement
      * may lose per look (default 0.01). Absent: only a failed pair stops a job early.
      * `accept`: the share of the false-acceptance rate (1 − confidence) spent on early
-     * acceptance, at most half of it; the whole round is then tested at confidence + accept
-     * (protocol/src/sequential.ts `acceptEarly`, `finalConfidence`). Absent: acceptance
+     * acceptance, at most half of it; the rounds' tests share what is left
+     * (protocol/src/sequential.ts `acceptEarly`, protocol/src/spending.ts). Absent: acceptance
      * always reads the whole round.
      */
     sequential: z.object({
@@ -169,7 +170,7 @@ export const ManifestSchema = z.object({
   }
   const accept = m.verification.sequential?.accept
   if (accept !== undefined && accept > (1 - m.verification.confidence) / 2) {
-    ctx.addIssue({ code: 'custom', path: ['verification', 'sequential', 'accept'], message: `accept (${accept}) may spend at most half of the false-acceptance rate 1 − confidence (${(1 - m.verification.confidence).toPrecision(3)}); the whole round keeps the rest` })
+    ctx.addIssue({ code: 'custom', path: ['verification', 'sequential', 'accept'], message: `accept (${accept}) may spend at most half of the false-acceptance rate 1 − confidence (${(1 - m.verification.confidence).toPrecision(3)}); the rounds keep the rest` })
   }
   if (accept !== undefined && m.verification.trials < 3) {
     ctx.addIssue({ code: 'custom', path: ['verification', 'sequential', 'accept'], message: `an early acceptance looks after two pairs and before the last, so it needs trials of at least 3 (this cause has ${m.verification.trials})` })

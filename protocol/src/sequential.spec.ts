@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { parseManifest } from './manifest.ts'
-import { normalQuantile, studentTCdf } from './distributions.ts'
-import { acceptEarly, endsEarly, finalConfidence, stopEarly } from './sequential.ts'
+import { normalDraw, normalQuantile, prng, studentTCdf } from './distributions.ts'
+import { acceptEarly, endsEarly, stopEarly } from './sequential.ts'
+import { roundConfidence } from './spending.ts'
 
 const base = { name: 't', editable: ['train.py'], train: { command: ['python3', 'train.py'] }, evaluate: { command: ['python3', 'evaluate.py'] }, metric: { name: 'loss', direction: 'minimize' } }
 const withRule = parseManifest({ ...base, verification: { minImprovement: 0.05, sequential: { noise: 0.014 } } })
@@ -9,16 +10,10 @@ const without = parseManifest({ ...base, verification: { minImprovement: 0.05 } 
 /** A pair whose candidate beats the baseline by `gain` (loss goes down). */
 const pair = (gain: number): { baseline: number, candidate: number } => ({ baseline: 1, candidate: 1 - gain })
 
-/** A seeded normal sampler (mulberry32 and Box–Muller): the spec is reproducible. */
-function normals (seed: number): () => number {
-  let s = seed >>> 0
-  const uniform = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = Math.imul(s ^ (s >>> 15), 1 | s)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297
-  }
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform())
+/** A seeded standard normal sampler: the spec is reproducible. */
+const normals = (seed: number): () => number => {
+  const uniform = prng(seed)
+  return () => normalDraw(uniform)
 }
 
 describe('normalQuantile', () => {
@@ -141,7 +136,8 @@ describe('acceptEarly', () => {
   it('keeps the declared false-acceptance rate: a gain of exactly minImprovement passes early at most `accept` and in all at most 1 − confidence, even when made noisy', () => {
     const normal = normals(3)
     const runs = 20_000
-    const level = 1 - finalConfidence(accepting)
+    // A candidate's only round (later rounds take their own share: spending.spec.ts).
+    const level = 1 - roundConfidence(accepting, 1, 1)
     for (const sd of [0.014, 0.14]) {
       let early = 0
       let passed = 0
@@ -152,7 +148,7 @@ describe('acceptEarly', () => {
           passed++
           continue
         }
-        // The whole round's test, as the coordinator's (stats.ts pairedOneSidedTest) at finalConfidence.
+        // The whole round's test, as the coordinator's (stats.ts pairedOneSidedTest) at that level.
         const gains = pairs.map((p) => p.baseline - p.candidate)
         const mean = gains.reduce((a, b) => a + b, 0) / 3
         const s = Math.sqrt(gains.reduce((a, g) => a + (g - mean) ** 2, 0) / 2)
@@ -167,7 +163,7 @@ describe('acceptEarly', () => {
   it('is refused by the manifest where it would spend more than half the rate, or has no look to spend it on', () => {
     expect(() => parseManifest({ ...base, verification: { minImprovement: 0.05, sequential: { noise: 0.014, accept: 0.03 } } })).toThrow(/at most half of the false-acceptance rate/)
     expect(() => parseManifest({ ...base, verification: { minImprovement: 0.05, trials: 2, sequential: { noise: 0.014, accept: 0.01 } } })).toThrow(/needs trials of at least 3/)
-    expect(finalConfidence(accepting)).toBeCloseTo(0.97, 12)
-    expect(finalConfidence(withRule)).toBe(0.95)
+    expect(roundConfidence(accepting, 1, 1)).toBeCloseTo(0.97, 12)
+    expect(roundConfidence(withRule, 1, 1)).toBe(0.95)
   })
 })

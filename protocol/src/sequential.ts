@@ -26,17 +26,6 @@ export function endsEarly (manifest: Manifest, trials: Pair[], planned: number, 
 }
 
 /**
- * The confidence of the test on a whole round. A cause that declares `sequential.accept`
- * spends that much of its false-acceptance rate on the early looks, so the whole round is
- * tested at what is left: over both, a candidate without the margin passes with probability
- * at most 1 − confidence, as declared (docs/trust.md).
- */
-export function finalConfidence (manifest: Manifest): number {
-  // Rounded, so that 0.9 + 0.05 reads 0.95 wherever the verdict prints it.
-  return Number((manifest.verification.confidence + (manifest.verification.sequential?.accept ?? 0)).toPrecision(12))
-}
-
-/**
  * Why the pairs so far already show the gain beyond doubt (an acceptance), or null to go on.
  * At k pairs (2 ≤ k < planned, none failed) the paired one-sided t-test of mean gain >
  * minImprovement must hold at `accept / (planned − 2)` (the looks share what the cause

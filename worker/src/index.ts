@@ -1,6 +1,8 @@
 export { Worker, type WorkerOptions, type WorkerEvent, type WorkerPhase } from './worker.ts'
 export { ResultsLog, type ResultRow, type ResultStatus } from './results.ts'
-export { searchAgent, prng } from './agents/search.ts'
+export { searchAgent } from './agents/search.ts'
+// The search's seeded PRNG (protocol's), for the benches' reproducible draws.
+export { prng } from '@autoresearch/protocol'
 export type { Agent, AgentContext, Proposal } from './agents/types.ts'
 export { openaiAgent, type OpenAIAgentOptions } from './agents/openai.ts'
 export { commandAgent, agentEnvironment, programPaths, AGENT_BASE_ENV, CONTINUE_PROMPT, type CommandAgentOptions } from './agents/command.ts'

@@ -2,6 +2,8 @@
  * The simulation's time: a virtual clock and an event queue (a binary heap by time, ties
  * in insertion order). Nothing sleeps; the clock jumps to the next event.
  */
+import { normalDraw, prng } from '@autoresearch/protocol'
+
 export class EventQueue {
   #now: number
   #order = 0
@@ -91,20 +93,12 @@ export function withVirtualClock<T> (queue: EventQueue, fn: () => T): T {
   }
 }
 
-/** A small seeded PRNG (mulberry32) with the draws the model needs. */
+/** A seeded PRNG (protocol's mulberry32) with the draws the model needs. */
 export class Random {
-  #state: number
+  readonly next: () => number
 
   constructor (seed: number) {
-    this.#state = seed >>> 0
-  }
-
-  next (): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0
-    let t = this.#state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    this.next = prng(seed)
   }
 
   /** Exponential with the given mean. */
@@ -114,7 +108,6 @@ export class Random {
 
   /** Normal (Box–Muller) with mean 0 and standard deviation `sd`. */
   gaussian (sd: number): number {
-    const u = 1 - this.next()
-    return sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next())
+    return sd * normalDraw(this.next)
   }
 }

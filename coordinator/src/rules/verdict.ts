@@ -3,7 +3,7 @@
  * passed (merged, or rebased first when the best moved meanwhile), with the numbers. The
  * handler (verification.ts `attest`) stores what this returns.
  */
-import { finalConfidence, improvement, type AttestationBody, type EarlyEnd, type Manifest, type Trial } from '@autoresearch/protocol'
+import { improvement, roundConfidence, type AttestationBody, type EarlyEnd, type Manifest, type Trial } from '@autoresearch/protocol'
 import { MAX_ROUNDS } from '../policy.ts'
 import { mean, pairedOneSidedTest, type PairedTest } from '../stats.ts'
 import type { CandidateState, JobRole, StoredVerdict } from '../store/index.ts'
@@ -57,7 +57,7 @@ export const trialsOf = (attestations: AttestationBody[]): VerifiedTrial[] =>
  * reject it; a claim far beyond the measured gain is marked (rules/claim-bound.ts). A job a
  * verifier ended early (`stopped`) with a rejection is rejected; one it ended with an
  * acceptance passes the same test as a whole round, which its early rule implies. The whole
- * round is tested at `finalConfidence` (the cause's confidence, less what early acceptance spends).
+ * round is tested at `roundConfidence` (its share of the false-acceptance rate: protocol's spending.ts).
  */
 export interface DecideOptions {
   /** Rounds a candidate may get (policy.ts MAX_ROUNDS). */
@@ -72,7 +72,7 @@ export interface DecideOptions {
 
 export function decide (manifest: Manifest, candidate: CandidateFacts, trials: VerifiedTrial[], best: string, { maxRounds = MAX_ROUNDS, stopped, splitRounds, ahead = false }: DecideOptions = {}): Decision {
   const { minImprovement } = manifest.verification
-  const confidence = finalConfidence(manifest)
+  const confidence = roundConfidence(manifest, candidate.rounds, maxRounds)
   const failed = trials.filter((t) => t.candidate === null || t.baseline === null)
   const measured = trials.filter((t): t is CompleteTrial => t.candidate !== null && t.baseline !== null)
   const gain = (t: CompleteTrial): number => improvement(manifest, t.baseline, t.candidate)

@@ -1,21 +1,8 @@
-import { CONSTANT, experimentDiff } from '@autoresearch/protocol'
+import { CONSTANT, experimentDiff, prng } from '@autoresearch/protocol'
 import type { Agent, AgentContext, Proposal } from './types.ts'
 
 /** Draws per proposal at most: past them every edit drawn was tried already, and the agent proposes nothing. */
 export const MAX_DRAWS = 16
-
-
-/** Small deterministic PRNG (mulberry32) so a search is reproducible from its seed. */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function formatLike (original: string, value: number): string {
   if (!/[.eE]/.test(original)) return String(Math.round(value))

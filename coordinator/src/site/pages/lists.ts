@@ -1,4 +1,5 @@
-import { finalConfidence, type Manifest } from '@autoresearch/protocol'
+import { roundConfidence, type Manifest } from '@autoresearch/protocol'
+import { MAX_ROUNDS } from '../../policy.ts'
 import type { CandidateSummary, ContributorView, TeamView } from '../queries/index.ts'
 import { CANDIDATE_STATES } from '../../store/index.ts'
 import { lendLine } from './overview.ts'
@@ -58,7 +59,7 @@ ${v.multiaddrs.length > 1 ? h`<p>This coordinator listens on:</p><ul class="file
 <ol>
 <li>A submission is checked at once: signature, replay, only editable files (${v.manifest.editable.map((p) => h`<code>${p}</code> `)}) changed, sizes, quota.</li>
 <li>Verifiers re-run baseline and candidate with the same ${ver.trials} seed(s), chosen by the coordinator after the receipt; ${ver.quorum} verifier(s), never the submitter, attest each round.</li>
-<li>The candidate is accepted when a one-sided paired t-test says its mean improvement beats ${num(ver.minImprovement)} at confidence ${finalConfidence(v.manifest)}${ver.sequential?.accept === undefined ? '' : h`, or, before the last pair, when the pairs so far show it beyond doubt (early acceptance spends ${ver.sequential.accept} of the ${num(1 - ver.confidence)} false-acceptance rate)`}. Near-ties and disagreements get another round on fresh seeds.</li>
+<li>The candidate is accepted when a one-sided paired t-test says its mean improvement beats ${num(ver.minImprovement)} at confidence ${roundConfidence(v.manifest, 1, MAX_ROUNDS)}${ver.sequential?.accept === undefined ? '' : h`, or, before the last pair, when the pairs so far show it beyond doubt (early acceptance spends ${ver.sequential.accept} of the ${num(1 - ver.confidence)} false-acceptance rate)`}. Near-ties and disagreements get up to ${MAX_ROUNDS - 1} more rounds on fresh seeds, each testing every pair so far at confidence ${roundConfidence(v.manifest, 2, MAX_ROUNDS)}: over all its rounds, a candidate without that gain is accepted at most ${num(1 - ver.confidence)} of the time.</li>
 <li>An accepted candidate is merged into the best and announced to every worker. Credit is the verified gain, never the claim; contradicted claims cost quota.</li>
 </ol>
 <p>Details: <code>docs/trust.md</code> (trust model), <code>docs/protocol.md</code> (wire protocol), <code>docs/api.md</code> (this site's JSON, CSV and TSV).</p>`
