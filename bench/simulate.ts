@@ -60,7 +60,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
       const started = performance.now()
       const row = simulate({ ...model, conflictPer, volunteers: n, hours, features })
       const wallSeconds = Number(((performance.now() - started) / 1000).toFixed(1))
-      process.stderr.write(`${row.merges} merges (${row.mergesPerHour}/h), ${row.merged} submissions merged (${row.mergedPerHour}/h), ${row.groups} groups, verify share ${row.verifyShare}, ${row.events} events in ${wallSeconds} s${row.capped ? ` (cap hit at ${row.hours} simulated hours)` : ''}\n`)
+      process.stderr.write(`${row.merges} merges (${row.mergesPerHour}/h), ${row.merged} submissions merged (${row.mergedPerHour}/h, ${row.mergedBelowMargin} of them below the margin), true gain ${row.trueGainPerHour}/h, ${row.groups} groups, verify share ${row.verifyShare}, ${row.events} events in ${wallSeconds} s${row.capped ? ` (cap hit at ${row.hours} simulated hours)` : ''}\n`)
       rows.push({ variant, ...row, wallSeconds })
     }
   }

@@ -66,6 +66,10 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
       if (variant === 'serial') expect([row.merged, row.groups]).toEqual([row.merges, 0])
       expect(row.mergedPerHour).toBeCloseTo(row.merged / 2, 2)
       expect(row.mergesPerHour).toBeCloseTo(row.merges / 2, 2)
+      // The model's truth: merged submissions below the margin are among the merged, and no merge moves no truth.
+      expect(row.mergedBelowMargin).toBeLessThanOrEqual(row.merged)
+      if (row.merges === 0) expect(row.trueGainPerHour).toBe(0)
+      else expect(row.trueGainPerHour).toBeGreaterThan(0)
       expect(row.verifyShare).toBeGreaterThanOrEqual(0)
       expect(row.verifyShare).toBeLessThanOrEqual(1)
       expect(row.verdicts).toBeGreaterThanOrEqual(row.merged + row.rejected)

@@ -96,6 +96,10 @@ export interface SimRow {
   mergesPerHour: number
   /** Submissions merged per hour, each member of a merged group counted: the rate of verified improvements. */
   mergedPerHour: number
+  /** How far the best's true loss fell per hour (the model's truth, which verification only measures): research progress, false merges included. */
+  trueGainPerHour: number
+  /** Merged submissions whose true gain was below minImprovement (what the declared false-acceptance rate bounds; those that made things worse included). */
+  mergedBelowMargin: number
   /** Verifier sandbox seconds (helpers' jobs and warm-ups included) over all sandbox seconds. */
   verifyShare: number
   /** Own submissions (rebases not counted), and what became of each: merged, rejected, stale or still open at the end. */
@@ -132,6 +136,8 @@ export interface SimRow {
 }
 
 const HOUR = 3600 * 1000
+/** The true loss of the cause's first best (the sim-cost cause starts near 4.3). */
+const START_LOSS = 4.3
 /** Without held requests an idle verifier asks again every 2 s (handlers/lease.ts retryAfterMs); one woken by new work asks within that. */
 const POLL_MS = 2000
 /** A worker's noise estimate serves this many bests (worker/src/operations/noise.ts). */
@@ -192,7 +198,7 @@ class Simulation {
     const allowed = [...this.#verifiers, ...(this.#features.helpers ? this.#volunteers : [])].map((m) => m.identity)
     this.#coord = new SimCoordinator(store, { manifest, verifiers: allowed, conflict: opts.c, conflictPer: opts.conflictPer, random: () => this.#random.next(), runSeconds: opts.runSeconds, groups: this.#features.groups })
     this.#best = this.#coord.best()
-    this.#truth.set(this.#best, 4.3)
+    this.#truth.set(this.#best, START_LOSS)
   }
 
   get #runMs (): number { return this.#opts.runSeconds * 1000 }
@@ -438,6 +444,7 @@ class Simulation {
     const submissions = candidates.filter((c) => c.origin_seq === null && c.submitter !== this.#coord.identity.publicKey)
     const outcomes = submissions.map((c) => fate(c.seq))
     const n = (...states: string[]): number => outcomes.filter((s) => states.includes(s)).length
+    const belowMargin = submissions.filter((c, i) => outcomes[i] === 'merged' && (this.#gain.get(c.seq) as number) < this.#model.minImprovement).length
     const merges = store.standingMerges().length
     const mergedAt = new Map(store.merges().map((m) => [m.commit_oid, m.merged_at]))
     const ahead = candidates.filter((c) => c.state === 'merged' && store.jobsFor(c.seq).some((j) => j.state === 'done' && j.leased_at < (mergedAt.get(c.parent_oid) ?? 0))).length
@@ -450,6 +457,8 @@ class Simulation {
       merges,
       mergesPerHour: Number((merges / hours).toFixed(3)),
       mergedPerHour: Number((n('merged') / hours).toFixed(3)),
+      trueGainPerHour: Number(((START_LOSS - (this.#truth.get(this.#best) as number)) / hours).toFixed(4)),
+      mergedBelowMargin: belowMargin,
       verifyShare: Number((verifierSeconds / Math.max(1, workerSeconds + verifierSeconds)).toFixed(3)),
       submitted: submissions.length,
       merged: n('merged'),
