@@ -106,6 +106,32 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
     expect(row.submitted).toBe(row.merged + row.rejected + row.stale + row.queueAtEnd)
   })
 
+  it('a pass on the best waits for a larger merge group in flight there, and merges on its own trials when that one does not', () => {
+    let held = 0
+    let mergedAfterWait = 0
+    const row = simulate({ ...tiny, hours: 6, volunteers: 40, features: VARIANTS.whole }, (s) => {
+      for (const c of s.candidates().filter((c) => c.verdict?.heldFor !== undefined)) {
+        held++
+        const group = s.candidate(c.verdict?.heldFor as number)
+        // What it waited for carries more submissions and was verified on the same best.
+        expect(group?.parent_oid).toBe(c.parent_oid)
+        expect(s.groupMembers(group?.seq as number).length).toBeGreaterThan(1)
+        expect(['passed', 'rebased', 'stale', 'merged']).toContain(c.state)
+        if (c.state === 'merged') {
+          mergedAfterWait++
+          expect(c.verdict?.reason).toMatch(/held while merge group #\d+ was verified there; merged when that one did not merge/)
+          expect(group?.state).not.toBe('merged')
+          expect(c.verdict?.test?.passed).toBe(true)
+        }
+      }
+    })
+    expect(held).toBeGreaterThan(0)
+    // A group of passers seldom fails, so most waiting passes go on in the next group (as a
+    // rebase) or go stale by conflict; carry-plan.spec.ts merges one whose group's lease ran out.
+    expect(mergedAfterWait).toBeLessThanOrEqual(held)
+    expect(row.submitted).toBe(row.merged + row.rejected + row.stale + row.queueAtEnd)
+  })
+
   it('with split rounds the pairs of a round go to several verifiers, and a merge still has every pair of its rounds', () => {
     const spread = { whole: 0, split: 0 }
     for (const variant of ['whole', 'now'] as const) {

@@ -29,6 +29,25 @@ function storeOf (rows: CandidateRow[], leases: Map<number, number> = new Map())
 const speculative = parseManifest({ ...manifest, verification: { ...manifest.verification, speculation: { window: 2 } } })
 
 describe('CarryPlanner', () => {
+  it('holds a pass on the best while a larger merge group is in flight there, merges it once that lease ends, and plans again then', () => {
+    const rows = [
+      // #10 passed on the best while the group #20 (three members) was still being verified.
+      row(10, { commit_oid: 'c10', parent_oid: 'best', state: 'passed', verdict: { passedOn: 'best', heldFor: 20 } as CandidateRow['verdict'] }),
+      row(20, { commit_oid: 'c20', parent_oid: 'best', state: 'verifying' })
+    ]
+    const { store } = storeOf(rows, new Map([[20, 5000]]))
+    const members = [row(21), row(22), row(23)]
+    const withGroup: CarryStore = { ...store, groupMembers: (seq) => seq === 20 ? members : [] }
+    const planner = new CarryPlanner({ store: withGroup, manifest })
+    const held = planner.plan('best', 8, 1000)
+    expect(held.promote).toEqual([])
+    expect(held.groups).toEqual([])
+    // The lease ran out with nothing written: the quiet turn ends with it, and the pass merges.
+    expect(planner.plan('best', 8, 5001).promote.map((c) => c.seq)).toEqual([10])
+    // A lone candidate in flight holds nothing.
+    expect(new CarryPlanner({ store, manifest }).plan('best', 8, 1000).promote.map((c) => c.seq)).toEqual([10])
+  })
+
   it('with speculation, leaves a candidate carried onto one still open waiting, merges one that passed on the new best, and carries back one rejected on a base that died', () => {
     const rows = [
       row(1, { commit_oid: 'c1', parent_oid: 'best', state: 'verifying' }),

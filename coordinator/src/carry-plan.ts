@@ -1,5 +1,7 @@
 import { OPEN_STATES, type Manifest } from '@autoresearch/protocol'
 import { passerOf } from './group.ts'
+import { inFlightOn, submissionsIn } from './group-members.ts'
+import { heldBy } from './rules/hold.ts'
 import { formGroups } from './rules/groups.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import { openAhead } from './rules/speculation.ts'
@@ -81,8 +83,16 @@ export class CarryPlanner {
     const off = staleCandidates(store, best, now, { speculation })
     const stale = queueOrder(this.#manifest, off.stale)
     const onBest = queueOrder(this.#manifest, store.candidatesOn(best, ['passed']))
-    // Its paired trials were measured against exactly this commit, before it became the best.
-    const promote = onBest.filter((c) => c.verdict?.passedOn === best)
+    // Its paired trials were measured against exactly this commit, before it became the best
+    // (speculation), or on it while a larger merge group was in flight (rules/hold.ts): it
+    // merges now unless such a group is still being verified.
+    const waiting = onBest.filter((c) => c.verdict?.passedOn === best)
+    const inFlight = waiting.length === 0 ? [] : inFlightOn(store, best, now)
+    const holds = waiting.map((c) => heldBy(submissionsIn(store, c), inFlight))
+    const promote = waiting.filter((_, i) => holds[i]?.length === 0)
+    // A loop, not Math.min(...), as in staleCandidates.
+    let holdUntil = off.firstExpiry
+    for (const h of holds) for (const f of h ?? []) holdUntil = Math.min(holdUntil, f.leaseUntil)
     const passed = [...stale.filter((c) => c.state === 'passed'), ...onBest.filter((c) => c.verdict?.passedOn !== best)]
     const seqs = this.#groups ? formGroups(passed.map((c) => passerOf(store, c, best)), off.verifying).groups : passed.map((c) => [c.seq])
     // A rejection on top of a candidate that never merged was measured on a base that is gone: carried back.
@@ -93,7 +103,7 @@ export class CarryPlanner {
       rebase: others.slice(0, limit),
       remaining: Math.max(0, others.length - limit)
     }
-    if (plan.promote.length === 0 && plan.groups.length === 0 && plan.rebase.length === 0 && plan.remaining === 0) this.#quiet = { best, version: store.views.version(), until: off.firstExpiry }
+    if (plan.promote.length === 0 && plan.groups.length === 0 && plan.rebase.length === 0 && plan.remaining === 0) this.#quiet = { best, version: store.views.version(), until: holdUntil }
     return plan
   }
 }

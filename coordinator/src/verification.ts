@@ -7,10 +7,11 @@ import {
   type AttestationBody, type EarlyEnd, type Job, type LeaseRequestBody
 } from '@autoresearch/protocol'
 import { randomInt } from 'node:crypto'
-import { authorsOf, membersOf } from './group-members.ts'
+import { authorsOf, inFlightOn, membersOf } from './group-members.ts'
 import { assertFresh } from './intake.ts'
 import { OPEN_VERIFICATION } from './policy.ts'
 import { mayAcceptEarly } from './rules/accept-early.ts'
+import { heldBy } from './rules/hold.ts'
 import { leaseClass } from './rules/hardware-class.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import { openSeeds, partSize, partsTally, splittable } from './rules/parts.ts'
@@ -31,7 +32,7 @@ export interface VerificationContext extends TrustContext {
   store: TrustContext['store'] & Pick<Store,
     'transaction' | 'expireLeases' | 'candidatesOn' | 'candidate' | 'jobRoles' | 'jobsFor' | 'job' | 'insertJob' | 'setJobRole' |
     'setCandidateState' | 'recordAttestation' | 'addRound' | 'bumpIdentity' | 'insertMerge' | 'seedPool' | 'setSeedPool' | 'groupMembers' |
-    'hardwareReference' | 'recordHardwareReference' | 'isMergedCommit' | 'candidateByCommit'>
+    'hardwareReference' | 'recordHardwareReference' | 'isMergedCommit' | 'candidateByCommit' | 'leasedCandidates'>
   causeId: string
   leaseMs: number
   bestCommit: () => string
@@ -291,6 +292,14 @@ function settle (ctx: VerificationContext, candidate: CandidateRow, members: Can
     store.setCandidateState(candidate.seq, 'passed', null, verdict)
     return { verdict, passedOnStaleParent: candidate }
   }
+  // A larger merge group still being verified on this best goes first (rules/hold.ts): the
+  // pass waits, and CarryPlanner merges it (`promote`) once that one has failed or its lease ran out.
+  const waitFor = heldBy(Math.max(1, members.length), inFlightOn(store, candidate.parent_oid, Date.now(), candidate.seq))
+  if (waitFor.length > 0) {
+    const group = waitFor.reduce((a, b) => b.submissions > a.submissions ? b : a)
+    store.setCandidateState(candidate.seq, 'passed', null, { ...verdict, state: 'pending', passedOn: candidate.parent_oid, heldFor: group.seq, reason: `passed, and waits for merge group #${group.seq} (${group.submissions} submissions), still being verified on ${candidate.parent_oid.slice(0, 10)}: it merges if that one fails, else goes on in the next group (${verdict.reason})` })
+    return { verdict: store.candidate(candidate.seq)?.verdict ?? verdict }
+  }
   // The merge row is written in the same transaction as the deciding attestation;
   // the git ref follows the database (Coordinator.recover re-points it after a crash).
   const { metric, baselineMetric } = decision
@@ -302,9 +311,11 @@ function settle (ctx: VerificationContext, candidate: CandidateRow, members: Can
 
 /**
  * Merges a candidate that passed against a candidate then still being verified (its
- * verdict's `passedOn`), now that that one is the best: its paired trials were measured
- * against exactly this commit, so nothing is measured again (docs/trust.md, "Speculation").
- * Returns undefined when the candidate is not such a passer on the current best.
+ * verdict's `passedOn`), now that that one is the best, or one that passed on the best and
+ * waited for a larger merge group that did not merge (`heldFor`, rules/hold.ts): its paired
+ * trials were measured against exactly this commit, so nothing is measured again
+ * (docs/trust.md, "Speculation"). Returns undefined when the candidate is not such a passer
+ * on the current best.
  */
 export function promote (ctx: Pick<VerificationContext, 'store' | 'bestCommit'>, candidate: CandidateRow): AttestOutcome['merged'] {
   const { store } = ctx
@@ -318,7 +329,7 @@ export function promote (ctx: Pick<VerificationContext, 'store' | 'bestCommit'>,
     const accepted: StoredVerdict = {
       ...verdict,
       state: 'accepted',
-      reason: `mean improvement ${verdict.test.mean.toPrecision(4)} over ${verdict.test.n} paired trials beats minImprovement (p=${verdict.test.pValue.toPrecision(3)}), measured against ${best.slice(0, 10)} while that was still a candidate; merged when it became the best`
+      reason: `mean improvement ${verdict.test.mean.toPrecision(4)} over ${verdict.test.n} paired trials beats minImprovement (p=${verdict.test.pValue.toPrecision(3)}), measured against ${best.slice(0, 10)} ${verdict.heldFor === undefined ? 'while that was still a candidate; merged when it became the best' : `and held while merge group #${verdict.heldFor} was verified there; merged when that one did not merge`}`
     }
     const mergeIndex = store.insertMerge({ commit_oid: now.commit_oid, parent_oid: best, candidate_seq: now.seq, metric, baseline_metric: baselineMetric, merged_at: Date.now(), kind: 'merge' })
     for (const author of authorsOf(store, now)) store.bumpIdentity(author, 'accepted')

@@ -464,7 +464,7 @@ class Simulation {
       merged: n('merged'),
       rejected: n('rejected'),
       stale: n('stale'),
-      queueAtEnd: n('queued', 'verifying'),
+      queueAtEnd: n('queued', 'verifying', 'passed'),
       refused: this.#count.refused,
       rebases: this.#count.rebases,
       groups: this.#count.groups,

@@ -28,4 +28,11 @@ describe('a candidate\'s outcome', () => {
     expect(o.text).toMatch(/carried back onto the best/)
     expect(outcomeOf('rejected', 1, [1], { provisional: false }).pending).toBe(false)
   })
+
+  it('says a pass waiting for a larger merge group what happens either way', () => {
+    const o = outcomeOf('passed', 1, [1], { heldFor: 42 })
+    expect(o).toMatchObject({ pending: true, tone: 'pending', title: 'Passed, waiting for a larger merge group' })
+    expect(o.text).toMatch(/merge group #42.*If that group merges, this change goes on in the next group.*if not, this candidate merges on the trials it already passed/)
+    expect(outcomeOf('passed', 1, [1]).title).toBe('Passed against an older best')
+  })
 })

@@ -32,10 +32,18 @@ const PROVISIONAL: Omit<Outcome, 'noVerdict' | 'pending'> = {
   text: 'It was verified on top of another candidate still being verified (speculation) and did not beat it. The rejection stands if that one merges; if it does not, this change is carried back onto the best and verified there.'
 }
 
-/** Where a candidate in `state` stands, said plainly; `rounds` and `seeds` fill the pending line; `provisional` marks a rejection on a base not merged. */
-export function outcomeOf (state: CandidateState, rounds: number, seeds: number[], opts: { provisional?: boolean } = {}): Outcome {
+/** A pass on the best that waits for a larger merge group still being verified there (rules/hold.ts). */
+const held = (group: number): Omit<Outcome, 'noVerdict' | 'pending'> => ({
+  tone: 'pending',
+  title: 'Passed, waiting for a larger merge group',
+  text: `It passed against the best while merge group #${group}, which carries more submissions, was still being verified there. If that group merges, this change goes on in the next group against the new best; if not, this candidate merges on the trials it already passed.`
+})
+
+/** Where a candidate in `state` stands, said plainly; `rounds` and `seeds` fill the pending line; `provisional` marks a rejection on a base not merged, `heldFor` a pass waiting for that merge group. */
+export function outcomeOf (state: CandidateState, rounds: number, seeds: number[], opts: { provisional?: boolean, heldFor?: number | null } = {}): Outcome {
   const provisional = state === 'rejected' && opts.provisional === true
-  const o = provisional ? { ...OUTCOMES.rejected, ...PROVISIONAL } : OUTCOMES[state]
+  const waiting = state === 'passed' && typeof opts.heldFor === 'number' ? held(opts.heldFor) : undefined
+  const o = provisional ? { ...OUTCOMES.rejected, ...PROVISIONAL } : { ...OUTCOMES[state], ...waiting }
   // Open candidates, and a provisional rejection, may still be decided by verification.
   return { ...o, pending: provisional || isOpenState(state), noVerdict: o.noVerdict ?? `No verdict yet (${rounds} round(s) asked for, seeds ${seeds.join(', ')}).` }
 }

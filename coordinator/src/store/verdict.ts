@@ -17,6 +17,8 @@ export interface StoredVerdict extends Verdict {
   seedSpread?: SeedSpread | null
   /** Passed against this candidate's commit while that was still being verified (speculation): it merges when that one does. */
   passedOn?: string
+  /** Passed on the best while this larger merge group was still being verified there (rules/hold.ts): it merges if that one fails. */
+  heldFor?: number
 }
 
 const PairedTestSchema = z.object({
@@ -38,5 +40,6 @@ export const StoredVerdictSchema: z.ZodType<StoredVerdict> = Verdict.extend({
   claimContradicted: z.boolean(),
   disagreeing: z.array(z.string()),
   seedSpread: SeedSpreadSchema.nullable().optional(),
-  passedOn: z.string().optional()
+  passedOn: z.string().optional(),
+  heldFor: z.number().int().optional()
 })

@@ -30,6 +30,8 @@ export interface CandidateDetail extends CandidateSummary {
   diffHidden: string | null
   /** A rejection measured on top of a candidate that has not merged: it may yet be verified on the best. */
   provisional: boolean
+  /** A pass on the best waiting for this larger merge group, still being verified there (rules/hold.ts). */
+  heldFor: number | null
 }
 
 /** Candidates whose diff may be public: verification has decided them. */
@@ -105,6 +107,7 @@ export async function candidate (deps: Pick<SiteDeps, 'store'>, files: Pick<Comm
     merge: merge === undefined ? null : { seq: merge.seq, mergedAt: merge.mergedAt, revertedAt: merge.revertedAt },
     diff: hidden === null ? await files.diff(c.parent_oid, c.commit_oid) : null,
     diffHidden: hidden,
-    provisional: facts.provisional
+    provisional: facts.provisional,
+    heldFor: c.state === 'passed' ? v?.heldFor ?? null : null
   }
 }
