@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- simulate [--volunteers 1,10,100,1000] [--variants serial,whole,now,helping,ahead,ahead-whole,batched,ahead-batched,reused,accepting] [--slots 1] [--hours 24] [--seed 1]
- * [--p 0.03] [--c 0.1] [--conflict-per carry|change] [--gain-mean 3] [--noise 0.01] [--run-seconds 300] [--trials 3] [--max-events 3000000] [--big-hours 6] [--max-wall 120]`
+ * [--p 0.03] [--c 0.1] [--conflict-per carry|change] [--gain-mean 3] [--noise 0.01] [--run-seconds 300] [--trials 3] [--max-events 3000000] [--big-hours 6] [--max-wall 120] [--jitter 0.02]`
  *
  * A discrete-event simulation of the network at real scale (300-s runs) driving the
  * coordinator's real decision code on a virtual clock (bench/lib/sim/), for each variant of
@@ -14,6 +14,7 @@
  * volunteers and more run `--big-hours` simulated hours instead of `--hours` to stay within
  * minutes of wall time, and every row stops after `--max-wall` seconds of wall time (it then
  * reports `capped` and the simulated hours it reached); merges per hour are rates, so the rows compare.
+ * `--jitter` spreads each verifier run's time by ±jitter/2 (0: every run exactly --run-seconds).
  */
 import { parseArgs } from 'node:util'
 import { UsageError } from '@autoresearch/protocol'
@@ -28,7 +29,8 @@ export const options = {
   volunteers: { type: 'string', default: '1,10,100,1000' }, variants: { type: 'string', default: 'serial,whole,now,helping' }, slots: { type: 'string', default: '1' }, hours: { type: 'string', default: '24' }, 'big-hours': { type: 'string', default: '6' },
   seed: { type: 'string', default: '1' }, p: { type: 'string', default: '0.03' }, c: { type: 'string', default: '0.1' }, 'conflict-per': { type: 'string', default: 'carry' },
   'gain-mean': { type: 'string', default: '3' }, noise: { type: 'string', default: '0.01' }, 'run-seconds': { type: 'string', default: '300' },
-  trials: { type: 'string', default: '3' }, 'max-events': { type: 'string', default: '3000000' }, 'max-wall': { type: 'string', default: '120' }
+  trials: { type: 'string', default: '3' }, 'max-events': { type: 'string', default: '3000000' }, 'max-wall': { type: 'string', default: '120' },
+  jitter: { type: 'string', default: '0.02' }
 } as const
 
 export async function run (args: string[]): Promise<Record<string, unknown>> {
@@ -40,8 +42,9 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   }
   const volunteers = values.volunteers.split(',').map(Number)
   if (volunteers.some((n) => !Number.isInteger(n) || n < 1)) throw new SimulateUsageError('--volunteers is a comma-separated list of positive integers')
-  const model = { p: num('p'), c: num('c'), gainMean: num('gain-mean'), noise: num('noise'), runSeconds: num('run-seconds'), trials: num('trials'), seed: num('seed'), maxEvents: num('max-events'), maxWallSeconds: num('max-wall') }
+  const model = { p: num('p'), c: num('c'), gainMean: num('gain-mean'), noise: num('noise'), runSeconds: num('run-seconds'), trials: num('trials'), seed: num('seed'), maxEvents: num('max-events'), maxWallSeconds: num('max-wall'), jitter: num('jitter') }
   if (model.p > 1 || model.c > 1) throw new SimulateUsageError('--p and --c are probabilities in [0, 1]')
+  if (model.jitter > 1) throw new SimulateUsageError('--jitter is the spread of a verifier run\'s time as a fraction of --run-seconds, in [0, 1]')
   const conflictPer = values['conflict-per']
   if (conflictPer !== 'carry' && conflictPer !== 'change') throw new SimulateUsageError('--conflict-per is carry (c for each carry onto a new best) or change (c for each change merged since the candidate\'s parent)')
   const variants = values.variants.split(',')

@@ -132,6 +132,12 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
     expect(row.submitted).toBe(row.merged + row.rejected + row.stale + row.queueAtEnd)
   })
 
+  it('with jitter on the verifiers\' run times, the accounting still holds', () => {
+    const row = simulate({ ...tiny, volunteers: 40, jitter: 0.02, features: VARIANTS.whole })
+    expect(row.submitted).toBe(row.merged + row.rejected + row.stale + row.queueAtEnd)
+    expect(row.merges).toBeGreaterThan(0)
+  })
+
   it('with split rounds the pairs of a round go to several verifiers, and a merge still has every pair of its rounds', () => {
     const spread = { whole: 0, split: 0 }
     for (const variant of ['whole', 'now'] as const) {

@@ -21,6 +21,12 @@ export interface ModelOptions {
   noise: number
   /** Wall time of one training run, seconds. */
   runSeconds: number
+  /**
+   * Spread of a verifier run's wall time: each takes runSeconds × (1 + jitter × (u − ½)), u
+   * uniform in [0, 1). 0: every run exactly runSeconds, so jobs started together end in the
+   * same millisecond and the event queue's insertion order decides which passes first.
+   */
+  jitter?: number
   minImprovement: number
 }
 

@@ -173,6 +173,7 @@ class Simulation {
   readonly #features: SimFeatures
   readonly #model: ModelOptions
   readonly #random: Random
+  readonly #timing: Random
   readonly #coord: SimCoordinator
   readonly #verifiers: Verifier[]
   readonly #volunteers: Volunteer[]
@@ -191,6 +192,7 @@ class Simulation {
     const manifest = simManifest(opts.trials, { noise: opts.noise, sequential: this.#features.sequential, splitRounds: this.#features.split, speculation: this.#features.speculation, batch: this.#features.batch, reuseCandidateRuns: this.#features.reuse, accept: this.#features.accept })
     this.#model = { ...opts, minImprovement: manifest.verification.minImprovement }
     this.#random = new Random(opts.seed)
+    this.#timing = new Random(opts.seed + 0x9e3779b9)
     const count = opts.verifiers ?? Math.max(1, Math.floor(opts.volunteers / 4))
     this.#verifiers = Array.from({ length: count }, () => ({ identity: Identity.generate(), cache: new Map(), slots: this.#features.slots, idle: true, waking: false }))
     this.#volunteers = Array.from({ length: opts.volunteers }, () => ({ identity: Identity.generate(), cache: new Map(), slots: 1, followed: '', confirmBaseCached: false, noiseAge: NOISE_BESTS }))
@@ -202,6 +204,12 @@ class Simulation {
   }
 
   get #runMs (): number { return this.#opts.runSeconds * 1000 }
+
+  /** One verifier run's wall time (ModelOptions.jitter), from a stream of its own so that the model's other draws stay the same. */
+  #verifierRunMs (): number {
+    const jitter = this.#opts.jitter ?? 0
+    return jitter === 0 ? this.#runMs : this.#runMs * (1 + jitter * (this.#timing.next() - 0.5))
+  }
 
   run (): SimRow {
     const start = this.#queue.now
@@ -376,8 +384,12 @@ class Simulation {
     v.warmed = this.#best
     const base = this.#truth.get(this.#best) as number
     const seeds = nextRound(this.#coord.store, this.#best, this.#coord.manifest.verification).filter((seed) => !v.cache.has(`${this.#best}:${seed}`))
+    // Each slot runs its share of the seeds one after another.
+    const lanes: number[] = new Array(v.slots).fill(this.#queue.now)
     seeds.forEach((seed, i) => {
-      v.cache.set(`${this.#best}:${seed}`, { value: base + this.#random.gaussian(this.#model.noise), readyAt: this.#queue.now + (Math.floor(i / v.slots) + 1) * this.#runMs })
+      const lane = i % v.slots
+      lanes[lane] = (lanes[lane] as number) + this.#verifierRunMs()
+      v.cache.set(`${this.#best}:${seed}`, { value: base + this.#random.gaussian(this.#model.noise), readyAt: lanes[lane] as number })
     })
     this.#count.verifierRuns += seeds.length
     this.#count.warmRuns += seeds.length
@@ -400,18 +412,19 @@ class Simulation {
       const cached = m.cache.get(key)
       let wait = 0
       if (cached === undefined) {
-        m.cache.set(key, { value: base + this.#random.gaussian(this.#model.noise), readyAt: now + this.#runMs })
-        wait = this.#runMs
+        wait = this.#verifierRunMs()
+        m.cache.set(key, { value: base + this.#random.gaussian(this.#model.noise), readyAt: now + wait })
         runs++
       } else {
         this.#count.cacheHits++
         wait = Math.max(0, cached.readyAt - now)
       }
       runs++
-      longest = Math.max(longest, wait + this.#runMs)
+      const candidateMs = this.#verifierRunMs()
+      longest = Math.max(longest, wait + candidateMs)
       const value = candidate + this.#random.gaussian(this.#model.noise)
       // As the verifier keeps it (verifier.ts `#pair`): this run is the commit's baseline on this seed once it is a best.
-      if (this.#coord.manifest.verification.reuseCandidateRuns) m.cache.set(`${job.candidate}:${seed}`, { value, readyAt: now + wait + this.#runMs })
+      if (this.#coord.manifest.verification.reuseCandidateRuns) m.cache.set(`${job.candidate}:${seed}`, { value, readyAt: now + wait + candidateMs })
       measured.push({ seed, baseline: (m.cache.get(key) as Cached).value, candidate: value })
     }
     this.#queue.after(longest, () => {
