@@ -103,7 +103,7 @@ describe('the verdict', () => {
   it('keeps the declared false-acceptance rate over all of a candidate\'s rounds, and a near-tie\'s later rounds still pass a real gain', () => {
     // Candidates judged round by round as the coordinator does, near-ties extended on fresh
     // seeds: one whose true gain is exactly minImprovement must pass at most 1 − confidence
-    // of the time over all rounds (testing every round at 0.95 passed 10.6 %: docs/trust.md).
+    // of the time over all rounds (testing every round at 0.95 passed 10.7 %: docs/trust.md).
     const uniform = prng(20261204)
     const judge = (gain: number, noise: number): { merged: boolean, rounds: number } => {
       const trials: VerifiedTrial[] = []
