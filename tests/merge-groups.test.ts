@@ -106,6 +106,69 @@ describe('merge groups', () => {
     for (const seq of [groupSeq, b, c, d, half]) expect(await net.publicCandidate(seq)).toMatchObject({ diff: null, diffHidden: expect.any(String) })
   })
 
+  /**
+   * A merge group G (B and C, after A merged) and a lone candidate D on the same best, both
+   * leased; D passes first. Returns G, D, D's author and both jobs.
+   */
+  async function heldBehindGroup (n: TestNetwork): Promise<{ group: number, d: number, author: Identity, groupJob: Job, dJob: Job }> {
+    const { passers } = await passedTogether(n)
+    const store = n.running.coordinator.store
+    const group = store.lastGroupOf(passers[0] as number) as number
+    const author = Identity.generate()
+    const d = await n.submitEdit(author, (text) => `${text}\n# D's note\n`, { claimedMetric: 1.05 })
+    const client = await n.client(n.verifierIdentity)
+    const { causeId } = n.running.coordinator
+    const leased = [(await client.lease(n.verifierIdentity, causeId, hardware)).job as Job, (await client.lease(n.verifierIdentity, causeId, hardware)).job as Job]
+    expect(leased.map((j) => j.candidateSeq).sort((x, y) => x - y)).toEqual([group, d])
+    const groupJob = leased.find((j) => j.candidateSeq === group) as Job
+    const dJob = leased.find((j) => j.candidateSeq === d) as Job
+    const best = n.best
+    const { verdict } = await client.attest(n.verifierIdentity, { causeId, jobId: dJob.jobId, candidate: dJob.candidate, baseline: dJob.baseline, trials: givenTrials(dJob, 0.2), hardware })
+    // D passed on the best, but the group of two is still being verified there: D waits for it.
+    expect(verdict.state).toBe('pending')
+    expect(n.state(d)).toBe('passed')
+    expect(store.candidate(d)?.verdict).toMatchObject({ heldFor: group, passedOn: best })
+    expect(n.best).toBe(best)
+    expect(store.identity(author.publicKey).accepted).toBe(0)
+    return { group, d, author, groupJob, dJob }
+  }
+
+  it('a pass that waited for a larger merge group merges on its own trials once the group fails', async () => {
+    net = await TestNetwork.start(NOISY)
+    const { group, d, author, groupJob } = await heldBehindGroup(net)
+    const store = net.running.coordinator.store
+    const client = await net.client(net.verifierIdentity)
+    const { causeId } = net.running.coordinator
+    const before = store.jobsFor(d).length
+    const { verdict } = await client.attest(net.verifierIdentity, { causeId, jobId: groupJob.jobId, candidate: groupJob.candidate, baseline: groupJob.baseline, trials: givenTrials(groupJob, -0.1), hardware })
+    expect(verdict.state).toBe('rejected')
+    // The next turn (a lease request) merges D: nothing measured again, its author credited.
+    await client.lease(net.verifierIdentity, causeId, hardware)
+    expect(net.state(d)).toBe('merged')
+    expect(net.best).toBe(store.candidate(d)?.commit_oid)
+    expect(store.jobsFor(d)).toHaveLength(before)
+    expect(store.identity(author.publicKey).accepted).toBe(1)
+    expect(store.candidate(group)?.state).toBe('rejected')
+  })
+
+  it('a pass that waited for a larger merge group goes on in the next group when that one merges', async () => {
+    net = await TestNetwork.start(NOISY)
+    const { group, d, author, groupJob } = await heldBehindGroup(net)
+    const store = net.running.coordinator.store
+    const client = await net.client(net.verifierIdentity)
+    const { causeId } = net.running.coordinator
+    const { verdict } = await client.attest(net.verifierIdentity, { causeId, jobId: groupJob.jobId, candidate: groupJob.candidate, baseline: groupJob.baseline, trials: givenTrials(groupJob, 0.3), hardware })
+    expect(verdict.state).toBe('accepted')
+    expect(net.best).toBe(store.candidate(group)?.commit_oid)
+    // The next turn carries D onto the group's merge, to be verified there; it is not credited yet.
+    const next = (await client.lease(net.verifierIdentity, causeId, hardware)).job
+    const status = net.running.coordinator.candidateStatus(d)
+    expect(status.state).toBe('rebased')
+    expect(store.candidate(status.rebasedAs as number)).toMatchObject({ parent_oid: net.best })
+    expect(next?.candidateSeq).toBe(status.rebasedAs)
+    expect(store.identity(author.publicKey).accepted).toBe(0)
+  })
+
   it('a candidate waiting to join a group whose parent is the best again after a revert is verified on that best again, alone', async () => {
     net = await TestNetwork.start(NOISY)
     const first = net.best

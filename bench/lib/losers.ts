@@ -55,6 +55,9 @@ export class LoserSource {
   readonly #stateDir: string
   readonly #identities: Identity[] = []
   #receipts = 0
+  /** The confirmation's seed, and the bests already run on it (a worker's cache keeps each). */
+  readonly #confirmSeed: number
+  readonly #confirmedBests = new Set<string>()
   #info?: InfoReply
   /** Batches run one after another: they share one repository. */
   #queue: Promise<void> = Promise.resolve()
@@ -62,6 +65,7 @@ export class LoserSource {
   constructor (opts: LoserOptions) {
     this.#opts = opts
     this.#random = prng(opts.seed * 1000 + 999)
+    this.#confirmSeed = Math.floor(this.#random() * 2 ** 31)
     this.#stateDir = join(opts.net.scratch, 'losers')
     this.#gitdir = join(this.#stateDir, 'cause.git')
     opts.net.running.coordinator.on('event', (e) => { this.#observe(e) })
@@ -128,14 +132,21 @@ export class LoserSource {
 
   async #submit (info: InfoReply, best: string, bestMetric: number | null, commit: string, gain: number): Promise<void> {
     const { net, signal, backend } = this.#opts
-    // A real worker runs at least its experiment before it submits, and then confirms it on
-    // a second seed (2 more runs); only the experiment is charged here, so the losers
-    // understate worker time and overstate the share spent verifying.
-    const run = await runCommit({
-      gitdir: this.#gitdir, commit, manifest: info.manifest, seed: Math.floor(this.#random() * 2 ** 31),
+    // What a worker runs before it submits: its experiment, then the confirmation on a second
+    // seed (operations/confirm.ts): the candidate again and the best, the best's run cached per
+    // best as a worker's is. A loser is one whose confirmation was lucky too, so the result does
+    // not gate it; the runs are charged. The worker's measurement of each new best is not.
+    const trial = async (of: string, seed: number): Promise<Awaited<ReturnType<typeof runCommit>>> => await runCommit({
+      gitdir: this.#gitdir, commit: of, manifest: info.manifest, seed,
       dataRoot: join(this.#stateDir, 'data'), scratchRoot: join(this.#stateDir, 'scratch'), backend, signal,
       protectedFrom: { gitdir: this.#gitdir, commit: best }
     })
+    const run = await trial(commit, Math.floor(this.#random() * 2 ** 31))
+    if (!signal.aborted && run.ok) await trial(commit, this.#confirmSeed)
+    if (!signal.aborted && run.ok && !this.#confirmedBests.has(best)) {
+      this.#confirmedBests.add(best)
+      await trial(best, this.#confirmSeed)
+    }
     if (signal.aborted) return
     if (!run.ok) throw new Error(`a loser's own run failed: ${run.reason}: ${run.message}`)
     const identity = this.#identity()
