@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { describeHardware, Identity, readFileAt, type Job } from '@autoresearch/protocol'
-import { credits, revertLatestMerge, type CoordinatorEvent } from 'autoresearch-coordinator'
+import { credits, HOLD_PATIENCE as PATIENCE, revertLatestMerge, type CoordinatorEvent } from 'autoresearch-coordinator'
 import { Verifier } from 'autoresearch-verifier'
 import { ROOT } from './processes.ts'
 import { givenTrials, setConstant, TestNetwork } from './network.ts'
@@ -106,6 +106,9 @@ describe('merge groups', () => {
     for (const seq of [groupSeq, b, c, d, half]) expect(await net.publicCandidate(seq)).toMatchObject({ diff: null, diffHidden: expect.any(String) })
   })
 
+  /** How long D's job of 3 pairs takes, as a real one takes time: the pace at which the group's job of 3 pairs is overdue (rules/hold.ts). */
+  const JOB_TAKES_MS = 1500
+
   /**
    * A merge group G (B and C, after A merged) and a lone candidate D on the same best, both
    * leased; D passes first. Returns G, D, D's author and both jobs.
@@ -123,6 +126,7 @@ describe('merge groups', () => {
     const groupJob = leased.find((j) => j.candidateSeq === group) as Job
     const dJob = leased.find((j) => j.candidateSeq === d) as Job
     const best = n.best
+    await new Promise((resolve) => setTimeout(resolve, JOB_TAKES_MS))
     const { verdict } = await client.attest(n.verifierIdentity, { causeId, jobId: dJob.jobId, candidate: dJob.candidate, baseline: dJob.baseline, trials: givenTrials(dJob, 0.2), hardware })
     // D passed on the best, but the group of two is still being verified there: D waits for it.
     expect(verdict.state).toBe('pending')
@@ -167,6 +171,24 @@ describe('merge groups', () => {
     expect(store.candidate(status.rebasedAs as number)).toMatchObject({ parent_oid: net.best })
     expect(next?.candidateSeq).toBe(status.rebasedAs)
     expect(store.identity(author.publicKey).accepted).toBe(0)
+  })
+
+  it('a pass that waited for a larger merge group merges when that group\'s job is overdue, long before its lease runs out', async () => {
+    net = await TestNetwork.start(NOISY)
+    const { group, d, author, groupJob } = await heldBehindGroup(net)
+    const store = net.running.coordinator.store
+    const client = await net.client(net.verifierIdentity)
+    const { causeId } = net.running.coordinator
+    // The group's verifier went silent. Its job of 3 pairs is overdue PATIENCE × D's job (3 pairs) after its lease began.
+    const due = (store.jobsFor(group).find((j) => j.id === groupJob.jobId)?.leased_at as number) + PATIENCE * JOB_TAKES_MS
+    expect(store.jobsFor(group).find((j) => j.id === groupJob.jobId)?.lease_expires_at).toBeGreaterThan(due + 60_000)
+    await client.lease(net.verifierIdentity, causeId, hardware)
+    expect(net.state(d)).toBe('passed')
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()) + 500))
+    await client.lease(net.verifierIdentity, causeId, hardware)
+    expect(net.state(d)).toBe('merged')
+    expect(net.best).toBe(store.candidate(d)?.commit_oid)
+    expect(store.identity(author.publicKey).accepted).toBe(1)
   })
 
   it('a candidate waiting to join a group whose parent is the best again after a revert is verified on that best again, alone', async () => {

@@ -59,13 +59,16 @@ export class LoserSource {
   readonly #confirmSeed: number
   readonly #confirmedBests = new Set<string>()
   #info?: InfoReply
+  /** Confirmations under way (#confirm). */
+  readonly #confirming = new Set<Promise<void>>()
   /** Batches run one after another: they share one repository. */
   #queue: Promise<void> = Promise.resolve()
 
   constructor (opts: LoserOptions) {
     this.#opts = opts
     this.#random = prng(opts.seed * 1000 + 999)
-    this.#confirmSeed = Math.floor(this.#random() * 2 ** 31)
+    // Its own stream, so that the losers' edits and claims are those of the tables before confirmations were run.
+    this.#confirmSeed = Math.floor(prng(opts.seed * 1000 + 998)() * 2 ** 31)
     this.#stateDir = join(opts.net.scratch, 'losers')
     this.#gitdir = join(this.#stateDir, 'cause.git')
     opts.net.running.coordinator.on('event', (e) => { this.#observe(e) })
@@ -81,6 +84,7 @@ export class LoserSource {
   /** Resolves when the batches under way have ended (after the signal aborts, soon). */
   async settled (): Promise<void> {
     await this.#queue
+    await Promise.all([...this.#confirming])
   }
 
   /** Whether a candidate is one of the losers (a coordinator rebase keeps the submitter, so rebased losers too). */
@@ -124,6 +128,38 @@ export class LoserSource {
     return [name, 1 + sign * 0.001 * (0.5 + this.#random())]
   }
 
+  /** One sandbox run of `commit` on the losers' side (its seconds counted as the worker side's). */
+  async #trial (info: InfoReply, best: string, commit: string, seed: number): Promise<Awaited<ReturnType<typeof runCommit>>> {
+    const { backend, signal } = this.#opts
+    return await runCommit({
+      gitdir: this.#gitdir, commit, manifest: info.manifest, seed,
+      dataRoot: join(this.#stateDir, 'data'), scratchRoot: join(this.#stateDir, 'scratch'), backend, signal,
+      protectedFrom: { gitdir: this.#gitdir, commit: best }
+    })
+  }
+
+  /**
+   * The rest of what a worker runs before it submits, after its experiment: the confirmation
+   * on a second seed (worker/src/operations/confirm.ts), the candidate again and the best (the
+   * best's run once per best, as a worker's cache keeps it). A loser stands for one whose
+   * confirmation was lucky too, so its result gates nothing. The losers stand for a population
+   * of workers that confirmed on their own machines before the honest submission that sets
+   * when they arrive; so these runs go beside the next losers instead of delaying them, and
+   * the mix reaching the verifier stays what it was. Not run: the measurement of each new
+   * best that each loser's key, as a worker, would also have made.
+   */
+  #confirm (info: InfoReply, best: string, commit: string): void {
+    const runs = (async () => {
+      await this.#trial(info, best, commit, this.#confirmSeed)
+      if (this.#confirmedBests.has(best)) return
+      this.#confirmedBests.add(best)
+      await this.#trial(info, best, best, this.#confirmSeed)
+    })().catch((err: unknown) => {
+      if (!this.#opts.signal.aborted) this.#opts.onError(err as Error)
+    }).finally(() => { this.#confirming.delete(runs) })
+    this.#confirming.add(runs)
+  }
+
   /** The key for the next submission, a fresh one every PER_IDENTITY receipts. */
   #identity (): Identity {
     if (this.#identities.length === 0 || this.#receipts >= PER_IDENTITY * this.#identities.length) this.#identities.push(Identity.generate())
@@ -131,22 +167,8 @@ export class LoserSource {
   }
 
   async #submit (info: InfoReply, best: string, bestMetric: number | null, commit: string, gain: number): Promise<void> {
-    const { net, signal, backend } = this.#opts
-    // What a worker runs before it submits: its experiment, then the confirmation on a second
-    // seed (operations/confirm.ts): the candidate again and the best, the best's run cached per
-    // best as a worker's is. A loser is one whose confirmation was lucky too, so the result does
-    // not gate it; the runs are charged. The worker's measurement of each new best is not.
-    const trial = async (of: string, seed: number): Promise<Awaited<ReturnType<typeof runCommit>>> => await runCommit({
-      gitdir: this.#gitdir, commit: of, manifest: info.manifest, seed,
-      dataRoot: join(this.#stateDir, 'data'), scratchRoot: join(this.#stateDir, 'scratch'), backend, signal,
-      protectedFrom: { gitdir: this.#gitdir, commit: best }
-    })
-    const run = await trial(commit, Math.floor(this.#random() * 2 ** 31))
-    if (!signal.aborted && run.ok) await trial(commit, this.#confirmSeed)
-    if (!signal.aborted && run.ok && !this.#confirmedBests.has(best)) {
-      this.#confirmedBests.add(best)
-      await trial(best, this.#confirmSeed)
-    }
+    const { net, signal } = this.#opts
+    const run = await this.#trial(info, best, commit, Math.floor(this.#random() * 2 ** 31))
     if (signal.aborted) return
     if (!run.ok) throw new Error(`a loser's own run failed: ${run.reason}: ${run.message}`)
     const identity = this.#identity()
@@ -160,6 +182,7 @@ export class LoserSource {
       causeId: info.causeId, parent: best, candidate: commit, claimedMetric, logDigest: run.logDigest, description: 'loser: no real gain'
     }, await packForSubmission(this.#gitdir, commit, best), { signal })
     this.submitted++
+    this.#confirm(info, best, commit)
     this.#opts.log(`  loser #${receipt.candidateSeq} claiming ${claimedMetric.toFixed(3)} (gain ${gain.toFixed(3)})`)
   }
 }

@@ -1,7 +1,7 @@
 import { parseManifest } from '@autoresearch/protocol'
 import { describe, expect, it } from 'vitest'
 import { CarryPlanner, type CarryStore } from './carry-plan.ts'
-import type { CandidateRow } from './store/index.ts'
+import type { AttestationRow, CandidateRow, JobRow } from './store/index.ts'
 
 const manifest = parseManifest({
   name: 'toy', editable: ['train.py'], train: { command: ['python', 'train.py'] }, metric: { name: 'loss', direction: 'minimize', stdoutPattern: 'loss=(\\S+)' }, verification: { minImprovement: 0.05 }
@@ -9,6 +9,9 @@ const manifest = parseManifest({
 
 const row = (seq: number, o: Partial<CandidateRow> = {}): CandidateRow =>
   ({ seq, state: 'queued', parent_oid: 'old', claimed_metric: 1, origin_seq: null, submitter: `author${seq}`, ...o }) as CandidateRow
+
+const job = (seq: number, o: Partial<JobRow> = {}): JobRow =>
+  ({ id: seq * 10, candidate_seq: seq, baseline_oid: 'best', seeds: [1, 2, 3], verifier: 'v', leased_at: 0, lease_expires_at: 0, state: 'leased', round: 1, ...o })
 
 /** A store that answers from plain rows and counts the reads of candidates a turn makes. */
 function storeOf (rows: CandidateRow[], leases: Map<number, number> = new Map()) {
@@ -20,6 +23,9 @@ function storeOf (rows: CandidateRow[], leases: Map<number, number> = new Map())
     leasedCandidates: (now) => new Map([...leases].filter(([, until]) => until >= now)),
     groupMembers: () => [],
     lastGroupOf: () => undefined,
+    // One live job of three pairs per lease, leased at 0; no attestations (a pace unknown).
+    jobsFor: (seq) => leases.has(seq) ? [job(seq, { lease_expires_at: leases.get(seq) as number })] : [],
+    attestationsFor: () => [],
     rejectedOnDeadBases: () => rows.filter((c) => c.state === 'rejected' && rows.some((p) => p.commit_oid === c.parent_oid && ['rejected', 'stale', 'rebased'].includes(p.state))),
     views: { version: () => String(version) } as CarryStore['views']
   }
@@ -46,6 +52,25 @@ describe('CarryPlanner', () => {
     expect(planner.plan('best', 8, 5001).promote.map((c) => c.seq)).toEqual([10])
     // A lone candidate in flight holds nothing.
     expect(new CarryPlanner({ store, manifest }).plan('best', 8, 1000).promote.map((c) => c.seq)).toEqual([10])
+  })
+
+  it('stops holding a pass once the larger group is overdue at the pace of the passer\'s own pairs, before its lease runs out', () => {
+    const rows = [
+      row(10, { commit_oid: 'c10', parent_oid: 'best', state: 'passed', verdict: { passedOn: 'best', heldFor: 20 } as CandidateRow['verdict'] }),
+      row(20, { commit_oid: 'c20', parent_oid: 'best', state: 'verifying' })
+    ]
+    const { store } = storeOf(rows, new Map([[20, 100_000]]))
+    // #10's one job: leased at 0, 3 pairs attested at 600 (200 ms a pair); the group's three pairs were leased at 100.
+    const withPace: CarryStore = {
+      ...store,
+      groupMembers: (seq) => seq === 20 ? [row(21), row(22)] : [],
+      jobsFor: (seq) => seq === 10 ? [job(10, { state: 'done' })] : seq === 20 ? [job(20, { leased_at: 100, lease_expires_at: 100_000 })] : [],
+      attestationsFor: (seq) => seq === 10 ? [{ job_id: 100, round: 1, received_at: 600, verifier: 'v', body: { trials: [{}, {}, {}] } } as unknown as AttestationRow] : []
+    }
+    const planner = new CarryPlanner({ store: withPace, manifest })
+    // Due at 100 + 3 × 200 ms × 3 pairs = 1900: held before, and the quiet turn ends there, not at the lease's 100 000.
+    expect(planner.plan('best', 8, 1800).promote).toEqual([])
+    expect(planner.plan('best', 8, 1901).promote.map((c) => c.seq)).toEqual([10])
   })
 
   it('with speculation, leaves a candidate carried onto one still open waiting, merges one that passed on the new best, and carries back one rejected on a base that died', () => {

@@ -1,13 +1,13 @@
 import { OPEN_STATES, type Manifest } from '@autoresearch/protocol'
 import { passerOf } from './group.ts'
-import { inFlightOn, submissionsIn } from './group-members.ts'
-import { heldBy } from './rules/hold.ts'
+import { inFlightOn, paceOf, submissionsIn } from './group-members.ts'
+import { heldBy, waitEnds } from './rules/hold.ts'
 import { formGroups } from './rules/groups.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import { openAhead } from './rules/speculation.ts'
 import type { CandidateRow, Store } from './store/index.ts'
 
-export type CarryStore = Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates' | 'groupMembers' | 'lastGroupOf' | 'views' | 'rejectedOnDeadBases'>
+export type CarryStore = Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates' | 'groupMembers' | 'lastGroupOf' | 'views' | 'rejectedOnDeadBases' | 'jobsFor' | 'attestationsFor'>
 
 /** What one turn carries onto the best: merge groups (members in queue order; one member is a plain rebase), then stale candidates to rebase. */
 export interface CarryPlan {
@@ -88,11 +88,12 @@ export class CarryPlanner {
     // merges now unless such a group is still being verified.
     const waiting = onBest.filter((c) => c.verdict?.passedOn === best)
     const inFlight = waiting.length === 0 ? [] : inFlightOn(store, best, now)
-    const holds = waiting.map((c) => heldBy(submissionsIn(store, c), inFlight))
+    const paces = waiting.map((c) => paceOf(store, c.seq))
+    const holds = waiting.map((c, i) => heldBy(submissionsIn(store, c), inFlight, now, paces[i]))
     const promote = waiting.filter((_, i) => holds[i]?.length === 0)
     // A loop, not Math.min(...), as in staleCandidates.
     let holdUntil = off.firstExpiry
-    for (const h of holds) for (const f of h ?? []) holdUntil = Math.min(holdUntil, f.leaseUntil)
+    for (const [i, h] of holds.entries()) for (const f of h ?? []) holdUntil = Math.min(holdUntil, waitEnds(f, paces[i]))
     const passed = [...stale.filter((c) => c.state === 'passed'), ...onBest.filter((c) => c.verdict?.passedOn !== best)]
     const seqs = this.#groups ? formGroups(passed.map((c) => passerOf(store, c, best)), off.verifying).groups : passed.map((c) => [c.seq])
     // A rejection on top of a candidate that never merged was measured on a base that is gone: carried back.

@@ -7,7 +7,7 @@ import {
   type AttestationBody, type EarlyEnd, type Job, type LeaseRequestBody
 } from '@autoresearch/protocol'
 import { randomInt } from 'node:crypto'
-import { authorsOf, inFlightOn, membersOf, submissionsIn } from './group-members.ts'
+import { authorsOf, inFlightOn, membersOf, paceOf, submissionsIn } from './group-members.ts'
 import { assertFresh } from './intake.ts'
 import { OPEN_VERIFICATION } from './policy.ts'
 import { mayAcceptEarly } from './rules/accept-early.ts'
@@ -293,8 +293,10 @@ function settle (ctx: VerificationContext, candidate: CandidateRow, members: Can
     return { verdict, passedOnStaleParent: candidate }
   }
   // A larger merge group still being verified on this best goes first (rules/hold.ts): the
-  // pass waits, and CarryPlanner merges it (`promote`) once that one has failed or its lease ran out.
-  const waitFor = heldBy(submissionsIn(store, candidate), inFlightOn(store, candidate.parent_oid, Date.now(), candidate.seq))
+  // pass waits, and CarryPlanner merges it (`promote`) once that one has failed, its lease ran
+  // out, or it is overdue.
+  const now = Date.now()
+  const waitFor = heldBy(submissionsIn(store, candidate), inFlightOn(store, candidate.parent_oid, now, candidate.seq), now, paceOf(store, candidate.seq))
   if (waitFor.length > 0) {
     const group = waitFor.reduce((a, b) => b.submissions > a.submissions ? b : a)
     store.setCandidateState(candidate.seq, 'passed', null, { ...verdict, state: 'pending', passedOn: candidate.parent_oid, heldFor: group.seq, reason: `passed, and waits for merge group #${group.seq} (${group.submissions} submissions), still being verified on ${candidate.parent_oid.slice(0, 10)}: it merges if that one fails, else goes on in the next group (${verdict.reason})` })
