@@ -69,7 +69,9 @@ describe('CarryPlanner', () => {
     }
     const planner = new CarryPlanner({ store: withPace, manifest })
     // Due at 100 + 3 × 200 ms × 3 pairs = 1900: held before, and the quiet turn ends there, not at the lease's 100 000.
-    expect(planner.plan('best', 8, 1800).promote).toEqual([])
+    const held = planner.plan('best', 8, 1800)
+    expect(held.promote).toEqual([])
+    expect(held.heldUntil).toBe(1900)
     expect(planner.plan('best', 8, 1901).promote.map((c) => c.seq)).toEqual([10])
   })
 
@@ -130,7 +132,7 @@ describe('CarryPlanner', () => {
     const rows = [row(1, { state: 'passed' }), row(2, { state: 'verifying' })]
     const { store, reads, write } = storeOf(rows, new Map([[2, 100]]))
     const planner = new CarryPlanner({ store, manifest })
-    expect(planner.plan('best', 8, 0)).toEqual({ promote: [], groups: [], rebase: [], remaining: 0 })
+    expect(planner.plan('best', 8, 0)).toEqual({ promote: [], groups: [], rebase: [], remaining: 0, heldUntil: Infinity })
     expect(reads.off).toBe(1)
     planner.plan('best', 8, 50)
     planner.plan('best', 8, 100)

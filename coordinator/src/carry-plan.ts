@@ -17,9 +17,11 @@ export interface CarryPlan {
   rebase: CandidateRow[]
   /** Stale candidates left for later turns. */
   remaining: number
+  /** When the first wait of a pass held for a larger group may end (rules/hold.ts; Infinity: none waits): a turn then may merge it. */
+  heldUntil: number
 }
 
-const NOTHING: CarryPlan = { promote: [], groups: [], rebase: [], remaining: 0 }
+const NOTHING: CarryPlan = { promote: [], groups: [], rebase: [], remaining: 0, heldUntil: Infinity }
 
 
 /**
@@ -92,8 +94,8 @@ export class CarryPlanner {
     const holds = waiting.map((c, i) => heldBy(submissionsIn(store, c), inFlight, now, paces[i]))
     const promote = waiting.filter((_, i) => holds[i]?.length === 0)
     // A loop, not Math.min(...), as in staleCandidates.
-    let holdUntil = off.firstExpiry
-    for (const [i, h] of holds.entries()) for (const f of h ?? []) holdUntil = Math.min(holdUntil, waitEnds(f, paces[i]))
+    let heldUntil = Infinity
+    for (const [i, h] of holds.entries()) for (const f of h ?? []) heldUntil = Math.min(heldUntil, waitEnds(f, paces[i]))
     const passed = [...stale.filter((c) => c.state === 'passed'), ...onBest.filter((c) => c.verdict?.passedOn !== best)]
     const seqs = this.#groups ? formGroups(passed.map((c) => passerOf(store, c, best)), off.verifying).groups : passed.map((c) => [c.seq])
     // A rejection on top of a candidate that never merged was measured on a base that is gone: carried back.
@@ -102,9 +104,10 @@ export class CarryPlanner {
       promote,
       groups: seqs.map((group) => group.map((seq) => passed.find((c) => c.seq === seq) as CandidateRow)),
       rebase: others.slice(0, limit),
-      remaining: Math.max(0, others.length - limit)
+      remaining: Math.max(0, others.length - limit),
+      heldUntil
     }
-    if (plan.promote.length === 0 && plan.groups.length === 0 && plan.rebase.length === 0 && plan.remaining === 0) this.#quiet = { best, version: store.views.version(), until: holdUntil }
+    if (plan.promote.length === 0 && plan.groups.length === 0 && plan.rebase.length === 0 && plan.remaining === 0) this.#quiet = { best, version: store.views.version(), until: Math.min(off.firstExpiry, heldUntil) }
     return plan
   }
 }

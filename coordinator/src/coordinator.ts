@@ -127,8 +127,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   }
 
   /**
-   * Leases past their end go back to the queue, each waking as a verdict would, and the timer
-   * is set for the next. Those a lease request expired as it looked (verification.ts) count
+   * Leases past their end go back to the queue, each waking as a verdict would, the timer is set
+   * for the next, and a carry turn merges a held pass whose wait ended. Those a lease request expired as it looked (verification.ts) count
    * too: it took one job, and any others must not wait for a held request's cap.
    */
   async #leasesRanOut (): Promise<void> {
@@ -142,6 +142,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
       })
       if (expired > 0) this.leaseHolds.wake(expired * verifiersToWake({ type: 'lease-ran-out' }, this.manifest.verification.quorum))
       this.leaseExpiry.watch(next)
+      // A pass held for a larger group may merge now (its wait ended: rules/hold.ts), whether or not a verifier asks.
+      this.carryRest()
     } catch (err) {
       // The store closed under a stopping coordinator; else the next lease request expires them as it looks.
       log.error('putting leases that ran out back in the queue failed: %e', err)
@@ -212,6 +214,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     const best = this.bestCommit()
     const ctx = this.#rebaseContext()
     const plan = this.#carry.plan(best, limit)
+    this.leaseExpiry.watch(plan.heldUntil)
     // The best moved: what is carried is planned again onto the new one (a chain merges link by link).
     if (plan.promote.length > 0 && await this.#promote(plan.promote[0] as CandidateRow)) return this.rebaseStale(limit, opts)
     for (const members of plan.groups) {

@@ -11,7 +11,7 @@ import { authorsOf, inFlightOn, membersOf, paceOf, submissionsIn } from './group
 import { assertFresh } from './intake.ts'
 import { OPEN_VERIFICATION } from './policy.ts'
 import { mayAcceptEarly } from './rules/accept-early.ts'
-import { heldBy } from './rules/hold.ts'
+import { heldBy, waitEnds } from './rules/hold.ts'
 import { leaseClass } from './rules/hardware-class.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import { openSeeds, partSize, partsTally, splittable } from './rules/parts.ts'
@@ -173,6 +173,8 @@ export interface AttestOutcome {
   split?: number[]
   /** A verdict on a candidate measured against the best (not one ahead of it): the speculation window follows these. */
   onBest?: 'merged' | 'rejected'
+  /** Set when the candidate passed on the best and waits for a larger merge group (rules/hold.ts): when that wait may end first, for the caller's timer. */
+  heldUntil?: number
 }
 
 /** Records an attestation and, once the round has its quorum, decides or asks for another round. */
@@ -296,11 +298,12 @@ function settle (ctx: VerificationContext, candidate: CandidateRow, members: Can
   // pass waits, and CarryPlanner merges it (`promote`) once that one has failed, its lease ran
   // out, or it is overdue.
   const now = Date.now()
-  const waitFor = heldBy(submissionsIn(store, candidate), inFlightOn(store, candidate.parent_oid, now, candidate.seq), now, paceOf(store, candidate.seq))
+  const pace = paceOf(store, candidate.seq)
+  const waitFor = heldBy(submissionsIn(store, candidate), inFlightOn(store, candidate.parent_oid, now, candidate.seq), now, pace)
   if (waitFor.length > 0) {
     const group = waitFor.reduce((a, b) => b.submissions > a.submissions ? b : a)
     store.setCandidateState(candidate.seq, 'passed', null, { ...verdict, state: 'pending', passedOn: candidate.parent_oid, heldFor: group.seq, reason: `passed, and waits for merge group #${group.seq} (${group.submissions} submissions), still being verified on ${candidate.parent_oid.slice(0, 10)}: it merges if that one fails, else goes on in the next group (${verdict.reason})` })
-    return { verdict: store.candidate(candidate.seq)?.verdict ?? verdict }
+    return { verdict: store.candidate(candidate.seq)?.verdict ?? verdict, heldUntil: Math.min(...waitFor.map((f) => waitEnds(f, pace))) }
   }
   // The merge row is written in the same transaction as the deciding attestation;
   // the git ref follows the database (Coordinator.recover re-points it after a crash).

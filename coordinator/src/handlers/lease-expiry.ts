@@ -3,7 +3,9 @@
  * job it hands out). When a lease runs out its job goes back to the queue, and the coordinator
  * wakes as many held lease requests as may take it (lease-holds.ts `verifiersToWake`). Before,
  * every held request set its own wait to end with the first lease: they all woke at once, up
- * to 128 turns of the serial queue for one job.
+ * to 128 turns of the serial queue for one job. The same timer is set for the end of a pass's
+ * wait for a larger merge group (rules/hold.ts), after which the coordinator takes a carry turn
+ * that may merge it, whether or not a verifier asks for work.
  */
 export class LeaseExpiry {
   readonly #ranOut: () => void
