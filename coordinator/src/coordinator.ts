@@ -126,10 +126,25 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     })
   }
 
+  /** When the first wait of a pass held for a larger merge group may end (Infinity: none is watched). */
+  #holdEnds = Infinity
+
+  /**
+   * A pass waits for a larger merge group until `at` at most (rules/hold.ts; settle and the
+   * carry planner say when): the lease timer takes a carry turn then, which merges it if its
+   * wait is over (and watches the next wait), whether or not a verifier asks for work.
+   */
+  watchHold (at: number): void {
+    if (at >= this.#holdEnds) return
+    this.#holdEnds = at
+    this.leaseExpiry.watch(at)
+  }
+
   /**
    * Leases past their end go back to the queue, each waking as a verdict would, the timer is set
-   * for the next, and a carry turn merges a held pass whose wait ended. Those a lease request expired as it looked (verification.ts) count
-   * too: it took one job, and any others must not wait for a held request's cap.
+   * for the next, and a carry turn merges a held pass whose wait ended. Those a lease request
+   * expired as it looked (verification.ts) count too: it took one job, and any others must not
+   * wait for a held request's cap.
    */
   async #leasesRanOut (): Promise<void> {
     try {
@@ -143,7 +158,13 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
       if (expired > 0) this.leaseHolds.wake(expired * verifiersToWake({ type: 'lease-ran-out' }, this.manifest.verification.quorum))
       this.leaseExpiry.watch(next)
       // A pass held for a larger group may merge now (its wait ended: rules/hold.ts), whether or not a verifier asks.
-      this.carryRest()
+      if (this.#holdEnds <= Date.now()) {
+        this.#holdEnds = Infinity
+        this.carryRest()
+      } else {
+        // The timer keeps one time: a lease that ran out first must not drop a hold's end.
+        this.leaseExpiry.watch(this.#holdEnds)
+      }
     } catch (err) {
       // The store closed under a stopping coordinator; else the next lease request expires them as it looks.
       log.error('putting leases that ran out back in the queue failed: %e', err)
@@ -214,7 +235,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     const best = this.bestCommit()
     const ctx = this.#rebaseContext()
     const plan = this.#carry.plan(best, limit)
-    this.leaseExpiry.watch(plan.heldUntil)
+    this.watchHold(plan.heldUntil)
     // The best moved: what is carried is planned again onto the new one (a chain merges link by link).
     if (plan.promote.length > 0 && await this.#promote(plan.promote[0] as CandidateRow)) return this.rebaseStale(limit, opts)
     for (const members of plan.groups) {

@@ -6,7 +6,7 @@ import { attest } from '../verification.ts'
 
 const log = logger('autoresearch:coordinator:attest')
 
-export type AttestDeps = Pick<Coordinator, 'serially' | 'verificationContext' | 'recover' | 'rebaseStale' | 'announceIfMoved' | 'emit' | 'speculation' | 'leaseExpiry'>
+export type AttestDeps = Pick<Coordinator, 'serially' | 'verificationContext' | 'recover' | 'rebaseStale' | 'announceIfMoved' | 'emit' | 'speculation' | 'watchHold'>
 
 /**
  * `attest`: a verifier's signed measurements of a job. The decision (and a merge, with
@@ -18,7 +18,7 @@ export function attestHandler (c: AttestDeps): Handler<z.infer<typeof AttestRequ
       const result = attest(c.verificationContext(), req.body, req.signature)
       if (result.onBest !== undefined) c.speculation?.record(result.onBest)
       // A pass held for a larger group (rules/hold.ts): the timer takes a turn when the wait may end.
-      if (result.heldUntil !== undefined) c.leaseExpiry.watch(result.heldUntil)
+      if (result.heldUntil !== undefined) c.watchHold(result.heldUntil)
       if (result.merged !== undefined) await c.recover()
       // The verdict is stored: a carry that fails (a full disk) is the lease turns' to try again, not this reply's.
       if (result.passedOnStaleParent !== undefined || result.split !== undefined) await c.rebaseStale().catch((err) => { log.error('carrying after the verdict on #%d failed, left for the next turn: %e', result.verdict.candidateSeq, err) })
