@@ -113,7 +113,7 @@ describe('merge groups', () => {
    * A merge group G (B and C, after A merged) and a lone candidate D on the same best, both
    * leased; D passes first. Returns G, D, D's author and both jobs.
    */
-  async function heldBehindGroup (n: TestNetwork): Promise<{ group: number, d: number, author: Identity, groupJob: Job, dJob: Job }> {
+  async function heldBehindGroup (n: TestNetwork): Promise<{ group: number, d: number, author: Identity, groupJob: Job, attestGroup: (gain: number) => Promise<string>, lease: () => Promise<Job | null> }> {
     const { passers } = await passedTogether(n)
     const store = n.running.coordinator.store
     const group = store.lastGroupOf(passers[0] as number) as number
@@ -134,20 +134,21 @@ describe('merge groups', () => {
     expect(store.candidate(d)?.verdict).toMatchObject({ heldFor: group, passedOn: best })
     expect(n.best).toBe(best)
     expect(store.identity(author.publicKey).accepted).toBe(0)
-    return { group, d, author, groupJob, dJob }
+    return {
+      group, d, author, groupJob,
+      attestGroup: async (gain) => (await client.attest(n.verifierIdentity, { causeId, jobId: groupJob.jobId, candidate: groupJob.candidate, baseline: groupJob.baseline, trials: givenTrials(groupJob, gain), hardware })).verdict.state,
+      lease: async () => (await client.lease(n.verifierIdentity, causeId, hardware)).job
+    }
   }
 
   it('a pass that waited for a larger merge group merges on its own trials once the group fails', async () => {
     net = await TestNetwork.start(NOISY)
-    const { group, d, author, groupJob } = await heldBehindGroup(net)
+    const { group, d, author, attestGroup, lease } = await heldBehindGroup(net)
     const store = net.running.coordinator.store
-    const client = await net.client(net.verifierIdentity)
-    const { causeId } = net.running.coordinator
     const before = store.jobsFor(d).length
-    const { verdict } = await client.attest(net.verifierIdentity, { causeId, jobId: groupJob.jobId, candidate: groupJob.candidate, baseline: groupJob.baseline, trials: givenTrials(groupJob, -0.1), hardware })
-    expect(verdict.state).toBe('rejected')
+    expect(await attestGroup(-0.1)).toBe('rejected')
     // The next turn (a lease request) merges D: nothing measured again, its author credited.
-    await client.lease(net.verifierIdentity, causeId, hardware)
+    await lease()
     expect(net.state(d)).toBe('merged')
     expect(net.best).toBe(store.candidate(d)?.commit_oid)
     expect(store.jobsFor(d)).toHaveLength(before)
@@ -157,15 +158,12 @@ describe('merge groups', () => {
 
   it('a pass that waited for a larger merge group goes on in the next group when that one merges', async () => {
     net = await TestNetwork.start(NOISY)
-    const { group, d, author, groupJob } = await heldBehindGroup(net)
+    const { group, d, author, attestGroup, lease } = await heldBehindGroup(net)
     const store = net.running.coordinator.store
-    const client = await net.client(net.verifierIdentity)
-    const { causeId } = net.running.coordinator
-    const { verdict } = await client.attest(net.verifierIdentity, { causeId, jobId: groupJob.jobId, candidate: groupJob.candidate, baseline: groupJob.baseline, trials: givenTrials(groupJob, 0.3), hardware })
-    expect(verdict.state).toBe('accepted')
+    expect(await attestGroup(0.3)).toBe('accepted')
     expect(net.best).toBe(store.candidate(group)?.commit_oid)
     // The next turn carries D onto the group's merge, to be verified there; it is not credited yet.
-    const next = (await client.lease(net.verifierIdentity, causeId, hardware)).job
+    const next = await lease()
     const status = net.running.coordinator.candidateStatus(d)
     expect(status.state).toBe('rebased')
     expect(store.candidate(status.rebasedAs as number)).toMatchObject({ parent_oid: net.best })
@@ -177,8 +175,6 @@ describe('merge groups', () => {
     net = await TestNetwork.start(NOISY)
     const { group, d, author, groupJob } = await heldBehindGroup(net)
     const store = net.running.coordinator.store
-    const client = await net.client(net.verifierIdentity)
-    const { causeId } = net.running.coordinator
     // The group's verifier went silent. Its job of 3 pairs is overdue PATIENCE × D's job (3 pairs) after its lease began.
     const due = (store.jobsFor(group).find((j) => j.id === groupJob.jobId)?.leased_at as number) + PATIENCE * JOB_TAKES_MS
     expect(store.jobsFor(group).find((j) => j.id === groupJob.jobId)?.lease_expires_at).toBeGreaterThan(due + 60_000)
