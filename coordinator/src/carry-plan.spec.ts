@@ -68,11 +68,11 @@ describe('CarryPlanner', () => {
       attestationsFor: (seq) => seq === 10 ? [{ job_id: 100, round: 1, received_at: 600, verifier: 'v', body: { trials: [{}, {}, {}] } } as unknown as AttestationRow] : []
     }
     const planner = new CarryPlanner({ store: withPace, manifest })
-    // Due at 100 + 3 × 200 ms × 3 pairs = 1900: held before, and the quiet turn ends there, not at the lease's 100 000.
-    const held = planner.plan('best', 8, 1800)
+    // Due at 100 + 3 × 200 ms × (3 pairs + 1) = 2500: held before, and the quiet turn ends there, not at the lease's 100 000.
+    const held = planner.plan('best', 8, 2400)
     expect(held.promote).toEqual([])
-    expect(held.heldUntil).toBe(1900)
-    expect(planner.plan('best', 8, 1901).promote.map((c) => c.seq)).toEqual([10])
+    expect(held.heldUntil).toBe(2500)
+    expect(planner.plan('best', 8, 2501).promote.map((c) => c.seq)).toEqual([10])
   })
 
   it('with speculation, leaves a candidate carried onto one still open waiting, merges one that passed on the new best, and carries back one rejected on a base that died', () => {

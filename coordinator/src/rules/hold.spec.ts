@@ -19,8 +19,8 @@ describe('heldBy', () => {
   it('holds no longer than the larger candidate\'s lease, nor past PATIENCE times its pairs at the passer\'s pace', () => {
     expect(heldBy(1, [f(7, 40, 1000)], 999)).toHaveLength(1)
     expect(heldBy(1, [f(7, 40, 1000)], 1000)).toEqual([])
-    // 3 pairs at 50 ms a pair, leased at 0: overdue at PATIENCE × 150 ms, well before the lease's end.
-    const due = PATIENCE * 50 * 3
+    // 3 pairs at 50 ms a pair, leased at 0: overdue at PATIENCE × (3 + 1) × 50 ms, well before the lease's end.
+    const due = PATIENCE * 50 * 4
     expect(waitEnds(f(7, 40, 100_000), 50)).toBe(due)
     expect(heldBy(1, [f(7, 40, 100_000)], due - 1, 50)).toHaveLength(1)
     expect(heldBy(1, [f(7, 40, 100_000)], due, 50)).toEqual([])
@@ -31,6 +31,6 @@ describe('heldBy', () => {
   it('waits for the last of a split round\'s live leases', () => {
     const split: InFlight = { seq: 7, submissions: 40, jobs: [{ leasedAt: 0, leaseUntil: 1000, pairs: 1 }, { leasedAt: 400, leaseUntil: 1400, pairs: 2 }] }
     expect(waitEnds(split)).toBe(1400)
-    expect(waitEnds(split, 100)).toBe(400 + PATIENCE * 100 * 2)
+    expect(waitEnds(split, 100)).toBe(400 + PATIENCE * 100 * 3)
   })
 })

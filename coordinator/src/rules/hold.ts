@@ -11,8 +11,8 @@
  * A wait lasts one lease at most, and less when the larger candidate's job is overdue: a
  * verifier that crashed or went silent would otherwise keep every pass on the best waiting
  * for its whole lease (trials × 2 × the step timeouts), where its job should have taken about
- * as long as the passer's own. So the wait also ends `PATIENCE` times the larger job's pairs
- * after its lease began, at the pace (milliseconds per pair) the passer's own pairs ran.
+ * as long as the passer's own. So the wait also ends `PATIENCE` times the larger job's pairs and
+ * one more after its lease began, at the pace (milliseconds per pair) the passer's own pairs ran.
  */
 
 /** One live lease on a candidate in flight: when it began, when it runs out, how many pairs it holds. */
@@ -30,9 +30,12 @@ export interface InFlight {
 }
 
 /**
- * How many times the passer's pace a larger candidate's job may take. A passer's baselines are
- * often cached where the group's are not (twice the runs per pair), and the verifiers' runs
- * vary; three keeps the rule for a job that is only slow and ends it for one that is gone.
+ * How many times the passer's pace a larger candidate's job may take, counted in its pairs and
+ * one more (a run it may start behind, such as a warm-up on its verifier's slot). A passer's
+ * baselines are often cached where the group's are not (twice the runs per pair), and the
+ * verifiers' runs vary; three keeps the rule for a job that is only slow and ends it for one
+ * that is gone. (With its pairs alone, a split round's one-pair part that started behind a
+ * warm-up ran past it in the simulation.)
  */
 export const PATIENCE = 3
 
@@ -40,7 +43,7 @@ export const PATIENCE = 3
 export function waitEnds (f: InFlight, msPerPair?: number): number {
   let end = -Infinity
   for (const j of f.jobs) {
-    const due = msPerPair === undefined ? Infinity : j.leasedAt + PATIENCE * msPerPair * j.pairs
+    const due = msPerPair === undefined ? Infinity : j.leasedAt + PATIENCE * msPerPair * (j.pairs + 1)
     end = Math.max(end, Math.min(j.leaseUntil, due))
   }
   return end
