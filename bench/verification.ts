@@ -33,6 +33,8 @@ function summary (results: RaceResult[]): Record<string, number> {
     sameJobsUncachedRunsPerMerge: round((verifierRuns + hits) / merges, 2),
     sameJobsUncachedFraction: round((verifierSeconds + savedSeconds) / (verifierSeconds + savedSeconds + workerSeconds)),
     stoppedEarly: sum((r) => r.stoppedEarly),
+    /** Of those, the jobs that ended with an acceptance (early acceptance); the rest ended with a rejection. */
+    acceptedEarly: sum((r) => r.acceptedEarly),
     loserSubmissions: sum((r) => r.loserSubmissions),
     losersRejected: sum((r) => r.losersRejected),
     // What the sequential rule is for: the verifier's trials and runs (cache hits not run) per rejected loser.
@@ -90,7 +92,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
           cause: causes[sequential], workers: opts.workers, seed, merges: opts.merges, timeoutSeconds: opts.timeoutSeconds,
           baselineCache: opts.cache === 'on', losers: losersPer[mix], log
         })
-        log(`  ${result.merges} merges in ${result.seconds} s; verifier ${result.jobs} jobs (${result.stoppedEarly} stopped early), ${result.verifierSide.runs} runs (${result.cache.hits} cache hits); ` +
+        log(`  ${result.merges} merges in ${result.seconds} s; verifier ${result.jobs} jobs (${result.stoppedEarly} stopped early, ${result.acceptedEarly} of them accepted), ${result.verifierSide.runs} runs (${result.cache.hits} cache hits); ` +
           `workers ${result.workerSide.runs} runs; losers ${result.loserSubmissions} submitted, ${result.losersRejected} rejected ` +
           `(${result.rejectedLosers.trials} trials, ${result.rejectedLosers.runs} runs on ${result.rejectedLosers.count})`)
         results[mix][sequential].push(result)

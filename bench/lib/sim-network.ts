@@ -142,6 +142,8 @@ export interface RaceResult {
   helperJobs: number
   /** Jobs the verifier ended before their last pair (the sequential rule, or a failed pair). */
   stoppedEarly: number
+  /** Of those, the jobs that ended with an acceptance (`sequential.accept`). */
+  acceptedEarly: number
   /** Losers submitted, and how many of them (or of their rebases) verification rejected. */
   loserSubmissions: number
   losersRejected: number
@@ -308,6 +310,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   let jobs = 0
   let savedSeconds = 0
   let stoppedEarly = 0
+  let acceptedEarly = 0
   /** Per candidate, the trials its jobs ran so far; a rejected loser's go to `rejectedLosers`. */
   const jobCandidate = new Map<number, number>()
   const spent = new Map<number, { trials: number, runs: number }>()
@@ -323,6 +326,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       spent.set(seq, s)
     }
     if (e.type === 'stopped') stoppedEarly++
+    if (e.type === 'stopped' && e.verdict === 'accepted') acceptedEarly++
     if (e.type === 'attested' && e.verdict.state === 'rejected' && losers?.owns(e.verdict.candidateSeq) === true) {
       const s = spent.get(e.verdict.candidateSeq) ?? { trials: 0, runs: 0 }
       rejectedLosers.count++
@@ -356,6 +360,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       cache: { hits: sum((v) => v.cacheStats.hits), misses: sum((v) => v.cacheStats.misses), savedSeconds: round(savedSeconds, 1) },
       helperJobs,
       stoppedEarly,
+      acceptedEarly,
       loserSubmissions: losers?.submitted ?? 0,
       losersRejected: losers?.rejected ?? 0,
       rejectedLosers: { ...rejectedLosers },
