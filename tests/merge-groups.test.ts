@@ -176,8 +176,9 @@ describe('merge groups', () => {
     const { group, d, author, groupJob } = await heldBehindGroup(net)
     const store = net.running.coordinator.store
     // The group's verifier went silent. Its job of 3 pairs is overdue PATIENCE × (3 + 1) pairs at D's pace (its 3 pairs in JOB_TAKES_MS) after its lease began.
-    const due = (store.jobsFor(group).find((j) => j.id === groupJob.jobId)?.leased_at as number) + PATIENCE * (JOB_TAKES_MS / 3) * 4
-    expect(store.jobsFor(group).find((j) => j.id === groupJob.jobId)?.lease_expires_at).toBeGreaterThan(due + 60_000)
+    const lease = store.jobsFor(group).find((j) => j.id === groupJob.jobId)
+    const due = (lease?.leased_at as number) + PATIENCE * (JOB_TAKES_MS / 3) * 4
+    expect(lease?.lease_expires_at).toBeGreaterThan(due + 60_000)
     expect(net.state(d)).toBe('passed')
     // No verifier asks for work meanwhile: the coordinator's own timer takes the turn that merges D.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()) + 500))

@@ -90,7 +90,8 @@ export class CarryPlanner {
     // merges now unless such a group is still being verified.
     const waiting = onBest.filter((c) => c.verdict?.passedOn === best)
     const inFlight = waiting.length === 0 ? [] : inFlightOn(store, best, now)
-    const paces = waiting.map((c) => paceOf(store, c.seq))
+    // A pace costs two reads per waiting candidate: none when nothing is in flight to wait for.
+    const paces = inFlight.length === 0 ? [] : waiting.map((c) => paceOf(store, c.seq))
     const holds = waiting.map((c, i) => heldBy(submissionsIn(store, c), inFlight, now, paces[i]))
     const promote = waiting.filter((_, i) => holds[i]?.length === 0)
     // A loop, not Math.min(...), as in staleCandidates.
