@@ -187,6 +187,23 @@ describe('merge groups', () => {
     expect(store.identity(author.publicKey).accepted).toBe(1)
   })
 
+  it('a pass held for a larger merge group still merges when that group is overdue after the coordinator restarts', async () => {
+    net = await TestNetwork.start(NOISY)
+    const { group, d, author, groupJob } = await heldBehindGroup(net)
+    const lease = net.running.coordinator.store.jobsFor(group).find((j) => j.id === groupJob.jobId)
+    const due = (lease?.leased_at as number) + PATIENCE * (JOB_TAKES_MS / 3) * 4
+    // The timer that watched D's wait lived in the process that stopped; the group's lease outlives the test.
+    await net.restart()
+    const store = net.running.coordinator.store
+    expect(store.candidate(group)?.state).toBe('verifying')
+    expect(net.state(d)).toBe('passed')
+    // No verifier asks for work: the restarted coordinator merges D once the group is overdue.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()) + 500))
+    expect(net.state(d)).toBe('merged')
+    expect(net.best).toBe(store.candidate(d)?.commit_oid)
+    expect(store.identity(author.publicKey).accepted).toBe(1)
+  })
+
   it('a candidate waiting to join a group whose parent is the best again after a revert is verified on that best again, alone', async () => {
     net = await TestNetwork.start(NOISY)
     const first = net.best

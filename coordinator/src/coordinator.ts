@@ -440,6 +440,10 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     // Leases handed out before a restart run out as their jobs would have.
     this.leaseExpiry.watch(this.store.firstLeaseExpiry())
     for (const r of this.#routes()) await r.register(node)
+    // The watch on a held pass's wait (watchHold) lived in the process before: a carry turn
+    // merges a pass whose wait ended meanwhile and watches the others, and tells submitters left
+    // on an old best, without waiting for a verifier to ask for work.
+    this.carryRest()
   }
 
   /** Emits `peer` events for connections opened and closed, as ConnectionLog rations them. */
