@@ -196,7 +196,8 @@ describe('merge groups', () => {
     await net.restart()
     const store = net.running.coordinator.store
     expect(store.candidate(group)?.state).toBe('verifying')
-    expect(net.state(d)).toBe('passed')
+    // (A restart slower than D's wait merges D at once, by the same start turn.)
+    if (Date.now() < due - 250) expect(net.state(d)).toBe('passed')
     // No verifier asks for work: the restarted coordinator merges D once the group is overdue.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()) + 500))
     expect(net.state(d)).toBe('merged')
