@@ -111,9 +111,10 @@ describe('merge groups', () => {
 
   /**
    * A merge group G (B and C, after A merged) and a lone candidate D on the same best, both
-   * leased; D passes first. Returns G, D, D's author and both jobs.
+   * leased; D passes first. Returns G, D, D's author, when G's job is overdue and when its
+   * lease ends, and ways to attest G and to ask for a lease.
    */
-  async function heldBehindGroup (n: TestNetwork): Promise<{ group: number, d: number, author: Identity, groupJob: Job, attestGroup: (gain: number) => Promise<string>, lease: () => Promise<Job | null> }> {
+  async function heldBehindGroup (n: TestNetwork): Promise<{ group: number, d: number, author: Identity, groupLease: { due: number, ends: number }, attestGroup: (gain: number) => Promise<string>, lease: () => Promise<Job | null> }> {
     const { passers } = await passedTogether(n)
     const store = n.running.coordinator.store
     const group = store.lastGroupOf(passers[0] as number) as number
@@ -134,8 +135,11 @@ describe('merge groups', () => {
     expect(store.candidate(d)?.verdict).toMatchObject({ heldFor: group, passedOn: best })
     expect(n.best).toBe(best)
     expect(store.identity(author.publicKey).accepted).toBe(0)
+    // The group's job of 3 pairs is overdue PATIENCE × (3 + 1) pairs at D's pace (its 3 pairs in JOB_TAKES_MS) after its lease began.
+    const row = store.jobsFor(group).find((j) => j.id === groupJob.jobId)
+    const groupLease = { due: (row?.leased_at as number) + PATIENCE * (JOB_TAKES_MS / 3) * 4, ends: row?.lease_expires_at as number }
     return {
-      group, d, author, groupJob,
+      group, d, author, groupLease,
       attestGroup: async (gain) => (await client.attest(n.verifierIdentity, { causeId, jobId: groupJob.jobId, candidate: groupJob.candidate, baseline: groupJob.baseline, trials: givenTrials(groupJob, gain), hardware })).verdict.state,
       lease: async () => (await client.lease(n.verifierIdentity, causeId, hardware)).job
     }
@@ -173,12 +177,10 @@ describe('merge groups', () => {
 
   it('a pass that waited for a larger merge group merges when that group\'s job is overdue, long before its lease runs out', async () => {
     net = await TestNetwork.start(NOISY)
-    const { group, d, author, groupJob } = await heldBehindGroup(net)
+    const { d, author, groupLease: { due, ends } } = await heldBehindGroup(net)
     const store = net.running.coordinator.store
-    // The group's verifier went silent. Its job of 3 pairs is overdue PATIENCE × (3 + 1) pairs at D's pace (its 3 pairs in JOB_TAKES_MS) after its lease began.
-    const lease = store.jobsFor(group).find((j) => j.id === groupJob.jobId)
-    const due = (lease?.leased_at as number) + PATIENCE * (JOB_TAKES_MS / 3) * 4
-    expect(lease?.lease_expires_at).toBeGreaterThan(due + 60_000)
+    // The group's verifier went silent: its job is overdue long before its lease ends.
+    expect(ends).toBeGreaterThan(due + 60_000)
     expect(net.state(d)).toBe('passed')
     // No verifier asks for work meanwhile: the coordinator's own timer takes the turn that merges D.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()) + 500))
@@ -189,9 +191,7 @@ describe('merge groups', () => {
 
   it('a pass held for a larger merge group still merges when that group is overdue after the coordinator restarts', async () => {
     net = await TestNetwork.start(NOISY)
-    const { group, d, author, groupJob } = await heldBehindGroup(net)
-    const lease = net.running.coordinator.store.jobsFor(group).find((j) => j.id === groupJob.jobId)
-    const due = (lease?.leased_at as number) + PATIENCE * (JOB_TAKES_MS / 3) * 4
+    const { group, d, author, groupLease: { due } } = await heldBehindGroup(net)
     // The timer that watched D's wait lived in the process that stopped; the group's lease outlives the test.
     await net.restart()
     const store = net.running.coordinator.store
