@@ -11,18 +11,30 @@ import { normalQuantile, sampleSd, studentTCdf } from './distributions.ts'
 
 type Pair = Pick<Trial, 'baseline' | 'candidate'>
 
-/** How a job ended before its last pair, and why. */
-export interface EarlyEnd {
-  verdict: 'rejected' | 'accepted'
-  reason: string
+/** How a job ended before its last pair, and why; an acceptance carries the look that made it. */
+export type EarlyEnd =
+  | { verdict: 'rejected', reason: string }
+  | { verdict: 'accepted', reason: string, look: AcceptLook }
+
+/** The figures of a look that accepted (`acceptLook`): k pairs, their mean gain, the spread and level it was tested at. */
+export interface AcceptLook {
+  k: number
+  planned: number
+  mean: number
+  /** The larger of the pairs' own spread and the declared pair noise. */
+  sd: number
+  t: number
+  pValue: number
+  /** `accept / (planned − 2)`: the p-value had to fall below it. */
+  level: number
 }
 
 /** Whether the pairs so far end the job: a rejection (`stopEarly`), else, where the job allows one, an acceptance (`acceptEarly`). */
 export function endsEarly (manifest: Manifest, trials: Pair[], planned: number, { accept }: { accept: boolean }): EarlyEnd | null {
   const rejected = stopEarly(manifest, trials, planned)
   if (rejected !== null) return { verdict: 'rejected', reason: rejected }
-  const accepted = accept ? acceptEarly(manifest, trials, planned) : null
-  return accepted === null ? null : { verdict: 'accepted', reason: accepted }
+  const look = accept ? acceptLook(manifest, trials, planned) : null
+  return look === null ? null : { verdict: 'accepted', reason: lookReason(manifest, look), look }
 }
 
 /**
@@ -36,6 +48,12 @@ export function endsEarly (manifest: Manifest, trials: Pair[], planned: number, 
  * to its whole round, where that test reads it.
  */
 export function acceptEarly (manifest: Manifest, trials: Pair[], planned: number): string | null {
+  const look = acceptLook(manifest, trials, planned)
+  return look === null ? null : lookReason(manifest, look)
+}
+
+/** The look `acceptEarly` describes, with its figures (the verdict's test of a job it ended: coordinator's rules/verdict.ts), or null. */
+export function acceptLook (manifest: Manifest, trials: Pair[], planned: number): AcceptLook | null {
   const { sequential: rule, minImprovement, seedInsensitivity } = manifest.verification
   const k = trials.length
   if (rule?.accept === undefined || k < 2 || k >= planned) return null
@@ -46,11 +64,14 @@ export function acceptEarly (manifest: Manifest, trials: Pair[], planned: number
   const sd = Math.max(sampleSd(gains) as number, rule.noise)
   const t = (mean - minImprovement) / (sd / Math.sqrt(k))
   const level = rule.accept / (planned - 2)
-  const p = 1 - studentTCdf(t, k - 1)
-  if (!(p < level)) return null
+  const pValue = 1 - studentTCdf(t, k - 1)
+  if (!(pValue < level)) return null
   if (ignoresSeeds(complete, seedInsensitivity.varianceRatio)) return null
-  return `after ${k} of ${planned} pairs the mean gain ${mean.toPrecision(3)} clears minImprovement ${minImprovement} beyond doubt (t=${t.toPrecision(3)}, spread ${sd.toPrecision(3)}, p=${p.toPrecision(3)} < ${level.toPrecision(3)})`
+  return { k, planned, mean, sd, t, pValue, level }
 }
+
+const lookReason = (manifest: Manifest, l: AcceptLook): string =>
+  `after ${l.k} of ${l.planned} pairs the mean gain ${l.mean.toPrecision(3)} clears minImprovement ${manifest.verification.minImprovement} beyond doubt (t=${l.t.toPrecision(3)}, spread ${l.sd.toPrecision(3)}, p=${l.pValue.toPrecision(3)} < ${l.level.toPrecision(3)})`
 
 /** Sample variance of two or more values (every caller here has at least two). */
 const variance = (xs: number[]): number => (sampleSd(xs) as number) ** 2

@@ -1,4 +1,4 @@
-import { normalDraw, parseManifest, prng } from '@autoresearch/protocol'
+import { endsEarly, normalDraw, parseManifest, prng, type EarlyEnd } from '@autoresearch/protocol'
 import { describe, expect, it } from 'vitest'
 import { decide, notCounted, pendingVerdict, trialsOf, type CandidateFacts, type VerifiedTrial } from './verdict.ts'
 
@@ -59,16 +59,33 @@ describe('the verdict', () => {
     expect(decide(manifest, candidate({ claimed_metric: 0.5 }), by('a', [1.5]), BEST).verdict.claimContradicted).toBe(true)
   })
 
-  it('a job accepted early merges on its pairs, saying so; the whole round is tested at its share of what early acceptance leaves', () => {
+  it('a job accepted early merges on the look that ended it, saying so, even where the round\'s share would call its pairs a near-tie', () => {
     const accepting = parseManifest({ ...manifestInput, verification: { minImprovement: 0.0625, sequential: { noise: 0.01, accept: 0.02 } } })
-    const d = decide(accepting, candidate(), by('a', [0.5, 0.49]), BEST, { stopped: { verdict: 'accepted', reason: 'after 2 of 3 pairs …' } })
+    const early = (trials: VerifiedTrial[]): EarlyEnd => {
+      const end = endsEarly(accepting, trials, 3, { accept: true })
+      expect(end?.verdict).toBe('accepted')
+      return end as EarlyEnd
+    }
+    const clearPairs = by('a', [0.5, 0.49])
+    const d = decide(accepting, candidate(), clearPairs, BEST, { stopped: early(clearPairs) })
     expect(d.kind).toBe('merge')
-    expect(d.verdict.reason).toMatch(/^mean improvement 0\.5050 over 2 paired trials beats minImprovement 0\.0625 \(p=.*\) \(accepted early: after 2 of 3 pairs …\)$/)
-    // 0.05 − 0.02 left, half of it to the first round of three.
-    expect(d.verdict.test?.confidence).toBeCloseTo(0.985, 10)
+    expect(d.verdict.reason).toMatch(/^mean improvement 0\.5050 over 2 paired trials beats minImprovement 0\.0625 \(p=.*\) \(accepted early: after 2 of 3 pairs .*\)$/)
+    // The verdict's test is the look's: the declared noise as the spread, at accept / (trials − 2).
+    expect(d.verdict.test).toMatchObject({ n: 2, sd: 0.01, confidence: 0.98, passed: true })
     expect(d.verdict.claimContradicted).toBe(false)
     // Two pairs bound a claim as a whole round's do: one of twice the gain is marked.
-    expect(decide(accepting, candidate({ claimed_metric: 0 }), by('a', [0.5, 0.49]), BEST, { stopped: { verdict: 'accepted', reason: '…' } }).verdict.claimContradicted).toBe(true)
+    expect(decide(accepting, candidate({ claimed_metric: 0 }), clearPairs, BEST, { stopped: early(clearPairs) }).verdict.claimContradicted).toBe(true)
+    // Gains 0.5 and 0.455: the look's p (one degree of freedom) is 0.0172, under its level 0.02 and
+    // over 0.015, the first round's share of what early acceptance leaves (half of 0.05 − 0.02).
+    const closer = by('a', [0.5, 0.545])
+    const accepted = decide(accepting, candidate(), closer, BEST, { stopped: early(closer) })
+    expect(accepted.kind).toBe('merge')
+    expect(accepted.verdict.test?.pValue).toBeGreaterThan(0.015)
+    // The same pairs tested as a round of their own: a near-tie, and another round (what a job
+    // accepted early got before, a whole job on fresh seeds).
+    const asRound = decide(accepting, candidate(), closer, BEST)
+    expect(asRound.kind).toBe('extend')
+    expect(asRound.verdict.reason).toMatch(/^near-tie \(p=0\.0172\)/)
     // Three pairs whose p-value lies between 0.03 and 0.05, in a candidate's only round: they pass at 0.95 and not at 0.97.
     const between = by('a', [0.88, 0.85, 0.91])
     expect(decide(manifest, candidate(), between, BEST).verdict.test?.pValue).toBeGreaterThan(0.03)

@@ -3,7 +3,7 @@
  * passed (merged, or rebased first when the best moved meanwhile), with the numbers. The
  * handler (verification.ts `attest`) stores what this returns.
  */
-import { improvement, roundConfidence, type AttestationBody, type EarlyEnd, type Manifest, type Trial } from '@autoresearch/protocol'
+import { improvement, roundConfidence, type AcceptLook, type AttestationBody, type EarlyEnd, type Manifest, type Trial } from '@autoresearch/protocol'
 import { MAX_ROUNDS } from '../policy.ts'
 import { mean, pairedOneSidedTest, type PairedTest } from '../stats.ts'
 import type { CandidateState, JobRole, StoredVerdict } from '../store/index.ts'
@@ -80,7 +80,11 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
   for (const t of measured) gainsBy.set(t.verifier, [...(gainsBy.get(t.verifier) ?? []), gain(t)])
   const { split, outliers } = disagreeing(gainsBy, minImprovement, pairedOneSidedTest(measured.map(gain), minImprovement, confidence).sd)
   const complete = measured.filter((t) => !outliers.includes(t.verifier))
-  const test = pairedOneSidedTest(complete.map(gain), minImprovement, confidence)
+  const roundTest = pairedOneSidedTest(complete.map(gain), minImprovement, confidence)
+  // A job ended by an acceptance passed its look, which spends `accept` of the rate on its
+  // own (docs/trust.md, "Stopping early"): testing its pairs again at the round's share would
+  // send a gain the look found beyond doubt to a near-tie round.
+  const test = stopped?.verdict === 'accepted' ? lookTest(stopped.look, minImprovement) : roundTest
   const metrics = complete.length > 0 ? { baseline: mean(complete.map((t) => t.baseline)), candidate: mean(complete.map((t) => t.candidate)) } : null
   const spread = complete.length > 0 ? seedSpread(complete, manifest.verification.seedInsensitivity, { acrossMachines: splitRounds }) : null
   const base: StoredVerdict = {
@@ -97,7 +101,7 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
   const reputation = reputationMoves([...new Set(measured.map((t) => t.verifier))], outliers)
   // A job rejected early has too few pairs to bound a claim: a stop costs the submitter no more than a full round would.
   // One accepted early has at least two, which bound it as a whole round's do.
-  const contradiction = stopped?.verdict !== 'rejected' ? claimContradiction(manifest, candidate, base.baselineMetric, test) : null
+  const contradiction = stopped?.verdict !== 'rejected' ? claimContradiction(manifest, candidate, base.baselineMetric, roundTest) : null
   const marked = (v: StoredVerdict): StoredVerdict => contradiction === null ? v : { ...v, claimContradicted: true, reason: v.reason + contradiction }
   const rejection = rejectionReason(manifest, { failed, twoWaySplit, rounds: candidate.rounds, spread, test, stopped })
   if (rejection !== null || metrics === null) {
@@ -111,6 +115,10 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
   }
   return { kind: 'merge', reputation, verdict, metric: metrics.candidate, baselineMetric: metrics.baseline }
 }
+
+/** The test an accepting look made (protocol's `acceptLook`), in the verdict's terms. */
+const lookTest = (look: AcceptLook, margin: number): PairedTest =>
+  ({ n: look.k, mean: look.mean, sd: look.sd, margin, t: look.t, pValue: look.pValue, confidence: Number((1 - look.level).toPrecision(12)), passed: true })
 
 /** Why a decided round rejects the candidate, or null when it passes. */
 function rejectionReason (manifest: Manifest, r: { failed: VerifiedTrial[], twoWaySplit: boolean, rounds: number, spread: SeedSpread | null, test: PairedTest, stopped?: EarlyEnd }): string | null {
