@@ -102,7 +102,8 @@ describe('acceptEarly', () => {
 
   it('accepts a gain beyond doubt after two of three pairs, saying why', () => {
     expect(acceptEarly(accepting, [seeded(0.5, 0), seeded(0.5, 1)], 3)).toMatch(/^after 2 of 3 pairs the mean gain 0\.49\d clears minImprovement 0\.05 beyond doubt \(t=.*p=.* < 0\.0200\)$/)
-    expect(endsEarly(accepting, [seeded(0.5, 0), seeded(0.5, 1)], 3, { accept: true })).toMatchObject({ verdict: 'accepted' })
+    // With the look's figures, which the coordinator's verdict shows as its test.
+    expect(endsEarly(accepting, [seeded(0.5, 0), seeded(0.5, 1)], 3, { accept: true })).toMatchObject({ verdict: 'accepted', look: { k: 2, planned: 3, sd: 0.014, level: 0.02 } })
   })
 
   it('never where the job may not, the cause did not declare it, on one pair, on a whole round, or after a failed pair', () => {
