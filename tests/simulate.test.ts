@@ -93,11 +93,14 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
       for (const c of s.candidates().filter((c) => c.state === 'merged')) {
         merges++
         expect(c.verdict?.test?.passed).toBe(true)
-        // Round 1 keeps half of what early acceptance leaves; rounds 2 and 3 a quarter each (protocol's spending.ts).
-        expect(c.verdict?.test?.confidence).toBe(c.rounds === 1 ? 0.985 : 0.9925)
         if ((c.verdict?.trials.length ?? 0) < 3 * c.rounds) {
           early++
           expect(c.verdict?.reason).toMatch(/\(accepted early: after 2 of 3 pairs/)
+          // Accepted on its look, at accept / (trials − 2) (protocol's sequential.ts).
+          expect(c.verdict?.test?.confidence).toBe(0.98)
+        } else {
+          // Round 1 keeps half of what early acceptance leaves; rounds 2 and 3 a quarter each (protocol's spending.ts).
+          expect(c.verdict?.test?.confidence).toBe(c.rounds === 1 ? 0.985 : 0.9925)
         }
       }
     })
