@@ -22,6 +22,8 @@ export function roundConfidence (manifest: Manifest, round: number, maxRounds: n
   const share = maxRounds <= 1
     ? left
     : round <= 1 ? left * FIRST_ROUND_SHARE : left * (1 - FIRST_ROUND_SHARE) / (maxRounds - 1)
-  // Rounded, so that 1 − 0.025 reads 0.975 wherever a verdict prints it.
-  return Number((1 - share).toPrecision(12))
+  return confidenceAt(share)
 }
+
+/** The confidence a test at false-acceptance rate `rate` has, rounded so that 1 − 0.025 reads 0.975 wherever a verdict prints it. */
+export const confidenceAt = (rate: number): number => Number((1 - rate).toPrecision(12))

@@ -3,7 +3,7 @@
  * passed (merged, or rebased first when the best moved meanwhile), with the numbers. The
  * handler (verification.ts `attest`) stores what this returns.
  */
-import { improvement, roundConfidence, type AcceptLook, type AttestationBody, type EarlyEnd, type Manifest, type Trial } from '@autoresearch/protocol'
+import { confidenceAt, improvement, roundConfidence, type AcceptLook, type AttestationBody, type EarlyEnd, type Manifest, type Trial } from '@autoresearch/protocol'
 import { MAX_ROUNDS } from '../policy.ts'
 import { mean, pairedOneSidedTest, type PairedTest } from '../stats.ts'
 import type { CandidateState, JobRole, StoredVerdict } from '../store/index.ts'
@@ -118,7 +118,7 @@ export function decide (manifest: Manifest, candidate: CandidateFacts, trials: V
 
 /** The test an accepting look made (protocol's `acceptLook`), in the verdict's terms. */
 const lookTest = (look: AcceptLook, margin: number): PairedTest =>
-  ({ n: look.k, mean: look.mean, sd: look.sd, margin, t: look.t, pValue: look.pValue, confidence: Number((1 - look.level).toPrecision(12)), passed: true })
+  ({ n: look.k, mean: look.mean, sd: look.sd, margin, t: look.t, pValue: look.pValue, confidence: confidenceAt(look.level), passed: true })
 
 /** Why a decided round rejects the candidate, or null when it passes. */
 function rejectionReason (manifest: Manifest, r: { failed: VerifiedTrial[], twoWaySplit: boolean, rounds: number, spread: SeedSpread | null, test: PairedTest, stopped?: EarlyEnd }): string | null {
