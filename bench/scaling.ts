@@ -65,6 +65,8 @@ export interface ScalingRow {
   minMerges: number
   experiments: number
   submissions: number
+  /** Candidates a merge left stale (a conflict with the new best, a change already in it, or another's tree), mean over the seeds: finds that did not merge beside another. */
+  stale: number
   /** Sandbox runs of the workers: experiments plus measuring each new best, confirmations and carry-overs. */
   workerRuns: number
   verifierRuns: number
@@ -121,6 +123,7 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
       minMerges: Math.min(...rs.map((r) => r.merges)),
       experiments: round(mean(rs.map((r) => r.experiments)), 1),
       submissions: round(mean(rs.map((r) => r.submissions)), 1),
+      stale: round(mean(rs.map((r) => r.stale)), 1),
       workerRuns: round(mean(rs.map((r) => r.workerSide.runs)), 1),
       verifierRuns: round(mean(rs.map((r) => r.verifierSide.runs)), 1),
       secondsPerRun: round(mean(rs.map((r) => r.workerSide.seconds / Math.max(1, r.workerSide.runs)))),
@@ -166,6 +169,6 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   return {
     cause: 'sim-cost', ...opts, verifiers: 'max(1, floor(workers / 4))', rows,
     verifyComputeFraction: round(verifier / Math.max(1e-9, verifier + worker), 3),
-    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, duplicates: r.duplicates, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
+    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, submissions: r.submissions, stale: r.stale, duplicates: r.duplicates, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
   }
 }

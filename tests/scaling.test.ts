@@ -12,6 +12,8 @@ describe('the scaling benchmark', () => {
       expect(run.merges).toBeGreaterThan(0)
       expect(run.bestMetric).toBeLessThanOrEqual(3.5)
       expect(run.verifierSide.runs).toBeGreaterThan(0)
+      // Counted from the coordinator's events: each candidate a merge left stale, once.
+      expect(Number.isInteger(run.stale) && run.stale >= 0).toBe(true)
     }
     for (const row of rows) {
       for (const [key, value] of Object.entries(row)) expect(Number.isFinite(value), key).toBe(true)

@@ -133,6 +133,8 @@ export interface RaceResult {
   bestMetric: number | null
   experiments: number
   submissions: number
+  /** Candidates a merge left stale (coordinator `stale` events): a conflict with the new best, a change already in it, or another's tree. */
+  stale: number
   workerSide: Tally
   verifierSide: Tally
   /** Verification jobs attested, and baseline trials the cache answered (with the sandbox seconds they once cost). */
@@ -175,7 +177,7 @@ function traceEvents (path: string, started: number, emitters: Record<string, { 
   for (const [who, emitter] of Object.entries(emitters)) {
     emitter.on('event', (e) => {
       const { log: _l, logTail: _t, row, receipt, verdict, job, result, status: _s, body: _b, ...rest } = e as Record<string, unknown> & {
-        row?: { status: string, metric: number | null }, receipt?: { candidateSeq: number }, verdict?: { state: string, candidateSeq: number }, job?: { jobId: number, candidateSeq: number, seeds: number[] }, result?: { durationMs: number }
+        row?: { status: string, metric: number | null, description: string }, receipt?: { candidateSeq: number }, verdict?: { state: string, candidateSeq: number }, job?: { jobId: number, candidateSeq: number, seeds: number[] }, result?: { durationMs: number }
       }
       const brief = {
         ...rest,
@@ -183,7 +185,7 @@ function traceEvents (path: string, started: number, emitters: Record<string, { 
         ...(verdict === undefined ? {} : { state: verdict.state, seq: verdict.candidateSeq }),
         ...(job === undefined ? {} : { jobId: job.jobId, seq: job.candidateSeq, seeds: job.seeds.length }),
         ...(result === undefined ? {} : { ms: result.durationMs }),
-        ...(row === undefined ? {} : { status: row.status, metric: row.metric })
+        ...(row === undefined ? {} : { status: row.status, metric: row.metric, description: row.description })
       }
       appendFileSync(path, `${((performance.now() - started) / 1000).toFixed(2)} ${who} ${JSON.stringify(brief)}\n`)
     })
@@ -308,6 +310,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   await Promise.all(remotes.map(async (r) => { await r.ready }))
   const coordinator = net.running.coordinator
   let jobs = 0
+  let stale = 0
   let savedSeconds = 0
   let stoppedEarly = 0
   let acceptedEarly = 0
@@ -354,6 +357,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       bestMetric: status.best.metric === null ? null : round(status.best.metric, 4),
       experiments: workers.reduce((a, w) => a + w.experiments, 0),
       submissions: workers.reduce((a, w) => a + w.submissions, 0),
+      stale,
       workerSide: { runs: workerSide.runs, seconds: round(workerSide.seconds, 1) },
       verifierSide: { runs: verifierSide.runs, seconds: round(verifierSide.seconds, 1) },
       jobs,
@@ -370,6 +374,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   }
   coordinator.on('event', (e) => {
     if (e.type === 'verdict') jobs++
+    if (e.type === 'stale') stale++
     if (e.type !== 'merged') return
     log(`  merged #${e.candidateSeq}: ${e.baselineMetric.toFixed(3)} -> ${e.metric.toFixed(3)}`)
     if (done()) finish(snapshot())
