@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Identity } from '@autoresearch/protocol'
+import { experimentDiff, Identity, nearKey } from '@autoresearch/protocol'
 import { openaiAgent, searchAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
 import { ROOT } from './processes.ts'
 import { TestNetwork } from './network.ts'
@@ -13,6 +14,7 @@ const SLOWER = edit('much slower learning', 'LEARNING_RATE = 0.01  # step size o
 /** The same change as SLOWER, written with other spacing: the same edit to the network. */
 const SLOWER_AGAIN = edit('try a tiny step size', 'LEARNING_RATE = 0.01  # step size of SGD', 'LEARNING_RATE=0.0001 # step size of SGD')
 const WIDER = edit('wider hidden layer', 'HIDDEN_UNITS = 8', 'HIDDEN_UNITS = 16')
+const FASTER = edit('a larger step size', 'LEARNING_RATE = 0.01  # step size of SGD', 'LEARNING_RATE = 0.03  # step size of SGD')
 
 interface ApiExperiment { seq: number, worker: string, best: string, status: string, metric: number | null, description: string, diffHash: string, selfReported: boolean }
 
@@ -96,5 +98,34 @@ describe('a network that shares its experiments (issue 15, points 1 and 2)', () 
     } finally {
       second.server.close()
     }
+  })
+
+  it('a proposal close to another worker\'s discard is asked again once, and the claim made on it is given back at once', async () => {
+    net = await TestNetwork.start(TOY)
+    const best = net.best
+    const causeId = net.running.coordinator.causeId
+    const before = { 'train.py': readFileSync(join(TOY, 'train.py'), 'utf8') }
+    const lr = (value: string): Record<string, string> => ({ 'train.py': before['train.py'].replace('LEARNING_RATE = 0.01', `LEARNING_RATE = ${value}`) })
+    // Another worker tried LEARNING_RATE 0.01 -> 0.02 on this best and discarded it.
+    const tried = experimentDiff(before, lr('0.02'))
+    const other = Identity.generate()
+    await (await net.client(other)).report(other, causeId, [{
+      best, commit: best, status: 'discard', metric: 0.9, noise: 0.01, seed: 1, description: 'LEARNING_RATE 0.01 -> 0.02',
+      diff: tried.diff, diffHash: tried.diffHash, nearKey: nearKey(before, lr('0.02')) ?? undefined, time: Date.now()
+    }])
+    const llm = await scriptedLlm([FASTER, WIDER])
+    server = llm.server
+    const identity = Identity.generate()
+    const worker = new Worker({ client: await net.client(identity), identity, agent: openaiAgent({ baseUrl: llm.url, model: 'scripted' }), stateDir: join(net.scratch, 'b'), lookahead: false })
+    const events: WorkerEvent[] = []
+    worker.on('event', (e) => events.push(e))
+    await worker.run({ maxExperiments: 1 })
+    expect(events.filter((e) => e.type === 'near-duplicate')).toEqual([expect.objectContaining({ description: 'a larger step size', near: 1 })])
+    expect(events.filter((e) => e.type === 'experiment')).toEqual([expect.objectContaining({ row: expect.objectContaining({ description: 'wider hidden layer' }) })])
+    // The worker claimed "a larger step size" before it learned it was close, and gave the claim back:
+    // a third worker is granted that edit now, not in claimMinutes.
+    const third = Identity.generate()
+    const reply = await (await net.client(third)).claim(third, causeId, { best, diffHash: experimentDiff(before, lr('0.03')).diffHash, description: 'LEARNING_RATE 0.01 -> 0.03' })
+    expect(reply.granted).toBe(true)
   })
 })

@@ -41,6 +41,11 @@ export class Claims {
     if (near !== undefined && keys?.size === 0) this.#byNear.delete(near)
   }
 
+  /** Gives `worker`'s own claim on `key` back; a claim held by someone else stays. */
+  releaseOwn (key: string, worker: string): void {
+    if (this.#held.get(key)?.worker === worker) this.release(key)
+  }
+
   /** The claim on `key`, while it holds. */
   holder (key: string, now: number): Claim | undefined {
     const c = this.#held.get(key)

@@ -149,6 +149,29 @@ describe('claims and hypotheses', () => {
     expect(acceptClaim(ctx, later.body, later.signature, t + 15 * 60_000)).toMatchObject({ granted: true })
   })
 
+  it('gives a worker\'s own claim back when it asks (a proposal it did not run), never another\'s', () => {
+    const { ctx } = setup()
+    const [a, b] = [Identity.generate(), Identity.generate()]
+    const t = Date.now()
+    const mine = claimBy(a, { diffHash: edit.diffHash, nearKey: near })
+    expect(acceptClaim(ctx, mine.body, mine.signature, t)).toMatchObject({ granted: true })
+    // B cannot free A's claim by asking for it back.
+    const theirs = claimBy(b, { diffHash: edit.diffHash, release: true })
+    expect(acceptClaim(ctx, theirs.body, theirs.signature, t + 1)).toEqual({ granted: false, expiresAt: t + 1, reason: 'released', near: [] })
+    const refused = claimBy(b, { diffHash: edit.diffHash })
+    expect(acceptClaim(ctx, refused.body, refused.signature, t + 2)).toMatchObject({ granted: false, reason: expect.stringMatching(/another worker/) })
+    // A gives it back: B is granted it at once, and its near-duplicates no longer list A's.
+    const back = claimBy(a, { diffHash: edit.diffHash, release: true })
+    expect(acceptClaim(ctx, back.body, back.signature, t + 3)).toMatchObject({ granted: false, reason: 'released' })
+    const other = experimentDiff({ 'train.py': 'A = 1\n' }, { 'train.py': 'A = 60\n' })
+    const close = claimBy(b, { diffHash: other.diffHash, nearKey: near })
+    expect(acceptClaim(ctx, close.body, close.signature, t + 4)).toMatchObject({ granted: true, near: [] })
+    expect(acceptClaim(ctx, refused.body, refused.signature, t + 5)).toMatchObject({ granted: true })
+    // A release names the edit it gives back.
+    const bare = claimBy(a, { release: true, hypothesis: 1 })
+    expect(() => acceptClaim(ctx, bare.body, bare.signature, t + 6)).toThrow(expect.objectContaining({ name: 'InvalidMessageError' }))
+  })
+
   it('refuses a claim that names neither an edit nor a hypothesis', () => {
     const { ctx } = setup()
     const empty = claimBy(Identity.generate(), {})

@@ -110,14 +110,20 @@ export function acceptReports (ctx: SharedContext, body: ReportBatchBody, signat
  * claim time. Not granted: the edit was tried on that best already, a hypothesis was tested,
  * or another worker holds it. Either way the answer names near-duplicates (same files, same
  * constants, same direction) other workers tried or claimed on the best (the worker's own
- * runs are in its agent's prompt already). No nonce is kept: a replayed claim
- * only renews its signer's own.
+ * runs are in its agent's prompt already). With `release` the signer gives its own claim on
+ * the edit back instead. No nonce is kept: a replayed claim only renews its signer's own, and
+ * a replayed release frees an edit its signer gave up once (at worst, a run made twice).
  */
 export function acceptClaim (ctx: SharedContext, body: ClaimBody, signature: string, now = Date.now()): Omit<ClaimReply, 'ok'> {
   if (body.diffHash === undefined && body.hypothesis === undefined) throw new InvalidMessageError('a claim names an edit (diffHash) or a hypothesis, or both')
   assertShared(ctx, 'claim', body, signature, now, false)
   assertBest(ctx, body.best)
   take(ctx, [ctx.addressPlanRate, ctx.planRate], body.publicKey, 1, now)
+  if (body.release === true) {
+    if (body.diffHash === undefined) throw new InvalidMessageError('a release names the edit (diffHash) whose claim it gives back')
+    ctx.claims.releaseOwn(editKey(body.best, body.diffHash), body.publicKey)
+    return { granted: false, expiresAt: now, reason: 'released', near: [] }
+  }
   const ttlMs = ctx.manifest.collaboration.claimMinutes * 60_000
   const near = body.nearKey === undefined
     ? []

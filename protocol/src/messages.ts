@@ -365,6 +365,12 @@ export const ClaimBody = z.object({
   nearKey: NearKey.optional(),
   hypothesis: z.number().int().positive().optional(),
   description: Text(300),
+  /**
+   * Gives the signer's own claim on `diffHash` back (a proposal it will not run after all), so
+   * the edit is free for others at once instead of when the claim runs out. Best-effort: a
+   * coordinator that does not know the field refuses the message, and the claim then runs out.
+   */
+  release: z.literal(true).optional(),
   nonce: Nonce,
   time: Time
 }).strict()

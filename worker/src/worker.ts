@@ -20,7 +20,7 @@ import { editableFiles } from './operations/editable-files.ts'
 import { NetworkHistory, type KnownHistory } from './operations/history.ts'
 import { Lookahead } from './operations/lookahead.ts'
 import { propose, type ProposeArgs, type Proposed } from './operations/propose.ts'
-import { MAX_REPEATS, nearNote, vet } from './operations/vet.ts'
+import { MAX_REPEATS, nearNote, unclaim, vet } from './operations/vet.ts'
 import { experimentReport, leaksInReport, Reporter, type ReportOf } from './operations/reports.ts'
 import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
@@ -342,6 +342,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       if (v.run && (nearAsked || v.near.every((e) => e.status === 'keep'))) return proposal
       if (v.run) {
         nearAsked = true
+        // Claimed, then not run: given back, so no other worker is refused it for the claim's minutes.
+        if (this.#share) await unclaim(this.#components, { causeId: info.causeId, best: at.base.commit, proposal }, options)
         this.emit('event', { type: 'near-duplicate', n: args.n, description: proposal.description, near: v.near.length })
         notes.push(nearNote(proposal.description, v.near))
       } else {

@@ -47,6 +47,20 @@ export async function vet (components: Pick<WorkerComponents, 'client' | 'identi
   }
 }
 
+/**
+ * Gives back the claim `vet` was granted on a proposal the worker will not run (the agent is
+ * asked for another): the edit is then free for other workers at once, not only when the claim
+ * runs out minutes later. Best-effort: a coordinator that cannot answer leaves the claim to run out.
+ */
+export async function unclaim (components: Pick<WorkerComponents, 'client' | 'identity'>, args: { causeId: string, best: string, proposal: Pick<Proposed, 'change'> }, options: { signal?: AbortSignal } = {}): Promise<void> {
+  try {
+    await components.client.claim(components.identity, args.causeId, { best: args.best, diffHash: args.proposal.change.diffHash, description: '(given back)', release: true }, options)
+  } catch (err) {
+    if (options.signal?.aborted === true) throw err
+    log('the claim could not be given back; it runs out: %e', err)
+  }
+}
+
 /** One line for the agent about edits close to its proposal. */
 export function nearNote (description: string, near: NearExperiment[]): string {
   const list = near.slice(0, 5).map((e) => `"${e.description}" (${e.status}${e.metric === null ? '' : ` ${e.metric.toPrecision(6)}`})`).join(', ')
