@@ -20,8 +20,11 @@ export function readStore (home: string): Store {
   return new Store(homePaths(home).database, { readonly: true })
 }
 
-/** Receipts, attestations and merges that were answered are all there; refs and database agree. */
-export async function checkAfterRestart (home: string, acked: Acknowledged, refBefore: string): Promise<{ violations: string[], refRepaired: boolean }> {
+/**
+ * Receipts, attestations and merges that were answered are all there; refs and database agree;
+ * no file the killed process left half-written (before `restartedAt`) is still there.
+ */
+export async function checkAfterRestart (home: string, acked: Acknowledged, refBefore: string, restartedAt: number): Promise<{ violations: string[], refRepaired: boolean }> {
   const violations: string[] = []
   const { gitdir } = homePaths(home)
   const db = readStore(home)
@@ -58,7 +61,7 @@ export async function checkAfterRestart (home: string, acked: Acknowledged, refB
   } finally {
     db.close()
   }
-  violations.push(...leftovers(gitdir))
+  violations.push(...leftovers(gitdir, restartedAt))
   return { violations, refRepaired: refBefore !== await git.resolveRef({ fs: gitFs, gitdir, ref: BEST_REF }) }
 }
 
@@ -77,7 +80,18 @@ export function unfinishedWork (home: string): string[] {
   }
 }
 
-/** Files a kill may leave half-written, which start-up must have removed. */
-function leftovers (gitdir: string): string[] {
-  return (fs.readdirSync(gitdir, { recursive: true }) as string[]).filter((f) => f.endsWith(PARTIAL_SUFFIX)).map((f) => `half-written file ${f} left behind`)
+/**
+ * Files a kill may leave half-written, which start-up must have removed: those last written
+ * before the restart. The restarted coordinator is serving meanwhile (a resent submission, its
+ * first carry turn), so a temporary file it is writing now is not one the kill left.
+ */
+function leftovers (gitdir: string, restartedAt: number): string[] {
+  const before = (f: string): boolean => {
+    try {
+      return fs.statSync(`${gitdir}/${f}`).mtimeMs < restartedAt
+    } catch {
+      return false // renamed into place or removed since it was listed: not left behind
+    }
+  }
+  return (fs.readdirSync(gitdir, { recursive: true }) as string[]).filter((f) => f.endsWith(PARTIAL_SUFFIX) && before(f)).map((f) => `half-written file ${f} left behind`)
 }

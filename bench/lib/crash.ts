@@ -270,7 +270,7 @@ export class CrashHarness {
       this.#acked.receipts.push(receipt)
     }
     await node.stop()
-    const { violations, refRepaired } = await this.check(refBefore)
+    const { violations, refRepaired } = await this.check(refBefore, restartedAt)
     const reissued = await this.drain()
     violations.push(...unfinishedWork(this.home))
     return { phase, delayMs, answered, restartMs, reissued, keptUnanswered, refRepaired, violations }
@@ -344,8 +344,8 @@ export class CrashHarness {
   }
 
   /** Receipts, attestations and merges that were answered are all there; refs and database agree. */
-  async check (refBefore: string): Promise<{ violations: string[], refRepaired: boolean }> {
-    return await checkAfterRestart(this.home, this.#acked, refBefore)
+  async check (refBefore: string, restartedAt: number): Promise<{ violations: string[], refRepaired: boolean }> {
+    return await checkAfterRestart(this.home, this.#acked, refBefore, restartedAt)
   }
 
   /**
