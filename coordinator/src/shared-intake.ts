@@ -116,11 +116,11 @@ export function acceptReports (ctx: SharedContext, body: ReportBatchBody, signat
  */
 export function acceptClaim (ctx: SharedContext, body: ClaimBody, signature: string, now = Date.now()): Omit<ClaimReply, 'ok'> {
   if (body.diffHash === undefined && body.hypothesis === undefined) throw new InvalidMessageError('a claim names an edit (diffHash) or a hypothesis, or both')
+  if (body.release === true && body.diffHash === undefined) throw new InvalidMessageError('a release names the edit (diffHash) whose claim it gives back')
   assertShared(ctx, 'claim', body, signature, now, false)
   assertBest(ctx, body.best)
   take(ctx, [ctx.addressPlanRate, ctx.planRate], body.publicKey, 1, now)
-  if (body.release === true) {
-    if (body.diffHash === undefined) throw new InvalidMessageError('a release names the edit (diffHash) whose claim it gives back')
+  if (body.release === true && body.diffHash !== undefined) {
     ctx.claims.releaseOwn(editKey(body.best, body.diffHash), body.publicKey)
     return { granted: false, expiresAt: now, reason: 'released', near: [] }
   }

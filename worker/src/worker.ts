@@ -343,7 +343,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       if (v.run) {
         nearAsked = true
         // Claimed, then not run: given back, so no other worker is refused it for the claim's minutes.
-        if (this.#share) await unclaim(this.#components, { causeId: info.causeId, best: at.base.commit, proposal }, options)
+        await unclaim(this.#components, { causeId: info.causeId, best: at.base.commit, proposal }, options)
         this.emit('event', { type: 'near-duplicate', n: args.n, description: proposal.description, near: v.near.length })
         notes.push(nearNote(proposal.description, v.near))
       } else {
