@@ -93,53 +93,61 @@ describe('a submission that went stale (the network never judged it)', () => {
     net = await TestNetwork.start(NOISY)
     const identity = Identity.generate()
     const client = await net.client(identity)
-    // #1 sets QUALITY 0.5; while it is verified and merged the second proposal waits, then
-    // moves QUALITY on to 0.25 on the old best, and #2 carries both edits. On the new best
-    // (#1) the coordinator's three-way merge of #2 conflicts on QUALITY's line, so #2 goes
-    // stale; the worker replays its two edits onto #1 and gets #2's files exactly.
+    // #1 sets QUALITY 0.5 (the whole chain); #2 then sends BONUS 0.2 alone, a find on its own
+    // (operations/delta.ts). While both are verified and merged the third proposal waits, then
+    // moves QUALITY on to 0.25 on the old best: that edit does not apply without #1's, and the
+    // last submission was a find on its own, not #1's files (which it would have gone on top of,
+    // operations/stack.ts), so #4 carries the whole chain. On the new best (#1 and #2) the
+    // coordinator's three-way merge of #4 conflicts on QUALITY's line, so #4 goes stale; the
+    // worker replays its three edits onto that best and gets #4's files exactly.
     let merged!: () => void
     let verifyError: unknown
     const mergedFirst = Promise.race([new Promise<void>((resolve) => { merged = resolve }), delay(60_000)])
     const stateDir = join(net.scratch, 'worker')
     const steps = [
       { edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' },
+      { edit: setConstant('BONUS', 0.2), description: 'BONUS 0.5 -> 0.2' },
       { edit: setConstant('QUALITY', 0.25), description: 'QUALITY 0.5 -> 0.25', before: mergedFirst },
-      { edit: setConstant('BONUS', 0.9), description: 'BONUS 0.5 -> 0.9' }
+      { edit: setConstant('BONUS', 0.9), description: 'BONUS 0.2 -> 0.9' }
     ]
     const events: WorkerEvent[] = []
     const record = (e: WorkerEvent): void => {
       events.push(e)
-      if (e.type === 'submitted' && e.receipt.candidateSeq === 1) {
+      if (e.type === 'submitted' && e.receipt.candidateSeq === 2) {
         void net?.verifyAll().catch((err: unknown) => { verifyError = err }).finally(merged)
       }
     }
     let worker = new Worker({ client, identity, stateDir, lookahead: false, agent: scriptedAgent(steps) })
     worker.on('event', record)
-    await worker.run({ maxExperiments: 2 })
+    await worker.run({ maxExperiments: 3 })
     expect(verifyError).toBeUndefined()
     const log = (): string => JSON.stringify(events.filter((e) => e.type !== 'phase'))
     const receipts = (): Array<{ seq: number, tree: string }> => events.flatMap((e) => e.type === 'submitted' ? [{ seq: e.receipt.candidateSeq, tree: e.receipt.tree }] : [])
-    expect(receipts().map((r) => r.seq), log()).toEqual([1, 2])
-    const both = receipts()[1]?.tree as string
-    // The next lease turn carries #2 onto the new best: it conflicts.
+    const store = net.running.coordinator.store
+    // #3 is the coordinator's carry of #2 onto #1, merged before the third proposal ran.
+    expect(receipts().map((r) => r.seq), log()).toEqual([1, 2, 4])
+    expect(store.candidate(3)).toMatchObject({ origin_seq: 2, state: 'merged' })
+    expect(store.candidate(4)?.parent_oid).toBe(store.candidate(1)?.parent_oid)
+    const all = receipts()[2]?.tree as string
+    // The next lease turn carries #4 onto the new best: it conflicts.
     await net.verifyAll()
-    expect(net.state(2)).toBe('stale')
+    expect(net.state(4)).toBe('stale')
+    const best = net.best
 
     if (how === 'after a restart in between') {
       // A new process on the same state, on a best that moved while it was down: the old
       // code restored `pending` only on an unchanged best, and knew no pending trees at all.
-      worker = new Worker({ client, identity, stateDir, lookahead: false, agent: scriptedAgent(steps.slice(2)) })
+      worker = new Worker({ client, identity, stateDir, lookahead: false, agent: scriptedAgent(steps.slice(3)) })
       worker.on('event', record)
     }
-    // The worker's next step hears it, carries its chain onto #1 (#2's files), and sends them again.
-    await worker.run({ maxExperiments: 3 })
-    const again = receipts()[2]
+    // The worker's next step hears it, carries its chain onto the new best (#4's files), and sends them again.
+    await worker.run({ maxExperiments: 4 })
+    const again = receipts()[3]
     expect(again, log()).toBeDefined()
-    expect(again?.tree).toBe(both)
-    const store = net.running.coordinator.store
-    expect(store.candidate(again?.seq ?? 0)).toMatchObject({ origin_seq: 2, parent_oid: store.candidate(1)?.commit_oid, state: 'queued' })
-    expect(store.candidate(2)).toMatchObject({ state: 'rebased' })
-    expect(store.candidate(2)?.reason).toMatch(/carried onto .* by its submitter/)
+    expect(again?.tree).toBe(all)
+    expect(store.candidate(again?.seq ?? 0)).toMatchObject({ origin_seq: 4, parent_oid: best, state: 'queued' })
+    expect(store.candidate(4)).toMatchObject({ state: 'rebased' })
+    expect(store.candidate(4)?.reason).toMatch(/carried onto .* by its submitter/)
 
     // Verified on the new best like any candidate, and merged: QUALITY 0.25 is the network's.
     await net.verifyAll()

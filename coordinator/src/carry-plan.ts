@@ -30,13 +30,12 @@ const NOTHING: CarryPlan = { promote: [], groups: [], rebase: [], remaining: 0, 
  * (`verifying`: passers on them wait, rules/groups.ts), and when the first of those leases
  * runs out.
  */
-export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates'>, best: string, now = Date.now(), opts: { speculation?: boolean } = {}): { stale: CandidateRow[], verifying: Set<string>, firstExpiry: number } {
+export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates'>, best: string, now = Date.now()): { stale: CandidateRow[], verifying: Set<string>, firstExpiry: number } {
   const leased = store.leasedCandidates(now)
   const off = store.candidatesOff(best)
-  // With speculation, a candidate carried onto one still being verified waits for that one's verdict.
-  const ahead = opts.speculation === true
-    ? openAhead(best, [...store.candidatesOn(best, [...OPEN_STATES]), ...off].map((c) => ({ seq: c.seq, commit: c.commit_oid, parent: c.parent_oid, inFlight: false })))
-    : new Set<string>()
+  // A candidate on one still open waits for that one's verdict: carried there by speculation, or
+  // submitted there by the author of both (intake.ts). Without either, no candidate is on an open one.
+  const ahead = off.length === 0 ? new Set<string>() : openAhead(best, [...store.candidatesOn(best, [...OPEN_STATES]), ...off].map((c) => ({ seq: c.seq, commit: c.commit_oid, parent: c.parent_oid, inFlight: false })))
   const stale: CandidateRow[] = []
   const verifying = new Set<string>()
   // A loop, not Math.min(...): a queue of a hundred thousand would overflow the call's arguments.
@@ -82,7 +81,7 @@ export class CarryPlanner {
     if (quiet !== undefined && quiet.best === best && now <= quiet.until && quiet.version === store.views.version()) return NOTHING
     this.#quiet = undefined
     const speculation = this.#manifest.verification.speculation !== undefined
-    const off = staleCandidates(store, best, now, { speculation })
+    const off = staleCandidates(store, best, now)
     const stale = queueOrder(this.#manifest, off.stale)
     const onBest = queueOrder(this.#manifest, store.candidatesOn(best, ['passed']))
     // Its paired trials were measured against exactly this commit, before it became the best

@@ -84,7 +84,11 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
   signed.checked = true
   assertMaySubmit(store, body.publicKey)
   if (sha256Hex(pack) !== body.packSha256) throw new InvalidMessageError('the pack does not match the signed packSha256')
-  if (!store.isMergedCommit(body.parent)) throw new UnknownParentError(`parent ${body.parent} was never a best commit of ${ctx.causeId}; fetch the current best and rebase`)
+  // A submitter may build on its own candidate still in the queue: that one is verified first and this one
+  // against it (rules/speculation.ts openAhead), so its find is measured alone and never goes stale by repeating it.
+  if (!store.isMergedCommit(body.parent) && store.candidateByCommit(body.parent)?.submitter !== body.publicKey) {
+    throw new UnknownParentError(`parent ${body.parent} is neither a best commit of ${ctx.causeId} nor a candidate of yours; fetch the current best and rebase`)
+  }
 
   const { tree, parents, missing } = await checkPack(gitdir, pack, body.candidate, submissionRules(manifest))
   if (parents.length !== 1 || parents[0] !== body.parent) {

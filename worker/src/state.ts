@@ -30,6 +30,8 @@ const PositionSchema = z.object({
   lastClaim: z.number().optional(),
   /** The local commit last submitted on this base: a later submission carries only what was kept after it (operations/delta.ts). */
   submittedLocal: z.string().optional(),
+  /** The candidate that sent `submittedLocal`'s files as they are (not a find sent alone): a later find that needs it goes on top of it (operations/stack.ts). */
+  submittedCandidate: z.string().optional(),
   /** Standard deviation of the best's metric over this worker's seeds; null until measured. */
   noise: z.number().nullable(),
   /** Bests followed since the noise was measured (0 on the best it was measured on); see operations/noise.ts. */

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { logger } from '@libp2p/logger'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
-import { commitTree, ensureBareRepo, experimentDiff, hasCommit, nearKey, type CoordinatorClient, type Hardware, type Identity, type InfoReply } from '@autoresearch/protocol'
+import { commitTree, ensureBareRepo, experimentDiff, hasCommit, nearKey, type CoordinatorClient, type Hardware, type Identity, type InfoReply, type ReceiptBody } from '@autoresearch/protocol'
 import { runCommit, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
 import type { Trial, WorkerComponents } from './components.ts'
@@ -24,6 +24,7 @@ import { MAX_REPEATS, nearNote, unclaim, vet } from './operations/vet.ts'
 import { experimentReport, leaksInReport, Reporter, type ReportOf } from './operations/reports.ts'
 import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
+import { stackOn } from './operations/stack.ts'
 import { squash, submissionFields, worthSubmitting } from './operations/submission.ts'
 import { boldNow, boldStarts } from './operations/plateau.ts'
 import { checkVerdicts, forgetTried } from './operations/verdicts.ts'
@@ -94,8 +95,8 @@ interface Followed { info: InfoReply, at: Position }
  * The loop goes on from the network best: what it kept on the best is dropped, and with
  * `dropClaim` the claim a further submission had to beat too.
  */
-function backToBase (at: Pick<Position, 'base' | 'local' | 'keptSinceBase' | 'lastClaim' | 'submittedLocal'>, opts: { dropClaim?: boolean } = {}): void {
-  Object.assign(at, { local: { ...at.base }, keptSinceBase: [], submittedLocal: undefined }, opts.dropClaim === true ? { lastClaim: undefined } : {})
+function backToBase (at: Pick<Position, 'base' | 'local' | 'keptSinceBase' | 'lastClaim' | 'submittedLocal' | 'submittedCandidate'>, opts: { dropClaim?: boolean } = {}): void {
+  Object.assign(at, { local: { ...at.base }, keptSinceBase: [], submittedLocal: undefined, submittedCandidate: undefined }, opts.dropClaim === true ? { lastClaim: undefined } : {})
 }
 
 /**
@@ -255,7 +256,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       // Never judged: carried onto the new best, the same files may be sent again (rules/same-tree.ts at the coordinator).
       for (const tree of released) this.#submittedTrees.delete(tree)
       // What stays submitted of the local chain may have been in it: the next submission carries the whole chain again.
-      if (released.length > 0) for (const at of [this.#at, this.#restored]) if (at !== undefined) at.submittedLocal = undefined
+      if (released.length > 0) for (const at of [this.#at, this.#restored]) if (at !== undefined) Object.assign(at, { submittedLocal: undefined, submittedCandidate: undefined })
       await forgetTried(this.#tried, released, async (commit) => await this.#treeOf(commit))
       await this.#dropRejected(rejected)
     }
@@ -426,18 +427,27 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       await this.#unconfirmed(info, at, confirmed.metric)
       return
     }
-    const { commit, description } = await squash(this.#components, local.commit, base.commit, at.keptSinceBase)
+    // A later find that needs our pending candidate goes on top of it; else the whole chain goes on the base.
+    const parent = at.submittedCandidate
+    const stacked = parent === undefined || at.submittedLocal === undefined ? undefined : await stackOn(this.#components, { base: base.commit, local: local.commit, kept: at.keptSinceBase, since: at.submittedLocal, parent })
+    const { commit, description } = stacked ?? await squash(this.#components, local.commit, base.commit, at.keptSinceBase)
     // Same tree as the local best: if it merges as it is, its runs here are the new best's.
     this.#runs.sameTree(commit, local.commit)
-    await this.#submit(info, at, { local, confirmed, candidate: commit, description }, options)
+    await this.#submit(info, at, { local, confirmed, candidate: commit, description, ...(stacked === undefined ? {} : { parent }) }, options)
   }
 
-  /** Sends a confirmed candidate on the base, which the local best at `at` is now counted as submitted by (its claim the next must beat). */
-  async #submit (info: InfoReply, at: Position, sent: { local: Position['local'], confirmed: { metric: number, logDigest: string }, candidate: string, description: string }, options: { signal?: AbortSignal }): Promise<void> {
+  /**
+   * Sends a confirmed candidate on the base (or on our pending candidate, `parent`), which the local best at `at` is now
+   * counted as submitted by (its claim the next must beat); one with the local best's files is what a later find may go on.
+   */
+  async #submit (info: InfoReply, at: Position, sent: { local: Position['local'], confirmed: { metric: number, logDigest: string }, candidate: string, description: string, parent?: string }, options: { signal?: AbortSignal }): Promise<void> {
     this.#phase('submitting')
     at.lastClaim = at.local.metric
     at.submittedLocal = at.local.commit
-    await this.#send({ fields: submissionFields(this.#components, info, { base: at.base, ...sent }), attempts: 0 }, options)
+    at.submittedCandidate = undefined
+    const receipt = await this.#send({ fields: submissionFields(this.#components, info, { base: at.base, ...sent }), attempts: 0 }, options)
+    // The candidate the coordinator holds (a find on one it never received would be refused), when it has our local best's files.
+    if (sent.local.commit === at.local.commit && receipt !== undefined) at.submittedCandidate = receipt.candidate
   }
 
   /**
@@ -475,11 +485,11 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   }
 
   /**
-   * Sends one submission. One the network did not answer stays in state.json and is
-   * sent again on the next step, even after a restart; if the coordinator had kept
-   * it, it answers the repeat with the receipt that was lost.
+   * Sends one submission; returns its receipt, or undefined when it was not received. One the
+   * network did not answer stays in state.json and is sent again on the next step, even after a
+   * restart; if the coordinator had kept it, it answers the repeat with the receipt that was lost.
    */
-  async #send (unsent: UnsentSubmission, options: { signal?: AbortSignal }): Promise<void> {
+  async #send (unsent: UnsentSubmission, options: { signal?: AbortSignal }): Promise<ReceiptBody | undefined> {
     const { fields } = unsent
     this.#unsent.set(fields.candidate, unsent)
     this.#save()
@@ -498,6 +508,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       this.emit('event', { type: 'submit-failed', ...describeError(outcome.error), willRetry: outcome.willRetry })
     }
     this.#save()
+    return outcome.sent ? outcome.receipt : undefined
   }
 
   /** One verification job for the network, when it has one for a worker (`alsoVerify`); a failure never stops the research. */

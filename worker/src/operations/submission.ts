@@ -33,12 +33,12 @@ export async function squash (components: Pick<WorkerComponents, 'gitdir' | 'nam
   return { commit: await commitTreeOn(components.gitdir, tree, base, description, components.name), description }
 }
 
-/** The submission's fields: the claim is the mean of the local best's two runs (worker seed and confirmation seed). */
-export function submissionFields (components: Pick<WorkerComponents, 'name' | 'team' | 'hardware'>, info: Pick<InfoReply, 'causeId'>, args: { base: Local, local: Local, confirmed: { metric: number, logDigest: string }, candidate: string, description: string }): SubmissionFields {
+/** The submission's fields: the claim is the mean of the local best's two runs (worker seed and confirmation seed); its parent is the base unless it goes on our pending candidate. */
+export function submissionFields (components: Pick<WorkerComponents, 'name' | 'team' | 'hardware'>, info: Pick<InfoReply, 'causeId'>, args: { base: Local, local: Local, confirmed: { metric: number, logDigest: string }, candidate: string, description: string, parent?: string }): SubmissionFields {
   const { name, team, hardware } = components
   const profile = { ...(name === undefined ? {} : { name }), ...(team === undefined ? {} : { team }) }
   return {
-    causeId: info.causeId, parent: args.base.commit, candidate: args.candidate, claimedMetric: (args.local.metric + args.confirmed.metric) / 2,
+    causeId: info.causeId, parent: args.parent ?? args.base.commit, candidate: args.candidate, claimedMetric: (args.local.metric + args.confirmed.metric) / 2,
     logDigest: args.confirmed.logDigest, description: publicText(args.description, 500), ...(hardware === undefined ? {} : { hardware }), profile
   }
 }
