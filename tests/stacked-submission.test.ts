@@ -60,6 +60,49 @@ describe('a find on top of the same worker\'s pending candidate', () => {
     expect(net.best).toBe(second?.commit_oid)
   })
 
+  it('goes on top of it when the best moved and the coordinator carried it, waits for the carried copy, and merges after it', async () => {
+    net = await TestNetwork.start(NOISY)
+    const identity = Identity.generate()
+    const stateDir = join(net.scratch, 'worker')
+    const worker = new Worker({
+      client: await net.client(identity), identity, stateDir, lookahead: false,
+      agent: scriptedAgent([
+        { edit: setConstant('QUALITY', 0.5), description: 'QUALITY 1.0 -> 0.5' },
+        { edit: setConstant('QUALITY', 0.25), description: 'QUALITY 0.5 -> 0.25' }
+      ])
+    })
+    const events: WorkerEvent[] = []
+    worker.on('event', (e) => events.push(e))
+    // Another key's BONUS (a real gain, claimed better) is queued first; the worker sends QUALITY 0.5 (#2).
+    const bonus = await net.submitEdit(Identity.generate(), setConstant('BONUS', 0.3), { claimedMetric: 0.5 })
+    await worker.run({ maxExperiments: 1 })
+    const store = net.running.coordinator.store
+    const first = store.candidates().find((c) => c.submitter === identity.publicKey) as { seq: number, commit_oid: string }
+    // One job: BONUS merges, and #2 is left on the old best, to be carried.
+    await (await net.verifier()).runOnce()
+    expect(net.state(bonus)).toBe('merged')
+    // The worker follows the new best (its QUALITY 0.5 carried over, still pending) and keeps QUALITY 0.25:
+    // that edit needs 0.5, so it goes on top of #2, whatever copy of #2 the coordinator makes.
+    await worker.run({ maxExperiments: 2 })
+    const log = JSON.stringify(events.filter((e) => e.type !== 'phase'))
+    const mine = store.candidates().filter((c) => c.submitter === identity.publicKey && c.origin_seq === null)
+    expect(mine.map((c) => c.seq), log).toHaveLength(2)
+    const stacked = mine[1] as { seq: number, parent_oid: string, description: string }
+    expect(stacked.parent_oid).toBe(first.commit_oid)
+    expect(stacked.description).toBe('QUALITY 0.5 -> 0.25')
+
+    await net.verifyAll()
+    // #2's copy on the new best merged, then the later find's copy on that: nothing went stale.
+    expect(store.candidates().filter((c) => c.state === 'stale')).toEqual([])
+    const merged = store.merges().filter((m) => m.kind === 'merge').map((m) => store.candidate(m.candidate_seq ?? 0))
+    expect(merged.map((c) => c?.origin_seq ?? c?.seq)).toEqual([bonus, first.seq, stacked.seq])
+    const gitdir = join(stateDir, 'cause.git')
+    await (await net.client(identity)).sync(gitdir, net.best, [])
+    const text = await readFileAt(gitdir, net.best, 'train.py') ?? ''
+    expect(text).toContain('QUALITY = 0.25')
+    expect(text).toContain('BONUS = 0.3')
+  })
+
   it('is refused on another submitter\'s pending candidate (its find is not anyone else\'s base)', async () => {
     net = await TestNetwork.start(NOISY)
     const owner = Identity.generate()

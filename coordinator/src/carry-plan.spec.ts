@@ -26,6 +26,10 @@ function storeOf (rows: CandidateRow[], leases: Map<number, number> = new Map())
     // One live job of three pairs per lease, leased at 0; no attestations (a pace unknown).
     jobsFor: (seq) => leases.has(seq) ? [job(seq, { lease_expires_at: leases.get(seq) as number })] : [],
     attestationsFor: () => [],
+    candidateByCommit: (commit) => rows.find((c) => c.commit_oid === commit),
+    candidate: (seq) => rows.find((c) => c.seq === seq),
+    // A copy names its original (no groups here).
+    latestRebase: (origin) => rows.filter((c) => c.origin_seq === origin).at(-1)?.seq,
     rejectedOnDeadBases: () => rows.filter((c) => c.state === 'rejected' && rows.some((p) => p.commit_oid === c.parent_oid && ['rejected', 'stale', 'rebased'].includes(p.state))),
     views: { version: () => String(version) } as CarryStore['views']
   }
@@ -105,6 +109,24 @@ describe('CarryPlanner', () => {
     expect(after.groups.map((g) => g.map((c) => c.seq))).toEqual([[7]])
   })
 
+
+  it('leaves a candidate its author sent on top of its own candidate waiting while that one, or the copy it was carried as, is open', () => {
+    const rows = [
+      // #1 on an old best was carried onto the best as #2 (being verified); #3, #1's author's next find, is on #1.
+      row(1, { commit_oid: 'c1', parent_oid: 'old', state: 'rebased' }),
+      row(2, { commit_oid: 'c2', parent_oid: 'best', state: 'verifying', origin_seq: 1, submitter: 'author1' }),
+      row(3, { commit_oid: 'c3', parent_oid: 'c1', submitter: 'author1' }),
+      // #5 is on #4, queued on the best: it waits too, without speculation; so does #7 on #6, queued on an old best (to be carried).
+      row(4, { commit_oid: 'c4', parent_oid: 'best' }),
+      row(5, { commit_oid: 'c5', parent_oid: 'c4', submitter: 'author4' }),
+      row(6, { commit_oid: 'c6', parent_oid: 'old', claimed_metric: 2 }),
+      row(7, { commit_oid: 'c7', parent_oid: 'c6', submitter: 'author6' })
+    ]
+    expect(new CarryPlanner({ store: storeOf(rows).store, manifest }).plan('best', 8, 0).rebase.map((c) => c.seq)).toEqual([6])
+    // #2 merged (the best is its commit now) and #4 was rejected: both are carried onto the best without their parent.
+    const after = rows.filter((c) => c.seq < 6).map((c) => c.seq === 2 ? { ...c, state: 'merged' } : c.seq === 4 ? { ...c, state: 'rejected' } : c) as CandidateRow[]
+    expect(new CarryPlanner({ store: storeOf(after).store, manifest }).plan('c2', 8, 0).rebase.map((c) => c.seq)).toEqual([3, 5])
+  })
 
   it('rebases stale candidates best claim first, at most the limit, and says how many are left', () => {
     const { store } = storeOf([row(1, { claimed_metric: 1 }), row(2, { claimed_metric: 0.5 }), row(3, { claimed_metric: 0.9 }), row(4, { parent_oid: 'best' })])

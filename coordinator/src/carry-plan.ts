@@ -4,10 +4,11 @@ import { inFlightOn, paceOf, submissionsIn } from './group-members.ts'
 import { heldBy, waitEnds } from './rules/hold.ts'
 import { formGroups } from './rules/groups.ts'
 import { queueOrder } from './rules/queue-order.ts'
+import { openLineage } from './lineage.ts'
 import { openAhead } from './rules/speculation.ts'
 import type { CandidateRow, Store } from './store/index.ts'
 
-export type CarryStore = Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates' | 'groupMembers' | 'lastGroupOf' | 'views' | 'rejectedOnDeadBases' | 'jobsFor' | 'attestationsFor'>
+export type CarryStore = Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates' | 'candidateByCommit' | 'candidate' | 'latestRebase' | 'groupMembers' | 'lastGroupOf' | 'views' | 'rejectedOnDeadBases' | 'jobsFor' | 'attestationsFor'>
 
 /** What one turn carries onto the best: merge groups (members in queue order; one member is a plain rebase), then stale candidates to rebase. */
 export interface CarryPlan {
@@ -30,18 +31,20 @@ const NOTHING: CarryPlan = { promote: [], groups: [], rebase: [], remaining: 0, 
  * (`verifying`: passers on them wait, rules/groups.ts), and when the first of those leases
  * runs out.
  */
-export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates'>, best: string, now = Date.now()): { stale: CandidateRow[], verifying: Set<string>, firstExpiry: number } {
+export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates' | 'candidateByCommit' | 'candidate' | 'latestRebase'>, best: string, now = Date.now()): { stale: CandidateRow[], verifying: Set<string>, firstExpiry: number } {
   const leased = store.leasedCandidates(now)
   const off = store.candidatesOff(best)
-  // A candidate on one still open waits for that one's verdict: carried there by speculation, or
-  // submitted there by the author of both (intake.ts). Without either, no candidate is on an open one.
+  // A candidate on one still open waits for that one's verdict: carried there by speculation (the
+  // chain from the best), or submitted there by the author of both (intake.ts), wherever that one
+  // is and whichever copy of it the coordinator carried on. Without either, none is on an open one.
   const ahead = off.length === 0 ? new Set<string>() : openAhead(best, [...store.candidatesOn(best, [...OPEN_STATES]), ...off].map((c) => ({ seq: c.seq, commit: c.commit_oid, parent: c.parent_oid, inFlight: false })))
+  const waits = (c: CandidateRow): boolean => ahead.has(c.parent_oid) || (c.origin_seq === null && openLineage(store, c.parent_oid))
   const stale: CandidateRow[] = []
   const verifying = new Set<string>()
   // A loop, not Math.min(...): a queue of a hundred thousand would overflow the call's arguments.
   let firstExpiry = Infinity
   for (const c of off) {
-    if (ahead.has(c.parent_oid)) continue
+    if (waits(c)) continue
     const until = leased.get(c.seq)
     if (until === undefined) { stale.push(c); continue }
     verifying.add(c.parent_oid)

@@ -6,6 +6,7 @@ import {
 import { logger } from '@libp2p/logger'
 import { addressKey, assertAddressMaySubmit, assertMaySubmit, REFUSALS } from './policy.ts'
 import type { CandidateRow, Store } from './store/index.ts'
+import { lineageOf } from './lineage.ts'
 import { newCandidate } from './new-candidate.ts'
 import { sameTree } from './rules/same-tree.ts'
 
@@ -14,13 +15,6 @@ const log = logger('autoresearch:coordinator:intake')
 /** What intake reads and writes: the receipt ledger, the quotas and the seed pools. */
 export type IntakeStore = Pick<Store, 'recordRefusal' | 'nonceSeen' | 'isMergedCommit' | 'candidateByTree' | 'nextSeq' | 'insertCandidate' |
 'identity' | 'submissionsSince' | 'refusalsSince' | 'seedPool' | 'setSeedPool' | 'candidateByCommit' | 'candidate' | 'latestRebase' | 'setCandidateState' | 'transaction'>
-
-/** Where a candidate's lineage stands: the latest copy it was carried or grouped as, or the candidate itself. */
-function lineageOf (store: Pick<Store, 'candidate' | 'latestRebase'>, first: CandidateRow): CandidateRow {
-  if (first.state !== 'rebased') return first
-  const latest = store.latestRebase(first.seq)
-  return (latest === undefined ? undefined : store.candidate(latest)) ?? first
-}
 
 /** How far a signed message's clock may be from ours. */
 export const CLOCK_SKEW_MS = 10 * 60 * 1000

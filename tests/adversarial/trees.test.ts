@@ -187,6 +187,15 @@ describe('hostile trees', () => {
       await expectRefused(arena, async () => submitCommit(arena, commit, { parent: unpublished, pack }), 'UnknownParentError')
     })
 
+    it('refuses a parent that is another key\'s pending candidate (a find is no base for someone else\'s claim)', async () => {
+      const owner = Identity.generate()
+      const theirs = await trainEdit(arena, 'an honest pending find')
+      await submitCommit(arena, theirs, { identity: owner })
+      const onTop = await trainEdit(arena, 'on top of their find', theirs)
+      const err = await expectRefused(arena, async () => submitCommit(arena, onTop, { parent: theirs }), 'UnknownParentError')
+      expect(err.message).toContain('nor a candidate of yours')
+    })
+
     it('refuses a candidate with two parents', async () => {
       const side = await trainEdit(arena, 'side branch')
       const tree = await rootEntries(arena.gitdir, await trainEdit(arena, 'two parents'))

@@ -30,7 +30,7 @@ const PositionSchema = z.object({
   lastClaim: z.number().optional(),
   /** The local commit last submitted on this base: a later submission carries only what was kept after it (operations/delta.ts). */
   submittedLocal: z.string().optional(),
-  /** The candidate that sent `submittedLocal`'s files as they are (not a find sent alone): a later find that needs it goes on top of it (operations/stack.ts). */
+  /** The candidate the coordinator received for `submittedLocal`: a later find that does not apply without its edits goes on top of it (operations/delta.ts, `onto`). */
   submittedCandidate: z.string().optional(),
   /** Standard deviation of the best's metric over this worker's seeds; null until measured. */
   noise: z.number().nullable(),

@@ -24,7 +24,6 @@ import { MAX_REPEATS, nearNote, unclaim, vet } from './operations/vet.ts'
 import { experimentReport, leaksInReport, Reporter, type ReportOf } from './operations/reports.ts'
 import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
-import { stackOn } from './operations/stack.ts'
 import { squash, submissionFields, worthSubmitting } from './operations/submission.ts'
 import { boldNow, boldStarts } from './operations/plateau.ts'
 import { checkVerdicts, forgetTried } from './operations/verdicts.ts'
@@ -427,27 +426,28 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       await this.#unconfirmed(info, at, confirmed.metric)
       return
     }
-    // A later find that needs our pending candidate goes on top of it; else the whole chain goes on the base.
-    const parent = at.submittedCandidate
-    const stacked = parent === undefined || at.submittedLocal === undefined ? undefined : await stackOn(this.#components, { base: base.commit, local: local.commit, kept: at.keptSinceBase, since: at.submittedLocal, parent })
-    const { commit, description } = stacked ?? await squash(this.#components, local.commit, base.commit, at.keptSinceBase)
-    // Same tree as the local best: if it merges as it is, its runs here are the new best's.
-    this.#runs.sameTree(commit, local.commit)
-    await this.#submit(info, at, { local, confirmed, candidate: commit, description, ...(stacked === undefined ? {} : { parent }) }, options)
+    // A find that does not apply without our pending candidate goes on top of it (operations/delta.ts); else the whole chain goes on the base.
+    const onto = at.submittedCandidate
+    const stacked = onto === undefined || at.submittedLocal === undefined ? undefined : await deltaSince(this.#components, { base: base.commit, local: local.commit, kept: at.keptSinceBase, since: at.submittedLocal, onto })
+    const on = stacked !== undefined && !this.#submittedTrees.has(stacked.tree) ? { ...stacked, parent: onto } : undefined
+    const { commit, description } = on ?? await squash(this.#components, local.commit, base.commit, at.keptSinceBase)
+    // With the local best's files: if it merges as it is, its runs here are the new best's.
+    if (on === undefined || on.tree === tree) this.#runs.sameTree(commit, local.commit)
+    await this.#submit(info, at, { local, confirmed, candidate: commit, description, ...(on === undefined ? {} : { parent: on.parent }) }, options)
   }
 
   /**
-   * Sends a confirmed candidate on the base (or on our pending candidate, `parent`), which the local best at `at` is now
-   * counted as submitted by (its claim the next must beat); one with the local best's files is what a later find may go on.
+   * Sends a confirmed candidate on the base (or on our pending candidate, `parent`), which the
+   * local best at `at` is now counted as submitted by (its claim the next must beat, and what a
+   * later find that needs it goes on top of).
    */
   async #submit (info: InfoReply, at: Position, sent: { local: Position['local'], confirmed: { metric: number, logDigest: string }, candidate: string, description: string, parent?: string }, options: { signal?: AbortSignal }): Promise<void> {
     this.#phase('submitting')
     at.lastClaim = at.local.metric
     at.submittedLocal = at.local.commit
+    // Only a candidate the coordinator holds (one on a candidate it never received would be refused): none while it is sent.
     at.submittedCandidate = undefined
-    const receipt = await this.#send({ fields: submissionFields(this.#components, info, { base: at.base, ...sent }), attempts: 0 }, options)
-    // The candidate the coordinator holds (a find on one it never received would be refused), when it has our local best's files.
-    if (sent.local.commit === at.local.commit && receipt !== undefined) at.submittedCandidate = receipt.candidate
+    at.submittedCandidate = (await this.#send({ fields: submissionFields(this.#components, info, { base: at.base, ...sent }), attempts: 0 }, options))?.candidate
   }
 
   /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
-import { commitTree, readFileAt } from '@autoresearch/protocol'
+import { commitTree, commitTreeOn, readFileAt } from '@autoresearch/protocol'
 import { ResultsLog } from '../src/results.ts'
 import { carryOver } from '../src/operations/carry-over.ts'
 import { deltaSince } from '../src/operations/delta.ts'
@@ -66,5 +66,36 @@ describe('what stays submitted when the chain is carried onto a new best', () =>
     const fresh = await carryOver({ gitdir, trial, results: results(gitdir), emit: () => {} }, { ...args, base: { commit: ours, metric: 0.8 }, submitted: first })
     expect(fresh?.keptSinceBase).toEqual(['wider'])
     expect(fresh?.submittedLocal).toBeUndefined()
+  })
+})
+
+describe('a find that needs the earlier one, on top of our own pending candidate', () => {
+  /** The chain of two edits of the same line, and the candidate the first one was sent as (described otherwise: another commit with the same files). */
+  async function sentThenAgain (): Promise<{ gitdir: string, base: string, first: string, second: string, sent: string }> {
+    const { gitdir, base, first, second } = await chain((t) => t.replace('LR = 0.1', 'LR = 0.2'))
+    const { tree } = await commitTree(gitdir, first)
+    return { gitdir, base, first, second, sent: await commitTreeOn(gitdir, tree, base, 'lr up, sent') }
+  }
+
+  it('replays the later edit onto that candidate, as one commit whose parent it is', async () => {
+    const { gitdir, base, first, second, sent } = await sentThenAgain()
+    expect(await deltaSince({ gitdir }, { base, local: second, kept: ['lr up', 'lr up again'], since: first })).toBeUndefined()
+    const stacked = await deltaSince({ gitdir }, { base, local: second, kept: ['lr up', 'lr up again'], since: first, onto: sent })
+    expect(stacked?.description).toBe('lr up again')
+    const commit = await commitTree(gitdir, stacked!.commit)
+    expect(commit.parents).toEqual([sent])
+    expect(commit.tree).toBe((await commitTree(gitdir, second)).tree)
+  })
+
+  it('after the chain was carried onto a new best, still only adds the later edit to the candidate (not the new best\'s changes)', async () => {
+    const { gitdir, base, first, second, sent } = await sentThenAgain()
+    // Another worker's WIDTH merged; the chain replayed onto it (the loop's carry-over), the first edit still submitted.
+    const other = await change(gitdir, base, { 'a.py': A.replace('WIDTH = 8', 'WIDTH = 32') }, 'wider elsewhere')
+    const results = new ResultsLog(join(gitdir, '..', 'results.tsv'))
+    const carried = await carryOver({ gitdir, trial: fakeTrial(() => ok(0.1)).trial, results, emit: () => {} }, { manifest, local: second, oldBase: base, base: { commit: other, metric: 1 }, seed: 1, kept: ['lr up', 'lr up again'], submitted: first })
+    expect(carried?.submittedLocal).toBeDefined()
+    const stacked = await deltaSince({ gitdir }, { base: other, local: carried!.local.commit, kept: carried!.keptSinceBase, since: carried!.submittedLocal!, onto: sent })
+    expect((await commitTree(gitdir, stacked!.commit)).parents).toEqual([sent])
+    expect(await readFileAt(gitdir, stacked!.commit, 'a.py')).toBe(A.replace('LR = 0.01', 'LR = 0.2'))
   })
 })

@@ -63,5 +63,8 @@ export async function moveToBest (components: { client: Pick<CoordinatorClient, 
   const fresh: Position = { base, seeds, local: { ...base }, keptSinceBase: [], ...estimate }
   if (previous === undefined || previous.local.commit === previous.base.commit) return fresh
   const carried = await carryOver(components, { manifest, local: previous.local.commit, oldBase: previous.base.commit, base, seed: seeds.experiment, kept: previous.keptSinceBase, runs, n, submitted: previous.submittedLocal }, options)
-  return carried === undefined ? fresh : { ...fresh, ...carried }
+  if (carried === undefined) return fresh
+  // Edits of a pending submission still in the carried chain: a later find that needs them goes on top of that candidate (the coordinator follows its carried copy).
+  const onto = carried.submittedLocal !== undefined && previous.submittedCandidate !== undefined ? { submittedCandidate: previous.submittedCandidate } : {}
+  return { ...fresh, ...carried, ...onto }
 }
