@@ -42,6 +42,8 @@ describe('a find on top of the same worker\'s pending candidate', () => {
     expect(first?.parent_oid).toBe(initial)
     expect(second?.parent_oid).toBe(first?.commit_oid)
     expect(second?.description).toBe('QUALITY 0.5 -> 0.25')
+    // The volunteer is told so ("on top of your pending candidate …").
+    expect(events.find((e) => e.type === 'submitted' && e.receipt.candidateSeq === 2)).toMatchObject({ on: first?.commit_oid })
     const gitdir = join(stateDir, 'cause.git')
     expect(await readFileAt(gitdir, second?.commit_oid ?? '', 'train.py')).toBe(setConstant('QUALITY', 0.25)(await readFileAt(gitdir, initial, 'train.py') ?? ''))
 

@@ -95,9 +95,9 @@ describe('a submission that went stale (the network never judged it)', () => {
     const client = await net.client(identity)
     // #1 sets QUALITY 0.5 (the whole chain); #2 then sends BONUS 0.2 alone, a find on its own
     // (operations/delta.ts). While both are verified and merged the third proposal waits, then
-    // moves QUALITY on to 0.25 on the old best: that edit does not apply without #1's, and the
-    // last submission was a find on its own, not #1's files (which it would have gone on top of,
-    // operations/stack.ts), so #4 carries the whole chain. On the new best (#1 and #2) the
+    // moves QUALITY on to 0.25 on the old best: that edit does not apply without #1's, neither on
+    // the best nor on top of the last submission, #2 (BONUS alone: where a find that needs the
+    // last one goes, delta.ts `onto`), so #4 carries the whole chain. On the new best (#1 and #2) the
     // coordinator's three-way merge of #4 conflicts on QUALITY's line, so #4 goes stale; the
     // worker replays its three edits onto that best and gets #4's files exactly.
     let merged!: () => void

@@ -78,8 +78,8 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
   signed.checked = true
   assertMaySubmit(store, body.publicKey)
   if (sha256Hex(pack) !== body.packSha256) throw new InvalidMessageError('the pack does not match the signed packSha256')
-  // A submitter may build on its own candidate still in the queue: that one is verified first and this one
-  // against it (rules/speculation.ts openAhead), so its find is measured alone and never goes stale by repeating it.
+  // A submitter may build on its own candidate still in the queue: this one waits for that one's verdict
+  // (carry-plan.ts) and is measured against it, so its find is credited alone and does not go stale by repeating it.
   if (!store.isMergedCommit(body.parent) && store.candidateByCommit(body.parent)?.submitter !== body.publicKey) {
     throw new UnknownParentError(`parent ${body.parent} is neither a best commit of ${ctx.causeId} nor a candidate of yours; fetch the current best and rebase`)
   }

@@ -27,7 +27,8 @@ export type WorkerEvent =
   /** `best`: the network best it ran on; `diffHash`: its edit's normalized hash (experimentDiff); `log`: the run's kept log (run-logs.ts). */
   | { type: 'experiment', n: number, row: ResultRow, localBest: number, best?: string, diffHash?: string, logTail?: string, log?: string }
   | { type: 'confirm', commit: string, baseline: number | null, candidate: number | null, passed: boolean }
-  | { type: 'submitted', receipt: ReceiptBody, claimedMetric: number }
+  /** `on`: the commit of our own pending candidate it went on top of (a find that needs that one), when it did. */
+  | { type: 'submitted', receipt: ReceiptBody, claimedMetric: number, on?: string }
   | { type: 'submit-failed', error: string, message: string, willRetry: boolean }
   | { type: 'no-proposal', n: number }
   | { type: 'agent-error', n: number, error: string, message: string }

@@ -447,14 +447,15 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     at.submittedLocal = at.local.commit
     // Only a candidate the coordinator holds (one on a candidate it never received would be refused): none while it is sent.
     at.submittedCandidate = undefined
-    at.submittedCandidate = (await this.#send({ fields: submissionFields(this.#components, info, { base: at.base, ...sent }), attempts: 0 }, options))?.candidate
+    at.submittedCandidate = (await this.#send({ fields: submissionFields(this.#components, info, { base: at.base, ...sent }), attempts: 0 }, options, sent.parent))?.candidate
   }
 
   /**
    * After a submission on this base, what was kept since goes out on its own (operations/delta.ts),
    * confirmed as it is sent: it must beat the base by the margin on the confirmation seed, and
    * that run is its claim. Returns false when there is no such delta or it did not confirm: the
-   * whole chain is then confirmed and sent, as the first submission on a base is.
+   * whole chain is then confirmed and sent on top of that submission, or on the base, as the
+   * first submission on a base is (`#maybeSubmit`).
    */
   async #submitDelta (info: InfoReply, at: Position, options: { signal?: AbortSignal }): Promise<boolean> {
     const { base, local, submittedLocal } = at
@@ -485,11 +486,11 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   }
 
   /**
-   * Sends one submission; returns its receipt, or undefined when it was not received. One the
+   * Sends one submission (`on`: our pending candidate it goes on top of, for the event); returns its receipt, or undefined when it was not received. One the
    * network did not answer stays in state.json and is sent again on the next step, even after a
    * restart; if the coordinator had kept it, it answers the repeat with the receipt that was lost.
    */
-  async #send (unsent: UnsentSubmission, options: { signal?: AbortSignal }): Promise<ReceiptBody | undefined> {
+  async #send (unsent: UnsentSubmission, options: { signal?: AbortSignal }, on?: string): Promise<ReceiptBody | undefined> {
     const { fields } = unsent
     this.#unsent.set(fields.candidate, unsent)
     this.#save()
@@ -500,7 +501,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       this.submissions++
       this.#pending.add(outcome.receipt.candidateSeq)
       this.#pendingTrees.set(outcome.receipt.candidateSeq, outcome.receipt.tree)
-      this.emit('event', { type: 'submitted', receipt: outcome.receipt, claimedMetric: fields.claimedMetric })
+      this.emit('event', { type: 'submitted', receipt: outcome.receipt, claimedMetric: fields.claimedMetric, ...(on === undefined ? {} : { on }) })
     } else {
       // Work that carries a secret is not built on: the loop goes on from the network best.
       if (outcome.leaked && this.#at !== undefined) backToBase(this.#at, { dropClaim: true })
