@@ -47,6 +47,12 @@ describe('a find on top of the same worker\'s pending candidate', () => {
     const gitdir = join(stateDir, 'cause.git')
     expect(await readFileAt(gitdir, second?.commit_oid ?? '', 'train.py')).toBe(setConstant('QUALITY', 0.25)(await readFileAt(gitdir, initial, 'train.py') ?? ''))
 
+    // The public site says what it waits for.
+    const page = await (await fetch(`${net.running.httpUrl}/candidates/2`)).text()
+    expect(page).toContain('Waiting for the candidate it builds on')
+    expect(page).toContain('candidate #1')
+    expect(await (await fetch(`${net.running.httpUrl}/api/candidates/2`)).json()).toMatchObject({ waitsFor: 1 })
+
     // One verifier: #1 first (#2 is not on the best, and is not carried there meanwhile), then #2 on it.
     await net.verifyAll()
     expect([net.state(1), net.state(2)]).toEqual(['merged', 'merged'])

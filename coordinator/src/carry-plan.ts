@@ -4,7 +4,7 @@ import { inFlightOn, paceOf, submissionsIn } from './group-members.ts'
 import { heldBy, waitEnds } from './rules/hold.ts'
 import { formGroups } from './rules/groups.ts'
 import { queueOrder } from './rules/queue-order.ts'
-import { openLineage } from './lineage.ts'
+import { openLineageOf } from './lineage.ts'
 import { openAhead } from './rules/speculation.ts'
 import type { CandidateRow, Store } from './store/index.ts'
 
@@ -38,7 +38,7 @@ export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'candidate
   // chain from the best), or submitted there by the author of both (intake.ts), wherever that one
   // is and whichever copy of it the coordinator carried on. Without either, none is on an open one.
   const ahead = off.length === 0 ? new Set<string>() : openAhead(best, [...store.candidatesOn(best, [...OPEN_STATES]), ...off].map((c) => ({ seq: c.seq, commit: c.commit_oid, parent: c.parent_oid, inFlight: false })))
-  const waits = (c: CandidateRow): boolean => ahead.has(c.parent_oid) || (c.origin_seq === null && openLineage(store, c.parent_oid))
+  const waits = (c: CandidateRow): boolean => ahead.has(c.parent_oid) || (c.origin_seq === null && openLineageOf(store, c.parent_oid) !== undefined)
   const stale: CandidateRow[] = []
   const verifying = new Set<string>()
   // A loop, not Math.min(...): a queue of a hundred thousand would overflow the call's arguments.

@@ -9,11 +9,13 @@ export function lineageOf (store: Pick<Store, 'candidate' | 'latestRebase'>, fir
 }
 
 /**
- * Whether `commit` is a candidate whose lineage is still open (itself queued, being verified or
- * passed, or the latest copy it was carried or grouped as): a candidate its author submitted on
- * top of it waits for that verdict (carry-plan.ts).
+ * The open end of `commit`'s lineage, when `commit` is a candidate whose lineage is still open
+ * (itself queued, being verified or passed, or the latest copy it was carried or grouped as):
+ * a candidate its author submitted on top of it waits for that verdict (carry-plan.ts), and its
+ * page says so (site/queries/candidate.ts).
  */
-export function openLineage (store: Pick<Store, 'candidateByCommit' | 'candidate' | 'latestRebase'>, commit: string): boolean {
+export function openLineageOf (store: Pick<Store, 'candidateByCommit' | 'candidate' | 'latestRebase'>, commit: string): CandidateRow | undefined {
   const row = store.candidateByCommit(commit)
-  return row !== undefined && (OPEN_STATES as readonly string[]).includes(lineageOf(store, row).state)
+  const end = row === undefined ? undefined : lineageOf(store, row)
+  return end !== undefined && (OPEN_STATES as readonly string[]).includes(end.state) ? end : undefined
 }

@@ -35,4 +35,11 @@ describe('a candidate\'s outcome', () => {
     expect(o.text).toMatch(/merge group #42.*If that group merges, this change goes on in the next group.*if not, this candidate merges on the trials it already passed/)
     expect(outcomeOf('passed', 1, [1]).title).toBe('Passed against an older best')
   })
+
+  it('says a queued candidate built on its author\'s undecided candidate waits for that one, and what happens either way', () => {
+    const o = outcomeOf('queued', 1, [1], { waitsFor: 7 })
+    expect(o).toMatchObject({ pending: true, tone: 'pending', title: 'Waiting for the candidate it builds on' })
+    expect(o.text).toMatch(/candidate #7.*If that one merges, this candidate is verified against it.*if not, its own change is carried onto the best/)
+    expect(outcomeOf('queued', 1, [1], { waitsFor: null }).title).toBe('Waiting for a verifier')
+  })
 })

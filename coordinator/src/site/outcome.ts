@@ -39,10 +39,19 @@ const held = (group: number): Omit<Outcome, 'noVerdict' | 'pending'> => ({
   text: `It passed against the best while merge group #${group}, which carries more submissions, was still being verified there. If that group merges, this change goes on in the next group against the new best; if not, this candidate merges on the trials it already passed.`
 })
 
-/** Where a candidate in `state` stands, said plainly; `rounds` and `seeds` fill the pending line; `provisional` marks a rejection on a base not merged, `heldFor` a pass waiting for that merge group. */
-export function outcomeOf (state: CandidateState, rounds: number, seeds: number[], opts: { provisional?: boolean, heldFor?: number | null } = {}): Outcome {
+/** A candidate its author built on its own candidate still undecided (carry-plan.ts). */
+const buildsOn = (seq: number): Omit<Outcome, 'noVerdict' | 'pending'> => ({
+  tone: 'pending',
+  title: 'Waiting for the candidate it builds on',
+  text: `Its author built it on candidate #${seq} (or on the change that candidate carries), which is not decided yet. If that one merges, this candidate is verified against it, and credited only what it adds; if not, its own change is carried onto the best and verified there.`
+})
+
+/** Where a candidate in `state` stands, said plainly; `rounds` and `seeds` fill the pending line; `provisional` marks a rejection on a base not merged, `heldFor` a pass waiting for that merge group, `waitsFor` a queued candidate waiting for the one it builds on. */
+export function outcomeOf (state: CandidateState, rounds: number, seeds: number[], opts: { provisional?: boolean, heldFor?: number | null, waitsFor?: number | null } = {}): Outcome {
   const provisional = state === 'rejected' && opts.provisional === true
-  const waiting = state === 'passed' && typeof opts.heldFor === 'number' ? held(opts.heldFor) : undefined
+  const waiting = state === 'passed' && typeof opts.heldFor === 'number'
+    ? held(opts.heldFor)
+    : state === 'queued' && typeof opts.waitsFor === 'number' ? buildsOn(opts.waitsFor) : undefined
   const o = provisional ? { ...OUTCOMES.rejected, ...PROVISIONAL } : { ...OUTCOMES[state], ...waiting }
   // Open candidates, and a provisional rejection, may still be decided by verification.
   return { ...o, pending: provisional || isOpenState(state), noVerdict: o.noVerdict ?? `No verdict yet (${rounds} round(s) asked for, seeds ${seeds.join(', ')}).` }

@@ -32,7 +32,7 @@ ${table(['figure', 'baseline (mean)', 'candidate (mean)', 'difference', 'runs (b
 export function candidatePage (c: CandidateDetail, manifest: Manifest, tried: TriedView | null = null): Html {
   const metric = manifest.metric.name
   const t = c.test
-  const o = outcomeOf(c.state, c.rounds, c.seeds, { provisional: c.provisional, heldFor: c.heldFor })
+  const o = outcomeOf(c.state, c.rounds, c.seeds, { provisional: c.provisional, heldFor: c.heldFor, waitsFor: c.waitsFor })
   const trials = c.trials.map((tr) => h`<tr><td>${tr.seed}</td><td class="n">${num(tr.baseline)}</td><td class="n">${num(tr.candidate)}</td>
 <td class="n">${tr.baseline === null || tr.candidate === null ? '—' : signed(manifest.metric.direction === 'minimize' ? tr.baseline - tr.candidate : tr.candidate - tr.baseline)}</td>
 <td>${who(tr.verifier)}</td><td class="text">${tr.failure ?? ''}</td></tr>`)

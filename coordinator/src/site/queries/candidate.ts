@@ -1,4 +1,5 @@
 import { OPEN_STATES, type Hardware, type Trial } from '@autoresearch/protocol'
+import { openLineageOf } from '../../lineage.ts'
 import { provisionalRejection } from '../../rules/speculation.ts'
 import type { PairedTest } from '../../stats.ts'
 import type { CandidateRow, CandidateState } from '../../store/index.ts'
@@ -32,6 +33,8 @@ export interface CandidateDetail extends CandidateSummary {
   provisional: boolean
   /** A pass on the best waiting for this larger merge group, still being verified there (rules/hold.ts). */
   heldFor: number | null
+  /** Queued on its author's own candidate still undecided: that one (or the copy carrying it), which it waits for (carry-plan.ts). */
+  waitsFor: number | null
 }
 
 /** Candidates whose diff may be public: verification has decided them. */
@@ -108,6 +111,7 @@ export async function candidate (deps: Pick<SiteDeps, 'store'>, files: Pick<Comm
     diff: hidden === null ? await files.diff(c.parent_oid, c.commit_oid) : null,
     diffHidden: hidden,
     provisional: facts.provisional,
-    heldFor: c.state === 'passed' ? v?.heldFor ?? null : null
+    heldFor: c.state === 'passed' ? v?.heldFor ?? null : null,
+    waitsFor: c.state === 'queued' && c.origin_seq === null ? openLineageOf(deps.store, c.parent_oid)?.seq ?? null : null
   }
 }
