@@ -31,13 +31,15 @@ const NOTHING: CarryPlan = { promote: [], groups: [], rebase: [], remaining: 0, 
  * (`verifying`: passers on them wait, rules/groups.ts), and when the first of those leases
  * runs out.
  */
-export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates' | 'candidateByCommit' | 'candidate' | 'latestRebase'>, best: string, now = Date.now()): { stale: CandidateRow[], verifying: Set<string>, firstExpiry: number } {
+export function staleCandidates (store: Pick<Store, 'candidatesOff' | 'candidatesOn' | 'leasedCandidates' | 'candidateByCommit' | 'candidate' | 'latestRebase'>, best: string, now = Date.now(), opts: { speculation?: boolean } = {}): { stale: CandidateRow[], verifying: Set<string>, firstExpiry: number } {
   const leased = store.leasedCandidates(now)
   const off = store.candidatesOff(best)
-  // A candidate on one still open waits for that one's verdict: carried there by speculation (the
-  // chain from the best), or submitted there by the author of both (intake.ts), wherever that one
-  // is and whichever copy of it the coordinator carried on. Without either, none is on an open one.
-  const ahead = off.length === 0 ? new Set<string>() : openAhead(best, [...store.candidatesOn(best, [...OPEN_STATES]), ...off].map((c) => ({ seq: c.seq, commit: c.commit_oid, parent: c.parent_oid, inFlight: false })))
+  // A candidate on one still open waits for that one's verdict: a copy speculation carried onto
+  // the chain in flight from the best, or an original its author submitted there (intake.ts),
+  // wherever that one is and whichever copy of it the coordinator carried on.
+  const ahead = opts.speculation === true
+    ? openAhead(best, [...store.candidatesOn(best, [...OPEN_STATES]), ...off].map((c) => ({ seq: c.seq, commit: c.commit_oid, parent: c.parent_oid, inFlight: false })))
+    : new Set<string>()
   const waits = (c: CandidateRow): boolean => ahead.has(c.parent_oid) || (c.origin_seq === null && openLineageOf(store, c.parent_oid) !== undefined)
   const stale: CandidateRow[] = []
   const verifying = new Set<string>()
@@ -84,7 +86,7 @@ export class CarryPlanner {
     if (quiet !== undefined && quiet.best === best && now <= quiet.until && quiet.version === store.views.version()) return NOTHING
     this.#quiet = undefined
     const speculation = this.#manifest.verification.speculation !== undefined
-    const off = staleCandidates(store, best, now)
+    const off = staleCandidates(store, best, now, { speculation })
     const stale = queueOrder(this.#manifest, off.stale)
     const onBest = queueOrder(this.#manifest, store.candidatesOn(best, ['passed']))
     // Its paired trials were measured against exactly this commit, before it became the best
