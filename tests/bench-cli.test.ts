@@ -19,6 +19,7 @@ describe('npm run bench', () => {
       [['scaling', '--reuse=yes'], "Option '--reuse' does not take an argument"],
       [['sandbox', '--frob'], "Unknown option '--frob'"],
       [['scaling', '--start', 'nowhere'], '--start is far'],
+      [['scaling', '--conflicts', 'merge'], '--conflicts is what the cause\'s copy does'],
       [['verification', '--cache', 'maybe'], '--cache is on']
     ] as Array<[string[], string]>) {
       const r = bench(...args)

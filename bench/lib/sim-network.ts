@@ -31,9 +31,10 @@ export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
  * `reuse` declares `verification.reuseCandidateRuns` (coordinator/src/seeds.ts); `accept`
  * declares `sequential.accept` (early acceptance, protocol/src/sequential.ts) and, as it
  * requires, turns split rounds off; `wholeRounds` turns them off alone (the same rounds
- * without early acceptance, to compare with).
+ * without early acceptance, to compare with); `conflicts` declares `verification.conflicts`
+ * (coordinator/src/rules/conflict-carry.ts).
  */
-export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, batch?: number, knobs?: number, reuse?: boolean, accept?: number, wholeRounds?: boolean } = {}): string {
+export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, batch?: number, knobs?: number, reuse?: boolean, accept?: number, wholeRounds?: boolean, conflicts?: 'stale' | 'candidate' } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-cost-'))
   cpSync(SIM_COST, dir, { recursive: true })
   const set = (file: string, name: string, value: number): void => {
@@ -45,7 +46,7 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   for (const [name, value] of Object.entries(opts.start ?? {})) set('train.py', name, value)
   if (opts.knobs !== undefined && opts.knobs > 0) addKnobs(dir, opts.knobs)
   const manifestPath = join(dir, 'autoresearch.json')
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number>, batch?: Record<string, number>, reuseCandidateRuns?: boolean, splitRounds?: boolean } }
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number>, batch?: Record<string, number>, reuseCandidateRuns?: boolean, splitRounds?: boolean, conflicts?: string } }
   if (opts.speculation !== undefined) manifest.verification.speculation = { window: opts.speculation }
   if (opts.batch !== undefined) manifest.verification.batch = { size: opts.batch }
   if (opts.reuse === true) manifest.verification.reuseCandidateRuns = true
@@ -53,6 +54,7 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   else if (opts.noise !== undefined) manifest.verification.sequential = { ...manifest.verification.sequential, noise: Number((Math.SQRT2 * opts.noise).toPrecision(4)) }
   if (opts.accept !== undefined && opts.sequential !== false) manifest.verification.sequential = { ...manifest.verification.sequential, accept: opts.accept }
   if (opts.accept !== undefined || opts.wholeRounds === true) manifest.verification.splitRounds = false
+  if (opts.conflicts !== undefined) manifest.verification.conflicts = opts.conflicts
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
   return dir
 }

@@ -329,7 +329,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   }
 
   #rebased (outcome: RebaseOutcome): void {
-    if (outcome.state === 'rebased') this.emit('event', { type: 'rebased', candidateSeq: outcome.candidate.seq, newSeq: outcome.newSeq })
+    if (outcome.state === 'rebased') this.emit('event', { type: 'rebased', candidateSeq: outcome.candidate.seq, newSeq: outcome.newSeq, ...(outcome.ownLines === undefined ? {} : { ownLines: outcome.ownLines }) })
     else this.emit('event', { type: 'stale', candidateSeq: outcome.candidate.seq, reason: outcome.reason })
   }
 

@@ -7,7 +7,8 @@ export type CoordinatorEvent =
   | { type: 'submission-rejected', error: string, message: string, submitter?: string }
   | { type: 'leased', jobId: number, candidateSeq: number, verifier: string }
   | { type: 'stale', candidateSeq: number, reason: string }
-  | { type: 'rebased', candidateSeq: number, newSeq: number }
+  /** `ownLines`: files where its own lines were kept over the new best's (verification.conflicts: candidate). */
+  | { type: 'rebased', candidateSeq: number, newSeq: number, ownLines?: string[] }
   | { type: 'grouped', groupSeq: number, members: number[], kind: 'merge group' | 'batch' }
   | { type: 'best-changed', commit: string, seq: number, kind: 'merge' | 'revert' | 'program' }
   | { type: 'verdict', verdict: StoredVerdict }
@@ -26,7 +27,7 @@ export function describeEvent (e: CoordinatorEvent): string {
     case 'leased': return `job ${e.jobId} (candidate #${e.candidateSeq}) leased to verifier ${short(e.verifier)}`
     case 'stale': return `candidate #${e.candidateSeq} is stale: ${e.reason}`
     case 'verdict': return `verdict on candidate #${e.verdict.candidateSeq}: ${e.verdict.state}: ${e.verdict.reason}`
-    case 'rebased': return `candidate #${e.candidateSeq} rebased onto the new best as candidate #${e.newSeq}; verifying it again`
+    case 'rebased': return `candidate #${e.candidateSeq} rebased onto the new best as candidate #${e.newSeq}${e.ownLines === undefined ? '' : `, its own lines kept where it conflicted (${e.ownLines.join(', ')})`}; verifying it again`
     case 'grouped': return e.kind === 'batch'
       ? `candidates ${e.members.map((m) => `#${m}`).join(', ')} combined into batch #${e.groupSeq}, verified once for all of them`
       : `candidates ${e.members.map((m) => `#${m}`).join(', ')}, passed on the old best, combined into merge group #${e.groupSeq} on the new one, verified once for all of them`

@@ -2,6 +2,7 @@ import { changedPaths, commitTree, commitTreeOn, isStorageFull, mergeTrees, prot
 import { membersOf } from './group-members.ts'
 import type { CandidateRow, MergeRow, Store } from './store/index.ts'
 import { newCandidate } from './new-candidate.ts'
+import { carriesOwnLines } from './rules/conflict-carry.ts'
 
 export interface RebaseContext {
   causeId: string
@@ -12,11 +13,17 @@ export interface RebaseContext {
 }
 
 export type RebaseOutcome =
-  | { state: 'rebased', candidate: CandidateRow, newSeq: number }
+  | { state: 'rebased', candidate: CandidateRow, newSeq: number, ownLines?: string[] }
   | { state: 'stale', candidate: CandidateRow, reason: string, conflicts: string[] }
 
 /** `ahead`: carry it onto this candidate, still being verified (speculation), not the best; when it does not fit, the candidate is left as it is. */
 export interface RebaseOptions { ahead?: CandidateRow }
+
+/** The verified metric of `best` when it is the latest merge's commit (a carry's target); otherwise none. */
+function verifiedMetricOf (store: Pick<Store, 'lastMerge'>, best: string): number | null {
+  const last = store.lastMerge()
+  return last?.commit_oid === best ? last.metric : null
+}
 
 /** Names the reverted merge a candidate was built on, for the reasons a person reads. */
 const withoutReverted = (merge: MergeRow | undefined): string =>
@@ -28,9 +35,9 @@ const withoutReverted = (merge: MergeRow | undefined): string =>
  * failed on it. A full disk throws: it is not the candidate's doing, so the candidate stays as it
  * was and a later turn carries it (rebaseCandidate, and mergeInOrder for groups and batches).
  */
-export async function mergeOwnChange (gitdir: string, candidate: Pick<CandidateRow, 'commit_oid' | 'parent_oid'>, onto: string): Promise<{ tree: string } | { conflicts: string[] } | { failed: string }> {
+export async function mergeOwnChange (gitdir: string, candidate: Pick<CandidateRow, 'commit_oid' | 'parent_oid'>, onto: string, opts: { favor?: 'commit' } = {}): Promise<{ tree: string, favored?: string[] } | { conflicts: string[] } | { failed: string }> {
   try {
-    return await mergeTrees(gitdir, candidate.commit_oid, onto, { base: candidate.parent_oid })
+    return await mergeTrees(gitdir, candidate.commit_oid, onto, { base: candidate.parent_oid, ...opts })
   } catch (err) {
     if (isStorageFull(err)) throw err
     return { failed: (err as Error).message }
@@ -52,12 +59,22 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
     if (ahead === undefined) store.setCandidateState(candidate.seq, 'stale', reason)
     return { state: 'stale', candidate, reason, conflicts }
   }
-  const merged = await mergeOwnChange(gitdir, candidate, best)
+  let merged = await mergeOwnChange(gitdir, candidate, best)
   if ('failed' in merged) return goStale(`${withoutReverted(reverted)}it cannot be merged onto the new best ${best.slice(0, 10)}: ${merged.failed}`)
   if ('conflicts' in merged) {
-    return goStale(`${withoutReverted(reverted)}its change conflicts with the new best ${best.slice(0, 10)} in ${merged.conflicts.join(', ') || 'its files'}; start from the new best`, merged.conflicts)
+    const conflicts = merged.conflicts
+    // Speculation carries onto a candidate not yet verified, so there is no verified metric to beat.
+    const ownLines = ahead === undefined && carriesOwnLines(manifest, candidate.claimed_metric, verifiedMetricOf(store, best))
+      ? await mergeOwnChange(gitdir, candidate, best, { favor: 'commit' })
+      : undefined
+    if (ownLines === undefined || !('tree' in ownLines)) {
+      return goStale(`${withoutReverted(reverted)}its change conflicts with the new best ${best.slice(0, 10)} in ${conflicts.join(', ') || 'its files'}; start from the new best`, conflicts)
+    }
+    merged = ownLines
   }
   const mergedTree = merged.tree
+  const favored = merged.favored ?? []
+  const ownLinesNote = favored.length === 0 ? '' : `, its own lines kept where it conflicted with the new best (${favored.join(', ')})`
 
   const bestTree = (await commitTree(gitdir, best)).tree
   // Its own tree again (it already held the change that merged) is not a duplicate: it is re-verified on the new best.
@@ -72,7 +89,7 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
     return goStale(mergedTree === bestTree ? empty : `rebased onto the new best it equals candidate #${duplicate?.seq}`)
   }
   const onto = ahead === undefined ? '' : ` onto candidate #${ahead.seq}, still being verified`
-  const commit = await commitTreeOn(gitdir, mergedTree, best, `${candidate.description}\n\nRebased by the coordinator${onto} from candidate #${candidate.seq} (${candidate.commit_oid}).`, 'autoresearch-coordinator')
+  const commit = await commitTreeOn(gitdir, mergedTree, best, `${candidate.description}\n\nRebased by the coordinator${onto} from candidate #${candidate.seq} (${candidate.commit_oid})${ownLinesNote}.`, 'autoresearch-coordinator')
   const refused = protectedChanges(manifest, await changedPaths(gitdir, best, commit))
   if (refused.length > 0) {
     return goStale(`rebased onto the new best it would change protected files (${refused.map((c) => c.path).join(', ')})`)
@@ -85,8 +102,8 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
     })
     store.insertCandidate(row, null)
     store.setCandidateState(candidate.seq, 'rebased', ahead === undefined
-      ? `rebased onto ${best.slice(0, 10)} as candidate #${row.seq}`
+      ? `rebased onto ${best.slice(0, 10)} as candidate #${row.seq}${ownLinesNote}`
       : `carried onto candidate #${ahead.seq} (${best.slice(0, 10)}), still being verified, as candidate #${row.seq}: verified on top of it, it merges right after it`)
-    return { state: 'rebased' as const, candidate, newSeq: row.seq }
+    return { state: 'rebased' as const, candidate, newSeq: row.seq, ...(favored.length === 0 ? {} : { ownLines: favored }) }
   })
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
-import git from 'isomorphic-git'
+import git, { type MergeDriverCallback } from 'isomorphic-git'
+import diff3Merge from 'diff3'
 import { logger } from '@libp2p/logger'
 import { CorruptPackError, ForbiddenEntryError, PackTooLargeError, UnknownCommitError } from './errors.ts'
 import { gitFs, PARTIAL_SUFFIX } from './git-fs.ts'
@@ -229,8 +230,12 @@ export async function ensureBareRepo (gitdir: string): Promise<void> {
  * `base` (the operator reverted the merge `base` holds) that base is `onto` itself: the
  * reverted change would ride back in. A throwaway commit with `onto`'s tree on top of
  * both `onto` and `base` makes `base` the nearest common ancestor.
+ *
+ * `favor: 'commit'` settles each conflicting hunk of a text file with `commit`'s lines
+ * (favorCommitLines) and names those files in `favored`; what isomorphic-git cannot merge
+ * line by line (a file deleted on one side, a binary file) still conflicts.
  */
-export async function mergeTrees (gitdir: string, commit: string, onto: string, options: { base?: string } = {}): Promise<{ tree: string } | { conflicts: string[] }> {
+export async function mergeTrees (gitdir: string, commit: string, onto: string, options: { base?: string, favor?: 'commit' } = {}): Promise<{ tree: string, favored?: string[] } | { conflicts: string[] }> {
   const branch = `merge-${commit.slice(0, 12)}-${onto.slice(0, 12)}-${process.pid}`
   const ref = `refs/heads/${branch}`
   const { base } = options
@@ -240,8 +245,11 @@ export async function mergeTrees (gitdir: string, commit: string, onto: string, 
     : await git.writeCommit({ fs: gitFs, gitdir, commit: { tree: (await commitTree(gitdir, onto)).tree, parent: [onto, base], author, committer: author, message: 'merge base\n' } })
   await git.writeRef({ fs: gitFs, gitdir, ref, value: head, force: true })
   try {
-    const result = await git.merge({ fs: gitFs, gitdir, ours: branch, theirs: commit, fastForward: false, noUpdateBranch: true, abortOnConflict: true, author, committer: author, message: 'merge' })
-    return { tree: result.tree ?? (await commitTree(gitdir, result.oid as string)).tree }
+    const favored: string[] = []
+    const mergeDriver = options.favor === 'commit' ? favorCommitLines(favored) : undefined
+    const result = await git.merge({ fs: gitFs, gitdir, ours: branch, theirs: commit, fastForward: false, noUpdateBranch: true, abortOnConflict: true, author, committer: author, message: 'merge', ...(mergeDriver === undefined ? {} : { mergeDriver }) })
+    const tree = result.tree ?? (await commitTree(gitdir, result.oid as string)).tree
+    return options.favor === undefined ? { tree } : { tree, favored }
   } catch (err) {
     const data = (err as { code?: string, data?: { filepaths?: string[] } })
     if (data.code === 'MergeConflictError') return { conflicts: data.data?.filepaths ?? [] }
@@ -251,3 +259,34 @@ export async function mergeTrees (gitdir: string, commit: string, onto: string, 
     await git.deleteRef({ fs: gitFs, gitdir, ref }).catch((err) => { log('could not delete %s: %e', ref, err) })
   }
 }
+
+/**
+ * isomorphic-git's line merge (the same diff3 it merges with), but a hunk both sides changed
+ * takes the lines of the commit being carried (`theirs` in its terms) instead of conflicting;
+ * the paths where that happened are pushed to `favored`.
+ */
+function favorCommitLines (favored: string[]): MergeDriverCallback {
+  return ({ contents, path }) => {
+    const lines = (text: string): string[] => text.match(LINES) ?? []
+    const [base = '', ours = '', theirs = ''] = contents
+    // isomorphic-git hands every file over as UTF-8 text: one that is not text conflicts, as it would without a side to favor.
+    if (contents.some((text) => BINARY.test(text))) return { cleanMerge: false, mergedText: ours }
+    let mergedText = ''
+    let conflicted = false
+    for (const item of diff3Merge(lines(ours), lines(base), lines(theirs))) {
+      if (item.ok !== undefined) mergedText += item.ok.join('')
+      if (item.conflict !== undefined) {
+        conflicted = true
+        mergedText += item.conflict.b.join('')
+      }
+    }
+    if (conflicted) favored.push(path)
+    return { cleanMerge: true, mergedText }
+  }
+}
+
+/** A NUL, or bytes that were not UTF-8 (decoded to U+FFFD). */
+const BINARY = /[\u0000\uFFFD]/
+
+/** Lines with their ends, as isomorphic-git splits a file for its merge. */
+const LINES = /^.*(\r?\n|$)/gm

@@ -132,7 +132,14 @@ export const ManifestSchema = z.object({
      * the group's verified gain; a failure splits the batch in halves. Absent: each candidate is
      * verified on its own.
      */
-    batch: z.object({ size: z.number().int().min(2).max(MAX_BATCH_SIZE) }).strict().optional()
+    batch: z.object({ size: z.number().int().min(2).max(MAX_BATCH_SIZE) }).strict().optional(),
+    /**
+     * A queued candidate whose change conflicts with a newer best (docs/trust.md, "Conflicts"):
+     * `stale` sends it back to its author; `candidate` carries it with its own lines where the two
+     * conflict, when its claimed metric still beats the new best's by `minImprovement`, and
+     * verifies it against the new best like any carried candidate. Default `stale`.
+     */
+    conflicts: z.enum(['stale', 'candidate']).default('stale')
   }).strict(),
   /**
    * How volunteers share the search (issue [collab]): a claim on an edit or a hypothesis holds
@@ -227,7 +234,7 @@ export function parseManifestText (text: string): Manifest {
 }
 
 /** Whether `candidate` is better than `reference` by more than `margin` in the manifest's direction. */
-export function improvement (manifest: Manifest, reference: number, candidate: number): number {
+export function improvement (manifest: Pick<Manifest, 'metric'>, reference: number, candidate: number): number {
   return manifest.metric.direction === 'minimize' ? reference - candidate : candidate - reference
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import * as fs from 'node:fs'
 import git from 'isomorphic-git'
 import { describe, expect, it } from 'vitest'
-import { changedPaths, checkPack, exportPack, fetchRules, importPack, mergeTrees, objectsMissing, parseManifest, submissionRules, writeTreeTo, type PackRules } from '../src/index.ts'
+import { changedPaths, checkPack, commitTreeOn, commitWithChanges, exportPack, fetchRules, importPack, mergeTrees, readFileAt, objectsMissing, parseManifest, submissionRules, writeTreeTo, type PackRules } from '../src/index.ts'
 import { makeRepo, tempDir } from './helpers.ts'
 
 const rules = (o: Partial<PackRules> = {}): PackRules => ({ ...fetchRules(undefined, 1 << 20), ...o })
@@ -109,5 +109,39 @@ describe('mergeTrees', () => {
     // Forward moves are unchanged by the base: onto a descendant of the base, same tree.
     const forward = await mergeTrees(gitdir, c, a, { base: a })
     expect(forward).toEqual(await mergeTrees(gitdir, c, a))
+  })
+
+  it('favoring the commit settles a conflicting hunk with its lines and keeps every clean one', async () => {
+    // P; the best moved A (1 -> 2) and B; a candidate on P moved A (1 -> 4) and C.
+    const p0 = { 'train.py': 'A = 1\n\n# b\nB = 1\n\n# c\nC = 1\n', 'other.py': 'X = 1\n' }
+    const { gitdir, commits } = await makeRepo([p0, { 'train.py': 'A = 2\n\n# b\nB = 2\n\n# c\nC = 1\n' }])
+    const [p, best] = commits as [string, string]
+    const candidate = await commitWithChanges(gitdir, p, { 'train.py': 'A = 4\n\n# b\nB = 1\n\n# c\nC = 3\n' }, 'candidate')
+    expect(await mergeTrees(gitdir, candidate, best, { base: p })).toEqual({ conflicts: ['train.py'] })
+    const favored = await mergeTrees(gitdir, candidate, best, { base: p, favor: 'commit' })
+    if (!('tree' in favored)) throw new Error('expected a tree')
+    expect(favored.favored).toEqual(['train.py'])
+    const at = await commitTreeOn(gitdir, favored.tree, best, 'carried', 'test')
+    expect(await readFileAt(gitdir, at, 'train.py')).toBe('A = 4\n\n# b\nB = 2\n\n# c\nC = 3\n')
+    expect(await readFileAt(gitdir, at, 'other.py')).toBe('X = 1\n')
+    // Without a conflict nothing is favored, and the tree is the plain merge's.
+    const clean = await commitWithChanges(gitdir, p, { 'train.py': 'A = 1\n\n# b\nB = 1\n\n# c\nC = 3\n' }, 'clean')
+    const plain = await mergeTrees(gitdir, clean, best, { base: p })
+    expect(await mergeTrees(gitdir, clean, best, { base: p, favor: 'commit' })).toEqual({ ...plain, favored: [] })
+  })
+
+  it('favoring the commit still conflicts where lines cannot settle it (a file one side deleted)', async () => {
+    const { gitdir, commits } = await makeRepo([{ 'train.py': 'A = 1\n', 'data.py': 'D = 1\n' }, { 'data.py': 'D = 2\n' }])
+    const [p, best] = commits as [string, string]
+    const candidate = await commitWithChanges(gitdir, p, { 'data.py': null }, 'delete')
+    const merged = await mergeTrees(gitdir, candidate, best, { base: p, favor: 'commit' })
+    expect('conflicts' in merged).toBe(true)
+  })
+
+  it('favoring the commit leaves a file that is not text conflicting', async () => {
+    const { gitdir, commits } = await makeRepo([{ 'weights.bin': 'W\u0000 1\n' }, { 'weights.bin': 'W\u0000 2\n' }])
+    const [p, best] = commits as [string, string]
+    const candidate = await commitWithChanges(gitdir, p, { 'weights.bin': 'W\u0000 3\n' }, 'binary')
+    expect(await mergeTrees(gitdir, candidate, best, { base: p, favor: 'commit' })).toEqual({ conflicts: ['weights.bin'] })
   })
 })

@@ -16,7 +16,7 @@ export function publicEvent (e: CoordinatorEvent): Record<string, unknown> {
     case 'submission-rejected': return { type: e.type, error: e.error }
     case 'leased': return { type: e.type, candidateSeq: e.candidateSeq }
     case 'stale': return { type: e.type, candidateSeq: e.candidateSeq }
-    case 'rebased': return { type: e.type, candidateSeq: e.candidateSeq, newSeq: e.newSeq }
+    case 'rebased': return { type: e.type, candidateSeq: e.candidateSeq, newSeq: e.newSeq, ...(e.ownLines === undefined ? {} : { ownLines: e.ownLines }) }
     case 'grouped': return { type: e.type, groupSeq: e.groupSeq, members: e.members, kind: e.kind }
     case 'verdict': return { type: e.type, candidateSeq: e.verdict.candidateSeq, state: e.verdict.state, meanImprovement: e.verdict.meanImprovement }
     case 'merged': return { type: e.type, mergeSeq: e.mergeSeq, candidateSeq: e.candidateSeq, commit: e.commit, metric: e.metric, baselineMetric: e.baselineMetric }
