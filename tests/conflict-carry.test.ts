@@ -79,6 +79,22 @@ describe('a queued candidate that conflicts with a newer best', () => {
     expect(credit.find((x) => x.publicKey === authors[2]?.publicKey)?.merges ?? 0).toBe(0)
   })
 
+  it('an inflated claim gets its copy verified once, rejected and charged as a rejection, and nothing of it merges', async () => {
+    const { net: n, authors, b } = await threeOnOneLine(causeWith(NOISY, { conflicts: 'candidate' }))
+    net = n
+    const store = net.running.coordinator.store
+    const afterA = net.best
+    // B's find is worth nothing on the new best: its copy fails there.
+    const { job, state } = await verifyNext(net, 0)
+    expect(store.candidate(job.candidateSeq)).toMatchObject({ origin_seq: b })
+    expect(state).toBe('rejected')
+    expect(net.best).toBe(afterA)
+    const liar = store.identity(authors[1]?.publicKey as string)
+    expect(liar).toMatchObject({ rejected: 1, accepted: 0 })
+    // A coordinator rebase's claim is held against nobody (docs/trust.md): the rejection is all it costs.
+    expect(liar.contradicted).toBe(0)
+  })
+
   it('goes stale by default, whatever it claims', async () => {
     const { net: n, b, c } = await threeOnOneLine(NOISY)
     net = n
