@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { describeHardware, Identity, readFileAt, type Job } from '@autoresearch/protocol'
-import { credits, homePaths, type CoordinatorEvent } from 'autoresearch-coordinator'
+import { credits, homePaths, revertLatestMerge, type CoordinatorEvent } from 'autoresearch-coordinator'
 import { NOISY } from './adversarial/arena.ts'
 import { causeWith, givenTrials, setConstant, TestNetwork } from './network.ts'
 
@@ -93,6 +93,29 @@ describe('a queued candidate that conflicts with a newer best', () => {
     expect(liar).toMatchObject({ rejected: 1, accepted: 0 })
     // A coordinator rebase's claim is held against nobody (docs/trust.md): the rejection is all it costs.
     expect(liar.contradicted).toBe(0)
+  })
+
+  it('never for a candidate built on a merge the operator reverted: a hunk taken whole could bring that merge back', async () => {
+    net = await TestNetwork.start(causeWith(NOISY, { conflicts: 'candidate' }))
+    const store = net.running.coordinator.store
+    const [first, a, b] = [Identity.generate(), Identity.generate(), Identity.generate()]
+    // A first merge gives the best a verified metric; then A (SALT) merges on it.
+    await net.submitEdit(first, setConstant('BONUS', 0.4), { claimedMetric: 1.0 })
+    expect((await verifyNext(net, 0.1)).state).toBe('accepted')
+    const restored = net.best
+    const restoredMetric = store.lastMerge()?.metric as number
+    const aSeq = await net.submitEdit(a, setConstant('SALT', 7), { claimedMetric: 1.0 })
+    expect((await verifyNext(net, 0.2)).state).toBe('accepted')
+    // B, on A, changes the line next to A's, and claims far better than the best the revert restores.
+    const bSeq = await net.submitEdit(b, setConstant('SEED_FROM_ENV', 2), { claimedMetric: restoredMetric - 0.5, parent: net.best })
+    expect(revertLatestMerge(store)).toMatchObject({ commit: restored })
+    expect(store.candidate(aSeq)?.state).toBe('reverted')
+    expect(store.lastMerge()).toMatchObject({ kind: 'revert', commit_oid: restored, metric: restoredMetric })
+    // Carried onto the restored best, B's own change meets the revert in one hunk: stale, naming the reverted merge.
+    const client = await net.client(net.verifierIdentity)
+    expect((await client.lease(net.verifierIdentity, net.running.coordinator.causeId, hardware)).job).toBeNull()
+    expect(store.candidate(bSeq)).toMatchObject({ state: 'stale', reason: expect.stringMatching(/which the operator reverted.*conflicts with the new best/) })
+    expect(store.candidates().filter((c) => c.origin_seq === bSeq)).toEqual([])
   })
 
   it('goes stale by default, whatever it claims', async () => {

@@ -63,8 +63,9 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
   if ('failed' in merged) return goStale(`${withoutReverted(reverted)}it cannot be merged onto the new best ${best.slice(0, 10)}: ${merged.failed}`)
   if ('conflicts' in merged) {
     const conflicts = merged.conflicts
-    // Speculation carries onto a candidate not yet verified, so there is no verified metric to beat.
-    const ownLines = ahead === undefined && carriesOwnLines(manifest, candidate.claimed_metric, verifiedMetricOf(store, best))
+    // Speculation carries onto a candidate not yet verified, so there is no verified metric to beat; and a
+    // conflicting hunk taken whole from a candidate built on a reverted merge could bring that merge's lines back.
+    const ownLines = ahead === undefined && reverted === undefined && carriesOwnLines(manifest, candidate.claimed_metric, verifiedMetricOf(store, best))
       ? await mergeOwnChange(gitdir, candidate, best, { favor: 'commit' })
       : undefined
     if (ownLines === undefined || !('tree' in ownLines)) {
