@@ -59,19 +59,14 @@ export async function rebaseCandidate (ctx: RebaseContext, candidate: CandidateR
     if (ahead === undefined) store.setCandidateState(candidate.seq, 'stale', reason)
     return { state: 'stale', candidate, reason, conflicts }
   }
-  let merged = await mergeOwnChange(gitdir, candidate, best)
+  // Speculation carries onto a candidate not yet verified, so there is no verified metric to beat; and a
+  // conflicting hunk taken whole from a candidate built on a reverted merge could bring that merge's lines back.
+  const favor = ahead === undefined && reverted === undefined && carriesOwnLines(manifest, candidate.claimed_metric, () => verifiedMetricOf(store, best))
+  // One merge either way: with `favor` a clean carry has the same tree, and what lines cannot settle still conflicts.
+  const merged = await mergeOwnChange(gitdir, candidate, best, favor ? { favor: 'commit' } : {})
   if ('failed' in merged) return goStale(`${withoutReverted(reverted)}it cannot be merged onto the new best ${best.slice(0, 10)}: ${merged.failed}`)
   if ('conflicts' in merged) {
-    const conflicts = merged.conflicts
-    // Speculation carries onto a candidate not yet verified, so there is no verified metric to beat; and a
-    // conflicting hunk taken whole from a candidate built on a reverted merge could bring that merge's lines back.
-    const ownLines = ahead === undefined && reverted === undefined && carriesOwnLines(manifest, candidate.claimed_metric, verifiedMetricOf(store, best))
-      ? await mergeOwnChange(gitdir, candidate, best, { favor: 'commit' })
-      : undefined
-    if (ownLines === undefined || !('tree' in ownLines)) {
-      return goStale(`${withoutReverted(reverted)}its change conflicts with the new best ${best.slice(0, 10)} in ${conflicts.join(', ') || 'its files'}; start from the new best`, conflicts)
-    }
-    merged = ownLines
+    return goStale(`${withoutReverted(reverted)}its change conflicts with the new best ${best.slice(0, 10)} in ${merged.conflicts.join(', ') || 'its files'}; start from the new best`, merged.conflicts)
   }
   const mergedTree = merged.tree
   const favored = merged.favored ?? []

@@ -269,8 +269,6 @@ function favorCommitLines (favored: string[]): MergeDriverCallback {
   return ({ contents, path }) => {
     const lines = (text: string): string[] => text.match(LINES) ?? []
     const [base = '', ours = '', theirs = ''] = contents
-    // isomorphic-git hands every file over as UTF-8 text: one that is not text conflicts, as it would without a side to favor.
-    if (contents.some((text) => BINARY.test(text))) return { cleanMerge: false, mergedText: ours }
     let mergedText = ''
     let conflicted = false
     for (const item of diff3Merge(lines(ours), lines(base), lines(theirs))) {
@@ -280,7 +278,10 @@ function favorCommitLines (favored: string[]): MergeDriverCallback {
         mergedText += item.conflict.b.join('')
       }
     }
-    if (conflicted) favored.push(path)
+    if (!conflicted) return { cleanMerge: true, mergedText }
+    // isomorphic-git hands every file over as UTF-8 text: a conflict in one that is not text stays a conflict.
+    if (contents.some((text) => BINARY.test(text))) return { cleanMerge: false, mergedText: ours }
+    favored.push(path)
     return { cleanMerge: true, mergedText }
   }
 }

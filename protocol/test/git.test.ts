@@ -143,5 +143,10 @@ describe('mergeTrees', () => {
     const [p, best] = commits as [string, string]
     const candidate = await commitWithChanges(gitdir, p, { 'weights.bin': 'W\u0000 3\n' }, 'binary')
     expect(await mergeTrees(gitdir, candidate, best, { base: p, favor: 'commit' })).toEqual({ conflicts: ['weights.bin'] })
+    // Where such a file merges without a conflict, favoring changes nothing.
+    const { gitdir: g2, commits: c2 } = await makeRepo([{ 'weights.bin': 'W\u0000 1\n\nX 1\n' }, { 'weights.bin': 'W\u0000 2\n\nX 1\n' }])
+    const [p2, best2] = c2 as [string, string]
+    const apart = await commitWithChanges(g2, p2, { 'weights.bin': 'W\u0000 1\n\nX 3\n' }, 'apart')
+    expect(await mergeTrees(g2, apart, best2, { base: p2, favor: 'commit' })).toEqual({ ...await mergeTrees(g2, apart, best2, { base: p2 }), favored: [] })
   })
 })

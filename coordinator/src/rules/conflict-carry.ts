@@ -9,10 +9,13 @@ import { improvement, type Manifest } from '@autoresearch/protocol'
  * claim beats the new best's verified metric by the cause's margin: a claim the new best
  * already matches would mostly undo a verified gain and cost a job to find that out. Taking its
  * lines decides nothing: the copy is verified against the new best like any carry, and credited
- * only the gain measured there.
+ * only the gain measured there. `bestMetric` reads the new best's verified metric (none: an
+ * imported best, or one a revert restored without one).
  */
-export function carriesOwnLines (manifest: Pick<Manifest, 'metric' | 'verification'>, claimed: number, bestMetric: number | null | undefined): boolean {
+export function carriesOwnLines (manifest: Pick<Manifest, 'metric' | 'verification'>, claimed: number, bestMetric: () => number | null | undefined): boolean {
   if (manifest.verification.conflicts !== 'candidate') return false
-  if (bestMetric === null || bestMetric === undefined || !Number.isFinite(claimed)) return false
-  return improvement(manifest, bestMetric, claimed) >= manifest.verification.minImprovement
+  // Read only where the cause declares the rule: every carry asks.
+  const reference = bestMetric()
+  if (reference === null || reference === undefined || !Number.isFinite(claimed)) return false
+  return improvement(manifest, reference, claimed) >= manifest.verification.minImprovement
 }
