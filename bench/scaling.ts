@@ -35,6 +35,8 @@ export interface ScalingOptions {
   wholeRounds?: boolean
   /** The cause's copy declares `verification.conflicts` (`--conflicts stale|candidate`; default the cause's own, stale). */
   conflicts?: 'stale' | 'candidate'
+  /** The cause's copy declares `collaboration.buildOnPending` (`--pending`; default not): workers build on others' queued candidates. */
+  pending?: boolean
   /** In-process participants fork from the runner's spawner process (RaceOptions.spawner, `--spawner`). */
   spawner?: boolean
   log?: (line: string) => void
@@ -93,7 +95,7 @@ const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
  * efficiency speedup/N, where 1 would be the ideal N times faster.
  */
 export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow[], runs: Array<RaceResult & { workers: number, seed: number }> }> {
-  const cause = simCostCause(opts.trainSeconds, { ...(opts.start === undefined ? {} : { start: opts.start }), speculation: opts.speculation, batch: opts.batch, knobs: opts.knobs, reuse: opts.reuse, wholeRounds: opts.wholeRounds, ...(opts.conflicts === undefined ? {} : { conflicts: opts.conflicts }), ...(opts.accept === undefined ? {} : { accept: opts.accept }) })
+  const cause = simCostCause(opts.trainSeconds, { ...(opts.start === undefined ? {} : { start: opts.start }), speculation: opts.speculation, batch: opts.batch, knobs: opts.knobs, reuse: opts.reuse, wholeRounds: opts.wholeRounds, pending: opts.pending, ...(opts.conflicts === undefined ? {} : { conflicts: opts.conflicts }), ...(opts.accept === undefined ? {} : { accept: opts.accept }) })
   const runs: Array<RaceResult & { workers: number, seed: number }> = []
   for (const seed of opts.seeds) {
     for (const workers of opts.workers) {
@@ -144,10 +146,10 @@ export const options = {
   'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }, 'also-verify': { type: 'boolean', default: false },
   start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }, speculation: { type: 'string' },
   knobs: { type: 'string', default: '0' }, batch: { type: 'string' }, reuse: { type: 'boolean', default: false }, spawner: { type: 'boolean', default: false },
-  accept: { type: 'string' }, 'whole-rounds': { type: 'boolean', default: false }, conflicts: { type: 'string' }
+  accept: { type: 'string' }, 'whole-rounds': { type: 'boolean', default: false }, conflicts: { type: 'string' }, pending: { type: 'boolean', default: false }
 } as const
 
-/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--reuse] [--accept ALPHA] [--whole-rounds] [--conflicts stale|candidate] [--spawner] [--also-verify] [--processes] [--trace PREFIX]` */
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--reuse] [--accept ALPHA] [--whole-rounds] [--conflicts stale|candidate] [--pending] [--spawner] [--also-verify] [--processes] [--trace PREFIX]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
   if (!['far', 'cause'].includes(values.start)) throw new ScalingUsageError('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
@@ -164,7 +166,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const list = (s: string): number[] => s.split(',').map(Number)
   const opts = {
     workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),
-    alsoVerify: values['also-verify'], start: values.start, knobs, reuse: values.reuse, wholeRounds: values['whole-rounds'], spawner: values.spawner, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: values.trace })
+    alsoVerify: values['also-verify'], start: values.start, knobs, reuse: values.reuse, wholeRounds: values['whole-rounds'], pending: values.pending, spawner: values.spawner, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: values.trace })
   }
   const { start, ...rest } = opts
   const { rows, runs } = await scaling({ ...rest, ...(start === 'far' ? { start: FAR_START } : {}), log: (line) => { process.stderr.write(`${line}\n`) } })
@@ -173,6 +175,6 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   return {
     cause: 'sim-cost', ...opts, verifiers: 'max(1, floor(workers / 4))', rows,
     verifyComputeFraction: round(verifier / Math.max(1e-9, verifier + worker), 3),
-    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, submissions: r.submissions, stale: r.stale, duplicates: r.duplicates, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
+    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, submissions: r.submissions, stale: r.stale, duplicates: r.duplicates, adopted: r.adopted, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
   }
 }

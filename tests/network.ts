@@ -121,13 +121,13 @@ export const givenTrials = (job: Job, gain: number): Trial[] => job.seeds.map((s
 
 export const setConstant = (name: string, value: string | number) => (text: string): string => text.replace(new RegExp(`^${name} = .*$`, 'm'), `${name} = ${value}`)
 
-/** A copy of a test cause (in a fresh temp dir) whose manifest's `verification` has `fields` added. */
-export function causeWith (causeDir: string, fields: Record<string, unknown>): string {
+/** A copy of a test cause (in a fresh temp dir) whose manifest's `verification` has `fields` added, and its `collaboration` `collaboration`. */
+export function causeWith (causeDir: string, fields: Record<string, unknown>, collaboration: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-cause-'))
   fs.cpSync(causeDir, dir, { recursive: true })
   const path = join(dir, 'autoresearch.json')
-  const manifest = JSON.parse(fs.readFileSync(path, 'utf8')) as { verification: Record<string, unknown> }
-  fs.writeFileSync(path, JSON.stringify({ ...manifest, verification: { ...manifest.verification, ...fields } }, null, 2))
+  const manifest = JSON.parse(fs.readFileSync(path, 'utf8')) as { verification: Record<string, unknown>, collaboration?: Record<string, unknown> }
+  fs.writeFileSync(path, JSON.stringify({ ...manifest, verification: { ...manifest.verification, ...fields }, collaboration: { ...manifest.collaboration, ...collaboration } }, null, 2))
   return dir
 }
 

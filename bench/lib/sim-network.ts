@@ -32,9 +32,10 @@ export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
  * declares `sequential.accept` (early acceptance, protocol/src/sequential.ts) and, as it
  * requires, turns split rounds off; `wholeRounds` turns them off alone (the same rounds
  * without early acceptance, to compare with); `conflicts` declares `verification.conflicts`
- * (coordinator/src/rules/conflict-carry.ts).
+ * (coordinator/src/rules/conflict-carry.ts); `pending` declares `collaboration.buildOnPending`
+ * (worker/src/operations/adopt.ts).
  */
-export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, batch?: number, knobs?: number, reuse?: boolean, accept?: number, wholeRounds?: boolean, conflicts?: 'stale' | 'candidate' } = {}): string {
+export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, batch?: number, knobs?: number, reuse?: boolean, accept?: number, wholeRounds?: boolean, conflicts?: 'stale' | 'candidate', pending?: boolean } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-cost-'))
   cpSync(SIM_COST, dir, { recursive: true })
   const set = (file: string, name: string, value: number): void => {
@@ -46,7 +47,7 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   for (const [name, value] of Object.entries(opts.start ?? {})) set('train.py', name, value)
   if (opts.knobs !== undefined && opts.knobs > 0) addKnobs(dir, opts.knobs)
   const manifestPath = join(dir, 'autoresearch.json')
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number>, batch?: Record<string, number>, reuseCandidateRuns?: boolean, splitRounds?: boolean, conflicts?: string } }
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number>, batch?: Record<string, number>, reuseCandidateRuns?: boolean, splitRounds?: boolean, conflicts?: string }, collaboration?: { buildOnPending?: boolean } }
   if (opts.speculation !== undefined) manifest.verification.speculation = { window: opts.speculation }
   if (opts.batch !== undefined) manifest.verification.batch = { size: opts.batch }
   if (opts.reuse === true) manifest.verification.reuseCandidateRuns = true
@@ -55,6 +56,7 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   if (opts.accept !== undefined && opts.sequential !== false) manifest.verification.sequential = { ...manifest.verification.sequential, accept: opts.accept }
   if (opts.accept !== undefined || opts.wholeRounds === true) manifest.verification.splitRounds = false
   if (opts.conflicts !== undefined) manifest.verification.conflicts = opts.conflicts
+  if (opts.pending === true) manifest.collaboration = { ...manifest.collaboration, buildOnPending: true }
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
   return dir
 }
@@ -157,6 +159,8 @@ export interface RaceResult {
   errors: string[]
   /** Experiments that ran an edit some worker had already run on the same best. */
   duplicates: number
+  /** Workers' moves onto another worker's pending candidate (`collaboration.buildOnPending`, worker/src/operations/adopt.ts). */
+  adopted: number
 }
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
@@ -265,6 +269,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   /** Edits run on each best by any worker, and how many runs repeated one. */
   const ran = new Set<string>()
   let duplicates = 0
+  let adopted = 0
   /** Workers' verifiers (`alsoVerify`): their runs are verification, counted on the verifier side. */
   const helpers: Member[] = []
   const workers: WorkerMember[] = await Promise.all(workerIds.map(async (identity, i) => {
@@ -295,6 +300,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
         ran.add(key)
       }
       if (e.type === 'best') measured.set(e.commit, e.localMetric)
+      if (e.type === 'pending-measured' && e.adopted) adopted++
       if (e.type !== 'submitted') return
       log(`  w${i} submitted #${e.receipt.candidateSeq} claiming ${e.claimedMetric.toFixed(3)}`)
       // A worker can report one receipt twice (a re-sent submission answered with its receipt): one batch per submission.
@@ -371,7 +377,8 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       losersRejected: losers?.rejected ?? 0,
       rejectedLosers: { ...rejectedLosers },
       errors: [...errors],
-      duplicates
+      duplicates,
+      adopted
     }
   }
   coordinator.on('event', (e) => {

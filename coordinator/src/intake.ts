@@ -7,6 +7,7 @@ import { logger } from '@libp2p/logger'
 import { addressKey, assertAddressMaySubmit, assertMaySubmit, REFUSALS } from './policy.ts'
 import type { CandidateRow, Store } from './store/index.ts'
 import { lineageOf } from './lineage.ts'
+import { mayBuildOn } from './rules/parent.ts'
 import { newCandidate } from './new-candidate.ts'
 import { sameTree } from './rules/same-tree.ts'
 
@@ -78,10 +79,10 @@ async function checkedIntake (ctx: IntakeContext, body: SubmissionBody, signatur
   signed.checked = true
   assertMaySubmit(store, body.publicKey)
   if (sha256Hex(pack) !== body.packSha256) throw new InvalidMessageError('the pack does not match the signed packSha256')
-  // A submitter may build on its own candidate still in the queue: this one waits for that one's verdict
-  // (carry-plan.ts) and is measured against it, so its find is credited alone and does not go stale by repeating it.
-  if (!store.isMergedCommit(body.parent) && store.candidateByCommit(body.parent)?.submitter !== body.publicKey) {
-    throw new UnknownParentError(`parent ${body.parent} is neither a best commit of ${ctx.causeId} nor a candidate of yours; fetch the current best and rebase`)
+  // A candidate in the queue as the parent: this one waits for that one's verdict and is measured against it (rules/parent.ts).
+  const { buildOnPending } = manifest.collaboration
+  if (!mayBuildOn({ merged: store.isMergedCommit(body.parent), candidateOf: store.candidateByCommit(body.parent)?.submitter }, body.publicKey, { buildOnPending })) {
+    throw new UnknownParentError(`parent ${body.parent} is neither a best commit of ${ctx.causeId} nor a candidate of ${buildOnPending ? 'this cause' : 'yours'}; fetch the current best and rebase`)
   }
 
   const { tree, parents, missing } = await checkPack(gitdir, pack, body.candidate, submissionRules(manifest))

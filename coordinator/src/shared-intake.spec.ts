@@ -107,7 +107,7 @@ describe('history', () => {
     store.insertMerge({ commit_oid: NEXT, parent_oid: INITIAL, candidate_seq: null, metric: 0.9, baseline_metric: 1, merged_at: 2, kind: 'merge' })
     const now = batch(worker, 2, {}, NEXT)
     acceptReports(ctx, now.body, now.signature)
-    const manifest = { metric: { name: 'loss', direction: 'minimize' as const } } as unknown as Parameters<typeof history>[0]['manifest']
+    const manifest = { metric: { name: 'loss', direction: 'minimize' as const }, collaboration: COLLABORATION } as unknown as Parameters<typeof history>[0]['manifest']
     const reply = history({ manifest, store, claims: ctx.claims }, NEXT)
     expect(reply.experiments.map((e) => [e.bestsBack, e.description])).toEqual([[0, 'idea 0'], [0, 'idea 1'], [1, 'idea 0'], [1, 'idea 1'], [1, 'idea 2'], [1, 'idea 3']])
     expect(new Set(reply.tried)).toEqual(new Set(now.body.reports.map((r) => r.diffHash)))

@@ -30,7 +30,7 @@ const Step = z.object({
 }).strict()
 
 /** The defaults of a manifest's `collaboration`. */
-export const COLLABORATION = { claimMinutes: 15, plateau: 8 }
+export const COLLABORATION = { claimMinutes: 15, plateau: 8, buildOnPending: false }
 
 /** The deepest `verification.speculation.window` a cause may declare. */
 export const MAX_SPECULATION_WINDOW = 16
@@ -144,11 +144,14 @@ export const ManifestSchema = z.object({
   /**
    * How volunteers share the search (issue [collab]): a claim on an edit or a hypothesis holds
    * for `claimMinutes`; after `plateau` experiments in a row without a keep a worker changes
-   * strategy (bolder changes, a planner's hypothesis).
+   * strategy (bolder changes, a planner's hypothesis). `buildOnPending`: a worker with nothing
+   * kept on the best may build on another worker's candidate still queued there (docs/trust.md,
+   * "Building on a pending candidate"): queued candidates are then readable by every peer.
    */
   collaboration: z.object({
     claimMinutes: z.number().gt(0).max(24 * 60).default(COLLABORATION.claimMinutes),
-    plateau: z.number().int().min(1).max(1000).default(COLLABORATION.plateau)
+    plateau: z.number().int().min(1).max(1000).default(COLLABORATION.plateau),
+    buildOnPending: z.boolean().default(COLLABORATION.buildOnPending)
   }).strict().default(COLLABORATION),
   /** What a machine needs to run this cause; a worker without it says so and stops. */
   requires: z.object({ gpu: z.boolean().default(false) }).strict().default({ gpu: false }),

@@ -336,9 +336,25 @@ export const SharedExperiment = z.object({
   receivedAt: Time
 }).strict()
 export type SharedExperiment = z.infer<typeof SharedExperiment>
+/** The most candidates on a best a `history` reply lists as `pending`. */
+export const MAX_PENDING = 8
+/** A candidate queued on the asked best that others may build on (`collaboration.buildOnPending`). */
+export const PendingCandidate = z.object({
+  seq: z.number().int().positive(),
+  commit: Oid,
+  submitter: PublicKeyHex,
+  claimedMetric: Metric,
+  description: Text(500)
+}).strict()
+export type PendingCandidate = z.infer<typeof PendingCandidate>
 export const HistoryReply = z.object({
   ok: z.literal(true),
   best: Oid,
+  /**
+   * Open candidates on the asked best, in the order they will be verified, at most MAX_PENDING:
+   * present only where the cause declares `collaboration.buildOnPending`.
+   */
+  pending: z.array(PendingCandidate).max(MAX_PENDING).optional(),
   /** A selection (the best and the worst runs of each best, newest bests first), at most MAX_HISTORY. */
   experiments: z.array(SharedExperiment).max(MAX_HISTORY),
   /** The normalized diff hashes of every edit tried on the asked best (the newest MAX_TRIED_HASHES). */

@@ -35,6 +35,8 @@ function describe (e: WorkerEvent): string | undefined {
     case 'measuring': return `${describeMeasuring(e)} (${e.commit.slice(0, 10)}, seed ${e.seed}) …`
     case 'resumed': return `resumed after experiment ${e.experiments} on best ${e.base.slice(0, 10)} (local ${e.local.slice(0, 10)})`
     case 'rebased-local': return `carried local improvements onto the new best: ${fmt(e.metric)} (${e.commit.slice(0, 10)})`
+    case 'pending-measured': return `candidate #${e.seq} (claimed ${fmt(e.claimedMetric)}) measured here ${fmt(e.metric)}: ${e.adopted ? 'building on it while it is verified' : 'not beyond the margin here; searching on the best'}`
+    case 'adopted-dropped': return `candidate #${e.seq}, which this worker built on, is ${e.state}: going on from the network best`
     case 'local-dropped': return `the network rejected the local best ${e.commit.slice(0, 10)} (measured here ${fmt(e.metric)}, most likely a lucky run): going on from the network best`
     case 'waiting': return `nothing to do on best ${e.commit.slice(0, 10)} (${e.reason}): waiting for a new best, ${e.retryInMs / 1000} s at the most`
     case 'announcement': return `announcement: new best ${e.body.best.commit.slice(0, 10)} (${e.body.kind} ${e.body.best.seq}, metric ${fmt(e.body.best.metric)})`

@@ -1,11 +1,11 @@
 import type { AnnouncementBody, CandidateStatusReply, ReceiptBody } from '@autoresearch/protocol'
 import type { ResultRow } from './results.ts'
 
-export type MeasuringWhat = 'best' | 'carried' | 'baseline' | 'candidate'
+export type MeasuringWhat = 'best' | 'carried' | 'baseline' | 'candidate' | 'pending'
 
 /** A `measuring` event in words: "measuring the best: seed 1/3". */
 export function describeMeasuring (e: { what: MeasuringWhat, run: number, runs: number }): string {
-  const what = { best: 'measuring the best', carried: 'measuring local gains carried onto the best', baseline: 'confirming on a second seed: the best', candidate: 'confirming on a second seed: the local best' }[e.what]
+  const what = { best: 'measuring the best', carried: 'measuring local gains carried onto the best', baseline: 'confirming on a second seed: the best', candidate: 'confirming on a second seed: the local best', pending: 'measuring another worker\'s pending candidate to build on' }[e.what]
   return `${what}: ${e.what === 'best' ? 'seed ' : 'run '}${e.run}/${e.runs}`
 }
 
@@ -22,6 +22,10 @@ export type WorkerEvent =
    */
   | { type: 'measuring', what: MeasuringWhat, commit: string, seed: number, run: number, runs: number, n: number }
   | { type: 'rebased-local', commit: string, metric: number }
+  /** Another worker's pending candidate measured here (operations/adopt.ts): `adopted` when the loop now builds on it. */
+  | { type: 'pending-measured', seq: number, commit: string, claimedMetric: number, metric: number | null, adopted: boolean }
+  /** The pending candidate the loop built on was rejected or went stale (`state`): the loop goes on from the network best. */
+  | { type: 'adopted-dropped', seq: number, state: string }
   /** The network rejected our submission of the local best `commit` (measured here at `metric`): most likely luck, so the loop goes on from the network best. */
   | { type: 'local-dropped', commit: string, metric: number }
   /** `best`: the network best it ran on; `diffHash`: its edit's normalized hash (experimentDiff); `log`: the run's kept log (run-logs.ts). */

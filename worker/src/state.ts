@@ -32,6 +32,11 @@ const PositionSchema = z.object({
   submittedLocal: z.string().optional(),
   /** The candidate the coordinator received for `submittedLocal`: a later find that does not apply without its edits goes on top of it (operations/delta.ts, `onto`). */
   submittedCandidate: z.string().optional(),
+  /**
+   * Another worker's pending candidate on this base that the local chain starts with
+   * (operations/adopt.ts): never sent as this worker's own, dropped if it is rejected.
+   */
+  adopted: z.object({ seq: z.number().int().positive(), commit: z.string() }).optional(),
   /** Standard deviation of the best's metric over this worker's seeds; null until measured. */
   noise: z.number().nullable(),
   /** Bests followed since the noise was measured (0 on the best it was measured on); see operations/noise.ts. */

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { logger } from '@libp2p/logger'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
-import { commitTree, ensureBareRepo, experimentDiff, hasCommit, nearKey, type CoordinatorClient, type Hardware, type Identity, type InfoReply, type ReceiptBody } from '@autoresearch/protocol'
+import { commitTree, ensureBareRepo, experimentDiff, hasCommit, isOpenState, nearKey, type CoordinatorClient, type Hardware, type Identity, type InfoReply, type ReceiptBody } from '@autoresearch/protocol'
 import { runCommit, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
 import type { Trial, WorkerComponents } from './components.ts'
@@ -26,7 +26,8 @@ import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
 import { squash, submissionFields, worthSubmitting } from './operations/submission.ts'
 import { boldNow, boldStarts } from './operations/plateau.ts'
-import { checkVerdicts, forgetTried } from './operations/verdicts.ts'
+import { checkVerdicts, forgetTried, statusOf } from './operations/verdicts.ts'
+import { adoptedPosition, measurePending, pendingToAdopt } from './operations/adopt.ts'
 import { ResultsLog } from './results.ts'
 import { RunLogs } from './run-logs.ts'
 import { environmentSecrets, identitySecrets } from './secrets.ts'
@@ -94,8 +95,8 @@ interface Followed { info: InfoReply, at: Position }
  * The loop goes on from the network best: what it kept on the best is dropped, and with
  * `dropClaim` the claim a further submission had to beat too.
  */
-function backToBase (at: Pick<Position, 'base' | 'local' | 'keptSinceBase' | 'lastClaim' | 'submittedLocal' | 'submittedCandidate'>, opts: { dropClaim?: boolean } = {}): void {
-  Object.assign(at, { local: { ...at.base }, keptSinceBase: [], submittedLocal: undefined, submittedCandidate: undefined }, opts.dropClaim === true ? { lastClaim: undefined } : {})
+function backToBase (at: Pick<Position, 'base' | 'local' | 'keptSinceBase' | 'lastClaim' | 'submittedLocal' | 'submittedCandidate' | 'adopted'>, opts: { dropClaim?: boolean } = {}): void {
+  Object.assign(at, { local: { ...at.base }, keptSinceBase: [], submittedLocal: undefined, submittedCandidate: undefined, adopted: undefined }, opts.dropClaim === true ? { lastClaim: undefined } : {})
 }
 
 /**
@@ -143,6 +144,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   /** Experiments in a row without a keep on `#plateauBest`. */
   #sinceKeep = 0
   #plateauBest?: string
+  /** Pending candidates measured here and not built on, on `best` (operations/adopt.ts): not measured again. */
+  #declined: { best?: string, seqs: Set<number> } = { seqs: new Set() }
   submissions = 0
 
   constructor (opts: WorkerOptions) {
@@ -229,6 +232,58 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#save()
   }
 
+  /**
+   * The pending candidate the local chain starts with (operations/adopt.ts), followed to its
+   * verdict: merged, it is the network's and no longer held apart; rejected or gone stale, what
+   * was built on it here is dropped and the loop goes on from the network best (what this worker
+   * sent on top of it is carried onto the best by the coordinator, without it).
+   */
+  async #followAdopted (options: { signal?: AbortSignal }): Promise<void> {
+    const at = this.#at ?? this.#restored
+    const adopted = at?.adopted
+    if (at === undefined || adopted === undefined) return
+    const status = await statusOf(this.#components.client, adopted.seq, options.signal)
+    if (status !== undefined && (isOpenState(status.state) || status.provisional === true)) return
+    if (status?.state === 'rebased' && status.rebasedAs !== null) at.adopted = { ...adopted, seq: status.rebasedAs }
+    else if (status?.state === 'merged') at.adopted = undefined
+    else {
+      this.emit('event', { type: 'adopted-dropped', seq: adopted.seq, state: status?.state ?? 'unknown here' })
+      backToBase(at, { dropClaim: true })
+    }
+    this.#save()
+  }
+
+  /**
+   * Where the cause lets workers build on pending candidates and the loop has nothing of its own
+   * on the best, it builds on the first candidate in the queue that beats the best here
+   * (operations/adopt.ts): what it finds then goes on top of that one, verified once it merged.
+   */
+  async #buildOnPending (info: InfoReply, at: Position, options: { signal?: AbortSignal }): Promise<void> {
+    if (!this.#share || !info.manifest.collaboration.buildOnPending) return
+    if (at.local.commit !== at.base.commit || at.submittedLocal !== undefined || at.adopted !== undefined) return
+    if (this.#declined.best !== at.base.commit) this.#declined = { best: at.base.commit, seqs: new Set() }
+    const { pending } = await this.#history.on(at.base.commit, { ...options, fresh: true })
+    const candidate = pendingToAdopt(info.manifest, { base: at.base, pending, self: this.#components.identity.publicKey, declined: this.#declined.seqs })
+    if (candidate === undefined) return
+    this.#declined.seqs.add(candidate.seq)
+    let local: Position['local'] | undefined
+    try {
+      local = await measurePending(this.#components, { info, at, candidate, known: this.#known, n: this.#experiments }, options)
+    } catch (err) {
+      if (options.signal?.aborted === true) throw err
+      // Gone from the coordinator's reach (decided meanwhile, too large): the loop searches on the best.
+      log('candidate #%d not built on: %e', candidate.seq, err)
+      return
+    }
+    if (local === undefined) return
+    this.#known.add(candidate.commit)
+    this.#tried.add(candidate.commit)
+    // Merged as it is, it is the new best: its run here stands (operations/base-runs.ts).
+    this.#runs.sameTree(candidate.commit, candidate.commit)
+    Object.assign(at, adoptedPosition(at, candidate, local))
+    this.#save()
+  }
+
   /** The tree of a commit in the worker's repository; undefined when it is not there. */
   async #treeOf (commit: string): Promise<string | undefined> {
     const { gitdir } = this.#components
@@ -259,6 +314,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       await forgetTried(this.#tried, released, async (commit) => await this.#treeOf(commit))
       await this.#dropRejected(rejected)
     }
+    await this.#followAdopted(options)
     const best = info.best
     if (this.#at !== undefined && this.#at.base.commit === best.commit) return { info, at: this.#at }
     await ensureBareRepo(this.#components.gitdir)
@@ -288,6 +344,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   async step (options: { signal?: AbortSignal, ahead?: boolean } = {}): Promise<boolean> {
     const { info, at } = await this.#follow(options)
     for (const unsent of [...this.#unsent.values()]) await this.#send(unsent, options)
+    await this.#buildOnPending(info, at, options)
     const n = ++this.#experiments
     this.#phase('proposing')
     const history = await this.#history.on(at.base.commit, options)
@@ -412,6 +469,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const { base, local } = at
     const { tree } = await commitTree(this.#components.gitdir, local.commit)
     if (!worthSubmitting(info.manifest, at, this.#tried, this.#submittedTrees.has(tree))) return
+    // A chain that holds another worker's pending candidate goes out only on top of that one (below).
+    if (at.adopted !== undefined && at.submittedCandidate === undefined) return
     this.#tried.add(local.commit)
     let confirmed: Confirmation
     try {
@@ -430,6 +489,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const onto = at.submittedCandidate
     const stacked = onto === undefined || at.submittedLocal === undefined ? undefined : await deltaSince(this.#components, { base: base.commit, local: local.commit, kept: at.keptSinceBase, since: at.submittedLocal, onto })
     const on = stacked !== undefined && !this.#submittedTrees.has(stacked.tree) ? { ...stacked, parent: onto } : undefined
+    if (on === undefined && at.adopted !== undefined) return
     const { commit, description } = on ?? await squash(this.#components, local.commit, base.commit, at.keptSinceBase)
     // With the local best's files: if it merges as it is, its runs here are the new best's.
     if (on === undefined || on.tree === tree) this.#runs.sameTree(commit, local.commit)

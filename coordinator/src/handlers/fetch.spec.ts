@@ -9,11 +9,17 @@ const stranger = Identity.generate()
 const PENDING = 'a'.repeat(40)
 const UNKNOWN = 'b'.repeat(40)
 
-function handler (verifierMode: 'allowlist' | 'open') {
+const DECIDED = 'c'.repeat(40)
+
+function handler (verifierMode: 'allowlist' | 'open', buildOnPending = false) {
   return fetchHandler({
     paths: { gitdir: '/nonexistent' } as never,
     config: { verifiers: [verifier.publicKey], verifierMode } as Config,
-    store: { isMergedCommit: () => false, candidateByCommit: (oid) => oid === PENDING ? {} as CandidateRow : undefined }
+    manifest: { collaboration: { claimMinutes: 15, plateau: 8, buildOnPending } },
+    store: {
+      isMergedCommit: () => false,
+      candidateByCommit: (oid) => oid === PENDING ? { state: 'queued' } as CandidateRow : oid === DECIDED ? { state: 'rejected' } as CandidateRow : undefined
+    }
   })
 }
 const from = (identity: Identity) => ({ remotePeer: peerIdOf(identity.publicKey) }) as RequestContext
@@ -25,5 +31,12 @@ describe('fetch: who may have what', () => {
 
   it('keeps a pending candidate from peers that may not verify it', async () => {
     await expect(handler('allowlist')({ type: 'fetch', want: PENDING, have: [] }, from(stranger))).rejects.toThrow(UnknownCommitError)
+  })
+
+  it('gives anyone an open candidate where the cause lets workers build on it, never a decided one', async () => {
+    // Past the access check the handler reads the repository, which is not there: git's error, not the refusal.
+    await expect(handler('allowlist', true)({ type: 'fetch', want: PENDING, have: [] }, from(stranger))).rejects.not.toThrow(/not published/)
+    await expect(handler('allowlist', true)({ type: 'fetch', want: DECIDED, have: [] }, from(stranger))).rejects.toThrow(/not published/)
+    await expect(handler('allowlist')({ type: 'fetch', want: PENDING, have: [] }, from(stranger))).rejects.toThrow(/not published/)
   })
 })

@@ -1,8 +1,9 @@
-import { MAX_DIGEST_CHARS, MAX_HISTORY, MAX_HISTORY_DIFF_CHARS, MAX_OPEN_HYPOTHESES, MAX_TRIED_HASHES, UnknownCommitError, type Handler, type HistoryReply, type HistoryRequest, type SharedExperiment } from '@autoresearch/protocol'
+import { MAX_DIGEST_CHARS, MAX_HISTORY, MAX_HISTORY_DIFF_CHARS, MAX_OPEN_HYPOTHESES, MAX_PENDING, MAX_TRIED_HASHES, OPEN_STATES, UnknownCommitError, type Handler, type HistoryReply, type HistoryRequest, type PendingCandidate, type SharedExperiment } from '@autoresearch/protocol'
 import type { z } from 'zod'
 import type { Coordinator } from '../coordinator.ts'
 import { hypothesisKey } from '../claims.ts'
 import { pickHistory } from '../rules/history.ts'
+import { queueOrder } from '../rules/queue-order.ts'
 import type { ExperimentRow, HypothesisRow, Store } from '../store/index.ts'
 
 /** How many bests back from the asked one the history reaches. */
@@ -10,7 +11,7 @@ export const HISTORY_DEPTH = 3
 /** Reports read per best for the selection (the newest). */
 const READ_PER_BEST = 500
 
-export type HistoryDeps = Pick<Coordinator, 'manifest'> & { store: Pick<Store, 'views' | 'merges' | 'isMergedCommit' | 'latestExperimentsOn' | 'triedHashes' | 'openHypotheses' | 'latestDigest'>, claims: Pick<Coordinator['claims'], 'holder'> }
+export type HistoryDeps = Pick<Coordinator, 'manifest'> & { store: Pick<Store, 'views' | 'merges' | 'isMergedCommit' | 'latestExperimentsOn' | 'triedHashes' | 'openHypotheses' | 'latestDigest' | 'candidatesOn'>, claims: Pick<Coordinator['claims'], 'holder'> }
 
 /** `best` and the bests it was built on, newest first, up to `depth` of them. */
 export function bestsBack (store: Pick<Store, 'merges'>, best: string, depth: number): string[] {
@@ -40,8 +41,16 @@ function storedHistory (c: HistoryDeps, best: string, limit: number): StoredHist
     experiments: picked.map((p) => sharedExperiment(p.row, p.bestsBack)),
     tried: c.store.triedHashes(best, MAX_TRIED_HASHES),
     open: c.store.openHypotheses(MAX_OPEN_HYPOTHESES),
-    digest: c.store.latestDigest()?.text.slice(0, MAX_DIGEST_CHARS) ?? null
+    digest: c.store.latestDigest()?.text.slice(0, MAX_DIGEST_CHARS) ?? null,
+    ...(c.manifest.collaboration.buildOnPending ? { pending: pendingOn(c, best) } : {})
   }
+}
+
+/** The open candidates on `best` in the order they will be verified (rules/queue-order.ts): what a worker may build on. */
+function pendingOn (c: HistoryDeps, best: string): PendingCandidate[] {
+  return queueOrder(c.manifest, c.store.candidatesOn(best, [...OPEN_STATES])).slice(0, MAX_PENDING).map((row) => ({
+    seq: row.seq, commit: row.commit_oid, submitter: row.submitter, claimedMetric: row.claimed_metric, description: row.description.slice(0, 500)
+  }))
 }
 
 /** Answers kept (per best and limit) until the database changes: every worker asks every 30 s, and anyone may ask. */

@@ -39,7 +39,7 @@ const held = (group: number): Omit<Outcome, 'noVerdict' | 'pending'> => ({
   text: `It passed against the best while merge group #${group}, which carries more submissions, was still being verified there. If that group merges, this change goes on in the next group against the new best; if not, this candidate merges on the trials it already passed.`
 })
 
-/** A candidate its author built on its own candidate still undecided (carry-plan.ts). */
+/** A candidate built on a candidate still undecided: its author's own, or another's where the cause declares `collaboration.buildOnPending` (carry-plan.ts). */
 const buildsOn = (seq: number): Omit<Outcome, 'noVerdict' | 'pending'> => ({
   tone: 'pending',
   title: 'Waiting for the candidate it builds on',

@@ -65,6 +65,6 @@ export async function moveToBest (components: { client: Pick<CoordinatorClient, 
   const carried = await carryOver(components, { manifest, local: previous.local.commit, oldBase: previous.base.commit, base, seed: seeds.experiment, kept: previous.keptSinceBase, runs, n, submitted: previous.submittedLocal }, options)
   if (carried === undefined) return fresh
   // Edits of a pending submission still in the carried chain: a later find that needs them goes on top of that candidate (the coordinator follows its carried copy).
-  const onto = carried.submittedLocal !== undefined && previous.submittedCandidate !== undefined ? { submittedCandidate: previous.submittedCandidate } : {}
+  const onto = carried.submittedLocal !== undefined && previous.submittedCandidate !== undefined ? { submittedCandidate: previous.submittedCandidate, ...(previous.adopted === undefined ? {} : { adopted: previous.adopted }) } : {}
   return { ...fresh, ...carried, ...onto }
 }

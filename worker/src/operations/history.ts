@@ -1,5 +1,5 @@
 import { logger } from '@libp2p/logger'
-import type { CoordinatorClient, Hypothesis, SharedExperiment } from '@autoresearch/protocol'
+import type { CoordinatorClient, Hypothesis, PendingCandidate, SharedExperiment } from '@autoresearch/protocol'
 import { describeError, type WorkerEvent } from '../events.ts'
 
 const log = logger('autoresearch:worker:history')
@@ -18,6 +18,8 @@ export interface KnownHistory {
   hypotheses: Hypothesis[]
   /** The latest digest of findings, if one was written. */
   digest: string | null
+  /** Candidates queued on the best, in verification order, where the cause lets workers build on them (operations/adopt.ts). */
+  pending: PendingCandidate[]
 }
 
 /**
@@ -36,6 +38,7 @@ export class NetworkHistory {
   #experiments: SharedExperiment[] = []
   #hypotheses: Hypothesis[] = []
   #digest: string | null = null
+  #pending: PendingCandidate[] = []
   readonly #tried = new Set<string>()
   readonly #own = new Set<string>()
   #failing = false
@@ -46,23 +49,28 @@ export class NetworkHistory {
     this.#refreshMs = refreshMs
   }
 
-  /** What is known of `best`, read from the coordinator when it is older than the refresh interval. */
-  async on (best: string, options: { signal?: AbortSignal } = {}, now = Date.now()): Promise<KnownHistory> {
+  /**
+   * What is known of `best`, read from the coordinator when it is older than the refresh
+   * interval, or now with `fresh` (the queue a worker may build on changes with every submission).
+   */
+  async on (best: string, options: { signal?: AbortSignal, fresh?: boolean } = {}, now = Date.now()): Promise<KnownHistory> {
     if (best !== this.#best) {
       this.#best = best
       this.#at = -Infinity
       this.#experiments = []
       this.#hypotheses = []
+      this.#pending = []
       this.#tried.clear()
       this.#own.clear()
     }
-    if (this.#client !== undefined && now - this.#at >= this.#refreshMs) {
+    if (this.#client !== undefined && (now - this.#at >= this.#refreshMs || options.fresh === true)) {
       this.#at = now
       try {
-        const reply = await this.#client.history(best, options)
+        const reply = await this.#client.history(best, { signal: options.signal })
         this.#experiments = reply.experiments
         this.#hypotheses = reply.hypotheses
         this.#digest = reply.digest
+        this.#pending = reply.pending ?? []
         for (const h of reply.tried) this.#tried.add(h)
         this.#failing = false
       } catch (err) {
@@ -72,7 +80,7 @@ export class NetworkHistory {
         this.#failing = true
       }
     }
-    return { experiments: this.#experiments, tried: this.#tried, own: this.#own, hypotheses: this.#hypotheses, digest: this.#digest }
+    return { experiments: this.#experiments, tried: this.#tried, own: this.#own, hypotheses: this.#hypotheses, digest: this.#digest, pending: this.#pending }
   }
 
   /** Notes that this worker claimed hypothesis `id` (it is not offered again until the history is read again). */

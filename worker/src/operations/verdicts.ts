@@ -54,7 +54,8 @@ export async function forgetTried (tried: Set<string>, released: string[], treeO
   }
 }
 
-async function statusOf (client: Pick<CoordinatorClient, 'candidate'>, seq: number, signal?: AbortSignal): Promise<CandidateStatusReply | undefined> {
+/** A candidate's status, or undefined when the coordinator does not know it. */
+export async function statusOf (client: Pick<CoordinatorClient, 'candidate'>, seq: number, signal?: AbortSignal): Promise<CandidateStatusReply | undefined> {
   try {
     return await client.candidate(seq, { signal })
   } catch (err) {
