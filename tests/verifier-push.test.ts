@@ -125,6 +125,28 @@ describe('push, not poll: held lease requests and warm baselines', () => {
     expect(holds.held).toBe(0)
   })
 
+  it('with split rounds a round\'s first part is shared with a busy verifier too, which takes the rest when it asks again, before a newer candidate', async () => {
+    const [a, b] = [Identity.generate(), Identity.generate()]
+    net = await TestNetwork.start(SPLIT, () => ({ verifiers: [a.publicKey, b.publicKey] }))
+    const { causeId } = net.running.coordinator
+    const [fromA, fromB] = [await net.client(a), await net.client(b)]
+    // b is busy: it holds the whole round of the first candidate (nobody else wanted work).
+    const first = await net.submitEdit(Identity.generate(), setConstant('BONUS', 0.3))
+    expect((await fromB.lease(b, causeId, HARDWARE)).job).toMatchObject({ candidateSeq: first, seeds: expect.any(Array) })
+    // a asks for the next: it takes 3 of its 5 pairs, not all 5 one after another (as before, with nobody waiting).
+    const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8), { claimedMetric: 1.2 })
+    const jobA = (await fromA.lease(a, causeId, HARDWARE)).job
+    expect(jobA?.candidateSeq).toBe(seq)
+    expect(jobA?.seeds).toHaveLength(3)
+    expect(net.state(seq)).toBe('queued')
+    // A newer candidate with a better claim arrives; b, back for more, still takes the rest of the round begun.
+    await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.7), { claimedMetric: 1.0 })
+    const jobB = (await fromB.lease(b, causeId, HARDWARE)).job
+    expect(jobB?.candidateSeq).toBe(seq)
+    expect(new Set([...jobA!.seeds, ...jobB!.seeds]).size).toBe(5)
+    expect(net.state(seq)).toBe('verifying')
+  })
+
   it('a lease that runs out wakes one held request, not all, and its candidate is leased again at once', async () => {
     const keys = Array.from({ length: 5 }, () => Identity.generate())
     let seq = 0

@@ -14,7 +14,7 @@ import { mayAcceptEarly } from './rules/accept-early.ts'
 import { heldBy, waitEnds } from './rules/hold.ts'
 import { leaseClass } from './rules/hardware-class.ts'
 import { queueOrder } from './rules/queue-order.ts'
-import { openSeeds, partSize, partsTally, splittable } from './rules/parts.ts'
+import { begunFirst, helpersOf, openSeeds, partSize, partsTally, splittable } from './rules/parts.ts'
 import { countingAttestations, countingJobs, fullWith, openForCounting, pickShadow, shadowSlot, tally, type RoundFacts } from './rules/quorum.ts'
 import { decide, notCounted, pendingVerdict, trialsOf, type Decision } from './rules/verdict.ts'
 import { trialReport } from './rules/trial-report.ts'
@@ -32,7 +32,7 @@ export interface VerificationContext extends TrustContext {
   store: TrustContext['store'] & Pick<Store,
     'transaction' | 'expireLeases' | 'candidatesOn' | 'candidate' | 'jobRoles' | 'jobsFor' | 'job' | 'insertJob' | 'setJobRole' |
     'setCandidateState' | 'recordAttestation' | 'addRound' | 'bumpIdentity' | 'insertMerge' | 'seedPool' | 'setSeedPool' | 'groupMembers' |
-    'hardwareReference' | 'recordHardwareReference' | 'isMergedCommit' | 'candidateByCommit' | 'leasedCandidates'>
+    'hardwareReference' | 'recordHardwareReference' | 'isMergedCommit' | 'candidateByCommit' | 'leasedCandidates' | 'busyVerifiers' | 'roundsBegun'>
   causeId: string
   leaseMs: number
   bestCommit: () => string
@@ -101,12 +101,16 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
     if (standing === 'probation') return { job: opts.on === undefined ? leaseShadow(ctx, body.publicKey, best, now) : null, forOthers: false }
     const split = splittable(ctx.verifierMode, manifest.verification)
     let forOthers = false
-    for (const candidate of queueOrder(manifest, store.candidatesOn(best, ['queued']))) {
+    const queued = queueOrder(manifest, store.candidatesOn(best, ['queued']))
+    // A split round is shared with the busy verifiers too, and one begun goes first (rules/parts.ts).
+    const busy = split ? [...store.busyVerifiers(now)].filter((k) => k !== body.publicKey).length : 0
+    const begun = split ? store.roundsBegun() : new Set<number>()
+    for (const candidate of split ? begunFirst(queued, (c) => begun.has(c.seq)) : queued) {
       const round = currentRound(ctx, candidate)
       if (split && !round.authors.includes(body.publicKey)) {
         const open = openSeeds(candidate.seeds[candidate.rounds - 1] ?? [], countingJobs(round.jobs, round.roles, round.counts))
         if (open.length === 0) continue
-        const seeds = open.slice(0, partSize(open.length, opts.verifiersIdle ?? 0))
+        const seeds = open.slice(0, partSize(open.length, helpersOf(opts.verifiersIdle ?? 0, busy, begun.has(candidate.seq))))
         const job = issue(ctx, candidate, best, body.publicKey, now, undefined, seeds)
         if (seeds.length === open.length) store.setCandidateState(candidate.seq, 'verifying')
         return { job, forOthers: seeds.length < open.length }

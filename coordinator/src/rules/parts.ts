@@ -28,11 +28,34 @@ export function openSeeds (roundSeeds: number[], jobs: PartJob[]): number[] {
 }
 
 /**
- * How many of the open seeds one verifier takes: an equal share with the verifiers waiting
- * for work (held lease requests), all of them when none waits.
+ * How many of the open seeds one verifier takes: an equal share with the other verifiers that
+ * will take a part (`others`: `helpersOf`), all of them when there are none.
  */
-export function partSize (open: number, waiting: number): number {
-  return Math.ceil(open / (1 + Math.max(0, Math.min(waiting, open - 1))))
+export function partSize (open: number, others: number): number {
+  return Math.ceil(open / (1 + Math.max(0, Math.min(others, open - 1))))
+}
+
+/**
+ * The other verifiers a round is shared with: those waiting for work now (held lease requests
+ * without a job), and for a round's first part, when they are more, those busy with a job, which
+ * ask again when it is done (begunFirst gives them the rest). Sharing the first part only with
+ * the waiting ones gave a whole round to one machine whenever the others were busy, and that
+ * round then took all its pairs one after another while the others, back a moment later, took
+ * the next candidate, whose job a merge of the first mostly left behind (docs/benchmarks.md,
+ * "A round shared with busy verifiers too"). Later parts go to those waiting only: a verifier
+ * that leaves seeds to a busy one it cannot see finishing would wait for it.
+ */
+export function helpersOf (waiting: number, busy: number, begun: boolean): number {
+  return begun ? Math.max(0, waiting) : Math.max(0, waiting, busy)
+}
+
+/**
+ * The queued candidates in the order a verifier looks at them for a part: those whose round
+ * has begun (a part taken or done) first, each group in queue order, so the rest of a round
+ * shared with busy verifiers is never left behind a newer candidate.
+ */
+export function begunFirst<C> (queued: readonly C[], begun: (c: C) => boolean): C[] {
+  return [...queued.filter(begun), ...queued.filter((c) => !begun(c))]
 }
 
 /**

@@ -23,6 +23,19 @@ export class JobStore extends LedgerStore {
     return new Map(rows.map((r) => [r.candidate_seq, r.until]))
   }
 
+  /** Queued candidates whose current round has a job leased or done (a split round under way): one query for every candidate's jobs. */
+  roundsBegun (): Set<number> {
+    const rows = this.sql(`SELECT DISTINCT j.candidate_seq AS seq FROM jobs j JOIN candidates c ON c.seq = j.candidate_seq
+      WHERE c.state = 'queued' AND j.round = c.rounds AND j.state != 'expired'`).all() as Array<{ seq: number }>
+    return new Set(rows.map((r) => r.seq))
+  }
+
+  /** Verifiers with a lease still running at `now`: they will ask again when it is done. */
+  busyVerifiers (now: number): Set<string> {
+    const rows = this.sql("SELECT DISTINCT verifier FROM jobs WHERE state = 'leased' AND lease_expires_at >= ?").all(now) as Array<{ verifier: string }>
+    return new Set(rows.map((r) => r.verifier))
+  }
+
   /**
    * When the first lease on an open candidate runs out (Infinity: none is leased): on the best,
    * on top of a candidate being verified (speculation) or on an old best (it is then carried).
