@@ -103,8 +103,9 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
     let forOthers = false
     const queued = queueOrder(manifest, store.candidatesOn(best, ['queued']))
     // A split round is shared with the busy verifiers too, and one begun goes first (rules/parts.ts).
-    const busy = split ? [...store.busyVerifiers(now)].filter((k) => k !== body.publicKey).length : 0
-    const begun = split ? store.roundsBegun() : new Set<number>()
+    const sharing = split && queued.length > 0
+    const busy = sharing ? [...store.busyVerifiers(now)].filter((k) => k !== body.publicKey).length : 0
+    const begun = sharing ? store.roundsBegun() : new Set<number>()
     for (const candidate of split ? begunFirst(queued, (c) => begun.has(c.seq)) : queued) {
       const round = currentRound(ctx, candidate)
       if (split && !round.authors.includes(body.publicKey)) {

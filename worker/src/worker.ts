@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { logger } from '@libp2p/logger'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
-import { commitTree, ensureBareRepo, experimentDiff, hasCommit, isOpenState, nearKey, type CoordinatorClient, type Hardware, type Identity, type InfoReply, type ReceiptBody } from '@autoresearch/protocol'
+import { commitTree, ensureBareRepo, experimentDiff, hasCommit, nearKey, type CoordinatorClient, type Hardware, type Identity, type InfoReply, type ReceiptBody } from '@autoresearch/protocol'
 import { runCommit, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
 import type { Trial, WorkerComponents } from './components.ts'
@@ -26,7 +26,7 @@ import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
 import { squash, submissionFields, worthSubmitting } from './operations/submission.ts'
 import { boldNow, boldStarts } from './operations/plateau.ts'
-import { checkVerdicts, forgetTried, statusOf } from './operations/verdicts.ts'
+import { checkVerdicts, forgetTried, statusOf, undecided } from './operations/verdicts.ts'
 import { adoptedPosition, measurePending, pendingToAdopt } from './operations/adopt.ts'
 import { ResultsLog } from './results.ts'
 import { RunLogs } from './run-logs.ts'
@@ -243,7 +243,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const adopted = at?.adopted
     if (at === undefined || adopted === undefined) return
     const status = await statusOf(this.#components.client, adopted.seq, options.signal)
-    if (status !== undefined && (isOpenState(status.state) || status.provisional === true)) return
+    if (status !== undefined && undecided(status)) return
     if (status?.state === 'rebased' && status.rebasedAs !== null) at.adopted = { ...adopted, seq: status.rebasedAs }
     else if (status?.state === 'merged') at.adopted = undefined
     else {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseManifest } from '@autoresearch/protocol'
-import { adoptedPosition, pendingToAdopt, worthAdopting } from './adopt.ts'
+import { adoptedPosition, pendingToAdopt } from './adopt.ts'
+import { beatsHere } from './submission.ts'
 import type { Position } from '../state.ts'
 
 const manifest = (direction: 'minimize' | 'maximize' = 'minimize') => parseManifest({
@@ -24,9 +25,9 @@ describe('the pending candidate a worker builds on', () => {
   })
 
   it('is built on only when it beats the base here by the margin and this machine\'s noise', () => {
-    expect(worthAdopting(manifest(), base, 1.4, 0.01)).toBe(true)
-    expect(worthAdopting(manifest(), base, 1.46, 0.01)).toBe(false)
-    expect(worthAdopting(manifest(), base, 1.4, 0.2)).toBe(false)
+    expect(beatsHere(manifest(), base.metric, 1.4, 0.01)).toBe(true)
+    expect(beatsHere(manifest(), base.metric, 1.46, 0.01)).toBe(false)
+    expect(beatsHere(manifest(), base.metric, 1.4, 0.2)).toBe(false)
   })
 
   it('stands in the position as if submitted: a later find goes on top of it and must beat it; it is never sent as the worker\'s own', () => {

@@ -2,6 +2,7 @@ import { commitTree, improvement, type CoordinatorClient, type InfoReply, type M
 import { stopped } from '@autoresearch/runner'
 import type { Local, WorkerComponents } from '../components.ts'
 import type { Position } from '../state.ts'
+import { beatsHere } from './submission.ts'
 
 /**
  * The pending candidate to build on, where the cause declares `collaboration.buildOnPending`:
@@ -14,15 +15,10 @@ export function pendingToAdopt (manifest: Pick<Manifest, 'metric' | 'verificatio
   return args.pending.find((c) => c.submitter !== args.self && !args.declined.has(c.seq) && improvement(manifest, args.base.metric, c.claimedMetric) > margin)
 }
 
-/** Whether a pending candidate measured here is worth building on: it beats the base by the margin and this machine's noise. */
-export function worthAdopting (manifest: Pick<Manifest, 'metric' | 'verification'>, base: Local, metric: number, noise: number | null): boolean {
-  return improvement(manifest, base.metric, metric) > Math.max(manifest.verification.minImprovement, noise ?? 0)
-}
-
 /**
  * Fetches another worker's pending candidate on the best (held to the cause's limits, as a new
  * best is) and measures it on the loop's experiment seed. Returns it as the local best to build
- * on when it beats the base here, else undefined (and the caller sets it aside on this best). A
+ * on when it beats the base here as a submission must (`beatsHere`), else undefined (and the caller sets it aside on this best). A
  * candidate whose parent is not the base (carried meanwhile, or a lie in `history`) is not built on.
  */
 export async function measurePending (components: { client: Pick<CoordinatorClient, 'sync'> } & Pick<WorkerComponents, 'gitdir' | 'trial' | 'emit'>, args: { info: InfoReply, at: Pick<Position, 'base' | 'seeds' | 'noise'>, candidate: PendingCandidate, known: Set<string>, n: number }, options: { signal?: AbortSignal } = {}): Promise<Local | undefined> {
@@ -34,7 +30,7 @@ export async function measurePending (components: { client: Pick<CoordinatorClie
   if (parents.length !== 1 || parents[0] !== at.base.commit) return undefined
   components.emit({ type: 'measuring', what: 'pending', commit: candidate.commit, seed: at.seeds.experiment, run: 1, runs: 1, n })
   const run = stopped(await components.trial({ manifest, commit: candidate.commit, seed: at.seeds.experiment }, options), options.signal)
-  const adopted = run.ok && worthAdopting(manifest, at.base, run.metric, at.noise)
+  const adopted = run.ok && beatsHere(manifest, at.base.metric, run.metric, at.noise)
   components.emit({ type: 'pending-measured', seq: candidate.seq, commit: candidate.commit, claimedMetric: candidate.claimedMetric, metric: run.ok ? run.metric : null, adopted })
   return adopted && run.ok ? { commit: candidate.commit, metric: run.metric } : undefined
 }

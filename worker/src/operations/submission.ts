@@ -15,10 +15,18 @@ import type { Position, SubmissionFields } from '../state.ts'
  */
 export function worthSubmitting (manifest: Manifest, position: Pick<Position, 'base' | 'local' | 'lastClaim' | 'noise' | 'submittedLocal'>, tried: ReadonlySet<string>, submittedTree = false): boolean {
   const { base, local, lastClaim, noise, submittedLocal } = position
-  const margin = manifest.verification.minImprovement
   if (local.commit === base.commit || local.commit === submittedLocal || tried.has(local.commit) || submittedTree) return false
-  if (improvement(manifest, base.metric, local.metric) <= Math.max(margin, noise ?? 0)) return false
-  return lastClaim === undefined || improvement(manifest, lastClaim, local.metric) > margin
+  if (!beatsHere(manifest, base.metric, local.metric, noise)) return false
+  return lastClaim === undefined || improvement(manifest, lastClaim, local.metric) > manifest.verification.minImprovement
+}
+
+/**
+ * Whether `metric`, run here, beats the base's run here by the cause's margin and beyond this
+ * machine's own run-to-run noise: what a submission must show, and a pending candidate this
+ * worker builds on (operations/adopt.ts).
+ */
+export function beatsHere (manifest: Pick<Manifest, 'metric' | 'verification'>, base: number, metric: number, noise: number | null | undefined): boolean {
+  return improvement(manifest, base, metric) > Math.max(manifest.verification.minImprovement, noise ?? 0)
 }
 
 /** A submission's description: its last kept edits. */

@@ -17,8 +17,7 @@ export async function checkVerdicts (components: Pick<WorkerComponents, 'emit'> 
   const trees = options.trees ?? new Map<number, string>()
   for (const seq of [...pending]) {
     const status = await statusOf(components.client, seq, options.signal)
-    // A provisional rejection (on top of a candidate not yet merged) may still be carried back and verified on the best.
-    if (status !== undefined && (isOpenState(status.state) || status.provisional === true)) continue
+    if (status !== undefined && undecided(status)) continue
     pending.delete(seq)
     const tree = trees.get(seq)
     trees.delete(seq)
@@ -53,6 +52,9 @@ export async function forgetTried (tried: Set<string>, released: string[], treeO
     if (tree !== undefined && released.includes(tree)) tried.delete(commit)
   }
 }
+
+/** Whether a candidate's fate is still open: in the queue, or a provisional rejection (on top of a candidate not yet merged), which may still be carried back and verified on the best. */
+export const undecided = (status: CandidateStatusReply): boolean => isOpenState(status.state) || status.provisional === true
 
 /** A candidate's status, or undefined when the coordinator does not know it. */
 export async function statusOf (client: Pick<CoordinatorClient, 'candidate'>, seq: number, signal?: AbortSignal): Promise<CandidateStatusReply | undefined> {
