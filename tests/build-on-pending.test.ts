@@ -109,6 +109,29 @@ describe("building on another worker's pending candidate", () => {
     expect(await readFileAt(homePaths(net.home).gitdir, net.best, 'train.py')).toContain('QUALITY = 1.0')
   })
 
+  it('still sends a later find alone on the best when its find on the candidate was refused (another key sent those files first)', async () => {
+    const { net: n, initial, pending } = await withPending()
+    net = n
+    const store = net.running.coordinator.store
+    const parent = store.candidate(pending)?.commit_oid as string
+    // Another key already sent, on top of the pending candidate, the very files the worker's first find will have.
+    const first = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.25), { claimedMetric: 0.75, parent })
+    const identity = Identity.generate()
+    const { worker: w, events } = await worker(net, identity, [
+      { edit: setConstant('QUALITY', 0.25), description: 'QUALITY 0.5 -> 0.25' },
+      { edit: setConstant('BONUS', 0.2), description: 'BONUS 0.5 -> 0.2' }
+    ])
+    await w.run({ maxExperiments: 2 })
+    const log = JSON.stringify(events.filter((e) => e.type !== 'phase'))
+    expect(events.find((e) => e.type === 'submit-failed'), log).toMatchObject({ error: 'DuplicateTreeError', message: expect.stringContaining(`#${first}`) })
+    // The BONUS find went out alone on the best, without the pending candidate's change.
+    const mine = store.candidates().filter((c) => c.submitter === identity.publicKey)
+    expect(mine.map((c) => c.parent_oid), log).toEqual([initial])
+    const text = await readFileAt(join(net.scratch, `worker-${identity.publicKey.slice(0, 8)}`, 'cause.git'), mine[0]!.commit_oid, 'train.py') ?? ''
+    expect(text).toContain('QUALITY = 1.0')
+    expect(text).toContain('BONUS = 0.2')
+  })
+
   it('costs a worker one run when the claim is inflated: it is measured once, set aside, and the search goes on on the best', async () => {
     net = await TestNetwork.start(PENDING)
     const initial = net.best

@@ -469,12 +469,13 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const { base, local } = at
     const { tree } = await commitTree(this.#components.gitdir, local.commit)
     if (!worthSubmitting(info.manifest, at, this.#tried, this.#submittedTrees.has(tree))) return
-    // A chain that holds another worker's pending candidate goes out only on top of that one (below).
-    if (at.adopted !== undefined && at.submittedCandidate === undefined) return
     this.#tried.add(local.commit)
     let confirmed: Confirmation
     try {
+      // What was kept since the last submission goes out alone on the best, without the candidate built on (operations/delta.ts).
       if (await this.#submitDelta(info, at, options)) return
+      // A chain that holds another worker's pending candidate goes out only on top of that one (below): with none to go on, nothing to confirm.
+      if (at.adopted !== undefined && at.submittedCandidate === undefined) return
       confirmed = await confirm(this.#components, { manifest: info.manifest, base, local, seed: at.seeds.confirm, n: this.#experiments }, options)
     } catch (err) {
       // Stopped before a verdict (operations/confirm.ts): the same command confirms it again.
