@@ -20,7 +20,8 @@ describe('npm run bench', () => {
       [['sandbox', '--frob'], "Unknown option '--frob'"],
       [['scaling', '--start', 'nowhere'], '--start is far'],
       [['scaling', '--conflicts', 'merge'], '--conflicts is what the cause\'s copy does'],
-      [['verification', '--cache', 'maybe'], '--cache is on']
+      [['verification', '--cache', 'maybe'], '--cache is on'],
+      [['history', '--sizes', 'lots'], '--sizes must be whole numbers']
     ] as Array<[string[], string]>) {
       const r = bench(...args)
       expect(r.status, args.join(' ')).toBe(2)
@@ -28,6 +29,15 @@ describe('npm run bench', () => {
       expect(r.stderr).toContain(`usage: npm run bench -- ${args[0]}`)
       expect(r.stderr).not.toMatch(/\n\s+at /)
     }
+  })
+
+  it('history times candidates through the coordinator at each size of history, its last line one JSON object', () => {
+    const r = bench('history', '--sizes', '0,300', '--cycles', '4', '--open', '2')
+    expect(r.status, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as { rows: Array<{ history: number, msPerCandidate: number }>, ratios: Array<{ history: number, perCandidateVsFirst: number }> }
+    expect(result.rows.map((row) => row.history)).toEqual([0, 300])
+    for (const row of result.rows) expect(row.msPerCandidate).toBeGreaterThan(0)
+    expect(result.ratios[0]).toMatchObject({ history: 0, perCandidateVsFirst: 1 })
   })
 
   it('an unknown bench names the ones there are', () => {

@@ -5,9 +5,9 @@
  * run in the real sandbox and counted.
  */
 import { setMaxListeners } from 'node:events'
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { describeHardware, Identity, improvement, retryWithBackoff } from '@autoresearch/protocol'
 import { selectBackend, stopSpawner, useSpawner, type SandboxBackend } from '@autoresearch/runner'
 import { searchAgent, Worker, type WorkerEvent } from 'autoresearch-worker'
@@ -180,6 +180,9 @@ interface WorkerMember {
 
 /** `RaceOptions.trace`: each event of each emitter as a line, `<second> <who> <json>`, without the bulky fields. */
 function traceEvents (path: string, started: number, emitters: Record<string, { on: (type: 'event', listener: (e: object) => void) => unknown }>): void {
+  // A missing folder once failed every event of a 7-minute race; make it (or fail) before the race starts.
+  mkdirSync(dirname(path), { recursive: true })
+  writeFileSync(path, '')
   for (const [who, emitter] of Object.entries(emitters)) {
     emitter.on('event', (e) => {
       const { log: _l, logTail: _t, row, receipt, verdict, job, result, status: _s, body: _b, ...rest } = e as Record<string, unknown> & {

@@ -139,16 +139,33 @@ describe('migrations of old homes', () => {
     expect(store.merges().map((m) => [m.index, m.kind])).toEqual([[0, 'initial'], [1, 'merge']])
     expect(store.seedPool(oid(1))).toEqual([11, 12, 13, 14, 15])
     expect(store.nextSeq()).toBe(4)
-    expect(store.candidateIndexes()).toContainEqual({ name: 'candidates_original_tree', unique: true, partial: true })
+    expect(store.indexes('candidates')).toContainEqual({ name: 'candidates_original_tree', unique: true, partial: true })
     store.close()
+  })
+
+  it('an old home and a new one get the lookups the lease and intake paths read by, so neither slows as its history grows', () => {
+    // What each lease turn and each submission reads by: a candidate's jobs and attestations, the
+    // live leases, the candidates on a parent, a candidate's copies, a key's recent submissions
+    // (docs/benchmarks.md, "A coordinator with a long history").
+    for (const fixture of ['today.db', undefined]) {
+      const { store } = open(fixture)
+      const names = (table: 'candidates' | 'jobs' | 'attestations'): string[] => store.indexes(table).map((i) => i.name)
+      expect(names('jobs')).toEqual(['jobs_candidate', 'jobs_state'])
+      expect(names('attestations')).toContain('attestations_candidate')
+      expect(names('candidates')).toEqual(expect.arrayContaining(['candidates_parent', 'candidates_origin', 'candidates_submitter']))
+      store.close()
+    }
   })
 
   it('a home made before the tree-uniqueness fix loses its table-wide unique tree, keeping rows and seqs', () => {
     const { store } = open('before-tree-fix.db')
     expect(store.schemaVersion()).toBe(SCHEMA_VERSION)
-    expect(store.candidateIndexes().sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+    expect(store.indexes('candidates')).toEqual([
+      { name: 'candidates_origin', unique: false, partial: true },
       { name: 'candidates_original_tree', unique: true, partial: true },
+      { name: 'candidates_parent', unique: false, partial: false },
       { name: 'candidates_state', unique: false, partial: false },
+      { name: 'candidates_submitter', unique: false, partial: false },
       { name: 'candidates_tree', unique: false, partial: false },
       { name: 'sqlite_autoindex_candidates_1', unique: true, partial: false } // commit_oid
     ])

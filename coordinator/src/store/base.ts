@@ -66,10 +66,11 @@ export class StoreBase {
     return this.db.pragma('user_version', { simple: true }) as number
   }
 
-  /** The candidates table's indexes (what the migrations' tests check). */
-  candidateIndexes (): Array<{ name: string, unique: boolean, partial: boolean }> {
-    return (this.db.pragma('index_list(candidates)') as Array<{ name: string, unique: number, partial: number }>)
+  /** A table's indexes, by name (what the migrations' tests check). */
+  indexes (table: keyof typeof TABLES): Array<{ name: string, unique: boolean, partial: boolean }> {
+    return (this.db.pragma(`index_list(${table})`) as Array<{ name: string, unique: number, partial: number }>)
       .map((i) => ({ name: i.name, unique: i.unique === 1, partial: i.partial === 1 }))
+      .sort((a, b) => a.name.localeCompare(b.name))
   }
 
   /** Every row of a table as stored, undecoded: what tests compare to show a refused request changed nothing. */

@@ -176,11 +176,28 @@ CREATE TABLE IF NOT EXISTS digests (
 );
 `
 
+/**
+ * Lookups by candidate, by live lease, by parent, by origin and by submitter (issue
+ * [throughput]): without them each lease turn scanned every job and attestation a cause ever
+ * had once per open candidate, and each submission's quota check every candidate, so a
+ * coordinator slowed as its history grew (docs/benchmarks.md, "A coordinator
+ * with a long history").
+ */
+const LOOKUPS = `
+CREATE INDEX IF NOT EXISTS jobs_candidate ON jobs(candidate_seq);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, lease_expires_at);
+CREATE INDEX IF NOT EXISTS attestations_candidate ON attestations(candidate_seq);
+CREATE INDEX IF NOT EXISTS candidates_parent ON candidates(parent_oid, state);
+CREATE INDEX IF NOT EXISTS candidates_origin ON candidates(origin_seq) WHERE origin_seq IS NOT NULL;
+CREATE INDEX IF NOT EXISTS candidates_submitter ON candidates(submitter, received_at);
+`
+
 const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => { db.exec(SCHEMA_1) },
   treeUniqueness,
   (db) => { db.exec(GROUPS) },
-  (db) => { db.exec(EXPERIMENTS) }
+  (db) => { db.exec(EXPERIMENTS) },
+  (db) => { db.exec(LOOKUPS) }
 ]
 
 /** The user_version of a database every migration has reached. */

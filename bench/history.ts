@@ -1,0 +1,133 @@
+/**
+ * `npm run bench -- history [--sizes 0,10000,100000] [--cycles 300] [--open 100]`
+ *
+ * What one candidate costs the coordinator as its cause's history grows. For each size, a
+ * fresh store (a real SQLite file) is filled with that many decided candidates, each with the
+ * job and the attestation that decided it (copies of a real candidate's rows), from 1,000
+ * submitters; then `--open` candidates are queued and `--cycles` candidates go through the
+ * coordinator's real code one after another: intake's quota check and receipt
+ * (`SimCoordinator.submit`), the lease handler's carry turn and lease (`lease`: CarryPlanner,
+ * leaseOutcome) and the attest handler's decision (`attest`), each timed. A coordinator whose
+ * reads scan its history slows as a cause runs; the ratios against the smallest size say how
+ * much (docs/benchmarks.md, "A coordinator with a long history").
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Identity, UsageError, type Job } from '@autoresearch/protocol'
+import { Store, type CandidateRow } from '../coordinator/src/store/index.ts'
+import { SimCoordinator, simManifest, type Carried } from './lib/sim/coordinator.ts'
+
+export class HistoryUsageError extends UsageError { override name = 'HistoryUsageError' }
+
+/** The bench's options (`npm run bench -- history --help` lists them). */
+export const options = {
+  sizes: { type: 'string', default: '0,10000,100000' }, cycles: { type: 'string', default: '300' }, open: { type: 'string', default: '100' }
+} as const
+
+const DAY = 24 * 3600 * 1000
+/** Submissions per fresh identity in the timed cycles: each rejection and contradicted claim lowers a key's quota (policy.ts), which is not what is measured. */
+const PER_IDENTITY = 3
+const NOWHERE: Carried = { rebased: () => {}, grouped: () => {}, promoted: () => {} }
+const oid = (): string => randomBytes(20).toString('hex')
+
+interface Row { history: number, msPerSubmit: number, msPerLease: number, msPerAttest: number, msPerCandidate: number, fillSeconds: number }
+
+export async function run (args: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({ args, options })
+  const count = (name: 'cycles' | 'open', min: number): number => {
+    const x = Number(values[name])
+    if (!Number.isInteger(x) || x < min) throw new HistoryUsageError(`--${name} must be a whole number of at least ${min}, not ${values[name]}`)
+    return x
+  }
+  const sizes = values.sizes.split(',').map(Number)
+  if (sizes.length === 0 || sizes.some((s) => !Number.isInteger(s) || s < 0 || s > 1_000_000)) throw new HistoryUsageError(`--sizes must be whole numbers from 0 to 1000000, comma-separated, not ${values.sizes}`)
+  const cycles = count('cycles', 1)
+  const open = count('open', 0)
+  const rows: Row[] = []
+  for (const size of sizes) rows.push(race(size, cycles, open))
+  const first = rows[0] as Row
+  const ratio = (a: number, b: number): number => Number((a / b).toFixed(2))
+  return {
+    cycles,
+    open,
+    rows,
+    ratios: rows.map((r) => ({ history: r.history, perCandidateVsFirst: ratio(r.msPerCandidate, first.msPerCandidate), leaseVsFirst: ratio(r.msPerLease, first.msPerLease), submitVsFirst: ratio(r.msPerSubmit, first.msPerSubmit), attestVsFirst: ratio(r.msPerAttest, first.msPerAttest) }))
+  }
+}
+
+function race (size: number, cycles: number, open: number): Row {
+  const dir = mkdtempSync(join(tmpdir(), 'autoresearch-history-'))
+  const store = new Store(join(dir, 'coordinator.db'))
+  try {
+    const verifier = Identity.generate()
+    const coordinator = new SimCoordinator(store, { manifest: simManifest(3, { noise: 0.01, sequential: true, splitRounds: false }), verifiers: [verifier], conflict: 0, random: Math.random, runSeconds: 300, groups: true })
+    const started = performance.now()
+    fill(coordinator, verifier, size)
+    const fillSeconds = (performance.now() - started) / 1000
+    console.error(`history ${size}: filled in ${fillSeconds.toFixed(1)} s`)
+    const submitters = Array.from({ length: Math.ceil((cycles + open) / PER_IDENTITY) }, () => Identity.generate())
+    const submitter = (i: number): Identity => submitters[Math.floor(i / PER_IDENTITY)] as Identity
+    for (let i = 0; i < open; i++) coordinator.submit(submitter(cycles + i), coordinator.best(), 0.5)
+    let submitMs = 0
+    let leaseMs = 0
+    let attestMs = 0
+    for (let i = 0; i < cycles; i++) {
+      let t = performance.now()
+      coordinator.submit(submitter(i), coordinator.best(), 0.1)
+      submitMs += performance.now() - t
+      t = performance.now()
+      const { job } = coordinator.lease(verifier, NOWHERE)
+      leaseMs += performance.now() - t
+      if (job === null) throw new Error(`history ${size}: no job for candidate ${i}`)
+      t = performance.now()
+      coordinator.attest(verifier, job, losing(job), NOWHERE)
+      attestMs += performance.now() - t
+    }
+    const per = (ms: number): number => Number((ms / cycles).toFixed(3))
+    const row = { history: size, msPerSubmit: per(submitMs), msPerLease: per(leaseMs), msPerAttest: per(attestMs), msPerCandidate: per(submitMs + leaseMs + attestMs), fillSeconds: Number(fillSeconds.toFixed(1)) }
+    console.error(`history ${size}: ${row.msPerCandidate} ms a candidate (submit ${row.msPerSubmit}, lease ${row.msPerLease}, attest ${row.msPerAttest})`)
+    return row
+  } finally {
+    store.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Trials of a clear loser: the candidate worse than the best on every seed, so the job rejects it. */
+function losing (job: Job): Array<{ seed: number, baseline: number, candidate: number }> {
+  return job.seeds.map((seed) => ({ seed, baseline: 1, candidate: 1.5 }))
+}
+
+/**
+ * `size` decided candidates a day old and more, as a long-running cause has them: one real
+ * candidate goes through submit, lease and attest, and its rows are copied with fresh ids
+ * from 1,000 submitters, in one transaction.
+ */
+function fill (coordinator: SimCoordinator, verifier: Identity, size: number): void {
+  if (size === 0) return
+  const store = coordinator.store
+  const seq = coordinator.submit(Identity.generate(), coordinator.best(), 0.1)
+  const { job } = coordinator.lease(verifier, NOWHERE)
+  if (job === null) throw new Error('no job for the template candidate')
+  coordinator.attest(verifier, job, losing(job), NOWHERE)
+  const template = store.candidate(seq) as CandidateRow
+  const [jobRow] = store.jobsFor(seq)
+  const [attestation] = store.attestationsFor(seq)
+  if (jobRow === undefined || attestation === undefined) throw new Error('the template candidate has no job or attestation')
+  const keys = Array.from({ length: 1000 }, () => randomBytes(32).toString('hex'))
+  const old = Date.now() - 2 * DAY
+  store.transaction(() => {
+    for (let i = 0; i < size; i++) {
+      const next = store.nextSeq()
+      const at = old - (size - i) * 1000
+      const { verdict: _v, reason: _r, rounds: _n, ...row } = template
+      store.insertCandidate({ ...row, seq: next, commit_oid: oid(), tree_oid: oid(), parent_oid: oid(), submitter: keys[i % keys.length] as string, received_at: at, state: 'rejected' }, null)
+      const { id: _id, ...rest } = jobRow
+      const jobId = store.insertJob({ ...rest, candidate_seq: next, leased_at: at, lease_expires_at: at + 60_000, state: 'done' })
+      store.recordAttestation({ jobId, candidateSeq: next, verifier: attestation.verifier, body: attestation.body, signature: 'history', at: at + 30_000 })
+    }
+  })
+}
