@@ -18,6 +18,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Identity, UsageError, type Job } from '@autoresearch/protocol'
 import { Store, type CandidateRow } from '../coordinator/src/store/index.ts'
+import { SiteQueries } from '../coordinator/src/site/queries/index.ts'
+import { causeStatus } from '../coordinator/src/status.ts'
 import { SimCoordinator, simManifest, type Carried } from './lib/sim/coordinator.ts'
 
 export class HistoryUsageError extends UsageError { override name = 'HistoryUsageError' }
@@ -33,7 +35,10 @@ const PER_IDENTITY = 3
 const NOWHERE: Carried = { rebased: () => {}, grouped: () => {}, promoted: () => {} }
 const oid = (): string => randomBytes(20).toString('hex')
 
-interface Row { history: number, msPerSubmit: number, msPerLease: number, msPerAttest: number, msPerCandidate: number, fillSeconds: number }
+interface Row { history: number, msPerSubmit: number, msPerLease: number, msPerAttest: number, msPerCandidate: number, msPerSiteRefresh: number, fillSeconds: number }
+
+/** Changes after which the site's pages are read again, timed. */
+const SITE_REFRESHES = 5
 
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
@@ -54,7 +59,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     cycles,
     open,
     rows,
-    ratios: rows.map((r) => ({ history: r.history, perCandidateVsFirst: ratio(r.msPerCandidate, first.msPerCandidate), leaseVsFirst: ratio(r.msPerLease, first.msPerLease), submitVsFirst: ratio(r.msPerSubmit, first.msPerSubmit), attestVsFirst: ratio(r.msPerAttest, first.msPerAttest) }))
+    ratios: rows.map((r) => ({ history: r.history, perCandidateVsFirst: ratio(r.msPerCandidate, first.msPerCandidate), leaseVsFirst: ratio(r.msPerLease, first.msPerLease), submitVsFirst: ratio(r.msPerSubmit, first.msPerSubmit), attestVsFirst: ratio(r.msPerAttest, first.msPerAttest), siteVsFirst: ratio(r.msPerSiteRefresh, first.msPerSiteRefresh) }))
   }
 }
 
@@ -86,14 +91,44 @@ function race (size: number, cycles: number, open: number): Row {
       coordinator.attest(verifier, job, losing(job), NOWHERE)
       attestMs += performance.now() - t
     }
+    const siteMs = siteRefreshes(coordinator, dir)
     const per = (ms: number): number => Number((ms / cycles).toFixed(3))
-    const row = { history: size, msPerSubmit: per(submitMs), msPerLease: per(leaseMs), msPerAttest: per(attestMs), msPerCandidate: per(submitMs + leaseMs + attestMs), fillSeconds: Number(fillSeconds.toFixed(1)) }
-    console.error(`history ${size}: ${row.msPerCandidate} ms a candidate (submit ${row.msPerSubmit}, lease ${row.msPerLease}, attest ${row.msPerAttest})`)
+    const row = { history: size, msPerSubmit: per(submitMs), msPerLease: per(leaseMs), msPerAttest: per(attestMs), msPerCandidate: per(submitMs + leaseMs + attestMs), msPerSiteRefresh: Number(siteMs.toFixed(1)), fillSeconds: Number(fillSeconds.toFixed(1)) }
+    console.error(`history ${size}: ${row.msPerCandidate} ms a candidate (submit ${row.msPerSubmit}, lease ${row.msPerLease}, attest ${row.msPerAttest}); site pages after a change ${row.msPerSiteRefresh} ms`)
     return row
   } finally {
     store.close()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * What the site's overview, queue and contributors views cost the first visitor after a change
+ * (each view is kept until the database changes, site/queries/cache.ts), in ms, the mean of
+ * SITE_REFRESHES changes (a submission each), after one untimed look as a site that has been
+ * serving has had. The coordinator serves the site in its own process.
+ */
+function siteRefreshes (coordinator: SimCoordinator, dir: string): number {
+  const store = coordinator.store
+  const site = new SiteQueries({
+    manifest: coordinator.manifest, causeId: 'history', store, paths: { gitdir: join(dir, 'git') },
+    status: () => causeStatus({ causeId: 'history', manifest: coordinator.manifest, node: undefined, store })
+  })
+  const look = (): void => {
+    site.overview('npx autoresearch-worker')
+    site.queue()
+    site.contributors()
+  }
+  // A site that has served since the coordinator started has looked before.
+  look()
+  let ms = 0
+  for (let i = 0; i < SITE_REFRESHES; i++) {
+    coordinator.submit(Identity.generate(), coordinator.best(), 0.1)
+    const t = performance.now()
+    look()
+    ms += performance.now() - t
+  }
+  return ms / SITE_REFRESHES
 }
 
 /** Trials of a clear loser: the candidate worse than the best on every seed, so the job rejects it. */

@@ -123,6 +123,64 @@ describe('Store', () => {
   })
 })
 
+describe('what the site reads after each change', () => {
+  /** The tallies as the whole history gives them: what the triggers must keep equal. */
+  function fromHistory (store: Store): { states: Map<string, Record<string, number>>, runs: Map<string, number> } {
+    const states = new Map<string, Record<string, number>>()
+    const runs = new Map<string, number>()
+    for (const c of store.candidates()) {
+      if (c.origin_seq === null) {
+        const s = states.get(c.submitter) ?? {}
+        s[c.state] = (s[c.state] ?? 0) + 1
+        states.set(c.submitter, s)
+      }
+      for (const a of store.attestationsFor(c.seq)) runs.set(a.verifier, (runs.get(a.verifier) ?? 0) + 2 * a.body.trials.length)
+    }
+    return { states, runs }
+  }
+  const tallied = (store: Store): { states: Map<string, Record<string, number>>, runs: Map<string, number> } => ({
+    states: new Map([...store.views.submissionStatesPerSubmitter()].map(([k, v]) => [k, v as Record<string, number>])),
+    runs: new Map(store.verificationRuns().map((r) => [r.verifier, r.runs]))
+  })
+
+  it('an old home\'s tallies are counted from its rows, and every later write keeps them and the change marks', () => {
+    const { store, path } = open('today.db')
+    expect(tallied(store)).toEqual(fromHistory(store))
+    const first = store.candidatesTouchedAfter(-1)
+    expect(first.rows.map((c) => c.seq)).toEqual([1, 2, 3])
+    expect(store.candidatesTouchedAfter(first.mark).rows).toEqual([])
+
+    // A submission, a coordinator rebase of it, an attestation, a state change: each marks what it touched.
+    const four = newCandidate(4, oid(4), oid(0))
+    store.insertCandidate(four, four.submission.body.nonce)
+    store.insertCandidate(newCandidate(5, oid(5), oid(0), 4), null)
+    let look = store.candidatesTouchedAfter(first.mark)
+    expect(look.rows.map((c) => c.seq)).toEqual([4, 5])
+    const job = store.insertJob({ candidate_seq: 5, baseline_oid: oid(0), seeds: [1, 2], verifier: verifier.publicKey, leased_at: 1, lease_expires_at: 2, state: 'leased', round: 1 })
+    const trials = [1, 2].map((seed) => ({ seed, baseline: 0.5, candidate: 0.4, baselineLogDigest: 'd'.repeat(64), candidateLogDigest: 'e'.repeat(64) }))
+    store.recordAttestation({ jobId: job, candidateSeq: 5, verifier: verifier.publicKey, body: { type: 'attestation', causeId: 'cause', jobId: job, candidate: oid(1005), baseline: oid(0), trials, hardware, publicKey: verifier.publicKey, time: 5 }, signature: 'f'.repeat(128), at: 9 })
+    const attested = store.candidatesTouchedAfter(look.mark)
+    expect(attested.rows.map((c) => c.seq)).toEqual([5])
+    expect(store.views.verifiedTimesOf([4, 5])).toEqual(new Map([[5, 9]]))
+    store.setCandidateState(4, 'rebased')
+    store.setCandidateState(5, 'merged')
+    look = store.candidatesTouchedAfter(attested.mark)
+    expect(look.rows.map((c) => [c.seq, c.state])).toEqual([[4, 'rebased'], [5, 'merged']])
+    expect(tallied(store)).toEqual(fromHistory(store))
+    expect(store.views.submitters()).toBe(fromHistory(store).states.size)
+    expect(store.views.verifiers()).toBe(fromHistory(store).runs.size)
+    expect(store.views.latestAttestationPerVerifier().map((a) => a.jobId)).toContain(job)
+
+    // A write by another process (the admin CLI's revert) is seen the same way.
+    const other = new Store(path)
+    other.setCandidateState(5, 'reverted', 'reverted by the operator')
+    other.close()
+    expect(store.candidatesTouchedAfter(look.mark).rows.map((c) => [c.seq, c.state])).toEqual([[5, 'reverted']])
+    expect(tallied(store)).toEqual(fromHistory(store))
+    store.close()
+  })
+})
+
 describe('migrations of old homes', () => {
   it('a home made with the schema before migrations (user_version 0) opens migrated, its rows decoded', () => {
     const { store } = open('today.db')
@@ -164,8 +222,10 @@ describe('migrations of old homes', () => {
       { name: 'candidates_origin', unique: false, partial: true },
       { name: 'candidates_original_tree', unique: true, partial: true },
       { name: 'candidates_parent', unique: false, partial: false },
+      { name: 'candidates_received', unique: false, partial: false },
       { name: 'candidates_state', unique: false, partial: false },
       { name: 'candidates_submitter', unique: false, partial: false },
+      { name: 'candidates_touched', unique: false, partial: false },
       { name: 'candidates_tree', unique: false, partial: false },
       { name: 'sqlite_autoindex_candidates_1', unique: true, partial: false } // commit_oid
     ])

@@ -57,6 +57,19 @@ export class Store extends ExperimentStore {
       .all(best, ...states).map(decodeCandidate)
   }
 
+  /**
+   * The candidates inserted, updated or attested since change mark `after` (-1: all), by seq,
+   * and the mark to ask after next time (migrations.ts, TOUCHED): what the site reads after a
+   * change instead of the whole history. One read transaction, so no change falls between.
+   */
+  candidatesTouchedAfter (after: number): { rows: CandidateRow[], mark: number } {
+    return this.db.transaction(() => ({
+      // By touched, so the read walks the change marks' index (ORDER BY seq walked the whole table); then by seq.
+      rows: this.sql('SELECT * FROM candidates WHERE touched > ? ORDER BY touched').all(after).map(decodeCandidate).sort((a, b) => a.seq - b.seq),
+      mark: (this.sql("SELECT n FROM marks WHERE name = 'candidates'").get() as { n: number }).n
+    }))()
+  }
+
   /** Open candidates (queued, verifying or passed) whose parent is no longer `best`, by seq (what a rebase carries over). */
   candidatesOff (best: string): CandidateRow[] {
     return this.sql("SELECT * FROM candidates WHERE state IN ('queued', 'verifying', 'passed') AND parent_oid != ? ORDER BY seq").all(best).map(decodeCandidate)

@@ -190,6 +190,52 @@ CREATE INDEX IF NOT EXISTS attestations_candidate ON attestations(candidate_seq)
 CREATE INDEX IF NOT EXISTS candidates_parent ON candidates(parent_oid, state);
 CREATE INDEX IF NOT EXISTS candidates_origin ON candidates(origin_seq) WHERE origin_seq IS NOT NULL;
 CREATE INDEX IF NOT EXISTS candidates_submitter ON candidates(submitter, received_at);
+CREATE INDEX IF NOT EXISTS candidates_received ON candidates(received_at);
+CREATE INDEX IF NOT EXISTS attestations_received ON attestations(received_at);
+`
+
+/**
+ * What the public site reads after every change, kept as the rows change instead of computed
+ * from the whole history each time (issue [throughput]; docs/benchmarks.md, "History"):
+ * - `touched`: each candidate's change mark, the value of a counter bumped by each insert or
+ *   update of the row and by each attestation of it, so the site decodes only the candidates
+ *   changed since its last look (site/queries/candidates.ts);
+ * - `submitter_states`: submissions (coordinator rebases left out) per submitter and state;
+ * - `verifier_tallies`: verification runs per verifier (two per trial), its first and latest
+ *   attestation.
+ * Triggers, not the store's statements, keep them, so no write can forget one (attestations
+ * and candidates are never deleted; a migration that rebuilds either table must create its
+ * triggers again). Existing rows are counted once here.
+ */
+const TALLIES = `
+ALTER TABLE candidates ADD COLUMN touched INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS candidates_touched ON candidates(touched);
+CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
+INSERT OR IGNORE INTO marks (name, n) VALUES ('candidates', 0);
+CREATE TABLE IF NOT EXISTS submitter_states (submitter TEXT NOT NULL, state TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (submitter, state));
+INSERT INTO submitter_states (submitter, state, n) SELECT submitter, state, COUNT(*) FROM candidates WHERE origin_seq IS NULL GROUP BY submitter, state;
+CREATE TABLE IF NOT EXISTS verifier_tallies (verifier TEXT PRIMARY KEY, runs INTEGER NOT NULL, first_id INTEGER NOT NULL, latest_id INTEGER NOT NULL);
+INSERT INTO verifier_tallies (verifier, runs, first_id, latest_id)
+  SELECT verifier, SUM(2 * json_array_length(body, '$.trials')), MIN(id), MAX(id) FROM attestations GROUP BY verifier;
+CREATE TRIGGER IF NOT EXISTS candidates_inserted AFTER INSERT ON candidates BEGIN
+  UPDATE marks SET n = n + 1 WHERE name = 'candidates';
+  UPDATE candidates SET touched = (SELECT n FROM marks WHERE name = 'candidates') WHERE seq = NEW.seq;
+  INSERT INTO submitter_states (submitter, state, n) SELECT NEW.submitter, NEW.state, 1 WHERE NEW.origin_seq IS NULL
+    ON CONFLICT (submitter, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS candidates_updated AFTER UPDATE ON candidates WHEN NEW.touched = OLD.touched BEGIN
+  UPDATE marks SET n = n + 1 WHERE name = 'candidates';
+  UPDATE candidates SET touched = (SELECT n FROM marks WHERE name = 'candidates') WHERE seq = NEW.seq;
+  UPDATE submitter_states SET n = n - 1 WHERE OLD.origin_seq IS NULL AND OLD.state != NEW.state AND submitter = OLD.submitter AND state = OLD.state;
+  INSERT INTO submitter_states (submitter, state, n) SELECT NEW.submitter, NEW.state, 1 WHERE NEW.origin_seq IS NULL AND OLD.state != NEW.state
+    ON CONFLICT (submitter, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS attestations_inserted AFTER INSERT ON attestations BEGIN
+  UPDATE marks SET n = n + 1 WHERE name = 'candidates';
+  UPDATE candidates SET touched = (SELECT n FROM marks WHERE name = 'candidates') WHERE seq = NEW.candidate_seq;
+  INSERT INTO verifier_tallies (verifier, runs, first_id, latest_id) VALUES (NEW.verifier, 2 * json_array_length(NEW.body, '$.trials'), NEW.id, NEW.id)
+    ON CONFLICT (verifier) DO UPDATE SET runs = runs + excluded.runs, latest_id = excluded.latest_id;
+END;
 `
 
 const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
@@ -197,7 +243,8 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   treeUniqueness,
   (db) => { db.exec(GROUPS) },
   (db) => { db.exec(EXPERIMENTS) },
-  (db) => { db.exec(LOOKUPS) }
+  (db) => { db.exec(LOOKUPS) },
+  (db) => { db.exec(TALLIES) }
 ]
 
 /** The user_version of a database every migration has reached. */

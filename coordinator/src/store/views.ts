@@ -12,8 +12,8 @@ const Count = z.object({ n: z.number() })
 const Version = z.number()
 const VerifiedAt = z.object({ seq: z.number(), at: z.number() })
 const bodies = decoder('attestations', z.array(z.object({ body: json(AttestationBody) }).transform(({ body }) => body)))
-const Submission = z.object({ submitter: z.string(), submission: json(SignedSubmission) })
-  .transform(({ submitter, submission }) => ({ submitter, body: submission.body }))
+const Submission = z.object({ seq: z.number().int(), submitter: z.string(), submission: json(SignedSubmission) })
+  .transform(({ seq, submitter, submission }) => ({ seq, submitter, body: submission.body }))
 const Submitted = z.object({ submitter: z.string(), state: z.enum(CANDIDATE_STATES), n: z.number() })
 const Activity = z.object({ worker: z.string(), received_at: z.number() })
 const Relative = z.object({ seq: z.number(), state: z.enum(CANDIDATE_STATES) })
@@ -44,21 +44,42 @@ export class StoreViews {
     return new Map(rows.map((r) => [r.seq, r.at]))
   }
 
+  /** Time of the latest attestation of each of `seqs` that has one (a lookup each, for the few a change touched). */
+  verifiedTimesOf (seqs: readonly number[]): Map<number, number> {
+    const statement = this.#db.prepare('SELECT MAX(received_at) AS at FROM attestations WHERE candidate_seq = ?')
+    const out = new Map<number, number>()
+    for (const seq of seqs) {
+      const at = z.object({ at: z.number().nullable() }).parse(statement.get(seq)).at
+      if (at !== null) out.set(seq, at)
+    }
+    return out
+  }
+
   /** Each verifier's latest attestation. */
   latestAttestationPerVerifier (): AttestationBody[] {
-    return bodies(this.#db.prepare('SELECT body FROM attestations WHERE id IN (SELECT MAX(id) FROM attestations GROUP BY verifier)').all())
+    return bodies(this.#db.prepare('SELECT body FROM attestations WHERE id IN (SELECT latest_id FROM verifier_tallies) ORDER BY id').all())
   }
 
   attestationsSince (since: number): AttestationBody[] {
     return bodies(this.#db.prepare('SELECT body FROM attestations WHERE received_at >= ?').all(since))
   }
 
+  /** Identities that ever submitted (coordinator rebases not counted): the tally, not the history. */
+  submitters (): number {
+    return this.#count('SELECT COUNT(DISTINCT submitter) AS n FROM submitter_states WHERE n > 0')
+  }
+
   /** Identities that submitted (coordinator rebases not counted) since `since`. */
-  submittersSince (since = 0): number {
+  submittersSince (since: number): number {
     return this.#count('SELECT COUNT(DISTINCT submitter) AS n FROM candidates WHERE origin_seq IS NULL AND received_at >= ?', since)
   }
 
-  verifiersSince (since = 0): number {
+  /** Keys that ever attested: the tally, not the history. */
+  verifiers (): number {
+    return this.#count('SELECT COUNT(*) AS n FROM verifier_tallies')
+  }
+
+  verifiersSince (since: number): number {
     return this.#count('SELECT COUNT(DISTINCT verifier) AS n FROM attestations WHERE received_at >= ?', since)
   }
 
@@ -71,14 +92,18 @@ export class StoreViews {
     return this.#count("SELECT COUNT(*) AS n FROM jobs WHERE state = 'leased' AND lease_expires_at >= ?", now)
   }
 
-  /** Every submission as its submitter signed it (coordinator rebases left out), oldest first. */
-  originalSubmissions (): OriginalSubmission[] {
-    return decoder('candidates', z.array(Submission))(this.#db.prepare('SELECT submitter, submission FROM candidates WHERE origin_seq IS NULL ORDER BY seq').all())
+  /**
+   * The submissions after seq `after` as their submitters signed them (coordinator rebases left
+   * out), oldest first, each with its seq: a signed submission never changes, so a reader folds
+   * them once (site/queries/extras.ts).
+   */
+  originalSubmissionsAfter (after: number): OriginalSubmission[] {
+    return decoder('candidates', z.array(Submission))(this.#db.prepare('SELECT seq, submitter, submission FROM candidates WHERE origin_seq IS NULL AND seq > ? ORDER BY seq').all(after))
   }
 
   /** Submissions (coordinator rebases not counted) per submitter, by the state each is in now. */
   submissionStatesPerSubmitter (): Map<string, Partial<Record<CandidateState, number>>> {
-    const rows = z.array(Submitted).parse(this.#db.prepare('SELECT submitter, state, COUNT(*) AS n FROM candidates WHERE origin_seq IS NULL GROUP BY submitter, state ORDER BY submitter').all())
+    const rows = z.array(Submitted).parse(this.#db.prepare('SELECT submitter, state, n FROM submitter_states WHERE n > 0 ORDER BY submitter, state').all())
     const out = new Map<string, Partial<Record<CandidateState, number>>>()
     for (const r of rows) out.set(r.submitter, { ...out.get(r.submitter), [r.state]: r.n })
     return out

@@ -45,19 +45,47 @@ export function summaryOf (c: CandidateRow, verifiedAt: number | null): Candidat
   }
 }
 
-/** Every candidate, oldest first. */
-export function candidates (deps: Pick<SiteDeps, 'store'>): CandidateSummary[] {
-  const times = deps.store.views.verifiedTimes()
-  return deps.store.candidates().map((c) => summaryOf(c, times.get(c.seq) ?? null))
+/** Past this many changed rows one aggregate of every attestation is cheaper than a lookup each. */
+const LOOKUPS_AT_MOST = 1000
+
+/**
+ * Every candidate, oldest first, kept between looks: after a change only the candidates
+ * inserted, updated or attested since the last look are read and decoded again (the store's
+ * change marks), so a page after a change costs what changed, not the cause's whole history
+ * (docs/benchmarks.md, "History"). One per site; the list it returns is shared, never changed.
+ */
+export class CandidateSummaries {
+  readonly #bySeq = new Map<number, CandidateSummary>()
+  #mark = -1
+  #list: CandidateSummary[] = []
+
+  read (store: Pick<SiteDeps['store'], 'candidatesTouchedAfter' | 'views'>): CandidateSummary[] {
+    const { rows, mark } = store.candidatesTouchedAfter(this.#mark)
+    if (rows.length === 0) return this.#list
+    const times = rows.length > LOOKUPS_AT_MOST ? store.views.verifiedTimes() : store.views.verifiedTimesOf(rows.map((c) => c.seq))
+    // A new seq is larger than any before it, so the map's insertion order stays seq order.
+    for (const c of rows) this.#bySeq.set(c.seq, summaryOf(c, times.get(c.seq) ?? null))
+    this.#mark = mark
+    this.#list = [...this.#bySeq.values()]
+    return this.#list
+  }
 }
 
-/** Per submitter: name, team and hardware from its latest submission that carried them. */
-export function latestExtras (deps: Pick<SiteDeps, 'store'>): Map<string, Extras> {
-  const out = new Map<string, Extras>()
-  for (const r of deps.store.views.originalSubmissions()) {
-    const e = extrasOf(r.body)
-    const before = out.get(r.submitter)
-    out.set(r.submitter, e.hasProfile || before === undefined ? { ...e, hardware: e.hardware ?? before?.hardware ?? null } : { ...before, hardware: e.hardware ?? before.hardware })
+/**
+ * Per submitter: name, team and hardware from its latest submission that carried them, kept
+ * between looks. A signed submission never changes, so each is folded in once, in seq order.
+ */
+export class SubmitterExtras {
+  readonly #bySubmitter = new Map<string, Extras>()
+  #after = 0
+
+  read (store: Pick<SiteDeps['store'], 'views'>): ReadonlyMap<string, Extras> {
+    for (const r of store.views.originalSubmissionsAfter(this.#after)) {
+      const e = extrasOf(r.body)
+      const before = this.#bySubmitter.get(r.submitter)
+      this.#bySubmitter.set(r.submitter, e.hasProfile || before === undefined ? { ...e, hardware: e.hardware ?? before?.hardware ?? null } : { ...before, hardware: e.hardware ?? before.hardware })
+      this.#after = r.seq
+    }
+    return this.#bySubmitter
   }
-  return out
 }

@@ -1,6 +1,6 @@
 import { credits } from '../../admin.ts'
 import { CANDIDATE_STATES, type CandidateState } from '../../store/index.ts'
-import { latestExtras } from './candidates.ts'
+import type { Extras } from './candidates.ts'
 import type { SiteDeps } from './deps.ts'
 
 export interface ContributorView {
@@ -34,8 +34,7 @@ type Credit = Pick<ReturnType<typeof credits>[number], 'publicKey' | 'verifiedGa
  * even when no verdict ever touched its identity's counters (its only submission went
  * stale, or still waits): credits() knows only identities with a row.
  */
-export function contributors (deps: Pick<SiteDeps, 'store' | 'manifest'>): ContributorView[] {
-  const extras = latestExtras(deps)
+export function contributors (deps: Pick<SiteDeps, 'store' | 'manifest'>, extras: ReadonlyMap<string, Extras>): ContributorView[] {
   const states = deps.store.views.submissionStatesPerSubmitter()
   const credited: Credit[] = credits(deps.store, deps.manifest)
   const known = new Set(credited.map((c) => c.publicKey))

@@ -1,5 +1,5 @@
 import { candidate, type CandidateDetail } from './candidate.ts'
-import { candidates, type CandidateSummary } from './candidates.ts'
+import { CandidateSummaries, SubmitterExtras, type CandidateSummary } from './candidates.ts'
 import { ViewCache } from './cache.ts'
 import { code, file, type CodeView, type FileView } from './code.ts'
 import { contributors, teams, type ContributorView, type TeamView } from './contributors.ts'
@@ -41,6 +41,8 @@ export class SiteQueries {
   readonly #deps: SiteDeps
   readonly #cache: ViewCache
   readonly #files: CommitFiles
+  readonly #summaries = new CandidateSummaries()
+  readonly #extras = new SubmitterExtras()
 
   constructor (deps: SiteDeps) {
     this.#deps = deps
@@ -48,13 +50,13 @@ export class SiteQueries {
     this.#files = new CommitFiles(deps.paths.gitdir)
   }
 
-  candidates (): CandidateSummary[] { return this.#cache.get('candidates', () => candidates(this.#deps)) }
+  candidates (): CandidateSummary[] { return this.#cache.get('candidates', () => this.#summaries.read(this.#deps.store)) }
   merges (): MergeView[] { return this.#cache.get('merges', () => merges(this.#deps)) }
   chart (): ChartView { return this.#cache.get('chart', () => chart(this.candidates(), this.merges(), this.#deps.status().baselineMetric)) }
-  network (): NetworkView { return this.#cache.get('network', () => network(this.#deps)) }
+  network (): NetworkView { return this.#cache.get('network', () => network(this.#deps, this.#extras.read(this.#deps.store))) }
   /** How hardware matters to the cause, its reference class, and the best verified on each class. */
   hardware (): HardwareView { return this.#cache.get('hardware', () => hardware(this.#deps)) }
-  contributors (): ContributorView[] { return this.#cache.get('contributors', () => contributors(this.#deps)) }
+  contributors (): ContributorView[] { return this.#cache.get('contributors', () => contributors(this.#deps, this.#extras.read(this.#deps.store))) }
   teams (): TeamView[] | null { return this.#cache.get('teams', () => teams(this.contributors())) }
   queue (): QueueView { return this.#cache.get('queue', () => queue(this.#deps.manifest, this.candidates())) }
 

@@ -1,5 +1,5 @@
 import type { Hardware } from '@autoresearch/protocol'
-import { latestExtras } from './candidates.ts'
+import type { Extras } from './candidates.ts'
 import type { SiteDeps } from './deps.ts'
 
 export interface NetworkView {
@@ -35,14 +35,14 @@ function hardwareClasses (list: Hardware[]): Array<{ class: string, count: numbe
 }
 
 /** Who is taking part, how much is happening, on what hardware. */
-export function network (deps: Pick<SiteDeps, 'store'>, now = Date.now()): NetworkView {
+export function network (deps: Pick<SiteDeps, 'store'>, extras: ReadonlyMap<string, Extras>, now = Date.now()): NetworkView {
   const views = deps.store.views
   const verifierHw = views.latestAttestationPerVerifier().map((a) => a.hardware)
-  const workerHw = [...latestExtras(deps).values()].flatMap((e) => e.hardware ?? [])
+  const workerHw = [...extras.values()].flatMap((e) => e.hardware ?? [])
   const lastHour = views.experimentsSince(now - HOUR)
   return {
-    submitters: { total: views.submittersSince(), last24h: views.submittersSince(now - DAY) },
-    verifiers: { total: views.verifiersSince(), last24h: views.verifiersSince(now - DAY) },
+    submitters: { total: views.submitters(), last24h: views.submittersSince(now - DAY) },
+    verifiers: { total: views.verifiers(), last24h: views.verifiersSince(now - DAY) },
     candidatesLastHour: views.submissionsSince(now - HOUR),
     candidatesLast24h: views.submissionsSince(now - DAY),
     // Two runs per trial: baseline and candidate.

@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { SubmissionBody } from '@autoresearch/protocol'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Store } from '../../store/index.ts'
+import { CandidateSummaries, SubmitterExtras } from './candidates.ts'
+
+const oid = (n: number): string => n.toString(16).padStart(40, '0')
+const key = (n: number): string => n.toString(16).padStart(64, '0')
+const hardware = { class: 'cpu', cpus: 2, gpus: [] }
+const dirs: string[] = []
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
+
+function store (): { store: Store, path: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'ar-summaries-'))
+  dirs.push(dir)
+  const path = join(dir, 'coordinator.db')
+  return { store: new Store(path), path }
+}
+
+function submit (s: Store, seq: number, submitter: number, extras: Partial<Pick<SubmissionBody, 'profile' | 'hardware'>> = {}, origin: number | null = null): void {
+  const body: SubmissionBody = {
+    type: 'submission', causeId: 'cause', parent: oid(0), candidate: oid(1000 + seq), packSha256: 'b'.repeat(64), claimedMetric: 0.4, logDigest: 'c'.repeat(64),
+    description: `change ${seq}`, publicKey: key(submitter), nonce: seq.toString(16).padStart(32, '0'), time: seq, ...extras
+  }
+  s.insertCandidate({
+    seq, commit_oid: oid(1000 + seq), tree_oid: oid(seq), parent_oid: oid(0), submitter: key(submitter), claimed_metric: 0.4, description: body.description, received_at: seq,
+    state: 'queued', seeds: [[1, 2]], origin_seq: origin,
+    receipt: { receipt: { type: 'receipt', causeId: 'cause', candidateSeq: seq, candidate: body.candidate, tree: oid(seq), submitter: key(submitter), receivedAt: seq }, signature: 'f'.repeat(128) },
+    submission: { body, signature: 'f'.repeat(128) }
+  }, origin === null ? body.nonce : null)
+}
+
+function attest (s: Store, seq: number, at: number): void {
+  const job = s.insertJob({ candidate_seq: seq, baseline_oid: oid(0), seeds: [1, 2], verifier: key(99), leased_at: at - 1, lease_expires_at: at + 60, state: 'leased', round: 1 })
+  const trials = [1, 2].map((seed) => ({ seed, baseline: 0.5, candidate: 0.4, baselineLogDigest: 'd'.repeat(64), candidateLogDigest: 'e'.repeat(64) }))
+  s.recordAttestation({ jobId: job, candidateSeq: seq, verifier: key(99), body: { type: 'attestation', causeId: 'cause', jobId: job, candidate: oid(1000 + seq), baseline: oid(0), trials, hardware, publicKey: key(99), time: at }, signature: 'f'.repeat(128), at })
+}
+
+describe("the site's candidates and submitters, kept between looks", () => {
+  it('after every kind of change read only what changed and equal a first look at the whole history', () => {
+    const { store: s, path } = store()
+    const summaries = new CandidateSummaries()
+    const extras = new SubmitterExtras()
+    const same = (): void => {
+      expect(summaries.read(s)).toEqual(new CandidateSummaries().read(s))
+      expect(extras.read(s)).toEqual(new SubmitterExtras().read(s))
+    }
+    same()
+    submit(s, 1, 1, { profile: { name: 'ada', team: 'x' } })
+    submit(s, 2, 2, { hardware })
+    same()
+    attest(s, 1, 50) // an attestation without a state change still shows as the candidate's verifiedAt
+    expect(summaries.read(s).find((c) => c.seq === 1)?.verifiedAt).toBe(50)
+    s.setCandidateState(1, 'merged')
+    submit(s, 3, 1, { hardware }) // a later submission without a profile keeps the name, adds the hardware
+    submit(s, 4, 2, {}, 2) // a coordinator rebase: listed, not a submission of its own
+    s.setCandidateState(2, 'rebased')
+    same()
+    expect(extras.read(s).get(key(1))).toMatchObject({ name: 'ada', team: 'x', hardware })
+    // A revert by another process (the admin CLI).
+    const admin = new Store(path)
+    admin.setCandidateState(1, 'reverted', 'reverted by the operator')
+    admin.close()
+    same()
+    expect(summaries.read(s).map((c) => [c.seq, c.state])).toEqual([[1, 'reverted'], [2, 'rebased'], [3, 'queued'], [4, 'queued']])
+    s.close()
+  })
+
+  it('a look with nothing changed gives the same list back without reading a candidate', () => {
+    const { store: s } = store()
+    submit(s, 1, 1)
+    const summaries = new CandidateSummaries()
+    const first = summaries.read(s)
+    expect(summaries.read(s)).toBe(first)
+    s.close()
+  })
+})
