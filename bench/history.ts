@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- history [--sizes 0,10000,100000] [--cycles 300] [--open 100]`
+ * `npm run bench -- history [--sizes 0,10000,100000] [--cycles 300] [--open 100] [--speculation]`
  *
  * What one candidate costs the coordinator as its cause's history grows. For each size, a
  * fresh store (a real SQLite file) is filled with that many decided candidates, each with the
@@ -9,7 +9,8 @@
  * (`SimCoordinator.submit`), the lease handler's carry turn and lease (`lease`: CarryPlanner,
  * leaseOutcome) and the attest handler's decision (`attest`), each timed. A coordinator whose
  * reads scan its history slows as a cause runs; the ratios against the smallest size say how
- * much (docs/benchmarks.md, "A coordinator with a long history").
+ * much (docs/benchmarks.md, "History"). `--speculation` declares it (window 4) in the cause, as
+ * a lease turn then also looks for rejections on a base that died.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -26,7 +27,7 @@ export class HistoryUsageError extends UsageError { override name = 'HistoryUsag
 
 /** The bench's options (`npm run bench -- history --help` lists them). */
 export const options = {
-  sizes: { type: 'string', default: '0,10000,100000' }, cycles: { type: 'string', default: '300' }, open: { type: 'string', default: '100' }
+  sizes: { type: 'string', default: '0,10000,100000' }, cycles: { type: 'string', default: '300' }, open: { type: 'string', default: '100' }, speculation: { type: 'boolean', default: false }
 } as const
 
 const DAY = 24 * 3600 * 1000
@@ -52,23 +53,24 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const cycles = count('cycles', 1)
   const open = count('open', 0)
   const rows: Row[] = []
-  for (const size of sizes) rows.push(race(size, cycles, open))
+  for (const size of sizes) rows.push(race(size, cycles, open, values.speculation))
   const first = rows[0] as Row
   const ratio = (a: number, b: number): number => Number((a / b).toFixed(2))
   return {
     cycles,
     open,
+    speculation: values.speculation,
     rows,
     ratios: rows.map((r) => ({ history: r.history, perCandidateVsFirst: ratio(r.msPerCandidate, first.msPerCandidate), leaseVsFirst: ratio(r.msPerLease, first.msPerLease), submitVsFirst: ratio(r.msPerSubmit, first.msPerSubmit), attestVsFirst: ratio(r.msPerAttest, first.msPerAttest), siteVsFirst: ratio(r.msPerSiteRefresh, first.msPerSiteRefresh) }))
   }
 }
 
-function race (size: number, cycles: number, open: number): Row {
+function race (size: number, cycles: number, open: number, speculation: boolean): Row {
   const dir = mkdtempSync(join(tmpdir(), 'autoresearch-history-'))
   const store = new Store(join(dir, 'coordinator.db'))
   try {
     const verifier = Identity.generate()
-    const coordinator = new SimCoordinator(store, { manifest: simManifest(3, { noise: 0.01, sequential: true, splitRounds: false }), verifiers: [verifier], conflict: 0, random: Math.random, runSeconds: 300, groups: true })
+    const coordinator = new SimCoordinator(store, { manifest: simManifest(3, { noise: 0.01, sequential: true, splitRounds: false, ...(speculation ? { speculation: 4 } : {}) }), verifiers: [verifier], conflict: 0, random: Math.random, runSeconds: 300, groups: true })
     const started = performance.now()
     fill(coordinator, verifier, size)
     const fillSeconds = (performance.now() - started) / 1000
@@ -154,12 +156,14 @@ function fill (coordinator: SimCoordinator, verifier: Identity, size: number): v
   if (jobRow === undefined || attestation === undefined) throw new Error('the template candidate has no job or attestation')
   const keys = Array.from({ length: 1000 }, () => randomBytes(32).toString('hex'))
   const old = Date.now() - 2 * DAY
+  // Each rejected against a best, as a cause's history is (on one best here: which one does not change what is read).
+  const parent = coordinator.best()
   store.transaction(() => {
     for (let i = 0; i < size; i++) {
       const next = store.nextSeq()
       const at = old - (size - i) * 1000
       const { verdict: _v, reason: _r, rounds: _n, ...row } = template
-      store.insertCandidate({ ...row, seq: next, commit_oid: oid(), tree_oid: oid(), parent_oid: oid(), submitter: keys[i % keys.length] as string, received_at: at, state: 'rejected' }, null)
+      store.insertCandidate({ ...row, seq: next, commit_oid: oid(), tree_oid: oid(), parent_oid: parent, submitter: keys[i % keys.length] as string, received_at: at, state: 'rejected' }, null)
       const { id: _id, ...rest } = jobRow
       const jobId = store.insertJob({ ...rest, candidate_seq: next, leased_at: at, lease_expires_at: at + 60_000, state: 'done' })
       store.recordAttestation({ jobId, candidateSeq: next, verifier: attestation.verifier, body: attestation.body, signature: 'history', at: at + 30_000 })

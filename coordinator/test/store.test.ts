@@ -181,6 +181,31 @@ describe('what the site reads after each change', () => {
   })
 })
 
+describe('rejections on a base that died', () => {
+  it('are the rejections on a candidate that never merged, read without walking every rejection; a base that merges clears its children', () => {
+    const { store } = open()
+    store.insertMerge({ commit_oid: oid(0), parent_oid: null, candidate_seq: null, metric: null, baseline_metric: null, merged_at: 1, kind: 'initial' })
+    const put = (seq: number, parent: string): void => { const row = newCandidate(seq, oid(seq), parent); store.insertCandidate(row, row.submission.body.nonce) }
+    put(1, oid(0)) // on the best
+    put(2, oid(1001)) // on candidate 1, still in flight (speculation's copy)
+    put(3, oid(0))
+    put(4, oid(1003)) // on candidate 3
+    store.setCandidateState(1, 'rejected')
+    store.setCandidateState(2, 'rejected')
+    store.setCandidateState(4, 'rejected')
+    expect(store.rejectedOnDeadBases().map((c) => c.seq)).toEqual([2]) // 1 is on the best; 4's base is still open
+    store.setCandidateState(3, 'merged') // its base became the best: 4's rejection stands
+    store.insertMerge({ commit_oid: oid(1003), parent_oid: oid(0), candidate_seq: 3, metric: 0.3, baseline_metric: 0.4, merged_at: 2, kind: 'merge' })
+    expect(store.rejectedOnDeadBases().map((c) => c.seq)).toEqual([2])
+    put(5, oid(1003)) // on the new best (candidate 3's commit)
+    store.setCandidateState(5, 'rejected')
+    expect(store.rejectedOnDeadBases().map((c) => c.seq)).toEqual([2])
+    store.setCandidateState(2, 'rebased') // carried back: no longer a rejection to carry
+    expect(store.rejectedOnDeadBases()).toEqual([])
+    store.close()
+  })
+})
+
 describe('migrations of old homes', () => {
   it('a home made with the schema before migrations (user_version 0) opens migrated, its rows decoded', () => {
     const { store } = open('today.db')
@@ -223,6 +248,7 @@ describe('migrations of old homes', () => {
       { name: 'candidates_original_tree', unique: true, partial: true },
       { name: 'candidates_parent', unique: false, partial: false },
       { name: 'candidates_received', unique: false, partial: false },
+      { name: 'candidates_rejected_on_candidate', unique: false, partial: true },
       { name: 'candidates_state', unique: false, partial: false },
       { name: 'candidates_submitter', unique: false, partial: false },
       { name: 'candidates_touched', unique: false, partial: false },

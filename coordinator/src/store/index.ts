@@ -81,8 +81,10 @@ export class Store extends ExperimentStore {
    * best, so they are carried back onto it.
    */
   rejectedOnDeadBases (): CandidateRow[] {
-    return this.sql(`SELECT c.* FROM candidates c JOIN candidates p ON p.commit_oid = c.parent_oid
-      WHERE c.state = 'rejected' AND p.state IN ('rejected', 'stale', 'rebased') ORDER BY c.seq`).all().map(decodeCandidate)
+    // Only rejections on a candidate that has not merged, through their partial index (migrations.ts, ON_CANDIDATE), named
+    // because SQLite's planner would take the index on state and walk every rejection the cause ever had.
+    return this.sql(`SELECT c.* FROM candidates c INDEXED BY candidates_rejected_on_candidate JOIN candidates p ON p.commit_oid = c.parent_oid
+      WHERE c.state = 'rejected' AND c.on_candidate = 1 AND p.state IN ('rejected', 'stale', 'rebased') ORDER BY c.seq`).all().map(decodeCandidate)
   }
 
   /** The newest candidate re-verifying `originSeq`: its latest rebase, or the latest merge group holding it or a rebase of it. */

@@ -238,13 +238,36 @@ CREATE TRIGGER IF NOT EXISTS attestations_inserted AFTER INSERT ON attestations 
 END;
 `
 
+/** Whether the commit `ref` names was never a best (not in merges): the one rule for `on_candidate`, at the backfill and in the trigger. */
+const neverBest = (ref: string): string => `NOT EXISTS (SELECT 1 FROM merges m WHERE m.commit_oid = ${ref})`
+
+/**
+ * Whether a candidate stands on a commit that was never a best (speculation's copies on the
+ * candidate in flight; issue [throughput]): set when the row is written, cleared when that
+ * commit becomes a best (its merge row). A lease turn with speculation declared looks for
+ * rejections measured on a base that then died (Store.rejectedOnDeadBases); with this it reads
+ * those few through a partial index instead of every rejection the cause ever had.
+ */
+const ON_CANDIDATE = `
+ALTER TABLE candidates ADD COLUMN on_candidate INTEGER NOT NULL DEFAULT 0;
+UPDATE candidates SET on_candidate = 1 WHERE ${neverBest('candidates.parent_oid')};
+CREATE INDEX IF NOT EXISTS candidates_rejected_on_candidate ON candidates(seq) WHERE on_candidate = 1 AND state = 'rejected';
+CREATE TRIGGER IF NOT EXISTS candidates_on_candidate AFTER INSERT ON candidates WHEN ${neverBest('NEW.parent_oid')} BEGIN
+  UPDATE candidates SET on_candidate = 1 WHERE seq = NEW.seq;
+END;
+CREATE TRIGGER IF NOT EXISTS merges_clear_on_candidate AFTER INSERT ON merges BEGIN
+  UPDATE candidates SET on_candidate = 0 WHERE parent_oid = NEW.commit_oid AND on_candidate = 1;
+END;
+`
+
 const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => { db.exec(SCHEMA_1) },
   treeUniqueness,
   (db) => { db.exec(GROUPS) },
   (db) => { db.exec(EXPERIMENTS) },
   (db) => { db.exec(LOOKUPS) },
-  (db) => { db.exec(TALLIES) }
+  (db) => { db.exec(TALLIES) },
+  (db) => { db.exec(ON_CANDIDATE) }
 ]
 
 /** The user_version of a database every migration has reached. */
