@@ -59,7 +59,7 @@ export class Store extends ExperimentStore {
 
   /**
    * The candidates inserted, updated or attested since change mark `after` (-1: all), by seq,
-   * and the mark to ask after next time (migrations.ts, TOUCHED): what the site reads after a
+   * and the mark to ask after next time (migrations.ts, TALLIES): what the site reads after a
    * change instead of the whole history. One read transaction, so no change falls between.
    */
   candidatesTouchedAfter (after: number): { rows: CandidateRow[], mark: number } {

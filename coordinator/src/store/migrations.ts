@@ -180,8 +180,7 @@ CREATE TABLE IF NOT EXISTS digests (
  * Lookups by candidate, by live lease, by parent, by origin and by submitter (issue
  * [throughput]): without them each lease turn scanned every job and attestation a cause ever
  * had once per open candidate, and each submission's quota check every candidate, so a
- * coordinator slowed as its history grew (docs/benchmarks.md, "A coordinator
- * with a long history").
+ * coordinator slowed as its history grew (docs/benchmarks.md, "History").
  */
 const LOOKUPS = `
 CREATE INDEX IF NOT EXISTS jobs_candidate ON jobs(candidate_seq);

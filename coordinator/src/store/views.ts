@@ -11,6 +11,7 @@ import { CANDIDATE_STATES, decoder, json, SignedSubmission, type CandidateState 
 const Count = z.object({ n: z.number() })
 const Version = z.number()
 const VerifiedAt = z.object({ seq: z.number(), at: z.number() })
+const LatestAt = z.object({ at: z.number().nullable() })
 const bodies = decoder('attestations', z.array(z.object({ body: json(AttestationBody) }).transform(({ body }) => body)))
 const Submission = z.object({ seq: z.number().int(), submitter: z.string(), submission: json(SignedSubmission) })
   .transform(({ seq, submitter, submission }) => ({ seq, submitter, body: submission.body }))
@@ -49,7 +50,7 @@ export class StoreViews {
     const statement = this.#db.prepare('SELECT MAX(received_at) AS at FROM attestations WHERE candidate_seq = ?')
     const out = new Map<number, number>()
     for (const seq of seqs) {
-      const at = z.object({ at: z.number().nullable() }).parse(statement.get(seq)).at
+      const at = LatestAt.parse(statement.get(seq)).at
       if (at !== null) out.set(seq, at)
     }
     return out
@@ -95,7 +96,7 @@ export class StoreViews {
   /**
    * The submissions after seq `after` as their submitters signed them (coordinator rebases left
    * out), oldest first, each with its seq: a signed submission never changes, so a reader folds
-   * them once (site/queries/extras.ts).
+   * them once (SubmitterExtras, site/queries/candidates.ts).
    */
   originalSubmissionsAfter (after: number): OriginalSubmission[] {
     return decoder('candidates', z.array(Submission))(this.#db.prepare('SELECT seq, submitter, submission FROM candidates WHERE origin_seq IS NULL AND seq > ? ORDER BY seq').all(after))
