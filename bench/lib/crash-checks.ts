@@ -1,7 +1,7 @@
 /**
  * What must hold after the kill -9 harness (crash.ts) restarts a coordinator: nothing a
- * peer was told is lost, the ref and the database agree, no half-written file is left, and
- * after the drain no candidate or job is left open.
+ * peer was told is lost, the ref and the database agree, the tallies agree with the rows they
+ * count, no half-written file is left, and after the drain no candidate or job is left open.
  */
 import * as fs from 'node:fs'
 import git from 'isomorphic-git'
@@ -51,6 +51,7 @@ export async function checkAfterRestart (home: string, acked: Acknowledged, refB
       if (!rows.some((m) => m.candidate_seq === group.seq)) violations.push(`merge group #${group.seq} is merged without a merge row`)
       for (const m of members) if (m.state !== 'rebased') violations.push(`member #${m.seq} of merged group #${group.seq} is ${m.state}`)
     }
+    violations.push(...talliesDisagree(db))
     const merges = rows.map((m) => m.commit_oid)
     const best = merges[merges.length - 1] as string
     const refNow = await git.resolveRef({ fs: gitFs, gitdir, ref: BEST_REF })
@@ -63,6 +64,37 @@ export async function checkAfterRestart (home: string, acked: Acknowledged, refB
   }
   violations.push(...leftovers(gitdir, restartedAt))
   return { violations, refRepaired: refBefore !== await git.resolveRef({ fs: gitFs, gitdir, ref: BEST_REF }) }
+}
+
+/**
+ * The tallies the site reads (kept by triggers in the writes' own transactions, migrations.ts)
+ * against the rows they count: submissions per submitter and state, runs per verifier.
+ */
+function talliesDisagree (db: Store): string[] {
+  const states = new Map<string, Record<string, number>>()
+  for (const c of db.candidates()) {
+    if (c.origin_seq !== null) continue
+    const counts = states.get(c.submitter) ?? {}
+    counts[c.state] = (counts[c.state] ?? 0) + 1
+    states.set(c.submitter, counts)
+  }
+  const runs = new Map<string, number>()
+  for (const a of db.dump('attestations')) {
+    const trials = (JSON.parse(String(a.body)) as { trials: unknown[] }).trials.length
+    runs.set(String(a.verifier), (runs.get(String(a.verifier)) ?? 0) + 2 * trials)
+  }
+  const out: string[] = []
+  const tallied = db.views.submissionStatesPerSubmitter()
+  for (const key of new Set([...states.keys(), ...tallied.keys()])) {
+    const want = JSON.stringify(Object.entries(states.get(key) ?? {}).sort())
+    const got = JSON.stringify(Object.entries(tallied.get(key) ?? {}).sort())
+    if (want !== got) out.push(`submissions of ${key.slice(0, 16)}… tallied as ${got}, the rows say ${want}`)
+  }
+  const verifierRuns = new Map(db.verificationRuns().map((r) => [r.verifier, r.runs]))
+  for (const key of new Set([...runs.keys(), ...verifierRuns.keys()])) {
+    if (runs.get(key) !== verifierRuns.get(key)) out.push(`runs of verifier ${key.slice(0, 16)}… tallied as ${verifierRuns.get(key) ?? 0}, the rows say ${runs.get(key) ?? 0}`)
+  }
+  return out
 }
 
 /** Candidates and jobs still open after the drain: each is a violation. */
