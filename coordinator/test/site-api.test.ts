@@ -20,6 +20,7 @@ describe('leaderboard site: API, exports, headers, live updates', () => {
     expect(merges.merges.map((m) => [m.seq, m.kind])).toEqual([[0, 'initial'], [1, 'merge']])
     const all = await (await get('/api/candidates')).json() as { candidates: Array<{ seq: number, state: string }>, next: null }
     expect(all.candidates.map((c) => [c.seq, c.state])).toEqual([[s.pending, 'queued'], [s.rejected, 'rejected'], [s.merged, 'merged']])
+    expect(all.next).toBeNull()
     const paged = await (await get('/api/candidates?limit=1')).json() as { candidates: Array<{ seq: number }>, next: string }
     expect(paged.candidates.map((c) => c.seq)).toEqual([s.pending])
     const second = await (await get(paged.next)).json() as { candidates: Array<{ seq: number }> }
@@ -37,7 +38,8 @@ describe('leaderboard site: API, exports, headers, live updates', () => {
     expect(contributors.contributors[0]).toMatchObject({ publicKey: s.d.submitter.publicKey, merges: 1 })
     expect(contributors.contributors[0]!.verifiedGain).toBeCloseTo(0.052, 6)
     expect(contributors.contributors.find((c) => c.publicKey === s.d.verifier.publicKey)?.verificationRuns).toBe(20)
-    const queue = await (await get('/api/queue')).json() as { pending: Array<{ seq: number }>, merged: Array<{ seq: number }>, closed: Array<{ seq: number, reason: string }> }
+    const queue = await (await get('/api/queue')).json() as { pending: Array<{ seq: number }>, merged: Array<{ seq: number }>, closed: Array<{ seq: number, reason: string }>, mergedTotal: number, closedTotal: number }
+    expect([queue.mergedTotal, queue.closedTotal]).toEqual([1, 1])
     expect(queue.pending.map((c) => c.seq)).toEqual([s.pending])
     expect(queue.merged.map((c) => c.seq)).toEqual([s.merged])
     expect(queue.closed[0]?.reason).toMatch(/minImprovement/)

@@ -8,7 +8,7 @@ import { answerOf, BadRequest, NotFound } from './errors.ts'
 import { joinInfo, oidParam, positionParam, seqParam } from './params.ts'
 import { DEFAULT_EXPERIMENTS_PAGE, MAX_EXPERIMENTS_PAGE } from './queries/experiments.ts'
 import { HYPOTHESIS_STATES } from './queries/hypotheses.ts'
-import type { SiteDeps, SiteQueries } from './queries/index.ts'
+import type { CandidateSummary, SiteDeps, SiteQueries } from './queries/index.ts'
 import { apiHeaders, NO_STORE, readOnly, send, sendJson } from './respond.ts'
 import { EventStreams, SSE_HEADERS, type EventFeed, type SseOptions } from './sse.ts'
 
@@ -69,11 +69,18 @@ export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opt
     if (state !== undefined && !STATES.has(state)) throw new BadRequest(`state must be one of ${[...STATES].join(', ')}`)
     const limit = Math.min(1000, Math.max(1, Number(c.req.query('limit') ?? 1000) || 1000))
     const before = seqParam(c.req.query('before') ?? '')
-    const rows = [...queries.candidates()].reverse()
-      .filter((r) => (state === undefined || r.state === state) && (before === undefined || r.seq < before))
-    const page = rows.slice(0, limit)
+    // Newest first, walked from the end and only as far as one more than the page: a request costs its page, not the history.
+    const all = queries.candidates()
+    const page: CandidateSummary[] = []
+    let more = false
+    for (let i = all.length - 1; i >= 0; i--) {
+      const r = all[i] as CandidateSummary
+      if ((state !== undefined && r.state !== state) || (before !== undefined && r.seq >= before)) continue
+      if (page.length === limit) { more = true; break }
+      page.push(r)
+    }
     const last = page[page.length - 1]
-    const next = rows.length > limit && last !== undefined ? `/api/candidates?${new URLSearchParams({ ...(state === undefined ? {} : { state }), before: String(last.seq), limit: String(limit) }).toString()}` : null
+    const next = more && last !== undefined ? `/api/candidates?${new URLSearchParams({ ...(state === undefined ? {} : { state }), before: String(last.seq), limit: String(limit) }).toString()}` : null
     return sendJson(c, { candidates: page, next })
   })
   api.get('/candidates/:seq', async (c) => {

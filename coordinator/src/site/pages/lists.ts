@@ -1,6 +1,6 @@
 import { roundConfidence, type Manifest } from '@autoresearch/protocol'
 import { MAX_ROUNDS } from '../../policy.ts'
-import type { CandidateSummary, ContributorView, TeamView } from '../queries/index.ts'
+import type { CandidateSummary, ContributorView, QueueView, TeamView } from '../queries/index.ts'
 import { CANDIDATE_STATES } from '../../store/index.ts'
 import { lendLine } from './overview.ts'
 import { candidateLink, h, num, signed, stateBadge, table, when, who, type Html } from '../html.ts'
@@ -8,7 +8,7 @@ import { candidateLink, h, num, signed, stateBadge, table, when, who, type Html 
 /** Rows shown per table; the CSV exports hold everything. */
 export const PAGE_ROWS = 200
 
-const more = (n: number): Html => n > PAGE_ROWS ? h`<p class="muted">Showing ${PAGE_ROWS} of ${n}; <a href="/api/candidates.csv">candidates.csv</a> has them all.</p>` : h``
+const more = (n: number, shown = PAGE_ROWS): Html => n > shown ? h`<p class="muted">Showing ${shown} of ${n}; <a href="/api/candidates.csv">candidates.csv</a> has them all.</p>` : h``
 
 /** A submitter's submissions by the state each is in now: "1 stale", "2 merged 1 queued"; nothing for none. */
 const byState = (c: ContributorView): Html[] => CANDIDATE_STATES.filter((st) => c.states[st] > 0).map((st) => h`<span class="chip">${c.states[st]} ${st}</span>`)
@@ -32,19 +32,19 @@ const candidateRow = (c: CandidateSummary, withReason: boolean, position?: numbe
 ${position === undefined ? '' : h`<td>${position}</td>`}<td>${candidateLink(c.seq)}</td><td>${stateBadge(c.state)}</td><td class="text">${c.description}</td><td>${who(c.submitter, c.submitterName)}</td>
 <td class="n">${num(c.claimedMetric)}</td><td class="n">${num(c.verifiedMetric)}</td>${withReason ? h`<td class="text">${c.reason ?? ''}</td>` : h`<td>${when(c.receivedAt)}</td>`}</tr>`
 
-export function queuePage (q: { pending: CandidateSummary[], merged: CandidateSummary[], closed: CandidateSummary[] }, manifest: Manifest): Html {
+export function queuePage (q: QueueView, manifest: Manifest): Html {
   const m = manifest.metric.name
   return h`<h1>Queue</h1>
 <p class="lead">Pending candidates wait in the order verifiers lease them: the best claim first, but a later claim jumps an earlier one only when it is better by more than ${num(manifest.verification.minImprovement)}.</p>
 <h2>Pending <small>(${q.pending.length})</small></h2>
 ${table(['#', 'candidate', 'state', 'change', 'who', `claimed ${m}`, `verified ${m}`, 'received'], q.pending.slice(0, PAGE_ROWS).map((c, i) => candidateRow(c, false, i + 1)), 'Nothing is waiting for verification.')}
 ${more(q.pending.length)}
-<h2>Accepted <small>(${q.merged.length})</small></h2>
-${table(['candidate', 'state', 'change', 'who', `claimed ${m}`, `verified ${m}`, 'received'], q.merged.slice(0, PAGE_ROWS).map((c) => candidateRow(c, false)), 'No candidate has been merged yet.')}
-${more(q.merged.length)}
-<h2>Rejected, stale, rebased and reverted <small>(${q.closed.length})</small></h2>
-${table(['candidate', 'state', 'change', 'who', `claimed ${m}`, `verified ${m}`, 'reason'], q.closed.slice(0, PAGE_ROWS).map((c) => candidateRow(c, true)), 'None yet.')}
-${more(q.closed.length)}`
+<h2>Accepted <small>(${q.mergedTotal})</small></h2>
+${table(['candidate', 'state', 'change', 'who', `claimed ${m}`, `verified ${m}`, 'received'], q.merged.map((c) => candidateRow(c, false)), 'No candidate has been merged yet.')}
+${more(q.mergedTotal, q.merged.length)}
+<h2>Rejected, stale, rebased and reverted <small>(${q.closedTotal})</small></h2>
+${table(['candidate', 'state', 'change', 'who', `claimed ${m}`, `verified ${m}`, 'reason'], q.closed.map((c) => candidateRow(c, true)), 'None yet.')}
+${more(q.closedTotal, q.closed.length)}`
 }
 
 export function aboutPage (v: { cause: string, join: string, multiaddrs: string[], manifest: Manifest }): Html {

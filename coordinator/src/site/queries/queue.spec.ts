@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { parseManifest } from '@autoresearch/protocol'
 import type { CandidateState } from '../../store/index.ts'
 import type { CandidateSummary } from './candidates.ts'
-import { queue } from './queue.ts'
+import { DECIDED_SHOWN, queue } from './queue.ts'
 
 const manifest = parseManifest({
   name: 'toy', editable: ['train.py'], train: { command: ['python', 'train.py'] }, metric: { name: 'loss', direction: 'minimize', stdoutPattern: 'loss=(\\S+)' }, verification: { minImprovement: 0.01 }
@@ -25,5 +25,18 @@ describe('queue view', () => {
     const q = queue(manifest, all)
     expect(q.merged.map((c) => c.seq)).toEqual([3, 1])
     expect(q.closed.map((c) => c.seq)).toEqual([5, 4, 2])
+    expect([q.mergedTotal, q.closedTotal]).toEqual([2, 3])
+  })
+
+  it('lists the latest DECIDED_SHOWN of each and counts them all, however long the cause has run', () => {
+    const all = Array.from({ length: 3 * DECIDED_SHOWN }, (_, i) => summary(i + 1, i % 3 === 0 ? 'merged' : 'rejected'))
+    const q = queue(manifest, [...all, summary(all.length + 1, 'queued')])
+    expect(q.merged).toHaveLength(DECIDED_SHOWN)
+    expect(q.merged[0]?.seq).toBe(all.length - 2)
+    expect(q.mergedTotal).toBe(DECIDED_SHOWN)
+    expect(q.closed).toHaveLength(DECIDED_SHOWN)
+    expect(q.closed[0]?.seq).toBe(all.length)
+    expect(q.closedTotal).toBe(2 * DECIDED_SHOWN)
+    expect(q.pending.map((c) => c.seq)).toEqual([all.length + 1])
   })
 })
