@@ -139,7 +139,7 @@ function losing (job: Job): Array<{ seed: number, baseline: number, candidate: n
 }
 
 /**
- * `size` decided candidates a day old and more, as a long-running cause has them: one real
+ * `size` decided candidates two days old and more, as a long-running cause has them: one real
  * candidate goes through submit, lease and attest, and its rows are copied with fresh ids
  * from 1,000 submitters, in one transaction.
  */

@@ -69,7 +69,7 @@ export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opt
     if (state !== undefined && !STATES.has(state)) throw new BadRequest(`state must be one of ${[...STATES].join(', ')}`)
     const limit = Math.min(1000, Math.max(1, Number(c.req.query('limit') ?? 1000) || 1000))
     const before = seqParam(c.req.query('before') ?? '')
-    // Newest first, walked from the end and only as far as one more than the page: a request costs its page, not the history.
+    // Newest first, walked back from the newest and stopped one past the page, not copied and filtered whole on each request.
     const all = queries.candidates()
     const page: CandidateSummary[] = []
     let more = false
