@@ -11,7 +11,7 @@ export type { IdentityCounter } from './ledger.ts'
 export type { StoreOptions } from './base.ts'
 export { MigrationError, SCHEMA_VERSION } from './migrations.ts'
 export { StoredVerdictSchema, type StoredVerdict } from './verdict.ts'
-export { StoreViews } from './views.ts'
+export { StoreViews, type SummaryRow } from './views.ts'
 
 /** A candidate row as it is inserted: no verdict, reason or rounds yet. */
 export type NewCandidate = Omit<CandidateRow, 'verdict' | 'reason' | 'rounds'>
@@ -55,19 +55,6 @@ export class Store extends ExperimentStore {
   candidatesOn (best: string, states: CandidateState[]): CandidateRow[] {
     return this.sql(`SELECT * FROM candidates WHERE parent_oid = ? AND state IN (${states.map(() => '?').join(', ')}) ORDER BY seq`)
       .all(best, ...states).map(decodeCandidate)
-  }
-
-  /**
-   * The candidates inserted, updated or attested since change mark `after` (-1: all), by seq,
-   * and the mark to ask after next time (migrations.ts, TALLIES): what the site reads after a
-   * change instead of the whole history. One read transaction, so no change falls between.
-   */
-  candidatesTouchedAfter (after: number): { rows: CandidateRow[], mark: number } {
-    return this.db.transaction(() => ({
-      // By touched, so the read walks the change marks' index (ORDER BY seq walked the whole table); then by seq.
-      rows: this.sql('SELECT * FROM candidates WHERE touched > ? ORDER BY touched').all(after).map(decodeCandidate).sort((a, b) => a.seq - b.seq),
-      mark: (this.sql("SELECT n FROM marks WHERE name = 'candidates'").get() as { n: number }).n
-    }))()
   }
 
   /** Open candidates (queued, verifying or passed) whose parent is no longer `best`, by seq (what a rebase carries over). */

@@ -51,6 +51,19 @@ const Candidate = z.object({
 })
 export type CandidateRow = z.output<typeof Candidate>
 
+/** What a candidate's line in the site's lists shows, read without decoding its receipt and submission whole (StoreViews.summariesTouchedAfter). */
+export const SummaryRow = Candidate.pick({
+  seq: true, commit_oid: true, parent_oid: true, submitter: true, origin_seq: true, state: true, reason: true, description: true, claimed_metric: true, received_at: true
+}).extend({
+  candidate_metric: z.number().nullable(),
+  baseline_metric: z.number().nullable(),
+  mean_improvement: z.number().nullable(),
+  /** JSON true and false read as 1 and 0; null without a verdict. */
+  claim_contradicted: z.number().nullable(),
+  name: z.string().nullable(),
+  team: z.string().nullable()
+})
+
 const Job = z.object({
   id: z.number().int(),
   candidate_seq: z.number().int(),

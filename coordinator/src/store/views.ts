@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3'
 import { z } from 'zod'
 import { AttestationBody } from '@autoresearch/protocol'
-import { CANDIDATE_STATES, decoder, json, SignedSubmission, type CandidateState } from './rows.ts'
+import { CANDIDATE_STATES, decoder, json, SignedSubmission, SummaryRow, type CandidateState } from './rows.ts'
 
 /**
  * The public site's reads: aggregates and projections no other caller needs, each one
@@ -19,7 +19,11 @@ const Submitted = z.object({ submitter: z.string(), state: z.enum(CANDIDATE_STAT
 const Activity = z.object({ worker: z.string(), received_at: z.number() })
 const Relative = z.object({ seq: z.number(), state: z.enum(CANDIDATE_STATES) })
 
+const summaryRows = decoder('candidates', z.array(SummaryRow))
+const Mark = z.object({ n: z.number().int() })
+
 export type OriginalSubmission = z.output<typeof Submission>
+export type SummaryRow = z.output<typeof SummaryRow>
 export type Relative = z.output<typeof Relative>
 
 export class StoreViews {
@@ -37,6 +41,24 @@ export class StoreViews {
   version (): string {
     const dataVersion = Version.parse(this.#db.pragma('data_version', { simple: true }))
     return `${dataVersion}.${this.#count('SELECT total_changes() AS n')}`
+  }
+
+  /**
+   * The candidates inserted, updated or attested since change mark `after` (-1: all), by seq, as
+   * their lines in the site's lists read them, and the mark to ask after next time (migrations.ts,
+   * TALLIES): what the site reads after a change instead of the whole history. One read
+   * transaction, so no change falls between.
+   */
+  summariesTouchedAfter (after: number): { rows: SummaryRow[], mark: number } {
+    return this.#db.transaction(() => ({
+      // By touched, so the read walks the change marks' index (ORDER BY seq walked the whole table); then by seq.
+      rows: summaryRows(this.#db.prepare(`SELECT seq, commit_oid, parent_oid, submitter, origin_seq, state, reason, description, claimed_metric, received_at,
+        json_extract(verdict, '$.candidateMetric') AS candidate_metric, json_extract(verdict, '$.baselineMetric') AS baseline_metric,
+        json_extract(verdict, '$.meanImprovement') AS mean_improvement, json_extract(verdict, '$.claimContradicted') AS claim_contradicted,
+        json_extract(submission, '$.body.profile.name') AS name, json_extract(submission, '$.body.profile.team') AS team
+        FROM candidates WHERE touched > ? ORDER BY touched`).all(after)).sort((a, b) => a.seq - b.seq),
+      mark: Mark.parse(this.#db.prepare("SELECT n FROM marks WHERE name = 'candidates'").get()).n
+    }))()
   }
 
   /** Time of each candidate's latest attestation, by candidate seq. */

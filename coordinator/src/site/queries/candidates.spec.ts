@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { SubmissionBody } from '@autoresearch/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Store } from '../../store/index.ts'
-import { CandidateSummaries, SubmitterExtras } from './candidates.ts'
+import { CandidateSummaries, summaryOf, SubmitterExtras } from './candidates.ts'
 
 const oid = (n: number): string => n.toString(16).padStart(40, '0')
 const key = (n: number): string => n.toString(16).padStart(64, '0')
@@ -45,6 +45,9 @@ describe("the site's candidates and submitters, kept between looks", () => {
     const extras = new SubmitterExtras()
     const same = (): void => {
       expect(summaries.read(s)).toEqual(new CandidateSummaries().read(s))
+      // The list's narrow read shows what a whole row gives a candidate's own page.
+      const times = s.views.verifiedTimes()
+      expect(summaries.read(s)).toEqual(s.candidates().map((c) => summaryOf(c, times.get(c.seq) ?? null)))
       expect(extras.read(s)).toEqual(new SubmitterExtras().read(s))
     }
     same()
@@ -53,9 +56,13 @@ describe("the site's candidates and submitters, kept between looks", () => {
     same()
     attest(s, 1, 50) // an attestation without a state change still shows as the candidate's verifiedAt
     expect(summaries.read(s).find((c) => c.seq === 1)?.verifiedAt).toBe(50)
-    s.setCandidateState(1, 'merged')
+    s.setCandidateState(1, 'merged', null, {
+      candidateSeq: 1, state: 'accepted', meanImprovement: 0.1, reason: 'ok', seeds: [1, 2], trials: [], test: null,
+      baselineMetric: 0.5, candidateMetric: 0.4, rounds: 1, claimContradicted: true, disagreeing: []
+    })
     submit(s, 3, 1, { hardware }) // a later submission without a profile keeps the name, adds the hardware
     submit(s, 4, 2, {}, 2) // a coordinator rebase: listed, not a submission of its own
+    submit(s, 5, 3, { profile: { name: '  ', team: 'y' } }) // a blank name is no name
     s.setCandidateState(2, 'rebased')
     same()
     expect(extras.read(s).get(key(1))).toMatchObject({ name: 'ada', team: 'x', hardware })
@@ -64,7 +71,9 @@ describe("the site's candidates and submitters, kept between looks", () => {
     admin.setCandidateState(1, 'reverted', 'reverted by the operator')
     admin.close()
     same()
-    expect(summaries.read(s).map((c) => [c.seq, c.state])).toEqual([[1, 'reverted'], [2, 'rebased'], [3, 'queued'], [4, 'queued']])
+    expect(summaries.read(s).map((c) => [c.seq, c.state])).toEqual([[1, 'reverted'], [2, 'rebased'], [3, 'queued'], [4, 'queued'], [5, 'queued']])
+    expect(summaries.read(s).find((c) => c.seq === 5)).toMatchObject({ submitterName: null, team: 'y' })
+    expect(summaries.read(s).find((c) => c.seq === 1)).toMatchObject({ verifiedMetric: 0.4, baselineMetric: 0.5, meanImprovement: 0.1, claimContradicted: true, submitterName: 'ada' })
     s.close()
   })
 

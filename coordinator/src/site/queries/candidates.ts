@@ -1,5 +1,5 @@
 import type { Hardware, SubmissionBody } from '@autoresearch/protocol'
-import type { CandidateRow, CandidateState } from '../../store/index.ts'
+import type { CandidateRow, CandidateState, SummaryRow } from '../../store/index.ts'
 import type { SiteDeps } from './deps.ts'
 
 export interface CandidateSummary {
@@ -34,15 +34,26 @@ export function extrasOf (body: SubmissionBody): Extras {
   return { name: text(body.profile?.name), team: text(body.profile?.team), hardware: body.hardware ?? null, hasProfile: body.profile !== undefined }
 }
 
+/** A candidate's line in the lists, from the fields the list reads (StoreViews.summariesTouchedAfter). */
+export function summaryFrom (r: SummaryRow, verifiedAt: number | null): CandidateSummary {
+  return {
+    seq: r.seq, commit: r.commit_oid, parent: r.parent_oid, submitter: r.submitter, submitterName: text(r.name ?? undefined), team: text(r.team ?? undefined),
+    originSeq: r.origin_seq, state: r.state, reason: r.reason,
+    description: r.description, claimedMetric: r.claimed_metric, verifiedMetric: r.candidate_metric, baselineMetric: r.baseline_metric,
+    meanImprovement: r.mean_improvement, claimContradicted: r.claim_contradicted === 1, receivedAt: r.received_at, verifiedAt
+  }
+}
+
+/** The same line from a whole row (a candidate's own page). */
 export function summaryOf (c: CandidateRow, verifiedAt: number | null): CandidateSummary {
   const v = c.verdict
-  const extras = extrasOf(c.submission.body)
-  return {
-    seq: c.seq, commit: c.commit_oid, parent: c.parent_oid, submitter: c.submitter, submitterName: extras.name, team: extras.team,
-    originSeq: c.origin_seq, state: c.state, reason: c.reason,
-    description: c.description, claimedMetric: c.claimed_metric, verifiedMetric: v?.candidateMetric ?? null, baselineMetric: v?.baselineMetric ?? null,
-    meanImprovement: v?.meanImprovement ?? null, claimContradicted: v?.claimContradicted ?? false, receivedAt: c.received_at, verifiedAt
-  }
+  const profile = c.submission.body.profile
+  return summaryFrom({
+    seq: c.seq, commit_oid: c.commit_oid, parent_oid: c.parent_oid, submitter: c.submitter, origin_seq: c.origin_seq, state: c.state, reason: c.reason,
+    description: c.description, claimed_metric: c.claimed_metric, received_at: c.received_at,
+    candidate_metric: v?.candidateMetric ?? null, baseline_metric: v?.baselineMetric ?? null, mean_improvement: v?.meanImprovement ?? null,
+    claim_contradicted: v === null ? null : (v.claimContradicted ? 1 : 0), name: profile?.name ?? null, team: profile?.team ?? null
+  }, verifiedAt)
 }
 
 /** Past this many changed rows one aggregate of every attestation is cheaper than a lookup each. */
@@ -59,12 +70,12 @@ export class CandidateSummaries {
   #mark = -1
   #list: CandidateSummary[] = []
 
-  read (store: Pick<SiteDeps['store'], 'candidatesTouchedAfter' | 'views'>): CandidateSummary[] {
-    const { rows, mark } = store.candidatesTouchedAfter(this.#mark)
+  read (store: Pick<SiteDeps['store'], 'views'>): CandidateSummary[] {
+    const { rows, mark } = store.views.summariesTouchedAfter(this.#mark)
     if (rows.length === 0) return this.#list
     const times = rows.length > LOOKUPS_AT_MOST ? store.views.verifiedTimes() : store.views.verifiedTimesOf(rows.map((c) => c.seq))
     // A new seq is larger than any before it, so the map's insertion order stays seq order.
-    for (const c of rows) this.#bySeq.set(c.seq, summaryOf(c, times.get(c.seq) ?? null))
+    for (const c of rows) this.#bySeq.set(c.seq, summaryFrom(c, times.get(c.seq) ?? null))
     this.#mark = mark
     this.#list = [...this.#bySeq.values()]
     return this.#list
