@@ -31,6 +31,8 @@ export const options = {
 } as const
 
 const DAY = 24 * 3600 * 1000
+/** The most candidates `--cycles` and `--open` take: every loop here stops. */
+const MAX_COUNT = 100_000
 /** Submissions per fresh identity in the timed cycles: each rejection and contradicted claim lowers a key's quota (policy.ts), which is not what is measured. */
 const PER_IDENTITY = 3
 const NOWHERE: Carried = { rebased: () => {}, grouped: () => {}, promoted: () => {} }
@@ -45,11 +47,13 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
   const count = (name: 'cycles' | 'open', min: number): number => {
     const x = Number(values[name])
-    if (!Number.isInteger(x) || x < min) throw new HistoryUsageError(`--${name} must be a whole number of at least ${min}, not ${values[name]}`)
+    if (!Number.isInteger(x) || x < min || x > MAX_COUNT) throw new HistoryUsageError(`--${name} must be a whole number from ${min} to ${MAX_COUNT}, not ${values[name]}`)
     return x
   }
-  const sizes = values.sizes.split(',').map(Number)
-  if (sizes.length === 0 || sizes.some((s) => !Number.isInteger(s) || s < 0 || s > 1_000_000)) throw new HistoryUsageError(`--sizes must be whole numbers from 0 to 1000000, comma-separated, not ${values.sizes}`)
+  // An empty entry ("1,,2", "") is a typo, not a size of 0.
+  const entries = values.sizes.split(',')
+  const sizes = entries.map((e) => e.trim() === '' ? NaN : Number(e))
+  if (sizes.some((s) => !Number.isInteger(s) || s < 0 || s > 1_000_000)) throw new HistoryUsageError(`--sizes must be whole numbers from 0 to 1000000, comma-separated, not ${values.sizes}`)
   const cycles = count('cycles', 1)
   const open = count('open', 0)
   const rows: Row[] = []

@@ -21,7 +21,9 @@ describe('npm run bench', () => {
       [['scaling', '--start', 'nowhere'], '--start is far'],
       [['scaling', '--conflicts', 'merge'], '--conflicts is what the cause\'s copy does'],
       [['verification', '--cache', 'maybe'], '--cache is on'],
-      [['history', '--sizes', 'lots'], '--sizes must be whole numbers']
+      [['history', '--sizes', 'lots'], '--sizes must be whole numbers'],
+      [['history', '--sizes', '0,,100'], '--sizes must be whole numbers'],
+      [['history', '--cycles', '1e9'], '--cycles must be a whole number from 1 to 100000']
     ] as Array<[string[], string]>) {
       const r = bench(...args)
       expect(r.status, args.join(' ')).toBe(2)

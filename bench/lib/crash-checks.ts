@@ -71,28 +71,16 @@ export async function checkAfterRestart (home: string, acked: Acknowledged, refB
  * against the rows they count: submissions per submitter and state, runs per verifier.
  */
 function talliesDisagree (db: Store): string[] {
-  const states = new Map<string, Record<string, number>>()
-  for (const c of db.candidates()) {
-    if (c.origin_seq !== null) continue
-    const counts = states.get(c.submitter) ?? {}
-    counts[c.state] = (counts[c.state] ?? 0) + 1
-    states.set(c.submitter, counts)
-  }
-  const runs = new Map<string, number>()
-  for (const a of db.dump('attestations')) {
-    const trials = (JSON.parse(String(a.body)) as { trials: unknown[] }).trials.length
-    runs.set(String(a.verifier), (runs.get(String(a.verifier)) ?? 0) + 2 * trials)
-  }
+  const kept = db.tallies()
+  const counted = db.views.talliesFromRows()
   const out: string[] = []
-  const tallied = db.views.submissionStatesPerSubmitter()
-  for (const key of new Set([...states.keys(), ...tallied.keys()])) {
-    const want = JSON.stringify(Object.entries(states.get(key) ?? {}).sort())
-    const got = JSON.stringify(Object.entries(tallied.get(key) ?? {}).sort())
+  for (const key of new Set([...counted.states.keys(), ...kept.states.keys()])) {
+    const want = JSON.stringify(Object.entries(counted.states.get(key) ?? {}).sort())
+    const got = JSON.stringify(Object.entries(kept.states.get(key) ?? {}).sort())
     if (want !== got) out.push(`submissions of ${key.slice(0, 16)}… tallied as ${got}, the rows say ${want}`)
   }
-  const verifierRuns = new Map(db.verificationRuns().map((r) => [r.verifier, r.runs]))
-  for (const key of new Set([...runs.keys(), ...verifierRuns.keys()])) {
-    if (runs.get(key) !== verifierRuns.get(key)) out.push(`runs of verifier ${key.slice(0, 16)}… tallied as ${verifierRuns.get(key) ?? 0}, the rows say ${runs.get(key) ?? 0}`)
+  for (const key of new Set([...counted.runs.keys(), ...kept.runs.keys()])) {
+    if (counted.runs.get(key) !== kept.runs.get(key)) out.push(`runs of verifier ${key.slice(0, 16)}… tallied as ${kept.runs.get(key) ?? 0}, the rows say ${counted.runs.get(key) ?? 0}`)
   }
   return out
 }

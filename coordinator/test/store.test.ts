@@ -124,28 +124,9 @@ describe('Store', () => {
 })
 
 describe('what the site reads after each change', () => {
-  /** The tallies as the whole history gives them: what the triggers must keep equal. */
-  function fromHistory (store: Store): { states: Map<string, Record<string, number>>, runs: Map<string, number> } {
-    const states = new Map<string, Record<string, number>>()
-    const runs = new Map<string, number>()
-    for (const c of store.candidates()) {
-      if (c.origin_seq === null) {
-        const s = states.get(c.submitter) ?? {}
-        s[c.state] = (s[c.state] ?? 0) + 1
-        states.set(c.submitter, s)
-      }
-      for (const a of store.attestationsFor(c.seq)) runs.set(a.verifier, (runs.get(a.verifier) ?? 0) + 2 * a.body.trials.length)
-    }
-    return { states, runs }
-  }
-  const tallied = (store: Store): { states: Map<string, Record<string, number>>, runs: Map<string, number> } => ({
-    states: new Map([...store.views.submissionStatesPerSubmitter()].map(([k, v]) => [k, v as Record<string, number>])),
-    runs: new Map(store.verificationRuns().map((r) => [r.verifier, r.runs]))
-  })
-
   it('an old home\'s tallies are counted from its rows, and every later write keeps them and the change marks', () => {
     const { store, path } = open('today.db')
-    expect(tallied(store)).toEqual(fromHistory(store))
+    expect(store.tallies()).toEqual(store.views.talliesFromRows())
     const first = store.views.summariesTouchedAfter(-1)
     expect(first.rows.map((c) => c.seq)).toEqual([1, 2, 3])
     expect(store.views.summariesTouchedAfter(first.mark).rows).toEqual([])
@@ -166,9 +147,9 @@ describe('what the site reads after each change', () => {
     store.setCandidateState(5, 'merged')
     look = store.views.summariesTouchedAfter(attested.mark)
     expect(look.rows.map((c) => [c.seq, c.state])).toEqual([[4, 'rebased'], [5, 'merged']])
-    expect(tallied(store)).toEqual(fromHistory(store))
-    expect(store.views.submitters()).toBe(fromHistory(store).states.size)
-    expect(store.views.verifiers()).toBe(fromHistory(store).runs.size)
+    expect(store.tallies()).toEqual(store.views.talliesFromRows())
+    expect(store.views.submitters()).toBe(store.views.talliesFromRows().states.size)
+    expect(store.views.verifiers()).toBe(store.views.talliesFromRows().runs.size)
     expect(store.views.latestAttestationPerVerifier().map((a) => a.jobId)).toContain(job)
 
     // A write by another process (the admin CLI's revert) is seen the same way.
@@ -176,7 +157,7 @@ describe('what the site reads after each change', () => {
     other.setCandidateState(5, 'reverted', 'reverted by the operator')
     other.close()
     expect(store.views.summariesTouchedAfter(look.mark).rows.map((c) => [c.seq, c.state])).toEqual([[5, 'reverted']])
-    expect(tallied(store)).toEqual(fromHistory(store))
+    expect(store.tallies()).toEqual(store.views.talliesFromRows())
     store.close()
   })
 })

@@ -2,7 +2,7 @@ import type { StoreOptions } from './base.ts'
 import { ExperimentStore } from './experiments.ts'
 import { decodeCandidate, decodeMerge, maybe, mergeIndex, type CandidateRow, type CandidateState, type MergeRow } from './rows.ts'
 import type { StoredVerdict } from './verdict.ts'
-import { StoreViews } from './views.ts'
+import { StoreViews, type Tallies } from './views.ts'
 
 export { CANDIDATE_STATES, CorruptRowError } from './rows.ts'
 export type { AttestationRow, CandidateRow, CandidateState, DigestRow, ExperimentRow, HypothesisRow, IdentityRow, JobRole, JobRow, MergeRow } from './rows.ts'
@@ -11,7 +11,7 @@ export type { IdentityCounter } from './ledger.ts'
 export type { StoreOptions } from './base.ts'
 export { MigrationError, SCHEMA_VERSION } from './migrations.ts'
 export { StoredVerdictSchema, type StoredVerdict } from './verdict.ts'
-export { StoreViews, type SummaryRow } from './views.ts'
+export { StoreViews, type SummaryRow, type Tallies } from './views.ts'
 
 /** A candidate row as it is inserted: no verdict, reason or rounds yet. */
 export type NewCandidate = Omit<CandidateRow, 'verdict' | 'reason' | 'rounds'>
@@ -55,6 +55,11 @@ export class Store extends ExperimentStore {
   candidatesOn (best: string, states: CandidateState[]): CandidateRow[] {
     return this.sql(`SELECT * FROM candidates WHERE parent_oid = ? AND state IN (${states.map(() => '?').join(', ')}) ORDER BY seq`)
       .all(best, ...states).map(decodeCandidate)
+  }
+
+  /** The tallies as the triggers keep them (migrations.ts, TALLIES); `views.talliesFromRows` counts the same from the rows. */
+  tallies (): Tallies {
+    return { states: this.views.submissionStatesPerSubmitter(), runs: new Map(this.verificationRuns().map((r) => [r.verifier, r.runs])) }
   }
 
   /** Open candidates (queued, verifying or passed) whose parent is no longer `best`, by seq (what a rebase carries over). */

@@ -22,6 +22,18 @@ const Relative = z.object({ seq: z.number(), state: z.enum(CANDIDATE_STATES) })
 const summaryRows = decoder('candidates', z.array(SummaryRow))
 const Mark = z.object({ n: z.number().int() })
 
+const Runs = z.object({ verifier: z.string(), runs: z.number() })
+
+/** Submissions per submitter and state, and verification runs per verifier (two per trial). */
+export interface Tallies { states: Map<string, Partial<Record<CandidateState, number>>>, runs: Map<string, number> }
+
+/** Rows of (submitter, state, n) as a map per submitter. */
+function statesOf (rows: unknown[]): Tallies['states'] {
+  const out: Tallies['states'] = new Map()
+  for (const r of z.array(Submitted).parse(rows)) out.set(r.submitter, { ...out.get(r.submitter), [r.state]: r.n })
+  return out
+}
+
 export type OriginalSubmission = z.output<typeof Submission>
 export type SummaryRow = z.output<typeof SummaryRow>
 export type Relative = z.output<typeof Relative>
@@ -126,10 +138,20 @@ export class StoreViews {
 
   /** Submissions (coordinator rebases not counted) per submitter, by the state each is in now. */
   submissionStatesPerSubmitter (): Map<string, Partial<Record<CandidateState, number>>> {
-    const rows = z.array(Submitted).parse(this.#db.prepare('SELECT submitter, state, n FROM submitter_states WHERE n > 0 ORDER BY submitter, state').all())
-    const out = new Map<string, Partial<Record<CandidateState, number>>>()
-    for (const r of rows) out.set(r.submitter, { ...out.get(r.submitter), [r.state]: r.n })
-    return out
+    return statesOf(this.#db.prepare('SELECT submitter, state, n FROM submitter_states WHERE n > 0 ORDER BY submitter, state').all())
+  }
+
+  /**
+   * The tallies (submissions per submitter and state, runs per verifier) counted from the rows
+   * themselves over the whole history, not read from the tables the triggers keep: what those
+   * must equal (the fault suite checks it after every kill, the store's tests after every kind
+   * of write). A scan of every candidate and attestation: never on a request's path.
+   */
+  talliesFromRows (): Tallies {
+    return {
+      states: statesOf(this.#db.prepare('SELECT submitter, state, COUNT(*) AS n FROM candidates WHERE origin_seq IS NULL GROUP BY submitter, state ORDER BY submitter, state').all()),
+      runs: new Map(z.array(Runs).parse(this.#db.prepare("SELECT verifier, SUM(2 * json_array_length(body, '$.trials')) AS runs FROM attestations GROUP BY verifier").all()).map((r) => [r.verifier, r.runs]))
+    }
   }
 
   /**
