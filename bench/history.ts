@@ -11,14 +11,21 @@
  * reads scan its history slows as a cause runs; the ratios against the smallest size say how
  * much (docs/benchmarks.md, "History"). `--speculation` declares it (window 4) in the cause, as
  * a lease turn then also looks for rejections on a base that died.
+ *
+ * Then the public site, which the coordinator serves from the same thread: its first look after
+ * a start (taken in slices where the code has `SiteQueries.warm`, as serve.ts does), the pages
+ * after each of five changes, and the whole candidates.csv through the real API, each with the
+ * longest the event loop waited meanwhile (what a lease request would have waited).
  */
 import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Identity, UsageError, type Job } from '@autoresearch/protocol'
 import { Store, type CandidateRow } from '../coordinator/src/store/index.ts'
+import { createApi } from '../coordinator/src/site/api.ts'
 import { SiteQueries } from '../coordinator/src/site/queries/index.ts'
 import { causeStatus } from '../coordinator/src/status.ts'
 import { SimCoordinator, simManifest, type Carried } from './lib/sim/coordinator.ts'
@@ -38,7 +45,18 @@ const PER_IDENTITY = 3
 const NOWHERE: Carried = { rebased: () => {}, grouped: () => {}, promoted: () => {} }
 const oid = (): string => randomBytes(20).toString('hex')
 
-interface Row { history: number, msPerSubmit: number, msPerLease: number, msPerAttest: number, msPerCandidate: number, msPerSiteRefresh: number, msFirstSiteLook: number, fillSeconds: number }
+interface Row extends SiteFigures { history: number, msPerSubmit: number, msPerLease: number, msPerAttest: number, msPerCandidate: number, fillSeconds: number }
+
+/** The site's figures, in ms; `…Stall` the longest the event loop waited meanwhile. */
+interface SiteFigures {
+  /** The first look's slices (0 where the code has none), all together and the longest wait. */
+  msWarm: number, msWarmStall: number
+  /** The first look after a start (after the slices where there are some), and its wait. */
+  msFirstSiteLook: number, msFirstSiteLookStall: number
+  msPerSiteRefresh: number
+  /** The whole candidates.csv through the API: the first time, again with its ETag (a 304), and after a change. */
+  msCsv: number, msCsvStall: number, msCsvUnchanged: number, msCsvUnchangedStall: number, msCsvAfterChange: number, msCsvAfterChangeStall: number
+}
 
 /** Changes after which the site's pages are read again, timed. */
 const SITE_REFRESHES = 5
@@ -57,7 +75,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const cycles = count('cycles', 1)
   const open = count('open', 0)
   const rows: Row[] = []
-  for (const size of sizes) rows.push(race(size, cycles, open, values.speculation))
+  for (const size of sizes) rows.push(await race(size, cycles, open, values.speculation))
   const first = rows[0] as Row
   const ratio = (a: number, b: number): number => Number((a / b).toFixed(2))
   return {
@@ -65,11 +83,11 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     open,
     speculation: values.speculation,
     rows,
-    ratios: rows.map((r) => ({ history: r.history, perCandidateVsFirst: ratio(r.msPerCandidate, first.msPerCandidate), leaseVsFirst: ratio(r.msPerLease, first.msPerLease), submitVsFirst: ratio(r.msPerSubmit, first.msPerSubmit), attestVsFirst: ratio(r.msPerAttest, first.msPerAttest), siteVsFirst: ratio(r.msPerSiteRefresh, first.msPerSiteRefresh) }))
+    ratios: rows.map((r) => ({ history: r.history, perCandidateVsFirst: ratio(r.msPerCandidate, first.msPerCandidate), leaseVsFirst: ratio(r.msPerLease, first.msPerLease), submitVsFirst: ratio(r.msPerSubmit, first.msPerSubmit), attestVsFirst: ratio(r.msPerAttest, first.msPerAttest), siteVsFirst: ratio(r.msPerSiteRefresh, first.msPerSiteRefresh), csvVsFirst: ratio(r.msCsv, first.msCsv) }))
   }
 }
 
-function race (size: number, cycles: number, open: number, speculation: boolean): Row {
+async function race (size: number, cycles: number, open: number, speculation: boolean): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'autoresearch-history-'))
   const store = new Store(join(dir, 'coordinator.db'))
   try {
@@ -97,10 +115,10 @@ function race (size: number, cycles: number, open: number, speculation: boolean)
       coordinator.attest(verifier, job, losing(job), NOWHERE)
       attestMs += performance.now() - t
     }
-    const site = siteRefreshes(coordinator, dir)
+    const site = await siteLooks(coordinator, dir)
     const per = (ms: number): number => Number((ms / cycles).toFixed(3))
-    const row = { history: size, msPerSubmit: per(submitMs), msPerLease: per(leaseMs), msPerAttest: per(attestMs), msPerCandidate: per(submitMs + leaseMs + attestMs), msPerSiteRefresh: Number(site.after.toFixed(1)), msFirstSiteLook: Number(site.first.toFixed(1)), fillSeconds: Number(fillSeconds.toFixed(1)) }
-    console.error(`history ${size}: ${row.msPerCandidate} ms a candidate (submit ${row.msPerSubmit}, lease ${row.msPerLease}, attest ${row.msPerAttest}); site pages after a change ${row.msPerSiteRefresh} ms (the first look after a start ${row.msFirstSiteLook} ms)`)
+    const row = { history: size, msPerSubmit: per(submitMs), msPerLease: per(leaseMs), msPerAttest: per(attestMs), msPerCandidate: per(submitMs + leaseMs + attestMs), ...site, fillSeconds: Number(fillSeconds.toFixed(1)) }
+    console.error(`history ${size}: ${row.msPerCandidate} ms a candidate (submit ${row.msPerSubmit}, lease ${row.msPerLease}, attest ${row.msPerAttest}); site: first look ${site.msFirstSiteLook} ms after slices of ${site.msWarm} ms (longest wait ${Math.max(site.msWarmStall, site.msFirstSiteLookStall)} ms), pages after a change ${site.msPerSiteRefresh} ms, candidates.csv ${site.msCsv} ms (longest wait ${site.msCsvStall} ms), unchanged ${site.msCsvUnchanged} ms, after a change ${site.msCsvAfterChange} ms (${site.msCsvAfterChangeStall} ms)`)
     return row
   } finally {
     store.close()
@@ -109,36 +127,64 @@ function race (size: number, cycles: number, open: number, speculation: boolean)
 }
 
 /**
- * What the site's overview, queue and contributors views cost the first visitor after a change
- * (each view is kept until the database changes, site/queries/cache.ts), in ms, the mean of
- * SITE_REFRESHES changes (a submission each), after a first look as a site that has been serving
- * has had (`first`, timed apart: the look after a coordinator starts). The coordinator serves the
- * site in its own process.
+ * What the public site costs as a coordinator serves it: its first look after a start, then the
+ * overview, queue and contributors views the first visitor after each of SITE_REFRESHES changes
+ * (a submission each) reads (each view is kept until the database changes, site/queries/cache.ts),
+ * then candidates.csv whole through the real API: first, revalidated by its ETag, and after a change. Each with the longest
+ * the event loop waited meanwhile (the longest gap between ticks of a 1-ms timer).
  */
-function siteRefreshes (coordinator: SimCoordinator, dir: string): { first: number, after: number } {
+async function siteLooks (coordinator: SimCoordinator, dir: string): Promise<SiteFigures> {
   const store = coordinator.store
-  const site = new SiteQueries({
+  const events = new EventEmitter()
+  const deps = {
     manifest: coordinator.manifest, causeId: 'history', store, paths: { gitdir: join(dir, 'git') },
-    status: () => causeStatus({ causeId: 'history', manifest: coordinator.manifest, node: undefined, store })
-  })
+    status: () => causeStatus({ causeId: 'history', manifest: coordinator.manifest, node: undefined, store }),
+    on: events.on.bind(events), off: events.off.bind(events)
+  }
+  const site = new SiteQueries(deps)
+  const { api } = createApi(deps as unknown as Parameters<typeof createApi>[0], site, { sse: { maxStreams: 1, maxStreamsPerClient: 1, pingMs: 60_000, maxAgeMs: 60_000 }, clientKey: () => 'bench' })
   const look = (): void => {
     site.overview('npx autoresearch-worker')
     site.queue()
     site.contributors()
   }
-  // A site that has served since the coordinator started has looked before: its first look, after
-  // a start, reads every candidate once (reported apart).
-  let t = performance.now()
-  look()
-  const first = performance.now() - t
-  let ms = 0
+  const r1 = (x: number): number => Number(x.toFixed(1))
+  const timed = async (fn: () => unknown): Promise<[number, number]> => {
+    // The longest gap between ticks of a 1-ms timer (perf_hooks' delay monitor missed a block with no turn in it).
+    let longest = 0
+    let last = performance.now()
+    const ticker = setInterval(() => { const now = performance.now(); longest = Math.max(longest, now - last); last = now }, 1)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    longest = 0
+    last = performance.now()
+    const t = performance.now()
+    await fn()
+    const ms = performance.now() - t
+    // One more tick, so that a wait at the very end is counted too.
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    clearInterval(ticker)
+    return [r1(ms), r1(Math.min(ms, longest))]
+  }
+  const warm = (site as Partial<Pick<SiteQueries, 'warm'>>).warm?.bind(site)
+  const [msWarm, msWarmStall] = warm === undefined ? [0, 0] : await timed(warm)
+  const [msFirstSiteLook, msFirstSiteLookStall] = await timed(look)
+  let refresh = 0
   for (let i = 0; i < SITE_REFRESHES; i++) {
     coordinator.submit(Identity.generate(), coordinator.best(), 0.1)
-    t = performance.now()
-    look()
-    ms += performance.now() - t
+    refresh += (await timed(look))[0]
   }
-  return { first, after: ms / SITE_REFRESHES }
+  let etag = ''
+  const csv = async (status = 200): Promise<void> => {
+    const res = await api.request('/candidates.csv', { headers: status === 304 ? { 'If-None-Match': etag } : {} })
+    if (res.status !== status) throw new Error(`candidates.csv answered ${res.status}, not ${status}`)
+    etag = res.headers.get('etag') ?? ''
+    await res.arrayBuffer()
+  }
+  const [msCsv, msCsvStall] = await timed(csv)
+  const [msCsvUnchanged, msCsvUnchangedStall] = await timed(async () => await csv(304))
+  coordinator.submit(Identity.generate(), coordinator.best(), 0.1)
+  const [msCsvAfterChange, msCsvAfterChangeStall] = await timed(csv)
+  return { msWarm, msWarmStall, msFirstSiteLook, msFirstSiteLookStall, msPerSiteRefresh: r1(refresh / SITE_REFRESHES), msCsv, msCsvStall, msCsvUnchanged, msCsvUnchangedStall, msCsvAfterChange, msCsvAfterChangeStall }
 }
 
 /** Trials of a clear loser: the candidate worse than the best on every seed, so the job rejects it. */

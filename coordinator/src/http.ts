@@ -20,11 +20,19 @@ export interface HttpOptions {
 /** 500 live streams at most, 4 from one client, a ping every 15 s, a reconnect after 30 min. */
 export const SSE_DEFAULTS: SseOptions = { maxStreams: 500, maxStreamsPerClient: 4, pingMs: 15_000, maxAgeMs: 30 * 60_000 }
 
-const streamsOf = new WeakMap<Hono, EventStreams>()
+const partsOf = new WeakMap<Hono, { streams: EventStreams, queries: SiteQueries }>()
 
 /** Ends the app's open event streams, so that a server stopping does not wait on them. */
 export function closeEventStreams (app: Hono): void {
-  streamsOf.get(app)?.closeAll()
+  partsOf.get(app)?.streams.closeAll()
+}
+
+/**
+ * Reads what the site's first look needs in short slices, off any request's path
+ * (SiteQueries.warm): a server starts it once it listens, and aborts it before it stops.
+ */
+export async function warmSite (app: Hono, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  await partsOf.get(app)?.queries.warm(opts)
 }
 
 /**
@@ -48,6 +56,6 @@ export function createHttpApp (coordinator: Coordinator, opts: HttpOptions = {})
   app.route('/api', api)
   app.route('/cause.git', createGitApp(coordinator.paths.gitdir, { ...opts.git, limit, key }))
   registerPages(app, coordinator, queries, limit)
-  streamsOf.set(app, streams)
+  partsOf.set(app, { streams, queries })
   return app
 }

@@ -1,8 +1,11 @@
 import type { AddressInfo } from 'node:net'
+import { logger } from '@libp2p/logger'
 import { serve as serveHttp, type ServerType } from '@hono/node-server'
 import type { NodeOptions } from '@autoresearch/protocol'
 import { Coordinator } from './coordinator.ts'
-import { closeEventStreams, createHttpApp, type HttpOptions } from './http.ts'
+import { closeEventStreams, createHttpApp, warmSite, type HttpOptions } from './http.ts'
+
+const log = logger('autoresearch:coordinator:serve')
 
 export interface ServeOptions {
   home: string
@@ -43,11 +46,19 @@ export async function serveCoordinator (opts: ServeOptions): Promise<RunningCoor
   }
   const port = (server.address() as AddressInfo).port
   if (opts.reportEveryMs !== undefined && opts.reportEveryMs > 0) coordinator.reportEvery(opts.reportEveryMs)
+  // A page before it is done reads the rest at once, as it would without it: nothing waits on it.
+  const warming = new AbortController()
+  const warmed = warmSite(app, { signal: warming.signal }).catch((err: Error) => {
+    if (!warming.signal.aborted) log.error('the site\'s first look in slices failed: %e', err)
+  })
   return {
     coordinator,
     multiaddrs: coordinator.node?.getMultiaddrs().map(String) ?? [],
     httpUrl: `http://${host}:${port}`,
     stop: async () => {
+      // Before the store closes under a slice of it.
+      warming.abort()
+      await warmed
       // Live event streams never end by themselves; the server's close would wait on them.
       closeEventStreams(app)
       await new Promise<void>((resolve) => server.close(() => resolve()))

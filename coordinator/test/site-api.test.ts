@@ -69,6 +69,16 @@ describe('leaderboard site: API, exports, headers, live updates', () => {
     expect(text).toContain(`"'=HYPERLINK(""http://evil.example/?a,b"",""click"")"`)
     expect(Number(bySeq.get(s.rejected)?.[col('mean_improvement')])).toBeLessThanOrEqual(0)
     expect(rows.every((r) => r.length === header.length)).toBe(true)
+    // Tagged by the list it was written from, not hashed whole: unchanged, a 304; after a change, the new list.
+    const etag = res.headers.get('etag') as string
+    expect(etag).toMatch(/^"[\w-]+"$/)
+    const again = await get('/api/candidates.csv', { headers: { 'If-None-Match': etag } })
+    expect([again.status, await again.text()]).toEqual([304, ''])
+    const seq = await s.d.submit('one more for the export')
+    const changed = await get('/api/candidates.csv', { headers: { 'If-None-Match': etag } })
+    expect(changed.status).toBe(200)
+    expect(changed.headers.get('etag')).not.toBe(etag)
+    expect(parseCsv(await changed.text()).at(-1)?.[0]).toBe(String(seq))
 
     const contributors = parseCsv(await (await get('/api/contributors.csv')).text())
     expect(contributors[0]).toEqual(['rank', 'public_key', 'name', 'team', 'verified_gain', 'merges', 'verification_runs', 'submitted', 'accepted', 'rejected', 'contradicted', 'banned', 'state_queued', 'state_verifying', 'state_passed', 'state_merged', 'state_rejected', 'state_stale', 'state_rebased', 'state_reverted'])

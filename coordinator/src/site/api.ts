@@ -3,13 +3,13 @@ import { cors } from 'hono/cors'
 import { etag } from 'hono/etag'
 import { logger } from '@libp2p/logger'
 import { CANDIDATE_STATES } from '../store/index.ts'
-import { candidatesCsv, contributorsCsv, resultsTsv } from './csv.ts'
+import { candidatesCsvStream, contributorsCsv, resultsTsv } from './csv.ts'
 import { answerOf, BadRequest, NotFound } from './errors.ts'
 import { joinInfo, oidParam, positionParam, seqParam } from './params.ts'
 import { DEFAULT_EXPERIMENTS_PAGE, MAX_EXPERIMENTS_PAGE } from './queries/experiments.ts'
 import { HYPOTHESIS_STATES } from './queries/hypotheses.ts'
 import type { CandidateSummary, SiteDeps, SiteQueries } from './queries/index.ts'
-import { apiHeaders, NO_STORE, readOnly, send, sendJson } from './respond.ts'
+import { apiHeaders, NO_STORE, readOnly, send, sendJson, SHORT } from './respond.ts'
 import { EventStreams, SSE_HEADERS, type EventFeed, type SseOptions } from './sse.ts'
 
 const log = logger('autoresearch:coordinator:site')
@@ -143,9 +143,14 @@ export function createApi (deps: SiteDeps & EventFeed, queries: SiteQueries, opt
   })
 
   // Exports.
-  const download = (c: Context, body: string, type: string, name: string): Response => send(c, body, type, { headers: { 'Content-Disposition': `attachment; filename="${name}"` } })
+  const attachment = (name: string): string => `attachment; filename="${name}"`
+  const download = (c: Context, body: string, type: string, name: string): Response => send(c, body, type, { headers: { 'Content-Disposition': attachment(name) } })
   api.get('/contributors.csv', (c) => download(c, contributorsCsv(queries.contributors()), 'text/csv; charset=utf-8; header=present', `${manifest.name}-contributors.csv`))
-  api.get('/candidates.csv', (c) => download(c, candidatesCsv(queries.candidates()), 'text/csv; charset=utf-8; header=present', `${manifest.name}-candidates.csv`))
+  api.get('/candidates.csv', (c) => {
+    // Its own ETag, so that hono/etag neither reads the whole stream to hash it nor misses a 304.
+    const { list, tag } = queries.candidatesTagged()
+    return c.body(candidatesCsvStream(list), 200, { 'Content-Type': 'text/csv; charset=utf-8; header=present', 'Cache-Control': SHORT, 'Content-Disposition': attachment(`${manifest.name}-candidates.csv`), ETag: `"${tag}"` })
+  })
   api.get('/results.tsv', (c) => download(c, resultsTsv(queries.merges(), deps.status().baselineMetric), 'text/tab-separated-values; charset=utf-8', 'results.tsv'))
   api.get('/experiments.tsv', (c) => {
     const best = bestQuery(c)

@@ -19,8 +19,10 @@ const csvCell = (v: Cell): string => {
   return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s
 }
 
+const csvLine = (cells: Cell[]): string => cells.map(csvCell).join(',') + '\r\n'
+
 /** RFC 4180: comma-separated, CRLF line ends, fields with quotes, commas or line breaks quoted. */
-export const toCsv = (header: string[], rows: Cell[][]): string => [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n'
+export const toCsv = (header: string[], rows: Cell[][]): string => [header, ...rows].map(csvLine).join('')
 
 const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
 
@@ -30,11 +32,45 @@ export function contributorsCsv (rows: ContributorView[]): string {
     rows.map((c) => [c.rank, c.publicKey, c.name, c.team, c.verifiedGain, c.merges, c.verificationRuns, c.submitted, c.accepted, c.rejected, c.contradicted, c.banned, ...CANDIDATE_STATES.map((st) => c.states[st])]))
 }
 
-export function candidatesCsv (rows: CandidateSummary[]): string {
-  return toCsv(['seq', 'commit', 'parent', 'submitter', 'submitter_name', 'team', 'origin_seq', 'state', 'claimed_metric', 'verified_metric', 'baseline_metric', 'mean_improvement', 'claim_contradicted', 'received_at', 'verified_at', 'description', 'reason'],
-    rows.map((c) => [c.seq, c.commit, c.parent, c.submitter, c.submitterName, c.team, c.originSeq, c.state, c.claimedMetric, c.verifiedMetric, c.baselineMetric, c.meanImprovement, c.claimContradicted, iso(c.receivedAt), iso(c.verifiedAt), c.description, c.reason]))
+const CANDIDATES_HEADER = csvLine(['seq', 'commit', 'parent', 'submitter', 'submitter_name', 'team', 'origin_seq', 'state', 'claimed_metric', 'verified_metric', 'baseline_metric', 'mean_improvement', 'claim_contradicted', 'received_at', 'verified_at', 'description', 'reason'])
+
+/** Each candidate's record as rendered once: a summary is replaced, never changed, when its candidate changes (CandidateSummaries). */
+const renderedLines = new WeakMap<CandidateSummary, string>()
+
+function candidateLine (c: CandidateSummary): string {
+  let line = renderedLines.get(c)
+  if (line === undefined) {
+    line = csvLine([c.seq, c.commit, c.parent, c.submitter, c.submitterName, c.team, c.originSeq, c.state, c.claimedMetric, c.verifiedMetric, c.baselineMetric, c.meanImprovement, c.claimContradicted, iso(c.receivedAt), iso(c.verifiedAt), c.description, c.reason])
+    renderedLines.set(c, line)
+  }
+  return line
 }
 
+/** Records a slice of the candidates export holds: about 250 kB, a few ms to render the first time. */
+export const CSV_SLICE = 1000
+
+/**
+ * candidates.csv, one record per candidate in the list's order, as a stream of slices of
+ * CSV_SLICE records with the event loop free between them: a cause's whole history (25 MB at
+ * 100,000 candidates) written in one go held the coordinator's one thread, leases and
+ * attestations included, for half a second a request (docs/benchmarks.md, "The site's first
+ * look and the candidates export"). `rows` is a list the site never changes, so a download
+ * that spans changes is the list as it was when it began.
+ */
+export function candidatesCsvStream (rows: readonly CandidateSummary[]): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder()
+  let next = 0
+  return new ReadableStream({
+    async pull (controller) {
+      if (next > 0) await new Promise((resolve) => setImmediate(resolve))
+      const end = Math.min(rows.length, next + CSV_SLICE)
+      const text = (next === 0 ? CANDIDATES_HEADER : '') + rows.slice(next, end).map(candidateLine).join('')
+      next = end
+      controller.enqueue(encoder.encode(text))
+      if (next >= rows.length) controller.close()
+    }
+  }, { highWaterMark: 0 })
+}
 
 /**
  * autoresearch's results.tsv for the merged history: the first measured baseline,

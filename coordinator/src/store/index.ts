@@ -11,7 +11,7 @@ export type { IdentityCounter } from './ledger.ts'
 export type { StoreOptions } from './base.ts'
 export { MigrationError, SCHEMA_VERSION } from './migrations.ts'
 export { StoredVerdictSchema, type StoredVerdict } from './verdict.ts'
-export { StoreViews, type SummaryRow, type Tallies } from './views.ts'
+export { StoreViews, type OriginalSubmission, type SummaryRow, type Tallies } from './views.ts'
 
 /** A candidate row as it is inserted: no verdict, reason or rounds yet. */
 export type NewCandidate = Omit<CandidateRow, 'verdict' | 'reason' | 'rounds'>

@@ -20,6 +20,12 @@ const Activity = z.object({ worker: z.string(), received_at: z.number() })
 const Relative = z.object({ seq: z.number(), state: z.enum(CANDIDATE_STATES) })
 
 const summaryRows = decoder('candidates', z.array(SummaryRow))
+/** A candidate's line in the site's lists: its columns, and only the fields of its verdict and profile the line shows. */
+const SUMMARY_SELECT = `SELECT seq, commit_oid, parent_oid, submitter, origin_seq, state, reason, description, claimed_metric, received_at,
+  json_extract(verdict, '$.candidateMetric') AS candidate_metric, json_extract(verdict, '$.baselineMetric') AS baseline_metric,
+  json_extract(verdict, '$.meanImprovement') AS mean_improvement, json_extract(verdict, '$.claimContradicted') AS claim_contradicted,
+  json_extract(submission, '$.body.profile.name') AS name, json_extract(submission, '$.body.profile.team') AS team
+  FROM candidates`
 const Mark = z.object({ n: z.number().int() })
 
 const Runs = z.object({ verifier: z.string(), runs: z.number() })
@@ -64,13 +70,25 @@ export class StoreViews {
   summariesTouchedAfter (after: number): { rows: SummaryRow[], mark: number } {
     return this.#db.transaction(() => ({
       // By touched, so the read walks the change marks' index (ORDER BY seq walked the whole table); then by seq.
-      rows: summaryRows(this.#db.prepare(`SELECT seq, commit_oid, parent_oid, submitter, origin_seq, state, reason, description, claimed_metric, received_at,
-        json_extract(verdict, '$.candidateMetric') AS candidate_metric, json_extract(verdict, '$.baselineMetric') AS baseline_metric,
-        json_extract(verdict, '$.meanImprovement') AS mean_improvement, json_extract(verdict, '$.claimContradicted') AS claim_contradicted,
-        json_extract(submission, '$.body.profile.name') AS name, json_extract(submission, '$.body.profile.team') AS team
-        FROM candidates WHERE touched > ? ORDER BY touched`).all(after)).sort((a, b) => a.seq - b.seq),
-      mark: Mark.parse(this.#db.prepare("SELECT n FROM marks WHERE name = 'candidates'").get()).n
+      rows: summaryRows(this.#db.prepare(`${SUMMARY_SELECT} WHERE touched > ? ORDER BY touched`).all(after)).sort((a, b) => a.seq - b.seq),
+      mark: this.#mark()
     }))()
+  }
+
+  /**
+   * At most `limit` candidates after seq `after`, by seq, as summariesTouchedAfter reads them,
+   * and the change mark at the read: a first look taken in slices, each a short read, which
+   * then asks for what was touched after the first slice's mark (site/queries/candidates.ts).
+   */
+  summariesAfterSeq (after: number, limit: number): { rows: SummaryRow[], mark: number } {
+    return this.#db.transaction(() => ({
+      rows: summaryRows(this.#db.prepare(`${SUMMARY_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?`).all(after, limit)),
+      mark: this.#mark()
+    }))()
+  }
+
+  #mark (): number {
+    return Mark.parse(this.#db.prepare("SELECT n FROM marks WHERE name = 'candidates'").get()).n
   }
 
   /** Time of each candidate's latest attestation, by candidate seq. */
@@ -132,8 +150,9 @@ export class StoreViews {
    * out), oldest first, each with its seq: a signed submission never changes, so a reader folds
    * them once (SubmitterExtras, site/queries/candidates.ts).
    */
-  originalSubmissionsAfter (after: number): OriginalSubmission[] {
-    return decoder('candidates', z.array(Submission))(this.#db.prepare('SELECT seq, submitter, submission FROM candidates WHERE origin_seq IS NULL AND seq > ? ORDER BY seq').all(after))
+  originalSubmissionsAfter (after: number, limit = -1): OriginalSubmission[] {
+    // LIMIT -1: all of them.
+    return decoder('candidates', z.array(Submission))(this.#db.prepare('SELECT seq, submitter, submission FROM candidates WHERE origin_seq IS NULL AND seq > ? ORDER BY seq LIMIT ?').all(after, limit))
   }
 
   /** Submissions (coordinator rebases not counted) per submitter, by the state each is in now. */

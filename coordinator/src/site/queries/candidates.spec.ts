@@ -85,4 +85,44 @@ describe("the site's candidates and submitters, kept between looks", () => {
     expect(summaries.read(s)).toBe(first)
     s.close()
   })
+
+  it('a first look taken in slices equals one taken at once, with what changed between slices read by the next look', async () => {
+    const { store: s } = store()
+    const many = 2500 // three slices
+    s.transaction(() => {
+      for (let seq = 1; seq <= many; seq++) submit(s, seq, seq % 7, seq % 100 === 0 ? { profile: { name: `n${seq}` }, hardware } : {})
+    })
+    attest(s, 10, 70)
+    const summaries = new CandidateSummaries()
+    const extras = new SubmitterExtras()
+    const warming = Promise.all([summaries.warm(s), extras.warm(s)])
+    // The first slices are read; change one read already, one not read yet, and add one.
+    s.setCandidateState(5, 'rejected', 'between slices')
+    s.setCandidateState(2000, 'stale', 'not read yet')
+    submit(s, many + 1, 3, { profile: { name: 'late' } })
+    await warming
+    const list = summaries.read(s)
+    expect(list).toEqual(new CandidateSummaries().read(s))
+    expect(list.map((c) => c.seq)).toEqual(Array.from({ length: many + 1 }, (_, i) => i + 1))
+    expect([list[4]?.state, list[1999]?.state, list[9]?.verifiedAt]).toEqual(['rejected', 'stale', 70])
+    expect(extras.read(s)).toEqual(new SubmitterExtras().read(s))
+    expect(extras.read(s).get(key(3))?.name).toBe('late')
+
+    // A look that comes between slices reads the rest itself, and the slices stop.
+    const other = new CandidateSummaries()
+    const stopped = other.warm(s)
+    expect(other.read(s)).toEqual(list)
+    await stopped
+    expect(other.read(s)).toBe(other.read(s))
+    expect(other.read(s)).toEqual(list)
+
+    // Aborted, it stops with the abort's reason; a look after it still reads everything.
+    const aborted = new CandidateSummaries()
+    const controller = new AbortController()
+    const pending = aborted.warm(s, { signal: controller.signal })
+    controller.abort()
+    await expect(pending).rejects.toThrow(/abort/i)
+    expect(aborted.read(s)).toEqual(list)
+    s.close()
+  })
 })

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { candidate, type CandidateDetail } from './candidate.ts'
 import { CandidateSummaries, SubmitterExtras, type CandidateSummary } from './candidates.ts'
 import { ViewCache } from './cache.ts'
@@ -43,6 +44,7 @@ export class SiteQueries {
   readonly #files: CommitFiles
   readonly #summaries = new CandidateSummaries()
   readonly #extras = new SubmitterExtras()
+  readonly #boot = randomBytes(6).toString('hex')
 
   constructor (deps: SiteDeps) {
     this.#deps = deps
@@ -51,6 +53,25 @@ export class SiteQueries {
   }
 
   candidates (): CandidateSummary[] { return this.#cache.get('candidates', () => this.#summaries.read(this.#deps.store)) }
+
+  /**
+   * Reads what the site's first look needs in slices, off any request's path (serve.ts starts it
+   * with the server): until it is done a page reads the rest at once, as before.
+   */
+  async warm (opts: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#summaries.warm(this.#deps.store, opts)
+    await this.#extras.warm(this.#deps.store, opts)
+  }
+
+  /**
+   * Every candidate's line with a tag that changes exactly when the list does (the export's
+   * ETag, so a download is not hashed whole to say it did not change). The tag is this site's
+   * own: another process, or a home made again, never reuses one.
+   */
+  candidatesTagged (): { list: CandidateSummary[], tag: string } {
+    const list = this.candidates()
+    return { list, tag: `${this.#boot}-${this.#summaries.mark}` }
+  }
   merges (): MergeView[] { return this.#cache.get('merges', () => merges(this.#deps)) }
   chart (): ChartView { return this.#cache.get('chart', () => chart(this.candidates(), this.merges(), this.#deps.status().baselineMetric)) }
   network (): NetworkView { return this.#cache.get('network', () => network(this.#deps, this.#extras.read(this.#deps.store))) }
