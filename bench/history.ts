@@ -23,9 +23,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { Hono } from 'hono'
 import { Identity, UsageError, type Job } from '@autoresearch/protocol'
 import { Store, type CandidateRow } from '../coordinator/src/store/index.ts'
 import { createApi } from '../coordinator/src/site/api.ts'
+import { registerPages } from '../coordinator/src/site/routes.ts'
 import { SiteQueries } from '../coordinator/src/site/queries/index.ts'
 import { causeStatus } from '../coordinator/src/status.ts'
 import { SimCoordinator, simManifest, type Carried } from './lib/sim/coordinator.ts'
@@ -54,12 +56,19 @@ interface SiteFigures {
   /** The first look after a start (after the slices where there are some), and its wait. */
   msFirstSiteLook: number, msFirstSiteLookStall: number
   msPerSiteRefresh: number
+  /** The same after an experiment report (a write that changes no candidate). */
+  msPerSiteRefreshReport: number
+  /** /api/status with nothing changed, the mean of STATUS_LOOKS. */
+  msStatus: number
+  /** The front page (`/`, HTML with the chart's SVG) after a change, and its size. */
+  msFrontPage: number, msFrontPageStall: number, frontPageBytes: number
   /** The whole candidates.csv through the API: the first time, again with its ETag (a 304), and after a change. */
   msCsv: number, msCsvStall: number, msCsvUnchanged: number, msCsvUnchangedStall: number, msCsvAfterChange: number, msCsvAfterChangeStall: number
 }
 
 /** Changes after which the site's pages are read again, timed. */
 const SITE_REFRESHES = 5
+const STATUS_LOOKS = 20
 
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
@@ -118,7 +127,7 @@ async function race (size: number, cycles: number, open: number, speculation: bo
     const site = await siteLooks(coordinator, dir)
     const per = (ms: number): number => Number((ms / cycles).toFixed(3))
     const row = { history: size, msPerSubmit: per(submitMs), msPerLease: per(leaseMs), msPerAttest: per(attestMs), msPerCandidate: per(submitMs + leaseMs + attestMs), ...site, fillSeconds: Number(fillSeconds.toFixed(1)) }
-    console.error(`history ${size}: ${row.msPerCandidate} ms a candidate (submit ${row.msPerSubmit}, lease ${row.msPerLease}, attest ${row.msPerAttest}); site: first look ${site.msFirstSiteLook} ms after slices of ${site.msWarm} ms (longest wait ${Math.max(site.msWarmStall, site.msFirstSiteLookStall)} ms), pages after a change ${site.msPerSiteRefresh} ms, candidates.csv ${site.msCsv} ms (longest wait ${site.msCsvStall} ms), unchanged ${site.msCsvUnchanged} ms, after a change ${site.msCsvAfterChange} ms (${site.msCsvAfterChangeStall} ms)`)
+    console.error(`history ${size}: ${row.msPerCandidate} ms a candidate (submit ${row.msPerSubmit}, lease ${row.msPerLease}, attest ${row.msPerAttest}); site: first look ${site.msFirstSiteLook} ms after slices of ${site.msWarm} ms (longest wait ${Math.max(site.msWarmStall, site.msFirstSiteLookStall)} ms), pages after a change ${site.msPerSiteRefresh} ms (after a report ${site.msPerSiteRefreshReport} ms), /api/status ${site.msStatus} ms, the front page ${site.msFrontPage} ms (${site.frontPageBytes} bytes), candidates.csv ${site.msCsv} ms (longest wait ${site.msCsvStall} ms), unchanged ${site.msCsvUnchanged} ms, after a change ${site.msCsvAfterChange} ms (${site.msCsvAfterChangeStall} ms)`)
     return row
   } finally {
     store.close()
@@ -130,8 +139,10 @@ async function race (size: number, cycles: number, open: number, speculation: bo
  * What the public site costs as a coordinator serves it: its first look after a start, then the
  * overview, queue and contributors views the first visitor after each of SITE_REFRESHES changes
  * (a submission each) reads (each view is kept until the database changes, site/queries/cache.ts),
- * then candidates.csv whole through the real API: first, revalidated by its ETag, and after a change. Each with the longest
- * the event loop waited meanwhile (the longest gap between ticks of a 1-ms timer).
+ * the same after each of SITE_REFRESHES experiment reports, /api/status, the front page as a
+ * browser gets it (the chart's SVG included), then candidates.csv whole through the real API:
+ * first, revalidated by its ETag, and after a change. Each with the longest the event loop
+ * waited meanwhile (the longest gap between ticks of a 1-ms timer).
  */
 async function siteLooks (coordinator: SimCoordinator, dir: string): Promise<SiteFigures> {
   const store = coordinator.store
@@ -143,6 +154,9 @@ async function siteLooks (coordinator: SimCoordinator, dir: string): Promise<Sit
   }
   const site = new SiteQueries(deps)
   const { api } = createApi(deps as unknown as Parameters<typeof createApi>[0], site, { sse: { maxStreams: 1, maxStreamsPerClient: 1, pingMs: 60_000, maxAgeMs: 60_000 }, clientKey: () => 'bench' })
+  const app = new Hono()
+  app.route('/api', api)
+  registerPages(app, deps, site)
   const look = (): void => {
     site.overview('npx autoresearch-worker')
     site.queue()
@@ -173,18 +187,37 @@ async function siteLooks (coordinator: SimCoordinator, dir: string): Promise<Sit
     coordinator.submit(Identity.generate(), coordinator.best(), 0.1)
     refresh += (await timed(look))[0]
   }
+  // An experiment report changes no candidate, but the database all the same (most writes at scale are reports).
+  let afterReport = 0
+  for (let i = 0; i < SITE_REFRESHES; i++) {
+    const now = Date.now()
+    store.insertReports({ worker: randomBytes(32).toString('hex'), hardware: null, nonce: randomBytes(16).toString('hex'), receivedAt: now, reports: [{ best: coordinator.best(), commit: oid(), status: 'discard', metric: 1, noise: null, seed: i + 1, description: 'a report', diff: '', diffHash: randomBytes(32).toString('hex'), time: now }] })
+    afterReport += (await timed(look))[0]
+  }
+  // The front page as a browser gets it, after a change: the chart's SVG has a point per candidate it plots.
+  coordinator.submit(Identity.generate(), coordinator.best(), 0.1)
+  let frontPageBytes = 0
+  const [msFrontPage, msFrontPageStall] = await timed(async () => {
+    const res = await app.request('/')
+    if (res.status !== 200) throw new Error(`the front page answered ${res.status}`)
+    frontPageBytes = (await res.arrayBuffer()).byteLength
+  })
   let etag = ''
   const csv = async (status = 200): Promise<void> => {
     const res = await api.request('/candidates.csv', { headers: status === 304 ? { 'If-None-Match': etag } : {} })
     if (res.status !== status) throw new Error(`candidates.csv answered ${res.status}, not ${status}`)
     etag = res.headers.get('etag') ?? ''
-    await res.arrayBuffer()
+    // Chunk by chunk, as a socket takes it: gathering 25 MB into one buffer is a wait of the reader's own.
+    for await (const _ of res.body ?? []) continue
   }
+  // /api/status, which watchers poll and which is never memoised as a whole (peers change without a write).
+  let status = 0
+  for (let i = 0; i < STATUS_LOOKS; i++) status += (await timed(async () => { if ((await api.request('/status')).status !== 200) throw new Error('/status failed') }))[0]
   const [msCsv, msCsvStall] = await timed(csv)
   const [msCsvUnchanged, msCsvUnchangedStall] = await timed(async () => await csv(304))
   coordinator.submit(Identity.generate(), coordinator.best(), 0.1)
   const [msCsvAfterChange, msCsvAfterChangeStall] = await timed(csv)
-  return { msWarm, msWarmStall, msFirstSiteLook, msFirstSiteLookStall, msPerSiteRefresh: r1(refresh / SITE_REFRESHES), msCsv, msCsvStall, msCsvUnchanged, msCsvUnchangedStall, msCsvAfterChange, msCsvAfterChangeStall }
+  return { msWarm, msWarmStall, msFirstSiteLook, msFirstSiteLookStall, msPerSiteRefresh: r1(refresh / SITE_REFRESHES), msPerSiteRefreshReport: r1(afterReport / SITE_REFRESHES), msStatus: Number((status / STATUS_LOOKS).toFixed(2)), msFrontPage, msFrontPageStall, frontPageBytes, msCsv, msCsvStall, msCsvUnchanged, msCsvUnchangedStall, msCsvAfterChange, msCsvAfterChangeStall }
 }
 
 /** Trials of a clear loser: the candidate worse than the best on every seed, so the job rejects it. */
@@ -218,6 +251,8 @@ function fill (coordinator: SimCoordinator, verifier: Identity, size: number): v
       const at = old - (size - i) * 1000
       const { verdict: _v, reason: _r, rounds: _n, ...row } = template
       store.insertCandidate({ ...row, seq: next, commit_oid: oid(), tree_oid: oid(), parent_oid: parent, submitter: keys[i % keys.length] as string, received_at: at, state: 'rejected' }, null)
+      // With the verdict that rejected it, as a real history has: the chart plots every verified metric.
+      if (template.verdict !== null) store.setCandidateState(next, 'rejected', template.reason, template.verdict)
       const { id: _id, ...rest } = jobRow
       const jobId = store.insertJob({ ...rest, candidate_seq: next, leased_at: at, lease_expires_at: at + 60_000, state: 'done' })
       store.recordAttestation({ jobId, candidateSeq: next, verifier: attestation.verifier, body: attestation.body, signature: 'history', at: at + 30_000 })

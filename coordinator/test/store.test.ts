@@ -143,8 +143,11 @@ describe('what the site reads after each change', () => {
     const attested = store.views.summariesTouchedAfter(look.mark)
     expect(attested.rows.map((c) => c.seq)).toEqual([5])
     expect(store.views.verifiedTimesOf([4, 5])).toEqual(new Map([[5, 9]]))
+    const counted = store.countsByState()
     store.setCandidateState(4, 'rebased')
     store.setCandidateState(5, 'merged')
+    // Counted again after a write, not kept from before it.
+    expect(store.countsByState()).not.toEqual(counted)
     look = store.views.summariesTouchedAfter(attested.mark)
     expect(look.rows.map((c) => [c.seq, c.state])).toEqual([[4, 'rebased'], [5, 'merged']])
     expect(store.tallies()).toEqual(store.views.talliesFromRows())
@@ -154,8 +157,10 @@ describe('what the site reads after each change', () => {
 
     // A write by another process (the admin CLI's revert) is seen the same way.
     const other = new Store(path)
+    const before = store.countsByState()
     other.setCandidateState(5, 'reverted', 'reverted by the operator')
     other.close()
+    expect(store.countsByState()).toEqual({ ...before, merged: (before.merged ?? 0) - 1, reverted: (before.reverted ?? 0) + 1 })
     expect(store.views.summariesTouchedAfter(look.mark).rows.map((c) => [c.seq, c.state])).toEqual([[5, 'reverted']])
     expect(store.tallies()).toEqual(store.views.talliesFromRows())
     store.close()

@@ -24,12 +24,13 @@ export function chartSvg (chart: ChartView, metric: { name: string, direction: s
   }
   const times = [...points.map((p) => p.time), ...best.map((b) => b.time)]
   const values = [...points.map((p) => p.metric), ...best.map((b) => b.metric)]
-  let t0 = Math.min(...times)
+  // Reduced, not spread into Math.min: a long cause's merges alone may be more arguments than a call takes.
+  let t0 = times.reduce((a, b) => Math.min(a, b))
   // Not `now`: the same data must render the same bytes (the ETag depends on it).
-  let t1 = Math.max(...times)
+  let t1 = times.reduce((a, b) => Math.max(a, b))
   if (t1 - t0 < 60_000) { t0 -= 30_000; t1 += 30_000 }
-  const lo = Math.min(...values)
-  const hi = Math.max(...values)
+  const lo = values.reduce((a, b) => Math.min(a, b))
+  const hi = values.reduce((a, b) => Math.max(a, b))
   // A little room so no point sits on the frame, then round ends and ticks (1, 2, 5 × 10^k).
   const pad = (hi - lo) * 0.04
   const scale = niceScale(lo - pad, hi + pad)
@@ -46,16 +47,17 @@ export function chartSvg (chart: ChartView, metric: { name: string, direction: s
   if (best.length > 0) path += `H${f(x(t1))}`
   const cls = (state: string): string => state === 'merged' ? 'pt pt-merged' : state === 'rejected' ? 'pt pt-rejected' : 'pt pt-other'
   const better = metric.direction === 'minimize' ? 'lower is better' : 'higher is better'
+  const shown = points.length === chart.pointsTotal ? `${points.length} verified candidate(s)` : `the latest verified candidates and earlier merged ones, ${points.length} of ${chart.pointsTotal} verified`
 
   return h`<figure class="chart">
 <svg viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="chart-title" preserveAspectRatio="xMidYMid meet">
-<title id="chart-title">Best ${metric.name} over time (${better}) with ${points.length} verified candidate(s)</title>
+<title id="chart-title">Best ${metric.name} over time (${better}) with ${shown}</title>
 <g class="grid">${yTicks.map((v) => h`<line x1="${M.left}" x2="${W - M.right}" y1="${f(y(v))}" y2="${f(y(v))}"/>`)}</g>
 <g class="axis">${yTicks.map((v) => h`<text class="y-tick" x="${M.left - 6}" y="${f(y(v) + 4)}" text-anchor="end">${tickLabel(v, scale)}</text>`)}
 ${xTicks.map((t, i) => h`<text x="${f(x(t))}" y="${H - 10}" text-anchor="${i === 0 ? 'start' : i === xTicks.length - 1 ? 'end' : 'middle'}">${fmtTime(t, t1 - t0)}</text>`)}</g>
 ${path === '' ? '' : h`<path class="best" d="${path}"/>`}
 <g class="points">${points.map((p) => h`<a href="/candidates/${p.seq}"><circle class="${cls(p.state)}" cx="${f(x(p.time))}" cy="${f(y(p.metric))}" r="5"><title>#${p.seq} ${p.state}: ${metric.name} ${num(p.metric)}</title></circle></a>`)}</g>
 </svg>
-<figcaption><span class="key-best">best ${metric.name}</span> <span class="key-merged">merged</span> <span class="key-rejected">rejected</span> <span class="key-other">other verified</span> · ${better} · ${points.length} verified candidate(s)</figcaption>
+<figcaption><span class="key-best">best ${metric.name}</span> <span class="key-merged">merged</span> <span class="key-rejected">rejected</span> <span class="key-other">other verified</span> · ${better} · ${shown}</figcaption>
 </figure>`
 }

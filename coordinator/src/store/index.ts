@@ -27,6 +27,8 @@ export type NewCandidate = Omit<CandidateRow, 'verdict' | 'reason' | 'rounds'>
 export class Store extends ExperimentStore {
   /** The site's read-only queries (views.ts). */
   readonly views: StoreViews
+  /** countsByState's last count and the database version it was taken at. */
+  #counts?: { version: string, counts: Record<string, number> }
 
   constructor (path: string, opts: StoreOptions = {}) {
     super(path, opts)
@@ -113,9 +115,18 @@ export class Store extends ExperimentStore {
     return (this.sql('SELECT MAX(group_seq) AS seq FROM group_members WHERE member_seq = ?').get(memberSeq) as { seq: number | null }).seq ?? undefined
   }
 
+  /**
+   * Candidates per state, counted again only after a write (views.version(), which sees other
+   * processes' writes too): `/api/status` and every page's join line ask on each request, and
+   * the count walks every candidate (4 ms at 100,000).
+   */
   countsByState (): Record<string, number> {
-    const rows = this.sql('SELECT state, COUNT(*) AS n FROM candidates GROUP BY state').all() as Array<{ state: string, n: number }>
-    return Object.fromEntries(rows.map((r) => [r.state, r.n]))
+    const version = this.views.version()
+    if (this.#counts?.version !== version) {
+      const rows = this.sql('SELECT state, COUNT(*) AS n FROM candidates GROUP BY state').all() as Array<{ state: string, n: number }>
+      this.#counts = { version, counts: Object.fromEntries(rows.map((r) => [r.state, r.n])) }
+    }
+    return { ...this.#counts.counts }
   }
 
   nextSeq (): number {

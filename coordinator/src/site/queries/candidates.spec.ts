@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { SubmissionBody } from '@autoresearch/protocol'
+import { parseManifest, type SubmissionBody } from '@autoresearch/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Store } from '../../store/index.ts'
+import { causeStatus } from '../../status.ts'
 import { CandidateSummaries, summaryOf, SubmitterExtras } from './candidates.ts'
+import { SiteQueries } from './index.ts'
 
 const oid = (n: number): string => n.toString(16).padStart(40, '0')
 const key = (n: number): string => n.toString(16).padStart(64, '0')
@@ -123,6 +125,23 @@ describe("the site's candidates and submitters, kept between looks", () => {
     controller.abort()
     await expect(pending).rejects.toThrow(/abort/i)
     expect(aborted.read(s)).toEqual(list)
+    s.close()
+  })
+
+  it('the queue and the chart are made again when a candidate changed, not after a write that changed none', () => {
+    const { store: s, path } = store()
+    const manifest = parseManifest({ name: 'toy', editable: ['train.py'], train: { command: ['python', 'train.py'] }, metric: { name: 'loss', direction: 'minimize', stdoutPattern: 'loss=(\\S+)' }, verification: { minImprovement: 0.01 } })
+    s.insertMerge({ commit_oid: oid(0), parent_oid: null, candidate_seq: null, metric: null, baseline_metric: null, merged_at: 0, kind: 'initial' })
+    const site = new SiteQueries({ manifest, causeId: 'cause', store: s, paths: { gitdir: join(path, '..', 'missing.git') }, status: () => causeStatus({ causeId: 'cause', manifest, node: undefined, store: s }) })
+    submit(s, 1, 1)
+    const [queue, chart] = [site.queue(), site.chart()]
+    // An experiment report: the database changed, no candidate did.
+    s.insertReports({ worker: key(1), hardware: null, nonce: 'a'.repeat(32), receivedAt: 5, reports: [{ best: oid(0), commit: oid(7), status: 'discard', metric: 1, noise: null, seed: 1, description: 'a try', diff: '', diffHash: 'd'.repeat(64), time: 4 }] })
+    expect(site.queue()).toBe(queue)
+    expect(site.chart().points).toBe(chart.points)
+    submit(s, 2, 2)
+    expect(site.queue()).not.toBe(queue)
+    expect(site.queue().pending.map((c) => c.seq)).toEqual([1, 2])
     s.close()
   })
 })

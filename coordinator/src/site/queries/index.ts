@@ -11,7 +11,7 @@ import { hardware, type HardwareView } from './hardware.ts'
 import { hypotheses, latestDigest, type DigestView, type HypothesisView } from './hypotheses.ts'
 import { merges, type MergeView } from './merges.ts'
 import { network, type NetworkView } from './network.ts'
-import { chart, overview, type ChartView, type OverviewView } from './overview.ts'
+import { bestLine, chartPoints, overview, type ChartView, type OverviewView } from './overview.ts'
 import { queue, type QueueView } from './queue.ts'
 
 export type { AttestationView, CandidateDetail } from './candidate.ts'
@@ -45,6 +45,8 @@ export class SiteQueries {
   readonly #summaries = new CandidateSummaries()
   readonly #extras = new SubmitterExtras()
   readonly #boot = randomBytes(6).toString('hex')
+  readonly #points = new WeakMap<readonly CandidateSummary[], Pick<ChartView, 'points' | 'pointsTotal'>>()
+  readonly #queues = new WeakMap<readonly CandidateSummary[], QueueView>()
 
   constructor (deps: SiteDeps) {
     this.#deps = deps
@@ -73,13 +75,27 @@ export class SiteQueries {
     return { list, tag: `${this.#boot}-${this.#summaries.mark}` }
   }
   merges (): MergeView[] { return this.#cache.get('merges', () => merges(this.#deps)) }
-  chart (): ChartView { return this.#cache.get('chart', () => chart(this.candidates(), this.merges(), this.#deps.status().baselineMetric)) }
+  chart (): ChartView { return this.#cache.get('chart', () => ({ ...this.#ofList(this.#points, chartPoints), best: bestLine(this.merges(), this.#deps.status().baselineMetric) })) }
   network (): NetworkView { return this.#cache.get('network', () => network(this.#deps, this.#extras.read(this.#deps.store))) }
   /** How hardware matters to the cause, its reference class, and the best verified on each class. */
   hardware (): HardwareView { return this.#cache.get('hardware', () => hardware(this.#deps)) }
   contributors (): ContributorView[] { return this.#cache.get('contributors', () => contributors(this.#deps, this.#extras.read(this.#deps.store))) }
   teams (): TeamView[] | null { return this.#cache.get('teams', () => teams(this.contributors())) }
-  queue (): QueueView { return this.#cache.get('queue', () => queue(this.#deps.manifest, this.candidates())) }
+  queue (): QueueView { return this.#cache.get('queue', () => this.#ofList(this.#queues, (list) => queue(this.#deps.manifest, list))) }
+
+  /**
+   * A view of the candidate list, made again only when the list changed: most writes at scale
+   * are experiment reports, which change the database (so every memoised view) but no candidate.
+   */
+  #ofList<T> (memo: WeakMap<readonly CandidateSummary[], T>, fn: (list: readonly CandidateSummary[]) => T): T {
+    const list = this.candidates()
+    let view = memo.get(list)
+    if (view === undefined) {
+      view = fn(list)
+      memo.set(list, view)
+    }
+    return view
+  }
 
   /** What was tried on `best` (a commit that is or was the best): counts by status, the best run, the latest reports. */
   tried (best: string): TriedView { return this.#cache.get(`tried:${best}`, () => tried(this.#deps, best)) }

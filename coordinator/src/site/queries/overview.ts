@@ -9,9 +9,19 @@ import type { MergeView } from './merges.ts'
 import type { NetworkView } from './network.ts'
 
 export interface ChartView {
+  /** The latest CHART_POINTS verified candidates, and every merged one up to as many again, by seq. */
   points: Array<{ seq: number, time: number, metric: number, state: CandidateState }>
+  /** Verified candidates in all, shown or not. */
+  pointsTotal: number
   best: Array<{ time: number, metric: number, commit: string }>
 }
+
+/**
+ * Verified candidates the chart plots at most beside the merged ones (and merged ones at most
+ * besides): a long cause has verified 100,000, which as points made the front page megabytes
+ * of SVG (docs/benchmarks.md, "The site's first look and the candidates export").
+ */
+export const CHART_POINTS = 1000
 
 export interface OverviewView {
   status: CauseStatus
@@ -33,18 +43,35 @@ export interface OverviewView {
   join: string
 }
 
-/** Every verified candidate as a point, and the best as a step line over time. */
-export function chart (candidates: CandidateSummary[], merges: MergeView[], initial: number | null): ChartView {
-  const points = candidates.flatMap((c) => c.verifiedMetric === null ? [] : [{ seq: c.seq, time: c.verifiedAt ?? c.receivedAt, metric: c.verifiedMetric, state: c.state }])
+/**
+ * The chart's points: the latest verified candidates and the merged ones before them, oldest
+ * first; one walk back from the newest, so the answer is at most 2 × CHART_POINTS points.
+ */
+export function chartPoints (candidates: readonly CandidateSummary[]): Pick<ChartView, 'points' | 'pointsTotal'> {
+  const points: ChartView['points'] = []
+  let total = 0
+  let merged = 0
+  for (let i = candidates.length - 1; i >= 0; i--) {
+    const c = candidates[i] as CandidateSummary
+    if (c.verifiedMetric === null) continue
+    total++
+    if (total > CHART_POINTS && (c.state !== 'merged' || merged >= CHART_POINTS)) continue
+    if (total > CHART_POINTS) merged++
+    points.push({ seq: c.seq, time: c.verifiedAt ?? c.receivedAt, metric: c.verifiedMetric, state: c.state })
+  }
+  return { points: points.reverse(), pointsTotal: total }
+}
+
+/** The best as a step line over time: its metric after each merge (and revert), from the first measured baseline on. */
+export function bestLine (merges: MergeView[], initial: number | null): ChartView['best'] {
   const known = new Map<string, number>()
-  const best = merges.flatMap((m) => {
+  return merges.flatMap((m) => {
     // A revert row names a commit that was the best before; the initial one has the first baseline measurement.
     const metric = m.kind === 'initial' ? initial : m.metric ?? known.get(m.commit) ?? null
     if (metric === null) return []
     known.set(m.commit, metric)
     return [{ time: m.mergedAt, metric, commit: m.commit }]
   })
-  return { points, best }
 }
 
 /** The front page: the best so far, the latest merges, the chart and who takes part. */
