@@ -2,7 +2,7 @@ export { Coordinator, DamagedHomeError, type CoordinatorEvent, type CauseStatus 
 export { UnknownTemplateError } from './templates.ts'
 export { initHome, homePaths, loadConfig, lockHome, HomeInUseError, HomeExistsError, NotAHomeError, BEST_REF, type Config, type HomePaths } from './home.ts'
 export { serveCoordinator, type ServeOptions, type RunningCoordinator } from './serve.ts'
-export { createHttpApp, SSE_DEFAULTS, type HttpOptions } from './http.ts'
+export { createHttpApp, SSE_DEFAULTS, warmSite, type HttpOptions } from './http.ts'
 export { describeEvent } from './events.ts'
 export { pairedOneSidedTest, studentTCdf, type PairedTest } from './stats.ts'
 export { Store, type CandidateRow, type MergeRow } from './store/index.ts'
