@@ -36,9 +36,13 @@ describe('npm run bench', () => {
   it('history times candidates through the coordinator at each size of history, its last line one JSON object', () => {
     const r = bench('history', '--sizes', '0,300', '--cycles', '4', '--open', '2')
     expect(r.status, r.stderr).toBe(0)
-    const result = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as { rows: Array<{ history: number, msPerCandidate: number }>, ratios: Array<{ history: number, perCandidateVsFirst: number }> }
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as { rows: Array<{ history: number, msPerCandidate: number, msWarm: number, msWarmStall: number, msCsv: number, msCsvStall: number, frontPageBytes: number }>, ratios: Array<{ history: number, perCandidateVsFirst: number }> }
     expect(result.rows.map((row) => row.history)).toEqual([0, 300])
     for (const row of result.rows) expect(row.msPerCandidate).toBeGreaterThan(0)
+    // The site's figures too (the bench fails itself when the export's revalidation is not a 304).
+    const [, big] = result.rows
+    expect(big?.frontPageBytes).toBeGreaterThan(result.rows[0]?.frontPageBytes ?? 0) // 300 more points on the chart
+    for (const row of result.rows) expect([row.msWarm > 0, row.msCsv > 0, row.msWarmStall <= row.msWarm, row.msCsvStall <= row.msCsv]).toEqual([true, true, true, true])
     expect(result.ratios[0]).toMatchObject({ history: 0, perCandidateVsFirst: 1 })
   })
 
