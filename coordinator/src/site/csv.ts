@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { RESULTS_TSV_HEADER, resultsTsvLine, tsvText } from '@autoresearch/protocol'
 import { CANDIDATE_STATES } from '../store/index.ts'
 import type { CandidateSummary, ContributorView, MergeView } from './queries/index.ts'
@@ -62,7 +63,7 @@ export function candidatesCsvStream (rows: readonly CandidateSummary[]): Readabl
   let next = 0
   return new ReadableStream({
     async pull (controller) {
-      if (next > 0) await new Promise((resolve) => setImmediate(resolve))
+      if (next > 0) await nextTurn()
       const end = Math.min(rows.length, next + CSV_SLICE)
       const text = (next === 0 ? CANDIDATES_HEADER : '') + rows.slice(next, end).map(candidateLine).join('')
       next = end

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Hardware, SubmissionBody } from '@autoresearch/protocol'
 import type { CandidateRow, CandidateState, OriginalSubmission, SummaryRow } from '../../store/index.ts'
 import type { SiteDeps } from './deps.ts'
@@ -78,9 +79,8 @@ export class CandidateSummaries {
   read (store: Pick<SiteDeps['store'], 'views'>): CandidateSummary[] {
     const { rows, mark } = store.views.summariesTouchedAfter(this.#mark)
     if (rows.length === 0) return this.#list
-    const times = rows.length > LOOKUPS_AT_MOST ? store.views.verifiedTimes() : store.views.verifiedTimesOf(rows.map((c) => c.seq))
     // A new seq is larger than any before it, so the map's insertion order stays seq order.
-    for (const c of rows) this.#bySeq.set(c.seq, summaryFrom(c, times.get(c.seq) ?? null))
+    this.#fold(store, rows, rows.length > LOOKUPS_AT_MOST ? store.views.verifiedTimes() : undefined)
     this.#mark = mark
     this.#list = [...this.#bySeq.values()]
     return this.#list
@@ -99,16 +99,20 @@ export class CandidateSummaries {
       opts.signal?.throwIfAborted()
       const { rows, mark } = store.views.summariesAfterSeq(after, WARM_SLICE)
       first ??= mark
-      const times = store.views.verifiedTimesOf(rows.map((c) => c.seq))
-      for (const c of rows) this.#bySeq.set(c.seq, summaryFrom(c, times.get(c.seq) ?? null))
+      this.#fold(store, rows)
       if (rows.length < WARM_SLICE) {
         this.#mark = first
         this.#list = [...this.#bySeq.values()]
         return
       }
       after = (rows.at(-1) as SummaryRow).seq
-      await new Promise((resolve) => setImmediate(resolve))
+      await nextTurn()
     }
+  }
+
+  /** Each row as its line, with the time of its latest attestation (`times`, or a lookup each). */
+  #fold (store: Pick<SiteDeps['store'], 'views'>, rows: SummaryRow[], times = store.views.verifiedTimesOf(rows.map((c) => c.seq))): void {
+    for (const c of rows) this.#bySeq.set(c.seq, summaryFrom(c, times.get(c.seq) ?? null))
   }
 }
 
@@ -132,7 +136,7 @@ export class SubmitterExtras {
       const rows = store.views.originalSubmissionsAfter(this.#after, WARM_SLICE)
       this.#fold(rows)
       if (rows.length < WARM_SLICE) return
-      await new Promise((resolve) => setImmediate(resolve))
+      await nextTurn()
     }
   }
 
