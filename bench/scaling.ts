@@ -82,6 +82,8 @@ export interface ScalingRow {
   helperJobs: number
   /** Experiments that repeated an edit some worker had run on the same best, mean over the seeds. */
   duplicates: number
+  /** Submissions refused because another candidate already was their tree (DuplicateTreeError), mean over the seeds. */
+  takenTrees: number
   /** Jobs a verifier ended before their last pair (a rejection, or with `--accept` an acceptance), mean over the seeds. */
   stoppedEarly: number
 }
@@ -134,6 +136,7 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
       verifyComputeFraction: round(verifierSeconds / Math.max(1e-9, verifierSeconds + rs.reduce((a, r) => a + r.workerSide.seconds, 0)), 3),
       helperJobs: round(mean(rs.map((r) => r.helperJobs)), 1),
       duplicates: round(mean(rs.map((r) => r.duplicates)), 1),
+      takenTrees: round(mean(rs.map((r) => r.takenTrees)), 1),
       stoppedEarly: round(mean(rs.map((r) => r.stoppedEarly)), 1)
     }
   })
@@ -175,6 +178,6 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   return {
     cause: 'sim-cost', ...opts, verifiers: 'max(1, floor(workers / 4))', rows,
     verifyComputeFraction: round(verifier / Math.max(1e-9, verifier + worker), 3),
-    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, submissions: r.submissions, stale: r.stale, duplicates: r.duplicates, adopted: r.adopted, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
+    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, submissions: r.submissions, stale: r.stale, takenTrees: r.takenTrees, duplicates: r.duplicates, adopted: r.adopted, workerRuns: r.workerSide.runs, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
   }
 }

@@ -161,6 +161,8 @@ export interface RaceResult {
   duplicates: number
   /** Workers' moves onto another worker's pending candidate (`collaboration.buildOnPending`, worker/src/operations/adopt.ts). */
   adopted: number
+  /** Submissions refused with DuplicateTreeError: a worker ran and confirmed an edit whose tree another candidate (often a carry) already was. */
+  takenTrees: number
 }
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
@@ -322,6 +324,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   const coordinator = net.running.coordinator
   let jobs = 0
   let stale = 0
+  let takenTrees = 0
   let savedSeconds = 0
   let stoppedEarly = 0
   let acceptedEarly = 0
@@ -381,12 +384,14 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       rejectedLosers: { ...rejectedLosers },
       errors: [...errors],
       duplicates,
-      adopted
+      adopted,
+      takenTrees
     }
   }
   coordinator.on('event', (e) => {
     if (e.type === 'verdict') jobs++
     if (e.type === 'stale') stale++
+    if (e.type === 'submission-rejected' && e.error === 'DuplicateTreeError') takenTrees++
     if (e.type !== 'merged') return
     log(`  merged #${e.candidateSeq}: ${e.baselineMetric.toFixed(3)} -> ${e.metric.toFixed(3)}`)
     if (done()) finish(snapshot())
