@@ -21,7 +21,7 @@ import { route, type Route } from './handlers/route.ts'
 import { Claims } from './claims.ts'
 import { claimHandler } from './handlers/claim.ts'
 import { hypothesesHandler } from './handlers/hypotheses.ts'
-import { HYPOTHESIS_RATE, ReportRate, SHARED_PER_ADDRESS, type SharedContext } from './shared-intake.ts'
+import { CLAIM_RATE, HYPOTHESIS_RATE, ReportRate, SHARED_PER_ADDRESS, type SharedContext } from './shared-intake.ts'
 import { addressKey } from './policy.ts'
 import { submitHandler } from './handlers/submit.ts'
 import { writeVerdictNotes } from './git-http/notes.ts'
@@ -86,10 +86,12 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   readonly warmRoster = new WarmRoster()
   /** The current best's verified runs, for `info` (best-runs.ts). */
   readonly bestRuns: BestRunsMemo
-  /** Each identity's allowance of experiment reports, and of claims and hypotheses (shared-intake.ts). */
+  /** Each identity's allowance of experiment reports, of claims and of hypotheses (shared-intake.ts). */
   readonly reportRate: ReportRate
-  readonly planRate = new ReportRate(HYPOTHESIS_RATE, 'claims or hypotheses')
+  readonly claimRate = new ReportRate(CLAIM_RATE, 'claims')
+  readonly planRate = new ReportRate(HYPOTHESIS_RATE, 'hypotheses')
   readonly #addressRate: ReportRate
+  readonly #addressClaimRate: ReportRate
   readonly #addressPlanRate: ReportRate
   /** Workers' claims on edits and hypotheses (claims.ts). */
   readonly claims = new Claims()
@@ -119,6 +121,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     this.reportRate = new ReportRate({ ...(config.reportsPerMinute === undefined ? {} : { perMinute: config.reportsPerMinute }), ...(config.reportBurst === undefined ? {} : { burst: config.reportBurst }) })
     const perAddress = config.sharedPerAddress ?? SHARED_PER_ADDRESS
     this.#addressRate = this.reportRate.times(perAddress, 'this address')
+    this.#addressClaimRate = this.claimRate.times(perAddress, 'this address')
     this.#addressPlanRate = this.planRate.times(perAddress, 'this address')
     this.on('event', (e) => {
       const n = verifiersToWake(e, manifest.verification.quorum)
@@ -399,8 +402,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   /** What the intake of shared messages (reports, claims, hypotheses) from `remoteAddr` reads and writes. */
   sharedContext (remoteAddr?: string): SharedContext {
     return {
-      causeId: this.causeId, store: this.store, rate: this.reportRate, planRate: this.planRate, claims: this.claims, manifest: this.manifest,
-      address: addressKey(remoteAddr), addressRate: this.#addressRate, addressPlanRate: this.#addressPlanRate
+      causeId: this.causeId, store: this.store, rate: this.reportRate, claimRate: this.claimRate, planRate: this.planRate, claims: this.claims, manifest: this.manifest,
+      address: addressKey(remoteAddr), addressRate: this.#addressRate, addressClaimRate: this.#addressClaimRate, addressPlanRate: this.#addressPlanRate
     }
   }
 

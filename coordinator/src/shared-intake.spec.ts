@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { COLLABORATION, experimentDiff, Identity, nearKey, type ClaimBody, type ReportBatchBody } from '@autoresearch/protocol'
 import { Claims } from './claims.ts'
 import { history } from './handlers/history.ts'
-import { acceptClaim, acceptHypotheses, acceptReports, ReportRate } from './shared-intake.ts'
+import { acceptClaim, acceptHypotheses, acceptReports, CLAIM_RATE, HYPOTHESIS_RATE, ReportRate } from './shared-intake.ts'
 import { Store } from './store/index.ts'
 
 const CAUSE = 'cause/1'
@@ -16,12 +16,13 @@ function setup (limits = {}): { store: Store, ctx: Parameters<typeof acceptRepor
   const store = new Store(join(mkdtempSync(join(tmpdir(), 'ar-reports-')), 'db.sqlite'))
   store.insertMerge({ commit_oid: INITIAL, parent_oid: null, candidate_seq: null, metric: 1, baseline_metric: null, merged_at: 1, kind: 'initial' })
   const rate = new ReportRate(limits)
-  const planRate = new ReportRate({ perMinute: 30, burst: 60 }, 'claims or hypotheses')
+  const claimRate = new ReportRate(CLAIM_RATE, 'claims')
+  const planRate = new ReportRate(HYPOTHESIS_RATE, 'hypotheses')
   return {
     store,
     ctx: {
-      causeId: CAUSE, store, rate, planRate, claims: new Claims(), manifest: { collaboration: COLLABORATION },
-      address: '127.0.0.1', addressRate: rate.times(3, 'this address'), addressPlanRate: planRate.times(3, 'this address')
+      causeId: CAUSE, store, rate, claimRate, planRate, claims: new Claims(), manifest: { collaboration: COLLABORATION },
+      address: '127.0.0.1', addressRate: rate.times(3, 'this address'), addressClaimRate: claimRate.times(3, 'this address'), addressPlanRate: planRate.times(3, 'this address')
     }
   }
 }
@@ -188,6 +189,32 @@ describe('claims and hypotheses', () => {
     acceptReports(ctx, reported.body, reported.signature)
     const again = claimBy(Identity.generate(), { diffHash: hash, nearKey: 'train.py:A:up' })
     expect(acceptClaim(ctx, again.body, again.signature)).toMatchObject({ granted: false, reason: expect.stringMatching(/already tried/), near: [] })
+  })
+
+  it('gives claims an allowance of their own, one a proposal for a worker whose runs take a second, and keeps the hypotheses\' smaller one', () => {
+    const { ctx } = setup()
+    const worker = Identity.generate()
+    const t = Date.now()
+    // Two minutes of a worker proposing every half second (each claim signed at its own time, as a worker would).
+    for (let i = 0; i < 240; i++) {
+      const c = claimBy(worker, { diffHash: experimentDiff({ 'train.py': 'A = 1\n' }, { 'train.py': `A = ${i + 2}\n` }).diffHash, time: t + i * 500 })
+      expect(acceptClaim(ctx, c.body, c.signature, t + i * 500)).toMatchObject({ granted: true })
+    }
+    // A key that floods claims meets its allowance, and is told when to claim again.
+    const flood = Identity.generate()
+    const claims = Array.from({ length: CLAIM_RATE.burst + 1 }, (_, i) => claimBy(flood, { diffHash: experimentDiff({ 'train.py': 'B = 1\n' }, { 'train.py': `B = ${i + 2}\n` }).diffHash }))
+    for (const c of claims.slice(0, -1)) acceptClaim(ctx, c.body, c.signature, t)
+    const last = claims.at(-1)!
+    expect(() => acceptClaim(ctx, last.body, last.signature, t)).toThrow(expect.objectContaining({ name: 'QuotaExceededError', message: expect.stringMatching(/240 claims per minute/) }))
+    // Hypotheses keep theirs: 60 at once.
+    const planner = Identity.generate()
+    const post = (n: number) => {
+      const body = { type: 'hypotheses' as const, causeId: CAUSE, publicKey: planner.publicKey, best: INITIAL, hypotheses: Array.from({ length: n }, (_, i) => `idea ${nonce}-${i}`), nonce: (++nonce).toString(16).padStart(32, '0'), time: t }
+      return acceptHypotheses(ctx, body, planner.sign('hypotheses', body), t)
+    }
+    for (let i = 0; i < 3; i++) post(16)
+    post(HYPOTHESIS_RATE.burst - 48)
+    expect(() => post(1)).toThrow(expect.objectContaining({ name: 'QuotaExceededError', message: expect.stringMatching(/30 hypotheses per minute/) }))
   })
 
   it('stores a planner\'s hypotheses once while open; one is claimed once, and closed by a report that tested it', () => {

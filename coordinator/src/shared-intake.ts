@@ -10,8 +10,16 @@ import type { Store } from './store/index.ts'
 /** Identities whose buckets are remembered; past it the least recently seen are forgotten (a forgotten bucket starts full). */
 const MAX_BUCKETS = 100_000
 
-/** Hypotheses (and claims) one identity may post per minute, and at once: a planner posts a handful per round. */
+/** Hypotheses one identity may post per minute, and at once: a planner posts a handful per round. */
 export const HYPOTHESIS_RATE = { perMinute: 30, burst: 60 }
+
+/**
+ * Claims one identity may make per minute, and at once: a worker claims each proposal before
+ * it runs it (and again after a refusal), so at least one per experiment, as many as reports;
+ * a cause whose runs take seconds spent a smaller allowance within a minute, and its workers
+ * then ran their edits unclaimed (docs/benchmarks.md, "An open candidate's edit").
+ */
+export const CLAIM_RATE = { perMinute: 240, burst: 512 }
 
 /**
  * Identities' worth of allowance one address gets (an IPv4 address, an IPv6 /64: `addressKey`):
@@ -56,13 +64,16 @@ export interface SharedContext {
   store: Pick<Store, 'nonceSeen' | 'identity' | 'isMergedCommit' | 'insertReports' | 'wasTried' | 'nearExperiments' | 'insertHypotheses' | 'hypothesis' | 'hypothesisTested'>
   /** Reports' allowance. */
   rate: ReportRate
-  /** Claims' and hypotheses' allowance. */
+  /** Claims' allowance. */
+  claimRate: ReportRate
+  /** Hypotheses' allowance. */
   planRate: ReportRate
   claims: Claims
   manifest: Pick<Manifest, 'collaboration'>
   /** The sender's address (`addressKey`; null for a transport without one), and the per-address allowances. */
   address: string | null
   addressRate?: ReportRate
+  addressClaimRate?: ReportRate
   addressPlanRate?: ReportRate
 }
 
@@ -119,7 +130,7 @@ export function acceptClaim (ctx: SharedContext, body: ClaimBody, signature: str
   if (body.release === true && body.diffHash === undefined) throw new InvalidMessageError('a release names the edit (diffHash) whose claim it gives back')
   assertShared(ctx, 'claim', body, signature, now, false)
   assertBest(ctx, body.best)
-  take(ctx, [ctx.addressPlanRate, ctx.planRate], body.publicKey, 1, now)
+  take(ctx, [ctx.addressClaimRate, ctx.claimRate], body.publicKey, 1, now)
   if (body.release === true && body.diffHash !== undefined) {
     ctx.claims.releaseOwn(editKey(body.best, body.diffHash), body.publicKey)
     return { granted: false, expiresAt: now, reason: 'released', near: [] }
