@@ -21,7 +21,7 @@ import { route, type Route } from './handlers/route.ts'
 import { Claims } from './claims.ts'
 import { claimHandler } from './handlers/claim.ts'
 import { hypothesesHandler } from './handlers/hypotheses.ts'
-import { CLAIM_RATE, HYPOTHESIS_RATE, ReportRate, SHARED_PER_ADDRESS, type SharedContext } from './shared-intake.ts'
+import { HYPOTHESIS_RATE, ReportRate, SHARED_PER_ADDRESS, type SharedContext } from './shared-intake.ts'
 import { addressKey } from './policy.ts'
 import { submitHandler } from './handlers/submit.ts'
 import { writeVerdictNotes } from './git-http/notes.ts'
@@ -88,7 +88,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   readonly bestRuns: BestRunsMemo
   /** Each identity's allowance of experiment reports, of claims and of hypotheses (shared-intake.ts). */
   readonly reportRate: ReportRate
-  readonly claimRate = new ReportRate(CLAIM_RATE, 'claims')
+  /** As many claims as reports (shared-intake.ts, SharedContext.claimRate). */
+  readonly claimRate: ReportRate
   readonly planRate = new ReportRate(HYPOTHESIS_RATE, 'hypotheses')
   readonly #addressRate: ReportRate
   readonly #addressClaimRate: ReportRate
@@ -119,6 +120,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
     if (declared !== undefined) this.speculation = new Speculation(declared.window, store)
     this.bestRuns = new BestRunsMemo(store)
     this.reportRate = new ReportRate({ ...(config.reportsPerMinute === undefined ? {} : { perMinute: config.reportsPerMinute }), ...(config.reportBurst === undefined ? {} : { burst: config.reportBurst }) })
+    this.claimRate = new ReportRate(this.reportRate.limits, 'claims')
     const perAddress = config.sharedPerAddress ?? SHARED_PER_ADDRESS
     this.#addressRate = this.reportRate.times(perAddress, 'this address')
     this.#addressClaimRate = this.claimRate.times(perAddress, 'this address')

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { COLLABORATION, experimentDiff, Identity, nearKey, type ClaimBody, type ReportBatchBody } from '@autoresearch/protocol'
 import { Claims } from './claims.ts'
 import { history } from './handlers/history.ts'
-import { acceptClaim, acceptHypotheses, acceptReports, CLAIM_RATE, HYPOTHESIS_RATE, ReportRate } from './shared-intake.ts'
+import { acceptClaim, acceptHypotheses, acceptReports, HYPOTHESIS_RATE, ReportRate } from './shared-intake.ts'
+import { REPORT_RATE } from './rules/report-rate.ts'
 import { Store } from './store/index.ts'
 
 const CAUSE = 'cause/1'
@@ -16,7 +17,7 @@ function setup (limits = {}): { store: Store, ctx: Parameters<typeof acceptRepor
   const store = new Store(join(mkdtempSync(join(tmpdir(), 'ar-reports-')), 'db.sqlite'))
   store.insertMerge({ commit_oid: INITIAL, parent_oid: null, candidate_seq: null, metric: 1, baseline_metric: null, merged_at: 1, kind: 'initial' })
   const rate = new ReportRate(limits)
-  const claimRate = new ReportRate(CLAIM_RATE, 'claims')
+  const claimRate = new ReportRate(REPORT_RATE, 'claims')
   const planRate = new ReportRate(HYPOTHESIS_RATE, 'hypotheses')
   return {
     store,
@@ -191,7 +192,7 @@ describe('claims and hypotheses', () => {
     expect(acceptClaim(ctx, again.body, again.signature)).toMatchObject({ granted: false, reason: expect.stringMatching(/already tried/), near: [] })
   })
 
-  it('gives claims an allowance of their own, one a proposal for a worker whose runs take a second, and keeps the hypotheses\' smaller one', () => {
+  it('gives claims the reports\' allowance, one a proposal for a worker whose runs take a second, and keeps the hypotheses\' smaller one', () => {
     const { ctx } = setup()
     const worker = Identity.generate()
     const t = Date.now()
@@ -202,7 +203,7 @@ describe('claims and hypotheses', () => {
     }
     // A key that floods claims meets its allowance, and is told when to claim again.
     const flood = Identity.generate()
-    const claims = Array.from({ length: CLAIM_RATE.burst + 1 }, (_, i) => claimBy(flood, { diffHash: experimentDiff({ 'train.py': 'B = 1\n' }, { 'train.py': `B = ${i + 2}\n` }).diffHash }))
+    const claims = Array.from({ length: REPORT_RATE.burst + 1 }, (_, i) => claimBy(flood, { diffHash: experimentDiff({ 'train.py': 'B = 1\n' }, { 'train.py': `B = ${i + 2}\n` }).diffHash }))
     for (const c of claims.slice(0, -1)) acceptClaim(ctx, c.body, c.signature, t)
     const last = claims.at(-1)!
     expect(() => acceptClaim(ctx, last.body, last.signature, t)).toThrow(expect.objectContaining({ name: 'QuotaExceededError', message: expect.stringMatching(/240 claims per minute/) }))

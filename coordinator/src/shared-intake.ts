@@ -14,14 +14,6 @@ const MAX_BUCKETS = 100_000
 export const HYPOTHESIS_RATE = { perMinute: 30, burst: 60 }
 
 /**
- * Claims one identity may make per minute, and at once: a worker claims each proposal before
- * it runs it (and again after a refusal), so at least one per experiment, as many as reports;
- * a cause whose runs take seconds spent a smaller allowance within a minute, and its workers
- * then ran their edits unclaimed (docs/benchmarks.md, "An open candidate's edit").
- */
-export const CLAIM_RATE = { perMinute: 240, burst: 512 }
-
-/**
  * Identities' worth of allowance one address gets (an IPv4 address, an IPv6 /64: `addressKey`):
  * keys are free, so without it one machine could store without bound by making keys. A lab
  * behind one NAT shares it (`sharedPerAddress` in config.json).
@@ -64,7 +56,13 @@ export interface SharedContext {
   store: Pick<Store, 'nonceSeen' | 'identity' | 'isMergedCommit' | 'insertReports' | 'wasTried' | 'nearExperiments' | 'insertHypotheses' | 'hypothesis' | 'hypothesisTested'>
   /** Reports' allowance. */
   rate: ReportRate
-  /** Claims' allowance. */
+  /**
+   * Claims' allowance: a worker claims each proposal before it runs it (and another after a
+   * refusal), so at least one per experiment it reports; the coordinator gives claims the
+   * reports' allowance. Sharing the hypotheses' smaller one, workers of a cause whose runs take
+   * seconds spent it within a minute and ran their edits unclaimed (docs/benchmarks.md, "An
+   * open candidate's edit").
+   */
   claimRate: ReportRate
   /** Hypotheses' allowance. */
   planRate: ReportRate
