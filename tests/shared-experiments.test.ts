@@ -100,6 +100,19 @@ describe('a network that shares its experiments (issue 15, points 1 and 2)', () 
     }
   })
 
+  it('a worker whose claims run out says so once and runs its edits unclaimed; claims follow the host\'s report allowance', async () => {
+    // A host that allows one report (and so one claim) a minute, at most one at once.
+    net = await TestNetwork.start(TOY, { reportsPerMinute: 1, reportBurst: 1 })
+    const identity = Identity.generate()
+    const worker = new Worker({ client: await net.client(identity), identity, agent: searchAgent({ seed: 3 }), seed: 3, stateDir: join(net.scratch, 'unclaimed'), lookahead: false })
+    const events: WorkerEvent[] = []
+    worker.on('event', (e) => events.push(e))
+    await worker.run({ maxExperiments: 3 })
+    // The first edit is claimed; the next two are not, and the volunteer is told once.
+    expect(events.filter((e) => e.type === 'claim-failed')).toEqual([expect.objectContaining({ error: 'QuotaExceededError', message: expect.stringMatching(/1 claims per minute/) })])
+    expect(events.filter((e) => e.type === 'experiment')).toHaveLength(3)
+  })
+
   it('a proposal close to another worker\'s discard is asked again once, and the claim made on it is given back at once', async () => {
     net = await TestNetwork.start(TOY)
     const best = net.best

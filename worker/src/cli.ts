@@ -43,6 +43,7 @@ function describe (e: WorkerEvent): string | undefined {
     case 'agent-backoff': return `the agent ${e.errors > 0 ? `failed ${e.errors}` : `proposed nothing ${e.empty}`} time(s) in a row: asking it again in ${e.retryInMs / 1000} s`
     case 'reports-sent': return undefined
     case 'report-failed': return e.dropped > 0 ? `${e.dropped} experiment report(s) refused (${e.error}: ${e.message}); not sent again` : `experiment reports not sent yet (${e.error}: ${e.message}); they go with the next ones`
+    case 'claim-failed': return `the edit could not be claimed (${e.error}: ${e.message}); it runs unclaimed, so another worker may run it too`
     case 'history-failed': return `what the network tried could not be read (${e.error}: ${e.message}); the agent works without it this time`
     case 'duplicate': return `experiment ${e.n}: "${e.description}" ${e.by === 'claimed' ? 'is claimed by another worker' : `was already tried on this best${e.by === 'network' ? ' by the network' : ' here'}`}; asking the agent for another`
     case 'near-duplicate': return `experiment ${e.n}: "${e.description}" is close to ${e.near} edit(s) tried or claimed on this best; asking the agent once more`

@@ -48,6 +48,8 @@ export type WorkerEvent =
   | { type: 'report-failed', error: string, message: string, dropped: number }
   /** What the network tried could not be read: the agent works without it this time. */
   | { type: 'history-failed', error: string, message: string }
+  /** A claim could not be made (the coordinator did not answer, or this identity's claims ran out): the edit runs unclaimed, so another worker may run it too. Said once until a claim is answered again. */
+  | { type: 'claim-failed', error: string, message: string }
   /** The agent proposed an edit already tried on this best (by this worker or another) or claimed by another worker: it is asked for another. */
   | { type: 'duplicate', n: number, description: string, diffHash: string, by: 'network' | 'self' | 'claimed' }
   /** The proposal is close to `near` edits tried or claimed on this best (same constants, same direction): the agent is told and asked once more. */

@@ -20,7 +20,7 @@ import { editableFiles } from './operations/editable-files.ts'
 import { NetworkHistory, type KnownHistory } from './operations/history.ts'
 import { Lookahead } from './operations/lookahead.ts'
 import { propose, type ProposeArgs, type Proposed } from './operations/propose.ts'
-import { MAX_REPEATS, nearNote, unclaim, vet } from './operations/vet.ts'
+import { MAX_REPEATS, nearNote, unclaim, vet, type Vetting } from './operations/vet.ts'
 import { experimentReport, leaksInReport, Reporter, type ReportOf } from './operations/reports.ts'
 import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
@@ -116,6 +116,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #known = new Set<string>()
   /** Local bests already confirmed once: never confirmed again (the newest kept in state.json across restarts). */
   readonly #tried = new Set<string>()
+  /** The last claim could not be made (`claim-failed` was said). */
+  #claimFailing = false
   /** Trees of our submissions the coordinator has receipted: the same files are not sent again unless that submission went stale (the newest kept in state.json). */
   readonly #submittedTrees = new Set<string>()
   /** Our submissions whose fate is not known yet, by candidate sequence number. */
@@ -395,6 +397,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     let nearAsked = false
     for (let turn = 0; proposal !== undefined; turn++) {
       const v = await vet(this.#components, { causeId: info.causeId, best: at.base.commit, proposal, history: args.history, claim: this.#share }, options)
+      this.#claimAnswered(v)
       // Close to edits that were kept is a direction that works: only a near miss or another's claim is worth a second thought.
       if (v.run && (nearAsked || v.near.every((e) => e.status === 'keep'))) return proposal
       if (v.run) {
@@ -413,6 +416,16 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     // Every turn was a repeat (an agent that had nothing said so itself).
     if (proposal !== undefined) this.emit('event', { type: 'no-proposal', n: args.n })
     return undefined
+  }
+
+  /** Says once that claims fail (the edit then runs unclaimed), and again only after a claim was answered. */
+  #claimAnswered (v: Vetting): void {
+    if (v.run && v.unclaimed !== undefined) {
+      if (!this.#claimFailing) this.emit('event', { type: 'claim-failed', ...v.unclaimed })
+      this.#claimFailing = true
+    } else if (v.run || v.by === 'claimed') {
+      this.#claimFailing = false
+    }
   }
 
   /** Claims the oldest open hypothesis nobody holds, for the agent to test (none when there is none, or the claim is refused). */

@@ -1,6 +1,7 @@
 import { logger } from '@libp2p/logger'
 import type { NearExperiment } from '@autoresearch/protocol'
 import type { WorkerComponents } from '../components.ts'
+import { describeError } from '../events.ts'
 import { findLeaks, publicText } from '../secrets.ts'
 import type { KnownHistory } from './history.ts'
 import type { Proposed } from './propose.ts'
@@ -11,7 +12,8 @@ const log = logger('autoresearch:worker:vet')
 export const MAX_REPEATS = 3
 
 export type Vetting =
-  | { run: true, near: NearExperiment[] }
+  /** `unclaimed`: the claim could not be made (why), and the edit runs anyway. */
+  | { run: true, near: NearExperiment[], unclaimed?: { error: string, message: string } }
   | { run: false, by: 'self' | 'network' | 'claimed', reason: string }
 
 /** Who already tried an edit on this best, as the worker knows: itself, the network, or no one (undefined). */
@@ -43,7 +45,7 @@ export async function vet (components: Pick<WorkerComponents, 'client' | 'identi
   } catch (err) {
     if (options.signal?.aborted === true) throw err
     log('the claim could not be made, running anyway: %e', err)
-    return { run: true, near: [] }
+    return { run: true, near: [], unclaimed: describeError(err) }
   }
 }
 
