@@ -39,6 +39,8 @@ export interface ScalingOptions {
   pending?: boolean
   /** In-process participants fork from the runner's spawner process (RaceOptions.spawner, `--spawner`). */
   spawner?: boolean
+  /** The verifiers' slots in one machine (`--packed`): one verifier with max(1, ⌊N/4⌋) slots instead of that many with one each. */
+  packed?: boolean
   log?: (line: string) => void
 }
 
@@ -56,9 +58,15 @@ export const MAX_KNOBS = 64
 /** Verifiers for N workers: max(1, ⌊N/4⌋), a verifier for every four volunteers. */
 export const verifiersFor = (workers: number): number => Math.max(1, Math.floor(workers / 4))
 
+/** The verifier machines for N workers and the slots of each: verifiersFor(N) with one slot each, or packed into one machine with that many. */
+export const machines = (workers: number, packed: boolean): { verifiers: number, slots: number } =>
+  packed ? { verifiers: 1, slots: verifiersFor(workers) } : { verifiers: verifiersFor(workers), slots: 1 }
+
 export interface ScalingRow {
   workers: number
   verifiers: number
+  /** Slots of each verifier: 1, or with `--packed` all the verifiers' slots in one. */
+  slots: number
   /** Mean time to target over the seeds; a run that timed out counts as its timeout. */
   seconds: number
   speedup: number
@@ -103,7 +111,7 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
     for (const workers of opts.workers) {
       opts.log?.(`${workers} worker(s), seed ${seed}`)
       const result = await race({
-        cause, workers, verifiers: verifiersFor(workers), alsoVerify: opts.alsoVerify, seed, target: opts.target, timeoutSeconds: opts.timeoutSeconds, processes: opts.processes, spawner: opts.spawner, log: opts.log,
+        cause, workers, ...machines(workers, opts.packed === true), alsoVerify: opts.alsoVerify, seed, target: opts.target, timeoutSeconds: opts.timeoutSeconds, processes: opts.processes, spawner: opts.spawner, log: opts.log,
         ...(opts.trace === undefined ? {} : { trace: `${opts.trace}-${workers}w-s${seed}.txt` })
       })
       opts.log?.(`  ${result.reached ? 'reached' : 'did not reach'} ${opts.target} in ${result.seconds} s: ${result.merges} merges, ${result.experiments} experiments`)
@@ -120,7 +128,7 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
     const verifierSeconds = rs.reduce((a, r) => a + r.verifierSide.seconds, 0)
     return {
       workers: n,
-      verifiers: verifiersFor(n),
+      ...machines(n, opts.packed === true),
       seconds: round(seconds, 1),
       speedup: round(base / seconds),
       efficiency: round(base / seconds * first / n),
@@ -149,10 +157,11 @@ export const options = {
   'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }, 'also-verify': { type: 'boolean', default: false },
   start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }, speculation: { type: 'string' },
   knobs: { type: 'string', default: '0' }, batch: { type: 'string' }, reuse: { type: 'boolean', default: false }, spawner: { type: 'boolean', default: false },
-  accept: { type: 'string' }, 'whole-rounds': { type: 'boolean', default: false }, conflicts: { type: 'string' }, pending: { type: 'boolean', default: false }
+  accept: { type: 'string' }, 'whole-rounds': { type: 'boolean', default: false }, conflicts: { type: 'string' }, pending: { type: 'boolean', default: false },
+  packed: { type: 'boolean', default: false }
 } as const
 
-/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--reuse] [--accept ALPHA] [--whole-rounds] [--conflicts stale|candidate] [--pending] [--spawner] [--also-verify] [--processes] [--trace PREFIX]` */
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--reuse] [--accept ALPHA] [--whole-rounds] [--conflicts stale|candidate] [--pending] [--spawner] [--packed] [--also-verify] [--processes] [--trace PREFIX]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
   if (!['far', 'cause'].includes(values.start)) throw new ScalingUsageError('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
@@ -166,17 +175,18 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   if (accept !== undefined && !(accept > 0 && accept <= 0.025)) throw new ScalingUsageError('--accept is the false-acceptance rate early acceptance spends (sequential.accept): above 0 and at most 0.025, half of 1 − confidence (without it: no early acceptance)')
   const conflicts = values.conflicts as 'stale' | 'candidate' | undefined
   if (conflicts !== undefined && conflicts !== 'stale' && conflicts !== 'candidate') throw new ScalingUsageError('--conflicts is what the cause\'s copy does with a queued candidate that conflicts with a newer best (verification.conflicts): stale (the default) or candidate')
+  if (values.packed && values.processes) throw new ScalingUsageError('--packed puts the verifiers\' slots in one in-process verifier; it does not go with --processes')
   const list = (s: string): number[] => s.split(',').map(Number)
   const opts = {
     workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),
-    alsoVerify: values['also-verify'], start: values.start, knobs, reuse: values.reuse, wholeRounds: values['whole-rounds'], pending: values.pending, spawner: values.spawner, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: values.trace })
+    alsoVerify: values['also-verify'], start: values.start, knobs, reuse: values.reuse, wholeRounds: values['whole-rounds'], pending: values.pending, spawner: values.spawner, packed: values.packed, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: values.trace })
   }
   const { start, ...rest } = opts
   const { rows, runs } = await scaling({ ...rest, ...(start === 'far' ? { start: FAR_START } : {}), log: (line) => { process.stderr.write(`${line}\n`) } })
   const verifier = runs.reduce((a, r) => a + r.verifierSide.seconds, 0)
   const worker = runs.reduce((a, r) => a + r.workerSide.seconds, 0)
   return {
-    cause: 'sim-cost', ...opts, verifiers: 'max(1, floor(workers / 4))', rows,
+    cause: 'sim-cost', ...opts, verifiers: opts.packed ? 'one, with max(1, floor(workers / 4)) slots' : 'max(1, floor(workers / 4))', rows,
     verifyComputeFraction: round(verifier / Math.max(1e-9, verifier + worker), 3),
     runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, submissions: r.submissions, stale: r.stale, takenTrees: r.takenTrees, duplicates: r.duplicates, adopted: r.adopted, workerRuns: r.workerSide.runs, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
   }

@@ -20,6 +20,7 @@ describe('npm run bench', () => {
       [['sandbox', '--frob'], "Unknown option '--frob'"],
       [['scaling', '--start', 'nowhere'], '--start is far'],
       [['scaling', '--conflicts', 'merge'], '--conflicts is what the cause\'s copy does'],
+      [['scaling', '--packed', '--processes'], '--packed puts the verifiers\' slots in one in-process verifier'],
       [['verification', '--cache', 'maybe'], '--cache is on'],
       [['history', '--sizes', 'lots'], '--sizes must be whole numbers'],
       [['history', '--sizes', '0,,100'], '--sizes must be whole numbers'],

@@ -109,6 +109,8 @@ export interface RaceOptions {
   losers?: number
   /** Verifiers, the host's first (default 1); the others are allowlisted keys of their own. */
   verifiers?: number
+  /** Slots of each in-process verifier: pairs of one job side by side (default 1; VerifierOptions.slots). */
+  slots?: number
   /** Every worker also verifies (`autoresearch-worker --also-verify`), its key allowlisted. */
   alsoVerify?: boolean
   /** Workers share their experiments (WorkerOptions.share, default true). */
@@ -261,7 +263,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   const verifiers: Member[] = opts.processes === true
     ? verifierIds.map((identity, i) => remote({ role: 'verifier', seed: hex(identity), stateDir: join(net.scratch, `verifier-${i}`) }))
     : await Promise.all(verifierIds.map(async (identity, i) => new Verifier({
-      client: await net.client(identity), identity, stateDir: join(net.scratch, `verifier-${i}`), backend: verifierBackend, baselineCache: opts.baselineCache
+      client: await net.client(identity), identity, stateDir: join(net.scratch, `verifier-${i}`), backend: verifierBackend, baselineCache: opts.baselineCache, slots: opts.slots ?? 1
     })))
   const losers = perSubmission === 0
     ? undefined
