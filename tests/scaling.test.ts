@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { activeSpawner } from '@autoresearch/runner'
-import { scaling } from '../bench/scaling.ts'
+import { machines, scaling } from '../bench/scaling.ts'
 
 describe('the scaling benchmark', () => {
+  it('gives max(1, ⌊N/4⌋) verifiers one slot each, or with `--packed` one verifier with that many slots', () => {
+    expect([1, 4, 8, 16].map((n) => machines(n, false))).toEqual([{ verifiers: 1, slots: 1 }, { verifiers: 1, slots: 1 }, { verifiers: 2, slots: 1 }, { verifiers: 4, slots: 1 }])
+    expect([1, 4, 8, 16].map((n) => machines(n, true))).toEqual([{ verifiers: 1, slots: 1 }, { verifiers: 1, slots: 1 }, { verifiers: 1, slots: 2 }, { verifiers: 1, slots: 4 }])
+  })
+
   it('one and two workers each bring the best to the target through verified merges, and every figure is a number', async () => {
     // The first merges take the sim-cost best from about 4.3 to below 3.5; no timing is asserted.
     const { rows, runs } = await scaling({ workers: [1, 2], seeds: [1], target: 3.5, trainSeconds: 0.1, timeoutSeconds: 200 })
