@@ -21,6 +21,8 @@ describe('npm run bench', () => {
       [['scaling', '--start', 'nowhere'], '--start is far'],
       [['scaling', '--conflicts', 'merge'], '--conflicts is what the cause\'s copy does'],
       [['scaling', '--packed', '--processes'], '--packed puts the verifiers\' slots in one in-process verifier'],
+      [['ceiling', '--searchers', '0,8'], '--searchers is a comma-separated list'],
+      [['ceiling', '--start', 'nowhere'], '--start is far'],
       [['verification', '--cache', 'maybe'], '--cache is on'],
       [['history', '--sizes', 'lots'], '--sizes must be whole numbers'],
       [['history', '--sizes', '0,,100'], '--sizes must be whole numbers'],

@@ -31,6 +31,8 @@ export type WorkerEvent =
   /** `best`: the network best it ran on; `diffHash`: its edit's normalized hash (experimentDiff); `log`: the run's kept log (run-logs.ts). */
   | { type: 'experiment', n: number, row: ResultRow, localBest: number, best?: string, diffHash?: string, logTail?: string, log?: string }
   | { type: 'confirm', commit: string, baseline: number | null, candidate: number | null, passed: boolean }
+  /** A local best whose gain over the best on the worker's seed is beyond doubt at the cause's declared spread (operations/submission.ts `beyondDoubtHere`): submitted without a confirmation run. */
+  | { type: 'beyond-doubt', commit: string, baseline: number, candidate: number }
   /** `on`: the commit of our own pending candidate it went on top of (a find that needs that one), when it did. */
   | { type: 'submitted', receipt: ReceiptBody, claimedMetric: number, on?: string }
   | { type: 'submit-failed', error: string, message: string, willRetry: boolean }

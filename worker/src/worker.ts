@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { logger } from '@libp2p/logger'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
-import { commitTree, ensureBareRepo, experimentDiff, hasCommit, nearKey, type CoordinatorClient, type Hardware, type Identity, type InfoReply, type ReceiptBody } from '@autoresearch/protocol'
+import { commitTree, ensureBareRepo, experimentDiff, hasCommit, nearKey, type CoordinatorClient, type Hardware, type Identity, type InfoReply, type Manifest, type ReceiptBody } from '@autoresearch/protocol'
 import { runCommit, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
 import type { Trial, WorkerComponents } from './components.ts'
@@ -24,7 +24,7 @@ import { MAX_REPEATS, nearNote, unclaim, vet, type Vetting } from './operations/
 import { experimentReport, leaksInReport, Reporter, type ReportOf } from './operations/reports.ts'
 import { ownSeeds } from './operations/seeds.ts'
 import { send } from './operations/send.ts'
-import { squash, submissionFields, worthSubmitting } from './operations/submission.ts'
+import { beyondDoubtHere, squash, submissionFields, worthSubmitting } from './operations/submission.ts'
 import { boldNow, boldStarts } from './operations/plateau.ts'
 import { checkVerdicts, forgetTried, statusOf, undecided } from './operations/verdicts.ts'
 import { adoptedPosition, measurePending, pendingToAdopt } from './operations/adopt.ts'
@@ -489,7 +489,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       if (await this.#submitDelta(info, at, options)) return
       // A chain that holds another worker's pending candidate goes out only on top of that one (below): with none to go on, nothing to confirm.
       if (at.adopted !== undefined && at.submittedCandidate === undefined) return
-      confirmed = await confirm(this.#components, { manifest: info.manifest, base, local, seed: at.seeds.confirm, n: this.#experiments }, options)
+      confirmed = this.#beyondDoubt(info.manifest, at) ?? await confirm(this.#components, { manifest: info.manifest, base, local, seed: at.seeds.confirm, n: this.#experiments }, options)
     } catch (err) {
       // Stopped before a verdict (operations/confirm.ts): the same command confirms it again.
       if (options.signal?.aborted === true) this.#tried.delete(local.commit)
@@ -508,6 +508,21 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     // With the local best's files: if it merges as it is, its runs here are the new best's.
     if (on === undefined || on.tree === tree) this.#runs.sameTree(commit, local.commit)
     await this.#submit(info, at, { local, confirmed, candidate: commit, description, ...(on === undefined ? {} : { parent: on.parent }) }, options)
+  }
+
+  /**
+   * The local best needs no confirmation run when its gain here is beyond doubt
+   * (operations/submission.ts `beyondDoubtHere`): the experiment's own run is its claim. After a
+   * restart that run is no longer at hand, and it is confirmed as before. A later find sent alone
+   * (`#submitDelta`) never ran alone here, so it is always confirmed.
+   */
+  #beyondDoubt (manifest: Manifest, at: Position): Confirmation | undefined {
+    const { base, local, seeds } = at
+    if (!beyondDoubtHere(manifest, base.metric, local.metric, at.noise)) return undefined
+    const run = this.#runs.ran(local.commit, seeds.experiment)
+    if (run === undefined || !run.ok || run.metric !== local.metric) return undefined
+    this.emit('event', { type: 'beyond-doubt', commit: local.commit, baseline: base.metric, candidate: local.metric })
+    return { passed: true, metric: local.metric, logDigest: run.logDigest }
   }
 
   /**

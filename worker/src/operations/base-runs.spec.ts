@@ -37,6 +37,21 @@ describe('the cache of the base\'s runs', () => {
     expect(runs.at(-1)).toMatchObject({ commit: 'candidate', seed: 3 })
   })
 
+  it('says what a recent commit (or one with its tree) ran on a seed, without running it', async () => {
+    const { trial, runs } = fakeTrial((r) => r.seed === 2 ? crash() : ok(0.5, 'c'.repeat(64)))
+    const cache = new BaseRuns(trial)
+    cache.rebase('base')
+    await cache.trial({ manifest, commit: 'local', seed: 1 })
+    await cache.trial({ manifest, commit: 'local', seed: 2 })
+    expect(cache.ran('local', 1)).toEqual(ok(0.5, 'c'.repeat(64)))
+    // A failed run is not kept, and nothing else ran.
+    expect(cache.ran('local', 2)).toBeUndefined()
+    expect(cache.ran('other', 1)).toBeUndefined()
+    cache.sameTree('squash', 'local')
+    expect(cache.ran('squash', 1)).toEqual(ok(0.5, 'c'.repeat(64)))
+    expect(runs).toHaveLength(2)
+  })
+
   it('measures a best that is not our submission as it is: a rebase of it, or a submission whose runs are long gone', async () => {
     const { trial, runs } = fakeTrial(() => ok(1))
     const cache = new BaseRuns(trial)

@@ -62,6 +62,11 @@ export class BaseRuns {
     for (const old of [...this.#sameTree.keys()].slice(0, -SAME_TREE)) this.#sameTree.delete(old)
   }
 
+  /** The successful run of `commit` (or of the commit whose tree it has) on `seed` remembered here, if any: a recent local best's experiment. */
+  ran (commit: string, seed: number): TrialResult | undefined {
+    return this.#recent.get(this.#sameTree.get(commit) ?? commit)?.get(seed)
+  }
+
   #remember (commit: string, seed: number, result: TrialResult): void {
     const runs = this.#recent.get(commit) ?? new Map<number, TrialResult>()
     this.#recent.delete(commit)

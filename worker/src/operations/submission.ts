@@ -29,6 +29,25 @@ export function beatsHere (manifest: Pick<Manifest, 'metric' | 'verification'>, 
   return improvement(manifest, base, metric) > Math.max(manifest.verification.minImprovement, noise ?? 0)
 }
 
+/** Spreads of one paired gain beyond the margin at which a gain run on one seed needs no second (`beyondDoubtHere`). */
+export const BEYOND_DOUBT = 6
+
+/**
+ * Whether a gain run here on the worker's seed alone is beyond doubt, so that the confirmation
+ * on a second seed (operations/confirm.ts) would only spend a run: where the cause declares the
+ * spread of one paired gain (`verification.sequential.noise`, what its verifiers' sequential
+ * rule also reads), the gain beats the margin by BEYOND_DOUBT times that spread or this
+ * machine's own (σ√2 for a gain between two runs), whichever is larger. A cause that declares
+ * no spread keeps every confirmation. The confirmation is the worker's economy, not a
+ * guarantee: verification decides either way (docs/trust.md).
+ */
+export function beyondDoubtHere (manifest: Pick<Manifest, 'metric' | 'verification'>, base: number, metric: number, noise: number | null | undefined): boolean {
+  const declared = manifest.verification.sequential?.noise
+  if (declared === undefined) return false
+  const spread = Math.max(declared, Math.SQRT2 * (noise ?? 0))
+  return improvement(manifest, base, metric) > manifest.verification.minImprovement + BEYOND_DOUBT * spread
+}
+
 /** A submission's description: its last kept edits. */
 export function describeKept (kept: string[]): string {
   return kept.slice(-10).join('; ').slice(0, 500) || 'improvement'

@@ -1,0 +1,180 @@
+/**
+ * `npm run bench -- ceiling [--searchers 1,2,4,8,16] [--races 200] [--target 0.3] [--start far|cause] [--knobs 0] [--max-rounds 400]`
+ *
+ * What the scaling bench's search could reach with verification free and instant: N copies of
+ * the worker's own search agent (worker/src/agents/search.ts, seeded as the scaling bench seeds
+ * them) on the sim-cost cause's train.py, in rounds. Each round every searcher proposes one
+ * edit on the current best (edits tried on that best are skipped, as the network's claims and
+ * history make them), the edit is scored on the cause's bowl without its noise (the constants'
+ * optima read from the cause's own evaluate.py), and an edit that gains more than
+ * minImprovement is a find; then either the round's best find merges (`one`: a merge step
+ * carries one find, as the 1-s race's steps do) or every constant's best find merges at once
+ * (`combined`: a perfect merge group each round). A searcher is bold after `plateau` rounds
+ * without a find on one best, as the worker is (worker/src/operations/plateau.ts). Rounds to
+ * the target, mean over `races` races, for each N: the speedup over the first N is the most
+ * the network could show on this cause and agent if verification, confirmation and
+ * measurement cost nothing (docs/benchmarks.md, "The search's own ceiling").
+ */
+import { execFileSync } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { CONSTANT, constantsOf, experimentDiff, improvement, parseManifestText, UsageError, type Manifest } from '@autoresearch/protocol'
+import { searchAgent, type Agent } from 'autoresearch-worker'
+import { boldNow } from '../worker/src/operations/plateau.ts'
+import { simCostCause } from './lib/sim-network.ts'
+import { FAR_START, MAX_KNOBS } from './scaling.ts'
+
+export class CeilingUsageError extends UsageError { override name = 'CeilingUsageError' }
+
+export type Merging = 'one' | 'combined'
+
+/** The cause a race searches: its manifest, its train.py at the start, and its bowl's optima by constant. */
+export interface Landscape { manifest: Manifest, train: string, optimum: Record<string, number> }
+
+/** The sim-cost cause's copy as the scaling bench makes it (`start`, `knobs`), read into a Landscape. */
+export function landscape (opts: { start?: Record<string, number>, knobs?: number }): Landscape {
+  const dir = simCostCause(0, { ...(opts.start === undefined ? {} : { start: opts.start }), knobs: opts.knobs })
+  try {
+    // evaluate.py's own OPTIMUM (KNOBS included), read by Python, so the bowl here is the cause's.
+    const optimum = JSON.parse(execFileSync('python3', ['-c', 'import json, runpy; print(json.dumps(runpy.run_path("evaluate.py")["OPTIMUM"]))'], { cwd: dir, encoding: 'utf8' })) as Record<string, number>
+    return { manifest: parseManifestText(readFileSync(join(dir, 'autoresearch.json'), 'utf8')), train: readFileSync(join(dir, 'train.py'), 'utf8'), optimum }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** evaluate.py's loss without its seed noise: the sum over the optima of ln(value / optimum)². */
+export function bowl (optimum: Record<string, number>, train: string): number {
+  const values = constantsOf(train)
+  let loss = 0
+  for (const [name, best] of Object.entries(optimum)) {
+    const value = values.get(name.toUpperCase())
+    if (value === undefined || !(value > 0)) return Infinity
+    loss += Math.log(value / best) ** 2
+  }
+  return loss
+}
+
+interface Find { train: string, loss: number, changed: string[] }
+
+/** The constants `after` sets differently from `before`. */
+function changedConstants (before: string, after: string): string[] {
+  const a = constantsOf(before)
+  return [...constantsOf(after)].filter(([name, value]) => a.get(name) !== value).map(([name]) => name)
+}
+
+/** `base` with each constant a find changed set as that find has it. */
+function combine (base: string, finds: Find[]): string {
+  const lines = base.split('\n')
+  const sets = (name: string) => (line: string): boolean => line.match(CONSTANT)?.[1] === name
+  for (const find of finds) {
+    const theirs = find.train.split('\n')
+    for (const name of find.changed) {
+      const at = lines.findIndex(sets(name))
+      const line = theirs.find(sets(name))
+      if (at >= 0 && line !== undefined) lines[at] = line
+    }
+  }
+  return lines.join('\n')
+}
+
+/** One race: rounds until the best's loss is at most `target` (maxRounds when it never is). */
+export async function race (land: Landscape, opts: { searchers: number, seed: number, merging: Merging, target: number, maxRounds: number }): Promise<number> {
+  const { manifest, optimum } = land
+  const agents: Agent[] = Array.from({ length: opts.searchers }, (_, i) => searchAgent({ seed: opts.seed * 1000 + i }))
+  const plateau = manifest.collaboration.plateau
+  let best = land.train
+  let bestLoss = bowl(optimum, best)
+  let tried = new Set<string>()
+  // Rounds without a find on this best, by searcher (the worker's plateau counts experiments without a keep).
+  let sinceFind = agents.map(() => 0)
+  for (let round = 1; round <= opts.maxRounds; round++) {
+    const finds: Find[] = []
+    const before = sinceFind
+    sinceFind = agents.map(() => 0)
+    for (const [i, agent] of agents.entries()) {
+      const idle = before[i] as number
+      const files = { 'train.py': best }
+      const proposal = await agent.propose({ manifest, program: '', files, recent: [], tried, ...(boldNow(idle, plateau) ? { bold: true } : {}), checkout: async () => {} })
+      if (proposal === null) { sinceFind[i] = idle + 1; continue }
+      tried.add(experimentDiff(files, proposal.edits).diffHash)
+      const train = proposal.edits['train.py'] ?? best
+      const loss = bowl(optimum, train)
+      if (improvement(manifest, bestLoss, loss) > manifest.verification.minImprovement) {
+        finds.push({ train, loss, changed: changedConstants(best, train) })
+      } else {
+        sinceFind[i] = idle + 1
+      }
+    }
+    if (finds.length > 0) {
+      finds.sort((a, b) => a.loss - b.loss)
+      if (opts.merging === 'one') {
+        best = (finds[0] as Find).train
+      } else {
+        // Each constant's best find, best first; a find that moves a constant already taken stays out.
+        const taken = new Set<string>()
+        const members: Find[] = []
+        for (const f of finds) {
+          if (f.changed.some((c) => taken.has(c))) continue
+          members.push(f)
+          for (const c of f.changed) taken.add(c)
+        }
+        best = combine(best, members)
+      }
+      bestLoss = bowl(optimum, best)
+      tried = new Set()
+      sinceFind = agents.map(() => 0)
+    }
+    if (bestLoss <= opts.target) return round
+  }
+  return opts.maxRounds
+}
+
+export interface CeilingRow { searchers: number, merging: Merging, rounds: number, reached: number, speedup: number, efficiency: number }
+
+export async function ceiling (land: Landscape, opts: { searchers: number[], races: number, target: number, maxRounds: number }): Promise<CeilingRow[]> {
+  const rows: CeilingRow[] = []
+  for (const merging of ['one', 'combined'] as const) {
+    let first: number | undefined
+    for (const n of opts.searchers) {
+      const rounds: number[] = []
+      for (let seed = 1; seed <= opts.races; seed++) rounds.push(await race(land, { searchers: n, seed, merging, target: opts.target, maxRounds: opts.maxRounds }))
+      const mean = rounds.reduce((a, b) => a + b, 0) / rounds.length
+      first ??= mean
+      const speedup = first / mean
+      rows.push({ searchers: n, merging, rounds: Number(mean.toFixed(1)), reached: rounds.filter((r) => r < opts.maxRounds).length, speedup: Number(speedup.toFixed(2)), efficiency: Number((speedup * (opts.searchers[0] as number) / n).toFixed(2)) })
+    }
+  }
+  return rows
+}
+
+/** The bench's options (`npm run bench -- ceiling --help` lists them). */
+export const options = {
+  searchers: { type: 'string', default: '1,2,4,8,16' }, races: { type: 'string', default: '200' }, target: { type: 'string', default: '0.3' },
+  start: { type: 'string', default: 'far' }, knobs: { type: 'string', default: '0' }, 'max-rounds': { type: 'string', default: '400' }
+} as const
+
+export async function run (args: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({ args, options })
+  const searchers = values.searchers.split(',').map(Number)
+  if (searchers.some((n) => !Number.isInteger(n) || n < 1 || n > 256)) throw new CeilingUsageError('--searchers is a comma-separated list of integers from 1 to 256')
+  const races = Number(values.races)
+  if (!Number.isInteger(races) || races < 1 || races > 10000) throw new CeilingUsageError('--races is how many races each row averages, an integer from 1 to 10000')
+  const target = Number(values.target)
+  if (!(target > 0)) throw new CeilingUsageError('--target is the loss to reach, a positive number')
+  const maxRounds = Number(values['max-rounds'])
+  if (!Number.isInteger(maxRounds) || maxRounds < 1 || maxRounds > 100000) throw new CeilingUsageError('--max-rounds bounds each race, an integer from 1 to 100000')
+  if (values.start !== 'far' && values.start !== 'cause') throw new CeilingUsageError('--start is far (the scaling bench\'s default start) or cause (the cause\'s own constants)')
+  const knobs = Number(values.knobs)
+  if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new CeilingUsageError(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
+  const land = landscape({ ...(values.start === 'far' ? { start: FAR_START } : {}), knobs })
+  const rows = await ceiling(land, { searchers, races, target, maxRounds })
+  const at = (merging: Merging, n: number): CeilingRow | undefined => rows.find((r) => r.merging === merging && r.searchers === n)
+  const last = searchers.at(-1) as number
+  return {
+    cause: 'sim-cost', searchers, races, target, start: values.start, knobs, maxRounds, startLoss: Number(bowl(land.optimum, land.train).toFixed(2)), rows,
+    // The last N's speedup with a perfect merge group each round against one find a round.
+    combinedOverOne: Number(((at('combined', last)?.speedup ?? 0) / Math.max(1e-9, at('one', last)?.speedup ?? 0)).toFixed(2))
+  }
+}
