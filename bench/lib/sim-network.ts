@@ -298,7 +298,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
     })
   }))
   workers.forEach((worker, i) => {
-    /** This worker's own measurement of each best it moved onto: the base its claims are gains over. */
+    /** This worker's own measurement of each best it moved onto, and its claim for each candidate it sent: the bases its claims are gains over. */
     const measured = new Map<string, number>()
     worker.on('event', (e: WorkerEvent) => {
       if (e.type === 'experiment' && e.best !== undefined && e.diffHash !== undefined) {
@@ -309,6 +309,8 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       if (e.type === 'best') measured.set(e.commit, e.localMetric)
       if (e.type === 'pending-measured' && e.adopted) adopted++
       if (e.type !== 'submitted') return
+      // A later find can go on top of this one (its parent this candidate): its claim is then a gain over this claim.
+      measured.set(e.receipt.candidate, e.claimedMetric)
       log(`  w${i} submitted #${e.receipt.candidateSeq} claiming ${e.claimedMetric.toFixed(3)}`)
       // A worker can report one receipt twice (a re-sent submission answered with its receipt): one batch per submission.
       if (losers === undefined || followed.has(e.receipt.candidateSeq)) return

@@ -15,6 +15,7 @@ import { EventQueue, Random, withVirtualClock } from './clock.ts'
 import { SimCoordinator, simManifest, type Carried } from './coordinator.ts'
 import { drawGain, FOLLOW_RUNS, observedGain, type ModelOptions } from './model.ts'
 import { NOISE_FROM_RUNS } from '../../../worker/src/operations/seeds.ts'
+import { beyondDoubtHere } from '../../../worker/src/operations/submission.ts'
 
 const log = logger('autoresearch:bench:simulate')
 
@@ -267,7 +268,7 @@ class Simulation {
 
   /**
    * One experiment; kept locally when it beats the base, then confirmed on a second seed
-   * (confirm.ts) before it is submitted. A volunteer that also verifies first takes a job
+   * (confirm.ts) before it is submitted, unless its gain is beyond doubt (submission.ts). A volunteer that also verifies first takes a job
    * when no verifier is waiting for one.
    */
   #experiment (v: Volunteer): void {
@@ -286,7 +287,14 @@ class Simulation {
     this.#queue.after(this.#runMs, () => {
       this.#count.workerRuns++
       const gain = drawGain(this.#model, this.#random)
-      if (observedGain(this.#model, this.#random, gain) <= 0) { this.#next(v); return }
+      const observed = observedGain(this.#model, this.#random, gain)
+      if (observed <= 0) { this.#next(v); return }
+      // A gain beyond doubt at the declared noise goes out on its one run (worker.ts `#beyondDoubt`).
+      if (beyondDoubtHere(this.#coord.manifest, observed, 0, this.#model.noise)) {
+        this.#submit(v, gain)
+        this.#next(v)
+        return
+      }
       // The base's run on the confirmation seed is cached per best (base-runs.ts).
       const runs = v.confirmBaseCached ? 1 : 2
       v.confirmBaseCached = true

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { parseManifest } from '@autoresearch/protocol'
 import { manifestOf } from '../../test/fakes.ts'
 import type { Position } from '../state.ts'
-import { parseManifest } from '@autoresearch/protocol'
 import { BEYOND_DOUBT, beyondDoubtHere, submissionFields, worthSubmitting } from './submission.ts'
 
 const manifest = manifestOf({ minImprovement: 0.1 })

@@ -60,7 +60,7 @@ export async function squash (components: Pick<WorkerComponents, 'gitdir' | 'nam
   return { commit: await commitTreeOn(components.gitdir, tree, base, description, components.name), description }
 }
 
-/** The submission's fields: the claim is the mean of the local best's two runs (worker seed and confirmation seed); its parent is the base unless it goes on our pending candidate. */
+/** The submission's fields: the claim is the mean of the local best's two runs (worker seed and confirmation seed; its one run when its gain was beyond doubt, `confirmed` then that run); its parent is the base unless it goes on our pending candidate. */
 export function submissionFields (components: Pick<WorkerComponents, 'name' | 'team' | 'hardware'>, info: Pick<InfoReply, 'causeId'>, args: { base: Local, local: Local, confirmed: { metric: number, logDigest: string }, candidate: string, description: string, parent?: string }): SubmissionFields {
   const { name, team, hardware } = components
   const profile = { ...(name === undefined ? {} : { name }), ...(team === undefined ? {} : { team }) }
