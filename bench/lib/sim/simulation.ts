@@ -268,8 +268,8 @@ class Simulation {
 
   /**
    * One experiment; kept locally when it beats the base, then confirmed on a second seed
-   * (confirm.ts) before it is submitted, unless its gain is beyond doubt (submission.ts). A volunteer that also verifies first takes a job
-   * when no verifier is waiting for one.
+   * (confirm.ts) before it is submitted, unless its gain is beyond doubt (submission.ts). A
+   * volunteer that also verifies first takes a job when no verifier is waiting for one.
    */
   #experiment (v: Volunteer): void {
     if (this.#features.helpers) {
