@@ -23,7 +23,7 @@ import { CONSTANT, constantsOf, experimentDiff, improvement, parseManifestText, 
 import { searchAgent, type Agent } from 'autoresearch-worker'
 import { boldNow } from '../worker/src/operations/plateau.ts'
 import { simCostCause } from './lib/sim-network.ts'
-import { FAR_START, MAX_KNOBS } from './scaling.ts'
+import { raceCopy } from './scaling.ts'
 
 export class CeilingUsageError extends UsageError { override name = 'CeilingUsageError' }
 
@@ -165,10 +165,9 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   if (!(target > 0)) throw new CeilingUsageError('--target is the loss to reach, a positive number')
   const maxRounds = Number(values['max-rounds'])
   if (!Number.isInteger(maxRounds) || maxRounds < 1 || maxRounds > 100000) throw new CeilingUsageError('--max-rounds bounds each race, an integer from 1 to 100000')
-  if (values.start !== 'far' && values.start !== 'cause') throw new CeilingUsageError('--start is far (the scaling bench\'s default start) or cause (the cause\'s own constants)')
-  const knobs = Number(values.knobs)
-  if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new CeilingUsageError(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
-  const land = landscape({ ...(values.start === 'far' ? { start: FAR_START } : {}), knobs })
+  const copy = raceCopy(values, CeilingUsageError)
+  const { knobs } = copy
+  const land = landscape(copy)
   const rows = await ceiling(land, { searchers, races, target, maxRounds })
   const at = (merging: Merging, n: number): CeilingRow | undefined => rows.find((r) => r.merging === merging && r.searchers === n)
   const last = searchers.at(-1) as number

@@ -55,6 +55,17 @@ export const FAR_START = { LEARNING_RATE: 0.0025, WEIGHT_DECAY: 0.4, WIDTH_SCALE
 /** `--knobs` at most: evaluate.py refuses a params.json over 4 KiB, which 67 constants stay well under. */
 export const MAX_KNOBS = 64
 
+/**
+ * The race's copy of the cause from `--start far|cause` and `--knobs N`, as the scaling bench
+ * and the ceiling bench (bench/ceiling.ts) take them; `Err`, the bench's own usage error.
+ */
+export function raceCopy (values: { start: string, knobs: string }, Err: new (message: string) => Error = ScalingUsageError): { start?: Record<string, number>, knobs: number } {
+  if (values.start !== 'far' && values.start !== 'cause') throw new Err('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
+  const knobs = Number(values.knobs)
+  if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new Err(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
+  return { ...(values.start === 'far' ? { start: FAR_START } : {}), knobs }
+}
+
 /** Verifiers for N workers: max(1, ⌊N/4⌋), a verifier for every four volunteers. */
 export const verifiersFor = (workers: number): number => Math.max(1, Math.floor(workers / 4))
 
@@ -164,13 +175,11 @@ export const options = {
 /** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--reuse] [--accept ALPHA] [--whole-rounds] [--conflicts stale|candidate] [--pending] [--spawner] [--packed] [--also-verify] [--processes] [--trace PREFIX]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
-  if (!['far', 'cause'].includes(values.start)) throw new ScalingUsageError('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
+  const copy = raceCopy(values)
   const window = values.speculation === undefined ? undefined : Number(values.speculation)
   if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= MAX_SPECULATION_WINDOW)) throw new ScalingUsageError(`--speculation is the window of verification.speculation, an integer from 1 to ${MAX_SPECULATION_WINDOW} (without it: no speculation)`)
   const batch = values.batch === undefined ? undefined : Number(values.batch)
   if (batch !== undefined && !(Number.isInteger(batch) && batch >= 2 && batch <= MAX_BATCH_SIZE)) throw new ScalingUsageError(`--batch is the size of verification.batch, an integer from 2 to ${MAX_BATCH_SIZE} (without it: no batches)`)
-  const knobs = Number(values.knobs)
-  if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new ScalingUsageError(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
   const accept = values.accept === undefined ? undefined : Number(values.accept)
   if (accept !== undefined && !(accept > 0 && accept <= 0.025)) throw new ScalingUsageError('--accept is the false-acceptance rate early acceptance spends (sequential.accept): above 0 and at most 0.025, half of 1 − confidence (without it: no early acceptance)')
   const conflicts = values.conflicts as 'stale' | 'candidate' | undefined
@@ -179,10 +188,10 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const list = (s: string): number[] => s.split(',').map(Number)
   const opts = {
     workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),
-    alsoVerify: values['also-verify'], start: values.start, knobs, reuse: values.reuse, wholeRounds: values['whole-rounds'], pending: values.pending, spawner: values.spawner, packed: values.packed, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: values.trace })
+    alsoVerify: values['also-verify'], start: values.start, knobs: copy.knobs, reuse: values.reuse, wholeRounds: values['whole-rounds'], pending: values.pending, spawner: values.spawner, packed: values.packed, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: values.trace })
   }
-  const { start, ...rest } = opts
-  const { rows, runs } = await scaling({ ...rest, ...(start === 'far' ? { start: FAR_START } : {}), log: (line) => { process.stderr.write(`${line}\n`) } })
+  const { start: _, ...rest } = opts
+  const { rows, runs } = await scaling({ ...rest, ...copy, log: (line) => { process.stderr.write(`${line}\n`) } })
   const verifier = runs.reduce((a, r) => a + r.verifierSide.seconds, 0)
   const worker = runs.reduce((a, r) => a + r.workerSide.seconds, 0)
   return {

@@ -289,7 +289,8 @@ class Simulation {
       const gain = drawGain(this.#model, this.#random)
       const observed = observedGain(this.#model, this.#random, gain)
       if (observed <= 0) { this.#next(v); return }
-      // A gain beyond doubt at the declared noise goes out on its one run (worker.ts `#beyondDoubt`).
+      // A gain beyond doubt at the declared noise goes out on its one run (worker.ts `#beyondDoubt`);
+      // the observed gain is read as the drop from `observed` to 0 of the sim-cost cause's minimised metric.
       if (beyondDoubtHere(this.#coord.manifest, observed, 0, this.#model.noise)) {
         this.#submit(v, gain)
         this.#next(v)
