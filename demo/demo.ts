@@ -26,7 +26,8 @@ First installs the system packages it needs (python3, bubblewrap) with apt-get
 when they are missing (as root, or through passwordless sudo), or stops and
 says how to install them. Exits 1 when the processes it started die.
 
-  --merges <n>        exit 0 after n verified merges (last stdout line: JSON summary)
+  --merges <n>        exit 0 after n verified merges (last stdout line: JSON summary);
+                      the toy cause holds only a few before its noise floor
   --port <port>       HTTP port of the coordinator's status API (default 8080; 0 = any)
   --home <dir>        keep the coordinator's home here (default: a temporary folder)
   --workers <n>       number of workers (default 2)

@@ -30,17 +30,20 @@ describe('npm run demo: the cause is a git remote', () => {
       })
       const http = url.replace(/\/cause\.git$/, '')
       const status = async (): Promise<{ merges: number, best: { commit: string } }> => await (await fetch(`${http}/api/status`)).json() as { merges: number, best: { commit: string } }
+      // One deadline for the whole wait, inside the test's own timeout, so that a stall prints the demo's last lines.
+      const deadline = Date.now() + 200_000
       const mergesAtLeast = async (n: number): Promise<{ merges: number, best: { commit: string } }> => {
-        const deadline = Date.now() + 480_000
         for (;;) {
           const s = await status()
           if (s.merges >= n) return s
-          if (Date.now() > deadline) throw new Error(`no ${n} merge(s) in 8 minutes:\n${output.slice(-30).join('\n')}`)
+          if (Date.now() > deadline) throw new Error(`no ${n} merge(s) in time:\n${output.slice(-30).join('\n')}`)
           await new Promise((resolve) => setTimeout(resolve, 500))
         }
       }
 
-      const first = await mergesAtLeast(1)
+      // Cloned as soon as the coordinator is up, before its first merge: the toy cause runs out of
+      // gains after a few merges (README), so only the first one is sure to come.
+      const first = await status()
       const dir = mkdtempSync(join(tmpdir(), 'ar-demo-clone-'))
       await git(dir, 'clone', url, 'cause')
       const clone = join(dir, 'cause')
