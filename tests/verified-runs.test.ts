@@ -51,7 +51,8 @@ describe('a worker follows a best with the verifiers\' runs of it (point 5)', ()
 
     const elsewhere = await oneExperiment({ class: 'another machine', cpus: 1, gpus: [] })
     expect(elsewhere.events.find((e) => e.type === 'best')).toMatchObject({ verifiedRuns: 0 })
-    // The best on the worker's seed and two noise seeds, then the experiment (and a confirmation's two runs).
-    expect(elsewhere.tally.runs).toBe(3 + 1 + 2 * elsewhere.events.filter((e) => e.type === 'confirm').length)
+    // The best on the worker's seed, then the experiment (with two noise seeds when it gained, and a confirmation's two runs).
+    const count = (type: WorkerEvent['type']): number => elsewhere.events.filter((e) => e.type === type).length
+    expect(elsewhere.tally.runs).toBe(1 + 1 + 2 * count('noise') + 2 * count('confirm'))
   })
 })

@@ -23,9 +23,10 @@ const fmt = (x: number | null): string => (x === null ? 'n/a' : x.toPrecision(6)
 
 function describe (e: WorkerEvent): string | undefined {
   switch (e.type) {
-    case 'best': return `following best ${e.commit.slice(0, 10)} (network ${fmt(e.networkMetric)}, ${e.verifiedRuns > 0 ? `verifiers' run on this hardware class ${fmt(e.localMetric)}, not run again` : `measured here ${fmt(e.localMetric)}`}, noise σ ${fmt(e.noise)})`
+    case 'best': return `following best ${e.commit.slice(0, 10)} (network ${fmt(e.networkMetric)}, ${e.verifiedRuns > 0 ? `verifiers' run on this hardware class ${fmt(e.localMetric)}, not run again` : `measured here ${fmt(e.localMetric)}`}, noise σ ${e.noiseDue === true ? 'measured when a gain needs it' : fmt(e.noise)})`
     case 'experiment': return `experiment ${e.n}: ${e.row.status.padEnd(7)} ${e.row.status === 'crash' ? '   crash' : fmt(e.row.metric)}  ${e.row.description}  (local best ${fmt(e.localBest)})${e.row.status === 'crash' && e.log !== undefined ? `\n  its log: ${e.log}` : ''}`
     case 'confirm': return `confirmation run: baseline ${fmt(e.baseline)} vs candidate ${fmt(e.candidate)}: ${e.passed ? 'confirmed' : 'not confirmed; back to the network best'}`
+    case 'noise': return `noise σ on best ${e.commit.slice(0, 10)}: ${fmt(e.noise)} (measured for a gain within its reach)`
     case 'beyond-doubt': return `no confirmation run: baseline ${fmt(e.baseline)} vs candidate ${fmt(e.candidate)} here is a gain beyond doubt at the cause's declared noise`
     case 'submitted': return `submitted candidate #${e.receipt.candidateSeq} (${e.receipt.candidate.slice(0, 10)})${e.on === undefined ? '' : ` on top of your pending candidate ${e.on.slice(0, 10)}, verified once that one has merged,`} claiming ${fmt(e.claimedMetric)}`
     case 'submit-failed': return e.willRetry ? `submission not answered (${e.error}: ${e.message}); it is kept and sent again on the next step` : `submission refused: ${e.error}: ${e.message}`

@@ -1,23 +1,26 @@
 import type { AnnouncementBody, CandidateStatusReply, ReceiptBody } from '@autoresearch/protocol'
 import type { ResultRow } from './results.ts'
 
-export type MeasuringWhat = 'best' | 'carried' | 'baseline' | 'candidate' | 'pending'
+export type MeasuringWhat = 'best' | 'noise' | 'carried' | 'baseline' | 'candidate' | 'pending'
 
-/** A `measuring` event in words: "measuring the best: seed 1/3". */
+/** A `measuring` event in words: "measuring the best: seed 1/1". */
 export function describeMeasuring (e: { what: MeasuringWhat, run: number, runs: number }): string {
-  const what = { best: 'measuring the best', carried: 'measuring local gains carried onto the best', baseline: 'confirming on a second seed: the best', candidate: 'confirming on a second seed: the local best', pending: 'measuring another worker\'s pending candidate to build on' }[e.what]
-  return `${what}: ${e.what === 'best' ? 'seed ' : 'run '}${e.run}/${e.runs}`
+  const what = { best: 'measuring the best', noise: 'measuring this machine\'s noise on the best, for a gain within its reach', carried: 'measuring local gains carried onto the best', baseline: 'confirming on a second seed: the best', candidate: 'confirming on a second seed: the local best', pending: 'measuring another worker\'s pending candidate to build on' }[e.what]
+  return `${what}: ${e.what === 'best' || e.what === 'noise' ? 'seed ' : 'run '}${e.run}/${e.runs}`
 }
 
 export type WorkerPhase = 'syncing' | 'measuring' | 'proposing' | 'training' | 'confirming' | 'submitting'
 
 export type WorkerEvent =
   /** `verifiedRuns`: verifiers' runs of the best on this hardware class taken instead of runs here (0: measured here, or our own). */
-  | { type: 'best', commit: string, networkMetric: number | null, localMetric: number, noise: number | null, verifiedRuns: number }
+  /** `noiseDue`: this machine's noise on it is measured when a gain first needs it (operations/noise.ts `noiseNeeded`). */
+  | { type: 'best', commit: string, networkMetric: number | null, localMetric: number, noise: number | null, noiseDue?: true, verifiedRuns: number }
+  /** This machine's noise σ on the best, measured once a gain within its reach showed up (operations/noise.ts `measureNoise`). */
+  | { type: 'noise', commit: string, noise: number | null }
   | { type: 'phase', phase: WorkerPhase, n: number }
   | { type: 'resumed', experiments: number, base: string, local: string }
   /**
-   * A run starts that the loop waits for outside an experiment: `best` (the new best on this machine, then its noise),
+   * A run starts that the loop waits for outside an experiment: `best` (the new best on this machine), `noise` (its noise here, once a gain needs it),
    * `carried` (local gains carried onto it), `baseline` and `candidate` (the confirmation on a second seed); `run` of `runs`.
    */
   | { type: 'measuring', what: MeasuringWhat, commit: string, seed: number, run: number, runs: number, n: number }

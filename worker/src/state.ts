@@ -39,6 +39,8 @@ const PositionSchema = z.object({
   adopted: z.object({ seq: z.number().int().positive(), commit: z.string() }).optional(),
   /** Standard deviation of the best's metric over this worker's seeds; null until measured. */
   noise: z.number().nullable(),
+  /** The noise is not measured on this best yet: it is when a decision first hangs on it (operations/noise.ts `noiseNeeded`). */
+  noiseDue: z.boolean().optional(),
   /** Bests followed since the noise was measured (0 on the best it was measured on); see operations/noise.ts. */
   noiseAge: z.number().int().min(0).optional(),
   /** The hardware class the noise was measured on: on other hardware it is measured again. */

@@ -15,6 +15,7 @@ import { confirm, type Confirmation } from './operations/confirm.ts'
 import { deltaSince } from './operations/delta.ts'
 import { experiment } from './operations/experiment.ts'
 import { moveToBest } from './operations/follow.ts'
+import { measureNoise, noiseNeeded, type NoiseFor } from './operations/noise.ts'
 import { agentPause, type AgentTrouble } from './operations/agent-backoff.ts'
 import { editableFiles } from './operations/editable-files.ts'
 import { NetworkHistory, type KnownHistory } from './operations/history.ts'
@@ -270,7 +271,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     this.#declined.seqs.add(candidate.seq)
     let local: Position['local'] | undefined
     try {
-      local = await measurePending(this.#components, { info, at, candidate, known: this.#known, n: this.#experiments }, options)
+      local = await measurePending(this.#components, { info, at, candidate, known: this.#known, n: this.#experiments, noiseFor: this.#noiseFor(info, at, this.#experiments, options) }, options)
     } catch (err) {
       if (options.signal?.aborted === true) throw err
       // Gone from the coordinator's reach (decided meanwhile, too large): the loop searches on the best.
@@ -357,7 +358,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     // Reset here, not on the experiment's event: a proposal made ahead may already have failed by then.
     Object.assign(this.#agentTrouble, { errors: 0, empty: 0 })
     if (options.ahead === true) this.#lookahead?.start(this.#components, { ...args, base: at.base.commit, n: n + 1 }, options)
-    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n, best: at.base.commit, diffHash: proposal.change.diffHash, noise: at.noise }, options)
+    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n, best: at.base.commit, diffHash: proposal.change.diffHash, noise: at.noise, noiseFor: this.#noiseFor(info, at, n, options) }, options)
     if (row === undefined) {
       // Stopped, not run: the next run (after a restart too) takes its number.
       this.#experiments = n - 1
@@ -481,6 +482,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   async #maybeSubmit (info: InfoReply, at: Position, options: { signal?: AbortSignal }): Promise<void> {
     const { base, local } = at
     const { tree } = await commitTree(this.#components.gitdir, local.commit)
+    // A chain carried onto this best is judged against it here for the first time.
+    await this.#noiseFor(info, at, this.#experiments, options)(base.metric, local.metric)
     if (!worthSubmitting(info.manifest, at, this.#tried, this.#submittedTrees.has(tree))) return
     this.#tried.add(local.commit)
     let confirmed: Confirmation
@@ -508,6 +511,20 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     // With the local best's files: if it merges as it is, its runs here are the new best's.
     if (on === undefined || on.tree === tree) this.#runs.sameTree(commit, local.commit)
     await this.#submit(info, at, { local, confirmed, candidate: commit, description, ...(on === undefined ? {} : { parent: on.parent }) }, options)
+  }
+
+  /**
+   * The σ to judge a gain on this best by (operations/noise.ts): measured first, and kept in the
+   * position, when it is due and the gain needs it.
+   */
+  #noiseFor (info: InfoReply, at: Position, n: number, options: { signal?: AbortSignal }): NoiseFor {
+    return async (from, to) => {
+      if (noiseNeeded(info.manifest, at, from, to)) {
+        Object.assign(at, await measureNoise(this.#components, { manifest: info.manifest, base: at.base, n }, options))
+        this.#save()
+      }
+      return at.noise
+    }
   }
 
   /**

@@ -15,6 +15,7 @@ import { EventQueue, Random, withVirtualClock } from './clock.ts'
 import { SimCoordinator, simManifest, type Carried } from './coordinator.ts'
 import { drawGain, FOLLOW_RUNS, observedGain, type ModelOptions } from './model.ts'
 import { NOISE_FROM_RUNS } from '../../../worker/src/operations/seeds.ts'
+import { NOISE_MAX_AGE, NOISE_SEEDS } from '../../../worker/src/operations/noise.ts'
 import { beyondDoubtHere } from '../../../worker/src/operations/submission.ts'
 
 const log = logger('autoresearch:bench:simulate')
@@ -31,8 +32,8 @@ export interface SimFeatures {
   slots: number
   /**
    * A worker does not measure its own merged submission, takes a best's verified runs (info's
-   * `bestRuns`, one hardware class here) instead of measuring it, and otherwise measures its
-   * noise once per 4 bests (3 runs, else 1).
+   * `bestRuns`, one hardware class here) instead of measuring it, and measures its noise (2
+   * runs) once per 4 bests, when a gain first needs it (worker/src/operations/noise.ts).
    */
   workerSavings: boolean
   /** Every volunteer runs `--also-verify`: one job before each experiment when no verifier is waiting. */
@@ -128,7 +129,7 @@ export interface SimRow {
   warmRuns: number
   cacheHits: number
   workerRuns: number
-  /** Of the workers' runs, those spent measuring each new best. */
+  /** Of the workers' runs, those spent measuring each new best and this machine's noise on it. */
   followRuns: number
   /** Candidates with a verdict stored by the real attest(). */
   verdicts: number
@@ -141,8 +142,6 @@ const HOUR = 3600 * 1000
 const START_LOSS = 4.3
 /** Without held requests an idle verifier asks again every 2 s (handlers/lease.ts retryAfterMs); one woken by new work asks within that. */
 const POLL_MS = 2000
-/** A worker's noise estimate serves this many bests (worker/src/operations/noise.ts). */
-const NOISE_BESTS = 4
 
 /** `inspect` sees the coordinator's store at the end, before it is deleted (for tests). */
 export function simulate (opts: SimOptions, inspect?: (store: Store) => void): SimRow {
@@ -165,7 +164,7 @@ interface Cached { value: number, readyAt: number }
 /** What runs verification jobs: a verifier, or a volunteer that also verifies. */
 interface Machine { identity: Identity, cache: Map<string, Cached>, slots: number }
 interface Verifier extends Machine { idle: boolean, waking: boolean, warmed?: string }
-interface Volunteer extends Machine { followed: string, confirmBaseCached: boolean, noiseAge: number }
+interface Volunteer extends Machine { followed: string, confirmBaseCached: boolean, noiseAge: number, noiseDue: boolean }
 type PairResult = { seed: number, baseline: number, candidate: number }
 
 class Simulation {
@@ -196,7 +195,7 @@ class Simulation {
     this.#timing = new Random(opts.seed + 0x9e3779b9)
     const count = opts.verifiers ?? Math.max(1, Math.floor(opts.volunteers / 4))
     this.#verifiers = Array.from({ length: count }, () => ({ identity: Identity.generate(), cache: new Map(), slots: this.#features.slots, idle: true, waking: false }))
-    this.#volunteers = Array.from({ length: opts.volunteers }, () => ({ identity: Identity.generate(), cache: new Map(), slots: 1, followed: '', confirmBaseCached: false, noiseAge: NOISE_BESTS }))
+    this.#volunteers = Array.from({ length: opts.volunteers }, () => ({ identity: Identity.generate(), cache: new Map(), slots: 1, followed: '', confirmBaseCached: false, noiseAge: NOISE_MAX_AGE, noiseDue: false }))
     // A volunteer that also verifies is on the allowlist like any verifier.
     const allowed = [...this.#verifiers, ...(this.#features.helpers ? this.#volunteers : [])].map((m) => m.identity)
     this.#coord = new SimCoordinator(store, { manifest, verifiers: allowed, conflict: opts.c, conflictPer: opts.conflictPer, random: () => this.#random.next(), runSeconds: opts.runSeconds, groups: this.#features.groups })
@@ -229,7 +228,8 @@ class Simulation {
   /**
    * Runs on a new best (follow.ts, seeds.ts): none for the worker's own merge; none for a
    * best with verified runs (and its confirmation baseline too, with two seeds of them; its
-   * noise, with three); else a measurement, and a noise estimate when its last is 4 bests old.
+   * noise, with three); else a measurement. A noise estimate 4 bests old (or never made) is
+   * due: measured when a gain first needs it (`#experiment`).
    */
   #followRuns (v: Volunteer): number {
     if (!this.#features.workerSavings) return FOLLOW_RUNS
@@ -237,9 +237,11 @@ class Simulation {
     const verified = new Set(this.#coord.bestRuns().map((r) => r.seed)).size
     v.confirmBaseCached = verified >= 2
     const measure = verified > 0 ? 0 : 1
-    if (v.noiseAge < NOISE_BESTS - 1) { v.noiseAge++; return measure }
+    if (v.noiseDue) return measure
+    if (v.noiseAge < NOISE_MAX_AGE - 1) { v.noiseAge++; return measure }
     v.noiseAge = 0
-    return measure + (verified >= NOISE_FROM_RUNS ? 0 : FOLLOW_RUNS - 1)
+    v.noiseDue = verified < NOISE_FROM_RUNS
+    return measure
   }
 
   /** A new best: measure it (and this machine's noise, follow.ts), then experiment. */
@@ -296,8 +298,12 @@ class Simulation {
         this.#next(v)
         return
       }
+      // A gain within reach of the noise needs it: measured now when it is due (noise.ts `noiseNeeded`).
       // The base's run on the confirmation seed is cached per best (base-runs.ts).
-      const runs = v.confirmBaseCached ? 1 : 2
+      const noiseRuns = v.noiseDue ? NOISE_SEEDS : 0
+      this.#count.followRuns += noiseRuns
+      const runs = noiseRuns + (v.confirmBaseCached ? 1 : 2)
+      v.noiseDue = false
       v.confirmBaseCached = true
       this.#queue.after(runs * this.#runMs, () => {
         this.#count.workerRuns += runs

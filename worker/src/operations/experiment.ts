@@ -4,6 +4,7 @@ import type { Proposal } from '../agents/types.ts'
 import type { Local, WorkerComponents } from '../components.ts'
 import type { ResultRow } from '../results.ts'
 import { crashReason } from '../run-logs.ts'
+import type { NoiseFor } from './noise.ts'
 
 /**
  * The results.tsv row of one experiment: a crash, a gain over the local best beyond the
@@ -25,6 +26,8 @@ export interface ExperimentArgs {
   seed: number
   /** The worker's noise σ on this best: a keep must beat it (judge). */
   noise?: number | null
+  /** Where σ is not measured on this best yet: the σ to judge the run by, measured first when the gain needs it (noise.ts). */
+  noiseFor?: NoiseFor
   n: number
   /** The network best and the edit's normalized hash, for the event (who watches counts repeats by them). */
   best?: string
@@ -36,12 +39,17 @@ export interface ExperimentArgs {
  * row, or undefined when the run was stopped (not a crash of the candidate: nothing is logged).
  */
 export async function experiment (components: Pick<WorkerComponents, 'gitdir' | 'trial' | 'name' | 'results' | 'emit'>, args: ExperimentArgs, options: { signal?: AbortSignal } = {}): Promise<ResultRow | undefined> {
-  const { manifest, local, proposal, seed, n, best, diffHash, noise } = args
+  const { manifest, local, proposal, seed, n, best, diffHash, noise, noiseFor } = args
   const commit = await commitWithChanges(components.gitdir, local.commit, proposal.edits, proposal.description, components.name)
   components.emit({ type: 'phase', phase: 'training', n })
   const result = await components.trial({ manifest, commit, seed }, options)
   if (!result.ok && result.reason === 'aborted') return undefined
-  const row = judge(manifest, local, commit, proposal.description, result, noise ?? null)
+  let sigma = noise ?? null
+  if (result.ok && noiseFor !== undefined) {
+    // Stopped while measuring the noise: not judged, so not run (the caller runs it again).
+    try { sigma = await noiseFor(local.metric, result.metric) } catch (err) { if (options.signal?.aborted === true) return undefined; throw err }
+  }
+  const row = judge(manifest, local, commit, proposal.description, result, sigma)
   components.results.append(row)
   const localBest = row.status === 'keep' && row.metric !== null ? row.metric : local.metric
   components.emit({ type: 'experiment', n, row, localBest, ...(best === undefined ? {} : { best }), ...(diffHash === undefined ? {} : { diffHash }), ...(result.ok ? {} : { logTail: result.logTail }), ...(result.log === undefined ? {} : { log: result.log }) })

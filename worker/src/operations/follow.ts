@@ -4,7 +4,7 @@ import type { WorkerComponents } from '../components.ts'
 import type { Position } from '../state.ts'
 import type { BaseRuns } from './base-runs.ts'
 import { carryOver } from './carry-over.ts'
-import { estimateNoise, NOISE_SEEDS, reusableNoise } from './noise.ts'
+import { reusableNoise } from './noise.ts'
 import { ownSeeds, planSeeds, type Seeds } from './seeds.ts'
 import { stopped } from '@autoresearch/runner'
 
@@ -24,8 +24,9 @@ export interface MoveArgs {
  * Moves the loop onto a new network best: fetches it (held to the cause's limits, as the
  * coordinator's intake is: a coordinator cannot fill our disk), measures it (no run when it
  * is our own submission merged as it is: its runs are cached; none either when verifiers of
- * this hardware class measured it: their runs are taken, seeds.ts) and, when the previous
- * estimate cannot serve (noise.ts), this machine's noise on it; logs it, and carries local
+ * this hardware class measured it: their runs are taken, seeds.ts); this machine's noise on it
+ * is the previous estimate's where that can serve (noise.ts), else due: measured when a gain
+ * first needs it (noise.ts `noiseNeeded`), not on arrival. Logs it, and carries local
  * improvements over by a three-way merge if that is clean and still better; otherwise the
  * loop restarts from the new best.
  */
@@ -45,21 +46,16 @@ export async function moveToBest (components: { client: Pick<CoordinatorClient, 
   for (const run of plan.verified) runs.know(run.seed, run.metric)
   const { seeds } = plan
   const noiseHardware = hardware === undefined ? {} : { noiseHardware: hardware }
-  const reused = reusableNoise(previous, { own, hardware }) ?? (plan.noise !== null ? { noise: plan.noise, noiseAge: 0, ...noiseHardware } : undefined)
-  // Runs take minutes on a real cause: each one is announced ("measuring the best: seed 1/3"), cached ones are not.
-  const runsBest = !own && !plan.verified.some((r) => r.seed === seeds.experiment)
-  const runsHere = (runsBest ? 1 : 0) + (reused === undefined ? NOISE_SEEDS : 0)
-  let run = 0
-  const announce = (seed: number): void => { components.emit({ type: 'measuring', what: 'best', commit: best.commit, seed, run: ++run, runs: runsHere, n }) }
-  if (runsBest) announce(seeds.experiment)
+  const estimate = reusableNoise(previous, { own, hardware }) ?? (plan.noise !== null ? { noise: plan.noise, noiseAge: 0, ...noiseHardware } : { noise: null, noiseDue: true })
+  // A run takes minutes on a real cause: it is announced ("measuring the best: seed 1/1"), a cached one is not.
+  if (!own && !plan.verified.some((r) => r.seed === seeds.experiment)) components.emit({ type: 'measuring', what: 'best', commit: best.commit, seed: seeds.experiment, run: 1, runs: 1, n })
   const measured = stopped(await components.trial({ manifest, commit: best.commit, seed: seeds.experiment }, options), options.signal)
   if (!measured.ok) throw new BestUnrunnableError(`the published best does not run here (${measured.reason}): ${measured.message}${measured.log === undefined ? '' : ` (its log: ${measured.log})`}\n${measured.logTail}`, best.commit)
   const base = { commit: best.commit, metric: measured.metric }
-  const estimate = reused ?? { noise: await estimateNoise(components, manifest, best.commit, measured.metric, { signal: options.signal, onRun: announce }), noiseAge: 0, ...noiseHardware }
   const { noise } = estimate
   const verified = plan.verified.length
   components.results.append({ commit: best.commit, metric: measured.metric, memoryGb: measured.memoryGb, status: 'keep', description: `network best (${best.seq === 0 ? 'initial' : `merge ${best.seq}`})${verified > 0 ? ', verifiers\' runs' : ''}` })
-  components.emit({ type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric, noise, verifiedRuns: verified })
+  components.emit({ type: 'best', commit: best.commit, networkMetric: best.metric, localMetric: measured.metric, noise, ...('noiseDue' in estimate ? { noiseDue: true } : {}), verifiedRuns: verified })
   const fresh: Position = { base, seeds, local: { ...base }, keptSinceBase: [], ...estimate }
   if (previous === undefined || previous.local.commit === previous.base.commit) return fresh
   const carried = await carryOver(components, { manifest, local: previous.local.commit, oldBase: previous.base.commit, base, seed: seeds.experiment, kept: previous.keptSinceBase, runs, n, submitted: previous.submittedLocal }, options)
