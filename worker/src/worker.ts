@@ -29,6 +29,7 @@ import { beyondDoubtHere, squash, submissionFields, worthSubmitting } from './op
 import { boldNow, boldStarts } from './operations/plateau.ts'
 import { checkVerdicts, forgetTried, statusOf, undecided } from './operations/verdicts.ts'
 import { adoptedPosition, measurePending, pendingToAdopt } from './operations/adopt.ts'
+import { FailureStreak } from './failure-streak.ts'
 import { ResultsLog } from './results.ts'
 import { RunLogs } from './run-logs.ts'
 import { environmentSecrets, identitySecrets } from './secrets.ts'
@@ -117,8 +118,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #known = new Set<string>()
   /** Local bests already confirmed once: never confirmed again (the newest kept in state.json across restarts). */
   readonly #tried = new Set<string>()
-  /** The last claim could not be made (`claim-failed` was said). */
-  #claimFailing = false
+  /** Claims that could not be made: `claim-failed` is said once per streak of them. */
+  readonly #claimFailures = new FailureStreak()
   /** Trees of our submissions the coordinator has receipted: the same files are not sent again unless that submission went stale (the newest kept in state.json). */
   readonly #submittedTrees = new Set<string>()
   /** Our submissions whose fate is not known yet, by candidate sequence number. */
@@ -422,10 +423,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   /** Says once that claims fail (the edit then runs unclaimed), and again only after a claim was answered. */
   #claimAnswered (v: Vetting): void {
     if (v.run && v.unclaimed !== undefined) {
-      if (!this.#claimFailing) this.emit('event', { type: 'claim-failed', ...v.unclaimed })
-      this.#claimFailing = true
+      if (this.#claimFailures.failed()) this.emit('event', { type: 'claim-failed', ...v.unclaimed })
     } else if (v.run || v.by === 'claimed') {
-      this.#claimFailing = false
+      this.#claimFailures.succeeded()
     }
   }
 

@@ -1,6 +1,7 @@
 import { logger } from '@libp2p/logger'
 import type { CoordinatorClient, Hypothesis, PendingCandidate, SharedExperiment } from '@autoresearch/protocol'
 import { describeError, type WorkerEvent } from '../events.ts'
+import { FailureStreak } from '../failure-streak.ts'
 
 const log = logger('autoresearch:worker:history')
 
@@ -41,7 +42,8 @@ export class NetworkHistory {
   #pending: PendingCandidate[] = []
   readonly #tried = new Set<string>()
   readonly #own = new Set<string>()
-  #failing = false
+  /** Reads that failed: `history-failed` is said once per streak of them. */
+  readonly #failures = new FailureStreak()
 
   constructor (client: Pick<CoordinatorClient, 'history'> | undefined, emit: (event: WorkerEvent) => void, refreshMs = HISTORY_REFRESH_MS) {
     this.#client = client
@@ -72,12 +74,11 @@ export class NetworkHistory {
         this.#digest = reply.digest
         this.#pending = reply.pending ?? []
         for (const h of reply.tried) this.#tried.add(h)
-        this.#failing = false
+        this.#failures.succeeded()
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         log('history of %s not read: %e', best, err)
-        if (!this.#failing) this.#emit({ type: 'history-failed', ...describeError(err) })
-        this.#failing = true
+        if (this.#failures.failed()) this.#emit({ type: 'history-failed', ...describeError(err) })
       }
     }
     return { experiments: this.#experiments, tried: this.#tried, own: this.#own, hypotheses: this.#hypotheses, digest: this.#digest, pending: this.#pending }
