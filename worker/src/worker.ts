@@ -482,9 +482,14 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   async #maybeSubmit (info: InfoReply, at: Position, options: { signal?: AbortSignal }): Promise<void> {
     const { base, local } = at
     const { tree } = await commitTree(this.#components.gitdir, local.commit)
-    // A chain carried onto this best is judged against it here for the first time.
-    await this.#noiseFor(info, at, this.#experiments, options)(base.metric, local.metric)
-    if (!worthSubmitting(info.manifest, at, this.#tried, this.#submittedTrees.has(tree))) return
+    const worth = (): boolean => worthSubmitting(info.manifest, at, this.#tried, this.#submittedTrees.has(tree))
+    // Without a σ the test is only weaker: a due σ is measured where the answer hangs on it (a
+    // chain carried onto this best is first judged against it here).
+    if (!worth()) return
+    if (noiseNeeded(info.manifest, at, base.metric, local.metric)) {
+      await this.#noiseFor(info, at, this.#experiments, options)(base.metric, local.metric)
+      if (!worth()) return
+    }
     this.#tried.add(local.commit)
     let confirmed: Confirmation
     try {
