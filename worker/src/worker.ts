@@ -359,7 +359,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     // Reset here, not on the experiment's event: a proposal made ahead may already have failed by then.
     Object.assign(this.#agentTrouble, { errors: 0, empty: 0 })
     if (options.ahead === true) this.#lookahead?.start(this.#components, { ...args, base: at.base.commit, n: n + 1 }, options)
-    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n, best: at.base.commit, diffHash: proposal.change.diffHash, noise: at.noise, noiseFor: this.#noiseFor(info, at, n, options) }, options)
+    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n, best: at.base.commit, diffHash: proposal.change.diffHash, noiseFor: this.#noiseFor(info, at, n, options) }, options)
     if (row === undefined) {
       // Stopped, not run: the next run (after a restart too) takes its number.
       this.#experiments = n - 1
@@ -486,10 +486,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     // Without a σ the test is only weaker: a due σ is measured where the answer hangs on it (a
     // chain carried onto this best is first judged against it here).
     if (!worth()) return
-    if (noiseNeeded(info.manifest, at, base.metric, local.metric)) {
-      await this.#noiseFor(info, at, this.#experiments, options)(base.metric, local.metric)
-      if (!worth()) return
-    }
+    await this.#noiseFor(info, at, this.#experiments, options)(base.metric, local.metric)
+    if (!worth()) return
     this.#tried.add(local.commit)
     let confirmed: Confirmation
     try {

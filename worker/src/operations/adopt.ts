@@ -19,10 +19,10 @@ export function pendingToAdopt (manifest: Pick<Manifest, 'metric' | 'verificatio
 /**
  * Fetches another worker's pending candidate on the best (held to the cause's limits, as a new
  * best is) and measures it on the loop's experiment seed. Returns it as the local best to build
- * on when it beats the base here as a submission must (`beatsHere`, with this machine's σ measured first where `noiseFor` says the gain needs it), else undefined (and the caller sets it aside on this best). A
+ * on when it beats the base here as a submission must (`beatsHere`, with this machine's σ from `noiseFor`, measured first where the gain needs it), else undefined (and the caller sets it aside on this best). A
  * candidate whose parent is not the base (carried meanwhile, or a lie in `history`) is not built on.
  */
-export async function measurePending (components: { client: Pick<CoordinatorClient, 'sync'> } & Pick<WorkerComponents, 'gitdir' | 'trial' | 'emit'>, args: { info: InfoReply, at: Pick<Position, 'base' | 'seeds' | 'noise'>, candidate: PendingCandidate, known: Set<string>, n: number, noiseFor?: NoiseFor }, options: { signal?: AbortSignal } = {}): Promise<Local | undefined> {
+export async function measurePending (components: { client: Pick<CoordinatorClient, 'sync'> } & Pick<WorkerComponents, 'gitdir' | 'trial' | 'emit'>, args: { info: InfoReply, at: Pick<Position, 'base' | 'seeds'>, candidate: PendingCandidate, known: Set<string>, n: number, noiseFor: NoiseFor }, options: { signal?: AbortSignal } = {}): Promise<Local | undefined> {
   const { info, at, candidate, known, n } = args
   const { manifest } = info
   components.emit({ type: 'phase', phase: 'syncing', n })
@@ -31,7 +31,7 @@ export async function measurePending (components: { client: Pick<CoordinatorClie
   if (parents.length !== 1 || parents[0] !== at.base.commit) return undefined
   components.emit({ type: 'measuring', what: 'pending', commit: candidate.commit, seed: at.seeds.experiment, run: 1, runs: 1, n })
   const run = stopped(await components.trial({ manifest, commit: candidate.commit, seed: at.seeds.experiment }, options), options.signal)
-  const adopted = run.ok && beatsHere(manifest, at.base.metric, run.metric, args.noiseFor === undefined ? at.noise : await args.noiseFor(at.base.metric, run.metric))
+  const adopted = run.ok && beatsHere(manifest, at.base.metric, run.metric, await args.noiseFor(at.base.metric, run.metric))
   components.emit({ type: 'pending-measured', seq: candidate.seq, commit: candidate.commit, claimedMetric: candidate.claimedMetric, metric: run.ok ? run.metric : null, adopted })
   return adopted && run.ok ? { commit: candidate.commit, metric: run.metric } : undefined
 }

@@ -24,10 +24,8 @@ export interface ExperimentArgs {
   proposal: Proposal
   /** The position's experiment seed (operations/seeds.ts): the local best's metric is on it. */
   seed: number
-  /** The worker's noise σ on this best: a keep must beat it (judge). */
-  noise?: number | null
-  /** Where σ is not measured on this best yet: the σ to judge the run by, measured first when the gain needs it (noise.ts). */
-  noiseFor?: NoiseFor
+  /** The worker's noise σ on this best, which a keep must beat (judge): measured first when it is due and the gain needs it (noise.ts). */
+  noiseFor: NoiseFor
   n: number
   /** The network best and the edit's normalized hash, for the event (who watches counts repeats by them). */
   best?: string
@@ -39,13 +37,13 @@ export interface ExperimentArgs {
  * row, or undefined when the run was stopped (not a crash of the candidate: nothing is logged).
  */
 export async function experiment (components: Pick<WorkerComponents, 'gitdir' | 'trial' | 'name' | 'results' | 'emit'>, args: ExperimentArgs, options: { signal?: AbortSignal } = {}): Promise<ResultRow | undefined> {
-  const { manifest, local, proposal, seed, n, best, diffHash, noise, noiseFor } = args
+  const { manifest, local, proposal, seed, n, best, diffHash, noiseFor } = args
   const commit = await commitWithChanges(components.gitdir, local.commit, proposal.edits, proposal.description, components.name)
   components.emit({ type: 'phase', phase: 'training', n })
   const result = await components.trial({ manifest, commit, seed }, options)
   if (!result.ok && result.reason === 'aborted') return undefined
-  let sigma = noise ?? null
-  if (result.ok && noiseFor !== undefined) {
+  let sigma: number | null = null
+  if (result.ok) {
     // Stopped while measuring the noise: not judged, so not run (the caller runs it again).
     try { sigma = await noiseFor(local.metric, result.metric) } catch (err) { if (options.signal?.aborted === true) return undefined; throw err }
   }
