@@ -197,6 +197,6 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   return {
     cause: 'sim-cost', ...opts, verifiers: opts.packed ? 'one, with max(1, floor(workers / 4)) slots' : 'max(1, floor(workers / 4))', rows,
     verifyComputeFraction: round(verifier / Math.max(1e-9, verifier + worker), 3),
-    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, submissions: r.submissions, stale: r.stale, takenTrees: r.takenTrees, duplicates: r.duplicates, adopted: r.adopted, workerRuns: r.workerSide.runs, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
+    runs: runs.map((r) => ({ workers: r.workers, seed: r.seed, seconds: r.seconds, reached: r.reached, merges: r.merges, bestMetric: r.bestMetric, experiments: r.experiments, submissions: r.submissions, stale: r.stale, takenTrees: r.takenTrees, duplicates: r.duplicates, adopted: r.adopted, agentPauses: r.agentPauses, workerRuns: r.workerSide.runs, jobs: r.jobs, helperJobs: r.helperJobs, errors: r.errors.length }))
   }
 }

@@ -165,6 +165,8 @@ export interface RaceResult {
   adopted: number
   /** Submissions refused with DuplicateTreeError: a worker ran and confirmed an edit whose tree another candidate (often a carry) already was. */
   takenTrees: number
+  /** Workers' pauses for an agent that proposed nothing or failed (`agent-backoff`), and the seconds from each to the worker's next phase. */
+  agentPauses: { count: number, seconds: number }
 }
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
@@ -277,6 +279,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   const ran = new Set<string>()
   let duplicates = 0
   let adopted = 0
+  const agentPauses = { count: 0, seconds: 0 }
   /** Workers' verifiers (`alsoVerify`): their runs are verification, counted on the verifier side. */
   const helpers: Member[] = []
   const workers: WorkerMember[] = await Promise.all(workerIds.map(async (identity, i) => {
@@ -300,7 +303,16 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   workers.forEach((worker, i) => {
     /** This worker's own measurement of each best it moved onto, and its claim for each candidate it sent: the bases its claims are gains over. */
     const measured = new Map<string, number>()
+    /** When this worker began pausing for its agent; its next phase ends the pause. */
+    let pausedAt: number | undefined
     worker.on('event', (e: WorkerEvent) => {
+      if (e.type === 'agent-backoff') {
+        agentPauses.count++
+        pausedAt = Date.now()
+      } else if (e.type === 'phase' && pausedAt !== undefined) {
+        agentPauses.seconds += (Date.now() - pausedAt) / 1000
+        pausedAt = undefined
+      }
       if (e.type === 'experiment' && e.best !== undefined && e.diffHash !== undefined) {
         const key = `${e.best}:${e.diffHash}`
         if (ran.has(key)) duplicates++
@@ -389,7 +401,8 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       errors: [...errors],
       duplicates,
       adopted,
-      takenTrees
+      takenTrees,
+      agentPauses: { count: agentPauses.count, seconds: round(agentPauses.seconds, 1) }
     }
   }
   coordinator.on('event', (e) => {

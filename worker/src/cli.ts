@@ -42,7 +42,7 @@ function describe (e: WorkerEvent): string | undefined {
     case 'local-dropped': return `the network rejected the local best ${e.commit.slice(0, 10)} (measured here ${fmt(e.metric)}, most likely a lucky run): going on from the network best`
     case 'waiting': return `nothing to do on best ${e.commit.slice(0, 10)} (${e.reason}): waiting for a new best, ${e.retryInMs / 1000} s at the most`
     case 'announcement': return `announcement: new best ${e.body.best.commit.slice(0, 10)} (${e.body.kind} ${e.body.best.seq}, metric ${fmt(e.body.best.metric)})`
-    case 'agent-backoff': return `the agent ${e.errors > 0 ? `failed ${e.errors}` : `proposed nothing ${e.empty}`} time(s) in a row: asking it again in ${e.retryInMs / 1000} s`
+    case 'agent-backoff': return `the agent ${e.errors > 0 ? `failed ${e.errors}` : `proposed nothing ${e.empty}`} time(s) in a row${e.errors > 0 ? '' : ' on this best'}: asking it again in ${e.retryInMs / 1000} s${e.untilNewBest ? ', or at once on a new best' : ''}`
     case 'reports-sent': return undefined
     case 'report-failed': return e.dropped > 0 ? `${e.dropped} experiment report(s) refused (${e.error}: ${e.message}); not sent again` : `experiment reports not sent yet (${e.error}: ${e.message}); they go with the next ones`
     case 'claim-failed': return `the edit could not be claimed (${e.error}: ${e.message}); it runs unclaimed, so another worker may run it too`

@@ -45,8 +45,8 @@ export type WorkerEvent =
   | { type: 'announcement', body: AnnouncementBody }
   /** Nothing to do on `commit` (it does not run here, or the agent proposed nothing twice): waiting for a new best, `retryInMs` at the most. */
   | { type: 'waiting', commit: string, reason: string, retryInMs: number }
-  /** The agent failed (`errors`) or proposed nothing (`empty`) that many times in a row: the loop asks it again in `retryInMs` (operations/agent-backoff.ts). */
-  | { type: 'agent-backoff', errors: number, empty: number, retryInMs: number }
+  /** The agent failed (`errors`) or proposed nothing (`empty`, on this best) that many times in a row: the loop asks it again in `retryInMs`, or at once on a new best when `untilNewBest` (operations/agent-backoff.ts). */
+  | { type: 'agent-backoff', errors: number, empty: number, retryInMs: number, untilNewBest: boolean }
   /** Experiment reports the coordinator took (operations/reports.ts). */
   | { type: 'reports-sent', count: number, firstSeq: number }
   /** Reports not taken: kept and sent with the next flush, or `dropped` (that many) when the coordinator refused them for good. */

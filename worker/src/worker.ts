@@ -16,7 +16,7 @@ import { deltaSince } from './operations/delta.ts'
 import { experiment } from './operations/experiment.ts'
 import { moveToBest } from './operations/follow.ts'
 import { measureNoise, noiseNeeded, type NoiseFor } from './operations/noise.ts'
-import { agentPause, type AgentTrouble } from './operations/agent-backoff.ts'
+import { agentPause, newBestEndsPause, type AgentTrouble } from './operations/agent-backoff.ts'
 import { editableFiles } from './operations/editable-files.ts'
 import { NetworkHistory, type KnownHistory } from './operations/history.ts'
 import { Lookahead } from './operations/lookahead.ts'
@@ -140,6 +140,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   readonly #lookahead?: Lookahead
   /** Proposals in a row that failed or were empty (operations/agent-backoff.ts). */
   readonly #agentTrouble: AgentTrouble = { errors: 0, empty: 0 }
+  /** The best the empty proposals in `#agentTrouble` were asked on. */
+  #emptyOn?: string
   /** What the network tried on the best (operations/history.ts). */
   readonly #history: NetworkHistory
   /** Every experiment, sent to the network (operations/reports.ts). */
@@ -347,6 +349,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
    */
   async step (options: { signal?: AbortSignal, ahead?: boolean } = {}): Promise<boolean> {
     const { info, at } = await this.#follow(options)
+    // Nothing to propose was said of one best: on a new one the count starts again.
+    if (this.#emptyOn !== at.base.commit) Object.assign(this.#agentTrouble, { empty: 0 })
+    this.#emptyOn = at.base.commit
     for (const unsent of [...this.#unsent.values()]) await this.#send(unsent, options)
     await this.#buildOnPending(info, at, options)
     const n = ++this.#experiments
@@ -635,20 +640,29 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     }
   }
 
-  /** Waits before asking an agent in trouble again (operations/agent-backoff.ts): a dead endpoint must not make the loop spin. */
-  async #pauseForAgent (signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits before asking an agent in trouble again (operations/agent-backoff.ts): a dead endpoint
+   * must not make the loop spin. An agent that had nothing to propose is asked again at once when
+   * a best other than the one it was asked on is announced (`since`: announcements the step may have missed).
+   */
+  async #pauseForAgent (since: number, signal?: AbortSignal): Promise<void> {
     const retryInMs = agentPause(this.#agentTrouble, this.#backoff)
     if (retryInMs === 0 || signal?.aborted === true) return
-    this.emit('event', { type: 'agent-backoff', ...this.#agentTrouble, retryInMs })
+    const on = newBestEndsPause(this.#agentTrouble) ? this.#emptyOn : undefined
+    this.emit('event', { type: 'agent-backoff', ...this.#agentTrouble, retryInMs, untilNewBest: on !== undefined })
+    const bound = AbortSignal.timeout(retryInMs)
+    const ends = signal === undefined ? bound : AbortSignal.any([signal, bound])
     // An abort ends the pause early; the loop's condition then stops it.
-    await delay(retryInMs, undefined, signal === undefined ? {} : { signal }).catch((err) => { log('pause for the agent ended early: %e', err) })
+    if (on !== undefined) await this.#announced.changed(on, { since, signal: ends })
+    else await delay(retryInMs, undefined, signal === undefined ? {} : { signal }).catch((err) => { log('pause for the agent ended early: %e', err) })
   }
 
   /**
    * Runs experiments until `signal` aborts or `maxExperiments` have run. Nothing in it
    * sleeps on a fixed timer: with nothing to do on the best it has (it does not run here), it waits for the
    * announcement of another, with a bounded backoff as the fallback (`WorkerOptions.backoff`);
-   * an agent in trouble is asked again after the same backoff (`#pauseForAgent`).
+   * an agent in trouble is asked again after the same backoff (`#pauseForAgent`), one that
+   * had nothing to propose also at once on a new best.
    */
   async run (opts: { signal?: AbortSignal, maxExperiments?: number } = {}): Promise<void> {
     const { signal, maxExperiments } = opts
@@ -670,7 +684,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
         }
         if (stuck === undefined) {
           backoffMs = this.#backoff.minMs
-          await this.#pauseForAgent(signal)
+          await this.#pauseForAgent(since, signal)
           continue
         }
         this.emit('event', { type: 'waiting', ...stuck, retryInMs: backoffMs })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { agentPause, EMPTY_BEFORE_PAUSE } from './agent-backoff.ts'
+import { agentPause, EMPTY_BEFORE_PAUSE, newBestEndsPause } from './agent-backoff.ts'
 
 const backoff = { minMs: 1000, maxMs: 60_000 }
 
@@ -14,5 +14,11 @@ describe('pausing for an agent in trouble', () => {
     expect(agentPause({ errors: 0, empty: EMPTY_BEFORE_PAUSE - 1 }, backoff)).toBe(0)
     expect(agentPause({ errors: 0, empty: EMPTY_BEFORE_PAUSE }, backoff)).toBe(1000)
     expect(agentPause({ errors: 0, empty: EMPTY_BEFORE_PAUSE + 1 }, backoff)).toBe(2000)
+  })
+
+  it('ends the pause on a new best only for an agent that had nothing to propose', () => {
+    expect(newBestEndsPause({ errors: 0, empty: EMPTY_BEFORE_PAUSE })).toBe(true)
+    expect(newBestEndsPause({ errors: 2, empty: 0 })).toBe(false)
+    expect(newBestEndsPause({ errors: 0, empty: 0 })).toBe(false)
   })
 })
