@@ -19,6 +19,9 @@ describe('the scaling benchmark', () => {
       expect(run.verifierSide.runs).toBeGreaterThan(0)
       // Counted from the coordinator's events: each candidate a merge left stale, once.
       expect(Number.isInteger(run.stale) && run.stale >= 0).toBe(true)
+      // Pauses for the agent, timed from the workers' events: idle on an old best is part of the pauses.
+      expect(run.agentPauses.afterNewBest).toBeGreaterThanOrEqual(0)
+      expect(run.agentPauses.afterNewBest).toBeLessThanOrEqual(run.agentPauses.seconds)
     }
     for (const row of rows) {
       for (const [key, value] of Object.entries(row)) expect(Number.isFinite(value), key).toBe(true)

@@ -165,8 +165,11 @@ export interface RaceResult {
   adopted: number
   /** Submissions refused with DuplicateTreeError: a worker ran and confirmed an edit whose tree another candidate (often a carry) already was. */
   takenTrees: number
-  /** Workers' pauses for an agent that proposed nothing or failed (`agent-backoff`), and the seconds from each to the worker's next phase. */
-  agentPauses: { count: number, seconds: number }
+  /**
+   * Workers' pauses for an agent that proposed nothing or failed (`agent-backoff`), the seconds
+   * from each to the worker's next phase, and of them those after a new best was announced (idle on an old best).
+   */
+  agentPauses: { count: number, seconds: number, afterNewBest: number }
 }
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
@@ -279,7 +282,9 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   const ran = new Set<string>()
   let duplicates = 0
   let adopted = 0
-  const agentPauses = { count: 0, seconds: 0 }
+  const agentPauses = { count: 0, seconds: 0, afterNewBest: 0 }
+  /** When the coordinator moved its best, in order. */
+  const bestChanges: number[] = []
   /** Workers' verifiers (`alsoVerify`): their runs are verification, counted on the verifier side. */
   const helpers: Member[] = []
   const workers: WorkerMember[] = await Promise.all(workerIds.map(async (identity, i) => {
@@ -310,7 +315,11 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
         agentPauses.count++
         pausedAt = Date.now()
       } else if (e.type === 'phase' && pausedAt !== undefined) {
-        agentPauses.seconds += (Date.now() - pausedAt) / 1000
+        const now = Date.now()
+        const since = pausedAt
+        const moved = bestChanges.find((t) => t > since)
+        agentPauses.seconds += (now - since) / 1000
+        if (moved !== undefined) agentPauses.afterNewBest += (now - moved) / 1000
         pausedAt = undefined
       }
       if (e.type === 'experiment' && e.best !== undefined && e.diffHash !== undefined) {
@@ -402,10 +411,11 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       duplicates,
       adopted,
       takenTrees,
-      agentPauses: { count: agentPauses.count, seconds: round(agentPauses.seconds, 1) }
+      agentPauses: { count: agentPauses.count, seconds: round(agentPauses.seconds, 1), afterNewBest: round(agentPauses.afterNewBest, 1) }
     }
   }
   coordinator.on('event', (e) => {
+    if (e.type === 'best-changed') bestChanges.push(Date.now())
     if (e.type === 'verdict') jobs++
     if (e.type === 'stale') stale++
     if (e.type === 'submission-rejected' && e.error === 'DuplicateTreeError') takenTrees++
