@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { CauseStatus, CoordinatorEvent } from 'autoresearch-coordinator'
 import { ensurePrerequisites } from './prerequisites.ts'
+import { Quiet, QUIET_NOTICE_MS, quietNotice } from './src/quiet.ts'
 import { deathReport, type Member, type Role } from './src/watch.ts'
 
 /** Processes of the demo network died and the rest cannot make progress without them. */
@@ -27,7 +28,8 @@ when they are missing (as root, or through passwordless sudo), or stops and
 says how to install them. Exits 1 when the processes it started die.
 
   --merges <n>        exit 0 after n verified merges (last stdout line: JSON summary);
-                      the toy cause holds only a few before its noise floor
+                      the toy cause holds only a few before its noise floor;
+                      the demo says when nothing has run for 30 s
   --port <port>       HTTP port of the coordinator's status API (default 8080; 0 = any)
   --home <dir>        keep the coordinator's home here (default: a temporary folder)
   --workers <n>       number of workers (default 2)
@@ -125,6 +127,10 @@ if (!existsSync(homePaths(home).config)) {
   say('demo', `reusing coordinator home ${home}`)
 }
 
+/** The coordinator's events that show the network at work; a long spell without them is told once (src/quiet.ts). */
+const ACTIVITY = new Set(['experiments-reported', 'receipt', 'leased', 'verdict'])
+const quiet = new Quiet(Date.now())
+
 // A coordinator that exits before it is ready is reported by the check above, which exits.
 const ready = await new Promise<{ multiaddrs: string[], http: string }>((resolve) => {
   start('coordinator', 'coordinator', 'coordinator/bin/autoresearch-coordinator.js',
@@ -132,6 +138,7 @@ const ready = await new Promise<{ multiaddrs: string[], http: string }>((resolve
       // With --json every event is one JSON line; anything else (a warning) is shown as it is.
       if (!line.startsWith('{"event":')) { say('coordinator', line); return }
       const event = JSON.parse(line) as { event: string } & Record<string, unknown>
+      if (ACTIVITY.has(event.event)) quiet.active(Date.now())
       if (event.event === 'ready') resolve(event as unknown as { multiaddrs: string[], http: string })
       // Each worker line already shows its experiment; the coordinator's receipt of its report would repeat it.
       else if (event.event === 'experiments-reported') return
@@ -155,6 +162,14 @@ async function status (): Promise<CauseStatus> {
   const res = await fetch(`${ready.http}/api/status`)
   return await res.json() as CauseStatus
 }
+
+// A first-time user should not have to guess whether a quiet network hangs.
+quiet.active(Date.now())
+setInterval(() => {
+  if (stopping || !quiet.due(Date.now())) return
+  status().then((s) => { say('demo', quietNotice(quiet.for(Date.now()), { merges: s.merges, metric: s.metric.name, best: s.best.metric })) })
+    .catch((err: unknown) => { say('demo', `the network has been quiet, and its status did not answer (${String(err)})`) })
+}, 1000).unref()
 
 /** What the workers reported so far, from the site's shared log (the first 1,000 reports). */
 async function experiments (): Promise<{ reported: number, workers: number, statuses: Record<string, number> }> {
@@ -183,7 +198,9 @@ if (targetMerges === undefined) {
     }
     if (Date.now() > deadline) {
       await stopAll()
-      console.error(`demo: ${s === undefined ? `the status API did not answer (${String(statusError)})` : `only ${s.merges} of ${targetMerges} merges`} after ${values.timeout} s`)
+      const quietFor = Math.round(quiet.for(Date.now()) / 1000)
+      const why = quietFor >= QUIET_NOTICE_MS / 1000 ? `; nothing had run for the last ${quietFor} s (the toy cause's noise floor: see above)` : ''
+      console.error(`demo: ${s === undefined ? `the status API did not answer (${String(statusError)})` : `only ${s.merges} of ${targetMerges} merges`} after ${values.timeout} s${why}`)
       process.exit(1)
     }
   }
