@@ -167,7 +167,7 @@ async function status (): Promise<CauseStatus> {
 quiet.active(Date.now())
 setInterval(() => {
   if (stopping || !quiet.due(Date.now())) return
-  status().then((s) => { say('demo', quietNotice(quiet.for(Date.now()), { merges: s.merges, metric: s.metric.name, best: s.best.metric })) })
+  status().then((s) => { say('demo', quietNotice(quiet.for(Date.now()), { merges: s.merges, metric: s.metric.name, best: s.best.metric }, String(values.agent))) })
     .catch((err: unknown) => { say('demo', `the network has been quiet, and its status did not answer (${String(err)})`) })
 }, 1000).unref()
 
@@ -199,7 +199,7 @@ if (targetMerges === undefined) {
     if (Date.now() > deadline) {
       await stopAll()
       const quietFor = Math.round(quiet.for(Date.now()) / 1000)
-      const why = quietFor >= QUIET_NOTICE_MS / 1000 ? `; nothing had run for the last ${quietFor} s (the toy cause's noise floor: see above)` : ''
+      const why = quietFor >= QUIET_NOTICE_MS / 1000 ? `; nothing had run for the last ${quietFor} s (see above)` : ''
       console.error(`demo: ${s === undefined ? `the status API did not answer (${String(statusError)})` : `only ${s.merges} of ${targetMerges} merges`} after ${values.timeout} s${why}`)
       process.exit(1)
     }

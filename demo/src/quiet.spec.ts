@@ -16,9 +16,12 @@ describe('Quiet', () => {
 
 describe('quietNotice', () => {
   it('says how long, after how many merges and at which metric, and that the network is not stuck', () => {
-    const notice = quietNotice(31_400, { merges: 3, metric: 'val_mse', best: 0.02335274754131511 })
+    const notice = quietNotice(31_400, { merges: 3, metric: 'val_mse', best: 0.02335274754131511 }, 'search')
     expect(notice).toMatch(/^no experiment, submission or verification for 31 s after 3 merge\(s\) \(val_mse 0.02335\)/)
     expect(notice).toContain('not stuck')
-    expect(quietNotice(30_000, { merges: 0, metric: 'val_loss', best: null })).toContain('after 0 merge(s):')
+    expect(notice).toContain('noise floor')
+    const other = quietNotice(30_000, { merges: 0, metric: 'val_loss', best: null }, 'openai')
+    expect(other).toContain('after 0 merge(s): the workers\' openai agents propose nothing that runs')
+    expect(other).not.toContain('noise floor')
   })
 })

@@ -32,9 +32,12 @@ export class Quiet {
 }
 
 /** What the demo tells the user when the network has been quiet (its status at that moment). */
-export function quietNotice (quietMs: number, status: { merges: number, metric: string, best: number | null }): string {
+export function quietNotice (quietMs: number, status: { merges: number, metric: string, best: number | null }, agent: string): string {
   const best = status.best === null ? '' : ` (${status.metric} ${Number(status.best.toPrecision(4))})`
-  return `no experiment, submission or verification for ${Math.round(quietMs / 1000)} s after ${status.merges} merge(s)${best}: ` +
-    'the search agents find nothing more to try on this best (the toy cause holds a few merges before its noise floor). ' +
+  // The search agent runs dry at the toy cause's noise floor; another agent may be failing, which its workers' lines say.
+  const why = agent === 'search'
+    ? 'the search agents find nothing more to try on this best (the toy cause holds a few merges before its noise floor)'
+    : `the workers' ${agent} agents propose nothing that runs (their lines above say why)`
+  return `no experiment, submission or verification for ${Math.round(quietMs / 1000)} s after ${status.merges} merge(s)${best}: ${why}. ` +
     'The network is not stuck: it stays up, and a new best or a program update would set it going again; stop it with Ctrl-C.'
 }

@@ -650,11 +650,13 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     if (retryInMs === 0 || signal?.aborted === true) return
     const on = newBestEndsPause(this.#agentTrouble) ? this.#emptyOn : undefined
     this.emit('event', { type: 'agent-backoff', ...this.#agentTrouble, retryInMs, untilNewBest: on !== undefined })
-    const bound = AbortSignal.timeout(retryInMs)
-    const ends = signal === undefined ? bound : AbortSignal.any([signal, bound])
     // An abort ends the pause early; the loop's condition then stops it.
-    if (on !== undefined) await this.#announced.changed(on, { since, signal: ends })
-    else await delay(retryInMs, undefined, signal === undefined ? {} : { signal }).catch((err) => { log('pause for the agent ended early: %e', err) })
+    if (on === undefined) {
+      await delay(retryInMs, undefined, signal === undefined ? {} : { signal }).catch((err) => { log('pause for the agent ended early: %e', err) })
+      return
+    }
+    const bound = AbortSignal.timeout(retryInMs)
+    await this.#announced.changed(on, { since, signal: signal === undefined ? bound : AbortSignal.any([signal, bound]) })
   }
 
   /**
