@@ -4,16 +4,9 @@ import { Identity } from '@autoresearch/protocol'
 import { Worker, type Agent, type WorkerEvent } from 'autoresearch-worker'
 import { ROOT } from './processes.ts'
 import { setConstant, TestNetwork } from './network.ts'
+import { until } from './until.ts'
 
 const NOISY = join(ROOT, 'tests', 'fixtures', 'noisy-cause')
-
-async function until (condition: () => boolean, what: string, ms: number): Promise<void> {
-  const end = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 describe('an agent with nothing to propose on the best (issue 14, push not poll)', () => {
   let net: TestNetwork | undefined

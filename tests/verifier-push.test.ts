@@ -4,19 +4,12 @@ import { CoordinatorClient, createNode, Identity, type LeaseReply } from '@autor
 import { Verifier } from 'autoresearch-verifier'
 import { ROOT } from './processes.ts'
 import { causeWith, setConstant, TestNetwork } from './network.ts'
+import { until } from './until.ts'
 
 const NOISY = join(ROOT, 'tests', 'fixtures', 'noisy-cause')
 /** The same cause, its rounds spread over the verifiers waiting for work. */
 const SPLIT = causeWith(NOISY, { splitRounds: true })
 const HARDWARE = { class: 'test', cpus: 1, gpus: [] }
-
-async function until (condition: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 /** Counts the lease requests a client sends. */
 function countLeases (client: CoordinatorClient): { count: number } {

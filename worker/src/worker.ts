@@ -655,8 +655,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       await delay(retryInMs, undefined, signal === undefined ? {} : { signal }).catch((err) => { log('pause for the agent ended early: %e', err) })
       return
     }
-    const bound = AbortSignal.timeout(retryInMs)
-    await this.#announced.changed(on, { since, signal: signal === undefined ? bound : AbortSignal.any([signal, bound]) })
+    await this.#announced.changed(on, { since, withinMs: retryInMs, signal })
   }
 
   /**
@@ -690,8 +689,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
           continue
         }
         this.emit('event', { type: 'waiting', ...stuck, retryInMs: backoffMs })
-        const bound = AbortSignal.timeout(backoffMs)
-        await this.#announced.changed(stuck.commit, { since, signal: signal === undefined ? bound : AbortSignal.any([signal, bound]) })
+        await this.#announced.changed(stuck.commit, { since, withinMs: backoffMs, signal })
         backoffMs = Math.min(backoffMs * 2, this.#backoff.maxMs)
       }
     } finally {

@@ -44,4 +44,12 @@ describe('announcements', () => {
     expect(await waiting).toBe(false)
     expect(await announced.changed('f'.repeat(40), { since: announced.heard, signal: controller.signal })).toBe(false)
   })
+
+  it('gives up with false after withinMs when no other best is announced', async () => {
+    const announced = new AnnouncedBest()
+    const started = Date.now()
+    expect(await announced.changed(body.best.commit, { since: announced.heard, withinMs: 50 })).toBe(false)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(40)
+    expect(await announced.changed(body.best.commit, { since: announced.heard, withinMs: 60_000, signal: AbortSignal.abort() })).toBe(false)
+  })
 })

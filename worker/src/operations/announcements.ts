@@ -40,10 +40,12 @@ export class AnnouncedBest {
   /**
    * Resolves true once a best other than `commit` is announced: at once when the latest
    * of the announcements after the first `since` is one, else at the next. Resolves false
-   * when `signal` aborts first.
+   * when `signal` aborts first, or `withinMs` passes (the loop's backoff: gossip can drop a message).
    */
-  async changed (commit: string, options: { since: number, signal?: AbortSignal }): Promise<boolean> {
-    const { since, signal } = options
+  async changed (commit: string, options: { since: number, withinMs?: number, signal?: AbortSignal }): Promise<boolean> {
+    const { since, withinMs } = options
+    const bound = withinMs === undefined ? undefined : AbortSignal.timeout(withinMs)
+    const signal = bound === undefined ? options.signal : options.signal === undefined ? bound : AbortSignal.any([options.signal, bound])
     if (this.#heard > since && this.#commit !== commit) return true
     if (signal?.aborted === true) return false
     return new Promise<boolean>((resolve) => {
