@@ -128,7 +128,7 @@ if (!existsSync(homePaths(home).config)) {
 }
 
 /** The coordinator's events that show the network at work; a long spell without them is told once (src/quiet.ts). */
-const ACTIVITY = new Set(['experiments-reported', 'receipt', 'leased', 'verdict'])
+const ACTIVITY: ReadonlySet<string> = new Set<CoordinatorEvent['type']>(['experiments-reported', 'receipt', 'leased', 'verdict'])
 const quiet = new Quiet(Date.now())
 
 // A coordinator that exits before it is ready is reported by the check above, which exits.
