@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- ceiling [--searchers 1,2,4,8,16] [--races 200] [--target 0.3] [--start far|cause] [--knobs 0] [--max-rounds 400]`
+ * `npm run bench -- ceiling [--searchers 1,2,4,8,16] [--races 200] [--target 0.3] [--start far|cause] [--knobs 0] [--inert 0] [--max-rounds 400]`
  *
  * What the scaling bench's search could reach with verification free and instant: N copies of
  * the worker's own search agent (worker/src/agents/search.ts, seeded as the scaling bench seeds
@@ -32,9 +32,9 @@ export type Merging = 'one' | 'combined'
 /** The cause a race searches: its manifest, its train.py at the start, and its bowl's optima by constant. */
 export interface Landscape { manifest: Manifest, train: string, optimum: Record<string, number> }
 
-/** The sim-cost cause's copy as the scaling bench makes it (`start`, `knobs`), read into a Landscape. */
-export function landscape (opts: { start?: Record<string, number>, knobs?: number }): Landscape {
-  const dir = simCostCause(0, { ...(opts.start === undefined ? {} : { start: opts.start }), knobs: opts.knobs })
+/** The sim-cost cause's copy as the scaling bench makes it (`start`, `knobs`, `inert`), read into a Landscape. */
+export function landscape (opts: { start?: Record<string, number>, knobs?: number, inert?: number }): Landscape {
+  const dir = simCostCause(0, { ...(opts.start === undefined ? {} : { start: opts.start }), knobs: opts.knobs, inert: opts.inert })
   try {
     // evaluate.py's own OPTIMUM (KNOBS included), read by Python, so the bowl here is the cause's.
     const optimum = JSON.parse(execFileSync('python3', ['-c', 'import json, runpy; print(json.dumps(runpy.run_path("evaluate.py")["OPTIMUM"]))'], { cwd: dir, encoding: 'utf8' })) as Record<string, number>
@@ -79,8 +79,8 @@ function combine (base: string, finds: Find[]): string {
   return lines.join('\n')
 }
 
-/** One race: rounds until the best's loss is at most `target` (maxRounds when it never is). */
-export async function race (land: Landscape, opts: { searchers: number, seed: number, merging: Merging, target: number, maxRounds: number }): Promise<number> {
+/** One race: rounds until the best's loss is at most `target` (maxRounds when it never is), and the merge steps taken. */
+export async function race (land: Landscape, opts: { searchers: number, seed: number, merging: Merging, target: number, maxRounds: number }): Promise<{ rounds: number, merges: number }> {
   const { manifest, optimum } = land
   const agents: Agent[] = Array.from({ length: opts.searchers }, (_, i) => searchAgent({ seed: opts.seed * 1000 + i }))
   const plateau = manifest.collaboration.plateau
@@ -89,6 +89,7 @@ export async function race (land: Landscape, opts: { searchers: number, seed: nu
   let tried = new Set<string>()
   // Rounds without a find on this best, by searcher (the worker's plateau counts experiments without a keep).
   let sinceFind = agents.map(() => 0)
+  let merges = 0
   for (let round = 1; round <= opts.maxRounds; round++) {
     const finds: Find[] = []
     const before = sinceFind
@@ -123,27 +124,34 @@ export async function race (land: Landscape, opts: { searchers: number, seed: nu
         best = combine(best, members)
       }
       bestLoss = bowl(optimum, best)
+      merges++
       tried = new Set()
       sinceFind = agents.map(() => 0)
     }
-    if (bestLoss <= opts.target) return round
+    if (bestLoss <= opts.target) return { rounds: round, merges }
   }
-  return opts.maxRounds
+  return { rounds: opts.maxRounds, merges }
 }
 
-export interface CeilingRow { searchers: number, merging: Merging, rounds: number, reached: number, speedup: number, efficiency: number }
+/**
+ * `findRate`: merge steps per proposal, the share of experiments that move the best (for one
+ * searcher, how rare a find is; real autoresearch kept about 20 of 700, 0.03).
+ */
+export interface CeilingRow { searchers: number, merging: Merging, rounds: number, reached: number, merges: number, findRate: number, speedup: number, efficiency: number }
 
 export async function ceiling (land: Landscape, opts: { searchers: number[], races: number, target: number, maxRounds: number }): Promise<CeilingRow[]> {
   const rows: CeilingRow[] = []
   for (const merging of ['one', 'combined'] as const) {
     let first: number | undefined
     for (const n of opts.searchers) {
-      const rounds: number[] = []
-      for (let seed = 1; seed <= opts.races; seed++) rounds.push(await race(land, { searchers: n, seed, merging, target: opts.target, maxRounds: opts.maxRounds }))
+      const races: Array<{ rounds: number, merges: number }> = []
+      for (let seed = 1; seed <= opts.races; seed++) races.push(await race(land, { searchers: n, seed, merging, target: opts.target, maxRounds: opts.maxRounds }))
+      const rounds = races.map((r) => r.rounds)
       const mean = rounds.reduce((a, b) => a + b, 0) / rounds.length
+      const merges = races.reduce((a, r) => a + r.merges, 0)
       first ??= mean
       const speedup = first / mean
-      rows.push({ searchers: n, merging, rounds: Number(mean.toFixed(1)), reached: rounds.filter((r) => r < opts.maxRounds).length, speedup: Number(speedup.toFixed(2)), efficiency: Number((speedup * (opts.searchers[0] as number) / n).toFixed(2)) })
+      rows.push({ searchers: n, merging, rounds: Number(mean.toFixed(1)), reached: rounds.filter((r) => r < opts.maxRounds).length, merges: Number((merges / races.length).toFixed(1)), findRate: Number((merges / (n * rounds.reduce((a, b) => a + b, 0))).toFixed(3)), speedup: Number(speedup.toFixed(2)), efficiency: Number((speedup * (opts.searchers[0] as number) / n).toFixed(2)) })
     }
   }
   return rows
@@ -152,7 +160,7 @@ export async function ceiling (land: Landscape, opts: { searchers: number[], rac
 /** The bench's options (`npm run bench -- ceiling --help` lists them). */
 export const options = {
   searchers: { type: 'string', default: '1,2,4,8,16' }, races: { type: 'string', default: '200' }, target: { type: 'string', default: '0.3' },
-  start: { type: 'string', default: 'far' }, knobs: { type: 'string', default: '0' }, 'max-rounds': { type: 'string', default: '400' }
+  start: { type: 'string', default: 'far' }, knobs: { type: 'string', default: '0' }, inert: { type: 'string', default: '0' }, 'max-rounds': { type: 'string', default: '400' }
 } as const
 
 export async function run (args: string[]): Promise<Record<string, unknown>> {
@@ -166,13 +174,13 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const maxRounds = Number(values['max-rounds'])
   if (!Number.isInteger(maxRounds) || maxRounds < 1 || maxRounds > 100000) throw new CeilingUsageError('--max-rounds bounds each race, an integer from 1 to 100000')
   const copy = raceCopy(values, CeilingUsageError)
-  const { knobs } = copy
+  const { knobs, inert } = copy
   const land = landscape(copy)
   const rows = await ceiling(land, { searchers, races, target, maxRounds })
   const at = (merging: Merging, n: number): CeilingRow | undefined => rows.find((r) => r.merging === merging && r.searchers === n)
   const last = searchers.at(-1) as number
   return {
-    cause: 'sim-cost', searchers, races, target, start: values.start, knobs, maxRounds, startLoss: Number(bowl(land.optimum, land.train).toFixed(2)), rows,
+    cause: 'sim-cost', searchers, races, target, start: values.start, knobs, inert, maxRounds, startLoss: Number(bowl(land.optimum, land.train).toFixed(2)), rows,
     // The last N's speedup with a perfect merge group each round against one find a round.
     combinedOverOne: Number(((at('combined', last)?.speedup ?? 0) / Math.max(1e-9, at('one', last)?.speedup ?? 0)).toFixed(2))
   }

@@ -27,6 +27,8 @@ export interface ScalingOptions {
   batch?: number
   /** Constants added to the cause's three (`--knobs N`, simCostCause's `knobs`; default none). */
   knobs?: number
+  /** Constants added that the score never reads (`--inert N`, simCostCause's `inert`; default none): finds rarer per experiment. */
+  inert?: number
   /** The cause's copy declares `verification.reuseCandidateRuns` (`--reuse`; default not). */
   reuse?: boolean
   /** The cause's copy declares `sequential.accept` with this rate, split rounds off (`--accept ALPHA`; default not). */
@@ -52,18 +54,20 @@ export interface ScalingOptions {
  */
 export const FAR_START = { LEARNING_RATE: 0.0025, WEIGHT_DECAY: 0.4, WIDTH_SCALE: 0.25 }
 
-/** `--knobs` at most: evaluate.py refuses a params.json over 4 KiB, which 67 constants stay well under. */
+/** `--knobs` and `--inert` together at most: evaluate.py refuses a params.json over 4 KiB, which 67 constants stay well under. */
 export const MAX_KNOBS = 64
 
 /**
  * The race's copy of the cause from `--start far|cause` and `--knobs N`, as the scaling bench
  * and the ceiling bench (bench/ceiling.ts) take them; `Err`, the bench's own usage error.
  */
-export function raceCopy (values: { start: string, knobs: string }, Err: new (message: string) => Error = ScalingUsageError): { start?: Record<string, number>, knobs: number } {
+export function raceCopy (values: { start: string, knobs: string, inert: string }, Err: new (message: string) => Error = ScalingUsageError): { start?: Record<string, number>, knobs: number, inert: number } {
   if (values.start !== 'far' && values.start !== 'cause') throw new Err('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
   const knobs = Number(values.knobs)
   if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new Err(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
-  return { ...(values.start === 'far' ? { start: FAR_START } : {}), knobs }
+  const inert = Number(values.inert)
+  if (!(Number.isInteger(inert) && inert >= 0 && knobs + inert <= MAX_KNOBS)) throw new Err(`--inert is how many constants the score ignores to add, an integer from 0 to ${MAX_KNOBS} less --knobs`)
+  return { ...(values.start === 'far' ? { start: FAR_START } : {}), knobs, inert }
 }
 
 /** Verifiers for N workers: max(1, ⌊N/4⌋), a verifier for every four volunteers. */
@@ -116,7 +120,7 @@ const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
  * efficiency speedup/N, where 1 would be the ideal N times faster.
  */
 export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow[], runs: Array<RaceResult & { workers: number, seed: number }> }> {
-  const cause = simCostCause(opts.trainSeconds, { ...(opts.start === undefined ? {} : { start: opts.start }), speculation: opts.speculation, batch: opts.batch, knobs: opts.knobs, reuse: opts.reuse, wholeRounds: opts.wholeRounds, pending: opts.pending, ...(opts.conflicts === undefined ? {} : { conflicts: opts.conflicts }), ...(opts.accept === undefined ? {} : { accept: opts.accept }) })
+  const cause = simCostCause(opts.trainSeconds, { ...(opts.start === undefined ? {} : { start: opts.start }), speculation: opts.speculation, batch: opts.batch, knobs: opts.knobs, inert: opts.inert, reuse: opts.reuse, wholeRounds: opts.wholeRounds, pending: opts.pending, ...(opts.conflicts === undefined ? {} : { conflicts: opts.conflicts }), ...(opts.accept === undefined ? {} : { accept: opts.accept }) })
   const runs: Array<RaceResult & { workers: number, seed: number }> = []
   for (const seed of opts.seeds) {
     for (const workers of opts.workers) {
@@ -167,12 +171,12 @@ export const options = {
   workers: { type: 'string', default: '1,2,4,8' }, seeds: { type: 'string', default: '1,2,3' }, target: { type: 'string', default: '0.3' },
   'train-seconds': { type: 'string', default: '1' }, timeout: { type: 'string', default: '420' }, 'also-verify': { type: 'boolean', default: false },
   start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }, speculation: { type: 'string' },
-  knobs: { type: 'string', default: '0' }, batch: { type: 'string' }, reuse: { type: 'boolean', default: false }, spawner: { type: 'boolean', default: false },
+  knobs: { type: 'string', default: '0' }, inert: { type: 'string', default: '0' }, batch: { type: 'string' }, reuse: { type: 'boolean', default: false }, spawner: { type: 'boolean', default: false },
   accept: { type: 'string' }, 'whole-rounds': { type: 'boolean', default: false }, conflicts: { type: 'string' }, pending: { type: 'boolean', default: false },
   packed: { type: 'boolean', default: false }
 } as const
 
-/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--reuse] [--accept ALPHA] [--whole-rounds] [--conflicts stale|candidate] [--pending] [--spawner] [--packed] [--also-verify] [--processes] [--trace PREFIX]` */
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--inert N] [--reuse] [--accept ALPHA] [--whole-rounds] [--conflicts stale|candidate] [--pending] [--spawner] [--packed] [--also-verify] [--processes] [--trace PREFIX]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
   const copy = raceCopy(values)
@@ -188,7 +192,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const list = (s: string): number[] => s.split(',').map(Number)
   const opts = {
     workers: list(values.workers), seeds: list(values.seeds), target: Number(values.target), trainSeconds: Number(values['train-seconds']), timeoutSeconds: Number(values.timeout),
-    alsoVerify: values['also-verify'], start: values.start, knobs: copy.knobs, reuse: values.reuse, wholeRounds: values['whole-rounds'], pending: values.pending, spawner: values.spawner, packed: values.packed, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: values.trace })
+    alsoVerify: values['also-verify'], start: values.start, knobs: copy.knobs, inert: copy.inert, reuse: values.reuse, wholeRounds: values['whole-rounds'], pending: values.pending, spawner: values.spawner, packed: values.packed, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: values.trace })
   }
   const { start: _, ...rest } = opts
   const { rows, runs } = await scaling({ ...rest, ...copy, log: (line) => { process.stderr.write(`${line}\n`) } })

@@ -46,10 +46,27 @@ describe('the sim-cost cause with knobs (npm run bench -- scaling --knobs N)', (
     expect(score(dir)).toBeCloseTo(own + 4 * knob, 1)
   })
 
+  it('--inert: constants the score never reads, so that an edit to one leaves the loss exactly as it was', () => {
+    const dir = simCostCause(0, { knobs: 1, inert: 4 })
+    made.push(dir)
+    const train = join(dir, 'train.py')
+    const text = readFileSync(train, 'utf8')
+    expect(text).toMatch(/^INERT_4 = 1\.0$/m)
+    const before = [score(dir, 1), score(dir, 2)]
+    expect(before[0]).toBeCloseTo(own + knob, 1)
+    writeFileSync(train, setConstant('INERT_2', 7.5)(text))
+    // The seed noise is drawn from the scored constants only: bit for bit the same loss.
+    expect([score(dir, 1), score(dir, 2)]).toEqual(before)
+    writeFileSync(train, setConstant('KNOB_1', 1.0)(text))
+    expect(score(dir, 1)).toBeCloseTo(own, 1)
+  })
+
   it('refuses a knob count out of range before any race starts, naming the range', async () => {
     for (const knobs of ['-1', '2.5', 'many', String(MAX_KNOBS + 1)]) {
       await expect(run([`--knobs=${knobs}`])).rejects.toMatchObject({ name: 'ScalingUsageError', message: expect.stringContaining(`0 to ${MAX_KNOBS}`) })
     }
+    // --inert shares the bound with --knobs: params.json must stay under evaluate.py's 4 KiB.
+    await expect(run(['--knobs=60', '--inert=5'])).rejects.toMatchObject({ name: 'ScalingUsageError', message: expect.stringContaining('--inert') })
   })
 
   it('--batch: the copy declares verification.batch with the size given, and a size out of range is refused before any race', async () => {

@@ -28,6 +28,7 @@ export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
  * `speculation` declares `verification.speculation` with that window
  * (coordinator/src/speculate.ts), `batch` declares `verification.batch` with that size
  * (coordinator/src/batch.ts); `knobs` adds that many constants to the search (addKnobs);
+ * `inert` adds that many constants that evaluate.py ignores (addInert: edits to them gain nothing);
  * `reuse` declares `verification.reuseCandidateRuns` (coordinator/src/seeds.ts); `accept`
  * declares `sequential.accept` (early acceptance, protocol/src/sequential.ts) and, as it
  * requires, turns split rounds off; `wholeRounds` turns them off alone (the same rounds
@@ -35,7 +36,7 @@ export const SIM_COST = resolve(import.meta.dirname, '..', 'causes', 'sim-cost')
  * (coordinator/src/rules/conflict-carry.ts); `pending` declares `collaboration.buildOnPending`
  * (worker/src/operations/adopt.ts).
  */
-export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, batch?: number, knobs?: number, reuse?: boolean, accept?: number, wholeRounds?: boolean, conflicts?: 'stale' | 'candidate', pending?: boolean } = {}): string {
+export function simCostCause (trainSeconds: number, opts: { noise?: number, start?: Record<string, number>, sequential?: boolean, speculation?: number, batch?: number, knobs?: number, inert?: number, reuse?: boolean, accept?: number, wholeRounds?: boolean, conflicts?: 'stale' | 'candidate', pending?: boolean } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-cost-'))
   cpSync(SIM_COST, dir, { recursive: true })
   const set = (file: string, name: string, value: number): void => {
@@ -46,6 +47,7 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
   if (opts.noise !== undefined) set('evaluate.py', 'NOISE', opts.noise)
   for (const [name, value] of Object.entries(opts.start ?? {})) set('train.py', name, value)
   if (opts.knobs !== undefined && opts.knobs > 0) addKnobs(dir, opts.knobs)
+  if (opts.inert !== undefined && opts.inert > 0) addInert(dir, opts.inert)
   const manifestPath = join(dir, 'autoresearch.json')
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { verification: { sequential?: Record<string, number>, speculation?: Record<string, number>, batch?: Record<string, number>, reuseCandidateRuns?: boolean, splitRounds?: boolean, conflicts?: string }, collaboration?: { buildOnPending?: boolean } }
   if (opts.speculation !== undefined) manifest.verification.speculation = { window: opts.speculation }
@@ -67,14 +69,28 @@ export function simCostCause (trainSeconds: number, opts: { noise?: number, star
  * between comments, so that edits to different knobs merge cleanly.
  */
 function addKnobs (dir: string, knobs: number): void {
-  const train = join(dir, 'train.py')
-  const lines = Array.from({ length: knobs }, (_, i) => `# Knob ${i + 1} of the benchmark's copy.\nKNOB_${i + 1} = ${i % 2 === 0 ? '2.0' : '0.5'}\n\n`).join('')
-  const text = readFileSync(train, 'utf8')
-  const at = text.indexOf('if __name__ == "__main__":')
-  if (at < 0) throw new Error('sim-cost train.py has no main block to add knobs before')
-  writeFileSync(train, text.slice(0, at) + lines + text.slice(at))
+  addConstants(dir, Array.from({ length: knobs }, (_, i) => `# Knob ${i + 1} of the benchmark's copy.\nKNOB_${i + 1} = ${i % 2 === 0 ? '2.0' : '0.5'}\n\n`).join(''))
   const evaluate = join(dir, 'evaluate.py')
   writeFileSync(evaluate, setConstant('KNOBS', knobs)(readFileSync(evaluate, 'utf8')))
+}
+
+/**
+ * `inert` constants the copy's search may edit but evaluate.py never reads (`INERT_1` …): an edit
+ * to one leaves the loss exactly as it was (its seed noise is drawn from the scored constants
+ * only), as most of a real train.py's edits gain nothing. They make a find rarer per experiment
+ * (about 3 in 3 + `inert` experiments touch a constant that matters) without changing the bowl.
+ */
+function addInert (dir: string, inert: number): void {
+  addConstants(dir, Array.from({ length: inert }, (_, i) => `# Setting ${i + 1} the score does not read.\nINERT_${i + 1} = 1.0\n\n`).join(''))
+}
+
+/** `lines` into the copy's train.py, before its main block. */
+function addConstants (dir: string, lines: string): void {
+  const train = join(dir, 'train.py')
+  const text = readFileSync(train, 'utf8')
+  const at = text.indexOf('if __name__ == "__main__":')
+  if (at < 0) throw new Error('sim-cost train.py has no main block to add constants before')
+  writeFileSync(train, text.slice(0, at) + lines + text.slice(at))
 }
 
 /** Trials actually run (cache hits never reach the backend) and sandbox seconds of all their steps. */
