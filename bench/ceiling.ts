@@ -10,7 +10,7 @@
  * minImprovement is a find; then either the round's best find merges (`one`: a merge step
  * carries one find, as the 1-s race's steps do) or every constant's best find merges at once
  * (`combined`: a perfect merge group each round). A searcher is bold after `plateau` rounds
- * without a find on one best, as the worker is (worker/src/operations/plateau.ts). Rounds to
+ * in a row without a find of its own, as the worker is (worker/src/operations/plateau.ts). Rounds to
  * the target, mean over `races` races, for each N: the speedup over the first N is the most
  * the network could show on this cause and agent if verification, confirmation and
  * measurement cost nothing (docs/benchmarks.md, "The search's own ceiling").
@@ -87,15 +87,13 @@ export async function race (land: Landscape, opts: { searchers: number, seed: nu
   let best = land.train
   let bestLoss = bowl(optimum, best)
   let tried = new Set<string>()
-  // Rounds without a find on this best, by searcher (the worker's plateau counts experiments without a keep).
-  let sinceFind = agents.map(() => 0)
+  // Rounds in a row without a find, by searcher: as the worker's plateau, a merge of another's find does not end the count.
+  const sinceFind = agents.map(() => 0)
   let merges = 0
   for (let round = 1; round <= opts.maxRounds; round++) {
     const finds: Find[] = []
-    const before = sinceFind
-    sinceFind = agents.map(() => 0)
     for (const [i, agent] of agents.entries()) {
-      const idle = before[i] as number
+      const idle = sinceFind[i] as number
       const files = { 'train.py': best }
       const proposal = await agent.propose({ manifest, program: '', files, recent: [], tried, ...(boldNow(idle, plateau) ? { bold: true } : {}), checkout: async () => {} })
       if (proposal === null) { sinceFind[i] = idle + 1; continue }
@@ -104,6 +102,7 @@ export async function race (land: Landscape, opts: { searchers: number, seed: nu
       const loss = bowl(optimum, train)
       if (improvement(manifest, bestLoss, loss) > manifest.verification.minImprovement) {
         finds.push({ train, loss, changed: changedConstants(best, train) })
+        sinceFind[i] = 0
       } else {
         sinceFind[i] = idle + 1
       }
@@ -126,7 +125,6 @@ export async function race (land: Landscape, opts: { searchers: number, seed: nu
       bestLoss = bowl(optimum, best)
       merges++
       tried = new Set()
-      sinceFind = agents.map(() => 0)
     }
     if (bestLoss <= opts.target) return { rounds: round, merges }
   }

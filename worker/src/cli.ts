@@ -50,7 +50,7 @@ function describe (e: WorkerEvent): string | undefined {
     case 'duplicate': return `experiment ${e.n}: "${e.description}" ${e.by === 'claimed' ? 'is claimed by another worker' : `was already tried on this best${e.by === 'network' ? ' by the network' : ' here'}`}; asking the agent for another`
     case 'near-duplicate': return `experiment ${e.n}: "${e.description}" is close to ${e.near} edit(s) tried or claimed on this best; asking the agent once more`
     case 'hypothesis': return `testing the planner's hypothesis #${e.id}: ${e.text}`
-    case 'plateau': return `${e.experiments} experiments without a keep on this best: asking the agent for bolder changes for the next ${e.bold}, then ordinary ones again`
+    case 'plateau': return `${e.experiments} experiments in a row without a keep: asking the agent for bolder changes for the next ${e.bold}, then ordinary ones again`
     case 'help-failed': return e.stopped ? `--also-verify is off: ${e.message}` : `verifying for the network failed (${e.error}: ${e.message}); research goes on`
   }
 }

@@ -61,7 +61,7 @@ export type WorkerEvent =
   | { type: 'near-duplicate', n: number, description: string, near: number }
   /** This worker claimed a planner's hypothesis: its agent is asked to test it. */
   | { type: 'hypothesis', id: number, text: string }
-  /** `experiments` in a row without a keep on this best: the agent is asked for bolder changes for the next `bold`, then for ordinary ones again (operations/plateau.ts). */
+  /** `experiments` in a row without a keep (across bests others moved): the agent is asked for bolder changes for the next `bold`, then for ordinary ones again (operations/plateau.ts). */
   | { type: 'plateau', experiments: number, bold: number }
   /** `--also-verify`: a verification job could not be taken or finished; `stopped`: the coordinator does not let this key verify, so the worker stops asking. */
   | { type: 'help-failed', error: string, message: string, stopped: boolean }

@@ -147,9 +147,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   /** Every experiment, sent to the network (operations/reports.ts). */
   readonly #reporter: Reporter
   readonly #share: boolean
-  /** Experiments in a row without a keep on `#plateauBest`. */
+  /** Experiments in a row without a keep, across bests others moved (operations/plateau.ts). */
   #sinceKeep = 0
-  #plateauBest?: string
   /** Pending candidates measured here and not built on, on `best` (operations/adopt.ts): not measured again. */
   #declined: { best?: string, seqs: Set<number> } = { seqs: new Set() }
   submissions = 0
@@ -357,7 +356,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const n = ++this.#experiments
     this.#phase('proposing')
     const history = await this.#history.on(at.base.commit, options)
-    const bold = this.#plateau(info, at.base.commit)
+    const bold = this.#plateau(info)
     const args: ProposeArgs = { info, commit: at.local.commit, n, history, ...(bold ? { bold } : {}) }
     const proposal = await this.#proposal(info, at, args, options)
     if (proposal === undefined) return false
@@ -452,12 +451,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     return undefined
   }
 
-  /** Whether the agent is asked for bolder changes on `best` (operations/plateau.ts); says so as each bold stretch starts. */
-  #plateau (info: InfoReply, best: string): boolean {
-    if (this.#plateauBest !== best) {
-      this.#plateauBest = best
-      this.#sinceKeep = 0
-    }
+  /** Whether the agent is asked for bolder changes (operations/plateau.ts); says so as each bold stretch starts. */
+  #plateau (info: InfoReply): boolean {
     const plateau = info.manifest.collaboration.plateau
     if (boldStarts(this.#sinceKeep, plateau)) this.emit('event', { type: 'plateau', experiments: this.#sinceKeep, bold: plateau })
     return boldNow(this.#sinceKeep, plateau)
