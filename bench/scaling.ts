@@ -58,7 +58,7 @@ export const FAR_START = { LEARNING_RATE: 0.0025, WEIGHT_DECAY: 0.4, WIDTH_SCALE
 export const MAX_KNOBS = 64
 
 /**
- * The race's copy of the cause from `--start far|cause` and `--knobs N`, as the scaling bench
+ * The race's copy of the cause from `--start far|cause`, `--knobs N` and `--inert N`, as the scaling bench
  * and the ceiling bench (bench/ceiling.ts) take them; `Err`, the bench's own usage error.
  */
 export function raceCopy (values: { start: string, knobs: string, inert: string }, Err: new (message: string) => Error = ScalingUsageError): { start?: Record<string, number>, knobs: number, inert: number } {
