@@ -145,11 +145,12 @@ export async function ceiling (land: Landscape, opts: { searchers: number[], rac
       const races: Array<{ rounds: number, merges: number }> = []
       for (let seed = 1; seed <= opts.races; seed++) races.push(await race(land, { searchers: n, seed, merging, target: opts.target, maxRounds: opts.maxRounds }))
       const rounds = races.map((r) => r.rounds)
-      const mean = rounds.reduce((a, b) => a + b, 0) / rounds.length
+      const allRounds = rounds.reduce((a, b) => a + b, 0)
+      const mean = allRounds / rounds.length
       const merges = races.reduce((a, r) => a + r.merges, 0)
       first ??= mean
       const speedup = first / mean
-      rows.push({ searchers: n, merging, rounds: Number(mean.toFixed(1)), reached: rounds.filter((r) => r < opts.maxRounds).length, merges: Number((merges / races.length).toFixed(1)), findRate: Number((merges / (n * rounds.reduce((a, b) => a + b, 0))).toFixed(3)), speedup: Number(speedup.toFixed(2)), efficiency: Number((speedup * (opts.searchers[0] as number) / n).toFixed(2)) })
+      rows.push({ searchers: n, merging, rounds: Number(mean.toFixed(1)), reached: rounds.filter((r) => r < opts.maxRounds).length, merges: Number((merges / races.length).toFixed(1)), findRate: Number((merges / (n * allRounds)).toFixed(3)), speedup: Number(speedup.toFixed(2)), efficiency: Number((speedup * (opts.searchers[0] as number) / n).toFixed(2)) })
     }
   }
   return rows

@@ -6,7 +6,7 @@
  * `--knobs`, one worker: 420 s without reaching the target). A best another worker's candidate
  * made does not start the count again: among many workers the best moves every few experiments
  * of each, and a count per best kept them all from ever turning bold, where one worker alone
- * takes half its steps bold (`npm run bench -- ceiling --inert 33`, docs/benchmarks.md).
+ * takes up to half its steps bold (`npm run bench -- ceiling --inert 33`, docs/benchmarks.md).
  */
 export function boldNow (sinceKeep: number, plateau: number): boolean {
   return Math.floor(sinceKeep / plateau) % 2 === 1
