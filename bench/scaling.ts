@@ -66,7 +66,7 @@ export function raceCopy (values: { start: string, knobs: string, inert: string 
   const knobs = Number(values.knobs)
   if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new Err(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
   const inert = Number(values.inert)
-  if (!(Number.isInteger(inert) && inert >= 0 && knobs + inert <= MAX_KNOBS)) throw new Err(`--inert is how many constants the score ignores to add, an integer from 0 to ${MAX_KNOBS} less --knobs`)
+  if (!(Number.isInteger(inert) && inert >= 0 && knobs + inert <= MAX_KNOBS)) throw new Err(`--inert is how many constants the score ignores to add, an integer from 0 to ${MAX_KNOBS - knobs} (${MAX_KNOBS} less --knobs)`)
   return { ...(values.start === 'far' ? { start: FAR_START } : {}), knobs, inert }
 }
 

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { UsageError } from '@autoresearch/protocol'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
+import { raceCopy } from './scaling.ts'
 
 /** A flag of `npm run bench -- verification` that is not one of its values. */
 export class VerificationUsageError extends UsageError { override name = 'VerificationUsageError' }
@@ -54,7 +55,7 @@ export const options = {
   merges: { type: 'string', default: '3' }, workers: { type: 'string', default: '4' }, seeds: { type: 'string', default: '1,2' },
   'train-seconds': { type: 'string', default: '0.5' }, noise: { type: 'string', default: '0.02' }, start: { type: 'string', default: 'far' },
   timeout: { type: 'string', default: '180' }, cache: { type: 'string', default: 'on' }, losers: { type: 'string', default: '4' },
-  accept: { type: 'string', default: '0.02' }
+  accept: { type: 'string', default: '0.02' }, inert: { type: 'string', default: '0' }
 } as const
 
 /**
@@ -67,19 +68,23 @@ export const options = {
  * candidate's runs are the new best's first baselines), and that with early acceptance
  * (`sequential.accept`, `--accept`, which turns the cause's split rounds off), same seeds. The baseline cache is on in every
  * variant unless `--cache off`; the cache-on variants also report what their own jobs
- * would have cost uncached.
+ * would have cost uncached. `--inert N` adds N constants the score never reads, so that a
+ * search finds on about 3 in 3 + N experiments (33: about 3 %, as in real autoresearch) and the
+ * workers' side of the share is what a merge costs the search at that rate.
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
   const opts = {
     merges: Number(values.merges), workers: Number(values.workers), seeds: values.seeds.split(',').map(Number),
     trainSeconds: Number(values['train-seconds']), noise: Number(values.noise), start: values.start, timeoutSeconds: Number(values.timeout),
-    cache: values.cache, losers: Number(values.losers), accept: Number(values.accept)
+    cache: values.cache, losers: Number(values.losers), accept: Number(values.accept),
+    // As the scaling bench reads it: constants the score ignores, so that a find is as rare as in the field (--inert 33: 3 %).
+    inert: raceCopy({ start: 'cause', knobs: '0', inert: values.inert }, VerificationUsageError).inert
   }
   if (!['far', 'near'].includes(opts.start)) throw new VerificationUsageError('--start is far (the cause\'s own constants) or near (close to the optimum)')
   if (!['on', 'off'].includes(opts.cache)) throw new VerificationUsageError('--cache is on (the verifier\'s baseline cache, the default) or off')
   if (!(opts.accept > 0 && opts.accept <= 0.025)) throw new VerificationUsageError('--accept is the false-acceptance rate early acceptance spends: above 0 and at most 0.025 (half of 1 − confidence)')
-  const cause = (sequential: boolean, reuse: boolean, accept?: number): string => simCostCause(opts.trainSeconds, { noise: opts.noise, sequential, reuse, ...(accept === undefined ? {} : { accept }), ...(opts.start === 'near' ? { start: NEAR } : {}) })
+  const cause = (sequential: boolean, reuse: boolean, accept?: number): string => simCostCause(opts.trainSeconds, { noise: opts.noise, sequential, reuse, inert: opts.inert, ...(accept === undefined ? {} : { accept }), ...(opts.start === 'near' ? { start: NEAR } : {}) })
   const causes: Record<Sequential, string> = { accepting: cause(true, true, opts.accept), reused: cause(true, true), sequentialOn: cause(true, false), sequentialOff: cause(false, false) }
   const losersPer: Record<Mix, number> = { winners: 0, losers: opts.losers }
   const log = (line: string): void => { process.stderr.write(`${line}\n`) }

@@ -24,6 +24,8 @@ describe('npm run bench', () => {
       [['ceiling', '--searchers', '0,8'], '--searchers is a comma-separated list'],
       [['ceiling', '--start', 'nowhere'], '--start is far'],
       [['verification', '--cache', 'maybe'], '--cache is on'],
+      [['verification', '--inert', '65'], '--inert is how many constants the score ignores to add, an integer from 0 to 64'],
+      [['scaling', '--knobs', '13', '--inert', '52'], '--inert is how many constants the score ignores to add, an integer from 0 to 51 (64 less --knobs)'],
       [['history', '--sizes', 'lots'], '--sizes must be whole numbers'],
       [['history', '--sizes', '0,,100'], '--sizes must be whole numbers'],
       [['history', '--cycles', '1e9'], '--cycles must be a whole number from 1 to 100000']
