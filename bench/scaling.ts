@@ -63,9 +63,11 @@ export const MAX_KNOBS = 64
  */
 export function raceCopy (values: { start: string, knobs: string, inert: string }, Err: new (message: string) => Error = ScalingUsageError): { start?: Record<string, number>, knobs: number, inert: number } {
   if (values.start !== 'far' && values.start !== 'cause') throw new Err('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
-  const knobs = Number(values.knobs)
+  // A blank value ("--inert ''") is a typo, not 0, which Number('') would make it.
+  const count = (value: string): number => value.trim() === '' ? NaN : Number(value)
+  const knobs = count(values.knobs)
   if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new Err(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
-  const inert = Number(values.inert)
+  const inert = count(values.inert)
   if (!(Number.isInteger(inert) && inert >= 0 && knobs + inert <= MAX_KNOBS)) throw new Err(`--inert is how many constants the score ignores to add, an integer from 0 to ${MAX_KNOBS - knobs} (${MAX_KNOBS} less --knobs)`)
   return { ...(values.start === 'far' ? { start: FAR_START } : {}), knobs, inert }
 }

@@ -25,6 +25,7 @@ describe('npm run bench', () => {
       [['ceiling', '--start', 'nowhere'], '--start is far'],
       [['verification', '--cache', 'maybe'], '--cache is on'],
       [['verification', '--inert', '65'], '--inert is how many constants the score ignores to add, an integer from 0 to 64'],
+      [['verification', '--inert', ''], '--inert is how many constants the score ignores to add, an integer from 0 to 64'],
       [['scaling', '--knobs', '13', '--inert', '52'], '--inert is how many constants the score ignores to add, an integer from 0 to 51 (64 less --knobs)'],
       [['history', '--sizes', 'lots'], '--sizes must be whole numbers'],
       [['history', '--sizes', '0,,100'], '--sizes must be whole numbers'],
