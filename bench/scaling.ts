@@ -99,6 +99,8 @@ export interface ScalingRow {
   /** Sandbox runs of the workers: experiments plus measuring each new best, confirmations and carry-overs. */
   workerRuns: number
   verifierRuns: number
+  /** Of the verifier runs, baselines warmed ahead of any job, mean over the seeds. */
+  warmRuns: number
   /** Mean sandbox seconds per worker run: above trainSeconds by the sandbox's and this machine's overhead. */
   secondsPerRun: number
   /** Verifier sandbox seconds over all sandbox seconds, summed over the seeds. */
@@ -157,6 +159,7 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
       stale: round(mean(rs.map((r) => r.stale)), 1),
       workerRuns: round(mean(rs.map((r) => r.workerSide.runs)), 1),
       verifierRuns: round(mean(rs.map((r) => r.verifierSide.runs)), 1),
+      warmRuns: round(mean(rs.map((r) => r.warmRuns)), 1),
       secondsPerRun: round(mean(rs.map((r) => r.workerSide.seconds / Math.max(1, r.workerSide.runs)))),
       verifyComputeFraction: round(verifierSeconds / Math.max(1e-9, verifierSeconds + rs.reduce((a, r) => a + r.workerSide.seconds, 0)), 3),
       helperJobs: round(mean(rs.map((r) => r.helperJobs)), 1),

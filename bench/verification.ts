@@ -29,6 +29,8 @@ function summary (results: RaceResult[]): Record<string, number> {
     workerSeconds: round(workerSeconds, 1),
     cacheHits: hits,
     verifierRunsPerMerge: round(verifierRuns / merges, 2),
+    /** Of those, baselines warmed ahead of any job. */
+    warmRunsPerMerge: round(sum((r) => r.warmRuns) / merges, 2),
     verifyComputeFraction: round(verifierSeconds / (verifierSeconds + workerSeconds)),
     // The very same jobs with every cache hit run instead: the cache's effect without the runs' luck.
     sameJobsUncachedRunsPerMerge: round((verifierRuns + hits) / merges, 2),

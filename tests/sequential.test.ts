@@ -7,6 +7,7 @@ import { Verifier, type VerifierEvent } from 'autoresearch-verifier'
 import { countingBackend, type Tally } from '../bench/lib/sim-network.ts'
 import { ROOT } from './processes.ts'
 import { causeWith, setConstant, TestNetwork } from './network.ts'
+import { until } from './until.ts'
 
 /** The noisy test cause (5 pairs per job, minImprovement 0.02) with the sequential rule declared. */
 // The paired gain's noise here is σ_own·√2 ≈ 0.007; 0.01 is on the cautious side.
@@ -125,6 +126,27 @@ describe('sequential early stop', () => {
       const candidate = net.running.coordinator.store.candidate(seq)
       expect(candidate?.verdict?.reason).toMatch(/\(accepted early: after [234] of 5 pairs the mean gain 0\.\d+ clears minImprovement 0\.02 beyond doubt/)
       expect(net.running.coordinator.store.attestationsFor(seq)[0]?.body.trials).toHaveLength(pairs)
+    })
+
+    it('a verifier warms only the seeds before the first look; a job that runs past it measures the later baselines itself', async () => {
+      net = await TestNetwork.start(accepting)
+      const { coordinator } = net.running
+      coordinator.store.setSeedPool(net.best, [21, 22, 23, 24, 25])
+      const client = await net.client(net.verifierIdentity)
+      expect((await client.lease(net.verifierIdentity, coordinator.causeId, describeHardware(), { warm: true })).warm).toEqual({ best: net.best, seeds: [21, 22] })
+      const verifier = new Verifier({ client, identity: net.verifierIdentity, stateDir: join(net.scratch, 'v') })
+      const events: VerifierEvent[] = []
+      verifier.on('event', (e) => events.push(e))
+      const working = verifier.run({ maxJobs: 1 })
+      await until(() => verifier.warmStats.runs === 2, 'the two seeds before the first look are warm', 120_000)
+      const seq = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.5))
+      expect(await working).toBe(1)
+      const stop = events.find((e) => e.type === 'stopped')
+      const pairs = stop?.type === 'stopped' ? stop.pairs : 5
+      // Accepted at a look, or run to the end: either way the first two pairs cost only their candidates.
+      expect(verifier.cacheStats).toEqual({ hits: 2, misses: pairs - 2 })
+      expect(verifier.warmStats.runs).toBe(2)
+      expect(net.state(seq)).toBe('merged')
     })
 
     it('takes a short attestation only where the rule accepts it, and marks only such jobs', async () => {

@@ -168,6 +168,8 @@ export interface RaceResult {
   stoppedEarly: number
   /** Of those, the jobs that ended with an acceptance (`sequential.accept`). */
   acceptedEarly: number
+  /** Baselines the verifiers ran ahead of any job, on the seeds the coordinator told them (LeaseReply `warm`): part of `verifierSide.runs`. */
+  warmRuns: number
   /** Losers submitted, and how many of them (or of their rebases) verification rejected. */
   loserSubmissions: number
   losersRejected: number
@@ -369,6 +371,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   let savedSeconds = 0
   let stoppedEarly = 0
   let acceptedEarly = 0
+  let warmRuns = 0
   /** Per candidate, the trials its jobs ran so far; a rejected loser's go to `rejectedLosers`. */
   const jobCandidate = new Map<number, number>()
   const spent = new Map<number, { trials: number, runs: number }>()
@@ -385,6 +388,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
     }
     if (e.type === 'stopped') stoppedEarly++
     if (e.type === 'stopped' && e.verdict === 'accepted') acceptedEarly++
+    if (e.type === 'warmed') warmRuns++
     if (e.type === 'attested' && e.verdict.state === 'rejected' && losers?.owns(e.verdict.candidateSeq) === true) {
       const s = spent.get(e.verdict.candidateSeq) ?? { trials: 0, runs: 0 }
       rejectedLosers.count++
@@ -420,6 +424,7 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
       helperJobs,
       stoppedEarly,
       acceptedEarly,
+      warmRuns,
       loserSubmissions: losers?.submitted ?? 0,
       losersRejected: losers?.rejected ?? 0,
       rejectedLosers: { ...rejectedLosers },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { drawRound, drawSeeds, nextRound } from './seeds.ts'
+import { drawRound, drawSeeds, warmRound } from './seeds.ts'
 import type { CandidateRow } from './store/index.ts'
 
 /** The seed pools a store keeps per best commit, in a map; `verified` the rounds of the candidates by commit. */
@@ -12,8 +12,10 @@ const pools = (verified: Record<string, number[][]> = {}) => {
     candidateByCommit: (commit: string) => verified[commit] === undefined ? undefined : { seeds: verified[commit] } as unknown as CandidateRow
   }
 }
-const THREE = { trials: 3, reuseCandidateRuns: false }
-const REUSE = { trials: 3, reuseCandidateRuns: true }
+const THREE = { trials: 3, reuseCandidateRuns: false, quorum: 1, splitRounds: false }
+const REUSE = { ...THREE, reuseCandidateRuns: true }
+/** THREE where a first round may end with an early acceptance (rules/accept-early.ts). */
+const ACCEPTING = { ...THREE, sequential: { noise: 0.014, futility: 0.01, accept: 0.02 } }
 
 describe('seeds', () => {
   it('draws non-negative 31-bit integers', () => {
@@ -37,7 +39,7 @@ describe('seeds', () => {
 
   it('takes the pool in its order, so every first round on one best has the seeds a verifier warmed', () => {
     const store = pools()
-    const warmed = nextRound(store, 'best', THREE)
+    const warmed = warmRound(store, 'best', THREE, 'allowlist')
     expect(drawRound(store, 'best', THREE)).toEqual(warmed)
     expect(drawRound(store, 'best', THREE)).toEqual(store.map.get('best')!.slice(0, 3))
     const second = drawRound(store, 'best', THREE, warmed)
@@ -56,7 +58,7 @@ describe('seeds', () => {
 
   it('with reuseCandidateRuns, a commit that was a candidate offers first the seeds it was verified on, then fresh ones', () => {
     const store = pools({ merged: [[5, 6, 7], [8, 9, 5]] })
-    expect(nextRound(store, 'merged', REUSE)).toEqual([5, 6, 7])
+    expect(warmRound(store, 'merged', REUSE, 'allowlist')).toEqual([5, 6, 7])
     const pool = store.map.get('merged')!
     expect(pool.slice(0, 5)).toEqual([5, 6, 7, 8, 9])
     expect(pool).toHaveLength(12)
@@ -70,5 +72,18 @@ describe('seeds', () => {
     const never = pools()
     expect(drawRound(never, 'root', REUSE)).toHaveLength(3)
     expect(never.map.get('root')).toHaveLength(12)
+  })
+
+  it('where a first round may end with an early acceptance, warms only the seeds before its first look: the job runs the rest when it reaches them', () => {
+    const store = pools()
+    const warmed = warmRound(store, 'best', ACCEPTING, 'allowlist')
+    expect(warmed).toEqual(drawRound(store, 'best', ACCEPTING).slice(0, 2))
+    // The same cause in open mode, with a quorum or split rounds: no early acceptance, every seed warmed.
+    expect(warmRound(store, 'best', ACCEPTING, 'open')).toHaveLength(3)
+    expect(warmRound(store, 'best', { ...ACCEPTING, quorum: 2 }, 'allowlist')).toHaveLength(3)
+    expect(warmRound(store, 'best', { ...ACCEPTING, splitRounds: true }, 'allowlist')).toHaveLength(3)
+    // A merged candidate accepted after two pairs: both its runs serve as baselines, nothing is left to warm.
+    const reused = pools({ merged: [[5, 6, 7]] })
+    expect(warmRound(reused, 'merged', { ...ACCEPTING, reuseCandidateRuns: true }, 'allowlist')).toEqual([5, 6])
   })
 })

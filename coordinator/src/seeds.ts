@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto'
-import type { Manifest } from '@autoresearch/protocol'
+import { FIRST_ACCEPT_LOOK, type Manifest } from '@autoresearch/protocol'
+import { mayAcceptEarly } from './rules/accept-early.ts'
 import type { Store } from './store/index.ts'
 
 /** Pool size per best commit, in multiples of the cause's trials. */
@@ -49,7 +50,15 @@ export function drawRound (store: SeedStore, best: string, rule: PoolRule, exclu
   return available.slice(0, trials)
 }
 
-/** The seeds a new candidate's first round on `best` will use: what a verifier warms. */
-export function nextRound (store: SeedStore, best: string, rule: PoolRule): number[] {
-  return drawRound(store, best, rule)
+/**
+ * What a verifier warms on `best`: the seeds of a new candidate's first round there that its job
+ * surely runs. Where that job may end with an early acceptance (rules/accept-early.ts), a winner
+ * that clears the first look never runs the pairs after FIRST_ACCEPT_LOOK and a loser stops
+ * sooner still, so a baseline warmed for them was mostly never used (one run per merge on the
+ * 1-s race, docs/benchmarks.md): the job that reaches them runs them. Else every pair of a
+ * winner runs, and so is every seed warmed.
+ */
+export function warmRound (store: SeedStore, best: string, verification: PoolRule & Pick<Manifest['verification'], 'sequential' | 'quorum' | 'splitRounds'>, mode: 'allowlist' | 'open'): number[] {
+  const round = drawRound(store, best, verification)
+  return mayAcceptEarly(mode, verification, { round: 1, role: undefined }) ? round.slice(0, FIRST_ACCEPT_LOOK) : round
 }

@@ -140,9 +140,10 @@ export const Job = z.object({
 }).strict()
 export type Job = z.infer<typeof Job>
 /**
- * The seeds every candidate's first verification round on `best` will use, so a verifier
- * can run their baselines before the jobs come. Sent only to a key that counts as a verifier, and
- * only when its request asked (`warm`): the pool is never public (docs/trust.md, seeds).
+ * The seeds of every candidate's first verification round on `best` that its job surely runs
+ * (coordinator's seeds.ts `warmRound`), so a verifier can run their baselines before the jobs
+ * come. Sent only to a key that counts as a verifier, and only when its request asked (`warm`):
+ * the pool is never public (docs/trust.md, seeds).
  */
 export const WarmSeeds = z.object({ best: Oid, seeds: z.array(Seed).max(256) }).strict()
 export type WarmSeeds = z.infer<typeof WarmSeeds>

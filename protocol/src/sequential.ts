@@ -52,18 +52,21 @@ export function acceptEarly (manifest: Manifest, trials: Pair[], planned: number
   return look === null ? null : lookReason(manifest, look)
 }
 
+/** Pairs a job runs before early acceptance first looks: the one-sided t-test needs two (coordinator's warm seeds stop there too: seeds.ts `warmRound`). */
+export const FIRST_ACCEPT_LOOK = 2
+
 /** The look `acceptEarly` describes, with its figures (the verdict's test of a job it ended: coordinator's rules/verdict.ts), or null. */
 export function acceptLook (manifest: Manifest, trials: Pair[], planned: number): AcceptLook | null {
   const { sequential: rule, minImprovement, seedInsensitivity } = manifest.verification
   const k = trials.length
-  if (rule?.accept === undefined || k < 2 || k >= planned) return null
+  if (rule?.accept === undefined || k < FIRST_ACCEPT_LOOK || k >= planned) return null
   if (trials.some((t) => t.baseline === null || t.candidate === null)) return null
   const complete = trials as Array<{ baseline: number, candidate: number }>
   const gains = complete.map((t) => improvement(manifest, t.baseline, t.candidate))
   const mean = gains.reduce((a, b) => a + b, 0) / k
   const sd = Math.max(sampleSd(gains) as number, rule.noise)
   const t = (mean - minImprovement) / (sd / Math.sqrt(k))
-  const level = rule.accept / (planned - 2)
+  const level = rule.accept / (planned - FIRST_ACCEPT_LOOK)
   const pValue = 1 - studentTCdf(t, k - 1)
   if (!(pValue < level)) return null
   if (ignoresSeeds(complete, seedInsensitivity.varianceRatio)) return null

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { endsEarly, Identity, type Job } from '@autoresearch/protocol'
 import { logger } from '@libp2p/logger'
 import { verifiersToWake } from '../../../coordinator/src/handlers/lease-holds.ts'
-import { nextRound } from '../../../coordinator/src/seeds.ts'
+import { warmRound } from '../../../coordinator/src/seeds.ts'
 import { Store, type CandidateRow } from '../../../coordinator/src/store/index.ts'
 import { EventQueue, Random, withVirtualClock } from './clock.ts'
 import { SimCoordinator, simManifest, type Carried } from './coordinator.ts'
@@ -24,7 +24,7 @@ const log = logger('autoresearch:bench:simulate')
 export interface SimFeatures {
   /** Lease requests are held until work appears (else an idle verifier asks every 2 s). */
   held: boolean
-  /** An idle verifier runs the baselines of the current best's next round (coordinator/src/seeds.ts `nextRound`). */
+  /** An idle verifier runs the baselines of the current best's next round that its job surely runs (coordinator/src/seeds.ts `warmRound`). */
   warm: boolean
   /** The cause declares `verification.sequential`: a job stops when its pairs already decide it (protocol's `endsEarly`). */
   sequential: boolean
@@ -398,7 +398,7 @@ class Simulation {
     if (v.warmed === this.#best || !this.#coord.mayWarm(v.identity)) return
     v.warmed = this.#best
     const base = this.#truth.get(this.#best) as number
-    const seeds = nextRound(this.#coord.store, this.#best, this.#coord.manifest.verification).filter((seed) => !v.cache.has(`${this.#best}:${seed}`))
+    const seeds = warmRound(this.#coord.store, this.#best, this.#coord.manifest.verification, this.#coord.ctx.verifierMode).filter((seed) => !v.cache.has(`${this.#best}:${seed}`))
     // Each slot runs its share of the seeds one after another.
     const lanes: number[] = new Array(v.slots).fill(this.#queue.now)
     seeds.forEach((seed, i) => {

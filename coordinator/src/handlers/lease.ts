@@ -2,7 +2,7 @@ import type { Handler, Job, LeaseReply, LeaseRequest, WarmSeeds } from '@autores
 import type { z } from 'zod'
 import type { Coordinator } from '../coordinator.ts'
 import { splittable } from '../rules/parts.ts'
-import { nextRound } from '../seeds.ts'
+import { warmRound } from '../seeds.ts'
 import { leaseOutcome, type VerificationContext } from '../verification.ts'
 import { countsNow } from '../verifier-trust.ts'
 import type { WarmRoster } from '../warm-roster.ts'
@@ -17,15 +17,16 @@ const RETRY_AFTER_MS = 2000
 export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'carryRest' | 'verificationContext' | 'emit' | 'leaseHolds' | 'leaseExpiry' | 'warmRoster' | 'speculate' | 'batch'>
 
 /**
- * The seeds of the next first round on the current best, for a key that counts as a
- * verifier and that the roster wants warm: it may run those baselines before any job comes.
+ * The seeds of the next first round on the current best that its job surely runs (seeds.ts
+ * `warmRound`), for a key that counts as a verifier and that the roster wants warm: it may run
+ * those baselines before any job comes.
  * They are never sent to anyone else (docs/trust.md, seeds).
  */
 function warmSeeds (ctx: VerificationContext, roster: WarmRoster, publicKey: string): WarmSeeds | undefined {
   if (!countsNow(ctx, publicKey)) return undefined
   const best = ctx.bestCommit()
   if (!roster.mayWarm(best, publicKey, { quorum: ctx.manifest.verification.quorum, split: splittable(ctx.verifierMode, ctx.manifest.verification) })) return undefined
-  return { best, seeds: nextRound(ctx.store, best, ctx.manifest.verification) }
+  return { best, seeds: warmRound(ctx.store, best, ctx.manifest.verification, ctx.verifierMode) }
 }
 
 /**

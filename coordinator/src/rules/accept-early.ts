@@ -8,7 +8,7 @@ import type { JobRole } from '../store/index.ts'
  * of a counting verifier. Later rounds follow a near-tie and pool every round's pairs, and a
  * shadow or spot-check job is there to be compared whole; both keep their full rounds.
  */
-export function mayAcceptEarly (mode: 'allowlist' | 'open', verification: Manifest['verification'], job: { round: number, role: JobRole | undefined }): boolean {
+export function mayAcceptEarly (mode: 'allowlist' | 'open', verification: Pick<Manifest['verification'], 'sequential' | 'quorum' | 'splitRounds'>, job: { round: number, role: JobRole | undefined }): boolean {
   return verification.sequential?.accept !== undefined && mode === 'allowlist' && verification.quorum === 1 &&
     !verification.splitRounds && job.round === 1 && job.role === undefined
 }
