@@ -23,7 +23,8 @@ import { CONSTANT, constantsOf, experimentDiff, improvement, parseManifestText, 
 import { searchAgent, type Agent } from 'autoresearch-worker'
 import { boldNow } from '../worker/src/operations/plateau.ts'
 import { simCostCause } from './lib/sim-network.ts'
-import { raceCopy } from './scaling.ts'
+import { listFlag, numberFlag } from './lib/flags.ts'
+import { raceCopy, TARGET } from './scaling.ts'
 
 export class CeilingUsageError extends UsageError { override name = 'CeilingUsageError' }
 
@@ -164,14 +165,12 @@ export const options = {
 
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
-  const searchers = values.searchers.split(',').map(Number)
-  if (searchers.some((n) => !Number.isInteger(n) || n < 1 || n > 256)) throw new CeilingUsageError('--searchers is a comma-separated list of integers from 1 to 256')
-  const races = Number(values.races)
-  if (!Number.isInteger(races) || races < 1 || races > 10000) throw new CeilingUsageError('--races is how many races each row averages, an integer from 1 to 10000')
-  const target = Number(values.target)
-  if (!(target > 0)) throw new CeilingUsageError('--target is the loss to reach, a positive number')
-  const maxRounds = Number(values['max-rounds'])
-  if (!Number.isInteger(maxRounds) || maxRounds < 1 || maxRounds > 100000) throw new CeilingUsageError('--max-rounds bounds each race, an integer from 1 to 100000')
+  const E = CeilingUsageError
+  const searchers = listFlag('searchers', values.searchers, { min: 1, max: 256, whole: true }, E)
+  // How many races each row averages; the loss to reach; the rounds each race may take.
+  const races = numberFlag('races', values.races, { min: 1, max: 10_000, whole: true }, E)
+  const target = numberFlag('target', values.target, TARGET, E)
+  const maxRounds = numberFlag('max-rounds', values['max-rounds'], { min: 1, max: 100_000, whole: true }, E)
   const copy = raceCopy(values, CeilingUsageError)
   const { knobs, inert } = copy
   const land = landscape(copy)

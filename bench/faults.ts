@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { UsageError } from '@autoresearch/protocol'
 import { crashLoop, PHASES, type CrashPhase, type IterationResult } from './lib/crash.ts'
+import { numberFlag } from './lib/flags.ts'
 
 /** A flag that is not a whole number. */
 export class FaultsUsageError extends UsageError { override name = 'FaultsUsageError' }
@@ -19,8 +20,8 @@ export const options = { iterations: { type: 'string', default: '60' }, speculat
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
-  const [iterations, speculative, batched, seed] = [values.iterations, values.speculation, values.batch, values.seed].map(Number) as [number, number, number, number]
-  if (![iterations, speculative, batched, seed].every((n) => Number.isInteger(n) && n >= 0)) throw new FaultsUsageError('--iterations, --speculation, --batch and --seed are whole numbers (npm run bench -- faults [--iterations 60] [--speculation 12] [--batch 12] [--seed 1])')
+  const whole = { min: 0, max: 100_000, whole: true }
+  const [iterations, speculative, batched, seed] = (['iterations', 'speculation', 'batch', 'seed'] as const).map((name) => numberFlag(name, values[name], whole, FaultsUsageError)) as [number, number, number, number]
   const log = (line: string): void => { process.stderr.write(`${line}\n`) }
   const loops = [await crashLoop({ iterations, seed, log })]
   if (speculative > 0) loops.push(await crashLoop({ iterations: speculative, seed, phases: ['speculation'], speculative: true, log }))

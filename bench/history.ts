@@ -31,6 +31,7 @@ import { registerPages } from '../coordinator/src/site/routes.ts'
 import { SiteQueries } from '../coordinator/src/site/queries/index.ts'
 import { causeStatus } from '../coordinator/src/status.ts'
 import { SimCoordinator, simManifest, type Carried } from './lib/sim/coordinator.ts'
+import { listFlag, numberFlag } from './lib/flags.ts'
 
 export class HistoryUsageError extends UsageError { override name = 'HistoryUsageError' }
 
@@ -72,17 +73,9 @@ const STATUS_LOOKS = 20
 
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
-  const count = (name: 'cycles' | 'open', min: number): number => {
-    const x = Number(values[name])
-    if (!Number.isInteger(x) || x < min || x > MAX_COUNT) throw new HistoryUsageError(`--${name} must be a whole number from ${min} to ${MAX_COUNT}, not ${values[name]}`)
-    return x
-  }
-  // An empty entry ("1,,2", "") is a typo, not a size of 0.
-  const entries = values.sizes.split(',')
-  const sizes = entries.map((e) => e.trim() === '' ? NaN : Number(e))
-  if (sizes.some((s) => !Number.isInteger(s) || s < 0 || s > 1_000_000)) throw new HistoryUsageError(`--sizes must be whole numbers from 0 to 1000000, comma-separated, not ${values.sizes}`)
-  const cycles = count('cycles', 1)
-  const open = count('open', 0)
+  const sizes = listFlag('sizes', values.sizes, { min: 0, max: 1_000_000, whole: true }, HistoryUsageError)
+  const cycles = numberFlag('cycles', values.cycles, { min: 1, max: MAX_COUNT, whole: true }, HistoryUsageError)
+  const open = numberFlag('open', values.open, { min: 0, max: MAX_COUNT, whole: true }, HistoryUsageError)
   const rows: Row[] = []
   for (const size of sizes) rows.push(await race(size, cycles, open, values.speculation))
   const first = rows[0] as Row

@@ -4,14 +4,13 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { UsageError } from '@autoresearch/protocol'
 import { runLoad } from './lib/load.ts'
+import { numberFlag } from './lib/flags.ts'
 
 /** A flag of `npm run bench -- load` that is not a positive integer up to 10,000. */
 export class LoadUsageError extends UsageError { override name = 'LoadUsageError' }
 
 function positive (name: string, value: string | undefined, fallback: number): number {
-  const n = Number(value ?? fallback)
-  if (!Number.isSafeInteger(n) || n < 1 || n > 10_000) throw new LoadUsageError(`--${name} wants a positive integer, not ${value}`)
-  return n
+  return numberFlag(name, value ?? String(fallback), { min: 1, max: 10_000, whole: true }, LoadUsageError)
 }
 
 const pct = (sorted: number[], p: number): number | null => sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number

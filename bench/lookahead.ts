@@ -1,10 +1,15 @@
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { Identity } from '@autoresearch/protocol'
+import { Identity, UsageError } from '@autoresearch/protocol'
 import { searchAgent, Worker, type Agent } from 'autoresearch-worker'
 import { TestNetwork } from '../tests/network.ts'
+import { listFlag, numberFlag } from './lib/flags.ts'
 import { simCostCause } from './lib/sim-network.ts'
+import { SEEDS, TRAIN_SECONDS } from './scaling.ts'
+
+/** A flag typed wrong (bench/run.ts prints it with the usage). */
+export class LookaheadUsageError extends UsageError { override name = 'LookaheadUsageError' }
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
 
@@ -55,7 +60,11 @@ export const options = {
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
-  const opts = { experiments: Number(values.experiments), agentSeconds: Number(values['agent-seconds']), trainSeconds: Number(values['train-seconds']), seeds: values.seeds.split(',').map(Number) }
+  const E = LookaheadUsageError
+  const opts = {
+    experiments: numberFlag('experiments', values.experiments, { min: 1, max: 10_000, whole: true }, E), agentSeconds: numberFlag('agent-seconds', values['agent-seconds'], TRAIN_SECONDS, E),
+    trainSeconds: numberFlag('train-seconds', values['train-seconds'], TRAIN_SECONDS, E), seeds: listFlag('seeds', values.seeds, SEEDS, E)
+  }
   const cause = simCostCause(opts.trainSeconds)
   const log = (line: string): void => { process.stderr.write(`${line}\n`) }
   const runs: Record<'on' | 'off', Array<{ seconds: number, asked: number, keeps: number }>> = { on: [], off: [] }

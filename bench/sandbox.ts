@@ -7,7 +7,9 @@ import { parseArgs } from 'node:util'
 import { commitWithChanges, readFileAt, UsageError, type Manifest } from '@autoresearch/protocol'
 import { initHome } from 'autoresearch-coordinator'
 import { runCommit, selectBackend, stopSpawner, useSpawner } from '@autoresearch/runner'
+import { numberFlag } from './lib/flags.ts'
 import { simCostCause } from './lib/sim-network.ts'
+import { TRAIN_SECONDS } from './scaling.ts'
 
 /** A flag of `npm run bench -- sandbox` out of its range. */
 export class SandboxUsageError extends UsageError { override name = 'SandboxUsageError' }
@@ -62,10 +64,9 @@ export const options = { trials: { type: 'string', default: '48' }, concurrency:
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
-  const trials = Number(values.trials)
-  const concurrency = Number(values.concurrency)
-  const trainSeconds = Number(values['train-seconds'])
-  if (![trials, concurrency].every((n) => Number.isInteger(n) && n > 0) || !(trainSeconds >= 0)) throw new SandboxUsageError('--trials and --concurrency take positive integers, --train-seconds a number ≥ 0')
+  const trials = numberFlag('trials', values.trials, { min: 1, max: 10_000, whole: true }, SandboxUsageError)
+  const concurrency = numberFlag('concurrency', values.concurrency, { min: 1, max: 256, whole: true }, SandboxUsageError)
+  const trainSeconds = numberFlag('train-seconds', values['train-seconds'], TRAIN_SECONDS, SandboxUsageError)
   const repo = await simCostRepo(trainSeconds)
   const { manifest } = repo
   const backend = selectBackend({ sandbox: 'bwrap' })

@@ -1,7 +1,12 @@
 import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { UsageError } from '@autoresearch/protocol'
+import { listFlag, numberFlag } from './lib/flags.ts'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
-import { verifiersFor } from './scaling.ts'
+import { SEEDS, TARGET, TIMEOUT, TRAIN_SECONDS, verifiersFor, WORKERS } from './scaling.ts'
+
+/** A flag typed wrong (bench/run.ts prints it with the usage). */
+export class SharedUsageError extends UsageError { override name = 'SharedUsageError' }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
@@ -35,15 +40,17 @@ export const options = {
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
-  const workers = Number(values.workers)
-  const seeds = values.seeds.split(',').map(Number)
-  const target = Number(values.target)
-  const cause = simCostCause(Number(values['train-seconds']))
+  const E = SharedUsageError
+  const workers = numberFlag('workers', values.workers, WORKERS, E)
+  const seeds = listFlag('seeds', values.seeds, SEEDS, E)
+  const target = numberFlag('target', values.target, TARGET, E)
+  const timeoutSeconds = numberFlag('timeout', values.timeout, TIMEOUT, E)
+  const cause = simCostCause(numberFlag('train-seconds', values['train-seconds'], TRAIN_SECONDS, E))
   const runs: Record<'shared' | 'alone', RaceResult[]> = { shared: [], alone: [] }
   for (const seed of seeds) {
     for (const variant of ['alone', 'shared'] as const) {
       process.stderr.write(`${variant}, ${workers} workers, seed ${seed}\n`)
-      const r = await race({ cause, workers, verifiers: verifiersFor(workers), seed, target, timeoutSeconds: Number(values.timeout), share: variant === 'shared', log: (l) => { process.stderr.write(`${l}\n`) } })
+      const r = await race({ cause, workers, verifiers: verifiersFor(workers), seed, target, timeoutSeconds, share: variant === 'shared', log: (l) => { process.stderr.write(`${l}\n`) } })
       process.stderr.write(`  ${r.reached ? 'reached' : 'did not reach'} ${target} in ${r.seconds} s: ${r.experiments} experiments, ${r.duplicates} duplicates\n`)
       runs[variant].push(r)
     }

@@ -19,6 +19,7 @@
 import { parseArgs } from 'node:util'
 import { UsageError } from '@autoresearch/protocol'
 import { simulate, VARIANTS, type SimRow } from './lib/sim/simulation.ts'
+import { listFlag, numberFlag } from './lib/flags.ts'
 
 export class SimulateUsageError extends UsageError { override name = 'SimulateUsageError' }
 
@@ -35,13 +36,8 @@ export const options = {
 
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
-  const num = (name: keyof typeof values): number => {
-    const x = Number(values[name])
-    if (!Number.isFinite(x) || x < 0) throw new SimulateUsageError(`--${name} must be a non-negative number, not ${values[name]}`)
-    return x
-  }
-  const volunteers = values.volunteers.split(',').map(Number)
-  if (volunteers.some((n) => !Number.isInteger(n) || n < 1)) throw new SimulateUsageError('--volunteers is a comma-separated list of positive integers')
+  const num = (name: Exclude<keyof typeof values, 'volunteers' | 'variants' | 'conflict-per'>): number => numberFlag(name, values[name], { min: 0 }, SimulateUsageError)
+  const volunteers = listFlag('volunteers', values.volunteers, { min: 1, max: 100_000, whole: true }, SimulateUsageError)
   const model = { p: num('p'), c: num('c'), gainMean: num('gain-mean'), noise: num('noise'), runSeconds: num('run-seconds'), trials: num('trials'), seed: num('seed'), maxEvents: num('max-events'), maxWallSeconds: num('max-wall'), jitter: num('jitter') }
   if (model.p > 1 || model.c > 1) throw new SimulateUsageError('--p and --c are probabilities in [0, 1]')
   if (model.jitter > 1) throw new SimulateUsageError('--jitter is the spread of a verifier run\'s time as a fraction of --run-seconds, in [0, 1]')

@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { UsageError } from '@autoresearch/protocol'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
-import { raceCopy } from './scaling.ts'
+import { listFlag, numberFlag, readNumber } from './lib/flags.ts'
+import { raceCopy, SEEDS, TIMEOUT, TRAIN_SECONDS, WORKERS } from './scaling.ts'
 
 /** A flag of `npm run bench -- verification` that is not one of its values. */
 export class VerificationUsageError extends UsageError { override name = 'VerificationUsageError' }
@@ -76,10 +77,11 @@ export const options = {
  */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
+  const E = VerificationUsageError
   const opts = {
-    merges: Number(values.merges), workers: Number(values.workers), seeds: values.seeds.split(',').map(Number),
-    trainSeconds: Number(values['train-seconds']), noise: Number(values.noise), start: values.start, timeoutSeconds: Number(values.timeout),
-    cache: values.cache, losers: Number(values.losers), accept: Number(values.accept),
+    merges: numberFlag('merges', values.merges, { min: 1, max: 1000, whole: true }, E), workers: numberFlag('workers', values.workers, WORKERS, E), seeds: listFlag('seeds', values.seeds, SEEDS, E),
+    trainSeconds: numberFlag('train-seconds', values['train-seconds'], TRAIN_SECONDS, E), noise: numberFlag('noise', values.noise, { min: 0, max: 10 }, E), start: values.start,
+    timeoutSeconds: numberFlag('timeout', values.timeout, TIMEOUT, E), cache: values.cache, losers: numberFlag('losers', values.losers, { min: 0, max: 64, whole: true }, E), accept: readNumber(values.accept),
     // As the scaling bench reads it: constants the score ignores, so that a find is as rare as in the field (--inert 33: 3 %).
     inert: raceCopy({ start: 'cause', knobs: '0', inert: values.inert }, VerificationUsageError).inert
   }

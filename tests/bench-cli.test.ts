@@ -21,15 +21,27 @@ describe('npm run bench', () => {
       [['scaling', '--start', 'nowhere'], '--start is far'],
       [['scaling', '--conflicts', 'merge'], '--conflicts is what the cause\'s copy does'],
       [['scaling', '--packed', '--processes'], '--packed puts the verifiers\' slots in one in-process verifier'],
-      [['ceiling', '--searchers', '0,8'], '--searchers is a comma-separated list'],
+      [['ceiling', '--searchers', '0,8'], '--searchers takes whole numbers from 1 to 256, comma-separated, not "0,8"'],
       [['ceiling', '--start', 'nowhere'], '--start is far'],
       [['verification', '--cache', 'maybe'], '--cache is on'],
       [['verification', '--inert', '65'], '--inert is how many constants the score ignores to add, an integer from 0 to 64'],
       [['verification', '--inert', ''], '--inert is how many constants the score ignores to add, an integer from 0 to 64'],
       [['scaling', '--knobs', '13', '--inert', '52'], '--inert is how many constants the score ignores to add, an integer from 0 to 51 (64 less --knobs)'],
-      [['history', '--sizes', 'lots'], '--sizes must be whole numbers'],
-      [['history', '--sizes', '0,,100'], '--sizes must be whole numbers'],
-      [['history', '--cycles', '1e9'], '--cycles must be a whole number from 1 to 100000']
+      [['history', '--sizes', 'lots'], '--sizes takes whole numbers from 0 to 1000000, comma-separated'],
+      [['history', '--sizes', '0,,100'], '--sizes takes whole numbers from 0 to 1000000, comma-separated, not "0,,100"'],
+      [['history', '--cycles', '1e9'], '--cycles takes a whole number from 1 to 100000, not "1e9"'],
+      // Every bench reads its numbers one way (bench/lib/flags.ts): a blank value is a typo, never 0.
+      [['scaling', '--timeout', ''], '--timeout takes a number above 0 and at most 86400, not ""'],
+      [['scaling', '--workers', '1,,8'], '--workers takes whole numbers from 1 to 64, comma-separated, not "1,,8"'],
+      [['scaling', '--target', 'low'], '--target takes a number above 0, not "low"'],
+      [['verification', '--merges', '0'], '--merges takes a whole number from 1 to 1000, not "0"'],
+      [['verification', '--losers', '2.5'], '--losers takes a whole number from 0 to 64, not "2.5"'],
+      [['shared', '--seeds', ''], '--seeds takes whole numbers from 0 to 2147483647, comma-separated, not ""'],
+      [['lookahead', '--agent-seconds=-1'], '--agent-seconds takes a number from 0 to 600, not "-1"'],
+      [['simulate', '--p', ''], '--p takes a number of at least 0, not ""'],
+      [['faults', '--seed', 'x'], '--seed takes a whole number from 0 to 100000, not "x"'],
+      [['sandbox', '--concurrency', '0'], '--concurrency takes a whole number from 1 to 256, not "0"'],
+      [['load', '--merges', ''], '--merges takes a whole number from 1 to 10000, not ""']
     ] as Array<[string[], string]>) {
       const r = bench(...args)
       expect(r.status, args.join(' ')).toBe(2)

@@ -1,0 +1,46 @@
+/**
+ * Numbers typed on a bench's command line, read one way for every bench: a blank value
+ * (`--timeout ''`, which Number('') reads as 0), a word, or a number out of range is a typo,
+ * refused with the bench's own UsageError naming the flag and what it takes (bench/run.ts
+ * prints it with the usage line and exits 2).
+ */
+
+type UsageErrorClass = new (message: string) => Error
+
+export interface Bounds {
+  /** The least value; with `above`, values must exceed it. */
+  min: number
+  /** The largest value; none: no upper bound. */
+  max?: number
+  above?: boolean
+  /** Only whole numbers. */
+  whole?: boolean
+}
+
+/** A flag's value as a number; NaN for a blank one, which is a typo and never 0. */
+export const readNumber = (value: string): number => value.trim() === '' ? NaN : Number(value)
+
+const fits = (x: number, b: Bounds): boolean =>
+  Number.isFinite(x) && (b.whole !== true || Number.isInteger(x)) && (b.above === true ? x > b.min : x >= b.min) && (b.max === undefined || x <= b.max)
+
+/** "a whole number from 1 to 64", "numbers above 0", ... */
+function takes (b: Bounds, many: boolean): string {
+  const what = b.whole === true ? (many ? 'whole numbers' : 'a whole number') : (many ? 'numbers' : 'a number')
+  const low = b.above === true ? `above ${b.min}` : `from ${b.min}`
+  const high = b.max === undefined ? '' : b.above === true ? ` and at most ${b.max}` : ` to ${b.max}`
+  return b.max === undefined && b.above !== true ? `${what} of at least ${b.min}` : `${what} ${low}${high}`
+}
+
+/** `--name`'s number, within `bounds`; else the bench's UsageError. */
+export function numberFlag (name: string, value: string, bounds: Bounds, Err: UsageErrorClass): number {
+  const x = readNumber(value)
+  if (!fits(x, bounds)) throw new Err(`--${name} takes ${takes(bounds, false)}, not ${JSON.stringify(value)}`)
+  return x
+}
+
+/** `--name`'s comma-separated numbers, each within `bounds` (an empty item is a typo too); else the bench's UsageError. */
+export function listFlag (name: string, value: string, bounds: Bounds, Err: UsageErrorClass): number[] {
+  const xs = value.split(',').map(readNumber)
+  if (!xs.every((x) => fits(x, bounds))) throw new Err(`--${name} takes ${takes(bounds, true)}, comma-separated, not ${JSON.stringify(value)}`)
+  return xs
+}
