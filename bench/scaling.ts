@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { MAX_BATCH_SIZE, MAX_SPECULATION_WINDOW, UsageError } from '@autoresearch/protocol'
-import { listFlag, numberFlag, readNumber } from './lib/flags.ts'
+import { listFlag, numberFlag } from './lib/flags.ts'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
 
 /** A flag of `npm run bench -- scaling` out of its range; the message names the range. */
@@ -64,10 +64,8 @@ export const MAX_KNOBS = 64
  */
 export function raceCopy (values: { start: string, knobs: string, inert: string }, Err: new (message: string) => Error = ScalingUsageError): { start?: Record<string, number>, knobs: number, inert: number } {
   if (values.start !== 'far' && values.start !== 'cause') throw new Err('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
-  const knobs = readNumber(values.knobs)
-  if (!(Number.isInteger(knobs) && knobs >= 0 && knobs <= MAX_KNOBS)) throw new Err(`--knobs is how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
-  const inert = readNumber(values.inert)
-  if (!(Number.isInteger(inert) && inert >= 0 && knobs + inert <= MAX_KNOBS)) throw new Err(`--inert is how many constants the score ignores to add, an integer from 0 to ${MAX_KNOBS - knobs} (${MAX_KNOBS} less --knobs)`)
+  const knobs = numberFlag('knobs', values.knobs, { min: 0, max: MAX_KNOBS, whole: true }, Err, `how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
+  const inert = numberFlag('inert', values.inert, { min: 0, max: MAX_KNOBS - knobs, whole: true }, Err, `how many constants the score ignores to add, an integer from 0 to ${MAX_KNOBS - knobs} (${MAX_KNOBS} less --knobs)`)
   return { ...(values.start === 'far' ? { start: FAR_START } : {}), knobs, inert }
 }
 
@@ -77,6 +75,9 @@ export const SEEDS = { min: 0, max: 2 ** 31 - 1, whole: true }
 export const TARGET = { min: 0, above: true }
 export const TRAIN_SECONDS = { min: 0, max: 600 }
 export const TIMEOUT = { min: 0, max: 86_400, above: true }
+/** `--accept`, the false-acceptance rate early acceptance spends (sequential.accept): at most half of 1 − confidence. */
+export const ACCEPT = { min: 0, max: 0.025, above: true }
+export const ACCEPT_IS = 'the false-acceptance rate early acceptance spends (sequential.accept): above 0 and at most 0.025, half of 1 − confidence'
 
 /** Verifiers for N workers: max(1, ⌊N/4⌋), a verifier for every four volunteers. */
 export const verifiersFor = (workers: number): number => Math.max(1, Math.floor(workers / 4))
@@ -191,16 +192,13 @@ export const options = {
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
   const copy = raceCopy(values)
-  const window = values.speculation === undefined ? undefined : readNumber(values.speculation)
-  if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= MAX_SPECULATION_WINDOW)) throw new ScalingUsageError(`--speculation is the window of verification.speculation, an integer from 1 to ${MAX_SPECULATION_WINDOW} (without it: no speculation)`)
-  const batch = values.batch === undefined ? undefined : readNumber(values.batch)
-  if (batch !== undefined && !(Number.isInteger(batch) && batch >= 2 && batch <= MAX_BATCH_SIZE)) throw new ScalingUsageError(`--batch is the size of verification.batch, an integer from 2 to ${MAX_BATCH_SIZE} (without it: no batches)`)
-  const accept = values.accept === undefined ? undefined : readNumber(values.accept)
-  if (accept !== undefined && !(accept > 0 && accept <= 0.025)) throw new ScalingUsageError('--accept is the false-acceptance rate early acceptance spends (sequential.accept): above 0 and at most 0.025, half of 1 − confidence (without it: no early acceptance)')
+  const E = ScalingUsageError
+  const window = values.speculation === undefined ? undefined : numberFlag('speculation', values.speculation, { min: 1, max: MAX_SPECULATION_WINDOW, whole: true }, E, `the window of verification.speculation, an integer from 1 to ${MAX_SPECULATION_WINDOW} (without it: no speculation)`)
+  const batch = values.batch === undefined ? undefined : numberFlag('batch', values.batch, { min: 2, max: MAX_BATCH_SIZE, whole: true }, E, `the size of verification.batch, an integer from 2 to ${MAX_BATCH_SIZE} (without it: no batches)`)
+  const accept = values.accept === undefined ? undefined : numberFlag('accept', values.accept, ACCEPT, E, `${ACCEPT_IS} (without it: no early acceptance)`)
   const conflicts = values.conflicts as 'stale' | 'candidate' | undefined
   if (conflicts !== undefined && conflicts !== 'stale' && conflicts !== 'candidate') throw new ScalingUsageError('--conflicts is what the cause\'s copy does with a queued candidate that conflicts with a newer best (verification.conflicts): stale (the default) or candidate')
   if (values.packed && values.processes) throw new ScalingUsageError('--packed puts the verifiers\' slots in one in-process verifier; it does not go with --processes')
-  const E = ScalingUsageError
   const opts = {
     workers: listFlag('workers', values.workers, WORKERS, E), seeds: listFlag('seeds', values.seeds, SEEDS, E), target: numberFlag('target', values.target, TARGET, E),
     trainSeconds: numberFlag('train-seconds', values['train-seconds'], TRAIN_SECONDS, E), timeoutSeconds: numberFlag('timeout', values.timeout, TIMEOUT, E),

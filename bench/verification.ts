@@ -2,8 +2,8 @@ import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { UsageError } from '@autoresearch/protocol'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
-import { listFlag, numberFlag, readNumber } from './lib/flags.ts'
-import { raceCopy, SEEDS, TIMEOUT, TRAIN_SECONDS, WORKERS } from './scaling.ts'
+import { listFlag, numberFlag } from './lib/flags.ts'
+import { ACCEPT, ACCEPT_IS, raceCopy, SEEDS, TIMEOUT, TRAIN_SECONDS, WORKERS } from './scaling.ts'
 
 /** A flag of `npm run bench -- verification` that is not one of its values. */
 export class VerificationUsageError extends UsageError { override name = 'VerificationUsageError' }
@@ -81,13 +81,12 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const opts = {
     merges: numberFlag('merges', values.merges, { min: 1, max: 1000, whole: true }, E), workers: numberFlag('workers', values.workers, WORKERS, E), seeds: listFlag('seeds', values.seeds, SEEDS, E),
     trainSeconds: numberFlag('train-seconds', values['train-seconds'], TRAIN_SECONDS, E), noise: numberFlag('noise', values.noise, { min: 0, max: 10 }, E), start: values.start,
-    timeoutSeconds: numberFlag('timeout', values.timeout, TIMEOUT, E), cache: values.cache, losers: numberFlag('losers', values.losers, { min: 0, max: 64, whole: true }, E), accept: readNumber(values.accept),
+    timeoutSeconds: numberFlag('timeout', values.timeout, TIMEOUT, E), cache: values.cache, losers: numberFlag('losers', values.losers, { min: 0, max: 64, whole: true }, E), accept: numberFlag('accept', values.accept, ACCEPT, E, ACCEPT_IS),
     // As the scaling bench reads it: constants the score ignores, so that a find is as rare as in the field (--inert 33: 3 %).
     inert: raceCopy({ start: 'cause', knobs: '0', inert: values.inert }, VerificationUsageError).inert
   }
   if (!['far', 'near'].includes(opts.start)) throw new VerificationUsageError('--start is far (the cause\'s own constants) or near (close to the optimum)')
   if (!['on', 'off'].includes(opts.cache)) throw new VerificationUsageError('--cache is on (the verifier\'s baseline cache, the default) or off')
-  if (!(opts.accept > 0 && opts.accept <= 0.025)) throw new VerificationUsageError('--accept is the false-acceptance rate early acceptance spends: above 0 and at most 0.025 (half of 1 − confidence)')
   const cause = (sequential: boolean, reuse: boolean, accept?: number): string => simCostCause(opts.trainSeconds, { noise: opts.noise, sequential, reuse, inert: opts.inert, ...(accept === undefined ? {} : { accept }), ...(opts.start === 'near' ? { start: NEAR } : {}) })
   const causes: Record<Sequential, string> = { accepting: cause(true, true, opts.accept), reused: cause(true, true), sequentialOn: cause(true, false), sequentialOff: cause(false, false) }
   const losersPer: Record<Mix, number> = { winners: 0, losers: opts.losers }

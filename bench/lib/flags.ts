@@ -18,7 +18,7 @@ export interface Bounds {
 }
 
 /** A flag's value as a number; NaN for a blank one, which is a typo and never 0. */
-export const readNumber = (value: string): number => value.trim() === '' ? NaN : Number(value)
+const readNumber = (value: string): number => value.trim() === '' ? NaN : Number(value)
 
 const fits = (x: number, b: Bounds): boolean =>
   Number.isFinite(x) && (b.whole !== true || Number.isInteger(x)) && (b.above === true ? x > b.min : x >= b.min) && (b.max === undefined || x <= b.max)
@@ -31,10 +31,14 @@ function takes (b: Bounds, many: boolean): string {
   return b.max === undefined && b.above !== true ? `${what} of at least ${b.min}` : `${what} ${low}${high}`
 }
 
-/** `--name`'s number, within `bounds`; else the bench's UsageError. */
-export function numberFlag (name: string, value: string, bounds: Bounds, Err: UsageErrorClass): number {
+/**
+ * `--name`'s number, within `bounds`; else the bench's UsageError. `is` says what the flag is,
+ * its range included, where the bare range would not tell the person enough ("--inert is how
+ * many constants ...").
+ */
+export function numberFlag (name: string, value: string, bounds: Bounds, Err: UsageErrorClass, is?: string): number {
   const x = readNumber(value)
-  if (!fits(x, bounds)) throw new Err(`--${name} takes ${takes(bounds, false)}, not ${JSON.stringify(value)}`)
+  if (!fits(x, bounds)) throw new Err(`--${name} ${is === undefined ? `takes ${takes(bounds, false)}` : `is ${is}`}, not ${JSON.stringify(value)}`)
   return x
 }
 
