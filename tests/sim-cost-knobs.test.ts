@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MAX_BATCH_SIZE, parseManifestText } from '@autoresearch/protocol'
 import { simCostCause } from '../bench/lib/sim-network.ts'
-import { MAX_KNOBS, run } from '../bench/scaling.ts'
+import { MAX_INERT, MAX_KNOBS, run } from '../bench/scaling.ts'
 import { setConstant } from './network.ts'
 
 const made: string[] = []
@@ -65,8 +65,13 @@ describe('the sim-cost cause with knobs (npm run bench -- scaling --knobs N)', (
     for (const knobs of ['-1', '2.5', 'many', String(MAX_KNOBS + 1)]) {
       await expect(run([`--knobs=${knobs}`])).rejects.toMatchObject({ name: 'ScalingUsageError', message: expect.stringContaining(`0 to ${MAX_KNOBS}`) })
     }
-    // --inert shares the bound with --knobs: params.json must stay under evaluate.py's 4 KiB.
-    await expect(run(['--knobs=60', '--inert=5'])).rejects.toMatchObject({ name: 'ScalingUsageError', message: expect.stringContaining('--inert') })
+    await expect(run(['--inert=401'])).rejects.toMatchObject({ name: 'ScalingUsageError', message: expect.stringContaining(`0 to ${MAX_INERT}`) })
+  })
+
+  it('leaves the inert constants out of params.json, so that the most knobs and inert constants together still score', () => {
+    const dir = simCostCause(0, { knobs: MAX_KNOBS, inert: MAX_INERT })
+    made.push(dir)
+    expect(score(dir)).toBeCloseTo(own + MAX_KNOBS * knob, 1)
   })
 
   it('--batch: the copy declares verification.batch with the size given, and a size out of range is refused before any race', async () => {

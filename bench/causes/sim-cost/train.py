@@ -17,8 +17,10 @@ WEIGHT_DECAY = 0.1
 WIDTH_SCALE = 1.0
 
 if __name__ == "__main__":
-    # Every constant above by its name in lower case (a benchmark's copy may add KNOB_1, ...).
-    params = {name.lower(): value for name, value in sorted(globals().items()) if name.isupper()}
+    # Every constant above by its name in lower case (a benchmark's copy may add KNOB_1, ...);
+    # not the INERT_ ones a copy may add, which nothing scores, so that hundreds of them keep
+    # params.json under evaluate.py's 4 KiB.
+    params = {name.lower(): value for name, value in sorted(globals().items()) if name.isupper() and not name.startswith("INERT_")}
     with open(os.path.join(os.environ["AUTORESEARCH_OUT"], "params.json"), "w") as f:
         json.dump(params, f)
     print("params", params)
