@@ -7,6 +7,8 @@ export default defineConfig({
     include: ['**/src/**/*.spec.ts', '**/test/**/*.test.ts', 'tests/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     setupFiles: ['./protocol/src/polyfill.ts'],
+    // One temporary folder for the whole run, removed at its end (tests/temp-root.ts).
+    globalSetup: ['./tests/temp-root.ts'],
     // Real processes, real libp2p and real training runs: generous per-test limits,
     // because a slow machine must not fail a correct test.
     testTimeout: 240_000,

@@ -10,6 +10,8 @@ export default defineConfig({
     include: ['**/src/**/*.spec.ts'],
     exclude: ['**/node_modules/**'],
     setupFiles: ['./protocol/src/polyfill.ts'],
+    // One temporary folder for the whole run, removed at its end (tests/temp-root.ts).
+    globalSetup: ['./tests/temp-root.ts'],
     testTimeout: 10_000,
     pool: 'threads',
     // Specs are pure, so one module graph serves them all: each file would otherwise
