@@ -113,7 +113,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     losersFrom: values['losers-from'].split(',')
   }
   const from = opts.losersFrom
-  if (from.some((f) => !(f in LOSERS_FROM)) || new Set(from).size !== from.length) throw new VerificationUsageError(`--losers-from is extra (the losers come on top of the winners mix's search, the default), search (out of it: that mix's search finds 1 + --losers times less often) or both, comma-separated, not "${values['losers-from']}"`)
+  if (from.some((f) => !Object.hasOwn(LOSERS_FROM, f)) || new Set(from).size !== from.length) throw new VerificationUsageError(`--losers-from is extra (the losers come on top of the winners mix's search, the default), search (out of it: that mix's search finds 1 + --losers times less often) or both, comma-separated, not "${values['losers-from']}"`)
   const mixes: Mix[] = ['winners', ...from.map((f) => LOSERS_FROM[f as keyof typeof LOSERS_FROM])]
   const inertOf = (mix: Mix): number => mix === 'searchLosers' ? searchInert(opts.inert, opts.losers) : opts.inert
   if (mixes.includes('searchLosers') && inertOf('searchLosers') > MAX_INERT) throw new VerificationUsageError(`--losers-from search with --inert ${opts.inert} and --losers ${opts.losers} gives that mix (${SCORED} + ${opts.inert}) × (1 + ${opts.losers}) − ${SCORED} = ${inertOf('searchLosers')} constants the score ignores, over ${MAX_INERT}: take a smaller --inert or fewer --losers`)

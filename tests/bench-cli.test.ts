@@ -27,6 +27,7 @@ describe('npm run bench', () => {
       [['verification', '--inert', '401'], '--inert is how many constants the score ignores to add, an integer from 0 to 400'],
       [['verification', '--inert', ''], '--inert is how many constants the score ignores to add, an integer from 0 to 400'],
       [['verification', '--losers-from', 'both'], '--losers-from is extra (the losers come on top of the winners mix\'s search, the default), search (out of it: that mix\'s search finds 1 + --losers times less often) or both, comma-separated, not "both"'],
+      [['verification', '--losers-from', 'toString'], '--losers-from is extra (the losers come on top of the winners mix\'s search, the default), search (out of it: that mix\'s search finds 1 + --losers times less often) or both, comma-separated, not "toString"'],
       [['verification', '--losers-from', 'extra,extra'], '--losers-from is extra (the losers come on top of the winners mix\'s search, the default), search (out of it: that mix\'s search finds 1 + --losers times less often) or both, comma-separated, not "extra,extra"'],
       [['verification', '--losers-from', 'extra,search', '--inert', '78'], '--losers-from search with --inert 78 and --losers 4 gives that mix (3 + 78) × (1 + 4) − 3 = 402 constants the score ignores, over 400'],
       [['scaling', '--knobs', '65'], '--knobs is how many constants to add to the cause\'s three, an integer from 0 to 64'],
