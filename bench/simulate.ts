@@ -19,7 +19,7 @@
 import { parseArgs } from 'node:util'
 import { UsageError } from '@autoresearch/protocol'
 import { simulate, VARIANTS, type SimRow } from './lib/sim/simulation.ts'
-import { listFlag, numberFlag } from './lib/flags.ts'
+import { listFlag, namesFlag, numberFlag } from './lib/flags.ts'
 
 export class SimulateUsageError extends UsageError { override name = 'SimulateUsageError' }
 
@@ -43,9 +43,8 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   if (model.jitter > 1) throw new SimulateUsageError('--jitter is the spread of a verifier run\'s time as a fraction of --run-seconds, in [0, 1]')
   const conflictPer = values['conflict-per']
   if (conflictPer !== 'carry' && conflictPer !== 'change') throw new SimulateUsageError('--conflict-per is carry (c for each carry onto a new best) or change (c for each change merged since the candidate\'s parent)')
-  const variants = values.variants.split(',')
-  const unknown = variants.filter((v) => !(v in VARIANTS))
-  if (unknown.length > 0) throw new SimulateUsageError(`unknown variant(s) ${unknown.join(', ')}; the variants are ${Object.keys(VARIANTS).join(', ')}`)
+  const names = Object.keys(VARIANTS) as Array<keyof typeof VARIANTS>
+  const variants = namesFlag('variants', values.variants, names, SimulateUsageError, `one or more of ${names.join(', ')}`)
   const slots = num('slots')
   if (!Number.isInteger(slots) || slots < 1) throw new SimulateUsageError('--slots is a positive integer')
   type Row = SimRow & { variant: string, wallSeconds: number }
@@ -53,7 +52,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   for (const n of volunteers) {
     const hours = n >= BIG ? Math.min(num('big-hours'), num('hours')) : num('hours')
     for (const variant of variants) {
-      const base = VARIANTS[variant as keyof typeof VARIANTS]
+      const base = VARIANTS[variant]
       const features = variant === 'serial' ? base : { ...base, slots }
       process.stderr.write(`${variant}: ${n} volunteer(s), ${hours} simulated hours… `)
       const started = performance.now()
@@ -67,7 +66,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const rate = (variant: string, n: number | undefined): number | undefined => rows.find((r) => r.variant === variant && r.volunteers === n)?.mergedPerHour
   return {
     model: { ...model, conflictPer, slots, hours: num('hours'), bigHours: num('big-hours'), bigFrom: BIG, sizes: 'exponential, mean gain-mean × minImprovement (0.05)' },
-    variants: Object.fromEntries(variants.map((v) => [v, VARIANTS[v as keyof typeof VARIANTS]])),
+    variants: Object.fromEntries(variants.map((v) => [v, VARIANTS[v]])),
     rows,
     ratios: rows.map((r) => {
       const i = volunteers.indexOf(r.volunteers)

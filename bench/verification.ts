@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { UsageError } from '@autoresearch/protocol'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
-import { listFlag, numberFlag } from './lib/flags.ts'
+import { listFlag, namesFlag, numberFlag } from './lib/flags.ts'
 import { ACCEPT, ACCEPT_IS, MAX_INERT, raceCopy, SEEDS, TIMEOUT, TRAIN_SECONDS, WORKERS } from './scaling.ts'
 
 /** A flag of `npm run bench -- verification` that is not one of its values. */
@@ -110,11 +110,9 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     timeoutSeconds: numberFlag('timeout', values.timeout, TIMEOUT, E), cache: values.cache, losers: numberFlag('losers', values.losers, { min: 0, max: 64, whole: true }, E), accept: numberFlag('accept', values.accept, ACCEPT, E, ACCEPT_IS),
     // As the scaling bench reads it: constants the score ignores, so that a find is as rare as in the field (--inert 33: 3 %).
     inert: raceCopy({ start: 'cause', knobs: '0', inert: values.inert }, VerificationUsageError).inert,
-    losersFrom: values['losers-from'].split(',')
+    losersFrom: namesFlag('losers-from', values['losers-from'], ['extra', 'search'] as const, E, 'extra (the losers come on top of the winners mix\'s search, the default), search (out of it: that mix\'s search finds 1 + --losers times less often) or both')
   }
-  const from = opts.losersFrom
-  if (from.some((f) => !Object.hasOwn(LOSERS_FROM, f)) || new Set(from).size !== from.length) throw new VerificationUsageError(`--losers-from is extra (the losers come on top of the winners mix's search, the default), search (out of it: that mix's search finds 1 + --losers times less often) or both, comma-separated, not "${values['losers-from']}"`)
-  const mixes: Mix[] = ['winners', ...from.map((f) => LOSERS_FROM[f as keyof typeof LOSERS_FROM])]
+  const mixes: Mix[] = ['winners', ...opts.losersFrom.map((f) => LOSERS_FROM[f])]
   const inertOf = (mix: Mix): number => mix === 'searchLosers' ? searchInert(opts.inert, opts.losers) : opts.inert
   if (mixes.includes('searchLosers') && inertOf('searchLosers') > MAX_INERT) throw new VerificationUsageError(`--losers-from search with --inert ${opts.inert} and --losers ${opts.losers} gives that mix (${SCORED} + ${opts.inert}) × (1 + ${opts.losers}) − ${SCORED} = ${inertOf('searchLosers')} constants the score ignores, over ${MAX_INERT}: take a smaller --inert or fewer --losers`)
   if (!['far', 'near'].includes(opts.start)) throw new VerificationUsageError('--start is far (the cause\'s own constants) or near (close to the optimum)')

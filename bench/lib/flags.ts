@@ -48,3 +48,13 @@ export function listFlag (name: string, value: string, bounds: Bounds, Err: Usag
   if (!xs.every((x) => fits(x, bounds))) throw new Err(`--${name} takes ${takes(bounds, true)}, comma-separated, not ${JSON.stringify(value)}`)
   return xs
 }
+
+/**
+ * `--name`'s comma-separated names, each one of `allowed` and none twice (an object's own keys
+ * only: `toString` is not a name); else the bench's UsageError, `is` saying what the flag takes.
+ */
+export function namesFlag<T extends string> (name: string, value: string, allowed: readonly T[], Err: UsageErrorClass, is: string): T[] {
+  const names = value.split(',')
+  if (!names.every((n) => (allowed as readonly string[]).includes(n)) || new Set(names).size !== names.length) throw new Err(`--${name} is ${is}, comma-separated, not ${JSON.stringify(value)}`)
+  return names as T[]
+}
