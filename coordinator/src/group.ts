@@ -30,9 +30,6 @@ export type GroupOutcome =
  */
 export async function buildGroup (ctx: RebaseContext, members: CandidateRow[], best: string): Promise<GroupOutcome> {
   const { gitdir, store, manifest } = ctx
-  // A group of one is a plain rebase (rules/groups.ts), so a cause's rule for a conflicting carry
-  // holds for a lone passer too: it had gone stale here without its own lines.
-  if (members.length === 1) return { state: 'single', outcome: await rebaseCandidate(ctx, members[0] as CandidateRow, best), others: [] }
   const { taken, tree, left } = await mergeInOrder(gitdir, members, best, 'group')
   const stale: RebaseOutcome[] = left.map(({ member, conflicts, before }) => {
     const reason = leftOutReason(best, conflicts, before)

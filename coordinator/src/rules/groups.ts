@@ -15,7 +15,7 @@ export interface Passer {
 }
 
 export interface Grouping {
-  /** Carried onto the best now: each entry one group commit (one member: a plain rebase), members in the order given. */
+  /** Carried onto the best now: each entry one group commit (one member: a plain rebase when it merges cleanly; one that conflicts goes stale, as a group's member does), members in the order given. */
   groups: number[][]
   /** Passers that wait: a candidate on the same parent is still being verified and may join them. */
   waiting: number[]
