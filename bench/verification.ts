@@ -110,7 +110,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     timeoutSeconds: numberFlag('timeout', values.timeout, TIMEOUT, E), cache: values.cache, losers: numberFlag('losers', values.losers, { min: 0, max: 64, whole: true }, E), accept: numberFlag('accept', values.accept, ACCEPT, E, ACCEPT_IS),
     // As the scaling bench reads it: constants the score ignores, so that a find is as rare as in the field (--inert 33: 3 %).
     inert: raceCopy({ start: 'cause', knobs: '0', inert: values.inert }, VerificationUsageError).inert,
-    losersFrom: namesFlag('losers-from', values['losers-from'], ['extra', 'search'] as const, E, 'extra (the losers come on top of the winners mix\'s search, the default), search (out of it: that mix\'s search finds 1 + --losers times less often) or both')
+    losersFrom: namesFlag('losers-from', values['losers-from'], Object.keys(LOSERS_FROM) as Array<keyof typeof LOSERS_FROM>, E, 'extra (the losers come on top of the winners mix\'s search, the default), search (out of it: that mix\'s search finds 1 + --losers times less often) or both')
   }
   const mixes: Mix[] = ['winners', ...opts.losersFrom.map((f) => LOSERS_FROM[f])]
   const inertOf = (mix: Mix): number => mix === 'searchLosers' ? searchInert(opts.inert, opts.losers) : opts.inert

@@ -14,13 +14,23 @@ import { causeWith, givenTrials, setConstant, TestNetwork } from './network.ts'
 
 const hardware = describeHardware()
 
-/** The host's verifier leases the next job and attests it with `gain` over a baseline of about 1.5. */
-async function verifyNext (net: TestNetwork, gain: number): Promise<{ job: Job, state: string }> {
-  const { causeId } = net.running.coordinator
+/** The host's verifier leases the next job. */
+async function leaseNext (net: TestNetwork): Promise<Job> {
   const client = await net.client(net.verifierIdentity)
-  const job = (await client.lease(net.verifierIdentity, causeId, hardware)).job as Job
-  const { verdict } = await client.attest(net.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, gain), hardware })
-  return { job, state: verdict.state }
+  return (await client.lease(net.verifierIdentity, net.running.coordinator.causeId, hardware)).job as Job
+}
+
+/** The host's verifier attests `job` with `gain` over a baseline of about 1.5; returns the verdict's state. */
+async function attestWith (net: TestNetwork, job: Job, gain: number): Promise<string> {
+  const client = await net.client(net.verifierIdentity)
+  const { verdict } = await client.attest(net.verifierIdentity, { causeId: net.running.coordinator.causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, gain), hardware })
+  return verdict.state
+}
+
+/** The host's verifier leases the next job and attests it with `gain`. */
+async function verifyNext (net: TestNetwork, gain: number): Promise<{ job: Job, state: string }> {
+  const job = await leaseNext(net)
+  return { job, state: await attestWith(net, job, gain) }
 }
 
 /**
@@ -122,18 +132,14 @@ describe('a queued candidate that conflicts with a newer best', () => {
     for (const conflicts of ['candidate', 'stale'] as const) {
       net = await TestNetwork.start(causeWith(NOISY, { conflicts }))
       const store = net.running.coordinator.store
-      const { causeId } = net.running.coordinator
-      const client = await net.client(net.verifierIdentity)
       const [small, large] = [Identity.generate(), Identity.generate()]
       // Two finds on one line of the same best, verified side by side: the smaller step's job ends first and merges.
       const a = await net.submitEdit(small, setConstant('QUALITY', 0.8), { claimedMetric: 1.2 })
       const b = await net.submitEdit(large, setConstant('QUALITY', 0.5), { claimedMetric: 1.0 })
-      const jobs = [(await client.lease(net.verifierIdentity, causeId, hardware)).job as Job, (await client.lease(net.verifierIdentity, causeId, hardware)).job as Job]
+      const jobs = [await leaseNext(net), await leaseNext(net)]
       const jobOf = (seq: number): Job => jobs.find((j) => j.candidateSeq === seq) as Job
-      const attest = async (job: Job, gain: number): Promise<string> =>
-        (await client.attest(net!.verifierIdentity, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, gain), hardware })).verdict.state
-      expect(await attest(jobOf(a), 0.2)).toBe('accepted')
-      await attest(jobOf(b), 0.5)
+      expect(await attestWith(net, jobOf(a), 0.2)).toBe('accepted')
+      await attestWith(net, jobOf(b), 0.5)
       await net.running.coordinator.rebaseStale()
       expect(store.candidate(b)).toMatchObject({ state: 'stale', reason: expect.stringContaining('conflicts with the new best') })
       expect(store.candidates().some((c) => c.origin_seq === b)).toBe(false)
