@@ -94,7 +94,7 @@ async function race (size: number, cycles: number, open: number, speculation: bo
   const store = new Store(join(dir, 'coordinator.db'))
   try {
     const verifier = Identity.generate()
-    const coordinator = new SimCoordinator(store, { manifest: simManifest(3, { noise: 0.01, sequential: true, splitRounds: false, ...(speculation ? { speculation: 4 } : {}) }), verifiers: [verifier], conflict: 0, random: Math.random, runSeconds: 300, groups: true })
+    const coordinator = new SimCoordinator(store, { manifest: simManifest(3, { noise: 0.01, sequential: true, splitRounds: false, ...(speculation ? { speculation: 4 } : {}) }), verifiers: [verifier], conflict: 0, random: Math.random, runSeconds: 300, groups: true, wakeHeld: () => {} })
     const started = performance.now()
     fill(coordinator, verifier, size)
     const fillSeconds = (performance.now() - started) / 1000

@@ -16,6 +16,7 @@ import { infoHandler } from './handlers/info.ts'
 import { leaseHandler, STALE_BATCH } from './handlers/lease.ts'
 import { LeaseHolds, verifiersToWake } from './handlers/lease-holds.ts'
 import { LeaseExpiry } from './handlers/lease-expiry.ts'
+import { HolderWaits } from './handlers/holder-waits.ts'
 import { reportHandler } from './handlers/report.ts'
 import { route, type Route } from './handlers/route.ts'
 import { Claims } from './claims.ts'
@@ -84,6 +85,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   #expiredUpTo = Date.now()
   /** Which verifiers warm the current best's baselines (warm-roster.ts). */
   readonly warmRoster = new WarmRoster()
+  /** Work held back for the verifier that holds its baselines, and each verifier's last look (handlers/holder-waits.ts). */
+  readonly holderWaits = new HolderWaits(() => { this.leaseHolds.wake() }, (at) => { this.leaseExpiry.watch(at) })
   /** The current best's verified runs, for `info` (best-runs.ts). */
   readonly bestRuns: BestRunsMemo
   /** Each identity's allowance of experiment reports, of claims and of hypotheses (shared-intake.ts). */
@@ -162,6 +165,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
       })
       if (expired > 0) this.leaseHolds.wake(expired * verifiersToWake({ type: 'lease-ran-out' }, this.manifest.verification.quorum))
       this.leaseExpiry.watch(next)
+      // Work held back for a holder that has not looked within its grace is anyone's now (rules/holder.ts).
+      this.leaseExpiry.watch(this.holderWaits.due(Date.now()))
       // A pass held for a larger group may merge now (its wait ended: rules/hold.ts), whether or not a verifier asks.
       if (this.#holdEnds <= Date.now()) {
         this.#holdEnds = Infinity

@@ -1,15 +1,28 @@
 import { describe, expect, it } from 'vitest'
-import { drawRound, drawSeeds, warmRound } from './seeds.ts'
-import type { CandidateRow } from './store/index.ts'
+import { drawRound, drawSeeds, runHolders, warmByReuse, warmRound } from './seeds.ts'
+import type { AttestationRow, CandidateRow, JobRow } from './store/index.ts'
 
-/** The seed pools a store keeps per best commit, in a map; `verified` the rounds of the candidates by commit. */
-const pools = (verified: Record<string, number[][]> = {}) => {
+/** One job on a candidate, as `pools` takes it: its verifier, its state, and (attested) each seed with whether its candidate run gave a metric. */
+interface GivenJob { verifier: string, state?: 'leased' | 'done' | 'expired', until?: number, role?: 'shadow', trials?: Array<[number, boolean]> }
+
+/**
+ * The seed pools a store keeps per best commit, in a map; `verified` the rounds of the candidates
+ * by commit; `jobs` each candidate's jobs by commit (attested ones with their trials, at 100).
+ */
+const pools = (verified: Record<string, number[][]> = {}, jobs: Record<string, GivenJob[]> = {}) => {
   const map = new Map<string, number[]>()
+  const commits = Object.keys(verified)
+  const of = (seq: number): GivenJob[] => jobs[commits[seq] as string] ?? []
   return {
     map,
     seedPool: (best: string) => map.get(best),
     setSeedPool: (best: string, seeds: number[]) => { map.set(best, seeds) },
-    candidateByCommit: (commit: string) => verified[commit] === undefined ? undefined : { seeds: verified[commit] } as unknown as CandidateRow
+    candidateByCommit: (commit: string) => verified[commit] === undefined ? undefined : { seq: commits.indexOf(commit), seeds: verified[commit] } as unknown as CandidateRow,
+    jobsFor: (seq: number) => of(seq).map((j, id) => ({ id, verifier: j.verifier, state: j.state ?? 'done', lease_expires_at: j.until ?? 0 }) as unknown as JobRow),
+    jobRoles: (seq: number) => new Map(of(seq).flatMap((j, id) => j.role === undefined ? [] : [[id, j.role] as const])),
+    attestationsFor: (seq: number) => of(seq).flatMap((j, id) => j.trials === undefined ? [] : [{
+      job_id: id, verifier: j.verifier, received_at: 100, body: { trials: j.trials.map(([seed, ok]) => ({ seed, candidate: ok ? 1 : null })) }
+    } as unknown as AttestationRow])
   }
 }
 const THREE = { trials: 3, reuseCandidateRuns: false, quorum: 1, splitRounds: false }
@@ -85,5 +98,37 @@ describe('seeds', () => {
     // A merged candidate accepted after two pairs: both its runs serve as baselines, nothing is left to warm.
     const reused = pools({ merged: [[5, 6, 7]] })
     expect(warmRound(reused, 'merged', { ...ACCEPTING, reuseCandidateRuns: true }, 'allowlist')).toEqual([5, 6])
+  })
+  it('with reuseCandidateRuns, names as warm the verifiers whose attested runs of the merged candidate cover the seeds warmRound names', () => {
+    const jobs = {
+      merged: [
+        { verifier: 'whole', trials: [[5, true], [6, true], [7, true]] as Array<[number, boolean]> },
+        { verifier: 'two pairs', trials: [[5, true], [6, true]] as Array<[number, boolean]> },
+        { verifier: 'failed run', trials: [[5, true], [6, true], [7, false]] as Array<[number, boolean]> }
+      ]
+    }
+    expect(warmByReuse(pools({ merged: [[5, 6, 7]] }, jobs), 'merged', REUSE, 'allowlist')).toEqual(['whole'])
+    // An early acceptance's first look needs the two seeds before it only.
+    expect(warmByReuse(pools({ merged: [[5, 6, 7]] }, jobs), 'merged', { ...ACCEPTING, reuseCandidateRuns: true }, 'allowlist')).toEqual(['whole', 'two pairs', 'failed run'])
+    // Without reuse nobody keeps candidate runs as baselines; a best that was never a candidate has none.
+    expect(warmByReuse(pools({ merged: [[5, 6, 7]] }, jobs), 'merged', THREE, 'allowlist')).toEqual([])
+    expect(warmByReuse(pools({}, jobs), 'root', REUSE, 'allowlist')).toEqual([])
+  })
+
+  it('runHolders: a live lease holds the runs to come, a lease run out and a shadow job hold none', () => {
+    const jobs: Record<string, GivenJob[]> = {
+      ahead: [
+        { verifier: 'measuring', state: 'leased', until: 200 },
+        { verifier: 'gone', state: 'leased', until: 50 },
+        { verifier: 'expired', state: 'expired' },
+        { verifier: 'shadow', role: 'shadow', trials: [[5, true], [6, true], [7, true]] },
+        { verifier: 'done', trials: [[5, true], [6, true], [7, true]] }
+      ]
+    }
+    expect(runHolders(pools({ ahead: [[5, 6, 7]] }, jobs), 'ahead', REUSE, 'allowlist', 100)).toEqual([
+      { verifier: 'measuring', live: true },
+      { verifier: 'done', live: false, attestedAt: 100 }
+    ])
+    expect(warmByReuse(pools({ ahead: [[5, 6, 7]] }, jobs), 'ahead', REUSE, 'allowlist')).toEqual(['done'])
   })
 })

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto'
 import { FIRST_ACCEPT_LOOK, type Manifest } from '@autoresearch/protocol'
 import { mayAcceptEarly } from './rules/accept-early.ts'
+import type { HolderJob } from './rules/holder.ts'
 import type { Store } from './store/index.ts'
 
 /** Pool size per best commit, in multiples of the cause's trials. */
@@ -58,7 +59,45 @@ export function drawRound (store: SeedStore, best: string, rule: PoolRule, exclu
  * 1-s race, docs/benchmarks.md): the job that reaches them runs them. Else every pair of a
  * winner runs, and so is every seed warmed.
  */
-export function warmRound (store: SeedStore, best: string, verification: PoolRule & Pick<Manifest['verification'], 'sequential' | 'quorum' | 'splitRounds'>, mode: 'allowlist' | 'open'): number[] {
+export function warmRound (store: SeedStore, best: string, verification: WarmRule, mode: 'allowlist' | 'open'): number[] {
   const round = drawRound(store, best, verification)
   return mayAcceptEarly(mode, verification, { round: 1, role: undefined }) ? round.slice(0, FIRST_ACCEPT_LOOK) : round
+}
+
+/** What `warmRound` depends on in the manifest. */
+export type WarmRule = PoolRule & Pick<Manifest['verification'], 'sequential' | 'quorum' | 'splitRounds'>
+
+/** What `runHolders` reads of the store: the candidate a commit was, its jobs, their roles and attestations. */
+export type HolderStore = SeedStore & Pick<Store, 'attestationsFor' | 'jobsFor' | 'jobRoles'>
+
+/**
+ * The verifiers that hold `commit`'s runs as its baselines (`reuseCandidateRuns`: a verifier keeps
+ * its runs of a candidate as that commit's): each counting job on the candidate the commit was,
+ * live (it holds them once done) or attested with a candidate figure on every seed `warmRound`
+ * names. One reading for the warm roster (`warmByReuse`) and for the rule that lets work wait for
+ * its holder (rules/holder.ts, verification.ts).
+ */
+export function runHolders (store: HolderStore, commit: string, verification: WarmRule, mode: 'allowlist' | 'open', now: number): HolderJob[] {
+  if (verification.reuseCandidateRuns !== true) return []
+  const measured = store.candidateByCommit(commit)
+  if (measured === undefined) return []
+  const needed = warmRound(store, commit, verification, mode)
+  const attested = new Map(store.attestationsFor(measured.seq).map((a) => [a.job_id, a]))
+  const roles = store.jobRoles(measured.seq)
+  return store.jobsFor(measured.seq).filter((j) => roles.get(j.id) !== 'shadow').flatMap((j): HolderJob[] => {
+    if (j.state === 'leased') return j.lease_expires_at >= now ? [{ verifier: j.verifier, live: true }] : []
+    const a = attested.get(j.id)
+    if (a === undefined) return []
+    const ran = new Set(a.body.trials.filter((t) => t.candidate !== null).map((t) => t.seed))
+    return needed.every((seed) => ran.has(seed)) ? [{ verifier: j.verifier, live: false, attestedAt: a.received_at }] : []
+  })
+}
+
+/**
+ * The verifiers already warm on `best` without a warm-up: those holding its runs, done. Counted as
+ * warm (warm-roster.ts), they spare another verifier warming the same seeds: with two one-slot
+ * verifiers the other one warmed after most merges, a run a merge (docs/benchmarks.md).
+ */
+export function warmByReuse (store: HolderStore, best: string, verification: WarmRule, mode: 'allowlist' | 'open'): string[] {
+  return [...new Set(runHolders(store, best, verification, mode, Date.now()).filter((h) => !h.live).map((h) => h.verifier))]
 }

@@ -12,6 +12,7 @@ import { assertFresh } from './intake.ts'
 import { OPEN_VERIFICATION } from './policy.ts'
 import { mayAcceptEarly } from './rules/accept-early.ts'
 import { heldBy, waitEnds } from './rules/hold.ts'
+import { heldForHolder } from './rules/holder.ts'
 import { leaseClass } from './rules/hardware-class.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import { begunFirst, helpersOf, openSeeds, partSize, partsTally, splittable } from './rules/parts.ts'
@@ -19,7 +20,7 @@ import { countingAttestations, countingJobs, fullWith, openForCounting, pickShad
 import { decide, notCounted, pendingVerdict, trialsOf, type Decision } from './rules/verdict.ts'
 import { trialReport } from './rules/trial-report.ts'
 import { counts as standingCounts, isSpotCheck } from './rules/verifier-trust.ts'
-import { drawRound } from './seeds.ts'
+import { drawRound, runHolders } from './seeds.ts'
 import type { AttestationRow, CandidateRow, JobRole, JobRow, Store, StoredVerdict } from './store/index.ts'
 import { countsNow, judgeRound, recordOutliers, standingOf, trustPolicy, type TrustContext } from './verifier-trust.ts'
 
@@ -32,7 +33,7 @@ export interface VerificationContext extends TrustContext {
   store: TrustContext['store'] & Pick<Store,
     'transaction' | 'expireLeases' | 'candidatesOn' | 'candidate' | 'jobRoles' | 'jobsFor' | 'job' | 'insertJob' | 'setJobRole' |
     'setCandidateState' | 'recordAttestation' | 'addRound' | 'bumpIdentity' | 'insertMerge' | 'seedPool' | 'setSeedPool' | 'groupMembers' |
-    'hardwareReference' | 'recordHardwareReference' | 'isMergedCommit' | 'candidateByCommit' | 'leasedCandidates' | 'busyVerifiers' | 'roundsBegun'>
+    'hardwareReference' | 'recordHardwareReference' | 'isMergedCommit' | 'candidateByCommit' | 'leasedCandidates' | 'busyVerifiers' | 'roundsBegun' | 'attestationsFor'>
   causeId: string
   leaseMs: number
   bestCommit: () => string
@@ -72,6 +73,15 @@ export interface LeaseOptions {
   verifiersIdle?: number
   /** Lease candidates on this commit, a candidate still being verified, and measure them against it (speculation, speculate.ts); default the best. */
   on?: string
+  /** With it, work waits for the verifier that holds its baselines (rules/holder.ts); without it, it never does. */
+  holders?: Holders
+}
+
+/** What the holder rule needs of the lease handler: when each verifier last asked for work, and where to say that a request was held back. */
+export interface Holders {
+  lookedAt: (verifier: string) => number | undefined
+  /** A request was held back until `until` at most (Infinity: the holder's verdict): the handler wakes it then, or when the holder takes a job. */
+  heldBack: (until: number) => void
 }
 
 /**
@@ -102,6 +112,11 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
     const split = splittable(ctx.verifierMode, manifest.verification)
     let forOthers = false
     const queued = queueOrder(manifest, store.candidatesOn(best, ['queued']))
+    const holderUntil = queued.length > 0 ? holderWait(ctx, best, body, opts.holders, now) : undefined
+    if (holderUntil !== undefined) {
+      opts.holders?.heldBack(holderUntil)
+      return { job: null, forOthers: false }
+    }
     // A split round is shared with the busy verifiers too, and one begun goes first (rules/parts.ts).
     const sharing = split && queued.length > 0
     const busy = sharing ? [...store.busyVerifiers(now)].filter((k) => k !== body.publicKey).length : 0
@@ -127,6 +142,18 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
     }
     return { job: null, forOthers }
   })
+}
+
+/**
+ * rules/holder.ts on the store's facts (seeds.ts `runHolders`): until when work measured against
+ * `base` waits for a verifier that holds its runs. Not with split rounds: there each verifier
+ * holds only its part's seeds.
+ */
+function holderWait (ctx: VerificationContext, base: string, body: LeaseRequestBody, holders: Holders | undefined, now: number): number | undefined {
+  if (holders === undefined || splittable(ctx.verifierMode, ctx.manifest.verification)) return undefined
+  // A key removed from the allowlist since, or no longer trusted, holds nothing back.
+  const jobs = runHolders(ctx.store, base, ctx.manifest.verification, ctx.verifierMode, now).filter((h) => countsNow(ctx, h.verifier))
+  return heldForHolder(jobs, { requester: body.publicKey, now, warm: body.warmBest === base, lookedAt: holders.lookedAt })
 }
 
 /**

@@ -44,6 +44,21 @@ describe('WarmRoster', () => {
     expect(roster.idle()).toBe(1)
   })
 
+  it('counts the keys already warm on a best (a merged candidate\'s verifier under reuse, read once per best) as its reserve until they take a job', () => {
+    const roster = new WarmRoster()
+    let reads = 0
+    const already = (): string[] => { reads++; return ['v1'] }
+    expect(roster.mayWarm('b', 'v2', WHOLE, already)).toBe(false)
+    expect(roster.mayWarm('b', 'v1', WHOLE, already)).toBe(true)
+    expect(roster.idle()).toBe(1)
+    roster.served('b', 'v1', 1)
+    expect(roster.mayWarm('b', 'v2', WHOLE, already)).toBe(true)
+    expect(reads).toBe(1)
+    // A new best reads them again.
+    expect(roster.mayWarm('c', 'v2', WHOLE, () => { reads++; return [] })).toBe(true)
+    expect(reads).toBe(2)
+  })
+
   it('starts again on a new best', () => {
     const roster = new WarmRoster()
     roster.served('b', 'v1', 1)
@@ -61,5 +76,13 @@ describe('warmReserve', () => {
     expect(warmReserve(1, false, 6)).toBe(6)
     expect(warmReserve(1, true, 6)).toBe(1)
     expect(warmReserve(2, true, 0)).toBe(2)
+  })
+
+  it('with whole rounds and speculation open, none once a candidate is leased on the best: the next ones go on top of it', () => {
+    expect(warmReserve(1, false, 0, true)).toBe(1)
+    expect(warmReserve(1, false, 1, true)).toBe(0)
+    expect(warmReserve(1, false, 6, true)).toBe(0)
+    // Split rounds keep their quorum.
+    expect(warmReserve(1, true, 6, true)).toBe(1)
   })
 })

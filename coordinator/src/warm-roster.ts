@@ -15,11 +15,22 @@ export class WarmRoster {
   /** Candidates with a job on this best. */
   readonly #candidates = new Set<number>()
 
-  /** Whether `key` may be told `best`'s pool now; once told, it stays told for that best. */
-  mayWarm (best: string, key: string, rounds: { quorum: number, split: boolean }): boolean {
+  /** Whether `alreadyWarm` was read for this best. */
+  #read = false
+
+  /**
+   * Whether `key` may be told `best`'s pool now; once told, it stays told for that best.
+   * `alreadyWarm`, read once per best, names keys whose caches hold its baselines without a
+   * warm-up (seeds.ts `warmByReuse`): they count as told.
+   */
+  mayWarm (best: string, key: string, rounds: { quorum: number, split: boolean, ahead?: boolean }, alreadyWarm?: () => Iterable<string>): boolean {
     this.#on(best)
+    if (!this.#read && alreadyWarm !== undefined) {
+      this.#read = true
+      for (const warm of alreadyWarm()) this.#told.add(warm)
+    }
     if (this.#told.has(key) || this.#served.has(key)) return true
-    if (this.idle() >= warmReserve(rounds.quorum, rounds.split, this.#candidates.size)) return false
+    if (this.idle() >= warmReserve(rounds.quorum, rounds.split, this.#candidates.size, rounds.ahead)) return false
     this.#told.add(key)
     return true
   }
@@ -41,6 +52,7 @@ export class WarmRoster {
   #on (best: string): void {
     if (best === this.#best) return
     this.#best = best
+    this.#read = false
     this.#told.clear()
     this.#served.clear()
     this.#candidates.clear()
@@ -56,7 +68,13 @@ export class WarmRoster {
  * reserve: more cold ones warmed baselines they never used (the simulation at 1,000 volunteers,
  * 12 h: 11,490 warm-up runs and a verifier share of 12.1 % with one per candidate, 6,018 and
  * 9.5 % with a quorum, merges as many). Candidates, not jobs: a split round's parts are one.
+ * With whole rounds where speculation is open (`ahead`: a window above 0, speculate.ts), the candidates after the
+ * first on a best are carried onto the one in flight and measured against it, not the best, so
+ * once a candidate is leased on it no idle verifier's warm-up on the best is used: with two
+ * one-slot verifiers the idle one warmed every new best, about a run and a half a merge
+ * (docs/benchmarks.md, "A job waits for the verifier that holds its baselines").
  */
-export function warmReserve (quorum: number, split: boolean, candidates: number): number {
-  return split ? quorum : Math.max(quorum, candidates)
+export function warmReserve (quorum: number, split: boolean, candidates: number, ahead = false): number {
+  if (split) return quorum
+  return ahead && candidates > 0 ? 0 : Math.max(quorum, candidates)
 }

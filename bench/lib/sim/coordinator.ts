@@ -15,6 +15,8 @@ import { STALE_BATCH } from '../../../coordinator/src/handlers/lease.ts'
 import { assertMaySubmit } from '../../../coordinator/src/policy.ts'
 import { CarryPlanner } from '../../../coordinator/src/carry-plan.ts'
 import { WarmRoster } from '../../../coordinator/src/warm-roster.ts'
+import { HolderWaits } from '../../../coordinator/src/handlers/holder-waits.ts'
+import { warmByReuse } from '../../../coordinator/src/seeds.ts'
 import { splittable } from '../../../coordinator/src/rules/parts.ts'
 import { BestRunsMemo } from '../../../coordinator/src/best-runs.ts'
 import { newCandidate, type CandidateContext, type CandidateFields } from '../../../coordinator/src/new-candidate.ts'
@@ -83,8 +85,15 @@ export class SimCoordinator {
   readonly #roster = new WarmRoster()
   readonly #bestRuns: BestRunsMemo
   readonly speculation?: Speculation
+  /**
+   * Work held back for the verifier that holds its baselines (coordinator/src/rules/holder.ts):
+   * `wakeHeld` wakes the idle verifiers when a job is leased after a hold. A simulated verifier
+   * asks again as it attests, so no holder's grace runs out here and no timer is set.
+   */
+  readonly #holderWaits: HolderWaits
 
-  constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, conflictPer?: 'carry' | 'change', random: () => number, runSeconds: number, groups: boolean }) {
+  constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, conflictPer?: 'carry' | 'change', random: () => number, runSeconds: number, groups: boolean, wakeHeld: () => void }) {
+    this.#holderWaits = new HolderWaits(opts.wakeHeld, () => {})
     this.#carry = new CarryPlanner({ store, manifest: opts.manifest }, { groups: opts.groups })
     this.store = store
     this.#bestRuns = new BestRunsMemo(store)
@@ -129,7 +138,9 @@ export class SimCoordinator {
 
   /** Whether the lease handler would tell this verifier the best's seed pool (its `warmSeeds`, warm-roster.ts). */
   mayWarm (verifier: Identity): boolean {
-    return this.#roster.mayWarm(this.best(), verifier.publicKey, { quorum: this.manifest.verification.quorum, split: splittable(this.ctx.verifierMode, this.manifest.verification) })
+    const best = this.best()
+    const alreadyWarm = (): string[] => warmByReuse(this.store, best, this.manifest.verification, this.ctx.verifierMode)
+    return this.#roster.mayWarm(best, verifier.publicKey, { quorum: this.manifest.verification.quorum, split: splittable(this.ctx.verifierMode, this.manifest.verification), ahead: (this.speculation?.window ?? 0) > 0 }, alreadyWarm)
   }
 
   /**
@@ -250,17 +261,25 @@ export class SimCoordinator {
    * nothing left. `help`: a worker that also verifies, answered with a job only when no verifier
    * waits (`verifiersWaiting`); `verifiersIdle`: the others waiting for work, who share a split round.
    */
-  lease (verifier: Identity, on: Carried, opts: { help?: boolean } & LeaseOptions = {}): LeaseOutcome {
+  lease (verifier: Identity, on: Carried, asked: { help?: boolean } & LeaseOptions = {}): LeaseOutcome {
+    const opts = { ...asked, holders: this.#holderWaits }
     for (;;) {
+      this.#holderWaits.looked(verifier.publicKey, Date.now())
       const { remaining, ...carried } = this.rebaseStale(STALE_BATCH)
       report(carried, on)
       const body: LeaseRequestBody = { type: 'lease-request', causeId: CAUSE, publicKey: verifier.publicKey, hardware: HARDWARE, nonce: nonce(), time: Date.now(), ...(opts.help === true ? { help: true } : {}) }
       const signature = verifier.sign('lease-request', body)
       const ahead = this.#speculate(body, signature, opts, on)
-      if (ahead !== null) return ahead
+      if (ahead !== null) {
+        this.#holderWaits.leased()
+        return ahead
+      }
       this.#batch(verifier.publicKey, on)
       const outcome = leaseOutcome(this.ctx, body, signature, opts)
-      if (outcome.job !== null) this.#roster.served(outcome.job.baseline, verifier.publicKey, outcome.job.candidateSeq)
+      if (outcome.job !== null) {
+        this.#roster.served(outcome.job.baseline, verifier.publicKey, outcome.job.candidateSeq)
+        this.#holderWaits.leased()
+      }
       if (outcome.job !== null || remaining === 0) return outcome
     }
   }

@@ -198,7 +198,7 @@ class Simulation {
     this.#volunteers = Array.from({ length: opts.volunteers }, () => ({ identity: Identity.generate(), cache: new Map(), slots: 1, followed: '', confirmBaseCached: false, noiseAge: NOISE_MAX_AGE, noiseDue: false }))
     // A volunteer that also verifies is on the allowlist like any verifier.
     const allowed = [...this.#verifiers, ...(this.#features.helpers ? this.#volunteers : [])].map((m) => m.identity)
-    this.#coord = new SimCoordinator(store, { manifest, verifiers: allowed, conflict: opts.c, conflictPer: opts.conflictPer, random: () => this.#random.next(), runSeconds: opts.runSeconds, groups: this.#features.groups })
+    this.#coord = new SimCoordinator(store, { manifest, verifiers: allowed, conflict: opts.c, conflictPer: opts.conflictPer, random: () => this.#random.next(), runSeconds: opts.runSeconds, groups: this.#features.groups, wakeHeld: () => { this.#wake(Infinity) } })
     this.#best = this.#coord.best()
     this.#truth.set(this.#best, START_LOSS)
   }

@@ -2,7 +2,7 @@ import type { Handler, Job, LeaseReply, LeaseRequest, WarmSeeds } from '@autores
 import type { z } from 'zod'
 import type { Coordinator } from '../coordinator.ts'
 import { splittable } from '../rules/parts.ts'
-import { warmRound } from '../seeds.ts'
+import { warmByReuse, warmRound } from '../seeds.ts'
 import { leaseOutcome, type VerificationContext } from '../verification.ts'
 import { countsNow } from '../verifier-trust.ts'
 import type { WarmRoster } from '../warm-roster.ts'
@@ -14,7 +14,7 @@ export const STALE_BATCH = 8
 /** When a verifier that did not ask to wait (or waited the whole cap) should ask again. */
 const RETRY_AFTER_MS = 2000
 
-export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'carryRest' | 'verificationContext' | 'emit' | 'leaseHolds' | 'leaseExpiry' | 'warmRoster' | 'speculate' | 'batch'>
+export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'carryRest' | 'verificationContext' | 'emit' | 'leaseHolds' | 'leaseExpiry' | 'warmRoster' | 'speculate' | 'speculation' | 'batch' | 'holderWaits'>
 
 /**
  * The seeds of the next first round on the current best that its job surely runs (seeds.ts
@@ -22,10 +22,11 @@ export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'carryRes
  * those baselines before any job comes.
  * They are never sent to anyone else (docs/trust.md, seeds).
  */
-function warmSeeds (ctx: VerificationContext, roster: WarmRoster, publicKey: string): WarmSeeds | undefined {
+function warmSeeds (ctx: VerificationContext, roster: WarmRoster, publicKey: string, ahead: boolean): WarmSeeds | undefined {
   if (!countsNow(ctx, publicKey)) return undefined
   const best = ctx.bestCommit()
-  if (!roster.mayWarm(best, publicKey, { quorum: ctx.manifest.verification.quorum, split: splittable(ctx.verifierMode, ctx.manifest.verification) })) return undefined
+  const alreadyWarm = (): string[] => warmByReuse(ctx.store, best, ctx.manifest.verification, ctx.verifierMode).filter((key) => countsNow(ctx, key))
+  if (!roster.mayWarm(best, publicKey, { quorum: ctx.manifest.verification.quorum, split: splittable(ctx.verifierMode, ctx.manifest.verification), ahead }, alreadyWarm)) return undefined
   return { best, seeds: warmRound(ctx.store, best, ctx.manifest.verification, ctx.verifierMode) }
 }
 
@@ -53,9 +54,11 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
           ({ job, forOthers, remaining, warm } = await c.serially(async () => {
             const remaining = await c.rebaseStale(STALE_BATCH, { untilCarried: true })
             const ctx = c.verificationContext()
+            // Only keys that count are recorded: keys on probation cost nothing to make (holder-waits.ts keeps a bounded number).
+            if (countsNow(ctx, req.body.publicKey)) c.holderWaits.looked(req.body.publicKey, Date.now())
             // The other held requests without a job share a split round with this one.
             const verifiersIdle = c.leaseHolds.idle - (hold === undefined ? 0 : 1)
-            const opts = { verifiersWaiting: c.leaseHolds.held, verifiersIdle }
+            const opts = { verifiersWaiting: c.leaseHolds.held, verifiersIdle, holders: c.holderWaits }
             // With speculation declared, work on top of a candidate in flight comes first (speculate.ts).
             const speculative = await c.speculate(req.body, req.signature, opts)
             // With batches declared, queued candidates on the best that combine are verified as one (batch.ts).
@@ -68,11 +71,13 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
               // A speculative job is measured against a candidate, not the best: the roster keeps to the best.
               if (job.baseline === ctx.bestCommit()) c.warmRoster.served(job.baseline, req.body.publicKey, job.candidateSeq)
             }
-            return { job, forOthers, remaining, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey) : undefined }
+            return { job, forOthers, remaining, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey, (c.speculation?.window ?? 0) > 0) : undefined }
           }, { signal }))
         }
         // The coordinator wakes as many held requests as may take the job back if its lease runs out.
         if (job !== null) c.leaseExpiry.watch(job.leaseExpiresAt)
+        // Requests held back for a holder look again: it has taken its job, and what it left is theirs (rules/holder.ts).
+        if (job !== null) c.holderWaits.leased()
         // Work left for others (its own candidate, the rest of a split round) goes to a request that has not looked since.
         if (forOthers) c.leaseHolds.relay()
         const now = Date.now()

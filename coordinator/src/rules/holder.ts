@@ -1,0 +1,52 @@
+/**
+ * Which verifier a job waits for (docs/trust.md, "Reusing a merged candidate's runs"). With
+ * `reuseCandidateRuns` the verifier that verified a candidate keeps its runs as that commit's
+ * baselines on the seeds every job on it runs first, so a job measured against that commit
+ * (on top of it while it is verified, speculation; or on it once it merged) costs that verifier
+ * only the candidate's runs, and any other verifier both. Two one-slot verifiers handed such
+ * jobs back and forth, each running the other's baselines again (docs/benchmarks.md, "A job
+ * waits for the verifier that holds its baselines"). So while the holder is still verifying
+ * that commit, or has just attested it and not yet asked for work, a job against it waits for
+ * the holder; once the holder has looked (and taken a job or not), or after `HOLDER_GRACE_MS`
+ * without a look (a verifier gone away), any verifier takes it.
+ */
+
+/** How long after its attestation a job waits for the holder's next look: a verifier asks again at once when it attests, so this bounds only one that went away. */
+export const HOLDER_GRACE_MS = 5000
+
+/** One counting job on the commit a job would be measured against, as the rule reads it. */
+export interface HolderJob {
+  verifier: string
+  /** Its lease is live: the verifier is still measuring the commit, and holds its runs when done. */
+  live: boolean
+  /** When it attested (undefined while leased or when it ran out). */
+  attestedAt?: number
+}
+
+/** What the rule reads of a lease request: who asks, and when each verifier last asked for work. */
+export interface HolderAsk {
+  requester: string
+  now: number
+  /** The requester warmed this commit's baselines already (it is the best it warmed): it has them too. */
+  warm: boolean
+  lookedAt: (verifier: string) => number | undefined
+}
+
+/**
+ * Until when a job against a commit waits for another verifier that holds its runs; undefined
+ * when the requester may take it now (it holds them too, is warm, or no holder is coming).
+ * A holder still measuring the commit holds it back until its lease's verdict (that wakes the
+ * waiting requests), so the time is Infinity; one that attested holds it back until its next
+ * look or `HOLDER_GRACE_MS`.
+ */
+export function heldForHolder (jobs: readonly HolderJob[], ask: HolderAsk): number | undefined {
+  if (ask.warm || jobs.some((j) => j.verifier === ask.requester && (j.live || j.attestedAt !== undefined))) return undefined
+  let until: number | undefined
+  for (const j of jobs) {
+    const end = j.live
+      ? Infinity
+      : j.attestedAt !== undefined && (ask.lookedAt(j.verifier) ?? -Infinity) < j.attestedAt ? j.attestedAt + HOLDER_GRACE_MS : undefined
+    if (end !== undefined && end > ask.now) until = Math.max(until ?? end, end)
+  }
+  return until
+}

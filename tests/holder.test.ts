@@ -1,0 +1,86 @@
+/**
+ * Work waits for the verifier that holds its baselines (coordinator/src/rules/holder.ts): with
+ * `reuseCandidateRuns` the verifier that verified a candidate keeps its runs as that commit's
+ * baselines, so a job measured against that commit goes to it, not to a verifier that would run
+ * them again. Real coordinator, libp2p and git; leases and attestations by hand, as in
+ * tests/speculation.test.ts.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { describeHardware, Identity, type Job } from '@autoresearch/protocol'
+import { HOLDER_GRACE_MS } from '../coordinator/src/rules/holder.ts'
+import { NOISY } from './adversarial/arena.ts'
+import { causeWith, givenTrials, setConstant, TestNetwork } from './network.ts'
+
+const hardware = describeHardware()
+
+async function twoVerifiers (fields: Record<string, unknown>): Promise<{ net: TestNetwork, second: Identity, lease: (who: Identity, waitMs?: number) => Promise<Job | null>, attest: (who: Identity, job: Job, gain: number) => Promise<string> }> {
+  const second = Identity.generate()
+  const net = await TestNetwork.start(causeWith(NOISY, fields), (c) => ({ verifiers: [...c.verifiers, second.publicKey] }))
+  const { causeId } = net.running.coordinator
+  return {
+    net,
+    second,
+    lease: async (who, waitMs) => (await (await net.client(who)).lease(who, causeId, hardware, waitMs === undefined ? {} : { waitMs })).job,
+    attest: async (who, job, gain) => (await (await net.client(who)).attest(who, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, gain), hardware })).verdict.state
+  }
+}
+
+/** Two verifiers with reuse; the host's has verified and merged one candidate (`first`), and holds its runs. */
+async function afterOneMerge (): Promise<Awaited<ReturnType<typeof twoVerifiers>> & { first: Job }> {
+  const two = await twoVerifiers({ reuseCandidateRuns: true })
+  const host = two.net.verifierIdentity
+  await two.net.submitEdit(Identity.generate(), setConstant('SALT', 7), { claimedMetric: 1.0 })
+  const first = await two.lease(host) as Job
+  expect(await two.attest(host, first, 0.1)).toBe('accepted')
+  return { ...two, first }
+}
+
+describe('work waits for the verifier that holds its baselines', () => {
+  let net: TestNetwork | undefined
+  afterEach(async () => { await net?.stop(); net = undefined })
+
+  it('a candidate carried onto the one being verified goes to that one\'s verifier once it is done, not to the other meanwhile', async () => {
+    const { net: n, second, lease, attest } = await twoVerifiers({ reuseCandidateRuns: true, speculation: { window: 2 } })
+    net = n
+    const host = net.verifierIdentity
+    const a = await net.submitEdit(Identity.generate(), setConstant('SALT', 7), { claimedMetric: 1.0 })
+    const b = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8), { claimedMetric: 1.1 })
+    const first = await lease(host) as Job
+    expect(first.candidateSeq).toBe(a)
+    // Without reuse the second verifier gets B on top of A at once (tests/speculation.test.ts); here the host will hold A's runs.
+    expect(await lease(second)).toBeNull()
+    expect(await attest(host, first, 0.1)).toBe('accepted')
+    const next = await lease(host) as Job
+    expect(next).toMatchObject({ baseline: first.candidate })
+    expect(net.running.coordinator.store.candidate(next.candidateSeq)).toMatchObject({ origin_seq: b, parent_oid: first.candidate })
+    expect(await attest(host, next, 0.2)).toBe('accepted')
+    expect(net.running.coordinator.status().merges).toBe(2)
+  })
+
+  it('a holder that does not come back for it within the grace leaves it to any verifier, whose held request is woken then', async () => {
+    const { net: n, second, lease, first } = await afterOneMerge()
+    net = n
+    const attestedAt = Date.now()
+    const b = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8), { claimedMetric: 1.1 })
+    // The host, which holds the new best's runs, has not asked since its attestation: the job waits for it.
+    expect(await lease(second)).toBeNull()
+    // It never asks; a request held open gets the job once the grace is over, well before the hold's own end (20 s).
+    const job = await lease(second, 20_000)
+    expect(job).toMatchObject({ candidateSeq: b, baseline: first.candidate })
+    expect(Date.now()).toBeGreaterThanOrEqual(attestedAt + HOLDER_GRACE_MS - 1000)
+    expect(Date.now()).toBeLessThan(attestedAt + 15_000)
+  })
+
+  it('the holder\'s look ends the wait: a second candidate on its commit goes to the other verifier at once', async () => {
+    const { net: n, second, lease, first } = await afterOneMerge()
+    net = n
+    const b = await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8), { claimedMetric: 1.1 })
+    const c = await net.submitEdit(Identity.generate(), setConstant('BONUS', 0.3), { claimedMetric: 1.2 })
+    // The second verifier's request waits; the host takes the better claim, and the wait ends with it.
+    const waiting = lease(second, 20_000)
+    expect(await lease(net.verifierIdentity)).toMatchObject({ candidateSeq: b, baseline: first.candidate })
+    const started = Date.now()
+    expect(await waiting).toMatchObject({ candidateSeq: c, baseline: first.candidate })
+    expect(Date.now() - started).toBeLessThan(HOLDER_GRACE_MS)
+  })
+})
