@@ -78,10 +78,10 @@ describe('warmReserve', () => {
     expect(warmReserve(2, true, 0)).toBe(2)
   })
 
-  it('with whole rounds and speculation open, none once a candidate is leased on the best: the next ones go on top of it', () => {
+  it('with whole rounds and speculation open, none for the candidate that heads the chain (the next ones go on top of it), one for each other on the best', () => {
     expect(warmReserve(1, false, 0, true)).toBe(1)
     expect(warmReserve(1, false, 1, true)).toBe(0)
-    expect(warmReserve(1, false, 6, true)).toBe(0)
+    expect(warmReserve(1, false, 6, true)).toBe(5)
     // Split rounds keep their quorum.
     expect(warmReserve(1, true, 6, true)).toBe(1)
   })

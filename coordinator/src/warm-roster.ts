@@ -68,13 +68,15 @@ export class WarmRoster {
  * reserve: more cold ones warmed baselines they never used (the simulation at 1,000 volunteers,
  * 12 h: 11,490 warm-up runs and a verifier share of 12.1 % with one per candidate, 6,018 and
  * 9.5 % with a quorum, merges as many). Candidates, not jobs: a split round's parts are one.
- * With whole rounds where speculation is open (`ahead`: a window above 0, speculate.ts), the candidates after the
- * first on a best are carried onto the one in flight and measured against it, not the best, so
- * once a candidate is leased on it no idle verifier's warm-up on the best is used: with two
- * one-slot verifiers the idle one warmed every new best, about a run and a half a merge
+ * With whole rounds where speculation is open (`ahead`: a window above 0, speculate.ts), the
+ * first candidate leased on a best heads the chain: those that fit onto it are carried there and
+ * measured against it, not the best, so it keeps no idle verifier warm on the best; each further
+ * candidate leased on the best (one that did not fit, or past the window) is verified there, and
+ * keeps one as before. With one warm per candidate, two one-slot verifiers' idle one warmed
+ * nearly every new best, about a run and a half a merge, and the chain's holder took the work
  * (docs/benchmarks.md, "A job waits for the verifier that holds its baselines").
  */
 export function warmReserve (quorum: number, split: boolean, candidates: number, ahead = false): number {
-  if (split) return quorum
-  return ahead && candidates > 0 ? 0 : Math.max(quorum, candidates)
+  if (split || candidates === 0) return quorum
+  return ahead ? candidates - 1 : Math.max(quorum, candidates)
 }
