@@ -10,6 +10,7 @@ import { describeHardware, Identity, type Job } from '@autoresearch/protocol'
 import { HOLDER_GRACE_MS } from '../coordinator/src/rules/holder.ts'
 import { NOISY } from './adversarial/arena.ts'
 import { causeWith, givenTrials, setConstant, TestNetwork } from './network.ts'
+import { until } from './until.ts'
 
 const hardware = describeHardware()
 
@@ -78,9 +79,25 @@ describe('work waits for the verifier that holds its baselines', () => {
     const c = await net.submitEdit(Identity.generate(), setConstant('BONUS', 0.3), { claimedMetric: 1.2 })
     // The second verifier's request waits; the host takes the better claim, and the wait ends with it.
     const waiting = lease(second, 20_000)
-    expect(await lease(net.verifierIdentity)).toMatchObject({ candidateSeq: b, baseline: first.candidate })
-    const started = Date.now()
+    await until(() => net?.running.coordinator.leaseHolds.waiting === 1, 'the second verifier\'s request is held', 5000)
+    const taken = await lease(net.verifierIdentity)
+    expect(taken).toMatchObject({ candidateSeq: b, baseline: first.candidate })
     expect(await waiting).toMatchObject({ candidateSeq: c, baseline: first.candidate })
-    expect(Date.now() - started).toBeLessThan(HOLDER_GRACE_MS)
+    // Woken by the host's lease, not by the grace's end: the lease timer is still set for that end, before either job's lease.
+    expect(net.running.coordinator.leaseExpiry.due).toBeLessThan(taken?.leaseExpiresAt as number)
+  })
+
+  it('a holder that looks and may not take it (its own candidate) leaves it to the other verifier at once', async () => {
+    const { net: n, second, lease, first } = await afterOneMerge()
+    net = n
+    const host = net.verifierIdentity
+    const own = await net.submitEdit(host, setConstant('QUALITY', 0.8), { claimedMetric: 1.1 })
+    const waiting = lease(second, 20_000)
+    await until(() => net?.running.coordinator.leaseHolds.waiting === 1, 'the second verifier\'s request is held', 5000)
+    expect(await lease(host)).toBeNull()
+    const job = await waiting
+    expect(job).toMatchObject({ candidateSeq: own, baseline: first.candidate })
+    // Woken by the host's look, not by the grace's end: the lease timer is still set for that end, before the new job's lease.
+    expect(net.running.coordinator.leaseExpiry.due).toBeLessThan(job?.leaseExpiresAt as number)
   })
 })

@@ -80,8 +80,8 @@ export interface LeaseOptions {
 /** What the holder rule needs of the lease handler: when each verifier last asked for work, and where to say that a request was held back. */
 export interface Holders {
   lookedAt: (verifier: string) => number | undefined
-  /** A request was held back until `until` at most (Infinity: the holder's verdict): the handler wakes it then, or when the holder takes a job. */
-  heldBack: (until: number) => void
+  /** `verifier`'s request was held back until `until` at most (Infinity: the holder's verdict): the handler wakes it then, or when another verifier has looked. */
+  heldBack: (until: number, verifier: string) => void
 }
 
 /**
@@ -114,7 +114,7 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
     const queued = queueOrder(manifest, store.candidatesOn(best, ['queued']))
     const holderUntil = queued.length > 0 ? holderWait(ctx, best, body, opts.holders, now) : undefined
     if (holderUntil !== undefined) {
-      opts.holders?.heldBack(holderUntil)
+      opts.holders?.heldBack(holderUntil, body.publicKey)
       return { job: null, forOthers: false }
     }
     // A split round is shared with the busy verifiers too, and one begun goes first (rules/parts.ts).

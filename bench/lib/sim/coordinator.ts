@@ -87,7 +87,7 @@ export class SimCoordinator {
   readonly speculation?: Speculation
   /**
    * Work held back for the verifier that holds its baselines (coordinator/src/rules/holder.ts):
-   * `wakeHeld` wakes the idle verifiers when a job is leased after a hold. A simulated verifier
+   * `wakeHeld` wakes the idle verifiers when a job is leased, or another verifier looked, after a hold. A simulated verifier
    * asks again as it attests, so no holder's grace runs out here and no timer is set.
    */
   readonly #holderWaits: HolderWaits
@@ -264,23 +264,23 @@ export class SimCoordinator {
   lease (verifier: Identity, on: Carried, asked: { help?: boolean } & LeaseOptions = {}): LeaseOutcome {
     const opts = { ...asked, holders: this.#holderWaits }
     for (;;) {
-      this.#holderWaits.looked(verifier.publicKey, Date.now())
+      const endsHolds = this.#holderWaits.looked(verifier.publicKey, Date.now())
       const { remaining, ...carried } = this.rebaseStale(STALE_BATCH)
       report(carried, on)
       const body: LeaseRequestBody = { type: 'lease-request', causeId: CAUSE, publicKey: verifier.publicKey, hardware: HARDWARE, nonce: nonce(), time: Date.now(), ...(opts.help === true ? { help: true } : {}) }
       const signature = verifier.sign('lease-request', body)
       const ahead = this.#speculate(body, signature, opts, on)
       if (ahead !== null) {
-        this.#holderWaits.leased()
+        this.#holderWaits.lookAgain()
         return ahead
       }
       this.#batch(verifier.publicKey, on)
       const outcome = leaseOutcome(this.ctx, body, signature, opts)
-      if (outcome.job !== null) {
-        this.#roster.served(outcome.job.baseline, verifier.publicKey, outcome.job.candidateSeq)
-        this.#holderWaits.leased()
+      if (outcome.job !== null) this.#roster.served(outcome.job.baseline, verifier.publicKey, outcome.job.candidateSeq)
+      if (outcome.job !== null || remaining === 0) {
+        if (outcome.job !== null || endsHolds) this.#holderWaits.lookAgain()
+        return outcome
       }
-      if (outcome.job !== null || remaining === 0) return outcome
     }
   }
 

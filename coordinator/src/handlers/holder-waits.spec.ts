@@ -19,21 +19,31 @@ describe('HolderWaits', () => {
     expect(w.lookedAt(`v${MAX_LOOKS - 1}`)).toBe(30 + MAX_LOOKS - 1)
   })
 
-  it('wakes held requests when a job is leased after a request was held back, once', () => {
+  it('wakes held requests when asked to after a request was held back, once', () => {
     const { w, wakes } = waits()
-    w.leased()
+    w.lookAgain()
     expect(wakes).toHaveLength(0)
-    w.heldBack(Infinity)
-    w.leased()
-    w.leased()
+    w.heldBack(Infinity, 'V')
+    w.lookAgain()
+    w.lookAgain()
     expect(wakes).toHaveLength(1)
+  })
+
+  it('says that another verifier\'s look may end a hold, but not the look of one held back', () => {
+    const { w } = waits()
+    expect(w.looked('K', 1)).toBe(false)
+    w.heldBack(Infinity, 'V')
+    expect(w.looked('V', 2)).toBe(false)
+    expect(w.looked('K', 3)).toBe(true)
+    w.lookAgain()
+    expect(w.looked('K', 4)).toBe(false)
   })
 
   it('sets the lease timer for the earliest finite end, and wakes when it is due', () => {
     const { w, wakes, watched } = waits()
-    w.heldBack(Infinity)
-    w.heldBack(5000)
-    w.heldBack(7000)
+    w.heldBack(Infinity, 'V')
+    w.heldBack(5000, 'V')
+    w.heldBack(7000, 'W')
     expect(watched).toEqual([5000])
     expect(w.due(4000)).toBe(5000)
     expect(wakes).toHaveLength(0)

@@ -5,15 +5,17 @@ export const MAX_LOOKS = 1024
 
 /**
  * Lease requests held back for the verifier that holds their work's baselines (rules/holder.ts):
- * when each verifier last asked for work, and whether a request was held back since, so that
- * held requests look again once the holder has taken a job (the work it left may be theirs) or
- * the holder's grace runs out (`due`, from the lease timer: handlers/lease-expiry.ts).
+ * when each verifier last asked for work, and who was held back since, so that held requests
+ * look again once another verifier has looked (the holder has taken a job, or found none it may
+ * take: what it left may be theirs) or the holder's grace runs out (`due`, from the lease timer:
+ * handlers/lease-expiry.ts).
  */
 export class HolderWaits implements Holders {
   readonly #looks = new Map<string, number>()
   readonly #wake: () => void
   readonly #watch: (at: number) => void
-  #waiting = false
+  /** Verifiers held back since the last wake. */
+  readonly #held = new Set<string>()
   #until = Infinity
 
   /** `wake` makes the held requests look again; `watch` sets the lease timer for a time the holds end (it then calls `due`). */
@@ -22,38 +24,39 @@ export class HolderWaits implements Holders {
     this.#watch = watch
   }
 
-  /** A verifier asked for work at `at`. */
-  looked (verifier: string, at: number): void {
+  /** A verifier asked for work at `at`. Returns whether its look may end a hold on others: call `lookAgain` once it has taken its job or none. */
+  looked (verifier: string, at: number): boolean {
     this.#looks.delete(verifier)
     this.#looks.set(verifier, at)
     // Oldest first, in the order of their last look.
     if (this.#looks.size > MAX_LOOKS) this.#looks.delete(this.#looks.keys().next().value as string)
+    return this.#held.size > 0 && !this.#held.has(verifier)
   }
 
   readonly lookedAt = (verifier: string): number | undefined => this.#looks.get(verifier)
 
-  readonly heldBack = (until: number): void => {
-    this.#waiting = true
+  readonly heldBack = (until: number, verifier: string): void => {
+    this.#held.add(verifier)
     if (until >= this.#until) return
     this.#until = until
     if (until < Infinity) this.#watch(until)
   }
 
-  /** A job was leased: requests held back look again. */
-  leased (): void {
-    if (!this.#waiting) return
+  /** Requests held back look again (a job was leased, or another verifier looked since they were held). */
+  lookAgain (): void {
+    if (this.#held.size === 0) return
     this.#end()
   }
 
   /** The lease timer fired at `now`: holds whose grace ended look again. Returns when the next one ends (Infinity: none). */
   due (now: number): number {
     if (this.#until > now) return this.#until
-    if (this.#waiting) this.#end()
+    if (this.#held.size > 0) this.#end()
     return Infinity
   }
 
   #end (): void {
-    this.#waiting = false
+    this.#held.clear()
     this.#until = Infinity
     this.#wake()
   }

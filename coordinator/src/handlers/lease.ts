@@ -50,12 +50,14 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
         let job: Job | null = null
         let forOthers = false
         let warm: WarmSeeds | undefined
+        // This look may end another request's wait for a holder (rules/holder.ts).
+        let endsHolds = false
         for (let remaining = 1; job === null && remaining > 0;) {
-          ({ job, forOthers, remaining, warm } = await c.serially(async () => {
+          ({ job, forOthers, remaining, warm, endsHolds } = await c.serially(async () => {
             const remaining = await c.rebaseStale(STALE_BATCH, { untilCarried: true })
             const ctx = c.verificationContext()
             // Only keys that count are recorded: keys on probation cost nothing to make (holder-waits.ts keeps a bounded number).
-            if (countsNow(ctx, req.body.publicKey)) c.holderWaits.looked(req.body.publicKey, Date.now())
+            const endsHolds = countsNow(ctx, req.body.publicKey) && c.holderWaits.looked(req.body.publicKey, Date.now())
             // The other held requests without a job share a split round with this one.
             const verifiersIdle = c.leaseHolds.idle - (hold === undefined ? 0 : 1)
             const opts = { verifiersWaiting: c.leaseHolds.held, verifiersIdle, holders: c.holderWaits }
@@ -71,13 +73,13 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
               // A speculative job is measured against a candidate, not the best: the roster keeps to the best.
               if (job.baseline === ctx.bestCommit()) c.warmRoster.served(job.baseline, req.body.publicKey, job.candidateSeq)
             }
-            return { job, forOthers, remaining, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey, (c.speculation?.window ?? 0) > 0) : undefined }
+            return { job, forOthers, remaining, endsHolds, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey, (c.speculation?.window ?? 0) > 0) : undefined }
           }, { signal }))
         }
         // The coordinator wakes as many held requests as may take the job back if its lease runs out.
         if (job !== null) c.leaseExpiry.watch(job.leaseExpiresAt)
-        // Requests held back for a holder look again: it has taken its job, and what it left is theirs (rules/holder.ts).
-        if (job !== null) c.holderWaits.leased()
+        // Requests held back for a holder look again: it has taken its job or found none it may take, and what it left is theirs (rules/holder.ts).
+        if (job !== null || endsHolds) c.holderWaits.lookAgain()
         // Work left for others (its own candidate, the rest of a split round) goes to a request that has not looked since.
         if (forOthers) c.leaseHolds.relay()
         const now = Date.now()
