@@ -6,15 +6,15 @@ import { driveCarries, Speculation, type CarryRequest } from './speculate.ts'
 import { Store, type CandidateRow } from './store/index.ts'
 
 describe('Speculation', () => {
-  it('starts its window at 1, grows it per merge up to the declared window, halves it per rejection', () => {
+  it('starts its window at 1, grows it per merge up to the declared window, halves it per rejection; it is open while above 0', () => {
     const s = new Speculation(3)
-    expect(s.window).toBe(1)
+    expect([s.window, s.open]).toEqual([1, true])
     for (const v of ['merged', 'merged', 'merged'] as const) s.record(v)
     expect(s.window).toBe(3)
     s.record('rejected')
     expect(s.window).toBe(1)
     s.record('rejected')
-    expect(s.window).toBe(0)
+    expect([s.window, s.open]).toEqual([0, false])
   })
 
   it('keeps its window in the store across a restart, within the window declared then', () => {

@@ -36,6 +36,11 @@ export class Speculation {
     return this.#window
   }
 
+  /** Whether candidates are carried onto the one in flight now: the window is above 0 (a run of rejections closes it). */
+  get open (): boolean {
+    return this.#window > 0
+  }
+
   /** A verdict measured against the best: the window grows by one after a merge and halves after a rejection. */
   record (verdict: 'merged' | 'rejected'): void {
     this.#window = nextWindow(this.#window, verdict, this.#max)

@@ -140,7 +140,7 @@ export class SimCoordinator {
   mayWarm (verifier: Identity): boolean {
     const best = this.best()
     const alreadyWarm = (): string[] => warmByReuse(this.store, best, this.manifest.verification, this.ctx.verifierMode)
-    return this.#roster.mayWarm(best, verifier.publicKey, { quorum: this.manifest.verification.quorum, split: splittable(this.ctx.verifierMode, this.manifest.verification), ahead: (this.speculation?.window ?? 0) > 0 }, alreadyWarm)
+    return this.#roster.mayWarm(best, verifier.publicKey, { quorum: this.manifest.verification.quorum, split: splittable(this.ctx.verifierMode, this.manifest.verification), ahead: this.speculation?.open === true }, alreadyWarm)
   }
 
   /**

@@ -73,7 +73,7 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
               // A speculative job is measured against a candidate, not the best: the roster keeps to the best.
               if (job.baseline === ctx.bestCommit()) c.warmRoster.served(job.baseline, req.body.publicKey, job.candidateSeq)
             }
-            return { job, forOthers, remaining, endsHolds, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey, (c.speculation?.window ?? 0) > 0) : undefined }
+            return { job, forOthers, remaining, endsHolds, warm: req.body.warm === true ? warmSeeds(ctx, c.warmRoster, req.body.publicKey, c.speculation?.open === true) : undefined }
           }, { signal }))
         }
         // The coordinator wakes as many held requests as may take the job back if its lease runs out.
