@@ -25,6 +25,8 @@ const pools = (verified: Record<string, number[][]> = {}, jobs: Record<string, G
     } as unknown as AttestationRow])
   }
 }
+/** Every key counts as a verifier. */
+const all = (): boolean => true
 const THREE = { trials: 3, reuseCandidateRuns: false, quorum: 1, splitRounds: false }
 const REUSE = { ...THREE, reuseCandidateRuns: true }
 /** THREE where a first round may end with an early acceptance (rules/accept-early.ts). */
@@ -107,12 +109,12 @@ describe('seeds', () => {
         { verifier: 'failed run', trials: [[5, true], [6, true], [7, false]] as Array<[number, boolean]> }
       ]
     }
-    expect(warmByReuse(pools({ merged: [[5, 6, 7]] }, jobs), 'merged', REUSE, 'allowlist')).toEqual(['whole'])
+    expect(warmByReuse(pools({ merged: [[5, 6, 7]] }, jobs), 'merged', REUSE, 'allowlist', all)).toEqual(['whole'])
     // An early acceptance's first look needs the two seeds before it only.
-    expect(warmByReuse(pools({ merged: [[5, 6, 7]] }, jobs), 'merged', { ...ACCEPTING, reuseCandidateRuns: true }, 'allowlist')).toEqual(['whole', 'two pairs', 'failed run'])
+    expect(warmByReuse(pools({ merged: [[5, 6, 7]] }, jobs), 'merged', { ...ACCEPTING, reuseCandidateRuns: true }, 'allowlist', all)).toEqual(['whole', 'two pairs', 'failed run'])
     // Without reuse nobody keeps candidate runs as baselines; a best that was never a candidate has none.
-    expect(warmByReuse(pools({ merged: [[5, 6, 7]] }, jobs), 'merged', THREE, 'allowlist')).toEqual([])
-    expect(warmByReuse(pools({}, jobs), 'root', REUSE, 'allowlist')).toEqual([])
+    expect(warmByReuse(pools({ merged: [[5, 6, 7]] }, jobs), 'merged', THREE, 'allowlist', all)).toEqual([])
+    expect(warmByReuse(pools({}, jobs), 'root', REUSE, 'allowlist', all)).toEqual([])
   })
 
   it('runHolders: a live lease holds the runs to come, a lease run out and a shadow job hold none', () => {
@@ -125,10 +127,12 @@ describe('seeds', () => {
         { verifier: 'done', trials: [[5, true], [6, true], [7, true]] }
       ]
     }
-    expect(runHolders(pools({ ahead: [[5, 6, 7]] }, jobs), 'ahead', REUSE, 'allowlist', 100)).toEqual([
+    expect(runHolders(pools({ ahead: [[5, 6, 7]] }, jobs), 'ahead', REUSE, 'allowlist', 100, all)).toEqual([
       { verifier: 'measuring', live: true },
       { verifier: 'done', live: false, attestedAt: 100 }
     ])
-    expect(warmByReuse(pools({ ahead: [[5, 6, 7]] }, jobs), 'ahead', REUSE, 'allowlist')).toEqual(['done'])
+    expect(warmByReuse(pools({ ahead: [[5, 6, 7]] }, jobs), 'ahead', REUSE, 'allowlist', all)).toEqual(['done'])
+    // A key that no longer counts (removed from the allowlist) holds nothing.
+    expect(runHolders(pools({ ahead: [[5, 6, 7]] }, jobs), 'ahead', REUSE, 'allowlist', 100, (key) => key !== 'done')).toEqual([{ verifier: 'measuring', live: true }])
   })
 })

@@ -74,17 +74,18 @@ export type HolderStore = SeedStore & Pick<Store, 'attestationsFor' | 'jobsFor' 
  * The verifiers that hold `commit`'s runs as its baselines (`reuseCandidateRuns`: a verifier keeps
  * its runs of a candidate as that commit's): each counting job on the candidate the commit was,
  * live (it holds them once done) or attested with a candidate figure on every seed `warmRound`
- * names. One reading for the warm roster (`warmByReuse`) and for the rule that lets work wait for
+ * names, by a key that `counts` as a verifier now. One reading for the warm roster (`warmByReuse`) and for the rule that lets work wait for
  * its holder (rules/holder.ts, verification.ts).
  */
-export function runHolders (store: HolderStore, commit: string, verification: WarmRule, mode: 'allowlist' | 'open', now: number): HolderJob[] {
+export function runHolders (store: HolderStore, commit: string, verification: WarmRule, mode: 'allowlist' | 'open', now: number, counts: (verifier: string) => boolean): HolderJob[] {
   if (verification.reuseCandidateRuns !== true) return []
   const measured = store.candidateByCommit(commit)
   if (measured === undefined) return []
   const needed = warmRound(store, commit, verification, mode)
   const attested = new Map(store.attestationsFor(measured.seq).map((a) => [a.job_id, a]))
   const roles = store.jobRoles(measured.seq)
-  return store.jobsFor(measured.seq).filter((j) => roles.get(j.id) !== 'shadow').flatMap((j): HolderJob[] => {
+  // A key removed from the allowlist since, or no longer trusted, holds nothing.
+  return store.jobsFor(measured.seq).filter((j) => roles.get(j.id) !== 'shadow' && counts(j.verifier)).flatMap((j): HolderJob[] => {
     if (j.state === 'leased') return j.lease_expires_at >= now ? [{ verifier: j.verifier, live: true }] : []
     const a = attested.get(j.id)
     if (a === undefined) return []
@@ -98,6 +99,6 @@ export function runHolders (store: HolderStore, commit: string, verification: Wa
  * warm (warm-roster.ts), they spare another verifier warming the same seeds: with two one-slot
  * verifiers the other one warmed after most merges, a run a merge (docs/benchmarks.md).
  */
-export function warmByReuse (store: HolderStore, best: string, verification: WarmRule, mode: 'allowlist' | 'open'): string[] {
-  return [...new Set(runHolders(store, best, verification, mode, Date.now()).filter((h) => !h.live).map((h) => h.verifier))]
+export function warmByReuse (store: HolderStore, best: string, verification: WarmRule, mode: 'allowlist' | 'open', counts: (verifier: string) => boolean): string[] {
+  return [...new Set(runHolders(store, best, verification, mode, Date.now(), counts).filter((h) => !h.live).map((h) => h.verifier))]
 }

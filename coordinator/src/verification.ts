@@ -112,7 +112,8 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
     const split = splittable(ctx.verifierMode, manifest.verification)
     let forOthers = false
     const queued = queueOrder(manifest, store.candidatesOn(best, ['queued']))
-    const holderUntil = queued.length > 0 ? holderWait(ctx, best, body, opts.holders, now) : undefined
+    // Not with split rounds: there each verifier holds only its part's seeds.
+    const holderUntil = queued.length > 0 && !split ? holderWait(ctx, best, body, opts.holders, now) : undefined
     if (holderUntil !== undefined) {
       opts.holders?.heldBack(holderUntil, body.publicKey)
       return { job: null, forOthers: false }
@@ -144,15 +145,10 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
   })
 }
 
-/**
- * rules/holder.ts on the store's facts (seeds.ts `runHolders`): until when work measured against
- * `base` waits for a verifier that holds its runs. Not with split rounds: there each verifier
- * holds only its part's seeds.
- */
+/** rules/holder.ts on the store's facts (seeds.ts `runHolders`): until when work measured against `base` waits for a verifier that holds its runs. */
 function holderWait (ctx: VerificationContext, base: string, body: LeaseRequestBody, holders: Holders | undefined, now: number): number | undefined {
-  if (holders === undefined || splittable(ctx.verifierMode, ctx.manifest.verification)) return undefined
-  // A key removed from the allowlist since, or no longer trusted, holds nothing back.
-  const jobs = runHolders(ctx.store, base, ctx.manifest.verification, ctx.verifierMode, now).filter((h) => countsNow(ctx, h.verifier))
+  if (holders === undefined) return undefined
+  const jobs = runHolders(ctx.store, base, ctx.manifest.verification, ctx.verifierMode, now, (key) => countsNow(ctx, key))
   return heldForHolder(jobs, { requester: body.publicKey, now, warm: body.warmBest === base, lookedAt: holders.lookedAt })
 }
 

@@ -17,6 +17,7 @@ import { CarryPlanner } from '../../../coordinator/src/carry-plan.ts'
 import { WarmRoster } from '../../../coordinator/src/warm-roster.ts'
 import { HolderWaits } from '../../../coordinator/src/handlers/holder-waits.ts'
 import { warmByReuse } from '../../../coordinator/src/seeds.ts'
+import { countsNow } from '../../../coordinator/src/verifier-trust.ts'
 import { splittable } from '../../../coordinator/src/rules/parts.ts'
 import { BestRunsMemo } from '../../../coordinator/src/best-runs.ts'
 import { newCandidate, type CandidateContext, type CandidateFields } from '../../../coordinator/src/new-candidate.ts'
@@ -139,7 +140,7 @@ export class SimCoordinator {
   /** Whether the lease handler would tell this verifier the best's seed pool (its `warmSeeds`, warm-roster.ts). */
   mayWarm (verifier: Identity): boolean {
     const best = this.best()
-    const alreadyWarm = (): string[] => warmByReuse(this.store, best, this.manifest.verification, this.ctx.verifierMode)
+    const alreadyWarm = (): string[] => warmByReuse(this.store, best, this.manifest.verification, this.ctx.verifierMode, (key) => countsNow(this.ctx, key))
     return this.#roster.mayWarm(best, verifier.publicKey, { quorum: this.manifest.verification.quorum, split: splittable(this.ctx.verifierMode, this.manifest.verification), ahead: this.speculation?.open === true }, alreadyWarm)
   }
 

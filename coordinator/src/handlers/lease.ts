@@ -25,7 +25,7 @@ export type LeaseDeps = Pick<Coordinator, 'serially' | 'rebaseStale' | 'carryRes
 function warmSeeds (ctx: VerificationContext, roster: WarmRoster, publicKey: string, ahead: boolean): WarmSeeds | undefined {
   if (!countsNow(ctx, publicKey)) return undefined
   const best = ctx.bestCommit()
-  const alreadyWarm = (): string[] => warmByReuse(ctx.store, best, ctx.manifest.verification, ctx.verifierMode).filter((key) => countsNow(ctx, key))
+  const alreadyWarm = (): string[] => warmByReuse(ctx.store, best, ctx.manifest.verification, ctx.verifierMode, (key) => countsNow(ctx, key))
   if (!roster.mayWarm(best, publicKey, { quorum: ctx.manifest.verification.quorum, split: splittable(ctx.verifierMode, ctx.manifest.verification), ahead }, alreadyWarm)) return undefined
   return { best, seeds: warmRound(ctx.store, best, ctx.manifest.verification, ctx.verifierMode) }
 }
