@@ -68,11 +68,12 @@ export async function checkAfterRestart (home: string, acked: Acknowledged, refB
 
 /**
  * The tallies the site reads (kept by triggers in the writes' own transactions, migrations.ts)
- * against the rows they count: submissions per submitter and state, runs per verifier.
+ * against the rows they count: submissions per submitter and state, runs per verifier. Both are
+ * read in one snapshot: the restarted coordinator is serving (its lease timers requeue what the
+ * kill left leased), and a write between two separate reads would show as a disagreement.
  */
 function talliesDisagree (db: Store): string[] {
-  const kept = db.tallies()
-  const counted = db.views.talliesFromRows()
+  const { kept, counted } = db.talliesKeptAndCounted()
   const out: string[] = []
   for (const key of new Set([...counted.states.keys(), ...kept.states.keys()])) {
     const want = JSON.stringify(Object.entries(counted.states.get(key) ?? {}).sort())

@@ -64,6 +64,15 @@ export class Store extends ExperimentStore {
     return { states: this.views.submissionStatesPerSubmitter(), runs: new Map(this.verificationRuns().map((r) => [r.verifier, r.runs])) }
   }
 
+  /**
+   * The tallies as kept and as counted from the rows, read in one transaction: one snapshot
+   * of the database, so the two agree even while another process writes between the reads
+   * (the fault suite reads them while the restarted coordinator expires leases).
+   */
+  talliesKeptAndCounted (): { kept: Tallies, counted: Tallies } {
+    return this.transaction(() => ({ kept: this.tallies(), counted: this.views.talliesFromRows() }))
+  }
+
   /** Open candidates (queued, verifying or passed) whose parent is no longer `best`, by seq (what a rebase carries over). */
   candidatesOff (best: string): CandidateRow[] {
     return this.sql("SELECT * FROM candidates WHERE state IN ('queued', 'verifying', 'passed') AND parent_oid != ? ORDER BY seq").all(best).map(decodeCandidate)
