@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- simulate [--volunteers 1,10,100,1000] [--variants serial,whole,now,helping,ahead,ahead-whole,batched,ahead-batched,reused,accepting] [--slots 1] [--hours 24] [--seed 1]
+ * `npm run bench -- simulate [--volunteers 1,10,100,1000] [--variants serial,whole,now,helping,ahead,ahead-whole,batched,ahead-batched,reused,accepting,every] [--slots 1] [--hours 24] [--seed 1]
  * [--p 0.03] [--c 0.1] [--conflict-per carry|change] [--gain-mean 3] [--noise 0.01] [--run-seconds 300] [--trials 3] [--max-events 3000000] [--big-hours 6] [--max-wall 120] [--jitter 0.02]`
  *
  * A discrete-event simulation of the network at real scale (300-s runs) driving the
@@ -10,7 +10,8 @@
  * coordinator/src/speculate.ts), `batched` and `ahead-batched` (`now` and `ahead` with batches of up
  * to 8: coordinator/src/batch.ts), `reused` (`now` with `verification.reuseCandidateRuns`:
  * coordinator/src/seeds.ts), `accepting` (`whole` with early acceptance, `sequential.accept` 0.02:
- * protocol/src/sequential.ts); `--slots` sets the verifiers' slots in all but `serial`. Rows of 100
+ * protocol/src/sequential.ts), `every` (`accepting` with reuse, speculation and batches: every
+ * saving, the one variant where a job waits for the verifier holding its runs, rules/holder.ts); `--slots` sets the verifiers' slots in all but `serial`. Rows of 100
  * volunteers and more run `--big-hours` simulated hours instead of `--hours` to stay within
  * minutes of wall time, and every row stops after `--max-wall` seconds of wall time (it then
  * reports `capped` and the simulated hours it reached); merges per hour are rates, so the rows compare.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Store } from '../coordinator/src/store/index.ts'
 import { membersOf } from '../coordinator/src/group-members.ts'
-import { simulate, VARIANTS, type SimOptions } from '../bench/lib/sim/simulation.ts'
+import { simulate, VARIANTS, type SimOptions, type SimRow } from '../bench/lib/sim/simulation.ts'
 import { conflictChance } from '../bench/lib/sim/model.ts'
 
 // A generous p so that two simulated hours of a few volunteers see merges; no timing is asserted.
@@ -79,12 +79,26 @@ describe('the discrete-event simulation (npm run bench -- simulate)', () => {
       expect(row.warmRuns).toBeLessThanOrEqual(row.verifierRuns)
       if (variant === 'serial') expect([row.stoppedEarly, row.warmRuns]).toEqual([0, 0])
       if (variant !== 'helping') expect(row.helperJobs).toBe(0)
+      expect(row.heldForHolder).toBe(0)
       if (volunteers === 4) {
         expect(row.merges).toBeGreaterThan(0)
         expect(row.jobs).toBeGreaterThan(0)
         expect(row.verifyShare).toBeGreaterThan(0)
       }
     }
+  })
+
+  it('with every saving and two verifiers, work measured against a commit is held for the verifier that holds its runs, and the accounting holds', () => {
+    const [every, accepting] = (['every', 'accepting'] as const).map((variant) => simulate({ ...tiny, hours: 6, volunteers: 8, features: VARIANTS[variant] })) as [SimRow, SimRow]
+    for (const row of [every, accepting]) {
+      expect(row.verifiers).toBe(2)
+      expect(row.merges).toBeGreaterThan(2)
+      expect(row.submitted).toBe(row.merged + row.rejected + row.stale + row.queueAtEnd)
+    }
+    // Only reuse with whole rounds has runs a verifier holds for others' jobs (rules/holder.ts).
+    expect(every.heldForHolder).toBeGreaterThan(0)
+    expect(accepting.heldForHolder).toBe(0)
+    expect(every.cacheHits / every.jobs).toBeGreaterThan(accepting.cacheHits / accepting.jobs)
   })
 
   it('with early acceptance some merges end after two pairs of three, each saying so, and every merge passed its test', () => {

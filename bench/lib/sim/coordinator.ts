@@ -23,7 +23,7 @@ import { BestRunsMemo } from '../../../coordinator/src/best-runs.ts'
 import { newCandidate, type CandidateContext, type CandidateFields } from '../../../coordinator/src/new-candidate.ts'
 import type { CandidateRow, MergeRow, Store } from '../../../coordinator/src/store/index.ts'
 import { conflictChance } from './model.ts'
-import { attest, leaseOutcome, promote, type AttestOutcome, type LeaseOptions, type LeaseOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
+import { attest, leaseOutcome, promote, type AttestOutcome, type Holders, type LeaseOptions, type LeaseOutcome, type VerificationContext } from '../../../coordinator/src/verification.ts'
 import { Speculation, speculativeLease, type CarryRequest } from '../../../coordinator/src/speculate.ts'
 import { batchMembers } from '../../../coordinator/src/batch.ts'
 import { submissionsIn } from '../../../coordinator/src/group-members.ts'
@@ -92,9 +92,13 @@ export class SimCoordinator {
    * asks again as it attests, so no holder's grace runs out here and no timer is set.
    */
   readonly #holderWaits: HolderWaits
+  /** Lease requests the holder rule held back (the row's `heldForHolder`). */
+  heldForHolder = 0
+  readonly #holders: Holders
 
   constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, conflictPer?: 'carry' | 'change', random: () => number, runSeconds: number, groups: boolean, wakeHeld: () => void }) {
     this.#holderWaits = new HolderWaits(opts.wakeHeld, () => {})
+    this.#holders = { lookedAt: this.#holderWaits.lookedAt, heldBack: (until, key) => { this.heldForHolder++; this.#holderWaits.heldBack(until, key) } }
     this.#carry = new CarryPlanner({ store, manifest: opts.manifest }, { groups: opts.groups })
     this.store = store
     this.#bestRuns = new BestRunsMemo(store)
@@ -263,7 +267,7 @@ export class SimCoordinator {
    * waits (`verifiersWaiting`); `verifiersIdle`: the others waiting for work, who share a split round.
    */
   lease (verifier: Identity, on: Carried, asked: { help?: boolean } & LeaseOptions = {}): LeaseOutcome {
-    const opts = { ...asked, holders: this.#holderWaits }
+    const opts = { ...asked, holders: this.#holders }
     for (;;) {
       const endsHolds = this.#holderWaits.looked(verifier.publicKey, Date.now())
       const { remaining, ...carried } = this.rebaseStale(STALE_BATCH)

@@ -52,7 +52,7 @@ export interface SimFeatures {
   accept?: number
 }
 
-export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' | 'ahead-whole' | 'batched' | 'ahead-batched' | 'reused' | 'accepting', SimFeatures> = {
+export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' | 'ahead-whole' | 'batched' | 'ahead-batched' | 'reused' | 'accepting' | 'every', SimFeatures> = {
   /** The code before issue 14: 2-s polls, no warm-up, every pair run, 3 runs per new best. */
   serial: { held: false, warm: false, sequential: false, slots: 1, workerSavings: false, helpers: false, groups: false, split: false },
   /** Today's defaults without split rounds: each round on one verifier. */
@@ -72,7 +72,13 @@ export const VARIANTS: Record<'serial' | 'whole' | 'now' | 'helping' | 'ahead' |
   /** `now` with a candidate's verified runs as its baselines once it is the best. */
   reused: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: true, reuse: true },
   /** `whole` with early acceptance spending 0.02 of the 0.05 false-acceptance rate (split rounds exclude it). */
-  accepting: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: false, accept: 0.02 }
+  accepting: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: false, accept: 0.02 },
+  /**
+   * `accepting` with reuse, speculation 4 and batches of up to 8: every saving, as the scaling
+   * bench's issue-shaped races declare them. The one variant where work measured against a
+   * commit waits for the verifier that holds its runs (rules/holder.ts: reuse with whole rounds).
+   */
+  every: { held: true, warm: true, sequential: true, slots: 1, workerSavings: true, helpers: false, groups: true, split: false, accept: 0.02, reuse: true, speculation: 4, batch: 8 }
 }
 
 export interface SimOptions extends Omit<ModelOptions, 'minImprovement'> {
@@ -124,6 +130,8 @@ export interface SimRow {
   stoppedEarly: number
   /** Jobs run by volunteers that also verify. */
   helperJobs: number
+  /** Lease requests held back for the verifier holding the runs their work is measured against (rules/holder.ts; reuse with whole rounds only). */
+  heldForHolder: number
   verifierRuns: number
   /** Of the verifier runs, baselines warmed ahead of jobs. */
   warmRuns: number
@@ -501,6 +509,7 @@ class Simulation {
       jobs: this.#count.jobs,
       stoppedEarly: this.#count.stoppedEarly,
       helperJobs: this.#count.helperJobs,
+      heldForHolder: this.#coord.heldForHolder,
       verifierRuns: this.#count.verifierRuns,
       warmRuns: this.#count.warmRuns,
       cacheHits: this.#count.cacheHits,
