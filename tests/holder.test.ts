@@ -14,21 +14,22 @@ import { until } from './until.ts'
 
 const hardware = describeHardware()
 
-async function twoVerifiers (fields: Record<string, unknown>): Promise<{ net: TestNetwork, second: Identity, lease: (who: Identity, waitMs?: number) => Promise<Job | null>, attest: (who: Identity, job: Job, gain: number) => Promise<string> }> {
-  const second = Identity.generate()
-  const net = await TestNetwork.start(causeWith(NOISY, fields), (c) => ({ verifiers: [...c.verifiers, second.publicKey] }))
+async function twoVerifiers (fields: Record<string, unknown>, others = 1): Promise<{ net: TestNetwork, second: Identity, third: Identity, lease: (who: Identity, waitMs?: number) => Promise<Job | null>, attest: (who: Identity, job: Job, gain: number) => Promise<string> }> {
+  const keys = Array.from({ length: others }, () => Identity.generate())
+  const net = await TestNetwork.start(causeWith(NOISY, fields), (c) => ({ verifiers: [...c.verifiers, ...keys.map((k) => k.publicKey)] }))
   const { causeId } = net.running.coordinator
   return {
     net,
-    second,
+    second: keys[0] as Identity,
+    third: keys[1] ?? (keys[0] as Identity),
     lease: async (who, waitMs) => (await (await net.client(who)).lease(who, causeId, hardware, waitMs === undefined ? {} : { waitMs })).job,
     attest: async (who, job, gain) => (await (await net.client(who)).attest(who, { causeId, jobId: job.jobId, candidate: job.candidate, baseline: job.baseline, trials: givenTrials(job, gain), hardware })).verdict.state
   }
 }
 
-/** Two verifiers with reuse; the host's has verified and merged one candidate (`first`), and holds its runs. */
-async function afterOneMerge (): Promise<Awaited<ReturnType<typeof twoVerifiers>> & { first: Job }> {
-  const two = await twoVerifiers({ reuseCandidateRuns: true })
+/** Two verifiers (or the host's and `others` more) with reuse; the host's has verified and merged one candidate (`first`), and holds its runs. */
+async function afterOneMerge (others = 1): Promise<Awaited<ReturnType<typeof twoVerifiers>> & { first: Job }> {
+  const two = await twoVerifiers({ reuseCandidateRuns: true }, others)
   const host = two.net.verifierIdentity
   await two.net.submitEdit(Identity.generate(), setConstant('SALT', 7), { claimedMetric: 1.0 })
   const first = await two.lease(host) as Job
@@ -99,5 +100,27 @@ describe('work waits for the verifier that holds its baselines', () => {
     expect(job).toMatchObject({ candidateSeq: own, baseline: first.candidate })
     // Woken by the host's look, not by the grace's end: the lease timer is still set for that end, before the new job's lease.
     expect(net.running.coordinator.leaseExpiry.due).toBeLessThan(job?.leaseExpiresAt as number)
+  })
+
+  it('two requests held for the same holder wait quietly, and the holder\'s lease serves one of them at once', async () => {
+    const { net: n, second, third, lease, first } = await afterOneMerge(2)
+    net = n
+    const coordinator = net.running.coordinator
+    await net.submitEdit(Identity.generate(), setConstant('QUALITY', 0.8), { claimedMetric: 1.1 })
+    const c = await net.submitEdit(Identity.generate(), setConstant('BONUS', 0.3), { claimedMetric: 1.2 })
+    let looks = 0
+    const looked = coordinator.holderWaits.looked.bind(coordinator.holderWaits)
+    coordinator.holderWaits.looked = (verifier, at) => { looks++; return looked(verifier, at) }
+    // Both held for the host (which holds the new best's runs) within its grace; neither look frees anything, so neither wakes the other.
+    const waiting = [lease(second, 4000), lease(third, 4000)]
+    await until(() => coordinator.leaseHolds.waiting === 2, 'both requests are held', 5000)
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    expect(looks).toBeLessThanOrEqual(4)
+    const taken = await lease(net.verifierIdentity)
+    expect(taken).toMatchObject({ baseline: first.candidate })
+    const jobs = await Promise.all(waiting)
+    // One takes the other candidate when the host's lease wakes them; the last finds nothing left and its hold times out.
+    expect(jobs.filter((j) => j !== null)).toEqual([expect.objectContaining({ candidateSeq: c, baseline: first.candidate })])
+    expect(looks).toBeLessThanOrEqual(10)
   })
 })

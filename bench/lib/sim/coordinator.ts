@@ -88,7 +88,7 @@ export class SimCoordinator {
   readonly speculation?: Speculation
   /**
    * Work held back for the verifier that holds its baselines (coordinator/src/rules/holder.ts):
-   * `wakeHeld` wakes the idle verifiers when a job is leased, or another verifier looked, after a hold. A simulated verifier
+   * `wakeHeld` wakes the idle verifiers when a job is leased, or a holder a hold waits for looked. A simulated verifier
    * asks again as it attests, so no holder's grace runs out here and no timer is set.
    */
   readonly #holderWaits: HolderWaits
@@ -98,7 +98,7 @@ export class SimCoordinator {
 
   constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, conflictPer?: 'carry' | 'change', random: () => number, runSeconds: number, groups: boolean, wakeHeld: () => void }) {
     this.#holderWaits = new HolderWaits(opts.wakeHeld, () => {})
-    this.#holders = { lookedAt: this.#holderWaits.lookedAt, heldBack: (until, key) => { this.heldForHolder++; this.#holderWaits.heldBack(until, key) } }
+    this.#holders = { lookedAt: this.#holderWaits.lookedAt, heldBack: (hold, key) => { this.heldForHolder++; this.#holderWaits.heldBack(hold, key) } }
     this.#carry = new CarryPlanner({ store, manifest: opts.manifest }, { groups: opts.groups })
     this.store = store
     this.#bestRuns = new BestRunsMemo(store)

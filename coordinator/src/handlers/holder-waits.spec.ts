@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import type { Hold } from '../rules/holder.ts'
 import { HolderWaits, MAX_LOOKS } from './holder-waits.ts'
+
+const verdict: Hold = { until: Infinity, awaits: [] }
+const grace = (until: number, ...awaits: string[]): Hold => ({ until, awaits })
 
 const waits = (): { w: HolderWaits, wakes: number[], watched: number[] } => {
   const wakes: number[] = []
@@ -23,27 +27,53 @@ describe('HolderWaits', () => {
     const { w, wakes } = waits()
     w.lookAgain()
     expect(wakes).toHaveLength(0)
-    w.heldBack(Infinity, 'V')
+    w.heldBack(verdict, 'V')
     w.lookAgain()
     w.lookAgain()
     expect(wakes).toHaveLength(1)
   })
 
-  it('says that another verifier\'s look may end a hold, but not the look of one held back', () => {
+  it('says that the look of a holder a hold waits for may end it, and no other look', () => {
     const { w } = waits()
     expect(w.looked('K', 1)).toBe(false)
-    w.heldBack(Infinity, 'V')
+    w.heldBack(grace(5000, 'K'), 'V')
     expect(w.looked('V', 2)).toBe(false)
+    expect(w.looked('L', 2)).toBe(false)
     expect(w.looked('K', 3)).toBe(true)
     w.lookAgain()
     expect(w.looked('K', 4)).toBe(false)
+    // Held until a live holder's verdict: no look ends it.
+    w.heldBack(verdict, 'V')
+    expect(w.looked('K', 5)).toBe(false)
+  })
+
+  it('two requests held for one holder do not wake each other: only the holder\'s look does', () => {
+    const { w, wakes } = waits()
+    w.heldBack(grace(5000, 'K'), 'V')
+    w.heldBack(grace(5000, 'K'), 'W')
+    // Woken by a job leased elsewhere: both look again and are held again.
+    w.lookAgain()
+    // The handler's loop (handlers/lease.ts): each woken request looks, is held again, and wakes the others only if its look ends a hold.
+    const look = (who: string, at: number): void => {
+      const ends = w.looked(who, at)
+      w.heldBack(grace(5000, 'K'), who)
+      if (ends) w.lookAgain()
+    }
+    for (let round = 0; round < 3; round++) {
+      look('V', 10 + round)
+      look('W', 10 + round)
+    }
+    expect(wakes).toHaveLength(1)
+    expect(w.looked('K', 20)).toBe(true)
+    w.lookAgain()
+    expect(wakes).toHaveLength(2)
   })
 
   it('sets the lease timer for the earliest finite end, and wakes when it is due', () => {
     const { w, wakes, watched } = waits()
-    w.heldBack(Infinity, 'V')
-    w.heldBack(5000, 'V')
-    w.heldBack(7000, 'W')
+    w.heldBack(verdict, 'V')
+    w.heldBack(grace(5000, 'K'), 'V')
+    w.heldBack(grace(7000, 'L'), 'W')
     expect(watched).toEqual([5000])
     expect(w.due(4000)).toBe(5000)
     expect(wakes).toHaveLength(0)

@@ -1,3 +1,4 @@
+import type { Hold } from '../rules/holder.ts'
 import type { Holders } from '../verification.ts'
 
 /** Verifiers whose last look is kept: more than any cause's allowlist; in open mode only keys that count are recorded (handlers/lease.ts). */
@@ -6,9 +7,10 @@ export const MAX_LOOKS = 1024
 /**
  * Lease requests held back for the verifier that holds their work's baselines (rules/holder.ts):
  * when each verifier last asked for work, and who was held back since, so that held requests
- * look again once another verifier has looked (the holder has taken a job, or found none it may
- * take: what it left may be theirs) or the holder's grace runs out (`due`, from the lease timer:
- * handlers/lease-expiry.ts).
+ * look again once a holder they wait for has looked (it has taken a job, or found none it may
+ * take: what it left may be theirs), once anyone takes a job, or when the holder's grace runs out
+ * (`due`, from the lease timer: handlers/lease-expiry.ts). No other look wakes them: a look that
+ * takes nothing frees nothing.
  */
 export class HolderWaits implements Holders {
   readonly #looks = new Map<string, number>()
@@ -16,6 +18,8 @@ export class HolderWaits implements Holders {
   readonly #watch: (at: number) => void
   /** Verifiers held back since the last wake. */
   readonly #held = new Set<string>()
+  /** The holders whose next look ends a hold since the last wake (rules/holder.ts `Hold.awaits`). */
+  readonly #awaited = new Set<string>()
   #until = Infinity
 
   /** `wake` makes the held requests look again; `watch` sets the lease timer for a time the holds end (it then calls `due`). */
@@ -24,25 +28,28 @@ export class HolderWaits implements Holders {
     this.#watch = watch
   }
 
-  /** A verifier asked for work at `at`. Returns whether its look may end a hold on others: call `lookAgain` once it has taken its job or none. */
+  /** A verifier asked for work at `at`. Returns whether a hold on others waits for its look: call `lookAgain` once it has taken its job or none. */
   looked (verifier: string, at: number): boolean {
     this.#looks.delete(verifier)
     this.#looks.set(verifier, at)
     // Oldest first, in the order of their last look.
     if (this.#looks.size > MAX_LOOKS) this.#looks.delete(this.#looks.keys().next().value as string)
-    return this.#held.size > 0 && !this.#held.has(verifier)
+    return this.#awaited.has(verifier)
   }
 
   readonly lookedAt = (verifier: string): number | undefined => this.#looks.get(verifier)
 
-  readonly heldBack = (until: number, verifier: string): void => {
+  readonly heldBack = ({ until, awaits }: Hold, verifier: string): void => {
     this.#held.add(verifier)
+    // Both sets hold keys that count (the rule reads only those): bounded by the looks kept.
+    if (this.#held.size > MAX_LOOKS) this.#held.delete(this.#held.keys().next().value as string)
+    for (const holder of awaits) if (this.#awaited.size < MAX_LOOKS) this.#awaited.add(holder)
     if (until >= this.#until) return
     this.#until = until
     if (until < Infinity) this.#watch(until)
   }
 
-  /** Requests held back look again (a job was leased, or another verifier looked since they were held). */
+  /** Requests held back look again (a job was leased, or a holder they wait for looked since they were held). */
   lookAgain (): void {
     if (this.#held.size === 0) return
     this.#end()
@@ -57,6 +64,7 @@ export class HolderWaits implements Holders {
 
   #end (): void {
     this.#held.clear()
+    this.#awaited.clear()
     this.#until = Infinity
     this.#wake()
   }

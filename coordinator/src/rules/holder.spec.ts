@@ -6,7 +6,7 @@ const ask = (requester: string, now: number, looks: Record<string, number> = {},
 describe('heldForHolder', () => {
   it('holds a job back from another verifier while the holder is still measuring the commit, until its verdict', () => {
     const jobs: HolderJob[] = [{ verifier: 'K', live: true }]
-    expect(heldForHolder(jobs, ask('V', 100))).toBe(Infinity)
+    expect(heldForHolder(jobs, ask('V', 100))).toEqual({ until: Infinity, awaits: [] })
   })
 
   it('gives it to the holder itself, and to a verifier warm on it', () => {
@@ -17,8 +17,8 @@ describe('heldForHolder', () => {
 
   it('after the holder attested, holds it back until the holder looks again, at most HOLDER_GRACE_MS', () => {
     const jobs: HolderJob[] = [{ verifier: 'K', live: false, attestedAt: 1000 }]
-    expect(heldForHolder(jobs, ask('V', 1010, { K: 990 }))).toBe(1000 + HOLDER_GRACE_MS)
-    expect(heldForHolder(jobs, ask('V', 1010))).toBe(1000 + HOLDER_GRACE_MS)
+    expect(heldForHolder(jobs, ask('V', 1010, { K: 990 }))).toEqual({ until: 1000 + HOLDER_GRACE_MS, awaits: ['K'] })
+    expect(heldForHolder(jobs, ask('V', 1010))).toEqual({ until: 1000 + HOLDER_GRACE_MS, awaits: ['K'] })
     // It looked since (and took a job, or had none it could take): the rest is anyone's.
     expect(heldForHolder(jobs, ask('V', 1010, { K: 1005 }))).toBeUndefined()
     // A holder gone away holds nothing past the grace.
@@ -30,9 +30,11 @@ describe('heldForHolder', () => {
     expect(heldForHolder([], ask('V', 100))).toBeUndefined()
   })
 
-  it('with several holders, waits for the last one still coming', () => {
+  it('with several holders, waits for the last one still coming, and any of their looks may end it', () => {
     const jobs: HolderJob[] = [{ verifier: 'K', live: false, attestedAt: 1000 }, { verifier: 'L', live: false, attestedAt: 2000 }]
-    expect(heldForHolder(jobs, ask('V', 2010))).toBe(2000 + HOLDER_GRACE_MS)
-    expect(heldForHolder([...jobs, { verifier: 'M', live: true }], ask('V', 2010))).toBe(Infinity)
+    expect(heldForHolder(jobs, ask('V', 2010))).toEqual({ until: 2000 + HOLDER_GRACE_MS, awaits: ['K', 'L'] })
+    expect(heldForHolder(jobs, ask('V', 2010, { K: 1500 }))).toEqual({ until: 2000 + HOLDER_GRACE_MS, awaits: ['L'] })
+    // One still measuring the commit: only its verdict ends the hold, no look does.
+    expect(heldForHolder([...jobs, { verifier: 'M', live: true }], ask('V', 2010))).toEqual({ until: Infinity, awaits: [] })
   })
 })

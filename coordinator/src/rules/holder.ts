@@ -32,21 +32,36 @@ export interface HolderAsk {
   lookedAt: (verifier: string) => number | undefined
 }
 
+/** A hold: until when a job waits (Infinity: the live holder's verdict), and the holders whose next look ends it. */
+export interface Hold {
+  until: number
+  /**
+   * Verifiers that attested the commit and have not asked for work since: once one of them looks,
+   * the request held back looks again. Empty while a holder is still measuring the commit (its
+   * verdict ends the hold) — a look by anyone else frees nothing, so it must not wake held
+   * requests: two of them waking each other looked again without end.
+   */
+  awaits: string[]
+}
+
 /**
- * Until when a job against a commit waits for another verifier that holds its runs; undefined
- * when the requester may take it now (it holds them too, is warm, or no holder is coming).
- * A holder still measuring the commit holds it back until its lease's verdict (that wakes the
- * waiting requests), so the time is Infinity; one that attested holds it back until its next
- * look or `HOLDER_GRACE_MS`.
+ * Until when a job against a commit waits for another verifier that holds its runs, and whose
+ * look ends that; undefined when the requester may take it now (it holds them too, is warm, or
+ * no holder is coming). A holder still measuring the commit holds it back until its lease's
+ * verdict (that wakes the waiting requests), so the time is Infinity; one that attested holds it
+ * back until its next look or `HOLDER_GRACE_MS`.
  */
-export function heldForHolder (jobs: readonly HolderJob[], ask: HolderAsk): number | undefined {
+export function heldForHolder (jobs: readonly HolderJob[], ask: HolderAsk): Hold | undefined {
   if (ask.warm || jobs.some((j) => j.verifier === ask.requester && (j.live || j.attestedAt !== undefined))) return undefined
   let until: number | undefined
+  const awaits = new Set<string>()
   for (const j of jobs) {
     const end = j.live
       ? Infinity
       : j.attestedAt !== undefined && (ask.lookedAt(j.verifier) ?? -Infinity) < j.attestedAt ? j.attestedAt + HOLDER_GRACE_MS : undefined
-    if (end !== undefined && end > ask.now) until = Math.max(until ?? end, end)
+    if (end === undefined || end <= ask.now) continue
+    until = Math.max(until ?? end, end)
+    if (end < Infinity) awaits.add(j.verifier)
   }
-  return until
+  return until === undefined ? undefined : { until, awaits: until === Infinity ? [] : [...awaits] }
 }
