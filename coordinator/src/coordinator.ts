@@ -86,7 +86,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent], peer:
   /** Which verifiers warm the current best's baselines (warm-roster.ts). */
   readonly warmRoster = new WarmRoster()
   /** Work held back for the verifier that holds its baselines, and each verifier's last look (handlers/holder-waits.ts). */
-  readonly holderWaits = new HolderWaits(() => { this.leaseHolds.wake() }, (at) => { this.leaseExpiry.watch(at) })
+  readonly holderWaits = new HolderWaits((verifiers) => { this.leaseHolds.wakeVerifiers(verifiers) }, (at) => { this.leaseExpiry.watch(at) })
   /** The current best's verified runs, for `info` (best-runs.ts). */
   readonly bestRuns: BestRunsMemo
   /** Each identity's allowance of experiment reports, of claims and of hypotheses (shared-intake.ts). */

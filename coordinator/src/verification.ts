@@ -69,7 +69,7 @@ export interface LeaseOutcome {
 export interface LeaseOptions {
   /** Lease requests held open (a worker's `help` gets a job only when there are none). */
   verifiersWaiting?: number
-  /** Of those, how many besides this one are still without a job (waiting, or woken and yet to look): a round is split with them (rules/parts.ts). */
+  /** Of those, how many besides this one are still without a job (waiting, or woken and yet to look): a round is split with them (rules/parts.ts), and no one waits for a holder still measuring (rules/holder.ts). */
   verifiersIdle?: number
   /** Lease candidates on this commit, a candidate still being verified, and measure them against it (speculation, speculate.ts); default the best. */
   on?: string
@@ -113,7 +113,7 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
     let forOthers = false
     const queued = queueOrder(manifest, store.candidatesOn(best, ['queued']))
     // Not with split rounds: there each verifier holds only its part's seeds.
-    const hold = queued.length > 0 && !split ? holderWait(ctx, best, body, opts.holders, now) : undefined
+    const hold = queued.length > 0 && !split ? holderWait(ctx, best, body, opts, now) : undefined
     if (hold !== undefined) {
       opts.holders?.heldBack(hold, body.publicKey)
       return { job: null, forOthers: false }
@@ -146,10 +146,13 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
 }
 
 /** rules/holder.ts on the store's facts (seeds.ts `runHolders`): how long work measured against `base` waits for a verifier that holds its runs, and for whose look. */
-function holderWait (ctx: VerificationContext, base: string, body: LeaseRequestBody, holders: Holders | undefined, now: number): Hold | undefined {
+function holderWait (ctx: VerificationContext, base: string, body: LeaseRequestBody, { holders, verifiersIdle }: LeaseOptions, now: number): Hold | undefined {
   if (holders === undefined) return undefined
   const jobs = runHolders(ctx.store, base, ctx.manifest.verification, ctx.verifierMode, now, (key) => countsNow(ctx, key))
-  return heldForHolder(jobs, { requester: body.publicKey, now, warm: body.warmBest === base, lookedAt: holders.lookedAt })
+  if (jobs.length === 0) return undefined
+  const best = ctx.bestCommit()
+  const deep = base !== best && ctx.store.candidateByCommit(base)?.parent_oid !== best
+  return heldForHolder(jobs, { requester: body.publicKey, now, warm: body.warmBest === base, deep, othersIdle: (verifiersIdle ?? 0) > 0, lookedAt: holders.lookedAt })
 }
 
 /**

@@ -88,7 +88,7 @@ export class SimCoordinator {
   readonly speculation?: Speculation
   /**
    * Work held back for the verifier that holds its baselines (coordinator/src/rules/holder.ts):
-   * `wakeHeld` wakes the idle verifiers when a job is leased, or a holder a hold waits for looked. A simulated verifier
+   * `wakeHeld` wakes the verifiers held back when a holder they wait for looked. A simulated verifier
    * asks again as it attests, so no holder's grace runs out here and no timer is set.
    */
   readonly #holderWaits: HolderWaits
@@ -96,7 +96,7 @@ export class SimCoordinator {
   heldForHolder = 0
   readonly #holders: Holders
 
-  constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, conflictPer?: 'carry' | 'change', random: () => number, runSeconds: number, groups: boolean, wakeHeld: () => void }) {
+  constructor (store: Store, opts: { manifest: Manifest, verifiers: Identity[], conflict: number, conflictPer?: 'carry' | 'change', random: () => number, runSeconds: number, groups: boolean, wakeHeld: (verifiers: string[]) => void }) {
     this.#holderWaits = new HolderWaits(opts.wakeHeld, () => {})
     this.#holders = { lookedAt: this.#holderWaits.lookedAt, heldBack: (hold, key) => { this.heldForHolder++; this.#holderWaits.heldBack(hold, key) } }
     this.#carry = new CarryPlanner({ store, manifest: opts.manifest }, { groups: opts.groups })
@@ -276,14 +276,14 @@ export class SimCoordinator {
       const signature = verifier.sign('lease-request', body)
       const ahead = this.#speculate(body, signature, opts, on)
       if (ahead !== null) {
-        this.#holderWaits.lookAgain()
+        if (endsHolds) this.#holderWaits.lookAgain()
         return ahead
       }
       this.#batch(verifier.publicKey, on)
       const outcome = leaseOutcome(this.ctx, body, signature, opts)
       if (outcome.job !== null) this.#roster.served(outcome.job.baseline, verifier.publicKey, outcome.job.candidateSeq)
       if (outcome.job !== null || remaining === 0) {
-        if (outcome.job !== null || endsHolds) this.#holderWaits.lookAgain()
+        if (endsHolds) this.#holderWaits.lookAgain()
         return outcome
       }
     }

@@ -206,7 +206,7 @@ class Simulation {
     this.#volunteers = Array.from({ length: opts.volunteers }, () => ({ identity: Identity.generate(), cache: new Map(), slots: 1, followed: '', confirmBaseCached: false, noiseAge: NOISE_MAX_AGE, noiseDue: false }))
     // A volunteer that also verifies is on the allowlist like any verifier.
     const allowed = [...this.#verifiers, ...(this.#features.helpers ? this.#volunteers : [])].map((m) => m.identity)
-    this.#coord = new SimCoordinator(store, { manifest, verifiers: allowed, conflict: opts.c, conflictPer: opts.conflictPer, random: () => this.#random.next(), runSeconds: opts.runSeconds, groups: this.#features.groups, wakeHeld: () => { this.#wake(Infinity) } })
+    this.#coord = new SimCoordinator(store, { manifest, verifiers: allowed, conflict: opts.c, conflictPer: opts.conflictPer, random: () => this.#random.next(), runSeconds: opts.runSeconds, groups: this.#features.groups, wakeHeld: (keys) => { this.#wakeVerifiers(keys) } })
     this.#best = this.#coord.best()
     this.#truth.set(this.#best, START_LOSS)
   }
@@ -390,9 +390,20 @@ class Simulation {
     }
   }
 
+  /** Held-back verifiers that look again (holder-waits.ts): those idle among `keys`, at once. */
+  #wakeVerifiers (keys: string[]): void {
+    const woken = new Set(keys)
+    for (const v of this.#verifiers) {
+      if (!woken.has(v.identity.publicKey) || !v.idle || v.waking) continue
+      v.waking = true
+      this.#queue.after(0, () => { this.#lease(v) })
+    }
+  }
+
   #lease (v: Verifier): void {
     v.waking = false
-    const idle = this.#features.split ? this.#verifiers.filter((m) => m.idle && m !== v).length : 0
+    // As the lease handler counts them (handlers/lease.ts): the other verifiers waiting for work.
+    const idle = this.#verifiers.filter((m) => m.idle && m !== v).length
     const { job, forOthers } = this.#coord.lease(v.identity, this.#onRebase, { verifiersIdle: idle })
     v.idle = job === null
     if (job !== null) this.#job(v, job, () => { this.#lease(v) })

@@ -8,7 +8,7 @@ const grace = (until: number, ...awaits: string[]): Hold => ({ until, awaits })
 const waits = (): { w: HolderWaits, wakes: number[], watched: number[] } => {
   const wakes: number[] = []
   const watched: number[] = []
-  const w = new HolderWaits(() => { wakes.push(1) }, (at) => { watched.push(at) })
+  const w = new HolderWaits((keys) => { wakes.push(keys.length) }, (at) => { watched.push(at) })
   return { w, wakes, watched }
 }
 
@@ -42,9 +42,19 @@ describe('HolderWaits', () => {
     expect(w.looked('K', 3)).toBe(true)
     w.lookAgain()
     expect(w.looked('K', 4)).toBe(false)
-    // Held until a live holder's verdict: no look ends it.
-    w.heldBack(verdict, 'V')
-    expect(w.looked('K', 5)).toBe(false)
+    // Held until a live holder's verdict: its look after it ends the hold.
+    w.heldBack({ until: Infinity, awaits: ['K'] }, 'V')
+    expect(w.looked('L', 5)).toBe(false)
+    expect(w.looked('K', 5)).toBe(true)
+  })
+
+  it('wakes the requests held back, not every one waiting', () => {
+    const woken: string[][] = []
+    const w = new HolderWaits((keys) => { woken.push(keys) }, () => {})
+    w.heldBack(grace(5000, 'K'), 'V')
+    w.heldBack(grace(5000, 'K'), 'W')
+    w.lookAgain()
+    expect(woken).toEqual([['V', 'W']])
   })
 
   it('two requests held for one holder do not wake each other: only the holder\'s look does', () => {

@@ -8,13 +8,14 @@ export const MAX_LOOKS = 1024
  * Lease requests held back for the verifier that holds their work's baselines (rules/holder.ts):
  * when each verifier last asked for work, and who was held back since, so that held requests
  * look again once a holder they wait for has looked (it has taken a job, or found none it may
- * take: what it left may be theirs), once anyone takes a job, or when the holder's grace runs out
- * (`due`, from the lease timer: handlers/lease-expiry.ts). No other look wakes them: a look that
- * takes nothing frees nothing.
+ * take: what it left may be theirs) or when the holder's grace runs out (`due`, from the lease
+ * timer: handlers/lease-expiry.ts). No other look wakes them (one by a verifier that is not a
+ * holder frees nothing), and a wake goes to the requests held back, not to every one waiting:
+ * with hundreds of verifiers a wake of all at each holder's look was a look by each.
  */
 export class HolderWaits implements Holders {
   readonly #looks = new Map<string, number>()
-  readonly #wake: () => void
+  readonly #wake: (verifiers: string[]) => void
   readonly #watch: (at: number) => void
   /** Verifiers held back since the last wake. */
   readonly #held = new Set<string>()
@@ -22,8 +23,8 @@ export class HolderWaits implements Holders {
   readonly #awaited = new Set<string>()
   #until = Infinity
 
-  /** `wake` makes the held requests look again; `watch` sets the lease timer for a time the holds end (it then calls `due`). */
-  constructor (wake: () => void, watch: (at: number) => void) {
+  /** `wake` makes these verifiers' held requests look again; `watch` sets the lease timer for a time the holds end (it then calls `due`). */
+  constructor (wake: (verifiers: string[]) => void, watch: (at: number) => void) {
     this.#wake = wake
     this.#watch = watch
   }
@@ -49,7 +50,7 @@ export class HolderWaits implements Holders {
     if (until < Infinity) this.#watch(until)
   }
 
-  /** Requests held back look again (a job was leased, or a holder they wait for looked since they were held). */
+  /** Requests held back look again (a holder they wait for looked since they were held). */
   lookAgain (): void {
     if (this.#held.size === 0) return
     this.#end()
@@ -63,9 +64,10 @@ export class HolderWaits implements Holders {
   }
 
   #end (): void {
+    const held = [...this.#held]
     this.#held.clear()
     this.#awaited.clear()
     this.#until = Infinity
-    this.#wake()
+    this.#wake(held)
   }
 }

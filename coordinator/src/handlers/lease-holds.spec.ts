@@ -58,6 +58,23 @@ describe('held lease requests', () => {
     await holds.wait(60_000, holds.generation)
   })
 
+  it('wakes the named verifiers\' requests only, and one of theirs that has not begun to wait looks again at once', async () => {
+    const holds = new LeaseHolds()
+    const since = holds.generation
+    const ended: string[] = []
+    const waits = ['v', 'w', 'x'].map(async (verifier) => { await holds.wait(60_000, since, { verifier }); ended.push(verifier) })
+    const unnamed = holds.wait(60_000, since).then(() => ended.push('unnamed'))
+    holds.wakeVerifiers([])
+    holds.wakeVerifiers(['v', 'x'])
+    await Promise.all([waits[0], waits[2]])
+    expect(ended.sort()).toEqual(['v', 'x'])
+    expect(holds.waiting).toBe(2)
+    // Between its look and its wait: the generation moved on.
+    await holds.wait(60_000, since, { verifier: 'v' })
+    holds.close()
+    await Promise.all([waits[1], unnamed])
+  })
+
   it('wakes as many as may take the work an event makes leasable: quorum for a candidate or a lease that ran out, all for a new best, none for a lease or a refused submission', () => {
     expect(verifiersToWake({ type: 'receipt' }, 1)).toBe(1)
     expect(verifiersToWake({ type: 'lease-ran-out' }, 2)).toBe(2)

@@ -44,8 +44,8 @@ export function verifiersToWake (e: Pick<CoordinatorEvent, 'type'> | LeaseRanOut
 export class LeaseHolds {
   readonly #limits: typeof HOLD_LIMITS
   readonly #perPeer = new Map<string, number>()
-  /** Each waiting request's wake-up, with the generation it last looked at and whether it warmed the best; in the order they began to wait. */
-  readonly #waiters = new Map<() => void, { since: number, warm: boolean }>()
+  /** Each waiting request's wake-up, with the generation it last looked at, whether it warmed the best and whose it is; in the order they began to wait. */
+  readonly #waiters = new Map<() => void, { since: number, warm: boolean, verifier?: string }>()
   #held = 0
   /** Held requests that took a job and are answering. */
   #served = 0
@@ -100,7 +100,7 @@ export class LeaseHolds {
    * close. A request from a verifier that warmed the current best's baselines (`warm`) is
    * woken before the others: its job then costs only the candidate's runs (warm-roster.ts).
    */
-  async wait (ms: number, since: number, options: { signal?: AbortSignal, warm?: boolean } = {}): Promise<void> {
+  async wait (ms: number, since: number, options: { signal?: AbortSignal, warm?: boolean, verifier?: string } = {}): Promise<void> {
     if (this.#closed || since !== this.#generation || ms <= 0 || options.signal?.aborted === true) return
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -111,7 +111,7 @@ export class LeaseHolds {
       }
       const timer = setTimeout(done, ms)
       options.signal?.addEventListener('abort', done, { once: true })
-      this.#waiters.set(done, { since, warm: options.warm === true })
+      this.#waiters.set(done, { since, warm: options.warm === true, ...(options.verifier === undefined ? {} : { verifier: options.verifier }) })
     })
   }
 
@@ -119,6 +119,18 @@ export class LeaseHolds {
   wake (n = Infinity): void {
     this.#generation++
     for (const done of this.#inOrder().slice(0, n)) done()
+  }
+
+  /**
+   * These verifiers' requests look again, no other (holder-waits.ts). The generation moves on, so
+   * one of theirs between its look and its wait looks again at once (others that do so find the
+   * same work and wait again).
+   */
+  wakeVerifiers (verifiers: readonly string[]): void {
+    if (verifiers.length === 0) return
+    this.#generation++
+    const keys = new Set(verifiers)
+    for (const [done, w] of [...this.#waiters]) if (w.verifier !== undefined && keys.has(w.verifier)) done()
   }
 
   /** Passes a wake on: the first request (in wake order) that has not looked since the last change looks now. Returns whether there was one. */

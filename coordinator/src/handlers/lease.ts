@@ -78,8 +78,8 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
         }
         // The coordinator wakes as many held requests as may take the job back if its lease runs out.
         if (job !== null) c.leaseExpiry.watch(job.leaseExpiresAt)
-        // Requests held back for a holder look again: it has taken its job or found none it may take, and what it left is theirs (rules/holder.ts).
-        if (job !== null || endsHolds) c.holderWaits.lookAgain()
+        // Requests held back for this holder look again: it has taken its job or found none it may take, and what it left is theirs (rules/holder.ts).
+        if (endsHolds) c.holderWaits.lookAgain()
         // Work left for others (its own candidate, the rest of a split round) goes to a request that has not looked since.
         if (forOthers) c.leaseHolds.relay()
         const now = Date.now()
@@ -89,7 +89,7 @@ export function leaseHandler (c: LeaseDeps): Handler<z.infer<typeof LeaseRequest
           if (job !== null) c.emit('event', { type: 'leased', jobId: job.jobId, candidateSeq: job.candidateSeq, verifier: req.body.publicKey })
           return { ok: true, job, retryAfterMs: job !== null || holdMs > 0 ? 0 : RETRY_AFTER_MS, ...(warm === undefined ? {} : { warm }) }
         }
-        await c.leaseHolds.wait(deadline - now, since, { signal, warm: warm !== undefined && warm.best === req.body.warmBest })
+        await c.leaseHolds.wait(deadline - now, since, { signal, warm: warm !== undefined && warm.best === req.body.warmBest, verifier: req.body.publicKey })
         // The coordinator is stopping: no further turn in its queue.
         if (c.leaseHolds.closed) return { ok: true, job: null, retryAfterMs: RETRY_AFTER_MS }
       }

@@ -9,6 +9,16 @@
  * that commit, or has just attested it and not yet asked for work, a job against it waits for
  * the holder; once the holder has looked (and taken a job or not), or after `HOLDER_GRACE_MS`
  * without a look (a verifier gone away), any verifier takes it.
+ *
+ * A holder still measuring the commit is waited for only where that costs the chain no time
+ * and saves runs that are needed: at the chain's head (measured against the best, whose
+ * baselines its verifier has, so its job is its candidate runs, and the job waiting then is
+ * too: done when it would have been beside it, with its baselines run again), and only while
+ * no other verifier waits for work (the requester is the one machine free: its runs are what
+ * the network lacks). Deeper in a speculative chain each level would wait for the one below and
+ * the chain would run one job after another on one machine; with other verifiers idle, waiting
+ * leaves the work undone while machines stand by (docs/benchmarks.md, "Requests held for one
+ * holder": the simulation at 100 volunteers merged less an hour either way).
  */
 
 /** How long after its attestation a job waits for the holder's next look: a verifier asks again at once when it attests, so this bounds only one that went away. */
@@ -29,6 +39,10 @@ export interface HolderAsk {
   now: number
   /** The requester warmed this commit's baselines already (it is the best it warmed): it has them too. */
   warm: boolean
+  /** The commit is a candidate measured on top of another still in flight, not the best nor the chain's head: a live holder is not waited for. */
+  deep: boolean
+  /** Another counting verifier waits for work now: verifiers are not short, so a live holder is not waited for. */
+  othersIdle: boolean
   lookedAt: (verifier: string) => number | undefined
 }
 
@@ -36,10 +50,10 @@ export interface HolderAsk {
 export interface Hold {
   until: number
   /**
-   * Verifiers that attested the commit and have not asked for work since: once one of them looks,
-   * the request held back looks again. Empty while a holder is still measuring the commit (its
-   * verdict ends the hold) — a look by anyone else frees nothing, so it must not wake held
-   * requests: two of them waking each other looked again without end.
+   * The holders it waits for (still measuring the commit, or attested and not asked for work
+   * since): once one of them looks, the request held back looks again. A look by anyone else
+   * frees nothing, so it must not wake held requests: two of them waking each other looked again
+   * without end.
    */
   awaits: string[]
 }
@@ -56,12 +70,13 @@ export function heldForHolder (jobs: readonly HolderJob[], ask: HolderAsk): Hold
   let until: number | undefined
   const awaits = new Set<string>()
   for (const j of jobs) {
+    if (j.live && (ask.deep || ask.othersIdle)) continue
     const end = j.live
       ? Infinity
       : j.attestedAt !== undefined && (ask.lookedAt(j.verifier) ?? -Infinity) < j.attestedAt ? j.attestedAt + HOLDER_GRACE_MS : undefined
     if (end === undefined || end <= ask.now) continue
     until = Math.max(until ?? end, end)
-    if (end < Infinity) awaits.add(j.verifier)
+    awaits.add(j.verifier)
   }
-  return until === undefined ? undefined : { until, awaits: until === Infinity ? [] : [...awaits] }
+  return until === undefined ? undefined : { until, awaits: [...awaits] }
 }
