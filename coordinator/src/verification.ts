@@ -12,7 +12,7 @@ import { assertFresh } from './intake.ts'
 import { OPEN_VERIFICATION } from './policy.ts'
 import { mayAcceptEarly } from './rules/accept-early.ts'
 import { heldBy, waitEnds } from './rules/hold.ts'
-import { heldForHolder, type Hold } from './rules/holder.ts'
+import { heldForHolder, type HolderWait } from './rules/holder.ts'
 import { leaseClass } from './rules/hardware-class.ts'
 import { queueOrder } from './rules/queue-order.ts'
 import { begunFirst, helpersOf, openSeeds, partSize, partsTally, splittable } from './rules/parts.ts'
@@ -80,8 +80,8 @@ export interface LeaseOptions {
 /** What the holder rule needs of the lease handler: when each verifier last asked for work, and where to say that a request was held back. */
 export interface Holders {
   lookedAt: (verifier: string) => number | undefined
-  /** `verifier`'s request was held back until `hold.until` at most (Infinity: the holder's verdict): the handler wakes it then, or when a holder in `hold.awaits` has looked, or a job was leased. */
-  heldBack: (hold: Hold, verifier: string) => void
+  /** `verifier`'s request was held back until `hold.until` at most (Infinity: the holder's verdict): the handler wakes it then, or when a holder in `hold.awaits` has looked. */
+  heldBack: (hold: HolderWait, verifier: string) => void
 }
 
 /**
@@ -113,7 +113,7 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
     let forOthers = false
     const queued = queueOrder(manifest, store.candidatesOn(best, ['queued']))
     // Not with split rounds: there each verifier holds only its part's seeds.
-    const hold = queued.length > 0 && !split ? holderWait(ctx, best, body, opts, now) : undefined
+    const hold = queued.length > 0 && !split ? waitForHolder(ctx, best, body, opts, now) : undefined
     if (hold !== undefined) {
       opts.holders?.heldBack(hold, body.publicKey)
       return { job: null, forOthers: false }
@@ -146,7 +146,7 @@ export function leaseOutcome (ctx: VerificationContext, body: LeaseRequestBody, 
 }
 
 /** rules/holder.ts on the store's facts (seeds.ts `runHolders`): how long work measured against `base` waits for a verifier that holds its runs, and for whose look. */
-function holderWait (ctx: VerificationContext, base: string, body: LeaseRequestBody, { holders, verifiersIdle }: LeaseOptions, now: number): Hold | undefined {
+function waitForHolder (ctx: VerificationContext, base: string, body: LeaseRequestBody, { holders, verifiersIdle }: LeaseOptions, now: number): HolderWait | undefined {
   if (holders === undefined) return undefined
   const jobs = runHolders(ctx.store, base, ctx.manifest.verification, ctx.verifierMode, now, (key) => countsNow(ctx, key))
   if (jobs.length === 0) return undefined

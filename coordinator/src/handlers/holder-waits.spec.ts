@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import type { Hold } from '../rules/holder.ts'
+import type { HolderWait } from '../rules/holder.ts'
 import { HolderWaits, MAX_LOOKS } from './holder-waits.ts'
 
-const verdict: Hold = { until: Infinity, awaits: [] }
-const grace = (until: number, ...awaits: string[]): Hold => ({ until, awaits })
+const verdict: HolderWait = { until: Infinity, awaits: [] }
+const grace = (until: number, ...awaits: string[]): HolderWait => ({ until, awaits })
 
 const waits = (): { w: HolderWaits, wakes: number[], watched: number[] } => {
   const wakes: number[] = []

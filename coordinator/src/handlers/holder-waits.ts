@@ -1,4 +1,4 @@
-import type { Hold } from '../rules/holder.ts'
+import type { HolderWait } from '../rules/holder.ts'
 import type { Holders } from '../verification.ts'
 
 /** Verifiers whose last look is kept: more than any cause's allowlist; in open mode only keys that count are recorded (handlers/lease.ts). */
@@ -19,7 +19,7 @@ export class HolderWaits implements Holders {
   readonly #watch: (at: number) => void
   /** Verifiers held back since the last wake. */
   readonly #held = new Set<string>()
-  /** The holders whose next look ends a hold since the last wake (rules/holder.ts `Hold.awaits`). */
+  /** The holders whose next look ends a hold since the last wake (rules/holder.ts `HolderWait.awaits`). */
   readonly #awaited = new Set<string>()
   #until = Infinity
 
@@ -40,7 +40,7 @@ export class HolderWaits implements Holders {
 
   readonly lookedAt = (verifier: string): number | undefined => this.#looks.get(verifier)
 
-  readonly heldBack = ({ until, awaits }: Hold, verifier: string): void => {
+  readonly heldBack = ({ until, awaits }: HolderWait, verifier: string): void => {
     this.#held.add(verifier)
     // Both sets hold keys that count (the rule reads only those): bounded by the looks kept.
     if (this.#held.size > MAX_LOOKS) this.#held.delete(this.#held.keys().next().value as string)

@@ -46,8 +46,8 @@ export interface HolderAsk {
   lookedAt: (verifier: string) => number | undefined
 }
 
-/** A hold: until when a job waits (Infinity: the live holder's verdict), and the holders whose next look ends it. */
-export interface Hold {
+/** A wait for a holder: until when a job waits (Infinity: the live holder's verdict), and the holders whose next look ends it. */
+export interface HolderWait {
   until: number
   /**
    * The holders it waits for (still measuring the commit, or attested and not asked for work
@@ -61,11 +61,11 @@ export interface Hold {
 /**
  * Until when a job against a commit waits for another verifier that holds its runs, and whose
  * look ends that; undefined when the requester may take it now (it holds them too, is warm, or
- * no holder is coming). A holder still measuring the commit holds it back until its lease's
- * verdict (that wakes the waiting requests), so the time is Infinity; one that attested holds it
- * back until its next look or `HOLDER_GRACE_MS`.
+ * no holder is coming). A holder still measuring the commit holds it back until its verdict
+ * and its next look after it, so the time is Infinity; one that attested holds it back until its
+ * next look or `HOLDER_GRACE_MS`.
  */
-export function heldForHolder (jobs: readonly HolderJob[], ask: HolderAsk): Hold | undefined {
+export function heldForHolder (jobs: readonly HolderJob[], ask: HolderAsk): HolderWait | undefined {
   if (ask.warm || jobs.some((j) => j.verifier === ask.requester && (j.live || j.attestedAt !== undefined))) return undefined
   let until: number | undefined
   const awaits = new Set<string>()
