@@ -14,7 +14,8 @@ import { until } from './until.ts'
 
 const hardware = describeHardware()
 
-async function twoVerifiers (fields: Record<string, unknown>, others = 1): Promise<{ net: TestNetwork, second: Identity, third: Identity, lease: (who: Identity, waitMs?: number) => Promise<Job | null>, attest: (who: Identity, job: Job, gain: number) => Promise<string> }> {
+/** The host's verifier and `others` more on the allowlist (`second`, and `third` when there are two: otherwise the same key). */
+async function withVerifiers (fields: Record<string, unknown>, others = 1): Promise<{ net: TestNetwork, second: Identity, third: Identity, lease: (who: Identity, waitMs?: number) => Promise<Job | null>, attest: (who: Identity, job: Job, gain: number) => Promise<string> }> {
   const keys = Array.from({ length: others }, () => Identity.generate())
   const net = await TestNetwork.start(causeWith(NOISY, fields), (c) => ({ verifiers: [...c.verifiers, ...keys.map((k) => k.publicKey)] }))
   const { causeId } = net.running.coordinator
@@ -28,8 +29,8 @@ async function twoVerifiers (fields: Record<string, unknown>, others = 1): Promi
 }
 
 /** Two verifiers (or the host's and `others` more) with reuse; the host's has verified and merged one candidate (`first`), and holds its runs. */
-async function afterOneMerge (others = 1): Promise<Awaited<ReturnType<typeof twoVerifiers>> & { first: Job }> {
-  const two = await twoVerifiers({ reuseCandidateRuns: true }, others)
+async function afterOneMerge (others = 1): Promise<Awaited<ReturnType<typeof withVerifiers>> & { first: Job }> {
+  const two = await withVerifiers({ reuseCandidateRuns: true }, others)
   const host = two.net.verifierIdentity
   await two.net.submitEdit(Identity.generate(), setConstant('SALT', 7), { claimedMetric: 1.0 })
   const first = await two.lease(host) as Job
@@ -42,7 +43,7 @@ describe('work waits for the verifier that holds its baselines', () => {
   afterEach(async () => { await net?.stop(); net = undefined })
 
   it('a candidate carried onto the one being verified goes to that one\'s verifier once it is done, not to the other meanwhile', async () => {
-    const { net: n, second, lease, attest } = await twoVerifiers({ reuseCandidateRuns: true, speculation: { window: 2 } })
+    const { net: n, second, lease, attest } = await withVerifiers({ reuseCandidateRuns: true, speculation: { window: 2 } })
     net = n
     const host = net.verifierIdentity
     const a = await net.submitEdit(Identity.generate(), setConstant('SALT', 7), { claimedMetric: 1.0 })
