@@ -45,7 +45,7 @@ describe('npm run bench', () => {
       [['simulate', '--p', ''], '--p takes a number of at least 0, not ""'],
       // Names are a variant's own (a prototype key such as toString once ran as a row of zeros), each once.
       [['simulate', '--variants', 'toString'], '--variants is one or more of serial, whole, now, helping'],
-      [['simulate', '--variants', 'now,now'], '--variants is one or more of serial, whole, now, helping, ahead, ahead-whole, batched, ahead-batched, reused, accepting, comma-separated, not "now,now"'],
+      [['simulate', '--variants', 'now,now'], '--variants is one or more of serial, whole, now, helping, ahead, ahead-whole, batched, ahead-batched, reused, accepting, every, comma-separated, not "now,now"'],
       [['faults', '--seed', 'x'], '--seed takes a whole number from 0 to 100000, not "x"'],
       [['sandbox', '--concurrency', '0'], '--concurrency takes a whole number from 1 to 256, not "0"'],
       [['load', '--merges', ''], '--merges takes a whole number from 1 to 10000, not ""']
