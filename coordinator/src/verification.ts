@@ -151,7 +151,8 @@ function waitForHolder (ctx: VerificationContext, base: string, body: LeaseReque
   const jobs = runHolders(ctx.store, base, ctx.manifest.verification, ctx.verifierMode, now, (key) => countsNow(ctx, key))
   if (jobs.length === 0) return undefined
   const best = ctx.bestCommit()
-  const deep = base !== best && ctx.store.candidateByCommit(base)?.parent_oid !== best
+  // Read only where the rule consults it (a live holder): runHolders read the same row already, and this is every look's path.
+  const deep = jobs.some((j) => j.live) && base !== best && ctx.store.candidateByCommit(base)?.parent_oid !== best
   return heldForHolder(jobs, { requester: body.publicKey, now, warm: body.warmBest === base, deep, othersIdle: (verifiersIdle ?? 0) > 0, lookedAt: holders.lookedAt })
 }
 
