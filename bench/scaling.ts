@@ -101,6 +101,16 @@ export interface ScalingRow {
   seconds: number
   speedup: number
   efficiency: number
+  /**
+   * Efficiency's two factors, against the first worker count: `pace` is its worker-seconds per
+   * experiment over these workers' (how much slower each worker's loop turns, here where every
+   * participant shares one machine), `search` its experiments to target over these workers'
+   * (how many more the N searchers needed). pace × search = efficiency, up to rounding.
+   */
+  pace: number
+  search: number
+  /** Worker-seconds per experiment: workers × seconds / experiments, on the means over the seeds. */
+  secondsPerExperiment: number
   reached: number
   merges: number
   /** The fewest merges any seed took to the target (with one worker the benchmark asks for at least 8). */
@@ -154,9 +164,12 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
   const of = (n: number): typeof runs => runs.filter((r) => r.workers === n)
   const first = opts.workers[0] as number
   const base = mean(of(first).map((r) => r.seconds))
+  const baseExperiments = mean(of(first).map((r) => r.experiments))
+  const perExperiment = (n: number, seconds: number, experiments: number): number => n * seconds / Math.max(1e-9, experiments)
   const rows = opts.workers.map((n) => {
     const rs = of(n)
     const seconds = mean(rs.map((r) => r.seconds))
+    const experiments = mean(rs.map((r) => r.experiments))
     const verifierSeconds = rs.reduce((a, r) => a + r.verifierSide.seconds, 0)
     return {
       workers: n,
@@ -164,10 +177,13 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
       seconds: round(seconds, 1),
       speedup: round(base / seconds),
       efficiency: round(base / seconds * first / n),
+      pace: round(perExperiment(first, base, baseExperiments) / perExperiment(n, seconds, experiments)),
+      search: round(baseExperiments / Math.max(1e-9, experiments)),
+      secondsPerExperiment: round(perExperiment(n, seconds, experiments)),
       reached: rs.filter((r) => r.reached).length,
       merges: round(mean(rs.map((r) => r.merges)), 1),
       minMerges: Math.min(...rs.map((r) => r.merges)),
-      experiments: round(mean(rs.map((r) => r.experiments)), 1),
+      experiments: round(experiments, 1),
       submissions: round(mean(rs.map((r) => r.submissions)), 1),
       stale: round(mean(rs.map((r) => r.stale)), 1),
       workerRuns: round(mean(rs.map((r) => r.workerSide.runs)), 1),

@@ -27,7 +27,11 @@ describe('the scaling benchmark', () => {
       for (const [key, value] of Object.entries(row)) expect(Number.isFinite(value), key).toBe(true)
       expect(row.experiments).toBeGreaterThan(0)
     }
-    expect(rows[0]).toMatchObject({ speedup: 1, efficiency: 1 })
+    expect(rows[0]).toMatchObject({ speedup: 1, efficiency: 1, pace: 1, search: 1 })
+    // Efficiency splits into how fast each worker's loop turned and how many experiments the search took.
+    const two = rows[1]!
+    expect(two.secondsPerExperiment).toBeCloseTo(2 * two.seconds / two.experiments, 1)
+    expect(two.pace * two.search).toBeCloseTo(two.efficiency, 1)
   })
 
   it('with every worker and verifier in a process of its own (`--processes`), two workers reach the target and every count comes back', async () => {
