@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import type { HolderWait } from '../rules/holder.ts'
 import { HolderWaits, MAX_LOOKS } from './holder-waits.ts'
 
-const verdict: HolderWait = { until: Infinity, awaits: [] }
+// Held until live holder K attests (no end of its own), as the rule holds for a lease still measuring.
+const verdict: HolderWait = { until: Infinity, awaits: ['K'] }
 const grace = (until: number, ...awaits: string[]): HolderWait => ({ until, awaits })
 
 const waits = (): { w: HolderWaits, wakes: number[], watched: number[] } => {
