@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { commitWithChanges, readFileAt, UsageError, type Manifest } from '@autoresearch/protocol'
-import { initHome } from 'autoresearch-coordinator'
-import { runCommit, selectBackend, stopSpawner, useSpawner } from '@autoresearch/runner'
+import { UsageError } from '@autoresearch/protocol'
+import { selectBackend, stopSpawner, useSpawner } from '@autoresearch/runner'
 import { numberFlag } from './lib/flags.ts'
-import { simCostCause } from './lib/sim-network.ts'
+import { paceTrial, pool, simCostRepo } from './lib/trial-pace.ts'
 import { TRAIN_SECONDS } from './scaling.ts'
 
 /** A flag of `npm run bench -- sandbox` out of its range. */
@@ -40,15 +39,6 @@ function watchSpawns (): { byProgram: Map<string, Spawned>, stop: () => void } {
   return { byProgram, stop: () => { Object.assign(childProcess, { spawn: original }); syncBuiltinESMExports() } }
 }
 
-/** The sim-cost cause hosted as a coordinator home would hold it, and a candidate one comment away: what a verifier checks out for a trial. */
-async function simCostRepo (trainSeconds: number): Promise<{ gitdir: string, best: string, candidate: string, manifest: Manifest }> {
-  const cause = simCostCause(trainSeconds)
-  const { paths: { gitdir }, commit: best, manifest } = await initHome(join(cause, 'home'), cause)
-  const train = await readFileAt(gitdir, best, 'train.py') ?? ''
-  const candidate = await commitWithChanges(gitdir, best, { 'train.py': `${train}\n# candidate\n` }, 'candidate')
-  return { gitdir, best, candidate, manifest }
-}
-
 /** The bench's options (`npm run bench -- sandbox --help` lists them). */
 export const options = { trials: { type: 'string', default: '48' }, concurrency: { type: 'string', default: '8' }, 'train-seconds': { type: 'string', default: '1' } } as const
 
@@ -71,26 +61,19 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { manifest } = repo
   const backend = selectBackend({ sandbox: 'bwrap' })
   const dataRoot = fs.mkdtempSync(join(tmpdir(), 'ar-bench-sandbox-data-'))
-  const trial = async (seed: number): Promise<void> => {
-    const r = await runCommit({ gitdir: repo.gitdir, commit: repo.candidate, protectedFrom: { gitdir: repo.gitdir, commit: repo.best }, manifest, seed, backend, dataRoot })
-    if (!r.ok) throw new Error(`trial ${seed} failed: ${r.reason}: ${r.message}`)
-  }
+  const trial = paceTrial(repo, backend, dataRoot)
   await trial(0) // prepare's cache, which every later trial shares
 
   const measure = async (parallel: number): Promise<Record<string, unknown>> => {
     const n = Math.max(parallel, Math.round(trials / parallel) * parallel)
     const spawns = watchSpawns()
     const loop = performance.eventLoopUtilization()
-    const started = performance.now()
-    let next = 0
+    let seconds: number
     try {
-      await Promise.all(Array.from({ length: parallel }, async () => {
-        while (next < n) await trial(++next)
-      }))
+      seconds = await pool(trial, parallel, n)
     } finally {
       spawns.stop()
     }
-    const seconds = (performance.now() - started) / 1000
     const all = [...spawns.byProgram.values()]
     console.error(`  ${n} trials, ${parallel} at once: ${seconds.toFixed(1)} s`)
     return {

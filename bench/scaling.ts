@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { MAX_BATCH_SIZE, MAX_SPECULATION_WINDOW, UsageError } from '@autoresearch/protocol'
 import { listFlag, numberFlag } from './lib/flags.ts'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
+import { machinePace } from './lib/trial-pace.ts'
 
 /** A flag of `npm run bench -- scaling` out of its range; the message names the range. */
 export class ScalingUsageError extends UsageError { override name = 'ScalingUsageError' }
@@ -20,6 +21,8 @@ export interface ScalingOptions {
   start?: Record<string, number>
   /** Each worker and verifier in a process of its own (RaceOptions.processes, `--processes`). */
   processes?: boolean
+  /** Before the races, this machine's own seconds per trial with each worker count's trials at once and no network (`--machine-pace`): the rows' `machinePace`. */
+  machinePace?: boolean
   /** Event trace files, one per race: `<trace>-<workers>w-s<seed>.txt` (RaceOptions.trace). */
   trace?: string
   /** The cause's copy declares `verification.speculation` with this window (`--speculation N`; default none). */
@@ -111,6 +114,12 @@ export interface ScalingRow {
   search: number
   /** Worker-seconds per experiment: workers × seconds / experiments, on the means over the seeds. */
   secondsPerExperiment: number
+  /**
+   * With `--machine-pace`: the first row's count of sandbox trials at once over these workers'
+   * count, in seconds per trial, with no network at all (bench/lib/trial-pace.ts) — the pace no
+   * network can beat on this machine, against which `pace` is read.
+   */
+  machinePace?: number
   reached: number
   merges: number
   /** The fewest merges any seed took to the target (with one worker the benchmark asks for at least 8). */
@@ -149,6 +158,8 @@ const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
 export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow[], runs: Array<RaceResult & { workers: number, seed: number }> }> {
   const cause = simCostCause(opts.trainSeconds, { ...(opts.start === undefined ? {} : { start: opts.start }), speculation: opts.speculation, batch: opts.batch, knobs: opts.knobs, inert: opts.inert, reuse: opts.reuse, wholeRounds: opts.wholeRounds, pending: opts.pending, ...(opts.conflicts === undefined ? {} : { conflicts: opts.conflicts }), ...(opts.accept === undefined ? {} : { accept: opts.accept }) })
   const runs: Array<RaceResult & { workers: number, seed: number }> = []
+  const perTrial = opts.machinePace === true ? await machinePace({ trainSeconds: opts.trainSeconds, counts: [...new Set(opts.workers)], spawner: opts.spawner === true && opts.processes !== true }) : undefined
+  if (perTrial !== undefined) opts.log?.(`this machine, no network: ${[...perTrial].map(([n, s]) => `${s.toFixed(3)} s a trial with ${n} at once`).join(', ')}`)
   for (const seed of opts.seeds) {
     for (const workers of opts.workers) {
       opts.log?.(`${workers} worker(s), seed ${seed}`)
@@ -180,6 +191,7 @@ export async function scaling (opts: ScalingOptions): Promise<{ rows: ScalingRow
       pace: round(perExperiment(first, base, baseExperiments) / perExperiment(n, seconds, experiments)),
       search: round(baseExperiments / Math.max(1e-9, experiments)),
       secondsPerExperiment: round(perExperiment(n, seconds, experiments)),
+      ...(perTrial === undefined ? {} : { machinePace: round((perTrial.get(first) as number) / (perTrial.get(n) as number)) }),
       reached: rs.filter((r) => r.reached).length,
       merges: round(mean(rs.map((r) => r.merges)), 1),
       minMerges: Math.min(...rs.map((r) => r.merges)),
@@ -207,10 +219,10 @@ export const options = {
   start: { type: 'string', default: 'far' }, processes: { type: 'boolean', default: false }, trace: { type: 'string' }, speculation: { type: 'string' },
   knobs: { type: 'string', default: '0' }, inert: { type: 'string', default: '0' }, batch: { type: 'string' }, reuse: { type: 'boolean', default: false }, spawner: { type: 'boolean', default: false },
   accept: { type: 'string' }, 'whole-rounds': { type: 'boolean', default: false }, conflicts: { type: 'string' }, pending: { type: 'boolean', default: false },
-  packed: { type: 'boolean', default: false }
+  packed: { type: 'boolean', default: false }, 'machine-pace': { type: 'boolean', default: false }
 } as const
 
-/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--inert N] [--reuse] [--accept ALPHA] [--whole-rounds] [--conflicts stale|candidate] [--pending] [--spawner] [--packed] [--also-verify] [--processes] [--trace PREFIX]` */
+/** `npm run bench -- scaling [--workers 1,2,4,8] [--seeds 1,2,3] [--target 0.3] [--train-seconds 1] [--timeout 420] [--start far|cause] [--speculation WINDOW] [--batch SIZE] [--knobs N] [--inert N] [--reuse] [--accept ALPHA] [--whole-rounds] [--conflicts stale|candidate] [--pending] [--spawner] [--packed] [--also-verify] [--processes] [--machine-pace] [--trace PREFIX]` */
 export async function run (args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({ args, options })
   const copy = raceCopy(values)
@@ -224,7 +236,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const opts = {
     workers: listFlag('workers', values.workers, WORKERS, E), seeds: listFlag('seeds', values.seeds, SEEDS, E), target: numberFlag('target', values.target, TARGET, E),
     trainSeconds: numberFlag('train-seconds', values['train-seconds'], TRAIN_SECONDS, E), timeoutSeconds: numberFlag('timeout', values.timeout, TIMEOUT, E),
-    alsoVerify: values['also-verify'], start: values.start, knobs: copy.knobs, inert: copy.inert, reuse: values.reuse, wholeRounds: values['whole-rounds'], pending: values.pending, spawner: values.spawner, packed: values.packed, processes: values.processes, ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: values.trace })
+    alsoVerify: values['also-verify'], start: values.start, knobs: copy.knobs, inert: copy.inert, reuse: values.reuse, wholeRounds: values['whole-rounds'], pending: values.pending, spawner: values.spawner, packed: values.packed, processes: values.processes, machinePace: values['machine-pace'], ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: values.trace })
   }
   const { start: _, ...rest } = opts
   const { rows, runs } = await scaling({ ...rest, ...copy, log: (line) => { process.stderr.write(`${line}\n`) } })

@@ -10,7 +10,7 @@ describe('the scaling benchmark', () => {
 
   it('one and two workers each bring the best to the target through verified merges, and every figure is a number', async () => {
     // The first merges take the sim-cost best from about 4.3 to below 3.5; no timing is asserted.
-    const { rows, runs } = await scaling({ workers: [1, 2], seeds: [1], target: 3.5, trainSeconds: 0.1, timeoutSeconds: 200 })
+    const { rows, runs } = await scaling({ workers: [1, 2], seeds: [1], target: 3.5, trainSeconds: 0.1, timeoutSeconds: 200, machinePace: true })
     expect(rows.map((r) => r.workers)).toEqual([1, 2])
     for (const run of runs) {
       expect(run.reached).toBe(true)
@@ -32,6 +32,9 @@ describe('the scaling benchmark', () => {
     const two = rows[1]!
     expect(two.secondsPerExperiment).toBeCloseTo(2 * two.seconds / two.experiments, 1)
     expect(two.pace * two.search).toBeCloseTo(two.efficiency, 1)
+    // This machine's own pace with two trials at once and no network, measured before the races.
+    expect(rows[0]!.machinePace).toBe(1)
+    expect(two.machinePace).toBeGreaterThan(0)
   })
 
   it('with every worker and verifier in a process of its own (`--processes`), two workers reach the target and every count comes back', async () => {
