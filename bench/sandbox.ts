@@ -58,7 +58,6 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const concurrency = numberFlag('concurrency', values.concurrency, { min: 1, max: 256, whole: true }, SandboxUsageError)
   const trainSeconds = numberFlag('train-seconds', values['train-seconds'], TRAIN_SECONDS, SandboxUsageError)
   const repo = await simCostRepo(trainSeconds)
-  const { manifest } = repo
   const backend = selectBackend({ sandbox: 'bwrap' })
   const dataRoot = fs.mkdtempSync(join(tmpdir(), 'ar-bench-sandbox-data-'))
   const trial = paceTrial(repo, backend, dataRoot)

@@ -41,14 +41,15 @@ export async function pool (trial: PaceTrial, parallel: number, n: number): Prom
 
 /**
  * This machine's own slowdown with no network: seconds per sim-cost trial with each of
- * `counts` trials at once (`rounds` trials a slot), through the runner's spawner process when
- * `spawner`, as the scaling bench's participants run them. A worker running experiments back
- * to back on a machine it shares with N − 1 others cannot go faster than this.
+ * `counts` trials at once (`rounds` trials a slot: the first round starts in step, the rest
+ * do not), through the runner's spawner process when `spawner`, as the scaling bench's
+ * participants run them. A worker running experiments back to back on a machine it shares
+ * with N − 1 others cannot go faster than this.
  */
 export async function machinePace (opts: { trainSeconds: number, counts: number[], rounds?: number, spawner?: boolean }): Promise<Map<number, number>> {
   const repo = await simCostRepo(opts.trainSeconds)
   const dataRoot = fs.mkdtempSync(join(tmpdir(), 'ar-bench-pace-data-'))
-  const rounds = opts.rounds ?? 3
+  const rounds = opts.rounds ?? 6
   if (opts.spawner === true) await useSpawner().ready()
   try {
     // The sandbox a race's participants get (selectBackend's choice), so that its trials cost what theirs do.
