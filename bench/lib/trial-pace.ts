@@ -56,7 +56,8 @@ export async function machinePace (opts: { trainSeconds: number, counts: number[
     const trial = paceTrial(repo, selectBackend(), dataRoot)
     await trial(0) // prepare's cache, which every later trial shares
     const perTrial = new Map<number, number>()
-    for (const n of opts.counts) perTrial.set(n, await pool(trial, n, n * rounds) * n / (n * rounds))
+    // n slots of `rounds` trials each: the wall time over `rounds` is one slot's seconds a trial.
+    for (const n of opts.counts) perTrial.set(n, await pool(trial, n, n * rounds) / rounds)
     return perTrial
   } finally {
     if (opts.spawner === true) stopSpawner()

@@ -384,10 +384,15 @@ class Simulation {
     for (const v of warmFirst) {
       if (left <= 0) break
       if (!v.idle || v.waking) continue
-      v.waking = true
       left--
-      this.#queue.after(this.#features.held ? 0 : this.#random.next() * POLL_MS, () => { this.#lease(v) })
+      this.#schedule(v, this.#features.held ? 0 : this.#random.next() * POLL_MS)
     }
+  }
+
+  /** An idle verifier asks for work after `ms`; until then it is waking, so no second wake schedules it again. */
+  #schedule (v: Verifier, ms: number): void {
+    v.waking = true
+    this.#queue.after(ms, () => { this.#lease(v) })
   }
 
   /** Held-back verifiers that look again (holder-waits.ts): those idle among `keys`, at once. */
@@ -395,8 +400,7 @@ class Simulation {
     const woken = new Set(keys)
     for (const v of this.#verifiers) {
       if (!woken.has(v.identity.publicKey) || !v.idle || v.waking) continue
-      v.waking = true
-      this.#queue.after(0, () => { this.#lease(v) })
+      this.#schedule(v, 0)
     }
   }
 
