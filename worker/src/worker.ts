@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { logger } from '@libp2p/logger'
 import * as fs from 'node:fs'
 import { join } from 'node:path'
-import { commitTree, ensureBareRepo, experimentDiff, hasCommit, nearKey, type CoordinatorClient, type Hardware, type Identity, type InfoReply, type Manifest, type ReceiptBody } from '@autoresearch/protocol'
+import { commitTree, commitWithChanges, ensureBareRepo, experimentDiff, hasCommit, nearKey, type CoordinatorClient, type Hardware, type Identity, type InfoReply, type Manifest, type ReceiptBody } from '@autoresearch/protocol'
 import { runCommit, selectBackend, type SandboxBackend } from '@autoresearch/runner'
 import type { Agent } from './agents/types.ts'
 import type { Trial, WorkerComponents } from './components.ts'
@@ -19,8 +19,8 @@ import { measureNoise, noiseNeeded, type NoiseFor } from './operations/noise.ts'
 import { agentPause, newBestEndsPause, type AgentTrouble } from './operations/agent-backoff.ts'
 import { editableFiles } from './operations/editable-files.ts'
 import { NetworkHistory, type KnownHistory } from './operations/history.ts'
-import { Lookahead } from './operations/lookahead.ts'
-import { propose, type ProposeArgs, type Proposed } from './operations/propose.ts'
+import { Lookahead, type Prepared, type ProposedOn } from './operations/lookahead.ts'
+import { propose, type ProposeArgs } from './operations/propose.ts'
 import { MAX_REPEATS, nearNote, unclaim, vet, type Vetting } from './operations/vet.ts'
 import { experimentReport, leaksInReport, Reporter, type ReportOf } from './operations/reports.ts'
 import { ownSeeds } from './operations/seeds.ts'
@@ -77,9 +77,10 @@ export interface WorkerOptions {
    */
   alsoVerify?: { runOnce: (signal?: AbortSignal) => Promise<number> }
   /**
-   * The agent proposes the next experiment while the current one runs (default true;
-   * operations/lookahead.ts). A proposal made ahead of a keep or a new best is dropped, which
-   * costs a slow agent one proposal; false makes every proposal wait for the run before it.
+   * The next experiment is made ready (proposed, vetted, claimed, committed) while the current
+   * one runs (default true; operations/lookahead.ts). One made ahead of a keep or a new best
+   * is dropped and made again at once on the new files, which costs a slow agent one
+   * proposal; false makes every proposal wait for the run before it.
    */
   lookahead?: boolean
   /**
@@ -334,7 +335,10 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       this.emit('event', { type: 'resumed', experiments: this.#experiments, base: best.commit, local: restored.local.commit })
       return { info, at }
     }
-    const at = await moveToBest(this.#components, { info, known: this.#known, previous: restored ?? this.#at, runs: this.#runs, n: this.#experiments }, options)
+    const previous = restored ?? this.#at
+    // The agent proposes on the new best's files while the best is measured; not on a first best, which may not run here at all.
+    const synced = previous === undefined ? undefined : (on: ProposedOn): void => { this.#ahead(info, on, this.#experiments + 1, options) }
+    const at = await moveToBest(this.#components, { info, known: this.#known, previous, runs: this.#runs, n: this.#experiments, ...(synced === undefined ? {} : { synced }) }, options)
     this.#at = at
     this.#save()
     return { info, at }
@@ -342,9 +346,9 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
 
   /**
    * One experiment: propose, commit, run, keep or discard, log; then maybe submit. Returns
-   * whether an experiment ran. With `ahead` the agent proposes the next experiment while this
-   * one runs (operations/lookahead.ts): `run` asks for it on every step but its last, and
-   * cancels what is left when it ends.
+   * whether an experiment ran. With `ahead` the next experiment is made ready while this one
+   * runs, and again on a keep's files while it is confirmed (operations/lookahead.ts): `run`
+   * asks for it on every step but its last, and cancels what is left when it ends.
    */
   async step (options: { signal?: AbortSignal, ahead?: boolean } = {}): Promise<boolean> {
     const { info, at } = await this.#follow(options)
@@ -358,12 +362,13 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     const history = await this.#history.on(at.base.commit, options)
     const bold = this.#plateau(info)
     const args: ProposeArgs = { info, commit: at.local.commit, n, history, ...(bold ? { bold } : {}) }
-    const proposal = await this.#proposal(info, at, args, options)
-    if (proposal === undefined) return false
+    const prepared = await this.#prepared(info, at, args, options)
+    if (prepared === undefined) return false
+    const { proposal } = prepared
     // Reset here, not on the experiment's event: a proposal made ahead may already have failed by then.
     Object.assign(this.#agentTrouble, { errors: 0, empty: 0 })
-    if (options.ahead === true) this.#lookahead?.start(this.#components, { ...args, base: at.base.commit, n: n + 1 }, options)
-    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, seed: at.seeds.experiment, n, best: at.base.commit, diffHash: proposal.change.diffHash, noiseFor: this.#noiseFor(info, at, n, options) }, options)
+    if (options.ahead === true) this.#ahead(info, { base: at.base.commit, local: at.local.commit }, n + 1, options)
+    const row = await experiment(this.#components, { manifest: info.manifest, local: at.local, proposal, commit: prepared.commit, seed: at.seeds.experiment, n, best: at.base.commit, diffHash: proposal.change.diffHash, noiseFor: this.#noiseFor(info, at, n, options) }, options)
     if (row === undefined) {
       // Stopped, not run: the next run (after a restart too) takes its number.
       this.#experiments = n - 1
@@ -379,6 +384,8 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     if (row.status === 'keep' && row.metric !== null) {
       at.local = { commit: row.commit, metric: row.metric }
       at.keptSinceBase.push(proposal.description)
+      // The one made ahead edits the files before the keep: the next is made on the kept ones while the find is confirmed.
+      if (options.ahead === true) this.#ahead(info, { base: at.base.commit, local: row.commit }, n + 1, options)
     }
     this.#save()
     await this.#maybeSubmit(info, at, options)
@@ -387,29 +394,50 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
   }
 
   /**
-   * The proposal to run: the one made ahead when it still applies, else the agent's (testing
-   * a planner's hypothesis when one is open and this worker gets the claim). An edit tried on
-   * this best, or claimed by another worker, is not run; nor, once, one close to others (same
-   * constants, same direction) that were not kept or are claimed: the agent is told why and
-   * asked again, MAX_REPEATS times at most.
+   * The experiment to run: the one made ahead when it still applies and has not become a
+   * repeat meanwhile (this worker's run before it, or the network's reports), else one made
+   * now (testing a planner's hypothesis when one is open and this worker gets the claim).
    */
-  async #proposal (info: InfoReply, at: Position, args: ProposeArgs, options: { signal?: AbortSignal }): Promise<Proposed | undefined> {
-    const made = this.#lookahead === undefined ? { stale: false } : await this.#lookahead.take({ base: at.base.commit, local: at.local.commit })
-    let proposal = 'proposal' in made ? made.proposal : undefined
-    const hypothesis = 'proposal' in made || !this.#share ? undefined : await this.#takeHypothesis(info, at.base.commit, args.history, options)
+  async #prepared (info: InfoReply, at: Position, args: ProposeArgs, options: { signal?: AbortSignal }): Promise<Prepared | undefined> {
+    const on = { base: at.base.commit, local: at.local.commit }
+    const made = this.#lookahead === undefined ? { stale: false } : await this.#lookahead.take(on)
+    if ('prepared' in made) {
+      const ahead = made.prepared
+      if (ahead === undefined) return undefined
+      // What the worker knows now, without asking the coordinator again: the claim stands.
+      const v = await vet(this.#components, { causeId: info.causeId, best: on.base, proposal: ahead.proposal, history: args.history, claim: false }, options)
+      if (v.run) return ahead
+      if (ahead.claimed) await unclaim(this.#components, { causeId: info.causeId, best: on.base, proposal: ahead.proposal }, options)
+      this.emit('event', { type: 'duplicate', n: args.n, description: ahead.proposal.description, diffHash: ahead.proposal.change.diffHash, by: v.by })
+      return await this.#prepare(info, on, { ...args, notes: [`"${ahead.proposal.description}" was not run: ${v.reason}`] }, undefined, options)
+    }
+    const hypothesis = this.#share ? await this.#takeHypothesis(info, on.base, args.history, options) : undefined
+    return await this.#prepare(info, on, args, hypothesis, options)
+  }
+
+  /**
+   * Makes an experiment ready on `on`: the agent's proposal, vetted, and its commit on the
+   * local best. An edit tried on this best, or claimed by another worker, is not run; nor,
+   * once, one close to others (same constants, same direction) that were not kept or are
+   * claimed: the agent is told why and asked again, MAX_REPEATS times at most.
+   */
+  async #prepare (info: InfoReply, on: ProposedOn, args: ProposeArgs, hypothesis: ProposeArgs['hypothesis'], options: { signal?: AbortSignal }): Promise<Prepared | undefined> {
     const asked = { ...args, ...(hypothesis === undefined ? {} : { hypothesis }) }
-    if (!('proposal' in made)) proposal = await propose(this.#components, asked, options)
-    const notes: string[] = []
+    const notes = [...(args.notes ?? [])]
+    let proposal = await propose(this.#components, asked, options)
     let nearAsked = false
     for (let turn = 0; proposal !== undefined; turn++) {
-      const v = await vet(this.#components, { causeId: info.causeId, best: at.base.commit, proposal, history: args.history, claim: this.#share }, options)
+      const v = await vet(this.#components, { causeId: info.causeId, best: on.base, proposal, history: args.history, claim: this.#share }, options)
       this.#claimAnswered(v)
       // Close to edits that were kept is a direction that works: only a near miss or another's claim is worth a second thought.
-      if (v.run && (nearAsked || v.near.every((e) => e.status === 'keep'))) return proposal
+      if (v.run && (nearAsked || v.near.every((e) => e.status === 'keep'))) {
+        const commit = await commitWithChanges(this.#components.gitdir, on.local, proposal.edits, proposal.description, this.#components.name)
+        return { proposal, claimed: this.#share && v.unclaimed === undefined, commit }
+      }
       if (v.run) {
         nearAsked = true
         // Claimed, then not run: given back, so no other worker is refused it for the claim's minutes.
-        await unclaim(this.#components, { causeId: info.causeId, best: at.base.commit, proposal }, options)
+        await unclaim(this.#components, { causeId: info.causeId, best: on.base, proposal }, options)
         this.emit('event', { type: 'near-duplicate', n: args.n, description: proposal.description, near: v.near.length })
         notes.push(nearNote(proposal.description, v.near))
       } else {
@@ -422,6 +450,24 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     // Every turn was a repeat (an agent that had nothing said so itself).
     if (proposal !== undefined) this.emit('event', { type: 'no-proposal', n: args.n })
     return undefined
+  }
+
+  /**
+   * Starts making experiment `n` on `on` while the loop does something else (a run, a
+   * confirmation, the measurement of a new best): operations/lookahead.ts.
+   */
+  #ahead (info: InfoReply, on: ProposedOn, n: number, options: { signal?: AbortSignal }): void {
+    const prepare = async (signal: AbortSignal): Promise<Prepared | undefined> => {
+      const history = await this.#history.on(on.base, { signal })
+      const bold = boldNow(this.#sinceKeep, info.manifest.collaboration.plateau)
+      return await this.#prepare(info, on, { info, commit: on.local, n, history, ...(bold ? { bold } : {}) }, undefined, { signal })
+    }
+    this.#lookahead?.start(on, prepare, async (made) => { await this.#giveBack(info, on.base, made) }, options)
+  }
+
+  /** Gives back the claim of an experiment made ahead and dropped; bounded, as the loop's end is, and never throws. */
+  async #giveBack (info: InfoReply, best: string, made: Prepared): Promise<void> {
+    await unclaim(this.#components, { causeId: info.causeId, best, proposal: made.proposal }, { signal: AbortSignal.timeout(REPORT_FLUSH_MS) }).catch((err: unknown) => { log('the claim of a dropped experiment was not given back: %e', err) })
   }
 
   /** Says once that claims fail (the edit then runs unclaimed), and again only after a claim was answered. */

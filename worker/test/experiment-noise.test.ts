@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { ResultsLog } from '../src/results.ts'
 import { experiment } from '../src/operations/experiment.ts'
 import { crash, fakeTrial, manifestOf, ok, recorder } from './fakes.ts'
-import { repoWith } from './git-fixture.ts'
+import { change, repoWith } from './git-fixture.ts'
 import type { NoiseFor } from '../src/operations/noise.ts'
 
 const manifest = manifestOf({ editable: ['a.py'] })
@@ -15,8 +15,9 @@ async function run (metric: number, noiseFor: NoiseFor, signal?: AbortSignal): P
   const { trial } = fakeTrial(() => ok(metric))
   const results = new ResultsLog(join(gitdir, '..', 'results.tsv'))
   const asked: Array<[number, number]> = []
-  const row = await experiment({ gitdir, trial, results, emit: recorder().emit }, {
-    manifest, local: { commit: root, metric: 1 }, seed: 1, n: 1,
+  const commit = await change(gitdir, root, { 'a.py': 'LR = 0.1\n' }, 'lr up')
+  const row = await experiment({ trial, results, emit: recorder().emit }, {
+    manifest, local: { commit: root, metric: 1 }, commit, seed: 1, n: 1,
     proposal: { edits: { 'a.py': 'LR = 0.1\n' }, description: 'lr up' },
     noiseFor: async (from, to) => { asked.push([from, to]); return await noiseFor(from, to) }
   }, { signal })
@@ -42,8 +43,9 @@ describe('an experiment whose noise is measured when its gain needs it', () => {
   it('a crash asks for no σ', async () => {
     const { gitdir, root } = await repoWith({ 'a.py': A, 'evaluate.py': 'print(1)\n' })
     let asked = 0
-    const row = await experiment({ gitdir, trial: fakeTrial(() => crash()).trial, results: new ResultsLog(join(gitdir, '..', 'results.tsv')), emit: () => {} }, {
-      manifest, local: { commit: root, metric: 1 }, seed: 1, n: 1, proposal: { edits: { 'a.py': 'LR = 0.1\n' }, description: 'lr up' }, noiseFor: async () => { asked++; return null }
+    const commit = await change(gitdir, root, { 'a.py': 'LR = 0.1\n' }, 'lr up')
+    const row = await experiment({ trial: fakeTrial(() => crash()).trial, results: new ResultsLog(join(gitdir, '..', 'results.tsv')), emit: () => {} }, {
+      manifest, local: { commit: root, metric: 1 }, commit, seed: 1, n: 1, proposal: { edits: { 'a.py': 'LR = 0.1\n' }, description: 'lr up' }, noiseFor: async () => { asked++; return null }
     })
     expect(row).toMatchObject({ status: 'crash' })
     expect(asked).toBe(0)

@@ -1,4 +1,4 @@
-import { commitWithChanges, improvement, type Manifest } from '@autoresearch/protocol'
+import { improvement, type Manifest } from '@autoresearch/protocol'
 import type { TrialResult } from '@autoresearch/runner'
 import type { Proposal } from '../agents/types.ts'
 import type { Local, WorkerComponents } from '../components.ts'
@@ -22,6 +22,8 @@ export interface ExperimentArgs {
   manifest: Manifest
   local: Local
   proposal: Proposal
+  /** The proposal's commit on the local best (made by the caller, ahead of the run before it when it can: operations/lookahead.ts). */
+  commit: string
   /** The position's experiment seed (operations/seeds.ts): the local best's metric is on it. */
   seed: number
   /** The worker's noise σ on this best, which a keep must beat (judge): measured first when it is due and the gain needs it (noise.ts). */
@@ -33,12 +35,11 @@ export interface ExperimentArgs {
 }
 
 /**
- * Commits the proposal on the local best, runs it, logs it and reports it. Returns the
- * row, or undefined when the run was stopped (not a crash of the candidate: nothing is logged).
+ * Runs the proposal's commit, logs it and reports it. Returns the row, or undefined when the
+ * run was stopped (not a crash of the candidate: nothing is logged).
  */
-export async function experiment (components: Pick<WorkerComponents, 'gitdir' | 'trial' | 'name' | 'results' | 'emit'>, args: ExperimentArgs, options: { signal?: AbortSignal } = {}): Promise<ResultRow | undefined> {
-  const { manifest, local, proposal, seed, n, best, diffHash, noiseFor } = args
-  const commit = await commitWithChanges(components.gitdir, local.commit, proposal.edits, proposal.description, components.name)
+export async function experiment (components: Pick<WorkerComponents, 'trial' | 'results' | 'emit'>, args: ExperimentArgs, options: { signal?: AbortSignal } = {}): Promise<ResultRow | undefined> {
+  const { manifest, local, proposal, commit, seed, n, best, diffHash, noiseFor } = args
   components.emit({ type: 'phase', phase: 'training', n })
   const result = await components.trial({ manifest, commit, seed }, options)
   if (!result.ok && result.reason === 'aborted') return undefined

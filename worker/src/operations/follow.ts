@@ -18,6 +18,12 @@ export interface MoveArgs {
   runs: Pick<BaseRuns, 'rebase' | 'sameTree' | 'know'>
   /** The current experiment's number, for phase events. */
   n: number
+  /**
+   * Told, once the best's files are here and before its measurement, when the loop will start
+   * from the best itself (no local gains to carry over): the caller may have the agent propose
+   * on those files while the best is measured (operations/lookahead.ts).
+   */
+  synced?: (on: { base: string, local: string }) => void
 }
 
 /**
@@ -38,6 +44,7 @@ export async function moveToBest (components: { client: Pick<CoordinatorClient, 
     await components.client.sync(components.gitdir, best.commit, [...known].slice(-256), { signal: options.signal, limits: manifest.limits })
     known.add(best.commit)
   }
+  if (previous === undefined || previous.local.commit === previous.base.commit) args.synced?.({ base: best.commit, local: best.commit })
   components.emit({ type: 'phase', phase: 'measuring', n })
   const { own } = runs.rebase(best.commit)
   const hardware = components.hardware?.class

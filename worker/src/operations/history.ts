@@ -40,6 +40,8 @@ export class NetworkHistory {
   #hypotheses: Hypothesis[] = []
   #digest: string | null = null
   #pending: PendingCandidate[] = []
+  /** The read under way, if any: a call for the same best meanwhile waits for its answer instead of returning what was known before. */
+  #reading?: { best: string, read: Promise<void> }
   readonly #tried = new Set<string>()
   readonly #own = new Set<string>()
   /** Reads that failed: `history-failed` is said once per streak of them. */
@@ -67,21 +69,32 @@ export class NetworkHistory {
     }
     if (this.#client !== undefined && (now - this.#at >= this.#refreshMs || options.fresh === true)) {
       this.#at = now
-      try {
-        const reply = await this.#client.history(best, { signal: options.signal })
-        this.#experiments = reply.experiments
-        this.#hypotheses = reply.hypotheses
-        this.#digest = reply.digest
-        this.#pending = reply.pending ?? []
-        for (const h of reply.tried) this.#tried.add(h)
-        this.#failures.succeeded()
-      } catch (err) {
-        if (options.signal?.aborted === true) throw err
-        log('history of %s not read: %e', best, err)
-        if (this.#failures.failed()) this.#emit({ type: 'history-failed', ...describeError(err) })
-      }
+      const read = this.#read(this.#client, best, options.signal)
+      this.#reading = { best, read: read.catch(() => {}) }
+      await read
+    } else if (this.#reading?.best === best) {
+      // Read meanwhile for an experiment made ahead (operations/lookahead.ts): its answer serves this call too.
+      await this.#reading.read
     }
     return { experiments: this.#experiments, tried: this.#tried, own: this.#own, hypotheses: this.#hypotheses, digest: this.#digest, pending: this.#pending }
+  }
+
+  /** Reads what the network tried on `best`; an answer that comes after the loop moved to another best is dropped. Throws only when stopped. */
+  async #read (client: Pick<CoordinatorClient, 'history'>, best: string, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      const reply = await client.history(best, { signal })
+      if (best !== this.#best) return
+      this.#experiments = reply.experiments
+      this.#hypotheses = reply.hypotheses
+      this.#digest = reply.digest
+      this.#pending = reply.pending ?? []
+      for (const h of reply.tried) this.#tried.add(h)
+      this.#failures.succeeded()
+    } catch (err) {
+      if (signal?.aborted === true) throw err
+      log('history of %s not read: %e', best, err)
+      if (this.#failures.failed()) this.#emit({ type: 'history-failed', ...describeError(err) })
+    }
   }
 
   /** Notes that this worker claimed hypothesis `id` (it is not offered again until the history is read again). */

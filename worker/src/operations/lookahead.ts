@@ -1,6 +1,5 @@
 import { logger } from '@libp2p/logger'
-import type { WorkerComponents } from '../components.ts'
-import { propose, type ProposeArgs, type Proposed } from './propose.ts'
+import type { Proposed } from './propose.ts'
 
 const log = logger('autoresearch:worker:lookahead')
 
@@ -11,47 +10,83 @@ export interface ProposedOn { base: string, local: string }
 export const stillApplies = (made: ProposedOn, now: ProposedOn): boolean => made.base === now.base && made.local === now.local
 
 /**
- * The agent's next proposal, asked for while the current experiment (and its confirmation)
- * run: a slow agent (a hosted model, a CLI agent) no longer leaves the machine idle between
- * runs. The proposal is made without the result of the run in flight, and is used only when
- * that run changed nothing: a keep or a new best moves the files it edits, and it is dropped
- * (most runs are discards, so most proposals made ahead are used). One at a time.
+ * An experiment ready to run: the agent's proposal, vetted (operations/vet.ts: not a repeat,
+ * and claimed when `claimed`), and its commit on the local best written.
+ */
+export interface Prepared { proposal: Proposed, claimed: boolean, commit: string }
+
+/** Makes the next experiment ready; undefined when there is none to run (the agent had none, or every turn was a repeat). */
+export type Prepare = (signal: AbortSignal) => Promise<Prepared | undefined>
+
+type Settled = { ok: true, prepared: Prepared | undefined } | { ok: false, error: unknown }
+interface Next { on: ProposedOn, settled: Promise<Settled>, abort: AbortController, release: (prepared: Prepared) => Promise<void> }
+
+/**
+ * The next experiment, made ready while the current one (and its confirmation) runs: the
+ * agent's proposal, its claim and its commit. A slow agent (a hosted model, a CLI agent) no
+ * longer leaves the machine idle between runs, nor does the claim's round trip to the
+ * coordinator or the commit. The proposal is made without the result of the run in flight,
+ * and is used only when that run changed nothing: a keep or a new best moves the files it
+ * edits, and it is dropped and its claim given back (most runs are discards, so most
+ * experiments made ahead are used). One at a time.
  */
 export class Lookahead {
-  #next?: { on: ProposedOn, proposal: Promise<Proposed | undefined>, abort: AbortController }
+  #next?: Next
+  /** Dropped experiments being stopped and their claims given back: the loop does not wait for them, its end does. */
+  readonly #releases = new Set<Promise<void>>()
 
-  /** Asks the agent now for the experiment after the one about to run. */
-  start (components: Pick<WorkerComponents, 'agent' | 'gitdir' | 'results' | 'emit'>, args: ProposeArgs & { base: string }, options: { signal?: AbortSignal } = {}): void {
+  /**
+   * Starts making the next experiment, on `on`; one being made already is dropped (its claim
+   * given back). `release` gives back the claim of one that is dropped; it must not throw.
+   */
+  start (on: ProposedOn, prepare: Prepare, release: (prepared: Prepared) => Promise<void>, options: { signal?: AbortSignal } = {}): void {
+    const before = this.#next
+    if (before !== undefined) this.#track(this.#drop(before))
     const abort = new AbortController()
     const signal = options.signal === undefined ? abort.signal : AbortSignal.any([options.signal, abort.signal])
-    // propose() turns every agent failure into an event and undefined: this promise never rejects.
-    const proposal = propose(components, args, { signal })
-    this.#next = { on: { base: args.base, local: args.commit }, proposal, abort }
+    // Settled at once into a value: a failure is the step's to throw when it takes it, not an unhandled rejection before then.
+    const settled = prepare(signal).then((prepared): Settled => ({ ok: true, prepared }), (error: unknown): Settled => ({ ok: false, error }))
+    this.#next = { on, settled, abort, release }
   }
 
   /**
-   * The proposal made ahead for `now`, if one was and it still applies (undefined within it:
-   * the agent had none, as propose() returns); `{ stale }` when there is none to use.
+   * The experiment made ahead for `now`, if one was and it still applies (undefined within
+   * it: there was none to run); `{ stale }` when there is none to use. A failure to make it
+   * (the agent's are events, not failures) is thrown here.
    */
-  async take (now: ProposedOn): Promise<{ proposal: Proposed | undefined } | { stale: boolean }> {
+  async take (now: ProposedOn): Promise<{ prepared: Prepared | undefined } | { stale: boolean }> {
     const next = this.#next
     this.#next = undefined
     if (next === undefined) return { stale: false }
     if (!stillApplies(next.on, now)) {
-      next.abort.abort()
-      await next.proposal
-      log('dropped a proposal made on %s: the local best is %s now', next.on.local, now.local)
+      await this.#drop(next)
+      log('dropped an experiment made on %s: the local best is %s now', next.on.local, now.local)
       return { stale: true }
     }
-    return { proposal: await next.proposal }
+    const settled = await next.settled
+    if (!settled.ok) throw settled.error
+    return { prepared: settled.prepared }
   }
 
-  /** Stops a proposal still in flight (the loop is ending) and waits for the agent to let go. */
+  /** Stops an experiment still being made (the loop is ending), gives its claim back and waits for every claim given back. */
   async cancel (): Promise<void> {
     const next = this.#next
     this.#next = undefined
-    if (next === undefined) return
+    if (next !== undefined) await this.#drop(next)
+    await Promise.all([...this.#releases])
+  }
+
+  async #drop (next: Next): Promise<void> {
     next.abort.abort()
-    await next.proposal
+    const settled = await next.settled
+    // Stopped half-way, or failed: nothing was claimed that a later step would not claim again.
+    if (!settled.ok) { log('an experiment made ahead failed: %e', settled.error); return }
+    if (settled.prepared?.claimed === true) this.#track(next.release(settled.prepared))
+  }
+
+  /** Work the loop does not wait for, which its end does. */
+  #track (work: Promise<void>): void {
+    const tracked = work.finally(() => this.#releases.delete(tracked))
+    this.#releases.add(tracked)
   }
 }
