@@ -34,6 +34,28 @@ describe('what the network tried', () => {
     expect(client.asked).toEqual([A, A, B])
   })
 
+  it('a read under way serves a call for the same best meanwhile; an answer for a best the loop has left is dropped', async () => {
+    const waiting: Array<(r: HistoryReply) => void> = []
+    const asked: string[] = []
+    const client = { history: async (best: string) => { asked.push(best); return await new Promise<HistoryReply>((resolve) => { waiting.push(resolve) }) } }
+    const history = new NetworkHistory(client, () => {}, 1000)
+    // An experiment made ahead reads the best's history; the loop asks for it before the answer comes.
+    const ahead = history.on(A, {}, 0)
+    const loop = history.on(A, {}, 1)
+    waiting.shift()?.(reply(A, [h('1')]))
+    expect([...(await loop).tried]).toEqual([h('1')])
+    expect([...(await ahead).tried]).toEqual([h('1')])
+    expect(asked).toEqual([A])
+    // Read for A again, but the loop moves to B before the answer: A's edits are not B's.
+    const late = history.on(A, {}, 2000)
+    const fresh = history.on(B, {}, 2001)
+    expect(asked).toEqual([A, A, B])
+    waiting.shift()?.(reply(A, [h('2')]))
+    await late
+    waiting.shift()?.(reply(B, [h('3')]))
+    expect([...(await fresh).tried]).toEqual([h('3')])
+  })
+
   it('adds the edits this worker runs, and tells its own repeats from the network\'s', async () => {
     const history = new NetworkHistory(fakeClient([reply(A, [h('1')])]), () => {}, 1000)
     history.ran(A, h('9'))
