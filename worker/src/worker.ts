@@ -352,9 +352,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
    */
   async step (options: { signal?: AbortSignal, ahead?: boolean } = {}): Promise<boolean> {
     const { info, at } = await this.#follow(options)
-    // Nothing to propose was said of one best: on a new one the count starts again.
-    if (this.#emptyOn !== at.base.commit) Object.assign(this.#agentTrouble, { empty: 0 })
-    this.#emptyOn = at.base.commit
+    this.#askingOn(at.base.commit)
     for (const unsent of [...this.#unsent.values()]) await this.#send(unsent, options)
     await this.#buildOnPending(info, at, options)
     const n = ++this.#experiments
@@ -457,12 +455,19 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
    * confirmation, the measurement of a new best): operations/lookahead.ts.
    */
   #ahead (info: InfoReply, on: ProposedOn, n: number, options: { signal?: AbortSignal }): void {
+    this.#askingOn(on.base)
     const prepare = async (signal: AbortSignal): Promise<Prepared | undefined> => {
       const history = await this.#history.on(on.base, { signal })
       const bold = boldNow(this.#sinceKeep, info.manifest.collaboration.plateau)
       return await this.#prepare(info, on, { info, commit: on.local, n, history, ...(bold ? { bold } : {}) }, undefined, { signal })
     }
     this.#lookahead?.start(on, prepare, async (made) => { await this.#giveBack(info, on.base, made) }, options)
+  }
+
+  /** The agent is asked on `base`: nothing to propose was said of one best, so on a new one the count starts again. */
+  #askingOn (base: string): void {
+    if (this.#emptyOn !== base) Object.assign(this.#agentTrouble, { empty: 0 })
+    this.#emptyOn = base
   }
 
   /** Gives back the claim of an experiment made ahead and dropped; bounded, as the loop's end is, and never throws. */
