@@ -28,7 +28,8 @@ interface Next { on: ProposedOn, settled: Promise<Settled>, abort: AbortControll
  * coordinator or the commit. The proposal is made without the result of the run in flight,
  * and is used only when that run changed nothing: a keep or a new best moves the files it
  * edits, and it is dropped and its claim given back (most runs are discards, so most
- * experiments made ahead are used). One at a time.
+ * experiments made ahead are used), and made again at once on the new files by the caller.
+ * One at a time: starting the next stops the agent of one still being made.
  */
 export class Lookahead {
   #next?: Next
