@@ -6,7 +6,7 @@ import { searchAgent, Worker, type Agent } from 'autoresearch-worker'
 import { TestNetwork } from '../tests/network.ts'
 import { listFlag, numberFlag } from './lib/flags.ts'
 import { simCostCause } from './lib/sim-network.ts'
-import { SEEDS, TRAIN_SECONDS } from './scaling.ts'
+import { inertFlag, SEEDS, TRAIN_SECONDS, WORKERS } from './scaling.ts'
 
 /** A flag typed wrong (bench/run.ts prints it with the usage). */
 export class LookaheadUsageError extends UsageError { override name = 'LookaheadUsageError' }
@@ -82,7 +82,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const opts = {
     experiments: numberFlag('experiments', values.experiments, { min: 1, max: 10_000, whole: true }, E), agentSeconds: numberFlag('agent-seconds', values['agent-seconds'], TRAIN_SECONDS, E),
     trainSeconds: numberFlag('train-seconds', values['train-seconds'], TRAIN_SECONDS, E), seeds: listFlag('seeds', values.seeds, SEEDS, E),
-    workers: numberFlag('workers', values.workers, { min: 1, max: 16, whole: true }, E), inert: numberFlag('inert', values.inert, { min: 0, max: 400, whole: true }, E)
+    workers: numberFlag('workers', values.workers, WORKERS, E), inert: inertFlag(values.inert, E)
   }
   const cause = simCostCause(opts.trainSeconds, { inert: opts.inert })
   const log = (line: string): void => { process.stderr.write(`${line}\n`) }

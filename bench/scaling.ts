@@ -74,8 +74,12 @@ export const MAX_INERT = 400
 export function raceCopy (values: { start: string, knobs: string, inert: string }, Err: new (message: string) => Error = ScalingUsageError): { start?: Record<string, number>, knobs: number, inert: number } {
   if (values.start !== 'far' && values.start !== 'cause') throw new Err('--start is far (farther from the optimum than the cause, the default) or cause (the cause\'s own constants)')
   const knobs = numberFlag('knobs', values.knobs, { min: 0, max: MAX_KNOBS, whole: true }, Err, `how many constants to add to the cause's three, an integer from 0 to ${MAX_KNOBS}`)
-  const inert = numberFlag('inert', values.inert, { min: 0, max: MAX_INERT, whole: true }, Err, `how many constants the score ignores to add, an integer from 0 to ${MAX_INERT}`)
-  return { ...(values.start === 'far' ? { start: FAR_START } : {}), knobs, inert }
+  return { ...(values.start === 'far' ? { start: FAR_START } : {}), knobs, inert: inertFlag(values.inert, Err) }
+}
+
+/** `--inert N`, as every bench that copies the cause with constants the score ignores reads it. */
+export function inertFlag (value: string, Err: new (message: string) => Error): number {
+  return numberFlag('inert', value, { min: 0, max: MAX_INERT, whole: true }, Err, `how many constants the score ignores to add, an integer from 0 to ${MAX_INERT}`)
 }
 
 /** What the race benches' numeric flags take (bench/lib/flags.ts): searchers, seeds, the loss to reach, a run's simulated seconds, a race's limit in seconds. */

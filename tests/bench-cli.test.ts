@@ -44,6 +44,8 @@ describe('npm run bench', () => {
       [['verification', '--losers', '2.5'], '--losers takes a whole number from 0 to 64, not "2.5"'],
       [['shared', '--seeds', ''], '--seeds takes whole numbers from 0 to 2147483647, comma-separated, not ""'],
       [['lookahead', '--agent-seconds=-1'], '--agent-seconds takes a number from 0 to 600, not "-1"'],
+      [['lookahead', '--workers', '0'], '--workers takes a whole number from 1 to 64, not "0"'],
+      [['lookahead', '--inert', '401'], '--inert is how many constants the score ignores to add, an integer from 0 to 400'],
       [['simulate', '--p', ''], '--p takes a number of at least 0, not ""'],
       // Names are a variant's own (a prototype key such as toString once ran as a row of zeros), each once.
       [['simulate', '--variants', 'toString'], '--variants is one or more of serial, whole, now, helping'],
