@@ -20,7 +20,7 @@ import { agentPause, newBestEndsPause, type AgentTrouble } from './operations/ag
 import { editableFiles } from './operations/editable-files.ts'
 import { NetworkHistory, type KnownHistory } from './operations/history.ts'
 import { Lookahead, type Prepared, type ProposedOn } from './operations/lookahead.ts'
-import { propose, type ProposeArgs } from './operations/propose.ts'
+import { propose, type ProposeArgs, type Proposed } from './operations/propose.ts'
 import { MAX_REPEATS, nearNote, unclaim, vet, type Vetting } from './operations/vet.ts'
 import { experimentReport, leaksInReport, Reporter, type ReportOf } from './operations/reports.ts'
 import { ownSeeds } from './operations/seeds.ts'
@@ -406,8 +406,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
       const v = await vet(this.#components, { causeId: info.causeId, best: on.base, proposal: ahead.proposal, history: args.history, claim: false }, options)
       if (v.run) return ahead
       if (ahead.claimed) await unclaim(this.#components, { causeId: info.causeId, best: on.base, proposal: ahead.proposal }, options)
-      this.emit('event', { type: 'duplicate', n: args.n, description: ahead.proposal.description, diffHash: ahead.proposal.change.diffHash, by: v.by })
-      return await this.#prepare(info, on, { ...args, notes: [`"${ahead.proposal.description}" was not run: ${v.reason}`] }, undefined, options)
+      return await this.#prepare(info, on, { ...args, notes: [this.#notRun(args.n, ahead.proposal, v)] }, undefined, options)
     }
     const hypothesis = this.#share ? await this.#takeHypothesis(info, on.base, args.history, options) : undefined
     return await this.#prepare(info, on, args, hypothesis, options)
@@ -439,8 +438,7 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
         this.emit('event', { type: 'near-duplicate', n: args.n, description: proposal.description, near: v.near.length })
         notes.push(nearNote(proposal.description, v.near))
       } else {
-        this.emit('event', { type: 'duplicate', n: args.n, description: proposal.description, diffHash: proposal.change.diffHash, by: v.by })
-        notes.push(`"${proposal.description}" was not run: ${v.reason}`)
+        notes.push(this.#notRun(args.n, proposal, v))
       }
       if (turn + 1 > MAX_REPEATS) break
       proposal = await propose(this.#components, { ...asked, notes }, options)
@@ -450,18 +448,26 @@ export class Worker extends EventEmitter<{ event: [WorkerEvent] }> {
     return undefined
   }
 
+  /** Says that a proposal is not run (a repeat, or claimed by another worker), and returns the note that tells the agent why. */
+  #notRun (n: number, proposal: Proposed, v: Extract<Vetting, { run: false }>): string {
+    this.emit('event', { type: 'duplicate', n, description: proposal.description, diffHash: proposal.change.diffHash, by: v.by })
+    return `"${proposal.description}" was not run: ${v.reason}`
+  }
+
   /**
    * Starts making experiment `n` on `on` while the loop does something else (a run, a
    * confirmation, the measurement of a new best): operations/lookahead.ts.
    */
   #ahead (info: InfoReply, on: ProposedOn, n: number, options: { signal?: AbortSignal }): void {
+    const lookahead = this.#lookahead
+    if (lookahead === undefined) return
     this.#askingOn(on.base)
     const prepare = async (signal: AbortSignal): Promise<Prepared | undefined> => {
       const history = await this.#history.on(on.base, { signal })
       const bold = boldNow(this.#sinceKeep, info.manifest.collaboration.plateau)
       return await this.#prepare(info, on, { info, commit: on.local, n, history, ...(bold ? { bold } : {}) }, undefined, { signal })
     }
-    this.#lookahead?.start(on, prepare, async (made) => { await this.#giveBack(info, on.base, made) }, options)
+    lookahead.start(on, prepare, async (made) => { await this.#giveBack(info, on.base, made) }, options)
   }
 
   /** The agent is asked on `base`: nothing to propose was said of one best, so on a new one the count starts again. */
