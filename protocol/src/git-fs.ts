@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import { dirname } from 'node:path'
+import { inSlices } from './slices.ts'
 
 /** Suffix of files being written; a crash can leave them, `removePartialFiles` removes them. */
 export const PARTIAL_SUFFIX = '.partial'
@@ -56,31 +57,27 @@ export async function writeFilesAtomically (files: Array<{ path: string, data: U
   const staged: Array<{ path: string, temp: string }> = []
   const placed: string[] = []
   try {
-    for (let i = 0; i < files.length; i += BATCH_HANDLES) {
-      await Promise.all(files.slice(i, i + BATCH_HANDLES).map(async ({ path, data }) => {
-        const temp = `${path}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`
-        staged.push({ path, temp })
-        const handle = await fs.promises.open(temp, 'w')
-        try {
-          // Made only now, so that at most one batch of contents is in memory at a time.
-          await handle.writeFile(typeof data === 'function' ? data() : data)
-          await handle.sync()
-        } finally {
-          await handle.close()
-        }
-      }))
-    }
+    await inSlices(files, BATCH_HANDLES, async ({ path, data }) => {
+      const temp = `${path}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`
+      staged.push({ path, temp })
+      const handle = await fs.promises.open(temp, 'w')
+      try {
+        // Made only now, so that at most one batch of contents is in memory at a time.
+        await handle.writeFile(typeof data === 'function' ? data() : data)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+    })
     for (const { path, temp } of staged) {
       await fs.promises.rename(temp, path)
       placed.push(path)
     }
     const dirs = [...new Set(staged.map(({ path }) => dirname(path)))]
-    for (let i = 0; i < dirs.length; i += BATCH_HANDLES) {
-      await Promise.all(dirs.slice(i, i + BATCH_HANDLES).map(async (dir) => {
-        const handle = await fs.promises.open(dir, 'r')
-        try { await handle.sync() } finally { await handle.close() }
-      }))
-    }
+    await inSlices(dirs, BATCH_HANDLES, async (dir) => {
+      const handle = await fs.promises.open(dir, 'r')
+      try { await handle.sync() } finally { await handle.close() }
+    })
   } catch (err) {
     await Promise.all([...staged.map(({ temp }) => temp), ...placed].map(async (p) => fs.promises.rm(p, { force: true })))
     throw err

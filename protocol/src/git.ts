@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import git, { type MergeDriverCallback } from 'isomorphic-git'
 import diff3Merge from 'diff3'
 import { logger } from '@libp2p/logger'
 import { CorruptPackError, ForbiddenEntryError, PackTooLargeError, UnknownCommitError } from './errors.ts'
 import { gitFs, PARTIAL_SUFFIX } from './git-fs.ts'
+import { FILES_AT_ONCE, inSlices } from './slices.ts'
 import { DIRECTORY, entryKind, EXECUTABLE_FILE, parseTreeObject, REGULAR_FILE, type RawTreeEntry } from './pack-inspect.ts'
 
 const log = logger('autoresearch:protocol:git')
@@ -154,15 +155,26 @@ export async function assertCompleteTree (gitdir: string, commitOid: string, max
   return files
 }
 
+/** A commit's files by path; refuses symlinks, submodules and malformed trees as `flattenTree` does. */
+export async function commitFiles (gitdir: string, commitOid: string): Promise<Map<string, TreeEntry>> {
+  return await flattenTree(gitdir, (await commitTree(gitdir, commitOid)).tree)
+}
+
+/** Writes these blobs of `gitdir` into `dir` at their paths (which need not be a git work tree). */
+export async function writeFilesTo (gitdir: string, files: readonly TreeEntry[], dir: string): Promise<void> {
+  const dirs = [...new Set(files.map((entry) => dirname(join(dir, entry.path))))]
+  // A slice of files at a time: on a busy worker each file read or written in turn would
+  // wait behind everything else the process does.
+  await inSlices(dirs, FILES_AT_ONCE, async (d) => await fs.promises.mkdir(d, { recursive: true }))
+  await inSlices(files, FILES_AT_ONCE, async (entry) => {
+    const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid: entry.oid })
+    await fs.promises.writeFile(join(dir, entry.path), blob, { mode: entry.mode === EXECUTABLE_FILE ? 0o755 : 0o644 })
+  })
+}
+
 /** Writes a commit's files into `dir` (which need not be a git work tree). */
 export async function writeTreeTo (gitdir: string, commitOid: string, dir: string): Promise<void> {
-  const files = await flattenTree(gitdir, (await commitTree(gitdir, commitOid)).tree)
-  for (const entry of files.values()) {
-    const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid: entry.oid })
-    const target = join(dir, entry.path)
-    await fs.promises.mkdir(join(target, '..'), { recursive: true })
-    await fs.promises.writeFile(target, blob, { mode: entry.mode === EXECUTABLE_FILE ? 0o755 : 0o644 })
-  }
+  await writeFilesTo(gitdir, [...(await commitFiles(gitdir, commitOid)).values()], dir)
 }
 
 /** Reads one file of a commit as text, or undefined if it has no such file. */

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { sha256Hex, UnknownCommitError, writeTreeTo } from '@autoresearch/protocol'
+import { commitFiles, sha256Hex, UnknownCommitError, writeFilesTo, type TreeEntry } from '@autoresearch/protocol'
+import { splitTrialFiles } from './files.ts'
 import { runTrial } from './trial.ts'
 import { removeOwnTree } from './tree.ts'
 import type { TrialOptions, TrialResult } from './types.ts'
@@ -28,41 +29,41 @@ export type RunCommitOptions = Omit<TrialOptions, 'causeDir' | 'protectedDir'> &
 }
 
 /**
- * Checks a commit's tree out into a temporary directory and runs one trial on it.
- * A tree the runner may not check out (symlinks, submodules) is an `invalid-cause`;
- * an unknown commit is the caller's mistake and throws UnknownCommitError.
+ * Checks out what one trial of a commit runs (its editable files, and the protected files of
+ * `protectedFrom` or its own) into a temporary directory and runs the trial on it. A tree the
+ * runner may not check out (symlinks, submodules) is an `invalid-cause`; an unknown commit is
+ * the caller's mistake and throws UnknownCommitError.
  */
 export async function runCommit (opts: RunCommitOptions): Promise<TrialResult> {
   const started = Date.now()
   const scratchRoot = opts.scratchRoot ?? tmpdir()
   await fs.mkdir(scratchRoot, { recursive: true })
-  const dirs: string[] = []
-  const checkout = async (gitdir: string, commit: string): Promise<string | TrialResult> => {
-    const dir = await fs.mkdtemp(join(scratchRoot, 'autoresearch-checkout-'))
-    dirs.push(dir)
-    try {
-      await writeTreeTo(gitdir, commit, dir)
-      return dir
-    } catch (err) {
-      if (err instanceof UnknownCommitError) throw err
-      const message = `cannot check out ${commit}: ${(err as Error).message}`
-      return { ok: false, reason: 'invalid-cause', message, logDigest: sha256Hex(message), logTail: message, durationMs: Date.now() - started }
-    }
+  const refused = (commit: string, err: unknown): TrialResult => {
+    if (err instanceof UnknownCommitError) throw err
+    const message = `cannot check out ${commit}: ${(err as Error).message}`
+    return { ok: false, reason: 'invalid-cause', message, logDigest: sha256Hex(message), logTail: message, durationMs: Date.now() - started }
   }
+  // The same commit of the same repository is the same tree: its own protected files.
+  const same = opts.protectedFrom?.gitdir === opts.gitdir && opts.protectedFrom.commit === opts.commit
+  const other = same ? undefined : opts.protectedFrom
+  let candidate: TreeEntry[]
+  let best: TreeEntry[] | undefined
+  try { candidate = [...(await commitFiles(opts.gitdir, opts.commit)).values()] } catch (err) { return refused(opts.commit, err) }
+  if (other !== undefined) {
+    try { best = [...(await commitFiles(other.gitdir, other.commit)).values()] } catch (err) { return refused(other.commit, err) }
+  }
+  const { protectedFiles, editableFiles } = splitTrialFiles(opts.manifest, candidate, best)
+  // One checkout of just the files the trial runs, where it took the candidate's whole tree and
+  // the best's: half the files written, and the trial lists one directory.
+  const dir = await fs.mkdtemp(join(scratchRoot, 'autoresearch-checkout-'))
   try {
-    const causeDir = await checkout(opts.gitdir, opts.commit)
-    if (typeof causeDir !== 'string') return causeDir
-    let protectedDir: string | undefined
-    // The same commit of the same repository is the same tree: one checkout serves both.
-    const same = opts.protectedFrom?.gitdir === opts.gitdir && opts.protectedFrom.commit === opts.commit
-    if (opts.protectedFrom !== undefined && !same) {
-      const dir = await checkout(opts.protectedFrom.gitdir, opts.protectedFrom.commit)
-      if (typeof dir !== 'string') return dir
-      protectedDir = dir
-    }
+    const write = async (source: { gitdir: string, commit: string }, files: TreeEntry[]): Promise<TrialResult | undefined> =>
+      await writeFilesTo(source.gitdir, files, dir).then(() => undefined, (err: unknown) => refused(source.commit, err))
+    const failed = (await Promise.all([write(opts, editableFiles), write(other ?? opts, protectedFiles)])).find((r) => r !== undefined)
+    if (failed !== undefined) return failed
     const { gitdir: _g, commit: _c, protectedFrom: _p, ...rest } = opts
-    return await runTrial({ ...rest, causeDir, protectedDir, scratchRoot })
+    return await runTrial({ ...rest, causeDir: dir, scratchRoot })
   } finally {
-    for (const dir of dirs) await removeOwnTree(dir)
+    await removeOwnTree(dir)
   }
 }

@@ -69,6 +69,30 @@ describe('protected files come from the best\'s revision', () => {
     expect(metricOf(await runCommit({ gitdir, commit: candidate, protectedFrom: { gitdir, commit: best }, manifest, seed: 4, dataRoot, scratchRoot }))).toBe(honest)
     expect(fs.readdirSync(scratchRoot)).toEqual([])
   })
+
+  it('runCommit gives train the candidate\'s editable files over the best\'s protected ones, and nothing else', async () => {
+    const { dataRoot, scratchRoot } = roots()
+    const dir = tempDir('ar-repo-')
+    await git.init({ fs, dir, defaultBranch: 'main' })
+    const author = { name: 'test', email: 'test@example.invalid', timestamp: 1_700_000_000, timezoneOffset: 0 }
+    for (const f of TOY_FILES) {
+      fs.copyFileSync(join(TOY_DIR, f), join(dir, f))
+      await git.add({ fs, dir, filepath: f })
+    }
+    const best = await git.commit({ fs, dir, message: 'best', author })
+    // The candidate adds a file nobody may add and deletes a protected one: neither reaches the trial.
+    fs.writeFileSync(join(dir, 'train.py'), `import os\nprint("FILES:" + ",".join(sorted(os.listdir("."))))\n${toyTrain()}`)
+    fs.writeFileSync(join(dir, 'extra.py'), 'print("planted")\n')
+    for (const f of ['train.py', 'extra.py']) await git.add({ fs, dir, filepath: f })
+    await git.remove({ fs, dir, filepath: 'program.md' })
+    const candidate = await git.commit({ fs, dir, message: 'candidate', author })
+    const lines: string[] = []
+    const r = await runCommit({ gitdir: join(dir, '.git'), commit: candidate, protectedFrom: { gitdir: join(dir, '.git'), commit: best }, manifest: toyManifest(), seed: 1, dataRoot, scratchRoot, onLine: (p, l) => { if (p === 'train') lines.push(l) } })
+    metricOf(r)
+    expect(TOY_FILES).toContain('program.md')
+    expect(lines).toContain(`FILES:${[...TOY_FILES].sort().join(',')}`)
+    expect(fs.readdirSync(scratchRoot)).toEqual([])
+  })
 })
 
 for (const [kind, backend] of [['none', undefined], ['bwrap', sandbox]] as const) {
