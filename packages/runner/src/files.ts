@@ -46,7 +46,7 @@ export async function protectedHash (files: CauseFile[]): Promise<string> {
   const hash = createHash('sha256')
   // A slice read at once and hashed in order: the key is the one a file at a time gave.
   for (let i = 0; i < files.length; i += FILES_AT_ONCE) {
-    const read = await inSlices(files.slice(i, i + FILES_AT_ONCE), FILES_AT_ONCE, async (f) => ({ f, content: await fs.readFile(join(f.root, f.path)) }))
+    const read = await Promise.all(files.slice(i, i + FILES_AT_ONCE).map(async (f) => ({ f, content: await fs.readFile(join(f.root, f.path)) })))
     for (const { f, content } of read) hash.update(`${f.path}\0${content.length}\0`).update(content)
   }
   return hash.digest('hex')

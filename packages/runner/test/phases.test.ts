@@ -16,6 +16,19 @@ const metricOf = (r: TrialResult): number => {
 const FORGED_EVALUATE = 'import json, os\njson.dump({"metric": 1e-9, "trained": 0}, open(os.environ["AUTORESEARCH_RESULT"], "w"))\n'
 const FASTER = toyTrain().replace(/^LEARNING_RATE = .*$/m, 'LEARNING_RATE = 0.05')
 
+/** A git work tree holding the toy cause as its first commit, `best`. */
+async function toyRepo (): Promise<{ dir: string, best: string, commit: (message: string) => Promise<string> }> {
+  const dir = tempDir('ar-repo-')
+  await git.init({ fs, dir, defaultBranch: 'main' })
+  const author = { name: 'test', email: 'test@example.invalid', timestamp: 1_700_000_000, timezoneOffset: 0 }
+  const commit = async (message: string): Promise<string> => await git.commit({ fs, dir, message, author })
+  for (const f of TOY_FILES) {
+    fs.copyFileSync(join(TOY_DIR, f), join(dir, f))
+    await git.add({ fs, dir, filepath: f })
+  }
+  return { dir, best: await commit('best'), commit }
+}
+
 let sandbox: SandboxBackend | undefined
 try {
   sandbox = selectBackend({ sandbox: 'bwrap' })
@@ -51,18 +64,11 @@ describe('protected files come from the best\'s revision', () => {
 
   it('runCommit takes the protected files from protectedFrom', async () => {
     const { dataRoot, scratchRoot } = roots()
-    const dir = tempDir('ar-repo-')
-    await git.init({ fs, dir, defaultBranch: 'main' })
-    const author = { name: 'test', email: 'test@example.invalid', timestamp: 1_700_000_000, timezoneOffset: 0 }
-    for (const f of TOY_FILES) {
-      fs.copyFileSync(join(TOY_DIR, f), join(dir, f))
-      await git.add({ fs, dir, filepath: f })
-    }
-    const best = await git.commit({ fs, dir, message: 'best', author })
+    const { dir, best, commit } = await toyRepo()
     fs.writeFileSync(join(dir, 'train.py'), FASTER)
     fs.writeFileSync(join(dir, 'evaluate.py'), FORGED_EVALUATE)
     for (const f of ['train.py', 'evaluate.py']) await git.add({ fs, dir, filepath: f })
-    const candidate = await git.commit({ fs, dir, message: 'candidate', author })
+    const candidate = await commit('candidate')
     const gitdir = join(dir, '.git')
     const manifest = toyManifest()
     const honest = metricOf(await runTrial({ causeDir: toyVariant({ 'train.py': FASTER }), manifest, seed: 4, dataRoot, scratchRoot }))
@@ -72,20 +78,13 @@ describe('protected files come from the best\'s revision', () => {
 
   it('runCommit gives train the candidate\'s editable files over the best\'s protected ones, and nothing else', async () => {
     const { dataRoot, scratchRoot } = roots()
-    const dir = tempDir('ar-repo-')
-    await git.init({ fs, dir, defaultBranch: 'main' })
-    const author = { name: 'test', email: 'test@example.invalid', timestamp: 1_700_000_000, timezoneOffset: 0 }
-    for (const f of TOY_FILES) {
-      fs.copyFileSync(join(TOY_DIR, f), join(dir, f))
-      await git.add({ fs, dir, filepath: f })
-    }
-    const best = await git.commit({ fs, dir, message: 'best', author })
+    const { dir, best, commit } = await toyRepo()
     // The candidate adds a file nobody may add and deletes a protected one: neither reaches the trial.
     fs.writeFileSync(join(dir, 'train.py'), `import os\nprint("FILES:" + ",".join(sorted(os.listdir("."))))\n${toyTrain()}`)
     fs.writeFileSync(join(dir, 'extra.py'), 'print("planted")\n')
     for (const f of ['train.py', 'extra.py']) await git.add({ fs, dir, filepath: f })
     await git.remove({ fs, dir, filepath: 'program.md' })
-    const candidate = await git.commit({ fs, dir, message: 'candidate', author })
+    const candidate = await commit('candidate')
     const lines: string[] = []
     const r = await runCommit({ gitdir: join(dir, '.git'), commit: candidate, protectedFrom: { gitdir: join(dir, '.git'), commit: best }, manifest: toyManifest(), seed: 1, dataRoot, scratchRoot, onLine: (p, l) => { if (p === 'train') lines.push(l) } })
     metricOf(r)
