@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import git, { type MergeDriverCallback } from 'isomorphic-git'
 import diff3Merge from 'diff3'
 import { logger } from '@libp2p/logger'
 import { CorruptPackError, ForbiddenEntryError, PackTooLargeError, UnknownCommitError } from './errors.ts'
 import { gitFs, PARTIAL_SUFFIX } from './git-fs.ts'
-import { FILES_AT_ONCE, inSlices } from './slices.ts'
+import { FILES_AT_ONCE, inSlices, makeParentDirs } from './slices.ts'
 import { DIRECTORY, entryKind, EXECUTABLE_FILE, parseTreeObject, REGULAR_FILE, type RawTreeEntry } from './pack-inspect.ts'
 
 const log = logger('autoresearch:protocol:git')
@@ -162,10 +162,9 @@ export async function commitFiles (gitdir: string, commitOid: string): Promise<M
 
 /** Writes these blobs of `gitdir` into `dir` at their paths (which need not be a git work tree). */
 export async function writeFilesTo (gitdir: string, files: readonly TreeEntry[], dir: string): Promise<void> {
-  const dirs = [...new Set(files.map((entry) => dirname(join(dir, entry.path))))]
   // A slice of files at a time: on a busy worker each file read or written in turn would
   // wait behind everything else the process does.
-  await inSlices(dirs, FILES_AT_ONCE, async (d) => await fs.promises.mkdir(d, { recursive: true }))
+  await makeParentDirs(dir, files.map((entry) => entry.path))
   await inSlices(files, FILES_AT_ONCE, async (entry) => {
     const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid: entry.oid })
     await fs.promises.writeFile(join(dir, entry.path), blob, { mode: entry.mode === EXECUTABLE_FILE ? 0o755 : 0o644 })

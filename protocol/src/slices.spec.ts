@@ -1,5 +1,8 @@
+import * as fs from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { inSlices } from './slices.ts'
+import { inSlices, makeParentDirs } from './slices.ts'
 
 describe('inSlices', () => {
   it('keeps the items\' order and never runs more than a slice at once', async () => {
@@ -30,5 +33,16 @@ describe('inSlices', () => {
       return n
     })).rejects.toThrow('two')
     expect(started).toEqual([1, 2])
+  })
+})
+
+describe('makeParentDirs', () => {
+  it('makes the root and every file\'s directory, nested and shared ones included', async () => {
+    const root = join(fs.mkdtempSync(join(tmpdir(), 'ar-slices-')), 'root')
+    await makeParentDirs(root, ['a.py', 'src/b.py', 'src/deep/c.py', 'src/deep/d.py', 'other/e.py'])
+    for (const dir of ['', 'src', 'src/deep', 'other']) expect(fs.statSync(join(root, dir)).isDirectory()).toBe(true)
+    expect(fs.readdirSync(root).sort()).toEqual(['other', 'src'])
+    await makeParentDirs(join(root, 'empty'), [])
+    expect(fs.readdirSync(join(root, 'empty'))).toEqual([])
   })
 })

@@ -1,3 +1,6 @@
+import { mkdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+
 /**
  * Files a trial's checkout or copy works on at once: the small trees of a cause in one slice,
  * and few enough handles (a copy holds two) that a process running several trials, or a
@@ -16,4 +19,10 @@ export async function inSlices<T, R> (items: readonly T[], size: number, fn: (it
   const out: R[] = []
   for (let i = 0; i < items.length; i += size) out.push(...await Promise.all(items.slice(i, i + size).map(fn)))
   return out
+}
+
+/** Makes `root` and the directory of every file path under it, each once, a slice at a time. */
+export async function makeParentDirs (root: string, paths: readonly string[]): Promise<void> {
+  const dirs = [...new Set([root, ...paths.map((path) => dirname(join(root, path)))])]
+  await inSlices(dirs, FILES_AT_ONCE, async (dir) => await mkdir(dir, { recursive: true }))
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { FILES_AT_ONCE, inSlices, isEditable, type Manifest } from '@autoresearch/protocol'
+import { join } from 'node:path'
+import { FILES_AT_ONCE, inSlices, isEditable, makeParentDirs, type Manifest } from '@autoresearch/protocol'
 import { TrialError } from './errors.ts'
 
 export interface CauseFile { root: string, path: string, mode: number }
@@ -53,8 +53,7 @@ export async function protectedHash (files: CauseFile[]): Promise<string> {
 }
 
 export async function copyFiles (files: CauseFile[], dest: string): Promise<void> {
-  const dirs = [...new Set([dest, ...files.map((f) => dirname(join(dest, f.path)))])]
-  await inSlices(dirs, FILES_AT_ONCE, async (dir) => await fs.mkdir(dir, { recursive: true }))
+  await makeParentDirs(dest, files.map((f) => f.path))
   await inSlices(files, FILES_AT_ONCE, async (f) => {
     const target = join(dest, f.path)
     await fs.copyFile(join(f.root, f.path), target)
