@@ -32,6 +32,7 @@ describe('npm run bench', () => {
       [['verification', '--losers-from', 'toString'], '--losers-from is extra (the losers come on top of the winners mix\'s search, the default), search (out of it: that mix\'s search finds 1 + --losers times less often) or both, comma-separated, not "toString"'],
       [['verification', '--losers-from', 'extra,extra'], '--losers-from is extra (the losers come on top of the winners mix\'s search, the default), search (out of it: that mix\'s search finds 1 + --losers times less often) or both, comma-separated, not "extra,extra"'],
       [['verification', '--losers-from', 'extra,search', '--inert', '78'], '--losers-from search with --inert 78 and --losers 4 gives that mix (3 + 78) × (1 + 4) − 3 = 402 constants the score ignores, over 400'],
+      [['verification', '--rules', 'accepting,valueOf'], '--rules is one or more of accepting, reused, sequentialOn, sequentialOff (the default: all four, side by side), comma-separated, not "accepting,valueOf"'],
       [['scaling', '--knobs', '65'], '--knobs is how many constants to add to the cause\'s three, an integer from 0 to 64'],
       [['history', '--sizes', 'lots'], '--sizes takes whole numbers from 0 to 1000000, comma-separated'],
       [['history', '--sizes', '0,,100'], '--sizes takes whole numbers from 0 to 1000000, comma-separated, not "0,,100"'],
