@@ -73,7 +73,7 @@ const LOSERS_FROM = { extra: 'losers', search: 'searchLosers' } as const
 /** The cause's rules: the sequential rule on and off, on with `reuseCandidateRuns`, and that with early acceptance too (`sequential.accept`). */
 type Sequential = 'sequentialOn' | 'sequentialOff' | 'reused' | 'accepting'
 const RULES: Sequential[] = ['accepting', 'reused', 'sequentialOn', 'sequentialOff']
-/** The top-level figure each rule's worst mix is given under (the rule off has none). */
+/** The top-level figure each rule's worst mix is given under. */
 const WORST: Record<Sequential, string> = { accepting: 'verifyComputeFraction', reused: 'withoutAccept', sequentialOn: 'withoutReuse', sequentialOff: 'ruleOff' }
 
 /** The bench's options (`npm run bench -- verification --help` lists them). */
