@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { MAX_BATCH_SIZE, MAX_SPECULATION_WINDOW, UsageError } from '@autoresearch/protocol'
-import { listFlag, numberFlag } from './lib/flags.ts'
+import { listFlag, numberFlag, traceFlag } from './lib/flags.ts'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
 import { machinePace } from './lib/trial-pace.ts'
 
@@ -240,7 +240,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
   const opts = {
     workers: listFlag('workers', values.workers, WORKERS, E), seeds: listFlag('seeds', values.seeds, SEEDS, E), target: numberFlag('target', values.target, TARGET, E),
     trainSeconds: numberFlag('train-seconds', values['train-seconds'], TRAIN_SECONDS, E), timeoutSeconds: numberFlag('timeout', values.timeout, TIMEOUT, E),
-    alsoVerify: values['also-verify'], start: values.start, knobs: copy.knobs, inert: copy.inert, reuse: values.reuse, wholeRounds: values['whole-rounds'], pending: values.pending, spawner: values.spawner, packed: values.packed, processes: values.processes, machinePace: values['machine-pace'], ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: values.trace })
+    alsoVerify: values['also-verify'], start: values.start, knobs: copy.knobs, inert: copy.inert, reuse: values.reuse, wholeRounds: values['whole-rounds'], pending: values.pending, spawner: values.spawner, packed: values.packed, processes: values.processes, machinePace: values['machine-pace'], ...(window === undefined ? {} : { speculation: window }), ...(batch === undefined ? {} : { batch }), ...(accept === undefined ? {} : { accept }), ...(conflicts === undefined ? {} : { conflicts }), ...(values.trace === undefined ? {} : { trace: traceFlag(values.trace, E) })
   }
   const { start: _, ...rest } = opts
   const { rows, runs } = await scaling({ ...rest, ...copy, log: (line) => { process.stderr.write(`${line}\n`) } })

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { UsageError } from '@autoresearch/protocol'
 import { race, simCostCause, type RaceResult } from './lib/sim-network.ts'
-import { listFlag, namesFlag, numberFlag } from './lib/flags.ts'
+import { listFlag, namesFlag, numberFlag, traceFlag } from './lib/flags.ts'
 import { ACCEPT, ACCEPT_IS, MAX_INERT, raceCopy, SEEDS, TIMEOUT, TRAIN_SECONDS, WORKERS } from './scaling.ts'
 
 /** A flag of `npm run bench -- verification` that is not one of its values. */
@@ -116,7 +116,7 @@ export async function run (args: string[]): Promise<Record<string, unknown>> {
     inert: raceCopy({ start: 'cause', knobs: '0', inert: values.inert }, VerificationUsageError).inert,
     losersFrom: namesFlag('losers-from', values['losers-from'], Object.keys(LOSERS_FROM) as Array<keyof typeof LOSERS_FROM>, E, 'extra (the losers come on top of the winners mix\'s search, the default), search (out of it: that mix\'s search finds 1 + --losers times less often) or both'),
     rules: namesFlag('rules', values.rules, RULES, E, `one or more of ${RULES.join(', ')} (the default: all four, side by side)`),
-    trace: values.trace
+    trace: traceFlag(values.trace, E)
   }
   const mixes: Mix[] = ['winners', ...opts.losersFrom.map((f) => LOSERS_FROM[f])]
   const inertOf = (mix: Mix): number => mix === 'searchLosers' ? searchInert(opts.inert, opts.losers) : opts.inert

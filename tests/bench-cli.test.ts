@@ -33,6 +33,9 @@ describe('npm run bench', () => {
       [['verification', '--losers-from', 'extra,extra'], '--losers-from is extra (the losers come on top of the winners mix\'s search, the default), search (out of it: that mix\'s search finds 1 + --losers times less often) or both, comma-separated, not "extra,extra"'],
       [['verification', '--losers-from', 'extra,search', '--inert', '78'], '--losers-from search with --inert 78 and --losers 4 gives that mix (3 + 78) × (1 + 4) − 3 = 402 constants the score ignores, over 400'],
       [['verification', '--rules', 'accepting,valueOf'], '--rules is one or more of accepting, reused, sequentialOn, sequentialOff (the default: all four, side by side), comma-separated, not "accepting,valueOf"'],
+      // A trace prefix that cannot be written is refused before any race starts (a throw once the network ran left it running).
+      [['verification', '--trace', 'package.json/v'], '--trace "package.json/v": its folder package.json cannot be written (EEXIST)'],
+      [['scaling', '--trace', ' '], '--trace is the path prefix of the races\' event files (PREFIX-<race>.txt), not " "'],
       [['scaling', '--knobs', '65'], '--knobs is how many constants to add to the cause\'s three, an integer from 0 to 64'],
       [['history', '--sizes', 'lots'], '--sizes takes whole numbers from 0 to 1000000, comma-separated'],
       [['history', '--sizes', '0,,100'], '--sizes takes whole numbers from 0 to 1000000, comma-separated, not "0,,100"'],

@@ -5,6 +5,9 @@
  * prints it with the usage line and exits 2).
  */
 
+import { accessSync, constants, mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+
 type UsageErrorClass = new (message: string) => Error
 
 export interface Bounds {
@@ -57,4 +60,22 @@ export function namesFlag<T extends string> (name: string, value: string, allowe
   const names = value.split(',')
   if (!names.every((n) => (allowed as readonly string[]).includes(n)) || new Set(names).size !== names.length) throw new Err(`--${name} is ${is}, comma-separated, not ${JSON.stringify(value)}`)
   return names as T[]
+}
+
+/**
+ * `--trace PREFIX`: where a bench writes each race's event file (`PREFIX-…txt`). Its folder is
+ * made here, so that a prefix that is blank or cannot be written is refused before any race
+ * runs, with the bench's UsageError.
+ */
+export function traceFlag (value: string | undefined, Err: UsageErrorClass): string | undefined {
+  if (value === undefined) return undefined
+  if (value.trim() === '') throw new Err(`--trace is the path prefix of the races' event files (PREFIX-<race>.txt), not ${JSON.stringify(value)}`)
+  const folder = dirname(value)
+  try {
+    mkdirSync(folder, { recursive: true })
+    accessSync(folder, constants.W_OK)
+  } catch (err) {
+    throw new Err(`--trace ${JSON.stringify(value)}: its folder ${folder} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+  return value
 }

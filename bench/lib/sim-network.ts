@@ -207,9 +207,6 @@ interface WorkerMember {
 
 /** `RaceOptions.trace`: each event of each emitter as a line, `<second> <who> <json>`, without the bulky fields. */
 function traceEvents (path: string, started: number, emitters: Record<string, { on: (type: 'event', listener: (e: object) => void) => unknown }>): void {
-  // A missing folder once failed every event of a 7-minute race; make it (or fail) before the race starts.
-  mkdirSync(dirname(path), { recursive: true })
-  writeFileSync(path, '')
   for (const [who, emitter] of Object.entries(emitters)) {
     emitter.on('event', (e) => {
       const { log: _l, logTail: _t, row, receipt, verdict, job, result, status: _s, body: _b, ...rest } = e as Record<string, unknown> & {
@@ -233,6 +230,12 @@ export async function race (opts: RaceOptions): Promise<RaceResult> {
   const log = opts.log ?? (() => {})
   const manifest = JSON.parse(readFileSync(join(opts.cause, 'autoresearch.json'), 'utf8')) as { train: { command: string[] } }
   const workerIds = Array.from({ length: opts.workers }, () => Identity.generate())
+  if (opts.trace !== undefined) {
+    // A missing folder once failed every event of a 7-minute race; make it (or fail) before anything starts,
+    // since a throw once the network runs would leave it running.
+    mkdirSync(dirname(opts.trace), { recursive: true })
+    writeFileSync(opts.trace, '')
+  }
   const extraVerifiers = Array.from({ length: Math.max(0, (opts.verifiers ?? 1) - 1) }, () => Identity.generate())
   const allowed = [...extraVerifiers, ...(opts.alsoVerify === true ? workerIds : [])].map((id) => id.publicKey)
   const net = await TestNetwork.start(opts.cause, (c) => ({ verifiers: [...c.verifiers, ...allowed] }))
